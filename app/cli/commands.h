@@ -1,0 +1,14 @@
+// uhdlens-cli subcommands. Each takes the arguments after the subcommand name and returns the exit code:
+// 0 success, 1 failure on some input (reported on stderr), 2 bad usage.
+#pragma once
+
+#include <QStringList>
+
+namespace cli {
+
+int runPlan(const QStringList &args);
+
+// Shared helpers.
+int usageError(const QString &command, const QString &message);
+
+} // namespace cli

@@ -1,0 +1,70 @@
+// uhdlens-cli: the command-line face of UHD Lens. `uhdlens-cli help` lists the subcommands.
+#include "commands.h"
+
+#include <QCoreApplication>
+
+#include <cstdio>
+#include <functional>
+#include <map>
+
+namespace {
+
+struct Command
+{
+    std::function<int(const QStringList &)> run;
+    const char *summary;
+};
+
+const std::map<QString, Command> &commands()
+{
+    static const std::map<QString, Command> table = {
+        {QStringLiteral("plan"), {cli::runPlan, "show how images are sliced (grid, sizes, visual tokens)"}},
+    };
+    return table;
+}
+
+void printHelp(FILE *out)
+{
+    std::fprintf(out, "usage: uhdlens-cli <command> [options]\n\ncommands:\n");
+    for (const auto &[name, cmd] : commands())
+        std::fprintf(out, "  %-12s %s\n", qPrintable(name), cmd.summary);
+    std::fprintf(out, "\n`uhdlens-cli <command> --help` describes a command's options.\n");
+}
+
+} // namespace
+
+namespace cli {
+
+int usageError(const QString &command, const QString &message)
+{
+    std::fprintf(stderr, "uhdlens-cli %s: %s\n(see `uhdlens-cli %s --help`)\n", qPrintable(command),
+                 qPrintable(message), qPrintable(command));
+    return 2;
+}
+
+} // namespace cli
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("uhdlens-cli"));
+    QCoreApplication::setOrganizationName(QStringLiteral("UHD Lens"));
+    QStringList args = QCoreApplication::arguments();
+    if (args.size() < 2) {
+        printHelp(stderr);
+        return 2;
+    }
+    const QString name = args.at(1);
+    if (name == QLatin1String("help") || name == QLatin1String("--help") || name == QLatin1String("-h")) {
+        printHelp(stdout);
+        return 0;
+    }
+    const auto it = commands().find(name);
+    if (it == commands().end()) {
+        std::fprintf(stderr, "uhdlens-cli: unknown command '%s'\n\n", qPrintable(name));
+        printHelp(stderr);
+        return 2;
+    }
+    args.removeAt(1); // keep argv[0] for QCommandLineParser
+    return it->second.run(args);
+}
