@@ -1,0 +1,154 @@
+// UHD Lens — inference engine public API (no torch types here).
+//
+//     auto model = uhdlens::Model::load({.modelDir = "/models/MiniCPM-V-2"});      // weights: shared, read-only
+//     uhdlens::Conversation chat(model);                                           // per-conversation state
+//     chat.setImage(uhdlens::loadImage("shot.png"));                              // plan uses the model's policy
+//     uhdlens::AskCallbacks cb;
+//     cb.token = [](const std::string &utf8) { std::cout << utf8 << std::flush; }; // whole UTF-8 characters
+//     uhdlens::AskResult r = chat.ask("What does the dialog say?", {}, cb);
+//     chat.ask("And the button?", {}, cb);       // follow-up: image tokens come from the cache, no re-encode
+//
+// Thread-safety: a loaded Model is immutable and may be shared by any number of Conversations on any threads.
+// A Conversation is not thread-safe: use it from one thread at a time (the UI's engine worker thread).
+// Cancellation: set *AskCallbacks::cancel; it is checked between encoded slices and between generated tokens,
+// and ask() then returns with `cancelled = true` (never throws for a cancel).
+// Errors: every failure throws uhdlens::Error (errors.h) — ConfigInvalid, UnknownFamily, CheckpointInvalid,
+// TensorMissing, TensorShapeMismatch, TokenizerInvalid, ContextOverflow, DeviceUnavailable, InvalidArgument.
+#pragma once
+
+#include "uhdlens/slice_planner.h"
+
+#include <QImage>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uhdlens {
+
+struct LoadOptions
+{
+    std::string modelDir;        // folder with config.json, *.safetensors, tokenizer.model
+    std::string visionDir;       // optional second folder for the vision tower (LLaVA-UHD release)
+    std::string device = "auto"; // auto | cpu | cuda
+    std::string dtype = "auto";  // auto | f32 | bf16 | f16  (auto: bf16 on CPUs with avx512_bf16, else f32)
+    int threads = 0;             // 0: all cores
+};
+
+struct ModelInfo
+{
+    std::string family;      // "minicpmv" | "llava-uhd" | "uhd-paper"
+    std::string name;        // human-readable, from config (or the folder name)
+    std::string modelDir;
+    std::int64_t parameters = 0;
+    std::int64_t weightBytes = 0; // bytes of tensor data in the checkpoint files
+    std::string dtype;            // compute dtype actually used
+    std::string device;           // device actually used, e.g. "cpu", "cuda:0"
+    std::string weightsHash;      // SHA-256 over the safetensors files' bytes (hex), for reproducibility records
+    int contextLength = 0;        // max positions of the language model
+    SlicePolicy policy;           // the slicing the model was trained with
+    TokenLayout layout = TokenLayout::MiniCpmV2;
+    std::vector<std::string> warnings;           // e.g. unknown tensors in the checkpoint
+    std::vector<std::string> suggestedQuestions; // from the model folder's uhdlens.json, if any
+};
+
+// fraction in [0,1]; stage is a short English description ("reading weights", "tokenizer", ...).
+using LoadProgress = std::function<void(double fraction, const std::string &stage)>;
+
+class Model
+{
+public:
+    // Loads and validates a checkpoint folder. Throws uhdlens::Error.
+    static std::shared_ptr<const Model> load(const LoadOptions &options, const LoadProgress &progress = {});
+    ~Model();
+    const ModelInfo &info() const;
+    // Plans an image of `size` with the model's policy, or with `policy` when given.
+    SlicePlan plan(Size size, const std::optional<SlicePolicy> &policy = std::nullopt) const;
+
+    struct Impl; // defined in core/src (torch-side); not part of the public API
+    const Impl &impl() const { return *m_impl; }
+
+private:
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+struct GenerationSettings
+{
+    int maxNewTokens = 256;
+    float temperature = 0.0f; // 0: greedy
+    int topK = 0;             // 0: off
+    float topP = 1.0f;        // 1: off
+    float repetitionPenalty = 1.0f;
+    std::uint64_t seed = 0;
+    std::vector<std::string> stopStrings;
+    // Empty if usable, else a reason ("temperature must be between 0 and 5").
+    std::string validate() const;
+};
+
+struct AskCallbacks
+{
+    // Called after each encoded image (overview and slices), index 1-based, with its wall time.
+    std::function<void(int index, int total, double ms)> sliceEncoded;
+    // Called with each new piece of answer text; always whole UTF-8 characters.
+    std::function<void(const std::string &utf8)> token;
+    const std::atomic<bool> *cancel = nullptr;
+};
+
+struct AskResult
+{
+    std::string answer;
+    bool cancelled = false;
+    bool imageFromCache = false;   // the image's tokens were reused from an earlier question
+    std::string stopReason;        // "eos" | "stop-string" | "max-tokens" | "cancelled"
+    SlicePlan plan;
+    int promptTokens = 0;          // all positions prefilled this turn (text + image)
+    int imageTokens = 0;           // visual-token positions of the image
+    int generatedTokens = 0;
+    std::vector<double> sliceMs;   // vision encoder + resampler per encoded image (empty when cached)
+    double encodeMs = 0;
+    double prefillMs = 0;
+    double decodeMs = 0;
+    double prefillTokensPerSecond = 0;
+    double decodeTokensPerSecond = 0;
+};
+
+struct Turn
+{
+    std::string question;
+    std::string answer;
+};
+
+class Conversation
+{
+public:
+    explicit Conversation(std::shared_ptr<const Model> model);
+    ~Conversation();
+    Conversation(const Conversation &) = delete;
+    Conversation &operator=(const Conversation &) = delete;
+
+    // Sets the image the following questions are about (Format_RGB888, e.g. from loadImage()). Planning is
+    // immediate; encoding happens in the next ask(). Passing the same pixels and plan again keeps the cache.
+    void setImage(const QImage &rgb, const std::optional<SlicePolicy> &policy = std::nullopt);
+    bool hasImage() const;
+    const SlicePlan &plan() const;
+
+    // Answers `question` about the current image, streaming through callbacks. Throws uhdlens::Error.
+    AskResult ask(const std::string &question, const GenerationSettings &settings = {},
+                  const AskCallbacks &callbacks = {});
+
+    const std::vector<Turn> &history() const;
+    void clearHistory(); // keeps cached image embeddings
+    const Model &model() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace uhdlens

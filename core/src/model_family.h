@@ -1,0 +1,119 @@
+// Internal (torch-side) contract between the engine (engine.cpp, generation) and the model families
+// (models/minicpmv.cpp, models/llava_uhd.cpp, models/uhd_paper.cpp). Only core .cpp files and tests include it.
+//
+// A family owns three modules — vision encoder, resampler/projector, language model — registered with the
+// checkpoint's own tensor names, plus the family's prompt layout and chat template. Weights are read-only after
+// load; all per-conversation state lives in KVCache (and the engine's image-embedding cache).
+#pragma once
+
+#include "uhdlens/engine.h"
+#include "uhdlens/slice_planner.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace uhdlens {
+
+class Checkpoint; // safetensors.h
+class Tokenizer;  // tokenizer.h
+
+// Called with every named intermediate tensor ("image0.pixels", "image0.vision", "image0.resampler",
+// "prompt.embeds", ...) so any stage can be dumped (uhdlens-cli encode --dump) and compared with a reference.
+using TensorHook = std::function<void(const std::string &name, const torch::Tensor &value)>;
+
+// Per-layer key/value cache of the language model. Tensors are [1, kv_heads, positions, head_dim] and grow
+// by concatenation along dim 2 (or are preallocated by the family; `length` is the number of valid positions).
+struct KVCache
+{
+    std::vector<torch::Tensor> keys;
+    std::vector<torch::Tensor> values;
+    int64_t length = 0;
+    void clear()
+    {
+        keys.clear();
+        values.clear();
+        length = 0;
+    }
+};
+
+// Pixel normalisation of the vision encoder: (x/255 - mean) / std per channel.
+struct PixelNorm
+{
+    float mean[3] = {0.5f, 0.5f, 0.5f};
+    float std[3] = {0.5f, 0.5f, 0.5f};
+};
+
+// One piece of a prompt: either text token ids, or the visual tokens of encoded image `imageIndex`
+// (index into SlicePlan::encodedImages(): 0 = overview, then slices row-major).
+struct PromptSegment
+{
+    std::vector<int64_t> ids; // used when imageIndex < 0
+    int imageIndex = -1;
+};
+
+struct Prompt
+{
+    std::vector<PromptSegment> segments;
+    int64_t positions(int tokensPerImage) const
+    {
+        int64_t n = 0;
+        for (const auto &s : segments)
+            n += s.imageIndex >= 0 ? tokensPerImage : static_cast<int64_t>(s.ids.size());
+        return n;
+    }
+};
+
+class VisionLanguageModel
+{
+public:
+    virtual ~VisionLanguageModel() = default;
+
+    virtual std::string family() const = 0;
+    virtual SlicePolicy policy() const = 0;
+    virtual TokenLayout layout() const = 0;
+    virtual PixelNorm pixelNorm() const = 0;
+    virtual int tokensPerImage() const = 0; // resampler queries per encoded image
+    virtual int contextLength() const = 0;
+    virtual int hiddenSize() const = 0;     // language-model width D
+    virtual int64_t vocabSize() const = 0;
+
+    // Vision encoder + resampler for a batch of same-sized encoded images.
+    // pixels: [B, 3, H, W] normalised, in the compute dtype, on the model's device; H, W multiples of 14.
+    // Returns [B, tokensPerImage, D] in the compute dtype. Calls hook("vision", [B, h*w, C]) etc. when given.
+    virtual torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook = {}) const = 0;
+
+    // Text embeddings for token ids [T] -> [T, D], including any family scaling (MiniCPM's scale_emb).
+    virtual torch::Tensor embedTokens(const torch::Tensor &ids) const = 0;
+
+    // Runs the language model over embeds [T, D] appended after the cache's positions; updates the cache and
+    // returns float32 logits of the *last* position, shape [vocab].
+    virtual torch::Tensor forward(const torch::Tensor &embeds, KVCache &cache) const = 0;
+
+    // Builds the full prompt for one turn (chat template, BOS, history, image slots in the family's layout
+    // §4.1/§4.3, the question) — the image goes into the first user turn of the conversation.
+    virtual Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history,
+                               const std::string &question, const Tokenizer &tokenizer) const = 0;
+
+    // Token ids that end generation (e.g. </s>, <|im_end|>) and text stop strings of the chat template.
+    virtual std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const = 0;
+    virtual std::vector<std::string> stopStrings() const { return {}; }
+
+    // All parameters, named exactly as in the checkpoint (for loading, make-tiny and training).
+    virtual std::vector<std::pair<std::string, torch::Tensor>> namedParameters() const = 0;
+    virtual torch::Device device() const = 0;
+    virtual torch::Dtype dtype() const = 0;
+};
+
+// Creates the family's modules from config.json (uninitialised / randomly initialised weights), on the CPU in
+// float32. Throws Error(UnknownFamily) / Error(ConfigInvalid) naming the key.
+std::unique_ptr<VisionLanguageModel> createFamilyModel(const nlohmann::json &config, const nlohmann::json *visionConfig);
+
+// Which family a config.json describes: "minicpmv", "llava-uhd" or "uhd-paper". Throws Error(UnknownFamily).
+std::string detectFamily(const nlohmann::json &config);
+
+} // namespace uhdlens
