@@ -107,11 +107,56 @@ public:
     virtual std::vector<std::pair<std::string, torch::Tensor>> namedParameters() const = 0;
     virtual torch::Device device() const = 0;
     virtual torch::Dtype dtype() const = 0;
+
+    // --- additions (models helper; all additive) -------------------------------------------------------------
+
+    // Full-sequence language-model forward without a cache, for training and for tests: embeds [B, T, D]
+    // (right-padded batches are fine: attention is causal, so padding after a sequence never affects it).
+    // Returns float32 logits of every position, [B, T, vocab]. Runs under autograd when grad mode is on.
+    virtual torch::Tensor forwardAll(const torch::Tensor &embeds) const = 0;
+
+    // Parameter-name prefixes that live in the separate vision-tower folder when one is given (LoadOptions::
+    // visionDir), e.g. {"vision_model."} for the LLaVA-UHD release; empty when everything is in the model folder.
+    virtual std::vector<std::string> visionTowerPrefixes() const { return {}; }
+
+    // The config.json the model was created from (defaults filled in).
+    virtual const nlohmann::json &config() const = 0;
 };
 
-// Creates the family's modules from config.json (uninitialised / randomly initialised weights), on the CPU in
-// float32. Throws Error(UnknownFamily) / Error(ConfigInvalid) naming the key.
-std::unique_ptr<VisionLanguageModel> createFamilyModel(const nlohmann::json &config, const nlohmann::json *visionConfig);
+// How createFamilyModel allocates parameters. Parameters are created with torch::empty (untouched memory, so a
+// 2.4B model costs nothing before the loader replaces the storage) unless initRandom() is called.
+struct FamilyBuildOptions
+{
+    torch::Dtype dtype = torch::kFloat32;
+    torch::Device device = torch::kCPU;
+};
+
+// Creates the family's modules from config.json with uninitialised weights (torch::empty, lazily committed
+// memory), in options.dtype on options.device (default: CPU float32). visionConfig: the vision folder's
+// config.json (LLaVA-UHD release), or nullptr. Throws Error(UnknownFamily) / Error(ConfigInvalid) naming the key.
+std::unique_ptr<VisionLanguageModel> createFamilyModel(const nlohmann::json &config, const nlohmann::json *visionConfig,
+                                                       const FamilyBuildOptions &options = {});
+
+// Fills every parameter with the family's random initialisation (normal(0, 0.02) for linear/embedding weights,
+// zero biases, unit norm weights, exact sin-cos tables for stored position tables), deterministically from seed.
+// For make-tiny and training.
+void initRandom(VisionLanguageModel &model, uint64_t seed);
+
+// A small config.json for a family ("minicpmv" | "llava-uhd" | "uhd-paper"): hidden 64-128, 2 layers, a vocab
+// for a small sentencepiece model; its "uhdlens_special_tokens" lists the user-defined pieces the tokenizer must
+// contain (make-tiny trains sentencepiece with them). llava-uhd's tiny config embeds its CLIP "vision_config"
+// and its vision tensors (vision_model.*) live in the same checkpoint. Throws Error(UnknownFamily).
+nlohmann::json tinyConfig(const std::string &family);
+// The real-size config of a family for benchmarks: "minicpmv" = MiniCPM-V 2.0 (spec §5.2). Throws
+// Error(UnknownFamily) for families without one.
+nlohmann::json realConfig(const std::string &family);
+// Pieces a tokenizer of the family must know (e.g. "<image>", "<slice>" for minicpmv).
+std::vector<std::string> familySpecialTokens(const std::string &family);
+
+// Assembles the input embeddings of a prompt: text segments through embedTokens (with the family's scaling),
+// image segments from imageTokens[imageIndex] ([N, tokensPerImage, D], raw resampler outputs as the references
+// do). Returns [positions, D] in the model's dtype. Throws Error(InvalidArgument) for an out-of-range index.
+torch::Tensor embedPrompt(const VisionLanguageModel &model, const Prompt &prompt, const torch::Tensor &imageTokens);
 
 // Which family a config.json describes: "minicpmv", "llava-uhd" or "uhd-paper". Throws Error(UnknownFamily).
 std::string detectFamily(const nlohmann::json &config);
