@@ -1,0 +1,343 @@
+// Synthetic data generator: determinism, size/aspect bounds, answers consistent with the pixels drawn, and
+// rejection of bad inputs.
+#include "uhdlens/errors.h"
+#include "uhdlens/synthdata.h"
+
+#include <gtest/gtest.h>
+
+#include <QColor>
+#include <QGuiApplication>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <set>
+
+using namespace uhdlens;
+using namespace uhdlens::synth;
+
+namespace {
+
+// Qt's font database needs a QGuiApplication; one for the whole test process (offscreen platform via CTest).
+void ensureApp()
+{
+    static std::unique_ptr<QGuiApplication> app;
+    if (!QGuiApplication::instance()) {
+        static int argc = 1;
+        static char name[] = "synthdata-tests";
+        static char *argv[] = {name, nullptr};
+        qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? QByteArray("offscreen")
+                                                                          : qgetenv("QT_QPA_PLATFORM"));
+        app = std::make_unique<QGuiApplication>(argc, argv);
+    }
+}
+
+bool sameSample(const Sample &a, const Sample &b)
+{
+    if (a.image != b.image || a.qas.size() != b.qas.size() || a.family != b.family)
+        return false;
+    for (std::size_t i = 0; i < a.qas.size(); ++i)
+        if (a.qas[i].question != b.qas[i].question || a.qas[i].answer != b.qas[i].answer ||
+            a.qas[i].detailHeight != b.qas[i].detailHeight)
+            return false;
+    return true;
+}
+
+// Palette RGB of a colour name, as drawn (mirrors paletteColours() in synthdata.cpp).
+QColor paletteRgb(const std::string &name)
+{
+    static const std::map<std::string, QColor> m = {
+        {"red", QColor(220, 40, 40)},    {"green", QColor(40, 170, 60)},   {"blue", QColor(40, 80, 220)},
+        {"yellow", QColor(240, 210, 30)}, {"purple", QColor(140, 60, 180)}, {"orange", QColor(245, 130, 20)},
+    };
+    return m.at(name);
+}
+
+bool near(QColor a, QColor b, int tol)
+{
+    return std::abs(a.red() - b.red()) <= tol && std::abs(a.green() - b.green()) <= tol &&
+           std::abs(a.blue() - b.blue()) <= tol;
+}
+
+// Connected components (4-neighbour) of pixels within `tol` of colour c, ignoring specks under minArea pixels.
+int countBlobs(const QImage &img, QColor c, int tol, int minArea)
+{
+    const int w = img.width(), h = img.height();
+    std::vector<uint8_t> seen(static_cast<std::size_t>(w) * h, 0);
+    int blobs = 0;
+    std::vector<std::pair<int, int>> stack;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            if (seen[y * w + x] || !near(img.pixelColor(x, y), c, tol))
+                continue;
+            int area = 0;
+            stack.assign(1, {x, y});
+            seen[y * w + x] = 1;
+            while (!stack.empty()) {
+                auto [px, py] = stack.back();
+                stack.pop_back();
+                ++area;
+                const int nx[4] = {px + 1, px - 1, px, px};
+                const int ny[4] = {py, py, py + 1, py - 1};
+                for (int k = 0; k < 4; ++k) {
+                    if (nx[k] < 0 || ny[k] < 0 || nx[k] >= w || ny[k] >= h || seen[ny[k] * w + nx[k]])
+                        continue;
+                    if (near(img.pixelColor(nx[k], ny[k]), c, tol)) {
+                        seen[ny[k] * w + nx[k]] = 1;
+                        stack.emplace_back(nx[k], ny[k]);
+                    }
+                }
+            }
+            blobs += area >= minArea;
+        }
+    return blobs;
+}
+
+} // namespace
+
+TEST(SynthData, SameSeedSamePixelsAndQuestions)
+{
+    ensureApp();
+    for (Family f : allFamilies())
+        for (std::uint64_t seed : {0ULL, 7ULL, 123456789ULL}) {
+            const Sample a = generate(f, seed);
+            const Sample b = generate(f, seed);
+            EXPECT_TRUE(sameSample(a, b)) << familyName(f) << " seed " << seed;
+        }
+    // Different seeds and splits give different images.
+    EXPECT_FALSE(sameSample(generate(Family::Window, 1), generate(Family::Window, 2)));
+    Options held;
+    held.split = Split::HeldOut;
+    EXPECT_FALSE(sameSample(generate(Family::Document, 5), generate(Family::Document, 5, held)));
+    // Family chosen from the seed is itself deterministic.
+    EXPECT_TRUE(sameSample(generate(99), generate(99)));
+}
+
+TEST(SynthData, SizesAndAspectWithinBounds)
+{
+    ensureApp();
+    Options o;
+    std::set<Family> families;
+    bool sawTall = false, sawWide = false, sawBig = false;
+    for (std::uint64_t seed = 0; seed < 90; ++seed) {
+        const Sample s = generate(seed, o);
+        families.insert(s.family);
+        const int w = s.image.width(), h = s.image.height();
+        ASSERT_GE(w, o.minSide);
+        ASSERT_GE(h, o.minSide);
+        ASSERT_LE(w, o.maxSide);
+        ASSERT_LE(h, o.maxSide);
+        const double aspect = static_cast<double>(std::max(w, h)) / std::min(w, h);
+        ASSERT_LE(aspect, o.maxAspect + 0.02) << w << "x" << h;
+        EXPECT_EQ(s.image.format(), QImage::Format_RGB888);
+        sawTall = sawTall || h > 2 * w;
+        sawWide = sawWide || w > 2 * h;
+        sawBig = sawBig || std::max(w, h) > 1500;
+        for (const QA &qa : s.qas) {
+            EXPECT_FALSE(qa.question.empty());
+            EXPECT_FALSE(qa.answer.empty());
+            EXPECT_GT(qa.detailHeight, 0);
+            // The detail lies inside the image (allowing the half-pixel of antialiasing).
+            EXPECT_GE(qa.x, -1);
+            EXPECT_GE(qa.y, -1);
+            EXPECT_LE(qa.x + qa.width, w + 2);
+            EXPECT_LE(qa.y + qa.height, h + 2);
+            if (isReadingTask(qa.task)) {
+                EXPECT_GE(qa.detailHeight, o.minText);
+                EXPECT_LE(qa.detailHeight, o.maxText);
+            }
+        }
+    }
+    EXPECT_EQ(families.size(), 3u);
+    EXPECT_TRUE(sawTall && sawWide && sawBig);
+
+    // A narrower range is respected too.
+    Options small;
+    small.minSide = 224;
+    small.maxSide = 448;
+    small.maxAspect = 2.0;
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+        const Sample s = generate(seed, small);
+        EXPECT_GE(std::min(s.image.width(), s.image.height()), 224);
+        EXPECT_LE(std::max(s.image.width(), s.image.height()), 448);
+    }
+}
+
+TEST(SynthData, TextSizesSpanEveryBucket)
+{
+    ensureApp();
+    std::map<std::string, int> perBucket;
+    for (std::uint64_t seed = 0; seed < 60; ++seed)
+        for (const QA &qa : generate(seed).qas)
+            if (isReadingTask(qa.task))
+                ++perBucket[sizeBucket(qa.detailHeight)];
+    for (const std::string &b : sizeBuckets())
+        EXPECT_GT(perBucket[b], 0) << "no reading question with text in bucket " << b;
+}
+
+TEST(SynthData, AnswersComeFromTheClosedVocabulary)
+{
+    ensureApp();
+    const std::set<std::string> vocab(words().begin(), words().end());
+    const std::set<std::string> colours(colourNames().begin(), colourNames().end());
+    std::set<Task> tasks;
+    for (std::uint64_t seed = 0; seed < 60; ++seed)
+        for (const QA &qa : generate(seed).qas) {
+            tasks.insert(qa.task);
+            switch (qa.task) {
+            case Task::WindowTitle:
+            case Task::Heading: {
+                // One or two vocabulary words.
+                const auto space = qa.answer.find(' ');
+                EXPECT_TRUE(vocab.count(qa.answer.substr(0, space))) << qa.answer;
+                if (space != std::string::npos) {
+                    EXPECT_TRUE(vocab.count(qa.answer.substr(space + 1))) << qa.answer;
+                }
+                break;
+            }
+            case Task::ButtonLabel:
+            case Task::Highlighted:
+                EXPECT_TRUE(vocab.count(qa.answer)) << qa.answer;
+                break;
+            case Task::TableNumber: {
+                const int n = std::stoi(qa.answer);
+                EXPECT_GE(n, 1);
+                EXPECT_LE(n, 999);
+                EXPECT_EQ(std::to_string(n), qa.answer);
+                break;
+            }
+            case Task::CountShapes: {
+                const int n = std::stoi(qa.answer);
+                EXPECT_GE(n, 0);
+                EXPECT_LE(n, 9);
+                break;
+            }
+            case Task::ShapeColour:
+                EXPECT_TRUE(colours.count(qa.answer)) << qa.answer;
+                break;
+            }
+        }
+    EXPECT_EQ(tasks.size(), 7u) << "every task appears in 60 samples";
+}
+
+// The count answers match the pixels: count connected blobs of each palette colour. Only images whose shapes
+// are all >= 10 px are checked, so antialiasing of tiny shapes cannot merge or drop blobs.
+TEST(SynthData, CountAnswerMatchesDrawnShapes)
+{
+    ensureApp();
+    Options o;
+    o.maxSide = 700;
+    int checked = 0;
+    for (std::uint64_t seed = 0; seed < 400 && checked < 8; ++seed) {
+        const Sample s = generate(Family::Shapes, seed, o);
+        for (const QA &qa : s.qas) {
+            if (qa.task != Task::CountShapes || qa.detailHeight < 12)
+                continue;
+            const std::string colour = qa.question.substr(9, qa.question.find(' ', 9) - 9);
+            // Fill colour exactly (the outline is darker), blobs of at least 16 interior pixels.
+            const int blobs = countBlobs(s.image, paletteRgb(colour), 6, 16);
+            EXPECT_EQ(std::to_string(blobs), qa.answer) << "seed " << seed << ": " << qa.question;
+            ++checked;
+        }
+    }
+    EXPECT_GE(checked, 4);
+}
+
+TEST(SynthData, ColourAnswerMatchesPixelAtTheShape)
+{
+    ensureApp();
+    int checked = 0;
+    for (std::uint64_t seed = 0; seed < 60; ++seed) {
+        const Sample s = generate(Family::Shapes, seed);
+        for (const QA &qa : s.qas) {
+            if (qa.task != Task::ShapeColour || qa.detailHeight < 10)
+                continue;
+            // Centre of the bounding box lies inside circles, squares and triangles alike (well inside the outline).
+            const QColor c = s.image.pixelColor(qa.x + qa.width / 2, qa.y + qa.height * 2 / 3);
+            EXPECT_TRUE(near(c, paletteRgb(qa.answer), 6)) << "seed " << seed << " " << qa.question;
+            ++checked;
+        }
+    }
+    EXPECT_GE(checked, 10);
+}
+
+// Highlighted words sit on the highlight colour.
+TEST(SynthData, HighlightBoxIsDrawnWhereRecorded)
+{
+    ensureApp();
+    int checked = 0;
+    for (std::uint64_t seed = 0; seed < 40; ++seed) {
+        const Sample s = generate(Family::Document, seed);
+        for (const QA &qa : s.qas)
+            if (qa.task == Task::Highlighted) {
+                const QColor corner = s.image.pixelColor(qa.x + 1, qa.y + 1);
+                EXPECT_TRUE(near(corner, QColor(255, 235, 59), 40)) << "seed " << seed;
+                ++checked;
+            }
+    }
+    EXPECT_GE(checked, 5);
+}
+
+TEST(SynthData, HeldOutUsesAFontNeverUsedInTraining)
+{
+    ensureApp();
+    const auto train = ensureFonts(Split::Train);
+    const auto held = ensureFonts(Split::HeldOut);
+    ASSERT_FALSE(train.empty());
+    ASSERT_FALSE(held.empty());
+    for (const std::string &h : held)
+        for (const std::string &t : train)
+            EXPECT_NE(h, t);
+    EXPECT_EQ(ensureFonts(Split::Validation), train);
+}
+
+TEST(SynthData, BadInputsRejected)
+{
+    ensureApp();
+    auto expectInvalid = [](auto &&fn, const char *what) {
+        try {
+            fn();
+            ADD_FAILURE() << what << ": no error";
+        } catch (const Error &e) {
+            EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << what;
+        }
+    };
+    expectInvalid([] { generate(Family::Window, kMaxSeed); }, "seed at bound");
+    expectInvalid([] { generate(~0ULL); }, "huge seed");
+    expectInvalid([] { generate(static_cast<Family>(17), 1); }, "unknown family");
+    Options o;
+    o.minSide = 10;
+    expectInvalid([&] { generate(Family::Shapes, 1, o); }, "minSide too small");
+    o = {};
+    o.maxSide = 100;
+    expectInvalid([&] { generate(Family::Shapes, 1, o); }, "maxSide < minSide");
+    o = {};
+    o.maxAspect = 0.5;
+    expectInvalid([&] { generate(Family::Shapes, 1, o); }, "aspect < 1");
+    o = {};
+    o.minText = 40;
+    o.maxText = 20;
+    expectInvalid([&] { generate(Family::Shapes, 1, o); }, "text range inverted");
+
+    EXPECT_FALSE(familyFromName("windows").has_value());
+    EXPECT_FALSE(familyFromName("").has_value());
+    EXPECT_EQ(familyFromName("document"), Family::Document);
+    EXPECT_FALSE(splitFromName("test").has_value());
+    EXPECT_EQ(splitFromName("heldout"), Split::HeldOut);
+}
+
+TEST(SynthData, HelpersBehave)
+{
+    EXPECT_TRUE(answersMatch("  Open\n", "open"));
+    EXPECT_FALSE(answersMatch("Open it", "Open"));
+    EXPECT_FALSE(answersMatch("", "3"));
+    EXPECT_EQ(sizeBucket(5), "<8px");
+    EXPECT_EQ(sizeBucket(9.9), "8-10px");
+    EXPECT_EQ(sizeBucket(10), "10-16px");
+    EXPECT_EQ(sizeBucket(31), "16-32px");
+    EXPECT_EQ(sizeBucket(32), ">=32px");
+    const std::string corpus = corpusText(500);
+    for (const std::string &w : words())
+        EXPECT_NE(corpus.find(w), std::string::npos) << w;
+    EXPECT_EQ(corpus, corpusText(500));
+}
