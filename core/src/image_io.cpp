@@ -3,9 +3,13 @@
 #include "uhdlens/errors.h"
 
 #include <QBuffer>
+#include <QFile>
 #include <QFileInfo>
 #include <QImageReader>
-#include <QPainter>
+
+#include <algorithm>
+#include <climits>
+#include <optional>
 
 namespace uhdlens {
 
@@ -15,7 +19,17 @@ std::string u8(const QString &s) { return s.toStdString(); }
 
 std::string pixelsText(std::int64_t pixels)
 {
+    if (pixels < 1'000'000)
+        return std::to_string(pixels) + " pixels";
     return std::to_string(pixels / 1'000'000) + "." + std::to_string((pixels / 100'000) % 10) + " MP";
+}
+
+std::string sizeText(std::int64_t w, std::int64_t h) { return std::to_string(w) + "x" + std::to_string(h); }
+
+void checkLimits(const ImageLimits &limits)
+{
+    if (limits.maxPixels <= 0)
+        throw Error(ErrorCode::InvalidArgument, "the image pixel limit must be positive", "maxPixels");
 }
 
 void checkFile(const QString &path)
@@ -28,29 +42,95 @@ void checkFile(const QString &path)
     if (!fi.isReadable())
         throw Error(ErrorCode::FileUnreadable, "file is not readable (permissions?): " + u8(path), u8(path));
     if (fi.size() == 0)
-        throw Error(ErrorCode::NotAnImage, "file is empty: " + u8(path), u8(path));
+        throw Error(ErrorCode::NotAnImage, "file is empty (0 bytes), not an image: " + u8(path), u8(path));
 }
 
-// Validates what the header says, before anything is decoded.
-ImageInfo probeReader(QImageReader &reader, const ImageLimits &limits, const std::string &name)
+QByteArray readWholeFile(const QString &path)
 {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        throw Error(ErrorCode::FileUnreadable, "could not open " + u8(path) + ": " + u8(file.errorString()), u8(path));
+    QByteArray bytes = file.readAll();
+    if (file.error() != QFileDevice::NoError)
+        throw Error(ErrorCode::FileUnreadable, "could not read " + u8(path) + ": " + u8(file.errorString()), u8(path));
+    if (bytes.isEmpty())
+        throw Error(ErrorCode::NotAnImage, "file is empty (0 bytes), not an image: " + u8(path), u8(path));
+    return bytes;
+}
+
+std::uint32_t be32(const char *p)
+{
+    const auto *u = reinterpret_cast<const unsigned char *>(p);
+    return (std::uint32_t(u[0]) << 24) | (std::uint32_t(u[1]) << 16) | (std::uint32_t(u[2]) << 8) | u[3];
+}
+
+std::uint32_t le16(const char *p)
+{
+    const auto *u = reinterpret_cast<const unsigned char *>(p);
+    return std::uint32_t(u[0]) | (std::uint32_t(u[1]) << 8);
+}
+
+// The size a PNG's IHDR or a GIF's logical screen claims, read directly from the first bytes. Qt's readers
+// report no size at all when libpng refuses a header (0 width, or a side over libpng's 1,000,000 limit), which
+// would otherwise look like a damaged file rather than the empty image or the bomb it is.
+std::optional<std::pair<std::int64_t, std::int64_t>> sniffDeclaredSize(const QByteArray &head)
+{
+    static const char pngSig[] = "\x89PNG\r\n\x1a\n";
+    if (head.size() >= 24 && std::equal(pngSig, pngSig + 8, head.constData()) && head.mid(12, 4) == "IHDR")
+        return std::pair<std::int64_t, std::int64_t>(be32(head.constData() + 16), be32(head.constData() + 20));
+    if (head.size() >= 10 && (head.startsWith("GIF87a") || head.startsWith("GIF89a")))
+        return std::pair<std::int64_t, std::int64_t>(le16(head.constData() + 6), le16(head.constData() + 8));
+    return std::nullopt;
+}
+
+// libjpeg treats a missing end of data as a warning: it fills the rest with grey and Qt reports success. A
+// complete JPEG has an EOI marker (FF D9) after its last start-of-scan (FF DA); inside entropy-coded data FF is
+// always byte-stuffed (FF 00) or a restart marker (FF D0-D7), so FF D9 there can only be the real end. (An EXIF
+// thumbnail's own EOI comes before the main image's first SOS and does not fool this.)
+bool jpegHasEnd(const QByteArray &bytes)
+{
+    const qsizetype sos = bytes.lastIndexOf(QByteArrayView("\xff\xda", 2));
+    if (sos < 0)
+        return false;
+    return bytes.indexOf(QByteArrayView("\xff\xd9", 2), sos + 2) >= 0;
+}
+
+void checkDeclaredSize(std::int64_t w, std::int64_t h, const ImageLimits &limits, const std::string &name)
+{
+    if (w <= 0 || h <= 0)
+        throw Error(ErrorCode::ImageEmpty, name + " has no pixels (" + sizeText(w, h) + ")", name);
+    const std::int64_t pixels = w * h; // both < 2^32, fits
+    if (pixels > limits.maxPixels)
+        throw Error(ErrorCode::ImageTooLarge,
+                    name + " is " + sizeText(w, h) + " (" + pixelsText(pixels) + "), over the limit of " +
+                        pixelsText(limits.maxPixels) + "; refused before decoding",
+                    name);
+}
+
+// Validates what the header says, before any pixel buffer exists. `head` holds at least the file's first bytes.
+ImageInfo probeReader(QImageReader &reader, const QByteArray &head, const ImageLimits &limits,
+                      const std::string &name)
+{
+    const auto declared = sniffDeclaredSize(head);
     if (!reader.canRead()) {
         if (reader.error() == QImageReader::DeviceError)
             throw Error(ErrorCode::FileUnreadable, "could not read " + name + ": " + u8(reader.errorString()), name);
+        if (declared) {
+            checkDeclaredSize(declared->first, declared->second, limits, name);
+            throw Error(ErrorCode::ImageTruncated, name + ": the image header is damaged", name);
+        }
         throw Error(ErrorCode::NotAnImage, name + " is not an image in a supported format", name);
     }
     const QSize stored = reader.size();
-    if (!stored.isValid())
+    if (!stored.isValid() || stored.isEmpty()) {
+        if (declared)
+            checkDeclaredSize(declared->first, declared->second, limits, name);
+        if (stored.isValid()) // a reader that reports 0xN
+            checkDeclaredSize(stored.width(), stored.height(), limits, name);
         throw Error(ErrorCode::ImageTruncated, name + ": the image header is damaged (no valid size)", name);
-    if (stored.width() <= 0 || stored.height() <= 0)
-        throw Error(ErrorCode::ImageEmpty, name + " has no pixels (" + std::to_string(stored.width()) + "x" +
-                                               std::to_string(stored.height()) + ")", name);
-    const std::int64_t pixels = static_cast<std::int64_t>(stored.width()) * stored.height();
-    if (pixels > limits.maxPixels)
-        throw Error(ErrorCode::ImageTooLarge,
-                    name + " is " + std::to_string(stored.width()) + "x" + std::to_string(stored.height()) + " (" +
-                        pixelsText(pixels) + "), over the limit of " + pixelsText(limits.maxPixels),
-                    name);
+    }
+    checkDeclaredSize(stored.width(), stored.height(), limits, name);
+
     ImageInfo info;
     info.storedSize = {stored.width(), stored.height()};
     info.format = QString::fromLatin1(reader.format());
@@ -59,18 +139,37 @@ ImageInfo probeReader(QImageReader &reader, const ImageLimits &limits, const std
     return info;
 }
 
-QImage decode(QImageReader &reader, const ImageLimits &limits, const std::string &name)
+QImage decode(const QByteArray &bytes, const ImageLimits &limits, const std::string &name, const char *hint = nullptr)
 {
-    probeReader(reader, limits, name);
-    // Our own pixel budget has been checked against the header; lift Qt's 128 MB default so it does not refuse
-    // images we accept (an 8-bit RGBA 200 MP image needs 800 MB).
-    const std::int64_t bytesNeeded = static_cast<std::int64_t>(limits.maxPixels) * 8 / (1024 * 1024) + 1;
-    reader.setAllocationLimit(static_cast<int>(std::min<std::int64_t>(bytesNeeded, 1 << 30)));
-    reader.setAutoTransform(true); // EXIF orientation
+    QBuffer buffer;
+    buffer.setData(bytes);
+    buffer.open(QIODevice::ReadOnly);
+    QImageReader reader(&buffer);
+    reader.setDecideFormatFromContent(true);
+    // The content decides (a .png that is really a JPEG is read as JPEG). A caller's hint only helps formats
+    // without a signature (TGA) that content sniffing cannot recognise.
+    if (hint && *hint && !reader.canRead()) {
+        buffer.seek(0);
+        reader.setDevice(nullptr);
+        reader.setDevice(&buffer);
+        reader.setDecideFormatFromContent(false);
+        reader.setFormat(QByteArray(hint));
+    }
+    const ImageInfo info = probeReader(reader, bytes.left(64), limits, name);
+
+    // Our own pixel budget has been checked against the header. Qt's allocation limit (128 MB by default) is
+    // per decoded buffer in the reader's native format (up to 8 bytes per pixel for 16-bit RGBA): lift it to
+    // what our budget allows so it never refuses an image we accept. We never use setScaledSize(), which would
+    // bypass the limit and decode slowly.
+    const std::int64_t mb = limits.maxPixels * 8 / (1024 * 1024) + 1;
+    reader.setAllocationLimit(static_cast<int>(std::min<std::int64_t>(mb, INT_MAX)));
+    reader.setAutoTransform(true); // EXIF / TIFF orientation
     QImage image;
     if (!reader.read(&image) || image.isNull())
         throw Error(ErrorCode::ImageTruncated,
                     name + " could not be decoded (truncated or corrupt): " + u8(reader.errorString()), name);
+    if (info.format == QLatin1String("jpeg") && !jpegHasEnd(bytes))
+        throw Error(ErrorCode::ImageTruncated, name + " is truncated (the JPEG data ends early)", name);
     return toRgb888(image, limits);
 }
 
@@ -78,52 +177,64 @@ QImage decode(QImageReader &reader, const ImageLimits &limits, const std::string
 
 ImageInfo probeImage(const QString &path, const ImageLimits &limits)
 {
+    checkLimits(limits);
     checkFile(path);
-    QImageReader reader(path);
-    reader.setAutoTransform(true);
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        throw Error(ErrorCode::FileUnreadable, "could not open " + u8(path) + ": " + u8(file.errorString()), u8(path));
+    const QByteArray head = file.peek(64);
+    QImageReader reader(&file);
     reader.setDecideFormatFromContent(true);
-    return probeReader(reader, limits, u8(path));
+    return probeReader(reader, head, limits, u8(path));
 }
 
 QImage loadImage(const QString &path, const ImageLimits &limits)
 {
+    checkLimits(limits);
     checkFile(path);
-    QImageReader reader(path);
-    reader.setDecideFormatFromContent(true);
-    return decode(reader, limits, u8(path));
+    return decode(readWholeFile(path), limits, u8(path));
 }
 
 QImage loadImageData(const QByteArray &bytes, const ImageLimits &limits, const char *hint)
 {
+    checkLimits(limits);
     if (bytes.isEmpty())
-        throw Error(ErrorCode::NotAnImage, "no image data");
-    QBuffer buffer;
-    buffer.setData(bytes);
-    buffer.open(QIODevice::ReadOnly);
-    QImageReader reader(&buffer, hint ? QByteArray(hint) : QByteArray());
-    reader.setDecideFormatFromContent(true);
-    return decode(reader, limits, "image data");
+        throw Error(ErrorCode::NotAnImage, "no image data (0 bytes)");
+    return decode(bytes, limits, "the image data", hint);
 }
 
 QImage toRgb888(const QImage &image, const ImageLimits &limits)
 {
+    checkLimits(limits);
     if (image.isNull() || image.width() <= 0 || image.height() <= 0)
         throw Error(ErrorCode::ImageEmpty, "the image has no pixels");
     const std::int64_t pixels = static_cast<std::int64_t>(image.width()) * image.height();
     if (pixels > limits.maxPixels)
-        throw Error(ErrorCode::ImageTooLarge, "image of " + pixelsText(pixels) + " is over the limit of " +
+        throw Error(ErrorCode::ImageTooLarge, "an image of " + sizeText(image.width(), image.height()) + " (" +
+                                                  pixelsText(pixels) + ") is over the limit of " +
                                                   pixelsText(limits.maxPixels));
     if (image.format() == QImage::Format_RGB888)
         return image;
     if (!image.hasAlphaChannel())
-        return image.convertToFormat(QImage::Format_RGB888); // handles 16-bit, grey, indexed, CMYK
-    // Composite on white, as the reference pipelines' convert("RGB") on a white background would show it.
-    QImage out(image.size(), QImage::Format_RGB888);
-    out.fill(Qt::white);
-    QPainter painter(&out);
-    painter.setCompositionMode(QPainter::CompositionMode_SourceOver);
-    painter.drawImage(0, 0, image.convertToFormat(QImage::Format_ARGB32_Premultiplied));
-    painter.end();
+        return image.convertToFormat(QImage::Format_RGB888); // 16-bit, grey, indexed, RGB32 (Qt's CMYK JPEG)
+    // Alpha composited on white: out = c*a + 255*(1-a), rounded. Done on straight (non-premultiplied) 8-bit
+    // ARGB so no premultiplication rounding is added; 16-bit inputs are reduced to 8 bits first.
+    const QImage argb = image.convertToFormat(QImage::Format_ARGB32);
+    QImage out(argb.size(), QImage::Format_RGB888);
+    if (out.isNull())
+        throw Error(ErrorCode::ImageTooLarge, "not enough memory for an image of " +
+                                                  sizeText(image.width(), image.height()));
+    for (int y = 0; y < argb.height(); ++y) {
+        const auto *src = reinterpret_cast<const QRgb *>(argb.constScanLine(y));
+        uchar *dst = out.scanLine(y);
+        for (int x = 0; x < argb.width(); ++x) {
+            const unsigned a = qAlpha(src[x]);
+            const unsigned bg = 255u * (255u - a) + 127u; // + 127: round to nearest in the division below
+            dst[3 * x + 0] = static_cast<uchar>((qRed(src[x]) * a + bg) / 255u);
+            dst[3 * x + 1] = static_cast<uchar>((qGreen(src[x]) * a + bg) / 255u);
+            dst[3 * x + 2] = static_cast<uchar>((qBlue(src[x]) * a + bg) / 255u);
+        }
+    }
     return out;
 }
 
