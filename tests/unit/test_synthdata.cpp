@@ -10,7 +10,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <memory>
 #include <set>
 
 using namespace uhdlens;
@@ -19,16 +18,16 @@ using namespace uhdlens::synth;
 namespace {
 
 // Qt's font database needs a QGuiApplication; one for the whole test process (offscreen platform via CTest).
+// Deliberately never destroyed: tearing it down during static destruction, after Qt's own globals, crashes.
 void ensureApp()
 {
-    static std::unique_ptr<QGuiApplication> app;
     if (!QGuiApplication::instance()) {
         static int argc = 1;
         static char name[] = "synthdata-tests";
         static char *argv[] = {name, nullptr};
-        qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? QByteArray("offscreen")
-                                                                          : qgetenv("QT_QPA_PLATFORM"));
-        app = std::make_unique<QGuiApplication>(argc, argv);
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        new QGuiApplication(argc, argv);
     }
 }
 
