@@ -106,7 +106,8 @@ struct AskResult
     bool imageFromCache = false;   // the image's tokens were reused from an earlier question
     std::string stopReason;        // "eos" | "stop-string" | "max-tokens" | "cancelled"
     SlicePlan plan;
-    int promptTokens = 0;          // all positions prefilled this turn (text + image)
+    int promptTokens = 0;          // all positions of this turn's prompt (text + image)
+    int reusedPromptTokens = 0;    // leading prompt positions whose KV entries were reused from earlier turns
     int imageTokens = 0;           // visual-token positions of the image
     int generatedTokens = 0;
     std::vector<double> sliceMs;   // vision encoder + resampler per encoded image (empty when cached)
