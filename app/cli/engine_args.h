@@ -1,0 +1,96 @@
+// Option handling shared by the engine subcommands of uhdlens-cli (ask, encode): model folder, device, dtype,
+// slicing overrides. Header-only; each returns an error text for a usage error (exit 2), empty when fine.
+#pragma once
+
+#include "uhdlens/devtools.h"
+#include "uhdlens/engine.h"
+#include "uhdlens/slice_planner.h"
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+#include <QRegularExpression>
+
+#include <optional>
+
+namespace cli {
+
+struct EngineOptions
+{
+    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("Model folder (config.json, *.safetensors, tokenizer.model)."), QStringLiteral("DIR")};
+    QCommandLineOption vision{QStringLiteral("vision"), QStringLiteral("Separate vision-tower folder (LLaVA-UHD release)."), QStringLiteral("DIR")};
+    QCommandLineOption image{QStringLiteral("image"), QStringLiteral("Image file."), QStringLiteral("IMG")};
+    QCommandLineOption policy{QStringLiteral("policy"), QStringLiteral("Slicing policy: minicpmv, llava-uhd or llava15 (default: the model's)."), QStringLiteral("P")};
+    QCommandLineOption maxSlices{QStringLiteral("max-slices"), QStringLiteral("Upper bound on the slice count (0: overview only)."), QStringLiteral("N")};
+    QCommandLineOption device{QStringLiteral("device"), QStringLiteral("auto (default), cpu or cuda."), QStringLiteral("D"), QStringLiteral("auto")};
+    QCommandLineOption dtype{QStringLiteral("dtype"), QStringLiteral("auto (default), f32, bf16 or f16."), QStringLiteral("T"), QStringLiteral("auto")};
+
+    void addTo(QCommandLineParser &parser) const { parser.addOptions({model, vision, image, policy, maxSlices, device, dtype}); }
+
+    // Fills LoadOptions; the bundled default model when --model is absent (error text if it is not installed).
+    QString loadOptions(const QCommandLineParser &parser, uhdlens::LoadOptions &out, bool &missingDefault) const
+    {
+        missingDefault = false;
+        if (parser.isSet(model)) {
+            out.modelDir = parser.value(model).toStdString();
+        } else {
+            out.modelDir = uhdlens::findResource("models/uhd-lens-tiny");
+            if (out.modelDir.empty()) {
+                missingDefault = true;
+                return QStringLiteral("no --model given and the bundled default model (resources/models/uhd-lens-tiny) "
+                                      "is not installed; pass --model DIR");
+            }
+        }
+        if (parser.isSet(vision))
+            out.visionDir = parser.value(vision).toStdString();
+        const QString d = parser.value(device);
+        static const QRegularExpression deviceRe(QStringLiteral("^(auto|cpu|cuda|cuda:\\d+)$"));
+        if (!deviceRe.match(d).hasMatch())
+            return QStringLiteral("unknown device '%1' (choose auto, cpu or cuda)").arg(d);
+        out.device = d.toStdString();
+        const QString t = parser.value(dtype);
+        static const QStringList dtypes = {QStringLiteral("auto"), QStringLiteral("f32"), QStringLiteral("bf16"), QStringLiteral("f16")};
+        if (!dtypes.contains(t))
+            return QStringLiteral("unknown dtype '%1' (choose auto, f32, bf16 or f16)").arg(t);
+        out.dtype = t.toStdString();
+        return {};
+    }
+
+    // The slicing override, if --policy or --max-slices was given. `base` is the model's own policy.
+    QString slicePolicy(const QCommandLineParser &parser, const uhdlens::SlicePolicy &base,
+                        std::optional<uhdlens::SlicePolicy> &out) const
+    {
+        out.reset();
+        if (!parser.isSet(policy) && !parser.isSet(maxSlices))
+            return {};
+        uhdlens::SlicePolicy p = base;
+        if (parser.isSet(policy)) {
+            auto named = uhdlens::SlicePolicy::fromName(parser.value(policy).toStdString());
+            if (!named)
+                return QStringLiteral("unknown policy '%1' (choose minicpmv, llava-uhd or llava15)").arg(parser.value(policy));
+            p = *named;
+        }
+        if (parser.isSet(maxSlices)) {
+            bool ok = false;
+            const int n = parser.value(maxSlices).toInt(&ok);
+            if (!ok || n < 0)
+                return QStringLiteral("--max-slices needs a non-negative integer");
+            if (n == 0)
+                p.neverSplit = true;
+            else
+                p.maxSlices = n;
+        }
+        if (const std::string why = p.validate(); !why.empty())
+            return QString::fromStdString(why);
+        out = p;
+        return {};
+    }
+
+    // Usage errors that need no model: a known policy name and a well-formed --max-slices.
+    QString checkSliceArgs(const QCommandLineParser &parser) const
+    {
+        std::optional<uhdlens::SlicePolicy> unused;
+        return slicePolicy(parser, uhdlens::SlicePolicy::minicpmv(), unused);
+    }
+};
+
+} // namespace cli

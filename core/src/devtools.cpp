@@ -1,0 +1,159 @@
+// make-tiny and encode --dump (devtools.h).
+#include "uhdlens/devtools.h"
+
+#include "engine_impl.h"
+#include "uhdlens/errors.h"
+#include "uhdlens/plan_json.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+namespace uhdlens {
+
+namespace {
+
+void writeText(const std::string &path, const std::string &text)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out)
+        throw Error(ErrorCode::FileUnreadable, "cannot write " + path, path);
+}
+
+std::string join(const std::string &dir, const std::string &name)
+{
+    return QDir(QString::fromStdString(dir)).filePath(QString::fromStdString(name)).toStdString();
+}
+
+} // namespace
+
+std::string findResource(const std::string &relative, const std::string &fallback)
+{
+    QStringList roots;
+    const QByteArray env = qgetenv("UHDLENS_RESOURCES");
+    if (!env.isEmpty())
+        roots << QString::fromLocal8Bit(env);
+    if (QCoreApplication::instance())
+        roots << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/uhdlens");
+    if (!fallback.empty())
+        roots << QString::fromStdString(fallback);
+#ifdef UHDLENS_SOURCE_RESOURCES
+    roots << QStringLiteral(UHDLENS_SOURCE_RESOURCES);
+#endif
+    for (const QString &root : roots) {
+        const QString path = QDir(root).filePath(QString::fromStdString(relative));
+        if (QFileInfo::exists(path))
+            return QDir::cleanPath(path).toStdString();
+    }
+    return {};
+}
+
+TinyModel writeTinyModel(const std::string &family, const std::string &outDir, std::uint64_t seed,
+                         const std::string &corpusFile)
+{
+    const nlohmann::json config = tinyConfig(family); // Error(UnknownFamily)
+    std::ifstream corpus(corpusFile);
+    if (!corpus)
+        throw Error(ErrorCode::FileNotFound, "tokenizer corpus not found: " + corpusFile, corpusFile);
+    std::vector<std::string> sentences;
+    for (std::string line; std::getline(corpus, line);)
+        if (!line.empty())
+            sentences.push_back(line);
+    if (!QDir().mkpath(QString::fromStdString(outDir)))
+        throw Error(ErrorCode::FileUnreadable, "cannot create folder " + outDir, outDir);
+
+    TinyModel tiny;
+    tiny.modelDir = outDir;
+    torch::NoGradGuard noGrad;
+    auto vlm = createFamilyModel(config, nullptr);
+    initRandom(*vlm, seed);
+    const auto params = vlm->namedParameters();
+    for (const auto &p : params)
+        tiny.parameters += p.second.numel();
+
+    writeText(join(outDir, "config.json"), config.dump(2) + "\n");
+    const std::map<std::string, std::string> meta = {{"format", "pt"}, {"uhdlens_family", family},
+                                                     {"uhdlens_seed", std::to_string(seed)}};
+    saveSafeTensors(join(outDir, "model.safetensors"), params, meta);
+
+    std::vector<std::string> special;
+    if (config.contains("uhdlens_special_tokens"))
+        special = config["uhdlens_special_tokens"].get<std::vector<std::string>>();
+    else
+        special = familySpecialTokens(family);
+    const int vocab = config.value("vocab_size", 0);
+    if (vocab <= 0)
+        throw Error(ErrorCode::ConfigInvalid, "tiny config of " + family + " has no vocab_size", "vocab_size");
+    Tokenizer::train(sentences, join(outDir, "tokenizer.model"), vocab, special);
+
+    nlohmann::json extra = {{"name", "UHD Lens tiny " + family + " (random weights, seed " + std::to_string(seed) + ")"},
+                            {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};
+    writeText(join(outDir, "uhdlens.json"), extra.dump(2) + "\n");
+    tiny.files = {join(outDir, "config.json"), join(outDir, "model.safetensors"), join(outDir, "tokenizer.model"),
+                  join(outDir, "uhdlens.json")};
+
+    const auto prefixes = vlm->visionTowerPrefixes();
+    if (!prefixes.empty()) {
+        // The vision tower as its own folder (what LLaVA-UHD's mm_vision_tower points at).
+        tiny.visionDir = join(outDir, "vision");
+        QDir().mkpath(QString::fromStdString(tiny.visionDir));
+        std::vector<std::pair<std::string, torch::Tensor>> vision;
+        for (const auto &p : params)
+            for (const auto &prefix : prefixes)
+                if (p.first.rfind(prefix, 0) == 0) {
+                    vision.push_back(p);
+                    break;
+                }
+        const nlohmann::json visionConfig = config.contains("vision_config") ? config["vision_config"] : config;
+        writeText(join(tiny.visionDir, "config.json"), visionConfig.dump(2) + "\n");
+        saveSafeTensors(join(tiny.visionDir, "model.safetensors"), vision, meta);
+        tiny.files.push_back(join(tiny.visionDir, "config.json"));
+        tiny.files.push_back(join(tiny.visionDir, "model.safetensors"));
+    }
+    return tiny;
+}
+
+std::vector<DumpedTensor> dumpEncoding(const Model &model, const QImage &rgb, const std::optional<SlicePolicy> &policy,
+                                       const std::string &question, const std::string &outFile)
+{
+    const Model::Impl &mi = model.impl();
+    const VisionLanguageModel &vlm = *mi.vlm;
+    torch::InferenceMode inference;
+    if (rgb.isNull())
+        throw Error(ErrorCode::ImageEmpty, "the image is empty");
+    const SlicePlan plan = model.plan({rgb.width(), rgb.height()}, policy);
+
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    auto keep = [&](const std::string &name, const torch::Tensor &t) {
+        tensors.emplace_back(name, t.detach().to(torch::kCPU, torch::kFloat).contiguous().clone());
+    };
+    const std::vector<torch::Tensor> px = mi.pixels(rgb, plan);
+    std::vector<torch::Tensor> encoded;
+    for (size_t k = 0; k < px.size(); ++k) {
+        const std::string prefix = "image" + std::to_string(k) + ".";
+        keep(prefix + "pixels", px[k]);
+        encoded.push_back(mi.encode(px[k], keep, prefix));
+        keep(prefix + "tokens", encoded.back());
+    }
+    const Prompt prompt = vlm.buildPrompt(plan, {}, question, *mi.tokenizer);
+    keep("prompt.embeds", embedPrompt(vlm, prompt, torch::stack(encoded, 0)));
+
+    const std::map<std::string, std::string> meta = {
+        {"plan", planToJson(plan, model.info().layout).dump()},
+        {"family", model.info().family},
+        {"dtype", model.info().dtype},
+        {"question", question}};
+    saveSafeTensors(outFile, tensors, meta);
+    std::vector<DumpedTensor> out;
+    for (const auto &t : tensors)
+        out.push_back({t.first, t.second.sizes().vec()});
+    return out;
+}
+
+} // namespace uhdlens

@@ -1,0 +1,567 @@
+// Model loading and the Conversation (engine.h): config -> family modules, weights through the mmap loader,
+// image-embedding cache, prompt assembly, prefix-reusing KV cache, generation.
+#include "engine_impl.h"
+
+#include "generation.h"
+#include "preprocess.h"
+#include "uhdlens/errors.h"
+#include "uhdlens/image_io.h"
+#include "uhdlens/plan_json.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFileInfo>
+
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace uhdlens {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t0)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+std::string joinPath(const std::string &dir, const std::string &name)
+{
+    return QDir(QString::fromStdString(dir)).filePath(QString::fromStdString(name)).toStdString();
+}
+
+nlohmann::json readConfig(const std::string &dir, const char *what)
+{
+    const QFileInfo folder(QString::fromStdString(dir));
+    if (!folder.exists())
+        throw Error(ErrorCode::FileNotFound, std::string(what) + " folder not found: " + dir, dir);
+    if (!folder.isDir())
+        throw Error(ErrorCode::NotAFile, std::string(what) + " must be a folder: " + dir, dir);
+    const std::string path = joinPath(dir, "config.json");
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(ErrorCode::ConfigInvalid, "config.json not found in " + dir, path);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        nlohmann::json config = nlohmann::json::parse(text.str());
+        if (!config.is_object())
+            throw Error(ErrorCode::ConfigInvalid, path + ": expected a JSON object at the top level", path);
+        return config;
+    } catch (const nlohmann::json::parse_error &e) {
+        throw Error(ErrorCode::ConfigInvalid, path + " is not valid JSON: " + e.what(), path);
+    }
+}
+
+// Optional uhdlens.json next to the weights: {"name": "...", "suggested_questions": ["...", ...]}.
+// A broken file is a warning, never a load failure.
+void readUhdlensJson(const std::string &dir, ModelInfo &info)
+{
+    const std::string path = joinPath(dir, "uhdlens.json");
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return;
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        const auto j = nlohmann::json::parse(text.str());
+        if (j.contains("name") && j["name"].is_string())
+            info.name = j["name"].get<std::string>();
+        if (j.contains("suggested_questions"))
+            for (const auto &q : j.at("suggested_questions"))
+                if (q.is_string())
+                    info.suggestedQuestions.push_back(q.get<std::string>());
+    } catch (const std::exception &e) {
+        info.warnings.push_back("uhdlens.json ignored: " + std::string(e.what()));
+    }
+}
+
+std::string hexDigest(const QByteArray &bytes) { return bytes.toHex().toStdString(); }
+
+// Content hash of an RGB888 image: SHA-1 over the visible bytes of every scanline (not the padding).
+std::string imageHash(const QImage &rgb)
+{
+    QCryptographicHash h(QCryptographicHash::Sha1);
+    const int w = rgb.width(), ht = rgb.height();
+    const QByteArray dims = QByteArray::number(w) + "x" + QByteArray::number(ht);
+    h.addData(dims);
+    const qsizetype rowBytes = qsizetype(w) * 3;
+    for (int y = 0; y < ht; ++y)
+        h.addData(QByteArrayView(reinterpret_cast<const char *>(rgb.constScanLine(y)), rowBytes));
+    return hexDigest(h.result());
+}
+
+} // namespace
+
+// --- device / dtype ----------------------------------------------------------------------------------------------
+
+bool cpuHasAvx512Bf16()
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("flags", 0) != 0)
+            continue;
+        std::istringstream words(line.substr(line.find(':') + 1));
+        std::string w;
+        while (words >> w)
+            if (w == "avx512_bf16")
+                return true;
+        return false; // every core lists the same flags
+    }
+    return false;
+}
+
+std::string dtypeName(torch::Dtype dtype)
+{
+    switch (dtype) {
+    case torch::kFloat: return "f32";
+    case torch::kBFloat16: return "bf16";
+    case torch::kHalf: return "f16";
+    default: return "other";
+    }
+}
+
+torch::Device resolveDevice(const std::string &device)
+{
+    if (device == "auto" || device.empty())
+        return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    if (device == "cpu")
+        return torch::kCPU;
+    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+        if (!torch::cuda::is_available())
+            throw Error(ErrorCode::DeviceUnavailable,
+                        "device 'cuda' requested, but this libtorch has no CUDA support or no GPU is visible "
+                        "(build against a CUDA libtorch with -DTorch_DIR=..., or use --device cpu)",
+                        device);
+        int index = 0;
+        if (device.size() > 5) {
+            try {
+                index = std::stoi(device.substr(5));
+            } catch (const std::exception &) {
+                throw Error(ErrorCode::InvalidArgument, "bad device '" + device + "' (expected cuda:N)", device);
+            }
+        }
+        if (index < 0 || index >= static_cast<int>(torch::cuda::device_count()))
+            throw Error(ErrorCode::DeviceUnavailable, "no GPU with index " + std::to_string(index), device);
+        return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+    }
+    throw Error(ErrorCode::InvalidArgument, "unknown device '" + device + "' (choose auto, cpu or cuda)", device);
+}
+
+torch::Dtype resolveDtype(const std::string &dtype, const torch::Device &device)
+{
+    const bool cuda = device.is_cuda();
+    if (dtype == "auto" || dtype.empty()) {
+        // CUDA: f16 runs on every GPU generation (bf16 needs Ampere); pass --dtype bf16 on newer GPUs.
+        if (cuda)
+            return torch::kHalf;
+        // CPU: bf16 through oneDNN is ~4x faster than f32 where the CPU has native bf16 dot products.
+        return cpuHasAvx512Bf16() ? torch::kBFloat16 : torch::kFloat;
+    }
+    if (dtype == "f32" || dtype == "fp32" || dtype == "float32")
+        return torch::kFloat;
+    if (dtype == "bf16" || dtype == "bfloat16")
+        return torch::kBFloat16;
+    if (dtype == "f16" || dtype == "fp16" || dtype == "float16") {
+        if (!cuda)
+            throw Error(ErrorCode::InvalidArgument,
+                        "f16 is only supported on CUDA (libtorch's CPU kernels lack half-precision matmuls); "
+                        "use bf16 or f32 on the CPU",
+                        dtype);
+        return torch::kHalf;
+    }
+    throw Error(ErrorCode::InvalidArgument, "unknown dtype '" + dtype + "' (choose auto, f32, bf16 or f16)", dtype);
+}
+
+void truncateCache(KVCache &cache, int64_t length)
+{
+    if (length >= cache.length)
+        return;
+    if (length <= 0) {
+        cache.clear();
+        return;
+    }
+    for (auto *list : {&cache.keys, &cache.values})
+        for (auto &t : *list)
+            if (t.defined() && t.size(2) > length)
+                t = t.narrow(2, 0, length);
+    cache.length = length;
+}
+
+// --- Model -------------------------------------------------------------------------------------------------------
+
+Model::Model(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Model::~Model() = default;
+const ModelInfo &Model::info() const { return m_impl->info; }
+
+SlicePlan Model::plan(Size size, const std::optional<SlicePolicy> &policy) const
+{
+    const SlicePolicy p = policy ? *policy : m_impl->info.policy;
+    if (const std::string why = p.validate(); !why.empty())
+        throw Error(ErrorCode::InvalidArgument, "slice policy: " + why, "policy");
+    if (const std::string why = validateSize(size); !why.empty())
+        throw Error(ErrorCode::ImageEmpty, why);
+    return planSlices(size, p);
+}
+
+std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadProgress &progress)
+{
+    auto report = [&](double f, const std::string &stage) {
+        if (progress)
+            progress(f, stage);
+    };
+    report(0.0, "reading config");
+    const nlohmann::json config = readConfig(options.modelDir, "model");
+    std::optional<nlohmann::json> visionConfig;
+    if (!options.visionDir.empty())
+        visionConfig = readConfig(options.visionDir, "vision");
+    const std::string family = detectFamily(config); // Error(UnknownFamily)
+
+    const torch::Device device = resolveDevice(options.device);
+    const torch::Dtype dtype = resolveDtype(options.dtype, device);
+    if (options.threads < 0)
+        throw Error(ErrorCode::InvalidArgument, "threads must be 0 (all cores) or positive", "threads");
+    const int threads = options.threads > 0 ? options.threads
+                                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads); // libtorch defaults to one thread here
+
+    report(0.05, "tokenizer");
+    const std::string tokPath = joinPath(options.modelDir, "tokenizer.model");
+    if (!QFileInfo(QString::fromStdString(tokPath)).isFile())
+        throw Error(ErrorCode::TokenizerInvalid, "tokenizer.model not found: " + tokPath, tokPath);
+    auto impl = std::make_unique<Impl>();
+    try {
+        impl->tokenizer = Tokenizer::load(tokPath);
+    } catch (const Error &e) {
+        if (e.code() == ErrorCode::TokenizerInvalid || e.code() == ErrorCode::Internal)
+            throw;
+        throw Error(ErrorCode::TokenizerInvalid, tokPath + ": " + e.what(), tokPath);
+    }
+
+    report(0.1, "building " + family + " modules");
+    torch::NoGradGuard noGrad;
+    FamilyBuildOptions build;
+    build.dtype = dtype;
+    build.device = device;
+    impl->vlm = createFamilyModel(config, visionConfig ? &*visionConfig : nullptr, build);
+    if (impl->tokenizer->vocabSize() > impl->vlm->vocabSize())
+        throw Error(ErrorCode::TokenizerInvalid,
+                    tokPath + " has " + std::to_string(impl->tokenizer->vocabSize()) +
+                        " pieces, more than the model's vocab_size " + std::to_string(impl->vlm->vocabSize()),
+                    tokPath);
+
+    report(0.15, "mapping weights");
+    impl->checkpoints.push_back(Checkpoint::open(options.modelDir));
+    const std::vector<std::string> visionPrefixes = impl->vlm->visionTowerPrefixes();
+    const bool separateVision = !options.visionDir.empty() && !visionPrefixes.empty();
+    if (!options.visionDir.empty() && visionPrefixes.empty())
+        throw Error(ErrorCode::InvalidArgument,
+                    "the " + family + " family keeps its vision tower in the model folder; --vision is not used",
+                    options.visionDir);
+    if (separateVision)
+        impl->checkpoints.push_back(Checkpoint::open(options.visionDir));
+    const auto params = impl->vlm->namedParameters();
+    // With a vision folder, the vision tower's parameters (the family's prefixes) come from it, the rest from
+    // the model folder; a tensor found in neither is reported by the loader (TensorMissing naming it).
+    std::vector<std::vector<std::pair<std::string, torch::Tensor>>> perCk(impl->checkpoints.size());
+    for (const auto &p : params) {
+        bool vision = false;
+        for (const auto &prefix : visionPrefixes)
+            vision = vision || p.first.rfind(prefix, 0) == 0;
+        perCk[separateVision && vision ? 1 : 0].push_back(p);
+    }
+    ModelInfo &info = impl->info;
+    for (size_t k = 0; k < impl->checkpoints.size(); ++k) {
+        report(0.2 + 0.6 * double(k) / double(impl->checkpoints.size()), "reading weights");
+        const std::vector<std::string> owned = k == 0 ? std::vector<std::string>{""} : visionPrefixes;
+        auto warnings = loadParameters(perCk[k], impl->checkpoints[k], dtype, device, owned);
+        // A full CLIP checkpoint as the vision folder also carries its text tower: summarise long lists.
+        const size_t keep = 8;
+        for (size_t i = 0; i < std::min(keep, warnings.size()); ++i)
+            info.warnings.push_back(warnings[i]);
+        if (warnings.size() > keep)
+            info.warnings.push_back("... and " + std::to_string(warnings.size() - keep) +
+                                    " more unknown tensors in " + impl->checkpoints[k].files().front());
+    }
+
+    report(0.85, "hashing weights");
+    info.family = impl->vlm->family();
+    info.modelDir = options.modelDir;
+    info.name = QFileInfo(QDir::cleanPath(QString::fromStdString(options.modelDir))).fileName().toStdString();
+    if (config.contains("_name_or_path") && config["_name_or_path"].is_string() &&
+        !config["_name_or_path"].get<std::string>().empty())
+        info.name = config["_name_or_path"].get<std::string>();
+    for (const auto &p : params)
+        info.parameters += p.second.numel();
+    std::string hash;
+    for (const auto &ck : impl->checkpoints) {
+        info.weightBytes += ck.dataBytes();
+        hash += (hash.empty() ? "" : "+") + ck.sha256();
+    }
+    info.weightsHash = hash;
+    info.dtype = dtypeName(dtype);
+    info.device = device.str();
+    info.contextLength = impl->vlm->contextLength();
+    info.policy = impl->vlm->policy();
+    info.layout = impl->vlm->layout();
+    readUhdlensJson(options.modelDir, info);
+
+    impl->stopIds = impl->vlm->stopTokenIds(*impl->tokenizer);
+    impl->stopStrings = impl->vlm->stopStrings();
+    report(1.0, "ready");
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+std::vector<torch::Tensor> Model::Impl::pixels(const QImage &rgb, const SlicePlan &plan) const
+{
+    const PixelNorm norm = vlm->pixelNorm();
+    std::vector<torch::Tensor> out = preprocessPlan(rgb, plan, norm);
+    for (auto &t : out)
+        t = t.to(vlm->device(), vlm->dtype());
+    return out;
+}
+
+torch::Tensor Model::Impl::encode(const torch::Tensor &px, const TensorHook &hook, const std::string &prefix) const
+{
+    TensorHook named;
+    if (hook)
+        named = [&](const std::string &name, const torch::Tensor &value) { hook(prefix + name, value); };
+    torch::Tensor out = vlm->encodeImages(px, named);
+    return out.squeeze(0);
+}
+
+// --- Conversation ------------------------------------------------------------------------------------------------
+
+struct Conversation::Impl
+{
+    std::shared_ptr<const Model> model;
+    QImage image;
+    bool hasImage = false;
+    SlicePlan plan;
+    std::string imageKey; // content hash + plan: the embedding-cache key
+    // Encoded images of recently used (image, plan) pairs, newest last; [N, T, D] each.
+    std::deque<std::pair<std::string, torch::Tensor>> embedCache;
+    static constexpr size_t kCachedImages = 4;
+    KVCache kv;
+    std::vector<int64_t> kvKeys; // what each cached position holds: token id, or -(1 + image slot)
+    std::vector<Turn> history;
+
+    const torch::Tensor *cached(const std::string &key)
+    {
+        for (auto &e : embedCache)
+            if (e.first == key)
+                return &e.second;
+        return nullptr;
+    }
+};
+
+Conversation::Conversation(std::shared_ptr<const Model> model) : m_impl(std::make_unique<Impl>())
+{
+    if (!model)
+        throw Error(ErrorCode::InvalidArgument, "Conversation needs a loaded model");
+    m_impl->model = std::move(model);
+}
+
+Conversation::~Conversation() = default;
+
+void Conversation::setImage(const QImage &rgbIn, const std::optional<SlicePolicy> &policy)
+{
+    const QImage rgb = rgbIn.format() == QImage::Format_RGB888 ? rgbIn : toRgb888(rgbIn);
+    if (rgb.isNull() || rgb.width() == 0 || rgb.height() == 0)
+        throw Error(ErrorCode::ImageEmpty, "the image is empty");
+    SlicePlan plan = m_impl->model->plan({rgb.width(), rgb.height()}, policy);
+    const std::string key = imageHash(rgb) + "|" + planToJson(plan, m_impl->model->info().layout).dump();
+    if (key != m_impl->imageKey) {
+        // Positions in the KV cache belong to the previous image's tokens.
+        m_impl->kv.clear();
+        m_impl->kvKeys.clear();
+    }
+    m_impl->image = rgb;
+    m_impl->plan = std::move(plan);
+    m_impl->imageKey = key;
+    m_impl->hasImage = true;
+}
+
+bool Conversation::hasImage() const { return m_impl->hasImage; }
+const SlicePlan &Conversation::plan() const { return m_impl->plan; }
+const std::vector<Turn> &Conversation::history() const { return m_impl->history; }
+const Model &Conversation::model() const { return *m_impl->model; }
+
+void Conversation::clearHistory()
+{
+    m_impl->history.clear();
+    m_impl->kv.clear();
+    m_impl->kvKeys.clear();
+}
+
+namespace {
+
+// How many slices would fit: re-plans with a decreasing max-slices until the prompt fits the context.
+std::string overflowMessage(const SlicePlan &plan, TokenLayout layout, int64_t textPositions, int64_t total,
+                            int context)
+{
+    std::ostringstream msg;
+    const int visual = visualTokenCount(plan, layout);
+    msg << "the image needs " << visual << " visual tokens (" << plan.sliceCount() << " slices + overview) and the "
+        << "conversation " << textPositions << " more: " << total << " positions, but the model's context holds "
+        << context << ". ";
+    for (int m = plan.sliceCount() - 1; m >= 0; --m) {
+        SlicePolicy p = plan.policy;
+        if (m == 0)
+            p.neverSplit = true;
+        else
+            p.maxSlices = m;
+        const SlicePlan smaller = planSlices(plan.input, p);
+        if (textPositions + visualTokenCount(smaller, layout) < context) {
+            if (m == 0)
+                msg << "Only the overview (no slices) would fit: set max slices to 0 / never split.";
+            else
+                msg << "At most " << m << " slices would fit: lower max slices to " << m << '.';
+            return msg.str();
+        }
+    }
+    msg << "Even the overview alone does not fit: shorten the question or clear the conversation.";
+    return msg.str();
+}
+
+} // namespace
+
+AskResult Conversation::ask(const std::string &question, const GenerationSettings &settings,
+                            const AskCallbacks &callbacks)
+{
+    if (const std::string why = settings.validate(); !why.empty())
+        throw Error(ErrorCode::InvalidArgument, why, "settings");
+    if (!m_impl->hasImage)
+        throw Error(ErrorCode::InvalidArgument, "no image: call setImage() before ask()", "image");
+    const Model::Impl &mi = m_impl->model->impl();
+    const VisionLanguageModel &vlm = *mi.vlm;
+    torch::InferenceMode inference;
+
+    AskResult result;
+    result.plan = m_impl->plan;
+    const TokenLayout layout = mi.info.layout;
+    const int tpi = vlm.tokensPerImage();
+    const int context = vlm.contextLength();
+    result.imageTokens = visualTokenCount(m_impl->plan, layout);
+
+    const Prompt prompt = vlm.buildPrompt(m_impl->plan, m_impl->history, question, *mi.tokenizer);
+    const int64_t positions = prompt.positions(tpi);
+    result.promptTokens = static_cast<int>(positions);
+    if (positions >= context) {
+        const int64_t text = positions - result.imageTokens;
+        throw Error(ErrorCode::ContextOverflow,
+                    overflowMessage(m_impl->plan, layout, text, positions, context), "context");
+    }
+    auto cancelled = [&] { return callbacks.cancel && callbacks.cancel->load(std::memory_order_relaxed); };
+
+    // 1. Image embeddings: from the cache, or encode each image (cancel and progress between them).
+    torch::Tensor images;
+    if (const torch::Tensor *hit = m_impl->cached(m_impl->imageKey)) {
+        images = *hit;
+        result.imageFromCache = true;
+    } else {
+        const auto t0 = Clock::now();
+        const std::vector<torch::Tensor> px = mi.pixels(m_impl->image, m_impl->plan);
+        std::vector<torch::Tensor> encoded;
+        const int total = static_cast<int>(px.size());
+        for (int k = 0; k < total; ++k) {
+            if (cancelled()) {
+                result.cancelled = true;
+                result.stopReason = "cancelled";
+                result.encodeMs = msSince(t0);
+                return result;
+            }
+            const auto ts = Clock::now();
+            encoded.push_back(mi.encode(px[k]));
+            if (vlm.device().is_cuda())
+                torch::cuda::synchronize();
+            const double ms = msSince(ts);
+            result.sliceMs.push_back(ms);
+            if (callbacks.sliceEncoded)
+                callbacks.sliceEncoded(k + 1, total, ms);
+        }
+        images = torch::stack(encoded, 0);
+        result.encodeMs = msSince(t0);
+        m_impl->embedCache.emplace_back(m_impl->imageKey, images);
+        if (m_impl->embedCache.size() > Impl::kCachedImages)
+            m_impl->embedCache.pop_front();
+    }
+    if (cancelled()) {
+        result.cancelled = true;
+        result.stopReason = "cancelled";
+        return result;
+    }
+
+    // 2. Prefill, reusing the KV cache for the longest common prefix with what it already holds.
+    std::vector<int64_t> keys;
+    keys.reserve(static_cast<size_t>(positions));
+    std::vector<int64_t> textIds;
+    for (const auto &seg : prompt.segments) {
+        if (seg.imageIndex >= 0) {
+            for (int j = 0; j < tpi; ++j)
+                keys.push_back(-(1 + int64_t(seg.imageIndex) * tpi + j));
+        } else {
+            keys.insert(keys.end(), seg.ids.begin(), seg.ids.end());
+            textIds.insert(textIds.end(), seg.ids.begin(), seg.ids.end());
+        }
+    }
+    size_t common = 0;
+    while (common < keys.size() && common < m_impl->kvKeys.size() && keys[common] == m_impl->kvKeys[common])
+        ++common;
+    if (common == keys.size())
+        --common; // the last position must be run again to get its logits
+    truncateCache(m_impl->kv, static_cast<int64_t>(common));
+    m_impl->kvKeys.resize(common);
+    result.reusedPromptTokens = static_cast<int>(common);
+
+    const auto tp = Clock::now();
+    const torch::Tensor embeds = embedPrompt(vlm, prompt, images);
+    torch::Tensor logits = vlm.forward(embeds.narrow(0, static_cast<int64_t>(common),
+                                                     positions - static_cast<int64_t>(common)),
+                                       m_impl->kv);
+    logits = logits.to(torch::kCPU);
+    m_impl->kvKeys = keys;
+    result.prefillMs = msSince(tp);
+    const double prefilled = double(positions - static_cast<int64_t>(common));
+    result.prefillTokensPerSecond = result.prefillMs > 0 ? prefilled * 1000.0 / result.prefillMs : 0;
+
+    // 3. Decode.
+    PieceDecoder decoder(
+        [tok = mi.tokenizer](int64_t id) { return tok->isControl(id) ? std::string() : tok->idToPiece(id); }, {});
+    GenerationIO io;
+    io.decoder = &decoder;
+    io.stopIds = mi.stopIds;
+    io.stopStrings = mi.stopStrings;
+    io.context = textIds;
+    io.maxTokens = static_cast<int>(std::min<int64_t>(settings.maxNewTokens, context - positions));
+    KVCache &kv = m_impl->kv;
+    io.step = [&](int64_t id) {
+        const torch::Tensor e = vlm.embedTokens(torch::tensor({id}, torch::kLong).to(vlm.device()));
+        return vlm.forward(e.to(vlm.dtype()), kv).to(torch::kCPU);
+    };
+    const auto td = Clock::now();
+    GenerationOutput gen = generate(logits, settings, io, callbacks.token, callbacks.cancel);
+    result.decodeMs = msSince(td);
+    for (int i = 0; i < gen.fedTokens; ++i)
+        m_impl->kvKeys.push_back(gen.ids[static_cast<size_t>(i)]);
+    result.answer = gen.text;
+    result.generatedTokens = static_cast<int>(gen.ids.size());
+    result.stopReason = gen.stopReason;
+    result.cancelled = gen.stopReason == "cancelled";
+    result.decodeTokensPerSecond =
+        result.decodeMs > 0 ? double(result.generatedTokens) * 1000.0 / result.decodeMs : 0;
+    m_impl->history.push_back({question, result.answer});
+    return result;
+}
+
+} // namespace uhdlens

@@ -1,0 +1,47 @@
+// Internal (torch-side) view of a loaded Model: the family modules, the tokenizer and the helpers the engine,
+// `uhdlens-cli encode --dump` and `uhdlens-bench engine` share. Only core .cpp files, tests and the bench include it.
+#pragma once
+
+#include "model_family.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+#include "uhdlens/engine.h"
+
+#include <QImage>
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace uhdlens {
+
+struct Model::Impl
+{
+    ModelInfo info;
+    std::unique_ptr<VisionLanguageModel> vlm;
+    std::shared_ptr<Tokenizer> tokenizer;
+    std::vector<Checkpoint> checkpoints; // keep the weight mappings open for the model's lifetime
+    std::vector<int64_t> stopIds;
+    std::vector<std::string> stopStrings;
+
+    // Normalised pixels of every encoded image of `plan` (overview first, then slices row-major), each
+    // [1, 3, H, W] in the compute dtype on the model's device.
+    std::vector<torch::Tensor> pixels(const QImage &rgb, const SlicePlan &plan) const;
+    // Vision encoder + resampler of one encoded image -> [tokensPerImage, D]. Hook names get `prefix`.
+    torch::Tensor encode(const torch::Tensor &pixels, const TensorHook &hook = {}, const std::string &prefix = {}) const;
+};
+
+// Resolves LoadOptions::device / dtype ("auto" rules: CUDA when available; bf16 on CPUs with avx512_bf16, else
+// f32; f16 on CUDA). Throws Error(DeviceUnavailable) / Error(InvalidArgument).
+torch::Device resolveDevice(const std::string &device);
+torch::Dtype resolveDtype(const std::string &dtype, const torch::Device &device);
+// True when /proc/cpuinfo lists avx512_bf16 (Linux; false elsewhere).
+bool cpuHasAvx512Bf16();
+std::string dtypeName(torch::Dtype dtype);
+
+// Truncates every layer of `cache` to its first `length` positions (prefix reuse across turns).
+void truncateCache(KVCache &cache, int64_t length);
+
+} // namespace uhdlens

@@ -1,0 +1,450 @@
+// End to end on make-tiny checkpoints of all three families: load, deterministic answers, streaming, cancel,
+// the image-embedding cache and KV-cache prefix reuse, context overflow, encode dumps; loader bad input at the
+// engine level (each a typed error naming the key, tensor or file).
+#include "safetensors.h"
+#include "uhdlens/devtools.h"
+#include "uhdlens/engine.h"
+#include "uhdlens/errors.h"
+
+#include <QDir>
+#include <QFile>
+#include <QImage>
+#include <QPainter>
+#include <QTemporaryDir>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+
+#include <atomic>
+#include <fstream>
+#include <set>
+
+using namespace uhdlens;
+
+namespace {
+
+const std::vector<std::string> kFamilies = {"minicpmv", "llava-uhd", "uhd-paper"};
+
+// One temp folder with a tiny model per family, made once per process.
+struct TinyModels
+{
+    QTemporaryDir dir;
+    std::map<std::string, TinyModel> models;
+    TinyModels()
+    {
+        const std::string corpus = findResource("text/tiny-corpus.txt");
+        if (corpus.empty())
+            throw std::runtime_error("resources/text/tiny-corpus.txt not found");
+        for (const auto &f : kFamilies)
+            models[f] = writeTinyModel(f, dir.filePath(QString::fromStdString(f)).toStdString(), 11, corpus);
+    }
+};
+
+TinyModels &tiny()
+{
+    static TinyModels models;
+    return models;
+}
+
+std::shared_ptr<const Model> loadTiny(const std::string &family, const std::string &dtype = "auto")
+{
+    LoadOptions o;
+    o.modelDir = tiny().models.at(family).modelDir;
+    o.dtype = dtype;
+    return Model::load(o);
+}
+
+// A wide test picture (so every family slices it): coloured bands and a few shapes.
+QImage testImage(int w = 900, int h = 420, QColor accent = Qt::red)
+{
+    QImage img(w, h, QImage::Format_RGB888);
+    img.fill(QColor(240, 240, 230));
+    QPainter p(&img);
+    p.fillRect(0, 0, w / 3, h, QColor(30, 90, 200));
+    p.setBrush(accent);
+    p.drawEllipse(w / 2, h / 4, w / 5, h / 2);
+    p.fillRect(w - 120, 20, 100, 60, Qt::darkGreen);
+    p.end();
+    return img;
+}
+
+template <typename F>
+Error expectError(F &&f)
+{
+    try {
+        f();
+    } catch (const Error &e) {
+        return e;
+    }
+    ADD_FAILURE() << "expected uhdlens::Error";
+    return Error(ErrorCode::Internal, "no error");
+}
+
+void writeFile(const QString &path, const std::string &text)
+{
+    std::ofstream out(path.toStdString(), std::ios::binary | std::ios::trunc);
+    out << text;
+}
+
+// Copies a model folder (files only) so a test can break one piece of it.
+QString copyModel(const std::string &from, QTemporaryDir &tmp, const QString &name)
+{
+    const QString to = tmp.filePath(name);
+    QDir().mkpath(to);
+    const QDir src(QString::fromStdString(from));
+    for (const QString &f : src.entryList(QDir::Files))
+        QFile::copy(src.filePath(f), QDir(to).filePath(f));
+    return to;
+}
+
+nlohmann::json readJson(const QString &path)
+{
+    std::ifstream in(path.toStdString());
+    return nlohmann::json::parse(in);
+}
+
+} // namespace
+
+TEST(EngineSmoke, LoadsEveryFamily)
+{
+    for (const auto &family : kFamilies) {
+        SCOPED_TRACE(family);
+        std::vector<double> fractions;
+        LoadOptions o;
+        o.modelDir = tiny().models.at(family).modelDir;
+        auto model = Model::load(o, [&](double f, const std::string &) { fractions.push_back(f); });
+        const ModelInfo &info = model->info();
+        EXPECT_EQ(info.family, family);
+        EXPECT_EQ(info.parameters, tiny().models.at(family).parameters);
+        EXPECT_GT(info.weightBytes, 0);
+        EXPECT_EQ(info.weightsHash.size(), 64u);
+        EXPECT_GT(info.contextLength, 0);
+        EXPECT_EQ(info.device, "cpu");
+        EXPECT_TRUE(info.dtype == "bf16" || info.dtype == "f32");
+        EXPECT_EQ(info.suggestedQuestions.size(), 2u);
+        EXPECT_TRUE(info.warnings.empty()) << info.warnings.front();
+        ASSERT_FALSE(fractions.empty());
+        EXPECT_DOUBLE_EQ(fractions.back(), 1.0);
+        EXPECT_TRUE(std::is_sorted(fractions.begin(), fractions.end()));
+        // Same files, same hash.
+        EXPECT_EQ(loadTiny(family)->info().weightsHash, info.weightsHash);
+    }
+    // LLaVA-UHD's vision tower from its own folder: those tensors in the model folder then go unused.
+    LoadOptions o;
+    o.modelDir = tiny().models.at("llava-uhd").modelDir;
+    o.visionDir = tiny().models.at("llava-uhd").visionDir;
+    ASSERT_FALSE(o.visionDir.empty());
+    auto model = Model::load(o);
+    ASSERT_FALSE(model->info().warnings.empty());
+    EXPECT_NE(model->info().warnings.front().find("vision_model."), std::string::npos) << model->info().warnings.front();
+    Conversation chat(model);
+    chat.setImage(testImage());
+    GenerationSettings s;
+    s.maxNewTokens = 4;
+    EXPECT_GT(chat.ask("What is shown?", s).generatedTokens, 0);
+}
+
+TEST(EngineSmoke, AnswersDeterministicallyAndStreams)
+{
+    for (const auto &family : kFamilies) {
+        SCOPED_TRACE(family);
+        auto model = loadTiny(family);
+        auto answer = [&](float temperature, std::uint64_t seed, std::string *streamed = nullptr) {
+            Conversation chat(model);
+            chat.setImage(testImage());
+            GenerationSettings s;
+            s.maxNewTokens = 12;
+            s.temperature = temperature;
+            s.seed = seed;
+            AskCallbacks cb;
+            std::string text;
+            cb.token = [&](const std::string &t) {
+                EXPECT_FALSE(t.empty());
+                text += t;
+            };
+            AskResult r = chat.ask("What colour is the circle?", s, cb);
+            EXPECT_GT(r.generatedTokens, 0);
+            EXPECT_EQ(text, r.answer); // streamed pieces concatenate to the answer
+            EXPECT_FALSE(r.imageFromCache);
+            EXPECT_GT(r.promptTokens, r.imageTokens);
+            EXPECT_EQ(r.imageTokens, visualTokenCount(r.plan, model->info().layout));
+            if (streamed)
+                *streamed = text;
+            return r.answer;
+        };
+        EXPECT_EQ(answer(0.0f, 0), answer(0.0f, 99)); // greedy ignores the seed
+        EXPECT_EQ(answer(0.9f, 7), answer(0.9f, 7));
+        std::set<std::string> distinct;
+        for (std::uint64_t seed : {1, 2, 3, 4})
+            distinct.insert(answer(1.5f, seed));
+        EXPECT_GE(distinct.size(), 2u) << "sampling with different seeds never differed";
+    }
+}
+
+TEST(EngineSmoke, CancelStopsWithinOneToken)
+{
+    for (const auto &family : kFamilies) {
+        SCOPED_TRACE(family);
+        auto model = loadTiny(family);
+        Conversation chat(model);
+        chat.setImage(testImage());
+        std::atomic<bool> cancel{false};
+        int calls = 0, afterCancel = 0;
+        AskCallbacks cb;
+        cb.cancel = &cancel;
+        cb.token = [&](const std::string &) {
+            if (cancel)
+                ++afterCancel;
+            ++calls;
+            cancel = true;
+        };
+        GenerationSettings s;
+        s.maxNewTokens = 64;
+        s.temperature = 1.0f;
+        s.seed = 3;
+        AskResult r = chat.ask("Describe the picture.", s, cb);
+        if (r.stopReason == "eos" && calls == 0)
+            continue; // the random model ended at once; nothing to cancel
+        EXPECT_TRUE(r.cancelled);
+        EXPECT_EQ(r.stopReason, "cancelled");
+        EXPECT_LE(afterCancel, 1);
+
+        // Cancelled before the encoder: no slice is encoded, nothing is generated.
+        Conversation chat2(model);
+        chat2.setImage(testImage(700, 500, Qt::blue));
+        int slices = 0;
+        AskCallbacks cb2;
+        cb2.cancel = &cancel; // still set
+        cb2.sliceEncoded = [&](int, int, double) { ++slices; };
+        AskResult r2 = chat2.ask("Anything?", s, cb2);
+        EXPECT_TRUE(r2.cancelled);
+        EXPECT_EQ(slices, 0);
+        EXPECT_EQ(r2.generatedTokens, 0);
+    }
+}
+
+TEST(EngineSmoke, FollowUpSkipsEncoderAndReusesKvCache)
+{
+    for (const auto &family : kFamilies) {
+        SCOPED_TRACE(family);
+        auto model = loadTiny(family, "f32");
+        GenerationSettings s;
+        s.maxNewTokens = 6;
+        Conversation chat(model);
+        chat.setImage(testImage());
+        std::vector<int> slices;
+        AskCallbacks cb;
+        cb.sliceEncoded = [&](int index, int total, double ms) {
+            slices.push_back(index);
+            EXPECT_EQ(total, static_cast<int>(chat.plan().encodedImages().size()));
+            EXPECT_GE(ms, 0);
+        };
+        AskResult first = chat.ask("What is on the left?", s, cb);
+        EXPECT_FALSE(first.imageFromCache);
+        EXPECT_EQ(slices.size(), chat.plan().encodedImages().size());
+        EXPECT_EQ(first.sliceMs.size(), slices.size());
+        EXPECT_EQ(slices.front(), 1);
+        slices.clear();
+        AskResult second = chat.ask("And on the right?", s, cb);
+        EXPECT_TRUE(second.imageFromCache);
+        EXPECT_TRUE(slices.empty());
+        EXPECT_TRUE(second.sliceMs.empty());
+        EXPECT_GT(second.reusedPromptTokens, first.imageTokens); // the image's positions were not prefilled again
+        EXPECT_EQ(chat.history().size(), 2u);
+        EXPECT_EQ(chat.history()[0].answer, first.answer);
+
+        // Same history with the KV cache dropped (another image in between): the same answer, and the image
+        // embeddings still come from the cache.
+        Conversation other(model);
+        other.setImage(testImage());
+        other.ask("What is on the left?", s);
+        other.setImage(testImage(300, 300, Qt::yellow));
+        other.setImage(testImage());
+        AskResult again = other.ask("And on the right?", s);
+        EXPECT_TRUE(again.imageFromCache);
+        EXPECT_EQ(again.reusedPromptTokens, 0);
+        EXPECT_EQ(again.answer, second.answer);
+    }
+}
+
+TEST(EngineSmoke, ContextOverflowSaysWhatFits)
+{
+    QTemporaryDir tmp;
+    const QString dir = copyModel(tiny().models.at("minicpmv").modelDir, tmp, QStringLiteral("small-context"));
+    auto model = loadTiny("minicpmv");
+    Conversation probe(model);
+    probe.setImage(testImage());
+    GenerationSettings s;
+    s.maxNewTokens = 1;
+    const AskResult full = probe.ask("Hi?", s);
+    ASSERT_GT(full.plan.sliceCount(), 1);
+    // A context that holds the overview and one slice but not the whole plan.
+    nlohmann::json config = readJson(QDir(dir).filePath(QStringLiteral("config.json")));
+    const int small = full.promptTokens - full.imageTokens + 2 * (64 + 2) + 6;
+    ASSERT_LT(small, full.promptTokens);
+    config["max_position_embeddings"] = small;
+    writeFile(QDir(dir).filePath(QStringLiteral("config.json")), config.dump());
+    LoadOptions o;
+    o.modelDir = dir.toStdString();
+    auto smallModel = Model::load(o);
+    ASSERT_EQ(smallModel->info().contextLength, small);
+    Conversation chat(smallModel);
+    chat.setImage(testImage());
+    const Error e = expectError([&] { chat.ask("Hi?", s); });
+    EXPECT_EQ(e.code(), ErrorCode::ContextOverflow);
+    EXPECT_EQ(e.subject(), "context");
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("context holds " + std::to_string(small)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("At most 1 slices would fit"), std::string::npos) << msg;
+    // Following the advice works.
+    SlicePolicy p = smallModel->info().policy;
+    p.maxSlices = 1;
+    chat.setImage(testImage(), p);
+    EXPECT_NO_THROW(chat.ask("Hi?", s));
+}
+
+TEST(EngineSmoke, BadSettingsAndCalls)
+{
+    auto model = loadTiny("uhd-paper");
+    Conversation chat(model);
+    EXPECT_EQ(expectError([&] { chat.ask("no image yet"); }).code(), ErrorCode::InvalidArgument);
+    chat.setImage(testImage());
+    GenerationSettings s;
+    s.temperature = -1;
+    EXPECT_EQ(expectError([&] { chat.ask("q", s); }).code(), ErrorCode::InvalidArgument);
+    s = {};
+    s.maxNewTokens = 0;
+    EXPECT_EQ(expectError([&] { chat.ask("q", s); }).code(), ErrorCode::InvalidArgument);
+    EXPECT_EQ(expectError([&] { chat.setImage(QImage()); }).code(), ErrorCode::ImageEmpty);
+    SlicePolicy bad = SlicePolicy::minicpmv();
+    bad.patch = 0;
+    EXPECT_EQ(expectError([&] { chat.setImage(testImage(), bad); }).code(), ErrorCode::InvalidArgument);
+}
+
+TEST(EngineLoadErrors, TypedErrorsNamingTheCulprit)
+{
+    QTemporaryDir tmp;
+    const std::string good = tiny().models.at("minicpmv").modelDir;
+    auto load = [](const QString &dir, const std::string &device = "auto", const std::string &dtype = "auto") {
+        LoadOptions o;
+        o.modelDir = dir.toStdString();
+        o.device = device;
+        o.dtype = dtype;
+        return Model::load(o);
+    };
+    {
+        const Error e = expectError([&] { load(tmp.filePath(QStringLiteral("nowhere"))); });
+        EXPECT_EQ(e.code(), ErrorCode::FileNotFound);
+    }
+    {
+        const QString d = copyModel(good, tmp, QStringLiteral("no-config"));
+        QFile::remove(QDir(d).filePath(QStringLiteral("config.json")));
+        const Error e = expectError([&] { load(d); });
+        EXPECT_EQ(e.code(), ErrorCode::ConfigInvalid);
+        EXPECT_NE(std::string(e.what()).find("config.json"), std::string::npos);
+    }
+    {
+        const QString d = copyModel(good, tmp, QStringLiteral("bad-json"));
+        writeFile(QDir(d).filePath(QStringLiteral("config.json")), "{\"model_type\": \"minicpmv\", ");
+        const Error e = expectError([&] { load(d); });
+        EXPECT_EQ(e.code(), ErrorCode::ConfigInvalid);
+        EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+    }
+    {
+        const QString d = copyModel(good, tmp, QStringLiteral("gpt2"));
+        writeFile(QDir(d).filePath(QStringLiteral("config.json")), "{\"model_type\": \"gpt2\", \"n_layer\": 12}");
+        const Error e = expectError([&] { load(d); });
+        EXPECT_EQ(e.code(), ErrorCode::UnknownFamily);
+        EXPECT_NE(std::string(e.what()).find("gpt2"), std::string::npos) << e.what();
+    }
+    {
+        const QString d = copyModel(good, tmp, QStringLiteral("no-tokenizer"));
+        QFile::remove(QDir(d).filePath(QStringLiteral("tokenizer.model")));
+        const Error e = expectError([&] { load(d); });
+        EXPECT_EQ(e.code(), ErrorCode::TokenizerInvalid);
+        EXPECT_NE(e.subject().find("tokenizer.model"), std::string::npos) << e.subject();
+    }
+    {
+        const QString d = copyModel(good, tmp, QStringLiteral("garbage-tokenizer"));
+        writeFile(QDir(d).filePath(QStringLiteral("tokenizer.model")), "this is not a sentencepiece model");
+        EXPECT_EQ(expectError([&] { load(d); }).code(), ErrorCode::TokenizerInvalid);
+    }
+    {
+        // One tensor with a wrong shape, one missing: each named.
+        const QString d = copyModel(good, tmp, QStringLiteral("bad-shape"));
+        const std::string file = QDir(d).filePath(QStringLiteral("model.safetensors")).toStdString();
+        std::vector<std::pair<std::string, torch::Tensor>> tensors;
+        std::string victim;
+        {
+            Checkpoint ck = Checkpoint::open(file);
+            for (const auto &n : ck.names()) {
+                torch::Tensor t = ck.get(n).clone();
+                if (victim.empty() && t.dim() == 2 && n.find("resampler.") != std::string::npos) {
+                    victim = n;
+                    t = torch::zeros({t.size(0) + 1, t.size(1)}, t.options());
+                }
+                tensors.emplace_back(n, t);
+            }
+        }
+        ASSERT_FALSE(victim.empty());
+        saveSafeTensors(file, tensors);
+        Error e = expectError([&] { load(d); });
+        EXPECT_EQ(e.code(), ErrorCode::TensorShapeMismatch);
+        EXPECT_NE(std::string(e.what()).find(victim), std::string::npos) << e.what();
+
+        std::vector<std::pair<std::string, torch::Tensor>> fewer;
+        std::string dropped;
+        for (const auto &t : tensors) {
+            if (dropped.empty() && t.first.find("llm.") != std::string::npos)
+                dropped = t.first;
+            else if (t.first != victim)
+                fewer.push_back(t);
+        }
+        saveSafeTensors(file, fewer);
+        e = expectError([&] { load(d); });
+        EXPECT_TRUE(e.code() == ErrorCode::TensorMissing) << e.what();
+        EXPECT_NE(std::string(e.what()).find("'"), std::string::npos) << e.what();
+    }
+    {
+        // CUDA on a CPU-only libtorch, f16 on the CPU, unknown device names.
+        const QString d = QString::fromStdString(good);
+        if (!torch::cuda::is_available())
+            EXPECT_EQ(expectError([&] { load(d, "cuda"); }).code(), ErrorCode::DeviceUnavailable);
+        EXPECT_EQ(expectError([&] { load(d, "cpu", "f16"); }).code(), ErrorCode::InvalidArgument);
+        EXPECT_EQ(expectError([&] { load(d, "tpu"); }).code(), ErrorCode::InvalidArgument);
+        EXPECT_EQ(expectError([&] { load(d, "cpu", "int3"); }).code(), ErrorCode::InvalidArgument);
+    }
+}
+
+TEST(EngineSmoke, EncodeDumpNamesEveryStage)
+{
+    auto model = loadTiny("minicpmv");
+    QTemporaryDir tmp;
+    const std::string out = tmp.filePath(QStringLiteral("dump.safetensors")).toStdString();
+    const QImage img = testImage();
+    const auto written = dumpEncoding(*model, img, std::nullopt, "What is it?", out);
+    const SlicePlan plan = model->plan({img.width(), img.height()});
+    Checkpoint ck = Checkpoint::open(out);
+    const auto names = ck.names();
+    const std::set<std::string> have(names.begin(), names.end());
+    ASSERT_EQ(have.size(), written.size());
+    const auto images = plan.encodedImages();
+    for (size_t k = 0; k < images.size(); ++k) {
+        const std::string p = "image" + std::to_string(k) + ".";
+        ASSERT_TRUE(have.count(p + "pixels")) << p;
+        ASSERT_TRUE(have.count(p + "tokens")) << p;
+        const auto px = ck.info(p + "pixels").shape;
+        EXPECT_EQ(px, (std::vector<int64_t>{1, 3, images[k].size.height, images[k].size.width}));
+        EXPECT_EQ(ck.info(p + "tokens").shape[0], 64);
+        // At least one family stage between pixels and tokens (vision features, resampler output).
+        int stages = 0;
+        for (const auto &n : names)
+            if (n.rfind(p, 0) == 0 && n != p + "pixels" && n != p + "tokens")
+                ++stages;
+        EXPECT_GE(stages, 1) << p;
+    }
+    ASSERT_TRUE(have.count("prompt.embeds"));
+    EXPECT_EQ(ck.info("prompt.embeds").dtype, "F32");
+    EXPECT_NE(ck.metadata().at("plan").find("\"visual_tokens\""), std::string::npos);
+}
