@@ -53,7 +53,8 @@ public:
     const std::string &modelFile() const;
 
     // Trains a sentencepiece model (modelType "bpe" or "unigram") on `sentences` and writes it to outModelFile.
-    // Ids 0..3 are <unk>, <s>, </s>, <pad>; userDefinedSymbols follow and are always kept as single pieces;
+    // Ids 0..2 are <unk>, <s>, </s> (no pad piece, as Llama's tokenizer); userDefinedSymbols follow and are
+    // always kept as single pieces;
     // byte_fallback is on, so every UTF-8 string round-trips through encode/decode. vocabSize must leave room
     // for 256 byte pieces + the symbols + at least a few learned pieces. Throws Error(InvalidArgument) with
     // sentencepiece's reason when training fails (e.g. vocabSize too large for the text).

@@ -1,0 +1,620 @@
+// safetensors reader/writer. The format and the checks mirror the reference implementation
+// (huggingface/safetensors, `SafeTensors::read_metadata`): 8-byte little-endian header size capped at 100 MB,
+// a JSON object header, known dtypes, offsets inside the data section and dtype x shape == byte length.
+// Unlike the reference we accept gaps between tensors (harmless for reading) but never overlaps.
+#include "safetensors.h"
+
+#include "uhdlens/errors.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QSaveFile>
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static_assert(std::endian::native == std::endian::little, "safetensors stores little-endian data; port the reader");
+
+namespace fs = std::filesystem;
+
+namespace uhdlens {
+
+namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 100ull * 1000 * 1000; // same cap as the reference implementation
+
+struct DtypeEntry
+{
+    const char *name;
+    torch::Dtype dtype;
+    uint64_t size;
+};
+
+// Dtypes libtorch 1.13 can represent. Others the format knows (U16/U32/U64, F8_*) are rejected by name.
+constexpr DtypeEntry kDtypes[] = {
+    {"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
+    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4},
+    {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
+    {"BOOL", torch::kBool, 1},
+};
+
+const DtypeEntry *dtypeByName(const std::string &name)
+{
+    for (const auto &d : kDtypes)
+        if (name == d.name)
+            return &d;
+    return nullptr;
+}
+
+const DtypeEntry *dtypeByTorch(torch::Dtype t)
+{
+    for (const auto &d : kDtypes)
+        if (d.dtype == t)
+            return &d;
+    return nullptr;
+}
+
+// A read-only private mapping of a whole file; unmapped when the last tensor viewing it goes away.
+struct Mapping
+{
+    void *data = nullptr;
+    uint64_t size = 0;
+    Mapping() = default;
+    Mapping(const Mapping &) = delete;
+    Mapping &operator=(const Mapping &) = delete;
+    ~Mapping()
+    {
+        if (data)
+            ::munmap(data, size);
+    }
+    const uint8_t *bytes() const { return static_cast<const uint8_t *>(data); }
+};
+
+[[noreturn]] void invalid(const std::string &file, const std::string &reason, const std::string &subject = {})
+{
+    throw Error(ErrorCode::CheckpointInvalid, "invalid safetensors file '" + file + "': " + reason,
+                subject.empty() ? file : subject);
+}
+
+std::shared_ptr<Mapping> mapFile(const std::string &path)
+{
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == ENOENT)
+            throw Error(ErrorCode::FileNotFound, "checkpoint file not found: '" + path + "'", path);
+        throw Error(ErrorCode::FileUnreadable, "cannot open '" + path + "': " + std::strerror(err), path);
+    }
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error(ErrorCode::NotAFile, "'" + path + "' is not a regular file", path);
+    }
+    auto m = std::make_shared<Mapping>();
+    m->size = static_cast<uint64_t>(st.st_size);
+    if (m->size < 8) {
+        ::close(fd);
+        invalid(path, "file is " + std::to_string(m->size) + " bytes, shorter than the 8-byte header length");
+    }
+    void *p = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int err = errno;
+    ::close(fd); // the mapping keeps its own reference to the file
+    if (p == MAP_FAILED)
+        throw Error(ErrorCode::FileUnreadable, "cannot memory-map '" + path + "': " + std::strerror(err), path);
+    m->data = p;
+    return m;
+}
+
+bool isPickleName(const std::string &fileName)
+{
+    for (const char *ext : {".bin", ".pt", ".pth", ".ckpt", ".pkl"})
+        if (fileName.size() > std::strlen(ext) && fileName.ends_with(ext))
+            return true;
+    return false;
+}
+
+const char *kConvertHint =
+    "only safetensors are supported (pickle checkpoints can run code when loaded); convert with "
+    "`python3 -c \"import torch, safetensors.torch as s; s.save_file({k: v.contiguous() for k, v in "
+    "torch.load('pytorch_model.bin', map_location='cpu').items()}, 'model.safetensors')\"` "
+    "or Hugging Face's safetensors convert space";
+
+} // namespace
+
+std::string shapeString(const std::vector<int64_t> &shape)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (i)
+            s += ",";
+        s += std::to_string(shape[i]);
+    }
+    return s + "]";
+}
+
+struct Shard
+{
+    std::string path;
+    std::shared_ptr<Mapping> map;
+    uint64_t dataStart = 0; // 8 + header length
+    uint64_t dataSize = 0;
+    std::map<std::string, std::string> metadata;
+    std::vector<TensorInfo> tensors;
+};
+
+struct Checkpoint::Impl
+{
+    std::vector<Shard> shards;
+    std::map<std::string, TensorInfo> tensors;
+    std::string origin; // what open() was given, for messages
+    mutable std::once_flag shaOnce;
+    mutable std::string sha;
+};
+
+namespace {
+
+// Parses and validates one shard's header.
+Shard readShard(const std::string &path, int shardIndex)
+{
+    Shard shard;
+    shard.path = path;
+    shard.map = mapFile(path);
+    const uint8_t *bytes = shard.map->bytes();
+    const uint64_t fileSize = shard.map->size;
+    uint64_t headerLen = 0;
+    std::memcpy(&headerLen, bytes, 8);
+    // Pickle checkpoints renamed to .safetensors: zip archives start with "PK", raw pickles with 0x80 <proto>.
+    const bool looksZip = bytes[0] == 'P' && bytes[1] == 'K';
+    const bool looksPickle = bytes[0] == 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
+    if (headerLen > kMaxHeaderBytes || headerLen > fileSize - 8) {
+        std::string reason = "header length " + std::to_string(headerLen) + " is past the end of the file (" +
+                             std::to_string(fileSize) + " bytes)";
+        if (headerLen > kMaxHeaderBytes)
+            reason = "header length " + std::to_string(headerLen) + " exceeds the 100 MB limit";
+        if (looksZip || looksPickle)
+            reason += "; this looks like a PyTorch pickle checkpoint: " + std::string(kConvertHint);
+        invalid(path, reason);
+    }
+    shard.dataStart = 8 + headerLen;
+    shard.dataSize = fileSize - shard.dataStart;
+
+    nlohmann::json header;
+    try {
+        header = nlohmann::json::parse(reinterpret_cast<const char *>(bytes + 8),
+                                       reinterpret_cast<const char *>(bytes + 8 + headerLen));
+    } catch (const nlohmann::json::parse_error &e) {
+        invalid(path, "header is not valid JSON (at byte " + std::to_string(e.byte) + " of " +
+                          std::to_string(headerLen) + ")");
+    }
+    if (!header.is_object())
+        invalid(path, std::string("header is JSON but not an object (it is a ") + header.type_name() + ")");
+
+    for (auto it = header.begin(); it != header.end(); ++it) {
+        const std::string &key = it.key();
+        const nlohmann::json &v = it.value();
+        if (key == "__metadata__") {
+            if (!v.is_object())
+                invalid(path, "__metadata__ is not an object of strings", key);
+            for (auto m = v.begin(); m != v.end(); ++m) {
+                if (!m.value().is_string())
+                    invalid(path, "__metadata__ entry '" + m.key() + "' is not a string", m.key());
+                shard.metadata[m.key()] = m.value().get<std::string>();
+            }
+            continue;
+        }
+        const std::string where = "tensor '" + key + "': ";
+        if (!v.is_object())
+            invalid(path, where + "entry is not an object", key);
+        TensorInfo info;
+        info.name = key;
+        info.shard = shardIndex;
+        const auto dt = v.find("dtype");
+        if (dt == v.end() || !dt->is_string())
+            invalid(path, where + "missing or non-string 'dtype'", key);
+        info.dtype = dt->get<std::string>();
+        const DtypeEntry *entry = dtypeByName(info.dtype);
+        if (!entry)
+            invalid(path, where + "unknown or unsupported dtype '" + info.dtype + "'", key);
+
+        const auto sh = v.find("shape");
+        if (sh == v.end() || !sh->is_array())
+            invalid(path, where + "missing or non-array 'shape'", key);
+        uint64_t numel = 1;
+        bool overflow = false;
+        for (const auto &d : *sh) {
+            // Integral and non-negative; unsigned covers every JSON integer >= 0.
+            if (!d.is_number_unsigned())
+                invalid(path, where + "shape " + sh->dump() + " has a non-integer or negative dimension", key);
+            const uint64_t dim = d.get<uint64_t>();
+            if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+                invalid(path, where + "shape dimension " + std::to_string(dim) + " is too large", key);
+            info.shape.push_back(static_cast<int64_t>(dim));
+            overflow = overflow || __builtin_mul_overflow(numel, dim, &numel);
+        }
+        uint64_t nbytes = 0;
+        overflow = overflow || __builtin_mul_overflow(numel, entry->size, &nbytes);
+        if (overflow)
+            invalid(path, where + "shape " + sh->dump() + " overflows the byte count", key);
+
+        const auto off = v.find("data_offsets");
+        if (off == v.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
+            !(*off)[1].is_number_unsigned())
+            invalid(path, where + "'data_offsets' must be [begin, end] with non-negative integers", key);
+        info.begin = (*off)[0].get<uint64_t>();
+        info.end = (*off)[1].get<uint64_t>();
+        if (info.begin > info.end)
+            invalid(path, where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
+                              "] end before they begin", key);
+        if (info.end > shard.dataSize)
+            invalid(path, where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
+                              "] lie outside the data section (" + std::to_string(shard.dataSize) +
+                              " bytes; file truncated?)", key);
+        if (info.end - info.begin != nbytes)
+            invalid(path, where + info.dtype + " " + shapeString(info.shape) + " needs " + std::to_string(nbytes) +
+                              " bytes but data_offsets span " + std::to_string(info.end - info.begin), key);
+        shard.tensors.push_back(std::move(info));
+    }
+
+    // No two non-empty byte ranges may overlap.
+    std::vector<const TensorInfo *> order;
+    for (const auto &t : shard.tensors)
+        if (t.end > t.begin)
+            order.push_back(&t);
+    std::sort(order.begin(), order.end(), [](const TensorInfo *a, const TensorInfo *b) {
+        return a->begin != b->begin ? a->begin < b->begin : a->name < b->name;
+    });
+    for (size_t i = 1; i < order.size(); ++i)
+        if (order[i]->begin < order[i - 1]->end)
+            invalid(path, "tensors '" + order[i - 1]->name + "' and '" + order[i]->name + "' overlap (bytes [" +
+                              std::to_string(order[i - 1]->begin) + ", " + std::to_string(order[i - 1]->end) +
+                              ") and [" + std::to_string(order[i]->begin) + ", " + std::to_string(order[i]->end) +
+                              "))", order[i]->name);
+    return shard;
+}
+
+std::string fileName(const std::string &path) { return fs::path(path).filename().string(); }
+
+// Reads a sharded checkpoint's index (model.safetensors.index.json): {"metadata": {...}, "weight_map": {name: file}}.
+void openIndex(Checkpoint::Impl &impl, const std::string &indexPath)
+{
+    QFile f(QString::fromStdString(indexPath));
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error(ErrorCode::FileUnreadable, "cannot read checkpoint index '" + indexPath + "'", indexPath);
+    const QByteArray raw = f.readAll();
+    nlohmann::json index;
+    try {
+        index = nlohmann::json::parse(raw.constData(), raw.constData() + raw.size());
+    } catch (const nlohmann::json::parse_error &e) {
+        throw Error(ErrorCode::CheckpointInvalid,
+                    "checkpoint index '" + indexPath + "' is not valid JSON (at byte " + std::to_string(e.byte) + ")",
+                    indexPath);
+    }
+    const auto wm = index.is_object() ? index.find("weight_map") : index.end();
+    if (!index.is_object() || wm == index.end() || !wm->is_object())
+        throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' has no 'weight_map' object",
+                    "weight_map");
+    const fs::path dir = fs::path(indexPath).parent_path();
+    std::set<std::string> shardFiles;
+    for (auto it = wm->begin(); it != wm->end(); ++it) {
+        if (!it.value().is_string())
+            throw Error(ErrorCode::CheckpointInvalid,
+                        "checkpoint index '" + indexPath + "': weight_map entry '" + it.key() + "' is not a file name",
+                        it.key());
+        const std::string file = it.value().get<std::string>();
+        // Shards are siblings of the index; refuse paths that would leave the folder.
+        if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..")
+            throw Error(ErrorCode::CheckpointInvalid,
+                        "checkpoint index '" + indexPath + "': tensor '" + it.key() + "' maps to bad file name '" +
+                            file + "'", it.key());
+        shardFiles.insert(file);
+    }
+    if (shardFiles.empty())
+        throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' lists no tensors", indexPath);
+    std::map<std::string, int> shardOf;
+    for (const std::string &file : shardFiles) {
+        const std::string p = (dir / file).string();
+        if (!fs::exists(p))
+            throw Error(ErrorCode::FileNotFound,
+                        "checkpoint index '" + indexPath + "' names shard '" + file + "', which does not exist", p);
+        if (isPickleName(file))
+            throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' names '" + file + "': " +
+                                                          kConvertHint, p);
+        shardOf[file] = static_cast<int>(impl.shards.size());
+        impl.shards.push_back(readShard(p, static_cast<int>(impl.shards.size())));
+    }
+    for (auto it = wm->begin(); it != wm->end(); ++it) {
+        const Shard &s = impl.shards[shardOf.at(it.value().get<std::string>())];
+        const auto t = std::find_if(s.tensors.begin(), s.tensors.end(),
+                                    [&](const TensorInfo &x) { return x.name == it.key(); });
+        if (t == s.tensors.end())
+            throw Error(ErrorCode::CheckpointInvalid,
+                        "checkpoint index '" + indexPath + "' puts tensor '" + it.key() + "' in '" +
+                            fileName(s.path) + "', which does not contain it", it.key());
+        impl.tensors.emplace(it.key(), *t);
+    }
+}
+
+void addShardTensors(Checkpoint::Impl &impl)
+{
+    for (const Shard &s : impl.shards)
+        for (const TensorInfo &t : s.tensors) {
+            const auto [it, fresh] = impl.tensors.emplace(t.name, t);
+            if (!fresh)
+                throw Error(ErrorCode::CheckpointInvalid,
+                            "tensor '" + t.name + "' appears in both '" + impl.shards[it->second.shard].path +
+                                "' and '" + s.path + "'", t.name);
+        }
+}
+
+} // namespace
+
+Checkpoint::Checkpoint() : m_impl(std::make_shared<Impl>()) {}
+Checkpoint::~Checkpoint() = default;
+Checkpoint::Checkpoint(const Checkpoint &) = default;
+Checkpoint &Checkpoint::operator=(const Checkpoint &) = default;
+Checkpoint::Checkpoint(Checkpoint &&) noexcept = default;
+Checkpoint &Checkpoint::operator=(Checkpoint &&) noexcept = default;
+
+Checkpoint Checkpoint::open(const std::string &path)
+{
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (ec || !fs::exists(st))
+        throw Error(ErrorCode::FileNotFound, "checkpoint not found: '" + path + "'", path);
+    Checkpoint ck;
+    Impl &impl = *ck.m_impl;
+    impl.origin = path;
+    if (fs::is_directory(st)) {
+        const fs::path dir(path);
+        if (fs::exists(dir / "model.safetensors.index.json")) {
+            openIndex(impl, (dir / "model.safetensors.index.json").string());
+        } else if (fs::exists(dir / "model.safetensors")) {
+            impl.shards.push_back(readShard((dir / "model.safetensors").string(), 0));
+            addShardTensors(impl);
+        } else {
+            std::vector<std::string> indexes, files, pickles;
+            for (const auto &e : fs::directory_iterator(dir, ec)) {
+                const std::string name = e.path().filename().string();
+                if (name.ends_with(".safetensors.index.json"))
+                    indexes.push_back(e.path().string());
+                else if (name.ends_with(".safetensors") && e.is_regular_file())
+                    files.push_back(e.path().string());
+                else if (isPickleName(name))
+                    pickles.push_back(name);
+            }
+            if (ec)
+                throw Error(ErrorCode::FileUnreadable, "cannot list folder '" + path + "': " + ec.message(), path);
+            std::sort(files.begin(), files.end());
+            if (indexes.size() == 1) {
+                openIndex(impl, indexes.front());
+            } else if (!files.empty()) {
+                for (const std::string &f : files)
+                    impl.shards.push_back(readShard(f, static_cast<int>(impl.shards.size())));
+                addShardTensors(impl);
+            } else if (!pickles.empty()) {
+                std::sort(pickles.begin(), pickles.end());
+                throw Error(ErrorCode::CheckpointInvalid,
+                            "folder '" + path + "' holds only PyTorch pickle weights (" + pickles.front() +
+                                (pickles.size() > 1 ? ", ..." : "") + "): " + kConvertHint,
+                            path);
+            } else {
+                throw Error(ErrorCode::CheckpointInvalid, "folder '" + path + "' holds no .safetensors file", path);
+            }
+        }
+    } else {
+        if (path.ends_with(".index.json"))
+            openIndex(impl, path);
+        else if (isPickleName(path))
+            throw Error(ErrorCode::CheckpointInvalid, "'" + path + "': " + kConvertHint, path);
+        else {
+            impl.shards.push_back(readShard(path, 0));
+            addShardTensors(impl);
+        }
+    }
+    return ck;
+}
+
+bool Checkpoint::contains(const std::string &name) const { return m_impl->tensors.count(name) != 0; }
+
+const TensorInfo &Checkpoint::info(const std::string &name) const
+{
+    const auto it = m_impl->tensors.find(name);
+    if (it == m_impl->tensors.end())
+        throw Error(ErrorCode::TensorMissing,
+                    "tensor '" + name + "' is missing from the checkpoint '" + m_impl->origin + "'", name);
+    return it->second;
+}
+
+torch::Tensor Checkpoint::get(const std::string &name) const
+{
+    const TensorInfo &t = info(name);
+    const Shard &s = m_impl->shards[t.shard];
+    const DtypeEntry *entry = dtypeByName(t.dtype); // validated in readShard
+    const uint8_t *p = s.map->bytes() + s.dataStart + t.begin;
+    std::shared_ptr<Mapping> keep = s.map;
+    // The mapping is PROT_READ: the const_cast only satisfies from_blob's signature; writing would fault.
+    torch::Tensor view = torch::from_blob(
+        const_cast<uint8_t *>(p), t.shape, [keep](void *) mutable { keep.reset(); },
+        torch::TensorOptions().dtype(entry->dtype).device(torch::kCPU));
+    // Writers that do not pad their header leave tensors misaligned; vectorised kernels expect natural
+    // alignment, so such tensors (rare) are copied instead of viewed.
+    if (reinterpret_cast<uintptr_t>(p) % entry->size != 0)
+        return view.clone();
+    return view;
+}
+
+std::vector<std::string> Checkpoint::names() const
+{
+    std::vector<std::string> out;
+    out.reserve(m_impl->tensors.size());
+    for (const auto &[name, _] : m_impl->tensors)
+        out.push_back(name); // std::map: already sorted
+    return out;
+}
+
+int64_t Checkpoint::dataBytes() const
+{
+    int64_t total = 0;
+    for (const auto &[_, t] : m_impl->tensors)
+        total += static_cast<int64_t>(t.end - t.begin);
+    return total;
+}
+
+std::string Checkpoint::sha256() const
+{
+    std::call_once(m_impl->shaOnce, [this] {
+        QCryptographicHash h(QCryptographicHash::Sha256);
+        constexpr uint64_t chunk = 64ull << 20;
+        for (const Shard &s : m_impl->shards)
+            for (uint64_t off = 0; off < s.map->size; off += chunk)
+                h.addData(QByteArrayView(reinterpret_cast<const char *>(s.map->bytes() + off),
+                                         static_cast<qsizetype>(std::min(chunk, s.map->size - off))));
+        m_impl->sha = h.result().toHex().toStdString();
+    });
+    return m_impl->sha;
+}
+
+std::map<std::string, std::string> Checkpoint::metadata() const
+{
+    return m_impl->shards.empty() ? std::map<std::string, std::string>{} : m_impl->shards.front().metadata;
+}
+
+std::vector<std::string> Checkpoint::files() const
+{
+    std::vector<std::string> out;
+    for (const Shard &s : m_impl->shards)
+        out.push_back(s.path);
+    return out;
+}
+
+void saveSafeTensors(const std::string &path, const std::vector<std::pair<std::string, torch::Tensor>> &tensors,
+                     const std::map<std::string, std::string> &metadata)
+{
+    struct Item
+    {
+        const std::string *name;
+        torch::Tensor data; // contiguous CPU
+        const DtypeEntry *dtype;
+    };
+    std::vector<Item> items;
+    std::set<std::string> seen;
+    for (const auto &[name, t] : tensors) {
+        if (name.empty() || name == "__metadata__")
+            throw Error(ErrorCode::InvalidArgument, "saveSafeTensors: bad tensor name '" + name + "'", name);
+        if (!seen.insert(name).second)
+            throw Error(ErrorCode::InvalidArgument, "saveSafeTensors: duplicate tensor name '" + name + "'", name);
+        if (!t.defined())
+            throw Error(ErrorCode::InvalidArgument, "saveSafeTensors: tensor '" + name + "' is undefined", name);
+        const DtypeEntry *d = dtypeByTorch(t.scalar_type());
+        if (!d)
+            throw Error(ErrorCode::InvalidArgument,
+                        "saveSafeTensors: tensor '" + name + "' has unsupported dtype " +
+                            std::string(c10::toString(t.scalar_type())), name);
+        items.push_back({&name, t.detach().to(torch::kCPU).contiguous(), d});
+    }
+    // Largest elements first (stable, so equal sizes keep the caller's order): with a header padded to 8 bytes,
+    // every tensor then starts at a multiple of its element size and there are no gaps, as the reference
+    // writer does.
+    std::stable_sort(items.begin(), items.end(),
+                     [](const Item &a, const Item &b) { return a.dtype->size > b.dtype->size; });
+
+    nlohmann::json header = nlohmann::json::object();
+    if (!metadata.empty())
+        header["__metadata__"] = metadata;
+    uint64_t offset = 0;
+    for (const Item &it : items) {
+        const uint64_t n = static_cast<uint64_t>(it.data.nbytes());
+        header[*it.name] = {{"dtype", it.dtype->name}, {"shape", it.data.sizes().vec()},
+                            {"data_offsets", {offset, offset + n}}};
+        offset += n;
+    }
+    std::string json = header.dump();
+    json.append((8 - json.size() % 8) % 8, ' ');
+    const uint64_t len = json.size();
+
+    QSaveFile out(QString::fromStdString(path));
+    auto fail = [&](const std::string &why) {
+        throw Error(ErrorCode::FileUnreadable, "cannot write '" + path + "': " + why, path);
+    };
+    if (!out.open(QIODevice::WriteOnly))
+        fail(out.errorString().toStdString());
+    char lenBytes[8];
+    std::memcpy(lenBytes, &len, 8);
+    if (out.write(lenBytes, 8) != 8 || out.write(json.data(), static_cast<qint64>(len)) != static_cast<qint64>(len))
+        fail(out.errorString().toStdString());
+    for (const Item &it : items) {
+        const qint64 n = static_cast<qint64>(it.data.nbytes());
+        if (n && out.write(static_cast<const char *>(it.data.data_ptr()), n) != n)
+            fail(out.errorString().toStdString());
+    }
+    if (!out.commit())
+        fail(out.errorString().toStdString());
+}
+
+std::vector<std::string> loadParameters(const std::vector<std::pair<std::string, torch::Tensor>> &params,
+                                        const Checkpoint &ck, torch::Dtype dtype, torch::Device device,
+                                        const std::vector<std::string> &ownedPrefixes)
+{
+    // Check everything before touching any parameter, so a failed load leaves the model unchanged.
+    std::vector<std::string> missing;
+    std::set<std::string> consumed;
+    for (const auto &[name, p] : params) {
+        if (!p.defined())
+            throw Error(ErrorCode::Internal, "parameter '" + name + "' is undefined", name);
+        if (!ck.contains(name)) {
+            missing.push_back(name);
+            continue;
+        }
+        const TensorInfo &info = ck.info(name);
+        if (info.shape != p.sizes().vec())
+            throw Error(ErrorCode::TensorShapeMismatch,
+                        "tensor '" + name + "': expected " + shapeString(p.sizes().vec()) + ", file has " +
+                            shapeString(info.shape),
+                        name);
+        consumed.insert(name);
+    }
+    if (!missing.empty()) {
+        std::string msg = "tensor '" + missing.front() + "' is missing from the checkpoint";
+        if (missing.size() > 1)
+            msg += " (and " + std::to_string(missing.size() - 1) + " more, e.g. '" + missing[1] + "')";
+        throw Error(ErrorCode::TensorMissing, msg, missing.front());
+    }
+
+    torch::NoGradGuard noGrad;
+    for (const auto &[name, p] : params) {
+        torch::Tensor src = ck.get(name);
+        torch::Tensor param = p; // same TensorImpl as the module's parameter
+        if (!(device.is_cpu() && src.scalar_type() == dtype))
+            src = src.to(torch::TensorOptions().dtype(dtype).device(device), /*non_blocking=*/false, /*copy=*/true);
+        // set_data keeps the parameter object (and its requires_grad) and swaps in the new storage:
+        // for a matching CPU dtype that storage is the memory map itself.
+        param.set_data(src);
+    }
+
+    std::vector<std::string> warnings;
+    for (const std::string &name : ck.names()) {
+        if (consumed.count(name))
+            continue;
+        const bool owned = std::any_of(ownedPrefixes.begin(), ownedPrefixes.end(),
+                                       [&](const std::string &prefix) { return name.starts_with(prefix); });
+        if (owned)
+            warnings.push_back("unknown tensor '" + name + "' in the checkpoint (ignored)");
+    }
+    return warnings;
+}
+
+} // namespace uhdlens
