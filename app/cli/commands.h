@@ -7,6 +7,8 @@
 namespace cli {
 
 int runPlan(const QStringList &args);
+int runTokenize(const QStringList &args);
+int runSynth(const QStringList &args); // cmd_synth.cpp
 
 // Shared helpers.
 int usageError(const QString &command, const QString &message);

@@ -2,10 +2,13 @@
 #include "commands.h"
 
 #include <QCoreApplication>
+#include <QGuiApplication>
 
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 
 namespace {
 
@@ -19,6 +22,8 @@ const std::map<QString, Command> &commands()
 {
     static const std::map<QString, Command> table = {
         {QStringLiteral("plan"), {cli::runPlan, "show how images are sliced (grid, sizes, visual tokens)"}},
+        {QStringLiteral("tokenize"), {cli::runTokenize, "print the token ids of a text (SentencePiece tokenizer)"}},
+        {QStringLiteral("synth"), {cli::runSynth, "render synthetic training/evaluation images with their questions"}},
     };
     return table;
 }
@@ -46,7 +51,13 @@ int usageError(const QString &command, const QString &message)
 
 int main(int argc, char **argv)
 {
-    QCoreApplication app(argc, argv);
+    // synth and eval render text, and QtGui's font database needs a QGuiApplication (offscreen: no display
+    // needed); every other command stays a plain QCoreApplication.
+    const bool needsGui = argc > 1 && (std::strcmp(argv[1], "synth") == 0 || std::strcmp(argv[1], "eval") == 0);
+    if (needsGui && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    const std::unique_ptr<QCoreApplication> app = needsGui ? std::make_unique<QGuiApplication>(argc, argv)
+                                                           : std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("uhdlens-cli"));
     QCoreApplication::setOrganizationName(QStringLiteral("UHD Lens"));
     QStringList args = QCoreApplication::arguments();
