@@ -1,0 +1,48 @@
+# Contract test of `uhdlens-cli tokenize` (scripts depend on it): ids space-separated on one line, --bos
+# prepends the BOS id, --model DIR reads DIR/tokenizer.model; exit 1 + message for a missing or invalid
+# tokenizer, exit 2 for bad usage. Expected ids come from the reference spm_encode (DATA/tokenizer/golden-ids.txt).
+function(run_cli out_var rc_var err_var)
+  execute_process(COMMAND ${CLI} tokenize ${ARGN} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  set(${out_var} "${out}" PARENT_SCOPE)
+  set(${rc_var} "${rc}" PARENT_SCOPE)
+  set(${err_var} "${err}" PARENT_SCOPE)
+endfunction()
+macro(expect cond msg)
+  set(_expect_msg "${msg}")
+  cmake_language(EVAL CODE "if(NOT (${cond}))\n message(FATAL_ERROR \"\${_expect_msg}\")\nendif()")
+endmacro()
+
+set(TOK ${DATA}/tokenizer)
+file(STRINGS ${TOK}/golden-ids.txt golden ENCODING UTF-8)
+list(GET golden 0 hello_ids)
+list(GET golden 2 image_ids)
+list(GET golden 4 chinese_ids)
+
+run_cli(out rc err --tokenizer ${TOK}/tokenizer.model "Hello world")
+expect("rc EQUAL 0" "tokenize exited ${rc}: ${err}")
+expect("out STREQUAL \"${hello_ids}\n\"" "Hello world: got '${out}', want '${hello_ids}'")
+
+run_cli(out rc err --model ${TOK} --bos "<image>What is written on the sign?</image>")
+expect("rc EQUAL 0" "tokenize --model --bos exited ${rc}: ${err}")
+expect("out STREQUAL \"1 ${image_ids}\n\"" "--bos with <image>: got '${out}', want '1 ${image_ids}'")
+
+run_cli(out rc err --tokenizer ${TOK}/tokenizer.model "这张图片里有一只猫。")
+expect("rc EQUAL 0 AND out STREQUAL \"${chinese_ids}\n\"" "Chinese: got '${out}' (${rc}), want '${chinese_ids}'")
+
+# Missing tokenizer: exit 1 and a message naming the file.
+run_cli(out rc err --model ${WORK}/no-such-model "hi")
+expect("rc EQUAL 1" "missing tokenizer should exit 1, got ${rc}")
+expect("err MATCHES \"tokenizer not found.*no-such-model/tokenizer.model\"" "unclear message: ${err}")
+# Not a SentencePiece model.
+run_cli(out rc err --tokenizer ${TOK}/golden-input.txt "hi")
+expect("rc EQUAL 1 AND err MATCHES \"not a SentencePiece model\"" "text file as tokenizer: ${rc} ${err}")
+
+# Bad usage: exit 2.
+run_cli(out rc err)
+expect("rc EQUAL 2" "no arguments should exit 2, got ${rc}")
+run_cli(out rc err "just text")
+expect("rc EQUAL 2" "no --model/--tokenizer should exit 2, got ${rc}")
+run_cli(out rc err --tokenizer ${TOK}/tokenizer.model --model ${TOK} "x")
+expect("rc EQUAL 2" "both --model and --tokenizer should exit 2, got ${rc}")
+run_cli(out rc err --tokenizer ${TOK}/tokenizer.model)
+expect("rc EQUAL 2" "missing text should exit 2, got ${rc}")
