@@ -324,10 +324,17 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
 
 std::vector<torch::Tensor> Model::Impl::pixels(const QImage &rgb, const SlicePlan &plan) const
 {
-    const PixelNorm norm = vlm->pixelNorm();
-    std::vector<torch::Tensor> out = preprocessPlan(rgb, plan, norm);
-    for (auto &t : out)
-        t = t.to(vlm->device(), vlm->dtype());
+    PreprocessOptions opt;
+    opt.norm = vlm->pixelNorm();
+    opt.dtype = vlm->dtype();
+    opt.device = vlm->device();
+    const PreparedImages in = prepareImages(rgb, plan, opt);
+    // One [1,3,H,W] tensor per encoded image: the engine encodes them one at a time so cancel and progress
+    // are checked between slices.
+    std::vector<torch::Tensor> out{in.overview};
+    if (in.slices.defined())
+        for (int64_t i = 0; i < in.slices.size(0); ++i)
+            out.push_back(in.slices.narrow(0, i, 1));
     return out;
 }
 

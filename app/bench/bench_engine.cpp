@@ -1,0 +1,416 @@
+// uhdlens-bench engine --family minicpmv --shapes real|tiny [--dtype bf16|f32|both] [--threads N]
+//                      [--prefill-tokens N] [--decode-tokens N] [--repeats N] [--workdir DIR] [--fresh]
+// uhdlens-bench flops [--size WxH]...
+//
+// engine: random weights with the family's real (or tiny) shapes, written once to a safetensors file in bf16 by a
+// child process (so this process's peak RSS only counts what inference needs) and loaded through the engine's
+// normal mmap path. Measures per-slice vision encode (one 1024-patch 448x448 slice) and resampler time, the
+// encoder's achieved GFLOP/s against a GEMM of the same dtype measured in the same run, prefill and decode
+// tokens/s of the language model, and peak RSS against the checkpoint's weight bytes; prints the issue's goals
+// next to the measured values. Timings are medians of --repeats runs after one warm-up.
+#include "bench_engine.h"
+
+#include "model_family.h"
+#include "safetensors.h"
+#include "uhdlens/errors.h"
+#include "uhdlens/flops.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QProcess>
+#include <QRegularExpression>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+namespace bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using uhdlens::Error;
+
+double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v)
+{
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// kB value of a /proc/self/status line ("VmHWM", "VmRSS").
+int64_t procStatusKb(const char *key)
+{
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const std::string prefix = std::string(key) + ":";
+    while (std::getline(in, line))
+        if (line.rfind(prefix, 0) == 0)
+            return std::stoll(line.substr(prefix.size()));
+    return 0;
+}
+
+int64_t memAvailableKb()
+{
+    std::ifstream in("/proc/meminfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("MemAvailable:", 0) == 0)
+            return std::stoll(line.substr(13));
+    return 0;
+}
+
+// Resets the peak-RSS counter (VmHWM) of this process (Linux >= 4.0: write "5" to clear_refs).
+void resetPeakRss()
+{
+    std::ofstream out("/proc/self/clear_refs");
+    out << "5";
+}
+
+nlohmann::json familyConfig(const std::string &family, const std::string &shapes)
+{
+    return shapes == "real" ? uhdlens::realConfig(family) : uhdlens::tinyConfig(family);
+}
+
+// The vision tower shape for the FLOP count, from the config as the family reads it (defaults: SigLIP-400M).
+uhdlens::VisionTowerShape visionShape(const nlohmann::json &config)
+{
+    const nlohmann::json vc = config.contains("vision_config") ? config["vision_config"] : nlohmann::json::object();
+    uhdlens::VisionTowerShape s;
+    s.width = vc.value("hidden_size", 1152);
+    s.mlp = vc.value("intermediate_size", 4304);
+    s.layers = vc.value("num_hidden_layers", 27) - (config.value("drop_vision_last_layer", true) ? 1 : 0);
+    s.patch = vc.value("patch_size", 14);
+    s.classToken = false;
+    return s;
+}
+
+// Child mode: random-initialise the family at `shapes` in bf16 and write <dir>/model.safetensors.
+int writeWeights(const std::string &family, const std::string &shapes, const std::string &dir)
+{
+    torch::NoGradGuard noGrad;
+    const nlohmann::json config = familyConfig(family, shapes);
+    uhdlens::FamilyBuildOptions build;
+    build.dtype = torch::kBFloat16;
+    auto vlm = uhdlens::createFamilyModel(config, nullptr, build);
+    uhdlens::initRandom(*vlm, 0);
+    QDir().mkpath(QString::fromStdString(dir));
+    {
+        std::ofstream out(QDir(QString::fromStdString(dir)).filePath(QStringLiteral("config.json")).toStdString());
+        out << config.dump(2) << '\n';
+    }
+    uhdlens::saveSafeTensors(QDir(QString::fromStdString(dir)).filePath(QStringLiteral("model.safetensors")).toStdString(),
+                             vlm->namedParameters(), {{"format", "pt"}, {"uhdlens_bench", "random weights"}});
+    return 0;
+}
+
+double gemmGflops(torch::Dtype dtype, int repeats)
+{
+    // The ViT MLP's first matrix for a 1024-patch slice: [1024 x 1152] x [1152 x 4304].
+    torch::manual_seed(0);
+    const auto opts = torch::TensorOptions().dtype(dtype);
+    const torch::Tensor a = torch::randn({1024, 1152}, opts), b = torch::randn({1152, 4304}, opts);
+    torch::Tensor c = torch::matmul(a, b); // warm-up
+    std::vector<double> ms;
+    for (int i = 0; i < std::max(3, repeats); ++i) {
+        const auto t0 = Clock::now();
+        c = torch::matmul(a, b);
+        ms.push_back(msSince(t0));
+    }
+    return 2.0 * 1024 * 1152 * 4304 / (median(ms) * 1e6);
+}
+
+struct Measured
+{
+    std::string dtype;
+    double gemm = 0, visionMs = 0, resamplerMs = 0, visionGflops = 0;
+    double prefillTps = 0, decodeTps = 0;
+    int prefillTokens = 0, decodeTokens = 0;
+    bool lmSkipped = false;
+    std::string lmSkipReason;
+    double peakRssGb = 0, weightGb = 0, loadedGb = 0;
+};
+
+Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dtype dtype, int repeats,
+                 int prefillTokens, int decodeTokens)
+{
+    Measured m;
+    m.dtype = dtype == torch::kBFloat16 ? "bf16" : "f32";
+    m.gemm = gemmGflops(dtype, repeats);
+
+    resetPeakRss();
+    torch::NoGradGuard noGrad; // as Model::load: parameters are plain tensors, compute runs in InferenceMode
+    uhdlens::FamilyBuildOptions build;
+    build.dtype = dtype;
+    auto vlm = uhdlens::createFamilyModel(config, nullptr, build);
+    auto ck = std::make_unique<uhdlens::Checkpoint>(uhdlens::Checkpoint::open(dir));
+    m.weightGb = double(ck->dataBytes()) / 1e9;
+    const auto params = vlm->namedParameters();
+    std::vector<std::pair<std::string, torch::Tensor>> vision, language;
+    for (const auto &p : params)
+        (p.first.rfind("llm.", 0) == 0 ? language : vision).push_back(p);
+    int64_t languageBytes = 0;
+    for (const auto &p : language)
+        languageBytes += p.second.numel() * int64_t(torch::elementSize(dtype));
+    // f32 converts every bf16 tensor into a new buffer while the mapping is read: about 3x the bf16 bytes for
+    // the language model. Skip it when the machine cannot hold that (the vision part is always measured).
+    const int64_t needKb = (languageBytes + languageBytes / (dtype == torch::kBFloat16 ? 1 : 2)) / 1024;
+    uhdlens::loadParameters(vision, *ck, dtype, torch::kCPU, {""});
+    if (dtype != torch::kBFloat16 && needKb > memAvailableKb() * 8 / 10) {
+        m.lmSkipped = true;
+        m.lmSkipReason = "needs ~" + std::to_string(needKb / 1000000) + " GB, " +
+                         std::to_string(memAvailableKb() / 1000000) + " GB available";
+    } else {
+        uhdlens::loadParameters(language, *ck, dtype, torch::kCPU, {""});
+    }
+    for (const auto &p : params)
+        if (!m.lmSkipped || p.first.rfind("llm.", 0) != 0)
+            m.loadedGb += double(p.second.numel()) * torch::elementSize(dtype) / 1e9;
+
+    torch::InferenceMode inference;
+    // Vision encoder + resampler on one 448x448 slice (32x32 = 1024 patches).
+    const torch::Tensor pixels = torch::randn({1, 3, 448, 448}).to(dtype);
+    std::vector<double> vis, res;
+    for (int i = 0; i < repeats + 1; ++i) {
+        Clock::time_point tVision{};
+        const auto t0 = Clock::now();
+        vlm->encodeImages(pixels, [&](const std::string &name, const torch::Tensor &) {
+            if (name == "vision")
+                tVision = Clock::now();
+        });
+        const auto t1 = Clock::now();
+        if (i == 0)
+            continue; // warm-up
+        const double total = std::chrono::duration<double, std::milli>(t1 - t0).count();
+        const double v = tVision == Clock::time_point{} ? total
+                                                        : std::chrono::duration<double, std::milli>(tVision - t0).count();
+        vis.push_back(v);
+        res.push_back(total - v);
+    }
+    m.visionMs = median(vis);
+    m.resamplerMs = median(res);
+    m.visionGflops = uhdlens::visionTowerFlops(visionShape(config), 1024) / (m.visionMs * 1e6);
+
+    if (!m.lmSkipped) {
+        const int64_t d = vlm->hiddenSize();
+        torch::manual_seed(1);
+        std::vector<double> pre;
+        uhdlens::KVCache cache;
+        for (int i = 0; i < 2; ++i) { // one warm-up, one measured: prefill is long at real shapes
+            cache.clear();
+            const torch::Tensor embeds = (torch::randn({prefillTokens, d}) * 0.02).to(dtype);
+            const auto t0 = Clock::now();
+            vlm->forward(embeds, cache);
+            if (i > 0 || repeats == 0)
+                pre.push_back(msSince(t0));
+        }
+        m.prefillTokens = prefillTokens;
+        m.prefillTps = prefillTokens * 1000.0 / median(pre);
+        torch::Tensor id = torch::tensor({int64_t(5)}, torch::kLong);
+        const auto t0 = Clock::now();
+        for (int i = 0; i < decodeTokens; ++i) {
+            const torch::Tensor logits = vlm->forward(vlm->embedTokens(id).to(dtype), cache);
+            id = logits.argmax().reshape({1});
+        }
+        m.decodeTokens = decodeTokens;
+        m.decodeTps = decodeTokens * 1000.0 / msSince(t0);
+    }
+    m.peakRssGb = double(procStatusKb("VmHWM")) * 1024 / 1e9;
+    return m;
+}
+
+} // namespace
+
+int runEngineBench(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Engine speed with random weights of a family's shapes."));
+    parser.addHelpOption();
+    QCommandLineOption familyOpt(QStringLiteral("family"), QStringLiteral("minicpmv (real shapes exist for it)."), QStringLiteral("F"), QStringLiteral("minicpmv"));
+    QCommandLineOption shapesOpt(QStringLiteral("shapes"), QStringLiteral("real (MiniCPM-V 2.0, ~7 GB bf16) or tiny."), QStringLiteral("S"), QStringLiteral("tiny"));
+    QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("bf16, f32 or both (default)."), QStringLiteral("T"), QStringLiteral("both"));
+    QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."), QStringLiteral("N"), QStringLiteral("0"));
+    QCommandLineOption prefillOpt(QStringLiteral("prefill-tokens"), QStringLiteral("Prompt positions to prefill (default 256)."), QStringLiteral("N"), QStringLiteral("256"));
+    QCommandLineOption decodeOpt(QStringLiteral("decode-tokens"), QStringLiteral("Tokens to decode (default 16)."), QStringLiteral("N"), QStringLiteral("16"));
+    QCommandLineOption repeatsOpt(QStringLiteral("repeats"), QStringLiteral("Measured runs after a warm-up (default 3)."), QStringLiteral("N"), QStringLiteral("3"));
+    QCommandLineOption workOpt(QStringLiteral("workdir"), QStringLiteral("Where the random checkpoint is kept (default: temp)."), QStringLiteral("DIR"));
+    QCommandLineOption freshOpt(QStringLiteral("fresh"), QStringLiteral("Rewrite the random checkpoint even if present."));
+    QCommandLineOption writeOpt(QStringLiteral("write-weights"), QStringLiteral("(internal) child mode: write the checkpoint to DIR."), QStringLiteral("DIR"));
+    parser.addOptions({familyOpt, shapesOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt, repeatsOpt, workOpt, freshOpt, writeOpt});
+    auto usage = [](const QString &msg) {
+        std::fprintf(stderr, "uhdlens-bench engine: %s\n", qPrintable(msg));
+        return 2;
+    };
+    if (!parser.parse(args))
+        return usage(parser.errorText());
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::printf("%s", qPrintable(parser.helpText()));
+        return 0;
+    }
+    const std::string family = parser.value(familyOpt).toStdString();
+    const std::string shapes = parser.value(shapesOpt).toStdString();
+    if (shapes != "real" && shapes != "tiny")
+        return usage(QStringLiteral("--shapes must be real or tiny"));
+    const QString dt = parser.value(dtypeOpt);
+    if (dt != QLatin1String("bf16") && dt != QLatin1String("f32") && dt != QLatin1String("both"))
+        return usage(QStringLiteral("--dtype must be bf16, f32 or both"));
+    bool ok1 = false, ok2 = false, ok3 = false, ok4 = false;
+    int threads = parser.value(threadsOpt).toInt(&ok1);
+    const int prefill = parser.value(prefillOpt).toInt(&ok2);
+    const int decode = parser.value(decodeOpt).toInt(&ok3);
+    const int repeats = parser.value(repeatsOpt).toInt(&ok4);
+    if (!ok1 || !ok2 || !ok3 || !ok4 || threads < 0 || prefill < 1 || decode < 1 || repeats < 1)
+        return usage(QStringLiteral("--threads, --prefill-tokens, --decode-tokens and --repeats need positive integers"));
+    if (threads == 0)
+        threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
+
+    try {
+        if (parser.isSet(writeOpt))
+            return writeWeights(family, shapes, parser.value(writeOpt).toStdString());
+        const nlohmann::json config = familyConfig(family, shapes);
+        const QString dir = parser.isSet(workOpt)
+                                ? parser.value(workOpt)
+                                : QDir(QDir::tempPath()).filePath(QStringLiteral("uhdlens-bench/%1-%2")
+                                                                      .arg(QString::fromStdString(family),
+                                                                           QString::fromStdString(shapes)));
+        const QString file = QDir(dir).filePath(QStringLiteral("model.safetensors"));
+        if (parser.isSet(freshOpt) || !QFileInfo::exists(file)) {
+            std::printf("writing random %s weights (%s shapes, bf16) to %s ...\n", family.c_str(), shapes.c_str(),
+                        qPrintable(file));
+            std::fflush(stdout);
+            const auto t0 = Clock::now();
+            QProcess child;
+            child.setProcessChannelMode(QProcess::ForwardedChannels);
+            child.start(QCoreApplication::applicationFilePath(),
+                        {QStringLiteral("engine"), QStringLiteral("--family"), QString::fromStdString(family),
+                         QStringLiteral("--shapes"), QString::fromStdString(shapes), QStringLiteral("--threads"),
+                         QString::number(threads), QStringLiteral("--write-weights"), dir});
+            if (!child.waitForFinished(-1) || child.exitStatus() != QProcess::NormalExit || child.exitCode() != 0) {
+                std::fprintf(stderr, "uhdlens-bench engine: writing the weights failed\n");
+                return 1;
+            }
+            std::printf("  written in %.1f s\n", msSince(t0) / 1000);
+        }
+
+        std::vector<Measured> runs;
+        if (dt != QLatin1String("f32"))
+            runs.push_back(measure(dir.toStdString(), config, torch::kBFloat16, repeats, prefill, decode));
+        if (dt != QLatin1String("bf16"))
+            runs.push_back(measure(dir.toStdString(), config, torch::kFloat, repeats, prefill, decode));
+
+        std::printf("\nuhdlens-bench engine: %s, %s shapes, %d threads (medians of %d runs)\n", family.c_str(),
+                    shapes.c_str(), threads, repeats);
+        std::printf("%-44s", "");
+        for (const auto &m : runs)
+            std::printf(" %14s", m.dtype.c_str());
+        std::printf("   goal (issue 3; llama.cpp peer on this machine, 2 threads)\n");
+        auto row = [&](const char *label, auto value, const char *goal) {
+            std::printf("%-44s", label);
+            for (const auto &m : runs)
+                std::printf(" %14s", value(m).c_str());
+            std::printf("   %s\n", goal);
+        };
+        auto num = [](double v, int prec = 1) {
+            char b[64];
+            std::snprintf(b, sizeof b, "%.*f", prec, v);
+            return std::string(b);
+        };
+        row("GEMM 1024x1152x4304 GFLOP/s", [&](const Measured &m) { return num(m.gemm); }, "(reference, same run)");
+        row("vision encoder per 1024-patch slice, ms", [&](const Measured &m) { return num(m.visionMs, 0); },
+            "encode+resampler <= 3600 ms (llama.cpp best 7300)");
+        row("resampler per slice, ms", [&](const Measured &m) { return num(m.resamplerMs, 1); }, "");
+        row("per-slice encode total, ms", [&](const Measured &m) { return num(m.visionMs + m.resamplerMs, 0); },
+            "<= 3600 ms");
+        row("vision encoder GFLOP/s", [&](const Measured &m) { return num(m.visionGflops); }, "");
+        row("  as a fraction of the GEMM rate", [&](const Measured &m) { return num(m.visionGflops / m.gemm, 2); },
+            ">= 0.70");
+        row("prefill tokens/s", [&](const Measured &m) {
+            return m.lmSkipped ? std::string("skipped") : num(m.prefillTps) + " (" + std::to_string(m.prefillTokens) + ")";
+        }, ">= 68 (2x llama.cpp f16 ~34)");
+        row("decode tokens/s", [&](const Measured &m) {
+            return m.lmSkipped ? std::string("skipped") : num(m.decodeTps, 2);
+        }, ">= 4 (llama.cpp f16 ~4, Q4_0 18)");
+        row("checkpoint weight bytes, GB", [&](const Measured &m) { return num(m.weightGb, 2); }, "");
+        row("weights in the compute dtype, GB", [&](const Measured &m) { return num(m.loadedGb, 2); }, "");
+        row("peak RSS, GB", [&](const Measured &m) { return num(m.peakRssGb, 2); }, "");
+        row("  peak RSS / weight bytes", [&](const Measured &m) { return num(m.peakRssGb / m.weightGb, 2); },
+            "<= 1.15 (bf16: mmap, no copies)");
+        for (const auto &m : runs)
+            if (m.lmSkipped)
+                std::printf("note: %s language model not loaded (%s)\n", m.dtype.c_str(), m.lmSkipReason.c_str());
+        return 0;
+    } catch (const Error &e) {
+        std::fprintf(stderr, "uhdlens-bench engine: %s\n", e.what());
+        return 1;
+    }
+}
+
+int runFlopsBench(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Analytic FLOPs of vision encoder + projector + LLM prefill: LLaVA-UHD vs LLaVA-1.5 (paper: 94% at 672x1088)."));
+    parser.addHelpOption();
+    QCommandLineOption sizeOpt(QStringLiteral("size"), QStringLiteral("Extra image sizes to compare (WxH)."), QStringLiteral("WxH"));
+    QCommandLineOption textOpt(QStringLiteral("text-tokens"), QStringLiteral("Text tokens of the prompt (default 0)."), QStringLiteral("N"), QStringLiteral("0"));
+    parser.addOptions({sizeOpt, textOpt});
+    if (!parser.parse(args)) {
+        std::fprintf(stderr, "uhdlens-bench flops: %s\n", qPrintable(parser.errorText()));
+        return 2;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::printf("%s", qPrintable(parser.helpText()));
+        return 0;
+    }
+    bool ok = false;
+    const int text = parser.value(textOpt).toInt(&ok);
+    if (!ok || text < 0) {
+        std::fprintf(stderr, "uhdlens-bench flops: --text-tokens needs a non-negative integer\n");
+        return 2;
+    }
+    std::vector<uhdlens::Size> sizes = {{672, 1088}};
+    static const QRegularExpression re(QStringLiteral("^(\\d{1,6})[xX](\\d{1,6})$"));
+    for (const QString &s : parser.values(sizeOpt)) {
+        const auto m = re.match(s);
+        if (!m.hasMatch() || !uhdlens::validateSize({m.captured(1).toInt(), m.captured(2).toInt()}).empty()) {
+            std::fprintf(stderr, "uhdlens-bench flops: bad --size '%s'\n", qPrintable(s));
+            return 2;
+        }
+        sizes.push_back({m.captured(1).toInt(), m.captured(2).toInt()});
+    }
+    const auto uhdArch = uhdlens::Architecture::llavaUhdPaper13B();
+    const auto baseArch = uhdlens::Architecture::llava15_13B();
+    const auto base = uhdlens::estimateFlops(baseArch, uhdlens::planSlices({336, 336}, uhdlens::SlicePolicy::llava15()), text);
+    auto print = [](const char *label, const uhdlens::FlopEstimate &e) {
+        std::printf("%-36s %6d %7d %10.2f %10.2f %10.2f %10.2f\n", label, e.encodedImages, e.visualTokens, e.vision / 1e12,
+                    e.projector / 1e12, e.languageModel / 1e12, e.total() / 1e12);
+    };
+    std::printf("uhdlens-bench flops (TFLOPs; multiply-add = 2; %d text tokens)\n", text);
+    std::printf("%-36s %6s %7s %10s %10s %10s %10s\n", "model / image", "images", "tokens", "vision", "projector",
+                "LLM", "total");
+    print("LLaVA-1.5-13B, 336x336", base);
+    uhdlens::SlicePolicy policy = uhdlens::SlicePolicy::llavaUhd();
+    policy.maxSlices = 6;
+    for (const auto &s : sizes) {
+        const auto e = uhdlens::estimateFlops(uhdArch, uhdlens::planSlices(s, policy), text);
+        const std::string label = "LLaVA-UHD-13B (paper), " + std::to_string(s.width) + "x" + std::to_string(s.height);
+        print(label.c_str(), e);
+        std::printf("%-36s ratio to LLaVA-1.5 at 336x336: %.1f%% (%.0fx the pixels)%s\n", "", 100.0 * e.total() / base.total(),
+                    double(s.width) * s.height / (336.0 * 336.0),
+                    s == uhdlens::Size{672, 1088} ? "   paper: 94%" : "");
+    }
+    return 0;
+}
+
+} // namespace bench
