@@ -1,0 +1,334 @@
+// Internal: what the three family files share — config readers with typed errors, the common
+// VisionLanguageModel plumbing (parameters, LM forward, dtype/device), and a prompt builder that encodes text
+// runs between image slots the way the references' tokenizers do (each run separately).
+#pragma once
+
+#include "model_family.h"
+#include "nn/layers.h"
+#include "tokenizer.h"
+#include "uhdlens/errors.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uhdlens::models {
+
+using json = nlohmann::json;
+
+// --- config readers: Error(ConfigInvalid) naming the key ---------------------------------------------------------
+
+inline const json *findKey(const json &c, const std::string &key)
+{
+    if (!c.is_object())
+        return nullptr;
+    auto it = c.find(key);
+    return it == c.end() || it->is_null() ? nullptr : &*it;
+}
+
+inline int64_t cfgInt(const json &c, const std::string &key, std::optional<int64_t> fallback,
+                      const std::string &where = "", int64_t minimum = 1)
+{
+    const std::string name = where.empty() ? key : where + "." + key;
+    const json *v = findKey(c, key);
+    if (!v) {
+        if (!fallback)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: missing key '" + name + "'", name);
+        return *fallback;
+    }
+    if (!v->is_number_integer() && !(v->is_number_float() && v->get<double>() == static_cast<int64_t>(v->get<double>())))
+        throw Error(ErrorCode::ConfigInvalid, "config.json: key '" + name + "' must be an integer", name);
+    const auto value = v->is_number_integer() ? v->get<int64_t>() : static_cast<int64_t>(v->get<double>());
+    if (value < minimum || value > (int64_t(1) << 40))
+        throw Error(ErrorCode::ConfigInvalid,
+                    "config.json: key '" + name + "' = " + std::to_string(value) + " is out of range", name);
+    return value;
+}
+
+inline double cfgNum(const json &c, const std::string &key, std::optional<double> fallback, const std::string &where = "")
+{
+    const std::string name = where.empty() ? key : where + "." + key;
+    const json *v = findKey(c, key);
+    if (!v) {
+        if (!fallback)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: missing key '" + name + "'", name);
+        return *fallback;
+    }
+    if (!v->is_number())
+        throw Error(ErrorCode::ConfigInvalid, "config.json: key '" + name + "' must be a number", name);
+    const double value = v->get<double>();
+    if (!std::isfinite(value))
+        throw Error(ErrorCode::ConfigInvalid, "config.json: key '" + name + "' must be finite", name);
+    return value;
+}
+
+inline std::string cfgStr(const json &c, const std::string &key, std::optional<std::string> fallback,
+                          const std::string &where = "")
+{
+    const std::string name = where.empty() ? key : where + "." + key;
+    const json *v = findKey(c, key);
+    if (!v) {
+        if (!fallback)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: missing key '" + name + "'", name);
+        return *fallback;
+    }
+    if (!v->is_string())
+        throw Error(ErrorCode::ConfigInvalid, "config.json: key '" + name + "' must be a string", name);
+    return v->get<std::string>();
+}
+
+inline bool cfgBool(const json &c, const std::string &key, bool fallback, const std::string &where = "")
+{
+    const std::string name = where.empty() ? key : where + "." + key;
+    const json *v = findKey(c, key);
+    if (!v)
+        return fallback;
+    if (!v->is_boolean())
+        throw Error(ErrorCode::ConfigInvalid, "config.json: key '" + name + "' must be true or false", name);
+    return v->get<bool>();
+}
+
+inline PixelNorm cfgPixelNorm(const json &c, const PixelNorm &fallback)
+{
+    PixelNorm n = fallback;
+    for (const char *key : {"image_mean", "image_std"}) {
+        const json *v = findKey(c, key);
+        if (!v)
+            continue;
+        if (!v->is_array() || v->size() != 3)
+            throw Error(ErrorCode::ConfigInvalid, std::string("config.json: key '") + key + "' must be 3 numbers", key);
+        for (int i = 0; i < 3; ++i) {
+            if (!(*v)[i].is_number())
+                throw Error(ErrorCode::ConfigInvalid, std::string("config.json: key '") + key + "' must be 3 numbers", key);
+            const float f = (*v)[i].get<float>();
+            if (std::string(key) == "image_std" && !(f > 0))
+                throw Error(ErrorCode::ConfigInvalid, "config.json: 'image_std' values must be positive", key);
+            (std::string(key) == "image_mean" ? n.mean : n.std)[i] = f;
+        }
+    }
+    return n;
+}
+
+// Reads a LLaMA-style language-model config (HF LlamaConfig / MiniCPMConfig keys) from `c`.
+inline nn::LlamaOptions cfgLlama(const json &c, const std::string &where, double defaultEps)
+{
+    nn::LlamaOptions o;
+    o.hidden = cfgInt(c, "hidden_size", std::nullopt, where);
+    o.layers = cfgInt(c, "num_hidden_layers", std::nullopt, where);
+    o.heads = cfgInt(c, "num_attention_heads", std::nullopt, where);
+    o.kvHeads = cfgInt(c, "num_key_value_heads", o.heads, where);
+    o.intermediate = cfgInt(c, "intermediate_size", std::nullopt, where);
+    o.vocab = cfgInt(c, "vocab_size", std::nullopt, where);
+    o.maxPositions = cfgInt(c, "max_position_embeddings", 2048, where);
+    o.ropeTheta = cfgNum(c, "rope_theta", 10000.0, where);
+    o.eps = cfgNum(c, "rms_norm_eps", defaultEps, where);
+    if (o.hidden % o.heads != 0 || o.heads % o.kvHeads != 0 || (o.hidden / o.heads) % 2 != 0) {
+        const std::string key = (where.empty() ? "" : where + ".") + "num_attention_heads";
+        throw Error(ErrorCode::ConfigInvalid,
+                    "config.json: hidden_size " + std::to_string(o.hidden) + ", num_attention_heads " +
+                        std::to_string(o.heads) + " and num_key_value_heads " + std::to_string(o.kvHeads) +
+                        " are inconsistent",
+                    key);
+    }
+    if (!(o.eps > 0) || !(o.ropeTheta > 0))
+        throw Error(ErrorCode::ConfigInvalid, "config.json: rms_norm_eps and rope_theta must be positive", where);
+    return o;
+}
+
+// Perfect square side of a query count (8 for 64, 12 for 144), else Error(ConfigInvalid).
+inline int64_t querySide(int64_t queries, const std::string &key)
+{
+    auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(queries))));
+    if (side * side != queries)
+        throw Error(ErrorCode::ConfigInvalid, "config.json: '" + key + "' must be a square number of queries", key);
+    return side;
+}
+
+// --- shared plumbing --------------------------------------------------------------------------------------------
+
+class FamilyBase : public VisionLanguageModel
+{
+public:
+    FamilyBase(json config, const FamilyBuildOptions &options)
+        : m_config(std::move(config)), m_root(std::make_shared<torch::nn::Module>()),
+          m_tensorOptions(torch::TensorOptions().dtype(options.dtype).device(options.device))
+    {
+    }
+
+    std::vector<std::pair<std::string, torch::Tensor>> namedParameters() const override
+    {
+        std::vector<std::pair<std::string, torch::Tensor>> out;
+        for (const auto &p : m_root->named_parameters(true))
+            out.emplace_back(p.key(), p.value());
+        return out;
+    }
+    torch::Device device() const override { return m_lm.model->embed_tokens.device(); }
+    torch::Dtype dtype() const override { return m_lm.model->embed_tokens.scalar_type(); }
+    int contextLength() const override { return static_cast<int>(m_lm.model->opt.maxPositions); }
+    int hiddenSize() const override { return static_cast<int>(m_lm.model->opt.hidden); }
+    int64_t vocabSize() const override { return m_lm.model->opt.vocab; }
+    const json &config() const override { return m_config; }
+
+    torch::Tensor embedTokens(const torch::Tensor &ids) const override
+    {
+        return m_lm.model->embed(ids.to(device(), torch::kLong));
+    }
+    torch::Tensor forward(const torch::Tensor &embeds, KVCache &cache) const override
+    {
+        return m_lm.forwardCached(embeds.to(dtype()), cache);
+    }
+    torch::Tensor forwardAll(const torch::Tensor &embeds) const override
+    {
+        return m_lm.forwardAll(embeds.to(dtype()));
+    }
+
+protected:
+    // Registers "model" + "lm_head" under `parent` (the family's prefix) and keeps them as the LM.
+    void buildLm(torch::nn::Module &parent, const nn::LlamaOptions &o)
+    {
+        m_lm.model = parent.register_module("model", nn::LlamaModel(o, m_tensorOptions));
+        m_lm.lmHead = parent.register_module("lm_head", nn::Linear(o.hidden, o.vocab, false, m_tensorOptions));
+    }
+    torch::Tensor inputPixels(const torch::Tensor &pixels, const torch::Tensor &like) const
+    {
+        if (pixels.dim() != 4 || pixels.size(1) != 3)
+            throw Error(ErrorCode::InvalidArgument, "encodeImages expects pixels [B, 3, H, W]");
+        return pixels.to(like.device(), like.scalar_type());
+    }
+
+    json m_config;
+    std::shared_ptr<torch::nn::Module> m_root;
+    torch::TensorOptions m_tensorOptions;
+    nn::CausalLm m_lm;
+};
+
+// --- prompt building ----------------------------------------------------------------------------------------------
+
+// Collects a prompt as text runs and image slots. Text is buffered and encoded one run at a time (the text
+// between two image slots), as Hugging Face's slow Llama tokenizer encodes the chunks between special tokens
+// and LLaVA's tokenizer_image_token encodes the chunks between <image> placeholders. A literal "</s>" in text
+// becomes the EOS id (it is a special token to the reference tokenizers).
+class PromptBuilder
+{
+public:
+    explicit PromptBuilder(const Tokenizer &tok) : m_tok(tok) {}
+    void bos()
+    {
+        flush();
+        if (m_tok.bosId() >= 0)
+            push({m_tok.bosId()});
+    }
+    void text(const std::string &s) { m_pending += s; }
+    void ids(const std::vector<int64_t> &ids)
+    {
+        flush();
+        push(ids);
+    }
+    void image(int index)
+    {
+        flush();
+        PromptSegment seg;
+        seg.imageIndex = index;
+        m_prompt.segments.push_back(std::move(seg));
+    }
+    Prompt finish()
+    {
+        flush();
+        return std::move(m_prompt);
+    }
+
+private:
+    void push(const std::vector<int64_t> &ids)
+    {
+        if (ids.empty())
+            return;
+        if (m_prompt.segments.empty() || m_prompt.segments.back().imageIndex >= 0)
+            m_prompt.segments.emplace_back();
+        auto &dst = m_prompt.segments.back().ids;
+        dst.insert(dst.end(), ids.begin(), ids.end());
+    }
+    void flush()
+    {
+        std::string run = std::move(m_pending);
+        m_pending.clear();
+        static const std::string eos = "</s>";
+        size_t pos = 0;
+        while (!run.empty()) {
+            const size_t hit = run.find(eos, pos);
+            const std::string piece = run.substr(pos, hit == std::string::npos ? std::string::npos : hit - pos);
+            if (!piece.empty())
+                push(m_tok.encode(piece));
+            if (hit == std::string::npos)
+                break;
+            if (m_tok.eosId() >= 0)
+                push({m_tok.eosId()});
+            pos = hit + eos.size();
+        }
+    }
+
+    const Tokenizer &m_tok;
+    std::string m_pending;
+    Prompt m_prompt;
+};
+
+// Id of a piece the prompt layout needs; Error(TokenizerInvalid) naming it when the tokenizer lacks it.
+inline int64_t requirePiece(const Tokenizer &tok, const std::vector<std::string> &spellings)
+{
+    for (const auto &s : spellings)
+        if (tok.hasPiece(s))
+            return tok.pieceToId(s);
+    throw Error(ErrorCode::TokenizerInvalid, "tokenizer has no piece '" + spellings.front() + "' needed by the prompt layout",
+                spellings.front());
+}
+
+// The spatial schema of §4.1/§4.2: slices row by row, "," between the slices of a row, "\n" after every row,
+// then the overview (index 0) — `overviewLast` false puts the overview first instead.
+inline void appendSpatialSchema(PromptBuilder &b, const SlicePlan &plan, int64_t comma, int64_t newline, bool overviewLast)
+{
+    if (plan.encodedImages().empty())
+        return;
+    if (!overviewLast)
+        b.image(0);
+    if (plan.grid) {
+        for (int r = 0; r < plan.grid->rows; ++r)
+            for (int c = 0; c < plan.grid->cols; ++c) {
+                b.image(1 + r * plan.grid->cols + c);
+                b.ids({c + 1 < plan.grid->cols ? comma : newline});
+            }
+    }
+    if (overviewLast)
+        b.image(0);
+}
+
+// Vicuna v1 (LLaVA conv_vicuna_v1, sep " ", sep2 "</s>"): "SYSTEM USER: <image>\nQ ASSISTANT: A</s>USER: ...".
+// The image goes at the start of the first user message.
+inline Prompt vicunaPrompt(const Tokenizer &tok, const std::vector<Turn> &history, const std::string &question,
+                           const std::function<void(PromptBuilder &)> &image)
+{
+    PromptBuilder b(tok);
+    b.bos();
+    b.text("A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
+           "detailed, and polite answers to the user's questions. ");
+    auto user = [&](const std::string &q, bool first) {
+        b.text("USER: ");
+        if (first) {
+            image(b);
+            b.text("\n");
+        }
+        b.text(q + " ASSISTANT:");
+    };
+    bool first = true;
+    for (const auto &t : history) {
+        user(t.question, first);
+        first = false;
+        b.text(" " + t.answer + "</s>");
+    }
+    user(question, first);
+    return b.finish();
+}
+
+} // namespace uhdlens::models

@@ -1,0 +1,274 @@
+// LLaVA-UHD, ECCV release (thunlp/LLaVA-UHD branch LLaVA-UHD-v1, spec §2, §3, §4.1, §5.1).
+//
+// Checkpoint names:
+//   vision_model.*          HF CLIPVisionModel (openai/clip-vit-large-patch14-336), usually from a second
+//                           folder (--vision); features of hidden state -2, CLS dropped, no post-LayerNorm,
+//                           position table bicubic-fitted to each image's grid without antialias
+//   model.mm_projector.*    the spatially constrained resampler ("adapt_spatial_resampler"): 144 queries, each
+//                           attending only to RoIAlign samples of its own box of a 12x12 partition of the
+//                           feature map; names as torch.nn.MultiheadAttention (attn.in_proj_weight, ...)
+//   model.* + lm_head.weight  LLaMA / Vicuna
+// Prompt: Vicuna v1 template; the <image> placeholder becomes slices row by row with "," (id of ",") between
+// the slices of a row and "\n" (<0x0A>) after every row, then the overview (§4.1).
+#include "models/families.h"
+
+#include <cmath>
+#include <limits>
+
+namespace uhdlens::models {
+
+namespace {
+
+constexpr int64_t kGrid = 12; // 12x12 = 144 queries and boxes, whatever the feature grid
+
+class LlavaUhd final : public FamilyBase
+{
+public:
+    LlavaUhd(const json &config, const json *visionConfig, const FamilyBuildOptions &options)
+        : FamilyBase(config, options)
+    {
+        const json &c = m_config;
+        const std::string projector = cfgStr(c, "mm_projector_type", "adapt_spatial_resampler");
+        if (projector != "adapt_spatial_resampler")
+            throw Error(ErrorCode::ConfigInvalid,
+                        "config.json: mm_projector_type '" + projector + "' is not the LLaVA-UHD spatial resampler",
+                        "mm_projector_type");
+        // CLIP vision config: the vision folder's config.json (CLIPVisionConfig, or a CLIPConfig with a nested
+        // "vision_config"), else a "vision_config" in the model's own config, else CLIP ViT-L/14-336.
+        json vc = json::object();
+        std::string where = "vision_config";
+        if (visionConfig) {
+            vc = findKey(*visionConfig, "vision_config") ? (*visionConfig)["vision_config"] : *visionConfig;
+            where = "vision config.json";
+        } else if (const json *v = findKey(c, "vision_config")) {
+            vc = *v;
+        }
+        nn::VitOptions vo;
+        vo.naming = nn::VitNaming::HfClip;
+        vo.dim = cfgInt(vc, "hidden_size", 1024, where);
+        vo.heads = cfgInt(vc, "num_attention_heads", 16, where);
+        vo.mlpDim = cfgInt(vc, "intermediate_size", 4096, where);
+        vo.layers = cfgInt(vc, "num_hidden_layers", 24, where);
+        vo.patch = cfgInt(vc, "patch_size", 14, where);
+        vo.gridSize = cfgInt(vc, "image_size", 336, where) / vo.patch;
+        vo.eps = cfgNum(vc, "layer_norm_eps", 1e-5, where);
+        vo.act = nn::activationFromName(cfgStr(vc, "hidden_act", "quick_gelu", where), where + ".hidden_act");
+        // mm_vision_select_layer indexes HF's hidden_states tuple (embeddings + one entry per layer): -2 is the
+        // output of layer L-1.
+        const int64_t select = c.contains("mm_vision_select_layer") && c["mm_vision_select_layer"].is_number_integer()
+                                   ? c["mm_vision_select_layer"].get<int64_t>()
+                                   : -2;
+        vo.runLayers = select < 0 ? vo.layers + 1 + select : select;
+        if (vo.runLayers < 1 || vo.runLayers > vo.layers || vo.gridSize < 1)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: mm_vision_select_layer out of range",
+                        "mm_vision_select_layer");
+        if (cfgStr(c, "mm_vision_select_feature", "patch") != "patch")
+            throw Error(ErrorCode::ConfigInvalid, "config.json: only mm_vision_select_feature 'patch' is supported",
+                        "mm_vision_select_feature");
+        vo.finalNorm = false;
+        vo.antialias = false;
+        m_vision = m_root->register_module("vision_model", nn::VisionTransformer(vo, m_tensorOptions));
+
+        nn::LlamaOptions lo = cfgLlama(c, "", 1e-6);
+        buildLm(*m_root, lo);
+        const int64_t mmHidden = cfgInt(c, "mm_hidden_size", vo.dim);
+        if (mmHidden != vo.dim)
+            throw Error(ErrorCode::ConfigInvalid,
+                        "config.json: mm_hidden_size " + std::to_string(mmHidden) +
+                            " differs from the vision tower width " + std::to_string(vo.dim),
+                        "mm_hidden_size");
+        nn::ResamplerOptions ro;
+        ro.dim = lo.hidden;
+        ro.kvDim = vo.dim;
+        ro.gridSize = kGrid;
+        ro.heads = cfgInt(c, "uhdlens_resampler_heads", std::max<int64_t>(1, lo.hidden / 128));
+        ro.storedQueryPos = true;
+        ro.keyPos = nn::KeyPosition::InterpolatedSinCos;
+        m_projector = m_lm.model->register_module("mm_projector", nn::Resampler(ro, m_tensorOptions));
+
+        m_policy = SlicePolicy::llavaUhd();
+        m_policy.scale = static_cast<int>(cfgInt(c, "scale_resolution", 336));
+        m_policy.maxSlices = static_cast<int>(cfgInt(c, "max_slice_nums", 7));
+        m_policy.patch = static_cast<int>(vo.patch);
+        if (const auto why = m_policy.validate(); !why.empty())
+            throw Error(ErrorCode::ConfigInvalid, "config.json: slicing settings: " + why, "scale_resolution");
+        // OpenAI CLIP normalisation (CLIPImageProcessor).
+        PixelNorm clip;
+        const float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f}, std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+        for (int i = 0; i < 3; ++i) {
+            clip.mean[i] = mean[i];
+            clip.std[i] = std[i];
+        }
+        m_norm = cfgPixelNorm(c, clip);
+    }
+
+    std::string family() const override { return "llava-uhd"; }
+    SlicePolicy policy() const override { return m_policy; }
+    TokenLayout layout() const override { return TokenLayout::LlavaUhdRelease; }
+    PixelNorm pixelNorm() const override { return m_norm; }
+    int tokensPerImage() const override { return static_cast<int>(kGrid * kGrid); }
+    std::vector<std::string> visionTowerPrefixes() const override { return {"vision_model."}; }
+
+    torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
+    {
+        const auto x = inputPixels(pixels, m_vision->patchWeight);
+        const int64_t h = x.size(2) / m_vision->opt.patch, w = x.size(3) / m_vision->opt.patch;
+        auto features = m_vision->forward(x);
+        if (hook)
+            hook("vision", features);
+        auto tokens = spatialResample(features, h, w);
+        if (hook)
+            hook("resampler", tokens);
+        return tokens;
+    }
+
+    Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
+                       const Tokenizer &tokenizer) const override
+    {
+        // The release hard-codes ids 29892 (",") and 13 ("<0x0A>") of the Llama tokenizer; look the same pieces up.
+        const int64_t comma = requirePiece(tokenizer, {",", "<0x2C>"});
+        const int64_t newline = requirePiece(tokenizer, {"<0x0A>", "\n"});
+        return vicunaPrompt(tokenizer, history, question, [&](PromptBuilder &b) {
+            appendSpatialSchema(b, plan, comma, newline, /*overviewLast=*/true);
+        });
+    }
+
+    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override
+    {
+        if (tokenizer.eosId() >= 0)
+            return {tokenizer.eosId()};
+        return {};
+    }
+
+    // The boxes of slice_image_feature_minicpm for an h×w feature map: crop size from float64 sqrt as the
+    // reference computes it, corners in float32, then rounded through the feature dtype (the reference casts
+    // the boxes to the feature dtype before RoIAlign converts them back to float32).
+    static std::vector<std::array<float, 4>> boxes(int64_t h, int64_t w, torch::Dtype dtype)
+    {
+        const double ratio = static_cast<double>(h) * static_cast<double>(w) / static_cast<double>(kGrid * kGrid);
+        const double cropH = std::sqrt(ratio / (static_cast<double>(w) / static_cast<double>(h)));
+        const double cropW = cropH * (static_cast<double>(w) / static_cast<double>(h));
+        auto t = torch::empty({kGrid * kGrid, 4}, torch::kFloat32);
+        auto *p = t.data_ptr<float>();
+        for (int64_t i = 0; i < kGrid; ++i)
+            for (int64_t j = 0; j < kGrid; ++j) {
+                const double x1 = static_cast<double>(j) * cropW, y1 = static_cast<double>(i) * cropH;
+                float *row = p + (i * kGrid + j) * 4;
+                row[0] = static_cast<float>(x1);
+                row[1] = static_cast<float>(y1);
+                row[2] = static_cast<float>(x1 + cropW);
+                row[3] = static_cast<float>(y1 + cropH);
+            }
+        t = t.to(dtype).to(torch::kFloat32).contiguous();
+        std::vector<std::array<float, 4>> out(static_cast<size_t>(kGrid * kGrid));
+        for (size_t b = 0; b < out.size(); ++b)
+            for (int k = 0; k < 4; ++k)
+                out[b][static_cast<size_t>(k)] = t.data_ptr<float>()[b * 4 + static_cast<size_t>(k)];
+        return out;
+    }
+
+    // cal_best_pooling_size: the first (w, h) candidate closest in log aspect to the feature map; returns
+    // RoIAlign's output size (h, w).
+    static std::pair<int64_t, int64_t> poolingSize(int64_t h, int64_t w)
+    {
+        static const int64_t candidates[7][2] = {{4, 2}, {3, 2}, {4, 3}, {3, 3}, {2, 4}, {2, 3}, {3, 4}};
+        const double logRatio = std::log(static_cast<double>(w) / static_cast<double>(h));
+        std::pair<int64_t, int64_t> best{3, 3};
+        double minError = std::numeric_limits<double>::infinity();
+        for (const auto &cand : candidates) {
+            const double error =
+                std::abs(logRatio - std::log(static_cast<double>(cand[0]) / static_cast<double>(cand[1])));
+            if (error < minError) {
+                best = {cand[1], cand[0]};
+                minError = error;
+            }
+        }
+        return best;
+    }
+
+    // AdaptSpatialResampler.forward for a batch of same-sized images: features [B, h*w, C] -> [B, 144, D].
+    torch::Tensor spatialResample(const torch::Tensor &features, int64_t h, int64_t w) const
+    {
+        const auto &r = m_projector;
+        const int64_t b = features.size(0), d = r->opt.dim, q = kGrid * kGrid;
+        const auto dtype = features.scalar_type();
+        const auto v = r->values(features);                                // ln_kv(kv_proj(x)) [B, N, D]
+        const auto k = v + r->keyPositions(h, w, dtype).unsqueeze(0);      // + fitted 12x12 sin-cos
+        const auto [oh, ow] = poolingSize(h, w);
+        const int64_t samples = oh * ow;
+        // RoIAlign runs in float32 on both maps at once: [144*S, N] @ [B, N, 2D].
+        const auto weights = nn::roiAlignWeights(h, w, boxes(h, w, dtype), oh, ow)
+                                 .reshape({q * samples, h * w})
+                                 .to(features.device());
+        const auto pooled = at::matmul(weights, torch::cat({k, v}, -1).to(torch::kFloat32)).to(dtype);
+        const auto pk = pooled.narrow(-1, 0, d).reshape({b * q, samples, d});
+        const auto pv = pooled.narrow(-1, d, d).reshape({b * q, samples, d});
+        // Each of the B*144 queries is its own attention batch with target length 1.
+        const auto query = r->attn->project(r->queries(), 0);             // [144, D]
+        const auto qp = query.unsqueeze(0).expand({b, q, d}).reshape({b * q, 1, d});
+        const auto out = r->attn->attendProjected(qp, r->attn->project(pk, 1), r->attn->project(pv, 2));
+        return r->finish(out.reshape({b, q, d}));
+    }
+
+private:
+    nn::VisionTransformer m_vision{nullptr};
+    nn::Resampler m_projector{nullptr};
+    SlicePolicy m_policy;
+    PixelNorm m_norm;
+};
+
+} // namespace
+
+std::unique_ptr<VisionLanguageModel> createLlavaUhd(const json &config, const json *visionConfig,
+                                                    const FamilyBuildOptions &options)
+{
+    return std::make_unique<LlavaUhd>(config, visionConfig, options);
+}
+
+std::vector<std::array<float, 4>> llavaUhdBoxes(int64_t h, int64_t w, torch::Dtype dtype)
+{
+    return LlavaUhd::boxes(h, w, dtype);
+}
+
+std::pair<int64_t, int64_t> llavaUhdPoolingSize(int64_t h, int64_t w) { return LlavaUhd::poolingSize(h, w); }
+
+json tinyLlavaUhd()
+{
+    return json{
+        {"model_type", "llava"},
+        {"architectures", {"LlavaLlamaForCausalLM"}},
+        {"_name_or_path", "uhdlens-tiny-llava-uhd"},
+        {"hidden_size", 128},
+        {"num_hidden_layers", 2},
+        {"num_attention_heads", 4},
+        {"num_key_value_heads", 4},
+        {"intermediate_size", 256},
+        {"vocab_size", kTinyVocab},
+        {"rms_norm_eps", 1e-5},
+        {"max_position_embeddings", 4096},
+        {"tie_word_embeddings", false},
+        {"mm_projector_type", "adapt_spatial_resampler"},
+        {"mm_hidden_size", 64},
+        {"mm_vision_select_layer", -2},
+        {"mm_vision_select_feature", "patch"},
+        {"mm_use_im_start_end", false},
+        {"mm_use_im_patch_token", false},
+        {"mm_vision_tower", "openai/clip-vit-large-patch14-336"},
+        {"tokenizer_model_max_length", 2048},
+        {"vision_config",
+         {{"model_type", "clip_vision_model"},
+          {"hidden_size", 64},
+          {"intermediate_size", 128},
+          {"num_attention_heads", 4},
+          {"num_hidden_layers", 3},
+          {"image_size", 336},
+          {"patch_size", 14},
+          {"hidden_act", "quick_gelu"},
+          {"layer_norm_eps", 1e-5}}},
+        {"torch_dtype", "float32"},
+        {"uhdlens_tiny", true},
+        {"uhdlens_special_tokens", familySpecialTokens("llava-uhd")},
+    };
+}
+
+} // namespace uhdlens::models

@@ -1,0 +1,189 @@
+// "uhd-paper": LLaVA-UHD as the paper describes it (arXiv 2403.11703, spec §4.2), in sizes from config — the
+// family UHD Lens trains its own default model in (issue 5), so everything here also runs under autograd.
+//
+// config.json (our own format; every key documented in tinyUhdPaper() below):
+//   model_type "uhd-paper"; vision_config {hidden_size, num_hidden_layers, num_attention_heads,
+//   intermediate_size, image_size, patch_size, layer_norm_eps, hidden_act}; text_config {LlamaConfig keys};
+//   query_num (a square, 64 = 8x8 in the paper), resampler_num_heads, scale_resolution, patch_size,
+//   max_slice_nums, slice_mode ("llava-uhd" floor rounding | "minicpmv" half-to-even), image_mean, image_std.
+// Checkpoint names:
+//   vision.*     timm-style ViT: patch_embed.proj, pos_embed [1, G*G, C] (bicubic fit, no antialias, as the
+//                CLIP encoder the paper uses), blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2},
+//                norm (applied: all blocks + final LayerNorm)
+//   resampler.*  ONE shared perceiver resampler for every slice and the overview: query, kv_proj (when the
+//                widths differ), attn.{in_proj_weight, in_proj_bias, out_proj}, ln_q, ln_kv, ln_post, proj.
+//                Query positions: fixed sincos(D, 8, 8) computed, not stored; key positions: fresh
+//                sincos(D, h, w) per image (MiniCPM-V's "adaptive" rule, so any slice shape works)
+//   llm.model.*, llm.lm_head.weight   LLaMA
+// Prompt: Vicuna v1 template; the image is the spatial schema of §4.1/§4.2 — slices row by row, "," between
+// slices of a row, "\n" after every row — with the overview LAST, as the LLaVA-UHD release orders it: the
+// final "\n" then separates the slice grid from the overview, and the position count is 64·(N+1) + N, the
+// planner's count for TokenLayout::LlavaUhdPaper.
+#include "models/families.h"
+
+namespace uhdlens::models {
+
+namespace {
+
+class UhdPaper final : public FamilyBase
+{
+public:
+    UhdPaper(const json &config, const FamilyBuildOptions &options) : FamilyBase(config, options)
+    {
+        const json &c = m_config;
+        const json *vcp = findKey(c, "vision_config");
+        const json *tcp = findKey(c, "text_config");
+        if (!vcp || !vcp->is_object())
+            throw Error(ErrorCode::ConfigInvalid, "config.json: missing object 'vision_config'", "vision_config");
+        if (!tcp || !tcp->is_object())
+            throw Error(ErrorCode::ConfigInvalid, "config.json: missing object 'text_config'", "text_config");
+        const json &vc = *vcp;
+        nn::VitOptions vo;
+        vo.naming = nn::VitNaming::Timm;
+        vo.dim = cfgInt(vc, "hidden_size", std::nullopt, "vision_config");
+        vo.layers = cfgInt(vc, "num_hidden_layers", std::nullopt, "vision_config");
+        vo.heads = cfgInt(vc, "num_attention_heads", std::nullopt, "vision_config");
+        vo.mlpDim = cfgInt(vc, "intermediate_size", std::nullopt, "vision_config");
+        vo.patch = cfgInt(vc, "patch_size", 14, "vision_config");
+        const int64_t imageSize = cfgInt(vc, "image_size", std::nullopt, "vision_config");
+        vo.gridSize = imageSize / vo.patch;
+        vo.eps = cfgNum(vc, "layer_norm_eps", 1e-6, "vision_config");
+        vo.act = nn::activationFromName(cfgStr(vc, "hidden_act", "gelu", "vision_config"), "vision_config.hidden_act");
+        vo.finalNorm = true;
+        vo.antialias = false;
+        if (vo.gridSize < 1)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: vision_config.image_size is smaller than a patch",
+                        "vision_config.image_size");
+        if (vo.dim % vo.heads != 0)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: vision_config.hidden_size is not divisible by its heads",
+                        "vision_config.num_attention_heads");
+        m_vision = m_root->register_module("vision", nn::VisionTransformer(vo, m_tensorOptions));
+
+        const nn::LlamaOptions lo = cfgLlama(*tcp, "text_config", 1e-6);
+        m_queries = cfgInt(c, "query_num", 64);
+        nn::ResamplerOptions ro;
+        ro.dim = lo.hidden;
+        ro.kvDim = vo.dim;
+        ro.gridSize = querySide(m_queries, "query_num");
+        ro.heads = cfgInt(c, "resampler_num_heads", std::max<int64_t>(1, lo.hidden / 128));
+        if (ro.dim % 4 != 0 || ro.dim % ro.heads != 0)
+            throw Error(ErrorCode::ConfigInvalid,
+                        "config.json: text_config.hidden_size must be divisible by 4 and by resampler_num_heads",
+                        "resampler_num_heads");
+        ro.storedQueryPos = false;
+        ro.fixedQueryPos = true;
+        ro.keyPos = nn::KeyPosition::FreshSinCos;
+        m_resampler = m_root->register_module("resampler", nn::Resampler(ro, m_tensorOptions));
+
+        auto llm = nn::container(*m_root, "llm");
+        buildLm(*llm, lo);
+
+        const std::string mode = cfgStr(c, "slice_mode", "llava-uhd");
+        if (mode == "llava-uhd")
+            m_policy = SlicePolicy::llavaUhd();
+        else if (mode == "minicpmv")
+            m_policy = SlicePolicy::minicpmv();
+        else
+            throw Error(ErrorCode::ConfigInvalid, "config.json: slice_mode must be 'llava-uhd' or 'minicpmv'",
+                        "slice_mode");
+        m_policy.scale = static_cast<int>(cfgInt(c, "scale_resolution", imageSize));
+        m_policy.patch = static_cast<int>(cfgInt(c, "patch_size", vo.patch));
+        m_policy.maxSlices = static_cast<int>(cfgInt(c, "max_slice_nums", 6));
+        if (m_policy.patch != vo.patch)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: 'patch_size' differs from vision_config.patch_size",
+                        "patch_size");
+        if (const auto why = m_policy.validate(); !why.empty())
+            throw Error(ErrorCode::ConfigInvalid, "config.json: slicing settings: " + why, "scale_resolution");
+        m_norm = cfgPixelNorm(c, PixelNorm{});
+    }
+
+    std::string family() const override { return "uhd-paper"; }
+    SlicePolicy policy() const override { return m_policy; }
+    TokenLayout layout() const override { return TokenLayout::LlavaUhdPaper; }
+    PixelNorm pixelNorm() const override { return m_norm; }
+    int tokensPerImage() const override { return static_cast<int>(m_queries); }
+
+    torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
+    {
+        const auto x = inputPixels(pixels, m_vision->patchWeight);
+        const int64_t h = x.size(2) / m_vision->opt.patch, w = x.size(3) / m_vision->opt.patch;
+        auto features = m_vision->forward(x);
+        if (hook)
+            hook("vision", features);
+        auto tokens = m_resampler->forward(features, h, w);
+        if (hook)
+            hook("resampler", tokens);
+        return tokens;
+    }
+
+    Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
+                       const Tokenizer &tokenizer) const override
+    {
+        const int64_t comma = requirePiece(tokenizer, {",", "<0x2C>"});
+        const int64_t newline = requirePiece(tokenizer, {"<0x0A>", "\n"});
+        return vicunaPrompt(tokenizer, history, question, [&](PromptBuilder &b) {
+            appendSpatialSchema(b, plan, comma, newline, /*overviewLast=*/true);
+        });
+    }
+
+    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override
+    {
+        if (tokenizer.eosId() >= 0)
+            return {tokenizer.eosId()};
+        return {};
+    }
+
+private:
+    nn::VisionTransformer m_vision{nullptr};
+    nn::Resampler m_resampler{nullptr};
+    SlicePolicy m_policy;
+    PixelNorm m_norm;
+    int64_t m_queries = 64;
+};
+
+} // namespace
+
+std::unique_ptr<VisionLanguageModel> createUhdPaper(const json &config, const FamilyBuildOptions &options)
+{
+    return std::make_unique<UhdPaper>(config, options);
+}
+
+json tinyUhdPaper()
+{
+    return json{
+        {"model_type", "uhd-paper"},
+        {"_name_or_path", "uhdlens-tiny-uhd-paper"},
+        {"query_num", 64},
+        {"resampler_num_heads", 2},
+        {"scale_resolution", 224},
+        {"patch_size", 14},
+        {"max_slice_nums", 6},
+        {"slice_mode", "llava-uhd"},
+        {"image_mean", {0.5, 0.5, 0.5}},
+        {"image_std", {0.5, 0.5, 0.5}},
+        {"vision_config",
+         {{"hidden_size", 64},
+          {"num_hidden_layers", 2},
+          {"num_attention_heads", 4},
+          {"intermediate_size", 128},
+          {"image_size", 224},
+          {"patch_size", 14},
+          {"layer_norm_eps", 1e-6},
+          {"hidden_act", "gelu"}}},
+        {"text_config",
+         {{"hidden_size", 128},
+          {"num_hidden_layers", 2},
+          {"num_attention_heads", 4},
+          {"num_key_value_heads", 2},
+          {"intermediate_size", 256},
+          {"vocab_size", kTinyVocab},
+          {"rms_norm_eps", 1e-6},
+          {"rope_theta", 10000.0},
+          {"max_position_embeddings", 2048}}},
+        {"torch_dtype", "float32"},
+        {"uhdlens_tiny", true},
+        {"uhdlens_special_tokens", familySpecialTokens("uhd-paper")},
+    };
+}
+
+} // namespace uhdlens::models
