@@ -1,0 +1,56 @@
+// UHD Lens — preprocessing: what the vision encoder sees of an image, without torch in the interface.
+//
+//     QImage rgb = uhdlens::loadImage("shot.png");                        // Format_RGB888
+//     uhdlens::SlicePlan plan = uhdlens::planSlices({rgb.width(), rgb.height()}, uhdlens::SlicePolicy::minicpmv());
+//     uhdlens::ModelView view = uhdlens::renderModelView(rgb, plan);
+//     view.overview.save("overview.png");                                // 602x336 for a 1920x1080 image
+//     for (const QImage &s : view.slices) ...                             // 8 slices of 420x476, row-major
+//
+// The pixels are exactly the 8-bit images the reference pipelines hand to the encoder (before the per-model
+// mean/std normalisation): Pillow-style antialiased BICUBIC resizes of the original to the plan's overview and
+// refined sizes (libtorch's interpolate, rounded to 8 bits as Pillow does), the refined image cut into the plan's
+// slices, and for llava15 the LLaVA-1.5 pad-to-square first. The tensor form for the engine (normalised,
+// batched, in a dtype/device) is in core/src/preprocess.h. Functions are thread-safe (they share no state) and
+// throw uhdlens::Error(InvalidArgument) when the plan does not belong to the image.
+#pragma once
+
+#include "uhdlens/slice_planner.h"
+
+#include <QImage>
+
+#include <cstdint>
+#include <vector>
+
+namespace uhdlens {
+
+struct RgbColour
+{
+    std::uint8_t r = 0;
+    std::uint8_t g = 0;
+    std::uint8_t b = 0;
+    friend bool operator==(const RgbColour &, const RgbColour &) = default;
+};
+
+// LLaVA-1.5 pads to a square with its normalisation mean as a colour, `tuple(int(x*255) for x in
+// image_processor.image_mean)` (CLIP's mean 0.48145466, 0.4578275, 0.40821073 -> 122, 116, 104), so the padding
+// normalises to ~0. padColourForMean() makes the same colour from any mean (int(): truncation).
+inline constexpr RgbColour kClipMeanColour{122, 116, 104};
+RgbColour padColourForMean(const float mean[3]);
+
+// The images the encoder receives, in encoding order: the overview, then the slices row-major.
+struct ModelView
+{
+    QImage overview;            // Format_RGB888 at plan.overview
+    std::vector<QImage> slices; // Format_RGB888 at *plan.slice each; empty for an unsliced plan
+};
+
+// Renders the plan's encoder inputs from `rgb` (any QImage format; converted to RGB888 first, alpha on white).
+// `padColour` is used only by pad-to-square plans (llava15). Throws Error(InvalidArgument) if the image size is
+// not plan.input or the plan is empty/invalid.
+ModelView renderModelView(const QImage &rgb, const SlicePlan &plan, RgbColour padColour = kClipMeanColour);
+
+// LLaVA-1.5's expand2square: the image centred on a square of its longer side filled with `colour`
+// (offset (long-short)//2, as PIL's paste in the reference). Returns the image unchanged if it is square.
+QImage padToSquare(const QImage &rgb, RgbColour colour);
+
+} // namespace uhdlens

@@ -1,0 +1,224 @@
+#include "preprocess.h"
+
+#include "uhdlens/errors.h"
+#include "uhdlens/image_io.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace uhdlens {
+
+namespace {
+
+namespace F = torch::nn::functional;
+
+std::string sizeText(Size s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
+
+void checkPlan(const QImage &rgb, const SlicePlan &plan)
+{
+    if (rgb.isNull())
+        throw Error(ErrorCode::InvalidArgument, "preprocess: the image is empty");
+    const Size actual{rgb.width(), rgb.height()};
+    if (plan.input != actual)
+        throw Error(ErrorCode::InvalidArgument, "preprocess: the plan is for a " + sizeText(plan.input) +
+                                                    " image but the image is " + sizeText(actual));
+    if (plan.overview.width <= 0 || plan.overview.height <= 0)
+        throw Error(ErrorCode::InvalidArgument, "preprocess: the plan has no overview (invalid size or policy)");
+    if (plan.grid && (!plan.refine || !plan.slice || plan.slices.empty()))
+        throw Error(ErrorCode::InvalidArgument, "preprocess: a sliced plan needs refine and slice sizes");
+}
+
+// The image as RGB888 without copying when it already is (planning and decoding already produce RGB888).
+QImage asRgb888(const QImage &image)
+{
+    if (image.format() == QImage::Format_RGB888)
+        return image;
+    ImageLimits unlimited;
+    unlimited.maxPixels = std::numeric_limits<std::int64_t>::max(); // the caller already holds the pixels
+    return toRgb888(image, unlimited);
+}
+
+} // namespace
+
+RgbColour padColourForMean(const float mean[3])
+{
+    // int(x*255) in Python: truncation toward zero, on the double product.
+    auto channel = [](float m) {
+        const double v = static_cast<double>(m) * 255.0;
+        return static_cast<std::uint8_t>(std::clamp(static_cast<int>(v), 0, 255));
+    };
+    return {channel(mean[0]), channel(mean[1]), channel(mean[2])};
+}
+
+namespace preprocess {
+
+torch::Tensor imageToTensor(const QImage &rgb888)
+{
+    TORCH_CHECK(rgb888.format() == QImage::Format_RGB888, "imageToTensor needs Format_RGB888");
+    const int64_t h = rgb888.height(), w = rgb888.width();
+    // A strided view of QImage's rows (each padded to 4 bytes), converted to float in one pass into a fresh
+    // contiguous NCHW tensor; the QImage is not referenced afterwards.
+    const auto u8 = torch::from_blob(const_cast<uchar *>(rgb888.constBits()), {h, w, 3},
+                                     {static_cast<int64_t>(rgb888.bytesPerLine()), 3, 1}, torch::kUInt8);
+    auto out = torch::empty({1, 3, h, w}, torch::kFloat32);
+    out[0].copy_(u8.permute({2, 0, 1}));
+    return out;
+}
+
+QImage tensorToImage(const torch::Tensor &pixels)
+{
+    torch::Tensor t = pixels.dim() == 4 ? pixels.squeeze(0) : pixels;
+    TORCH_CHECK(t.dim() == 3 && t.size(0) == 3, "tensorToImage needs [3, H, W] or [1, 3, H, W]");
+    if (t.scalar_type() != torch::kUInt8)
+        t = t.to(torch::kFloat32).round().clamp(0, 255).to(torch::kUInt8);
+    const auto hwc = t.permute({1, 2, 0}).contiguous().cpu();
+    const int h = static_cast<int>(hwc.size(0)), w = static_cast<int>(hwc.size(1));
+    QImage out(w, h, QImage::Format_RGB888);
+    const auto *src = hwc.data_ptr<uint8_t>();
+    for (int y = 0; y < h; ++y)
+        std::memcpy(out.scanLine(y), src + static_cast<size_t>(y) * w * 3, static_cast<size_t>(w) * 3);
+    return out;
+}
+
+torch::Tensor resizeBicubic(const torch::Tensor &pixels, Size size)
+{
+    TORCH_CHECK(pixels.dim() == 4, "resizeBicubic needs [B, C, H, W]");
+    if (pixels.size(2) == size.height && pixels.size(3) == size.width)
+        return pixels;
+    // antialias=true selects PyTorch's separable "_aa" kernel, which uses Pillow's filter support scaling and
+    // its cubic with a = -0.5 (not the -0.75 of the plain bicubic mode), for down- and up-scaling alike.
+    auto out = F::interpolate(pixels, F::InterpolateFuncOptions()
+                                          .size(std::vector<int64_t>{size.height, size.width})
+                                          .mode(torch::kBicubic)
+                                          .align_corners(false)
+                                          .antialias(true));
+    // Pillow's 8-bit resampler rounds half up and clips to 0..255 (clip8 of an accumulator seeded with 0.5).
+    return out.add_(0.5).floor_().clamp_(0, 255);
+}
+
+torch::Tensor padToSquare(const torch::Tensor &pixels, RgbColour colour)
+{
+    TORCH_CHECK(pixels.dim() == 4 && pixels.size(0) == 1 && pixels.size(1) == 3, "padToSquare needs [1, 3, H, W]");
+    const int64_t h = pixels.size(2), w = pixels.size(3);
+    if (h == w)
+        return pixels;
+    const int64_t side = std::max(h, w);
+    auto out = torch::empty({1, 3, side, side}, pixels.options());
+    out[0][0].fill_(colour.r);
+    out[0][1].fill_(colour.g);
+    out[0][2].fill_(colour.b);
+    // expand2square pastes at ((side - w) // 2, (side - h) // 2); one of the two offsets is 0.
+    out.narrow(2, (side - h) / 2, h).narrow(3, (side - w) / 2, w).copy_(pixels);
+    return out;
+}
+
+torch::Tensor cropSlices(const torch::Tensor &refined, const SlicePlan &plan)
+{
+    TORCH_CHECK(plan.grid && plan.refine && plan.slice && !plan.slices.empty(), "cropSlices needs a sliced plan");
+    TORCH_CHECK(refined.dim() == 4 && refined.size(0) == 1 && refined.size(2) == plan.refine->height &&
+                    refined.size(3) == plan.refine->width,
+                "cropSlices: the refined image is not the plan's refine size");
+    const int64_t cols = plan.grid->cols, rows = plan.grid->rows;
+    const int64_t cw = plan.slice->width, ch = plan.slice->height;
+    const int64_t channels = refined.size(1);
+
+    bool tiles = cols * rows == plan.sliceCount() && cols * cw == plan.refine->width && rows * ch == plan.refine->height;
+    for (int i = 0; tiles && i < plan.sliceCount(); ++i) {
+        const Rect expected{static_cast<int>((i % cols) * cw), static_cast<int>((i / cols) * ch),
+                            static_cast<int>(cw), static_cast<int>(ch)};
+        tiles = plan.slices[static_cast<size_t>(i)] == expected;
+    }
+    if (tiles) {
+        // [1, C, rows*ch, cols*cw] -> [rows, cols, C, ch, cw]: every slice is a view; reshape gathers them into
+        // one contiguous batch in row-major order with a single copy.
+        return refined.reshape({channels, rows, ch, cols, cw})
+            .permute({1, 3, 0, 2, 4})
+            .reshape({rows * cols, channels, ch, cw})
+            .contiguous(); // a no-op unless the grid has one row or column, where reshape can return a view
+    }
+    // General rectangles (not produced by the planner, kept for custom plans): crop each, stack same sizes.
+    std::vector<torch::Tensor> crops;
+    for (const Rect &r : plan.slices) {
+        TORCH_CHECK(r.x >= 0 && r.y >= 0 && r.width == cw && r.height == ch && r.x + r.width <= refined.size(3) &&
+                        r.y + r.height <= refined.size(2),
+                    "cropSlices: slice rectangle outside the refined image or of a different size");
+        crops.push_back(refined[0].narrow(1, r.y, r.height).narrow(2, r.x, r.width));
+    }
+    return torch::stack(crops);
+}
+
+torch::Tensor normalize(const torch::Tensor &pixels, const PixelNorm &norm, torch::Dtype dtype)
+{
+    TORCH_CHECK(pixels.dim() == 4 && pixels.size(1) == 3, "normalize needs [B, 3, H, W]");
+    // (x/255 - mean)/std as one multiply-add per element: x * 1/(255 std) + (-mean/std). Differs from the
+    // three-step float32 formula of the references by at most a couple of float32 ulps.
+    float scale[3], bias[3];
+    for (int c = 0; c < 3; ++c) {
+        scale[c] = static_cast<float>(1.0 / (255.0 * norm.std[c]));
+        bias[c] = static_cast<float>(-static_cast<double>(norm.mean[c]) / norm.std[c]);
+    }
+    const auto a = torch::from_blob(scale, {1, 3, 1, 1}, torch::kFloat32).clone();
+    const auto b = torch::from_blob(bias, {1, 3, 1, 1}, torch::kFloat32).clone();
+    auto out = torch::empty(pixels.sizes(), torch::kFloat32);
+    torch::addcmul_out(out, b, pixels.to(torch::kFloat32), a);
+    return dtype == torch::kFloat32 ? out : out.to(dtype);
+}
+
+Pixels modelPixels(const QImage &rgb, const SlicePlan &plan, RgbColour padColour)
+{
+    checkPlan(rgb, plan);
+    torch::Tensor original = imageToTensor(asRgb888(rgb));
+    if (plan.padToSquare)
+        original = padToSquare(original, padColour);
+    Pixels px;
+    // Overview and refined image are both resized from the original (not one from the other), as the
+    // references do.
+    px.overview = resizeBicubic(original, plan.overview);
+    if (plan.grid)
+        px.slices = cropSlices(resizeBicubic(original, *plan.refine), plan);
+    return px;
+}
+
+} // namespace preprocess
+
+PreparedImages prepareImages(const QImage &rgb, const SlicePlan &plan, const PreprocessOptions &options)
+{
+    torch::InferenceMode guard;
+    const auto px = preprocess::modelPixels(rgb, plan, padColourForMean(options.norm.mean));
+    PreparedImages out;
+    out.overview = preprocess::normalize(px.overview, options.norm, options.dtype).to(options.device);
+    if (px.slices.defined())
+        out.slices = preprocess::normalize(px.slices, options.norm, options.dtype).to(options.device);
+    return out;
+}
+
+ModelView renderModelView(const QImage &rgb, const SlicePlan &plan, RgbColour padColour)
+{
+    torch::InferenceMode guard;
+    const auto px = preprocess::modelPixels(rgb, plan, padColour);
+    ModelView view;
+    view.overview = preprocess::tensorToImage(px.overview);
+    if (px.slices.defined())
+        for (int64_t i = 0; i < px.slices.size(0); ++i)
+            view.slices.push_back(preprocess::tensorToImage(px.slices[i]));
+    return view;
+}
+
+QImage padToSquare(const QImage &rgb, RgbColour colour)
+{
+    if (rgb.isNull())
+        throw Error(ErrorCode::InvalidArgument, "padToSquare: the image is empty");
+    const QImage src = asRgb888(rgb);
+    if (src.width() == src.height())
+        return src;
+    const int side = std::max(src.width(), src.height());
+    QImage out(side, side, QImage::Format_RGB888);
+    out.fill(QColor(colour.r, colour.g, colour.b));
+    const int x0 = (side - src.width()) / 2, y0 = (side - src.height()) / 2;
+    for (int y = 0; y < src.height(); ++y)
+        std::memcpy(out.scanLine(y0 + y) + 3 * x0, src.constScanLine(y), static_cast<size_t>(src.width()) * 3);
+    return out;
+}
+
+} // namespace uhdlens
