@@ -57,9 +57,9 @@ std::vector<std::string> shimCandidates()
     if (const char *env = std::getenv("UHDLENS_SPM_LIBRARY"); env && *env)
         out.emplace_back(env);
     if (const std::string dir = executableDir(); !dir.empty()) {
-        out.push_back(dir + "/" + name);
-        out.push_back(dir + "/../lib/uhdlens/" + name);
-        out.push_back(dir + "/../lib/" + name);
+        const std::filesystem::path d(dir);
+        for (const char *rel : {".", "../lib/uhdlens", "../lib"})
+            out.push_back((d / rel / name).lexically_normal().string());
     }
 #ifdef UHDLENS_SPM_BUILD_PATH
     out.emplace_back(UHDLENS_SPM_BUILD_PATH);
@@ -214,6 +214,46 @@ std::vector<int64_t> Tokenizer::encode(const std::string &text) const
         throw Error(ErrorCode::InvalidArgument, std::string("cannot tokenize text: ") + err);
     ShimBuffer owner{ids};
     return std::vector<int64_t>(ids, ids + n);
+}
+
+std::vector<int64_t> Tokenizer::encodeWithSpecials(const std::string &text,
+                                                  const std::vector<std::string> &specials) const
+{
+    std::vector<std::pair<std::string, int64_t>> table;
+    for (const std::string &s : specials) {
+        if (s.empty())
+            continue;
+        if (!hasPiece(s))
+            throw Error(ErrorCode::TokenizerInvalid,
+                        "tokenizer '" + m_impl->file + "' has no piece '" + s + "'", s);
+        table.emplace_back(s, pieceToId(s));
+    }
+    std::vector<int64_t> out;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        // Earliest special occurrence at or after pos; the longest one on a tie.
+        size_t best = std::string::npos;
+        const std::pair<std::string, int64_t> *hit = nullptr;
+        for (const auto &entry : table) {
+            const size_t at = text.find(entry.first, pos);
+            if (at == std::string::npos)
+                continue;
+            if (at < best || (at == best && entry.first.size() > hit->first.size())) {
+                best = at;
+                hit = &entry;
+            }
+        }
+        const size_t end = hit ? best : text.size();
+        if (end > pos) {
+            const auto ids = encode(text.substr(pos, end - pos));
+            out.insert(out.end(), ids.begin(), ids.end());
+        }
+        if (!hit)
+            break;
+        out.push_back(hit->second);
+        pos = best + hit->first.size();
+    }
+    return out;
 }
 
 std::string Tokenizer::decode(const std::vector<int64_t> &ids) const

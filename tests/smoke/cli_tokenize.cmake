@@ -46,3 +46,19 @@ run_cli(out rc err --tokenizer ${TOK}/tokenizer.model --model ${TOK} "x")
 expect("rc EQUAL 2" "both --model and --tokenizer should exit 2, got ${rc}")
 run_cli(out rc err --tokenizer ${TOK}/tokenizer.model)
 expect("rc EQUAL 2" "missing text should exit 2, got ${rc}")
+
+# Installed layout (bin/uhdlens-cli + lib/uhdlens/libuhdlens_spm.so): the shim next to the executable is the one
+# loaded, not the build tree's (the dynamic loader's own log says which file was opened).
+if(SHIM)
+  set(inst ${WORK}/inst)
+  file(REMOVE_RECURSE ${inst})
+  file(COPY ${CLI} DESTINATION ${inst}/bin)
+  file(COPY ${SHIM} DESTINATION ${inst}/lib/uhdlens)
+  get_filename_component(cli_name ${CLI} NAME)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_DEBUG=files ${inst}/bin/${cli_name} tokenize
+                          --tokenizer ${TOK}/tokenizer.model "Hello world"
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  expect("rc EQUAL 0 AND out STREQUAL \"${hello_ids}\n\"" "installed layout: rc ${rc}, out '${out}'")
+  string(FIND "${err}" "file=${inst}/lib/uhdlens/libuhdlens_spm.so" at)
+  expect("at GREATER -1" "installed layout did not load ${inst}/lib/uhdlens/libuhdlens_spm.so")
+endif()

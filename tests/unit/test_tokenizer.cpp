@@ -120,6 +120,35 @@ TEST(Tokenizer, MatchesReferenceSpmEncodeOnFixture)
     EXPECT_EQ(tok->modelFile(), kFixtureDir + "/tokenizer.model");
 }
 
+TEST(Tokenizer, EncodeWithSpecialsSplitsOnControlAndUserPieces)
+{
+    const auto tok = Tokenizer::load(kFixtureDir + "/tokenizer.model");
+    auto cat = [](std::initializer_list<std::vector<int64_t>> parts) {
+        std::vector<int64_t> v;
+        for (const auto &p : parts)
+            v.insert(v.end(), p.begin(), p.end());
+        return v;
+    };
+    // Control pieces (<s>, </s>) never come out of plain encode(), but do here.
+    EXPECT_EQ(tok->encodeWithSpecials("<s>hello</s>", {"<s>", "</s>"}), cat({{1}, tok->encode("hello"), {2}}));
+    EXPECT_EQ(tok->encodeWithSpecials("a<image>b</image>", {"<image>", "</image>"}),
+              cat({tok->encode("a"), {3}, tok->encode("b"), {4}}));
+    // Adjacent specials, specials at both ends, and no specials at all.
+    EXPECT_EQ(tok->encodeWithSpecials("<slice></slice><slice>", {"<slice>", "</slice>"}),
+              (std::vector<int64_t>{5, 6, 5}));
+    EXPECT_EQ(tok->encodeWithSpecials("plain text", {"<s>"}), tok->encode("plain text"));
+    EXPECT_TRUE(tok->encodeWithSpecials("", {"<s>"}).empty());
+    // Specials are matched whole and in text order, whichever of the list comes first there.
+    EXPECT_EQ(tok->encodeWithSpecials("</s><s>", {"<s>", "</s>"}), (std::vector<int64_t>{2, 1}));
+    try {
+        tok->encodeWithSpecials("x<|im_end|>", {"<|im_end|>"});
+        FAIL() << "unknown special accepted";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::TokenizerInvalid);
+        EXPECT_EQ(e.subject(), "<|im_end|>");
+    }
+}
+
 TEST(Tokenizer, CoexistsWithLibtorch)
 {
     // The reason for the shim: both libraries live in this process. Use them together.

@@ -34,6 +34,12 @@ public:
     // Token ids of `text` (no BOS/EOS added). User-defined symbols (e.g. <image>, <slice>) appearing in the text
     // become their single id.
     std::vector<int64_t> encode(const std::string &text) const;
+    // Like encode(), but every occurrence of one of `specials` (e.g. "<s>", "<image>", "<|im_end|>", which may be
+    // control pieces that sentencepiece never produces from text) becomes that piece's single id; the text
+    // between them is encoded chunk by chunk, as Hugging Face's slow (legacy) LlamaTokenizer does with added
+    // tokens. Longest special wins where several match at one position. Throws Error(TokenizerInvalid) naming
+    // the piece if a special is not in the vocabulary.
+    std::vector<int64_t> encodeWithSpecials(const std::string &text, const std::vector<std::string> &specials) const;
     // Text of `ids`; control tokens (<s>, </s>) decode to nothing, byte-fallback pieces to their bytes.
     // Throws Error(InvalidArgument) for an id outside [0, vocabSize()).
     std::string decode(const std::vector<int64_t> &ids) const;
