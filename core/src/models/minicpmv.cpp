@@ -105,37 +105,55 @@ public:
 
     // "<用户>" + image placeholder + "\n" + question + "<AI>" (+ answer for earlier turns), BOS first. The
     // placeholder is <image>[64 slots]</image> for the overview and, when sliced, <slice> + rows joined by "\n"
-    // (each row m × <image>[slots]</image>) + </slice>.
+    // (each row m × <image>[slots]</image>) + </slice> (§4.3). The structural pieces are placed as ids, so
+    // the image span always has the planner's visualTokenCount() positions whatever the tokenizer's
+    // whitespace handling; only the user's and the model's text goes through encode().
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
-        PromptBuilder b(tokenizer);
-        b.bos();
         const bool hasImage = !plan.encodedImages().empty();
+        int64_t imStart = -1, imEnd = -1, sliceStart = -1, sliceEnd = -1, newline = -1;
+        newline = requirePiece(tokenizer, {"<0x0A>", "\n"});
+        if (hasImage) {
+            imStart = requirePiece(tokenizer, {"<image>"});
+            imEnd = requirePiece(tokenizer, {"</image>"});
+            if (plan.grid) {
+                sliceStart = requirePiece(tokenizer, {"<slice>"});
+                sliceEnd = requirePiece(tokenizer, {"</slice>"});
+            }
+        }
+        PromptBuilder b(tokenizer);
+        auto piece = [&](const std::string &p) {
+            if (tokenizer.hasPiece(p))
+                b.ids({tokenizer.pieceToId(p)});
+            else
+                b.text(p);
+        };
         auto slot = [&](int index) {
-            b.text("<image>");
+            b.ids({imStart});
             b.image(index);
-            b.text("</image>");
+            b.ids({imEnd});
         };
         auto user = [&](const std::string &q, bool first) {
-            b.text("<用户>");
+            piece("<用户>");
             if (first && hasImage) {
                 slot(0);
                 if (plan.grid) {
-                    b.text("<slice>");
+                    b.ids({sliceStart});
                     for (int r = 0; r < plan.grid->rows; ++r) {
                         if (r > 0)
-                            b.text("\n");
+                            b.ids({newline});
                         for (int c = 0; c < plan.grid->cols; ++c)
                             slot(1 + r * plan.grid->cols + c);
                     }
-                    b.text("</slice>");
+                    b.ids({sliceEnd});
                 }
-                b.text("\n");
+                b.ids({newline});
             }
             b.text(q);
-            b.text("<AI>");
+            piece("<AI>");
         };
+        b.bos();
         bool first = true;
         for (const auto &t : history) {
             user(t.question, first);
