@@ -1,0 +1,97 @@
+// uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR] [--screenshot FILE]`.
+#include "mainwindow.h"
+#include "slicecanvas.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QTimer>
+
+#include <cstdio>
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("UHD Lens"));
+    QApplication::setOrganizationName(QStringLiteral("UHD Lens"));
+    QApplication::setApplicationVersion(QStringLiteral(UHDLENS_VERSION));
+    QApplication::setDesktopFileName(QStringLiteral("uhdlens"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QApplication::translate(
+        "main", "Ask questions about images of any size; see how each image is sliced and what it costs."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    QCommandLineOption modelOption(QStringLiteral("model"), QApplication::translate("main", "Load the model in DIR."),
+                                   QStringLiteral("DIR"));
+    QCommandLineOption screenshotOption(
+        QStringLiteral("screenshot"),
+        QApplication::translate("main", "Save a PNG of the main window to FILE once the first plan is drawn, then quit."),
+        QStringLiteral("FILE"));
+    QCommandLineOption sizeOption(QStringLiteral("window-size"),
+                                  QApplication::translate("main", "Initial window size, e.g. 1600x1000."),
+                                  QStringLiteral("WxH"));
+    QCommandLineOption noModelOption(QStringLiteral("no-model"),
+                                     QApplication::translate("main", "Do not load the saved or bundled model."));
+    parser.addOptions({modelOption, screenshotOption, sizeOption, noModelOption});
+    parser.addPositionalArgument(QStringLiteral("images"), QApplication::translate("main", "Image files to open."),
+                                 QStringLiteral("[IMAGE...]"));
+    parser.process(app);
+
+    uhdlens::ui::MainWindowOptions options;
+    options.loadDefaultModel = !parser.isSet(noModelOption) && !parser.isSet(modelOption);
+    uhdlens::ui::MainWindow window(options);
+    if (parser.isSet(sizeOption)) {
+        const QStringList wh = parser.value(sizeOption).split(QLatin1Char('x'));
+        if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0)
+            window.resize(wh[0].toInt(), wh[1].toInt());
+    } else if (!window.restoreGeometry(QByteArray())) {
+        window.resize(1440, 900);
+    }
+    window.show();
+    if (parser.isSet(modelOption))
+        window.loadModel(parser.value(modelOption));
+
+    QStringList images;
+    for (const QString &arg : parser.positionalArguments())
+        images << QFileInfo(arg).absoluteFilePath();
+    window.openFiles(images);
+
+    if (parser.isSet(screenshotOption)) {
+        const QString file = parser.value(screenshotOption);
+        // After the first plan (and a moment for layout and any model status), grab and quit. A watchdog makes
+        // sure a script never hangs when nothing could be opened.
+        auto grab = [&window, file] {
+            window.selectDocument(0);   // the first image given on the command line
+            window.showModelView(0);    // and its first slice at model input resolution
+            const QPixmap shot = window.grab();
+            const bool ok = shot.save(file, "PNG");
+            std::fprintf(ok ? stdout : stderr, ok ? "saved %s (%dx%d)\n" : "cannot save %s\n", qPrintable(file),
+                         shot.width(), shot.height());
+            QApplication::exit(ok ? 0 : 1);
+        };
+        QObject::connect(&window, &uhdlens::ui::MainWindow::planShown, &window, [&window, grab] {
+            static bool once = false;
+            if (once)
+                return;
+            once = true;
+            // Wait for the model (if one is loading) so the model panel shows it, at most a few seconds.
+            auto *poll = new QTimer(&window);
+            auto waited = std::make_shared<int>(0);
+            QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, waited, grab] {
+                *waited += 100;
+                if ((!window.isModelLoading() && *waited >= 800) || *waited > 20000) {
+                    poll->stop();
+                    grab();
+                }
+            });
+            poll->start(100);
+        });
+        QTimer::singleShot(60000, &window, [] {
+            std::fprintf(stderr, "no plan was drawn within 60 s\n");
+            QApplication::exit(2);
+        });
+    }
+    return app.exec();
+}

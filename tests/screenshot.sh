@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts the real UHD Lens app under a virtual X server on the bundled samples and saves a PNG of the main
+# window with a slice plan drawn (default: resources/screenshot.png, the picture the README shows).
+# Usage: tests/screenshot.sh [OUTPUT.png] [UHDLENS_BINARY]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:-$root/resources/screenshot.png}"
+app="${2:-${UHDLENS_APP:-$root/build/app/uhdlens}}"
+if [ ! -x "$app" ]; then
+  echo "screenshot.sh: $app is not built (cmake --build build --target uhdlens)" >&2
+  exit 1
+fi
+if ! command -v xvfb-run >/dev/null; then
+  echo "screenshot.sh: xvfb-run is missing (apt-get install xvfb xauth)" >&2
+  exit 1
+fi
+# The desktop screenshot first: it is the image the main window shows in the picture.
+samples=()
+[ -e "$root/resources/samples/screenshot.png" ] && samples+=("$root/resources/samples/screenshot.png")
+for f in "$root"/resources/samples/*.png; do
+  [ "$f" = "$root/resources/samples/screenshot.png" ] || samples+=("$f")
+done
+if [ ! -e "${samples[0]}" ]; then
+  echo "screenshot.sh: no sample images in resources/samples" >&2
+  exit 1
+fi
+settings="$(mktemp -d)"
+trap 'rm -rf "$settings"' EXIT
+rm -f "$out"
+# A fresh settings folder so a developer's saved window layout or language does not leak into the picture;
+# the bundled default model (if present) is loaded as a user would see it.
+XDG_CONFIG_HOME="$settings" LANG=C.UTF-8 QT_QPA_PLATFORM=xcb \
+  xvfb-run -a -s "-screen 0 1680x1050x24" \
+  "$app" --window-size 1600x1000 --screenshot "$out" "${samples[@]}"
+test -s "$out"
+echo "screenshot: $out"

@@ -1,0 +1,125 @@
+#include "engineworker.h"
+
+#include "errortext.h"
+
+#include <QElapsedTimer>
+
+namespace uhdlens::ui {
+
+void registerEngineMetaTypes()
+{
+    qRegisterMetaType<uhdlens::LoadOptions>();
+    qRegisterMetaType<uhdlens::ModelInfo>();
+    qRegisterMetaType<uhdlens::SlicePlan>();
+    qRegisterMetaType<uhdlens::AskResult>();
+    qRegisterMetaType<uhdlens::ui::AskRequest>();
+}
+
+EngineWorker::EngineWorker(QObject *parent) : QObject(parent)
+{
+}
+
+EngineWorker::~EngineWorker() = default;
+
+void EngineWorker::cancelAll()
+{
+    // Order matters: first mark every issued id, then raise the flag; ask() re-checks the id after it resets the
+    // flag for a new request, so a cancel that lands between the two is never lost.
+    m_cancelUpTo.store(m_lastIssued.load());
+    m_cancelCurrent.store(true);
+}
+
+void EngineWorker::loadModel(const uhdlens::LoadOptions &options)
+{
+    m_conversations.clear(); // conversations hold the old model; drop them before loading the new one
+    m_model.reset();
+    m_hasModel.store(false);
+    try {
+        auto model = Model::load(options, [this](double fraction, const std::string &stage) {
+            Q_EMIT loadProgress(fraction, QString::fromStdString(stage));
+        });
+        m_model = std::move(model);
+        m_hasModel.store(true);
+        Q_EMIT modelLoaded(m_model->info());
+    } catch (const Error &e) {
+        Q_EMIT modelFailed(errorText(e));
+    } catch (const std::exception &e) {
+        Q_EMIT modelFailed(unexpectedErrorText(e.what()));
+    }
+}
+
+void EngineWorker::unloadModel()
+{
+    m_conversations.clear();
+    m_model.reset();
+    m_hasModel.store(false);
+    Q_EMIT modelUnloaded();
+}
+
+void EngineWorker::forgetDocument(int documentId)
+{
+    m_conversations.erase({documentId, 0});
+    m_conversations.erase({documentId, 1});
+}
+
+void EngineWorker::ask(const uhdlens::ui::AskRequest &request)
+{
+    const quint64 id = request.id;
+    if (isCancelled(id)) {
+        AskResult result;
+        result.cancelled = true;
+        result.stopReason = "cancelled";
+        Q_EMIT finished(id, result);
+        return;
+    }
+    m_cancelCurrent.store(false);
+    if (isCancelled(id)) // a cancelAll() between the first check and the reset
+        m_cancelCurrent.store(true);
+    Q_EMIT started(id);
+    if (!m_model) {
+        Q_EMIT failed(id, tr("No model is loaded. Open a model folder (Model > Open Model Folder) to ask questions."));
+        return;
+    }
+    try {
+        auto &slot = m_conversations[{request.documentId, request.variant}];
+        if (!slot)
+            slot = std::make_unique<Conversation>(m_model);
+        Conversation &chat = *slot;
+        chat.setImage(request.image, request.policy);
+        if (request.restartContext)
+            chat.clearHistory();
+        Q_EMIT planReady(id, chat.plan());
+
+        AskCallbacks callbacks;
+        callbacks.cancel = &m_cancelCurrent;
+        callbacks.sliceEncoded = [this, id](int index, int total, double ms) {
+            Q_EMIT sliceEncoded(id, index, total, ms);
+        };
+        callbacks.token = [this, id](const std::string &piece) { Q_EMIT token(id, QString::fromStdString(piece)); };
+        AskResult result = chat.ask(request.question.toStdString(), request.settings, callbacks);
+        Q_EMIT finished(id, result);
+    } catch (const Error &e) {
+        Q_EMIT failed(id, errorText(e));
+    } catch (const std::exception &e) {
+        Q_EMIT failed(id, unexpectedErrorText(e.what()));
+    }
+}
+
+EngineThread::EngineThread(QObject *parent) : QObject(parent)
+{
+    registerEngineMetaTypes();
+    m_worker = new EngineWorker;
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    m_thread.setObjectName(QStringLiteral("uhdlens-engine"));
+    m_thread.start();
+}
+
+EngineThread::~EngineThread()
+{
+    m_worker->cancelAll();
+    m_thread.quit(); // queued requests after the running one are dropped by the cancel above
+    m_thread.wait();
+}
+
+} // namespace uhdlens::ui

@@ -1,0 +1,105 @@
+// UHD Lens UI — the engine on its own thread.
+//
+// EngineWorker is a QObject that lives in a dedicated QThread (EngineThread starts it). The GUI talks to it only
+// through queued slot calls and queued signals, so a model load or a generation never blocks the GUI thread.
+// Requests queue in the worker's event loop and run one at a time, in order.
+//
+// Cancellation is the exception to "only queued calls": cancelAll() is thread-safe and may be called from the GUI
+// thread at any moment. It raises the atomic flag that AskCallbacks::cancel points to (so the running ask() stops
+// between slices or tokens) and marks every request issued so far as cancelled (so queued ones finish at once).
+// A model switch is cancelAll() + loadModel(): the running request stops, queued ones drop, then the load runs.
+#pragma once
+
+#include "uhdlens/engine.h"
+
+#include <QImage>
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <utility>
+
+namespace uhdlens::ui {
+
+struct AskRequest
+{
+    quint64 id = 0;
+    int documentId = 0;
+    int variant = 0;          // 0: the document's conversation; 1: its A/B baseline conversation
+    QImage image;             // Format_RGB888: the image or the selected region
+    SlicePolicy policy;
+    QString question;
+    GenerationSettings settings;
+    bool restartContext = false; // regenerate: forget earlier turns, ask again with the same image tokens
+};
+
+class EngineWorker : public QObject
+{
+    Q_OBJECT
+public:
+    explicit EngineWorker(QObject *parent = nullptr);
+    ~EngineWorker() override;
+
+    // Thread-safe: a fresh id for a request the caller is about to queue.
+    quint64 nextRequestId() { return ++m_lastIssued; }
+    // Thread-safe: stop the running request and drop every request issued so far.
+    void cancelAll();
+    // Thread-safe: whether a model is loaded (for UI hints only; may change right after).
+    bool hasModel() const { return m_hasModel.load(); }
+
+public Q_SLOTS:
+    void loadModel(const uhdlens::LoadOptions &options);
+    void unloadModel();
+    void ask(const uhdlens::ui::AskRequest &request);
+    void forgetDocument(int documentId);
+
+Q_SIGNALS:
+    void loadProgress(double fraction, const QString &stage);
+    void modelLoaded(const uhdlens::ModelInfo &info);
+    void modelUnloaded();
+    void modelFailed(const QString &message);
+    void started(quint64 requestId);
+    void planReady(quint64 requestId, const uhdlens::SlicePlan &plan);
+    void sliceEncoded(quint64 requestId, int index, int total, double ms);
+    void token(quint64 requestId, const QString &piece);
+    void finished(quint64 requestId, const uhdlens::AskResult &result);
+    void failed(quint64 requestId, const QString &message);
+
+private:
+    bool isCancelled(quint64 id) const { return id <= m_cancelUpTo.load(); }
+
+    std::shared_ptr<const Model> m_model;
+    std::map<std::pair<int, int>, std::unique_ptr<Conversation>> m_conversations;
+    std::atomic<quint64> m_lastIssued{0};
+    std::atomic<quint64> m_cancelUpTo{0};
+    std::atomic<bool> m_cancelCurrent{false};
+    std::atomic<bool> m_hasModel{false};
+};
+
+// Owns the worker thread; stops it (cancelling any generation first) on destruction.
+class EngineThread : public QObject
+{
+    Q_OBJECT
+public:
+    explicit EngineThread(QObject *parent = nullptr);
+    ~EngineThread() override;
+    EngineWorker *worker() const { return m_worker; }
+
+private:
+    QThread m_thread;
+    EngineWorker *m_worker = nullptr;
+};
+
+void registerEngineMetaTypes();
+
+} // namespace uhdlens::ui
+
+Q_DECLARE_METATYPE(uhdlens::LoadOptions)
+Q_DECLARE_METATYPE(uhdlens::ModelInfo)
+Q_DECLARE_METATYPE(uhdlens::SlicePlan)
+Q_DECLARE_METATYPE(uhdlens::AskResult)
+Q_DECLARE_METATYPE(uhdlens::ui::AskRequest)

@@ -1,0 +1,71 @@
+#include "errortext.h"
+
+#include <QCoreApplication>
+
+namespace uhdlens::ui {
+
+QString errorCodeText(ErrorCode code)
+{
+    // Spelled out with QCoreApplication::translate("ErrorText", ...) so lupdate extracts every sentence.
+    switch (code) {
+    case ErrorCode::FileNotFound:
+        return QCoreApplication::translate("ErrorText", "The file does not exist.");
+    case ErrorCode::NotAFile:
+        return QCoreApplication::translate("ErrorText", "This is a folder or a special file, not an image file.");
+    case ErrorCode::FileUnreadable:
+        return QCoreApplication::translate("ErrorText", "The file cannot be read (check its permissions).");
+    case ErrorCode::NotAnImage:
+        return QCoreApplication::translate("ErrorText", "The file is not an image UHD Lens can read.");
+    case ErrorCode::ImageTruncated:
+        return QCoreApplication::translate("ErrorText", "The image is damaged or incomplete.");
+    case ErrorCode::ImageEmpty:
+        return QCoreApplication::translate("ErrorText", "The image has no pixels (zero width or height).");
+    case ErrorCode::ImageTooLarge:
+        return QCoreApplication::translate("ErrorText",
+                                           "The image is too large to open safely (over the pixel limit).");
+    case ErrorCode::CheckpointInvalid:
+        return QCoreApplication::translate("ErrorText", "The model's weight files are damaged or not in safetensors format.");
+    case ErrorCode::TensorMissing:
+        return QCoreApplication::translate("ErrorText", "The model's weights are incomplete (a tensor is missing).");
+    case ErrorCode::TensorShapeMismatch:
+        return QCoreApplication::translate("ErrorText", "The model's weights do not match its configuration.");
+    case ErrorCode::ConfigInvalid:
+        return QCoreApplication::translate("ErrorText",
+                                           "This folder is not a model UHD Lens can load (config.json is missing or invalid).");
+    case ErrorCode::UnknownFamily:
+        return QCoreApplication::translate("ErrorText", "This model family is not supported.");
+    case ErrorCode::TokenizerInvalid:
+        return QCoreApplication::translate("ErrorText", "The model's tokenizer is missing or damaged.");
+    case ErrorCode::InvalidArgument:
+        return QCoreApplication::translate("ErrorText", "A setting is out of range.");
+    case ErrorCode::ContextOverflow:
+        return QCoreApplication::translate("ErrorText",
+                                           "The image and question do not fit into the model's context. Allow fewer slices or ask a shorter question.");
+    case ErrorCode::DeviceUnavailable:
+        return QCoreApplication::translate("ErrorText", "The chosen compute device is not available.");
+    case ErrorCode::Cancelled:
+        return QCoreApplication::translate("ErrorText", "Cancelled.");
+    case ErrorCode::Internal:
+        break;
+    }
+    return QCoreApplication::translate("ErrorText", "An internal error occurred.");
+}
+
+QString errorText(const Error &error)
+{
+    QString text = errorCodeText(error.code());
+    if (!error.subject().empty())
+        text += QLatin1Char('\n') + QCoreApplication::translate("ErrorText", "Concerning: %1").arg(QString::fromStdString(error.subject()));
+    const QString detail = QString::fromUtf8(error.what());
+    if (!detail.isEmpty())
+        text += QLatin1Char('\n') + QCoreApplication::translate("ErrorText", "Details: %1").arg(detail);
+    return text;
+}
+
+QString unexpectedErrorText(const char *what)
+{
+    return QCoreApplication::translate("ErrorText", "An unexpected error occurred.") + QLatin1Char('\n') +
+           QCoreApplication::translate("ErrorText", "Details: %1").arg(QString::fromUtf8(what ? what : ""));
+}
+
+} // namespace uhdlens::ui

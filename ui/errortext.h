@@ -1,0 +1,19 @@
+// UHD Lens UI — turns core errors (uhdlens::Error codes) into translated, readable sentences.
+#pragma once
+
+#include "uhdlens/errors.h"
+
+#include <QString>
+
+namespace uhdlens::ui {
+
+// One sentence a user understands for each error code ("The file is not an image…"), translated.
+QString errorCodeText(ErrorCode code);
+
+// errorCodeText() plus the file/key the error is about and core's English detail as a second line.
+QString errorText(const Error &error);
+
+// For exceptions that are not uhdlens::Error (std::bad_alloc, ...): a generic translated sentence + detail.
+QString unexpectedErrorText(const char *what);
+
+} // namespace uhdlens::ui

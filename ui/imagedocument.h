@@ -1,0 +1,61 @@
+// UHD Lens UI — one opened image with its own conversation (what the thumbnail strip lists).
+#pragma once
+
+#include "uhdlens/slice_planner.h"
+
+#include <QDateTime>
+#include <QImage>
+#include <QRect>
+#include <QString>
+
+#include <optional>
+#include <vector>
+
+namespace uhdlens::ui {
+
+// One answer as the chat panel shows it; filled while tokens stream in.
+struct AnswerRecord
+{
+    quint64 requestId = 0;
+    QString policyName;   // the slicing policy it was asked with (A/B: "llava15" for the baseline)
+    QString text;
+    bool finished = false;
+    bool cancelled = false;
+    bool fromCache = false; // image tokens reused from an earlier question
+    QString error;          // translated error text, empty on success
+    QString stopReason;
+    int imageTokens = 0;
+    int promptTokens = 0;
+    int generatedTokens = 0;
+    int encodedImages = 0;  // overview + slices encoded this turn (0 when cached)
+    double encodeMs = 0;
+    double totalMs = 0;     // wall time from request to last token, measured by the UI
+    double decodeTokensPerSecond = 0;
+    SlicePlan plan;         // the plan the engine actually used
+    bool hasPlan = false;
+};
+
+struct ChatTurn
+{
+    QString question;
+    QDateTime askedAt;
+    AnswerRecord answer;
+    std::optional<AnswerRecord> baseline; // A/B mode: the same question with the llava15 plan
+};
+
+struct ImageDocument
+{
+    int id = 0;
+    QString title;       // file name, or "Pasted image 1"
+    QString path;        // empty for pasted / captured images
+    QImage image;        // Format_RGB888, EXIF-oriented
+    std::optional<QRect> region; // a selected crop (image coordinates); plans and questions use it when set
+    std::vector<ChatTurn> turns;
+
+    Size size() const { return {image.width(), image.height()}; }
+    // The pixels the model is asked about: the region crop when one is selected, else the whole image.
+    QImage subject() const { return region ? image.copy(*region) : image; }
+    QRect subjectRect() const { return region ? *region : image.rect(); }
+};
+
+} // namespace uhdlens::ui

@@ -1,0 +1,229 @@
+// UHD Lens UI — the main window: thumbnail strip of opened images (each with its own conversation), the canvas
+// with the slice plan, the plan, chat and model panels, menus, toolbar and status bar.
+//
+// Nothing here blocks the GUI thread: images decode in a thread pool (ImageLoader), the model loads and answers
+// on the engine thread (EngineWorker), dialogs open non-modally (open(), never exec()).
+#pragma once
+
+#include "imagedocument.h"
+#include "settingsdialog.h"
+
+#include "uhdlens/engine.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QMainWindow>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+class QAction;
+class QActionGroup;
+class QDockWidget;
+class QLabel;
+class QListWidget;
+class QMenu;
+class QMimeData;
+class QSettings;
+class QToolBar;
+
+namespace uhdlens::ui {
+
+class ChatPanel;
+class EngineThread;
+class EngineWorker;
+class ImageLoader;
+class ModelPanel;
+class PlanPanel;
+class SliceCanvas;
+
+struct MainWindowOptions
+{
+    QString settingsFile;         // empty: the user's QSettings; tests pass a temporary .ini
+    bool loadDefaultModel = true; // the saved model folder, else resources/models/uhd-lens-tiny when present
+};
+
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(const MainWindowOptions &options = {}, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Getting images in.
+    void openFiles(const QStringList &paths);
+    void openImage(const QImage &image, const QString &title, const QString &path = {});
+    bool ingestMimeData(const QMimeData *mime); // drop and paste; false if it held nothing usable
+    void pasteFromClipboard();
+    void captureScreenRegion();
+
+    // Model and questions.
+    void loadModel(const QString &folder);
+    void ask(const QString &question);
+    void stop();
+    void regenerate();
+    bool isGenerating() const { return !m_requests.isEmpty(); }
+    bool isModelLoading() const { return m_modelLoading; }
+    const std::optional<ModelInfo> &modelInfo() const { return m_modelInfo; }
+
+    // Plan.
+    SlicePolicy effectivePolicy() const;
+    void setRegion(const std::optional<QRect> &region);
+    const SlicePlan &currentPlan() const { return m_plan; }
+    // "What the model sees" for encoded image `index` (-1: the overview), as hovering a slice does.
+    void showModelView(int index);
+
+    // Export (also used by the File menu's non-modal save dialogs). Returns an empty string or an error.
+    QString exportMarkdown(const QString &path) const;
+    QString exportJson(const QString &path) const;
+
+    void setLanguage(const QString &code);
+    QString language() const { return m_prefs.language; }
+    const Preferences &preferences() const { return m_prefs; }
+    void setPreferences(const Preferences &prefs);
+
+    // For tests and the app's --screenshot.
+    SliceCanvas *canvas() const { return m_canvas; }
+    PlanPanel *planPanel() const { return m_planPanel; }
+    ChatPanel *chatPanel() const { return m_chatPanel; }
+    ModelPanel *modelPanel() const { return m_modelPanel; }
+    EngineWorker *engine() const;
+    int documentCount() const { return static_cast<int>(m_documents.size()); }
+    ImageDocument *currentDocument() const;
+    void selectDocument(int index);
+    QString lastError() const { return m_lastError; }
+    QMenu *fileMenu() const { return m_fileMenu; }
+
+Q_SIGNALS:
+    void planShown();
+    void documentOpened(int documentId);
+    void errorShown(const QString &message);
+    void modelChanged(bool loaded);
+    void generationFinished();
+
+protected:
+    void changeEvent(QEvent *event) override;
+    void closeEvent(QCloseEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+
+private:
+    struct RequestState
+    {
+        int documentId = 0;
+        size_t turnIndex = 0;
+        bool baseline = false;
+        QElapsedTimer clock;
+        std::vector<double> sliceMs;
+        int tokens = 0;
+    };
+
+    void createActions();
+    void createMenus();
+    void createDocks();
+    void retranslateUi();
+    void loadSettings();
+    void saveSettings() const;
+    void updateRecentMenu();
+    void addRecentFile(const QString &path);
+    void updateStatus();
+    void updateActions();
+
+    void showDocument(ImageDocument *document);
+    void replan();
+    void updateModelView();
+    void showError(const QString &title, const QString &message);
+    void askWith(const QString &question, bool restartContext);
+    AnswerRecord *answerFor(quint64 requestId);
+    TokenLayout layoutFor(const SlicePolicy &policy) const;
+    QString defaultModelFolder() const;
+
+    void openFileDialog();
+    void openModelDialog();
+    void exportDialog(bool json);
+    void openPreferences();
+    void closeCurrentDocument();
+
+    // Engine signal handlers (GUI thread).
+    void onModelLoaded(const ModelInfo &info);
+    void onModelFailed(const QString &message);
+    void onLoadProgress(double fraction, const QString &stage);
+    void onStarted(quint64 id);
+    void onPlanReady(quint64 id, const SlicePlan &plan);
+    void onSliceEncoded(quint64 id, int index, int total, double ms);
+    void onToken(quint64 id, const QString &piece);
+    void onFinished(quint64 id, const AskResult &result);
+    void onFailed(quint64 id, const QString &message);
+    void endRequest(quint64 id);
+
+    MainWindowOptions m_options;
+    std::unique_ptr<QSettings> m_settings;
+    Preferences m_prefs;
+    EngineThread *m_engine = nullptr;
+    ImageLoader *m_loader = nullptr;
+
+    std::vector<std::unique_ptr<ImageDocument>> m_documents;
+    int m_nextDocumentId = 1;
+    int m_pastedCount = 0;
+    ImageDocument *m_current = nullptr;
+    SlicePlan m_plan;
+    int m_previewIndex = -1;
+
+    std::optional<ModelInfo> m_modelInfo;
+    QString m_modelFolder;   // the folder being loaded or loaded
+    bool m_modelLoading = false;
+    QHash<quint64, RequestState> m_requests;
+    QString m_lastError;
+
+    SliceCanvas *m_canvas = nullptr;
+    PlanPanel *m_planPanel = nullptr;
+    ChatPanel *m_chatPanel = nullptr;
+    ModelPanel *m_modelPanel = nullptr;
+    QListWidget *m_strip = nullptr;
+    QDockWidget *m_stripDock = nullptr;
+    QDockWidget *m_planDock = nullptr;
+    QDockWidget *m_chatDock = nullptr;
+    QDockWidget *m_modelDock = nullptr;
+    QToolBar *m_toolBar = nullptr;
+    QLabel *m_statusImage = nullptr;
+    QLabel *m_statusZoom = nullptr;
+    QLabel *m_statusModel = nullptr;
+
+    QMenu *m_fileMenu = nullptr;
+    QMenu *m_recentMenu = nullptr;
+    QMenu *m_editMenu = nullptr;
+    QMenu *m_viewMenu = nullptr;
+    QMenu *m_modelMenu = nullptr;
+    QMenu *m_chatMenu = nullptr;
+    QMenu *m_settingsMenu = nullptr;
+    QMenu *m_languageMenu = nullptr;
+    QMenu *m_helpMenu = nullptr;
+    QActionGroup *m_languageGroup = nullptr;
+
+    QAction *m_openAction = nullptr;
+    QAction *m_pasteAction = nullptr;
+    QAction *m_captureAction = nullptr;
+    QAction *m_closeAction = nullptr;
+    QAction *m_exportMdAction = nullptr;
+    QAction *m_exportJsonAction = nullptr;
+    QAction *m_quitAction = nullptr;
+    QAction *m_zoomInAction = nullptr;
+    QAction *m_zoomOutAction = nullptr;
+    QAction *m_fitAction = nullptr;
+    QAction *m_actualAction = nullptr;
+    QAction *m_gridAction = nullptr;
+    QAction *m_regionModeAction = nullptr;
+    QAction *m_clearRegionAction = nullptr;
+    QAction *m_nextImageAction = nullptr;
+    QAction *m_prevImageAction = nullptr;
+    QAction *m_openModelAction = nullptr;
+    QAction *m_defaultModelAction = nullptr;
+    QAction *m_unloadModelAction = nullptr;
+    QAction *m_preferencesAction = nullptr;
+    QAction *m_aboutAction = nullptr;
+    QAction *m_clearRecentAction = nullptr;
+    QAction *m_focusQuestionAction = nullptr;
+};
+
+} // namespace uhdlens::ui

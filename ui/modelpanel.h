@@ -1,0 +1,58 @@
+// UHD Lens UI — the model panel: which model answers (family, size, dtype, device), open another folder.
+#pragma once
+
+#include "uhdlens/engine.h"
+
+#include <QWidget>
+
+class QFormLayout;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+
+namespace uhdlens::ui {
+
+class ModelPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit ModelPanel(QWidget *parent = nullptr);
+
+    void showLoading(const QString &folder);
+    void showProgress(double fraction, const QString &stage);
+    void showModel(const ModelInfo &info);
+    void showNoModel(const QString &reason = {});
+    void showError(const QString &message);
+    QString statusText() const;
+
+    static QString formatBytes(qint64 bytes);
+    static QString formatParameters(qint64 parameters);
+
+Q_SIGNALS:
+    void openFolderRequested();
+    void useDefaultRequested();
+
+protected:
+    void changeEvent(QEvent *event) override;
+
+private:
+    void retranslateUi();
+
+    QLabel *m_status = nullptr;
+    QProgressBar *m_progress = nullptr;
+    QFormLayout *m_form = nullptr;
+    QLabel *m_nameLabel = nullptr, *m_name = nullptr;
+    QLabel *m_familyLabel = nullptr, *m_family = nullptr;
+    QLabel *m_sizeLabel = nullptr, *m_size = nullptr;
+    QLabel *m_dtypeLabel = nullptr, *m_dtype = nullptr;
+    QLabel *m_deviceLabel = nullptr, *m_device = nullptr;
+    QLabel *m_contextLabel = nullptr, *m_context = nullptr;
+    QLabel *m_folderLabel = nullptr, *m_folder = nullptr;
+    QPushButton *m_open = nullptr;
+    QPushButton *m_default = nullptr;
+    // What the status line shows, kept as a state so it can be re-translated.
+    enum class State { None, Loading, Loaded, Failed } m_state = State::None;
+    QString m_detail;
+};
+
+} // namespace uhdlens::ui

@@ -1,0 +1,81 @@
+// UHD Lens UI — the plan panel: policy, max slices (re-plans live), token budget, compute, legibility, and
+// "what the model sees" for the hovered or clicked slice.
+#pragma once
+
+#include "uhdlens/slice_planner.h"
+
+#include <QWidget>
+
+#include <optional>
+
+class QComboBox;
+class QLabel;
+class QSlider;
+class QSpinBox;
+class QGroupBox;
+class QProgressBar;
+
+namespace uhdlens::ui {
+
+class PixelView;
+
+class PlanPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit PlanPanel(QWidget *parent = nullptr);
+
+    QString policyName() const;            // "minicpmv" | "llava-uhd" | "llava15"
+    void setPolicyName(const QString &name);
+    int maxSlices() const;
+    void setMaxSlices(int n);
+
+    // Shows the figures of `plan`. `layout` decides the token count; `contextLength` 0 means no model.
+    void showPlan(const SlicePlan &plan, TokenLayout layout, int contextLength);
+    void showNoImage();
+    // "What the model sees": `index` -1 the overview, else a slice (0-based).
+    void showModelView(const QImage &image, int index, const SlicePlan &plan);
+
+    // For tests: the text of the figures shown.
+    QString tokensText() const;
+    QString legibilityText() const;
+    QString flopsText() const;
+
+    // The legibility threshold in original-image pixels for a downscale factor: ~6 px at the encoder.
+    static int legibleTextPixels(double downscaleFactor);
+
+Q_SIGNALS:
+    void policyChanged(); // policy or max slices changed by the user
+
+protected:
+    void changeEvent(QEvent *event) override;
+
+private:
+    void retranslateUi();
+    void updateFigures();
+
+    QGroupBox *m_settingsBox = nullptr;
+    QLabel *m_policyLabel = nullptr;
+    QComboBox *m_policy = nullptr;
+    QLabel *m_maxSlicesLabel = nullptr;
+    QSlider *m_slider = nullptr;
+    QSpinBox *m_spin = nullptr;
+    QGroupBox *m_figuresBox = nullptr;
+    QLabel *m_grid = nullptr;
+    QLabel *m_tokens = nullptr;
+    QProgressBar *m_contextBar = nullptr;
+    QLabel *m_context = nullptr;
+    QLabel *m_flops = nullptr;
+    QLabel *m_downscale = nullptr;
+    QLabel *m_legibility = nullptr;
+    QGroupBox *m_viewBox = nullptr;
+    QLabel *m_viewCaption = nullptr;
+    PixelView *m_view = nullptr;
+
+    std::optional<SlicePlan> m_plan;
+    TokenLayout m_layout = TokenLayout::MiniCpmV2;
+    int m_contextLength = 0;
+    int m_viewIndex = -1;
+};
+
+} // namespace uhdlens::ui
