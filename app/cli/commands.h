@@ -7,6 +7,7 @@
 namespace cli {
 
 int runPlan(const QStringList &args);
+int runPreprocess(const QStringList &args); // cmd_preprocess.cpp
 int runTokenize(const QStringList &args);
 int runSynth(const QStringList &args); // cmd_synth.cpp
 

@@ -22,6 +22,7 @@ const std::map<QString, Command> &commands()
 {
     static const std::map<QString, Command> table = {
         {QStringLiteral("plan"), {cli::runPlan, "show how images are sliced (grid, sizes, visual tokens)"}},
+        {QStringLiteral("preprocess"), {cli::runPreprocess, "write the overview and slices the model sees, as PNG"}},
         {QStringLiteral("tokenize"), {cli::runTokenize, "print the token ids of a text (SentencePiece tokenizer)"}},
         {QStringLiteral("synth"), {cli::runSynth, "render synthetic training/evaluation images with their questions"}},
     };

@@ -1,0 +1,69 @@
+// Shared helpers of the uhdlens-bench subcommands: timing (median of repeats) and memory readouts.
+// The machines are shared and noisy, so every speed claim is a ratio of two medians measured in the same run.
+#pragma once
+
+#include <QString>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double msSince(Clock::time_point t0)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+inline double median(std::vector<double> v)
+{
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Runs `f` once untimed (warm-up: caches, lazy allocations, thread-pool start), then `repeats` times; returns
+// the median wall time in milliseconds.
+inline double medianMs(int repeats, const std::function<void()> &f, bool warmUp = true)
+{
+    if (warmUp)
+        f();
+    std::vector<double> times;
+    for (int i = 0; i < std::max(1, repeats); ++i) {
+        const auto t0 = Clock::now();
+        f();
+        times.push_back(msSince(t0));
+    }
+    return median(times);
+}
+
+// A /proc/self/status value in kB ("VmRSS" = resident now, "VmHWM" = peak resident); 0 if unavailable.
+inline int64_t procStatusKb(const char *key)
+{
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const std::string prefix = std::string(key) + ":";
+    while (std::getline(in, line))
+        if (line.rfind(prefix, 0) == 0)
+            return std::stoll(line.substr(prefix.size()));
+    return 0;
+}
+
+inline double rssMiB() { return procStatusKb("VmRSS") / 1024.0; }
+inline double peakRssMiB() { return procStatusKb("VmHWM") / 1024.0; }
+
+inline int cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// Subcommand usage errors: message on stderr, exit code 2.
+int usageError(const QString &command, const QString &message); // main.cpp
+
+} // namespace bench

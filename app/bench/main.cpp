@@ -1,0 +1,79 @@
+// uhdlens-bench: speed and resource measurements of UHD Lens. `uhdlens-bench help` lists the subcommands.
+// Every figure is a median of repeats, and speed goals are ratios to a reference measured in the same run (the
+// machines are shared and noisy). To add a subcommand: declare `int runXxx(const QStringList &args)` in a header
+// of its own (bench_xxx.h), add one row to the table below and its .cpp to app/CMakeLists.txt.
+#include "bench_preprocess.h"
+#include "benchcommon.h"
+
+#include <QGuiApplication>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+
+namespace {
+
+struct Command
+{
+    std::function<int(const QStringList &)> run;
+    const char *summary;
+};
+
+const std::map<QString, Command> &commands()
+{
+    static const std::map<QString, Command> table = {
+        {QStringLiteral("preprocess"),
+         {bench::runPreprocessBench, "plan + resize + crop + normalise, as a ratio to PNG decoding (goal <= 1.0x)"}},
+    };
+    return table;
+}
+
+void printHelp(FILE *out)
+{
+    std::fprintf(out, "usage: uhdlens-bench <command> [options]\n\ncommands:\n");
+    for (const auto &[name, cmd] : commands())
+        std::fprintf(out, "  %-12s %s\n", qPrintable(name), cmd.summary);
+    std::fprintf(out, "\n`uhdlens-bench <command> --help` describes a command's options.\n");
+}
+
+} // namespace
+
+namespace bench {
+
+int usageError(const QString &command, const QString &message)
+{
+    std::fprintf(stderr, "uhdlens-bench %s: %s\n(see `uhdlens-bench %s --help`)\n", qPrintable(command),
+                 qPrintable(message), qPrintable(command));
+    return 2;
+}
+
+} // namespace bench
+
+int main(int argc, char **argv)
+{
+    // Synthetic benchmark images are drawn with QPainter (fonts need a QGuiApplication); no window is shown.
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QGuiApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("uhdlens-bench"));
+    QCoreApplication::setOrganizationName(QStringLiteral("UHD Lens"));
+    QStringList args = QCoreApplication::arguments();
+    if (args.size() < 2) {
+        printHelp(stderr);
+        return 2;
+    }
+    const QString name = args.at(1);
+    if (name == QLatin1String("help") || name == QLatin1String("--help") || name == QLatin1String("-h")) {
+        printHelp(stdout);
+        return 0;
+    }
+    const auto it = commands().find(name);
+    if (it == commands().end()) {
+        std::fprintf(stderr, "uhdlens-bench: unknown command '%s'\n\n", qPrintable(name));
+        printHelp(stderr);
+        return 2;
+    }
+    args.removeAt(1); // keep argv[0] for QCommandLineParser
+    return it->second.run(args);
+}
