@@ -1,0 +1,155 @@
+// uhdlens-train: trains the bundled `uhd-paper` model from scratch on synthetic images (uhdlens/training.h).
+//
+//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 3000            # the shipped model
+//   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 # the low-resolution baseline
+//   uhdlens-train --out DIR --resume                                           # continue after an interruption
+//
+// Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.
+#include "uhdlens/errors.h"
+#include "uhdlens/training.h"
+
+#include <QCommandLineParser>
+#include <QGuiApplication>
+
+#include <cstdio>
+
+namespace {
+
+QString duration(double s)
+{
+    const int t = static_cast<int>(s + 0.5);
+    if (t >= 3600)
+        return QStringLiteral("%1h%2m").arg(t / 3600).arg((t / 60) % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1m%2s").arg(t / 60).arg(t % 60, 2, 10, QLatin1Char('0'));
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    // The data generator renders text with QtGui's font database: a QGuiApplication, never a window.
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QGuiApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("uhdlens-train"));
+
+    uhdlens::TrainOptions d; // defaults, shown in --help
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Trains UHD Lens's small LLaVA-UHD model (uhd-paper family) from scratch on synthetic images and writes "
+        "a model folder (config.json, model.safetensors, tokenizer.model, uhdlens.json)."));
+    parser.addHelpOption();
+    auto opt = [&](const char *name, const QString &help, const QString &valueName = {}, const QString &def = {}) {
+        QCommandLineOption o(QString::fromLatin1(name), help, valueName, def);
+        parser.addOption(o);
+        return o;
+    };
+    const auto outOpt = opt("out", QStringLiteral("Model folder to write (required)."), QStringLiteral("DIR"));
+    const auto presetOpt = opt("preset", QStringLiteral("tiny (the shipped model, default) or micro (CI smoke)."),
+                               QStringLiteral("NAME"), QString::fromStdString(d.preset));
+    const auto configOpt = opt("config", QStringLiteral("A config.json to train instead of the preset."), QStringLiteral("FILE"));
+    const auto policyOpt = opt("policy", QStringLiteral("llava-uhd (the paper's slicing, default), minicpmv, or llava15 (baseline: one low-res view)."),
+                               QStringLiteral("P"), QString::fromStdString(d.policy));
+    const auto maxSlicesOpt = opt("max-slices", QStringLiteral("Slice limit (default: the preset's)."), QStringLiteral("N"),
+                                  QStringLiteral("-1"));
+    const auto stepsOpt = opt("steps", QStringLiteral("Optimizer steps."), QStringLiteral("N"), QString::number(d.steps));
+    const auto timeOpt = opt("time-budget", QStringLiteral("Also stop after this many minutes (schedule follows)."),
+                             QStringLiteral("MIN"), QStringLiteral("0"));
+    const auto batchOpt = opt("batch", QStringLiteral("Images per step."), QStringLiteral("N"), QString::number(d.batchImages));
+    const auto turnsOpt = opt("turns", QStringLiteral("Question/answer turns per image sequence."), QStringLiteral("N"),
+                              QString::number(d.turnsPerImage));
+    const auto lrOpt = opt("lr", QStringLiteral("Peak learning rate."), QStringLiteral("LR"), QString::number(d.lr));
+    const auto warmOpt = opt("warmup", QStringLiteral("Warm-up steps."), QStringLiteral("N"), QString::number(d.warmupSteps));
+    const auto wdOpt = opt("weight-decay", QStringLiteral("AdamW weight decay."), QStringLiteral("W"), QString::number(d.weightDecay));
+    const auto clipOpt = opt("clip", QStringLiteral("Gradient-norm clip."), QStringLiteral("C"), QString::number(d.clipNorm));
+    const auto seedOpt = opt("seed", QStringLiteral("Seed of weights and data."), QStringLiteral("S"), QString::number(d.seed));
+    const auto threadsOpt = opt("threads", QStringLiteral("CPU threads (0: all cores)."), QStringLiteral("N"), QStringLiteral("0"));
+    const auto dtypeOpt = opt("dtype", QStringLiteral("auto (bf16 autocast where the CPU has it), bf16 or f32."),
+                              QStringLiteral("T"), QString::fromStdString(d.dtype));
+    const auto minSideOpt = opt("min-side", QStringLiteral("Smallest generated image side."), QStringLiteral("PX"), QString::number(d.minSide));
+    const auto maxSideOpt = opt("max-side", QStringLiteral("Largest generated image side."), QStringLiteral("PX"), QString::number(d.maxSide));
+    const auto ckOpt = opt("checkpoint-every", QStringLiteral("Steps between checkpoints."), QStringLiteral("N"),
+                           QString::number(d.checkpointEvery));
+    const auto logOpt = opt("log-every", QStringLiteral("Steps between progress lines."), QStringLiteral("N"), QString::number(d.logEvery));
+    const auto resumeOpt = opt("resume", QStringLiteral("Continue from DIR/checkpoint."));
+    const auto printConfigOpt = opt("print-config", QStringLiteral("Print the config.json the preset trains and exit."));
+    parser.process(app);
+
+    auto intOf = [&](const QCommandLineOption &o, int &out) {
+        bool ok = false;
+        out = parser.value(o).toInt(&ok);
+        if (!ok) {
+            std::fprintf(stderr, "uhdlens-train: --%s must be an integer\n", qPrintable(o.names().front()));
+            std::exit(2);
+        }
+    };
+    auto realOf = [&](const QCommandLineOption &o, double &out) {
+        bool ok = false;
+        out = parser.value(o).toDouble(&ok);
+        if (!ok) {
+            std::fprintf(stderr, "uhdlens-train: --%s must be a number\n", qPrintable(o.names().front()));
+            std::exit(2);
+        }
+    };
+    uhdlens::TrainOptions o;
+    o.outDir = parser.value(outOpt).toStdString();
+    o.preset = parser.value(presetOpt).toStdString();
+    o.configFile = parser.value(configOpt).toStdString();
+    o.policy = parser.value(policyOpt).toStdString();
+    o.dtype = parser.value(dtypeOpt).toStdString();
+    o.resume = parser.isSet(resumeOpt);
+    intOf(maxSlicesOpt, o.maxSlices);
+    intOf(stepsOpt, o.steps);
+    intOf(batchOpt, o.batchImages);
+    intOf(turnsOpt, o.turnsPerImage);
+    intOf(warmOpt, o.warmupSteps);
+    intOf(threadsOpt, o.threads);
+    intOf(minSideOpt, o.minSide);
+    intOf(maxSideOpt, o.maxSide);
+    intOf(ckOpt, o.checkpointEvery);
+    intOf(logOpt, o.logEvery);
+    realOf(timeOpt, o.timeBudgetMinutes);
+    realOf(lrOpt, o.lr);
+    realOf(wdOpt, o.weightDecay);
+    realOf(clipOpt, o.clipNorm);
+    bool seedOk = false;
+    o.seed = parser.value(seedOpt).toULongLong(&seedOk);
+    if (!seedOk) {
+        std::fprintf(stderr, "uhdlens-train: --seed must be a non-negative integer\n");
+        return 2;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        std::fprintf(stderr, "uhdlens-train: unexpected argument '%s'\n", qPrintable(parser.positionalArguments().front()));
+        return 2;
+    }
+
+    try {
+        if (parser.isSet(printConfigOpt)) {
+            std::printf("%s\n", uhdlens::trainingConfigJson(o.preset, o.policy, o.maxSlices).c_str());
+            return 0;
+        }
+        if (const std::string why = o.validate(); !why.empty()) {
+            std::fprintf(stderr, "uhdlens-train: %s\n", why.c_str());
+            return 2;
+        }
+        std::fprintf(stderr, "uhdlens-train: preset %s, policy %s, %d steps x %d images -> %s\n", o.preset.c_str(),
+                     o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
+        const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
+            std::printf("step %6d/%d  loss %.4f (avg %.4f)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n", p.step,
+                        p.steps, p.loss, p.lossAverage, p.lr, p.imagesPerSecond, p.tokensPerSecond,
+                        qPrintable(duration(p.elapsedSeconds)), qPrintable(duration(p.etaSeconds)),
+                        p.checkpointSaved ? "  [checkpoint]" : "");
+            std::fflush(stdout);
+        });
+        std::printf("done: %d steps in %s, %lld parameters, loss %.4f -> %.4f; model folder %s\n", r.steps,
+                    qPrintable(duration(r.seconds)), static_cast<long long>(r.parameters), r.firstLoss, r.lastLoss,
+                    r.outDir.c_str());
+    } catch (const uhdlens::Error &e) {
+        std::fprintf(stderr, "uhdlens-train: %s\n", e.what());
+        return 1;
+    } catch (const std::exception &e) { // libtorch (c10::Error) or the standard library
+        std::fprintf(stderr, "uhdlens-train: internal error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,99 @@
+// UHD Lens — training the bundled `uhd-paper` model from scratch on synthetic data (no torch in this header).
+//
+//     uhdlens::TrainOptions opt;
+//     opt.outDir = "resources/models/uhd-lens-tiny";
+//     opt.steps = 3000;
+//     uhdlens::TrainResult r = uhdlens::train(opt, [](const uhdlens::TrainProgress &p) { print(p); });
+//
+// It uses the very modules inference uses (createFamilyModel + forwardAll, the slice planner and the engine's
+// preprocessing), so a trained folder loads with Model::load as is. Recipe: AdamW (weight decay on matrices
+// only), linear warm-up then cosine decay to minLrRatio*lr, global gradient-norm clipping, bf16 autocast on
+// CPUs with avx512_bf16 (fp32 master weights and optimizer state), data rendered on the fly by a worker thread
+// (synthdata.h) into a bounded queue. Each step takes `batchImages` images; each image contributes one
+// sequence holding up to `turnsPerImage` question/answer turns (loss on answer tokens and end-of-turn only).
+// Checkpoints (<out>/checkpoint/{model,optimizer}.safetensors + state.json) every checkpointEvery steps and at
+// the end; resume continues the same data stream and schedule. The finished folder holds config.json,
+// model.safetensors (bf16), tokenizer.model (trained on synthdata's corpus), uhdlens.json (suggested questions,
+// what the model can and cannot do, the recipe) and training_log.json (loss curve, timings).
+//
+// Needs a QGuiApplication (the data generator renders text). Throws uhdlens::Error (InvalidArgument for bad
+// options, ConfigInvalid for a bad config, FileUnreadable for an unwritable output folder).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace uhdlens {
+
+struct TrainOptions
+{
+    std::string outDir;             // model folder to write (created)
+    std::string preset = "tiny";    // "tiny" (the shipped model) or "micro" (seconds; CI smoke test)
+    std::string configFile;         // optional config.json overriding the preset
+    // "llava-uhd" (the paper's slicing, floor rounding; default), "minicpmv" (half-to-even rounding) or "llava15":
+    // the baseline, one low-resolution view (the overview only: max_slice_nums 1), same 64 tokens per view.
+    std::string policy = "llava-uhd";
+    int maxSlices = -1;              // -1: the preset's (ignored for llava15)
+    int steps = 2000;
+    double timeBudgetMinutes = 0;    // > 0: also stop when this much wall time has passed; the cosine schedule
+                                     // then follows whichever of steps/time is further along
+    int batchImages = 8;
+    int turnsPerImage = 6;         // all questions of most images (the decoder cost is mostly visual tokens)
+    double lr = 1e-3;
+    double minLrRatio = 0.05;
+    int warmupSteps = 100;
+    double weightDecay = 0.05;
+    double clipNorm = 1.0;
+    std::uint64_t seed = 1;
+    int threads = 0;                 // 0: all cores
+    std::string dtype = "auto";      // auto (bf16 autocast where supported) | bf16 | f32
+    int minSide = 200;               // generated image sides
+    int maxSide = 1200;
+    int minText = 5;
+    int maxText = 64;
+    int tokenizerVocab = 0;          // 0: the config's vocab_size
+    int checkpointEvery = 200;
+    bool resume = false;             // continue from <outDir>/checkpoint
+    int queueSize = 16;
+    int logEvery = 10;
+    // Empty if usable, else the reason.
+    std::string validate() const;
+};
+
+struct TrainProgress
+{
+    int step = 0;            // steps done
+    int steps = 0;           // planned
+    double loss = 0;         // this step
+    double lossAverage = 0;  // mean over the last logEvery steps
+    double lr = 0;
+    double imagesPerSecond = 0;
+    double tokensPerSecond = 0; // language-model positions per second
+    double elapsedSeconds = 0;
+    double etaSeconds = 0;
+    bool checkpointSaved = false;
+};
+
+struct TrainResult
+{
+    int steps = 0;
+    double seconds = 0;
+    double firstLoss = 0;    // mean of the first logEvery steps
+    double lastLoss = 0;     // mean of the last logEvery steps
+    std::vector<std::pair<int, double>> lossCurve; // (step, mean loss of the window ending there)
+    std::int64_t parameters = 0;
+    std::string outDir;
+};
+
+using TrainProgressCallback = std::function<void(const TrainProgress &)>;
+
+// Trains and writes the model folder. Throws uhdlens::Error.
+TrainResult train(const TrainOptions &options, const TrainProgressCallback &progress = {});
+
+// The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
+std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1);
+
+} // namespace uhdlens

@@ -1,0 +1,722 @@
+// Training loop of the bundled model (see uhdlens/training.h). Same modules as inference: the model comes from
+// createFamilyModel, pixels from preprocessPlan, prompts from the family's buildPrompt, logits from forwardAll.
+#include "uhdlens/training.h"
+
+#include "model_family.h"
+#include "preprocess.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+
+#include "uhdlens/errors.h"
+#include "uhdlens/synthdata.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QSaveFile>
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+#include <thread>
+
+namespace uhdlens {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+constexpr int64_t kIgnore = -100;
+
+// ---- configuration ------------------------------------------------------------------------------------------
+
+// Sizes of the two presets. "tiny" is what ships: sized so 2 CPU cores train it from scratch in <= 2 h
+// (a 4-layer 128-wide ViT at 112 px pre-training resolution = 8x8 patches per view, one 64-query resampler,
+// a 3-layer 192-wide LLaMA decoder, 1024-piece vocabulary; ~2.7 M parameters, ~5 MB in bf16). Measured on the
+// shared 2-core machine, a 192/256-wide 6+4-layer variant trained at only 0.4 images/s, too slow to learn
+// anything in the time available. "micro" only has to show the loss falling within a minute for CI.
+struct PresetSizes
+{
+    int scale;
+    int maxSlices;
+    int visionHidden, visionLayers, visionHeads, visionMlp;
+    int hidden, layers, heads, kvHeads, mlp;
+    int vocab;
+    int context;
+};
+
+PresetSizes presetSizes(const std::string &preset)
+{
+    if (preset == "tiny")
+        return {112, 6, 128, 4, 4, 512, 192, 3, 6, 3, 576, 1024, 1024};
+    if (preset == "micro")
+        return {56, 4, 48, 1, 2, 96, 64, 1, 2, 2, 128, 512, 512};
+    throw Error(ErrorCode::InvalidArgument, "unknown training preset '" + preset + "' (tiny or micro)", "preset");
+}
+
+// Writes a key only where the family's tiny config has it, so a renamed key fails loudly instead of silently.
+void setKey(json &cfg, const std::string &path, const json &value)
+{
+    json *node = &cfg;
+    std::stringstream ss(path);
+    std::string part;
+    std::vector<std::string> parts;
+    while (std::getline(ss, part, '.'))
+        parts.push_back(part);
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        if (!node->contains(parts[i]))
+            throw Error(ErrorCode::ConfigInvalid, "uhd-paper tiny config has no key '" + path + "'", path);
+        node = &(*node)[parts[i]];
+    }
+    if (!node->contains(parts.back()))
+        throw Error(ErrorCode::ConfigInvalid, "uhd-paper tiny config has no key '" + path + "'", path);
+    (*node)[parts.back()] = value;
+}
+
+json buildConfig(const std::string &preset, const std::string &policy, int maxSlices)
+{
+    const PresetSizes s = presetSizes(preset);
+    if (policy != "llava-uhd" && policy != "minicpmv" && policy != "llava15")
+        throw Error(ErrorCode::InvalidArgument,
+                    "training policy must be llava-uhd, minicpmv or llava15, not '" + policy + "'", "policy");
+    json cfg = tinyConfig("uhd-paper");
+    setKey(cfg, "vision_config.image_size", s.scale);
+    setKey(cfg, "vision_config.hidden_size", s.visionHidden);
+    setKey(cfg, "vision_config.num_hidden_layers", s.visionLayers);
+    setKey(cfg, "vision_config.num_attention_heads", s.visionHeads);
+    setKey(cfg, "vision_config.intermediate_size", s.visionMlp);
+    setKey(cfg, "text_config.hidden_size", s.hidden);
+    setKey(cfg, "text_config.num_hidden_layers", s.layers);
+    setKey(cfg, "text_config.num_attention_heads", s.heads);
+    setKey(cfg, "text_config.num_key_value_heads", s.kvHeads);
+    setKey(cfg, "text_config.intermediate_size", s.mlp);
+    setKey(cfg, "text_config.vocab_size", s.vocab);
+    setKey(cfg, "text_config.max_position_embeddings", s.context);
+    setKey(cfg, "resampler_num_heads", std::max(1, s.hidden / 64));
+    setKey(cfg, "scale_resolution", s.scale);
+    // The baseline (LLaVA-1.5 style, one low-resolution view): the same recipe with slicing off — the planner
+    // then encodes only the overview, the whole image resized to ~scale^2 pixels (aspect kept), 64 tokens.
+    if (policy == "llava15") {
+        setKey(cfg, "slice_mode", "llava-uhd");
+        setKey(cfg, "max_slice_nums", 1);
+    } else {
+        setKey(cfg, "slice_mode", policy);
+        setKey(cfg, "max_slice_nums", maxSlices >= 1 ? maxSlices : s.maxSlices);
+    }
+    cfg.erase("uhdlens_tiny");
+    cfg["torch_dtype"] = "bfloat16";
+    cfg["_name_or_path"] = policy == "llava15" ? "uhd-lens-tiny-lowres" : "uhd-lens-tiny";
+    return cfg;
+}
+
+// ---- data -----------------------------------------------------------------------------------------------------
+
+struct Example
+{
+    torch::Tensor overview;          // [1, 3, H, W] normalised float32
+    torch::Tensor slices;            // [N, 3, h, w] or undefined
+    std::vector<int64_t> positions;  // prompt+answers, image slot j as -(1 + j) per visual position
+    std::vector<int64_t> targets;    // next-token targets per position (kIgnore where unsupervised)
+    Prompt prompt;                   // the final prompt (for embedPrompt)
+    std::vector<int64_t> answerIds;  // appended after the prompt
+    int encodedImages = 0;
+    int earlierTurns = 0;   // turns before the last one
+    int supervisedEarlier = 0; // of those, found verbatim in the prompt and supervised
+};
+
+std::vector<int64_t> flatten(const Prompt &prompt, int tokensPerImage)
+{
+    std::vector<int64_t> out;
+    for (const PromptSegment &s : prompt.segments) {
+        if (s.imageIndex >= 0)
+            out.insert(out.end(), tokensPerImage, -(1 + static_cast<int64_t>(s.imageIndex)));
+        else
+            out.insert(out.end(), s.ids.begin(), s.ids.end());
+    }
+    return out;
+}
+
+// Renders sample `index` of the stream and turns it into a training sequence of up to `turns` QA turns.
+// Earlier turns are supervised only where the family's multi-turn prompt is an exact extension of the
+// single-turn one followed by the answer tokens (checked, never assumed).
+Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, const TrainOptions &o,
+                    const synth::Options &dataOptions, std::uint64_t streamIndex, int64_t endId)
+{
+    // Sample seeds: a fixed bijection of (seed, index) into the Train split's range.
+    const std::uint64_t seed = (o.seed * 0x9E3779B97F4A7C15ULL + streamIndex * 0xD1B54A32D192ED03ULL) % synth::kMaxSeed;
+    synth::Sample sample = synth::generate(seed, dataOptions);
+    while (sample.qas.empty()) // a degenerate layout (everything clipped): take the next seed
+        sample = synth::generate((seed + 1) % synth::kMaxSeed, dataOptions);
+
+    const SlicePlan plan = planSlices({sample.image.width(), sample.image.height()}, model.policy());
+    PreprocessOptions pre;
+    pre.norm = model.pixelNorm();
+    const PreparedImages px = prepareImages(sample.image, plan, pre); // float32: autocast picks bf16 per op
+    Example ex;
+    ex.encodedImages = static_cast<int>(px.count());
+    ex.overview = px.overview;
+    ex.slices = px.slices;
+
+    // Shuffle the QAs deterministically and keep `turns` of them.
+    std::vector<synth::QA> qas = sample.qas;
+    std::uint64_t h = seed ^ 0x5bd1e995ULL;
+    for (std::size_t i = qas.size(); i > 1; --i) {
+        h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+        std::swap(qas[i - 1], qas[(h >> 33) % i]);
+    }
+    if (static_cast<int>(qas.size()) > o.turnsPerImage)
+        qas.resize(o.turnsPerImage);
+
+    const int tpi = model.tokensPerImage();
+    std::vector<Turn> history;
+    std::vector<std::pair<std::size_t, std::vector<int64_t>>> earlier; // (prompt length, answer ids)
+    for (std::size_t k = 0; k + 1 < qas.size(); ++k) {
+        const Prompt p = model.buildPrompt(plan, history, qas[k].question, tok);
+        earlier.emplace_back(flatten(p, tpi).size(), tok.encode(qas[k].answer));
+        history.push_back({qas[k].question, qas[k].answer});
+    }
+    ex.prompt = model.buildPrompt(plan, history, qas.back().question, tok);
+    ex.answerIds = tok.encode(qas.back().answer);
+    ex.positions = flatten(ex.prompt, tpi);
+    const std::size_t promptLen = ex.positions.size();
+    ex.positions.insert(ex.positions.end(), ex.answerIds.begin(), ex.answerIds.end());
+    ex.targets.assign(ex.positions.size(), kIgnore);
+    // Final turn: predict each answer token, then the end token at the last position.
+    for (std::size_t t = 0; t < ex.answerIds.size(); ++t)
+        ex.targets[promptLen + t - 1] = ex.answerIds[t];
+    ex.targets[ex.positions.size() - 1] = endId;
+    // Earlier turns, where the prompt really contains them verbatim.
+    const auto &pos = ex.positions;
+    for (const auto &[start, ids] : earlier) {
+        bool verbatim = start + ids.size() < promptLen;
+        for (std::size_t t = 0; verbatim && t < ids.size(); ++t)
+            verbatim = pos[start + t] == ids[t];
+        ++ex.earlierTurns;
+        if (!verbatim)
+            continue;
+        ++ex.supervisedEarlier;
+        for (std::size_t t = 0; t < ids.size(); ++t)
+            ex.targets[start + t - 1] = ids[t];
+        if (pos[start + ids.size()] == endId)
+            ex.targets[start + ids.size() - 1] = endId;
+    }
+    return ex;
+}
+
+// Bounded queue filled by one worker thread, in stream order (so a run is reproducible and resumable).
+class DataQueue
+{
+public:
+    DataQueue(std::function<Example(std::uint64_t)> make, std::uint64_t first, std::size_t capacity)
+        : m_make(std::move(make)), m_next(first), m_capacity(capacity)
+    {
+        m_thread = std::thread([this] { run(); });
+    }
+    ~DataQueue()
+    {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_stop = true;
+        }
+        m_cv.notify_all();
+        m_thread.join();
+    }
+    Example pop()
+    {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_cv.wait(lock, [this] { return !m_items.empty() || m_error; });
+        if (m_items.empty())
+            std::rethrow_exception(m_error);
+        Example e = std::move(m_items.front());
+        m_items.pop_front();
+        m_cv.notify_all();
+        return e;
+    }
+
+private:
+    void run()
+    {
+        try {
+            for (;;) {
+                {
+                    std::unique_lock<std::mutex> lock(m_mutex);
+                    m_cv.wait(lock, [this] { return m_stop || m_items.size() < m_capacity; });
+                    if (m_stop)
+                        return;
+                }
+                Example e = m_make(m_next++);
+                std::lock_guard<std::mutex> lock(m_mutex);
+                m_items.push_back(std::move(e));
+                m_cv.notify_all();
+            }
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_error = std::current_exception();
+            m_cv.notify_all();
+        }
+    }
+
+    std::function<Example(std::uint64_t)> m_make;
+    std::uint64_t m_next;
+    std::size_t m_capacity;
+    std::deque<Example> m_items;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_stop = false;
+    std::exception_ptr m_error;
+    std::thread m_thread;
+};
+
+// ---- optimisation helpers -----------------------------------------------------------------------------------
+
+double scheduleLr(const TrainOptions &o, int step, double timeFraction)
+{
+    if (step < o.warmupSteps)
+        return o.lr * (step + 1) / o.warmupSteps;
+    const double stepFraction = o.steps > o.warmupSteps
+                                    ? static_cast<double>(step - o.warmupSteps) / (o.steps - o.warmupSteps)
+                                    : 1.0;
+    const double f = std::clamp(std::max(stepFraction, timeFraction), 0.0, 1.0);
+    const double minLr = o.lr * o.minLrRatio;
+    return minLr + 0.5 * (o.lr - minLr) * (1.0 + std::cos(M_PI * f));
+}
+
+bool cpuHasBf16()
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("flags", 0) == 0)
+            return line.find("avx512_bf16") != std::string::npos;
+    return false;
+}
+
+std::string paramKey(const torch::Tensor &t) { return c10::guts::to_string(t.unsafeGetTensorImpl()); }
+
+void writeText(const std::string &path, const std::string &text)
+{
+    QSaveFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::WriteOnly) || f.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) ||
+        !f.commit())
+        throw Error(ErrorCode::FileUnreadable, "cannot write " + path, path);
+}
+
+json readJson(const std::string &path)
+{
+    QFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error(ErrorCode::FileNotFound, "cannot read " + path, path);
+    const QByteArray bytes = f.readAll();
+    try {
+        return json::parse(bytes.constData(), bytes.constData() + bytes.size());
+    } catch (const json::exception &e) {
+        throw Error(ErrorCode::ConfigInvalid, path + ": " + e.what(), path);
+    }
+}
+
+void saveCheckpoint(const std::string &dir, const VisionLanguageModel &model, torch::optim::AdamW &opt, int step,
+                    const json &state)
+{
+    QDir().mkpath(QString::fromStdString(dir));
+    const auto params = model.namedParameters();
+    saveSafeTensors(dir + "/model.safetensors", params);
+    std::vector<std::pair<std::string, torch::Tensor>> moments;
+    auto &st = opt.state();
+    int64_t adamStep = 0;
+    for (const auto &[name, t] : params) {
+        auto it = st.find(paramKey(t));
+        if (it == st.end())
+            continue;
+        auto &s = static_cast<torch::optim::AdamWParamState &>(*it->second);
+        moments.emplace_back("exp_avg." + name, s.exp_avg());
+        moments.emplace_back("exp_avg_sq." + name, s.exp_avg_sq());
+        adamStep = s.step();
+    }
+    saveSafeTensors(dir + "/optimizer.safetensors", moments, {{"adam_step", std::to_string(adamStep)}});
+    json s = state;
+    s["step"] = step;
+    writeText(dir + "/state.json", s.dump(2));
+}
+
+void loadCheckpoint(const std::string &dir, VisionLanguageModel &model, torch::optim::AdamW &opt)
+{
+    const auto params = model.namedParameters();
+    {
+        torch::NoGradGuard ng;
+        const Checkpoint ck = Checkpoint::open(dir + "/model.safetensors");
+        for (const auto &[name, t] : params) {
+            const torch::Tensor src = ck.get(name);
+            if (src.sizes() != t.sizes())
+                throw Error(ErrorCode::TensorShapeMismatch,
+                            "checkpoint tensor '" + name + "': expected " + shapeString(t.sizes().vec()) +
+                                ", file has " + shapeString(src.sizes().vec()),
+                            name);
+            t.copy_(src); // copy, never adopt the read-only mapping: these weights are trained in place
+        }
+    }
+    const Checkpoint ok = Checkpoint::open(dir + "/optimizer.safetensors");
+    const auto meta = ok.metadata();
+    const int64_t adamStep = meta.count("adam_step") ? std::stoll(meta.at("adam_step")) : 0;
+    for (const auto &[name, t] : params) {
+        if (!ok.contains("exp_avg." + name))
+            continue;
+        auto s = std::make_unique<torch::optim::AdamWParamState>();
+        s->step(adamStep);
+        s->exp_avg(ok.get("exp_avg." + name).clone());
+        s->exp_avg_sq(ok.get("exp_avg_sq." + name).clone());
+        opt.state()[paramKey(t)] = std::move(s);
+    }
+}
+
+std::vector<std::string> suggestedQuestions()
+{
+    return {"What is the window title?",
+            "What does the blue button say?",
+            "Which word is highlighted?",
+            "What is the number in row 2 of the table?",
+            "What is the heading?",
+            "How many red shapes are there?",
+            "What colour is the shape in the top left corner?"};
+}
+
+} // namespace
+
+std::string TrainOptions::validate() const
+{
+    if (outDir.empty())
+        return "an output folder is required";
+    if (preset != "tiny" && preset != "micro")
+        return "preset must be tiny or micro";
+    if (policy != "llava-uhd" && policy != "minicpmv" && policy != "llava15")
+        return "policy must be llava-uhd, minicpmv or llava15";
+    if (steps < 1 || steps > 10'000'000)
+        return "steps must be between 1 and 10000000";
+    if (batchImages < 1 || batchImages > 1024)
+        return "batch must be between 1 and 1024 images";
+    if (turnsPerImage < 1 || turnsPerImage > 16)
+        return "turns per image must be between 1 and 16";
+    if (!(lr > 0 && lr < 1))
+        return "learning rate must be in (0, 1)";
+    if (!(minLrRatio >= 0 && minLrRatio <= 1))
+        return "minimum learning-rate ratio must be in [0, 1]";
+    if (warmupSteps < 1)
+        return "warm-up steps must be >= 1";
+    if (!(weightDecay >= 0 && weightDecay < 1))
+        return "weight decay must be in [0, 1)";
+    if (!(clipNorm > 0))
+        return "gradient clip norm must be > 0";
+    if (threads < 0 || threads > 1024)
+        return "threads must be between 0 and 1024";
+    if (dtype != "auto" && dtype != "bf16" && dtype != "f32")
+        return "dtype must be auto, bf16 or f32";
+    if (maxSlices < -1 || maxSlices > 64)
+        return "max slices must be between 0 and 64";
+    if (timeBudgetMinutes < 0)
+        return "time budget must be >= 0";
+    if (checkpointEvery < 1 || logEvery < 1 || queueSize < 1)
+        return "checkpoint/log intervals and queue size must be >= 1";
+    if (tokenizerVocab < 0)
+        return "tokenizer vocab must be >= 0";
+    synth::Options d;
+    d.minSide = minSide;
+    d.maxSide = maxSide;
+    d.minText = minText;
+    d.maxText = maxText;
+    if (const std::string why = d.validate(); !why.empty())
+        return why;
+    return {};
+}
+
+std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices)
+{
+    return buildConfig(preset, policy, maxSlices).dump(2);
+}
+
+TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
+{
+    if (const std::string why = o.validate(); !why.empty())
+        throw Error(ErrorCode::InvalidArgument, "training options: " + why, "options");
+    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
+    torch::manual_seed(o.seed);
+
+    const std::string out = o.outDir;
+    const std::string ckDir = out + "/checkpoint";
+    if (!QDir().mkpath(QString::fromStdString(out)))
+        throw Error(ErrorCode::FileUnreadable, "cannot create output folder " + out, out);
+
+    // Config: preset (or the checkpoint's when resuming, or a user file).
+    json cfg;
+    if (o.resume)
+        cfg = readJson(ckDir + "/config.json");
+    else if (!o.configFile.empty())
+        cfg = readJson(o.configFile);
+    else
+        cfg = buildConfig(o.preset, o.policy, o.maxSlices);
+    const std::string family = detectFamily(cfg);
+    std::unique_ptr<VisionLanguageModel> model = createFamilyModel(cfg, nullptr, {});
+    initRandom(*model, o.seed);
+
+    // Tokenizer: trained once on the generator's corpus, kept with the checkpoint for resume.
+    const std::string tokPath = out + "/tokenizer.model";
+    if (!(o.resume && QFileInfo::exists(QString::fromStdString(tokPath)))) {
+        std::vector<std::string> symbols = familySpecialTokens(family);
+        if (cfg.contains("uhdlens_special_tokens"))
+            for (const auto &s : cfg["uhdlens_special_tokens"])
+                if (std::find(symbols.begin(), symbols.end(), s.get<std::string>()) == symbols.end())
+                    symbols.push_back(s.get<std::string>());
+        std::vector<std::string> lines;
+        std::stringstream corpus(synth::corpusText(20000));
+        for (std::string line; std::getline(corpus, line);)
+            lines.push_back(line);
+        int vocab = o.tokenizerVocab > 0 ? o.tokenizerVocab : static_cast<int>(model->vocabSize());
+        for (;;) {
+            try {
+                Tokenizer::train(lines, tokPath, vocab, symbols, "bpe");
+                break;
+            } catch (const Error &e) {
+                // The corpus is small: sentencepiece refuses a vocabulary larger than the merges it can find.
+                if (e.code() != ErrorCode::InvalidArgument || vocab <= 300)
+                    throw;
+                vocab = vocab * 7 / 8;
+            }
+        }
+    }
+    const std::shared_ptr<Tokenizer> tok = Tokenizer::load(tokPath);
+    if (tok->vocabSize() > model->vocabSize())
+        throw Error(ErrorCode::ConfigInvalid, "tokenizer has more pieces than the model's vocab_size", "vocab_size");
+    const std::vector<int64_t> stops = model->stopTokenIds(*tok);
+    if (stops.empty())
+        throw Error(ErrorCode::ConfigInvalid, "the family defines no stop token to train", "eos");
+    const int64_t endId = stops.front();
+
+    // Optimiser: decay matrices (dim >= 2) only, as is usual for transformers; norms, biases, tables excluded.
+    std::vector<torch::Tensor> decay, noDecay;
+    int64_t nParams = 0;
+    for (auto &[name, t] : model->namedParameters()) {
+        t.set_requires_grad(true);
+        nParams += t.numel();
+        (t.dim() >= 2 && name.find("embed") == std::string::npos && name.find("pos") == std::string::npos ? decay
+                                                                                                           : noDecay)
+            .push_back(t);
+    }
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                   torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay)));
+    groups.emplace_back(noDecay, std::make_unique<torch::optim::AdamWOptions>(
+                                     torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
+    torch::optim::AdamW opt(std::move(groups));
+    std::vector<torch::Tensor> allParams = decay;
+    allParams.insert(allParams.end(), noDecay.begin(), noDecay.end());
+
+    int startStep = 0;
+    json log;
+    log["loss_curve"] = json::array();
+    double priorSeconds = 0;
+    if (o.resume) {
+        loadCheckpoint(ckDir, *model, opt);
+        const json st = readJson(ckDir + "/state.json");
+        startStep = st.at("step").get<int>();
+        if (st.contains("log"))
+            log = st["log"];
+        priorSeconds = st.value("seconds", 0.0);
+    }
+
+    const bool bf16 = o.dtype == "bf16" || (o.dtype == "auto" && cpuHasBf16());
+    synth::Options dataOptions;
+    dataOptions.split = synth::Split::Train;
+    dataOptions.minSide = o.minSide;
+    dataOptions.maxSide = o.maxSide;
+    dataOptions.minText = o.minText;
+    dataOptions.maxText = o.maxText;
+    synth::ensureFonts(synth::Split::Train); // register fonts on this thread before the worker starts
+
+    const VisionLanguageModel &m = *model;
+    DataQueue queue(
+        [&](std::uint64_t i) { return makeExample(m, *tok, o, dataOptions, i, endId); },
+        static_cast<std::uint64_t>(startStep) * o.batchImages, static_cast<std::size_t>(o.queueSize));
+
+    json state;
+    state["options"] = {{"preset", o.preset}, {"policy", o.policy}, {"steps", o.steps}, {"batch_images", o.batchImages},
+                        {"turns_per_image", o.turnsPerImage}, {"lr", o.lr}, {"min_lr_ratio", o.minLrRatio},
+                        {"warmup_steps", o.warmupSteps}, {"weight_decay", o.weightDecay}, {"clip_norm", o.clipNorm},
+                        {"seed", o.seed}, {"dtype", bf16 ? "bf16-autocast" : "f32"}, {"min_side", o.minSide},
+                        {"max_side", o.maxSide}, {"min_text", o.minText}, {"max_text", o.maxText},
+                        {"time_budget_minutes", o.timeBudgetMinutes}};
+    QDir().mkpath(QString::fromStdString(ckDir));
+    writeText(ckDir + "/config.json", cfg.dump(2));
+
+    TrainResult result;
+    result.parameters = nParams;
+    result.outDir = out;
+    std::deque<double> window;
+    double windowImages = 0, windowTokens = 0;
+    auto windowStart = Clock::now();
+    const auto runStart = Clock::now();
+    int step = startStep;
+    int64_t earlierTurns = 0, supervisedEarlier = 0, visualTokens = 0, images = 0;
+    for (; step < o.steps; ++step) {
+        const double elapsed = std::chrono::duration<double>(Clock::now() - runStart).count() + priorSeconds;
+        const double timeFraction = o.timeBudgetMinutes > 0 ? elapsed / (o.timeBudgetMinutes * 60.0) : 0.0;
+        if (o.timeBudgetMinutes > 0 && timeFraction >= 1.0)
+            break;
+        const double lr = scheduleLr(o, step, timeFraction);
+        for (auto &g : opt.param_groups())
+            static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
+
+        std::vector<Example> batch;
+        for (int b = 0; b < o.batchImages; ++b)
+            batch.push_back(queue.pop());
+
+        opt.zero_grad();
+        torch::Tensor loss;
+        int64_t positions = 0;
+        {
+            at::autocast::set_cpu_enabled(bf16);
+            at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+            std::vector<torch::Tensor> seqs;
+            std::vector<int64_t> lengths;
+            int64_t maxLen = 0;
+            for (const Example &ex : batch) {
+                // prepareImages runs under InferenceMode; a clone is an ordinary tensor autograd may save.
+                torch::Tensor tokens = model->encodeImages(ex.overview.clone());
+                if (ex.slices.defined())
+                    tokens = torch::cat({tokens, model->encodeImages(ex.slices.clone())}, 0);
+                torch::Tensor emb = embedPrompt(*model, ex.prompt, tokens);
+                if (!ex.answerIds.empty())
+                    emb = torch::cat({emb, model->embedTokens(torch::tensor(ex.answerIds, torch::kLong)).to(emb.dtype())}, 0);
+                seqs.push_back(emb);
+                lengths.push_back(emb.size(0));
+                maxLen = std::max<int64_t>(maxLen, emb.size(0));
+            }
+            // Right padding: attention is causal, so padding never influences the real positions.
+            std::vector<torch::Tensor> padded;
+            torch::Tensor targets = torch::full({static_cast<int64_t>(batch.size()), maxLen}, kIgnore, torch::kLong);
+            for (std::size_t b = 0; b < batch.size(); ++b) {
+                const int64_t len = lengths[b];
+                padded.push_back(torch::constant_pad_nd(seqs[b], {0, 0, 0, maxLen - len}));
+                targets[static_cast<int64_t>(b)].narrow(0, 0, len).copy_(torch::tensor(batch[b].targets, torch::kLong));
+                positions += len;
+            }
+            const torch::Tensor logits = model->forwardAll(torch::stack(padded, 0));
+            loss = torch::nn::functional::cross_entropy(
+                logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), targets.reshape({-1}),
+                torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
+            at::autocast::set_cpu_enabled(false);
+        }
+        loss.backward();
+        at::autocast::clear_cache();
+        torch::nn::utils::clip_grad_norm_(allParams, o.clipNorm);
+        opt.step();
+
+        const double l = loss.item<double>();
+        if (!std::isfinite(l))
+            throw Error(ErrorCode::Internal, "training diverged at step " + std::to_string(step + 1) + " (loss " +
+                                                 std::to_string(l) + "); lower --lr", "lr");
+        window.push_back(l);
+        if (static_cast<int>(window.size()) > o.logEvery)
+            window.pop_front();
+        for (const Example &ex : batch) {
+            earlierTurns += ex.earlierTurns;
+            supervisedEarlier += ex.supervisedEarlier;
+            visualTokens += static_cast<int64_t>(ex.encodedImages) * model->tokensPerImage();
+            images += 1;
+        }
+        windowImages += static_cast<double>(batch.size());
+        windowTokens += static_cast<double>(positions);
+        const int done = step + 1;
+        if (done - startStep == o.logEvery || (startStep == 0 && done == o.logEvery))
+            result.firstLoss = std::accumulate(window.begin(), window.end(), 0.0) / window.size();
+        const bool saveNow = done % o.checkpointEvery == 0;
+        if (done % o.logEvery == 0 || done == o.steps || saveNow) {
+            const double mean = std::accumulate(window.begin(), window.end(), 0.0) / window.size();
+            log["loss_curve"].push_back({done, mean});
+            const double dt = std::max(1e-9, std::chrono::duration<double>(Clock::now() - windowStart).count());
+            const double total = std::chrono::duration<double>(Clock::now() - runStart).count() + priorSeconds;
+            TrainProgress p;
+            p.step = done;
+            p.steps = o.steps;
+            p.loss = l;
+            p.lossAverage = mean;
+            p.lr = lr;
+            p.imagesPerSecond = windowImages / dt;
+            p.tokensPerSecond = windowTokens / dt;
+            p.elapsedSeconds = total;
+            const double perStep = dt / std::max(1.0, windowImages / o.batchImages);
+            double eta = perStep * (o.steps - done);
+            if (o.timeBudgetMinutes > 0)
+                eta = std::min(eta, std::max(0.0, o.timeBudgetMinutes * 60.0 - total));
+            p.etaSeconds = eta;
+            if (saveNow) {
+                state["log"] = log;
+                state["seconds"] = total;
+                saveCheckpoint(ckDir, *model, opt, done, state);
+                p.checkpointSaved = true;
+            }
+            if (progress)
+                progress(p);
+            windowImages = windowTokens = 0;
+            windowStart = Clock::now();
+        }
+    }
+    result.steps = step;
+    result.seconds = std::chrono::duration<double>(Clock::now() - runStart).count() + priorSeconds;
+    result.lastLoss = window.empty() ? 0.0 : std::accumulate(window.begin(), window.end(), 0.0) / window.size();
+    for (const auto &pt : log["loss_curve"])
+        result.lossCurve.emplace_back(pt[0].get<int>(), pt[1].get<double>());
+    if (result.firstLoss == 0 && !result.lossCurve.empty())
+        result.firstLoss = result.lossCurve.front().second;
+
+    // Final checkpoint (resumable) and the model folder.
+    state["log"] = log;
+    state["seconds"] = result.seconds;
+    saveCheckpoint(ckDir, *model, opt, step, state);
+    {
+        torch::NoGradGuard ng;
+        std::vector<std::pair<std::string, torch::Tensor>> weights;
+        for (const auto &[name, t] : model->namedParameters())
+            weights.emplace_back(name, t.detach().to(torch::kBFloat16));
+        saveSafeTensors(out + "/model.safetensors", weights,
+                        {{"format", "pt"}, {"uhdlens_training_steps", std::to_string(step)}});
+    }
+    writeText(out + "/config.json", cfg.dump(2));
+    json meta;
+    meta["suggested_questions"] = suggestedQuestions();
+    meta["description"] =
+        "A small LLaVA-UHD model trained by UHD Lens itself, from scratch, on synthetic images only (see "
+        "resources/models/README.md). It answers the kinds of questions listed in suggested_questions about "
+        "screenshots, documents and shape scenes with one-word or number answers; it cannot describe photos, "
+        "read free text outside its vocabulary, or hold a conversation.";
+    meta["training"] = state["options"];
+    meta["training"]["steps_done"] = step;
+    meta["training"]["seconds"] = result.seconds;
+    meta["training"]["first_loss"] = result.firstLoss;
+    meta["training"]["last_loss"] = result.lastLoss;
+    meta["training"]["parameters"] = nParams;
+    writeText(out + "/uhdlens.json", meta.dump(2));
+    json tl;
+    tl["loss_curve"] = log["loss_curve"];
+    tl["steps"] = step;
+    tl["seconds"] = result.seconds;
+    tl["first_loss"] = result.firstLoss;
+    tl["last_loss"] = result.lastLoss;
+    tl["parameters"] = nParams;
+    tl["options"] = state["options"];
+    // This run only (not counting steps before a resume).
+    tl["images_seen"] = images;
+    tl["visual_tokens_per_image"] = images ? static_cast<double>(visualTokens) / images : 0.0;
+    tl["earlier_turns"] = earlierTurns;
+    tl["earlier_turns_supervised"] = supervisedEarlier;
+    writeText(out + "/training_log.json", tl.dump(2));
+    return result;
+}
+
+} // namespace uhdlens
