@@ -7,6 +7,9 @@
 namespace cli {
 
 int runPlan(const QStringList &args);
+int runAsk(const QStringList &args);
+int runEncode(const QStringList &args);
+int runMakeTiny(const QStringList &args);
 int runPreprocess(const QStringList &args); // cmd_preprocess.cpp
 int runTokenize(const QStringList &args);
 int runSynth(const QStringList &args); // cmd_synth.cpp

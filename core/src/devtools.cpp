@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 namespace uhdlens {
@@ -61,10 +62,18 @@ TinyModel writeTinyModel(const std::string &family, const std::string &outDir, s
     std::ifstream corpus(corpusFile);
     if (!corpus)
         throw Error(ErrorCode::FileNotFound, "tokenizer corpus not found: " + corpusFile, corpusFile);
-    std::vector<std::string> sentences;
-    for (std::string line; std::getline(corpus, line);)
-        if (!line.empty())
+    // The tiny vocabularies (a few hundred pieces) have room for 256 byte pieces, the special tokens and the
+    // ASCII characters, not for every character of a multilingual text: sentencepiece refuses a vocabulary
+    // smaller than the characters it must cover. So the tokenizer learns from the ASCII sentences; any other
+    // text still round-trips through byte fallback.
+    std::vector<std::string> sentences, all;
+    for (std::string line; std::getline(corpus, line);) {
+        if (line.empty())
+            continue;
+        all.push_back(line);
+        if (std::all_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
             sentences.push_back(line);
+    }
     if (!QDir().mkpath(QString::fromStdString(outDir)))
         throw Error(ErrorCode::FileUnreadable, "cannot create folder " + outDir, outDir);
 
@@ -87,10 +96,8 @@ TinyModel writeTinyModel(const std::string &family, const std::string &outDir, s
         special = config["uhdlens_special_tokens"].get<std::vector<std::string>>();
     else
         special = familySpecialTokens(family);
-    const int vocab = config.value("vocab_size", 0);
-    if (vocab <= 0)
-        throw Error(ErrorCode::ConfigInvalid, "tiny config of " + family + " has no vocab_size", "vocab_size");
-    Tokenizer::train(sentences, join(outDir, "tokenizer.model"), vocab, special);
+    const int vocab = static_cast<int>(vlm->vocabSize()); // the tokenizer fills the model's vocabulary exactly
+    Tokenizer::train(vocab >= 2000 ? all : sentences, join(outDir, "tokenizer.model"), vocab, special);
 
     nlohmann::json extra = {{"name", "UHD Lens tiny " + family + " (random weights, seed " + std::to_string(seed) + ")"},
                             {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};

@@ -150,9 +150,13 @@ TEST(EngineSmoke, AnswersDeterministicallyAndStreams)
     for (const auto &family : kFamilies) {
         SCOPED_TRACE(family);
         auto model = loadTiny(family);
+        // One conversation: the image is encoded once; clearHistory() empties the KV cache, so every question
+        // starts from the same prompt.
+        Conversation chat(model);
+        chat.setImage(testImage());
+        bool first = true;
         auto answer = [&](float temperature, std::uint64_t seed, std::string *streamed = nullptr) {
-            Conversation chat(model);
-            chat.setImage(testImage());
+            chat.clearHistory();
             GenerationSettings s;
             s.maxNewTokens = 12;
             s.temperature = temperature;
@@ -166,7 +170,9 @@ TEST(EngineSmoke, AnswersDeterministicallyAndStreams)
             AskResult r = chat.ask("What colour is the circle?", s, cb);
             EXPECT_GT(r.generatedTokens, 0);
             EXPECT_EQ(text, r.answer); // streamed pieces concatenate to the answer
-            EXPECT_FALSE(r.imageFromCache);
+            EXPECT_EQ(r.imageFromCache, !first);
+            EXPECT_EQ(r.reusedPromptTokens, 0);
+            first = false;
             EXPECT_GT(r.promptTokens, r.imageTokens);
             EXPECT_EQ(r.imageTokens, visualTokenCount(r.plan, model->info().layout));
             if (streamed)
@@ -409,8 +415,9 @@ TEST(EngineLoadErrors, TypedErrorsNamingTheCulprit)
     {
         // CUDA on a CPU-only libtorch, f16 on the CPU, unknown device names.
         const QString d = QString::fromStdString(good);
-        if (!torch::cuda::is_available())
+        if (!torch::cuda::is_available()) {
             EXPECT_EQ(expectError([&] { load(d, "cuda"); }).code(), ErrorCode::DeviceUnavailable);
+        }
         EXPECT_EQ(expectError([&] { load(d, "cpu", "f16"); }).code(), ErrorCode::InvalidArgument);
         EXPECT_EQ(expectError([&] { load(d, "tpu"); }).code(), ErrorCode::InvalidArgument);
         EXPECT_EQ(expectError([&] { load(d, "cpu", "int3"); }).code(), ErrorCode::InvalidArgument);
