@@ -13,6 +13,7 @@ int runMakeTiny(const QStringList &args);
 int runPreprocess(const QStringList &args); // cmd_preprocess.cpp
 int runTokenize(const QStringList &args);
 int runSynth(const QStringList &args); // cmd_synth.cpp
+int runEval(const QStringList &args);  // cmd_eval.cpp
 
 // Shared helpers.
 int usageError(const QString &command, const QString &message);

@@ -28,6 +28,7 @@ const std::map<QString, Command> &commands()
         {QStringLiteral("preprocess"), {cli::runPreprocess, "write the overview and slices the model sees, as PNG"}},
         {QStringLiteral("tokenize"), {cli::runTokenize, "print the token ids of a text (SentencePiece tokenizer)"}},
         {QStringLiteral("synth"), {cli::runSynth, "render synthetic training/evaluation images with their questions"}},
+        {QStringLiteral("eval"), {cli::runEval, "exact-match accuracy of models on a synthetic evaluation set"}},
     };
     return table;
 }
