@@ -2,6 +2,7 @@
 // Every figure is a median of repeats, and speed goals are ratios to a reference measured in the same run (the
 // machines are shared and noisy). To add a subcommand: declare `int runXxx(const QStringList &args)` in a header
 // of its own (bench_xxx.h), add one row to the table below and its .cpp to app/CMakeLists.txt.
+#include "bench_engine.h"
 #include "bench_preprocess.h"
 #include "benchcommon.h"
 
@@ -23,6 +24,10 @@ struct Command
 const std::map<QString, Command> &commands()
 {
     static const std::map<QString, Command> table = {
+        {QStringLiteral("engine"),
+         {bench::runEngineBench, "vision encode / resampler / prefill / decode speed and peak RSS with random weights"}},
+        {QStringLiteral("flops"),
+         {bench::runFlopsBench, "analytic FLOPs: LLaVA-UHD at 672x1088 vs LLaVA-1.5 at 336x336 (paper: 94%)"}},
         {QStringLiteral("preprocess"),
          {bench::runPreprocessBench, "plan + resize + crop + normalise, as a ratio to PNG decoding (goal <= 1.0x)"}},
     };
