@@ -398,6 +398,23 @@ TEST(EncodeImages, HooksNameIntermediates)
     }
 }
 
+TEST(EncodeImages, WorksForModelsCreatedUnderInferenceMode)
+{
+    // The engine may build and load a model inside InferenceMode: parameters are then inference tensors
+    // (no version counter) and the position-table cache must cope.
+    c10::InferenceMode inference;
+    for (const auto &family : kFamilies) {
+        auto m = createFamilyModel(tinyConfig(family), nullptr);
+        initRandom(*m, 5);
+        const auto pixels = torch::randn({1, 3, 14 * 3, 14 * 7});
+        const auto a = m->encodeImages(pixels);
+        const auto b = m->encodeImages(pixels); // second call hits the cache
+        EXPECT_TRUE(torch::equal(a, b)) << family;
+        KVCache cache;
+        EXPECT_EQ(m->forward(a[0], cache).size(0), m->vocabSize()) << family;
+    }
+}
+
 TEST(EncodeImages, RejectsBadPixels)
 {
     auto m = tinyModel("minicpmv");

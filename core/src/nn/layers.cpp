@@ -270,7 +270,10 @@ torch::Tensor VisionTransformerImpl::positions(int64_t h, int64_t w) const
     if (torch::GradMode::is_enabled())
         return fitPositionTable(table, h, w, opt.antialias);
     std::lock_guard<std::mutex> lock(m_mutex);
-    auto key = std::make_tuple(h, w, static_cast<const void *>(posTable.data_ptr()), posTable._version(),
+    // Inference tensors (parameters created under InferenceMode) have no version counter; they cannot be
+    // modified outside InferenceMode, and a storage swap by the loader changes data_ptr.
+    const uint32_t version = posTable.is_inference() ? 0u : posTable._version();
+    auto key = std::make_tuple(h, w, static_cast<const void *>(posTable.data_ptr()), version,
                                static_cast<int>(posTable.scalar_type()));
     auto it = m_posCache.find(key);
     if (it != m_posCache.end())
