@@ -1,0 +1,71 @@
+# Smoke test of the training pipeline: `uhdlens-train --preset micro` trains a micro uhd-paper model from scratch
+# for a few dozen steps and the loss must fall; the folder it writes must load and answer through
+# `uhdlens-cli eval` (the engine's own inference path); bad options are refused with exit code 2.
+# Variables: TRAIN, CLI (executables), WORK (scratch folder).
+macro(expect cond msg)
+  set(_expect_msg "${msg}")
+  cmake_language(EVAL CODE "if(NOT (${cond}))\n message(FATAL_ERROR \"\${_expect_msg}\")\nendif()")
+endmacro()
+
+file(REMOVE_RECURSE ${WORK})
+set(model ${WORK}/micro)
+
+# Bad options: usage errors, nothing written.
+execute_process(COMMAND ${TRAIN} --out ${model} --steps 0 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "--steps 0 should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --policy squeeze RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "unknown policy should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --steps 10 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "missing --out should be a usage error (2), got ${rc}: ${err}")
+expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
+
+# Micro training run: the loss must fall by a clear margin (chance level is ln(vocab) ~ 6).
+execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 60 --batch 4 --warmup 5 --lr 3e-3
+                        --max-side 400 --log-every 10 --checkpoint-every 30 --threads 2
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message(STATUS "${out}")
+expect("rc EQUAL 0" "uhdlens-train exited ${rc}: ${err}")
+foreach(f config.json model.safetensors tokenizer.model uhdlens.json training_log.json checkpoint/optimizer.safetensors)
+  expect("EXISTS ${model}/${f}" "uhdlens-train did not write ${f}")
+endforeach()
+file(READ ${model}/training_log.json log)
+string(JSON first GET "${log}" first_loss)
+string(JSON last GET "${log}" last_loss)
+string(JSON steps GET "${log}" steps)
+expect("steps EQUAL 60" "expected 60 steps, log says ${steps}")
+string(REGEX REPLACE "^([0-9]+)\\.([0-9][0-9]).*" "\\1\\2" first100 "${first}")
+string(REGEX REPLACE "^([0-9]+)\\.([0-9][0-9]).*" "\\1\\2" last100 "${last}")
+math(EXPR limit "${first100} * 7 / 10")
+expect("last100 LESS limit" "loss did not fall by 30%: first ${first}, last ${last}")
+string(REGEX MATCH "ETA" eta "${out}")
+expect("eta STREQUAL \"ETA\"" "no progress line with an ETA: ${out}")
+
+# Resume continues from the checkpoint to a later step.
+execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 70 --batch 4 --warmup 5 --lr 3e-3
+                        --max-side 400 --log-every 10 --threads 2 --resume
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+expect("rc EQUAL 0" "--resume exited ${rc}: ${err}")
+string(REGEX MATCH "step +70/70" resumed "${out}")
+expect("NOT resumed STREQUAL \"\"" "resume did not reach step 70: ${out}")
+string(REGEX MATCH "step +10/70" restarted "${out}")
+expect("restarted STREQUAL \"\"" "resume restarted from step 0: ${out}")
+
+# The folder loads in the engine and answers an evaluation set; the JSON has the documented fields.
+execute_process(COMMAND ${CLI} eval --model ${model} --set heldout --count 3 --max-side 400 --json
+                        --plot ${WORK}/plot.png
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+expect("rc EQUAL 0" "eval exited ${rc}: ${err}")
+string(JSON n GET "${out}" models 0 overall n)
+string(JSON tokens GET "${out}" models 0 visual_tokens_per_image)
+string(JSON policy GET "${out}" models 0 policy)
+expect("n GREATER 0 AND tokens GREATER 0" "eval JSON incomplete: ${out}")
+expect("policy STREQUAL \"llava-uhd\"" "trained model should use the llava-uhd policy, got ${policy}")
+expect("EXISTS ${WORK}/plot.png" "eval --plot wrote nothing")
+
+# eval usage errors.
+execute_process(COMMAND ${CLI} eval --model ${model} RESULT_VARIABLE rc ERROR_QUIET OUTPUT_QUIET)
+expect("rc EQUAL 2" "eval without --set should exit 2, got ${rc}")
+execute_process(COMMAND ${CLI} eval --model ${model} --set train RESULT_VARIABLE rc ERROR_QUIET OUTPUT_QUIET)
+expect("rc EQUAL 2" "eval on the training split should exit 2, got ${rc}")
+execute_process(COMMAND ${CLI} eval --model ${WORK}/nope --set validation --count 1 RESULT_VARIABLE rc ERROR_QUIET OUTPUT_QUIET)
+expect("rc EQUAL 1" "eval of a missing model folder should exit 1, got ${rc}")
