@@ -10,6 +10,7 @@
 // next to the measured values. Timings are medians of --repeats runs after one warm-up.
 #include "bench_engine.h"
 
+#include "engine_impl.h"
 #include "model_family.h"
 #include "safetensors.h"
 #include "uhdlens/errors.h"
@@ -162,9 +163,11 @@ Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dt
     int64_t languageBytes = 0;
     for (const auto &p : language)
         languageBytes += p.second.numel() * int64_t(torch::elementSize(dtype));
-    // f32 converts every bf16 tensor into a new buffer while the mapping is read: about 3x the bf16 bytes for
-    // the language model. Skip it when the machine cannot hold that (the vision part is always measured).
-    const int64_t needKb = (languageBytes + languageBytes / (dtype == torch::kBFloat16 ? 1 : 2)) / 1024;
+    // Skip the language model when the machine cannot hold it in the compute dtype (the vision part is always
+    // measured).
+    // bf16 maps the file (no copies); f32 allocates converted copies (the mapped bf16 pages it reads are clean
+    // page cache the kernel can drop, so they count in RSS but not against available memory).
+    const int64_t needKb = dtype == torch::kBFloat16 ? 0 : languageBytes * 11 / 10 / 1024;
     uhdlens::loadParameters(vision, *ck, dtype, torch::kCPU, {""});
     if (dtype != torch::kBFloat16 && needKb > memAvailableKb() * 8 / 10) {
         m.lmSkipped = true;
@@ -304,7 +307,13 @@ int runEngineBench(const QStringList &args)
         }
 
         std::vector<Measured> runs;
-        if (dt != QLatin1String("f32"))
+        // bf16 is only fast with native support (see cpuHasAvx512Bf16); elsewhere libtorch runs bf16 matmuls in
+        // scalar code and a real-shapes run would take hours. `--dtype bf16` forces it anyway.
+        const bool bf16Native = uhdlens::cpuHasAvx512Bf16();
+        if (dt == QLatin1String("both") && !bf16Native)
+            std::printf("note: bf16 skipped: this CPU lacks avx512_bf16/avx512bw/vl/dq, so libtorch's oneDNN bf16 "
+                        "path is off (bf16 GEMM runs at a few GFLOP/s); pass --dtype bf16 to measure it anyway\n");
+        if (dt == QLatin1String("bf16") || (dt == QLatin1String("both") && bf16Native))
             runs.push_back(measure(dir.toStdString(), config, torch::kBFloat16, repeats, prefill, decode));
         if (dt != QLatin1String("bf16"))
             runs.push_back(measure(dir.toStdString(), config, torch::kFloat, repeats, prefill, decode));
