@@ -35,6 +35,7 @@
 #include <QSaveFile>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolBar>
 #include <QUrl>
 
@@ -75,6 +76,18 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
 
     m_engine = new EngineThread(this);
     m_loader = new ImageLoader(this);
+    m_progressTimer = new QTimer(this);
+    m_progressTimer->setSingleShot(true);
+    m_progressTimer->setInterval(100);
+    connect(m_progressTimer, &QTimer::timeout, this, &MainWindow::updateAnswerProgress);
+    m_renderer = new ModelViewRenderer(this);
+    connect(m_renderer, &ModelViewRenderer::rendered, this, [this](quint64 generation, const ModelView &view) {
+        if (generation != m_renderGeneration)
+            return; // a newer plan is shown
+        m_exactView = view;
+        updateModelView();
+        Q_EMIT modelViewRendered();
+    });
 
     m_canvas = new SliceCanvas(this);
     m_canvas->setObjectName(QStringLiteral("canvas"));
@@ -809,6 +822,7 @@ void MainWindow::replan()
 {
     ImageDocument *doc = currentDocument();
     if (!doc) {
+        m_exactView.reset();
         m_planPanel->showNoImage();
         m_canvas->clearPlan();
         return;
@@ -817,6 +831,9 @@ void MainWindow::replan()
     const QRect area = doc->subjectRect();
     m_plan = planSlices({area.width(), area.height()}, policy);
     m_canvas->setPlan(m_plan, area.topLeft());
+    m_exactView.reset();
+    if (m_plan.overview.width > 0)
+        m_renderGeneration = m_renderer->request(doc->subject(), m_plan);
     m_planPanel->showPlan(m_plan, layoutFor(policy), m_modelInfo ? m_modelInfo->contextLength : 0);
     if (m_previewIndex >= m_plan.sliceCount())
         m_previewIndex = -1;
@@ -837,7 +854,13 @@ void MainWindow::updateModelView()
         m_planPanel->showModelView({}, -1, m_plan);
         return;
     }
-    // Views are small (<= 448x448 for slices); cropping before resizing keeps this cheap even for huge images.
+    if (m_exactView && m_previewIndex < static_cast<int>(m_exactView->slices.size())) {
+        const QImage &exact = m_previewIndex < 0 ? m_exactView->overview
+                                                 : m_exactView->slices.at(static_cast<size_t>(m_previewIndex));
+        m_planPanel->showModelView(exact, m_previewIndex, m_plan);
+        return;
+    }
+    // Until the exact render arrives: a crop-then-resize approximation, cheap even for huge images.
     m_planPanel->showModelView(modelInputImage(doc->subject(), m_plan, m_previewIndex), m_previewIndex, m_plan);
 }
 
@@ -1061,6 +1084,8 @@ void MainWindow::onSliceEncoded(quint64 id, int index, int total, double ms)
 
 void MainWindow::onToken(quint64 id, const QString &piece)
 {
+    // Called once per generated token, possibly thousands per second with a small model: keep it to an append.
+    // The transcript and the progress line refresh on timers (ChatPanel::scheduleRender, m_progressTimer).
     auto it = m_requests.find(id);
     if (it == m_requests.end())
         return;
@@ -1070,6 +1095,16 @@ void MainWindow::onToken(quint64 id, const QString &piece)
         if (m_current && m_current->id == it->documentId)
             m_chatPanel->scheduleRender();
     }
+    m_progressRequest = id;
+    if (!m_progressTimer->isActive())
+        m_progressTimer->start();
+}
+
+void MainWindow::updateAnswerProgress()
+{
+    auto it = m_requests.find(m_progressRequest);
+    if (it == m_requests.end())
+        return;
     const double seconds = it->clock.elapsed() / 1000.0;
     m_chatPanel->showProgress(tr("Answering… %n token(s)", nullptr, it->tokens) +
                                   QStringLiteral(" · %1 s").arg(seconds, 0, 'f', 1),
@@ -1121,6 +1156,7 @@ void MainWindow::onFailed(quint64 id, const QString &message)
 void MainWindow::endRequest(quint64 id)
 {
     m_requests.remove(id);
+    m_progressTimer->stop();
     m_chatPanel->renderNow();
     if (m_requests.isEmpty()) {
         m_chatPanel->setBusy(false);

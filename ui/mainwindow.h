@@ -9,6 +9,7 @@
 #include "settingsdialog.h"
 
 #include "uhdlens/engine.h"
+#include "uhdlens/preprocess.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -26,6 +27,7 @@ class QListWidget;
 class QMenu;
 class QMimeData;
 class QSettings;
+class QTimer;
 class QToolBar;
 
 namespace uhdlens::ui {
@@ -35,6 +37,7 @@ class EngineThread;
 class EngineWorker;
 class ImageLoader;
 class ModelPanel;
+class ModelViewRenderer;
 class PlanPanel;
 class SliceCanvas;
 
@@ -73,6 +76,9 @@ public:
     const SlicePlan &currentPlan() const { return m_plan; }
     // "What the model sees" for encoded image `index` (-1: the overview), as hovering a slice does.
     void showModelView(int index);
+    // True once the exact encoder inputs of the current plan are rendered (else a quick approximation shows).
+    bool modelViewExact() const { return m_exactView.has_value(); }
+    const std::optional<ModelView> &exactModelView() const { return m_exactView; }
 
     // Export (also used by the File menu's non-modal save dialogs). Returns an empty string or an error.
     QString exportMarkdown(const QString &path) const;
@@ -97,6 +103,7 @@ public:
 
 Q_SIGNALS:
     void planShown();
+    void modelViewRendered();
     void documentOpened(int documentId);
     void errorShown(const QString &message);
     void modelChanged(bool loaded);
@@ -156,6 +163,7 @@ private:
     void onFinished(quint64 id, const AskResult &result);
     void onFailed(quint64 id, const QString &message);
     void endRequest(quint64 id);
+    void updateAnswerProgress();
 
     MainWindowOptions m_options;
     std::unique_ptr<QSettings> m_settings;
@@ -169,11 +177,16 @@ private:
     ImageDocument *m_current = nullptr;
     SlicePlan m_plan;
     int m_previewIndex = -1;
+    ModelViewRenderer *m_renderer = nullptr;
+    quint64 m_renderGeneration = 0;  // the request made for the plan shown now
+    std::optional<ModelView> m_exactView; // exact encoder inputs of the plan shown, once rendered
 
     std::optional<ModelInfo> m_modelInfo;
     QString m_modelFolder;   // the folder being loaded or loaded
     bool m_modelLoading = false;
     QHash<quint64, RequestState> m_requests;
+    QTimer *m_progressTimer = nullptr;
+    quint64 m_progressRequest = 0;
     QString m_lastError;
 
     SliceCanvas *m_canvas = nullptr;

@@ -55,6 +55,57 @@ QImage modelInputImage(const QImage &subject, const SlicePlan &plan, int index)
     return crop.scaled(QSize(plan.slice->width, plan.slice->height), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
 }
 
+ModelViewRenderer::ModelViewRenderer(QObject *parent) : QObject(parent)
+{
+    qRegisterMetaType<uhdlens::ModelView>();
+    m_pool.setMaxThreadCount(1);
+}
+
+ModelViewRenderer::~ModelViewRenderer()
+{
+    m_pool.waitForDone();
+}
+
+quint64 ModelViewRenderer::request(const QImage &subject, const SlicePlan &plan)
+{
+    Job job{++m_generation, subject, plan};
+    if (m_busy)
+        m_waiting = std::move(job);
+    else
+        start(std::move(job));
+    return m_generation;
+}
+
+void ModelViewRenderer::start(Job job)
+{
+    m_busy = true;
+    m_pool.start([this, job] {
+        ModelView view;
+        QString error;
+        try {
+            view = renderModelView(job.subject, job.plan);
+        } catch (const std::exception &e) {
+            error = QString::fromUtf8(e.what());
+        }
+        // Back on the renderer's thread; the destructor waits for this task, so `this` is alive.
+        QMetaObject::invokeMethod(
+            this,
+            [this, generation = job.generation, view, error] {
+                m_busy = false;
+                if (error.isEmpty())
+                    Q_EMIT rendered(generation, view);
+                else
+                    Q_EMIT failed(generation, error);
+                if (m_waiting) {
+                    Job next = std::move(*m_waiting);
+                    m_waiting.reset();
+                    start(std::move(next));
+                }
+            },
+            Qt::QueuedConnection);
+    });
+}
+
 PixelView::PixelView(QWidget *parent) : QWidget(parent)
 {
     setMinimumSize(160, 160);

@@ -1,14 +1,50 @@
 // UHD Lens UI — "what the model sees": an encoded image (overview or slice) at model input resolution.
 #pragma once
 
+#include "uhdlens/preprocess.h"
 #include "uhdlens/slice_planner.h"
 
 #include <QImage>
+#include <QThreadPool>
 #include <QWidget>
+
+#include <optional>
 
 namespace uhdlens::ui {
 
-// The pixels of encoded image `index` (-1: the overview, 0..n-1: slice) of `plan`, made from `subject` (the
+// Renders the exact encoder inputs (uhdlens::renderModelView: Pillow-style antialiased bicubic, as the engine
+// feeds the model) off the GUI thread. Requests coalesce: while one renders, only the latest waiting request is
+// kept, so dragging the max-slices slider never queues up work. rendered() carries the request's generation.
+class ModelViewRenderer : public QObject
+{
+    Q_OBJECT
+public:
+    explicit ModelViewRenderer(QObject *parent = nullptr);
+    ~ModelViewRenderer() override;
+    // Returns the generation of this request; a later request makes earlier results stale.
+    quint64 request(const QImage &subject, const SlicePlan &plan);
+    quint64 latest() const { return m_generation; }
+
+Q_SIGNALS:
+    void rendered(quint64 generation, const uhdlens::ModelView &view);
+    void failed(quint64 generation, const QString &message);
+
+private:
+    struct Job
+    {
+        quint64 generation = 0;
+        QImage subject;
+        SlicePlan plan;
+    };
+    void start(Job job);
+
+    QThreadPool m_pool;
+    quint64 m_generation = 0;
+    bool m_busy = false;
+    std::optional<Job> m_waiting;
+};
+
+// A quick approximation of encoded image `index` (-1: the overview, 0..n-1: slice) of `plan`, made from `subject` (the
 // planned image or region, Format_RGB888) at exactly the size the encoder receives, before normalisation.
 // Returns a null image for an index the plan does not have.
 QImage modelInputImage(const QImage &subject, const SlicePlan &plan, int index);
@@ -31,3 +67,5 @@ private:
 };
 
 } // namespace uhdlens::ui
+
+Q_DECLARE_METATYPE(uhdlens::ModelView)

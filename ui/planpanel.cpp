@@ -11,6 +11,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
+#include <QResizeEvent>
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QSpinBox>
@@ -146,6 +147,22 @@ void PlanPanel::setMaxSlices(int n)
     m_slider->setValue(std::clamp(n, 1, kMaxSlicesLimit));
 }
 
+void PlanPanel::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    fitLabelHeights();
+}
+
+void PlanPanel::fitLabelHeights()
+{
+    // Word-wrapped labels do not pass their height-for-width up through the dock's layout, so a narrow dock
+    // would squeeze them to one clipped line; pin each to the height its text needs at its current width.
+    for (QLabel *label : {m_grid, m_tokens, m_context, m_flops, m_downscale, m_legibility, m_viewCaption}) {
+        const int w = label->width() > 0 ? label->width() : 300;
+        label->setMinimumHeight(label->text().isEmpty() ? 0 : label->heightForWidth(w));
+    }
+}
+
 void PlanPanel::changeEvent(QEvent *event)
 {
     if (event->type() == QEvent::LanguageChange)
@@ -201,6 +218,7 @@ void PlanPanel::showModelView(const QImage &image, int index, const SlicePlan &p
                                .arg(enc.patchCols)
                                .arg(enc.patchRows)
                                .arg(plan.policy.patch));
+    fitLabelHeights();
 }
 
 QString PlanPanel::tokensText() const
@@ -292,6 +310,7 @@ void PlanPanel::updateFigures()
                                  .arg(1.0 / factor, 0, 'f', 2));
         m_legibility->setText(tr("Text of ~%1 px and larger should be readable.").arg(legibleTextPixels(factor)));
     }
+    fitLabelHeights();
 }
 
 } // namespace uhdlens::ui

@@ -49,9 +49,11 @@ Q_SIGNALS:
 
 protected:
     void changeEvent(QEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
 
 private:
     void retranslateUi();
+    void fitLabelHeights();
     void updateFigures();
 
     QGroupBox *m_settingsBox = nullptr;

@@ -4,9 +4,10 @@
 // of its own (bench_xxx.h), add one row to the table below and its .cpp to app/CMakeLists.txt.
 #include "bench_engine.h"
 #include "bench_preprocess.h"
+#include "bench_ui.h"
 #include "benchcommon.h"
 
-#include <QGuiApplication>
+#include <QApplication>
 
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +31,8 @@ const std::map<QString, Command> &commands()
          {bench::runFlopsBench, "analytic FLOPs: LLaVA-UHD at 672x1088 vs LLaVA-1.5 at 336x336 (paper: 94%)"}},
         {QStringLiteral("preprocess"),
          {bench::runPreprocessBench, "plan + resize + crop + normalise, as a ratio to PNG decoding (goal <= 1.0x)"}},
+        {QStringLiteral("ui"),
+         {bench::runUiBench, "max and p99 GUI-thread stall of the desktop app during a real generation"}},
     };
     return table;
 }
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
     // Synthetic benchmark images are drawn with QPainter (fonts need a QGuiApplication); no window is shown.
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
-    QGuiApplication app(argc, argv);
+    QApplication app(argc, argv); // widgets for `ui`; the other subcommands only need its QGuiApplication part
     QCoreApplication::setApplicationName(QStringLiteral("uhdlens-bench"));
     QCoreApplication::setOrganizationName(QStringLiteral("UHD Lens"));
     QStringList args = QCoreApplication::arguments();

@@ -23,6 +23,7 @@
 #include <QFile>
 #include <QMenu>
 #include <QMimeData>
+#include <QPainter>
 #include <QProcess>
 #include <QSettings>
 #include <QSignalSpy>
@@ -43,7 +44,6 @@ using namespace uhdlens::ui;
 namespace {
 
 const QString kData = QStringLiteral(UHDLENS_TEST_DATA);
-const QString kSamples = QStringLiteral(UHDLENS_SOURCE_DIR "/resources/samples");
 
 QList<QRect> plannerRects(Size size, const SlicePolicy &policy, QPoint origin = {})
 {
@@ -165,6 +165,9 @@ private:
 
     QTemporaryDir m_tmp;
     QString m_settingsFile;
+    QString m_screenshot; // 1920x1080
+    QString m_document;   // 1240x1754
+    QString m_shapes;     // 1600x1000
     QString m_tinyDir;
 
 private Q_SLOTS:
@@ -172,6 +175,20 @@ private Q_SLOTS:
     {
         QVERIFY(m_tmp.isValid());
         m_settingsFile = m_tmp.filePath(QStringLiteral("settings.ini"));
+        // Fixtures of known sizes (the bundled samples may change): a 16:9 screenshot, an A4 page at 150 dpi,
+        // a 8:5 scene. Drawn so that slices differ from each other.
+        m_screenshot = kData + QStringLiteral("/images/fhd.png");
+        for (auto [name, size] : {std::pair{"document.png", QSize(1240, 1754)}, std::pair{"shapes.png", QSize(1600, 1000)}}) {
+            QImage img(size, QImage::Format_RGB888);
+            img.fill(QColor(240, 236, 226));
+            QPainter p(&img);
+            for (int i = 0; i < 40; ++i)
+                p.fillRect(QRect((i * 97) % size.width(), (i * 61) % size.height(), 60, 40), QColor::fromHsv(i * 9, 200, 200));
+            p.end();
+            const QString path = m_tmp.filePath(QLatin1String(name));
+            QVERIFY(img.save(path));
+            (QLatin1String(name) == QLatin1String("document.png") ? m_document : m_shapes) = path;
+        }
         QApplication::clipboard()->clear();
     }
 
@@ -184,7 +201,7 @@ private Q_SLOTS:
     void dropFileOverlayMatchesPlanner()
     {
         auto w = makeWindow();
-        dropFiles(*w, {kSamples + QStringLiteral("/screenshot.png"), kSamples + QStringLiteral("/document.png")});
+        dropFiles(*w, {m_screenshot, m_document});
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 2, 10000);
         // Both are in the strip; the last one opened is shown. Check each against the planner.
         for (int i = 0; i < 2; ++i) {
@@ -204,7 +221,7 @@ private Q_SLOTS:
     void maxSlicesReplansLive()
     {
         auto w = makeWindow();
-        w->openFiles({kSamples + QStringLiteral("/screenshot.png")});
+        w->openFiles({m_screenshot});
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         const Size size = w->currentDocument()->size();
         auto *slider = w->planPanel()->findChild<QSlider *>(QStringLiteral("maxSlicesSlider"));
@@ -236,7 +253,7 @@ private Q_SLOTS:
     void legibilityHintFollowsDownscale()
     {
         auto w = makeWindow();
-        w->openFiles({kSamples + QStringLiteral("/document.png")});
+        w->openFiles({m_document});
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         w->planPanel()->setMaxSlices(1);
         const double factor = w->currentPlan().downscaleFactor();
@@ -255,7 +272,7 @@ private Q_SLOTS:
     void regionSelectReplansCrop()
     {
         auto w = makeWindow();
-        w->openFiles({kSamples + QStringLiteral("/screenshot.png")});
+        w->openFiles({m_screenshot});
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         const QRect region(1000, 400, 640, 300);
         w->setRegion(region);
@@ -283,7 +300,7 @@ private Q_SLOTS:
     void clickSliceShowsModelInput()
     {
         auto w = makeWindow();
-        w->openFiles({kSamples + QStringLiteral("/screenshot.png")});
+        w->openFiles({m_screenshot});
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         QTest::qWait(50);
         SliceCanvas *canvas = w->canvas();
@@ -302,6 +319,18 @@ private Q_SLOTS:
         QVERIFY(plan.slice.has_value());
         QCOMPARE(shown.size(), QSize(plan.slice->width, plan.slice->height));
         Q_UNUSED(image);
+        // Once rendered off-thread, the view holds exactly the pixels the encoder receives (preprocess.h).
+        QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
+        const ModelView expected = renderModelView(w->currentDocument()->image, plan);
+        QCOMPARE(static_cast<PixelView *>(view)->image(), expected.slices.at(0));
+        w->showModelView(-1);
+        QCOMPARE(static_cast<PixelView *>(view)->image(), expected.overview);
+        // Moving the slider re-renders for the new plan; a stale render never shows.
+        w->planPanel()->setMaxSlices(2);
+        QVERIFY(!w->modelViewExact());
+        QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
+        QCOMPARE(static_cast<PixelView *>(view)->image(),
+                 renderModelView(w->currentDocument()->image, w->currentPlan()).overview);
     }
 
     void pasteImageData()
@@ -327,7 +356,7 @@ private Q_SLOTS:
         QCOMPARE(w->currentDocument()->image.size(), QSize(300, 900));
         // 3) copied files
         auto *files = new QMimeData;
-        files->setUrls({QUrl::fromLocalFile(kSamples + QStringLiteral("/shapes.png"))});
+        files->setUrls({QUrl::fromLocalFile(m_shapes)});
         QApplication::clipboard()->setMimeData(files);
         w->pasteFromClipboard();
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 3, 10000);
@@ -383,7 +412,7 @@ private Q_SLOTS:
     void exportMarkdownAndJson()
     {
         auto w = makeWindow();
-        w->openFiles({kSamples + QStringLiteral("/shapes.png")});
+        w->openFiles({m_shapes});
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         w->planPanel()->setMaxSlices(4);
         const QString md = m_tmp.filePath(QStringLiteral("conv.md"));
@@ -430,7 +459,7 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QCOMPARE(w->fileMenu()->title(), QStringLiteral("&File"));
-        w->openFiles({kSamples + QStringLiteral("/screenshot.png")});
+        w->openFiles({m_screenshot});
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         w->setLanguage(QStringLiteral("zh_CN"));
         QTRY_VERIFY(w->fileMenu()->title().contains(QStringLiteral("文件")));
@@ -512,18 +541,10 @@ private Q_SLOTS:
         QSignalSpy tokens(w->engine(), &EngineWorker::token);
         QSignalSpy slices(w->engine(), &EngineWorker::sliceEncoded);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
-        QStringList transcripts;
-        QTimer sampler;
-        connect(&sampler, &QTimer::timeout, this, [&] {
-            const QString t = w->chatPanel()->transcriptText();
-            if (transcripts.isEmpty() || transcripts.last() != t)
-                transcripts << t;
-        });
-        sampler.start(5);
         w->ask(QStringLiteral("What is in the image?"));
         QVERIFY(w->isGenerating());
+        QVERIFY(!w->chatPanel()->sendAction()->isEnabled() || w->chatPanel()->question().isEmpty());
         QVERIFY(done.wait(120000));
-        sampler.stop();
         QVERIFY(tokens.count() > 0);
         QCOMPARE(slices.count(), w->currentPlan().sliceCount() + 1); // overview + slices
         const ImageDocument *doc = w->currentDocument();
@@ -534,10 +555,11 @@ private Q_SLOTS:
         QString streamed;
         for (const auto &args : tokens)
             streamed += args.at(1).toString();
-        QCOMPARE(a.text, streamed);
+        QCOMPARE(a.text, streamed); // the answer is exactly the streamed pieces
+        QVERIFY(!a.text.isEmpty());
         QVERIFY(w->chatPanel()->transcriptText().contains(a.text.left(20).trimmed()));
-        QVERIFY(transcripts.size() >= 3); // the transcript changed while the answer streamed, not only at the end
         QVERIFY(!a.fromCache);
+        QVERIFY(a.imageTokens > 0);
 
         // A follow-up reuses the image tokens: no slice is encoded and the badge shows.
         slices.clear();
@@ -552,6 +574,27 @@ private Q_SLOTS:
         QVERIFY(done.wait(120000));
         QCOMPARE(w->currentDocument()->turns.size(), size_t(2));
         QVERIFY(w->currentDocument()->turns[1].answer.finished);
+
+        // Streaming, seen from the GUI: during a long answer the transcript shows the partial text before the
+        // answer has finished (the tiny model is fast, so poll the event loop while it writes).
+        prefs.generation.maxNewTokens = 4000;
+        w->setPreferences(prefs);
+        int guiTokens = 0;
+        connect(w->engine(), &EngineWorker::token, this, [&guiTokens] { ++guiTokens; }, Qt::QueuedConnection);
+        w->ask(QStringLiteral("Tell me a long story."));
+        bool sawPartial = false;
+        QElapsedTimer clock;
+        clock.start();
+        while (!sawPartial && done.count() == 3 && clock.elapsed() < 60000) {
+            QTest::qWait(5);
+            const AnswerRecord &cur = w->currentDocument()->turns.back().answer;
+            const QString shown = w->chatPanel()->transcriptText();
+            sawPartial = guiTokens >= 20 && !cur.finished && cur.text.size() > 10 &&
+                         shown.contains(cur.text.left(10).trimmed()) && !shown.contains(QStringLiteral("stopped"));
+        }
+        w->stop();
+        QVERIFY(done.wait(20000));
+        QVERIFY2(sawPartial, "no partial answer was rendered while tokens streamed");
     }
 
     void abModeAnswersBoth()
@@ -583,12 +626,14 @@ private Q_SLOTS:
         Preferences prefs = w->preferences();
         prefs.generation.maxNewTokens = 4000; // far longer than the test waits: only Stop can end it early
         w->setPreferences(prefs);
-        QSignalSpy tokens(w->engine(), &EngineWorker::token);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
+        int guiTokens = 0; // tokens delivered to the GUI thread (a QSignalSpy would count in the worker thread)
+        connect(w->engine(), &EngineWorker::token, this, [&guiTokens] { ++guiTokens; }, Qt::QueuedConnection);
         StallMeter meter;
         meter.start();
         w->ask(QStringLiteral("Tell me everything."));
-        QTRY_VERIFY_WITH_TIMEOUT(tokens.count() >= 10, 120000);
+        QTRY_VERIFY_WITH_TIMEOUT(guiTokens >= 200 || done.count() > 0, 120000);
+        QVERIFY2(done.count() == 0, "the answer ended by itself before Stop");
         // Esc is the Stop shortcut.
         QVERIFY(w->chatPanel()->stopAction()->isEnabled());
         w->chatPanel()->stopAction()->trigger();
@@ -607,7 +652,7 @@ private Q_SLOTS:
         // The GUI thread only renders; the engine runs elsewhere. 250 ms is far above a render on a loaded CI
         // machine and far below what a blocking encode or decode of even the tiny model would cause.
         QVERIFY2(meter.maxGapMs() < 250.0, qPrintable(QString::number(meter.maxGapMs())));
-        QVERIFY(meter.ticks() > 50);
+        QVERIFY(meter.ticks() > 20);
         // Still responsive: a new question works after the stop.
         prefs.generation.maxNewTokens = 4;
         w->setPreferences(prefs);
