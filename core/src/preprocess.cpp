@@ -57,13 +57,15 @@ torch::Tensor imageToTensor(const QImage &rgb888)
 {
     TORCH_CHECK(rgb888.format() == QImage::Format_RGB888, "imageToTensor needs Format_RGB888");
     const int64_t h = rgb888.height(), w = rgb888.width();
-    // A strided view of QImage's rows (each padded to 4 bytes), converted to float in one pass into a fresh
-    // contiguous NCHW tensor; the QImage is not referenced afterwards.
+    // A strided view of QImage's rows (each padded to 4 bytes), converted to float in one vectorised pass into
+    // a fresh [H, W, 3] tensor; returned as a [1, 3, H, W] view, i.e. channels-last. Keeping QImage's interleaved
+    // order avoids a transposing copy (measured ~2x slower than the plain conversion), and the antialiased
+    // interpolate is no slower on channels-last input. The QImage is not referenced afterwards.
     const auto u8 = torch::from_blob(const_cast<uchar *>(rgb888.constBits()), {h, w, 3},
                                      {static_cast<int64_t>(rgb888.bytesPerLine()), 3, 1}, torch::kUInt8);
-    auto out = torch::empty({1, 3, h, w}, torch::kFloat32);
-    out[0].copy_(u8.permute({2, 0, 1}));
-    return out;
+    auto hwc = torch::empty({h, w, 3}, torch::kFloat32);
+    hwc.copy_(u8);
+    return hwc.permute({2, 0, 1}).unsqueeze(0);
 }
 
 QImage tensorToImage(const torch::Tensor &pixels)
@@ -113,6 +115,30 @@ torch::Tensor padToSquare(const torch::Tensor &pixels, RgbColour colour)
     return out;
 }
 
+namespace {
+
+// [rows, cols, C, ch, cw] views of the refined image for a plan whose slices tile it (checked by the caller).
+torch::Tensor sliceViews(const torch::Tensor &refined, const SlicePlan &plan)
+{
+    return refined[0]
+        .unflatten(1, {plan.grid->rows, plan.slice->height})
+        .unflatten(3, {plan.grid->cols, plan.slice->width})
+        .permute({1, 3, 0, 2, 4});
+}
+
+bool slicesTile(const SlicePlan &plan)
+{
+    const int cols = plan.grid->cols, rows = plan.grid->rows, cw = plan.slice->width, ch = plan.slice->height;
+    if (cols * rows != plan.sliceCount() || cols * cw != plan.refine->width || rows * ch != plan.refine->height)
+        return false;
+    for (int i = 0; i < plan.sliceCount(); ++i)
+        if (plan.slices[static_cast<size_t>(i)] != Rect{(i % cols) * cw, (i / cols) * ch, cw, ch})
+            return false;
+    return true;
+}
+
+} // namespace
+
 torch::Tensor cropSlices(const torch::Tensor &refined, const SlicePlan &plan)
 {
     TORCH_CHECK(plan.grid && plan.refine && plan.slice && !plan.slices.empty(), "cropSlices needs a sliced plan");
@@ -123,19 +149,12 @@ torch::Tensor cropSlices(const torch::Tensor &refined, const SlicePlan &plan)
     const int64_t cw = plan.slice->width, ch = plan.slice->height;
     const int64_t channels = refined.size(1);
 
-    bool tiles = cols * rows == plan.sliceCount() && cols * cw == plan.refine->width && rows * ch == plan.refine->height;
-    for (int i = 0; tiles && i < plan.sliceCount(); ++i) {
-        const Rect expected{static_cast<int>((i % cols) * cw), static_cast<int>((i / cols) * ch),
-                            static_cast<int>(cw), static_cast<int>(ch)};
-        tiles = plan.slices[static_cast<size_t>(i)] == expected;
-    }
-    if (tiles) {
-        // [1, C, rows*ch, cols*cw] -> [rows, cols, C, ch, cw]: every slice is a view; reshape gathers them into
-        // one contiguous batch in row-major order with a single copy.
-        return refined.reshape({channels, rows, ch, cols, cw})
-            .permute({1, 3, 0, 2, 4})
-            .reshape({rows * cols, channels, ch, cw})
-            .contiguous(); // a no-op unless the grid has one row or column, where reshape can return a view
+    if (slicesTile(plan)) {
+        // [1, C, rows*ch, cols*cw] -> [rows, cols, C, ch, cw]: every slice is a view (splitting a dimension is
+        // always a view, whatever the memory format); one copy gathers them into a contiguous row-major batch.
+        auto out = torch::empty({rows * cols, channels, ch, cw}, refined.options());
+        out.view({rows, cols, channels, ch, cw}).copy_(sliceViews(refined, plan));
+        return out;
     }
     // General rectangles (not produced by the planner, kept for custom plans): crop each, stack same sizes.
     std::vector<torch::Tensor> crops;
@@ -150,7 +169,7 @@ torch::Tensor cropSlices(const torch::Tensor &refined, const SlicePlan &plan)
 
 torch::Tensor normalize(const torch::Tensor &pixels, const PixelNorm &norm, torch::Dtype dtype)
 {
-    TORCH_CHECK(pixels.dim() == 4 && pixels.size(1) == 3, "normalize needs [B, 3, H, W]");
+    TORCH_CHECK(pixels.dim() >= 3 && pixels.size(-3) == 3, "normalize needs [..., 3, H, W]");
     // (x/255 - mean)/std as one multiply-add per element: x * 1/(255 std) + (-mean/std). Differs from the
     // three-step float32 formula of the references by at most a couple of float32 ulps.
     float scale[3], bias[3];
@@ -158,25 +177,37 @@ torch::Tensor normalize(const torch::Tensor &pixels, const PixelNorm &norm, torc
         scale[c] = static_cast<float>(1.0 / (255.0 * norm.std[c]));
         bias[c] = static_cast<float>(-static_cast<double>(norm.mean[c]) / norm.std[c]);
     }
-    const auto a = torch::from_blob(scale, {1, 3, 1, 1}, torch::kFloat32).clone();
-    const auto b = torch::from_blob(bias, {1, 3, 1, 1}, torch::kFloat32).clone();
-    auto out = torch::empty(pixels.sizes(), torch::kFloat32);
+    const auto a = torch::from_blob(scale, {3, 1, 1}, torch::kFloat32).clone();
+    const auto b = torch::from_blob(bias, {3, 1, 1}, torch::kFloat32).clone();
+    auto out = torch::empty(pixels.sizes(), torch::kFloat32); // contiguous, whatever the input's strides
     torch::addcmul_out(out, b, pixels.to(torch::kFloat32), a);
     return dtype == torch::kFloat32 ? out : out.to(dtype);
 }
 
-Pixels modelPixels(const QImage &rgb, const SlicePlan &plan, RgbColour padColour)
+namespace {
+
+// Overview and refined image (uncropped), both resized from the original, not one from the other, as the
+// references do.
+Pixels resizedPixels(const QImage &rgb, const SlicePlan &plan, RgbColour padColour)
 {
     checkPlan(rgb, plan);
     torch::Tensor original = imageToTensor(asRgb888(rgb));
     if (plan.padToSquare)
         original = padToSquare(original, padColour);
     Pixels px;
-    // Overview and refined image are both resized from the original (not one from the other), as the
-    // references do.
     px.overview = resizeBicubic(original, plan.overview);
     if (plan.grid)
-        px.slices = cropSlices(resizeBicubic(original, *plan.refine), plan);
+        px.slices = resizeBicubic(original, *plan.refine);
+    return px;
+}
+
+} // namespace
+
+Pixels modelPixels(const QImage &rgb, const SlicePlan &plan, RgbColour padColour)
+{
+    Pixels px = resizedPixels(rgb, plan, padColour);
+    if (px.slices.defined())
+        px.slices = cropSlices(px.slices, plan);
     return px;
 }
 
@@ -185,11 +216,18 @@ Pixels modelPixels(const QImage &rgb, const SlicePlan &plan, RgbColour padColour
 PreparedImages prepareImages(const QImage &rgb, const SlicePlan &plan, const PreprocessOptions &options)
 {
     torch::InferenceMode guard;
-    const auto px = preprocess::modelPixels(rgb, plan, padColourForMean(options.norm.mean));
+    const auto px = preprocess::resizedPixels(rgb, plan, padColourForMean(options.norm.mean));
     PreparedImages out;
     out.overview = preprocess::normalize(px.overview, options.norm, options.dtype).to(options.device);
-    if (px.slices.defined())
-        out.slices = preprocess::normalize(px.slices, options.norm, options.dtype).to(options.device);
+    if (px.slices.defined()) {
+        // Crop and normalise in one pass: normalise reads the slice views of the refined image and writes the
+        // contiguous [rows, cols, 3, h, w] batch, which is already [N, 3, h, w] row-major.
+        const bool tiles = preprocess::slicesTile(plan);
+        const auto slices = tiles ? preprocess::sliceViews(px.slices, plan) : preprocess::cropSlices(px.slices, plan);
+        out.slices = preprocess::normalize(slices, options.norm, options.dtype)
+                         .reshape({plan.sliceCount(), 3, plan.slice->height, plan.slice->width})
+                         .to(options.device);
+    }
     return out;
 }
 
