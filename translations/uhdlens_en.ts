@@ -1,997 +1,997 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
-    <context>
-        <name>ConversationExport</name>
-        <message>
-            <source>UHD Lens conversation about %1</source>
-            <translation>UHD Lens conversation about %1</translation>
-        </message>
-        <message>
-            <source>Image</source>
-            <translation>Image</translation>
-        </message>
-        <message>
-            <source>Region</source>
-            <translation>Region</translation>
-        </message>
-        <message>
-            <source>Plan</source>
-            <translation>Plan</translation>
-        </message>
-        <message>
-            <source>slices</source>
-            <translation>slices</translation>
-        </message>
-        <message>
-            <source>not sliced</source>
-            <translation>not sliced</translation>
-        </message>
-        <message>
-            <source>Model</source>
-            <translation>Model</translation>
-        </message>
-        <message>
-            <source>weights SHA-256</source>
-            <translation>weights SHA-256</translation>
-        </message>
-        <message>
-            <source>Settings</source>
-            <translation>Settings</translation>
-        </message>
-        <message>
-            <source>Error:</source>
-            <translation>Error:</translation>
-        </message>
-        <message>
-            <source>image tokens</source>
-            <translation>image tokens</translation>
-        </message>
-        <message>
-            <source>tokens generated</source>
-            <translation>tokens generated</translation>
-        </message>
-        <message>
-            <source>image from cache</source>
-            <translation>image from cache</translation>
-        </message>
-        <message>
-            <source>Question</source>
-            <translation>Question</translation>
-        </message>
-        <message>
-            <source>UHD plan</source>
-            <translation>UHD plan</translation>
-        </message>
-        <message>
-            <source>LLaVA-1.5 baseline</source>
-            <translation>LLaVA-1.5 baseline</translation>
-        </message>
-    </context>
-    <context>
-        <name>ErrorText</name>
-        <message>
-            <source>The file does not exist.</source>
-            <translation>The file does not exist.</translation>
-        </message>
-        <message>
-            <source>This is a folder or a special file, not an image file.</source>
-            <translation>This is a folder or a special file, not an image file.</translation>
-        </message>
-        <message>
-            <source>The file cannot be read (check its permissions).</source>
-            <translation>The file cannot be read (check its permissions).</translation>
-        </message>
-        <message>
-            <source>The file is not an image UHD Lens can read.</source>
-            <translation>The file is not an image UHD Lens can read.</translation>
-        </message>
-        <message>
-            <source>The image is damaged or incomplete.</source>
-            <translation>The image is damaged or incomplete.</translation>
-        </message>
-        <message>
-            <source>The image has no pixels (zero width or height).</source>
-            <translation>The image has no pixels (zero width or height).</translation>
-        </message>
-        <message>
-            <source>The image is too large to open safely (over the pixel limit).</source>
-            <translation>The image is too large to open safely (over the pixel limit).</translation>
-        </message>
-        <message>
-            <source>The model's weight files are damaged or not in safetensors format.</source>
-            <translation>The model's weight files are damaged or not in safetensors format.</translation>
-        </message>
-        <message>
-            <source>The model's weights are incomplete (a tensor is missing).</source>
-            <translation>The model's weights are incomplete (a tensor is missing).</translation>
-        </message>
-        <message>
-            <source>The model's weights do not match its configuration.</source>
-            <translation>The model's weights do not match its configuration.</translation>
-        </message>
-        <message>
-            <source>This folder is not a model UHD Lens can load (config.json is missing or invalid).</source>
-            <translation>This folder is not a model UHD Lens can load (config.json is missing or invalid).</translation>
-        </message>
-        <message>
-            <source>This model family is not supported.</source>
-            <translation>This model family is not supported.</translation>
-        </message>
-        <message>
-            <source>The model's tokenizer is missing or damaged.</source>
-            <translation>The model's tokenizer is missing or damaged.</translation>
-        </message>
-        <message>
-            <source>A setting is out of range.</source>
-            <translation>A setting is out of range.</translation>
-        </message>
-        <message>
-            <source>The image and question do not fit into the model's context. Allow fewer slices or ask a shorter question.</source>
-            <translation>The image and question do not fit into the model's context. Allow fewer slices or ask a shorter question.</translation>
-        </message>
-        <message>
-            <source>The chosen compute device is not available.</source>
-            <translation>The chosen compute device is not available.</translation>
-        </message>
-        <message>
-            <source>Cancelled.</source>
-            <translation>Cancelled.</translation>
-        </message>
-        <message>
-            <source>An internal error occurred.</source>
-            <translation>An internal error occurred.</translation>
-        </message>
-        <message>
-            <source>Concerning: %1</source>
-            <translation>Concerning: %1</translation>
-        </message>
-        <message>
-            <source>Details: %1</source>
-            <translation>Details: %1</translation>
-        </message>
-        <message>
-            <source>An unexpected error occurred.</source>
-            <translation>An unexpected error occurred.</translation>
-        </message>
-    </context>
-    <context>
-        <name>main</name>
-        <message>
-            <source>Ask questions about images of any size; see how each image is sliced and what it costs.</source>
-            <translation>Ask questions about images of any size; see how each image is sliced and what it costs.</translation>
-        </message>
-        <message>
-            <source>Load the model in DIR.</source>
-            <translation>Load the model in DIR.</translation>
-        </message>
-        <message>
-            <source>Save a PNG of the main window to FILE once the first plan is drawn, then quit.</source>
-            <translation>Save a PNG of the main window to FILE once the first plan is drawn, then quit.</translation>
-        </message>
-        <message>
-            <source>Initial window size, e.g. 1600x1000.</source>
-            <translation>Initial window size, e.g. 1600x1000.</translation>
-        </message>
-        <message>
-            <source>Do not load the saved or bundled model.</source>
-            <translation>Do not load the saved or bundled model.</translation>
-        </message>
-        <message>
-            <source>Image files to open.</source>
-            <translation>Image files to open.</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::ChatPanel</name>
-        <message>
-            <source>&amp;Send</source>
-            <translation>&amp;Send</translation>
-        </message>
-        <message>
-            <source>Ask the question about this image (Ctrl+Enter)</source>
-            <translation>Ask the question about this image (Ctrl+Enter)</translation>
-        </message>
-        <message>
-            <source>S&amp;top</source>
-            <translation>S&amp;top</translation>
-        </message>
-        <message>
-            <source>Stop the answer (Esc)</source>
-            <translation>Stop the answer (Esc)</translation>
-        </message>
-        <message>
-            <source>&amp;Regenerate</source>
-            <translation>&amp;Regenerate</translation>
-        </message>
-        <message>
-            <source>Answer the last question again, starting the model's context afresh (Ctrl+Shift+R)</source>
-            <translation>Answer the last question again, starting the model's context afresh (Ctrl+Shift+R)</translation>
-        </message>
-        <message>
-            <source>&amp;Copy Answer</source>
-            <translation>&amp;Copy Answer</translation>
-        </message>
-        <message>
-            <source>Copy the last answer to the clipboard (Ctrl+Shift+C)</source>
-            <translation>Copy the last answer to the clipboard (Ctrl+Shift+C)</translation>
-        </message>
-        <message>
-            <source>A/B vs LLaVA-1.5</source>
-            <translation>A/B vs LLaVA-1.5</translation>
-        </message>
-        <message>
-            <source>Also answer with the LLaVA-1.5 baseline plan (one 336×336 view) and show both side by side (Ctrl+B)</source>
-            <translation>Also answer with the LLaVA-1.5 baseline plan (one 336×336 view) and show both side by side (Ctrl+B)</translation>
-        </message>
-        <message>
-            <source>C&amp;lear Conversation</source>
-            <translation>C&amp;lear Conversation</translation>
-        </message>
-        <message>
-            <source>image tokens from cache</source>
-            <translation>image tokens from cache</translation>
-        </message>
-        <message>
-            <source>This follow-up reused the image's encoded tokens; no slice was encoded again.</source>
-            <translation>This follow-up reused the image's encoded tokens; no slice was encoded again.</translation>
-        </message>
-        <message>
-            <source>Ask about this image… (Ctrl+Enter sends)</source>
-            <translation>Ask about this image… (Ctrl+Enter sends)</translation>
-        </message>
-        <message>
-            <source>No image is open.</source>
-            <translation>No image is open.</translation>
-        </message>
-        <message>
-            <source>Ask a question about %1.</source>
-            <translation>Ask a question about %1.</translation>
-        </message>
-        <message>
-            <source>No model is loaded. The slice plan works without one; open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
-            <translation>No model is loaded. The slice plan works without one; open a model folder (Model &gt; Open Model Folder) to ask questions.</translation>
-        </message>
-        <message>
-            <source>%1 image tokens</source>
-            <translation>%1 image tokens</translation>
-        </message>
-        <message>
-            <source>%1 tokens generated</source>
-            <translation>%1 tokens generated</translation>
-        </message>
-        <message>
-            <source>%1 s</source>
-            <translation>%1 s</translation>
-        </message>
-        <message>
-            <source>%1 tokens/s</source>
-            <translation>%1 tokens/s</translation>
-        </message>
-        <message>
-            <source>image from cache</source>
-            <translation>image from cache</translation>
-        </message>
-        <message>
-            <source>stopped</source>
-            <translation>stopped</translation>
-        </message>
-        <message>
-            <source>You:</source>
-            <translation>You:</translation>
-        </message>
-        <message>
-            <source>UHD plan</source>
-            <translation>UHD plan</translation>
-        </message>
-        <message>
-            <source>LLaVA-1.5 baseline</source>
-            <translation>LLaVA-1.5 baseline</translation>
-        </message>
-        <message>
-            <source>Model:</source>
-            <translation>Model:</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::EngineWorker</name>
-        <message>
-            <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
-            <translation>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::MainWindow</name>
-        <message>
-            <source>Cannot open image</source>
-            <translation>Cannot open image</translation>
-        </message>
-        <message>
-            <source>%1 could not be opened.</source>
-            <translation>%1 could not be opened.</translation>
-        </message>
-        <message>
-            <source>No bundled model</source>
-            <translation>No bundled model</translation>
-        </message>
-        <message>
-            <source>The bundled model (resources/models/uhd-lens-tiny) is not installed.</source>
-            <translation>The bundled model (resources/models/uhd-lens-tiny) is not installed.</translation>
-        </message>
-        <message>
-            <source>About UHD Lens</source>
-            <translation>About UHD Lens</translation>
-        </message>
-        <message>
-            <source>&lt;b&gt;UHD Lens %1&lt;/b&gt;&lt;br&gt;Ask questions about images of any size. The image is cut into slices at native resolution (LLaVA-UHD), and you see every slice, what the model sees, and what it costs.</source>
-            <translation>&lt;b&gt;UHD Lens %1&lt;/b&gt;&lt;br&gt;Ask questions about images of any size. The image is cut into slices at native resolution (LLaVA-UHD), and you see every slice, what the model sees, and what it costs.</translation>
-        </message>
-        <message>
-            <source>%1 — UHD Lens</source>
-            <translation>%1 — UHD Lens</translation>
-        </message>
-        <message>
-            <source>UHD Lens</source>
-            <translation>UHD Lens</translation>
-        </message>
-        <message>
-            <source>&amp;File</source>
-            <translation>&amp;File</translation>
-        </message>
-        <message>
-            <source>Open &amp;Recent</source>
-            <translation>Open &amp;Recent</translation>
-        </message>
-        <message>
-            <source>&amp;View</source>
-            <translation>&amp;View</translation>
-        </message>
-        <message>
-            <source>&amp;Model</source>
-            <translation>&amp;Model</translation>
-        </message>
-        <message>
-            <source>&amp;Chat</source>
-            <translation>&amp;Chat</translation>
-        </message>
-        <message>
-            <source>&amp;Settings</source>
-            <translation>&amp;Settings</translation>
-        </message>
-        <message>
-            <source>&amp;Language</source>
-            <translation>&amp;Language</translation>
-        </message>
-        <message>
-            <source>&amp;Help</source>
-            <translation>&amp;Help</translation>
-        </message>
-        <message>
-            <source>Toolbar</source>
-            <translation>Toolbar</translation>
-        </message>
-        <message>
-            <source>&amp;Open Images…</source>
-            <translation>&amp;Open Images…</translation>
-        </message>
-        <message>
-            <source>Open image files (Ctrl+O)</source>
-            <translation>Open image files (Ctrl+O)</translation>
-        </message>
-        <message>
-            <source>&amp;Paste Image</source>
-            <translation>&amp;Paste Image</translation>
-        </message>
-        <message>
-            <source>Paste an image or copied image files (Ctrl+V)</source>
-            <translation>Paste an image or copied image files (Ctrl+V)</translation>
-        </message>
-        <message>
-            <source>&amp;Capture Screen Region…</source>
-            <translation>&amp;Capture Screen Region…</translation>
-        </message>
-        <message>
-            <source>Grab a rectangle of the screen (X11 only) (Ctrl+Shift+X)</source>
-            <translation>Grab a rectangle of the screen (X11 only) (Ctrl+Shift+X)</translation>
-        </message>
-        <message>
-            <source>Close &amp;Image</source>
-            <translation>Close &amp;Image</translation>
-        </message>
-        <message>
-            <source>Export Conversation as &amp;Markdown…</source>
-            <translation>Export Conversation as &amp;Markdown…</translation>
-        </message>
-        <message>
-            <source>Export Conversation as &amp;JSON…</source>
-            <translation>Export Conversation as &amp;JSON…</translation>
-        </message>
-        <message>
-            <source>&amp;Quit</source>
-            <translation>&amp;Quit</translation>
-        </message>
-        <message>
-            <source>Zoom &amp;In</source>
-            <translation>Zoom &amp;In</translation>
-        </message>
-        <message>
-            <source>Zoom &amp;Out</source>
-            <translation>Zoom &amp;Out</translation>
-        </message>
-        <message>
-            <source>&amp;Fit</source>
-            <translation>&amp;Fit</translation>
-        </message>
-        <message>
-            <source>Fit the image in the window (Ctrl+0)</source>
-            <translation>Fit the image in the window (Ctrl+0)</translation>
-        </message>
-        <message>
-            <source>&amp;1:1</source>
-            <translation>&amp;1:1</translation>
-        </message>
-        <message>
-            <source>One image pixel per screen pixel (Ctrl+1)</source>
-            <translation>One image pixel per screen pixel (Ctrl+1)</translation>
-        </message>
-        <message>
-            <source>Show Slice &amp;Grid</source>
-            <translation>Show Slice &amp;Grid</translation>
-        </message>
-        <message>
-            <source>Select &amp;Region</source>
-            <translation>Select &amp;Region</translation>
-        </message>
-        <message>
-            <source>Drag a rectangle to plan and ask about that part only, at the full slice budget (R)</source>
-            <translation>Drag a rectangle to plan and ask about that part only, at the full slice budget (R)</translation>
-        </message>
-        <message>
-            <source>Whole Image</source>
-            <translation>Whole Image</translation>
-        </message>
-        <message>
-            <source>Forget the selected region (Shift+R)</source>
-            <translation>Forget the selected region (Shift+R)</translation>
-        </message>
-        <message>
-            <source>&amp;Next Image</source>
-            <translation>&amp;Next Image</translation>
-        </message>
-        <message>
-            <source>&amp;Previous Image</source>
-            <translation>&amp;Previous Image</translation>
-        </message>
-        <message>
-            <source>Open Model &amp;Folder…</source>
-            <translation>Open Model &amp;Folder…</translation>
-        </message>
-        <message>
-            <source>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</source>
-            <translation>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</translation>
-        </message>
-        <message>
-            <source>Use &amp;Bundled Model</source>
-            <translation>Use &amp;Bundled Model</translation>
-        </message>
-        <message>
-            <source>&amp;Unload Model</source>
-            <translation>&amp;Unload Model</translation>
-        </message>
-        <message>
-            <source>&amp;Preferences…</source>
-            <translation>&amp;Preferences…</translation>
-        </message>
-        <message>
-            <source>&amp;About UHD Lens</source>
-            <translation>&amp;About UHD Lens</translation>
-        </message>
-        <message>
-            <source>Clear Recent Files</source>
-            <translation>Clear Recent Files</translation>
-        </message>
-        <message>
-            <source>Focus &amp;Question Box</source>
-            <translation>Focus &amp;Question Box</translation>
-        </message>
-        <message>
-            <source>Images</source>
-            <translation>Images</translation>
-        </message>
-        <message>
-            <source>Plan</source>
-            <translation>Plan</translation>
-        </message>
-        <message>
-            <source>Chat</source>
-            <translation>Chat</translation>
-        </message>
-        <message>
-            <source>Model</source>
-            <translation>Model</translation>
-        </message>
-        <message>
-            <source>%1×%2 px</source>
-            <translation>%1×%2 px</translation>
-        </message>
-        <message>
-            <source>zoom %1%</source>
-            <translation>zoom %1%</translation>
-        </message>
-        <message>
-            <source>loading model…</source>
-            <translation>loading model…</translation>
-        </message>
-        <message>
-            <source>model: %1</source>
-            <translation>model: %1</translation>
-        </message>
-        <message>
-            <source>no model loaded</source>
-            <translation>no model loaded</translation>
-        </message>
-        <message numerus="yes">
-            <source>Decoding %n image(s)…</source>
-            <translation>
-                <numerusform>Decoding %n image…</numerusform>
-                <numerusform>Decoding %n images…</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>Language</source>
-            <translation>Language</translation>
-        </message>
-        <message>
-            <source>The translation for %1 could not be loaded.</source>
-            <translation>The translation for %1 could not be loaded.</translation>
-        </message>
-        <message>
-            <source>(none)</source>
-            <translation>(none)</translation>
-        </message>
-        <message>
-            <source>Opened %1</source>
-            <translation>Opened %1</translation>
-        </message>
-        <message>
-            <source>Pasted image %1</source>
-            <translation>Pasted image %1</translation>
-        </message>
-        <message>
-            <source>UHD Lens does not download images from web addresses. Save the image first, or drag the picture itself instead of its link.</source>
-            <translation>UHD Lens does not download images from web addresses. Save the image first, or drag the picture itself instead of its link.</translation>
-        </message>
-        <message>
-            <source>The clipboard holds no image or image file.</source>
-            <translation>The clipboard holds no image or image file.</translation>
-        </message>
-        <message>
-            <source>Screen capture</source>
-            <translation>Screen capture</translation>
-        </message>
-        <message>
-            <source>Screen capture %1</source>
-            <translation>Screen capture %1</translation>
-        </message>
-        <message>
-            <source>Open Images</source>
-            <translation>Open Images</translation>
-        </message>
-        <message>
-            <source>Images (%1)</source>
-            <translation>Images (%1)</translation>
-        </message>
-        <message>
-            <source>PNG (*.png)</source>
-            <translation>PNG (*.png)</translation>
-        </message>
-        <message>
-            <source>JPEG (*.jpg *.jpeg)</source>
-            <translation>JPEG (*.jpg *.jpeg)</translation>
-        </message>
-        <message>
-            <source>WebP (*.webp)</source>
-            <translation>WebP (*.webp)</translation>
-        </message>
-        <message>
-            <source>TIFF (*.tif *.tiff)</source>
-            <translation>TIFF (*.tif *.tiff)</translation>
-        </message>
-        <message>
-            <source>All files (*)</source>
-            <translation>All files (*)</translation>
-        </message>
-        <message>
-            <source>Region %1×%2 selected: questions are now about this part, planned at the full slice budget.</source>
-            <translation>Region %1×%2 selected: questions are now about this part, planned at the full slice budget.</translation>
-        </message>
-        <message>
-            <source>Open Model Folder</source>
-            <translation>Open Model Folder</translation>
-        </message>
-        <message>
-            <source>Loading model…</source>
-            <translation>Loading model…</translation>
-        </message>
-        <message>
-            <source>Loading model: %1 (%2%)</source>
-            <translation>Loading model: %1 (%2%)</translation>
-        </message>
-        <message>
-            <source>Model %1 loaded.</source>
-            <translation>Model %1 loaded.</translation>
-        </message>
-        <message>
-            <source>Cannot load model</source>
-            <translation>Cannot load model</translation>
-        </message>
-        <message>
-            <source>%1 is not a model UHD Lens can load.</source>
-            <translation>%1 is not a model UHD Lens can load.</translation>
-        </message>
-        <message>
-            <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
-            <translation>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</translation>
-        </message>
-        <message>
-            <source>Waiting for the model to load…</source>
-            <translation>Waiting for the model to load…</translation>
-        </message>
-        <message>
-            <source>Preparing the image…</source>
-            <translation>Preparing the image…</translation>
-        </message>
-        <message>
-            <source>Stopping…</source>
-            <translation>Stopping…</translation>
-        </message>
-        <message>
-            <source>baseline view %1/%2</source>
-            <translation>baseline view %1/%2</translation>
-        </message>
-        <message>
-            <source>slice %1/%2</source>
-            <translation>slice %1/%2</translation>
-        </message>
-        <message>
-            <source>Encoding %1 · %2 ms · ETA %3 s</source>
-            <translation>Encoding %1 · %2 ms · ETA %3 s</translation>
-        </message>
-        <message numerus="yes">
-            <source>Answering… %n token(s)</source>
-            <translation>
-                <numerusform>Answering… %n token</numerusform>
-                <numerusform>Answering… %n tokens</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>No image is open.</source>
-            <translation>No image is open.</translation>
-        </message>
-        <message>
-            <source>Cannot write %1: %2</source>
-            <translation>Cannot write %1: %2</translation>
-        </message>
-        <message>
-            <source>Export Conversation as JSON</source>
-            <translation>Export Conversation as JSON</translation>
-        </message>
-        <message>
-            <source>Export Conversation as Markdown</source>
-            <translation>Export Conversation as Markdown</translation>
-        </message>
-        <message>
-            <source>JSON (*.json)</source>
-            <translation>JSON (*.json)</translation>
-        </message>
-        <message>
-            <source>Markdown (*.md)</source>
-            <translation>Markdown (*.md)</translation>
-        </message>
-        <message>
-            <source>Saved %1</source>
-            <translation>Saved %1</translation>
-        </message>
-        <message>
-            <source>Export failed</source>
-            <translation>Export failed</translation>
-        </message>
-        <message>
-            <source>Preferences</source>
-            <translation>Preferences</translation>
-        </message>
-        <message>
-            <source>A generation setting is out of range: %1</source>
-            <translation>A generation setting is out of range: %1</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::ModelPanel</name>
-        <message>
-            <source>Model:</source>
-            <translation>Model:</translation>
-        </message>
-        <message>
-            <source>Family:</source>
-            <translation>Family:</translation>
-        </message>
-        <message>
-            <source>Size:</source>
-            <translation>Size:</translation>
-        </message>
-        <message>
-            <source>Precision:</source>
-            <translation>Precision:</translation>
-        </message>
-        <message>
-            <source>Device:</source>
-            <translation>Device:</translation>
-        </message>
-        <message>
-            <source>Context:</source>
-            <translation>Context:</translation>
-        </message>
-        <message>
-            <source>Folder:</source>
-            <translation>Folder:</translation>
-        </message>
-        <message>
-            <source>Open Model Folder…</source>
-            <translation>Open Model Folder…</translation>
-        </message>
-        <message>
-            <source>Use Bundled Model</source>
-            <translation>Use Bundled Model</translation>
-        </message>
-        <message>
-            <source>No model is loaded. The slice plan works without one.</source>
-            <translation>No model is loaded. The slice plan works without one.</translation>
-        </message>
-        <message>
-            <source>Loading %1…</source>
-            <translation>Loading %1…</translation>
-        </message>
-        <message>
-            <source>Ready.</source>
-            <translation>Ready.</translation>
-        </message>
-        <message>
-            <source>Could not load the model:</source>
-            <translation>Could not load the model:</translation>
-        </message>
-        <message>
-            <source>%1 B parameters</source>
-            <translation>%1 B parameters</translation>
-        </message>
-        <message>
-            <source>%1 M parameters</source>
-            <translation>%1 M parameters</translation>
-        </message>
-        <message>
-            <source>%1 parameters</source>
-            <translation>%1 parameters</translation>
-        </message>
-        <message>
-            <source>%1 tokens</source>
-            <translation>%1 tokens</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::PlanPanel</name>
-        <message>
-            <source>Slicing</source>
-            <translation>Slicing</translation>
-        </message>
-        <message>
-            <source>&amp;Policy:</source>
-            <translation>&amp;Policy:</translation>
-        </message>
-        <message>
-            <source>MiniCPM-V (448 px slices, up to 9)</source>
-            <translation>MiniCPM-V (448 px slices, up to 9)</translation>
-        </message>
-        <message>
-            <source>LLaVA-UHD (336 px slices, up to 7)</source>
-            <translation>LLaVA-UHD (336 px slices, up to 7)</translation>
-        </message>
-        <message>
-            <source>LLaVA-1.5 baseline (one 336 px view)</source>
-            <translation>LLaVA-1.5 baseline (one 336 px view)</translation>
-        </message>
-        <message>
-            <source>How the image is cut into slices before the vision encoder sees it.</source>
-            <translation>How the image is cut into slices before the vision encoder sees it.</translation>
-        </message>
-        <message>
-            <source>&amp;Max slices:</source>
-            <translation>&amp;Max slices:</translation>
-        </message>
-        <message>
-            <source>The most slices the planner may use; the plan updates as you move it.</source>
-            <translation>The most slices the planner may use; the plan updates as you move it.</translation>
-        </message>
-        <message>
-            <source>Cost and legibility</source>
-            <translation>Cost and legibility</translation>
-        </message>
-        <message>
-            <source>What the model sees</source>
-            <translation>What the model sees</translation>
-        </message>
-        <message>
-            <source>Open an image to see its plan.</source>
-            <translation>Open an image to see its plan.</translation>
-        </message>
-        <message>
-            <source>Hover over a slice to see it at model input resolution.</source>
-            <translation>Hover over a slice to see it at model input resolution.</translation>
-        </message>
-        <message>
-            <source>Overview</source>
-            <translation>Overview</translation>
-        </message>
-        <message>
-            <source>Slice %1 of %2</source>
-            <translation>Slice %1 of %2</translation>
-        </message>
-        <message>
-            <source>%1: %2×%3 pixels, %4×%5 patches of %6 px (nearest-neighbour zoom)</source>
-            <translation>%1: %2×%3 pixels, %4×%5 patches of %6 px (nearest-neighbour zoom)</translation>
-        </message>
-        <message>
-            <source>No image.</source>
-            <translation>No image.</translation>
-        </message>
-        <message>
-            <source>%1 × %2 slices of %3×%4 + overview %5×%6 (image %7×%8)</source>
-            <translation>%1 × %2 slices of %3×%4 + overview %5×%6 (image %7×%8)</translation>
-        </message>
-        <message>
-            <source>Not sliced: one view of %1×%2 (image %3×%4)</source>
-            <translation>Not sliced: one view of %1×%2 (image %3×%4)</translation>
-        </message>
-        <message>
-            <source>Visual tokens: &lt;b&gt;%1&lt;/b&gt; for this plan · %2 for LLaVA-1.5 (one squashed 336×336 view)</source>
-            <translation>Visual tokens: &lt;b&gt;%1&lt;/b&gt; for this plan · %2 for LLaVA-1.5 (one squashed 336×336 view)</translation>
-        </message>
-        <message>
-            <source>%1% of the model's %2-token context</source>
-            <translation>%1% of the model's %2-token context</translation>
-        </message>
-        <message>
-            <source>Load a model to see the share of its context.</source>
-            <translation>Load a model to see the share of its context.</translation>
-        </message>
-        <message>
-            <source>Compute: 1.00× LLaVA-1.5 (this is the baseline)</source>
-            <translation>Compute: 1.00× LLaVA-1.5 (this is the baseline)</translation>
-        </message>
-        <message>
-            <source>Compute: %1× LLaVA-1.5-13B (%2 architecture, vision + prefill)</source>
-            <translation>Compute: %1× LLaVA-1.5-13B (%2 architecture, vision + prefill)</translation>
-        </message>
-        <message>
-            <source>MiniCPM-V 2.0</source>
-            <translation>MiniCPM-V 2.0</translation>
-        </message>
-        <message>
-            <source>LLaVA-UHD 13B</source>
-            <translation>LLaVA-UHD 13B</translation>
-        </message>
-        <message>
-            <source>Downscale: %1× (the encoder gets one pixel for every %1 pixels of the image)</source>
-            <translation>Downscale: %1× (the encoder gets one pixel for every %1 pixels of the image)</translation>
-        </message>
-        <message>
-            <source>Text smaller than ~%1 px will be unreadable; allow more slices or select a region.</source>
-            <translation>Text smaller than ~%1 px will be unreadable; allow more slices or select a region.</translation>
-        </message>
-        <message>
-            <source>Not downscaled: the encoder sees every pixel (upscale %1×).</source>
-            <translation>Not downscaled: the encoder sees every pixel (upscale %1×).</translation>
-        </message>
-        <message>
-            <source>Text of ~%1 px and larger should be readable.</source>
-            <translation>Text of ~%1 px and larger should be readable.</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::RegionGrabber</name>
-        <message>
-            <source>Screen capture is not available on Wayland: the compositor does not let applications read the screen. Take a screenshot with your desktop's tool and paste it here with Ctrl+V.</source>
-            <translation>Screen capture is not available on Wayland: the compositor does not let applications read the screen. Take a screenshot with your desktop's tool and paste it here with Ctrl+V.</translation>
-        </message>
-        <message>
-            <source>Screen capture is not available on this platform (%1). Take a screenshot with another tool and paste it here with Ctrl+V.</source>
-            <translation>Screen capture is not available on this platform (%1). Take a screenshot with another tool and paste it here with Ctrl+V.</translation>
-        </message>
-        <message>
-            <source>The screen could not be grabbed.</source>
-            <translation>The screen could not be grabbed.</translation>
-        </message>
-        <message>
-            <source>Drag a rectangle to capture; Esc cancels</source>
-            <translation>Drag a rectangle to capture; Esc cancels</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::SettingsDialog</name>
-        <message>
-            <source>Preferences</source>
-            <translation>Preferences</translation>
-        </message>
-        <message>
-            <source>Max new tokens:</source>
-            <translation>Max new tokens:</translation>
-        </message>
-        <message>
-            <source>Temperature (0 = greedy):</source>
-            <translation>Temperature (0 = greedy):</translation>
-        </message>
-        <message>
-            <source>Top-k (0 = off):</source>
-            <translation>Top-k (0 = off):</translation>
-        </message>
-        <message>
-            <source>Top-p (1 = off):</source>
-            <translation>Top-p (1 = off):</translation>
-        </message>
-        <message>
-            <source>Repetition penalty:</source>
-            <translation>Repetition penalty:</translation>
-        </message>
-        <message>
-            <source>Seed:</source>
-            <translation>Seed:</translation>
-        </message>
-        <message>
-            <source>Stop strings (separated by |):</source>
-            <translation>Stop strings (separated by |):</translation>
-        </message>
-        <message>
-            <source>Device:</source>
-            <translation>Device:</translation>
-        </message>
-        <message>
-            <source>Precision:</source>
-            <translation>Precision:</translation>
-        </message>
-        <message>
-            <source>Language:</source>
-            <translation>Language:</translation>
-        </message>
-        <message>
-            <source>Device and precision apply the next time a model is loaded.</source>
-            <translation>Device and precision apply the next time a model is loaded.</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::SliceCanvas</name>
-        <message>
-            <source>Image and slice plan</source>
-            <translation>Image and slice plan</translation>
-        </message>
-        <message>
-            <source>Drop images here, paste one with Ctrl+V, or open one with Ctrl+O.
+<context>
+    <name>ConversationExport</name>
+    <message>
+        <source>UHD Lens conversation about %1</source>
+        <translation>UHD Lens conversation about %1</translation>
+    </message>
+    <message>
+        <source>Image</source>
+        <translation>Image</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>Region</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>Plan</translation>
+    </message>
+    <message>
+        <source>slices</source>
+        <translation>slices</translation>
+    </message>
+    <message>
+        <source>not sliced</source>
+        <translation>not sliced</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Model</translation>
+    </message>
+    <message>
+        <source>weights SHA-256</source>
+        <translation>weights SHA-256</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>Settings</translation>
+    </message>
+    <message>
+        <source>Error:</source>
+        <translation>Error:</translation>
+    </message>
+    <message>
+        <source>image tokens</source>
+        <translation>image tokens</translation>
+    </message>
+    <message>
+        <source>tokens generated</source>
+        <translation>tokens generated</translation>
+    </message>
+    <message>
+        <source>image from cache</source>
+        <translation>image from cache</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>Question</translation>
+    </message>
+    <message>
+        <source>UHD plan</source>
+        <translation>UHD plan</translation>
+    </message>
+    <message>
+        <source>LLaVA-1.5 baseline</source>
+        <translation>LLaVA-1.5 baseline</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorText</name>
+    <message>
+        <source>The file does not exist.</source>
+        <translation>The file does not exist.</translation>
+    </message>
+    <message>
+        <source>This is a folder or a special file, not an image file.</source>
+        <translation>This is a folder or a special file, not an image file.</translation>
+    </message>
+    <message>
+        <source>The file cannot be read (check its permissions).</source>
+        <translation>The file cannot be read (check its permissions).</translation>
+    </message>
+    <message>
+        <source>The file is not an image UHD Lens can read.</source>
+        <translation>The file is not an image UHD Lens can read.</translation>
+    </message>
+    <message>
+        <source>The image is damaged or incomplete.</source>
+        <translation>The image is damaged or incomplete.</translation>
+    </message>
+    <message>
+        <source>The image has no pixels (zero width or height).</source>
+        <translation>The image has no pixels (zero width or height).</translation>
+    </message>
+    <message>
+        <source>The image is too large to open safely (over the pixel limit).</source>
+        <translation>The image is too large to open safely (over the pixel limit).</translation>
+    </message>
+    <message>
+        <source>The model&apos;s weight files are damaged or not in safetensors format.</source>
+        <translation>The model&apos;s weight files are damaged or not in safetensors format.</translation>
+    </message>
+    <message>
+        <source>The model&apos;s weights are incomplete (a tensor is missing).</source>
+        <translation>The model&apos;s weights are incomplete (a tensor is missing).</translation>
+    </message>
+    <message>
+        <source>The model&apos;s weights do not match its configuration.</source>
+        <translation>The model&apos;s weights do not match its configuration.</translation>
+    </message>
+    <message>
+        <source>This folder is not a model UHD Lens can load (config.json is missing or invalid).</source>
+        <translation>This folder is not a model UHD Lens can load (config.json is missing or invalid).</translation>
+    </message>
+    <message>
+        <source>This model family is not supported.</source>
+        <translation>This model family is not supported.</translation>
+    </message>
+    <message>
+        <source>The model&apos;s tokenizer is missing or damaged.</source>
+        <translation>The model&apos;s tokenizer is missing or damaged.</translation>
+    </message>
+    <message>
+        <source>A setting is out of range.</source>
+        <translation>A setting is out of range.</translation>
+    </message>
+    <message>
+        <source>The image and question do not fit into the model&apos;s context. Allow fewer slices or ask a shorter question.</source>
+        <translation>The image and question do not fit into the model&apos;s context. Allow fewer slices or ask a shorter question.</translation>
+    </message>
+    <message>
+        <source>The chosen compute device is not available.</source>
+        <translation>The chosen compute device is not available.</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Cancelled.</translation>
+    </message>
+    <message>
+        <source>An internal error occurred.</source>
+        <translation>An internal error occurred.</translation>
+    </message>
+    <message>
+        <source>Concerning: %1</source>
+        <translation>Concerning: %1</translation>
+    </message>
+    <message>
+        <source>Details: %1</source>
+        <translation>Details: %1</translation>
+    </message>
+    <message>
+        <source>An unexpected error occurred.</source>
+        <translation>An unexpected error occurred.</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>Ask questions about images of any size; see how each image is sliced and what it costs.</source>
+        <translation>Ask questions about images of any size; see how each image is sliced and what it costs.</translation>
+    </message>
+    <message>
+        <source>Load the model in DIR.</source>
+        <translation>Load the model in DIR.</translation>
+    </message>
+    <message>
+        <source>Save a PNG of the main window to FILE once the first plan is drawn, then quit.</source>
+        <translation>Save a PNG of the main window to FILE once the first plan is drawn, then quit.</translation>
+    </message>
+    <message>
+        <source>Initial window size, e.g. 1600x1000.</source>
+        <translation>Initial window size, e.g. 1600x1000.</translation>
+    </message>
+    <message>
+        <source>Do not load the saved or bundled model.</source>
+        <translation>Do not load the saved or bundled model.</translation>
+    </message>
+    <message>
+        <source>Image files to open.</source>
+        <translation>Image files to open.</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::ChatPanel</name>
+    <message>
+        <source>&amp;Send</source>
+        <translation>&amp;Send</translation>
+    </message>
+    <message>
+        <source>Ask the question about this image (Ctrl+Enter)</source>
+        <translation>Ask the question about this image (Ctrl+Enter)</translation>
+    </message>
+    <message>
+        <source>S&amp;top</source>
+        <translation>S&amp;top</translation>
+    </message>
+    <message>
+        <source>Stop the answer (Esc)</source>
+        <translation>Stop the answer (Esc)</translation>
+    </message>
+    <message>
+        <source>&amp;Regenerate</source>
+        <translation>&amp;Regenerate</translation>
+    </message>
+    <message>
+        <source>Answer the last question again, starting the model&apos;s context afresh (Ctrl+Shift+R)</source>
+        <translation>Answer the last question again, starting the model&apos;s context afresh (Ctrl+Shift+R)</translation>
+    </message>
+    <message>
+        <source>&amp;Copy Answer</source>
+        <translation>&amp;Copy Answer</translation>
+    </message>
+    <message>
+        <source>Copy the last answer to the clipboard (Ctrl+Shift+C)</source>
+        <translation>Copy the last answer to the clipboard (Ctrl+Shift+C)</translation>
+    </message>
+    <message>
+        <source>A/B vs LLaVA-1.5</source>
+        <translation>A/B vs LLaVA-1.5</translation>
+    </message>
+    <message>
+        <source>Also answer with the LLaVA-1.5 baseline plan (one 336×336 view) and show both side by side (Ctrl+B)</source>
+        <translation>Also answer with the LLaVA-1.5 baseline plan (one 336×336 view) and show both side by side (Ctrl+B)</translation>
+    </message>
+    <message>
+        <source>C&amp;lear Conversation</source>
+        <translation>C&amp;lear Conversation</translation>
+    </message>
+    <message>
+        <source>image tokens from cache</source>
+        <translation>image tokens from cache</translation>
+    </message>
+    <message>
+        <source>This follow-up reused the image&apos;s encoded tokens; no slice was encoded again.</source>
+        <translation>This follow-up reused the image&apos;s encoded tokens; no slice was encoded again.</translation>
+    </message>
+    <message>
+        <source>Ask about this image… (Ctrl+Enter sends)</source>
+        <translation>Ask about this image… (Ctrl+Enter sends)</translation>
+    </message>
+    <message>
+        <source>No image is open.</source>
+        <translation>No image is open.</translation>
+    </message>
+    <message>
+        <source>Ask a question about %1.</source>
+        <translation>Ask a question about %1.</translation>
+    </message>
+    <message>
+        <source>No model is loaded. The slice plan works without one; open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
+        <translation>No model is loaded. The slice plan works without one; open a model folder (Model &gt; Open Model Folder) to ask questions.</translation>
+    </message>
+    <message>
+        <source>%1 image tokens</source>
+        <translation>%1 image tokens</translation>
+    </message>
+    <message>
+        <source>%1 tokens generated</source>
+        <translation>%1 tokens generated</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>%1 tokens/s</source>
+        <translation>%1 tokens/s</translation>
+    </message>
+    <message>
+        <source>image from cache</source>
+        <translation>image from cache</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>stopped</translation>
+    </message>
+    <message>
+        <source>You:</source>
+        <translation>You:</translation>
+    </message>
+    <message>
+        <source>UHD plan</source>
+        <translation>UHD plan</translation>
+    </message>
+    <message>
+        <source>LLaVA-1.5 baseline</source>
+        <translation>LLaVA-1.5 baseline</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>Model:</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::EngineWorker</name>
+    <message>
+        <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
+        <translation>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::MainWindow</name>
+    <message>
+        <source>Cannot open image</source>
+        <translation>Cannot open image</translation>
+    </message>
+    <message>
+        <source>%1 could not be opened.</source>
+        <translation>%1 could not be opened.</translation>
+    </message>
+    <message>
+        <source>No bundled model</source>
+        <translation>No bundled model</translation>
+    </message>
+    <message>
+        <source>The bundled model (resources/models/uhd-lens-tiny) is not installed.</source>
+        <translation>The bundled model (resources/models/uhd-lens-tiny) is not installed.</translation>
+    </message>
+    <message>
+        <source>About UHD Lens</source>
+        <translation>About UHD Lens</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;UHD Lens %1&lt;/b&gt;&lt;br&gt;Ask questions about images of any size. The image is cut into slices at native resolution (LLaVA-UHD), and you see every slice, what the model sees, and what it costs.</source>
+        <translation>&lt;b&gt;UHD Lens %1&lt;/b&gt;&lt;br&gt;Ask questions about images of any size. The image is cut into slices at native resolution (LLaVA-UHD), and you see every slice, what the model sees, and what it costs.</translation>
+    </message>
+    <message>
+        <source>%1 — UHD Lens</source>
+        <translation>%1 — UHD Lens</translation>
+    </message>
+    <message>
+        <source>UHD Lens</source>
+        <translation>UHD Lens</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;File</translation>
+    </message>
+    <message>
+        <source>Open &amp;Recent</source>
+        <translation>Open &amp;Recent</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;View</translation>
+    </message>
+    <message>
+        <source>&amp;Model</source>
+        <translation>&amp;Model</translation>
+    </message>
+    <message>
+        <source>&amp;Chat</source>
+        <translation>&amp;Chat</translation>
+    </message>
+    <message>
+        <source>&amp;Settings</source>
+        <translation>&amp;Settings</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Language</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Help</translation>
+    </message>
+    <message>
+        <source>Toolbar</source>
+        <translation>Toolbar</translation>
+    </message>
+    <message>
+        <source>&amp;Open Images…</source>
+        <translation>&amp;Open Images…</translation>
+    </message>
+    <message>
+        <source>Open image files (Ctrl+O)</source>
+        <translation>Open image files (Ctrl+O)</translation>
+    </message>
+    <message>
+        <source>&amp;Paste Image</source>
+        <translation>&amp;Paste Image</translation>
+    </message>
+    <message>
+        <source>Paste an image or copied image files (Ctrl+V)</source>
+        <translation>Paste an image or copied image files (Ctrl+V)</translation>
+    </message>
+    <message>
+        <source>&amp;Capture Screen Region…</source>
+        <translation>&amp;Capture Screen Region…</translation>
+    </message>
+    <message>
+        <source>Grab a rectangle of the screen (X11 only) (Ctrl+Shift+X)</source>
+        <translation>Grab a rectangle of the screen (X11 only) (Ctrl+Shift+X)</translation>
+    </message>
+    <message>
+        <source>Close &amp;Image</source>
+        <translation>Close &amp;Image</translation>
+    </message>
+    <message>
+        <source>Export Conversation as &amp;Markdown…</source>
+        <translation>Export Conversation as &amp;Markdown…</translation>
+    </message>
+    <message>
+        <source>Export Conversation as &amp;JSON…</source>
+        <translation>Export Conversation as &amp;JSON…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quit</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;In</source>
+        <translation>Zoom &amp;In</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;Out</source>
+        <translation>Zoom &amp;Out</translation>
+    </message>
+    <message>
+        <source>&amp;Fit</source>
+        <translation>&amp;Fit</translation>
+    </message>
+    <message>
+        <source>Fit the image in the window (Ctrl+0)</source>
+        <translation>Fit the image in the window (Ctrl+0)</translation>
+    </message>
+    <message>
+        <source>&amp;1:1</source>
+        <translation>&amp;1:1</translation>
+    </message>
+    <message>
+        <source>One image pixel per screen pixel (Ctrl+1)</source>
+        <translation>One image pixel per screen pixel (Ctrl+1)</translation>
+    </message>
+    <message>
+        <source>Show Slice &amp;Grid</source>
+        <translation>Show Slice &amp;Grid</translation>
+    </message>
+    <message>
+        <source>Select &amp;Region</source>
+        <translation>Select &amp;Region</translation>
+    </message>
+    <message>
+        <source>Drag a rectangle to plan and ask about that part only, at the full slice budget (R)</source>
+        <translation>Drag a rectangle to plan and ask about that part only, at the full slice budget (R)</translation>
+    </message>
+    <message>
+        <source>Whole Image</source>
+        <translation>Whole Image</translation>
+    </message>
+    <message>
+        <source>Forget the selected region (Shift+R)</source>
+        <translation>Forget the selected region (Shift+R)</translation>
+    </message>
+    <message>
+        <source>&amp;Next Image</source>
+        <translation>&amp;Next Image</translation>
+    </message>
+    <message>
+        <source>&amp;Previous Image</source>
+        <translation>&amp;Previous Image</translation>
+    </message>
+    <message>
+        <source>Open Model &amp;Folder…</source>
+        <translation>Open Model &amp;Folder…</translation>
+    </message>
+    <message>
+        <source>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</source>
+        <translation>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</translation>
+    </message>
+    <message>
+        <source>Use &amp;Bundled Model</source>
+        <translation>Use &amp;Bundled Model</translation>
+    </message>
+    <message>
+        <source>&amp;Unload Model</source>
+        <translation>&amp;Unload Model</translation>
+    </message>
+    <message>
+        <source>&amp;Preferences…</source>
+        <translation>&amp;Preferences…</translation>
+    </message>
+    <message>
+        <source>&amp;About UHD Lens</source>
+        <translation>&amp;About UHD Lens</translation>
+    </message>
+    <message>
+        <source>Clear Recent Files</source>
+        <translation>Clear Recent Files</translation>
+    </message>
+    <message>
+        <source>Focus &amp;Question Box</source>
+        <translation>Focus &amp;Question Box</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>Images</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>Plan</translation>
+    </message>
+    <message>
+        <source>Chat</source>
+        <translation>Chat</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Model</translation>
+    </message>
+    <message>
+        <source>%1×%2 px</source>
+        <translation>%1×%2 px</translation>
+    </message>
+    <message>
+        <source>zoom %1%</source>
+        <translation>zoom %1%</translation>
+    </message>
+    <message>
+        <source>loading model…</source>
+        <translation>loading model…</translation>
+    </message>
+    <message>
+        <source>model: %1</source>
+        <translation>model: %1</translation>
+    </message>
+    <message>
+        <source>no model loaded</source>
+        <translation>no model loaded</translation>
+    </message>
+    <message numerus="yes">
+        <source>Decoding %n image(s)…</source>
+        <translation>
+            <numerusform>Decoding %n image…</numerusform>
+            <numerusform>Decoding %n images…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Language</translation>
+    </message>
+    <message>
+        <source>The translation for %1 could not be loaded.</source>
+        <translation>The translation for %1 could not be loaded.</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>(none)</translation>
+    </message>
+    <message>
+        <source>Opened %1</source>
+        <translation>Opened %1</translation>
+    </message>
+    <message>
+        <source>Pasted image %1</source>
+        <translation>Pasted image %1</translation>
+    </message>
+    <message>
+        <source>UHD Lens does not download images from web addresses. Save the image first, or drag the picture itself instead of its link.</source>
+        <translation>UHD Lens does not download images from web addresses. Save the image first, or drag the picture itself instead of its link.</translation>
+    </message>
+    <message>
+        <source>The clipboard holds no image or image file.</source>
+        <translation>The clipboard holds no image or image file.</translation>
+    </message>
+    <message>
+        <source>Screen capture</source>
+        <translation>Screen capture</translation>
+    </message>
+    <message>
+        <source>Screen capture %1</source>
+        <translation>Screen capture %1</translation>
+    </message>
+    <message>
+        <source>Open Images</source>
+        <translation>Open Images</translation>
+    </message>
+    <message>
+        <source>Images (%1)</source>
+        <translation>Images (%1)</translation>
+    </message>
+    <message>
+        <source>PNG (*.png)</source>
+        <translation>PNG (*.png)</translation>
+    </message>
+    <message>
+        <source>JPEG (*.jpg *.jpeg)</source>
+        <translation>JPEG (*.jpg *.jpeg)</translation>
+    </message>
+    <message>
+        <source>WebP (*.webp)</source>
+        <translation>WebP (*.webp)</translation>
+    </message>
+    <message>
+        <source>TIFF (*.tif *.tiff)</source>
+        <translation>TIFF (*.tif *.tiff)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>All files (*)</translation>
+    </message>
+    <message>
+        <source>Region %1×%2 selected: questions are now about this part, planned at the full slice budget.</source>
+        <translation>Region %1×%2 selected: questions are now about this part, planned at the full slice budget.</translation>
+    </message>
+    <message>
+        <source>Open Model Folder</source>
+        <translation>Open Model Folder</translation>
+    </message>
+    <message>
+        <source>Loading model…</source>
+        <translation>Loading model…</translation>
+    </message>
+    <message>
+        <source>Loading model: %1 (%2%)</source>
+        <translation>Loading model: %1 (%2%)</translation>
+    </message>
+    <message>
+        <source>Model %1 loaded.</source>
+        <translation>Model %1 loaded.</translation>
+    </message>
+    <message>
+        <source>Cannot load model</source>
+        <translation>Cannot load model</translation>
+    </message>
+    <message>
+        <source>%1 is not a model UHD Lens can load.</source>
+        <translation>%1 is not a model UHD Lens can load.</translation>
+    </message>
+    <message>
+        <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
+        <translation>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</translation>
+    </message>
+    <message>
+        <source>Waiting for the model to load…</source>
+        <translation>Waiting for the model to load…</translation>
+    </message>
+    <message>
+        <source>Preparing the image…</source>
+        <translation>Preparing the image…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>Stopping…</translation>
+    </message>
+    <message>
+        <source>baseline view %1/%2</source>
+        <translation>baseline view %1/%2</translation>
+    </message>
+    <message>
+        <source>slice %1/%2</source>
+        <translation>slice %1/%2</translation>
+    </message>
+    <message>
+        <source>Encoding %1 · %2 ms · ETA %3 s</source>
+        <translation>Encoding %1 · %2 ms · ETA %3 s</translation>
+    </message>
+    <message numerus="yes">
+        <source>Answering… %n token(s)</source>
+        <translation>
+            <numerusform>Answering… %n token</numerusform>
+            <numerusform>Answering… %n tokens</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No image is open.</source>
+        <translation>No image is open.</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>Cannot write %1: %2</translation>
+    </message>
+    <message>
+        <source>Export Conversation as JSON</source>
+        <translation>Export Conversation as JSON</translation>
+    </message>
+    <message>
+        <source>Export Conversation as Markdown</source>
+        <translation>Export Conversation as Markdown</translation>
+    </message>
+    <message>
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>Saved %1</translation>
+    </message>
+    <message>
+        <source>Export failed</source>
+        <translation>Export failed</translation>
+    </message>
+    <message>
+        <source>Preferences</source>
+        <translation>Preferences</translation>
+    </message>
+    <message>
+        <source>A generation setting is out of range: %1</source>
+        <translation>A generation setting is out of range: %1</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::ModelPanel</name>
+    <message>
+        <source>Model:</source>
+        <translation>Model:</translation>
+    </message>
+    <message>
+        <source>Family:</source>
+        <translation>Family:</translation>
+    </message>
+    <message>
+        <source>Size:</source>
+        <translation>Size:</translation>
+    </message>
+    <message>
+        <source>Precision:</source>
+        <translation>Precision:</translation>
+    </message>
+    <message>
+        <source>Device:</source>
+        <translation>Device:</translation>
+    </message>
+    <message>
+        <source>Context:</source>
+        <translation>Context:</translation>
+    </message>
+    <message>
+        <source>Folder:</source>
+        <translation>Folder:</translation>
+    </message>
+    <message>
+        <source>Open Model Folder…</source>
+        <translation>Open Model Folder…</translation>
+    </message>
+    <message>
+        <source>Use Bundled Model</source>
+        <translation>Use Bundled Model</translation>
+    </message>
+    <message>
+        <source>No model is loaded. The slice plan works without one.</source>
+        <translation>No model is loaded. The slice plan works without one.</translation>
+    </message>
+    <message>
+        <source>Loading %1…</source>
+        <translation>Loading %1…</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>Ready.</translation>
+    </message>
+    <message>
+        <source>Could not load the model:</source>
+        <translation>Could not load the model:</translation>
+    </message>
+    <message>
+        <source>%1 B parameters</source>
+        <translation>%1 B parameters</translation>
+    </message>
+    <message>
+        <source>%1 M parameters</source>
+        <translation>%1 M parameters</translation>
+    </message>
+    <message>
+        <source>%1 parameters</source>
+        <translation>%1 parameters</translation>
+    </message>
+    <message>
+        <source>%1 tokens</source>
+        <translation>%1 tokens</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::PlanPanel</name>
+    <message>
+        <source>Slicing</source>
+        <translation>Slicing</translation>
+    </message>
+    <message>
+        <source>&amp;Policy:</source>
+        <translation>&amp;Policy:</translation>
+    </message>
+    <message>
+        <source>MiniCPM-V (448 px slices, up to 9)</source>
+        <translation>MiniCPM-V (448 px slices, up to 9)</translation>
+    </message>
+    <message>
+        <source>LLaVA-UHD (336 px slices, up to 7)</source>
+        <translation>LLaVA-UHD (336 px slices, up to 7)</translation>
+    </message>
+    <message>
+        <source>LLaVA-1.5 baseline (one 336 px view)</source>
+        <translation>LLaVA-1.5 baseline (one 336 px view)</translation>
+    </message>
+    <message>
+        <source>How the image is cut into slices before the vision encoder sees it.</source>
+        <translation>How the image is cut into slices before the vision encoder sees it.</translation>
+    </message>
+    <message>
+        <source>&amp;Max slices:</source>
+        <translation>&amp;Max slices:</translation>
+    </message>
+    <message>
+        <source>The most slices the planner may use; the plan updates as you move it.</source>
+        <translation>The most slices the planner may use; the plan updates as you move it.</translation>
+    </message>
+    <message>
+        <source>Cost and legibility</source>
+        <translation>Cost and legibility</translation>
+    </message>
+    <message>
+        <source>What the model sees</source>
+        <translation>What the model sees</translation>
+    </message>
+    <message>
+        <source>Open an image to see its plan.</source>
+        <translation>Open an image to see its plan.</translation>
+    </message>
+    <message>
+        <source>Hover over a slice to see it at model input resolution.</source>
+        <translation>Hover over a slice to see it at model input resolution.</translation>
+    </message>
+    <message>
+        <source>Overview</source>
+        <translation>Overview</translation>
+    </message>
+    <message>
+        <source>Slice %1 of %2</source>
+        <translation>Slice %1 of %2</translation>
+    </message>
+    <message>
+        <source>%1: %2×%3 pixels, %4×%5 patches of %6 px (nearest-neighbour zoom)</source>
+        <translation>%1: %2×%3 pixels, %4×%5 patches of %6 px (nearest-neighbour zoom)</translation>
+    </message>
+    <message>
+        <source>No image.</source>
+        <translation>No image.</translation>
+    </message>
+    <message>
+        <source>%1 × %2 slices of %3×%4 + overview %5×%6 (image %7×%8)</source>
+        <translation>%1 × %2 slices of %3×%4 + overview %5×%6 (image %7×%8)</translation>
+    </message>
+    <message>
+        <source>Not sliced: one view of %1×%2 (image %3×%4)</source>
+        <translation>Not sliced: one view of %1×%2 (image %3×%4)</translation>
+    </message>
+    <message>
+        <source>Visual tokens: &lt;b&gt;%1&lt;/b&gt; for this plan · %2 for LLaVA-1.5 (one squashed 336×336 view)</source>
+        <translation>Visual tokens: &lt;b&gt;%1&lt;/b&gt; for this plan · %2 for LLaVA-1.5 (one squashed 336×336 view)</translation>
+    </message>
+    <message>
+        <source>%1% of the model&apos;s %2-token context</source>
+        <translation>%1% of the model&apos;s %2-token context</translation>
+    </message>
+    <message>
+        <source>Load a model to see the share of its context.</source>
+        <translation>Load a model to see the share of its context.</translation>
+    </message>
+    <message>
+        <source>Compute: 1.00× LLaVA-1.5 (this is the baseline)</source>
+        <translation>Compute: 1.00× LLaVA-1.5 (this is the baseline)</translation>
+    </message>
+    <message>
+        <source>Compute: %1× LLaVA-1.5-13B (%2 architecture, vision + prefill)</source>
+        <translation>Compute: %1× LLaVA-1.5-13B (%2 architecture, vision + prefill)</translation>
+    </message>
+    <message>
+        <source>MiniCPM-V 2.0</source>
+        <translation>MiniCPM-V 2.0</translation>
+    </message>
+    <message>
+        <source>LLaVA-UHD 13B</source>
+        <translation>LLaVA-UHD 13B</translation>
+    </message>
+    <message>
+        <source>Downscale: %1× (the encoder gets one pixel for every %1 pixels of the image)</source>
+        <translation>Downscale: %1× (the encoder gets one pixel for every %1 pixels of the image)</translation>
+    </message>
+    <message>
+        <source>Text smaller than ~%1 px will be unreadable; allow more slices or select a region.</source>
+        <translation>Text smaller than ~%1 px will be unreadable; allow more slices or select a region.</translation>
+    </message>
+    <message>
+        <source>Not downscaled: the encoder sees every pixel (upscale %1×).</source>
+        <translation>Not downscaled: the encoder sees every pixel (upscale %1×).</translation>
+    </message>
+    <message>
+        <source>Text of ~%1 px and larger should be readable.</source>
+        <translation>Text of ~%1 px and larger should be readable.</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::RegionGrabber</name>
+    <message>
+        <source>Screen capture is not available on Wayland: the compositor does not let applications read the screen. Take a screenshot with your desktop&apos;s tool and paste it here with Ctrl+V.</source>
+        <translation>Screen capture is not available on Wayland: the compositor does not let applications read the screen. Take a screenshot with your desktop&apos;s tool and paste it here with Ctrl+V.</translation>
+    </message>
+    <message>
+        <source>Screen capture is not available on this platform (%1). Take a screenshot with another tool and paste it here with Ctrl+V.</source>
+        <translation>Screen capture is not available on this platform (%1). Take a screenshot with another tool and paste it here with Ctrl+V.</translation>
+    </message>
+    <message>
+        <source>The screen could not be grabbed.</source>
+        <translation>The screen could not be grabbed.</translation>
+    </message>
+    <message>
+        <source>Drag a rectangle to capture; Esc cancels</source>
+        <translation>Drag a rectangle to capture; Esc cancels</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::SettingsDialog</name>
+    <message>
+        <source>Preferences</source>
+        <translation>Preferences</translation>
+    </message>
+    <message>
+        <source>Max new tokens:</source>
+        <translation>Max new tokens:</translation>
+    </message>
+    <message>
+        <source>Temperature (0 = greedy):</source>
+        <translation>Temperature (0 = greedy):</translation>
+    </message>
+    <message>
+        <source>Top-k (0 = off):</source>
+        <translation>Top-k (0 = off):</translation>
+    </message>
+    <message>
+        <source>Top-p (1 = off):</source>
+        <translation>Top-p (1 = off):</translation>
+    </message>
+    <message>
+        <source>Repetition penalty:</source>
+        <translation>Repetition penalty:</translation>
+    </message>
+    <message>
+        <source>Seed:</source>
+        <translation>Seed:</translation>
+    </message>
+    <message>
+        <source>Stop strings (separated by |):</source>
+        <translation>Stop strings (separated by |):</translation>
+    </message>
+    <message>
+        <source>Device:</source>
+        <translation>Device:</translation>
+    </message>
+    <message>
+        <source>Precision:</source>
+        <translation>Precision:</translation>
+    </message>
+    <message>
+        <source>Language:</source>
+        <translation>Language:</translation>
+    </message>
+    <message>
+        <source>Device and precision apply the next time a model is loaded.</source>
+        <translation>Device and precision apply the next time a model is loaded.</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::SliceCanvas</name>
+    <message>
+        <source>Image and slice plan</source>
+        <translation>Image and slice plan</translation>
+    </message>
+    <message>
+        <source>Drop images here, paste one with Ctrl+V, or open one with Ctrl+O.
 UHD Lens shows how the model cuts each image into slices, what every slice looks like to the model, and what it costs in tokens.</source>
-            <translation>Drop images here, paste one with Ctrl+V, or open one with Ctrl+O.
+        <translation>Drop images here, paste one with Ctrl+V, or open one with Ctrl+O.
 UHD Lens shows how the model cuts each image into slices, what every slice looks like to the model, and what it costs in tokens.</translation>
-        </message>
-        <message>
-            <source>#%1 · %2×%3 · %4×%5 patches</source>
-            <translation>#%1 · %2×%3 · %4×%5 patches</translation>
-        </message>
-        <message>
-            <source>one view %1×%2 (padded to a square)</source>
-            <translation>one view %1×%2 (padded to a square)</translation>
-        </message>
-        <message>
-            <source>one view %1×%2</source>
-            <translation>one view %1×%2</translation>
-        </message>
-        <message>
-            <source>overview %1×%2</source>
-            <translation>overview %1×%2</translation>
-        </message>
-    </context>
+    </message>
+    <message>
+        <source>#%1 · %2×%3 · %4×%5 patches</source>
+        <translation>#%1 · %2×%3 · %4×%5 patches</translation>
+    </message>
+    <message>
+        <source>one view %1×%2 (padded to a square)</source>
+        <translation>one view %1×%2 (padded to a square)</translation>
+    </message>
+    <message>
+        <source>one view %1×%2</source>
+        <translation>one view %1×%2</translation>
+    </message>
+    <message>
+        <source>overview %1×%2</source>
+        <translation>overview %1×%2</translation>
+    </message>
+</context>
 </TS>

@@ -1,995 +1,995 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
-    <context>
-        <name>ConversationExport</name>
-        <message>
-            <source>UHD Lens conversation about %1</source>
-            <translation>关于 %1 的 UHD Lens 对话</translation>
-        </message>
-        <message>
-            <source>Image</source>
-            <translation>图像</translation>
-        </message>
-        <message>
-            <source>Region</source>
-            <translation>区域</translation>
-        </message>
-        <message>
-            <source>Plan</source>
-            <translation>切片方案</translation>
-        </message>
-        <message>
-            <source>slices</source>
-            <translation>个切片</translation>
-        </message>
-        <message>
-            <source>not sliced</source>
-            <translation>未切片</translation>
-        </message>
-        <message>
-            <source>Model</source>
-            <translation>模型</translation>
-        </message>
-        <message>
-            <source>weights SHA-256</source>
-            <translation>权重 SHA-256</translation>
-        </message>
-        <message>
-            <source>Settings</source>
-            <translation>设置</translation>
-        </message>
-        <message>
-            <source>Error:</source>
-            <translation>错误：</translation>
-        </message>
-        <message>
-            <source>image tokens</source>
-            <translation>个图像 token</translation>
-        </message>
-        <message>
-            <source>tokens generated</source>
-            <translation>个 token 已生成</translation>
-        </message>
-        <message>
-            <source>image from cache</source>
-            <translation>图像来自缓存</translation>
-        </message>
-        <message>
-            <source>Question</source>
-            <translation>问题</translation>
-        </message>
-        <message>
-            <source>UHD plan</source>
-            <translation>UHD 方案</translation>
-        </message>
-        <message>
-            <source>LLaVA-1.5 baseline</source>
-            <translation>LLaVA-1.5 基线</translation>
-        </message>
-    </context>
-    <context>
-        <name>ErrorText</name>
-        <message>
-            <source>The file does not exist.</source>
-            <translation>文件不存在。</translation>
-        </message>
-        <message>
-            <source>This is a folder or a special file, not an image file.</source>
-            <translation>这是文件夹或特殊文件，不是图像文件。</translation>
-        </message>
-        <message>
-            <source>The file cannot be read (check its permissions).</source>
-            <translation>无法读取该文件（请检查权限）。</translation>
-        </message>
-        <message>
-            <source>The file is not an image UHD Lens can read.</source>
-            <translation>该文件不是 UHD Lens 能读取的图像。</translation>
-        </message>
-        <message>
-            <source>The image is damaged or incomplete.</source>
-            <translation>图像已损坏或不完整。</translation>
-        </message>
-        <message>
-            <source>The image has no pixels (zero width or height).</source>
-            <translation>图像没有像素（宽度或高度为零）。</translation>
-        </message>
-        <message>
-            <source>The image is too large to open safely (over the pixel limit).</source>
-            <translation>图像过大，无法安全打开（超出像素上限）。</translation>
-        </message>
-        <message>
-            <source>The model's weight files are damaged or not in safetensors format.</source>
-            <translation>模型权重文件已损坏，或不是 safetensors 格式。</translation>
-        </message>
-        <message>
-            <source>The model's weights are incomplete (a tensor is missing).</source>
-            <translation>模型权重不完整（缺少张量）。</translation>
-        </message>
-        <message>
-            <source>The model's weights do not match its configuration.</source>
-            <translation>模型权重与其配置不匹配。</translation>
-        </message>
-        <message>
-            <source>This folder is not a model UHD Lens can load (config.json is missing or invalid).</source>
-            <translation>此文件夹不是 UHD Lens 能加载的模型（config.json 缺失或无效）。</translation>
-        </message>
-        <message>
-            <source>This model family is not supported.</source>
-            <translation>不支持此模型系列。</translation>
-        </message>
-        <message>
-            <source>The model's tokenizer is missing or damaged.</source>
-            <translation>模型的分词器缺失或已损坏。</translation>
-        </message>
-        <message>
-            <source>A setting is out of range.</source>
-            <translation>某项设置超出范围。</translation>
-        </message>
-        <message>
-            <source>The image and question do not fit into the model's context. Allow fewer slices or ask a shorter question.</source>
-            <translation>图像和问题超出了模型的上下文长度。请减少切片数量或缩短问题。</translation>
-        </message>
-        <message>
-            <source>The chosen compute device is not available.</source>
-            <translation>所选计算设备不可用。</translation>
-        </message>
-        <message>
-            <source>Cancelled.</source>
-            <translation>已取消。</translation>
-        </message>
-        <message>
-            <source>An internal error occurred.</source>
-            <translation>发生内部错误。</translation>
-        </message>
-        <message>
-            <source>Concerning: %1</source>
-            <translation>涉及：%1</translation>
-        </message>
-        <message>
-            <source>Details: %1</source>
-            <translation>详情：%1</translation>
-        </message>
-        <message>
-            <source>An unexpected error occurred.</source>
-            <translation>发生意外错误。</translation>
-        </message>
-    </context>
-    <context>
-        <name>main</name>
-        <message>
-            <source>Ask questions about images of any size; see how each image is sliced and what it costs.</source>
-            <translation>就任意尺寸的图像提问；查看每张图像如何被切片以及其代价。</translation>
-        </message>
-        <message>
-            <source>Load the model in DIR.</source>
-            <translation>加载 DIR 中的模型。</translation>
-        </message>
-        <message>
-            <source>Save a PNG of the main window to FILE once the first plan is drawn, then quit.</source>
-            <translation>绘制出第一个切片方案后，将主窗口保存为 PNG 文件 FILE，然后退出。</translation>
-        </message>
-        <message>
-            <source>Initial window size, e.g. 1600x1000.</source>
-            <translation>初始窗口大小，例如 1600x1000。</translation>
-        </message>
-        <message>
-            <source>Do not load the saved or bundled model.</source>
-            <translation>不加载已保存的模型或内置模型。</translation>
-        </message>
-        <message>
-            <source>Image files to open.</source>
-            <translation>要打开的图像文件。</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::ChatPanel</name>
-        <message>
-            <source>&amp;Send</source>
-            <translation>发送(&amp;S)</translation>
-        </message>
-        <message>
-            <source>Ask the question about this image (Ctrl+Enter)</source>
-            <translation>就这张图像提问（Ctrl+Enter）</translation>
-        </message>
-        <message>
-            <source>S&amp;top</source>
-            <translation>停止(&amp;T)</translation>
-        </message>
-        <message>
-            <source>Stop the answer (Esc)</source>
-            <translation>停止回答（Esc）</translation>
-        </message>
-        <message>
-            <source>&amp;Regenerate</source>
-            <translation>重新生成(&amp;R)</translation>
-        </message>
-        <message>
-            <source>Answer the last question again, starting the model's context afresh (Ctrl+Shift+R)</source>
-            <translation>重新回答上一个问题，模型上下文从头开始（Ctrl+Shift+R）</translation>
-        </message>
-        <message>
-            <source>&amp;Copy Answer</source>
-            <translation>复制回答(&amp;C)</translation>
-        </message>
-        <message>
-            <source>Copy the last answer to the clipboard (Ctrl+Shift+C)</source>
-            <translation>将最后一个回答复制到剪贴板（Ctrl+Shift+C）</translation>
-        </message>
-        <message>
-            <source>A/B vs LLaVA-1.5</source>
-            <translation>A/B 对比 LLaVA-1.5</translation>
-        </message>
-        <message>
-            <source>Also answer with the LLaVA-1.5 baseline plan (one 336×336 view) and show both side by side (Ctrl+B)</source>
-            <translation>同时用 LLaVA-1.5 基线方案（单个 336×336 视图）回答，并排显示两者（Ctrl+B）</translation>
-        </message>
-        <message>
-            <source>C&amp;lear Conversation</source>
-            <translation>清空对话(&amp;L)</translation>
-        </message>
-        <message>
-            <source>image tokens from cache</source>
-            <translation>图像 token 来自缓存</translation>
-        </message>
-        <message>
-            <source>This follow-up reused the image's encoded tokens; no slice was encoded again.</source>
-            <translation>此追问复用了图像已编码的 token，没有重新编码任何切片。</translation>
-        </message>
-        <message>
-            <source>Ask about this image… (Ctrl+Enter sends)</source>
-            <translation>就这张图像提问……（Ctrl+Enter 发送）</translation>
-        </message>
-        <message>
-            <source>No image is open.</source>
-            <translation>没有打开的图像。</translation>
-        </message>
-        <message>
-            <source>Ask a question about %1.</source>
-            <translation>就 %1 提一个问题。</translation>
-        </message>
-        <message>
-            <source>No model is loaded. The slice plan works without one; open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
-            <translation>尚未加载模型。切片方案无需模型即可查看；要提问，请打开模型文件夹（模型 &gt; 打开模型文件夹）。</translation>
-        </message>
-        <message>
-            <source>%1 image tokens</source>
-            <translation>%1 个图像 token</translation>
-        </message>
-        <message>
-            <source>%1 tokens generated</source>
-            <translation>已生成 %1 个 token</translation>
-        </message>
-        <message>
-            <source>%1 s</source>
-            <translation>%1 秒</translation>
-        </message>
-        <message>
-            <source>%1 tokens/s</source>
-            <translation>%1 token/秒</translation>
-        </message>
-        <message>
-            <source>image from cache</source>
-            <translation>图像来自缓存</translation>
-        </message>
-        <message>
-            <source>stopped</source>
-            <translation>已停止</translation>
-        </message>
-        <message>
-            <source>You:</source>
-            <translation>你：</translation>
-        </message>
-        <message>
-            <source>UHD plan</source>
-            <translation>UHD 方案</translation>
-        </message>
-        <message>
-            <source>LLaVA-1.5 baseline</source>
-            <translation>LLaVA-1.5 基线</translation>
-        </message>
-        <message>
-            <source>Model:</source>
-            <translation>模型：</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::EngineWorker</name>
-        <message>
-            <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
-            <translation>尚未加载模型。要提问，请打开模型文件夹（模型 &gt; 打开模型文件夹）。</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::MainWindow</name>
-        <message>
-            <source>Cannot open image</source>
-            <translation>无法打开图像</translation>
-        </message>
-        <message>
-            <source>%1 could not be opened.</source>
-            <translation>无法打开 %1。</translation>
-        </message>
-        <message>
-            <source>No bundled model</source>
-            <translation>没有内置模型</translation>
-        </message>
-        <message>
-            <source>The bundled model (resources/models/uhd-lens-tiny) is not installed.</source>
-            <translation>未安装内置模型（resources/models/uhd-lens-tiny）。</translation>
-        </message>
-        <message>
-            <source>About UHD Lens</source>
-            <translation>关于 UHD Lens</translation>
-        </message>
-        <message>
-            <source>&lt;b&gt;UHD Lens %1&lt;/b&gt;&lt;br&gt;Ask questions about images of any size. The image is cut into slices at native resolution (LLaVA-UHD), and you see every slice, what the model sees, and what it costs.</source>
-            <translation>&lt;b&gt;UHD Lens %1&lt;/b&gt;&lt;br&gt;就任意尺寸的图像提问。图像按原始分辨率被切成若干切片（LLaVA-UHD），你可以看到每个切片、模型看到的内容以及其代价。</translation>
-        </message>
-        <message>
-            <source>%1 — UHD Lens</source>
-            <translation>%1 — UHD Lens</translation>
-        </message>
-        <message>
-            <source>UHD Lens</source>
-            <translation>UHD Lens</translation>
-        </message>
-        <message>
-            <source>&amp;File</source>
-            <translation>文件(&amp;F)</translation>
-        </message>
-        <message>
-            <source>Open &amp;Recent</source>
-            <translation>最近打开(&amp;R)</translation>
-        </message>
-        <message>
-            <source>&amp;View</source>
-            <translation>视图(&amp;V)</translation>
-        </message>
-        <message>
-            <source>&amp;Model</source>
-            <translation>模型(&amp;M)</translation>
-        </message>
-        <message>
-            <source>&amp;Chat</source>
-            <translation>对话(&amp;C)</translation>
-        </message>
-        <message>
-            <source>&amp;Settings</source>
-            <translation>设置(&amp;S)</translation>
-        </message>
-        <message>
-            <source>&amp;Language</source>
-            <translation>语言(&amp;L)</translation>
-        </message>
-        <message>
-            <source>&amp;Help</source>
-            <translation>帮助(&amp;H)</translation>
-        </message>
-        <message>
-            <source>Toolbar</source>
-            <translation>工具栏</translation>
-        </message>
-        <message>
-            <source>&amp;Open Images…</source>
-            <translation>打开图像(&amp;O)…</translation>
-        </message>
-        <message>
-            <source>Open image files (Ctrl+O)</source>
-            <translation>打开图像文件（Ctrl+O）</translation>
-        </message>
-        <message>
-            <source>&amp;Paste Image</source>
-            <translation>粘贴图像(&amp;P)</translation>
-        </message>
-        <message>
-            <source>Paste an image or copied image files (Ctrl+V)</source>
-            <translation>粘贴图像或已复制的图像文件（Ctrl+V）</translation>
-        </message>
-        <message>
-            <source>&amp;Capture Screen Region…</source>
-            <translation>截取屏幕区域(&amp;C)…</translation>
-        </message>
-        <message>
-            <source>Grab a rectangle of the screen (X11 only) (Ctrl+Shift+X)</source>
-            <translation>截取屏幕上的一个矩形区域（仅限 X11）（Ctrl+Shift+X）</translation>
-        </message>
-        <message>
-            <source>Close &amp;Image</source>
-            <translation>关闭图像(&amp;I)</translation>
-        </message>
-        <message>
-            <source>Export Conversation as &amp;Markdown…</source>
-            <translation>将对话导出为 &amp;Markdown…</translation>
-        </message>
-        <message>
-            <source>Export Conversation as &amp;JSON…</source>
-            <translation>将对话导出为 &amp;JSON…</translation>
-        </message>
-        <message>
-            <source>&amp;Quit</source>
-            <translation>退出(&amp;Q)</translation>
-        </message>
-        <message>
-            <source>Zoom &amp;In</source>
-            <translation>放大(&amp;I)</translation>
-        </message>
-        <message>
-            <source>Zoom &amp;Out</source>
-            <translation>缩小(&amp;O)</translation>
-        </message>
-        <message>
-            <source>&amp;Fit</source>
-            <translation>适合窗口(&amp;F)</translation>
-        </message>
-        <message>
-            <source>Fit the image in the window (Ctrl+0)</source>
-            <translation>使图像适合窗口（Ctrl+0）</translation>
-        </message>
-        <message>
-            <source>&amp;1:1</source>
-            <translation>&amp;1:1</translation>
-        </message>
-        <message>
-            <source>One image pixel per screen pixel (Ctrl+1)</source>
-            <translation>每个图像像素对应一个屏幕像素（Ctrl+1）</translation>
-        </message>
-        <message>
-            <source>Show Slice &amp;Grid</source>
-            <translation>显示切片网格(&amp;G)</translation>
-        </message>
-        <message>
-            <source>Select &amp;Region</source>
-            <translation>选择区域(&amp;R)</translation>
-        </message>
-        <message>
-            <source>Drag a rectangle to plan and ask about that part only, at the full slice budget (R)</source>
-            <translation>拖出一个矩形，仅对该部分以完整的切片预算规划并提问（R）</translation>
-        </message>
-        <message>
-            <source>Whole Image</source>
-            <translation>整张图像</translation>
-        </message>
-        <message>
-            <source>Forget the selected region (Shift+R)</source>
-            <translation>取消所选区域（Shift+R）</translation>
-        </message>
-        <message>
-            <source>&amp;Next Image</source>
-            <translation>下一张图像(&amp;N)</translation>
-        </message>
-        <message>
-            <source>&amp;Previous Image</source>
-            <translation>上一张图像(&amp;P)</translation>
-        </message>
-        <message>
-            <source>Open Model &amp;Folder…</source>
-            <translation>打开模型文件夹(&amp;F)…</translation>
-        </message>
-        <message>
-            <source>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</source>
-            <translation>加载模型文件夹（config.json、*.safetensors、tokenizer.model）（Ctrl+M）</translation>
-        </message>
-        <message>
-            <source>Use &amp;Bundled Model</source>
-            <translation>使用内置模型(&amp;B)</translation>
-        </message>
-        <message>
-            <source>&amp;Unload Model</source>
-            <translation>卸载模型(&amp;U)</translation>
-        </message>
-        <message>
-            <source>&amp;Preferences…</source>
-            <translation>首选项(&amp;P)…</translation>
-        </message>
-        <message>
-            <source>&amp;About UHD Lens</source>
-            <translation>关于 UHD Lens(&amp;A)</translation>
-        </message>
-        <message>
-            <source>Clear Recent Files</source>
-            <translation>清除最近文件</translation>
-        </message>
-        <message>
-            <source>Focus &amp;Question Box</source>
-            <translation>聚焦到提问框(&amp;Q)</translation>
-        </message>
-        <message>
-            <source>Images</source>
-            <translation>图像</translation>
-        </message>
-        <message>
-            <source>Plan</source>
-            <translation>切片方案</translation>
-        </message>
-        <message>
-            <source>Chat</source>
-            <translation>对话</translation>
-        </message>
-        <message>
-            <source>Model</source>
-            <translation>模型</translation>
-        </message>
-        <message>
-            <source>%1×%2 px</source>
-            <translation>%1×%2 像素</translation>
-        </message>
-        <message>
-            <source>zoom %1%</source>
-            <translation>缩放 %1%</translation>
-        </message>
-        <message>
-            <source>loading model…</source>
-            <translation>正在加载模型…</translation>
-        </message>
-        <message>
-            <source>model: %1</source>
-            <translation>模型：%1</translation>
-        </message>
-        <message>
-            <source>no model loaded</source>
-            <translation>未加载模型</translation>
-        </message>
-        <message numerus="yes">
-            <source>Decoding %n image(s)…</source>
-            <translation>
-                <numerusform>正在解码 %n 张图像…</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>Language</source>
-            <translation>语言</translation>
-        </message>
-        <message>
-            <source>The translation for %1 could not be loaded.</source>
-            <translation>无法加载 %1 的翻译。</translation>
-        </message>
-        <message>
-            <source>(none)</source>
-            <translation>（无）</translation>
-        </message>
-        <message>
-            <source>Opened %1</source>
-            <translation>已打开 %1</translation>
-        </message>
-        <message>
-            <source>Pasted image %1</source>
-            <translation>粘贴的图像 %1</translation>
-        </message>
-        <message>
-            <source>UHD Lens does not download images from web addresses. Save the image first, or drag the picture itself instead of its link.</source>
-            <translation>UHD Lens 不会从网址下载图像。请先保存图像，或直接拖动图片本身而不是它的链接。</translation>
-        </message>
-        <message>
-            <source>The clipboard holds no image or image file.</source>
-            <translation>剪贴板中没有图像或图像文件。</translation>
-        </message>
-        <message>
-            <source>Screen capture</source>
-            <translation>屏幕截取</translation>
-        </message>
-        <message>
-            <source>Screen capture %1</source>
-            <translation>屏幕截图 %1</translation>
-        </message>
-        <message>
-            <source>Open Images</source>
-            <translation>打开图像</translation>
-        </message>
-        <message>
-            <source>Images (%1)</source>
-            <translation>图像 (%1)</translation>
-        </message>
-        <message>
-            <source>PNG (*.png)</source>
-            <translation>PNG 图像 (*.png)</translation>
-        </message>
-        <message>
-            <source>JPEG (*.jpg *.jpeg)</source>
-            <translation>JPEG 图像 (*.jpg *.jpeg)</translation>
-        </message>
-        <message>
-            <source>WebP (*.webp)</source>
-            <translation>WebP 图像 (*.webp)</translation>
-        </message>
-        <message>
-            <source>TIFF (*.tif *.tiff)</source>
-            <translation>TIFF 图像 (*.tif *.tiff)</translation>
-        </message>
-        <message>
-            <source>All files (*)</source>
-            <translation>所有文件 (*)</translation>
-        </message>
-        <message>
-            <source>Region %1×%2 selected: questions are now about this part, planned at the full slice budget.</source>
-            <translation>已选择 %1×%2 的区域：问题现在只针对这一部分，并以完整的切片预算规划。</translation>
-        </message>
-        <message>
-            <source>Open Model Folder</source>
-            <translation>打开模型文件夹</translation>
-        </message>
-        <message>
-            <source>Loading model…</source>
-            <translation>正在加载模型…</translation>
-        </message>
-        <message>
-            <source>Loading model: %1 (%2%)</source>
-            <translation>正在加载模型：%1（%2%）</translation>
-        </message>
-        <message>
-            <source>Model %1 loaded.</source>
-            <translation>模型 %1 已加载。</translation>
-        </message>
-        <message>
-            <source>Cannot load model</source>
-            <translation>无法加载模型</translation>
-        </message>
-        <message>
-            <source>%1 is not a model UHD Lens can load.</source>
-            <translation>%1 不是 UHD Lens 能加载的模型。</translation>
-        </message>
-        <message>
-            <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
-            <translation>尚未加载模型。要提问，请打开模型文件夹（模型 &gt; 打开模型文件夹）。</translation>
-        </message>
-        <message>
-            <source>Waiting for the model to load…</source>
-            <translation>正在等待模型加载…</translation>
-        </message>
-        <message>
-            <source>Preparing the image…</source>
-            <translation>正在准备图像…</translation>
-        </message>
-        <message>
-            <source>Stopping…</source>
-            <translation>正在停止…</translation>
-        </message>
-        <message>
-            <source>baseline view %1/%2</source>
-            <translation>基线视图 %1/%2</translation>
-        </message>
-        <message>
-            <source>slice %1/%2</source>
-            <translation>切片 %1/%2</translation>
-        </message>
-        <message>
-            <source>Encoding %1 · %2 ms · ETA %3 s</source>
-            <translation>正在编码 %1 · %2 毫秒 · 预计还需 %3 秒</translation>
-        </message>
-        <message numerus="yes">
-            <source>Answering… %n token(s)</source>
-            <translation>
-                <numerusform>正在回答… %n 个 token</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>No image is open.</source>
-            <translation>没有打开的图像。</translation>
-        </message>
-        <message>
-            <source>Cannot write %1: %2</source>
-            <translation>无法写入 %1：%2</translation>
-        </message>
-        <message>
-            <source>Export Conversation as JSON</source>
-            <translation>将对话导出为 JSON</translation>
-        </message>
-        <message>
-            <source>Export Conversation as Markdown</source>
-            <translation>将对话导出为 Markdown</translation>
-        </message>
-        <message>
-            <source>JSON (*.json)</source>
-            <translation>JSON 文件 (*.json)</translation>
-        </message>
-        <message>
-            <source>Markdown (*.md)</source>
-            <translation>Markdown 文件 (*.md)</translation>
-        </message>
-        <message>
-            <source>Saved %1</source>
-            <translation>已保存 %1</translation>
-        </message>
-        <message>
-            <source>Export failed</source>
-            <translation>导出失败</translation>
-        </message>
-        <message>
-            <source>Preferences</source>
-            <translation>首选项</translation>
-        </message>
-        <message>
-            <source>A generation setting is out of range: %1</source>
-            <translation>某项生成设置超出范围：%1</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::ModelPanel</name>
-        <message>
-            <source>Model:</source>
-            <translation>模型：</translation>
-        </message>
-        <message>
-            <source>Family:</source>
-            <translation>系列：</translation>
-        </message>
-        <message>
-            <source>Size:</source>
-            <translation>大小：</translation>
-        </message>
-        <message>
-            <source>Precision:</source>
-            <translation>精度：</translation>
-        </message>
-        <message>
-            <source>Device:</source>
-            <translation>设备：</translation>
-        </message>
-        <message>
-            <source>Context:</source>
-            <translation>上下文：</translation>
-        </message>
-        <message>
-            <source>Folder:</source>
-            <translation>文件夹：</translation>
-        </message>
-        <message>
-            <source>Open Model Folder…</source>
-            <translation>打开模型文件夹…</translation>
-        </message>
-        <message>
-            <source>Use Bundled Model</source>
-            <translation>使用内置模型</translation>
-        </message>
-        <message>
-            <source>No model is loaded. The slice plan works without one.</source>
-            <translation>尚未加载模型。切片方案无需模型即可查看。</translation>
-        </message>
-        <message>
-            <source>Loading %1…</source>
-            <translation>正在加载 %1…</translation>
-        </message>
-        <message>
-            <source>Ready.</source>
-            <translation>就绪。</translation>
-        </message>
-        <message>
-            <source>Could not load the model:</source>
-            <translation>无法加载模型：</translation>
-        </message>
-        <message>
-            <source>%1 B parameters</source>
-            <translation>%1 B 参数</translation>
-        </message>
-        <message>
-            <source>%1 M parameters</source>
-            <translation>%1 M 参数</translation>
-        </message>
-        <message>
-            <source>%1 parameters</source>
-            <translation>%1 个参数</translation>
-        </message>
-        <message>
-            <source>%1 tokens</source>
-            <translation>%1 个 token</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::PlanPanel</name>
-        <message>
-            <source>Slicing</source>
-            <translation>切片</translation>
-        </message>
-        <message>
-            <source>&amp;Policy:</source>
-            <translation>策略(&amp;P)：</translation>
-        </message>
-        <message>
-            <source>MiniCPM-V (448 px slices, up to 9)</source>
-            <translation>MiniCPM-V（448 像素切片，最多 9 个）</translation>
-        </message>
-        <message>
-            <source>LLaVA-UHD (336 px slices, up to 7)</source>
-            <translation>LLaVA-UHD（336 像素切片，最多 7 个）</translation>
-        </message>
-        <message>
-            <source>LLaVA-1.5 baseline (one 336 px view)</source>
-            <translation>LLaVA-1.5 基线（单个 336 像素视图）</translation>
-        </message>
-        <message>
-            <source>How the image is cut into slices before the vision encoder sees it.</source>
-            <translation>图像在送入视觉编码器之前如何被切成切片。</translation>
-        </message>
-        <message>
-            <source>&amp;Max slices:</source>
-            <translation>最大切片数(&amp;M)：</translation>
-        </message>
-        <message>
-            <source>The most slices the planner may use; the plan updates as you move it.</source>
-            <translation>规划器最多可使用的切片数；拖动时方案会实时更新。</translation>
-        </message>
-        <message>
-            <source>Cost and legibility</source>
-            <translation>代价与可读性</translation>
-        </message>
-        <message>
-            <source>What the model sees</source>
-            <translation>模型看到的内容</translation>
-        </message>
-        <message>
-            <source>Open an image to see its plan.</source>
-            <translation>打开一张图像以查看其切片方案。</translation>
-        </message>
-        <message>
-            <source>Hover over a slice to see it at model input resolution.</source>
-            <translation>将鼠标悬停在切片上，即可按模型输入分辨率查看。</translation>
-        </message>
-        <message>
-            <source>Overview</source>
-            <translation>概览图</translation>
-        </message>
-        <message>
-            <source>Slice %1 of %2</source>
-            <translation>第 %1 个切片，共 %2 个</translation>
-        </message>
-        <message>
-            <source>%1: %2×%3 pixels, %4×%5 patches of %6 px (nearest-neighbour zoom)</source>
-            <translation>%1：%2×%3 像素，%4×%5 个 %6 像素的图块（最近邻缩放）</translation>
-        </message>
-        <message>
-            <source>No image.</source>
-            <translation>没有图像。</translation>
-        </message>
-        <message>
-            <source>%1 × %2 slices of %3×%4 + overview %5×%6 (image %7×%8)</source>
-            <translation>%1 × %2 个 %3×%4 的切片 + %5×%6 的概览图（图像 %7×%8）</translation>
-        </message>
-        <message>
-            <source>Not sliced: one view of %1×%2 (image %3×%4)</source>
-            <translation>未切片：单个 %1×%2 的视图（图像 %3×%4）</translation>
-        </message>
-        <message>
-            <source>Visual tokens: &lt;b&gt;%1&lt;/b&gt; for this plan · %2 for LLaVA-1.5 (one squashed 336×336 view)</source>
-            <translation>视觉 token：本方案 &lt;b&gt;%1&lt;/b&gt; 个 · LLaVA-1.5 为 %2 个（单个压扁的 336×336 视图）</translation>
-        </message>
-        <message>
-            <source>%1% of the model's %2-token context</source>
-            <translation>占模型 %2 token 上下文的 %1%</translation>
-        </message>
-        <message>
-            <source>Load a model to see the share of its context.</source>
-            <translation>加载模型后可查看其占上下文的比例。</translation>
-        </message>
-        <message>
-            <source>Compute: 1.00× LLaVA-1.5 (this is the baseline)</source>
-            <translation>计算量：1.00× LLaVA-1.5（这就是基线）</translation>
-        </message>
-        <message>
-            <source>Compute: %1× LLaVA-1.5-13B (%2 architecture, vision + prefill)</source>
-            <translation>计算量：%1× LLaVA-1.5-13B（%2 架构，视觉编码 + 预填充）</translation>
-        </message>
-        <message>
-            <source>MiniCPM-V 2.0</source>
-            <translation>MiniCPM-V 2.0</translation>
-        </message>
-        <message>
-            <source>LLaVA-UHD 13B</source>
-            <translation>LLaVA-UHD 13B</translation>
-        </message>
-        <message>
-            <source>Downscale: %1× (the encoder gets one pixel for every %1 pixels of the image)</source>
-            <translation>缩小倍数：%1×（图像每 %1 个像素，编码器只得到 1 个像素）</translation>
-        </message>
-        <message>
-            <source>Text smaller than ~%1 px will be unreadable; allow more slices or select a region.</source>
-            <translation>小于约 %1 像素的文字将无法辨认；请允许更多切片或选择一个区域。</translation>
-        </message>
-        <message>
-            <source>Not downscaled: the encoder sees every pixel (upscale %1×).</source>
-            <translation>未缩小：编码器能看到每个像素（放大 %1×）。</translation>
-        </message>
-        <message>
-            <source>Text of ~%1 px and larger should be readable.</source>
-            <translation>约 %1 像素及以上的文字应可辨认。</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::RegionGrabber</name>
-        <message>
-            <source>Screen capture is not available on Wayland: the compositor does not let applications read the screen. Take a screenshot with your desktop's tool and paste it here with Ctrl+V.</source>
-            <translation>Wayland 下无法截取屏幕：合成器不允许应用程序读取屏幕。请用桌面自带的工具截图，然后按 Ctrl+V 粘贴到这里。</translation>
-        </message>
-        <message>
-            <source>Screen capture is not available on this platform (%1). Take a screenshot with another tool and paste it here with Ctrl+V.</source>
-            <translation>此平台（%1）不支持屏幕截取。请用其他工具截图，然后按 Ctrl+V 粘贴到这里。</translation>
-        </message>
-        <message>
-            <source>The screen could not be grabbed.</source>
-            <translation>无法截取屏幕。</translation>
-        </message>
-        <message>
-            <source>Drag a rectangle to capture; Esc cancels</source>
-            <translation>拖出一个矩形进行截取；按 Esc 取消</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::SettingsDialog</name>
-        <message>
-            <source>Preferences</source>
-            <translation>首选项</translation>
-        </message>
-        <message>
-            <source>Max new tokens:</source>
-            <translation>最大生成 token 数：</translation>
-        </message>
-        <message>
-            <source>Temperature (0 = greedy):</source>
-            <translation>温度（0 = 贪心）：</translation>
-        </message>
-        <message>
-            <source>Top-k (0 = off):</source>
-            <translation>Top-k（0 = 关闭）：</translation>
-        </message>
-        <message>
-            <source>Top-p (1 = off):</source>
-            <translation>Top-p（1 = 关闭）：</translation>
-        </message>
-        <message>
-            <source>Repetition penalty:</source>
-            <translation>重复惩罚：</translation>
-        </message>
-        <message>
-            <source>Seed:</source>
-            <translation>随机种子：</translation>
-        </message>
-        <message>
-            <source>Stop strings (separated by |):</source>
-            <translation>停止字符串（用 | 分隔）：</translation>
-        </message>
-        <message>
-            <source>Device:</source>
-            <translation>设备：</translation>
-        </message>
-        <message>
-            <source>Precision:</source>
-            <translation>精度：</translation>
-        </message>
-        <message>
-            <source>Language:</source>
-            <translation>语言：</translation>
-        </message>
-        <message>
-            <source>Device and precision apply the next time a model is loaded.</source>
-            <translation>设备和精度将在下次加载模型时生效。</translation>
-        </message>
-    </context>
-    <context>
-        <name>uhdlens::ui::SliceCanvas</name>
-        <message>
-            <source>Image and slice plan</source>
-            <translation>图像与切片方案</translation>
-        </message>
-        <message>
-            <source>Drop images here, paste one with Ctrl+V, or open one with Ctrl+O.
+<context>
+    <name>ConversationExport</name>
+    <message>
+        <source>UHD Lens conversation about %1</source>
+        <translation>关于 %1 的 UHD Lens 对话</translation>
+    </message>
+    <message>
+        <source>Image</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>区域</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>切片方案</translation>
+    </message>
+    <message>
+        <source>slices</source>
+        <translation>个切片</translation>
+    </message>
+    <message>
+        <source>not sliced</source>
+        <translation>未切片</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>weights SHA-256</source>
+        <translation>权重 SHA-256</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Error:</source>
+        <translation>错误：</translation>
+    </message>
+    <message>
+        <source>image tokens</source>
+        <translation>个图像 token</translation>
+    </message>
+    <message>
+        <source>tokens generated</source>
+        <translation>个 token 已生成</translation>
+    </message>
+    <message>
+        <source>image from cache</source>
+        <translation>图像来自缓存</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>UHD plan</source>
+        <translation>UHD 方案</translation>
+    </message>
+    <message>
+        <source>LLaVA-1.5 baseline</source>
+        <translation>LLaVA-1.5 基线</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorText</name>
+    <message>
+        <source>The file does not exist.</source>
+        <translation>文件不存在。</translation>
+    </message>
+    <message>
+        <source>This is a folder or a special file, not an image file.</source>
+        <translation>这是文件夹或特殊文件，不是图像文件。</translation>
+    </message>
+    <message>
+        <source>The file cannot be read (check its permissions).</source>
+        <translation>无法读取该文件（请检查权限）。</translation>
+    </message>
+    <message>
+        <source>The file is not an image UHD Lens can read.</source>
+        <translation>该文件不是 UHD Lens 能读取的图像。</translation>
+    </message>
+    <message>
+        <source>The image is damaged or incomplete.</source>
+        <translation>图像已损坏或不完整。</translation>
+    </message>
+    <message>
+        <source>The image has no pixels (zero width or height).</source>
+        <translation>图像没有像素（宽度或高度为零）。</translation>
+    </message>
+    <message>
+        <source>The image is too large to open safely (over the pixel limit).</source>
+        <translation>图像过大，无法安全打开（超出像素上限）。</translation>
+    </message>
+    <message>
+        <source>The model&apos;s weight files are damaged or not in safetensors format.</source>
+        <translation>模型权重文件已损坏，或不是 safetensors 格式。</translation>
+    </message>
+    <message>
+        <source>The model&apos;s weights are incomplete (a tensor is missing).</source>
+        <translation>模型权重不完整（缺少张量）。</translation>
+    </message>
+    <message>
+        <source>The model&apos;s weights do not match its configuration.</source>
+        <translation>模型权重与其配置不匹配。</translation>
+    </message>
+    <message>
+        <source>This folder is not a model UHD Lens can load (config.json is missing or invalid).</source>
+        <translation>此文件夹不是 UHD Lens 能加载的模型（config.json 缺失或无效）。</translation>
+    </message>
+    <message>
+        <source>This model family is not supported.</source>
+        <translation>不支持此模型系列。</translation>
+    </message>
+    <message>
+        <source>The model&apos;s tokenizer is missing or damaged.</source>
+        <translation>模型的分词器缺失或已损坏。</translation>
+    </message>
+    <message>
+        <source>A setting is out of range.</source>
+        <translation>某项设置超出范围。</translation>
+    </message>
+    <message>
+        <source>The image and question do not fit into the model&apos;s context. Allow fewer slices or ask a shorter question.</source>
+        <translation>图像和问题超出了模型的上下文长度。请减少切片数量或缩短问题。</translation>
+    </message>
+    <message>
+        <source>The chosen compute device is not available.</source>
+        <translation>所选计算设备不可用。</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <source>An internal error occurred.</source>
+        <translation>发生内部错误。</translation>
+    </message>
+    <message>
+        <source>Concerning: %1</source>
+        <translation>涉及：%1</translation>
+    </message>
+    <message>
+        <source>Details: %1</source>
+        <translation>详情：%1</translation>
+    </message>
+    <message>
+        <source>An unexpected error occurred.</source>
+        <translation>发生意外错误。</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>Ask questions about images of any size; see how each image is sliced and what it costs.</source>
+        <translation>就任意尺寸的图像提问；查看每张图像如何被切片以及其代价。</translation>
+    </message>
+    <message>
+        <source>Load the model in DIR.</source>
+        <translation>加载 DIR 中的模型。</translation>
+    </message>
+    <message>
+        <source>Save a PNG of the main window to FILE once the first plan is drawn, then quit.</source>
+        <translation>绘制出第一个切片方案后，将主窗口保存为 PNG 文件 FILE，然后退出。</translation>
+    </message>
+    <message>
+        <source>Initial window size, e.g. 1600x1000.</source>
+        <translation>初始窗口大小，例如 1600x1000。</translation>
+    </message>
+    <message>
+        <source>Do not load the saved or bundled model.</source>
+        <translation>不加载已保存的模型或内置模型。</translation>
+    </message>
+    <message>
+        <source>Image files to open.</source>
+        <translation>要打开的图像文件。</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::ChatPanel</name>
+    <message>
+        <source>&amp;Send</source>
+        <translation>发送(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Ask the question about this image (Ctrl+Enter)</source>
+        <translation>就这张图像提问（Ctrl+Enter）</translation>
+    </message>
+    <message>
+        <source>S&amp;top</source>
+        <translation>停止(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Stop the answer (Esc)</source>
+        <translation>停止回答（Esc）</translation>
+    </message>
+    <message>
+        <source>&amp;Regenerate</source>
+        <translation>重新生成(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Answer the last question again, starting the model&apos;s context afresh (Ctrl+Shift+R)</source>
+        <translation>重新回答上一个问题，模型上下文从头开始（Ctrl+Shift+R）</translation>
+    </message>
+    <message>
+        <source>&amp;Copy Answer</source>
+        <translation>复制回答(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Copy the last answer to the clipboard (Ctrl+Shift+C)</source>
+        <translation>将最后一个回答复制到剪贴板（Ctrl+Shift+C）</translation>
+    </message>
+    <message>
+        <source>A/B vs LLaVA-1.5</source>
+        <translation>A/B 对比 LLaVA-1.5</translation>
+    </message>
+    <message>
+        <source>Also answer with the LLaVA-1.5 baseline plan (one 336×336 view) and show both side by side (Ctrl+B)</source>
+        <translation>同时用 LLaVA-1.5 基线方案（单个 336×336 视图）回答，并排显示两者（Ctrl+B）</translation>
+    </message>
+    <message>
+        <source>C&amp;lear Conversation</source>
+        <translation>清空对话(&amp;L)</translation>
+    </message>
+    <message>
+        <source>image tokens from cache</source>
+        <translation>图像 token 来自缓存</translation>
+    </message>
+    <message>
+        <source>This follow-up reused the image&apos;s encoded tokens; no slice was encoded again.</source>
+        <translation>此追问复用了图像已编码的 token，没有重新编码任何切片。</translation>
+    </message>
+    <message>
+        <source>Ask about this image… (Ctrl+Enter sends)</source>
+        <translation>就这张图像提问……（Ctrl+Enter 发送）</translation>
+    </message>
+    <message>
+        <source>No image is open.</source>
+        <translation>没有打开的图像。</translation>
+    </message>
+    <message>
+        <source>Ask a question about %1.</source>
+        <translation>就 %1 提一个问题。</translation>
+    </message>
+    <message>
+        <source>No model is loaded. The slice plan works without one; open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
+        <translation>尚未加载模型。切片方案无需模型即可查看；要提问，请打开模型文件夹（模型 &gt; 打开模型文件夹）。</translation>
+    </message>
+    <message>
+        <source>%1 image tokens</source>
+        <translation>%1 个图像 token</translation>
+    </message>
+    <message>
+        <source>%1 tokens generated</source>
+        <translation>已生成 %1 个 token</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 秒</translation>
+    </message>
+    <message>
+        <source>%1 tokens/s</source>
+        <translation>%1 token/秒</translation>
+    </message>
+    <message>
+        <source>image from cache</source>
+        <translation>图像来自缓存</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>You:</source>
+        <translation>你：</translation>
+    </message>
+    <message>
+        <source>UHD plan</source>
+        <translation>UHD 方案</translation>
+    </message>
+    <message>
+        <source>LLaVA-1.5 baseline</source>
+        <translation>LLaVA-1.5 基线</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::EngineWorker</name>
+    <message>
+        <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
+        <translation>尚未加载模型。要提问，请打开模型文件夹（模型 &gt; 打开模型文件夹）。</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::MainWindow</name>
+    <message>
+        <source>Cannot open image</source>
+        <translation>无法打开图像</translation>
+    </message>
+    <message>
+        <source>%1 could not be opened.</source>
+        <translation>无法打开 %1。</translation>
+    </message>
+    <message>
+        <source>No bundled model</source>
+        <translation>没有内置模型</translation>
+    </message>
+    <message>
+        <source>The bundled model (resources/models/uhd-lens-tiny) is not installed.</source>
+        <translation>未安装内置模型（resources/models/uhd-lens-tiny）。</translation>
+    </message>
+    <message>
+        <source>About UHD Lens</source>
+        <translation>关于 UHD Lens</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;UHD Lens %1&lt;/b&gt;&lt;br&gt;Ask questions about images of any size. The image is cut into slices at native resolution (LLaVA-UHD), and you see every slice, what the model sees, and what it costs.</source>
+        <translation>&lt;b&gt;UHD Lens %1&lt;/b&gt;&lt;br&gt;就任意尺寸的图像提问。图像按原始分辨率被切成若干切片（LLaVA-UHD），你可以看到每个切片、模型看到的内容以及其代价。</translation>
+    </message>
+    <message>
+        <source>%1 — UHD Lens</source>
+        <translation>%1 — UHD Lens</translation>
+    </message>
+    <message>
+        <source>UHD Lens</source>
+        <translation>UHD Lens</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Open &amp;Recent</source>
+        <translation>最近打开(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Model</source>
+        <translation>模型(&amp;M)</translation>
+    </message>
+    <message>
+        <source>&amp;Chat</source>
+        <translation>对话(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Settings</source>
+        <translation>设置(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>语言(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>Toolbar</source>
+        <translation>工具栏</translation>
+    </message>
+    <message>
+        <source>&amp;Open Images…</source>
+        <translation>打开图像(&amp;O)…</translation>
+    </message>
+    <message>
+        <source>Open image files (Ctrl+O)</source>
+        <translation>打开图像文件（Ctrl+O）</translation>
+    </message>
+    <message>
+        <source>&amp;Paste Image</source>
+        <translation>粘贴图像(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Paste an image or copied image files (Ctrl+V)</source>
+        <translation>粘贴图像或已复制的图像文件（Ctrl+V）</translation>
+    </message>
+    <message>
+        <source>&amp;Capture Screen Region…</source>
+        <translation>截取屏幕区域(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Grab a rectangle of the screen (X11 only) (Ctrl+Shift+X)</source>
+        <translation>截取屏幕上的一个矩形区域（仅限 X11）（Ctrl+Shift+X）</translation>
+    </message>
+    <message>
+        <source>Close &amp;Image</source>
+        <translation>关闭图像(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Export Conversation as &amp;Markdown…</source>
+        <translation>将对话导出为 &amp;Markdown…</translation>
+    </message>
+    <message>
+        <source>Export Conversation as &amp;JSON…</source>
+        <translation>将对话导出为 &amp;JSON…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;In</source>
+        <translation>放大(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;Out</source>
+        <translation>缩小(&amp;O)</translation>
+    </message>
+    <message>
+        <source>&amp;Fit</source>
+        <translation>适合窗口(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Fit the image in the window (Ctrl+0)</source>
+        <translation>使图像适合窗口（Ctrl+0）</translation>
+    </message>
+    <message>
+        <source>&amp;1:1</source>
+        <translation>&amp;1:1</translation>
+    </message>
+    <message>
+        <source>One image pixel per screen pixel (Ctrl+1)</source>
+        <translation>每个图像像素对应一个屏幕像素（Ctrl+1）</translation>
+    </message>
+    <message>
+        <source>Show Slice &amp;Grid</source>
+        <translation>显示切片网格(&amp;G)</translation>
+    </message>
+    <message>
+        <source>Select &amp;Region</source>
+        <translation>选择区域(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Drag a rectangle to plan and ask about that part only, at the full slice budget (R)</source>
+        <translation>拖出一个矩形，仅对该部分以完整的切片预算规划并提问（R）</translation>
+    </message>
+    <message>
+        <source>Whole Image</source>
+        <translation>整张图像</translation>
+    </message>
+    <message>
+        <source>Forget the selected region (Shift+R)</source>
+        <translation>取消所选区域（Shift+R）</translation>
+    </message>
+    <message>
+        <source>&amp;Next Image</source>
+        <translation>下一张图像(&amp;N)</translation>
+    </message>
+    <message>
+        <source>&amp;Previous Image</source>
+        <translation>上一张图像(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Open Model &amp;Folder…</source>
+        <translation>打开模型文件夹(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</source>
+        <translation>加载模型文件夹（config.json、*.safetensors、tokenizer.model）（Ctrl+M）</translation>
+    </message>
+    <message>
+        <source>Use &amp;Bundled Model</source>
+        <translation>使用内置模型(&amp;B)</translation>
+    </message>
+    <message>
+        <source>&amp;Unload Model</source>
+        <translation>卸载模型(&amp;U)</translation>
+    </message>
+    <message>
+        <source>&amp;Preferences…</source>
+        <translation>首选项(&amp;P)…</translation>
+    </message>
+    <message>
+        <source>&amp;About UHD Lens</source>
+        <translation>关于 UHD Lens(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Clear Recent Files</source>
+        <translation>清除最近文件</translation>
+    </message>
+    <message>
+        <source>Focus &amp;Question Box</source>
+        <translation>聚焦到提问框(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>切片方案</translation>
+    </message>
+    <message>
+        <source>Chat</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>%1×%2 px</source>
+        <translation>%1×%2 像素</translation>
+    </message>
+    <message>
+        <source>zoom %1%</source>
+        <translation>缩放 %1%</translation>
+    </message>
+    <message>
+        <source>loading model…</source>
+        <translation>正在加载模型…</translation>
+    </message>
+    <message>
+        <source>model: %1</source>
+        <translation>模型：%1</translation>
+    </message>
+    <message>
+        <source>no model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message numerus="yes">
+        <source>Decoding %n image(s)…</source>
+        <translation>
+            <numerusform>正在解码 %n 张图像…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>The translation for %1 could not be loaded.</source>
+        <translation>无法加载 %1 的翻译。</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source>Opened %1</source>
+        <translation>已打开 %1</translation>
+    </message>
+    <message>
+        <source>Pasted image %1</source>
+        <translation>粘贴的图像 %1</translation>
+    </message>
+    <message>
+        <source>UHD Lens does not download images from web addresses. Save the image first, or drag the picture itself instead of its link.</source>
+        <translation>UHD Lens 不会从网址下载图像。请先保存图像，或直接拖动图片本身而不是它的链接。</translation>
+    </message>
+    <message>
+        <source>The clipboard holds no image or image file.</source>
+        <translation>剪贴板中没有图像或图像文件。</translation>
+    </message>
+    <message>
+        <source>Screen capture</source>
+        <translation>屏幕截取</translation>
+    </message>
+    <message>
+        <source>Screen capture %1</source>
+        <translation>屏幕截图 %1</translation>
+    </message>
+    <message>
+        <source>Open Images</source>
+        <translation>打开图像</translation>
+    </message>
+    <message>
+        <source>Images (%1)</source>
+        <translation>图像 (%1)</translation>
+    </message>
+    <message>
+        <source>PNG (*.png)</source>
+        <translation>PNG 图像 (*.png)</translation>
+    </message>
+    <message>
+        <source>JPEG (*.jpg *.jpeg)</source>
+        <translation>JPEG 图像 (*.jpg *.jpeg)</translation>
+    </message>
+    <message>
+        <source>WebP (*.webp)</source>
+        <translation>WebP 图像 (*.webp)</translation>
+    </message>
+    <message>
+        <source>TIFF (*.tif *.tiff)</source>
+        <translation>TIFF 图像 (*.tif *.tiff)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Region %1×%2 selected: questions are now about this part, planned at the full slice budget.</source>
+        <translation>已选择 %1×%2 的区域：问题现在只针对这一部分，并以完整的切片预算规划。</translation>
+    </message>
+    <message>
+        <source>Open Model Folder</source>
+        <translation>打开模型文件夹</translation>
+    </message>
+    <message>
+        <source>Loading model…</source>
+        <translation>正在加载模型…</translation>
+    </message>
+    <message>
+        <source>Loading model: %1 (%2%)</source>
+        <translation>正在加载模型：%1（%2%）</translation>
+    </message>
+    <message>
+        <source>Model %1 loaded.</source>
+        <translation>模型 %1 已加载。</translation>
+    </message>
+    <message>
+        <source>Cannot load model</source>
+        <translation>无法加载模型</translation>
+    </message>
+    <message>
+        <source>%1 is not a model UHD Lens can load.</source>
+        <translation>%1 不是 UHD Lens 能加载的模型。</translation>
+    </message>
+    <message>
+        <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
+        <translation>尚未加载模型。要提问，请打开模型文件夹（模型 &gt; 打开模型文件夹）。</translation>
+    </message>
+    <message>
+        <source>Waiting for the model to load…</source>
+        <translation>正在等待模型加载…</translation>
+    </message>
+    <message>
+        <source>Preparing the image…</source>
+        <translation>正在准备图像…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <source>baseline view %1/%2</source>
+        <translation>基线视图 %1/%2</translation>
+    </message>
+    <message>
+        <source>slice %1/%2</source>
+        <translation>切片 %1/%2</translation>
+    </message>
+    <message>
+        <source>Encoding %1 · %2 ms · ETA %3 s</source>
+        <translation>正在编码 %1 · %2 毫秒 · 预计还需 %3 秒</translation>
+    </message>
+    <message numerus="yes">
+        <source>Answering… %n token(s)</source>
+        <translation>
+            <numerusform>正在回答… %n 个 token</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No image is open.</source>
+        <translation>没有打开的图像。</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>Export Conversation as JSON</source>
+        <translation>将对话导出为 JSON</translation>
+    </message>
+    <message>
+        <source>Export Conversation as Markdown</source>
+        <translation>将对话导出为 Markdown</translation>
+    </message>
+    <message>
+        <source>JSON (*.json)</source>
+        <translation>JSON 文件 (*.json)</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown 文件 (*.md)</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <source>Export failed</source>
+        <translation>导出失败</translation>
+    </message>
+    <message>
+        <source>Preferences</source>
+        <translation>首选项</translation>
+    </message>
+    <message>
+        <source>A generation setting is out of range: %1</source>
+        <translation>某项生成设置超出范围：%1</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::ModelPanel</name>
+    <message>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+    <message>
+        <source>Family:</source>
+        <translation>系列：</translation>
+    </message>
+    <message>
+        <source>Size:</source>
+        <translation>大小：</translation>
+    </message>
+    <message>
+        <source>Precision:</source>
+        <translation>精度：</translation>
+    </message>
+    <message>
+        <source>Device:</source>
+        <translation>设备：</translation>
+    </message>
+    <message>
+        <source>Context:</source>
+        <translation>上下文：</translation>
+    </message>
+    <message>
+        <source>Folder:</source>
+        <translation>文件夹：</translation>
+    </message>
+    <message>
+        <source>Open Model Folder…</source>
+        <translation>打开模型文件夹…</translation>
+    </message>
+    <message>
+        <source>Use Bundled Model</source>
+        <translation>使用内置模型</translation>
+    </message>
+    <message>
+        <source>No model is loaded. The slice plan works without one.</source>
+        <translation>尚未加载模型。切片方案无需模型即可查看。</translation>
+    </message>
+    <message>
+        <source>Loading %1…</source>
+        <translation>正在加载 %1…</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>就绪。</translation>
+    </message>
+    <message>
+        <source>Could not load the model:</source>
+        <translation>无法加载模型：</translation>
+    </message>
+    <message>
+        <source>%1 B parameters</source>
+        <translation>%1 B 参数</translation>
+    </message>
+    <message>
+        <source>%1 M parameters</source>
+        <translation>%1 M 参数</translation>
+    </message>
+    <message>
+        <source>%1 parameters</source>
+        <translation>%1 个参数</translation>
+    </message>
+    <message>
+        <source>%1 tokens</source>
+        <translation>%1 个 token</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::PlanPanel</name>
+    <message>
+        <source>Slicing</source>
+        <translation>切片</translation>
+    </message>
+    <message>
+        <source>&amp;Policy:</source>
+        <translation>策略(&amp;P)：</translation>
+    </message>
+    <message>
+        <source>MiniCPM-V (448 px slices, up to 9)</source>
+        <translation>MiniCPM-V（448 像素切片，最多 9 个）</translation>
+    </message>
+    <message>
+        <source>LLaVA-UHD (336 px slices, up to 7)</source>
+        <translation>LLaVA-UHD（336 像素切片，最多 7 个）</translation>
+    </message>
+    <message>
+        <source>LLaVA-1.5 baseline (one 336 px view)</source>
+        <translation>LLaVA-1.5 基线（单个 336 像素视图）</translation>
+    </message>
+    <message>
+        <source>How the image is cut into slices before the vision encoder sees it.</source>
+        <translation>图像在送入视觉编码器之前如何被切成切片。</translation>
+    </message>
+    <message>
+        <source>&amp;Max slices:</source>
+        <translation>最大切片数(&amp;M)：</translation>
+    </message>
+    <message>
+        <source>The most slices the planner may use; the plan updates as you move it.</source>
+        <translation>规划器最多可使用的切片数；拖动时方案会实时更新。</translation>
+    </message>
+    <message>
+        <source>Cost and legibility</source>
+        <translation>代价与可读性</translation>
+    </message>
+    <message>
+        <source>What the model sees</source>
+        <translation>模型看到的内容</translation>
+    </message>
+    <message>
+        <source>Open an image to see its plan.</source>
+        <translation>打开一张图像以查看其切片方案。</translation>
+    </message>
+    <message>
+        <source>Hover over a slice to see it at model input resolution.</source>
+        <translation>将鼠标悬停在切片上，即可按模型输入分辨率查看。</translation>
+    </message>
+    <message>
+        <source>Overview</source>
+        <translation>概览图</translation>
+    </message>
+    <message>
+        <source>Slice %1 of %2</source>
+        <translation>第 %1 个切片，共 %2 个</translation>
+    </message>
+    <message>
+        <source>%1: %2×%3 pixels, %4×%5 patches of %6 px (nearest-neighbour zoom)</source>
+        <translation>%1：%2×%3 像素，%4×%5 个 %6 像素的图块（最近邻缩放）</translation>
+    </message>
+    <message>
+        <source>No image.</source>
+        <translation>没有图像。</translation>
+    </message>
+    <message>
+        <source>%1 × %2 slices of %3×%4 + overview %5×%6 (image %7×%8)</source>
+        <translation>%1 × %2 个 %3×%4 的切片 + %5×%6 的概览图（图像 %7×%8）</translation>
+    </message>
+    <message>
+        <source>Not sliced: one view of %1×%2 (image %3×%4)</source>
+        <translation>未切片：单个 %1×%2 的视图（图像 %3×%4）</translation>
+    </message>
+    <message>
+        <source>Visual tokens: &lt;b&gt;%1&lt;/b&gt; for this plan · %2 for LLaVA-1.5 (one squashed 336×336 view)</source>
+        <translation>视觉 token：本方案 &lt;b&gt;%1&lt;/b&gt; 个 · LLaVA-1.5 为 %2 个（单个压扁的 336×336 视图）</translation>
+    </message>
+    <message>
+        <source>%1% of the model&apos;s %2-token context</source>
+        <translation>占模型 %2 token 上下文的 %1%</translation>
+    </message>
+    <message>
+        <source>Load a model to see the share of its context.</source>
+        <translation>加载模型后可查看其占上下文的比例。</translation>
+    </message>
+    <message>
+        <source>Compute: 1.00× LLaVA-1.5 (this is the baseline)</source>
+        <translation>计算量：1.00× LLaVA-1.5（这就是基线）</translation>
+    </message>
+    <message>
+        <source>Compute: %1× LLaVA-1.5-13B (%2 architecture, vision + prefill)</source>
+        <translation>计算量：%1× LLaVA-1.5-13B（%2 架构，视觉编码 + 预填充）</translation>
+    </message>
+    <message>
+        <source>MiniCPM-V 2.0</source>
+        <translation>MiniCPM-V 2.0</translation>
+    </message>
+    <message>
+        <source>LLaVA-UHD 13B</source>
+        <translation>LLaVA-UHD 13B</translation>
+    </message>
+    <message>
+        <source>Downscale: %1× (the encoder gets one pixel for every %1 pixels of the image)</source>
+        <translation>缩小倍数：%1×（图像每 %1 个像素，编码器只得到 1 个像素）</translation>
+    </message>
+    <message>
+        <source>Text smaller than ~%1 px will be unreadable; allow more slices or select a region.</source>
+        <translation>小于约 %1 像素的文字将无法辨认；请允许更多切片或选择一个区域。</translation>
+    </message>
+    <message>
+        <source>Not downscaled: the encoder sees every pixel (upscale %1×).</source>
+        <translation>未缩小：编码器能看到每个像素（放大 %1×）。</translation>
+    </message>
+    <message>
+        <source>Text of ~%1 px and larger should be readable.</source>
+        <translation>约 %1 像素及以上的文字应可辨认。</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::RegionGrabber</name>
+    <message>
+        <source>Screen capture is not available on Wayland: the compositor does not let applications read the screen. Take a screenshot with your desktop&apos;s tool and paste it here with Ctrl+V.</source>
+        <translation>Wayland 下无法截取屏幕：合成器不允许应用程序读取屏幕。请用桌面自带的工具截图，然后按 Ctrl+V 粘贴到这里。</translation>
+    </message>
+    <message>
+        <source>Screen capture is not available on this platform (%1). Take a screenshot with another tool and paste it here with Ctrl+V.</source>
+        <translation>此平台（%1）不支持屏幕截取。请用其他工具截图，然后按 Ctrl+V 粘贴到这里。</translation>
+    </message>
+    <message>
+        <source>The screen could not be grabbed.</source>
+        <translation>无法截取屏幕。</translation>
+    </message>
+    <message>
+        <source>Drag a rectangle to capture; Esc cancels</source>
+        <translation>拖出一个矩形进行截取；按 Esc 取消</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::SettingsDialog</name>
+    <message>
+        <source>Preferences</source>
+        <translation>首选项</translation>
+    </message>
+    <message>
+        <source>Max new tokens:</source>
+        <translation>最大生成 token 数：</translation>
+    </message>
+    <message>
+        <source>Temperature (0 = greedy):</source>
+        <translation>温度（0 = 贪心）：</translation>
+    </message>
+    <message>
+        <source>Top-k (0 = off):</source>
+        <translation>Top-k（0 = 关闭）：</translation>
+    </message>
+    <message>
+        <source>Top-p (1 = off):</source>
+        <translation>Top-p（1 = 关闭）：</translation>
+    </message>
+    <message>
+        <source>Repetition penalty:</source>
+        <translation>重复惩罚：</translation>
+    </message>
+    <message>
+        <source>Seed:</source>
+        <translation>随机种子：</translation>
+    </message>
+    <message>
+        <source>Stop strings (separated by |):</source>
+        <translation>停止字符串（用 | 分隔）：</translation>
+    </message>
+    <message>
+        <source>Device:</source>
+        <translation>设备：</translation>
+    </message>
+    <message>
+        <source>Precision:</source>
+        <translation>精度：</translation>
+    </message>
+    <message>
+        <source>Language:</source>
+        <translation>语言：</translation>
+    </message>
+    <message>
+        <source>Device and precision apply the next time a model is loaded.</source>
+        <translation>设备和精度将在下次加载模型时生效。</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::SliceCanvas</name>
+    <message>
+        <source>Image and slice plan</source>
+        <translation>图像与切片方案</translation>
+    </message>
+    <message>
+        <source>Drop images here, paste one with Ctrl+V, or open one with Ctrl+O.
 UHD Lens shows how the model cuts each image into slices, what every slice looks like to the model, and what it costs in tokens.</source>
-            <translation>将图像拖放到这里，按 Ctrl+V 粘贴，或按 Ctrl+O 打开。
+        <translation>将图像拖放到这里，按 Ctrl+V 粘贴，或按 Ctrl+O 打开。
 UHD Lens 会显示模型如何把每张图像切成切片、每个切片在模型眼中的样子，以及它消耗多少 token。</translation>
-        </message>
-        <message>
-            <source>#%1 · %2×%3 · %4×%5 patches</source>
-            <translation>#%1 · %2×%3 · %4×%5 个图块</translation>
-        </message>
-        <message>
-            <source>one view %1×%2 (padded to a square)</source>
-            <translation>单个视图 %1×%2（补齐为正方形）</translation>
-        </message>
-        <message>
-            <source>one view %1×%2</source>
-            <translation>单个视图 %1×%2</translation>
-        </message>
-        <message>
-            <source>overview %1×%2</source>
-            <translation>概览图 %1×%2</translation>
-        </message>
-    </context>
+    </message>
+    <message>
+        <source>#%1 · %2×%3 · %4×%5 patches</source>
+        <translation>#%1 · %2×%3 · %4×%5 个图块</translation>
+    </message>
+    <message>
+        <source>one view %1×%2 (padded to a square)</source>
+        <translation>单个视图 %1×%2（补齐为正方形）</translation>
+    </message>
+    <message>
+        <source>one view %1×%2</source>
+        <translation>单个视图 %1×%2</translation>
+    </message>
+    <message>
+        <source>overview %1×%2</source>
+        <translation>概览图 %1×%2</translation>
+    </message>
+</context>
 </TS>

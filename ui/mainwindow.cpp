@@ -26,6 +26,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QImageReader>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QListWidget>
 #include <QMenu>
@@ -166,6 +167,11 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
         else
             loadModel(folder);
     });
+
+    // Ctrl+V while typing a question pastes text as usual, but an image (or copied image files) on the
+    // clipboard opens as an image instead of doing nothing.
+    if (auto *box = m_chatPanel->findChild<QWidget *>(QStringLiteral("questionBox")))
+        box->installEventFilter(this);
 
     loadSettings();
     retranslateUi();
@@ -681,6 +687,17 @@ void MainWindow::captureScreenRegion()
     connect(grabber, &RegionGrabber::captured, this, [this](const QImage &image) {
         openImage(image, tr("Screen capture %1").arg(++m_pastedCount));
     });
+}
+
+bool MainWindow::eventFilter(QObject *watched, QEvent *event)
+{
+    if (event->type() == QEvent::KeyPress && static_cast<QKeyEvent *>(event)->matches(QKeySequence::Paste)) {
+        const QMimeData *mime = QApplication::clipboard()->mimeData();
+        const bool hasText = mime && mime->hasText() && !mime->hasUrls();
+        if (mime && !hasText && ingestMimeData(mime))
+            return true;
+    }
+    return QMainWindow::eventFilter(watched, event);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)

@@ -129,7 +129,8 @@ void SliceCanvas::zoomToFit()
 
 void SliceCanvas::zoomActualSize()
 {
-    setZoomAround(1.0, QPointF(width() / 2.0, height() / 2.0));
+    // One image pixel per device pixel: on a 2x (high-DPI) screen that is a zoom of 0.5 in logical coordinates.
+    setZoomAround(1.0 / devicePixelRatioF(), QPointF(width() / 2.0, height() / 2.0));
 }
 
 void SliceCanvas::zoomIn()

@@ -6,6 +6,7 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
+#include <QStatusBar>
 #include <QTimer>
 
 #include <cstdio>
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
         auto grab = [&window, file] {
             window.selectDocument(0);   // the first image given on the command line
             window.showModelView(0);    // and its first slice at model input resolution
+            window.statusBar()->clearMessage();
             const QPixmap shot = window.grab();
             const bool ok = shot.save(file, "PNG");
             std::fprintf(ok ? stdout : stderr, ok ? "saved %s (%dx%d)\n" : "cannot save %s\n", qPrintable(file),

@@ -366,6 +366,16 @@ private Q_SLOTS:
         w->pasteFromClipboard();
         QTest::qWait(50);
         QCOMPARE(w->documentCount(), 3);
+        // 5) Ctrl+V in the question box: text pastes as text, an image opens as an image.
+        auto *box = w->chatPanel()->findChild<QWidget *>(QStringLiteral("questionBox"));
+        QVERIFY(box);
+        box->setFocus();
+        QTest::keyClick(box, Qt::Key_V, Qt::ControlModifier);
+        QCOMPARE(w->chatPanel()->question(), QStringLiteral("just text"));
+        QCOMPARE(w->documentCount(), 3);
+        QApplication::clipboard()->setImage(shot);
+        QTest::keyClick(box, Qt::Key_V, Qt::ControlModifier);
+        QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 4, 10000);
     }
 
     void badImageShowsReadableError()
