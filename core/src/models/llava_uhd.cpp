@@ -3,7 +3,9 @@
 // Checkpoint names:
 //   vision_model.*          HF CLIPVisionModel (openai/clip-vit-large-patch14-336), usually from a second
 //                           folder (--vision); features of hidden state -2, CLS dropped, no post-LayerNorm,
-//                           position table bicubic-fitted to each image's grid without antialias
+//                           position table bicubic-fitted to each image's grid without antialias (in float32;
+//                           the release interpolates in the parameter dtype, fp16 — ours is the more exact of
+//                           the two and equal in fp32)
 //   model.mm_projector.*    the spatially constrained resampler ("adapt_spatial_resampler"): 144 queries, each
 //                           attending only to RoIAlign samples of its own box of a 12x12 partition of the
 //                           feature map; names as torch.nn.MultiheadAttention (attn.in_proj_weight, ...)
