@@ -111,3 +111,12 @@ run_cli(out rc err ask --model ${WORK}/tiny --image ${DATA}/images/not-an-image.
 expect("rc EQUAL 1 AND err MATCHES \"not an image\"" "bad image: rc ${rc}, ${err}")
 run_cli(out rc err ask --model ${WORK}/tiny --image ${IMG} --device cuda "q")
 expect("rc EQUAL 0 OR (rc EQUAL 1 AND err MATCHES \"cuda\")" "cuda on a CPU-only build should fail clearly: rc ${rc}, ${err}")
+
+# Without --model, ask uses the bundled default model; while it is not built (issue 5), a clear error (exit 1).
+get_filename_component(RESOURCES ${DATA}/../../resources ABSOLUTE)
+run_cli(out rc err ask --image ${IMG} --max-new-tokens 2 "What?")
+if(EXISTS ${RESOURCES}/models/uhd-lens-tiny/config.json)
+  expect("rc EQUAL 0" "ask with the bundled default model exited ${rc}: ${err}")
+else()
+  expect("rc EQUAL 1 AND err MATCHES \"default model\"" "ask without --model and no default model: rc ${rc}, ${err}")
+endif()
