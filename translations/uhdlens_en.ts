@@ -181,6 +181,14 @@
         <source>Image files to open.</source>
         <translation>Image files to open.</translation>
     </message>
+    <message>
+        <source>Ask QUESTION about the first image once the model is loaded (with --screenshot: grab after the answer).</source>
+        <translation>Ask QUESTION about the first image once the model is loaded (with --screenshot: grab after the answer).</translation>
+    </message>
+    <message>
+        <source>Answer --ask also with the LLaVA-1.5 baseline (A/B).</source>
+        <translation>Answer --ask also with the LLaVA-1.5 baseline (A/B).</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ChatPanel</name>

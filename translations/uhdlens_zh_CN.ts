@@ -181,6 +181,14 @@
         <source>Image files to open.</source>
         <translation>要打开的图像文件。</translation>
     </message>
+    <message>
+        <source>Ask QUESTION about the first image once the model is loaded (with --screenshot: grab after the answer).</source>
+        <translation>模型加载后就第一张图像提出问题 QUESTION（与 --screenshot 同用时：回答完成后再截图）。</translation>
+    </message>
+    <message>
+        <source>Answer --ask also with the LLaVA-1.5 baseline (A/B).</source>
+        <translation>同时用 LLaVA-1.5 基线回答 --ask 的问题（A/B 对比）。</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ChatPanel</name>

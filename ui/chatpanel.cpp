@@ -123,6 +123,8 @@ void ChatPanel::changeEvent(QEvent *event)
 {
     if (event->type() == QEvent::LanguageChange)
         retranslateUi();
+    else if (event->type() == QEvent::PaletteChange)
+        renderNow(); // the transcript's accent colour follows the (light or dark) system palette
     QWidget::changeEvent(event);
 }
 

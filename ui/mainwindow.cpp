@@ -810,7 +810,9 @@ SlicePolicy MainWindow::effectivePolicy() const
 
 TokenLayout MainWindow::layoutFor(const SlicePolicy &policy) const
 {
-    if (m_modelInfo && m_modelInfo->policy.kind == policy.kind)
+    // With a model, its resampler decides the tokens per encoded image whatever the slicing; without one, each
+    // policy counts with the layout of the model it comes from.
+    if (m_modelInfo)
         return m_modelInfo->layout;
     return policy.defaultLayout();
 }
@@ -940,7 +942,15 @@ void MainWindow::onModelLoaded(const ModelInfo &info)
     m_chatPanel->hideProgress();
     m_chatPanel->setModelReady(true);
     m_chatPanel->renderNow();
-    m_settings->setValue(QStringLiteral("model/folder"), QString::fromStdString(info.modelDir));
+    // A newly chosen model brings its own slicing (policy and slice budget) as the starting point; reloading the
+    // same model at start-up keeps what the user set last time.
+    const QString folder = QString::fromStdString(info.modelDir);
+    if (m_settings->value(QStringLiteral("model/folder")).toString() != folder) {
+        m_planPanel->setPolicyName(QString::fromStdString(info.policy.name()));
+        if (info.policy.kind != PolicyKind::Llava15)
+            m_planPanel->setMaxSlices(info.policy.maxSlices);
+    }
+    m_settings->setValue(QStringLiteral("model/folder"), folder);
     statusBar()->showMessage(tr("Model %1 loaded.").arg(QString::fromStdString(info.name)), 5000);
     updateActions();
     updateStatus();

@@ -1,5 +1,6 @@
 // uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR] [--screenshot FILE]`.
 #include "mainwindow.h"
+#include "chatpanel.h"
 #include "slicecanvas.h"
 
 #include <QApplication>
@@ -10,6 +11,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <memory>
 
 int main(int argc, char **argv)
 {
@@ -35,7 +37,13 @@ int main(int argc, char **argv)
                                   QStringLiteral("WxH"));
     QCommandLineOption noModelOption(QStringLiteral("no-model"),
                                      QApplication::translate("main", "Do not load the saved or bundled model."));
-    parser.addOptions({modelOption, screenshotOption, sizeOption, noModelOption});
+    QCommandLineOption askOption(
+        QStringLiteral("ask"),
+        QApplication::translate("main", "Ask QUESTION about the first image once the model is loaded (with --screenshot: "
+                                        "grab after the answer)."),
+        QStringLiteral("QUESTION"));
+    QCommandLineOption abOption(QStringLiteral("ab"), QApplication::translate("main", "Answer --ask also with the LLaVA-1.5 baseline (A/B)."));
+    parser.addOptions({modelOption, screenshotOption, sizeOption, noModelOption, askOption, abOption});
     parser.addPositionalArgument(QStringLiteral("images"), QApplication::translate("main", "Image files to open."),
                                  QStringLiteral("[IMAGE...]"));
     parser.process(app);
@@ -59,10 +67,14 @@ int main(int argc, char **argv)
         images << QFileInfo(arg).absoluteFilePath();
     window.openFiles(images);
 
-    if (parser.isSet(screenshotOption)) {
+    const QString question = parser.value(askOption);
+    if (parser.isSet(abOption))
+        window.chatPanel()->setAbMode(true);
+    const bool screenshot = parser.isSet(screenshotOption);
+    if (screenshot || !question.isEmpty()) {
         const QString file = parser.value(screenshotOption);
-        // After the first plan (and a moment for layout and any model status), grab and quit. A watchdog makes
-        // sure a script never hangs when nothing could be opened.
+        // After the first plan, wait for the model (if one is loading), ask the question (if any) and wait for the
+        // answer, then grab and quit (with --screenshot). Polling a timer keeps all of it in the main event loop.
         auto grab = [&window, file] {
             window.selectDocument(0);   // the first image given on the command line
             window.showModelView(0);    // and its first slice at model input resolution
@@ -73,27 +85,44 @@ int main(int argc, char **argv)
                          shot.width(), shot.height());
             QApplication::exit(ok ? 0 : 1);
         };
-        QObject::connect(&window, &uhdlens::ui::MainWindow::planShown, &window, [&window, grab] {
+        QObject::connect(&window, &uhdlens::ui::MainWindow::planShown, &window, [&window, grab, question, screenshot] {
             static bool once = false;
             if (once)
                 return;
             once = true;
-            // Wait for the model (if one is loading) so the model panel shows it, at most a few seconds.
             auto *poll = new QTimer(&window);
             auto waited = std::make_shared<int>(0);
-            QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, waited, grab] {
+            auto asked = std::make_shared<bool>(false);
+            QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, waited, asked, grab, question, screenshot] {
                 *waited += 100;
-                if ((!window.isModelLoading() && *waited >= 800) || *waited > 20000) {
+                if (*waited > 170000) { // give up waiting, show what there is
                     poll->stop();
-                    grab();
+                    if (screenshot)
+                        grab();
+                    return;
                 }
+                if (window.isModelLoading() || *waited < 800)
+                    return;
+                if (!question.isEmpty() && !*asked && window.modelInfo()) {
+                    window.selectDocument(0);
+                    window.ask(question);
+                    *asked = true;
+                    return;
+                }
+                if (window.isGenerating())
+                    return;
+                poll->stop();
+                if (screenshot)
+                    grab();
             });
             poll->start(100);
         });
-        QTimer::singleShot(60000, &window, [] {
-            std::fprintf(stderr, "no plan was drawn within 60 s\n");
-            QApplication::exit(2);
-        });
+        if (screenshot) {
+            QTimer::singleShot(180000, &window, [] {
+                std::fprintf(stderr, "no plan was drawn within 180 s\n");
+                QApplication::exit(2);
+            });
+        }
     }
     return app.exec();
 }

@@ -570,6 +570,11 @@ private Q_SLOTS:
         QVERIFY(w->chatPanel()->transcriptText().contains(a.text.left(20).trimmed()));
         QVERIFY(!a.fromCache);
         QVERIFY(a.imageTokens > 0);
+        // The plan panel counts what the engine really spent, with the model's own slicing after a model load.
+        QCOMPARE(w->planPanel()->policyName(), QString::fromStdString(w->modelInfo()->policy.name()));
+        QCOMPARE(a.plan.slices.size(), w->currentPlan().slices.size());
+        QVERIFY2(w->planPanel()->tokensText().contains(QStringLiteral("<b>%1</b>").arg(a.imageTokens)),
+                 qPrintable(w->planPanel()->tokensText() + QStringLiteral(" vs %1").arg(a.imageTokens)));
 
         // A follow-up reuses the image tokens: no slice is encoded and the badge shows.
         slices.clear();
