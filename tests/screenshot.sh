@@ -24,6 +24,12 @@ if [ ! -e "${samples[0]}" ]; then
   echo "screenshot.sh: no sample images in resources/samples" >&2
   exit 1
 fi
+# When a model loads (the bundled default), ask the sample's first question so the picture shows an answer.
+question=""
+if [ -e "$root/resources/samples/screenshot.json" ]; then
+  question="$(grep -m1 '"question"' "$root/resources/samples/screenshot.json" | sed 's/.*"question": *"\(.*\)",\{0,1\} *$/\1/')"
+fi
+[ -n "$question" ] || question="What does this window show?"
 settings="$(mktemp -d)"
 trap 'rm -rf "$settings"' EXIT
 rm -f "$out"
@@ -31,6 +37,6 @@ rm -f "$out"
 # the bundled default model (if present) is loaded as a user would see it.
 XDG_CONFIG_HOME="$settings" LANG=C.UTF-8 QT_QPA_PLATFORM=xcb \
   xvfb-run -a -s "-screen 0 1680x1050x24" \
-  "$app" --window-size 1600x1000 --screenshot "$out" "${samples[@]}"
+  "$app" --window-size 1600x1000 --ask "$question" --screenshot "$out" "${samples[@]}"
 test -s "$out"
 echo "screenshot: $out"

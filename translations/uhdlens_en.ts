@@ -300,6 +300,10 @@
         <source>Model:</source>
         <translation>Model:</translation>
     </message>
+    <message>
+        <source>Suggested questions:</source>
+        <translation>Suggested questions:</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::EngineWorker</name>

@@ -300,6 +300,10 @@
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
+    <message>
+        <source>Suggested questions:</source>
+        <translation>推荐的问题：</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::EngineWorker</name>

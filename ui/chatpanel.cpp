@@ -14,6 +14,7 @@
 #include <QTextBrowser>
 #include <QTimer>
 #include <QToolButton>
+#include <QUrl>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -114,6 +115,15 @@ ChatPanel::ChatPanel(QWidget *parent) : QWidget(parent)
             Q_EMIT clearRequested();
     });
     connect(m_question, &QPlainTextEdit::textChanged, this, &ChatPanel::updateActions);
+    connect(m_transcript, &QTextBrowser::anchorClicked, this, [this](const QUrl &url) {
+        // "suggest:N" links: put the suggested question in the box and ask it.
+        bool ok = false;
+        const int index = url.path().toInt(&ok);
+        if (url.scheme() == QLatin1String("suggest") && ok && index >= 0 && index < m_suggestions.size()) {
+            setQuestion(m_suggestions.at(index));
+            m_send->trigger();
+        }
+    });
 
     retranslateUi();
     updateActions();
@@ -182,6 +192,12 @@ void ChatPanel::setModelReady(bool ready)
 {
     m_modelReady = ready;
     updateActions();
+}
+
+void ChatPanel::setSuggestions(const QStringList &questions)
+{
+    m_suggestions = questions;
+    renderNow();
 }
 
 void ChatPanel::updateActions()
@@ -264,7 +280,14 @@ QString ChatPanel::renderHtml() const
         QString hint = m_modelReady ? tr("Ask a question about %1.").arg(m_document->title.toHtmlEscaped())
                                     : tr("No model is loaded. The slice plan works without one; open a model folder "
                                          "(Model > Open Model Folder) to ask questions.");
-        return QStringLiteral("<p><i>%1</i></p>").arg(hint);
+        QString html = QStringLiteral("<p><i>%1</i></p>").arg(hint);
+        if (m_modelReady && !m_suggestions.isEmpty()) {
+            html += QStringLiteral("<p>%1</p><ul>").arg(tr("Suggested questions:"));
+            for (int i = 0; i < m_suggestions.size(); ++i)
+                html += QStringLiteral("<li><a href='suggest:%1'>%2</a></li>").arg(i).arg(m_suggestions.at(i).toHtmlEscaped());
+            html += QStringLiteral("</ul>");
+        }
+        return html;
     }
     const QString accent = palette().color(QPalette::Highlight).name();
     auto answerHtml = [this](const AnswerRecord &a) {

@@ -4,6 +4,7 @@
 // The panel renders an ImageDocument's turns (owned by the main window); it never talks to the engine itself.
 #pragma once
 
+#include <QStringList>
 #include <QWidget>
 
 class QAction;
@@ -32,6 +33,8 @@ public:
     void setBusy(bool busy);
     bool isBusy() const { return m_busy; }
     void setModelReady(bool ready);
+    // Questions the model suggests (from its uhdlens.json); shown as links while a conversation is empty.
+    void setSuggestions(const QStringList &questions);
     void showProgress(const QString &text, double fraction); // fraction < 0: indeterminate
     void hideProgress();
     void setCacheBadgeVisible(bool visible);
@@ -84,6 +87,7 @@ private:
     QAction *m_ab = nullptr;
     QAction *m_clear = nullptr;
     QTimer *m_renderTimer = nullptr;
+    QStringList m_suggestions;
     bool m_busy = false;
     bool m_modelReady = false;
 };

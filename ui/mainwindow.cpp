@@ -112,6 +112,17 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     connect(worker, &EngineWorker::modelLoaded, this, &MainWindow::onModelLoaded);
     connect(worker, &EngineWorker::modelFailed, this, &MainWindow::onModelFailed);
     connect(worker, &EngineWorker::loadProgress, this, &MainWindow::onLoadProgress);
+    connect(worker, &EngineWorker::modelUnloaded, this, [this] {
+        m_modelInfo.reset();
+        m_modelPanel->showNoModel();
+        m_chatPanel->setModelReady(false);
+        m_chatPanel->setSuggestions({});
+        m_settings->remove(QStringLiteral("model/folder")); // start without a model next time too
+        updateActions();
+        updateStatus();
+        replan();
+        Q_EMIT modelChanged(false);
+    });
     connect(worker, &EngineWorker::started, this, &MainWindow::onStarted);
     connect(worker, &EngineWorker::planReady, this, &MainWindow::onPlanReady);
     connect(worker, &EngineWorker::sliceEncoded, this, &MainWindow::onSliceEncoded);
@@ -222,6 +233,8 @@ void MainWindow::createActions()
     m_exportJsonAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), QString(), [this] { exportDialog(true); });
     m_quitAction = make(QKeySequence::Quit, QStringLiteral("application-exit"), [this] { close(); });
     m_quitAction->setMenuRole(QAction::QuitRole);
+    if (m_quitAction->shortcut().isEmpty()) // the platform has no standard Quit key (e.g. offscreen, some desktops)
+        m_quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
 
     m_zoomInAction = make(QKeySequence::ZoomIn, QStringLiteral("zoom-in"), [this] { m_canvas->zoomIn(); });
     m_zoomOutAction = make(QKeySequence::ZoomOut, QStringLiteral("zoom-out"), [this] { m_canvas->zoomOut(); });
@@ -941,7 +954,10 @@ void MainWindow::onModelLoaded(const ModelInfo &info)
     m_modelPanel->showModel(info);
     m_chatPanel->hideProgress();
     m_chatPanel->setModelReady(true);
-    m_chatPanel->renderNow();
+    QStringList suggestions;
+    for (const std::string &q : info.suggestedQuestions)
+        suggestions << QString::fromStdString(q);
+    m_chatPanel->setSuggestions(suggestions);
     // A newly chosen model brings its own slicing (policy and slice budget) as the starting point; reloading the
     // same model at start-up keeps what the user set last time.
     const QString folder = QString::fromStdString(info.modelDir);
@@ -965,7 +981,7 @@ void MainWindow::onModelFailed(const QString &message)
     m_modelPanel->showError(message);
     m_chatPanel->hideProgress();
     m_chatPanel->setModelReady(false);
-    m_chatPanel->renderNow();
+    m_chatPanel->setSuggestions({});
     showError(tr("Cannot load model"), tr("%1 is not a model UHD Lens can load.").arg(m_modelFolder) +
                                            QLatin1Char('\n') + message);
     updateActions();

@@ -21,7 +21,11 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QLabel>
+#include <QDockWidget>
+#include <QFileInfo>
 #include <QMenu>
+#include <QMenuBar>
 #include <QMimeData>
 #include <QPainter>
 #include <QProcess>
@@ -465,6 +469,47 @@ private Q_SLOTS:
         QCOMPARE(w->preferences().generation.temperature, 0.5f);
     }
 
+    void recentFilesRemembered()
+    {
+        {
+            auto w = makeWindow();
+            w->openFiles({m_shapes});
+            QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
+        }
+        auto w = makeWindow();
+        QMenu *recent = nullptr;
+        for (QAction *a : w->fileMenu()->actions())
+            if (a->menu() && a->menu()->title() == QStringLiteral("Open &Recent"))
+                recent = a->menu();
+        QVERIFY(recent);
+        QAction *entry = nullptr;
+        for (QAction *a : recent->actions())
+            if (a->toolTip() == QFileInfo(m_shapes).absoluteFilePath())
+                entry = a;
+        QVERIFY(entry);
+        entry->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
+        QCOMPARE(w->currentDocument()->image.size(), QSize(1600, 1000));
+    }
+
+    void everyMainActionHasAShortcut()
+    {
+        auto w = makeWindow();
+        QStringList missing;
+        // Entries that are lists rather than commands (recent files, languages, dock toggles) are exempt.
+        const QStringList exempt = {QStringLiteral("&Unload Model"), QStringLiteral("Clear Recent Files")};
+        for (QAction *menuAction : w->menuBar()->actions()) {
+            for (QAction *a : menuAction->menu()->actions()) {
+                if (a->isSeparator() || a->menu() || a->actionGroup() || exempt.contains(a->text()) ||
+                    qobject_cast<QDockWidget *>(a->parent()))
+                    continue;
+                if (a->shortcut().isEmpty())
+                    missing << a->text();
+            }
+        }
+        QVERIFY2(missing.isEmpty(), qPrintable(missing.join(QStringLiteral(", "))));
+    }
+
     void switchToChinese()
     {
         auto w = makeWindow();
@@ -576,6 +621,28 @@ private Q_SLOTS:
         QVERIFY2(w->planPanel()->tokensText().contains(QStringLiteral("<b>%1</b>").arg(a.imageTokens)),
                  qPrintable(w->planPanel()->tokensText() + QStringLiteral(" vs %1").arg(a.imageTokens)));
 
+        // The model panel shows what answers.
+        const ModelInfo &info = *w->modelInfo();
+        QCOMPARE(info.family, std::string("uhd-paper"));
+        const QList<QLabel *> panelText = w->modelPanel()->findChildren<QLabel *>();
+        QStringList shown;
+        for (QLabel *l : panelText)
+            shown << l->text();
+        QVERIFY(shown.contains(QStringLiteral("uhd-paper")));
+        QVERIFY(shown.contains(QString::fromStdString(info.dtype)));
+        QVERIFY(shown.contains(QString::fromStdString(info.device)));
+
+        // Export records the model with its weights hash and the plan each answer used.
+        const QString js = m_tmp.filePath(QStringLiteral("asked.json"));
+        QCOMPARE(w->exportJson(js), QString());
+        QFile f(js);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const auto j = nlohmann::json::parse(f.readAll().toStdString());
+        QCOMPARE(j["model"]["weights_sha256"].get<std::string>(), info.weightsHash);
+        QVERIFY(!info.weightsHash.empty());
+        QCOMPARE(j["turns"][0]["answer"]["text"].get<std::string>(), a.text.toStdString());
+        QVERIFY(j["turns"][0]["answer"]["plan"] == planToJson(a.plan));
+
         // A follow-up reuses the image tokens: no slice is encoded and the badge shows.
         slices.clear();
         w->ask(QStringLiteral("And the colours?"));
@@ -584,11 +651,21 @@ private Q_SLOTS:
         QVERIFY(w->currentDocument()->turns[1].answer.fromCache);
         QVERIFY(w->chatPanel()->cacheBadgeVisible());
 
+        // Ctrl+Enter in the question box sends.
+        auto *box = w->chatPanel()->findChild<QWidget *>(QStringLiteral("questionBox"));
+        box->setFocus();
+        w->chatPanel()->setQuestion(QStringLiteral("Sent with the keyboard?"));
+        QTest::keyClick(box, Qt::Key_Return, Qt::ControlModifier);
+        QVERIFY(w->isGenerating());
+        QVERIFY(done.wait(120000));
+        QCOMPARE(w->currentDocument()->turns.back().question, QStringLiteral("Sent with the keyboard?"));
+        QCOMPARE(w->currentDocument()->turns.size(), size_t(3));
+
         // Regenerate replaces the last answer.
         w->regenerate();
         QVERIFY(done.wait(120000));
-        QCOMPARE(w->currentDocument()->turns.size(), size_t(2));
-        QVERIFY(w->currentDocument()->turns[1].answer.finished);
+        QCOMPARE(w->currentDocument()->turns.size(), size_t(3));
+        QVERIFY(w->currentDocument()->turns[2].answer.finished);
 
         // Streaming, seen from the GUI: during a long answer the transcript shows the partial text before the
         // answer has finished (the tiny model is fast, so poll the event loop while it writes).
@@ -600,7 +677,7 @@ private Q_SLOTS:
         bool sawPartial = false;
         QElapsedTimer clock;
         clock.start();
-        while (!sawPartial && done.count() == 3 && clock.elapsed() < 60000) {
+        while (!sawPartial && done.count() == 4 && clock.elapsed() < 60000) {
             QTest::qWait(5);
             const AnswerRecord &cur = w->currentDocument()->turns.back().answer;
             const QString shown = w->chatPanel()->transcriptText();
