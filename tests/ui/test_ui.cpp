@@ -689,6 +689,33 @@ private Q_SLOTS:
         QVERIFY2(sawPartial, "no partial answer was rendered while tokens streamed");
     }
 
+    void askAboutRegionShowsSliceProgress()
+    {
+        auto w = makeWindow();
+        QVERIFY(prepareAsk(*w));
+        w->setRegion(QRect(100, 80, 400, 300));
+        const SlicePlan regionPlan = w->currentPlan();
+        QCOMPARE(regionPlan.input, (Size{400, 300}));
+        Preferences prefs = w->preferences();
+        prefs.generation.maxNewTokens = 4;
+        w->setPreferences(prefs);
+        // The progress line as it reads right after each slice event is handled ("slice 3/7 · 410 ms · ETA").
+        QStringList progress;
+        connect(w->engine(), &EngineWorker::sliceEncoded, this,
+                [&] { progress << w->chatPanel()->progressText(); }, Qt::QueuedConnection);
+        QSignalSpy done(w.get(), &MainWindow::generationFinished);
+        w->ask(QStringLiteral("What is in this part?"));
+        QVERIFY(done.wait(120000));
+        const AnswerRecord &a = w->currentDocument()->turns.at(0).answer;
+        QVERIFY2(a.error.isEmpty(), qPrintable(a.error));
+        QCOMPARE(a.plan.input, (Size{400, 300})); // the engine planned the crop, not the whole image
+        QCOMPARE(a.plan.sliceCount(), regionPlan.sliceCount());
+        QCOMPARE(progress.size(), regionPlan.sliceCount() + 1);
+        QVERIFY2(progress.first().startsWith(QStringLiteral("Encoding slice 1/%1 · ").arg(progress.size())),
+                 qPrintable(progress.first()));
+        QVERIFY(progress.first().contains(QStringLiteral(" ms · ETA ")));
+    }
+
     void abModeAnswersBoth()
     {
         auto w = makeWindow();
