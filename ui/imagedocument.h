@@ -49,6 +49,7 @@ struct ImageDocument
     QString title;       // file name, or "Pasted image 1"
     QString path;        // empty for pasted / captured images
     QImage image;        // Format_RGB888, EXIF-oriented
+    QImage preview;      // <= 2048 px on the long side for huge images (made off-thread), else null
     std::optional<QRect> region; // a selected crop (image coordinates); plans and questions use it when set
     std::vector<ChatTurn> turns;
 

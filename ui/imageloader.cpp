@@ -4,6 +4,8 @@
 
 #include <QFileInfo>
 
+#include <algorithm>
+
 namespace uhdlens::ui {
 
 ImageLoader::ImageLoader(QObject *parent) : QObject(parent)
@@ -16,6 +18,13 @@ ImageLoader::~ImageLoader()
     m_pool.waitForDone();
 }
 
+QImage ImageLoader::makePreview(const QImage &image)
+{
+    if (std::max(image.width(), image.height()) <= previewSide())
+        return {};
+    return image.scaled(previewSide(), previewSide(), Qt::KeepAspectRatio, Qt::SmoothTransformation);
+}
+
 void ImageLoader::loadFile(const QString &path)
 {
     ++m_pending;
@@ -23,9 +32,10 @@ void ImageLoader::loadFile(const QString &path)
     const ImageLimits limits = m_limits;
     const QString name = QFileInfo(path).fileName();
     m_pool.start([this, sequence, path, name, limits] {
-        Result result{QImage(), QString(), name, path};
+        Result result{QImage(), QImage(), QString(), name, path};
         try {
             result.image = loadImage(path, limits);
+            result.preview = makePreview(result.image);
         } catch (const Error &e) {
             result.error = errorText(e);
         } catch (const std::exception &e) {
@@ -42,9 +52,10 @@ void ImageLoader::loadData(const QByteArray &bytes, const QString &name, const Q
     const quint64 sequence = m_nextSequence++;
     const ImageLimits limits = m_limits;
     m_pool.start([this, sequence, bytes, name, limits, formatHint] {
-        Result result{QImage(), QString(), name, QString()};
+        Result result{QImage(), QImage(), QString(), name, QString()};
         try {
             result.image = loadImageData(bytes, limits, formatHint.isEmpty() ? nullptr : formatHint.constData());
+            result.preview = makePreview(result.image);
         } catch (const Error &e) {
             result.error = errorText(e);
         } catch (const std::exception &e) {
@@ -63,7 +74,7 @@ void ImageLoader::deliver(quint64 sequence, Result result)
         ++m_nextToDeliver;
         --m_pending;
         if (r.error.isEmpty())
-            Q_EMIT loaded(r.image, r.name, r.path);
+            Q_EMIT loaded(r.image, r.preview, r.name, r.path);
         else
             Q_EMIT failed(r.path.isEmpty() ? r.name : r.path, r.error);
     }

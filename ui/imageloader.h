@@ -25,15 +25,21 @@ public:
     void loadFile(const QString &path);
     void loadData(const QByteArray &bytes, const QString &name, const QByteArray &formatHint = {});
     int pending() const { return m_pending; }
+    static int previewSide() { return 2048; }
+    // The preview for `image` (null when it is no larger than previewSide()); thread-safe.
+    static QImage makePreview(const QImage &image);
 
 Q_SIGNALS:
-    void loaded(const QImage &image, const QString &name, const QString &path);
+    // `preview` is the image scaled to at most previewSide() on its long side (smooth), made off-thread so that
+    // showing a huge image never scales or converts it on the GUI thread; null when the image is small.
+    void loaded(const QImage &image, const QImage &preview, const QString &name, const QString &path);
     void failed(const QString &name, const QString &message);
 
 private:
     struct Result
     {
         QImage image;
+        QImage preview;
         QString error;
         QString name;
         QString path;

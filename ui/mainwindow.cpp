@@ -131,8 +131,8 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     connect(worker, &EngineWorker::failed, this, &MainWindow::onFailed);
 
     connect(m_loader, &ImageLoader::loaded, this,
-            [this](const QImage &image, const QString &name, const QString &path) {
-                openImage(image, name, path);
+            [this](const QImage &image, const QImage &preview, const QString &name, const QString &path) {
+                openImage(image, name, path, preview);
                 if (!path.isEmpty())
                     addRecentFile(path);
             });
@@ -615,7 +615,7 @@ void MainWindow::openFiles(const QStringList &paths)
     updateStatus();
 }
 
-void MainWindow::openImage(const QImage &image, const QString &title, const QString &path)
+void MainWindow::openImage(const QImage &image, const QString &title, const QString &path, const QImage &preview)
 {
     QImage rgb;
     try {
@@ -629,7 +629,9 @@ void MainWindow::openImage(const QImage &image, const QString &title, const QStr
     doc->title = title;
     doc->path = path;
     doc->image = rgb;
-    const QImage thumb = rgb.scaled(kThumbWidth, kThumbHeight, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    doc->preview = preview.isNull() ? ImageLoader::makePreview(rgb) : preview;
+    const QImage &small = doc->preview.isNull() ? rgb : doc->preview;
+    const QImage thumb = small.scaled(kThumbWidth, kThumbHeight, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     auto *item = new QListWidgetItem(QIcon(QPixmap::fromImage(thumb)), title);
     item->setData(Qt::UserRole, doc->id);
     item->setToolTip(path.isEmpty() ? title : path);
@@ -794,7 +796,7 @@ void MainWindow::showDocument(ImageDocument *document)
 {
     m_current = document;
     m_previewIndex = -1;
-    m_canvas->setImage(document ? document->image : QImage());
+    m_canvas->setImage(document ? document->image : QImage(), document ? document->preview : QImage());
     m_canvas->setRegion(document ? document->region : std::nullopt);
     m_chatPanel->setDocument(document);
     m_chatPanel->setCacheBadgeVisible(false);
@@ -892,8 +894,17 @@ void MainWindow::updateModelView()
         m_planPanel->showModelView(exact, m_previewIndex, m_plan);
         return;
     }
-    // Until the exact render arrives: a crop-then-resize approximation, cheap even for huge images.
-    m_planPanel->showModelView(modelInputImage(doc->subject(), m_plan, m_previewIndex), m_previewIndex, m_plan);
+    // Until the exact render arrives: a crop-then-resize approximation, cheap even for huge images (the overview
+    // of a whole huge image is made from its preview).
+    QImage approx;
+    if (m_previewIndex < 0 && !doc->region && !doc->preview.isNull()) {
+        SlicePlan small = m_plan;
+        small.input = {doc->preview.width(), doc->preview.height()};
+        approx = modelInputImage(doc->preview, small, -1);
+    } else {
+        approx = modelInputImage(doc->subject(), m_plan, m_previewIndex);
+    }
+    m_planPanel->showModelView(approx, m_previewIndex, m_plan);
 }
 
 // ---------------------------------------------------------------------------------------------------- model

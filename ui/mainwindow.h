@@ -56,7 +56,7 @@ public:
 
     // Getting images in.
     void openFiles(const QStringList &paths);
-    void openImage(const QImage &image, const QString &title, const QString &path = {});
+    void openImage(const QImage &image, const QString &title, const QString &path = {}, const QImage &preview = {});
     bool ingestMimeData(const QMimeData *mime); // drop and paste; false if it held nothing usable
     void pasteFromClipboard();
     void captureScreenRegion();

@@ -26,23 +26,34 @@ SliceCanvas::SliceCanvas(QWidget *parent) : QWidget(parent)
     setAccessibleName(tr("Image and slice plan"));
 }
 
-void SliceCanvas::setImage(const QImage &image)
+void SliceCanvas::setImage(const QImage &image, const QImage &preview)
 {
     m_image = image;
-    m_pixmap = image.isNull() ? QPixmap() : QPixmap::fromImage(image);
+    m_pixmap = QPixmap();
     const int longSide = std::max(image.width(), image.height());
     if (longSide > kPreviewSide) {
-        m_previewScale = static_cast<double>(kPreviewSide) / longSide;
-        m_preview = m_pixmap.scaled(m_pixmap.size() * m_previewScale, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+        const QImage small = preview.isNull() ? image.scaled(kPreviewSide, kPreviewSide, Qt::KeepAspectRatio,
+                                                             Qt::SmoothTransformation)
+                                              : preview;
+        m_previewScale = static_cast<double>(small.width()) / image.width();
+        m_preview = QPixmap::fromImage(small);
     } else {
         m_previewScale = 1.0;
         m_preview = QPixmap();
+        m_pixmap = image.isNull() ? QPixmap() : QPixmap::fromImage(image);
     }
     m_region.reset();
     m_hasPlan = false;
     m_hovered = -2;
     m_fit = true;
     zoomToFit();
+}
+
+const QPixmap &SliceCanvas::fullPixmap()
+{
+    if (m_pixmap.isNull() && !m_image.isNull())
+        m_pixmap = QPixmap::fromImage(m_image);
+    return m_pixmap;
 }
 
 void SliceCanvas::setPlan(const SlicePlan &plan, QPoint origin)
@@ -285,7 +296,10 @@ void SliceCanvas::paintEvent(QPaintEvent *)
     if (!m_preview.isNull() && m_zoom <= m_previewScale * 1.01)
         painter.drawPixmap(target, m_preview, QRectF(m_preview.rect()));
     else
-        painter.drawPixmap(target, m_pixmap, QRectF(m_pixmap.rect()));
+    {
+        const QPixmap &full = fullPixmap();
+        painter.drawPixmap(target, full, QRectF(full.rect()));
+    }
     painter.setRenderHint(QPainter::Antialiasing, true);
 
     if (m_region) {
@@ -342,7 +356,7 @@ void SliceCanvas::paintEvent(QPaintEvent *)
             const QSizeF thumb(ov.size.width * s, ov.size.height * s);
             const QRectF box(QPointF(width() - thumb.width() - kMargin, height() - thumb.height() - kMargin - 18), thumb);
             const QRect src = m_region ? *m_region : m_image.rect();
-            const QPixmap &pm = (!m_preview.isNull() && thumb.width() < m_preview.width()) ? m_preview : m_pixmap;
+            const QPixmap &pm = (!m_preview.isNull() && thumb.width() < m_preview.width()) ? m_preview : fullPixmap();
             const double ps = (&pm == &m_preview) ? m_previewScale : 1.0;
             painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
             painter.drawPixmap(box, pm, QRectF(src.x() * ps, src.y() * ps, src.width() * ps, src.height() * ps));

@@ -26,7 +26,9 @@ public:
     explicit SliceCanvas(QWidget *parent = nullptr);
 
     // `origin` is where the planned area starts in the image (the selected region's top-left, else 0,0).
-    void setImage(const QImage &image);
+    // `preview`: an optional downscaled copy (long side <= 2048) made off-thread; without one, a huge image is
+    // scaled here. The full-resolution pixmap is only made when zoomed in beyond the preview's resolution.
+    void setImage(const QImage &image, const QImage &preview = {});
     void setPlan(const SlicePlan &plan, QPoint origin = {});
     void clearPlan();
     void setRegion(const std::optional<QRect> &region);
@@ -75,7 +77,8 @@ private:
     void drawLabel(QPainter &painter, const QRectF &rect, const QString &text, bool highlighted) const;
 
     QImage m_image;
-    QPixmap m_pixmap;       // full resolution, for zoom >= m_previewScale
+    const QPixmap &fullPixmap(); // made on first use
+    QPixmap m_pixmap;       // full resolution, for zoom >= m_previewScale (lazy)
     QPixmap m_preview;      // at most ~2048 px on the long side, for zoomed-out painting of huge images
     double m_previewScale = 1.0;
     SlicePlan m_plan;

@@ -337,6 +337,36 @@ private Q_SLOTS:
                  renderModelView(w->currentDocument()->image, w->currentPlan()).overview);
     }
 
+    void hugeImageNeverFreezes()
+    {
+        // 48 MP: decoding, the preview, the thumbnail and the exact model view all happen off the GUI thread.
+        const QString path = m_tmp.filePath(QStringLiteral("huge.png"));
+        {
+            QImage img(8000, 6000, QImage::Format_RGB888);
+            img.fill(QColor(200, 210, 220));
+            QPainter p(&img);
+            p.fillRect(QRect(1000, 1000, 3000, 2000), Qt::darkRed);
+            p.end();
+            QVERIFY(img.save(path, "PNG", 10));
+        }
+        auto w = makeWindow();
+        StallMeter meter;
+        meter.start();
+        w->openFiles({path});
+        QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 60000);
+        w->planPanel()->setMaxSlices(4);
+        QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 60000);
+        meter.stop();
+        qInfo("longest GUI-thread stall while opening and planning 8000x6000: %.1f ms", meter.maxGapMs());
+        QVERIFY2(meter.maxGapMs() < 400.0, qPrintable(QString::number(meter.maxGapMs())));
+        QCOMPARE(w->canvas()->overlayRects(), plannerRects({8000, 6000}, [] {
+                     SlicePolicy p = SlicePolicy::minicpmv();
+                     p.maxSlices = 4;
+                     return p;
+                 }()));
+    }
+
     void pasteImageData()
     {
         auto w = makeWindow();
