@@ -1,15 +1,6 @@
 # Contract tests of the engine subcommands of uhdlens-cli (scripts depend on them): make-tiny, ask (--json
 # fields), encode --dump (tensor names), exit codes 2 (bad usage) and 1 (bad model folder, with a message).
-function(run_cli out_var rc_var err_var)
-  execute_process(COMMAND ${CLI} ${ARGN} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  set(${out_var} "${out}" PARENT_SCOPE)
-  set(${rc_var} "${rc}" PARENT_SCOPE)
-  set(${err_var} "${err}" PARENT_SCOPE)
-endfunction()
-macro(expect cond msg)
-  set(_expect_msg "${msg}")
-  cmake_language(EVAL CODE "if(NOT (${cond}))\n message(FATAL_ERROR \"\${_expect_msg}\")\nendif()")
-endmacro()
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})

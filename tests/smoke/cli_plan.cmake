@@ -1,16 +1,7 @@
 # Contract test of `uhdlens-cli plan` (scripts depend on its output): JSON lines in input order, exit codes
 # 0 / 1 (a bad file among good ones still prints the others) / 2 (bad usage), readable table without --json.
-function(run_cli out_var rc_var err_var)
-  execute_process(COMMAND ${CLI} plan ${ARGN} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  set(${out_var} "${out}" PARENT_SCOPE)
-  set(${rc_var} "${rc}" PARENT_SCOPE)
-  set(${err_var} "${err}" PARENT_SCOPE)
-endfunction()
-# expect("<if() condition>" "<message>"): the condition is evaluated as written, in the caller's scope.
-macro(expect cond msg)
-  set(_expect_msg "${msg}")
-  cmake_language(EVAL CODE "if(NOT (${cond}))\n message(FATAL_ERROR \"\${_expect_msg}\")\nendif()")
-endmacro()
+set(CLI_SUBCOMMAND plan)
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
 # Sizes and files mixed, order kept.
 run_cli(out rc err --json --size 1920x1080 ${DATA}/images/vga.png --size 1024x1024)

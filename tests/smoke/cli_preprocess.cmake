@@ -1,16 +1,7 @@
 # Smoke test of `uhdlens-cli preprocess IMAGE --out DIR`: the overview and every slice are written as PNG at the
 # plan's model input sizes with the documented names; bad inputs exit 1 (input/output failures) or 2 (usage)
 # with a message on stderr.
-function(run_cli out_var rc_var err_var)
-  execute_process(COMMAND ${CLI} ${ARGN} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  set(${out_var} "${out}" PARENT_SCOPE)
-  set(${rc_var} "${rc}" PARENT_SCOPE)
-  set(${err_var} "${err}" PARENT_SCOPE)
-endfunction()
-macro(expect cond msg)
-  set(_expect_msg "${msg}")
-  cmake_language(EVAL CODE "if(NOT (${cond}))\n message(FATAL_ERROR \"\${_expect_msg}\")\nendif()")
-endmacro()
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})

@@ -1,16 +1,8 @@
 # Contract test of `uhdlens-cli tokenize` (scripts depend on it): ids space-separated on one line, --bos
 # prepends the BOS id, --model DIR reads DIR/tokenizer.model; exit 1 + message for a missing or invalid
 # tokenizer, exit 2 for bad usage. Expected ids come from the reference spm_encode (DATA/tokenizer/golden-ids.txt).
-function(run_cli out_var rc_var err_var)
-  execute_process(COMMAND ${CLI} tokenize ${ARGN} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  set(${out_var} "${out}" PARENT_SCOPE)
-  set(${rc_var} "${rc}" PARENT_SCOPE)
-  set(${err_var} "${err}" PARENT_SCOPE)
-endfunction()
-macro(expect cond msg)
-  set(_expect_msg "${msg}")
-  cmake_language(EVAL CODE "if(NOT (${cond}))\n message(FATAL_ERROR \"\${_expect_msg}\")\nendif()")
-endmacro()
+set(CLI_SUBCOMMAND tokenize)
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
 set(TOK ${DATA}/tokenizer)
 file(STRINGS ${TOK}/golden-ids.txt golden ENCODING UTF-8)
