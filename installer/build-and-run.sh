@@ -5,6 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${UHDLENS_BUILD_DIR:-$root/build}"
 jobs="${UHDLENS_JOBS:-$(nproc)}"
+# ccache keys on paths relative to the checkout, so clones and worktrees share cached objects.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
 
 bash "$root/installer/install-deps.sh"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release

@@ -9,7 +9,7 @@ PACKAGES=(
   qt6-image-formats-plugins qt6-svg-dev qt6-translations-l10n libgl-dev
   libtorch-dev libopenblas-dev
   libsentencepiece-dev sentencepiece
-  nlohmann-json3-dev
+  nlohmann-json3-dev libssl-dev
   libgtest-dev googletest
   xvfb xauth x11-apps imagemagick
   fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-noto-cjk
