@@ -36,6 +36,12 @@ ModelPanel::ModelPanel(QWidget *parent) : QWidget(parent)
         m_form->addRow(*label, *value);
     }
     layout->addLayout(m_form);
+    m_about = new QLabel(this);
+    m_about->setObjectName(QStringLiteral("modelAbout"));
+    m_about->setWordWrap(true);
+    m_about->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_about->hide();
+    layout->addWidget(m_about);
 
     auto *buttons = new QHBoxLayout;
     m_open = new QPushButton(this);
@@ -127,6 +133,9 @@ void ModelPanel::showModel(const ModelInfo &info)
     m_device->setText(QString::fromStdString(info.device));
     m_context->setText(tr("%1 tokens").arg(info.contextLength));
     m_folder->setText(QString::fromStdString(info.modelDir));
+    // Shown as the model folder wrote it (not translated): the model's own statement of its abilities.
+    m_about->setText(QString::fromStdString(info.description));
+    m_about->setVisible(!info.description.empty());
     QStringList tips;
     for (const std::string &w : info.warnings)
         tips << QString::fromStdString(w);
@@ -141,6 +150,7 @@ void ModelPanel::showNoModel(const QString &reason)
     m_progress->hide();
     for (QLabel *l : {m_name, m_family, m_size, m_dtype, m_device, m_context, m_folder})
         l->setText(QStringLiteral("—"));
+    m_about->hide();
     retranslateUi();
 }
 
@@ -151,6 +161,7 @@ void ModelPanel::showError(const QString &message)
     m_progress->hide();
     for (QLabel *l : {m_name, m_family, m_size, m_dtype, m_device, m_context, m_folder})
         l->setText(QStringLiteral("—"));
+    m_about->hide();
     retranslateUi();
 }
 

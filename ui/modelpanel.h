@@ -39,6 +39,7 @@ private:
     void retranslateUi();
 
     QLabel *m_status = nullptr;
+    QLabel *m_about = nullptr; // the model's own description of what it can and cannot do
     QProgressBar *m_progress = nullptr;
     QFormLayout *m_form = nullptr;
     QLabel *m_nameLabel = nullptr, *m_name = nullptr;

@@ -100,6 +100,7 @@ TinyModel writeTinyModel(const std::string &family, const std::string &outDir, s
     Tokenizer::train(vocab >= 2000 ? all : sentences, join(outDir, "tokenizer.model"), vocab, special);
 
     nlohmann::json extra = {{"name", "UHD Lens tiny " + family + " (random weights, seed " + std::to_string(seed) + ")"},
+                            {"description", "Random weights for tests and demos: its answers are meaningless."},
                             {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};
     writeText(join(outDir, "uhdlens.json"), extra.dump(2) + "\n");
     tiny.files = {join(outDir, "config.json"), join(outDir, "model.safetensors"), join(outDir, "tokenizer.model"),

@@ -63,7 +63,7 @@ nlohmann::json readConfig(const std::string &dir, const char *what)
     }
 }
 
-// Optional uhdlens.json next to the weights: {"name": "...", "suggested_questions": ["...", ...]}.
+// Optional uhdlens.json next to the weights: {"name": "...", "description": "...", "suggested_questions": [...]}.
 // A broken file is a warning, never a load failure.
 void readUhdlensJson(const std::string &dir, ModelInfo &info)
 {
@@ -77,6 +77,8 @@ void readUhdlensJson(const std::string &dir, ModelInfo &info)
         const auto j = nlohmann::json::parse(text.str());
         if (j.contains("name") && j["name"].is_string())
             info.name = j["name"].get<std::string>();
+        if (j.contains("description") && j["description"].is_string())
+            info.description = j["description"].get<std::string>();
         if (j.contains("suggested_questions"))
             for (const auto &q : j.at("suggested_questions"))
                 if (q.is_string())

@@ -123,6 +123,7 @@ TEST(EngineSmoke, LoadsEveryFamily)
         EXPECT_EQ(info.device, "cpu");
         EXPECT_TRUE(info.dtype == "bf16" || info.dtype == "f32");
         EXPECT_EQ(info.suggestedQuestions.size(), 2u);
+        EXPECT_NE(info.description.find("meaningless"), std::string::npos) << info.description;
         EXPECT_TRUE(info.warnings.empty()) << info.warnings.front();
         ASSERT_FALSE(fractions.empty());
         EXPECT_DOUBLE_EQ(fractions.back(), 1.0);

@@ -661,6 +661,9 @@ private Q_SLOTS:
         QVERIFY(shown.contains(QStringLiteral("uhd-paper")));
         QVERIFY(shown.contains(QString::fromStdString(info.dtype)));
         QVERIFY(shown.contains(QString::fromStdString(info.device)));
+        // ... and what the model says of itself (uhdlens.json "description").
+        QVERIFY(!info.description.empty());
+        QVERIFY(shown.contains(QString::fromStdString(info.description)));
 
         // Export records the model with its weights hash and the plan each answer used.
         const QString js = m_tmp.filePath(QStringLiteral("asked.json"));

@@ -54,6 +54,7 @@ struct ModelInfo
     TokenLayout layout = TokenLayout::MiniCpmV2;
     std::vector<std::string> warnings;           // e.g. unknown tensors in the checkpoint
     std::vector<std::string> suggestedQuestions; // from the model folder's uhdlens.json, if any
+    std::string description;                     // what the model can and cannot do (uhdlens.json), if given
 };
 
 // fraction in [0,1]; stage is a short English description ("reading weights", "tokenizer", ...).
