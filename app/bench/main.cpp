@@ -2,6 +2,7 @@
 // Every figure is a median of repeats, and speed goals are ratios to a reference measured in the same run (the
 // machines are shared and noisy). To add a subcommand: declare `int runXxx(const QStringList &args)` in a header
 // of its own (bench_xxx.h), add one row to the table below and its .cpp to app/CMakeLists.txt.
+#include "uhdlens/runtime.h"
 #include "bench_engine.h"
 #include "bench_preprocess.h"
 #include "bench_ui.h"
@@ -60,6 +61,7 @@ int usageError(const QString &command, const QString &message)
 
 int main(int argc, char **argv)
 {
+    uhdlens::initRuntime(); // thread pool = cores, heap keeps big buffers (core/include/uhdlens/runtime.h)
     // Synthetic benchmark images are drawn with QPainter (fonts need a QGuiApplication); no window is shown.
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");

@@ -1,4 +1,5 @@
 // uhdlens-cli: the command-line face of UHD Lens. `uhdlens-cli help` lists the subcommands.
+#include "uhdlens/runtime.h"
 #include "commands.h"
 
 #include <QCoreApplication>
@@ -56,6 +57,7 @@ int usageError(const QString &command, const QString &message)
 
 int main(int argc, char **argv)
 {
+    uhdlens::initRuntime(); // thread pool = cores, heap keeps big buffers (core/include/uhdlens/runtime.h)
     // synth and eval render text, and QtGui's font database needs a QGuiApplication (offscreen: no display
     // needed); every other command stays a plain QCoreApplication.
     const bool needsGui = argc > 1 && (std::strcmp(argv[1], "synth") == 0 || std::strcmp(argv[1], "eval") == 0);

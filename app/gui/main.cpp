@@ -1,4 +1,5 @@
 // uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR] [--screenshot FILE]`.
+#include "uhdlens/runtime.h"
 #include "mainwindow.h"
 #include "chatpanel.h"
 #include "slicecanvas.h"
@@ -15,6 +16,7 @@
 
 int main(int argc, char **argv)
 {
+    uhdlens::initRuntime(); // thread pool = cores, heap keeps big buffers (core/include/uhdlens/runtime.h)
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("UHD Lens"));
     QApplication::setOrganizationName(QStringLiteral("UHD Lens"));

@@ -5,6 +5,7 @@
 //   uhdlens-train --out DIR --resume                                           # continue after an interruption
 //
 // Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.
+#include "uhdlens/runtime.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/training.h"
 
@@ -27,6 +28,7 @@ QString duration(double s)
 
 int main(int argc, char **argv)
 {
+    uhdlens::initRuntime(); // thread pool = cores, heap keeps big buffers (core/include/uhdlens/runtime.h)
     // The data generator renders text with QtGui's font database: a QGuiApplication, never a window.
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
