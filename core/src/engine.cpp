@@ -428,16 +428,17 @@ std::string overflowMessage(const SlicePlan &plan, TokenLayout layout, int64_t t
     msg << "the image needs " << visual << " visual tokens (" << plan.sliceCount() << " slices + overview) and the "
         << "conversation " << textPositions << " more: " << total << " positions, but the model's context holds "
         << context << ". ";
-    for (int m = plan.sliceCount() - 1; m >= 0; --m) {
+    // max slices 1 already means "overview only" (a 1-slice grid is never a candidate), so stop at 2.
+    for (int m = plan.sliceCount() - 1; m >= 1; --m) {
         SlicePolicy p = plan.policy;
-        if (m == 0)
+        if (m == 1)
             p.neverSplit = true;
         else
             p.maxSlices = m;
         const SlicePlan smaller = planSlices(plan.input, p);
         if (textPositions + visualTokenCount(smaller, layout) < context) {
-            if (m == 0)
-                msg << "Only the overview (no slices) would fit: set max slices to 0 / never split.";
+            if (m == 1)
+                msg << "Only the overview (no slices) would fit: set max slices to 1.";
             else
                 msg << "At most " << m << " slices would fit: lower max slices to " << m << '.';
             return msg.str();

@@ -39,7 +39,7 @@ SlicePolicy SlicePolicy::llavaUhd()
 
 SlicePolicy SlicePolicy::llava15()
 {
-    // LLaVA-1.5: pad to a square with the mean colour, resize to 336x336, 24x24 patches.
+    // LLaVA-1.5: pad to a square with the encoder's mean colour (expand2square), resize to 336x336, 24x24 patches.
     return SlicePolicy{PolicyKind::Llava15, 336, 14, 1, true, Rounding::HalfToEven};
 }
 

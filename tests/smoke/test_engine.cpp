@@ -303,7 +303,7 @@ TEST(EngineSmoke, ContextOverflowSaysWhatFits)
     EXPECT_EQ(e.subject(), "context");
     const std::string msg = e.what();
     EXPECT_NE(msg.find("context holds " + std::to_string(small)), std::string::npos) << msg;
-    EXPECT_NE(msg.find("At most 1 slices would fit"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Only the overview (no slices) would fit: set max slices to 1."), std::string::npos) << msg;
     // Following the advice works.
     SlicePolicy p = smallModel->info().policy;
     p.maxSlices = 1;

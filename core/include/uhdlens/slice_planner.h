@@ -96,7 +96,7 @@ struct SlicePlan
     SlicePolicy policy;
     std::optional<Grid> grid;      // nullopt: not sliced, the overview is the only encoded image
     Size overview;                 // overview ("source image") size at model input
-    bool padToSquare = false;      // llava15: the image is padded to a square with its mean colour first
+    bool padToSquare = false;      // llava15: padded to a square first (LLaVA-1.5 pads with the encoder's mean colour)
     std::optional<Size> refine;    // the whole image is resized to this before being cut (sliced plans only)
     std::optional<Size> slice;     // the common size of every slice (sliced plans only)
     std::vector<Rect> slices;      // row-major (rows outer), in refined-image coordinates
