@@ -114,6 +114,31 @@ inline PixelNorm cfgPixelNorm(const json &c, const PixelNorm &fallback)
 }
 
 // Reads a LLaMA-style language-model config (HF LlamaConfig / MiniCPMConfig keys) from `c`.
+// Slicing settings of a family's config.json on top of `base` (the family's reference policy):
+// scale_resolution, max_slice_nums and patch_size, which must equal the vision tower's patch.
+// Throws ConfigInvalid naming the key.
+inline SlicePolicy cfgSlicePolicy(const json &c, SlicePolicy base, int64_t defaultScale, int64_t defaultMaxSlices,
+                                  int64_t visionPatch)
+{
+    base.scale = static_cast<int>(cfgInt(c, "scale_resolution", defaultScale));
+    base.maxSlices = static_cast<int>(cfgInt(c, "max_slice_nums", defaultMaxSlices));
+    base.patch = static_cast<int>(cfgInt(c, "patch_size", visionPatch));
+    if (base.patch != visionPatch)
+        throw Error(ErrorCode::ConfigInvalid, "config.json: 'patch_size' differs from the vision tower's patch size",
+                    "patch_size");
+    if (const auto why = base.validate(); !why.empty())
+        throw Error(ErrorCode::ConfigInvalid, "config.json: slicing settings: " + why, "scale_resolution");
+    return base;
+}
+
+// End of an answer: the tokenizer's </s> when it has one.
+inline std::vector<int64_t> eosStopIds(const Tokenizer &tok)
+{
+    if (tok.eosId() >= 0)
+        return {tok.eosId()};
+    return {};
+}
+
 inline nn::LlamaOptions cfgLlama(const json &c, const std::string &where, double defaultEps)
 {
     nn::LlamaOptions o;

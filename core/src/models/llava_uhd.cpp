@@ -88,12 +88,7 @@ public:
         ro.keyPos = nn::KeyPosition::InterpolatedSinCos;
         m_projector = m_lm.model->register_module("mm_projector", nn::Resampler(ro, m_tensorOptions));
 
-        m_policy = SlicePolicy::llavaUhd();
-        m_policy.scale = static_cast<int>(cfgInt(c, "scale_resolution", 336));
-        m_policy.maxSlices = static_cast<int>(cfgInt(c, "max_slice_nums", 7));
-        m_policy.patch = static_cast<int>(vo.patch);
-        if (const auto why = m_policy.validate(); !why.empty())
-            throw Error(ErrorCode::ConfigInvalid, "config.json: slicing settings: " + why, "scale_resolution");
+        m_policy = cfgSlicePolicy(c, SlicePolicy::llavaUhd(), 336, 7, vo.patch);
         // OpenAI CLIP normalisation (CLIPImageProcessor).
         PixelNorm clip;
         const float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f}, std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
@@ -135,12 +130,7 @@ public:
         });
     }
 
-    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override
-    {
-        if (tokenizer.eosId() >= 0)
-            return {tokenizer.eosId()};
-        return {};
-    }
+    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override { return eosStopIds(tokenizer); }
 
     // The boxes of slice_image_feature_minicpm for an h×w feature map: crop size from float64 sqrt as the
     // reference computes it, corners in float32, then rounded through the feature dtype (the reference casts

@@ -70,16 +70,8 @@ public:
         auto llm = nn::container(*m_root, "llm");
         buildLm(*llm, lo);
 
-        m_policy = SlicePolicy::minicpmv();
-        m_policy.scale = static_cast<int>(cfgInt(c, "scale_resolution", 448));
-        m_policy.patch = static_cast<int>(cfgInt(c, "patch_size", 14));
-        m_policy.maxSlices = static_cast<int>(cfgInt(c, "max_slice_nums", 9));
+        m_policy = cfgSlicePolicy(c, SlicePolicy::minicpmv(), 448, 9, vo.patch);
         m_policy.neverSplit = !cfgBool(c, "slice_mode", true);
-        if (m_policy.patch != vo.patch)
-            throw Error(ErrorCode::ConfigInvalid, "config.json: 'patch_size' differs from the vision tower's patch size",
-                        "patch_size");
-        if (const auto why = m_policy.validate(); !why.empty())
-            throw Error(ErrorCode::ConfigInvalid, "config.json: slicing settings: " + why, "scale_resolution");
         // IMAGENET_INCEPTION_MEAN / STD (0.5) in MiniCPM-V 2.0's transform.
         m_norm = cfgPixelNorm(c, PixelNorm{});
     }
@@ -166,9 +158,7 @@ public:
 
     std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override
     {
-        std::vector<int64_t> ids;
-        if (tokenizer.eosId() >= 0)
-            ids.push_back(tokenizer.eosId());
+        std::vector<int64_t> ids = eosStopIds(tokenizer);
         // A model that starts a new user turn has finished its answer.
         if (tokenizer.hasPiece("<用户>"))
             ids.push_back(tokenizer.pieceToId("<用户>"));

@@ -79,21 +79,11 @@ public:
         buildLm(*llm, lo);
 
         const std::string mode = cfgStr(c, "slice_mode", "llava-uhd");
-        if (mode == "llava-uhd")
-            m_policy = SlicePolicy::llavaUhd();
-        else if (mode == "minicpmv")
-            m_policy = SlicePolicy::minicpmv();
-        else
+        if (mode != "llava-uhd" && mode != "minicpmv")
             throw Error(ErrorCode::ConfigInvalid, "config.json: slice_mode must be 'llava-uhd' or 'minicpmv'",
                         "slice_mode");
-        m_policy.scale = static_cast<int>(cfgInt(c, "scale_resolution", imageSize));
-        m_policy.patch = static_cast<int>(cfgInt(c, "patch_size", vo.patch));
-        m_policy.maxSlices = static_cast<int>(cfgInt(c, "max_slice_nums", 6));
-        if (m_policy.patch != vo.patch)
-            throw Error(ErrorCode::ConfigInvalid, "config.json: 'patch_size' differs from vision_config.patch_size",
-                        "patch_size");
-        if (const auto why = m_policy.validate(); !why.empty())
-            throw Error(ErrorCode::ConfigInvalid, "config.json: slicing settings: " + why, "scale_resolution");
+        m_policy = cfgSlicePolicy(c, mode == "llava-uhd" ? SlicePolicy::llavaUhd() : SlicePolicy::minicpmv(),
+                                  imageSize, /*defaultMaxSlices=*/6, vo.patch);
         m_norm = cfgPixelNorm(c, PixelNorm{});
     }
 
@@ -126,12 +116,7 @@ public:
         });
     }
 
-    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override
-    {
-        if (tokenizer.eosId() >= 0)
-            return {tokenizer.eosId()};
-        return {};
-    }
+    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override { return eosStopIds(tokenizer); }
 
 private:
     nn::VisionTransformer m_vision{nullptr};
