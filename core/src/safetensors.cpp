@@ -461,6 +461,20 @@ torch::Tensor Checkpoint::get(const std::string &name) const
     return view;
 }
 
+void Checkpoint::release(const std::string &name) const
+{
+    const TensorInfo &t = info(name);
+    const Shard &s = m_impl->shards[t.shard];
+    // Only whole pages inside the tensor's bytes, so neighbouring tensors keep theirs.
+    static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(s.map->bytes() + s.dataStart + t.begin);
+    const uintptr_t end = reinterpret_cast<uintptr_t>(s.map->bytes() + s.dataStart + t.end);
+    const uintptr_t first = (begin + page - 1) / page * page;
+    const uintptr_t last = end / page * page;
+    if (last > first)
+        ::madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED); // advisory: failure is harmless
+}
+
 std::vector<std::string> Checkpoint::names() const
 {
     std::vector<std::string> out;
@@ -622,8 +636,10 @@ std::vector<std::string> loadParameters(const std::vector<std::pair<std::string,
     for (const auto &[name, p] : params) {
         torch::Tensor src = ck.get(name);
         torch::Tensor param = p; // same TensorImpl as the module's parameter
-        if (!(device.is_cpu() && src.scalar_type() == dtype))
+        if (!(device.is_cpu() && src.scalar_type() == dtype)) {
             src = src.to(torch::TensorOptions().dtype(dtype).device(device), /*non_blocking=*/false, /*copy=*/true);
+            ck.release(name); // the file's pages are no longer needed: peak RSS = converted weights, not both
+        }
         // set_data keeps the parameter object (and its requires_grad) and swaps in the new storage:
         // for a matching CPU dtype that storage is the memory map itself.
         param.set_data(src);

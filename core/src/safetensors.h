@@ -57,6 +57,11 @@ public:
     // Zero-copy CPU tensor viewing the memory map (read-only memory!); keeps the mapping alive.
     // Throws Error(TensorMissing).
     torch::Tensor get(const std::string &name) const;
+    // Tells the kernel the pages holding tensor `name` are not needed now (madvise MADV_DONTNEED on the
+    // read-only file mapping): they leave the resident set and are read from the file again if get() is
+    // used later. Called after a tensor has been converted into a copy, so loading f32 from a bf16 file does
+    // not keep both in memory. Never invalidates views. Throws Error(TensorMissing).
+    void release(const std::string &name) const;
     std::vector<std::string> names() const; // sorted
     int64_t dataBytes() const;              // total bytes of tensor data over all shards
     // Hex SHA-256 over all shard files' bytes, concatenated in shard order (computed on first call, cached).

@@ -309,6 +309,21 @@ TEST(LoadParameters, ConvertsDtype)
     EXPECT_EQ(p.scalar_type(), torch::kBFloat16);
     EXPECT_TRUE(torch::equal(p, w.to(torch::kBFloat16)));
     EXPECT_NE(p.data_ptr(), ck.get("w").data_ptr()); // a converted copy
+    // The converted tensor's file pages were released; the mapping still reads back the same values.
+    EXPECT_TRUE(torch::equal(ck.get("w"), w));
+    ck.release("w");
+    EXPECT_TRUE(torch::equal(ck.get("w"), w));
+    EXPECT_THROW(ck.release("nope"), Error);
+    // A tensor spanning many pages: views taken before release() read the file's values again afterwards.
+    const auto big = torch::randn({1 << 20});
+    saveSafeTensors(dir.file("big.safetensors"), {{"a", torch::ones({3})}, {"big", big}});
+    const Checkpoint bk = Checkpoint::open(dir.file("big.safetensors"));
+    const torch::Tensor view = bk.get("big");
+    torch::Tensor converted = torch::empty({1 << 20});
+    loadParameters({{"big", converted}}, bk, torch::kBFloat16, torch::kCPU); // converts, then releases
+    EXPECT_TRUE(torch::equal(view, big));
+    EXPECT_TRUE(torch::equal(bk.get("a"), torch::ones({3})));
+    EXPECT_TRUE(torch::equal(converted, big.to(torch::kBFloat16)));
     // bf16 file into fp32 parameters.
     saveSafeTensors(dir.file("h.safetensors"), {{"w", w.to(torch::kBFloat16)}});
     torch::Tensor q = torch::empty({8, 8});
