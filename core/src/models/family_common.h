@@ -224,6 +224,22 @@ protected:
             throw Error(ErrorCode::InvalidArgument, "encodeImages expects pixels [B, 3, H, W]");
         return pixels.to(like.device(), like.scalar_type());
     }
+    // ViT over a batch of same-sized images, then `resample(features, patchRows, patchCols)`; both stages are
+    // reported through the hook as "vision" and "resampler" (what uhdlens-cli encode --dump writes).
+    template <class Vit, class Resample>
+    torch::Tensor encodeThrough(const Vit &vit, const torch::Tensor &pixels, const TensorHook &hook,
+                                Resample &&resample) const
+    {
+        const auto x = inputPixels(pixels, vit->patchWeight);
+        const int64_t h = x.size(2) / vit->opt.patch, w = x.size(3) / vit->opt.patch;
+        auto features = vit->forward(x);
+        if (hook)
+            hook("vision", features);
+        auto tokens = resample(features, h, w);
+        if (hook)
+            hook("resampler", tokens);
+        return tokens;
+    }
 
     json m_config;
     std::shared_ptr<torch::nn::Module> m_root;

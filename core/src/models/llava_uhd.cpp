@@ -108,15 +108,8 @@ public:
 
     torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
     {
-        const auto x = inputPixels(pixels, m_vision->patchWeight);
-        const int64_t h = x.size(2) / m_vision->opt.patch, w = x.size(3) / m_vision->opt.patch;
-        auto features = m_vision->forward(x);
-        if (hook)
-            hook("vision", features);
-        auto tokens = spatialResample(features, h, w);
-        if (hook)
-            hook("resampler", tokens);
-        return tokens;
+        return encodeThrough(m_vision, pixels, hook,
+                             [&](const torch::Tensor &f, int64_t h, int64_t w) { return spatialResample(f, h, w); });
     }
 
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,

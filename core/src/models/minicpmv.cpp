@@ -84,15 +84,8 @@ public:
 
     torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
     {
-        const auto x = inputPixels(pixels, m_vpm->patchWeight);
-        const int64_t h = x.size(2) / m_vpm->opt.patch, w = x.size(3) / m_vpm->opt.patch;
-        auto features = m_vpm->forward(x);
-        if (hook)
-            hook("vision", features);
-        auto tokens = m_resampler->forward(features, h, w);
-        if (hook)
-            hook("resampler", tokens);
-        return tokens;
+        return encodeThrough(m_vpm, pixels, hook,
+                             [&](const torch::Tensor &f, int64_t h, int64_t w) { return m_resampler->forward(f, h, w); });
     }
 
     // "<用户>" + image placeholder + "\n" + question + "<AI>" (+ answer for earlier turns), BOS first. The
