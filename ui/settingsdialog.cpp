@@ -49,7 +49,7 @@ SettingsDialog::SettingsDialog(const Preferences &prefs, QWidget *parent) : QDia
         m_device->addItem(QString::fromLatin1(d), QString::fromLatin1(d));
     m_device->setCurrentIndex(std::max(0, m_device->findData(prefs.device)));
     m_dtype = new QComboBox(this);
-    for (const char *d : {"auto", "f32", "bf16", "f16"})
+    for (const char *d : {"auto", "f32", "mixed", "bf16", "f16"})
         m_dtype->addItem(QString::fromLatin1(d), QString::fromLatin1(d));
     m_dtype->setCurrentIndex(std::max(0, m_dtype->findData(prefs.dtype)));
     m_language = new QComboBox(this);

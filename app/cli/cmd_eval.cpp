@@ -181,7 +181,7 @@ int runEval(const QStringList &args)
                                    QStringLiteral("LIST"));
     QCommandLineOption tokensOpt(QStringLiteral("max-new-tokens"), QStringLiteral("Answer length limit (default 12)."),
                                  QStringLiteral("N"), QStringLiteral("12"));
-    QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("auto (default), f32, bf16 or f16."),
+    QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("auto (default), f32, mixed, bf16 or f16."),
                                 QStringLiteral("T"), QStringLiteral("auto"));
     QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("CPU threads (default: all cores)."),
                                   QStringLiteral("N"), QStringLiteral("0"));

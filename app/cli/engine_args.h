@@ -22,7 +22,7 @@ struct EngineOptions
     QCommandLineOption policy{QStringLiteral("policy"), QStringLiteral("Slicing policy: minicpmv, llava-uhd or llava15 (default: the model's)."), QStringLiteral("P")};
     QCommandLineOption maxSlices{QStringLiteral("max-slices"), QStringLiteral("Upper bound on the slice count (0: overview only)."), QStringLiteral("N")};
     QCommandLineOption device{QStringLiteral("device"), QStringLiteral("auto (default), cpu or cuda."), QStringLiteral("D"), QStringLiteral("auto")};
-    QCommandLineOption dtype{QStringLiteral("dtype"), QStringLiteral("auto (default), f32, bf16 or f16."), QStringLiteral("T"), QStringLiteral("auto")};
+    QCommandLineOption dtype{QStringLiteral("dtype"), QStringLiteral("auto (default), f32, mixed (bf16 weights, f32 arithmetic; CPU), bf16 or f16."), QStringLiteral("T"), QStringLiteral("auto")};
 
     void addTo(QCommandLineParser &parser) const { parser.addOptions({model, vision, image, policy, maxSlices, device, dtype}); }
 
@@ -48,9 +48,10 @@ struct EngineOptions
             return QStringLiteral("unknown device '%1' (choose auto, cpu or cuda)").arg(d);
         out.device = d.toStdString();
         const QString t = parser.value(dtype);
-        static const QStringList dtypes = {QStringLiteral("auto"), QStringLiteral("f32"), QStringLiteral("bf16"), QStringLiteral("f16")};
+        static const QStringList dtypes = {QStringLiteral("auto"), QStringLiteral("f32"), QStringLiteral("mixed"),
+                                           QStringLiteral("bf16"), QStringLiteral("f16")};
         if (!dtypes.contains(t))
-            return QStringLiteral("unknown dtype '%1' (choose auto, f32, bf16 or f16)").arg(t);
+            return QStringLiteral("unknown dtype '%1' (choose auto, f32, mixed, bf16 or f16)").arg(t);
         out.dtype = t.toStdString();
         return {};
     }

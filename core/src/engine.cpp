@@ -164,29 +164,37 @@ torch::Device resolveDevice(const std::string &device)
     throw Error(ErrorCode::InvalidArgument, "unknown device '" + device + "' (choose auto, cpu or cuda)", device);
 }
 
-torch::Dtype resolveDtype(const std::string &dtype, const torch::Device &device)
+ResolvedDtype resolveDtype(const std::string &dtype, const torch::Device &device)
 {
     const bool cuda = device.is_cuda();
     if (dtype == "auto" || dtype.empty()) {
         // CUDA: f16 runs on every GPU generation (bf16 needs Ampere); pass --dtype bf16 on newer GPUs.
         if (cuda)
-            return torch::kHalf;
-        // CPU: bf16 through oneDNN is ~4x faster than f32 where the CPU has native bf16 dot products.
-        return cpuHasAvx512Bf16() ? torch::kBFloat16 : torch::kFloat;
+            return {torch::kHalf, false};
+        // CPU: bf16 through oneDNN is ~4x faster than f32 where the CPU has native bf16 dot products; elsewhere
+        // mixed gives f32 results (bf16 -> f32 is exact) from half the weight memory.
+        return cpuHasAvx512Bf16() ? ResolvedDtype{torch::kBFloat16, false} : ResolvedDtype{torch::kFloat, true};
     }
     if (dtype == "f32" || dtype == "fp32" || dtype == "float32")
-        return torch::kFloat;
+        return {torch::kFloat, false};
+    if (dtype == "mixed") {
+        if (cuda)
+            throw Error(ErrorCode::InvalidArgument,
+                        "mixed (bf16 weights, f32 arithmetic) is a CPU mode; use f16 or bf16 on CUDA", dtype);
+        return {torch::kFloat, true};
+    }
     if (dtype == "bf16" || dtype == "bfloat16")
-        return torch::kBFloat16;
+        return {torch::kBFloat16, false};
     if (dtype == "f16" || dtype == "fp16" || dtype == "float16") {
         if (!cuda)
             throw Error(ErrorCode::InvalidArgument,
                         "f16 is only supported on CUDA (libtorch's CPU kernels lack half-precision matmuls); "
-                        "use bf16 or f32 on the CPU",
+                        "use bf16, mixed or f32 on the CPU",
                         dtype);
-        return torch::kHalf;
+        return {torch::kHalf, false};
     }
-    throw Error(ErrorCode::InvalidArgument, "unknown dtype '" + dtype + "' (choose auto, f32, bf16 or f16)", dtype);
+    throw Error(ErrorCode::InvalidArgument, "unknown dtype '" + dtype + "' (choose auto, f32, mixed, bf16 or f16)",
+                dtype);
 }
 
 void truncateCache(KVCache &cache, int64_t length)
@@ -234,7 +242,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     const std::string family = detectFamily(config); // Error(UnknownFamily)
 
     const torch::Device device = resolveDevice(options.device);
-    const torch::Dtype dtype = resolveDtype(options.dtype, device);
+    const ResolvedDtype resolved = resolveDtype(options.dtype, device);
+    const torch::Dtype dtype = resolved.compute;
     if (options.threads < 0)
         throw Error(ErrorCode::InvalidArgument, "threads must be 0 (all cores) or positive", "threads");
     const int threads = options.threads > 0 ? options.threads
@@ -287,10 +296,14 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         perCk[separateVision && vision ? 1 : 0].push_back(p);
     }
     ModelInfo &info = impl->info;
+    std::set<std::string> keepBf16;
+    if (resolved.bf16Weights)
+        for (const std::string &name : impl->vlm->matrixParameterNames())
+            keepBf16.insert(name);
     for (size_t k = 0; k < impl->checkpoints.size(); ++k) {
         report(0.2 + 0.6 * double(k) / double(impl->checkpoints.size()), "reading weights");
         const std::vector<std::string> owned = k == 0 ? std::vector<std::string>{""} : visionPrefixes;
-        auto warnings = loadParameters(perCk[k], impl->checkpoints[k], dtype, device, owned);
+        auto warnings = loadParameters(perCk[k], impl->checkpoints[k], dtype, device, owned, keepBf16);
         // A full CLIP checkpoint as the vision folder also carries its text tower: summarise long lists.
         const size_t keep = 8;
         for (size_t i = 0; i < std::min(keep, warnings.size()); ++i)
@@ -316,6 +329,12 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     }
     info.weightsHash = hash;
     info.dtype = dtypeName(dtype);
+    // "mixed" only where some matrix really stayed bf16 (an f32 checkpoint under auto is plain f32).
+    for (const auto &p : params)
+        if (p.second.scalar_type() == torch::kBFloat16 && dtype != torch::kBFloat16) {
+            info.dtype = "mixed";
+            break;
+        }
     info.device = device.str();
     info.contextLength = impl->vlm->contextLength();
     info.policy = impl->vlm->policy();

@@ -33,10 +33,15 @@ struct Model::Impl
     torch::Tensor encode(const torch::Tensor &pixels, const TensorHook &hook = {}, const std::string &prefix = {}) const;
 };
 
-// Resolves LoadOptions::device / dtype ("auto" rules: CUDA when available; bf16 on CPUs with avx512_bf16, else
-// f32; f16 on CUDA). Throws Error(DeviceUnavailable) / Error(InvalidArgument).
+// Resolves LoadOptions::device / dtype ("auto" rules: CUDA when available; on the CPU bf16 where it has
+// avx512_bf16, else mixed; f16 on CUDA). Throws Error(DeviceUnavailable) / Error(InvalidArgument).
 torch::Device resolveDevice(const std::string &device);
-torch::Dtype resolveDtype(const std::string &dtype, const torch::Device &device);
+struct ResolvedDtype
+{
+    torch::Dtype compute = torch::kFloat;
+    bool bf16Weights = false; // mixed: matrices the checkpoint stores in bf16 stay bf16 (nn/mixed_linear.h)
+};
+ResolvedDtype resolveDtype(const std::string &dtype, const torch::Device &device);
 // True when /proc/cpuinfo lists avx512_bf16 (Linux; false elsewhere).
 bool cpuHasAvx512Bf16();
 std::string dtypeName(torch::Dtype dtype);

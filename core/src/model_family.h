@@ -121,6 +121,10 @@ public:
 
     // The config.json the model was created from (defaults filled in).
     virtual const nlohmann::json &config() const = 0;
+    // Names of the parameters that are only ever used as matrix operands through nn::linear or an embedding
+    // lookup, so they may stay stored in bf16 while activations are f32 (mixed mode, nn/mixed_linear.h):
+    // every Linear weight, the resampler's packed in_proj_weight and the token-embedding table.
+    virtual std::vector<std::string> matrixParameterNames() const { return {}; }
 };
 
 // How createFamilyModel allocates parameters. Parameters are created with torch::empty (untouched memory, so a

@@ -605,7 +605,8 @@ void saveSafeTensors(const std::string &path, const std::vector<std::pair<std::s
 
 std::vector<std::string> loadParameters(const std::vector<std::pair<std::string, torch::Tensor>> &params,
                                         const Checkpoint &ck, torch::Dtype dtype, torch::Device device,
-                                        const std::vector<std::string> &ownedPrefixes)
+                                        const std::vector<std::string> &ownedPrefixes,
+                                        const std::set<std::string> &keepBf16)
 {
     // Check everything before touching any parameter, so a failed load leaves the model unchanged.
     std::vector<std::string> missing;
@@ -636,7 +637,8 @@ std::vector<std::string> loadParameters(const std::vector<std::pair<std::string,
     for (const auto &[name, p] : params) {
         torch::Tensor src = ck.get(name);
         torch::Tensor param = p; // same TensorImpl as the module's parameter
-        if (!(device.is_cpu() && src.scalar_type() == dtype)) {
+        const bool keepAsStored = device.is_cpu() && src.scalar_type() == torch::kBFloat16 && keepBf16.count(name);
+        if (!keepAsStored && !(device.is_cpu() && src.scalar_type() == dtype)) {
             src = src.to(torch::TensorOptions().dtype(dtype).device(device), /*non_blocking=*/false, /*copy=*/true);
             ck.release(name); // the file's pages are no longer needed: peak RSS = converted weights, not both
         }

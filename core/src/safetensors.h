@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,9 +92,12 @@ void saveSafeTensors(const std::string &path, const std::vector<std::pair<std::s
 // Tensor::set_(), so modules holding them see the new data.
 // Returns one warning per checkpoint tensor under any of `ownedPrefixes` that no param consumed
 // ("unknown tensor 'x' in the checkpoint (ignored)"), sorted by name.
+// `keepBf16`: parameter names that stay bf16 when the checkpoint stores them in bf16 and the device is the CPU
+// (mixed mode: zero-copy views of the mapping even though `dtype` is f32; see nn/mixed_linear.h).
 std::vector<std::string> loadParameters(const std::vector<std::pair<std::string, torch::Tensor>> &params,
                                         const Checkpoint &ck, torch::Dtype dtype, torch::Device device,
-                                        const std::vector<std::string> &ownedPrefixes = {""});
+                                        const std::vector<std::string> &ownedPrefixes = {""},
+                                        const std::set<std::string> &keepBf16 = {});
 
 // "[1,729,1152]" — the shape notation used in loader messages.
 std::string shapeString(const std::vector<int64_t> &shape);

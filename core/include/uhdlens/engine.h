@@ -35,7 +35,10 @@ struct LoadOptions
     std::string modelDir;        // folder with config.json, *.safetensors, tokenizer.model
     std::string visionDir;       // optional second folder for the vision tower (LLaVA-UHD release)
     std::string device = "auto"; // auto | cpu | cuda
-    std::string dtype = "auto";  // auto | f32 | bf16 | f16  (auto: bf16 on CPUs with avx512_bf16, else f32)
+    // auto | f32 | mixed | bf16 | f16. mixed (CPU): matrices stay in the checkpoint's bf16 (zero-copy, half the
+    // memory of f32), arithmetic in f32 — the same results as f32. auto: bf16 on CPUs with avx512_bf16, else
+    // mixed (plain f32 when the checkpoint is not bf16); f16 on CUDA.
+    std::string dtype = "auto";
     int threads = 0;             // 0: all cores
 };
 
@@ -46,7 +49,7 @@ struct ModelInfo
     std::string modelDir;
     std::int64_t parameters = 0;
     std::int64_t weightBytes = 0; // bytes of tensor data in the checkpoint files
-    std::string dtype;            // compute dtype actually used
+    std::string dtype;            // dtype actually used: f32, bf16, f16 or mixed (bf16 matrices, f32 arithmetic)
     std::string device;           // device actually used, e.g. "cpu", "cuda:0"
     std::string weightsHash;      // SHA-256 over the safetensors files' bytes (hex), for reproducibility records
     int contextLength = 0;        // max positions of the language model

@@ -191,8 +191,24 @@ public:
             out.emplace_back(p.key(), p.value());
         return out;
     }
+    std::vector<std::string> matrixParameterNames() const override
+    {
+        std::vector<std::string> out;
+        for (const auto &item : m_root->named_modules()) {
+            const std::string prefix = item.key().empty() ? "" : item.key() + ".";
+            const torch::nn::Module *m = item.value().get();
+            if (dynamic_cast<const nn::LinearImpl *>(m))
+                out.push_back(prefix + "weight");
+            else if (dynamic_cast<const nn::PackedMultiheadAttentionImpl *>(m))
+                out.push_back(prefix + "in_proj_weight");
+            else if (dynamic_cast<const nn::LlamaModelImpl *>(m))
+                out.push_back(prefix + "embed_tokens.weight");
+        }
+        return out;
+    }
     torch::Device device() const override { return m_lm.model->embed_tokens.device(); }
-    torch::Dtype dtype() const override { return m_lm.model->embed_tokens.scalar_type(); }
+    // The compute dtype (matrices may be stored narrower: bf16 in mixed mode).
+    torch::Dtype dtype() const override { return m_lm.model->computeDtype; }
     int contextLength() const override { return static_cast<int>(m_lm.model->opt.maxPositions); }
     int hiddenSize() const override { return static_cast<int>(m_lm.model->opt.hidden); }
     int64_t vocabSize() const override { return m_lm.model->opt.vocab; }

@@ -1,4 +1,5 @@
 #include "nn/layers.h"
+#include "nn/mixed_linear.h"
 
 #include "uhdlens/errors.h"
 
@@ -67,8 +68,9 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool withBias, const torch::Tens
 
 torch::Tensor LinearImpl::forward(const torch::Tensor &x) const
 {
-    // at::linear folds [B, T, in] into one addmm/mm (oneDNN bf16 GEMM on CPUs with avx512_bf16).
-    return at::linear(x, weight, bias);
+    // at::linear folds [B, T, in] into one addmm/mm (oneDNN bf16 GEMM on CPUs with avx512_bf16); a bf16
+    // weight under f32 activations takes the mixed path (mixed_linear.h).
+    return nn::linear(x, weight, bias);
 }
 
 LayerNormImpl::LayerNormImpl(int64_t d, double e, const torch::TensorOptions &options) : dim(d), eps(e)
@@ -331,7 +333,7 @@ PackedMultiheadAttentionImpl::PackedMultiheadAttentionImpl(int64_t d, int64_t h,
 
 torch::Tensor PackedMultiheadAttentionImpl::project(const torch::Tensor &x, int part) const
 {
-    return at::linear(x, in_proj_weight.narrow(0, part * dim, dim), in_proj_bias.narrow(0, part * dim, dim));
+    return nn::linear(x, in_proj_weight.narrow(0, part * dim, dim), in_proj_bias.narrow(0, part * dim, dim));
 }
 
 torch::Tensor PackedMultiheadAttentionImpl::attendProjected(const torch::Tensor &q, const torch::Tensor &k,
@@ -566,7 +568,8 @@ torch::Tensor LlamaLayerImpl::forward(const torch::Tensor &x, const torch::Tenso
     return residualScale == 1.0 ? h + m : h + m * residualScale;
 }
 
-LlamaModelImpl::LlamaModelImpl(const LlamaOptions &o, const torch::TensorOptions &to) : opt(o)
+LlamaModelImpl::LlamaModelImpl(const LlamaOptions &o, const torch::TensorOptions &to)
+    : opt(o), computeDtype(c10::typeMetaToScalarType(to.dtype()))
 {
     embed_tokens = param(*container(*this, "embed_tokens"), "weight", {o.vocab, o.hidden}, to);
     layers = register_module("layers", torch::nn::ModuleList());
@@ -579,7 +582,7 @@ LlamaModelImpl::LlamaModelImpl(const LlamaOptions &o, const torch::TensorOptions
 
 torch::Tensor LlamaModelImpl::embed(const torch::Tensor &ids) const
 {
-    auto e = at::embedding(embed_tokens, ids);
+    auto e = embeddingAs(embed_tokens, ids, computeDtype);
     return opt.embedScale == 1.0 ? e : e * opt.embedScale;
 }
 

@@ -293,7 +293,8 @@ TORCH_MODULE(LlamaLayer);
 struct LlamaModelImpl : torch::nn::Module
 {
     LlamaModelImpl(const LlamaOptions &options, const torch::TensorOptions &tensorOptions);
-    // ids [T] or [B, T] (int64) -> embeddings * embedScale in the weight dtype.
+    // ids [T] or [B, T] (int64) -> embeddings * embedScale in the compute dtype (the table may be stored
+    // narrower: bf16 in mixed mode).
     torch::Tensor embed(const torch::Tensor &ids) const;
     // x [B, T, D] -> final-normed hidden states [B, T, D]. With a cache (B = 1) positions continue after
     // cache->length, and cache->length is advanced by T.
@@ -302,6 +303,7 @@ struct LlamaModelImpl : torch::nn::Module
     std::pair<torch::Tensor, torch::Tensor> rotary(int64_t start, int64_t count, const torch::Device &device) const;
 
     LlamaOptions opt;
+    torch::Dtype computeDtype;  // the dtype the modules were created in (activations' dtype)
     torch::Tensor embed_tokens; // registered as embed_tokens.weight through a holder module
     torch::nn::ModuleList layers;
     std::vector<LlamaLayer> layerList;
