@@ -1,4 +1,4 @@
-// uhdlens-bench engine --family minicpmv --shapes real|tiny [--dtype bf16|f32|both] [--threads N]
+// uhdlens-bench engine --family minicpmv --shapes real|tiny [--dtype bf16|mixed|f32|both] [--threads N]
 //                      [--prefill-tokens N] [--decode-tokens N] [--repeats N] [--workdir DIR] [--fresh]
 // uhdlens-bench flops [--size WxH]...
 //
@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <thread>
 
 namespace bench {
@@ -142,11 +143,12 @@ struct Measured
     double peakRssGb = 0, weightGb = 0, loadedGb = 0;
 };
 
-Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dtype dtype, int repeats,
+// mixed: dtype is f32 and the family's matrices stay bf16 views of the file (as Model::load does in mixed mode).
+Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dtype dtype, bool mixed, int repeats,
                  int prefillTokens, int decodeTokens)
 {
     Measured m;
-    m.dtype = dtype == torch::kBFloat16 ? "bf16" : "f32";
+    m.dtype = mixed ? "mixed" : dtype == torch::kBFloat16 ? "bf16" : "f32";
     m.gemm = gemmGflops(dtype, repeats);
 
     resetPeakRss();
@@ -154,6 +156,10 @@ Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dt
     uhdlens::FamilyBuildOptions build;
     build.dtype = dtype;
     auto vlm = uhdlens::createFamilyModel(config, nullptr, build);
+    std::set<std::string> keepBf16;
+    if (mixed)
+        for (const std::string &name : vlm->matrixParameterNames())
+            keepBf16.insert(name);
     auto ck = std::make_unique<uhdlens::Checkpoint>(uhdlens::Checkpoint::open(dir));
     m.weightGb = double(ck->dataBytes()) / 1e9;
     const auto params = vlm->namedParameters();
@@ -162,23 +168,23 @@ Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dt
         (p.first.rfind("llm.", 0) == 0 ? language : vision).push_back(p);
     int64_t languageBytes = 0;
     for (const auto &p : language)
-        languageBytes += p.second.numel() * int64_t(torch::elementSize(dtype));
+        languageBytes += p.second.numel() * int64_t(keepBf16.count(p.first) ? 2 : torch::elementSize(dtype));
     // Skip the language model when the machine cannot hold it in the compute dtype (the vision part is always
     // measured).
     // bf16 maps the file (no copies); f32 allocates converted copies (the mapped bf16 pages it reads are clean
     // page cache the kernel can drop, so they count in RSS but not against available memory).
-    const int64_t needKb = dtype == torch::kBFloat16 ? 0 : languageBytes * 11 / 10 / 1024;
-    uhdlens::loadParameters(vision, *ck, dtype, torch::kCPU, {""});
-    if (dtype != torch::kBFloat16 && needKb > memAvailableKb() * 8 / 10) {
+    const int64_t needKb = dtype == torch::kBFloat16 || mixed ? 0 : languageBytes * 11 / 10 / 1024;
+    uhdlens::loadParameters(vision, *ck, dtype, torch::kCPU, {""}, keepBf16);
+    if (needKb > memAvailableKb() * 8 / 10) {
         m.lmSkipped = true;
         m.lmSkipReason = "needs ~" + std::to_string(needKb / 1000000) + " GB, " +
                          std::to_string(memAvailableKb() / 1000000) + " GB available";
     } else {
-        uhdlens::loadParameters(language, *ck, dtype, torch::kCPU, {""});
+        uhdlens::loadParameters(language, *ck, dtype, torch::kCPU, {""}, keepBf16);
     }
     for (const auto &p : params)
         if (!m.lmSkipped || p.first.rfind("llm.", 0) != 0)
-            m.loadedGb += double(p.second.numel()) * torch::elementSize(dtype) / 1e9;
+            m.loadedGb += double(p.second.nbytes()) / 1e9; // as loaded: bf16 matrices in mixed mode
 
     torch::InferenceMode inference;
     // Vision encoder + resampler on one 448x448 slice (32x32 = 1024 patches).
@@ -241,7 +247,7 @@ int runEngineBench(const QStringList &args)
     parser.addHelpOption();
     QCommandLineOption familyOpt(QStringLiteral("family"), QStringLiteral("minicpmv (real shapes exist for it)."), QStringLiteral("F"), QStringLiteral("minicpmv"));
     QCommandLineOption shapesOpt(QStringLiteral("shapes"), QStringLiteral("real (MiniCPM-V 2.0, ~7 GB bf16) or tiny."), QStringLiteral("S"), QStringLiteral("tiny"));
-    QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("bf16, f32 or both (default)."), QStringLiteral("T"), QStringLiteral("both"));
+    QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("bf16, mixed (bf16 weights, f32 arithmetic), f32, or both (default: bf16 where the CPU has it, mixed and f32)."), QStringLiteral("T"), QStringLiteral("both"));
     QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."), QStringLiteral("N"), QStringLiteral("0"));
     QCommandLineOption prefillOpt(QStringLiteral("prefill-tokens"), QStringLiteral("Prompt positions to prefill (default 256)."), QStringLiteral("N"), QStringLiteral("256"));
     QCommandLineOption decodeOpt(QStringLiteral("decode-tokens"), QStringLiteral("Tokens to decode (default 16)."), QStringLiteral("N"), QStringLiteral("16"));
@@ -265,8 +271,8 @@ int runEngineBench(const QStringList &args)
     if (shapes != "real" && shapes != "tiny")
         return usage(QStringLiteral("--shapes must be real or tiny"));
     const QString dt = parser.value(dtypeOpt);
-    if (dt != QLatin1String("bf16") && dt != QLatin1String("f32") && dt != QLatin1String("both"))
-        return usage(QStringLiteral("--dtype must be bf16, f32 or both"));
+    if (dt != QLatin1String("bf16") && dt != QLatin1String("f32") && dt != QLatin1String("mixed") && dt != QLatin1String("both"))
+        return usage(QStringLiteral("--dtype must be bf16, mixed, f32 or both"));
     bool ok1 = false, ok2 = false, ok3 = false, ok4 = false;
     int threads = parser.value(threadsOpt).toInt(&ok1);
     const int prefill = parser.value(prefillOpt).toInt(&ok2);
@@ -314,9 +320,11 @@ int runEngineBench(const QStringList &args)
             std::printf("note: bf16 skipped: this CPU lacks avx512_bf16/avx512bw/vl/dq, so libtorch's oneDNN bf16 "
                         "path is off (bf16 GEMM runs at a few GFLOP/s); pass --dtype bf16 to measure it anyway\n");
         if (dt == QLatin1String("bf16") || (dt == QLatin1String("both") && bf16Native))
-            runs.push_back(measure(dir.toStdString(), config, torch::kBFloat16, repeats, prefill, decode));
-        if (dt != QLatin1String("bf16"))
-            runs.push_back(measure(dir.toStdString(), config, torch::kFloat, repeats, prefill, decode));
+            runs.push_back(measure(dir.toStdString(), config, torch::kBFloat16, false, repeats, prefill, decode));
+        if (dt == QLatin1String("mixed") || dt == QLatin1String("both"))
+            runs.push_back(measure(dir.toStdString(), config, torch::kFloat, true, repeats, prefill, decode));
+        if (dt == QLatin1String("f32") || dt == QLatin1String("both"))
+            runs.push_back(measure(dir.toStdString(), config, torch::kFloat, false, repeats, prefill, decode));
 
         std::printf("\nuhdlens-bench engine: %s, %s shapes, %d threads (medians of %d runs)\n", family.c_str(),
                     shapes.c_str(), threads, repeats);
@@ -351,10 +359,10 @@ int runEngineBench(const QStringList &args)
             return m.lmSkipped ? std::string("skipped") : num(m.decodeTps, 2);
         }, ">= 4 (llama.cpp f16 ~4, Q4_0 18)");
         row("checkpoint weight bytes, GB", [&](const Measured &m) { return num(m.weightGb, 2); }, "");
-        row("weights in the compute dtype, GB", [&](const Measured &m) { return num(m.loadedGb, 2); }, "");
+        row("weights as loaded, GB", [&](const Measured &m) { return num(m.loadedGb, 2); }, "");
         row("peak RSS, GB", [&](const Measured &m) { return num(m.peakRssGb, 2); }, "");
         row("  peak RSS / weight bytes", [&](const Measured &m) { return num(m.peakRssGb / m.weightGb, 2); },
-            "<= 1.15 (bf16: mmap, no copies)");
+            "<= 1.15 (bf16/mixed: mmap, no copies)");
         for (const auto &m : runs)
             if (m.lmSkipped)
                 std::printf("note: %s language model not loaded (%s)\n", m.dtype.c_str(), m.lmSkipReason.c_str());
