@@ -787,6 +787,10 @@
         <source>%1 tokens</source>
         <translation>%1 tokens</translation>
     </message>
+    <message>
+        <source>mixed (bf16 weights, f32 arithmetic)</source>
+        <translation>mixed (bf16 weights, f32 arithmetic)</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::PlanPanel</name>

@@ -785,6 +785,10 @@
         <source>%1 tokens</source>
         <translation>%1 个 token</translation>
     </message>
+    <message>
+        <source>mixed (bf16 weights, f32 arithmetic)</source>
+        <translation>混合（bf16 权重，f32 运算）</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::PlanPanel</name>

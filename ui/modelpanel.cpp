@@ -129,7 +129,7 @@ void ModelPanel::showModel(const ModelInfo &info)
     m_name->setText(QString::fromStdString(info.name));
     m_family->setText(QString::fromStdString(info.family));
     m_size->setText(formatParameters(info.parameters) + QStringLiteral(" · ") + formatBytes(info.weightBytes));
-    m_dtype->setText(QString::fromStdString(info.dtype));
+    m_dtype->setText(info.dtype == "mixed" ? tr("mixed (bf16 weights, f32 arithmetic)") : QString::fromStdString(info.dtype));
     m_device->setText(QString::fromStdString(info.device));
     m_context->setText(tr("%1 tokens").arg(info.contextLength));
     m_folder->setText(QString::fromStdString(info.modelDir));

@@ -29,6 +29,7 @@
 #include <QMimeData>
 #include <QPainter>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
@@ -659,7 +660,8 @@ private Q_SLOTS:
         for (QLabel *l : panelText)
             shown << l->text();
         QVERIFY(shown.contains(QStringLiteral("uhd-paper")));
-        QVERIFY(shown.contains(QString::fromStdString(info.dtype)));
+        // The precision label starts with the dtype ("mixed (bf16 weights, f32 arithmetic)" spells mixed out).
+        QVERIFY(!shown.filter(QRegularExpression(QStringLiteral("^") + QString::fromStdString(info.dtype))).isEmpty());
         QVERIFY(shown.contains(QString::fromStdString(info.device)));
         // ... and what the model says of itself (uhdlens.json "description").
         QVERIFY(!info.description.empty());
