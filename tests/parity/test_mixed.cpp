@@ -239,3 +239,25 @@ TEST(Mixed, EngineResolvesAndReportsMixed)
     EXPECT_EQ(a.answer, b.answer);
     EXPECT_EQ(a.stopReason, b.stopReason);
 }
+
+TEST(Attention, ChunkedInferencePathEqualsOneBatch)
+{
+    // Long sequences under no-grad take the head-chunked path of scaledDotAttention; with grad mode on the same
+    // call takes the one-batch path. Both must agree (same arithmetic per head, f32 rounding only).
+    torch::manual_seed(6);
+    for (const auto &[n, t, d] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{16, 1024, 72}, {5, 1200, 16}}) {
+        const auto q = torch::randn({n, t, d}), k = torch::randn({n, t, d}), v = torch::randn({n, t, d});
+        torch::Tensor reference;
+        {
+            torch::AutoGradMode grad(true);
+            reference = nn::scaledDotAttention(q, k, v, 0.125);
+        }
+        torch::Tensor chunked;
+        {
+            torch::NoGradGuard noGrad;
+            chunked = nn::scaledDotAttention(q, k, v, 0.125);
+        }
+        ASSERT_EQ(chunked.sizes(), reference.sizes());
+        EXPECT_LE(relativeError(chunked, reference), 1e-6) << n << "x" << t << "x" << d;
+    }
+}
