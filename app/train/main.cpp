@@ -60,6 +60,10 @@ int main(int argc, char **argv)
     const auto batchOpt = opt("batch", QStringLiteral("Images per step."), QStringLiteral("N"), QString::number(d.batchImages));
     const auto turnsOpt = opt("turns", QStringLiteral("Question/answer turns per image sequence."), QStringLiteral("N"),
                               QString::number(d.turnsPerImage));
+    const auto readOpt = opt("read-text", QStringLiteral("Probability of a dense \"Read the text.\" turn per image (0: off)."),
+                             QStringLiteral("P"), QString::number(d.readTextProbability));
+    const auto readWordsOpt = opt("read-text-words", QStringLiteral("Words read out at most in that turn."), QStringLiteral("N"),
+                                  QString::number(d.readTextWords));
     const auto lrOpt = opt("lr", QStringLiteral("Peak learning rate."), QStringLiteral("LR"), QString::number(d.lr));
     const auto warmOpt = opt("warmup", QStringLiteral("Warm-up steps."), QStringLiteral("N"), QString::number(d.warmupSteps));
     const auto wdOpt = opt("weight-decay", QStringLiteral("AdamW weight decay."), QStringLiteral("W"), QString::number(d.weightDecay));
@@ -104,6 +108,8 @@ int main(int argc, char **argv)
     intOf(stepsOpt, o.steps);
     intOf(batchOpt, o.batchImages);
     intOf(turnsOpt, o.turnsPerImage);
+    intOf(readWordsOpt, o.readTextWords);
+    realOf(readOpt, o.readTextProbability);
     intOf(warmOpt, o.warmupSteps);
     intOf(threadsOpt, o.threads);
     intOf(minSideOpt, o.minSide);

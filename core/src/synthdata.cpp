@@ -211,6 +211,26 @@ std::string titleText(Rng &rng, int maxWords)
     return t;
 }
 
+// The text log of the sample being rendered on this thread (generate() sets it): every content text is drawn
+// through drawLogged so Sample::texts records it without threading a parameter through every renderer.
+thread_local std::vector<TextItem> *t_textLog = nullptr;
+
+void drawLogged(QPainter &p, const QPointF &base, const QString &text)
+{
+    p.drawText(base, text);
+    if (!t_textLog)
+        return;
+    const QFontMetricsF fm(p.font());
+    TextItem item;
+    item.text = text.toStdString();
+    item.pixelSize = p.font().pixelSize();
+    item.x = static_cast<int>(std::floor(base.x()));
+    item.y = static_cast<int>(std::floor(base.y() - fm.ascent()));
+    item.width = static_cast<int>(std::ceil(fm.horizontalAdvance(text)));
+    item.height = static_cast<int>(std::ceil(fm.height()));
+    t_textLog->push_back(std::move(item));
+}
+
 QA makeQa(std::string q, std::string a, Task task, double height, const QRectF &where)
 {
     QA qa;
@@ -254,7 +274,7 @@ double fillerLines(QPainter &p, Rng &rng, const Face &face, int px, const QRectF
                 *highlight = makeQa("Which word is highlighted?", word, Task::Highlighted, px, box);
             }
             p.setPen(ink);
-            p.drawText(base, text);
+            drawLogged(p, base, text);
             x += adv + fm.horizontalAdvance(QStringLiteral(" "));
         }
         y += lineH;
@@ -289,7 +309,7 @@ void renderWindow(QPainter &p, Rng &rng, const Options &o, const QSize &size, co
         p.setPen(barColour.lightness() > 128 ? QColor(20, 20, 20) : QColor(245, 245, 245));
         QFontMetricsF fm(tf);
         const QPointF base(win.left() + titlePx * 0.6, win.top() + (barH - fm.height()) / 2 + fm.ascent());
-        p.drawText(base, qs(title));
+        drawLogged(p, base, qs(title));
         qas.push_back(makeQa("What is the window title?", title, Task::WindowTitle, tf.pixelSize(),
                              QRectF(base.x(), win.top(), fm.horizontalAdvance(qs(title)), barH)));
     }
@@ -319,7 +339,7 @@ void renderWindow(QPainter &p, Rng &rng, const Options &o, const QSize &size, co
             const double adv = fm.horizontalAdvance(qs(m));
             if (x + adv > win.right())
                 break;
-            p.drawText(QPointF(x, y + (menuH - fm.height()) / 2 + fm.ascent()), qs(m));
+            drawLogged(p, QPointF(x, y + (menuH - fm.height()) / 2 + fm.ascent()), qs(m));
             x += adv + menuPx * 1.5;
         }
         y += menuH;
@@ -360,7 +380,7 @@ void renderWindow(QPainter &p, Rng &rng, const Options &o, const QSize &size, co
             p.setBrush(nc.colour);
             p.drawRoundedRect(r, buttonPx * 0.4, buttonPx * 0.4);
             p.setPen(nc.colour.lightness() > 150 ? QColor(20, 20, 20) : QColor(255, 255, 255));
-            p.drawText(QPointF(r.left() + buttonPx, r.top() + (buttonH - bfm.height()) / 2 + bfm.ascent()), qs(label));
+            drawLogged(p, QPointF(r.left() + buttonPx, r.top() + (buttonH - bfm.height()) / 2 + bfm.ascent()), qs(label));
             qas.push_back(makeQa(std::string("What does the ") + nc.name + " button say?", label, Task::ButtonLabel,
                                  buttonPx, r));
             bx -= bw + buttonPx;
@@ -385,18 +405,24 @@ void renderWindow(QPainter &p, Rng &rng, const Options &o, const QSize &size, co
                                          return d.intersects(QRectF(qa.x, qa.y, qa.width, qa.height));
                                      }),
                       qas.end());
+            if (t_textLog)
+                t_textLog->erase(std::remove_if(t_textLog->begin(), t_textLog->end(),
+                                                [&](const TextItem &t) {
+                                                    return d.intersects(QRectF(t.x, t.y, t.width, t.height));
+                                                }),
+                                 t_textLog->end());
             p.setPen(QPen(QColor(90, 90, 90), std::max(1.0, dlgPx / 12.0)));
             p.setBrush(QColor(252, 252, 252));
             p.drawRect(d);
             p.fillRect(QRectF(d.left(), d.top(), d.width(), dlgPx * 1.8), QColor(210, 215, 225));
             p.setFont(df);
             p.setPen(QColor(20, 20, 20));
-            p.drawText(QPointF(d.left() + dlgPx, d.top() + (dlgPx * 1.8 - dfm.height()) / 2 + dfm.ascent()), qs(dlgTitle));
+            drawLogged(p, QPointF(d.left() + dlgPx, d.top() + (dlgPx * 1.8 - dfm.height()) / 2 + dfm.ascent()), qs(dlgTitle));
             qas.push_back(makeQa("What is the dialog title?", dlgTitle, Task::WindowTitle, dlgPx,
                                  QRectF(d.left(), d.top(), d.width(), dlgPx * 1.8)));
             QFont mf = makeFont(face, dlgPx);
             p.setFont(mf);
-            p.drawText(QPointF(d.left() + dlgPx, d.top() + dlgPx * 4), qs(titleText(rng, 3)));
+            drawLogged(p, QPointF(d.left() + dlgPx, d.top() + dlgPx * 4), qs(titleText(rng, 3)));
         }
     }
 }
@@ -422,7 +448,7 @@ void renderDocument(QPainter &p, Rng &rng, const Options &o, const QSize &size, 
         p.setPen(ink);
         QFontMetricsF fm(hf);
         const double x = receipt ? page.left() + (page.width() - fm.horizontalAdvance(qs(heading))) / 2 : page.left();
-        p.drawText(QPointF(x, y + fm.ascent()), qs(heading));
+        drawLogged(p, QPointF(x, y + fm.ascent()), qs(heading));
         qas.push_back(makeQa("What is the heading?", heading, Task::Heading, hf.pixelSize(),
                              QRectF(x, y, fm.horizontalAdvance(qs(heading)), fm.height())));
         y += fm.height() * 1.6;
@@ -460,8 +486,8 @@ void renderDocument(QPainter &p, Rng &rng, const Options &o, const QSize &size, 
             const QString left = r < 0 ? QStringLiteral("Item") : qs(rows[r].first);
             const QString right = r < 0 ? QStringLiteral("Amount") : QString::number(rows[r].second);
             const double base = ry + (rowH - fm.height()) / 2 + fm.ascent();
-            p.drawText(QPointF(page.left() + tablePx * 0.5, base), left);
-            p.drawText(QPointF(amountX + tablePx * 0.5, base), right);
+            drawLogged(p, QPointF(page.left() + tablePx * 0.5, base), left);
+            drawLogged(p, QPointF(amountX + tablePx * 0.5, base), right);
             if (grid) {
                 p.setPen(QPen(QColor(120, 120, 130), std::max(1.0, tablePx / 14.0)));
                 p.drawLine(QPointF(page.left(), ry + rowH), QPointF(page.left() + tableW, ry + rowH));
@@ -652,6 +678,12 @@ Sample generate(Family family, std::uint64_t seed, const Options &options)
     QImage canvas(size, QImage::Format_RGB32);
     canvas.fill(Qt::white);
     {
+        // Record every drawn text into sample.texts (reset even if a renderer throws).
+        struct LogScope
+        {
+            explicit LogScope(std::vector<TextItem> *log) { t_textLog = log; }
+            ~LogScope() { t_textLog = nullptr; }
+        } logScope(&sample.texts);
         QPainter p(&canvas);
         p.setRenderHint(QPainter::Antialiasing, true);
         p.setRenderHint(QPainter::TextAntialiasing, true);
@@ -679,6 +711,45 @@ Sample generate(std::uint64_t seed, const Options &options)
     Rng rng(seed ^ 0xA5A5A5A5DEADBEEFULL);
     const auto families = allFamilies();
     return generate(families[rng.next() % families.size()], seed, options);
+}
+
+std::string readingOrderText(const std::vector<TextItem> &texts, double scale, double minPixelSize, int maxWords)
+{
+    std::vector<const TextItem *> legible;
+    for (const TextItem &t : texts)
+        if (t.pixelSize * scale >= minPixelSize && !t.text.empty())
+            legible.push_back(&t);
+    // Reading order: by line (vertical centres closer than half the taller line's height share a line, a greedy
+    // sweep from the top), then left to right within a line.
+    std::stable_sort(legible.begin(), legible.end(), [](const TextItem *a, const TextItem *b) {
+        return a->y + a->height / 2.0 < b->y + b->height / 2.0;
+    });
+    std::vector<std::vector<const TextItem *>> lines;
+    double lineCentre = 0, lineHeight = 0;
+    for (const TextItem *t : legible) {
+        const double c = t->y + t->height / 2.0;
+        if (lines.empty() || c - lineCentre > 0.5 * std::max<double>(lineHeight, t->height)) {
+            lines.emplace_back();
+            lineCentre = c;
+            lineHeight = t->height;
+        }
+        lines.back().push_back(t);
+    }
+    std::string out;
+    int words = 0;
+    for (auto &line : lines) {
+        std::stable_sort(line.begin(), line.end(), [](const TextItem *a, const TextItem *b) { return a->x < b->x; });
+        for (const TextItem *t : line) {
+            std::istringstream in(t->text);
+            for (std::string w; in >> w;) {
+                if (words == maxWords)
+                    return out;
+                out += (out.empty() ? "" : " ") + w;
+                ++words;
+            }
+        }
+    }
+    return out;
 }
 
 std::string familyName(Family family)

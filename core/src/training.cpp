@@ -178,6 +178,18 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
     }
     if (static_cast<int>(qas.size()) > o.turnsPerImage)
         qas.resize(o.turnsPerImage);
+    // Dense reading turn first (an earlier turn: supervised where the prompt holds it verbatim, checked below).
+    h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+    if (o.readTextProbability > 0 && static_cast<double>(h >> 11) * 0x1.0p-53 < o.readTextProbability) {
+        const std::string text = synth::readingOrderText(sample.texts, 1.0 / plan.downscaleFactor(),
+                                                         o.readTextMinPixels, o.readTextWords);
+        if (!text.empty()) {
+            synth::QA read;
+            read.question = synth::kReadTextQuestion;
+            read.answer = text;
+            qas.insert(qas.begin(), read);
+        }
+    }
 
     const int tpi = model.tokensPerImage();
     std::vector<Turn> history;
@@ -407,6 +419,12 @@ std::string TrainOptions::validate() const
         return "batch must be between 1 and 1024 images";
     if (turnsPerImage < 1 || turnsPerImage > 16)
         return "turns per image must be between 1 and 16";
+    if (!(readTextProbability >= 0 && readTextProbability <= 1))
+        return "read-text probability must be in [0, 1]";
+    if (readTextWords < 1 || readTextWords > 256)
+        return "read-text words must be between 1 and 256";
+    if (!(readTextMinPixels >= 0 && readTextMinPixels <= 256))
+        return "read-text minimum pixel size must be in [0, 256]";
     if (!(lr > 0 && lr < 1))
         return "learning rate must be in (0, 1)";
     if (!(minLrRatio >= 0 && minLrRatio <= 1))
@@ -554,7 +572,9 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         {"warmup_steps", o.warmupSteps}, {"weight_decay", o.weightDecay}, {"clip_norm", o.clipNorm},
                         {"seed", o.seed}, {"dtype", bf16 ? "bf16-autocast" : "f32"}, {"min_side", o.minSide},
                         {"max_side", o.maxSide}, {"min_text", o.minText}, {"max_text", o.maxText},
-                        {"time_budget_minutes", o.timeBudgetMinutes}};
+                        {"time_budget_minutes", o.timeBudgetMinutes},
+                        {"read_text_probability", o.readTextProbability}, {"read_text_words", o.readTextWords},
+                        {"read_text_min_pixels", o.readTextMinPixels}};
     QDir().mkpath(QString::fromStdString(ckDir));
     writeText(ckDir + "/config.json", cfg.dump(2));
 

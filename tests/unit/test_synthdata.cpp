@@ -340,3 +340,69 @@ TEST(SynthData, HelpersBehave)
         EXPECT_NE(corpus.find(w), std::string::npos) << w;
     EXPECT_EQ(corpus, corpusText(500));
 }
+
+TEST(SynthData, TextLogRecordsTheDrawnTextInReadingOrder)
+{
+    // Windows and documents log every text they draw; shapes draw none. Boxes lie inside the image, sizes are the
+    // font sizes, every question's answer that is read from the image appears among the logged texts.
+    for (std::uint64_t seed = 0; seed < 12; ++seed) {
+        for (Family f : {Family::Window, Family::Document}) {
+            Options o;
+            o.maxSide = 1200;
+            const Sample s = generate(f, seed, o);
+            ASSERT_FALSE(s.texts.empty()) << familyName(f) << " " << seed;
+            for (const TextItem &t : s.texts) {
+                EXPECT_FALSE(t.text.empty());
+                EXPECT_GE(t.pixelSize, o.minText);
+                EXPECT_LE(t.pixelSize, o.maxText);
+                EXPECT_GE(t.x + t.width, 0);
+                EXPECT_LE(t.x, s.image.width());
+                EXPECT_LE(t.y, s.image.height());
+            }
+            for (const QA &qa : s.qas) {
+                if (!isReadingTask(qa.task))
+                    continue;
+                bool found = false;
+                for (const TextItem &t : s.texts)
+                    found = found || t.text == qa.answer;
+                EXPECT_TRUE(found) << familyName(f) << " " << seed << ": '" << qa.answer << "' not logged";
+            }
+            // Logging does not change the pixels or questions of a seed.
+            const Sample again = generate(f, seed, o);
+            EXPECT_EQ(again.texts.size(), s.texts.size());
+        }
+        EXPECT_TRUE(generate(Family::Shapes, seed).texts.empty());
+    }
+}
+
+TEST(SynthData, ReadingOrderTextTable)
+{
+    auto item = [](std::string text, double px, int x, int y) {
+        TextItem t;
+        t.text = std::move(text);
+        t.pixelSize = px;
+        t.x = x;
+        t.y = y;
+        t.width = static_cast<int>(px) * 3;
+        t.height = static_cast<int>(px * 1.2);
+        return t;
+    };
+    // Two lines given out of order; the second line's items out of order and slightly misaligned vertically.
+    const std::vector<TextItem> texts = {item("Amount", 10, 200, 52), item("Total Tax", 10, 20, 50),
+                                         item("Report", 20, 20, 5), item("tiny", 4, 300, 5)};
+    struct Case
+    {
+        double scale, minPx;
+        int maxWords;
+        std::string expected;
+    } cases[] = {
+        {1.0, 7, 24, "Report Total Tax Amount"},   // reading order; the 4 px word is dropped
+        {1.0, 3, 24, "Report tiny Total Tax Amount"},
+        {1.0, 7, 2, "Report Total"},               // word cap (multi-word items split)
+        {0.5, 7, 24, "Report"},                    // downscaled by 2: 10 px text becomes 5 px
+        {0.2, 7, 24, ""},                          // nothing legible
+    };
+    for (const Case &c : cases)
+        EXPECT_EQ(readingOrderText(texts, c.scale, c.minPx, c.maxWords), c.expected) << c.scale << " " << c.minPx;
+    EXPECT_EQ(readingOrderText({}, 1.0, 7, 24), "");
+}

@@ -91,6 +91,12 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     o = base;
     o.dtype = "f16";
     refused(o, "unsupported dtype");
+    o = base;
+    o.readTextProbability = 1.5;
+    refused(o, "read-text probability above 1");
+    o = base;
+    o.readTextWords = 0;
+    refused(o, "no words to read");
     EXPECT_THROW(trainingConfigJson("tiny", "squeeze"), Error);
     EXPECT_THROW(trainingConfigJson("huge", "llava-uhd"), Error);
 }

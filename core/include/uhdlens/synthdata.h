@@ -80,6 +80,15 @@ struct QA
     int x = 0, y = 0, width = 0, height = 0;
 };
 
+// One run of text the generator drew (a word, a title, a table cell, a button label), for dense reading
+// supervision: the trainer can ask the model to read out the legible ones in reading order (readingOrderText).
+struct TextItem
+{
+    std::string text;
+    double pixelSize = 0;          // font pixel size in original-image pixels
+    int x = 0, y = 0, width = 0, height = 0; // bounding box in original-image pixels
+};
+
 struct Sample
 {
     Family family = Family::Window;
@@ -87,7 +96,14 @@ struct Sample
     std::uint64_t seed = 0;
     QImage image; // Format_RGB888
     std::vector<QA> qas;
+    std::vector<TextItem> texts; // every visible text item (items a dialog covers are dropped), drawing order
 };
+
+// The question of the dense reading turn and its answer: the texts at least `minPixelSize` high (after scaling
+// by `scale`, e.g. the planner's resize factor), in reading order (lines top to bottom, each left to right),
+// joined by spaces, at most `maxWords` words. Empty when nothing qualifies.
+inline constexpr const char *kReadTextQuestion = "Read the text.";
+std::string readingOrderText(const std::vector<TextItem> &texts, double scale, double minPixelSize, int maxWords);
 
 // Renders one sample. Throws Error(InvalidArgument) when options are invalid or seed >= kMaxSeed.
 Sample generate(Family family, std::uint64_t seed, const Options &options = {});
