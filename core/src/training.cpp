@@ -713,7 +713,10 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     }
     writeText(out + "/config.json", cfg.dump(2));
     json meta;
-    meta["suggested_questions"] = suggestedQuestions();
+    std::vector<std::string> questions = suggestedQuestions();
+    if (o.readTextProbability > 0)
+        questions.push_back(synth::kReadTextQuestion); // trained on, though not scored by uhdlens-cli eval
+    meta["suggested_questions"] = questions;
     meta["description"] =
         "A small LLaVA-UHD model trained by UHD Lens itself, from scratch, on synthetic images only (see "
         "resources/models/README.md). It answers the kinds of questions listed in suggested_questions about "

@@ -183,17 +183,19 @@ torch::Tensor linearBf16Weight(const torch::Tensor &x, const torch::Tensor &weig
     if (m <= kMixedSmallRows)
         return smallRows(x.reshape({m, k}), weight, bias, portableKernel).view(outShape);
 
-    // Many rows: widen a block of weight rows at a time (<= 16M elements = 64 MB of f32) and use the f32 GEMM.
+    // Many rows: widen ~4 MB of weight rows at a time (they stay in the last-level cache while libtorch's f32
+    // GEMM consumes them, so the f32 copy never goes to DRAM) and write each block's columns of the output.
     const torch::Tensor b = bias.defined() ? bias.to(torch::kFloat32) : bias;
-    const int64_t rowsPerBlock = std::max<int64_t>(1, (int64_t(16) << 20) / k);
+    const int64_t rowsPerBlock = std::max<int64_t>(16, ((int64_t(1) << 20) / k) / 16 * 16);
     if (n <= rowsPerBlock)
         return at::linear(x, weight.to(torch::kFloat32), b);
-    std::vector<torch::Tensor> parts;
+    const torch::Tensor x2d = x.reshape({m, k});
+    torch::Tensor y = torch::empty({m, n}, x.options());
     for (int64_t r = 0; r < n; r += rowsPerBlock) {
         const int64_t len = std::min(rowsPerBlock, n - r);
-        parts.push_back(at::linear(x, weight.narrow(0, r, len).to(torch::kFloat32), b.defined() ? b.narrow(0, r, len) : b));
+        y.narrow(1, r, len).copy_(at::linear(x2d, weight.narrow(0, r, len).to(torch::kFloat32), b.defined() ? b.narrow(0, r, len) : b));
     }
-    return torch::cat(parts, -1);
+    return y.view(outShape);
 }
 
 torch::Tensor embeddingAs(const torch::Tensor &table, const torch::Tensor &ids, torch::Dtype dtype)
