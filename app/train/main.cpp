@@ -1,7 +1,8 @@
 // uhdlens-train: trains the bundled `uhd-paper` model from scratch on synthetic images (uhdlens/training.h).
 //
-//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 3000            # the shipped model
-//   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 # the low-resolution baseline
+//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 100000 --time-budget 70       # the shipped model
+//   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 --steps N     # its baseline (N: the
+//                                                                                            # UHD run's steps)
 //   uhdlens-train --out DIR --resume                                           # continue after an interruption
 //
 // Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.

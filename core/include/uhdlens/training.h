@@ -2,7 +2,7 @@
 //
 //     uhdlens::TrainOptions opt;
 //     opt.outDir = "resources/models/uhd-lens-tiny";
-//     opt.steps = 3000;
+//     opt.timeBudgetMinutes = 70;     // the defaults are the shipped model's recipe
 //     uhdlens::TrainResult r = uhdlens::train(opt, [](const uhdlens::TrainProgress &p) { print(p); });
 //
 // It uses the very modules inference uses (createFamilyModel + forwardAll, the slice planner and the engine's
@@ -45,11 +45,11 @@ struct TrainOptions
     // Dense reading supervision: with this probability an image's sequence starts with an extra turn
     // "Read the text." answered by its text that stays legible at model input (>= readTextMinPixels high after
     // the plan's downscale) in reading order, at most readTextWords words (synth::readingOrderText). Gives tens
-    // of supervised words per image instead of one or two. 0 turns it off.
-    double readTextProbability = 0;
+    // of supervised words per image instead of one or two (the shipped model trained with 1). 0 turns it off.
+    double readTextProbability = 1;
     int readTextWords = 24;
     double readTextMinPixels = 7;
-    double lr = 1e-3;
+    double lr = 1.5e-3;
     double minLrRatio = 0.05;
     int warmupSteps = 100;
     double weightDecay = 0.05;
@@ -58,7 +58,7 @@ struct TrainOptions
     int threads = 0;                 // 0: all cores
     std::string dtype = "auto";      // auto (bf16 autocast where supported) | bf16 | f32
     int minSide = 200;               // generated image sides
-    int maxSide = 1200;
+    int maxSide = 2500;
     int minText = 5;
     int maxText = 64;
     int tokenizerVocab = 0;          // 0: the config's vocab_size
