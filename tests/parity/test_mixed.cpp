@@ -83,8 +83,8 @@ TEST(Mixed, LeadingDimsStridesAndManyRows)
         }
         EXPECT_LE(relativeError(nn::linearBf16Weight(xt, w, b), reference(xt, w, b)), 1e-6) << rows;
     }
-    // Many rows and a weight of several widening blocks (~1M elements each) plus a partial one.
-    const int64_t k = 2048, n = 3 * ((int64_t(1) << 20) / k) + 5;
+    // Many rows and a weight above the 16M-element widening block: the blocked GEMM path concatenates blocks.
+    const int64_t k = 2048, n = (int64_t(16) << 20) / k + 5;
     const auto big = (torch::randn({n, k}) * 0.02).to(torch::kBFloat16);
     const auto x = torch::randn({20, k});
     const auto bias = torch::randn({n});
