@@ -156,10 +156,7 @@ Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dt
     uhdlens::FamilyBuildOptions build;
     build.dtype = dtype;
     auto vlm = uhdlens::createFamilyModel(config, nullptr, build);
-    std::set<std::string> keepBf16;
-    if (mixed)
-        for (const std::string &name : vlm->matrixParameterNames())
-            keepBf16.insert(name);
+    const std::set<std::string> keepBf16 = mixed ? vlm->matrixParameterNames() : std::set<std::string>{};
     auto ck = std::make_unique<uhdlens::Checkpoint>(uhdlens::Checkpoint::open(dir));
     m.weightGb = double(ck->dataBytes()) / 1e9;
     const auto params = vlm->namedParameters();

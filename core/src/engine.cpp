@@ -296,10 +296,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         perCk[separateVision && vision ? 1 : 0].push_back(p);
     }
     ModelInfo &info = impl->info;
-    std::set<std::string> keepBf16;
-    if (resolved.bf16Weights)
-        for (const std::string &name : impl->vlm->matrixParameterNames())
-            keepBf16.insert(name);
+    const std::set<std::string> keepBf16 =
+        resolved.bf16Weights ? impl->vlm->matrixParameterNames() : std::set<std::string>{};
     for (size_t k = 0; k < impl->checkpoints.size(); ++k) {
         report(0.2 + 0.6 * double(k) / double(impl->checkpoints.size()), "reading weights");
         const std::vector<std::string> owned = k == 0 ? std::vector<std::string>{""} : visionPrefixes;

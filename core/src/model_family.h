@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -124,7 +125,7 @@ public:
     // Names of the parameters that are only ever used as matrix operands through nn::linear or an embedding
     // lookup, so they may stay stored in bf16 while activations are f32 (mixed mode, nn/mixed_linear.h):
     // every Linear weight, the resampler's packed in_proj_weight and the token-embedding table.
-    virtual std::vector<std::string> matrixParameterNames() const { return {}; }
+    virtual std::set<std::string> matrixParameterNames() const { return {}; }
 };
 
 // How createFamilyModel allocates parameters. Parameters are created with torch::empty (untouched memory, so a

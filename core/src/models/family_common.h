@@ -191,18 +191,18 @@ public:
             out.emplace_back(p.key(), p.value());
         return out;
     }
-    std::vector<std::string> matrixParameterNames() const override
+    std::set<std::string> matrixParameterNames() const override
     {
-        std::vector<std::string> out;
+        std::set<std::string> out;
         for (const auto &item : m_root->named_modules()) {
             const std::string prefix = item.key().empty() ? "" : item.key() + ".";
             const torch::nn::Module *m = item.value().get();
             if (dynamic_cast<const nn::LinearImpl *>(m))
-                out.push_back(prefix + "weight");
+                out.insert(prefix + "weight");
             else if (dynamic_cast<const nn::PackedMultiheadAttentionImpl *>(m))
-                out.push_back(prefix + "in_proj_weight");
+                out.insert(prefix + "in_proj_weight");
             else if (dynamic_cast<const nn::LlamaModelImpl *>(m))
-                out.push_back(prefix + "embed_tokens.weight");
+                out.insert(prefix + "embed_tokens.weight");
         }
         return out;
     }
