@@ -65,6 +65,8 @@ int main(int argc, char **argv)
                              QStringLiteral("P"), QString::number(d.readTextProbability));
     const auto readWordsOpt = opt("read-text-words", QStringLiteral("Words read out at most in that turn."), QStringLiteral("N"),
                                   QString::number(d.readTextWords));
+    const auto regionOpt = opt("region-loss", QStringLiteral("Weight of the region reading loss on visual tokens (0: off)."),
+                               QStringLiteral("W"), QString::number(d.regionLossWeight));
     const auto lrOpt = opt("lr", QStringLiteral("Peak learning rate."), QStringLiteral("LR"), QString::number(d.lr));
     const auto warmOpt = opt("warmup", QStringLiteral("Warm-up steps."), QStringLiteral("N"), QString::number(d.warmupSteps));
     const auto wdOpt = opt("weight-decay", QStringLiteral("AdamW weight decay."), QStringLiteral("W"), QString::number(d.weightDecay));
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
     const auto threadsOpt = opt("threads", QStringLiteral("CPU threads (0: all cores)."), QStringLiteral("N"), QStringLiteral("0"));
     const auto dtypeOpt = opt("dtype", QStringLiteral("auto (bf16 autocast where the CPU has it), bf16 or f32."),
                               QStringLiteral("T"), QString::fromStdString(d.dtype));
+    const auto familiesOpt = opt("families", QStringLiteral("Comma-separated synthetic families to train on: window,document,shapes (default all)."),
+                                 QStringLiteral("LIST"));
     const auto minSideOpt = opt("min-side", QStringLiteral("Smallest generated image side."), QStringLiteral("PX"), QString::number(d.minSide));
     const auto maxSideOpt = opt("max-side", QStringLiteral("Largest generated image side."), QStringLiteral("PX"), QString::number(d.maxSide));
     const auto ckOpt = opt("checkpoint-every", QStringLiteral("Steps between checkpoints."), QStringLiteral("N"),
@@ -113,12 +117,16 @@ int main(int argc, char **argv)
     realOf(readOpt, o.readTextProbability);
     intOf(warmOpt, o.warmupSteps);
     intOf(threadsOpt, o.threads);
+    if (parser.isSet(familiesOpt))
+        for (const QString &f : parser.value(familiesOpt).split(QLatin1Char(','), Qt::SkipEmptyParts))
+            o.families.push_back(f.trimmed().toStdString());
     intOf(minSideOpt, o.minSide);
     intOf(maxSideOpt, o.maxSide);
     intOf(ckOpt, o.checkpointEvery);
     intOf(logOpt, o.logEvery);
     realOf(timeOpt, o.timeBudgetMinutes);
     realOf(lrOpt, o.lr);
+    realOf(regionOpt, o.regionLossWeight);
     realOf(wdOpt, o.weightDecay);
     realOf(clipOpt, o.clipNorm);
     bool seedOk = false;
@@ -144,8 +152,8 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "uhdlens-train: preset %s, policy %s, %d steps x %d images -> %s\n", o.preset.c_str(),
                      o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
         const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
-            std::printf("step %6d/%d  loss %.4f (avg %.4f)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n", p.step,
-                        p.steps, p.loss, p.lossAverage, p.lr, p.imagesPerSecond, p.tokensPerSecond,
+            std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
+                        p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.lr, p.imagesPerSecond, p.tokensPerSecond,
                         qPrintable(duration(p.elapsedSeconds)), qPrintable(duration(p.etaSeconds)),
                         p.checkpointSaved ? "  [checkpoint]" : "");
             std::fflush(stdout);

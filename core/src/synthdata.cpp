@@ -214,6 +214,7 @@ std::string titleText(Rng &rng, int maxWords)
 // The text log of the sample being rendered on this thread (generate() sets it): every content text is drawn
 // through drawLogged so Sample::texts records it without threading a parameter through every renderer.
 thread_local std::vector<TextItem> *t_textLog = nullptr;
+thread_local std::vector<TextItem> *t_shapeLog = nullptr; // the same for the shapes a scene draws
 
 void drawLogged(QPainter &p, const QPointF &base, const QString &text)
 {
@@ -549,6 +550,16 @@ void renderShapes(QPainter &p, Rng &rng, const Options &o, const QSize &size, st
     p.setRenderHint(QPainter::Antialiasing, true);
     for (const Shape &s : shapes) {
         const QColor c = paletteColours()[s.colour].colour;
+        if (t_shapeLog) {
+            TextItem item;
+            item.text = paletteColours()[s.colour].name;
+            item.pixelSize = s.box.height();
+            item.x = static_cast<int>(std::floor(s.box.x()));
+            item.y = static_cast<int>(std::floor(s.box.y()));
+            item.width = static_cast<int>(std::ceil(s.box.width()));
+            item.height = static_cast<int>(std::ceil(s.box.height()));
+            t_shapeLog->push_back(std::move(item));
+        }
         p.setPen(QPen(c.darker(150), std::max(1.0, s.box.width() / 20)));
         p.setBrush(c);
         switch (rng.uniform(0, 2)) {
@@ -681,9 +692,13 @@ Sample generate(Family family, std::uint64_t seed, const Options &options)
         // Record every drawn text into sample.texts (reset even if a renderer throws).
         struct LogScope
         {
-            explicit LogScope(std::vector<TextItem> *log) { t_textLog = log; }
-            ~LogScope() { t_textLog = nullptr; }
-        } logScope(&sample.texts);
+            LogScope(std::vector<TextItem> *texts, std::vector<TextItem> *shapes)
+            {
+                t_textLog = texts;
+                t_shapeLog = shapes;
+            }
+            ~LogScope() { t_textLog = t_shapeLog = nullptr; }
+        } logScope(&sample.texts, &sample.shapes);
         QPainter p(&canvas);
         p.setRenderHint(QPainter::Antialiasing, true);
         p.setRenderHint(QPainter::TextAntialiasing, true);

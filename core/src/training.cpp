@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <sstream>
@@ -106,6 +107,11 @@ json buildConfig(const std::string &preset, const std::string &policy, int maxSl
     setKey(cfg, "text_config.max_position_embeddings", s.context);
     setKey(cfg, "resampler_num_heads", std::max(1, s.hidden / 64));
     setKey(cfg, "scale_resolution", s.scale);
+    // The ECCV version's spatially constrained resampler: with global attention the 64 queries start out as 64
+    // near-identical averages of the whole slice and must discover where to look before anything can be read;
+    // three runs with it (70 min, 2 cores) never left the answer-prior plateau, reading 0%. Box-local
+    // attention gives every token its own region from step one. Baseline and UHD model use the same resampler.
+    setKey(cfg, "resampler_attention", "spatial");
     // The baseline (LLaVA-1.5 style, one low-resolution view): the same recipe with slicing off — the planner
     // then encodes only the overview, the whole image resized to ~scale^2 pixels (aspect kept), 64 tokens.
     if (policy == "llava15") {
@@ -129,6 +135,7 @@ struct Example
     torch::Tensor slices;            // [N, 3, h, w] or undefined
     std::vector<int64_t> positions;  // prompt+answers, image slot j as -(1 + j) per visual position
     std::vector<int64_t> targets;    // next-token targets per position (kIgnore where unsupervised)
+    std::vector<int64_t> regionTargets; // per position: what a visual token's box shows (kIgnore elsewhere)
     Prompt prompt;                   // the final prompt (for embedPrompt)
     std::vector<int64_t> answerIds;  // appended after the prompt
     int encodedImages = 0;
@@ -156,9 +163,16 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
 {
     // Sample seeds: a fixed bijection of (seed, index) into the Train split's range.
     const std::uint64_t seed = (o.seed * 0x9E3779B97F4A7C15ULL + streamIndex * 0xD1B54A32D192ED03ULL) % synth::kMaxSeed;
-    synth::Sample sample = synth::generate(seed, dataOptions);
+    auto render = [&](std::uint64_t s) {
+        if (o.families.empty())
+            return synth::generate(s, dataOptions);
+        // A fixed subset: the family from the stream index, the pixels from the seed (validated names).
+        const auto family = synth::familyFromName(o.families[streamIndex % o.families.size()]);
+        return synth::generate(*family, s, dataOptions);
+    };
+    synth::Sample sample = render(seed);
     while (sample.qas.empty()) // a degenerate layout (everything clipped): take the next seed
-        sample = synth::generate((seed + 1) % synth::kMaxSeed, dataOptions);
+        sample = render((seed + 1) % synth::kMaxSeed);
 
     const SlicePlan plan = planSlices({sample.image.width(), sample.image.height()}, model.policy());
     PreprocessOptions pre;
@@ -223,6 +237,27 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
             ex.targets[start + t - 1] = ids[t];
         if (pos[start + ids.size()] == endId)
             ex.targets[start + ids.size() - 1] = endId;
+    }
+    if (o.regionLossWeight > 0) {
+        const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
+        std::vector<std::vector<int64_t>> region;
+        for (const auto &labels : regionLabels(sample, plan, grid, o.regionMinPixels)) {
+            auto &ids = region.emplace_back();
+            for (const std::string &label : labels) {
+                // The label's first piece: what the decoder would emit first when naming it.
+                const std::vector<int64_t> pieces = label.empty() ? std::vector<int64_t>{} : tok.encode(label);
+                ids.push_back(pieces.empty() ? kIgnore : pieces.front());
+            }
+        }
+        ex.regionTargets.assign(ex.positions.size(), kIgnore);
+        std::vector<int64_t> seen(region.size(), 0); // visual positions of each image so far
+        for (std::size_t i = 0; i < ex.positions.size(); ++i) {
+            if (ex.positions[i] >= 0)
+                continue;
+            const auto image = static_cast<std::size_t>(-ex.positions[i] - 1);
+            if (image < region.size() && grid * grid == tpi)
+                ex.regionTargets[i] = region[image][static_cast<std::size_t>(seen[image]++ % tpi)];
+        }
     }
     return ex;
 }
@@ -405,6 +440,72 @@ std::vector<std::string> suggestedQuestions()
 
 } // namespace
 
+std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, const SlicePlan &plan, int grid,
+                                                   double minPixels)
+{
+    if (grid < 1 || plan.encodedImages().empty())
+        return {};
+    if (plan.padToSquare) // the padded square is not a crop of the image: its boxes have no plain geometry
+        return {};
+    struct View
+    {
+        double x, y, w, h, scale; // original-image rectangle, original -> model-input scale
+    };
+    std::vector<View> views;
+    const double W = plan.input.width, H = plan.input.height;
+    views.push_back({0, 0, W, H, plan.overview.width / W});
+    for (int i = 0; i < plan.sliceCount(); ++i) {
+        const Rect r = plan.sliceInOriginal(i);
+        views.push_back({double(r.x), double(r.y), double(r.width), double(r.height),
+                         plan.slice->width / std::max(1.0, double(r.width))});
+    }
+    struct Item
+    {
+        std::string label;
+        double cx, cy, size;
+    };
+    std::vector<Item> items;
+    for (const synth::TextItem &t : sample.texts) {
+        // Runs hold several words ("File Edit"); each word is placed at the centre of its share of the run's
+        // width, in proportion to characters (the run's box is logged, single words' are not).
+        const double chars = static_cast<double>(std::max<std::size_t>(1, t.text.size()));
+        for (std::size_t i = 0; i < t.text.size();) {
+            while (i < t.text.size() && t.text[i] == ' ')
+                ++i;
+            const std::size_t start = i;
+            while (i < t.text.size() && t.text[i] != ' ')
+                ++i;
+            if (i > start)
+                items.push_back({t.text.substr(start, i - start),
+                                 t.x + t.width * (static_cast<double>(start + i) / 2.0) / chars, t.y + t.height / 2.0,
+                                 t.pixelSize});
+        }
+    }
+    for (const synth::TextItem &shape : sample.shapes)
+        items.push_back({shape.text, shape.x + shape.width / 2.0, shape.y + shape.height / 2.0, shape.pixelSize});
+
+    const auto cells = static_cast<std::size_t>(grid) * static_cast<std::size_t>(grid);
+    std::vector<std::vector<std::string>> out(views.size(), std::vector<std::string>(cells));
+    for (std::size_t v = 0; v < views.size(); ++v) {
+        const View &view = views[v];
+        std::vector<double> best(cells, 0.0);
+        for (const Item &it : items) {
+            if (it.size * view.scale < minPixels || it.cx < view.x || it.cy < view.y || it.cx >= view.x + view.w ||
+                it.cy >= view.y + view.h)
+                continue;
+            // The G×G boxes split the view evenly (spatialBoxes: feature-cell boxes of size h/G × w/G).
+            const int c = std::min(grid - 1, static_cast<int>((it.cx - view.x) * grid / view.w));
+            const int r = std::min(grid - 1, static_cast<int>((it.cy - view.y) * grid / view.h));
+            const auto q = static_cast<std::size_t>(r * grid + c);
+            if (it.size > best[q]) {
+                best[q] = it.size;
+                out[v][q] = it.label;
+            }
+        }
+    }
+    return out;
+}
+
 std::string TrainOptions::validate() const
 {
     if (outDir.empty())
@@ -415,6 +516,13 @@ std::string TrainOptions::validate() const
         return "policy must be llava-uhd, minicpmv or llava15";
     if (steps < 1 || steps > 10'000'000)
         return "steps must be between 1 and 10000000";
+    for (const std::string &f : families)
+        if (!synth::familyFromName(f))
+            return "unknown family '" + f + "' (window, document or shapes)";
+    if (!(regionLossWeight >= 0 && regionLossWeight <= 100))
+        return "region loss weight must be between 0 and 100";
+    if (!(regionMinPixels >= 0 && regionMinPixels <= 1000))
+        return "region minimum pixels must be between 0 and 1000";
     if (batchImages < 1 || batchImages > 1024)
         return "batch must be between 1 and 1024 images";
     if (turnsPerImage < 1 || turnsPerImage > 16)
@@ -574,14 +682,15 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         {"max_side", o.maxSide}, {"min_text", o.minText}, {"max_text", o.maxText},
                         {"time_budget_minutes", o.timeBudgetMinutes},
                         {"read_text_probability", o.readTextProbability}, {"read_text_words", o.readTextWords},
-                        {"read_text_min_pixels", o.readTextMinPixels}};
+                        {"read_text_min_pixels", o.readTextMinPixels}, {"region_loss_weight", o.regionLossWeight},
+                        {"region_min_pixels", o.regionMinPixels}, {"families", o.families}};
     QDir().mkpath(QString::fromStdString(ckDir));
     writeText(ckDir + "/config.json", cfg.dump(2));
 
     TrainResult result;
     result.parameters = nParams;
     result.outDir = out;
-    std::deque<double> window;
+    std::deque<double> window, regionWindow;
     double windowImages = 0, windowTokens = 0;
     auto windowStart = Clock::now();
     const auto runStart = Clock::now();
@@ -602,6 +711,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
 
         opt.zero_grad();
         torch::Tensor loss;
+        double answerLoss = 0, regionLoss = 0;
         int64_t positions = 0;
         {
             at::autocast::set_cpu_enabled(bf16);
@@ -624,16 +734,27 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             // Right padding: attention is causal, so padding never influences the real positions.
             std::vector<torch::Tensor> padded;
             torch::Tensor targets = torch::full({static_cast<int64_t>(batch.size()), maxLen}, kIgnore, torch::kLong);
+            torch::Tensor regionTargets = torch::full_like(targets, kIgnore);
             for (std::size_t b = 0; b < batch.size(); ++b) {
                 const int64_t len = lengths[b];
                 padded.push_back(torch::constant_pad_nd(seqs[b], {0, 0, 0, maxLen - len}));
                 targets[static_cast<int64_t>(b)].narrow(0, 0, len).copy_(torch::tensor(batch[b].targets, torch::kLong));
+                if (!batch[b].regionTargets.empty())
+                    regionTargets[static_cast<int64_t>(b)].narrow(0, 0, len).copy_(
+                        torch::tensor(batch[b].regionTargets, torch::kLong));
                 positions += len;
             }
             const torch::Tensor logits = model->forwardAll(torch::stack(padded, 0));
-            loss = torch::nn::functional::cross_entropy(
-                logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), targets.reshape({-1}),
-                torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
+            const torch::Tensor flat = logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32);
+            const auto ce = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore);
+            loss = torch::nn::functional::cross_entropy(flat, targets.reshape({-1}), ce);
+            answerLoss = loss.item<double>();
+            regionLoss = 0;
+            if (o.regionLossWeight > 0 && (regionTargets != kIgnore).any().item<bool>()) {
+                const torch::Tensor r = torch::nn::functional::cross_entropy(flat, regionTargets.reshape({-1}), ce);
+                regionLoss = r.item<double>();
+                loss = loss + o.regionLossWeight * r;
+            }
             at::autocast::set_cpu_enabled(false);
         }
         loss.backward();
@@ -641,13 +762,16 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         torch::nn::utils::clip_grad_norm_(allParams, o.clipNorm);
         opt.step();
 
-        const double l = loss.item<double>();
-        if (!std::isfinite(l))
+        const double l = answerLoss; // reported: the answer loss alone, comparable across recipes
+        if (!std::isfinite(loss.item<double>()))
             throw Error(ErrorCode::Internal, "training diverged at step " + std::to_string(step + 1) + " (loss " +
                                                  std::to_string(l) + "); lower --lr", "lr");
         window.push_back(l);
-        if (static_cast<int>(window.size()) > o.logEvery)
+        regionWindow.push_back(regionLoss);
+        if (static_cast<int>(window.size()) > o.logEvery) {
             window.pop_front();
+            regionWindow.pop_front();
+        }
         for (const Example &ex : batch) {
             earlierTurns += ex.earlierTurns;
             supervisedEarlier += ex.supervisedEarlier;
@@ -670,6 +794,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             p.steps = o.steps;
             p.loss = l;
             p.lossAverage = mean;
+            p.regionLoss = std::accumulate(regionWindow.begin(), regionWindow.end(), 0.0) / regionWindow.size();
             p.lr = lr;
             p.imagesPerSecond = windowImages / dt;
             p.tokensPerSecond = windowTokens / dt;

@@ -192,6 +192,65 @@ TEST(Resampler, MatchesTorchMultiheadAttention)
     EXPECT_LE(maxAbsDiff(got, ref), 1e-5);
 }
 
+// The spatially constrained resampler (uhd-paper with resampler_attention "spatial", and llava-uhd's 12x12):
+// a change to one patch reaches only the tokens whose RoIAlign boxes sample it. On a 16x16 map with 8x8 boxes
+// of 2 cells, box (r, c) samples rows/columns 2r+1/3, 2r+1, 2r+5/3 bilinearly, i.e. cells 2r..2r+2, so cell
+// (9, 9) is seen by box (4, 4) alone and cell (8, 8) by boxes (3..4, 3..4).
+TEST(Resampler, SpatialTokensSeeOnlyTheirOwnBoxes)
+{
+    torch::NoGradGuard noGrad;
+    auto cfg = tinyConfig("uhd-paper");
+    cfg["resampler_attention"] = "spatial";
+    auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+    initRandom(*m, 3);
+    torch::manual_seed(12);
+    const auto pixels = torch::randn({1, 3, 14 * 16, 14 * 16});
+    EXPECT_EQ(m->encodeImages(pixels).size(1), 64);
+    EXPECT_EQ(m->encodeImages(torch::randn({1, 3, 14 * 3, 14 * 30})).size(1), 64); // thin slice
+    // The ViT mixes all patches, so the locality is checked on the resampler itself.
+    nn::ResamplerOptions o;
+    o.dim = 32;
+    o.kvDim = 24;
+    o.heads = 2;
+    o.gridSize = 8;
+    o.storedQueryPos = false;
+    o.fixedQueryPos = true;
+    o.keyPos = nn::KeyPosition::InterpolatedSinCos;
+    nn::Resampler r(o, torch::TensorOptions().dtype(torch::kFloat32));
+    for (auto &p : r->parameters())
+        p.copy_(torch::randn(p.sizes()) * 0.3);
+    const auto x = torch::randn({2, 16 * 16, o.kvDim});
+    const auto ref = nn::spatialResample(*r, x, 16, 16);
+    ASSERT_EQ(ref.sizes(), (std::vector<int64_t>{2, 64, 32}));
+    auto changedBy = [&](int64_t row, int64_t col) {
+        auto y = x.clone();
+        y[1][row * 16 + col] += 5.0;
+        const auto diff = (nn::spatialResample(*r, y, 16, 16) - ref).abs().amax({2});
+        EXPECT_EQ(diff[0].max().item<double>(), 0.0) << "the other image of the batch changed";
+        std::set<int64_t> out;
+        for (int64_t t = 0; t < 64; ++t)
+            if (diff[1][t].item<double>() > 0)
+                out.insert(t);
+        return out;
+    };
+    EXPECT_EQ(changedBy(9, 9), (std::set<int64_t>{4 * 8 + 4}));
+    EXPECT_EQ(changedBy(8, 8), (std::set<int64_t>{3 * 8 + 3, 3 * 8 + 4, 4 * 8 + 3, 4 * 8 + 4}));
+    EXPECT_EQ(changedBy(0, 15), (std::set<int64_t>{7}));
+    // The global resampler, by contrast, lets every token see every patch.
+    r->opt.keyPos = nn::KeyPosition::FreshSinCos;
+    auto y = x.clone();
+    y[0][9 * 16 + 9] += 5.0;
+    EXPECT_GT((r->forward(y, 16, 16) - r->forward(x, 16, 16))[0].abs().amax({1}).min().item<double>(), 0.0);
+    // Key positions are the query grid's table fitted to the map: at 8x8 exactly the query table.
+    r->opt.keyPos = nn::KeyPosition::InterpolatedSinCos;
+    EXPECT_LE(maxAbsDiff(r->keyPositions(8, 8, torch::kFloat32), nn::sincos2d(32, 8, 8)), 1e-6);
+    // Any slice shape works, including maps narrower than the query grid.
+    EXPECT_EQ(nn::spatialResample(*r, torch::randn({1, 3 * 40, o.kvDim}), 3, 40).sizes(),
+              (std::vector<int64_t>{1, 64, 32}));
+    EXPECT_EQ(codeOf([&] { nn::spatialResample(*r, torch::randn({1, 10, o.kvDim}), 3, 4); }),
+              ErrorCode::InvalidArgument);
+}
+
 TEST(Resampler, NamesAreTorchMultiheadAttentionNames)
 {
     nn::ResamplerOptions o;
@@ -452,7 +511,12 @@ TEST(Bf16, WithinToleranceOfFp32)
 
 TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
 {
-    auto m = tinyModel("uhd-paper");
+  for (const char *attention : {"global", "spatial"}) { // the arXiv resampler and the ECCV one the bundled model uses
+    SCOPED_TRACE(attention);
+    auto cfg = tinyConfig("uhd-paper");
+    cfg["resampler_attention"] = attention;
+    auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+    initRandom(*m, 7);
     torch::manual_seed(10);
     const auto tokens = m->encodeImages(torch::randn({2, 3, 14 * 4, 14 * 5})); // overview + one slice
     const auto ids = torch::randint(0, m->vocabSize(), {10}, torch::kLong);
@@ -482,6 +546,7 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
         if (name == "vision.patch_embed.proj.weight" || name == "resampler.query" || name == "llm.lm_head.weight") {
             EXPECT_GT(p.grad().abs().max().item<double>(), 0) << name;
         }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -580,6 +645,8 @@ TEST(Families, DetectAndRejectConfigs)
     EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["text_config"]["hidden_size"] = -4; }), "text_config.hidden_size");
     EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["slice_mode"] = "zigzag"; }), "slice_mode");
     EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["max_slice_nums"] = 0; }), "max_slice_nums");
+    EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["resampler_attention"] = "local"; }), "resampler_attention");
+    EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["resampler_attention"] = 1; }), "resampler_attention");
     EXPECT_EQ(codeOf([] {
                   auto c = tinyConfig("minicpmv");
                   c.erase("hidden_size");

@@ -8,6 +8,7 @@
 #include <QColor>
 #include <QGuiApplication>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -258,6 +259,36 @@ TEST(SynthData, ColourAnswerMatchesPixelAtTheShape)
         }
     }
     EXPECT_GE(checked, 10);
+}
+
+// The shape log (region labels of training) names each shape's colour where it is drawn.
+TEST(SynthData, ShapeLogMatchesThePixels)
+{
+    ensureApp();
+    int checked = 0;
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+        const Sample s = generate(Family::Shapes, seed);
+        EXPECT_FALSE(s.shapes.empty()) << seed;
+        for (const TextItem &shape : s.shapes) {
+            EXPECT_NEAR(shape.pixelSize, shape.height, 1.0);
+            if (shape.height < 10)
+                continue;
+            const QColor c = s.image.pixelColor(shape.x + shape.width / 2, shape.y + shape.height * 2 / 3);
+            EXPECT_TRUE(near(c, paletteRgb(shape.text), 6)) << "seed " << seed << " " << shape.text;
+            ++checked;
+        }
+        // Counting answers agree with the log.
+        for (const QA &qa : s.qas)
+            if (qa.task == Task::CountShapes) {
+                const std::string colour = qa.question.substr(9, qa.question.find(' ', 9) - 9);
+                const auto n = std::count_if(s.shapes.begin(), s.shapes.end(),
+                                             [&](const TextItem &t) { return t.text == colour; });
+                EXPECT_EQ(std::to_string(n), qa.answer) << seed;
+            }
+    }
+    EXPECT_GE(checked, 20);
+    for (Family f : {Family::Window, Family::Document})
+        EXPECT_TRUE(generate(f, 1).shapes.empty());
 }
 
 // Highlighted words sit on the highlight colour.

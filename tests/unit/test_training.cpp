@@ -9,6 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <QDir>
+#include <QGuiApplication>
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
 #include <QTemporaryDir>
 
 using namespace uhdlens;
@@ -97,6 +102,122 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     o = base;
     o.readTextWords = 0;
     refused(o, "no words to read");
+    o = base;
+    o.regionLossWeight = -1;
+    refused(o, "negative region loss weight");
+    o = base;
+    o.regionLossWeight = std::nan("");
+    refused(o, "NaN region loss weight");
+    o = base;
+    o.regionMinPixels = -2;
+    refused(o, "negative region minimum");
+    o = base;
+    o.families = {"window", "spreadsheet"};
+    refused(o, "unknown family");
     EXPECT_THROW(trainingConfigJson("tiny", "squeeze"), Error);
     EXPECT_THROW(trainingConfigJson("huge", "llava-uhd"), Error);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Region reading labels: which word or shape colour each visual token's box holds.
+
+namespace {
+void ensureGuiApp() // the generator renders text: Qt's font database needs a QGuiApplication
+{
+    if (!QGuiApplication::instance()) {
+        static int argc = 1;
+        static char name[] = "training-tests";
+        static char *argv[] = {name, nullptr};
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        new QGuiApplication(argc, argv);
+    }
+}
+
+// The box (row-major index into grid x grid) of point (x, y) in a view rectangle.
+int boxOf(double x, double y, const Rect &view, int grid)
+{
+    const int c = std::min(grid - 1, static_cast<int>((x - view.x) * grid / view.width));
+    const int r = std::min(grid - 1, static_cast<int>((y - view.y) * grid / view.height));
+    return r * grid + c;
+}
+} // namespace
+
+TEST(TrainingConfig, RegionLabelsNameTheShapeInEachBox)
+{
+    ensureGuiApp();
+    const auto model = createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
+    synth::Options so;
+    so.maxSide = 260; // about 224² pixels: one view, the overview alone
+    int checked = 0;
+    for (std::uint64_t seed = 0; seed < 6; ++seed) {
+        const synth::Sample s = synth::generate(synth::Family::Shapes, seed, so);
+        ASSERT_FALSE(s.shapes.empty()) << seed;
+        EXPECT_TRUE(s.texts.empty()) << seed;
+        const SlicePlan plan = planSlices({s.image.width(), s.image.height()}, model->policy());
+        ASSERT_FALSE(plan.grid.has_value());
+        const auto labels = regionLabels(s, plan, 8, 0.0);
+        ASSERT_EQ(labels.size(), 1u);
+        ASSERT_EQ(labels[0].size(), 64u);
+        // The largest shape lands in the box of its centre, named by its colour (nothing larger shares it).
+        const auto largest = std::max_element(s.shapes.begin(), s.shapes.end(), [](const auto &a, const auto &b) {
+            return a.pixelSize < b.pixelSize;
+        });
+        const Rect whole{0, 0, s.image.width(), s.image.height()};
+        EXPECT_EQ(labels[0][boxOf(largest->x + largest->width / 2.0, largest->y + largest->height / 2.0, whole, 8)],
+                  largest->text)
+            << seed;
+        // Every label is a colour of a shape whose centre is in that box; boxes without a centre stay empty.
+        for (int q = 0; q < 64; ++q) {
+            std::set<std::string> here;
+            for (const auto &shape : s.shapes)
+                if (boxOf(shape.x + shape.width / 2.0, shape.y + shape.height / 2.0, whole, 8) == q)
+                    here.insert(shape.text);
+            if (here.empty())
+                EXPECT_EQ(labels[0][q], "") << seed << " box " << q;
+            else
+                EXPECT_TRUE(here.count(labels[0][q])) << seed << " box " << q;
+        }
+        // A size floor drops what the encoder cannot see: nothing survives one above every shape.
+        const auto none = regionLabels(s, plan, 8, 1e6);
+        ASSERT_EQ(none.size(), 1u);
+        for (const auto &l : none[0])
+            EXPECT_EQ(l, "");
+        ++checked;
+    }
+    EXPECT_EQ(checked, 6);
+}
+
+TEST(TrainingConfig, RegionLabelsFollowTheSlices)
+{
+    ensureGuiApp();
+    const auto model = createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
+    synth::Options so;
+    so.minSide = 1200;
+    so.maxSide = 2000;
+    const synth::Sample s = synth::generate(synth::Family::Document, 3, so);
+    const SlicePlan plan = planSlices({s.image.width(), s.image.height()}, model->policy());
+    ASSERT_TRUE(plan.grid.has_value());
+    const auto labels = regionLabels(s, plan, 8, 6.0);
+    ASSERT_EQ(labels.size(), static_cast<std::size_t>(1 + plan.sliceCount()));
+    std::multiset<std::string> words; // every word of every legible run
+    for (const auto &t : s.texts)
+        if (t.pixelSize * plan.slice->width / plan.sliceInOriginal(0).width >= 6.0) {
+            std::istringstream in(t.text);
+            for (std::string w; in >> w;)
+                words.insert(w);
+        }
+    std::size_t inSlices = 0, inOverview = 0;
+    for (std::size_t v = 0; v < labels.size(); ++v)
+        for (const auto &l : labels[v])
+            if (!l.empty()) {
+                EXPECT_TRUE(words.count(l)) << "'" << l << "' is not a word of the page";
+                (v == 0 ? inOverview : inSlices) += 1;
+            }
+    // The slices see the page at native resolution, the overview shrunk: far more is legible in the slices.
+    EXPECT_GT(inSlices, 10u);
+    EXPECT_GT(inSlices, inOverview);
+    // A padded plan (LLaVA-1.5) has no box geometry to label; a zero grid has no boxes.
+    EXPECT_TRUE(regionLabels(s, planSlices({s.image.width(), s.image.height()}, SlicePolicy::llava15()), 8, 6.0).empty());
+    EXPECT_TRUE(regionLabels(s, plan, 0, 6.0).empty());
 }

@@ -97,6 +97,7 @@ struct Sample
     QImage image; // Format_RGB888
     std::vector<QA> qas;
     std::vector<TextItem> texts; // every visible text item (items a dialog covers are dropped), drawing order
+    std::vector<TextItem> shapes; // Shapes family: every shape drawn, text = its colour name, pixelSize = its height
 };
 
 // The question of the dense reading turn and its answer: the texts at least `minPixelSize` high (after scaling

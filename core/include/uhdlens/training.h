@@ -20,6 +20,9 @@
 // options, ConfigInvalid for a bad config, FileUnreadable for an unwritable output folder).
 #pragma once
 
+#include "uhdlens/slice_planner.h"
+#include "uhdlens/synthdata.h"
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -49,6 +52,14 @@ struct TrainOptions
     double readTextProbability = 1;
     int readTextWords = 24;
     double readTextMinPixels = 7;
+    // Region reading loss (auxiliary, training only): the language model's output at each visual token is also
+    // trained to name what lies in that token's box of its view (the resampler's G×G grid over the slice or the
+    // overview): the first piece of the word whose centre is there, or the colour of the shape, when it is at
+    // least regionMinPixels high at model input. Dense, direct supervision of every visual token, so the encoder
+    // learns to read without waiting for the decoder to learn where to look. Added to the answer loss times
+    // regionLossWeight (0: off). Inference is unchanged.
+    double regionLossWeight = 1.0;
+    double regionMinPixels = 6;
     double lr = 1.5e-3;
     double minLrRatio = 0.05;
     int warmupSteps = 100;
@@ -57,6 +68,7 @@ struct TrainOptions
     std::uint64_t seed = 1;
     int threads = 0;                 // 0: all cores
     std::string dtype = "auto";      // auto (bf16 autocast where supported) | bf16 | f32
+    std::vector<std::string> families; // synthetic families to draw from (window, document, shapes); empty: all
     int minSide = 200;               // generated image sides
     int maxSide = 2500;
     int minText = 5;
@@ -76,6 +88,7 @@ struct TrainProgress
     int steps = 0;           // planned
     double loss = 0;         // this step
     double lossAverage = 0;  // mean over the last logEvery steps
+    double regionLoss = 0;   // region reading loss, mean over the last logEvery steps (0 when off)
     double lr = 0;
     double imagesPerSecond = 0;
     double tokensPerSecond = 0; // language-model positions per second
@@ -99,6 +112,14 @@ using TrainProgressCallback = std::function<void(const TrainProgress &)>;
 
 // Trains and writes the model folder. Throws uhdlens::Error.
 TrainResult train(const TrainOptions &options, const TrainProgressCallback &progress = {});
+
+// Labels of the region reading loss for one sample: for each image the plan encodes (0 = the overview, then
+// the slices row-major: the prompt's image indices), grid*grid labels row-major over the boxes the spatial
+// resampler pools (the view split evenly into grid x grid): the word, or the shape's colour, whose centre lies
+// in the box and which is at least minPixels high at model input (the largest where several qualify); "" where
+// nothing does. Empty for a padded (llava15) plan or grid < 1.
+std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, const SlicePlan &plan, int grid,
+                                                   double minPixels);
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1);

@@ -109,7 +109,10 @@ public:
     torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
     {
         return encodeThrough(m_vision, pixels, hook,
-                             [&](const torch::Tensor &f, int64_t h, int64_t w) { return spatialResample(f, h, w); });
+                             [&](const torch::Tensor &f, int64_t h, int64_t w) {
+                                 // AdaptSpatialResampler: the 12x12 query grid, local attention per box.
+                                 return nn::spatialResample(*m_projector, f, h, w);
+                             });
     }
 
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
@@ -124,76 +127,6 @@ public:
     }
 
     std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override { return eosStopIds(tokenizer); }
-
-    // The boxes of slice_image_feature_minicpm for an h×w feature map: crop size from float64 sqrt as the
-    // reference computes it, corners in float32, then rounded through the feature dtype (the reference casts
-    // the boxes to the feature dtype before RoIAlign converts them back to float32).
-    static std::vector<std::array<float, 4>> boxes(int64_t h, int64_t w, torch::Dtype dtype)
-    {
-        const double ratio = static_cast<double>(h) * static_cast<double>(w) / static_cast<double>(kGrid * kGrid);
-        const double cropH = std::sqrt(ratio / (static_cast<double>(w) / static_cast<double>(h)));
-        const double cropW = cropH * (static_cast<double>(w) / static_cast<double>(h));
-        auto t = torch::empty({kGrid * kGrid, 4}, torch::kFloat32);
-        auto *p = t.data_ptr<float>();
-        for (int64_t i = 0; i < kGrid; ++i)
-            for (int64_t j = 0; j < kGrid; ++j) {
-                const double x1 = static_cast<double>(j) * cropW, y1 = static_cast<double>(i) * cropH;
-                float *row = p + (i * kGrid + j) * 4;
-                row[0] = static_cast<float>(x1);
-                row[1] = static_cast<float>(y1);
-                row[2] = static_cast<float>(x1 + cropW);
-                row[3] = static_cast<float>(y1 + cropH);
-            }
-        t = t.to(dtype).to(torch::kFloat32).contiguous();
-        std::vector<std::array<float, 4>> out(static_cast<size_t>(kGrid * kGrid));
-        for (size_t b = 0; b < out.size(); ++b)
-            for (int k = 0; k < 4; ++k)
-                out[b][static_cast<size_t>(k)] = t.data_ptr<float>()[b * 4 + static_cast<size_t>(k)];
-        return out;
-    }
-
-    // cal_best_pooling_size: the first (w, h) candidate closest in log aspect to the feature map; returns
-    // RoIAlign's output size (h, w).
-    static std::pair<int64_t, int64_t> poolingSize(int64_t h, int64_t w)
-    {
-        static const int64_t candidates[7][2] = {{4, 2}, {3, 2}, {4, 3}, {3, 3}, {2, 4}, {2, 3}, {3, 4}};
-        const double logRatio = std::log(static_cast<double>(w) / static_cast<double>(h));
-        std::pair<int64_t, int64_t> best{3, 3};
-        double minError = std::numeric_limits<double>::infinity();
-        for (const auto &cand : candidates) {
-            const double error =
-                std::abs(logRatio - std::log(static_cast<double>(cand[0]) / static_cast<double>(cand[1])));
-            if (error < minError) {
-                best = {cand[1], cand[0]};
-                minError = error;
-            }
-        }
-        return best;
-    }
-
-    // AdaptSpatialResampler.forward for a batch of same-sized images: features [B, h*w, C] -> [B, 144, D].
-    torch::Tensor spatialResample(const torch::Tensor &features, int64_t h, int64_t w) const
-    {
-        const auto &r = m_projector;
-        const int64_t b = features.size(0), d = r->opt.dim, q = kGrid * kGrid;
-        const auto dtype = features.scalar_type();
-        const auto v = r->values(features);                                // ln_kv(kv_proj(x)) [B, N, D]
-        const auto k = v + r->keyPositions(h, w, dtype).unsqueeze(0);      // + fitted 12x12 sin-cos
-        const auto [oh, ow] = poolingSize(h, w);
-        const int64_t samples = oh * ow;
-        // RoIAlign runs in float32 on both maps at once: [144*S, N] @ [B, N, 2D].
-        const auto weights = nn::roiAlignWeights(h, w, boxes(h, w, dtype), oh, ow)
-                                 .reshape({q * samples, h * w})
-                                 .to(features.device());
-        const auto pooled = at::matmul(weights, torch::cat({k, v}, -1).to(torch::kFloat32)).to(dtype);
-        const auto pk = pooled.narrow(-1, 0, d).reshape({b * q, samples, d});
-        const auto pv = pooled.narrow(-1, d, d).reshape({b * q, samples, d});
-        // Each of the B*144 queries is its own attention batch with target length 1.
-        const auto query = r->attn->project(r->queries(), 0);             // [144, D]
-        const auto qp = query.unsqueeze(0).expand({b, q, d}).reshape({b * q, 1, d});
-        const auto out = r->attn->attendProjected(qp, r->attn->project(pk, 1), r->attn->project(pv, 2));
-        return r->finish(out.reshape({b, q, d}));
-    }
 
 private:
     nn::VisionTransformer m_vision{nullptr};
@@ -212,10 +145,10 @@ std::unique_ptr<VisionLanguageModel> createLlavaUhd(const json &config, const js
 
 std::vector<std::array<float, 4>> llavaUhdBoxes(int64_t h, int64_t w, torch::Dtype dtype)
 {
-    return LlavaUhd::boxes(h, w, dtype);
+    return nn::spatialBoxes(h, w, kGrid, dtype);
 }
 
-std::pair<int64_t, int64_t> llavaUhdPoolingSize(int64_t h, int64_t w) { return LlavaUhd::poolingSize(h, w); }
+std::pair<int64_t, int64_t> llavaUhdPoolingSize(int64_t h, int64_t w) { return nn::spatialPoolingSize(h, w); }
 
 json tinyLlavaUhd()
 {

@@ -5,7 +5,10 @@
 //   model_type "uhd-paper"; vision_config {hidden_size, num_hidden_layers, num_attention_heads,
 //   intermediate_size, image_size, patch_size, layer_norm_eps, hidden_act}; text_config {LlamaConfig keys};
 //   query_num (a square, 64 = 8x8 in the paper), resampler_num_heads, scale_resolution, patch_size,
-//   max_slice_nums, slice_mode ("llava-uhd" floor rounding | "minicpmv" half-to-even), image_mean, image_std.
+//   max_slice_nums, slice_mode ("llava-uhd" floor rounding | "minicpmv" half-to-even), image_mean, image_std,
+//   resampler_attention: "global" (default; the arXiv paper: every query attends to every patch) or "spatial"
+//   (the authors' ECCV refinement, spec §3 UHD-ECCV: query (r, c) attends only to RoIAlign samples of its
+//   own box of the slice, key positions the query grid's sin-cos table fitted to the slice). Same tensors.
 // Checkpoint names:
 //   vision.*     timm-style ViT: patch_embed.proj, pos_embed [1, G*G, C] (bicubic fit, no antialias, as the
 //                CLIP encoder the paper uses), blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2},
@@ -13,7 +16,8 @@
 //   resampler.*  ONE shared perceiver resampler for every slice and the overview: query, kv_proj (when the
 //                widths differ), attn.{in_proj_weight, in_proj_bias, out_proj}, ln_q, ln_kv, ln_post, proj.
 //                Query positions: fixed sincos(D, 8, 8) computed, not stored; key positions: fresh
-//                sincos(D, h, w) per image (MiniCPM-V's "adaptive" rule, so any slice shape works)
+//                sincos(D, h, w) per image (MiniCPM-V's "adaptive" rule, so any slice shape works), or with
+//                spatial attention sincos(D, 8, 8) bicubic-fitted to (h, w)
 //   llm.model.*, llm.lm_head.weight   LLaMA
 // Prompt: Vicuna v1 template; the image is the spatial schema of §4.1/§4.2 — slices row by row, "," between
 // slices of a row, "\n" after every row — with the overview LAST, as the LLaVA-UHD release orders it: the
@@ -72,7 +76,12 @@ public:
                         "resampler_num_heads");
         ro.storedQueryPos = false;
         ro.fixedQueryPos = true;
-        ro.keyPos = nn::KeyPosition::FreshSinCos;
+        const std::string attention = cfgStr(c, "resampler_attention", "global");
+        if (attention != "global" && attention != "spatial")
+            throw Error(ErrorCode::ConfigInvalid, "config.json: resampler_attention must be 'global' or 'spatial'",
+                        "resampler_attention");
+        m_spatial = attention == "spatial";
+        ro.keyPos = m_spatial ? nn::KeyPosition::InterpolatedSinCos : nn::KeyPosition::FreshSinCos;
         m_resampler = m_root->register_module("resampler", nn::Resampler(ro, m_tensorOptions));
 
         auto llm = nn::container(*m_root, "llm");
@@ -95,8 +104,9 @@ public:
 
     torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
     {
-        return encodeThrough(m_vision, pixels, hook,
-                             [&](const torch::Tensor &f, int64_t h, int64_t w) { return m_resampler->forward(f, h, w); });
+        return encodeThrough(m_vision, pixels, hook, [&](const torch::Tensor &f, int64_t h, int64_t w) {
+            return m_spatial ? nn::spatialResample(*m_resampler, f, h, w) : m_resampler->forward(f, h, w);
+        });
     }
 
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
@@ -117,6 +127,7 @@ private:
     SlicePolicy m_policy;
     PixelNorm m_norm;
     int64_t m_queries = 64;
+    bool m_spatial = false;
 };
 
 } // namespace
@@ -137,6 +148,7 @@ json tinyUhdPaper()
         {"patch_size", 14},
         {"max_slice_nums", 6},
         {"slice_mode", "llava-uhd"},
+        {"resampler_attention", "global"},
         {"image_mean", {0.5, 0.5, 0.5}},
         {"image_std", {0.5, 0.5, 0.5}},
         {"vision_config",

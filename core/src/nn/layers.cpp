@@ -405,8 +405,12 @@ torch::Tensor ResamplerImpl::keyPositions(int64_t h, int64_t w, torch::Dtype dty
 {
     if (opt.keyPos == KeyPosition::FreshSinCos)
         return sincos2d(opt.dim, h, w).to(query.device(), dtype);
-    // LLaVA-UHD get_abs_pos: the stored table bicubic-resized in float32 (no antialias), then cast.
-    return fitPositionTable(pos_embed, h, w, false).to(dtype);
+    // LLaVA-UHD get_abs_pos: the stored table bicubic-resized in float32 (no antialias), then cast. Without a
+    // stored table (uhd-paper) the same fit of the query grid's fixed sin-cos table, so keys and queries share
+    // one coordinate frame whatever the slice's shape.
+    const torch::Tensor table =
+        pos_embed.defined() ? pos_embed : sincos2d(opt.dim, opt.gridSize, opt.gridSize).to(query.device());
+    return fitPositionTable(table, h, w, false).to(dtype);
 }
 
 torch::Tensor ResamplerImpl::finish(const torch::Tensor &attnOut) const { return at::matmul(ln_post->forward(attnOut), proj); }
@@ -419,6 +423,70 @@ torch::Tensor ResamplerImpl::forward(const torch::Tensor &x, int64_t h, int64_t 
     const auto k = v + keyPositions(h, w, v.scalar_type()).unsqueeze(0);
     const auto q = queries().unsqueeze(0).expand({x.size(0), -1, -1});
     return finish(attn->forward(q, k, v));
+}
+
+std::vector<std::array<float, 4>> spatialBoxes(int64_t h, int64_t w, int64_t grid, torch::Dtype dtype)
+{
+    const double ratio = static_cast<double>(h) * static_cast<double>(w) / static_cast<double>(grid * grid);
+    const double cropH = std::sqrt(ratio / (static_cast<double>(w) / static_cast<double>(h)));
+    const double cropW = cropH * (static_cast<double>(w) / static_cast<double>(h));
+    auto t = torch::empty({grid * grid, 4}, torch::kFloat32);
+    auto *p = t.data_ptr<float>();
+    for (int64_t i = 0; i < grid; ++i)
+        for (int64_t j = 0; j < grid; ++j) {
+            const double x1 = static_cast<double>(j) * cropW, y1 = static_cast<double>(i) * cropH;
+            float *row = p + (i * grid + j) * 4;
+            row[0] = static_cast<float>(x1);
+            row[1] = static_cast<float>(y1);
+            row[2] = static_cast<float>(x1 + cropW);
+            row[3] = static_cast<float>(y1 + cropH);
+        }
+    t = t.to(dtype).to(torch::kFloat32).contiguous();
+    std::vector<std::array<float, 4>> out(static_cast<size_t>(grid * grid));
+    const float *q = t.data_ptr<float>();
+    for (size_t b = 0; b < out.size(); ++b)
+        for (size_t k = 0; k < 4; ++k)
+            out[b][k] = q[b * 4 + k];
+    return out;
+}
+
+std::pair<int64_t, int64_t> spatialPoolingSize(int64_t h, int64_t w)
+{
+    static const int64_t candidates[7][2] = {{4, 2}, {3, 2}, {4, 3}, {3, 3}, {2, 4}, {2, 3}, {3, 4}}; // (w, h)
+    const double logRatio = std::log(static_cast<double>(w) / static_cast<double>(h));
+    std::pair<int64_t, int64_t> best{3, 3};
+    double minError = std::numeric_limits<double>::infinity();
+    for (const auto &cand : candidates) {
+        const double error = std::abs(logRatio - std::log(static_cast<double>(cand[0]) / static_cast<double>(cand[1])));
+        if (error < minError) { // strict: the first minimum wins, as the reference's loop does
+            best = {cand[1], cand[0]};
+            minError = error;
+        }
+    }
+    return best;
+}
+
+torch::Tensor spatialResample(const ResamplerImpl &r, const torch::Tensor &features, int64_t h, int64_t w)
+{
+    if (features.dim() != 3 || features.size(1) != h * w)
+        throw Error(ErrorCode::InvalidArgument, "resampler input must be [B, h*w, C] for the given grid");
+    const int64_t b = features.size(0), d = r.opt.dim, grid = r.opt.gridSize, q = grid * grid;
+    const auto dtype = features.scalar_type();
+    const auto v = r.values(features);                          // ln_kv(kv_proj(x)) [B, N, D]
+    const auto k = v + r.keyPositions(h, w, dtype).unsqueeze(0); // + the fitted sin-cos table
+    const auto [oh, ow] = spatialPoolingSize(h, w);
+    const int64_t samples = oh * ow;
+    // RoIAlign in float32 on both maps at once: [Q*S, N] @ [B, N, 2D].
+    const auto weights =
+        roiAlignWeights(h, w, spatialBoxes(h, w, grid, dtype), oh, ow).reshape({q * samples, h * w}).to(features.device());
+    const auto pooled = at::matmul(weights, torch::cat({k, v}, -1).to(torch::kFloat32)).to(dtype);
+    const auto pk = pooled.narrow(-1, 0, d).reshape({b * q, samples, d});
+    const auto pv = pooled.narrow(-1, d, d).reshape({b * q, samples, d});
+    // Each of the B*Q queries is its own attention batch of target length 1.
+    const auto query = r.attn->project(r.queries(), 0); // [Q, D]
+    const auto qp = query.unsqueeze(0).expand({b, q, d}).reshape({b * q, 1, d});
+    const auto out = r.attn->attendProjected(qp, r.attn->project(pk, 1), r.attn->project(pv, 2));
+    return r.finish(out.reshape({b, q, d}));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -205,7 +205,7 @@ struct ResamplerOptions
     int64_t gridSize = 8;   // queries = gridSize²
     bool storedQueryPos = true; // "pos_embed" [Q, D] parameter (frozen sincos) added to the queries
     bool fixedQueryPos = false; // without a stored table: add sincos2d(D, grid, grid) computed (uhd-paper)
-    KeyPosition keyPos = KeyPosition::FreshSinCos;
+    KeyPosition keyPos = KeyPosition::FreshSinCos; // InterpolatedSinCos without a stored table fits sincos2d(G, G)
     double eps = 1e-6;
 };
 
@@ -242,6 +242,17 @@ torch::Tensor roiAlignWeights(int64_t h, int64_t w, const std::vector<std::array
 // features [C, h, w] -> [nBoxes, C, outH, outW] (float32 compute, result in the input dtype).
 torch::Tensor roiAlign(const torch::Tensor &features, const std::vector<std::array<float, 4>> &boxes, int64_t outH,
                        int64_t outW);
+
+// LLaVA-UHD ECCV's "spatially constrained" resampler (adapt_spatial_resampler.py, spec §3): the resampler's
+// G×G queries are laid over the h×w feature map as a G×G grid of boxes and query (r, c) attends only to the
+// RoIAlign samples of its own box, so every output token summarises one region from the first step on.
+// features [B, h*w, kvDim] -> [B, G*G, D]. Keys are values + the resampler's keyPositions(h, w).
+torch::Tensor spatialResample(const ResamplerImpl &resampler, const torch::Tensor &features, int64_t h, int64_t w);
+// The G×G boxes of slice_image_feature_minicpm for an h×w map: crop size from a float64 sqrt as the reference
+// computes it, corners in float32, rounded through `dtype` (the reference casts boxes to the feature dtype).
+std::vector<std::array<float, 4>> spatialBoxes(int64_t h, int64_t w, int64_t grid, torch::Dtype dtype);
+// cal_best_pooling_size: the first (w, h) candidate closest in log aspect to the map; returns (outH, outW).
+std::pair<int64_t, int64_t> spatialPoolingSize(int64_t h, int64_t w);
 
 // ---------------------------------------------------------------------------------------------------------------
 // LLaMA-style decoder (LLaMA / Vicuna / MiniCPM)
