@@ -803,16 +803,16 @@
         <translation>&amp;Policy:</translation>
     </message>
     <message>
-        <source>MiniCPM-V (448 px slices, up to 9)</source>
-        <translation>MiniCPM-V (448 px slices, up to 9)</translation>
+        <source>MiniCPM-V (%1 px slices, up to %2)</source>
+        <translation>MiniCPM-V (%1 px slices, up to %2)</translation>
     </message>
     <message>
-        <source>LLaVA-UHD (336 px slices, up to 7)</source>
-        <translation>LLaVA-UHD (336 px slices, up to 7)</translation>
+        <source>LLaVA-UHD (%1 px slices, up to %2)</source>
+        <translation>LLaVA-UHD (%1 px slices, up to %2)</translation>
     </message>
     <message>
-        <source>LLaVA-1.5 baseline (one 336 px view)</source>
-        <translation>LLaVA-1.5 baseline (one 336 px view)</translation>
+        <source>LLaVA-1.5 baseline (one %1 px view)</source>
+        <translation>LLaVA-1.5 baseline (one %1 px view)</translation>
     </message>
     <message>
         <source>How the image is cut into slices before the vision encoder sees it.</source>

@@ -801,16 +801,16 @@
         <translation>策略(&amp;P)：</translation>
     </message>
     <message>
-        <source>MiniCPM-V (448 px slices, up to 9)</source>
-        <translation>MiniCPM-V（448 像素切片，最多 9 个）</translation>
+        <source>MiniCPM-V (%1 px slices, up to %2)</source>
+        <translation>MiniCPM-V（%1 像素切片，最多 %2 个）</translation>
     </message>
     <message>
-        <source>LLaVA-UHD (336 px slices, up to 7)</source>
-        <translation>LLaVA-UHD（336 像素切片，最多 7 个）</translation>
+        <source>LLaVA-UHD (%1 px slices, up to %2)</source>
+        <translation>LLaVA-UHD（%1 像素切片，最多 %2 个）</translation>
     </message>
     <message>
-        <source>LLaVA-1.5 baseline (one 336 px view)</source>
-        <translation>LLaVA-1.5 基线（单个 336 像素视图）</translation>
+        <source>LLaVA-1.5 baseline (one %1 px view)</source>
+        <translation>LLaVA-1.5 基线（单个 %1 像素视图）</translation>
     </message>
     <message>
         <source>How the image is cut into slices before the vision encoder sees it.</source>

@@ -114,6 +114,7 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     connect(worker, &EngineWorker::loadProgress, this, &MainWindow::onLoadProgress);
     connect(worker, &EngineWorker::modelUnloaded, this, [this] {
         m_modelInfo.reset();
+        m_planPanel->setModelPolicy(std::nullopt);
         m_modelPanel->showNoModel();
         m_chatPanel->setModelReady(false);
         m_chatPanel->setSuggestions({});
@@ -972,6 +973,7 @@ void MainWindow::onModelLoaded(const ModelInfo &info)
     // A newly chosen model brings its own slicing (policy and slice budget) as the starting point; reloading the
     // same model at start-up keeps what the user set last time.
     const QString folder = QString::fromStdString(info.modelDir);
+    m_planPanel->setModelPolicy(info.policy);
     if (m_settings->value(QStringLiteral("model/folder")).toString() != folder) {
         m_planPanel->setPolicyName(QString::fromStdString(info.policy.name()));
         if (info.policy.kind != PolicyKind::Llava15)
@@ -989,6 +991,7 @@ void MainWindow::onModelFailed(const QString &message)
 {
     m_modelLoading = false;
     m_modelInfo.reset();
+    m_planPanel->setModelPolicy(std::nullopt);
     m_modelPanel->showError(message);
     m_chatPanel->hideProgress();
     m_chatPanel->setModelReady(false);

@@ -106,11 +106,11 @@ PlanPanel::PlanPanel(QWidget *parent) : QWidget(parent)
     });
     connect(m_policy, &QComboBox::currentIndexChanged, this, [this](int) {
         // Each policy brings its own default budget (9 for MiniCPM-V, 7 for the LLaVA-UHD release).
-        if (auto p = SlicePolicy::fromName(policyName().toStdString()); p && p->kind != PolicyKind::Llava15) {
+        if (const SlicePolicy p = policyFor(policyName()); p.kind != PolicyKind::Llava15) {
             QSignalBlocker block(m_slider);
             QSignalBlocker blockSpin(m_spin);
-            m_slider->setValue(p->maxSlices);
-            m_spin->setValue(p->maxSlices);
+            m_slider->setValue(p.maxSlices);
+            m_spin->setValue(p.maxSlices);
         }
         m_slider->setEnabled(policyName() != QLatin1String("llava15"));
         m_spin->setEnabled(m_slider->isEnabled());
@@ -135,6 +135,20 @@ void PlanPanel::setPolicyName(const QString &name)
     const int index = m_policy->findData(name);
     if (index >= 0)
         m_policy->setCurrentIndex(index);
+}
+
+SlicePolicy PlanPanel::policyFor(const QString &name) const
+{
+    SlicePolicy p = SlicePolicy::fromName(name.toStdString()).value_or(SlicePolicy::minicpmv());
+    if (m_modelPolicy && m_modelPolicy->kind == p.kind)
+        p = *m_modelPolicy;
+    return p;
+}
+
+void PlanPanel::setModelPolicy(const std::optional<SlicePolicy> &policy)
+{
+    m_modelPolicy = policy;
+    retranslateUi();
 }
 
 int PlanPanel::maxSlices() const
@@ -174,9 +188,22 @@ void PlanPanel::retranslateUi()
 {
     m_settingsBox->setTitle(tr("Slicing"));
     m_policyLabel->setText(tr("&Policy:"));
-    m_policy->setItemText(0, tr("MiniCPM-V (448 px slices, up to 9)"));
-    m_policy->setItemText(1, tr("LLaVA-UHD (336 px slices, up to 7)"));
-    m_policy->setItemText(2, tr("LLaVA-1.5 baseline (one 336 px view)"));
+    for (int i = 0; i < m_policy->count(); ++i) {
+        const SlicePolicy p = policyFor(m_policy->itemData(i).toString());
+        QString text;
+        switch (p.kind) {
+        case PolicyKind::MiniCpmV:
+            text = tr("MiniCPM-V (%1 px slices, up to %2)").arg(p.scale).arg(p.maxSlices);
+            break;
+        case PolicyKind::LlavaUhd:
+            text = tr("LLaVA-UHD (%1 px slices, up to %2)").arg(p.scale).arg(p.maxSlices);
+            break;
+        case PolicyKind::Llava15:
+            text = tr("LLaVA-1.5 baseline (one %1 px view)").arg(p.scale);
+            break;
+        }
+        m_policy->setItemText(i, text);
+    }
     m_policy->setToolTip(tr("How the image is cut into slices before the vision encoder sees it."));
     m_maxSlicesLabel->setText(tr("&Max slices:"));
     m_slider->setToolTip(tr("The most slices the planner may use; the plan updates as you move it."));

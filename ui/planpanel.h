@@ -29,6 +29,10 @@ public:
     void setPolicyName(const QString &name);
     int maxSlices() const;
     void setMaxSlices(int n);
+    // The loaded model's own slicing (nullopt: none loaded): the policy entry of its kind then names the model's
+    // slice size and budget (the bundled model cuts 224 px slices, not the LLaVA-UHD release's 336), and
+    // choosing that entry starts from the model's budget.
+    void setModelPolicy(const std::optional<SlicePolicy> &policy);
 
     // Shows the figures of `plan`. `layout` decides the token count; `contextLength` 0 means no model.
     void showPlan(const SlicePlan &plan, TokenLayout layout, int contextLength);
@@ -53,6 +57,7 @@ protected:
 
 private:
     void retranslateUi();
+    SlicePolicy policyFor(const QString &name) const; // the named policy, the model's where the kinds match
     void fitLabelHeights();
     void updateFigures();
 
@@ -73,6 +78,7 @@ private:
     QGroupBox *m_viewBox = nullptr;
     QLabel *m_viewCaption = nullptr;
     PixelView *m_view = nullptr;
+    std::optional<SlicePolicy> m_modelPolicy;
 
     std::optional<SlicePlan> m_plan;
     TokenLayout m_layout = TokenLayout::MiniCpmV2;

@@ -253,6 +253,22 @@ private Q_SLOTS:
         QVERIFY(w->canvas()->overlayRects().isEmpty());
         QVERIFY(w->planPanel()->tokensText().contains(QStringLiteral("576")));
         QVERIFY(w->planPanel()->flopsText().contains(QStringLiteral("1.00")));
+
+        // Entries name the slicing they stand for: the references' without a model, the loaded model's own for
+        // its kind (the bundled model cuts 224 px slices, up to 9), and choosing it starts from its budget.
+        const int uhd = combo->findData(QStringLiteral("llava-uhd"));
+        QVERIFY2(combo->itemText(uhd).contains(QStringLiteral("336")), qPrintable(combo->itemText(uhd)));
+        SlicePolicy own = SlicePolicy::llavaUhd();
+        own.scale = 224;
+        own.maxSlices = 9;
+        w->planPanel()->setModelPolicy(own);
+        QVERIFY2(combo->itemText(uhd).contains(QStringLiteral("224")) && combo->itemText(uhd).contains(QStringLiteral("9")),
+                 qPrintable(combo->itemText(uhd)));
+        QVERIFY(combo->itemText(combo->findData(QStringLiteral("minicpmv"))).contains(QStringLiteral("448")));
+        combo->setCurrentIndex(uhd);
+        QCOMPARE(w->planPanel()->maxSlices(), 9);
+        w->planPanel()->setModelPolicy(std::nullopt);
+        QVERIFY(combo->itemText(uhd).contains(QStringLiteral("336")));
     }
 
     void legibilityHintFollowsDownscale()
