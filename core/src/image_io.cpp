@@ -6,9 +6,11 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QImageReader>
+#include <QTransform>
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <optional>
 
 namespace uhdlens {
@@ -95,6 +97,97 @@ bool jpegHasEnd(const QByteArray &bytes)
     return bytes.indexOf(QByteArrayView("\xff\xd9", 2), sos + 2) >= 0;
 }
 
+// PNG eXIf (PNG 1.5 extension, 2017): the EXIF orientation of a PNG, which browsers and phones honour but Qt 6.4's
+// PNG reader ignores. Walks the chunks up to the first IDAT for an eXIf chunk (a TIFF stream: byte order "II"/"MM",
+// 42, IFD0 offset) and reads tag 0x0112 (SHORT) of IFD0. Anything malformed or absent reads as 1 (as stored).
+int pngExifOrientation(const QByteArray &bytes)
+{
+    const auto *p = reinterpret_cast<const unsigned char *>(bytes.constData());
+    const std::size_t n = static_cast<std::size_t>(bytes.size());
+    if (n < 8 || std::memcmp(p, "\x89PNG\r\n\x1a\n", 8) != 0)
+        return 1;
+    auto be32 = [&](std::size_t at) {
+        return (std::uint32_t(p[at]) << 24) | (std::uint32_t(p[at + 1]) << 16) | (std::uint32_t(p[at + 2]) << 8) | p[at + 3];
+    };
+    for (std::size_t at = 8; at + 12 <= n;) {
+        const std::size_t length = be32(at);
+        if (length > n - at - 12)
+            return 1; // truncated chunk
+        const unsigned char *type = p + at + 4;
+        if (std::memcmp(type, "IDAT", 4) == 0 || std::memcmp(type, "IEND", 4) == 0)
+            return 1; // eXIf must precede the image data
+        if (std::memcmp(type, "eXIf", 4) == 0) {
+            const unsigned char *t = p + at + 8;
+            if (length < 8)
+                return 1;
+            const bool little = t[0] == 'I' && t[1] == 'I';
+            if (!little && !(t[0] == 'M' && t[1] == 'M'))
+                return 1;
+            auto u16 = [&](std::size_t o) { return little ? unsigned(t[o] | (t[o + 1] << 8)) : unsigned((t[o] << 8) | t[o + 1]); };
+            auto u32 = [&](std::size_t o) {
+                return little ? std::uint32_t(t[o]) | (std::uint32_t(t[o + 1]) << 8) | (std::uint32_t(t[o + 2]) << 16) |
+                                    (std::uint32_t(t[o + 3]) << 24)
+                              : (std::uint32_t(t[o]) << 24) | (std::uint32_t(t[o + 1]) << 16) |
+                                    (std::uint32_t(t[o + 2]) << 8) | t[o + 3];
+            };
+            if (u16(2) != 42)
+                return 1;
+            const std::size_t ifd = u32(4);
+            if (ifd > length || length - ifd < 2)
+                return 1;
+            const std::size_t entries = u16(ifd);
+            for (std::size_t e = 0; e < entries; ++e) {
+                const std::size_t o = ifd + 2 + e * 12;
+                if (o + 12 > length)
+                    return 1;
+                if (u16(o) == 0x0112) {
+                    const unsigned value = u16(o + 2) == 3 && u32(o + 4) == 1 ? u16(o + 8) : 0; // SHORT, count 1
+                    return value >= 1 && value <= 8 ? static_cast<int>(value) : 1;
+                }
+            }
+            return 1;
+        }
+        at += 12 + length;
+    }
+    return 1;
+}
+
+// EXIF orientation 1..8 as Qt's reader transformations (the mapping Qt's JPEG handler uses).
+QImageIOHandler::Transformations exifTransformation(int orientation)
+{
+    switch (orientation) {
+    case 2: return QImageIOHandler::TransformationMirror;
+    case 3: return QImageIOHandler::TransformationRotate180;
+    case 4: return QImageIOHandler::TransformationFlip;
+    case 5: return QImageIOHandler::TransformationFlipAndRotate90;
+    case 6: return QImageIOHandler::TransformationRotate90;
+    case 7: return QImageIOHandler::TransformationMirrorAndRotate90;
+    case 8: return QImageIOHandler::TransformationRotate270;
+    default: return QImageIOHandler::TransformationNone;
+    }
+}
+
+// What QImageReader's auto-transform does: mirror/flip first, then a quarter turn clockwise.
+QImage applyTransformation(const QImage &image, QImageIOHandler::Transformations t)
+{
+    if (t == QImageIOHandler::TransformationNone)
+        return image;
+    QImage out = image;
+    if (t.testFlag(QImageIOHandler::TransformationMirror) || t.testFlag(QImageIOHandler::TransformationFlip))
+        out = out.mirrored(t.testFlag(QImageIOHandler::TransformationMirror), t.testFlag(QImageIOHandler::TransformationFlip));
+    if (t.testFlag(QImageIOHandler::TransformationRotate90))
+        out = out.transformed(QTransform().rotate(90));
+    return out;
+}
+
+// The orientation the reader will not apply itself: a PNG's eXIf chunk (Qt reports none for PNG).
+QImageIOHandler::Transformations pendingTransformation(const QImageReader &reader, const QByteArray &bytes)
+{
+    if (reader.format() != "png" || reader.transformation() != QImageIOHandler::TransformationNone)
+        return QImageIOHandler::TransformationNone;
+    return exifTransformation(pngExifOrientation(bytes));
+}
+
 void checkDeclaredSize(std::int64_t w, std::int64_t h, const ImageLimits &limits, const std::string &name)
 {
     if (w <= 0 || h <= 0)
@@ -134,7 +227,8 @@ ImageInfo probeReader(QImageReader &reader, const QByteArray &head, const ImageL
     ImageInfo info;
     info.storedSize = {stored.width(), stored.height()};
     info.format = QString::fromLatin1(reader.format());
-    info.transposed = reader.transformation().testFlag(QImageIOHandler::TransformationRotate90);
+    info.transposed = (reader.transformation() | pendingTransformation(reader, head))
+                          .testFlag(QImageIOHandler::TransformationRotate90);
     info.size = info.transposed ? Size{stored.height(), stored.width()} : info.storedSize;
     return info;
 }
@@ -155,7 +249,7 @@ QImage decode(const QByteArray &bytes, const ImageLimits &limits, const std::str
         reader.setDecideFormatFromContent(false);
         reader.setFormat(QByteArray(hint));
     }
-    const ImageInfo info = probeReader(reader, bytes.left(64), limits, name);
+    const ImageInfo info = probeReader(reader, bytes, limits, name);
 
     // Our own pixel budget has been checked against the header. Qt's allocation limit (128 MB by default) is
     // per decoded buffer in the reader's native format (up to 8 bytes per pixel for 16-bit RGBA): lift it to
@@ -164,13 +258,14 @@ QImage decode(const QByteArray &bytes, const ImageLimits &limits, const std::str
     const std::int64_t mb = limits.maxPixels * 8 / (1024 * 1024) + 1;
     reader.setAllocationLimit(static_cast<int>(std::min<std::int64_t>(mb, INT_MAX)));
     reader.setAutoTransform(true); // EXIF / TIFF orientation
+    const QImageIOHandler::Transformations pending = pendingTransformation(reader, bytes); // PNG eXIf
     QImage image;
     if (!reader.read(&image) || image.isNull())
         throw Error(ErrorCode::ImageTruncated,
                     name + " could not be decoded (truncated or corrupt): " + u8(reader.errorString()), name);
     if (info.format == QLatin1String("jpeg") && !jpegHasEnd(bytes))
         throw Error(ErrorCode::ImageTruncated, name + " is truncated (the JPEG data ends early)", name);
-    return toRgb888(image, limits);
+    return toRgb888(applyTransformation(image, pending), limits);
 }
 
 } // namespace
@@ -182,7 +277,8 @@ ImageInfo probeImage(const QString &path, const ImageLimits &limits)
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         throw Error(ErrorCode::FileUnreadable, "could not open " + u8(path) + ": " + u8(file.errorString()), u8(path));
-    const QByteArray head = file.peek(64);
+    // Enough of the file for the header sniffers and a PNG's eXIf chunk, which sits before the image data.
+    const QByteArray head = file.peek(256 * 1024);
     QImageReader reader(&file);
     reader.setDecideFormatFromContent(true);
     return probeReader(reader, head, limits, u8(path));

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <QBuffer>
+#include <QColor>
+#include <QImage>
 #include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
@@ -146,6 +148,133 @@ TEST(ImageIoFormats, ExifRotationSwapsReportedSize)
     const auto flip = uhdlens::probeImage(kDir + "orient-3.jpg");
     EXPECT_EQ(flip.size, (uhdlens::Size{64, 48}));
     EXPECT_FALSE(flip.transposed);
+}
+
+// PNG eXIf orientation (Qt 6.4's PNG reader ignores the chunk; browsers and phones honour it).
+namespace {
+std::uint32_t crc32(const QByteArray &data)
+{
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (unsigned char b : data) {
+        c ^= b;
+        for (int k = 0; k < 8; ++k)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+QByteArray be32(std::uint32_t v)
+{
+    const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+    return QByteArray(b, 4);
+}
+
+// A 30x10 PNG, blue in its left 6 columns and red elsewhere, with `exif` (a TIFF stream) as an eXIf chunk
+// right after IHDR.
+QByteArray pngWithExif(const QByteArray &exif)
+{
+    QImage img(30, 10, QImage::Format_RGB888);
+    img.fill(QColor(255, 0, 0));
+    for (int y = 0; y < 10; ++y)
+        for (int x = 0; x < 6; ++x)
+            img.setPixelColor(x, y, QColor(0, 0, 255));
+    QByteArray png;
+    QBuffer buf(&png);
+    buf.open(QIODevice::WriteOnly);
+    img.save(&buf, "PNG");
+    const int afterIhdr = 8 + 12 + 13;
+    const QByteArray body = QByteArray("eXIf") + exif;
+    return png.left(afterIhdr) + be32(std::uint32_t(exif.size())) + body + be32(crc32(body)) + png.mid(afterIhdr);
+}
+
+// A big-endian TIFF stream whose IFD0 holds one entry: tag 0x0112 (orientation), SHORT, count 1.
+QByteArray exifOrientation(int orientation)
+{
+    QByteArray t("MM\x00\x2a", 4);
+    t += be32(8);
+    t += QByteArray("\x00\x01\x01\x12\x00\x03", 6) + be32(1);
+    const char value[4] = {0, char(orientation), 0, 0};
+    t += QByteArray(value, 4);
+    t += be32(0);
+    return t;
+}
+
+bool isBlue(const QImage &img, int x, int y)
+{
+    const QColor c = img.pixelColor(x, y);
+    return c.blue() > 200 && c.red() < 50;
+}
+} // namespace
+
+TEST(ImageIoFormats, PngExifOrientationIsApplied)
+{
+    struct Case
+    {
+        int orientation;
+        uhdlens::Size size;
+        QPoint blue, red; // a pixel inside the blue stripe and one outside it, after orientation
+    };
+    const Case cases[] = {
+        {1, {30, 10}, {2, 5}, {27, 5}},  // as stored: stripe on the left
+        {2, {30, 10}, {27, 5}, {2, 5}},  // mirrored: on the right
+        {3, {30, 10}, {27, 5}, {2, 5}},  // rotated 180
+        {4, {30, 10}, {2, 5}, {27, 5}},  // flipped vertically: still on the left
+        {6, {10, 30}, {5, 2}, {5, 27}},  // a quarter turn clockwise: the left edge becomes the top
+        {8, {10, 30}, {5, 27}, {5, 2}},  // counter-clockwise: the bottom
+        {5, {10, 30}, {5, 2}, {5, 27}},  // transpose: left edge to the top
+        {7, {10, 30}, {5, 27}, {5, 2}},  // transverse: left edge to the bottom
+    };
+    QTemporaryDir tmp;
+    ASSERT_TRUE(tmp.isValid());
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.orientation);
+        const QByteArray bytes = pngWithExif(exifOrientation(c.orientation));
+        const QImage img = uhdlens::loadImageData(bytes);
+        EXPECT_EQ(img.width(), c.size.width);
+        EXPECT_EQ(img.height(), c.size.height);
+        EXPECT_TRUE(isBlue(img, c.blue.x(), c.blue.y()));
+        EXPECT_FALSE(isBlue(img, c.red.x(), c.red.y()));
+        // The header probe agrees without decoding.
+        const QString path = tmp.filePath(QStringLiteral("o%1.png").arg(c.orientation));
+        QFile f(path);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        f.write(bytes);
+        f.close();
+        const auto info = uhdlens::probeImage(path);
+        EXPECT_EQ(info.size, c.size);
+        EXPECT_EQ(info.storedSize, (uhdlens::Size{30, 10}));
+        EXPECT_EQ(info.transposed, c.size.width == 10);
+        EXPECT_EQ(uhdlens::loadImage(path).size(), img.size());
+    }
+}
+
+TEST(ImageIoErrors, MalformedPngExifIsIgnored)
+{
+    // Little-endian stream, orientation 6, to show byte order is read...
+    QByteArray le("II\x2a\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00", 22);
+    EXPECT_EQ(uhdlens::loadImageData(pngWithExif(le)).size(), QSize(10, 30));
+    // ...then broken ones: each decodes as stored, never crashes, never throws.
+    const QByteArray broken[] = {
+        QByteArray(),                                            // empty chunk
+        QByteArray("XX\x00\x2a\x00\x00\x00\x08", 8),            // unknown byte order
+        QByteArray("MM\x00\x2b\x00\x00\x00\x08", 8),            // not 42
+        QByteArray("MM\x00\x2a\x7f\xff\xff\xff", 8),            // IFD offset far past the chunk
+        QByteArray("MM\x00\x2a\x00\x00\x00\x08\xff\xff", 10),   // 65535 entries, none present
+        exifOrientation(0),                                      // out of range
+        exifOrientation(9),
+        exifOrientation(6).left(16),                             // entry cut short
+    };
+    for (const QByteArray &exif : broken) {
+        SCOPED_TRACE(exif.toHex().toStdString());
+        EXPECT_EQ(uhdlens::loadImageData(pngWithExif(exif)).size(), QSize(30, 10));
+    }
+    // A chunk length running past the end of the file is damage the decoder reports, not a crash.
+    QByteArray bad = pngWithExif(exifOrientation(6));
+    bad.replace(33, 4, be32(0x7fffffff));
+    try {
+        uhdlens::loadImageData(bad);
+    } catch (const uhdlens::Error &) {
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
