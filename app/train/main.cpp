@@ -67,6 +67,8 @@ int main(int argc, char **argv)
                                   QString::number(d.readTextWords));
     const auto regionOpt = opt("region-loss", QStringLiteral("Weight of the region reading loss on visual tokens (0: off)."),
                                QStringLiteral("W"), QString::number(d.regionLossWeight));
+    const auto resamplerOpt = opt("resampler", QStringLiteral("Resampler attention: global (the arXiv paper's, default) or spatial (ECCV's box-local)."),
+                                  QStringLiteral("A"), QString::fromStdString(d.resamplerAttention));
     const auto lrOpt = opt("lr", QStringLiteral("Peak learning rate."), QStringLiteral("LR"), QString::number(d.lr));
     const auto warmOpt = opt("warmup", QStringLiteral("Warm-up steps."), QStringLiteral("N"), QString::number(d.warmupSteps));
     const auto wdOpt = opt("weight-decay", QStringLiteral("AdamW weight decay."), QStringLiteral("W"), QString::number(d.weightDecay));
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
     o.configFile = parser.value(configOpt).toStdString();
     o.policy = parser.value(policyOpt).toStdString();
     o.dtype = parser.value(dtypeOpt).toStdString();
+    o.resamplerAttention = parser.value(resamplerOpt).toStdString();
     o.resume = parser.isSet(resumeOpt);
     intOf(maxSlicesOpt, o.maxSlices);
     intOf(stepsOpt, o.steps);
@@ -140,9 +143,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (o.resamplerAttention != "global" && o.resamplerAttention != "spatial") {
+        std::fprintf(stderr, "uhdlens-train: --resampler must be global or spatial\n");
+        return 2;
+    }
     try {
         if (parser.isSet(printConfigOpt)) {
-            std::printf("%s\n", uhdlens::trainingConfigJson(o.preset, o.policy, o.maxSlices).c_str());
+            std::printf("%s\n", uhdlens::trainingConfigJson(o.preset, o.policy, o.maxSlices, o.resamplerAttention).c_str());
             return 0;
         }
         if (const std::string why = o.validate(); !why.empty()) {

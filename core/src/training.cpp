@@ -86,8 +86,11 @@ void setKey(json &cfg, const std::string &path, const json &value)
     (*node)[parts.back()] = value;
 }
 
-json buildConfig(const std::string &preset, const std::string &policy, int maxSlices)
+json buildConfig(const std::string &preset, const std::string &policy, int maxSlices, const std::string &attention)
 {
+    if (attention != "global" && attention != "spatial")
+        throw Error(ErrorCode::InvalidArgument, "resampler attention must be global or spatial, not '" + attention + "'",
+                    "resampler");
     const PresetSizes s = presetSizes(preset);
     if (policy != "llava-uhd" && policy != "minicpmv" && policy != "llava15")
         throw Error(ErrorCode::InvalidArgument,
@@ -107,11 +110,10 @@ json buildConfig(const std::string &preset, const std::string &policy, int maxSl
     setKey(cfg, "text_config.max_position_embeddings", s.context);
     setKey(cfg, "resampler_num_heads", std::max(1, s.hidden / 64));
     setKey(cfg, "scale_resolution", s.scale);
-    // The ECCV version's spatially constrained resampler: with global attention the 64 queries start out as 64
-    // near-identical averages of the whole slice and must discover where to look before anything can be read;
-    // three runs with it (70 min, 2 cores) never left the answer-prior plateau, reading 0%. Box-local
-    // attention gives every token its own region from step one. Baseline and UHD model use the same resampler.
-    setKey(cfg, "resampler_attention", "spatial");
+    // "global": the arXiv paper's resampler (every query sees every patch; the shipped model). "spatial": the ECCV
+    // version's box-local attention, which gives every token its own region from step one (with global attention
+    // the 64 queries start as near-identical averages of the slice). Baseline and UHD model share the choice.
+    setKey(cfg, "resampler_attention", attention);
     // The baseline (LLaVA-1.5 style, one low-resolution view): the same recipe with slicing off — the planner
     // then encodes only the overview, the whole image resized to ~scale^2 pixels (aspect kept), 64 tokens.
     if (policy == "llava15") {
@@ -519,6 +521,8 @@ std::string TrainOptions::validate() const
     for (const std::string &f : families)
         if (!synth::familyFromName(f))
             return "unknown family '" + f + "' (window, document or shapes)";
+    if (resamplerAttention != "global" && resamplerAttention != "spatial")
+        return "resampler attention must be global or spatial";
     if (!(regionLossWeight >= 0 && regionLossWeight <= 100))
         return "region loss weight must be between 0 and 100";
     if (!(regionMinPixels >= 0 && regionMinPixels <= 1000))
@@ -565,9 +569,10 @@ std::string TrainOptions::validate() const
     return {};
 }
 
-std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices)
+std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices,
+                               const std::string &resamplerAttention)
 {
-    return buildConfig(preset, policy, maxSlices).dump(2);
+    return buildConfig(preset, policy, maxSlices, resamplerAttention).dump(2);
 }
 
 TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
@@ -590,7 +595,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     else if (!o.configFile.empty())
         cfg = readJson(o.configFile);
     else
-        cfg = buildConfig(o.preset, o.policy, o.maxSlices);
+        cfg = buildConfig(o.preset, o.policy, o.maxSlices, o.resamplerAttention);
     const std::string family = detectFamily(cfg);
     std::unique_ptr<VisionLanguageModel> model = createFamilyModel(cfg, nullptr, {});
     initRandom(*model, o.seed);
@@ -683,7 +688,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         {"time_budget_minutes", o.timeBudgetMinutes},
                         {"read_text_probability", o.readTextProbability}, {"read_text_words", o.readTextWords},
                         {"read_text_min_pixels", o.readTextMinPixels}, {"region_loss_weight", o.regionLossWeight},
-                        {"region_min_pixels", o.regionMinPixels}, {"families", o.families}};
+                        {"region_min_pixels", o.regionMinPixels}, {"families", o.families},
+                        {"resampler_attention", o.resamplerAttention}};
     QDir().mkpath(QString::fromStdString(ckDir));
     writeText(ckDir + "/config.json", cfg.dump(2));
 

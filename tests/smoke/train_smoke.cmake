@@ -19,6 +19,8 @@ execute_process(COMMAND ${TRAIN} --out ${model} --families window,spreadsheet RE
 expect("rc EQUAL 2" "unknown family should be a usage error (2), got ${rc}: ${err}")
 string(FIND "${err}" "spreadsheet" named)
 expect("named GREATER -1" "the error should name the unknown family: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --resampler local RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "an unknown --resampler should be a usage error (2), got ${rc}: ${err}")
 execute_process(COMMAND ${TRAIN} --out ${model} --region-loss -1 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "a negative --region-loss should be a usage error (2), got ${rc}: ${err}")
 execute_process(COMMAND ${TRAIN} --out ${model} --region-loss lots RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
@@ -28,8 +30,10 @@ expect("rc EQUAL 2" "missing --out should be a usage error (2), got ${rc}: ${err
 expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
 
 # Micro training run: the loss must fall by a clear margin (chance level is ln(vocab) ~ 6).
+# With the spatial resampler and the region reading loss, so both training paths run end to end.
 execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 60 --batch 4 --warmup 5 --lr 3e-3
                         --max-side 400 --log-every 10 --checkpoint-every 30 --threads 2
+                        --resampler spatial --region-loss 1
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "${out}")
 expect("rc EQUAL 0" "uhdlens-train exited ${rc}: ${err}")
@@ -45,6 +49,13 @@ string(REGEX REPLACE "^([0-9]+)\\.([0-9][0-9]).*" "\\1\\2" first100 "${first}")
 string(REGEX REPLACE "^([0-9]+)\\.([0-9][0-9]).*" "\\1\\2" last100 "${last}")
 math(EXPR limit "${first100} * 7 / 10")
 expect("last100 LESS limit" "loss did not fall by 30%: first ${first}, last ${last}")
+string(REGEX MATCH "region [0-9]+\\.[0-9]+" region "${out}")
+expect("NOT region STREQUAL \"\"" "no region loss in the progress line: ${out}")
+string(REGEX MATCH "region 0\\.0000" regionZero "${out}")
+expect("regionZero STREQUAL \"\"" "the region loss was never computed: ${out}")
+file(READ ${model}/config.json cfgText)
+string(JSON attention GET "${cfgText}" resampler_attention)
+expect("attention STREQUAL \"spatial\"" "config.json says resampler_attention ${attention}")
 string(REGEX MATCH "ETA" eta "${out}")
 expect("eta STREQUAL \"ETA\"" "no progress line with an ETA: ${out}")
 

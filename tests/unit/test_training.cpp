@@ -24,6 +24,12 @@ TEST(TrainingConfig, PresetsBuildUhdPaperModelsWithTheirPolicy)
         const auto uhd = nlohmann::json::parse(trainingConfigJson(preset, "llava-uhd"));
         const auto low = nlohmann::json::parse(trainingConfigJson(preset, "llava15"));
         EXPECT_EQ(detectFamily(uhd), "uhd-paper");
+        // The resampler: the paper's global attention unless asked for the ECCV box-local one.
+        EXPECT_EQ(uhd.at("resampler_attention"), "global");
+        const auto spatial = nlohmann::json::parse(trainingConfigJson(preset, "llava-uhd", -1, "spatial"));
+        EXPECT_EQ(spatial.at("resampler_attention"), "spatial");
+        EXPECT_EQ(createFamilyModel(spatial, nullptr)->namedParameters().size(),
+                  createFamilyModel(uhd, nullptr)->namedParameters().size()); // same tensors, other wiring
         auto m = createFamilyModel(uhd, nullptr);
         auto b = createFamilyModel(low, nullptr);
         EXPECT_EQ(m->policy().kind, PolicyKind::LlavaUhd) << preset;
@@ -114,7 +120,11 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     o = base;
     o.families = {"window", "spreadsheet"};
     refused(o, "unknown family");
+    o = base;
+    o.resamplerAttention = "local";
+    refused(o, "unknown resampler attention");
     EXPECT_THROW(trainingConfigJson("tiny", "squeeze"), Error);
+    EXPECT_THROW(trainingConfigJson("tiny", "llava-uhd", -1, "local"), Error);
     EXPECT_THROW(trainingConfigJson("huge", "llava-uhd"), Error);
 }
 

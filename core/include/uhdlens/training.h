@@ -58,8 +58,11 @@ struct TrainOptions
     // least regionMinPixels high at model input. Dense, direct supervision of every visual token, so the encoder
     // learns to read without waiting for the decoder to learn where to look. Added to the answer loss times
     // regionLossWeight (0: off). Inference is unchanged.
-    double regionLossWeight = 1.0;
+    double regionLossWeight = 0; // the shipped model trained without it; 1 is the tried setting (models README)
     double regionMinPixels = 6;
+    // The resampler: "global" (the arXiv paper's, every query attends to every patch; the shipped model) or
+    // "spatial" (the ECCV version's box-local attention). Written into config.json as resampler_attention.
+    std::string resamplerAttention = "global";
     double lr = 1.5e-3;
     double minLrRatio = 0.05;
     int warmupSteps = 100;
@@ -122,6 +125,7 @@ std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, 
                                                    double minPixels);
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
-std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1);
+std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1,
+                               const std::string &resamplerAttention = "global");
 
 } // namespace uhdlens
