@@ -46,6 +46,33 @@ struct Tally
     }
 };
 
+// How much the answers of one task vary: a model that ignores the image gives (nearly) one answer to every image,
+// however many different answers were expected. Answers are compared trimmed and lower-cased, as exact match does.
+struct AnswerSpread
+{
+    std::map<std::string, int> given, expected;
+    static std::string key(const std::string &s)
+    {
+        return QString::fromStdString(s).trimmed().toLower().toStdString();
+    }
+    void add(const std::string &answer, const std::string &truth)
+    {
+        ++given[key(answer)];
+        ++expected[key(truth)];
+    }
+    std::pair<std::string, double> top() const
+    {
+        std::pair<std::string, int> best{"", 0};
+        int total = 0;
+        for (const auto &[a, c] : given) {
+            total += c;
+            if (c > best.second)
+                best = {a, c};
+        }
+        return {best.first, total ? static_cast<double>(best.second) / total : 0.0};
+    }
+};
+
 struct ModelResult
 {
     std::string label;
@@ -54,6 +81,7 @@ struct ModelResult
     Tally overall;
     Tally readingAtLeast10; // reading tasks whose text is >= 10 px high (the 90% target)
     std::map<std::string, Tally> perTask;
+    std::map<std::string, AnswerSpread> spread; // per task
     std::map<std::string, Tally> perBucket;        // all tasks
     std::map<std::string, Tally> perBucketReading; // reading tasks only
     double visualTokens = 0;                       // summed over images, divided at the end
@@ -76,8 +104,17 @@ void printTable(const ModelResult &r, const std::string &setName)
     std::printf("  %-22s %s\n", "all questions", qPrintable(pct(r.overall)));
     std::printf("  %-22s %s\n", "reading, text >= 10px", qPrintable(pct(r.readingAtLeast10)));
     std::printf("  per task:\n");
-    for (const auto &[name, t] : r.perTask)
-        std::printf("    %-20s %s\n", name.c_str(), qPrintable(pct(t)));
+    for (const auto &[name, t] : r.perTask) {
+        const auto sp = r.spread.find(name);
+        if (sp == r.spread.end()) {
+            std::printf("    %-20s %s\n", name.c_str(), qPrintable(pct(t)));
+            continue;
+        }
+        const auto [topAnswer, share] = sp->second.top();
+        std::printf("    %-20s %-16s %zu distinct answers (%zu expected), most common \"%s\" %.0f%%\n", name.c_str(),
+                    qPrintable(pct(t)), sp->second.given.size(), sp->second.expected.size(), topAnswer.c_str(),
+                    100.0 * share);
+    }
     std::printf("  per detail height:     all tasks        reading tasks\n");
     for (const std::string &b : synth::sizeBuckets()) {
         const auto a = r.perBucket.find(b);
@@ -282,6 +319,7 @@ int runEval(const QStringList &args)
                     const std::string bucket = synth::sizeBucket(qa.detailHeight);
                     r.overall.add(right);
                     r.perTask[synth::taskName(qa.task)].add(right);
+                    r.spread[synth::taskName(qa.task)].add(a.answer, qa.answer);
                     r.perBucket[bucket].add(right);
                     if (synth::isReadingTask(qa.task)) {
                         r.perBucketReading[bucket].add(right);
@@ -320,8 +358,16 @@ int runEval(const QStringList &args)
             m["policy"] = r.policy;
             m["overall"] = tallyJson(r.overall);
             m["reading_text_at_least_10px"] = tallyJson(r.readingAtLeast10);
-            for (const auto &[k, t] : r.perTask)
+            for (const auto &[k, t] : r.perTask) {
                 m["tasks"][k] = tallyJson(t);
+                if (const auto sp = r.spread.find(k); sp != r.spread.end()) {
+                    const auto [topAnswer, share] = sp->second.top();
+                    m["tasks"][k]["distinct_answers"] = sp->second.given.size();
+                    m["tasks"][k]["distinct_expected"] = sp->second.expected.size();
+                    m["tasks"][k]["most_common_answer"] = topAnswer;
+                    m["tasks"][k]["most_common_share"] = share;
+                }
+            }
             for (const auto &[k, t] : r.perBucket)
                 m["buckets"][k] = tallyJson(t);
             for (const auto &[k, t] : r.perBucketReading)

@@ -80,6 +80,15 @@ string(JSON policy GET "${out}" models 0 policy)
 expect("n GREATER 0 AND tokens GREATER 0" "eval JSON incomplete: ${out}")
 expect("policy STREQUAL \"llava-uhd\"" "trained model should use the llava-uhd policy, got ${policy}")
 expect("EXISTS ${WORK}/plot.png" "eval --plot wrote nothing")
+# Per task, how much the answers vary (a model that ignores the image gives one answer to every image).
+string(JSON task MEMBER "${out}" models 0 tasks 0)
+string(JSON tn GET "${out}" models 0 tasks ${task} n)
+string(JSON dn GET "${out}" models 0 tasks ${task} distinct_answers)
+string(JSON en GET "${out}" models 0 tasks ${task} distinct_expected)
+string(JSON share GET "${out}" models 0 tasks ${task} most_common_share)
+expect("dn GREATER 0 AND NOT dn GREATER tn AND en GREATER 0 AND NOT en GREATER tn"
+       "task ${task}: ${dn} distinct answers, ${en} expected, of ${tn} questions")
+expect("share GREATER 0 AND NOT share GREATER 1" "task ${task}: most common answer share ${share}")
 
 # eval usage errors.
 execute_process(COMMAND ${CLI} eval --model ${model} RESULT_VARIABLE rc ERROR_QUIET OUTPUT_QUIET)
