@@ -102,34 +102,26 @@ bool jpegHasEnd(const QByteArray &bytes)
 // 42, IFD0 offset) and reads tag 0x0112 (SHORT) of IFD0. Anything malformed or absent reads as 1 (as stored).
 int pngExifOrientation(const QByteArray &bytes)
 {
-    const auto *p = reinterpret_cast<const unsigned char *>(bytes.constData());
+    const char *p = bytes.constData();
     const std::size_t n = static_cast<std::size_t>(bytes.size());
     if (n < 8 || std::memcmp(p, "\x89PNG\r\n\x1a\n", 8) != 0)
         return 1;
-    auto be32 = [&](std::size_t at) {
-        return (std::uint32_t(p[at]) << 24) | (std::uint32_t(p[at + 1]) << 16) | (std::uint32_t(p[at + 2]) << 8) | p[at + 3];
-    };
     for (std::size_t at = 8; at + 12 <= n;) {
-        const std::size_t length = be32(at);
+        const std::size_t length = be32(p + at);
         if (length > n - at - 12)
             return 1; // truncated chunk
-        const unsigned char *type = p + at + 4;
+        const char *type = p + at + 4;
         if (std::memcmp(type, "IDAT", 4) == 0 || std::memcmp(type, "IEND", 4) == 0)
             return 1; // eXIf must precede the image data
         if (std::memcmp(type, "eXIf", 4) == 0) {
-            const unsigned char *t = p + at + 8;
+            const char *t = p + at + 8;
             if (length < 8)
                 return 1;
             const bool little = t[0] == 'I' && t[1] == 'I';
             if (!little && !(t[0] == 'M' && t[1] == 'M'))
                 return 1;
-            auto u16 = [&](std::size_t o) { return little ? unsigned(t[o] | (t[o + 1] << 8)) : unsigned((t[o] << 8) | t[o + 1]); };
-            auto u32 = [&](std::size_t o) {
-                return little ? std::uint32_t(t[o]) | (std::uint32_t(t[o + 1]) << 8) | (std::uint32_t(t[o + 2]) << 16) |
-                                    (std::uint32_t(t[o + 3]) << 24)
-                              : (std::uint32_t(t[o]) << 24) | (std::uint32_t(t[o + 1]) << 16) |
-                                    (std::uint32_t(t[o + 2]) << 8) | t[o + 3];
-            };
+            auto u16 = [&](std::size_t o) { return little ? le16(t + o) : be32(t + o) >> 16; };
+            auto u32 = [&](std::size_t o) { return little ? le16(t + o) | (le16(t + o + 2) << 16) : be32(t + o); };
             if (u16(2) != 42)
                 return 1;
             const std::size_t ifd = u32(4);
@@ -141,7 +133,7 @@ int pngExifOrientation(const QByteArray &bytes)
                 if (o + 12 > length)
                     return 1;
                 if (u16(o) == 0x0112) {
-                    const unsigned value = u16(o + 2) == 3 && u32(o + 4) == 1 ? u16(o + 8) : 0; // SHORT, count 1
+                    const std::uint32_t value = u16(o + 2) == 3 && u32(o + 4) == 1 ? u16(o + 8) : 0; // SHORT, count 1
                     return value >= 1 && value <= 8 ? static_cast<int>(value) : 1;
                 }
             }

@@ -243,12 +243,16 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
     if (o.regionLossWeight > 0) {
         const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
         std::vector<std::vector<int64_t>> region;
+        std::map<std::string, int64_t> firstPiece{{"", kIgnore}}; // labels repeat across the views
         for (const auto &labels : regionLabels(sample, plan, grid, o.regionMinPixels)) {
             auto &ids = region.emplace_back();
             for (const std::string &label : labels) {
-                // The label's first piece: what the decoder would emit first when naming it.
-                const std::vector<int64_t> pieces = label.empty() ? std::vector<int64_t>{} : tok.encode(label);
-                ids.push_back(pieces.empty() ? kIgnore : pieces.front());
+                auto [it, fresh] = firstPiece.try_emplace(label, kIgnore);
+                if (fresh) { // the label's first piece: what the decoder would emit first when naming it
+                    const std::vector<int64_t> pieces = tok.encode(label);
+                    it->second = pieces.empty() ? kIgnore : pieces.front();
+                }
+                ids.push_back(it->second);
             }
         }
         ex.regionTargets.assign(ex.positions.size(), kIgnore);

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <QColor>
-#include <QGuiApplication>
+#include "gui_app.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,20 +17,6 @@ using namespace uhdlens;
 using namespace uhdlens::synth;
 
 namespace {
-
-// Qt's font database needs a QGuiApplication; one for the whole test process (offscreen platform via CTest).
-// Deliberately never destroyed: tearing it down during static destruction, after Qt's own globals, crashes.
-void ensureApp()
-{
-    if (!QGuiApplication::instance()) {
-        static int argc = 1;
-        static char name[] = "synthdata-tests";
-        static char *argv[] = {name, nullptr};
-        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-            qputenv("QT_QPA_PLATFORM", "offscreen");
-        new QGuiApplication(argc, argv);
-    }
-}
 
 bool sameSample(const Sample &a, const Sample &b)
 {
@@ -97,7 +83,7 @@ int countBlobs(const QImage &img, QColor c, int tol, int minArea)
 
 TEST(SynthData, SameSeedSamePixelsAndQuestions)
 {
-    ensureApp();
+    ensureGuiApplication();
     for (Family f : allFamilies())
         for (std::uint64_t seed : {0ULL, 7ULL, 123456789ULL}) {
             const Sample a = generate(f, seed);
@@ -115,7 +101,7 @@ TEST(SynthData, SameSeedSamePixelsAndQuestions)
 
 TEST(SynthData, SizesAndAspectWithinBounds)
 {
-    ensureApp();
+    ensureGuiApplication();
     Options o;
     std::set<Family> families;
     bool sawTall = false, sawWide = false, sawBig = false;
@@ -165,7 +151,7 @@ TEST(SynthData, SizesAndAspectWithinBounds)
 
 TEST(SynthData, TextSizesSpanEveryBucket)
 {
-    ensureApp();
+    ensureGuiApplication();
     std::map<std::string, int> perBucket;
     for (std::uint64_t seed = 0; seed < 60; ++seed)
         for (const QA &qa : generate(seed).qas)
@@ -177,7 +163,7 @@ TEST(SynthData, TextSizesSpanEveryBucket)
 
 TEST(SynthData, AnswersComeFromTheClosedVocabulary)
 {
-    ensureApp();
+    ensureGuiApplication();
     const std::set<std::string> vocab(words().begin(), words().end());
     const std::set<std::string> colours(colourNames().begin(), colourNames().end());
     std::set<Task> tasks;
@@ -224,7 +210,7 @@ TEST(SynthData, AnswersComeFromTheClosedVocabulary)
 // are all >= 10 px are checked, so antialiasing of tiny shapes cannot merge or drop blobs.
 TEST(SynthData, CountAnswerMatchesDrawnShapes)
 {
-    ensureApp();
+    ensureGuiApplication();
     Options o;
     o.maxSide = 700;
     int checked = 0;
@@ -245,7 +231,7 @@ TEST(SynthData, CountAnswerMatchesDrawnShapes)
 
 TEST(SynthData, ColourAnswerMatchesPixelAtTheShape)
 {
-    ensureApp();
+    ensureGuiApplication();
     int checked = 0;
     for (std::uint64_t seed = 0; seed < 60; ++seed) {
         const Sample s = generate(Family::Shapes, seed);
@@ -264,7 +250,7 @@ TEST(SynthData, ColourAnswerMatchesPixelAtTheShape)
 // The shape log (region labels of training) names each shape's colour where it is drawn.
 TEST(SynthData, ShapeLogMatchesThePixels)
 {
-    ensureApp();
+    ensureGuiApplication();
     int checked = 0;
     for (std::uint64_t seed = 0; seed < 20; ++seed) {
         const Sample s = generate(Family::Shapes, seed);
@@ -294,7 +280,7 @@ TEST(SynthData, ShapeLogMatchesThePixels)
 // Highlighted words sit on the highlight colour.
 TEST(SynthData, HighlightBoxIsDrawnWhereRecorded)
 {
-    ensureApp();
+    ensureGuiApplication();
     int checked = 0;
     for (std::uint64_t seed = 0; seed < 40; ++seed) {
         const Sample s = generate(Family::Document, seed);
@@ -310,7 +296,7 @@ TEST(SynthData, HighlightBoxIsDrawnWhereRecorded)
 
 TEST(SynthData, HeldOutUsesAFontNeverUsedInTraining)
 {
-    ensureApp();
+    ensureGuiApplication();
     const auto train = ensureFonts(Split::Train);
     const auto held = ensureFonts(Split::HeldOut);
     ASSERT_FALSE(train.empty());
@@ -323,7 +309,7 @@ TEST(SynthData, HeldOutUsesAFontNeverUsedInTraining)
 
 TEST(SynthData, BadInputsRejected)
 {
-    ensureApp();
+    ensureGuiApplication();
     auto expectInvalid = [](auto &&fn, const char *what) {
         try {
             fn();

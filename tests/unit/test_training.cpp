@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <QDir>
-#include <QGuiApplication>
+#include "gui_app.h"
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -132,17 +132,6 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
 // Region reading labels: which word or shape colour each visual token's box holds.
 
 namespace {
-void ensureGuiApp() // the generator renders text: Qt's font database needs a QGuiApplication
-{
-    if (!QGuiApplication::instance()) {
-        static int argc = 1;
-        static char name[] = "training-tests";
-        static char *argv[] = {name, nullptr};
-        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-            qputenv("QT_QPA_PLATFORM", "offscreen");
-        new QGuiApplication(argc, argv);
-    }
-}
 
 // The box (row-major index into grid x grid) of point (x, y) in a view rectangle.
 int boxOf(double x, double y, const Rect &view, int grid)
@@ -155,7 +144,7 @@ int boxOf(double x, double y, const Rect &view, int grid)
 
 TEST(TrainingConfig, RegionLabelsNameTheShapeInEachBox)
 {
-    ensureGuiApp();
+    ensureGuiApplication();
     const auto model = createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
     synth::Options so;
     so.maxSide = 260; // about 224² pixels: one view, the overview alone
@@ -200,7 +189,7 @@ TEST(TrainingConfig, RegionLabelsNameTheShapeInEachBox)
 
 TEST(TrainingConfig, RegionLabelsFollowTheSlices)
 {
-    ensureGuiApp();
+    ensureGuiApplication();
     const auto model = createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
     synth::Options so;
     so.minSide = 1200;
