@@ -240,8 +240,9 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
         if (pos[start + ids.size()] == endId)
             ex.targets[start + ids.size() - 1] = endId;
     }
-    if (o.regionLossWeight > 0) {
-        const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
+    // Region targets need the resampler's queries to form a square grid of boxes (every preset's do).
+    const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
+    if (o.regionLossWeight > 0 && grid * grid == tpi) {
         std::vector<std::vector<int64_t>> region;
         std::map<std::string, int64_t> firstPiece{{"", kIgnore}}; // labels repeat across the views
         for (const auto &labels : regionLabels(sample, plan, grid, o.regionMinPixels)) {
@@ -261,7 +262,7 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
             if (ex.positions[i] >= 0)
                 continue;
             const auto image = static_cast<std::size_t>(-ex.positions[i] - 1);
-            if (image < region.size() && grid * grid == tpi)
+            if (image < region.size())
                 ex.regionTargets[i] = region[image][static_cast<std::size_t>(seen[image]++ % tpi)];
         }
     }
