@@ -67,6 +67,8 @@ int main(int argc, char **argv)
                                   QString::number(d.readTextWords));
     const auto regionOpt = opt("region-loss", QStringLiteral("Weight of the region reading loss on visual tokens (0: off)."),
                                QStringLiteral("W"), QString::number(d.regionLossWeight));
+    const auto glyphOpt = opt("glyph-loss", QStringLiteral("Weight of the per-patch character loss on the vision encoder (0: off)."),
+                              QStringLiteral("W"), QString::number(d.glyphLossWeight));
     const auto resamplerOpt = opt("resampler", QStringLiteral("Resampler attention: global (the arXiv paper's, default) or spatial (ECCV's box-local)."),
                                   QStringLiteral("A"), QString::fromStdString(d.resamplerAttention));
     const auto lrOpt = opt("lr", QStringLiteral("Peak learning rate."), QStringLiteral("LR"), QString::number(d.lr));
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
     realOf(timeOpt, o.timeBudgetMinutes);
     realOf(lrOpt, o.lr);
     realOf(regionOpt, o.regionLossWeight);
+    realOf(glyphOpt, o.glyphLossWeight);
     realOf(wdOpt, o.weightDecay);
     realOf(clipOpt, o.clipNorm);
     bool seedOk = false;
@@ -159,8 +162,9 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "uhdlens-train: preset %s, policy %s, %d steps x %d images -> %s\n", o.preset.c_str(),
                      o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
         const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
-            std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
-                        p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.lr, p.imagesPerSecond, p.tokensPerSecond,
+            std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  glyph %.4f (%.1f%%)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
+                        p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.glyphLoss, 100.0 * p.glyphAccuracy, p.lr,
+                        p.imagesPerSecond, p.tokensPerSecond,
                         qPrintable(duration(p.elapsedSeconds)), qPrintable(duration(p.etaSeconds)),
                         p.checkpointSaved ? "  [checkpoint]" : "");
             std::fflush(stdout);

@@ -12,6 +12,7 @@
 #include <QFontDatabase>
 #include <QFontMetricsF>
 #include <QPainter>
+#include <QTextLayout>
 #include <QPainterPath>
 #include <QPolygonF>
 
@@ -229,6 +230,14 @@ void drawLogged(QPainter &p, const QPointF &base, const QString &text)
     item.y = static_cast<int>(std::floor(base.y() - fm.ascent()));
     item.width = static_cast<int>(std::ceil(fm.horizontalAdvance(text)));
     item.height = static_cast<int>(std::ceil(fm.height()));
+    // Cursor positions of one shaped line (kerning included, as drawn), not sums of per-character advances.
+    QTextLayout layout(text, p.font());
+    layout.beginLayout();
+    const QTextLine line = layout.createLine();
+    layout.endLayout();
+    item.charEnds.reserve(static_cast<std::size_t>(text.size()));
+    for (qsizetype i = 1; i <= text.size(); ++i)
+        item.charEnds.push_back(static_cast<float>(line.isValid() ? line.cursorToX(static_cast<int>(i)) : 0.0));
     t_textLog->push_back(std::move(item));
 }
 

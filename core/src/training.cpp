@@ -36,6 +36,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 constexpr int64_t kIgnore = -100;
+constexpr const char *kTrainOnlyPrefix = "train_only.";
 
 // ---- configuration ------------------------------------------------------------------------------------------
 
@@ -138,6 +139,8 @@ struct Example
     std::vector<int64_t> positions;  // prompt+answers, image slot j as -(1 + j) per visual position
     std::vector<int64_t> targets;    // next-token targets per position (kIgnore where unsupervised)
     std::vector<int64_t> regionTargets; // per position: what a visual token's box shows (kIgnore elsewhere)
+    torch::Tensor glyphOverview;     // [1, patches] glyph classes of the overview's patches (glyph loss only)
+    torch::Tensor glyphSlices;       // [N, patches] the same for the slices, or undefined
     Prompt prompt;                   // the final prompt (for embedPrompt)
     std::vector<int64_t> answerIds;  // appended after the prompt
     int encodedImages = 0;
@@ -156,6 +159,85 @@ std::vector<int64_t> flatten(const Prompt &prompt, int tokensPerImage)
     }
     return out;
 }
+
+// What each encoded image of a plan shows: its rectangle in the original image, its size at model input and the
+// original -> model-input scale (0 = the overview, then the slices row-major, as the prompt indexes them).
+struct View
+{
+    double x, y, w, h, scale;
+    int inputWidth, inputHeight;
+};
+
+std::vector<View> planViews(const SlicePlan &plan)
+{
+    std::vector<View> views;
+    const double W = plan.input.width, H = plan.input.height;
+    views.push_back({0, 0, W, H, plan.overview.width / W, plan.overview.width, plan.overview.height});
+    for (int i = 0; i < plan.sliceCount(); ++i) {
+        const Rect r = plan.sliceInOriginal(i);
+        views.push_back({double(r.x), double(r.y), double(r.width), double(r.height),
+                         plan.slice->width / std::max(1.0, double(r.width)), plan.slice->width, plan.slice->height});
+    }
+    return views;
+}
+
+} // namespace
+
+const std::string &glyphAlphabet()
+{
+    static const std::string alphabet = [] {
+        std::string a;
+        for (char c = '!'; c <= '~'; ++c)
+            a.push_back(c);
+        return a;
+    }();
+    return alphabet;
+}
+
+std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const SlicePlan &plan, int patch,
+                                          double minPixels)
+{
+    if (patch < 1 || plan.encodedImages().empty() || plan.padToSquare)
+        return {};
+    const std::string &alphabet = glyphAlphabet();
+    const std::vector<View> views = planViews(plan);
+    std::vector<std::vector<int>> out;
+    for (const View &view : views) {
+        const int cols = view.inputWidth / patch, rows = view.inputHeight / patch;
+        std::vector<int> labels(static_cast<std::size_t>(std::max(0, rows * cols)), 0);
+        std::vector<double> best(labels.size(), 0.0);
+        for (const synth::TextItem &t : sample.texts) {
+            if (t.pixelSize * view.scale < minPixels || t.charEnds.size() != t.text.size())
+                continue;
+            // The character's centre: halfway along its advance, and a little below the middle of the line box
+            // (the x-height band, where every letter has ink).
+            const double cy = t.y + 0.55 * t.height;
+            if (cy < view.y || cy >= view.y + view.h)
+                continue;
+            const int r = std::min(rows - 1, static_cast<int>((cy - view.y) * view.scale / patch));
+            for (std::size_t i = 0; i < t.text.size(); ++i) {
+                const std::size_t k = alphabet.find(t.text[i]);
+                if (k == std::string::npos)
+                    continue; // space (or anything the alphabet lacks): stays "none"
+                const double cx = t.x + 0.5 * ((i ? t.charEnds[i - 1] : 0.0f) + t.charEnds[i]);
+                if (cx < view.x || cx >= view.x + view.w)
+                    continue;
+                const int c = std::min(cols - 1, static_cast<int>((cx - view.x) * view.scale / patch));
+                if (r < 0 || c < 0)
+                    continue;
+                const auto q = static_cast<std::size_t>(r * cols + c);
+                if (t.pixelSize > best[q]) {
+                    best[q] = t.pixelSize;
+                    labels[q] = static_cast<int>(k) + 1;
+                }
+            }
+        }
+        out.push_back(std::move(labels));
+    }
+    return out;
+}
+
+namespace {
 
 // Renders sample `index` of the stream and turns it into a training sequence of up to `turns` QA turns.
 // Earlier turns are supervised only where the family's multi-turn prompt is an exact extension of the
@@ -239,6 +321,20 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
             ex.targets[start + t - 1] = ids[t];
         if (pos[start + ids.size()] == endId)
             ex.targets[start + ids.size() - 1] = endId;
+    }
+    if (o.glyphLossWeight > 0) {
+        const std::vector<std::vector<int>> labels = glyphLabels(sample, plan, model.policy().patch, o.glyphMinPixels);
+        auto rows = [&](std::size_t first, std::size_t count) {
+            std::vector<int64_t> flat;
+            for (std::size_t i = first; i < first + count; ++i)
+                flat.insert(flat.end(), labels[i].begin(), labels[i].end());
+            return torch::tensor(flat, torch::kLong).reshape({static_cast<int64_t>(count), -1});
+        };
+        if (static_cast<int64_t>(labels.size()) == px.count()) { // one label grid per encoded image (a padded plan has none)
+            ex.glyphOverview = rows(0, 1);
+            if (labels.size() > 1)
+                ex.glyphSlices = rows(1, labels.size() - 1);
+        }
     }
     // Region targets need the resampler's queries to form a square grid of boxes (every preset's do).
     const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
@@ -380,11 +476,13 @@ json readJson(const std::string &path)
     }
 }
 
-void saveCheckpoint(const std::string &dir, const VisionLanguageModel &model, torch::optim::AdamW &opt, int step,
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+// The checkpoint holds the model's parameters and the training-only ones (the glyph head), with their moments.
+void saveCheckpoint(const std::string &dir, const NamedTensors &params, torch::optim::AdamW &opt, int step,
                     const json &state)
 {
     QDir().mkpath(QString::fromStdString(dir));
-    const auto params = model.namedParameters();
     saveSafeTensors(dir + "/model.safetensors", params);
     std::vector<std::pair<std::string, torch::Tensor>> moments;
     auto &st = opt.state();
@@ -404,13 +502,15 @@ void saveCheckpoint(const std::string &dir, const VisionLanguageModel &model, to
     writeText(dir + "/state.json", s.dump(2));
 }
 
-void loadCheckpoint(const std::string &dir, VisionLanguageModel &model, torch::optim::AdamW &opt)
+// Training-only tensors (prefix "train_only.") missing from an older checkpoint keep their fresh initialisation.
+void loadCheckpoint(const std::string &dir, const NamedTensors &params, torch::optim::AdamW &opt)
 {
-    const auto params = model.namedParameters();
     {
         torch::NoGradGuard ng;
         const Checkpoint ck = Checkpoint::open(dir + "/model.safetensors");
         for (const auto &[name, t] : params) {
+            if (name.rfind(kTrainOnlyPrefix, 0) == 0 && !ck.contains(name))
+                continue;
             const torch::Tensor src = ck.get(name);
             if (src.sizes() != t.sizes())
                 throw Error(ErrorCode::TensorShapeMismatch,
@@ -454,18 +554,7 @@ std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, 
         return {};
     if (plan.padToSquare) // the padded square is not a crop of the image: its boxes have no plain geometry
         return {};
-    struct View
-    {
-        double x, y, w, h, scale; // original-image rectangle, original -> model-input scale
-    };
-    std::vector<View> views;
-    const double W = plan.input.width, H = plan.input.height;
-    views.push_back({0, 0, W, H, plan.overview.width / W});
-    for (int i = 0; i < plan.sliceCount(); ++i) {
-        const Rect r = plan.sliceInOriginal(i);
-        views.push_back({double(r.x), double(r.y), double(r.width), double(r.height),
-                         plan.slice->width / std::max(1.0, double(r.width))});
-    }
+    const std::vector<View> views = planViews(plan);
     struct Item
     {
         std::string label;
@@ -532,6 +621,10 @@ std::string TrainOptions::validate() const
         return "region loss weight must be between 0 and 100";
     if (!(regionMinPixels >= 0 && regionMinPixels <= 1000))
         return "region minimum pixels must be between 0 and 1000";
+    if (!(glyphLossWeight >= 0 && glyphLossWeight <= 100))
+        return "glyph loss weight must be between 0 and 100";
+    if (!(glyphMinPixels >= 0 && glyphMinPixels <= 1000))
+        return "glyph minimum pixels must be between 0 and 1000";
     if (batchImages < 1 || batchImages > 1024)
         return "batch must be between 1 and 1024 images";
     if (turnsPerImage < 1 || turnsPerImage > 16)
@@ -648,6 +741,23 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                                                                                                            : noDecay)
             .push_back(t);
     }
+    // The glyph head (training only): vision features -> "none" + one class per alphabet character.
+    NamedTensors ckParams = model->namedParameters();
+    int64_t nTrainOnly = 0; // not counted in nParams (not part of the model)
+    torch::nn::Linear glyphHead{nullptr};
+    const auto glyphClasses = static_cast<int64_t>(glyphAlphabet().size()) + 1;
+    if (o.glyphLossWeight > 0) {
+        const json *vc = cfg.contains("vision_config") ? &cfg["vision_config"] : nullptr;
+        if (!vc || !vc->contains("hidden_size") || !(*vc)["hidden_size"].is_number_integer())
+            throw Error(ErrorCode::ConfigInvalid, "the glyph loss needs vision_config.hidden_size in config.json",
+                        "vision_config.hidden_size");
+        glyphHead = torch::nn::Linear((*vc)["hidden_size"].get<int64_t>(), glyphClasses);
+        for (const auto &item : glyphHead->named_parameters()) {
+            ckParams.emplace_back(std::string(kTrainOnlyPrefix) + "glyph_head." + item.key(), item.value());
+            (item.value().dim() >= 2 ? decay : noDecay).push_back(item.value());
+            nTrainOnly += item.value().numel();
+        }
+    }
     std::vector<torch::optim::OptimizerParamGroup> groups;
     groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
                                    torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay)));
@@ -662,7 +772,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     log["loss_curve"] = json::array();
     double priorSeconds = 0;
     if (o.resume) {
-        loadCheckpoint(ckDir, *model, opt);
+        loadCheckpoint(ckDir, ckParams, opt);
         const json st = readJson(ckDir + "/state.json");
         startStep = st.at("step").get<int>();
         if (st.contains("log"))
@@ -693,7 +803,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         {"time_budget_minutes", o.timeBudgetMinutes},
                         {"read_text_probability", o.readTextProbability}, {"read_text_words", o.readTextWords},
                         {"read_text_min_pixels", o.readTextMinPixels}, {"region_loss_weight", o.regionLossWeight},
-                        {"region_min_pixels", o.regionMinPixels}, {"families", o.families},
+                        {"region_min_pixels", o.regionMinPixels}, {"glyph_loss_weight", o.glyphLossWeight},
+                        {"glyph_min_pixels", o.glyphMinPixels}, {"families", o.families},
                         {"resampler_attention", o.resamplerAttention}};
     QDir().mkpath(QString::fromStdString(ckDir));
     writeText(ckDir + "/config.json", cfg.dump(2));
@@ -701,7 +812,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     TrainResult result;
     result.parameters = nParams;
     result.outDir = out;
-    std::deque<double> window, regionWindow;
+    std::deque<double> window, regionWindow, glyphWindow;
+    double glyphHits = 0, glyphTextPatches = 0; // accuracy of the glyph head on text patches, this log window
     double windowImages = 0, windowTokens = 0;
     auto windowStart = Clock::now();
     const auto runStart = Clock::now();
@@ -722,7 +834,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
 
         opt.zero_grad();
         torch::Tensor loss;
-        double answerLoss = 0, regionLoss = 0;
+        double answerLoss = 0, regionLoss = 0, glyphLoss = 0;
         int64_t positions = 0;
         {
             at::autocast::set_cpu_enabled(bf16);
@@ -730,11 +842,26 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             std::vector<torch::Tensor> seqs;
             std::vector<int64_t> lengths;
             int64_t maxLen = 0;
+            std::vector<torch::Tensor> glyphLogits, glyphTargets;
+            // prepareImages runs under InferenceMode; a clone is an ordinary tensor autograd may save. With the
+            // glyph loss on, the hook takes the vision encoder's patch features on their way to the resampler.
+            auto encode = [&](const torch::Tensor &pixels, const torch::Tensor &labels) {
+                TensorHook hook;
+                if (glyphHead && labels.defined())
+                    hook = [&](const std::string &name, const torch::Tensor &features) {
+                        if (name != "vision")
+                            return;
+                        if (features.numel() / features.size(-1) != labels.numel())
+                            throw Error(ErrorCode::Internal, "glyph labels do not match the encoder's patch grid");
+                        glyphLogits.push_back(glyphHead->forward(features).reshape({-1, glyphClasses}));
+                        glyphTargets.push_back(labels.reshape({-1}));
+                    };
+                return model->encodeImages(pixels.clone(), hook);
+            };
             for (const Example &ex : batch) {
-                // prepareImages runs under InferenceMode; a clone is an ordinary tensor autograd may save.
-                torch::Tensor tokens = model->encodeImages(ex.overview.clone());
+                torch::Tensor tokens = encode(ex.overview, ex.glyphOverview);
                 if (ex.slices.defined())
-                    tokens = torch::cat({tokens, model->encodeImages(ex.slices.clone())}, 0);
+                    tokens = torch::cat({tokens, encode(ex.slices, ex.glyphSlices)}, 0);
                 torch::Tensor emb = embedPrompt(*model, ex.prompt, tokens);
                 if (!ex.answerIds.empty())
                     emb = torch::cat({emb, model->embedTokens(torch::tensor(ex.answerIds, torch::kLong)).to(emb.dtype())}, 0);
@@ -766,6 +893,24 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                 regionLoss = r.item<double>();
                 loss = loss + o.regionLossWeight * r;
             }
+            if (!glyphLogits.empty()) {
+                const torch::Tensor gl = torch::cat(glyphLogits, 0).to(torch::kFloat32);
+                const torch::Tensor gt = torch::cat(glyphTargets, 0);
+                // Text and background patches weigh half each: most patches are background, and a plain mean
+                // first teaches the head to answer "none" everywhere.
+                const torch::Tensor perPatch = torch::nn::functional::cross_entropy(
+                    gl, gt, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+                const torch::Tensor isText = (gt > 0).to(torch::kFloat32);
+                const torch::Tensor nText = isText.sum(), nBack = (1 - isText).sum();
+                const torch::Tensor g = 0.5 * (perPatch * isText).sum() / nText.clamp_min(1) +
+                                        0.5 * (perPatch * (1 - isText)).sum() / nBack.clamp_min(1);
+                glyphLoss = g.item<double>();
+                loss = loss + o.glyphLossWeight * g;
+                torch::NoGradGuard ng;
+                const torch::Tensor text = gt > 0;
+                glyphTextPatches += text.sum().item<double>();
+                glyphHits += (gl.argmax(-1).eq(gt) & text).sum().item<double>();
+            }
             at::autocast::set_cpu_enabled(false);
         }
         loss.backward();
@@ -779,9 +924,11 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                                                  std::to_string(l) + "); lower --lr", "lr");
         window.push_back(l);
         regionWindow.push_back(regionLoss);
+        glyphWindow.push_back(glyphLoss);
         if (static_cast<int>(window.size()) > o.logEvery) {
             window.pop_front();
             regionWindow.pop_front();
+            glyphWindow.pop_front();
         }
         for (const Example &ex : batch) {
             earlierTurns += ex.earlierTurns;
@@ -806,6 +953,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             p.loss = l;
             p.lossAverage = mean;
             p.regionLoss = std::accumulate(regionWindow.begin(), regionWindow.end(), 0.0) / regionWindow.size();
+            p.glyphLoss = std::accumulate(glyphWindow.begin(), glyphWindow.end(), 0.0) / glyphWindow.size();
+            p.glyphAccuracy = glyphTextPatches > 0 ? glyphHits / glyphTextPatches : 0.0;
             p.lr = lr;
             p.imagesPerSecond = windowImages / dt;
             p.tokensPerSecond = windowTokens / dt;
@@ -818,12 +967,12 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             if (saveNow) {
                 state["log"] = log;
                 state["seconds"] = total;
-                saveCheckpoint(ckDir, *model, opt, done, state);
+                saveCheckpoint(ckDir, ckParams, opt, done, state);
                 p.checkpointSaved = true;
             }
             if (progress)
                 progress(p);
-            windowImages = windowTokens = 0;
+            windowImages = windowTokens = glyphHits = glyphTextPatches = 0;
             windowStart = Clock::now();
         }
     }
@@ -838,7 +987,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     // Final checkpoint (resumable) and the model folder.
     state["log"] = log;
     state["seconds"] = result.seconds;
-    saveCheckpoint(ckDir, *model, opt, step, state);
+    saveCheckpoint(ckDir, ckParams, opt, step, state);
     {
         torch::NoGradGuard ng;
         std::vector<std::pair<std::string, torch::Tensor>> weights;
@@ -872,6 +1021,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     tl["first_loss"] = result.firstLoss;
     tl["last_loss"] = result.lastLoss;
     tl["parameters"] = nParams;
+    tl["train_only_parameters"] = nTrainOnly; // the glyph head: in the checkpoint, not in model.safetensors
     tl["options"] = state["options"];
     // This run only (not counting steps before a resume).
     tl["images_seen"] = images;

@@ -423,3 +423,45 @@ TEST(SynthData, ReadingOrderTextTable)
         EXPECT_EQ(readingOrderText(texts, c.scale, c.minPx, c.maxWords), c.expected) << c.scale << " " << c.minPx;
     EXPECT_EQ(readingOrderText({}, 1.0, 7, 24), "");
 }
+
+// Per-character advances of every logged text: one per byte, increasing, ending at the run's width, and the
+// drawn ink of a character lies within its advance (checked on the pixels of single-word runs).
+TEST(SynthData, CharacterAdvancesMatchTheText)
+{
+    ensureGuiApplication();
+    int runs = 0, letters = 0;
+    for (Family f : {Family::Window, Family::Document})
+        for (std::uint64_t seed = 0; seed < 4; ++seed) {
+            const Sample s = generate(f, seed);
+            for (const TextItem &t : s.texts) {
+                ASSERT_EQ(t.charEnds.size(), t.text.size()) << t.text;
+                for (std::size_t i = 1; i < t.charEnds.size(); ++i)
+                    EXPECT_GE(t.charEnds[i], t.charEnds[i - 1]) << t.text;
+                ASSERT_FALSE(t.charEnds.empty());
+                EXPECT_NEAR(t.charEnds.back(), t.width, 1.0) << t.text; // width is the ceiled advance
+                ++runs;
+            }
+            for (const TextItem &shape : s.shapes)
+                EXPECT_TRUE(shape.charEnds.empty());
+            if (f != Family::Document)
+                continue;
+            // Pages are dark ink on light paper: every letter of a large single-word run has ink in its own
+            // column band (the advance from the previous cursor position to its own), and no band is empty.
+            for (const TextItem &t : s.texts) {
+                if (t.pixelSize < 16 || t.text.find(' ') != std::string::npos)
+                    continue;
+                for (std::size_t i = 0; i < t.text.size(); ++i) {
+                    const int x0 = t.x + static_cast<int>(std::ceil(i ? t.charEnds[i - 1] : 0.0f));
+                    const int x1 = t.x + static_cast<int>(std::floor(t.charEnds[i]));
+                    int ink = 0;
+                    for (int y = std::max(0, t.y); y < std::min(s.image.height(), t.y + t.height); ++y)
+                        for (int x = std::max(0, x0); x < std::min(s.image.width(), x1); ++x)
+                            ink += qGray(s.image.pixel(x, y)) < 128;
+                    EXPECT_GT(ink, 0) << "'" << t.text[i] << "' of " << t.text << " seed " << seed;
+                    ++letters;
+                }
+            }
+        }
+    EXPECT_GT(runs, 40);
+    EXPECT_GT(letters, 20);
+}

@@ -12,6 +12,8 @@
 #include "gui_app.h"
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <QTemporaryDir>
@@ -114,6 +116,15 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     o = base;
     o.regionLossWeight = std::nan("");
     refused(o, "NaN region loss weight");
+    o = base;
+    o.glyphLossWeight = -0.5;
+    refused(o, "negative glyph loss weight");
+    o = base;
+    o.glyphLossWeight = std::nan("");
+    refused(o, "NaN glyph loss weight");
+    o = base;
+    o.glyphMinPixels = std::numeric_limits<double>::infinity();
+    refused(o, "infinite glyph minimum height");
     o = base;
     o.regionMinPixels = -2;
     refused(o, "negative region minimum");
@@ -219,4 +230,105 @@ TEST(TrainingConfig, RegionLabelsFollowTheSlices)
     // A padded plan (LLaVA-1.5) has no box geometry to label; a zero grid has no boxes.
     EXPECT_TRUE(regionLabels(s, planSlices({s.image.width(), s.image.height()}, SlicePolicy::llava15()), 8, 6.0).empty());
     EXPECT_TRUE(regionLabels(s, plan, 0, 6.0).empty());
+}
+
+// The glyph loss's labels: each character's centre lands in the patch of every view that shows it, scaled by
+// the view's resize, and nothing else is labelled. Hand-placed text, so the expected patches are exact.
+TEST(TrainingConfig, GlyphLabelsPlaceEachCharacterInItsPatch)
+{
+    const std::string &alphabet = glyphAlphabet();
+    ASSERT_EQ(alphabet.size(), 94u); // '!'..'~'
+    auto cls = [&](char c) { return static_cast<int>(alphabet.find(c)) + 1; };
+    synth::Sample s;
+    synth::TextItem t; // "Ab 7" at (28, 14), a 14-px line box: centres at x 33, 43, 63 (the space has none)
+    t.text = "Ab 7";
+    t.pixelSize = 12;
+    t.x = 28;
+    t.y = 14;
+    t.width = 40;
+    t.height = 14;
+    t.charEnds = {10, 20, 30, 40};
+    s.texts.push_back(t);
+    synth::TextItem tiny = t; // too small at model input for any view: never labelled
+    tiny.text = "zz";
+    tiny.pixelSize = 3;
+    tiny.y = 100;
+    tiny.charEnds = {4, 8};
+    s.texts.push_back(tiny);
+    synth::TextItem broken = t; // advances that do not match the text (a bad log): skipped, not misread
+    broken.text = "Q";
+    broken.y = 150;
+    broken.charEnds = {};
+    s.texts.push_back(broken);
+
+    struct Case
+    {
+        int side;      // square image side; the overview is 224 px (scale 224 / side)
+        int row;       // the patch row of the line's centre (y 14 + 0.55 * 14 = 21.7, scaled)
+        int cols[3];   // patch columns of 'A', 'b', '7'
+        double minPx;
+    };
+    const Case cases[] = {
+        {224, 1, {2, 3, 4}, 6.0},  // scale 1: x 33 -> 2, 43 -> 3, 63 -> 4
+        {448, 0, {1, 1, 2}, 6.0},  // scale 1/2: x 16.5 -> 1, 21.5 -> 1 (the larger wins; equal: the first), 31.5 -> 2
+    };
+    for (const Case &c : cases) {
+        SlicePlan plan;
+        plan.input = {c.side, c.side};
+        plan.overview = {224, 224};
+        const auto labels = glyphLabels(s, plan, 14, c.minPx);
+        ASSERT_EQ(labels.size(), 1u) << c.side;
+        ASSERT_EQ(labels[0].size(), 256u) << c.side;
+        std::map<int, int> expected; // patch -> class
+        expected[c.row * 16 + c.cols[2]] = cls('7');
+        expected[c.row * 16 + c.cols[1]] = cls('b');
+        expected[c.row * 16 + c.cols[0]] = cls('A');
+        for (int q = 0; q < 256; ++q)
+            EXPECT_EQ(labels[0][static_cast<std::size_t>(q)], expected.count(q) ? expected[q] : 0)
+                << "side " << c.side << " patch " << q;
+    }
+    // Minimum height at model input: 12 px * 1/2 = 6 passes at 6, fails at 6.5.
+    SlicePlan half;
+    half.input = {448, 448};
+    half.overview = {224, 224};
+    const auto none = glyphLabels(s, half, 14, 6.5);
+    ASSERT_EQ(none.size(), 1u);
+    EXPECT_EQ(std::count(none[0].begin(), none[0].end(), 0), 256);
+    EXPECT_TRUE(glyphLabels(s, half, 0, 6.0).empty());
+    EXPECT_TRUE(glyphLabels(s, SlicePlan{}, 14, 6.0).empty());
+}
+
+// On generated pages: one grid per encoded image with that image's patch count, every label a character of
+// the page's legible text, and the slices label far more than the shrunk overview.
+TEST(TrainingConfig, GlyphLabelsFollowTheSlices)
+{
+    ensureGuiApplication();
+    const auto model = createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
+    synth::Options so;
+    so.minSide = 1200;
+    so.maxSide = 2000;
+    const synth::Sample s = synth::generate(synth::Family::Document, 3, so);
+    const SlicePlan plan = planSlices({s.image.width(), s.image.height()}, model->policy());
+    ASSERT_TRUE(plan.grid.has_value());
+    const auto labels = glyphLabels(s, plan, 14, 6.0);
+    ASSERT_EQ(labels.size(), static_cast<std::size_t>(1 + plan.sliceCount()));
+    EXPECT_EQ(labels[0].size(), static_cast<std::size_t>(plan.overview.width / 14 * (plan.overview.height / 14)));
+    for (std::size_t v = 1; v < labels.size(); ++v)
+        EXPECT_EQ(labels[v].size(), static_cast<std::size_t>(plan.slice->width / 14 * (plan.slice->height / 14)));
+    std::set<char> legible;
+    for (const auto &t : s.texts)
+        if (t.pixelSize * plan.slice->width / plan.sliceInOriginal(0).width >= 6.0)
+            legible.insert(t.text.begin(), t.text.end());
+    std::size_t inSlices = 0, inOverview = 0;
+    for (std::size_t v = 0; v < labels.size(); ++v)
+        for (int l : labels[v])
+            if (l != 0) {
+                ASSERT_GT(l, 0);
+                ASSERT_LE(l, 94);
+                EXPECT_TRUE(legible.count(glyphAlphabet()[static_cast<std::size_t>(l - 1)]));
+                (v == 0 ? inOverview : inSlices) += 1;
+            }
+    EXPECT_GT(inSlices, 50u);
+    EXPECT_GT(inSlices, inOverview);
+    EXPECT_TRUE(glyphLabels(s, planSlices({s.image.width(), s.image.height()}, SlicePolicy::llava15()), 14, 6.0).empty());
 }

@@ -60,6 +60,14 @@ struct TrainOptions
     // regionLossWeight (0: off). Inference is unchanged.
     double regionLossWeight = 0; // the shipped model trained without it; 1 is the tried setting (models README)
     double regionMinPixels = 6;
+    // Glyph loss (auxiliary, training only): a linear head on the vision encoder's output names, for every
+    // patch of every view, the character whose centre lies in it (or "none"), when that text is at least
+    // glyphMinPixels high at model input (glyphLabels). The densest signal there is — every patch, every view,
+    // straight into the ViT — for an encoder that must learn letter shapes from scratch. Added to the loss times
+    // glyphLossWeight (0: off). The head is kept in the checkpoint (resume) but never in model.safetensors:
+    // inference and the model format are unchanged.
+    double glyphLossWeight = 0;
+    double glyphMinPixels = 6;
     // The resampler: "global" (the arXiv paper's, every query attends to every patch; the shipped model) or
     // "spatial" (the ECCV version's box-local attention). Written into config.json as resampler_attention.
     std::string resamplerAttention = "global";
@@ -92,6 +100,8 @@ struct TrainProgress
     double loss = 0;         // this step
     double lossAverage = 0;  // mean over the last logEvery steps
     double regionLoss = 0;   // region reading loss, mean over the last logEvery steps (0 when off)
+    double glyphLoss = 0;    // glyph loss, mean over the last logEvery steps (0 when off)
+    double glyphAccuracy = 0; // share of text patches (label != none) whose character the head names, same window
     double lr = 0;
     double imagesPerSecond = 0;
     double tokensPerSecond = 0; // language-model positions per second
@@ -123,6 +133,17 @@ TrainResult train(const TrainOptions &options, const TrainProgressCallback &prog
 // nothing does. Empty for a padded (llava15) plan or grid < 1.
 std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, const SlicePlan &plan, int grid,
                                                    double minPixels);
+
+// The characters the glyph loss names: printable ASCII '!'..'~' (every character the generator draws but space).
+// Class 0 is "no character"; character c is class 1 + glyphAlphabet().find(c).
+const std::string &glyphAlphabet();
+
+// Labels of the glyph loss for one sample: for each image the plan encodes (0 = the overview, then the slices
+// row-major), one class per patch of that view's patch grid (rows x cols of the resized view / patch,
+// row-major): the character whose centre lies in the patch and whose text is at least minPixels high at model
+// input (the largest where several qualify), 0 where none does. Empty for a padded (llava15) plan or patch < 1.
+std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const SlicePlan &plan, int patch,
+                                          double minPixels);
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1,
