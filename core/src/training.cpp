@@ -207,28 +207,30 @@ std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const Sli
         std::vector<int> labels(static_cast<std::size_t>(std::max(0, rows * cols)), 0);
         std::vector<double> best(labels.size(), 0.0);
         for (const synth::TextItem &t : sample.texts) {
-            if (t.pixelSize * view.scale < minPixels || t.charEnds.size() != t.text.size())
+            if (t.pixelSize * view.scale < minPixels || t.charEnds.size() != t.text.size() || t.text.empty())
                 continue;
-            // The character's centre: halfway along its advance, and a little below the middle of the line box
-            // (the x-height band, where every letter has ink).
-            const double cy = t.y + 0.55 * t.height;
-            if (cy < view.y || cy >= view.y + view.h)
-                continue;
-            const int r = std::min(rows - 1, static_cast<int>((cy - view.y) * view.scale / patch));
-            for (std::size_t i = 0; i < t.text.size(); ++i) {
-                const std::size_t k = alphabet.find(t.text[i]);
-                if (k == std::string::npos)
-                    continue; // space (or anything the alphabet lacks): stays "none"
-                const double cx = t.x + 0.5 * ((i ? t.charEnds[i - 1] : 0.0f) + t.charEnds[i]);
-                if (cx < view.x || cx >= view.x + view.w)
+            // Every patch whose centre lies on the text's line box gets the character drawn there: a large
+            // letter labels all the patches it covers, and where small letters share a patch, the one at its
+            // centre names it — the same question for every patch, so neighbouring labels never contradict.
+            const double x0 = (t.x - view.x) * view.scale, x1 = (t.x + t.charEnds.back() - view.x) * view.scale;
+            const double y0 = (t.y - view.y) * view.scale, y1 = (t.y + t.height - view.y) * view.scale;
+            const int r0 = std::max(0, static_cast<int>(std::ceil(y0 / patch - 0.5)));
+            const int r1 = std::min(rows - 1, static_cast<int>(std::ceil(y1 / patch - 0.5)) - 1);
+            const int c0 = std::max(0, static_cast<int>(std::ceil(x0 / patch - 0.5)));
+            const int c1 = std::min(cols - 1, static_cast<int>(std::ceil(x1 / patch - 0.5)) - 1);
+            for (int c = c0; c <= c1; ++c) {
+                // The patch centre, back in the text's own coordinates: which character's advance holds it.
+                const double u = ((c + 0.5) * patch) / view.scale + view.x - t.x;
+                const auto it = std::upper_bound(t.charEnds.begin(), t.charEnds.end(), static_cast<float>(u));
+                if (it == t.charEnds.end())
                     continue;
-                const int c = std::min(cols - 1, static_cast<int>((cx - view.x) * view.scale / patch));
-                if (r < 0 || c < 0)
-                    continue;
-                const auto q = static_cast<std::size_t>(r * cols + c);
-                if (t.pixelSize > best[q]) {
+                const std::size_t k = alphabet.find(t.text[static_cast<std::size_t>(it - t.charEnds.begin())]);
+                for (int r = r0; r <= r1; ++r) {
+                    const auto q = static_cast<std::size_t>(r * cols + c);
+                    if (t.pixelSize <= best[q])
+                        continue;
                     best[q] = t.pixelSize;
-                    labels[q] = static_cast<int>(k) + 1;
+                    labels[q] = k == std::string::npos ? 0 : static_cast<int>(k) + 1; // a space: "none"
                 }
             }
         }

@@ -232,68 +232,69 @@ TEST(TrainingConfig, RegionLabelsFollowTheSlices)
     EXPECT_TRUE(regionLabels(s, plan, 0, 6.0).empty());
 }
 
-// The glyph loss's labels: each character's centre lands in the patch of every view that shows it, scaled by
-// the view's resize, and nothing else is labelled. Hand-placed text, so the expected patches are exact.
-TEST(TrainingConfig, GlyphLabelsPlaceEachCharacterInItsPatch)
+// The glyph loss's labels: each patch whose centre lies on a text's line box gets the character drawn at that
+// centre (a space or a gap: none), scaled by the view's resize; nothing else is labelled. Hand-placed text, so
+// the expected patches are exact.
+TEST(TrainingConfig, GlyphLabelsNameTheCharacterAtEachPatchCentre)
 {
     const std::string &alphabet = glyphAlphabet();
     ASSERT_EQ(alphabet.size(), 94u); // '!'..'~'
     auto cls = [&](char c) { return static_cast<int>(alphabet.find(c)) + 1; };
+    auto text = [](std::string s, double px, int x, int y, int h, std::vector<float> ends) {
+        synth::TextItem t;
+        t.text = std::move(s);
+        t.pixelSize = px;
+        t.x = x;
+        t.y = y;
+        t.height = h;
+        t.width = ends.empty() ? 0 : static_cast<int>(std::ceil(ends.back()));
+        t.charEnds = std::move(ends);
+        return t;
+    };
     synth::Sample s;
-    synth::TextItem t; // "Ab 7" at (28, 14), a 14-px line box: centres at x 33, 43, 63 (the space has none)
-    t.text = "Ab 7";
-    t.pixelSize = 12;
-    t.x = 28;
-    t.y = 14;
-    t.width = 40;
-    t.height = 14;
-    t.charEnds = {10, 20, 30, 40};
-    s.texts.push_back(t);
-    synth::TextItem tiny = t; // too small at model input for any view: never labelled
-    tiny.text = "zz";
-    tiny.pixelSize = 3;
-    tiny.y = 100;
-    tiny.charEnds = {4, 8};
-    s.texts.push_back(tiny);
-    synth::TextItem broken = t; // advances that do not match the text (a bad log): skipped, not misread
-    broken.text = "Q";
-    broken.y = 150;
-    broken.charEnds = {};
-    s.texts.push_back(broken);
+    // "Ab 7": line box y [14, 28), x [28, 68); characters A [28, 38), b [38, 48), space [48, 58), 7 [58, 68).
+    s.texts.push_back(text("Ab 7", 12, 28, 14, 14, {10, 20, 30, 40}));
+    // A 40-px "W" covering x [140, 178), y [112, 154): every patch whose centre it covers.
+    s.texts.push_back(text("W", 40, 140, 112, 42, {38}));
+    s.texts.push_back(text("zz", 3, 28, 180, 4, {4, 8}));   // too small at model input for any view
+    s.texts.push_back(text("Q", 20, 100, 60, 20, {}));       // advances missing (a bad log): skipped
 
     struct Case
     {
-        int side;      // square image side; the overview is 224 px (scale 224 / side)
-        int row;       // the patch row of the line's centre (y 14 + 0.55 * 14 = 21.7, scaled)
-        int cols[3];   // patch columns of 'A', 'b', '7'
-        double minPx;
+        int side; // square image side; the overview is 224 px, so the scale is 224 / side
+        std::map<int, char> expected; // patch (row * 16 + col) -> character
     };
     const Case cases[] = {
-        {224, 1, {2, 3, 4}, 6.0},  // scale 1: x 33 -> 2, 43 -> 3, 63 -> 4
-        {448, 0, {1, 1, 2}, 6.0},  // scale 1/2: x 16.5 -> 1, 21.5 -> 1 (the larger wins; equal: the first), 31.5 -> 2
+        // Scale 1: row 1 (centre y 21); columns 2 (x 35: 'A'), 3 (x 49: the space), 4 (x 63: '7'). 'b' holds
+        // no patch centre. The W: rows 8..10 (centres 119, 133, 147), columns 10..12 (147, 161, 175).
+        {224, {{1 * 16 + 2, 'A'}, {1 * 16 + 4, '7'}, {8 * 16 + 10, 'W'}, {8 * 16 + 11, 'W'}, {8 * 16 + 12, 'W'},
+               {9 * 16 + 10, 'W'}, {9 * 16 + 11, 'W'}, {9 * 16 + 12, 'W'}, {10 * 16 + 10, 'W'},
+               {10 * 16 + 11, 'W'}, {10 * 16 + 12, 'W'}}},
+        // Scale 1/2: the line box is y [7, 14), x [14, 34): row 0, column 1 (x 21 -> 42 in the image: 'b').
+        // The W: y [56, 77), x [70, 89): rows 4 (63) and 5 (77 is outside), columns 5 (77) only.
+        {448, {{0 * 16 + 1, 'b'}, {4 * 16 + 5, 'W'}}},
     };
     for (const Case &c : cases) {
         SlicePlan plan;
         plan.input = {c.side, c.side};
         plan.overview = {224, 224};
-        const auto labels = glyphLabels(s, plan, 14, c.minPx);
+        const auto labels = glyphLabels(s, plan, 14, 6.0);
         ASSERT_EQ(labels.size(), 1u) << c.side;
         ASSERT_EQ(labels[0].size(), 256u) << c.side;
-        std::map<int, int> expected; // patch -> class
-        expected[c.row * 16 + c.cols[2]] = cls('7');
-        expected[c.row * 16 + c.cols[1]] = cls('b');
-        expected[c.row * 16 + c.cols[0]] = cls('A');
-        for (int q = 0; q < 256; ++q)
-            EXPECT_EQ(labels[0][static_cast<std::size_t>(q)], expected.count(q) ? expected[q] : 0)
-                << "side " << c.side << " patch " << q;
+        for (int q = 0; q < 256; ++q) {
+            const auto it = c.expected.find(q);
+            EXPECT_EQ(labels[0][static_cast<std::size_t>(q)], it == c.expected.end() ? 0 : cls(it->second))
+                << "side " << c.side << " patch row " << q / 16 << " col " << q % 16;
+        }
     }
-    // Minimum height at model input: 12 px * 1/2 = 6 passes at 6, fails at 6.5.
+    // Minimum height at model input: the 12-px line at scale 1/2 is 6 px: labelled at 6, not at 6.5.
     SlicePlan half;
     half.input = {448, 448};
     half.overview = {224, 224};
-    const auto none = glyphLabels(s, half, 14, 6.5);
-    ASSERT_EQ(none.size(), 1u);
-    EXPECT_EQ(std::count(none[0].begin(), none[0].end(), 0), 256);
+    const auto strict = glyphLabels(s, half, 14, 6.5);
+    ASSERT_EQ(strict.size(), 1u);
+    EXPECT_EQ(strict[0][1], 0);
+    EXPECT_EQ(strict[0][4 * 16 + 5], cls('W'));
     EXPECT_TRUE(glyphLabels(s, half, 0, 6.0).empty());
     EXPECT_TRUE(glyphLabels(s, SlicePlan{}, 14, 6.0).empty());
 }

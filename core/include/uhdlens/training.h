@@ -140,8 +140,9 @@ const std::string &glyphAlphabet();
 
 // Labels of the glyph loss for one sample: for each image the plan encodes (0 = the overview, then the slices
 // row-major), one class per patch of that view's patch grid (rows x cols of the resized view / patch,
-// row-major): the character whose centre lies in the patch and whose text is at least minPixels high at model
-// input (the largest where several qualify), 0 where none does. Empty for a padded (llava15) plan or patch < 1.
+// row-major): the character drawn at the patch's centre — the centre lies on the text's line box, within that
+// character's advance — for text at least minPixels high at model input (the largest text where several
+// qualify); 0 where there is none, or a space. Empty for a padded (llava15) plan or patch < 1.
 std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const SlicePlan &plan, int patch,
                                           double minPixels);
 
