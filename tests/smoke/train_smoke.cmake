@@ -25,15 +25,21 @@ execute_process(COMMAND ${TRAIN} --out ${model} --region-loss -1 RESULT_VARIABLE
 expect("rc EQUAL 2" "a negative --region-loss should be a usage error (2), got ${rc}: ${err}")
 execute_process(COMMAND ${TRAIN} --out ${model} --region-loss lots RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "a non-numeric --region-loss should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --glyph-loss -0.5 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "a negative --glyph-loss should be a usage error (2), got ${rc}: ${err}")
+string(FIND "${err}" "glyph" named)
+expect("named GREATER -1" "the error should name the glyph loss: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --glyph-loss nan RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "a NaN --glyph-loss should be a usage error (2), got ${rc}: ${err}")
 execute_process(COMMAND ${TRAIN} --steps 10 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "missing --out should be a usage error (2), got ${rc}: ${err}")
 expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
 
 # Micro training run: the loss must fall by a clear margin (chance level is ln(vocab) ~ 6).
-# With the spatial resampler and the region reading loss, so both training paths run end to end.
+# With the spatial resampler, the region reading loss and the glyph loss, so every training path runs end to end.
 execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 60 --batch 4 --warmup 5 --lr 3e-3
                         --max-side 400 --log-every 10 --checkpoint-every 30 --threads 2
-                        --resampler spatial --region-loss 1
+                        --resampler spatial --region-loss 1 --glyph-loss 1
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "${out}")
 expect("rc EQUAL 0" "uhdlens-train exited ${rc}: ${err}")
@@ -53,6 +59,20 @@ string(REGEX MATCH "region [0-9]+\\.[0-9]+" region "${out}")
 expect("NOT region STREQUAL \"\"" "no region loss in the progress line: ${out}")
 string(REGEX MATCH "region 0\\.0000" regionZero "${out}")
 expect("regionZero STREQUAL \"\"" "the region loss was never computed: ${out}")
+string(REGEX MATCH "glyph [0-9]+\\.[0-9]+ \\([0-9.]+%\\)" glyph "${out}")
+expect("NOT glyph STREQUAL \"\"" "no glyph loss and accuracy in the progress line: ${out}")
+string(REGEX MATCH "glyph 0\\.0000" glyphZero "${out}")
+expect("glyphZero STREQUAL \"\"" "the glyph loss was never computed: ${out}")
+# The glyph head is training state: in the checkpoint, never in the shipped weights.
+# (file(STRINGS) reads the text runs of a binary file: the JSON header is one.)
+file(STRINGS ${model}/checkpoint/model.safetensors ckHeader LIMIT_INPUT 65536 REGEX "glyph_head")
+string(FIND "${ckHeader}" "train_only.glyph_head.weight" inCheckpoint)
+expect("inCheckpoint GREATER -1" "the checkpoint lacks the glyph head")
+file(STRINGS ${model}/model.safetensors modelHeader LIMIT_INPUT 65536 REGEX "vision")
+string(FIND "${modelHeader}" "vision.blocks" hasHeader)
+expect("hasHeader GREATER -1" "could not read the header of model.safetensors")
+string(FIND "${modelHeader}" "train_only" inModel)
+expect("inModel EQUAL -1" "model.safetensors holds training-only tensors")
 file(READ ${model}/config.json cfgText)
 string(JSON attention GET "${cfgText}" resampler_attention)
 expect("attention STREQUAL \"spatial\"" "config.json says resampler_attention ${attention}")
@@ -61,7 +81,7 @@ expect("eta STREQUAL \"ETA\"" "no progress line with an ETA: ${out}")
 
 # Resume continues from the checkpoint to a later step.
 execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 70 --batch 4 --warmup 5 --lr 3e-3
-                        --max-side 400 --log-every 10 --threads 2 --resume
+                        --max-side 400 --log-every 10 --threads 2 --resume --glyph-loss 1
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 expect("rc EQUAL 0" "--resume exited ${rc}: ${err}")
 string(REGEX MATCH "step +70/70" resumed "${out}")
