@@ -162,8 +162,9 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "uhdlens-train: preset %s, policy %s, %d steps x %d images -> %s\n", o.preset.c_str(),
                      o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
         const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
-            std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  glyph %.4f (%.1f%%)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
-                        p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.glyphLoss, 100.0 * p.glyphAccuracy, p.lr,
+            std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  glyph %.4f (%.1f%%, large %.1f%%)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
+                        p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.glyphLoss, 100.0 * p.glyphAccuracy,
+                        100.0 * p.glyphAccuracyLarge, p.lr,
                         p.imagesPerSecond, p.tokensPerSecond,
                         qPrintable(duration(p.elapsedSeconds)), qPrintable(duration(p.etaSeconds)),
                         p.checkpointSaved ? "  [checkpoint]" : "");

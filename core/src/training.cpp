@@ -141,6 +141,7 @@ struct Example
     std::vector<int64_t> regionTargets; // per position: what a visual token's box shows (kIgnore elsewhere)
     torch::Tensor glyphOverview;     // [1, patches] glyph classes of the overview's patches (glyph loss only)
     torch::Tensor glyphSlices;       // [N, patches] the same for the slices, or undefined
+    torch::Tensor glyphHeightsOverview, glyphHeightsSlices; // labelled letters' size at model input (reporting)
     Prompt prompt;                   // the final prompt (for embedPrompt)
     std::vector<int64_t> answerIds;  // appended after the prompt
     int encodedImages = 0;
@@ -195,8 +196,10 @@ const std::string &glyphAlphabet()
 }
 
 std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const SlicePlan &plan, int patch,
-                                          double minPixels)
+                                          double minPixels, std::vector<std::vector<float>> *heights)
 {
+    if (heights)
+        heights->clear();
     if (patch < 1 || plan.encodedImages().empty() || plan.padToSquare)
         return {};
     const std::string &alphabet = glyphAlphabet();
@@ -233,6 +236,11 @@ std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const Sli
                     labels[q] = k == std::string::npos ? 0 : static_cast<int>(k) + 1; // a space: "none"
                 }
             }
+        }
+        if (heights) {
+            auto &h = heights->emplace_back(labels.size(), 0.0f);
+            for (std::size_t q = 0; q < labels.size(); ++q)
+                h[q] = labels[q] ? static_cast<float>(best[q] * view.scale) : 0.0f;
         }
         out.push_back(std::move(labels));
     }
@@ -325,17 +333,23 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
             ex.targets[start + ids.size() - 1] = endId;
     }
     if (o.glyphLossWeight > 0) {
-        const std::vector<std::vector<int>> labels = glyphLabels(sample, plan, model.policy().patch, o.glyphMinPixels);
-        auto rows = [&](std::size_t first, std::size_t count) {
-            std::vector<int64_t> flat;
+        std::vector<std::vector<float>> heights;
+        const std::vector<std::vector<int>> labels =
+            glyphLabels(sample, plan, model.policy().patch, o.glyphMinPixels, &heights);
+        auto rows = [](const auto &grids, std::size_t first, std::size_t count, torch::Dtype dtype) {
+            using T = typename std::decay_t<decltype(grids)>::value_type::value_type;
+            std::vector<T> flat;
             for (std::size_t i = first; i < first + count; ++i)
-                flat.insert(flat.end(), labels[i].begin(), labels[i].end());
-            return torch::tensor(flat, torch::kLong).reshape({static_cast<int64_t>(count), -1});
+                flat.insert(flat.end(), grids[i].begin(), grids[i].end());
+            return torch::tensor(flat).to(dtype).reshape({static_cast<int64_t>(count), -1});
         };
         if (static_cast<int64_t>(labels.size()) == px.count()) { // one label grid per encoded image (a padded plan has none)
-            ex.glyphOverview = rows(0, 1);
-            if (labels.size() > 1)
-                ex.glyphSlices = rows(1, labels.size() - 1);
+            ex.glyphOverview = rows(labels, 0, 1, torch::kLong);
+            ex.glyphHeightsOverview = rows(heights, 0, 1, torch::kFloat32);
+            if (labels.size() > 1) {
+                ex.glyphSlices = rows(labels, 1, labels.size() - 1, torch::kLong);
+                ex.glyphHeightsSlices = rows(heights, 1, labels.size() - 1, torch::kFloat32);
+            }
         }
     }
     // Region targets need the resampler's queries to form a square grid of boxes (every preset's do).
@@ -816,6 +830,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     result.outDir = out;
     std::deque<double> window, regionWindow, glyphWindow;
     double glyphHits = 0, glyphTextPatches = 0; // accuracy of the glyph head on text patches, this log window
+    double glyphHitsLarge = 0, glyphLargePatches = 0; // the same for letters >= kGlyphLargePixels at model input
     double windowImages = 0, windowTokens = 0;
     auto windowStart = Clock::now();
     const auto runStart = Clock::now();
@@ -844,10 +859,10 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             std::vector<torch::Tensor> seqs;
             std::vector<int64_t> lengths;
             int64_t maxLen = 0;
-            std::vector<torch::Tensor> glyphLogits, glyphTargets;
+            std::vector<torch::Tensor> glyphLogits, glyphTargets, glyphHeights;
             // prepareImages runs under InferenceMode; a clone is an ordinary tensor autograd may save. With the
             // glyph loss on, the hook takes the vision encoder's patch features on their way to the resampler.
-            auto encode = [&](const torch::Tensor &pixels, const torch::Tensor &labels) {
+            auto encode = [&](const torch::Tensor &pixels, const torch::Tensor &labels, const torch::Tensor &heights) {
                 TensorHook hook;
                 if (glyphHead && labels.defined())
                     hook = [&](const std::string &name, const torch::Tensor &features) {
@@ -857,13 +872,14 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                             throw Error(ErrorCode::Internal, "glyph labels do not match the encoder's patch grid");
                         glyphLogits.push_back(glyphHead->forward(features).reshape({-1, glyphClasses}));
                         glyphTargets.push_back(labels.reshape({-1}));
+                        glyphHeights.push_back(heights.reshape({-1}));
                     };
                 return model->encodeImages(pixels.clone(), hook);
             };
             for (const Example &ex : batch) {
-                torch::Tensor tokens = encode(ex.overview, ex.glyphOverview);
+                torch::Tensor tokens = encode(ex.overview, ex.glyphOverview, ex.glyphHeightsOverview);
                 if (ex.slices.defined())
-                    tokens = torch::cat({tokens, encode(ex.slices, ex.glyphSlices)}, 0);
+                    tokens = torch::cat({tokens, encode(ex.slices, ex.glyphSlices, ex.glyphHeightsSlices)}, 0);
                 torch::Tensor emb = embedPrompt(*model, ex.prompt, tokens);
                 if (!ex.answerIds.empty())
                     emb = torch::cat({emb, model->embedTokens(torch::tensor(ex.answerIds, torch::kLong)).to(emb.dtype())}, 0);
@@ -909,9 +925,12 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                 glyphLoss = g.item<double>();
                 loss = loss + o.glyphLossWeight * g;
                 torch::NoGradGuard ng;
-                const torch::Tensor text = gt > 0;
+                const torch::Tensor text = gt > 0, hit = gl.argmax(-1).eq(gt) & text;
+                const torch::Tensor large = text & (torch::cat(glyphHeights, 0) >= kGlyphLargePixels);
                 glyphTextPatches += text.sum().item<double>();
-                glyphHits += (gl.argmax(-1).eq(gt) & text).sum().item<double>();
+                glyphHits += hit.sum().item<double>();
+                glyphLargePatches += large.sum().item<double>();
+                glyphHitsLarge += (hit & large).sum().item<double>();
             }
             at::autocast::set_cpu_enabled(false);
         }
@@ -957,6 +976,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             p.regionLoss = std::accumulate(regionWindow.begin(), regionWindow.end(), 0.0) / regionWindow.size();
             p.glyphLoss = std::accumulate(glyphWindow.begin(), glyphWindow.end(), 0.0) / glyphWindow.size();
             p.glyphAccuracy = glyphTextPatches > 0 ? glyphHits / glyphTextPatches : 0.0;
+            p.glyphAccuracyLarge = glyphLargePatches > 0 ? glyphHitsLarge / glyphLargePatches : 0.0;
             p.lr = lr;
             p.imagesPerSecond = windowImages / dt;
             p.tokensPerSecond = windowTokens / dt;
@@ -974,7 +994,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             }
             if (progress)
                 progress(p);
-            windowImages = windowTokens = glyphHits = glyphTextPatches = 0;
+            windowImages = windowTokens = glyphHits = glyphTextPatches = glyphHitsLarge = glyphLargePatches = 0;
             windowStart = Clock::now();
         }
     }

@@ -295,7 +295,18 @@ TEST(TrainingConfig, GlyphLabelsNameTheCharacterAtEachPatchCentre)
     ASSERT_EQ(strict.size(), 1u);
     EXPECT_EQ(strict[0][1], 0);
     EXPECT_EQ(strict[0][4 * 16 + 5], cls('W'));
-    EXPECT_TRUE(glyphLabels(s, half, 0, 6.0).empty());
+    // Heights: the labelled letters' size at model input, 0 where nothing is labelled.
+    std::vector<std::vector<float>> heights;
+    const auto withHeights = glyphLabels(s, half, 14, 6.0, &heights);
+    ASSERT_EQ(heights.size(), 1u);
+    ASSERT_EQ(heights[0].size(), 256u);
+    for (std::size_t q = 0; q < 256; ++q) {
+        const float expected = q == 1 ? 6.0f : q == 4 * 16 + 5 ? 20.0f : 0.0f; // 12 and 40 px, halved
+        EXPECT_FLOAT_EQ(heights[0][q], expected) << q;
+        EXPECT_EQ(withHeights[0][q] != 0, expected > 0) << q;
+    }
+    EXPECT_TRUE(glyphLabels(s, half, 0, 6.0, &heights).empty());
+    EXPECT_TRUE(heights.empty());
     EXPECT_TRUE(glyphLabels(s, SlicePlan{}, 14, 6.0).empty());
 }
 

@@ -102,6 +102,7 @@ struct TrainProgress
     double regionLoss = 0;   // region reading loss, mean over the last logEvery steps (0 when off)
     double glyphLoss = 0;    // glyph loss, mean over the last logEvery steps (0 when off)
     double glyphAccuracy = 0; // share of text patches (label != none) whose character the head names, same window
+    double glyphAccuracyLarge = 0; // the same over letters at least one patch (kGlyphLargePixels) high at model input
     double lr = 0;
     double imagesPerSecond = 0;
     double tokensPerSecond = 0; // language-model positions per second
@@ -137,14 +138,17 @@ std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, 
 // The characters the glyph loss names: printable ASCII '!'..'~' (every character the generator draws but space).
 // Class 0 is "no character"; character c is class 1 + glyphAlphabet().find(c).
 const std::string &glyphAlphabet();
+inline constexpr double kGlyphLargePixels = 14; // "large" letters of the progress line: one ViT patch or more
 
 // Labels of the glyph loss for one sample: for each image the plan encodes (0 = the overview, then the slices
 // row-major), one class per patch of that view's patch grid (rows x cols of the resized view / patch,
 // row-major): the character drawn at the patch's centre — the centre lies on the text's line box, within that
 // character's advance — for text at least minPixels high at model input (the largest text where several
-// qualify); 0 where there is none, or a space. Empty for a padded (llava15) plan or patch < 1.
+// qualify); 0 where there is none, or a space. Empty for a padded (llava15) plan or patch < 1. With `heights`,
+// also the labelled text's pixel size at model input for every patch (0 where the label is "none"), in the same
+// layout, for reporting accuracy by letter size.
 std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const SlicePlan &plan, int patch,
-                                          double minPixels);
+                                          double minPixels, std::vector<std::vector<float>> *heights = nullptr);
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1,

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""How fast can the bundled model's vision encoder learn letter shapes at all? (A measurement, not a test.)
+
+Trains, from scratch and on its own, an encoder of the bundled model's shape (ViT, patch 14, 224 px, 4 pre-norm
+blocks of width 128, 4 heads, learned positions) or a small CNN of similar cost, with direct supervision only:
+  - a per-patch character head (which character lies at each 14-px patch; "none" included), and
+  - a per-token word head (which of the generator's 120 words is centred in each 2x2-patch box: the box a
+    64-query resampler gives each visual token).
+Images are 224x224 lines of those words in DejaVu/Liberation Sans at 8..28 px (or 16..40 px with --big),
+rendered with PIL. Validation accuracy on 64 fixed images is printed every --every steps.
+
+This isolates the encoder from the resampler, the decoder and the answer format: if letters are slow to learn
+here, no decoder-side change will make the full model read within the training budget.
+Needs Debian's python3-torch and python3-pil (test-time tooling only, not a product dependency).
+
+    /usr/bin/python3 tests/tools/vit_glyph_probe.py --model vit --loss char --minutes 10 --threads 2
+"""
+import argparse
+import glob
+import math
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFont
+
+SIDE, PATCH = 224, 14
+GRID, QGRID = SIDE // PATCH, 8  # 16x16 patches, 8x8 resampler boxes
+
+
+def load_words(path):
+    import re
+    text = open(path, encoding="utf-8").read()
+    body = text[text.index("const std::vector<std::string> &words()"):]
+    body = body[:body.index("};")]
+    return re.findall(r'"([A-Za-z]+)"', body)
+
+
+def render(rng, words, char_ids, fonts, lo, hi):
+    img = Image.new("RGB", (SIDE, SIDE), tuple(rng.randint(200, 255) for _ in range(3)))
+    draw = ImageDraw.Draw(img)
+    chars = torch.zeros(GRID, GRID, dtype=torch.long)
+    word_t = torch.zeros(QGRID, QGRID, dtype=torch.long)
+    y = rng.randint(0, 10)
+    while True:
+        px = int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+        font = ImageFont.truetype(rng.choice(fonts), px)
+        ascent, descent = font.getmetrics()
+        if y + ascent + descent > SIDE:
+            break
+        x = rng.randint(0, 20)
+        ink = tuple(rng.randint(0, 90) for _ in range(3))
+        while True:
+            wi = rng.randrange(len(words))
+            word = words[wi]
+            width = font.getlength(word)
+            if x + width > SIDE:
+                break
+            draw.text((x, y), word, font=font, fill=ink)
+            cx = x
+            for c in word:  # the patch holding each character's centre names it
+                adv = font.getlength(c)
+                mx, my = cx + adv / 2, y + ascent * 0.6
+                if 0 <= mx < SIDE and 0 <= my < SIDE:
+                    chars[int(my) // PATCH, int(mx) // PATCH] = char_ids[c]
+                cx += adv
+            mx, my = x + width / 2, y + ascent * 0.6
+            word_t[int(my) * QGRID // SIDE, int(mx) * QGRID // SIDE] = wi + 1
+            x += width + font.getlength(" ")
+        y += int((ascent + descent) * rng.uniform(1.1, 1.8))
+    pixels = torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 127.5 - 1
+    return pixels, chars, word_t
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.n1, self.n2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x):
+        y = self.n1(x)
+        x = x + self.attn(y, y, y, need_weights=False)[0]
+        return x + self.mlp(self.n2(x))
+
+
+class Probe(nn.Module):
+    def __init__(self, kind, n_chars, n_words, d=128):
+        super().__init__()
+        self.kind = kind
+        if kind == "cnn":
+            self.features = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1), nn.GELU(), nn.Conv2d(32, 64, 3, 1, 1), nn.GELU(),
+                                          nn.MaxPool2d(7, 7), nn.Conv2d(64, d, 3, 1, 1), nn.GELU(),
+                                          nn.Conv2d(d, d, 3, 1, 1), nn.GELU(), nn.Conv2d(d, d, 3, 1, 1))
+        else:
+            self.features = (nn.Sequential(nn.Conv2d(3, 32, 4, 2, 1), nn.GELU(), nn.Conv2d(32, d, 7, 7))
+                             if kind == "vit-stem" else nn.Conv2d(3, d, PATCH, PATCH))
+            self.pos = nn.Parameter(torch.randn(1, GRID * GRID, d) * 0.02)
+            self.blocks = nn.ModuleList([Block(d, 4) for _ in range(4)])
+        self.norm = nn.LayerNorm(d)
+        self.char_head, self.word_head = nn.Linear(d, n_chars + 1), nn.Linear(d, n_words + 1)
+
+    def forward(self, x):
+        x = self.features(x).flatten(2).transpose(1, 2)
+        if self.kind != "cnn":
+            x = x + self.pos
+            for block in self.blocks:
+                x = block(x)
+        x = self.norm(x)
+        boxes = F.avg_pool2d(x.transpose(1, 2).reshape(x.shape[0], -1, GRID, GRID), GRID // QGRID)
+        return self.char_head(x), self.word_head(boxes.flatten(2).transpose(1, 2))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", choices=["vit", "vit-stem", "cnn"], default="vit")
+    ap.add_argument("--loss", choices=["word", "char"], default="char", help="char: character + word heads")
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--big", action="store_true", help="16..40 px text instead of 8..28")
+    ap.add_argument("--every", type=int, default=20)
+    ap.add_argument("--synthdata", default="core/src/synthdata.cpp", help="where the word list is read from")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    words = load_words(a.synthdata)
+    alphabet = sorted(set("".join(words)) | set("0123456789"))
+    char_ids = {c: i + 1 for i, c in enumerate(alphabet)}
+    fonts = sorted(glob.glob("/usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf") +
+                   glob.glob("/usr/share/fonts/truetype/liberation2/*Sans*.ttf"))
+    lo, hi = (16, 40) if a.big else (8, 28)
+    val = [render(random.Random(10**6 + i), words, char_ids, fonts, lo, hi) for i in range(64)]
+    vx, vc, vw = (torch.stack([v[k] for v in val]) for k in range(3))
+    model = Probe(a.model, len(alphabet), len(words))
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    rng, step, start = random.Random(0), 0, time.time()
+    while time.time() - start < a.minutes * 60:
+        batch = [render(rng, words, char_ids, fonts, lo, hi) for _ in range(a.batch)]
+        x, c, w = (torch.stack([b[k] for b in batch]) for k in range(3))
+        char_logits, word_logits = model(x)
+        word_loss = F.cross_entropy(word_logits.reshape(-1, word_logits.shape[-1]), w.reshape(-1), ignore_index=0)
+        char_loss = F.cross_entropy(char_logits.reshape(-1, char_logits.shape[-1]), c.reshape(-1))
+        loss = word_loss + (char_loss if a.loss == "char" else 0)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % a.every == 0:
+            with torch.no_grad():
+                cl, wl = model(vx)
+                wm, cm = vw > 0, vc > 0
+                word_acc = (wl.argmax(-1).reshape(vw.shape)[wm] == vw[wm]).float().mean().item()
+                char_acc = (cl.argmax(-1).reshape(vc.shape)[cm] == vc[cm]).float().mean().item()
+            print(f"{a.model} {a.loss} step {step} images {step * a.batch} {time.time() - start:.0f}s "
+                  f"word loss {word_loss.item():.3f} (chance {math.log(len(words) + 1):.3f}) "
+                  f"val word acc {word_acc:.3f} char acc {char_acc:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
