@@ -71,6 +71,8 @@ int main(int argc, char **argv)
                               QStringLiteral("W"), QString::number(d.glyphLossWeight));
     const auto resamplerOpt = opt("resampler", QStringLiteral("Resampler attention: global (the arXiv paper's, default) or spatial (ECCV's box-local)."),
                                   QStringLiteral("A"), QString::fromStdString(d.resamplerAttention));
+    const auto patchEmbedOpt = opt("patch-embed", QStringLiteral("ViT patch embedding: linear (the plain patchify, default) or conv (a convolutional stem)."),
+                                   QStringLiteral("E"), QString::fromStdString(d.patchEmbed));
     const auto lrOpt = opt("lr", QStringLiteral("Peak learning rate."), QStringLiteral("LR"), QString::number(d.lr));
     const auto warmOpt = opt("warmup", QStringLiteral("Warm-up steps."), QStringLiteral("N"), QString::number(d.warmupSteps));
     const auto wdOpt = opt("weight-decay", QStringLiteral("AdamW weight decay."), QStringLiteral("W"), QString::number(d.weightDecay));
@@ -113,6 +115,7 @@ int main(int argc, char **argv)
     o.policy = parser.value(policyOpt).toStdString();
     o.dtype = parser.value(dtypeOpt).toStdString();
     o.resamplerAttention = parser.value(resamplerOpt).toStdString();
+    o.patchEmbed = parser.value(patchEmbedOpt).toStdString();
     o.resume = parser.isSet(resumeOpt);
     intOf(maxSlicesOpt, o.maxSlices);
     intOf(stepsOpt, o.steps);
@@ -150,9 +153,13 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "uhdlens-train: --resampler must be global or spatial\n");
         return 2;
     }
+    if (o.patchEmbed != "linear" && o.patchEmbed != "conv") {
+        std::fprintf(stderr, "uhdlens-train: --patch-embed must be linear or conv\n");
+        return 2;
+    }
     try {
         if (parser.isSet(printConfigOpt)) {
-            std::printf("%s\n", uhdlens::trainingConfigJson(o.preset, o.policy, o.maxSlices, o.resamplerAttention).c_str());
+            std::printf("%s\n", uhdlens::trainingConfigJson(o.preset, o.policy, o.maxSlices, o.resamplerAttention, o.patchEmbed).c_str());
             return 0;
         }
         if (const std::string why = o.validate(); !why.empty()) {

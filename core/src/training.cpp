@@ -87,11 +87,15 @@ void setKey(json &cfg, const std::string &path, const json &value)
     (*node)[parts.back()] = value;
 }
 
-json buildConfig(const std::string &preset, const std::string &policy, int maxSlices, const std::string &attention)
+json buildConfig(const std::string &preset, const std::string &policy, int maxSlices, const std::string &attention,
+                 const std::string &patchEmbed)
 {
     if (attention != "global" && attention != "spatial")
         throw Error(ErrorCode::InvalidArgument, "resampler attention must be global or spatial, not '" + attention + "'",
                     "resampler");
+    if (patchEmbed != "linear" && patchEmbed != "conv")
+        throw Error(ErrorCode::InvalidArgument, "patch embedding must be linear or conv, not '" + patchEmbed + "'",
+                    "patch_embed");
     const PresetSizes s = presetSizes(preset);
     if (policy != "llava-uhd" && policy != "minicpmv" && policy != "llava15")
         throw Error(ErrorCode::InvalidArgument,
@@ -115,6 +119,10 @@ json buildConfig(const std::string &preset, const std::string &policy, int maxSl
     // version's box-local attention, which gives every token its own region from step one (with global attention
     // the 64 queries start as near-identical averages of the slice). Baseline and UHD model share the choice.
     setKey(cfg, "resampler_attention", attention);
+    // "conv": a convolutional stem before the ViT (uhd_paper.cpp), written only when asked for, so the shipped
+    // configs stay what they were.
+    if (patchEmbed != "linear")
+        cfg["vision_config"]["patch_embed"] = patchEmbed;
     // The baseline (LLaVA-1.5 style, one low-resolution view): the same recipe with slicing off — the planner
     // then encodes only the overview, the whole image resized to ~scale^2 pixels (aspect kept), 64 tokens.
     if (policy == "llava15") {
@@ -633,6 +641,8 @@ std::string TrainOptions::validate() const
             return "unknown family '" + f + "' (window, document or shapes)";
     if (resamplerAttention != "global" && resamplerAttention != "spatial")
         return "resampler attention must be global or spatial";
+    if (patchEmbed != "linear" && patchEmbed != "conv")
+        return "patch embedding must be linear or conv";
     if (!(regionLossWeight >= 0 && regionLossWeight <= 100))
         return "region loss weight must be between 0 and 100";
     if (!(regionMinPixels >= 0 && regionMinPixels <= 1000))
@@ -684,9 +694,9 @@ std::string TrainOptions::validate() const
 }
 
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices,
-                               const std::string &resamplerAttention)
+                               const std::string &resamplerAttention, const std::string &patchEmbed)
 {
-    return buildConfig(preset, policy, maxSlices, resamplerAttention).dump(2);
+    return buildConfig(preset, policy, maxSlices, resamplerAttention, patchEmbed).dump(2);
 }
 
 TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
@@ -709,7 +719,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     else if (!o.configFile.empty())
         cfg = readJson(o.configFile);
     else
-        cfg = buildConfig(o.preset, o.policy, o.maxSlices, o.resamplerAttention);
+        cfg = buildConfig(o.preset, o.policy, o.maxSlices, o.resamplerAttention, o.patchEmbed);
     const std::string family = detectFamily(cfg);
     std::unique_ptr<VisionLanguageModel> model = createFamilyModel(cfg, nullptr, {});
     initRandom(*model, o.seed);
@@ -821,7 +831,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         {"read_text_min_pixels", o.readTextMinPixels}, {"region_loss_weight", o.regionLossWeight},
                         {"region_min_pixels", o.regionMinPixels}, {"glyph_loss_weight", o.glyphLossWeight},
                         {"glyph_min_pixels", o.glyphMinPixels}, {"families", o.families},
-                        {"resampler_attention", o.resamplerAttention}};
+                        {"resampler_attention", o.resamplerAttention}, {"patch_embed", o.patchEmbed}};
     QDir().mkpath(QString::fromStdString(ckDir));
     writeText(ckDir + "/config.json", cfg.dump(2));
 

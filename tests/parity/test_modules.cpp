@@ -511,10 +511,13 @@ TEST(Bf16, WithinToleranceOfFp32)
 
 TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
 {
-  for (const char *attention : {"global", "spatial"}) { // the arXiv resampler and the ECCV one the bundled model uses
-    SCOPED_TRACE(attention);
+  // The arXiv resampler, the ECCV one, and the convolutional stem UHD Lens's own training can put before the ViT.
+  const std::pair<const char *, const char *> variants[] = {{"global", "linear"}, {"spatial", "linear"}, {"spatial", "conv"}};
+  for (const auto &[attention, patchEmbed] : variants) {
+    SCOPED_TRACE(std::string(attention) + " / " + patchEmbed);
     auto cfg = tinyConfig("uhd-paper");
     cfg["resampler_attention"] = attention;
+    cfg["vision_config"]["patch_embed"] = patchEmbed;
     auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
     initRandom(*m, 7);
     torch::manual_seed(10);
@@ -543,9 +546,23 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
     // Only rows of unused vocabulary could be all-zero, never whole tensors.
     EXPECT_EQ(zero, 0);
     for (const auto &[name, p] : m->namedParameters())
-        if (name == "vision.patch_embed.proj.weight" || name == "resampler.query" || name == "llm.lm_head.weight") {
+        if (name == "vision.patch_embed.proj.weight" || name == "resampler.query" || name == "llm.lm_head.weight" ||
+            name == "vision.patch_embed.stem.0.weight") {
             EXPECT_GT(p.grad().abs().max().item<double>(), 0) << name;
         }
+    // The stem's tensors exist exactly when asked for; the patch grid (and so the token count) is the same.
+    std::set<std::string> names;
+    for (const auto &[name, p] : m->namedParameters())
+        names.insert(name);
+    const bool conv = std::string(patchEmbed) == "conv";
+    EXPECT_EQ(names.count("vision.patch_embed.stem.0.weight") + names.count("vision.patch_embed.stem.1.bias"),
+              conv ? 2u : 0u);
+    for (const auto &[name, p] : m->namedParameters()) {
+        if (name == "vision.patch_embed.proj.weight") {
+            EXPECT_EQ(p.sizes().vec(), conv ? std::vector<int64_t>({64, 64, 1, 1}) : std::vector<int64_t>({64, 3, 14, 14}));
+        }
+    }
+    EXPECT_EQ(tokens.sizes().vec(), std::vector<int64_t>({2, 64, 128}));
   }
 }
 
@@ -647,6 +664,23 @@ TEST(Families, DetectAndRejectConfigs)
     EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["max_slice_nums"] = 0; }), "max_slice_nums");
     EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["resampler_attention"] = "local"; }), "resampler_attention");
     EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["resampler_attention"] = 1; }), "resampler_attention");
+    EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["vision_config"]["patch_embed"] = "pixels"; }),
+              "vision_config.patch_embed");
+    EXPECT_EQ(broken("uhd-paper", [](auto &c) {
+                  c["vision_config"]["patch_embed"] = "conv";
+                  c["vision_config"]["stem_channels"] = {32};
+              }),
+              "vision_config.stem_channels");
+    EXPECT_EQ(broken("uhd-paper", [](auto &c) {
+                  c["vision_config"]["patch_embed"] = "conv";
+                  c["vision_config"]["stem_channels"] = {32, 0};
+              }),
+              "vision_config.stem_channels");
+    EXPECT_EQ(broken("uhd-paper", [](auto &c) {
+                  c["vision_config"]["patch_embed"] = "conv";
+                  c["vision_config"]["patch_size"] = 15;
+              }),
+              "vision_config.patch_size");
     EXPECT_EQ(codeOf([] {
                   auto c = tinyConfig("minicpmv");
                   c.erase("hidden_size");

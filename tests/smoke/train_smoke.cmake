@@ -31,15 +31,18 @@ string(FIND "${err}" "glyph" named)
 expect("named GREATER -1" "the error should name the glyph loss: ${err}")
 execute_process(COMMAND ${TRAIN} --out ${model} --glyph-loss nan RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "a NaN --glyph-loss should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --patch-embed pixels RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "an unknown --patch-embed should be a usage error (2), got ${rc}: ${err}")
 execute_process(COMMAND ${TRAIN} --steps 10 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "missing --out should be a usage error (2), got ${rc}: ${err}")
 expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
 
 # Micro training run: the loss must fall by a clear margin (chance level is ln(vocab) ~ 6).
-# With the spatial resampler, the region reading loss and the glyph loss, so every training path runs end to end.
+# With the spatial resampler, the convolutional stem, the region reading loss and the glyph loss, so every
+# training path runs end to end (and the eval below loads a stem model).
 execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 60 --batch 4 --warmup 5 --lr 3e-3
                         --max-side 400 --log-every 10 --checkpoint-every 30 --threads 2
-                        --resampler spatial --region-loss 1 --glyph-loss 1
+                        --resampler spatial --region-loss 1 --glyph-loss 1 --patch-embed conv
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "${out}")
 expect("rc EQUAL 0" "uhdlens-train exited ${rc}: ${err}")
@@ -76,6 +79,8 @@ expect("inModel EQUAL -1" "model.safetensors holds training-only tensors")
 file(READ ${model}/config.json cfgText)
 string(JSON attention GET "${cfgText}" resampler_attention)
 expect("attention STREQUAL \"spatial\"" "config.json says resampler_attention ${attention}")
+string(JSON patchEmbed GET "${cfgText}" vision_config patch_embed)
+expect("patchEmbed STREQUAL \"conv\"" "config.json says vision_config.patch_embed ${patchEmbed}")
 string(REGEX MATCH "ETA" eta "${out}")
 expect("eta STREQUAL \"ETA\"" "no progress line with an ETA: ${out}")
 

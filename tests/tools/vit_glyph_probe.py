@@ -3,7 +3,8 @@
 
 Trains, from scratch and on its own, an encoder of the bundled model's shape (ViT, patch 14, 224 px, 4 pre-norm
 blocks of width 128, 4 heads, learned positions) or a small CNN of similar cost, with direct supervision only:
-  - a per-patch character head (which character lies at each 14-px patch; "none" included), and
+  - a per-patch character head (the character drawn at each 14-px patch's centre, labelled as uhdlens-train's
+    glyph loss labels it; "none" included), and
   - a per-token word head (which of the generator's 120 words is centred in each 2x2-patch box: the box a
     64-query resampler gives each visual token).
 Images are 224x224 lines of those words in DejaVu/Liberation Sans at 8..28 px (or 16..40 px with --big),
@@ -44,6 +45,7 @@ def render(rng, words, char_ids, fonts, lo, hi):
     draw = ImageDraw.Draw(img)
     chars = torch.zeros(GRID, GRID, dtype=torch.long)
     word_t = torch.zeros(QGRID, QGRID, dtype=torch.long)
+    sizes = torch.zeros(GRID, GRID)  # pixel size of the labelled character, 0 where none
     y = rng.randint(0, 10)
     while True:
         px = int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
@@ -60,19 +62,25 @@ def render(rng, words, char_ids, fonts, lo, hi):
             if x + width > SIDE:
                 break
             draw.text((x, y), word, font=font, fill=ink)
-            cx = x
-            for c in word:  # the patch holding each character's centre names it
-                adv = font.getlength(c)
-                mx, my = cx + adv / 2, y + ascent * 0.6
-                if 0 <= mx < SIDE and 0 <= my < SIDE:
-                    chars[int(my) // PATCH, int(mx) // PATCH] = char_ids[c]
-                cx += adv
+            # As uhdlens-train's glyphLabels: every patch whose centre lies on the word's line box names the
+            # character drawn at that centre (prefix advances: kerning included).
+            ends = [font.getlength(word[:i + 1]) for i in range(len(word))]
+            for r in range(GRID):
+                cy = (r + 0.5) * PATCH
+                if not (y <= cy < y + ascent + descent):
+                    continue
+                for col in range(GRID):
+                    u = (col + 0.5) * PATCH - x
+                    if 0 <= u < ends[-1] and px >= sizes[r, col]:
+                        k = next(i for i, e in enumerate(ends) if u < e)
+                        chars[r, col] = char_ids[word[k]]
+                        sizes[r, col] = px
             mx, my = x + width / 2, y + ascent * 0.6
             word_t[int(my) * QGRID // SIDE, int(mx) * QGRID // SIDE] = wi + 1
             x += width + font.getlength(" ")
         y += int((ascent + descent) * rng.uniform(1.1, 1.8))
     pixels = torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 127.5 - 1
-    return pixels, chars, word_t
+    return pixels, chars, word_t, sizes
 
 
 class Block(nn.Module):
@@ -136,7 +144,7 @@ def main():
                    glob.glob("/usr/share/fonts/truetype/liberation2/*Sans*.ttf"))
     lo, hi = (16, 40) if a.big else (8, 28)
     val = [render(random.Random(10**6 + i), words, char_ids, fonts, lo, hi) for i in range(64)]
-    vx, vc, vw = (torch.stack([v[k] for v in val]) for k in range(3))
+    vx, vc, vw, vs = (torch.stack([v[k] for v in val]) for k in range(4))
     model = Probe(a.model, len(alphabet), len(words))
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     rng, step, start = random.Random(0), 0, time.time()
@@ -157,10 +165,13 @@ def main():
                 cl, wl = model(vx)
                 wm, cm = vw > 0, vc > 0
                 word_acc = (wl.argmax(-1).reshape(vw.shape)[wm] == vw[wm]).float().mean().item()
-                char_acc = (cl.argmax(-1).reshape(vc.shape)[cm] == vc[cm]).float().mean().item()
+                hit = cl.argmax(-1).reshape(vc.shape) == vc
+                char_acc = hit[cm].float().mean().item()
+                large = cm & (vs >= 14)
+                large_acc = hit[large].float().mean().item()
             print(f"{a.model} {a.loss} step {step} images {step * a.batch} {time.time() - start:.0f}s "
                   f"word loss {word_loss.item():.3f} (chance {math.log(len(words) + 1):.3f}) "
-                  f"val word acc {word_acc:.3f} char acc {char_acc:.3f}", flush=True)
+                  f"val word acc {word_acc:.3f} char acc {char_acc:.3f} (>= 14 px: {large_acc:.3f})", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,13 @@ TEST(TrainingConfig, PresetsBuildUhdPaperModelsWithTheirPolicy)
         EXPECT_EQ(spatial.at("resampler_attention"), "spatial");
         EXPECT_EQ(createFamilyModel(spatial, nullptr)->namedParameters().size(),
                   createFamilyModel(uhd, nullptr)->namedParameters().size()); // same tensors, other wiring
+        // The patch embedding: the plain ViT's unless asked for the convolutional stem (4 more tensors).
+        EXPECT_FALSE(uhd.at("vision_config").contains("patch_embed"));
+        const auto stem = nlohmann::json::parse(trainingConfigJson(preset, "llava-uhd", -1, "spatial", "conv"));
+        EXPECT_EQ(stem.at("vision_config").at("patch_embed"), "conv");
+        EXPECT_EQ(createFamilyModel(stem, nullptr)->namedParameters().size(),
+                  createFamilyModel(uhd, nullptr)->namedParameters().size() + 4);
+        EXPECT_THROW(trainingConfigJson(preset, "llava-uhd", -1, "global", "pixels"), Error);
         auto m = createFamilyModel(uhd, nullptr);
         auto b = createFamilyModel(low, nullptr);
         EXPECT_EQ(m->policy().kind, PolicyKind::LlavaUhd) << preset;
@@ -116,6 +123,9 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     o = base;
     o.regionLossWeight = std::nan("");
     refused(o, "NaN region loss weight");
+    o = base;
+    o.patchEmbed = "pixels";
+    refused(o, "unknown patch embedding");
     o = base;
     o.glyphLossWeight = -0.5;
     refused(o, "negative glyph loss weight");

@@ -71,6 +71,10 @@ struct TrainOptions
     // The resampler: "global" (the arXiv paper's, every query attends to every patch; the shipped model) or
     // "spatial" (the ECCV version's box-local attention). Written into config.json as resampler_attention.
     std::string resamplerAttention = "global";
+    // The ViT's patch embedding: "linear" (the plain patchify; the shipped model) or "conv" (a convolutional stem
+    // before the patch grid, vision_config.patch_embed in config.json: letters learned far faster from scratch,
+    // see tests/tools/vit_glyph_probe.py). Baseline and UHD model share the choice.
+    std::string patchEmbed = "linear";
     double lr = 1.5e-3;
     double minLrRatio = 0.05;
     int warmupSteps = 100;
@@ -152,6 +156,7 @@ std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const Sli
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1,
-                               const std::string &resamplerAttention = "global");
+                               const std::string &resamplerAttention = "global",
+                               const std::string &patchEmbed = "linear");
 
 } // namespace uhdlens

@@ -9,6 +9,9 @@
 //   resampler_attention: "global" (default; the arXiv paper: every query attends to every patch) or "spatial"
 //   (the authors' ECCV refinement, spec §3 UHD-ECCV: query (r, c) attends only to RoIAlign samples of its
 //   own box of the slice, key positions the query grid's sin-cos table fitted to the slice). Same tensors.
+//   vision_config.patch_embed: "linear" (default; the ViT's plain patchify) or "conv" (UHD Lens's own option
+//   for models trained from scratch: a convolutional stem, vision_config.stem_channels [c1, c2], default
+//   [32, 64]; tensors vision.patch_embed.stem.{0,1}.{weight,bias}, and patch_embed.proj becomes a 1x1 conv).
 // Checkpoint names:
 //   vision.*     timm-style ViT: patch_embed.proj, pos_embed [1, G*G, C] (bicubic fit, no antialias, as the
 //                CLIP encoder the paper uses), blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2},
@@ -55,6 +58,25 @@ public:
         vo.act = nn::activationFromName(cfgStr(vc, "hidden_act", "gelu", "vision_config"), "vision_config.hidden_act");
         vo.finalNorm = true;
         vo.antialias = false;
+        const std::string patchEmbed = cfgStr(vc, "patch_embed", "linear", "vision_config");
+        if (patchEmbed != "linear" && patchEmbed != "conv")
+            throw Error(ErrorCode::ConfigInvalid, "config.json: vision_config.patch_embed must be 'linear' or 'conv'",
+                        "vision_config.patch_embed");
+        if (patchEmbed == "conv") {
+            vo.stemChannels = {32, 64};
+            if (const json *sc = findKey(vc, "stem_channels")) {
+                if (!sc->is_array() || sc->size() != 2 || !(*sc)[0].is_number_integer() ||
+                    !(*sc)[1].is_number_integer() || (*sc)[0].get<int64_t>() < 1 || (*sc)[1].get<int64_t>() < 1 ||
+                    (*sc)[0].get<int64_t>() > 1024 || (*sc)[1].get<int64_t>() > 1024)
+                    throw Error(ErrorCode::ConfigInvalid,
+                                "config.json: vision_config.stem_channels must be two integers in 1..1024",
+                                "vision_config.stem_channels");
+                vo.stemChannels = {(*sc)[0].get<int64_t>(), (*sc)[1].get<int64_t>()};
+            }
+            if (vo.patch % 2 != 0)
+                throw Error(ErrorCode::ConfigInvalid, "config.json: a 'conv' patch_embed needs an even patch_size",
+                            "vision_config.patch_size");
+        }
         if (vo.gridSize < 1)
             throw Error(ErrorCode::ConfigInvalid, "config.json: vision_config.image_size is smaller than a patch",
                         "vision_config.image_size");

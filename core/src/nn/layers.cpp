@@ -264,7 +264,19 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
     if (o.naming == VitNaming::Timm) {
         auto pe = container(*this, "patch_embed");
         auto proj = container(*pe, "proj");
-        patchWeight = param(*proj, "weight", {o.dim, 3, o.patch, o.patch}, to);
+        if (!o.stemChannels.empty()) {
+            if (o.stemChannels.size() != 2 || o.stemChannels[0] < 1 || o.stemChannels[1] < 1 || o.patch % 2)
+                throw Error(ErrorCode::ConfigInvalid, "a convolutional stem needs two channel counts >= 1 and an even patch");
+            auto stem = container(*pe, "stem");
+            const int64_t in[2] = {3, o.stemChannels[0]};
+            for (int i = 0; i < 2; ++i) {
+                auto conv = container(*stem, std::to_string(i));
+                stemWeight[i] = param(*conv, "weight", {o.stemChannels[static_cast<std::size_t>(i)], in[i], 3, 3}, to);
+                stemBias[i] = param(*conv, "bias", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
+            }
+        }
+        patchWeight = o.stemChannels.empty() ? param(*proj, "weight", {o.dim, 3, o.patch, o.patch}, to)
+                                             : param(*proj, "weight", {o.dim, o.stemChannels[1], 1, 1}, to);
         patchBias = param(*proj, "bias", {o.dim}, to);
         posTable = param(*this, "pos_embed", {1, cells, o.dim}, to);
         blocks = register_module("blocks", torch::nn::ModuleList());
@@ -318,7 +330,18 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor &pixels) const
         throw Error(ErrorCode::InvalidArgument, "vision encoder input must be [B, 3, H, W] with H, W multiples of " +
                                                     std::to_string(opt.patch));
     const int64_t h = pixels.size(2) / opt.patch, w = pixels.size(3) / opt.patch;
-    auto x = at::conv2d(pixels, patchWeight, patchBias, {opt.patch, opt.patch});
+    torch::Tensor x;
+    if (opt.stemChannels.empty()) {
+        x = at::conv2d(pixels, patchWeight, patchBias, {opt.patch, opt.patch});
+    } else {
+        // Early convolutions (Xiao et al. 2021, "Early Convolutions Help Transformers See Better") with a max-pool
+        // over each patch's half-resolution cells: shifting a letter inside its patch no longer changes the
+        // token, which the linear patchify has to learn position by position.
+        x = at::gelu(at::conv2d(pixels, stemWeight[0], stemBias[0], {2, 2}, {1, 1}));
+        x = at::gelu(at::conv2d(x, stemWeight[1], stemBias[1], {1, 1}, {1, 1}));
+        x = at::max_pool2d(x, {opt.patch / 2, opt.patch / 2}, {opt.patch / 2, opt.patch / 2});
+        x = at::conv2d(x, patchWeight, patchBias);
+    }
     x = x.flatten(2).transpose(1, 2); // [B, h*w, C], rows y-major as the references flatten
     const auto pos = positions(h, w);
     if (opt.naming == VitNaming::Timm) {
