@@ -67,12 +67,17 @@ int main(int argc, char **argv)
                                   QString::number(d.readTextWords));
     const auto regionOpt = opt("region-loss", QStringLiteral("Weight of the region reading loss on visual tokens (0: off)."),
                                QStringLiteral("W"), QString::number(d.regionLossWeight));
-    const auto glyphOpt = opt("glyph-loss", QStringLiteral("Weight of the per-patch character loss on the vision encoder (0: off)."),
-                              QStringLiteral("W"), QString::number(d.glyphLossWeight));
+    const auto glyphOpt =
+        opt("glyph-loss",
+            QStringLiteral("Weight of the per-patch character loss on the vision encoder (0: off)."),
+            QStringLiteral("W"), QString::number(d.glyphLossWeight));
     const auto resamplerOpt = opt("resampler", QStringLiteral("Resampler attention: global (the arXiv paper's, default) or spatial (ECCV's box-local)."),
                                   QStringLiteral("A"), QString::fromStdString(d.resamplerAttention));
-    const auto patchEmbedOpt = opt("patch-embed", QStringLiteral("ViT patch embedding: linear (the plain patchify, default) or conv (a convolutional stem)."),
-                                   QStringLiteral("E"), QString::fromStdString(d.patchEmbed));
+    const auto patchEmbedOpt =
+        opt("patch-embed",
+            QStringLiteral(
+                "ViT patch embedding: linear (the plain patchify, default) or conv (a convolutional stem)."),
+            QStringLiteral("E"), QString::fromStdString(d.patchEmbed));
     const auto lrOpt = opt("lr", QStringLiteral("Peak learning rate."), QStringLiteral("LR"), QString::number(d.lr));
     const auto warmOpt = opt("warmup", QStringLiteral("Warm-up steps."), QStringLiteral("N"), QString::number(d.warmupSteps));
     const auto wdOpt = opt("weight-decay", QStringLiteral("AdamW weight decay."), QStringLiteral("W"), QString::number(d.weightDecay));
@@ -159,7 +164,9 @@ int main(int argc, char **argv)
     }
     try {
         if (parser.isSet(printConfigOpt)) {
-            std::printf("%s\n", uhdlens::trainingConfigJson(o.preset, o.policy, o.maxSlices, o.resamplerAttention, o.patchEmbed).c_str());
+            std::printf("%s\n", uhdlens::trainingConfigJson(o.preset, o.policy, o.maxSlices,
+                                                            o.resamplerAttention, o.patchEmbed)
+                                    .c_str());
             return 0;
         }
         if (const std::string why = o.validate(); !why.empty()) {
@@ -169,12 +176,12 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "uhdlens-train: preset %s, policy %s, %d steps x %d images -> %s\n", o.preset.c_str(),
                      o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
         const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
-            std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  glyph %.4f (%.1f%%, large %.1f%%)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
-                        p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.glyphLoss, 100.0 * p.glyphAccuracy,
-                        100.0 * p.glyphAccuracyLarge, p.lr,
-                        p.imagesPerSecond, p.tokensPerSecond,
-                        qPrintable(duration(p.elapsedSeconds)), qPrintable(duration(p.etaSeconds)),
-                        p.checkpointSaved ? "  [checkpoint]" : "");
+            std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  glyph %.4f (%.1f%%, large %.1f%%)  "
+                        "lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
+                        p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.glyphLoss,
+                        100.0 * p.glyphAccuracy, 100.0 * p.glyphAccuracyLarge, p.lr, p.imagesPerSecond,
+                        p.tokensPerSecond, qPrintable(duration(p.elapsedSeconds)),
+                        qPrintable(duration(p.etaSeconds)), p.checkpointSaved ? "  [checkpoint]" : "");
             std::fflush(stdout);
         });
         std::printf("done: %d steps in %s, %lld parameters, loss %.4f -> %.4f; model folder %s\n", r.steps,

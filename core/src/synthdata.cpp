@@ -12,9 +12,9 @@
 #include <QFontDatabase>
 #include <QFontMetricsF>
 #include <QPainter>
-#include <QTextLayout>
 #include <QPainterPath>
 #include <QPolygonF>
+#include <QTextLayout>
 
 #include <algorithm>
 #include <array>
@@ -237,7 +237,8 @@ void drawLogged(QPainter &p, const QPointF &base, const QString &text)
     layout.endLayout();
     item.charEnds.reserve(static_cast<std::size_t>(text.size()));
     for (qsizetype i = 1; i <= text.size(); ++i)
-        item.charEnds.push_back(static_cast<float>(line.isValid() ? line.cursorToX(static_cast<int>(i)) : 0.0));
+        item.charEnds.push_back(
+            static_cast<float>(line.isValid() ? line.cursorToX(static_cast<int>(i)) : 0.0));
     t_textLog->push_back(std::move(item));
 }
 

@@ -87,15 +87,15 @@ void setKey(json &cfg, const std::string &path, const json &value)
     (*node)[parts.back()] = value;
 }
 
-json buildConfig(const std::string &preset, const std::string &policy, int maxSlices, const std::string &attention,
-                 const std::string &patchEmbed)
+json buildConfig(const std::string &preset, const std::string &policy, int maxSlices,
+                 const std::string &attention, const std::string &patchEmbed)
 {
     if (attention != "global" && attention != "spatial")
         throw Error(ErrorCode::InvalidArgument, "resampler attention must be global or spatial, not '" + attention + "'",
                     "resampler");
     if (patchEmbed != "linear" && patchEmbed != "conv")
-        throw Error(ErrorCode::InvalidArgument, "patch embedding must be linear or conv, not '" + patchEmbed + "'",
-                    "patch_embed");
+        throw Error(ErrorCode::InvalidArgument,
+                    "patch embedding must be linear or conv, not '" + patchEmbed + "'", "patch_embed");
     const PresetSizes s = presetSizes(preset);
     if (policy != "llava-uhd" && policy != "minicpmv" && policy != "llava15")
         throw Error(ErrorCode::InvalidArgument,
@@ -119,8 +119,8 @@ json buildConfig(const std::string &preset, const std::string &policy, int maxSl
     // version's box-local attention, which gives every token its own region from step one (with global attention
     // the 64 queries start as near-identical averages of the slice). Baseline and UHD model share the choice.
     setKey(cfg, "resampler_attention", attention);
-    // "conv": a convolutional stem before the ViT (uhd_paper.cpp), written only when asked for, so the shipped
-    // configs stay what they were.
+    // "conv": a convolutional stem before the ViT (uhd_paper.cpp), written only when asked for, so the
+    // shipped configs stay what they were.
     if (patchEmbed != "linear")
         cfg["vision_config"]["patch_embed"] = patchEmbed;
     // The baseline (LLaVA-1.5 style, one low-resolution view): the same recipe with slicing off — the planner
@@ -147,9 +147,10 @@ struct Example
     std::vector<int64_t> positions;  // prompt+answers, image slot j as -(1 + j) per visual position
     std::vector<int64_t> targets;    // next-token targets per position (kIgnore where unsupervised)
     std::vector<int64_t> regionTargets; // per position: what a visual token's box shows (kIgnore elsewhere)
-    torch::Tensor glyphOverview;     // [1, patches] glyph classes of the overview's patches (glyph loss only)
-    torch::Tensor glyphSlices;       // [N, patches] the same for the slices, or undefined
-    torch::Tensor glyphHeightsOverview, glyphHeightsSlices; // labelled letters' size at model input (reporting)
+    torch::Tensor glyphOverview; // [1, patches] glyph classes of the overview's patches (glyph loss only)
+    torch::Tensor glyphSlices;   // [N, patches] the same for the slices, or undefined
+    torch::Tensor glyphHeightsOverview,
+        glyphHeightsSlices;          // labelled letters' size at model input (reporting)
     Prompt prompt;                   // the final prompt (for embedPrompt)
     std::vector<int64_t> answerIds;  // appended after the prompt
     int encodedImages = 0;
@@ -169,8 +170,9 @@ std::vector<int64_t> flatten(const Prompt &prompt, int tokensPerImage)
     return out;
 }
 
-// What each encoded image of a plan shows: its rectangle in the original image, its size at model input and the
-// original -> model-input scale (0 = the overview, then the slices row-major, as the prompt indexes them).
+// What each encoded image of a plan shows: its rectangle in the original image, its size at model input and
+// the original -> model-input scale (0 = the overview, then the slices row-major, as the prompt indexes
+// them).
 struct View
 {
     double x, y, w, h, scale;
@@ -185,7 +187,8 @@ std::vector<View> planViews(const SlicePlan &plan)
     for (int i = 0; i < plan.sliceCount(); ++i) {
         const Rect r = plan.sliceInOriginal(i);
         views.push_back({double(r.x), double(r.y), double(r.width), double(r.height),
-                         plan.slice->width / std::max(1.0, double(r.width)), plan.slice->width, plan.slice->height});
+                         plan.slice->width / std::max(1.0, double(r.width)), plan.slice->width,
+                         plan.slice->height});
     }
     return views;
 }
@@ -223,7 +226,8 @@ std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const Sli
             // Every patch whose centre lies on the text's line box gets the character drawn there: a large
             // letter labels all the patches it covers, and where small letters share a patch, the one at its
             // centre names it — the same question for every patch, so neighbouring labels never contradict.
-            const double x0 = (t.x - view.x) * view.scale, x1 = (t.x + t.charEnds.back() - view.x) * view.scale;
+            const double x0 = (t.x - view.x) * view.scale,
+                         x1 = (t.x + t.charEnds.back() - view.x) * view.scale;
             const double y0 = (t.y - view.y) * view.scale, y1 = (t.y + t.height - view.y) * view.scale;
             const int r0 = std::max(0, static_cast<int>(std::ceil(y0 / patch - 0.5)));
             const int r1 = std::min(rows - 1, static_cast<int>(std::ceil(y1 / patch - 0.5)) - 1);
@@ -235,7 +239,8 @@ std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const Sli
                 const auto it = std::upper_bound(t.charEnds.begin(), t.charEnds.end(), static_cast<float>(u));
                 if (it == t.charEnds.end())
                     continue;
-                const std::size_t k = alphabet.find(t.text[static_cast<std::size_t>(it - t.charEnds.begin())]);
+                const std::size_t k =
+                    alphabet.find(t.text[static_cast<std::size_t>(it - t.charEnds.begin())]);
                 for (int r = r0; r <= r1; ++r) {
                     const auto q = static_cast<std::size_t>(r * cols + c);
                     if (t.pixelSize <= best[q])
@@ -351,7 +356,8 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
                 flat.insert(flat.end(), grids[i].begin(), grids[i].end());
             return torch::tensor(flat).to(dtype).reshape({static_cast<int64_t>(count), -1});
         };
-        if (static_cast<int64_t>(labels.size()) == px.count()) { // one label grid per encoded image (a padded plan has none)
+        if (static_cast<int64_t>(labels.size()) ==
+            px.count()) { // one label grid per encoded image (a padded plan has none)
             ex.glyphOverview = rows(labels, 0, 1, torch::kLong);
             ex.glyphHeightsOverview = rows(heights, 0, 1, torch::kFloat32);
             if (labels.size() > 1) {
@@ -502,7 +508,8 @@ json readJson(const std::string &path)
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
-// The checkpoint holds the model's parameters and the training-only ones (the glyph head), with their moments.
+// The checkpoint holds the model's parameters and the training-only ones (the glyph head), with their
+// moments.
 void saveCheckpoint(const std::string &dir, const NamedTensors &params, torch::optim::AdamW &opt, int step,
                     const json &state)
 {
@@ -526,7 +533,8 @@ void saveCheckpoint(const std::string &dir, const NamedTensors &params, torch::o
     writeText(dir + "/state.json", s.dump(2));
 }
 
-// Training-only tensors (prefix "train_only.") missing from an older checkpoint keep their fresh initialisation.
+// Training-only tensors (prefix "train_only.") missing from an older checkpoint keep their fresh
+// initialisation.
 void loadCheckpoint(const std::string &dir, const NamedTensors &params, torch::optim::AdamW &opt)
 {
     {
@@ -775,7 +783,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     if (o.glyphLossWeight > 0) {
         const json *vc = cfg.contains("vision_config") ? &cfg["vision_config"] : nullptr;
         if (!vc || !vc->contains("hidden_size") || !(*vc)["hidden_size"].is_number_integer())
-            throw Error(ErrorCode::ConfigInvalid, "the glyph loss needs vision_config.hidden_size in config.json",
+            throw Error(ErrorCode::ConfigInvalid,
+                        "the glyph loss needs vision_config.hidden_size in config.json",
                         "vision_config.hidden_size");
         glyphHead = torch::nn::Linear((*vc)["hidden_size"].get<int64_t>(), glyphClasses);
         for (const auto &item : glyphHead->named_parameters()) {
@@ -821,17 +830,33 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         static_cast<std::uint64_t>(startStep) * o.batchImages, static_cast<std::size_t>(o.queueSize));
 
     json state;
-    state["options"] = {{"preset", o.preset}, {"policy", o.policy}, {"steps", o.steps}, {"batch_images", o.batchImages},
-                        {"turns_per_image", o.turnsPerImage}, {"lr", o.lr}, {"min_lr_ratio", o.minLrRatio},
-                        {"warmup_steps", o.warmupSteps}, {"weight_decay", o.weightDecay}, {"clip_norm", o.clipNorm},
-                        {"seed", o.seed}, {"dtype", bf16 ? "bf16-autocast" : "f32"}, {"min_side", o.minSide},
-                        {"max_side", o.maxSide}, {"min_text", o.minText}, {"max_text", o.maxText},
+    state["options"] = {{"preset", o.preset},
+                        {"policy", o.policy},
+                        {"steps", o.steps},
+                        {"batch_images", o.batchImages},
+                        {"turns_per_image", o.turnsPerImage},
+                        {"lr", o.lr},
+                        {"min_lr_ratio", o.minLrRatio},
+                        {"warmup_steps", o.warmupSteps},
+                        {"weight_decay", o.weightDecay},
+                        {"clip_norm", o.clipNorm},
+                        {"seed", o.seed},
+                        {"dtype", bf16 ? "bf16-autocast" : "f32"},
+                        {"min_side", o.minSide},
+                        {"max_side", o.maxSide},
+                        {"min_text", o.minText},
+                        {"max_text", o.maxText},
                         {"time_budget_minutes", o.timeBudgetMinutes},
-                        {"read_text_probability", o.readTextProbability}, {"read_text_words", o.readTextWords},
-                        {"read_text_min_pixels", o.readTextMinPixels}, {"region_loss_weight", o.regionLossWeight},
-                        {"region_min_pixels", o.regionMinPixels}, {"glyph_loss_weight", o.glyphLossWeight},
-                        {"glyph_min_pixels", o.glyphMinPixels}, {"families", o.families},
-                        {"resampler_attention", o.resamplerAttention}, {"patch_embed", o.patchEmbed}};
+                        {"read_text_probability", o.readTextProbability},
+                        {"read_text_words", o.readTextWords},
+                        {"read_text_min_pixels", o.readTextMinPixels},
+                        {"region_loss_weight", o.regionLossWeight},
+                        {"region_min_pixels", o.regionMinPixels},
+                        {"glyph_loss_weight", o.glyphLossWeight},
+                        {"glyph_min_pixels", o.glyphMinPixels},
+                        {"families", o.families},
+                        {"resampler_attention", o.resamplerAttention},
+                        {"patch_embed", o.patchEmbed}};
     QDir().mkpath(QString::fromStdString(ckDir));
     writeText(ckDir + "/config.json", cfg.dump(2));
 
@@ -840,7 +865,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     result.outDir = out;
     std::deque<double> window, regionWindow, glyphWindow;
     double glyphHits = 0, glyphTextPatches = 0; // accuracy of the glyph head on text patches, this log window
-    double glyphHitsLarge = 0, glyphLargePatches = 0; // the same for letters >= kGlyphLargePixels at model input
+    double glyphHitsLarge = 0,
+           glyphLargePatches = 0; // the same for letters >= kGlyphLargePixels at model input
     double windowImages = 0, windowTokens = 0;
     auto windowStart = Clock::now();
     const auto runStart = Clock::now();
@@ -870,16 +896,19 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             std::vector<int64_t> lengths;
             int64_t maxLen = 0;
             std::vector<torch::Tensor> glyphLogits, glyphTargets, glyphHeights;
-            // prepareImages runs under InferenceMode; a clone is an ordinary tensor autograd may save. With the
-            // glyph loss on, the hook takes the vision encoder's patch features on their way to the resampler.
-            auto encode = [&](const torch::Tensor &pixels, const torch::Tensor &labels, const torch::Tensor &heights) {
+            // prepareImages runs under InferenceMode; a clone is an ordinary tensor autograd may save. With
+            // the glyph loss on, the hook takes the vision encoder's patch features on their way to the
+            // resampler.
+            auto encode = [&](const torch::Tensor &pixels, const torch::Tensor &labels,
+                              const torch::Tensor &heights) {
                 TensorHook hook;
                 if (glyphHead && labels.defined())
                     hook = [&](const std::string &name, const torch::Tensor &features) {
                         if (name != "vision")
                             return;
                         if (features.numel() / features.size(-1) != labels.numel())
-                            throw Error(ErrorCode::Internal, "glyph labels do not match the encoder's patch grid");
+                            throw Error(ErrorCode::Internal,
+                                        "glyph labels do not match the encoder's patch grid");
                         glyphLogits.push_back(glyphHead->forward(features).reshape({-1, glyphClasses}));
                         glyphTargets.push_back(labels.reshape({-1}));
                         glyphHeights.push_back(heights.reshape({-1}));
@@ -889,7 +918,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             for (const Example &ex : batch) {
                 torch::Tensor tokens = encode(ex.overview, ex.glyphOverview, ex.glyphHeightsOverview);
                 if (ex.slices.defined())
-                    tokens = torch::cat({tokens, encode(ex.slices, ex.glyphSlices, ex.glyphHeightsSlices)}, 0);
+                    tokens =
+                        torch::cat({tokens, encode(ex.slices, ex.glyphSlices, ex.glyphHeightsSlices)}, 0);
                 torch::Tensor emb = embedPrompt(*model, ex.prompt, tokens);
                 if (!ex.answerIds.empty())
                     emb = torch::cat({emb, model->embedTokens(torch::tensor(ex.answerIds, torch::kLong)).to(emb.dtype())}, 0);
@@ -1004,7 +1034,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             }
             if (progress)
                 progress(p);
-            windowImages = windowTokens = glyphHits = glyphTextPatches = glyphHitsLarge = glyphLargePatches = 0;
+            windowImages = windowTokens = glyphHits = glyphTextPatches = glyphHitsLarge = glyphLargePatches =
+                0;
             windowStart = Clock::now();
         }
     }

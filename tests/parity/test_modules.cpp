@@ -511,59 +511,66 @@ TEST(Bf16, WithinToleranceOfFp32)
 
 TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
 {
-  // The arXiv resampler, the ECCV one, and the convolutional stem UHD Lens's own training can put before the ViT.
-  const std::pair<const char *, const char *> variants[] = {{"global", "linear"}, {"spatial", "linear"}, {"spatial", "conv"}};
-  for (const auto &[attention, patchEmbed] : variants) {
-    SCOPED_TRACE(std::string(attention) + " / " + patchEmbed);
-    auto cfg = tinyConfig("uhd-paper");
-    cfg["resampler_attention"] = attention;
-    cfg["vision_config"]["patch_embed"] = patchEmbed;
-    auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
-    initRandom(*m, 7);
-    torch::manual_seed(10);
-    const auto tokens = m->encodeImages(torch::randn({2, 3, 14 * 4, 14 * 5})); // overview + one slice
-    const auto ids = torch::randint(0, m->vocabSize(), {10}, torch::kLong);
-    const auto text = m->embedTokens(ids);
-    const auto seq = torch::cat({text.narrow(0, 0, 3), tokens[0], tokens[1], text.narrow(0, 3, 7)}, 0).unsqueeze(0);
-    const auto logits = m->forwardAll(seq);
-    ASSERT_EQ(logits.size(1), seq.size(1));
-    // next-token loss on the text after the image
-    const int64_t t = seq.size(1);
-    const auto loss = torch::nn::functional::cross_entropy(logits[0].narrow(0, t - 7, 6), ids.narrow(0, 4, 6));
-    loss.backward();
-    EXPECT_TRUE(std::isfinite(loss.item<double>()));
-    int withGrad = 0, zero = 0;
-    for (const auto &[name, p] : m->namedParameters()) {
-        if (!p.requires_grad())
-            continue;
-        ASSERT_TRUE(p.grad().defined()) << name;
-        EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>()) << name;
-        ++withGrad;
-        if (p.grad().abs().max().item<double>() == 0)
-            ++zero;
-    }
-    EXPECT_GT(withGrad, 30);
-    // Only rows of unused vocabulary could be all-zero, never whole tensors.
-    EXPECT_EQ(zero, 0);
-    for (const auto &[name, p] : m->namedParameters())
-        if (name == "vision.patch_embed.proj.weight" || name == "resampler.query" || name == "llm.lm_head.weight" ||
-            name == "vision.patch_embed.stem.0.weight") {
-            EXPECT_GT(p.grad().abs().max().item<double>(), 0) << name;
+    // The arXiv resampler, the ECCV one, and the convolutional stem UHD Lens's own training can put before
+    // the ViT.
+    const std::pair<const char *, const char *> variants[] = {
+        {"global", "linear"}, {"spatial", "linear"}, {"spatial", "conv"}};
+    for (const auto &[attention, patchEmbed] : variants) {
+        SCOPED_TRACE(std::string(attention) + " / " + patchEmbed);
+        auto cfg = tinyConfig("uhd-paper");
+        cfg["resampler_attention"] = attention;
+        cfg["vision_config"]["patch_embed"] = patchEmbed;
+        auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+        initRandom(*m, 7);
+        torch::manual_seed(10);
+        const auto tokens = m->encodeImages(torch::randn({2, 3, 14 * 4, 14 * 5})); // overview + one slice
+        const auto ids = torch::randint(0, m->vocabSize(), {10}, torch::kLong);
+        const auto text = m->embedTokens(ids);
+        const auto seq =
+            torch::cat({text.narrow(0, 0, 3), tokens[0], tokens[1], text.narrow(0, 3, 7)}, 0).unsqueeze(0);
+        const auto logits = m->forwardAll(seq);
+        ASSERT_EQ(logits.size(1), seq.size(1));
+        // next-token loss on the text after the image
+        const int64_t t = seq.size(1);
+        const auto loss =
+            torch::nn::functional::cross_entropy(logits[0].narrow(0, t - 7, 6), ids.narrow(0, 4, 6));
+        loss.backward();
+        EXPECT_TRUE(std::isfinite(loss.item<double>()));
+        int withGrad = 0, zero = 0;
+        for (const auto &[name, p] : m->namedParameters()) {
+            if (!p.requires_grad())
+                continue;
+            ASSERT_TRUE(p.grad().defined()) << name;
+            EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>()) << name;
+            ++withGrad;
+            if (p.grad().abs().max().item<double>() == 0)
+                ++zero;
         }
-    // The stem's tensors exist exactly when asked for; the patch grid (and so the token count) is the same.
-    std::set<std::string> names;
-    for (const auto &[name, p] : m->namedParameters())
-        names.insert(name);
-    const bool conv = std::string(patchEmbed) == "conv";
-    EXPECT_EQ(names.count("vision.patch_embed.stem.0.weight") + names.count("vision.patch_embed.stem.1.bias"),
-              conv ? 2u : 0u);
-    for (const auto &[name, p] : m->namedParameters()) {
-        if (name == "vision.patch_embed.proj.weight") {
-            EXPECT_EQ(p.sizes().vec(), conv ? std::vector<int64_t>({64, 64, 1, 1}) : std::vector<int64_t>({64, 3, 14, 14}));
+        EXPECT_GT(withGrad, 30);
+        // Only rows of unused vocabulary could be all-zero, never whole tensors.
+        EXPECT_EQ(zero, 0);
+        for (const auto &[name, p] : m->namedParameters())
+            if (name == "vision.patch_embed.proj.weight" || name == "resampler.query" ||
+                name == "llm.lm_head.weight" || name == "vision.patch_embed.stem.0.weight") {
+                EXPECT_GT(p.grad().abs().max().item<double>(), 0) << name;
+            }
+        // The stem's tensors exist exactly when asked for; the patch grid (and so the token count) is the
+        // same.
+        std::set<std::string> names;
+        for (const auto &[name, p] : m->namedParameters())
+            names.insert(name);
+        const bool conv = std::string(patchEmbed) == "conv";
+        EXPECT_EQ(names.count("vision.patch_embed.stem.0.weight") +
+                      names.count("vision.patch_embed.stem.1.bias"),
+                  conv ? 2u : 0u);
+        for (const auto &[name, p] : m->namedParameters()) {
+            if (name == "vision.patch_embed.proj.weight") {
+                EXPECT_EQ(p.sizes().vec(), conv ? std::vector<int64_t>({64, 64, 1, 1})
+                                                : std::vector<int64_t>({64, 3, 14, 14}));
+            }
         }
+        EXPECT_EQ(tokens.sizes().vec(), std::vector<int64_t>({2, 64, 128}));
     }
-    EXPECT_EQ(tokens.sizes().vec(), std::vector<int64_t>({2, 64, 128}));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -666,20 +673,23 @@ TEST(Families, DetectAndRejectConfigs)
     EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["resampler_attention"] = 1; }), "resampler_attention");
     EXPECT_EQ(broken("uhd-paper", [](auto &c) { c["vision_config"]["patch_embed"] = "pixels"; }),
               "vision_config.patch_embed");
-    EXPECT_EQ(broken("uhd-paper", [](auto &c) {
-                  c["vision_config"]["patch_embed"] = "conv";
-                  c["vision_config"]["stem_channels"] = {32};
-              }),
+    EXPECT_EQ(broken("uhd-paper",
+                     [](auto &c) {
+                         c["vision_config"]["patch_embed"] = "conv";
+                         c["vision_config"]["stem_channels"] = {32};
+                     }),
               "vision_config.stem_channels");
-    EXPECT_EQ(broken("uhd-paper", [](auto &c) {
-                  c["vision_config"]["patch_embed"] = "conv";
-                  c["vision_config"]["stem_channels"] = {32, 0};
-              }),
+    EXPECT_EQ(broken("uhd-paper",
+                     [](auto &c) {
+                         c["vision_config"]["patch_embed"] = "conv";
+                         c["vision_config"]["stem_channels"] = {32, 0};
+                     }),
               "vision_config.stem_channels");
-    EXPECT_EQ(broken("uhd-paper", [](auto &c) {
-                  c["vision_config"]["patch_embed"] = "conv";
-                  c["vision_config"]["patch_size"] = 15;
-              }),
+    EXPECT_EQ(broken("uhd-paper",
+                     [](auto &c) {
+                         c["vision_config"]["patch_embed"] = "conv";
+                         c["vision_config"]["patch_size"] = 15;
+                     }),
               "vision_config.patch_size");
     EXPECT_EQ(codeOf([] {
                   auto c = tinyConfig("minicpmv");

@@ -8,15 +8,15 @@
 
 #include <gtest/gtest.h>
 
-#include <QDir>
 #include "gui_app.h"
+#include <QDir>
+#include <QTemporaryDir>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <set>
 #include <sstream>
-#include <QTemporaryDir>
 
 using namespace uhdlens;
 
@@ -34,7 +34,8 @@ TEST(TrainingConfig, PresetsBuildUhdPaperModelsWithTheirPolicy)
                   createFamilyModel(uhd, nullptr)->namedParameters().size()); // same tensors, other wiring
         // The patch embedding: the plain ViT's unless asked for the convolutional stem (4 more tensors).
         EXPECT_FALSE(uhd.at("vision_config").contains("patch_embed"));
-        const auto stem = nlohmann::json::parse(trainingConfigJson(preset, "llava-uhd", -1, "spatial", "conv"));
+        const auto stem =
+            nlohmann::json::parse(trainingConfigJson(preset, "llava-uhd", -1, "spatial", "conv"));
         EXPECT_EQ(stem.at("vision_config").at("patch_embed"), "conv");
         EXPECT_EQ(createFamilyModel(stem, nullptr)->namedParameters().size(),
                   createFamilyModel(uhd, nullptr)->namedParameters().size() + 4);
@@ -243,8 +244,8 @@ TEST(TrainingConfig, RegionLabelsFollowTheSlices)
 }
 
 // The glyph loss's labels: each patch whose centre lies on a text's line box gets the character drawn at that
-// centre (a space or a gap: none), scaled by the view's resize; nothing else is labelled. Hand-placed text, so
-// the expected patches are exact.
+// centre (a space or a gap: none), scaled by the view's resize; nothing else is labelled. Hand-placed text,
+// so the expected patches are exact.
 TEST(TrainingConfig, GlyphLabelsNameTheCharacterAtEachPatchCentre)
 {
     const std::string &alphabet = glyphAlphabet();
@@ -266,20 +267,29 @@ TEST(TrainingConfig, GlyphLabelsNameTheCharacterAtEachPatchCentre)
     s.texts.push_back(text("Ab 7", 12, 28, 14, 14, {10, 20, 30, 40}));
     // A 40-px "W" covering x [140, 178), y [112, 154): every patch whose centre it covers.
     s.texts.push_back(text("W", 40, 140, 112, 42, {38}));
-    s.texts.push_back(text("zz", 3, 28, 180, 4, {4, 8}));   // too small at model input for any view
-    s.texts.push_back(text("Q", 20, 100, 60, 20, {}));       // advances missing (a bad log): skipped
+    s.texts.push_back(text("zz", 3, 28, 180, 4, {4, 8})); // too small at model input for any view
+    s.texts.push_back(text("Q", 20, 100, 60, 20, {}));    // advances missing (a bad log): skipped
 
     struct Case
     {
-        int side; // square image side; the overview is 224 px, so the scale is 224 / side
+        int side;                     // square image side; the overview is 224 px, so the scale is 224 / side
         std::map<int, char> expected; // patch (row * 16 + col) -> character
     };
     const Case cases[] = {
         // Scale 1: row 1 (centre y 21); columns 2 (x 35: 'A'), 3 (x 49: the space), 4 (x 63: '7'). 'b' holds
         // no patch centre. The W: rows 8..10 (centres 119, 133, 147), columns 10..12 (147, 161, 175).
-        {224, {{1 * 16 + 2, 'A'}, {1 * 16 + 4, '7'}, {8 * 16 + 10, 'W'}, {8 * 16 + 11, 'W'}, {8 * 16 + 12, 'W'},
-               {9 * 16 + 10, 'W'}, {9 * 16 + 11, 'W'}, {9 * 16 + 12, 'W'}, {10 * 16 + 10, 'W'},
-               {10 * 16 + 11, 'W'}, {10 * 16 + 12, 'W'}}},
+        {224,
+         {{1 * 16 + 2, 'A'},
+          {1 * 16 + 4, '7'},
+          {8 * 16 + 10, 'W'},
+          {8 * 16 + 11, 'W'},
+          {8 * 16 + 12, 'W'},
+          {9 * 16 + 10, 'W'},
+          {9 * 16 + 11, 'W'},
+          {9 * 16 + 12, 'W'},
+          {10 * 16 + 10, 'W'},
+          {10 * 16 + 11, 'W'},
+          {10 * 16 + 12, 'W'}}},
         // Scale 1/2: the line box is y [7, 14), x [14, 34): row 0, column 1 (x 21 -> 42 in the image: 'b').
         // The W: y [56, 77), x [70, 89): rows 4 (63) and 5 (77 is outside), columns 5 (77) only.
         {448, {{0 * 16 + 1, 'b'}, {4 * 16 + 5, 'W'}}},
@@ -325,7 +335,8 @@ TEST(TrainingConfig, GlyphLabelsNameTheCharacterAtEachPatchCentre)
 TEST(TrainingConfig, GlyphLabelsFollowTheSlices)
 {
     ensureGuiApplication();
-    const auto model = createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
+    const auto model =
+        createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
     synth::Options so;
     so.minSide = 1200;
     so.maxSide = 2000;
@@ -334,9 +345,11 @@ TEST(TrainingConfig, GlyphLabelsFollowTheSlices)
     ASSERT_TRUE(plan.grid.has_value());
     const auto labels = glyphLabels(s, plan, 14, 6.0);
     ASSERT_EQ(labels.size(), static_cast<std::size_t>(1 + plan.sliceCount()));
-    EXPECT_EQ(labels[0].size(), static_cast<std::size_t>(plan.overview.width / 14 * (plan.overview.height / 14)));
+    EXPECT_EQ(labels[0].size(),
+              static_cast<std::size_t>(plan.overview.width / 14 * (plan.overview.height / 14)));
     for (std::size_t v = 1; v < labels.size(); ++v)
-        EXPECT_EQ(labels[v].size(), static_cast<std::size_t>(plan.slice->width / 14 * (plan.slice->height / 14)));
+        EXPECT_EQ(labels[v].size(),
+                  static_cast<std::size_t>(plan.slice->width / 14 * (plan.slice->height / 14)));
     std::set<char> legible;
     for (const auto &t : s.texts)
         if (t.pixelSize * plan.slice->width / plan.sliceInOriginal(0).width >= 6.0)
@@ -352,5 +365,7 @@ TEST(TrainingConfig, GlyphLabelsFollowTheSlices)
             }
     EXPECT_GT(inSlices, 50u);
     EXPECT_GT(inSlices, inOverview);
-    EXPECT_TRUE(glyphLabels(s, planSlices({s.image.width(), s.image.height()}, SlicePolicy::llava15()), 14, 6.0).empty());
+    EXPECT_TRUE(
+        glyphLabels(s, planSlices({s.image.width(), s.image.height()}, SlicePolicy::llava15()), 14, 6.0)
+            .empty());
 }

@@ -88,7 +88,8 @@ struct TextItem
     double pixelSize = 0;          // font pixel size in original-image pixels
     int x = 0, y = 0, width = 0, height = 0; // bounding box in original-image pixels
     // Texts only: the pen's advance after each byte of `text` (ASCII), in original-image pixels from x, so
-    // character i spans [charEnds[i-1], charEnds[i]) horizontally (per-character supervision). Empty for shapes.
+    // character i spans [charEnds[i-1], charEnds[i]) horizontally (per-character supervision). Empty for
+    // shapes.
     std::vector<float> charEnds;
 };
 

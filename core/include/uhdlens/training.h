@@ -61,19 +61,19 @@ struct TrainOptions
     double regionLossWeight = 0; // the shipped model trained without it; 1 is the tried setting (models README)
     double regionMinPixels = 6;
     // Glyph loss (auxiliary, training only): a linear head on the vision encoder's output names, for every
-    // patch of every view, the character whose centre lies in it (or "none"), when that text is at least
-    // glyphMinPixels high at model input (glyphLabels). The densest signal there is — every patch, every view,
-    // straight into the ViT — for an encoder that must learn letter shapes from scratch. Added to the loss times
-    // glyphLossWeight (0: off). The head is kept in the checkpoint (resume) but never in model.safetensors:
-    // inference and the model format are unchanged.
+    // patch of every view, the character drawn at the patch's centre (or "none"), when that text is at least
+    // glyphMinPixels high at model input (glyphLabels). The densest signal there is — every patch, every
+    // view, straight into the ViT — for an encoder that must learn letter shapes from scratch. Added to the
+    // loss times glyphLossWeight (0: off). The head is kept in the checkpoint (resume) but never in
+    // model.safetensors: inference and the model format are unchanged.
     double glyphLossWeight = 0;
     double glyphMinPixels = 6;
     // The resampler: "global" (the arXiv paper's, every query attends to every patch; the shipped model) or
     // "spatial" (the ECCV version's box-local attention). Written into config.json as resampler_attention.
     std::string resamplerAttention = "global";
-    // The ViT's patch embedding: "linear" (the plain patchify; the shipped model) or "conv" (a convolutional stem
-    // before the patch grid, vision_config.patch_embed in config.json: letters learned far faster from scratch,
-    // see tests/tools/vit_glyph_probe.py). Baseline and UHD model share the choice.
+    // The ViT's patch embedding: "linear" (the plain patchify; the shipped model) or "conv" (a convolutional
+    // stem before the patch grid, vision_config.patch_embed in config.json: letters learned far faster from
+    // scratch, see tests/tools/vit_glyph_probe.py). Baseline and UHD model share the choice.
     std::string patchEmbed = "linear";
     double lr = 1.5e-3;
     double minLrRatio = 0.05;
@@ -105,8 +105,10 @@ struct TrainProgress
     double lossAverage = 0;  // mean over the last logEvery steps
     double regionLoss = 0;   // region reading loss, mean over the last logEvery steps (0 when off)
     double glyphLoss = 0;    // glyph loss, mean over the last logEvery steps (0 when off)
-    double glyphAccuracy = 0; // share of text patches (label != none) whose character the head names, same window
-    double glyphAccuracyLarge = 0; // the same over letters at least one patch (kGlyphLargePixels) high at model input
+    double glyphAccuracy =
+        0; // share of text patches (label != none) whose character the head names, same window
+    double glyphAccuracyLarge =
+        0; // the same over letters at least one patch (kGlyphLargePixels) high at model input
     double lr = 0;
     double imagesPerSecond = 0;
     double tokensPerSecond = 0; // language-model positions per second
@@ -139,8 +141,8 @@ TrainResult train(const TrainOptions &options, const TrainProgressCallback &prog
 std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, const SlicePlan &plan, int grid,
                                                    double minPixels);
 
-// The characters the glyph loss names: printable ASCII '!'..'~' (every character the generator draws but space).
-// Class 0 is "no character"; character c is class 1 + glyphAlphabet().find(c).
+// The characters the glyph loss names: printable ASCII '!'..'~' (every character the generator draws but
+// space). Class 0 is "no character"; character c is class 1 + glyphAlphabet().find(c).
 const std::string &glyphAlphabet();
 inline constexpr double kGlyphLargePixels = 14; // "large" letters of the progress line: one ViT patch or more
 
@@ -148,11 +150,12 @@ inline constexpr double kGlyphLargePixels = 14; // "large" letters of the progre
 // row-major), one class per patch of that view's patch grid (rows x cols of the resized view / patch,
 // row-major): the character drawn at the patch's centre — the centre lies on the text's line box, within that
 // character's advance — for text at least minPixels high at model input (the largest text where several
-// qualify); 0 where there is none, or a space. Empty for a padded (llava15) plan or patch < 1. With `heights`,
-// also the labelled text's pixel size at model input for every patch (0 where the label is "none"), in the same
-// layout, for reporting accuracy by letter size.
+// qualify); 0 where there is none, or a space. Empty for a padded (llava15) plan or patch < 1. With
+// `heights`, also the labelled text's pixel size at model input for every patch (0 where the label is
+// "none"), in the same layout, for reporting accuracy by letter size.
 std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const SlicePlan &plan, int patch,
-                                          double minPixels, std::vector<std::vector<float>> *heights = nullptr);
+                                          double minPixels,
+                                          std::vector<std::vector<float>> *heights = nullptr);
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1,

@@ -14,8 +14,8 @@
 //   [32, 64]; tensors vision.patch_embed.stem.{0,1}.{weight,bias}, and patch_embed.proj becomes a 1x1 conv).
 // Checkpoint names:
 //   vision.*     timm-style ViT: patch_embed.proj, pos_embed [1, G*G, C] (bicubic fit, no antialias, as the
-//                CLIP encoder the paper uses), blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2},
-//                norm (applied: all blocks + final LayerNorm)
+//                CLIP encoder the paper uses), blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1,
+//                mlp.fc2}, norm (applied: all blocks + final LayerNorm)
 //   resampler.*  ONE shared perceiver resampler for every slice and the overview: query, kv_proj (when the
 //                widths differ), attn.{in_proj_weight, in_proj_bias, out_proj}, ln_q, ln_kv, ln_post, proj.
 //                Query positions: fixed sincos(D, 8, 8) computed, not stored; key positions: fresh
@@ -60,21 +60,24 @@ public:
         vo.antialias = false;
         const std::string patchEmbed = cfgStr(vc, "patch_embed", "linear", "vision_config");
         if (patchEmbed != "linear" && patchEmbed != "conv")
-            throw Error(ErrorCode::ConfigInvalid, "config.json: vision_config.patch_embed must be 'linear' or 'conv'",
+            throw Error(ErrorCode::ConfigInvalid,
+                        "config.json: vision_config.patch_embed must be 'linear' or 'conv'",
                         "vision_config.patch_embed");
         if (patchEmbed == "conv") {
             vo.stemChannels = {32, 64};
             if (const json *sc = findKey(vc, "stem_channels")) {
                 if (!sc->is_array() || sc->size() != 2 || !(*sc)[0].is_number_integer() ||
-                    !(*sc)[1].is_number_integer() || (*sc)[0].get<int64_t>() < 1 || (*sc)[1].get<int64_t>() < 1 ||
-                    (*sc)[0].get<int64_t>() > 1024 || (*sc)[1].get<int64_t>() > 1024)
+                    !(*sc)[1].is_number_integer() || (*sc)[0].get<int64_t>() < 1 ||
+                    (*sc)[1].get<int64_t>() < 1 || (*sc)[0].get<int64_t>() > 1024 ||
+                    (*sc)[1].get<int64_t>() > 1024)
                     throw Error(ErrorCode::ConfigInvalid,
                                 "config.json: vision_config.stem_channels must be two integers in 1..1024",
                                 "vision_config.stem_channels");
                 vo.stemChannels = {(*sc)[0].get<int64_t>(), (*sc)[1].get<int64_t>()};
             }
             if (vo.patch % 2 != 0)
-                throw Error(ErrorCode::ConfigInvalid, "config.json: a 'conv' patch_embed needs an even patch_size",
+                throw Error(ErrorCode::ConfigInvalid,
+                            "config.json: a 'conv' patch_embed needs an even patch_size",
                             "vision_config.patch_size");
         }
         if (vo.gridSize < 1)

@@ -266,12 +266,14 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
         auto proj = container(*pe, "proj");
         if (!o.stemChannels.empty()) {
             if (o.stemChannels.size() != 2 || o.stemChannels[0] < 1 || o.stemChannels[1] < 1 || o.patch % 2)
-                throw Error(ErrorCode::ConfigInvalid, "a convolutional stem needs two channel counts >= 1 and an even patch");
+                throw Error(ErrorCode::ConfigInvalid,
+                            "a convolutional stem needs two channel counts >= 1 and an even patch");
             auto stem = container(*pe, "stem");
             const int64_t in[2] = {3, o.stemChannels[0]};
             for (int i = 0; i < 2; ++i) {
                 auto conv = container(*stem, std::to_string(i));
-                stemWeight[i] = param(*conv, "weight", {o.stemChannels[static_cast<std::size_t>(i)], in[i], 3, 3}, to);
+                stemWeight[i] =
+                    param(*conv, "weight", {o.stemChannels[static_cast<std::size_t>(i)], in[i], 3, 3}, to);
                 stemBias[i] = param(*conv, "bias", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
             }
         }
@@ -334,9 +336,9 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor &pixels) const
     if (opt.stemChannels.empty()) {
         x = at::conv2d(pixels, patchWeight, patchBias, {opt.patch, opt.patch});
     } else {
-        // Early convolutions (Xiao et al. 2021, "Early Convolutions Help Transformers See Better") with a max-pool
-        // over each patch's half-resolution cells: shifting a letter inside its patch no longer changes the
-        // token, which the linear patchify has to learn position by position.
+        // Early convolutions (Xiao et al. 2021, "Early Convolutions Help Transformers See Better") with a
+        // max-pool over each patch's half-resolution cells: shifting a letter inside its patch no longer
+        // changes the token, which the linear patchify has to learn position by position.
         x = at::gelu(at::conv2d(pixels, stemWeight[0], stemBias[0], {2, 2}, {1, 1}));
         x = at::gelu(at::conv2d(x, stemWeight[1], stemBias[1], {1, 1}, {1, 1}));
         x = at::max_pool2d(x, {opt.patch / 2, opt.patch / 2}, {opt.patch / 2, opt.patch / 2});

@@ -136,9 +136,9 @@ struct VitOptions
     VitNaming naming = VitNaming::Timm;
     bool finalNorm = true;   // timm forward_features applies `norm`; CLIP layer -2 features have no post-LN
     bool antialias = true;   // position-table fit (see fitPositionTable)
-    // Convolutional stem instead of the linear patchify (Timm naming only; UHD Lens's own models): empty = the
-    // plain ViT. {c1, c2}: conv 3x3 stride 2 (3 -> c1), GELU, conv 3x3 (c1 -> c2), GELU, max-pool (patch/2)^2,
-    // then patch_embed.proj as a 1x1 conv (c2 -> dim). Same patch grid; needs an even patch.
+    // Convolutional stem instead of the linear patchify (Timm naming only; UHD Lens's own models): empty =
+    // the plain ViT. {c1, c2}: conv 3x3 stride 2 (3 -> c1), GELU, conv 3x3 (c1 -> c2), GELU, max-pool
+    // (patch/2)^2, then patch_embed.proj as a 1x1 conv (c2 -> dim). Same patch grid; needs an even patch.
     std::vector<int64_t> stemChannels;
 };
 
