@@ -13,6 +13,7 @@
 #include <QTemporaryDir>
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -88,63 +89,33 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     TrainOptions base;
     base.outDir = "x";
     EXPECT_TRUE(base.validate().empty()) << base.validate();
-    TrainOptions o = base;
-    o.outDir.clear();
-    refused(o, "no output folder");
-    o = base;
-    o.steps = 0;
-    refused(o, "zero steps");
-    o = base;
-    o.policy = "squeeze";
-    refused(o, "unknown policy");
-    o = base;
-    o.preset = "huge";
-    refused(o, "unknown preset");
-    o = base;
-    o.lr = 0;
-    refused(o, "zero learning rate");
-    o = base;
-    o.clipNorm = -1;
-    refused(o, "negative clip");
-    o = base;
-    o.maxSide = 50;
-    refused(o, "image sides out of range");
-    o = base;
-    o.dtype = "f16";
-    refused(o, "unsupported dtype");
-    o = base;
-    o.readTextProbability = 1.5;
-    refused(o, "read-text probability above 1");
-    o = base;
-    o.readTextWords = 0;
-    refused(o, "no words to read");
-    o = base;
-    o.regionLossWeight = -1;
-    refused(o, "negative region loss weight");
-    o = base;
-    o.regionLossWeight = std::nan("");
-    refused(o, "NaN region loss weight");
-    o = base;
-    o.patchEmbed = "pixels";
-    refused(o, "unknown patch embedding");
-    o = base;
-    o.glyphLossWeight = -0.5;
-    refused(o, "negative glyph loss weight");
-    o = base;
-    o.glyphLossWeight = std::nan("");
-    refused(o, "NaN glyph loss weight");
-    o = base;
-    o.glyphMinPixels = std::numeric_limits<double>::infinity();
-    refused(o, "infinite glyph minimum height");
-    o = base;
-    o.regionMinPixels = -2;
-    refused(o, "negative region minimum");
-    o = base;
-    o.families = {"window", "spreadsheet"};
-    refused(o, "unknown family");
-    o = base;
-    o.resamplerAttention = "local";
-    refused(o, "unknown resampler attention");
+    // Each case: one setting made bad on top of valid defaults.
+    const std::pair<const char *, std::function<void(TrainOptions &)>> cases[] = {
+        {"no output folder", [](TrainOptions &o) { o.outDir.clear(); }},
+        {"zero steps", [](TrainOptions &o) { o.steps = 0; }},
+        {"unknown policy", [](TrainOptions &o) { o.policy = "squeeze"; }},
+        {"unknown preset", [](TrainOptions &o) { o.preset = "huge"; }},
+        {"zero learning rate", [](TrainOptions &o) { o.lr = 0; }},
+        {"negative clip", [](TrainOptions &o) { o.clipNorm = -1; }},
+        {"image sides out of range", [](TrainOptions &o) { o.maxSide = 50; }},
+        {"unsupported dtype", [](TrainOptions &o) { o.dtype = "f16"; }},
+        {"read-text probability above 1", [](TrainOptions &o) { o.readTextProbability = 1.5; }},
+        {"no words to read", [](TrainOptions &o) { o.readTextWords = 0; }},
+        {"negative region loss weight", [](TrainOptions &o) { o.regionLossWeight = -1; }},
+        {"NaN region loss weight", [](TrainOptions &o) { o.regionLossWeight = std::nan(""); }},
+        {"unknown patch embedding", [](TrainOptions &o) { o.patchEmbed = "pixels"; }},
+        {"negative glyph loss weight", [](TrainOptions &o) { o.glyphLossWeight = -0.5; }},
+        {"NaN glyph loss weight", [](TrainOptions &o) { o.glyphLossWeight = std::nan(""); }},
+        {"infinite glyph minimum height", [](TrainOptions &o) { o.glyphMinPixels = std::numeric_limits<double>::infinity(); }},
+        {"negative region minimum", [](TrainOptions &o) { o.regionMinPixels = -2; }},
+        {"unknown family", [](TrainOptions &o) { o.families = {"window", "spreadsheet"}; }},
+        {"unknown resampler attention", [](TrainOptions &o) { o.resamplerAttention = "local"; }},
+    };
+    for (const auto &[what, breakIt] : cases) {
+        TrainOptions o = base;
+        breakIt(o);
+        refused(o, what);
+    }
     EXPECT_THROW(trainingConfigJson("tiny", "squeeze"), Error);
     EXPECT_THROW(trainingConfigJson("tiny", "llava-uhd", -1, "local"), Error);
     EXPECT_THROW(trainingConfigJson("huge", "llava-uhd"), Error);
