@@ -180,15 +180,27 @@ TEST(TrainingConfig, RegionLabelsNameTheShapeInEachBox)
     EXPECT_EQ(checked, 6);
 }
 
-TEST(TrainingConfig, RegionLabelsFollowTheSlices)
+namespace {
+
+// A large generated document page and the tiny preset's slice plan for it (sliced: up to 9 slices + overview),
+// the shared subject of the region- and glyph-label tests.
+std::pair<synth::Sample, SlicePlan> slicedPage()
 {
     ensureGuiApplication();
     const auto model = createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
     synth::Options so;
     so.minSide = 1200;
     so.maxSide = 2000;
-    const synth::Sample s = synth::generate(synth::Family::Document, 3, so);
+    synth::Sample s = synth::generate(synth::Family::Document, 3, so);
     const SlicePlan plan = planSlices({s.image.width(), s.image.height()}, model->policy());
+    return {std::move(s), plan};
+}
+
+} // namespace
+
+TEST(TrainingConfig, RegionLabelsFollowTheSlices)
+{
+    const auto [s, plan] = slicedPage();
     ASSERT_TRUE(plan.grid.has_value());
     const auto labels = regionLabels(s, plan, 8, 6.0);
     ASSERT_EQ(labels.size(), static_cast<std::size_t>(1 + plan.sliceCount()));
@@ -305,14 +317,7 @@ TEST(TrainingConfig, GlyphLabelsNameTheCharacterAtEachPatchCentre)
 // the page's legible text, and the slices label far more than the shrunk overview.
 TEST(TrainingConfig, GlyphLabelsFollowTheSlices)
 {
-    ensureGuiApplication();
-    const auto model =
-        createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
-    synth::Options so;
-    so.minSide = 1200;
-    so.maxSide = 2000;
-    const synth::Sample s = synth::generate(synth::Family::Document, 3, so);
-    const SlicePlan plan = planSlices({s.image.width(), s.image.height()}, model->policy());
+    const auto [s, plan] = slicedPage();
     ASSERT_TRUE(plan.grid.has_value());
     const auto labels = glyphLabels(s, plan, 14, 6.0);
     ASSERT_EQ(labels.size(), static_cast<std::size_t>(1 + plan.sliceCount()));
