@@ -78,6 +78,15 @@ int main(int argc, char **argv)
             QStringLiteral(
                 "ViT patch embedding: linear (the plain patchify, default) or conv (a convolutional stem)."),
             QStringLiteral("E"), QString::fromStdString(d.patchEmbed));
+    const auto encWarmOpt = opt(
+        "encoder-warmup",
+        QStringLiteral("Steps that first train the vision encoder alone on small text crops (glyph loss; 0: off)."),
+        QStringLiteral("N"), QString::number(d.encoderWarmupSteps));
+    const auto encCropOpt =
+        opt("encoder-warmup-crop", QStringLiteral("Side of those crops at model input (a multiple of the patch)."),
+            QStringLiteral("PX"), QString::number(d.encoderWarmupCrop));
+    const auto encBatchOpt = opt("encoder-warmup-batch", QStringLiteral("Crops per encoder warm-up step."),
+                                 QStringLiteral("N"), QString::number(d.encoderWarmupBatch));
     const auto lrOpt = opt("lr", QStringLiteral("Peak learning rate."), QStringLiteral("LR"), QString::number(d.lr));
     const auto warmOpt = opt("warmup", QStringLiteral("Warm-up steps."), QStringLiteral("N"), QString::number(d.warmupSteps));
     const auto wdOpt = opt("weight-decay", QStringLiteral("AdamW weight decay."), QStringLiteral("W"), QString::number(d.weightDecay));
@@ -130,6 +139,9 @@ int main(int argc, char **argv)
     realOf(readOpt, o.readTextProbability);
     intOf(warmOpt, o.warmupSteps);
     intOf(threadsOpt, o.threads);
+    intOf(encWarmOpt, o.encoderWarmupSteps);
+    intOf(encCropOpt, o.encoderWarmupCrop);
+    intOf(encBatchOpt, o.encoderWarmupBatch);
     if (parser.isSet(familiesOpt))
         for (const QString &f : parser.value(familiesOpt).split(QLatin1Char(','), Qt::SkipEmptyParts))
             o.families.push_back(f.trimmed().toStdString());
@@ -176,6 +188,15 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "uhdlens-train: preset %s, policy %s, %d steps x %d images -> %s\n", o.preset.c_str(),
                      o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
         const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
+            if (p.encoderWarmup) {
+                std::printf("encoder warm-up %5d/%d  glyph %.4f (%.1f%%, large %.1f%%)  lr %.2e  %.1f crops/s  "
+                            "elapsed %s  ETA %s\n",
+                            p.step, p.steps, p.glyphLoss, 100.0 * p.glyphAccuracy, 100.0 * p.glyphAccuracyLarge,
+                            p.lr, p.imagesPerSecond, qPrintable(duration(p.elapsedSeconds)),
+                            qPrintable(duration(p.etaSeconds)));
+                std::fflush(stdout);
+                return;
+            }
             std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  glyph %.4f (%.1f%%, large %.1f%%)  "
                         "lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
                         p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.glyphLoss,

@@ -120,9 +120,13 @@ json buildConfig(const std::string &preset, const std::string &policy, int maxSl
     // the 64 queries start as near-identical averages of the slice). Baseline and UHD model share the choice.
     setKey(cfg, "resampler_attention", attention);
     // "conv": a convolutional stem before the ViT (uhd_paper.cpp), written only when asked for, so the
-    // shipped configs stay what they were.
-    if (patchEmbed != "linear")
+    // shipped configs stay what they were. Always with GroupNorm: without it the stem's output starts ~30x
+    // smaller than the patchify's (weights drawn at std 0.02) and letters are learned no faster than without
+    // a stem (models README, runs H and I).
+    if (patchEmbed != "linear") {
         cfg["vision_config"]["patch_embed"] = patchEmbed;
+        cfg["vision_config"]["stem_norm"] = "group";
+    }
     // The baseline (LLaVA-1.5 style, one low-resolution view): the same recipe with slicing off — the planner
     // then encodes only the overview, the whole image resized to ~scale^2 pixels (aspect kept), 64 tokens.
     if (policy == "llava15") {
@@ -260,6 +264,67 @@ std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const Sli
     return out;
 }
 
+WarmupCrop warmupCrop(const synth::Sample &sample, const Rect &region, int side, const SlicePolicy &policy)
+{
+    QRect r = QRect(region.x, region.y, region.width, region.height).intersected(sample.image.rect());
+    if (side < 1 || r.isEmpty())
+        throw Error(ErrorCode::InvalidArgument, "a warm-up crop needs a region inside the image and a side >= 1",
+                    "region");
+    if (r.width() != r.height()) { // one scale for both axes: keep the centred square
+        const int s = std::min(r.width(), r.height());
+        r = QRect(r.x() + (r.width() - s) / 2, r.y() + (r.height() - s) / 2, s, s);
+    }
+    WarmupCrop c;
+    c.sample.family = sample.family;
+    c.sample.split = sample.split;
+    c.sample.seed = sample.seed;
+    c.sample.image = sample.image.copy(r);
+    for (const synth::TextItem &t : sample.texts) {
+        if (!QRect(t.x, t.y, t.width, t.height).intersects(r))
+            continue;
+        synth::TextItem moved = t; // charEnds are relative to x: they move with it
+        moved.x -= r.x();
+        moved.y -= r.y();
+        c.sample.texts.push_back(std::move(moved));
+    }
+    c.plan.input = {r.width(), r.height()};
+    c.plan.policy = policy;
+    c.plan.overview = {side, side};
+    return c;
+}
+
+Rect warmupRegion(const synth::Sample &sample, int side, double zoom, double minPixels, std::uint64_t pick)
+{
+    const int w = sample.image.width(), h = sample.image.height();
+    if (w < 1 || h < 1 || side < 1 || !(zoom > 0))
+        return {};
+    const int s = std::clamp(static_cast<int>(std::lround(side * zoom)), 1, std::min(w, h));
+    std::uint64_t state = pick;
+    auto uniform = [&state] { // SplitMix64 -> [0, 1)
+        std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+    };
+    // The region shrinks by s / side: text must be minPixels high after that.
+    const double scale = static_cast<double>(side) / s;
+    std::vector<const synth::TextItem *> legible;
+    for (const synth::TextItem &t : sample.texts)
+        if (t.pixelSize * scale >= minPixels && t.width > 0 && t.height > 0)
+            legible.push_back(&t);
+    double cx = uniform() * w, cy = uniform() * h;
+    if (!legible.empty()) {
+        const synth::TextItem &t =
+            *legible[std::min(legible.size() - 1, static_cast<std::size_t>(uniform() * legible.size()))];
+        cx = t.x + uniform() * t.width;
+        cy = t.y + 0.5 * t.height;
+    }
+    // The point lands anywhere inside the square (not always its centre), then the square moves inside the image.
+    const int x = std::clamp(static_cast<int>(std::lround(cx - uniform() * s)), 0, w - s);
+    const int y = std::clamp(static_cast<int>(std::lround(cy - uniform() * s)), 0, h - s);
+    return {x, y, s, s};
+}
+
 namespace {
 
 // Renders sample `index` of the stream and turns it into a training sequence of up to `turns` QA turns.
@@ -395,6 +460,51 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
     return ex;
 }
 
+// Encoder warm-up example `index`: one crop (warmupRegion, warmupCrop) of a generated window or page, as
+// pixels [1, 3, side, side] and glyph labels [1, patches] (Example's overview fields; no prompt). Each rendered
+// image gives kWarmupCropsPerImage consecutive crops (rendering costs more than a crop's training step);
+// `cache` keeps the last one.
+constexpr std::uint64_t kWarmupCropsPerImage = 4;
+Example makeWarmupExample(const VisionLanguageModel &model, const TrainOptions &o,
+                          const synth::Options &dataOptions, std::uint64_t streamIndex,
+                          std::pair<std::uint64_t, synth::Sample> &cache)
+{
+    const std::uint64_t imageIndex = streamIndex / kWarmupCropsPerImage;
+    // Another stream than the full recipe's (the same bijection, salted), so the two never share an image.
+    const std::uint64_t seed =
+        (o.seed * 0x9E3779B97F4A7C15ULL + imageIndex * 0xD1B54A32D192ED03ULL + 0x5EED0F3A11ULL) % synth::kMaxSeed;
+    if (cache.second.image.isNull() || cache.first != imageIndex) {
+        std::vector<synth::Family> families;
+        for (const std::string &name : o.families)
+            if (const auto f = synth::familyFromName(name); f && *f != synth::Family::Shapes)
+                families.push_back(*f);
+        if (families.empty())
+            families = {synth::Family::Window, synth::Family::Document};
+        cache = {imageIndex, synth::generate(families[imageIndex % families.size()], seed, dataOptions)};
+    }
+    const synth::Sample &sample = cache.second;
+    const std::uint64_t pick = (seed ^ 0xC2B2AE3D27D4EB4FULL) * 0x9E3779B97F4A7C15ULL + streamIndex;
+    // Zoom log-uniform in [1, 1.6]: letters at their drawn size and shrunk, as the planner shrinks large
+    // images (never enlarged: the planner rarely does).
+    const double zoom = std::exp(std::log(1.6) * static_cast<double>((pick * 0x2545F4914F6CDD1DULL) >> 11) *
+                                 0x1.0p-53);
+    const WarmupCrop crop = warmupCrop(sample, warmupRegion(sample, o.encoderWarmupCrop, zoom, o.glyphMinPixels, pick),
+                                       o.encoderWarmupCrop, model.policy());
+    PreprocessOptions pre;
+    pre.norm = model.pixelNorm();
+    Example ex;
+    ex.overview = prepareImages(crop.sample.image, crop.plan, pre).overview;
+    ex.encodedImages = 1;
+    std::vector<std::vector<float>> heights;
+    const std::vector<std::vector<int>> labels =
+        glyphLabels(crop.sample, crop.plan, model.policy().patch, o.glyphMinPixels, &heights);
+    if (labels.size() != 1)
+        throw Error(ErrorCode::Internal, "a warm-up crop must be one view");
+    ex.glyphOverview = torch::tensor(std::vector<int64_t>(labels[0].begin(), labels[0].end())).reshape({1, -1});
+    ex.glyphHeightsOverview = torch::tensor(heights[0]).reshape({1, -1});
+    return ex;
+}
+
 // Bounded queue filled by one worker thread, in stream order (so a run is reproducible and resumable).
 class DataQueue
 {
@@ -472,6 +582,35 @@ double scheduleLr(const TrainOptions &o, int step, double timeFraction)
     const double minLr = o.lr * o.minLrRatio;
     return minLr + 0.5 * (o.lr - minLr) * (1.0 + std::cos(M_PI * f));
 }
+
+// The glyph loss over patch logits [P, classes] and labels [P]: text and background patches weigh half each
+// (most patches are background, and a plain mean first teaches the head to answer "none" everywhere).
+torch::Tensor glyphObjective(const torch::Tensor &logits, const torch::Tensor &targets)
+{
+    const torch::Tensor perPatch = torch::nn::functional::cross_entropy(
+        logits, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    const torch::Tensor isText = (targets > 0).to(torch::kFloat32);
+    return 0.5 * (perPatch * isText).sum() / isText.sum().clamp_min(1) +
+           0.5 * (perPatch * (1 - isText)).sum() / (1 - isText).sum().clamp_min(1);
+}
+
+// The glyph head's accuracy on text patches, overall and on letters >= kGlyphLargePixels at model input.
+struct GlyphTally
+{
+    double hits = 0, text = 0, hitsLarge = 0, large = 0;
+    void add(const torch::Tensor &logits, const torch::Tensor &targets, const torch::Tensor &heights)
+    {
+        torch::NoGradGuard ng;
+        const torch::Tensor isText = targets > 0, hit = logits.argmax(-1).eq(targets) & isText;
+        const torch::Tensor isLarge = isText & (heights >= kGlyphLargePixels);
+        text += isText.sum().item<double>();
+        hits += hit.sum().item<double>();
+        large += isLarge.sum().item<double>();
+        hitsLarge += (hit & isLarge).sum().item<double>();
+    }
+    double accuracy() const { return text > 0 ? hits / text : 0.0; }
+    double accuracyLarge() const { return large > 0 ? hitsLarge / large : 0.0; }
+};
 
 bool cpuHasBf16()
 {
@@ -564,6 +703,119 @@ void loadCheckpoint(const std::string &dir, const NamedTensors &params, torch::o
         s->exp_avg_sq(ok.get("exp_avg_sq." + name).clone());
         opt.state()[paramKey(t)] = std::move(s);
     }
+}
+
+// The encoder warm-up (TrainOptions::encoderWarmupSteps): the vision encoder and the glyph head alone, on
+// batches of small crops, with their own AdamW (ramp then cosine to minLrRatio). Returns the seconds it took.
+double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead, const TrainOptions &o,
+                        const synth::Options &fullData, bool bf16, const TrainProgressCallback &progress)
+{
+    std::vector<torch::Tensor> decay, noDecay;
+    for (auto &[name, t] : model.namedParameters())
+        if (name.rfind("vision.", 0) == 0)
+            (t.dim() >= 2 && name.find("embed") == std::string::npos && name.find("pos") == std::string::npos
+                 ? decay
+                 : noDecay)
+                .push_back(t);
+    if (decay.empty())
+        throw Error(ErrorCode::ConfigInvalid, "the encoder warm-up found no vision encoder parameters", "vision");
+    for (const auto &item : glyphHead->named_parameters())
+        (item.value().dim() >= 2 ? decay : noDecay).push_back(item.value());
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                   torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay)));
+    groups.emplace_back(noDecay, std::make_unique<torch::optim::AdamWOptions>(
+                                     torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
+    torch::optim::AdamW opt(std::move(groups));
+    std::vector<torch::Tensor> params = decay;
+    params.insert(params.end(), noDecay.begin(), noDecay.end());
+
+    // Windows and pages up to 1024 px (a crop needs no more, and small canvases render fast), text 8-40 px
+    // (within the run's range): the sizes the encoder sees in most views, and none too small to name.
+    synth::Options data = fullData;
+    data.maxSide = std::min(data.maxSide, std::max(data.minSide, 1024));
+    data.minText = std::clamp(8, fullData.minText, fullData.maxText);
+    data.maxText = std::clamp(40, data.minText, fullData.maxText);
+    const VisionLanguageModel &m = model;
+    std::pair<std::uint64_t, synth::Sample> cache; // used by the queue's worker thread only
+    DataQueue queue([&](std::uint64_t i) { return makeWarmupExample(m, o, data, i, cache); }, 0,
+                    static_cast<std::size_t>(std::max(o.queueSize, 2 * o.encoderWarmupBatch)));
+    const int steps = o.encoderWarmupSteps;
+    const int ramp = std::clamp(steps / 10, 1, 50);
+    const auto start = Clock::now();
+    auto windowStart = start;
+    GlyphTally tally;
+    std::deque<double> window;
+    double windowImages = 0;
+    for (int step = 0; step < steps; ++step) {
+        const double f = step < ramp ? 0.0 : static_cast<double>(step - ramp) / std::max(1, steps - ramp);
+        const double minLr = o.lr * o.minLrRatio;
+        const double lr = step < ramp ? o.lr * (step + 1) / ramp
+                                      : minLr + 0.5 * (o.lr - minLr) * (1.0 + std::cos(M_PI * f));
+        for (auto &g : opt.param_groups())
+            static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
+        std::vector<torch::Tensor> pixels, labels, heights;
+        for (int b = 0; b < o.encoderWarmupBatch; ++b) {
+            Example ex = queue.pop();
+            pixels.push_back(ex.overview);
+            labels.push_back(ex.glyphOverview);
+            heights.push_back(ex.glyphHeightsOverview);
+        }
+        opt.zero_grad();
+        torch::Tensor logits;
+        {
+            at::autocast::set_cpu_enabled(bf16);
+            at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+            // The hook takes the patch features on their way to the resampler; the visual tokens are unused.
+            model.encodeImages(torch::cat(pixels, 0), [&](const std::string &name, const torch::Tensor &x) {
+                if (name == "vision")
+                    logits = glyphHead->forward(x).reshape({-1, glyphHead->options.out_features()});
+            });
+            at::autocast::set_cpu_enabled(false);
+        }
+        if (!logits.defined())
+            throw Error(ErrorCode::Internal, "the vision encoder reported no patch features");
+        logits = logits.to(torch::kFloat32);
+        const torch::Tensor targets = torch::cat(labels, 0).reshape({-1});
+        if (logits.size(0) != targets.size(0))
+            throw Error(ErrorCode::Internal, "glyph labels do not match the encoder's patch grid");
+        const torch::Tensor loss = glyphObjective(logits, targets);
+        loss.backward();
+        at::autocast::clear_cache();
+        torch::nn::utils::clip_grad_norm_(params, o.clipNorm);
+        opt.step();
+        const double value = loss.item<double>();
+        if (!std::isfinite(value))
+            throw Error(ErrorCode::Internal,
+                        "the encoder warm-up diverged at step " + std::to_string(step + 1) + "; lower --lr", "lr");
+        tally.add(logits, targets, torch::cat(heights, 0).reshape({-1}));
+        window.push_back(value);
+        if (static_cast<int>(window.size()) > o.logEvery)
+            window.pop_front();
+        windowImages += o.encoderWarmupBatch;
+        const int done = step + 1;
+        if (progress && (done % o.logEvery == 0 || done == steps)) {
+            const double dt = std::max(1e-9, std::chrono::duration<double>(Clock::now() - windowStart).count());
+            TrainProgress p;
+            p.encoderWarmup = true;
+            p.step = done;
+            p.steps = steps;
+            p.glyphLoss = std::accumulate(window.begin(), window.end(), 0.0) / window.size();
+            p.loss = p.lossAverage = p.glyphLoss;
+            p.glyphAccuracy = tally.accuracy();
+            p.glyphAccuracyLarge = tally.accuracyLarge();
+            p.lr = lr;
+            p.imagesPerSecond = windowImages / dt;
+            p.elapsedSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+            p.etaSeconds = dt / std::max(1.0, windowImages / o.encoderWarmupBatch) * (steps - done);
+            progress(p);
+            tally = {};
+            windowImages = 0;
+            windowStart = Clock::now();
+        }
+    }
+    opt.zero_grad();
+    return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 std::vector<std::string> suggestedQuestions()
@@ -659,6 +911,15 @@ std::string TrainOptions::validate() const
         return "glyph loss weight must be between 0 and 100";
     if (!(glyphMinPixels >= 0 && glyphMinPixels <= 1000))
         return "glyph minimum pixels must be between 0 and 1000";
+    if (encoderWarmupSteps < 0 || encoderWarmupSteps > 10'000'000)
+        return "encoder warm-up steps must be between 0 and 10000000";
+    if (encoderWarmupCrop < 28 || encoderWarmupCrop > 1024)
+        return "encoder warm-up crop must be between 28 and 1024 pixels";
+    if (encoderWarmupBatch < 1 || encoderWarmupBatch > 1024)
+        return "encoder warm-up batch must be between 1 and 1024 crops";
+    if (encoderWarmupSteps > 0 && !families.empty() &&
+        std::none_of(families.begin(), families.end(), [](const std::string &f) { return f != "shapes"; }))
+        return "the encoder warm-up needs a family with text (window or document)";
     if (batchImages < 1 || batchImages > 1024)
         return "batch must be between 1 and 1024 images";
     if (turnsPerImage < 1 || turnsPerImage > 16)
@@ -717,8 +978,6 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
 
     const std::string out = o.outDir;
     const std::string ckDir = out + "/checkpoint";
-    if (!QDir().mkpath(QString::fromStdString(out)))
-        throw Error(ErrorCode::FileUnreadable, "cannot create output folder " + out, out);
 
     // Config: preset (or the checkpoint's when resuming, or a user file).
     json cfg;
@@ -731,6 +990,14 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     const std::string family = detectFamily(cfg);
     std::unique_ptr<VisionLanguageModel> model = createFamilyModel(cfg, nullptr, {});
     initRandom(*model, o.seed);
+    if (o.encoderWarmupSteps > 0 && o.encoderWarmupCrop % model->policy().patch != 0)
+        throw Error(ErrorCode::InvalidArgument,
+                    "the encoder warm-up crop (" + std::to_string(o.encoderWarmupCrop) +
+                        " px) must be a multiple of the patch (" + std::to_string(model->policy().patch) + " px)",
+                    "encoder_warmup_crop");
+    // Nothing is written before here: every refusal above leaves no folder behind.
+    if (!QDir().mkpath(QString::fromStdString(out)))
+        throw Error(ErrorCode::FileUnreadable, "cannot create output folder " + out, out);
 
     // Tokenizer: trained once on the generator's corpus, kept with the checkpoint for resume.
     const std::string tokPath = out + "/tokenizer.model";
@@ -780,7 +1047,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     int64_t nTrainOnly = 0; // not counted in nParams (not part of the model)
     torch::nn::Linear glyphHead{nullptr};
     const auto glyphClasses = static_cast<int64_t>(glyphAlphabet().size()) + 1;
-    if (o.glyphLossWeight > 0) {
+    if (o.glyphLossWeight > 0 || o.encoderWarmupSteps > 0) {
         const json *vc = cfg.contains("vision_config") ? &cfg["vision_config"] : nullptr;
         if (!vc || !vc->contains("hidden_size") || !(*vc)["hidden_size"].is_number_integer())
             throw Error(ErrorCode::ConfigInvalid,
@@ -825,10 +1092,6 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     synth::ensureFonts(synth::Split::Train); // register fonts on this thread before the worker starts
 
     const VisionLanguageModel &m = *model;
-    DataQueue queue(
-        [&](std::uint64_t i) { return makeExample(m, *tok, o, dataOptions, i, endId); },
-        static_cast<std::uint64_t>(startStep) * o.batchImages, static_cast<std::size_t>(o.queueSize));
-
     json state;
     state["options"] = {{"preset", o.preset},
                         {"policy", o.policy},
@@ -856,17 +1119,40 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         {"glyph_min_pixels", o.glyphMinPixels},
                         {"families", o.families},
                         {"resampler_attention", o.resamplerAttention},
-                        {"patch_embed", o.patchEmbed}};
+                        {"patch_embed", o.patchEmbed},
+                        {"encoder_warmup_steps", o.encoderWarmupSteps},
+                        {"encoder_warmup_crop", o.encoderWarmupCrop},
+                        {"encoder_warmup_batch", o.encoderWarmupBatch}};
     QDir().mkpath(QString::fromStdString(ckDir));
     writeText(ckDir + "/config.json", cfg.dump(2));
+
+    // Encoder warm-up, once: skipped when resuming a run that finished it (or had no warm-up).
+    const bool warmupDone = o.resume && [&] {
+        const json st = readJson(ckDir + "/state.json");
+        return st.value("encoder_warmup_done", false) || st.value("step", 0) > 0;
+    }();
+    double warmupSeconds = 0;
+    if (o.encoderWarmupSteps > 0 && !warmupDone) {
+        warmupSeconds = runEncoderWarmup(*model, glyphHead, o, dataOptions, bf16, progress);
+        state["encoder_warmup_done"] = true;
+        state["encoder_warmup_seconds"] = warmupSeconds;
+        saveCheckpoint(ckDir, ckParams, opt, startStep, state);
+    } else if (o.resume) {
+        const json st = readJson(ckDir + "/state.json");
+        if (st.contains("encoder_warmup_seconds"))
+            state["encoder_warmup_seconds"] = st["encoder_warmup_seconds"];
+        state["encoder_warmup_done"] = st.value("encoder_warmup_done", false);
+    }
+
+    DataQueue queue(
+        [&](std::uint64_t i) { return makeExample(m, *tok, o, dataOptions, i, endId); },
+        static_cast<std::uint64_t>(startStep) * o.batchImages, static_cast<std::size_t>(o.queueSize));
 
     TrainResult result;
     result.parameters = nParams;
     result.outDir = out;
     std::deque<double> window, regionWindow, glyphWindow;
-    double glyphHits = 0, glyphTextPatches = 0; // accuracy of the glyph head on text patches, this log window
-    double glyphHitsLarge = 0,
-           glyphLargePatches = 0; // the same for letters >= kGlyphLargePixels at model input
+    GlyphTally glyphTally; // accuracy of the glyph head, this log window
     double windowImages = 0, windowTokens = 0;
     auto windowStart = Clock::now();
     const auto runStart = Clock::now();
@@ -954,23 +1240,10 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             if (!glyphLogits.empty()) {
                 const torch::Tensor gl = torch::cat(glyphLogits, 0).to(torch::kFloat32);
                 const torch::Tensor gt = torch::cat(glyphTargets, 0);
-                // Text and background patches weigh half each: most patches are background, and a plain mean
-                // first teaches the head to answer "none" everywhere.
-                const torch::Tensor perPatch = torch::nn::functional::cross_entropy(
-                    gl, gt, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-                const torch::Tensor isText = (gt > 0).to(torch::kFloat32);
-                const torch::Tensor nText = isText.sum(), nBack = (1 - isText).sum();
-                const torch::Tensor g = 0.5 * (perPatch * isText).sum() / nText.clamp_min(1) +
-                                        0.5 * (perPatch * (1 - isText)).sum() / nBack.clamp_min(1);
+                const torch::Tensor g = glyphObjective(gl, gt);
                 glyphLoss = g.item<double>();
                 loss = loss + o.glyphLossWeight * g;
-                torch::NoGradGuard ng;
-                const torch::Tensor text = gt > 0, hit = gl.argmax(-1).eq(gt) & text;
-                const torch::Tensor large = text & (torch::cat(glyphHeights, 0) >= kGlyphLargePixels);
-                glyphTextPatches += text.sum().item<double>();
-                glyphHits += hit.sum().item<double>();
-                glyphLargePatches += large.sum().item<double>();
-                glyphHitsLarge += (hit & large).sum().item<double>();
+                glyphTally.add(gl, gt, torch::cat(glyphHeights, 0));
             }
             at::autocast::set_cpu_enabled(false);
         }
@@ -1015,8 +1288,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             p.lossAverage = mean;
             p.regionLoss = std::accumulate(regionWindow.begin(), regionWindow.end(), 0.0) / regionWindow.size();
             p.glyphLoss = std::accumulate(glyphWindow.begin(), glyphWindow.end(), 0.0) / glyphWindow.size();
-            p.glyphAccuracy = glyphTextPatches > 0 ? glyphHits / glyphTextPatches : 0.0;
-            p.glyphAccuracyLarge = glyphLargePatches > 0 ? glyphHitsLarge / glyphLargePatches : 0.0;
+            p.glyphAccuracy = glyphTally.accuracy();
+            p.glyphAccuracyLarge = glyphTally.accuracyLarge();
             p.lr = lr;
             p.imagesPerSecond = windowImages / dt;
             p.tokensPerSecond = windowTokens / dt;
@@ -1034,8 +1307,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             }
             if (progress)
                 progress(p);
-            windowImages = windowTokens = glyphHits = glyphTextPatches = glyphHitsLarge = glyphLargePatches =
-                0;
+            windowImages = windowTokens = 0;
+            glyphTally = {};
             windowStart = Clock::now();
         }
     }
@@ -1084,6 +1357,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     tl["first_loss"] = result.firstLoss;
     tl["last_loss"] = result.lastLoss;
     tl["parameters"] = nParams;
+    if (state.contains("encoder_warmup_seconds"))
+        tl["encoder_warmup_seconds"] = state["encoder_warmup_seconds"];
     tl["train_only_parameters"] = nTrainOnly; // the glyph head: in the checkpoint, not in model.safetensors
     tl["options"] = state["options"];
     // This run only (not counting steps before a resume).

@@ -513,13 +513,18 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
 {
     // The arXiv resampler, the ECCV one, and the convolutional stem UHD Lens's own training can put before
     // the ViT.
-    const std::pair<const char *, const char *> variants[] = {
-        {"global", "linear"}, {"spatial", "linear"}, {"spatial", "conv"}};
-    for (const auto &[attention, patchEmbed] : variants) {
-        SCOPED_TRACE(std::string(attention) + " / " + patchEmbed);
+    // (with or without GroupNorm after its convolutions).
+    const std::tuple<const char *, const char *, const char *> variants[] = {{"global", "linear", "none"},
+                                                                             {"spatial", "linear", "none"},
+                                                                             {"spatial", "conv", "none"},
+                                                                             {"global", "conv", "group"}};
+    for (const auto &[attention, patchEmbed, stemNorm] : variants) {
+        SCOPED_TRACE(std::string(attention) + " / " + patchEmbed + " / " + stemNorm);
         auto cfg = tinyConfig("uhd-paper");
         cfg["resampler_attention"] = attention;
         cfg["vision_config"]["patch_embed"] = patchEmbed;
+        if (std::string(patchEmbed) == "conv")
+            cfg["vision_config"]["stem_norm"] = stemNorm;
         auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
         initRandom(*m, 7);
         torch::manual_seed(10);
@@ -551,7 +556,8 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
         EXPECT_EQ(zero, 0);
         for (const auto &[name, p] : m->namedParameters())
             if (name == "vision.patch_embed.proj.weight" || name == "resampler.query" ||
-                name == "llm.lm_head.weight" || name == "vision.patch_embed.stem.0.weight") {
+                name == "llm.lm_head.weight" || name == "vision.patch_embed.stem.0.weight" ||
+                name == "vision.patch_embed.stem.1.norm.weight") {
                 EXPECT_GT(p.grad().abs().max().item<double>(), 0) << name;
             }
         // The stem's tensors exist exactly when asked for; the patch grid (and so the token count) is the
@@ -563,6 +569,10 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
         EXPECT_EQ(names.count("vision.patch_embed.stem.0.weight") +
                       names.count("vision.patch_embed.stem.1.bias"),
                   conv ? 2u : 0u);
+        const bool norm = std::string(stemNorm) == "group";
+        EXPECT_EQ(names.count("vision.patch_embed.stem.0.norm.weight") +
+                      names.count("vision.patch_embed.stem.1.norm.bias"),
+                  norm ? 2u : 0u);
         for (const auto &[name, p] : m->namedParameters()) {
             if (name == "vision.patch_embed.proj.weight") {
                 EXPECT_EQ(p.sizes().vec(), conv ? std::vector<int64_t>({64, 64, 1, 1})
@@ -691,6 +701,12 @@ TEST(Families, DetectAndRejectConfigs)
                          c["vision_config"]["patch_size"] = 15;
                      }),
               "vision_config.patch_size");
+    EXPECT_EQ(broken("uhd-paper",
+                     [](auto &c) {
+                         c["vision_config"]["patch_embed"] = "conv";
+                         c["vision_config"]["stem_norm"] = "batch";
+                     }),
+              "vision_config.stem_norm");
     EXPECT_EQ(codeOf([] {
                   auto c = tinyConfig("minicpmv");
                   c.erase("hidden_size");

@@ -33,6 +33,17 @@ execute_process(COMMAND ${TRAIN} --out ${model} --glyph-loss nan RESULT_VARIABLE
 expect("rc EQUAL 2" "a NaN --glyph-loss should be a usage error (2), got ${rc}: ${err}")
 execute_process(COMMAND ${TRAIN} --out ${model} --patch-embed pixels RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "an unknown --patch-embed should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --encoder-warmup -3 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "a negative --encoder-warmup should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --encoder-warmup-batch many RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "a non-numeric --encoder-warmup-batch should be a usage error (2), got ${rc}: ${err}")
+# A crop off the model's patch grid is known only once the config is read: refused then, before writing.
+execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --encoder-warmup 5 --encoder-warmup-crop 100
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 1" "a warm-up crop off the patch grid should fail (1), got ${rc}: ${err}")
+string(FIND "${err}" "warm-up crop" named)
+expect("named GREATER -1" "the error should name the warm-up crop: ${err}")
+expect("NOT EXISTS ${model}" "a refused warm-up crop must not write ${model}")
 execute_process(COMMAND ${TRAIN} --steps 10 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "missing --out should be a usage error (2), got ${rc}: ${err}")
 expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
@@ -43,6 +54,7 @@ expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
 execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 60 --batch 4 --warmup 5 --lr 3e-3
                         --max-side 400 --log-every 10 --checkpoint-every 30 --threads 2
                         --resampler spatial --region-loss 1 --glyph-loss 1 --patch-embed conv
+                        --encoder-warmup 20 --encoder-warmup-batch 4 --encoder-warmup-crop 56
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "${out}")
 expect("rc EQUAL 0" "uhdlens-train exited ${rc}: ${err}")
@@ -81,6 +93,16 @@ string(JSON attention GET "${cfgText}" resampler_attention)
 expect("attention STREQUAL \"spatial\"" "config.json says resampler_attention ${attention}")
 string(JSON patchEmbed GET "${cfgText}" vision_config patch_embed)
 expect("patchEmbed STREQUAL \"conv\"" "config.json says vision_config.patch_embed ${patchEmbed}")
+# The encoder warm-up ran first, with its own progress lines, and is recorded in the log.
+string(REGEX MATCH "encoder warm-up +20/20  glyph [0-9]+\\.[0-9]+ \\([0-9.]+%, large [0-9.]+%\\)" warm "${out}")
+expect("NOT warm STREQUAL \"\"" "no encoder warm-up progress line: ${out}")
+string(FIND "${out}" "encoder warm-up" warmAt)
+string(FIND "${out}" "step     10/60" stepAt)
+expect("warmAt LESS stepAt" "the warm-up did not run before the full recipe: ${out}")
+string(JSON warmSeconds GET "${log}" encoder_warmup_seconds)
+expect("warmSeconds GREATER 0" "training_log.json lacks encoder_warmup_seconds")
+string(JSON stemNorm GET "${cfgText}" vision_config stem_norm)
+expect("stemNorm STREQUAL \"group\"" "config.json says vision_config.stem_norm ${stemNorm}")
 string(REGEX MATCH "ETA" eta "${out}")
 expect("eta STREQUAL \"ETA\"" "no progress line with an ETA: ${out}")
 
@@ -93,6 +115,8 @@ string(REGEX MATCH "step +70/70" resumed "${out}")
 expect("NOT resumed STREQUAL \"\"" "resume did not reach step 70: ${out}")
 string(REGEX MATCH "step +10/70" restarted "${out}")
 expect("restarted STREQUAL \"\"" "resume restarted from step 0: ${out}")
+string(FIND "${out}" "encoder warm-up" warmAgain)
+expect("warmAgain EQUAL -1" "resume ran the encoder warm-up again: ${out}")
 
 # The folder loads in the engine and answers an evaluation set; the JSON has the documented fields.
 execute_process(COMMAND ${CLI} eval --model ${model} --set heldout --count 3 --max-side 400 --json

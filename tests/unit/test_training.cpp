@@ -33,13 +33,15 @@ TEST(TrainingConfig, PresetsBuildUhdPaperModelsWithTheirPolicy)
         EXPECT_EQ(spatial.at("resampler_attention"), "spatial");
         EXPECT_EQ(createFamilyModel(spatial, nullptr)->namedParameters().size(),
                   createFamilyModel(uhd, nullptr)->namedParameters().size()); // same tensors, other wiring
-        // The patch embedding: the plain ViT's unless asked for the convolutional stem (4 more tensors).
+        // The patch embedding: the plain ViT's unless asked for the convolutional stem (2 convolutions and
+        // their GroupNorms: 8 more tensors).
         EXPECT_FALSE(uhd.at("vision_config").contains("patch_embed"));
         const auto stem =
             nlohmann::json::parse(trainingConfigJson(preset, "llava-uhd", -1, "spatial", "conv"));
         EXPECT_EQ(stem.at("vision_config").at("patch_embed"), "conv");
+        EXPECT_EQ(stem.at("vision_config").at("stem_norm"), "group");
         EXPECT_EQ(createFamilyModel(stem, nullptr)->namedParameters().size(),
-                  createFamilyModel(uhd, nullptr)->namedParameters().size() + 4);
+                  createFamilyModel(uhd, nullptr)->namedParameters().size() + 8);
         EXPECT_THROW(trainingConfigJson(preset, "llava-uhd", -1, "global", "pixels"), Error);
         auto m = createFamilyModel(uhd, nullptr);
         auto b = createFamilyModel(low, nullptr);
@@ -77,7 +79,10 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     const std::string out = (tmp.path() + QStringLiteral("/model")).toStdString();
     auto refused = [&](TrainOptions o, const char *what) {
         o.outDir = o.outDir.empty() ? std::string() : out;
-        EXPECT_FALSE(o.validate().empty()) << what;
+        // The patch grid comes from the config: a crop off it passes validate() and is refused by train().
+        if (o.encoderWarmupCrop % 14 == 0) {
+            EXPECT_FALSE(o.validate().empty()) << what;
+        }
         try {
             train(o);
             ADD_FAILURE() << what << ": trained anyway";
@@ -110,6 +115,19 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
         {"negative region minimum", [](TrainOptions &o) { o.regionMinPixels = -2; }},
         {"unknown family", [](TrainOptions &o) { o.families = {"window", "spreadsheet"}; }},
         {"unknown resampler attention", [](TrainOptions &o) { o.resamplerAttention = "local"; }},
+        {"negative encoder warm-up", [](TrainOptions &o) { o.encoderWarmupSteps = -1; }},
+        {"encoder warm-up crop too small", [](TrainOptions &o) { o.encoderWarmupCrop = 14; }},
+        {"encoder warm-up crop off the patch grid",
+         [](TrainOptions &o) {
+             o.encoderWarmupSteps = 5;
+             o.encoderWarmupCrop = 100;
+         }},
+        {"empty encoder warm-up batch", [](TrainOptions &o) { o.encoderWarmupBatch = 0; }},
+        {"encoder warm-up without text",
+         [](TrainOptions &o) {
+             o.encoderWarmupSteps = 5;
+             o.families = {"shapes"};
+         }},
     };
     for (const auto &[what, breakIt] : cases) {
         TrainOptions o = base;
@@ -344,4 +362,91 @@ TEST(TrainingConfig, GlyphLabelsFollowTheSlices)
     EXPECT_TRUE(
         glyphLabels(s, planSlices({s.image.width(), s.image.height()}, SlicePolicy::llava15()), 14, 6.0)
             .empty());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Encoder warm-up crops: a square of the page around legible text, resized to the crop side, labelled as the
+// full recipe labels a view.
+
+TEST(TrainingConfig, WarmupCropsLabelWhatTheyShow)
+{
+    const auto [s, plan] = slicedPage();
+    const auto model = createFamilyModel(nlohmann::json::parse(trainingConfigJson("tiny", "llava-uhd")), nullptr);
+    const SlicePolicy &policy = model->policy();
+    const int w = s.image.width(), h = s.image.height();
+    // The whole page at scale 1: one view whose patch (r, c) covers original pixels [14c, 14c + 14) x [14r, ...).
+    SlicePlan full;
+    full.input = {w, h};
+    full.policy = policy;
+    full.overview = {w, h};
+    const auto page = glyphLabels(s, full, 14, 6.0);
+    ASSERT_EQ(page.size(), 1u);
+    const int pageCols = w / 14;
+
+    int withText = 0;
+    for (std::uint64_t pick = 0; pick < 20; ++pick) {
+        SCOPED_TRACE(pick);
+        const Rect r = warmupRegion(s, 112, 1.0, 6.0, pick);
+        EXPECT_EQ(r, warmupRegion(s, 112, 1.0, 6.0, pick)); // the same pick, the same region
+        ASSERT_EQ(r.width, 112);
+        ASSERT_EQ(r.height, 112);
+        ASSERT_GE(r.x, 0);
+        ASSERT_GE(r.y, 0);
+        ASSERT_LE(r.x + r.width, w);
+        ASSERT_LE(r.y + r.height, h);
+        const WarmupCrop crop = warmupCrop(s, r, 112, policy);
+        ASSERT_EQ(crop.sample.image.size(), QSize(112, 112));
+        EXPECT_EQ(crop.sample.image.pixel(5, 7), s.image.pixel(r.x + 5, r.y + 7));
+        EXPECT_EQ(crop.plan.encodedImages().size(), 1u);
+        const auto labels = glyphLabels(crop.sample, crop.plan, 14, 6.0);
+        ASSERT_EQ(labels.size(), 1u);
+        ASSERT_EQ(labels[0].size(), 64u); // 8 x 8 patches
+        withText += std::count_if(labels[0].begin(), labels[0].end(), [](int l) { return l > 0; }) > 0;
+        // On the page's own patch grid (a region at multiples of 14), every crop patch is labelled as the same
+        // patch of the whole page.
+        const Rect snapped{r.x / 14 * 14, r.y / 14 * 14, 112, 112};
+        const auto same = glyphLabels(warmupCrop(s, snapped, 112, policy).sample,
+                                      warmupCrop(s, snapped, 112, policy).plan, 14, 6.0);
+        for (int row = 0; row < 8; ++row)
+            for (int col = 0; col < 8; ++col)
+                ASSERT_EQ(same[0][static_cast<std::size_t>(row * 8 + col)],
+                          page[0][static_cast<std::size_t>((snapped.y / 14 + row) * pageCols + snapped.x / 14 + col)])
+                    << row << "," << col;
+    }
+    // Regions are centred near legible text: nearly every crop names some letter.
+    EXPECT_GE(withText, 18);
+
+    // Zoom 2: 224 original pixels become 112, so only text >= 12 px stays >= 6 px, at half its size.
+    const Rect zoomed = warmupRegion(s, 112, 2.0, 6.0, 3);
+    EXPECT_EQ(zoomed.width, 224);
+    const WarmupCrop half = warmupCrop(s, zoomed, 112, policy);
+    EXPECT_EQ(half.sample.image.width(), 224);
+    std::vector<std::vector<float>> heights;
+    const auto halfLabels = glyphLabels(half.sample, half.plan, 14, 6.0, &heights);
+    ASSERT_EQ(halfLabels[0].size(), 64u);
+    std::set<float> halved;
+    for (const auto &t : s.texts)
+        halved.insert(static_cast<float>(t.pixelSize * 0.5));
+    for (std::size_t q = 0; q < 64; ++q)
+        if (halfLabels[0][q] > 0) {
+            EXPECT_GE(heights[0][q], 6.0f);
+            EXPECT_TRUE(halved.count(heights[0][q])) << heights[0][q];
+        }
+    // A region larger than the page's short side is that side; a non-square region keeps its centred square.
+    EXPECT_EQ(warmupRegion(s, 112, 100.0, 6.0, 1).width, std::min(w, h));
+    const WarmupCrop wide = warmupCrop(s, Rect{0, 0, 300, 100}, 112, policy);
+    EXPECT_EQ(wide.sample.image.size(), QSize(100, 100));
+    EXPECT_EQ(wide.sample.image.pixel(0, 0), s.image.pixel(100, 0));
+
+    // Bad input: typed errors or an empty region, never a crash.
+    EXPECT_THROW(warmupCrop(s, Rect{w + 10, 0, 50, 50}, 112, policy), Error); // outside the image
+    EXPECT_THROW(warmupCrop(s, Rect{0, 0, 0, 0}, 112, policy), Error);
+    EXPECT_THROW(warmupCrop(s, Rect{0, 0, 50, 50}, 0, policy), Error);
+    EXPECT_EQ(warmupRegion(synth::Sample{}, 112, 1.0, 6.0, 0), Rect{});
+    EXPECT_EQ(warmupRegion(s, 0, 1.0, 6.0, 0), Rect{});
+    EXPECT_EQ(warmupRegion(s, 112, std::nan(""), 6.0, 0), Rect{});
+    // No legible text (a minimum no text reaches): still a region inside the page.
+    const Rect blind = warmupRegion(s, 112, 1.0, 1e6, 5);
+    EXPECT_EQ(blind.width, 112);
+    EXPECT_LE(blind.x + blind.width, w);
 }

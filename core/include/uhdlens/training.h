@@ -75,6 +75,16 @@ struct TrainOptions
     // stem before the patch grid, vision_config.patch_embed in config.json: letters learned far faster from
     // scratch, see tests/tools/vit_glyph_probe.py). Baseline and UHD model share the choice.
     std::string patchEmbed = "linear";
+    // Encoder warm-up (training only; 0: off): before the full recipe, this many steps train the vision
+    // encoder alone, with the glyph loss, on small square crops of generated windows and pages
+    // (encoderWarmupCrop px at model input, encoderWarmupBatch crops a step; each crop takes 1-2x its side of
+    // the original around a legible text, so letters appear at their own size and shrunk as the planner shrinks
+    // them). Many cheap steps teach letter shapes far faster than the full recipe's few large ones
+    // (resources/models/README.md). Its own AdamW (peak lr, short ramp, cosine), then a checkpoint; the full
+    // recipe then starts from step 0 with a fresh optimiser. Its time is not part of --time-budget.
+    int encoderWarmupSteps = 0;
+    int encoderWarmupCrop = 112;
+    int encoderWarmupBatch = 16;
     double lr = 1.5e-3;
     double minLrRatio = 0.05;
     int warmupSteps = 100;
@@ -112,6 +122,7 @@ struct TrainProgress
     double lr = 0;
     double imagesPerSecond = 0;
     double tokensPerSecond = 0; // language-model positions per second
+    bool encoderWarmup = false; // an encoder warm-up step: step/steps count warm-up steps, only glyph* is set
     double elapsedSeconds = 0;
     double etaSeconds = 0;
     bool checkpointSaved = false;
@@ -156,6 +167,24 @@ inline constexpr double kGlyphLargePixels = 14; // "large" letters of the progre
 std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const SlicePlan &plan, int patch,
                                           double minPixels,
                                           std::vector<std::vector<float>> *heights = nullptr);
+
+// One crop of the encoder warm-up: `region` of `sample` (clipped to the image), resized to side x side at
+// model input. The result's sample holds the region's pixels and the texts that overlap it, moved into the
+// region's coordinates (questions and shapes dropped); its plan encodes one view (the overview, no slices)
+// of exactly side x side pixels, so glyphLabels(crop.sample, crop.plan, ...) labels its patches. Throws
+// Error(InvalidArgument) for an empty region or side < 1.
+struct WarmupCrop
+{
+    synth::Sample sample;
+    SlicePlan plan;
+};
+WarmupCrop warmupCrop(const synth::Sample &sample, const Rect &region, int side, const SlicePolicy &policy);
+
+// The region an encoder warm-up crop takes: a square of round(side * zoom) original pixels (at most the
+// image's shorter side) around a point of a text at least minPixels / zoom high in the original (so at least
+// minPixels at model input), chosen by `pick` (any integer: the same pick, the same region). Falls back to a
+// region chosen by `pick` alone when no text qualifies.
+Rect warmupRegion(const synth::Sample &sample, int side, double zoom, double minPixels, std::uint64_t pick);
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1,

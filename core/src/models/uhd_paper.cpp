@@ -11,7 +11,9 @@
 //   own box of the slice, key positions the query grid's sin-cos table fitted to the slice). Same tensors.
 //   vision_config.patch_embed: "linear" (default; the ViT's plain patchify) or "conv" (UHD Lens's own option
 //   for models trained from scratch: a convolutional stem, vision_config.stem_channels [c1, c2], default
-//   [32, 64]; tensors vision.patch_embed.stem.{0,1}.{weight,bias}, and patch_embed.proj becomes a 1x1 conv).
+//   [32, 64]; tensors vision.patch_embed.stem.{0,1}.{weight,bias}, and patch_embed.proj becomes a 1x1 conv;
+//   vision_config.stem_norm "none" (default) or "group": a GroupNorm after each stem convolution, tensors
+//   vision.patch_embed.stem.{0,1}.norm.{weight,bias}).
 // Checkpoint names:
 //   vision.*     timm-style ViT: patch_embed.proj, pos_embed [1, G*G, C] (bicubic fit, no antialias, as the
 //                CLIP encoder the paper uses), blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1,
@@ -79,6 +81,12 @@ public:
                 throw Error(ErrorCode::ConfigInvalid,
                             "config.json: a 'conv' patch_embed needs an even patch_size",
                             "vision_config.patch_size");
+            const std::string stemNorm = cfgStr(vc, "stem_norm", "none", "vision_config");
+            if (stemNorm != "none" && stemNorm != "group")
+                throw Error(ErrorCode::ConfigInvalid,
+                            "config.json: vision_config.stem_norm must be 'none' or 'group'",
+                            "vision_config.stem_norm");
+            vo.stemNorm = stemNorm == "group";
         }
         if (vo.gridSize < 1)
             throw Error(ErrorCode::ConfigInvalid, "config.json: vision_config.image_size is smaller than a patch",

@@ -275,6 +275,11 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
                 stemWeight[i] =
                     param(*conv, "weight", {o.stemChannels[static_cast<std::size_t>(i)], in[i], 3, 3}, to);
                 stemBias[i] = param(*conv, "bias", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
+                if (o.stemNorm) {
+                    auto norm = container(*conv, "norm");
+                    stemNormWeight[i] = param(*norm, "weight", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
+                    stemNormBias[i] = param(*norm, "bias", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
+                }
             }
         }
         patchWeight = o.stemChannels.empty() ? param(*proj, "weight", {o.dim, 3, o.patch, o.patch}, to)
@@ -339,8 +344,19 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor &pixels) const
         // Early convolutions (Xiao et al. 2021, "Early Convolutions Help Transformers See Better") with a
         // max-pool over each patch's half-resolution cells: shifting a letter inside its patch no longer
         // changes the token, which the linear patchify has to learn position by position.
-        x = at::gelu(at::conv2d(pixels, stemWeight[0], stemBias[0], {2, 2}, {1, 1}));
-        x = at::gelu(at::conv2d(x, stemWeight[1], stemBias[1], {1, 1}, {1, 1}));
+        // GroupNorm after each convolution (stemNorm): letters are learned 2-3x faster per image than without
+        // (tests/tools/vit_glyph_probe.py), and it is per image, so a slice's features never depend on the
+        // other slices of the batch (BatchNorm's would).
+        auto stage = [&](const torch::Tensor &in, int i, int64_t stride) {
+            torch::Tensor y = at::conv2d(in, stemWeight[i], stemBias[i], {stride, stride}, {1, 1});
+            if (opt.stemNorm) {
+                const int64_t channels = y.size(1);
+                y = at::group_norm(y, channels % 8 == 0 ? 8 : 1, stemNormWeight[i], stemNormBias[i], 1e-5);
+            }
+            return at::gelu(y);
+        };
+        x = stage(pixels, 0, 2);
+        x = stage(x, 1, 1);
         x = at::max_pool2d(x, {opt.patch / 2, opt.patch / 2}, {opt.patch / 2, opt.patch / 2});
         x = at::conv2d(x, patchWeight, patchBias);
     }

@@ -137,9 +137,13 @@ struct VitOptions
     bool finalNorm = true;   // timm forward_features applies `norm`; CLIP layer -2 features have no post-LN
     bool antialias = true;   // position-table fit (see fitPositionTable)
     // Convolutional stem instead of the linear patchify (Timm naming only; UHD Lens's own models): empty =
-    // the plain ViT. {c1, c2}: conv 3x3 stride 2 (3 -> c1), GELU, conv 3x3 (c1 -> c2), GELU, max-pool
-    // (patch/2)^2, then patch_embed.proj as a 1x1 conv (c2 -> dim). Same patch grid; needs an even patch.
+    // the plain ViT. {c1, c2}: conv 3x3 stride 2 (3 -> c1), [norm], GELU, conv 3x3 (c1 -> c2), [norm], GELU,
+    // max-pool (patch/2)^2, then patch_embed.proj as a 1x1 conv (c2 -> dim). Same patch grid; needs an even
+    // patch.
     std::vector<int64_t> stemChannels;
+    // With stemChannels: a GroupNorm after each stem convolution (8 groups, 1 where the channel count is not
+    // a multiple of 8; tensors patch_embed.stem.{0,1}.norm.{weight,bias}). Per image, so batch-independent.
+    bool stemNorm = false;
 };
 
 // One pre-norm block: x + attn(norm1(x)); x + mlp(norm2(x)).
@@ -167,6 +171,7 @@ struct VisionTransformerImpl : torch::nn::Module
     VitOptions opt;
     torch::Tensor patchWeight, patchBias, posTable, classEmbedding; // see naming
     torch::Tensor stemWeight[2], stemBias[2]; // patch_embed.stem.{0,1} (stemChannels only)
+    torch::Tensor stemNormWeight[2], stemNormBias[2]; // patch_embed.stem.{0,1}.norm (stemNorm only)
     LayerNorm preNorm{nullptr}, finalNorm{nullptr};
     torch::nn::ModuleList blocks;
     std::vector<VitBlock> blockList;
