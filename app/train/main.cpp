@@ -4,6 +4,7 @@
 //   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 --steps N     # its baseline (N: the
 //                                                                                            # UHD run's steps)
 //   uhdlens-train --out DIR --resume                                           # continue after an interruption
+//   uhdlens-train --out DIR --patch-embed conv --encoder-warmup 2400 ...      # letters first, from small crops
 //
 // Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.
 #include "uhdlens/runtime.h"

@@ -15,6 +15,7 @@ here, no decoder-side change will make the full model read within the training b
 Needs Debian's python3-torch and python3-pil (test-time tooling only, not a product dependency).
 
     /usr/bin/python3 tests/tools/vit_glyph_probe.py --model vit --loss char --minutes 10 --threads 2
+    /usr/bin/python3 tests/tools/vit_glyph_probe.py --model stem-gn-vit --side 112 --batch 16 --lr 2e-3 --threads 1
 """
 import argparse
 import glob
@@ -28,8 +29,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
-SIDE, PATCH = 224, 14
-GRID, QGRID = SIDE // PATCH, 8  # 16x16 patches, 8x8 resampler boxes
+PATCH = 14
+SIDE, GRID, QGRID = 224, 16, 8  # image side, patches and resampler boxes per side (set from --side in main)
 
 
 def load_words(path):
@@ -100,7 +101,16 @@ class Probe(nn.Module):
     def __init__(self, kind, n_chars, n_words, d=128):
         super().__init__()
         self.kind = kind
-        if kind == "cnn":
+        if kind.startswith("stem"):
+            # uhdlens-train's --patch-embed conv (nn/layers.cpp): conv 3x3 s2, [norm], GELU, conv 3x3, [norm],
+            # GELU, max-pool to the patch grid, 1x1 projection; then the ViT blocks.
+            norm = {"stem-vit": lambda c: nn.Identity(), "stem-gn-vit": lambda c: nn.GroupNorm(8, c),
+                    "stem-bn-vit": nn.BatchNorm2d}[kind]
+            self.features = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1), norm(32), nn.GELU(), nn.Conv2d(32, 64, 3, 1, 1),
+                                          norm(64), nn.GELU(), nn.MaxPool2d(PATCH // 2), nn.Conv2d(64, d, 1))
+            self.pos = nn.Parameter(torch.randn(1, GRID * GRID, d) * 0.02)
+            self.blocks = nn.ModuleList([Block(d, 4) for _ in range(4)])
+        elif kind == "cnn":
             self.features = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1), nn.GELU(), nn.Conv2d(32, 64, 3, 1, 1), nn.GELU(),
                                           nn.MaxPool2d(7, 7), nn.Conv2d(64, d, 3, 1, 1), nn.GELU(),
                                           nn.Conv2d(d, d, 3, 1, 1), nn.GELU(), nn.Conv2d(d, d, 3, 1, 1))
@@ -114,7 +124,7 @@ class Probe(nn.Module):
 
     def forward(self, x):
         x = self.features(x).flatten(2).transpose(1, 2)
-        if self.kind != "cnn":
+        if hasattr(self, "blocks"):
             x = x + self.pos
             for block in self.blocks:
                 x = block(x)
@@ -125,7 +135,9 @@ class Probe(nn.Module):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", choices=["vit", "vit-stem", "cnn"], default="vit")
+    ap.add_argument("--model", choices=["vit", "vit-stem", "cnn", "stem-vit", "stem-gn-vit", "stem-bn-vit"],
+                    default="vit")
+    ap.add_argument("--side", type=int, default=224, help="image side, a multiple of 28 (112: 4x cheaper steps)")
     ap.add_argument("--loss", choices=["word", "char"], default="char", help="char: character + word heads")
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--threads", type=int, default=2)
@@ -135,6 +147,8 @@ def main():
     ap.add_argument("--every", type=int, default=20)
     ap.add_argument("--synthdata", default="core/src/synthdata.cpp", help="where the word list is read from")
     a = ap.parse_args()
+    global SIDE, GRID, QGRID
+    SIDE, GRID, QGRID = a.side, a.side // PATCH, a.side // (2 * PATCH)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     words = load_words(a.synthdata)
@@ -161,6 +175,7 @@ def main():
         opt.step()
         step += 1
         if step % a.every == 0:
+            model.eval()  # BatchNorm: running statistics
             with torch.no_grad():
                 cl, wl = model(vx)
                 wm, cm = vw > 0, vc > 0
@@ -169,6 +184,7 @@ def main():
                 char_acc = hit[cm].float().mean().item()
                 large = cm & (vs >= 14)
                 large_acc = hit[large].float().mean().item()
+            model.train()
             print(f"{a.model} {a.loss} step {step} images {step * a.batch} {time.time() - start:.0f}s "
                   f"word loss {word_loss.item():.3f} (chance {math.log(len(words) + 1):.3f}) "
                   f"val word acc {word_acc:.3f} char acc {char_acc:.3f} (>= 14 px: {large_acc:.3f})", flush=True)
