@@ -705,30 +705,50 @@ void loadCheckpoint(const std::string &dir, const NamedTensors &params, torch::o
     }
 }
 
+// AdamW (beta 0.9/0.95) with weight decay on matrices only, as is usual for transformers: norms, biases,
+// embeddings and position tables are excluded. add() sorts a tensor into its group by name and shape.
+struct ParamGroups
+{
+    std::vector<torch::Tensor> decay, noDecay;
+    void add(const std::string &name, const torch::Tensor &t)
+    {
+        (t.dim() >= 2 && name.find("embed") == std::string::npos && name.find("pos") == std::string::npos
+             ? decay
+             : noDecay)
+            .push_back(t);
+    }
+    std::vector<torch::Tensor> all() const
+    {
+        std::vector<torch::Tensor> out = decay;
+        out.insert(out.end(), noDecay.begin(), noDecay.end());
+        return out;
+    }
+    torch::optim::AdamW optimizer(const TrainOptions &o) const
+    {
+        std::vector<torch::optim::OptimizerParamGroup> groups;
+        groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                       torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay)));
+        groups.emplace_back(noDecay, std::make_unique<torch::optim::AdamWOptions>(
+                                         torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
+        return torch::optim::AdamW(std::move(groups));
+    }
+};
+
 // The encoder warm-up (TrainOptions::encoderWarmupSteps): the vision encoder and the glyph head alone, on
 // batches of small crops, with their own AdamW (ramp then cosine to minLrRatio). Returns the seconds it took.
 double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead, const TrainOptions &o,
                         const synth::Options &fullData, bool bf16, const TrainProgressCallback &progress)
 {
-    std::vector<torch::Tensor> decay, noDecay;
+    ParamGroups groups;
     for (auto &[name, t] : model.namedParameters())
         if (name.rfind("vision.", 0) == 0)
-            (t.dim() >= 2 && name.find("embed") == std::string::npos && name.find("pos") == std::string::npos
-                 ? decay
-                 : noDecay)
-                .push_back(t);
-    if (decay.empty())
+            groups.add(name, t);
+    if (groups.decay.empty())
         throw Error(ErrorCode::ConfigInvalid, "the encoder warm-up found no vision encoder parameters", "vision");
     for (const auto &item : glyphHead->named_parameters())
-        (item.value().dim() >= 2 ? decay : noDecay).push_back(item.value());
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                   torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay)));
-    groups.emplace_back(noDecay, std::make_unique<torch::optim::AdamWOptions>(
-                                     torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
-    torch::optim::AdamW opt(std::move(groups));
-    std::vector<torch::Tensor> params = decay;
-    params.insert(params.end(), noDecay.begin(), noDecay.end());
+        groups.add("glyph_head." + item.key(), item.value());
+    torch::optim::AdamW opt = groups.optimizer(o);
+    const std::vector<torch::Tensor> params = groups.all();
 
     // Windows and pages up to 1024 px (a crop needs no more, and small canvases render fast), text 8-40 px
     // (within the run's range): the sizes the encoder sees in most views, and none too small to name.
@@ -1033,14 +1053,12 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     const int64_t endId = stops.front();
 
     // Optimiser: decay matrices (dim >= 2) only, as is usual for transformers; norms, biases, tables excluded.
-    std::vector<torch::Tensor> decay, noDecay;
+    ParamGroups groups;
     int64_t nParams = 0;
     for (auto &[name, t] : model->namedParameters()) {
         t.set_requires_grad(true);
         nParams += t.numel();
-        (t.dim() >= 2 && name.find("embed") == std::string::npos && name.find("pos") == std::string::npos ? decay
-                                                                                                           : noDecay)
-            .push_back(t);
+        groups.add(name, t);
     }
     // The glyph head (training only): vision features -> "none" + one class per alphabet character.
     NamedTensors ckParams = model->namedParameters();
@@ -1056,18 +1074,12 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         glyphHead = torch::nn::Linear((*vc)["hidden_size"].get<int64_t>(), glyphClasses);
         for (const auto &item : glyphHead->named_parameters()) {
             ckParams.emplace_back(std::string(kTrainOnlyPrefix) + "glyph_head." + item.key(), item.value());
-            (item.value().dim() >= 2 ? decay : noDecay).push_back(item.value());
+            groups.add("glyph_head." + item.key(), item.value());
             nTrainOnly += item.value().numel();
         }
     }
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                   torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay)));
-    groups.emplace_back(noDecay, std::make_unique<torch::optim::AdamWOptions>(
-                                     torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
-    torch::optim::AdamW opt(std::move(groups));
-    std::vector<torch::Tensor> allParams = decay;
-    allParams.insert(allParams.end(), noDecay.begin(), noDecay.end());
+    torch::optim::AdamW opt = groups.optimizer(o);
+    const std::vector<torch::Tensor> allParams = groups.all();
 
     int startStep = 0;
     json log;
