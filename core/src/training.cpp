@@ -1085,13 +1085,14 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     json log;
     log["loss_curve"] = json::array();
     double priorSeconds = 0;
+    json resumed; // the checkpoint's state.json when resuming
     if (o.resume) {
         loadCheckpoint(ckDir, ckParams, opt);
-        const json st = readJson(ckDir + "/state.json");
-        startStep = st.at("step").get<int>();
-        if (st.contains("log"))
-            log = st["log"];
-        priorSeconds = st.value("seconds", 0.0);
+        resumed = readJson(ckDir + "/state.json");
+        startStep = resumed.at("step").get<int>();
+        if (resumed.contains("log"))
+            log = resumed["log"];
+        priorSeconds = resumed.value("seconds", 0.0);
     }
 
     const bool bf16 = o.dtype == "bf16" || (o.dtype == "auto" && cpuHasBf16());
@@ -1139,21 +1140,15 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     writeText(ckDir + "/config.json", cfg.dump(2));
 
     // Encoder warm-up, once: skipped when resuming a run that finished it (or had no warm-up).
-    const bool warmupDone = o.resume && [&] {
-        const json st = readJson(ckDir + "/state.json");
-        return st.value("encoder_warmup_done", false) || st.value("step", 0) > 0;
-    }();
-    double warmupSeconds = 0;
+    const bool warmupDone = o.resume && (resumed.value("encoder_warmup_done", false) || startStep > 0);
     if (o.encoderWarmupSteps > 0 && !warmupDone) {
-        warmupSeconds = runEncoderWarmup(*model, glyphHead, o, dataOptions, bf16, progress);
+        state["encoder_warmup_seconds"] = runEncoderWarmup(*model, glyphHead, o, dataOptions, bf16, progress);
         state["encoder_warmup_done"] = true;
-        state["encoder_warmup_seconds"] = warmupSeconds;
         saveCheckpoint(ckDir, ckParams, opt, startStep, state);
     } else if (o.resume) {
-        const json st = readJson(ckDir + "/state.json");
-        if (st.contains("encoder_warmup_seconds"))
-            state["encoder_warmup_seconds"] = st["encoder_warmup_seconds"];
-        state["encoder_warmup_done"] = st.value("encoder_warmup_done", false);
+        if (resumed.contains("encoder_warmup_seconds"))
+            state["encoder_warmup_seconds"] = resumed["encoder_warmup_seconds"];
+        state["encoder_warmup_done"] = resumed.value("encoder_warmup_done", false);
     }
 
     DataQueue queue(

@@ -77,9 +77,9 @@ struct TrainOptions
     std::string patchEmbed = "linear";
     // Encoder warm-up (training only; 0: off): before the full recipe, this many steps train the vision
     // encoder alone, with the glyph loss, on small square crops of generated windows and pages
-    // (encoderWarmupCrop px at model input, encoderWarmupBatch crops a step; each crop takes 1-2x its side of
-    // the original around a legible text, so letters appear at their own size and shrunk as the planner shrinks
-    // them). Many cheap steps teach letter shapes far faster than the full recipe's few large ones
+    // (encoderWarmupCrop px at model input, encoderWarmupBatch crops a step; each crop takes 1-1.6x its side
+    // of the original around a legible text, so letters appear at their own size and shrunk as the planner
+    // shrinks them). Many cheap steps teach letter shapes far faster than the full recipe's few large ones
     // (resources/models/README.md). Its own AdamW (peak lr, short ramp, cosine), then a checkpoint; the full
     // recipe then starts from step 0 with a fresh optimiser. Its time is not part of --time-budget.
     int encoderWarmupSteps = 0;
