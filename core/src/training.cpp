@@ -767,11 +767,11 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
     GlyphTally tally;
     std::deque<double> window;
     double windowImages = 0;
+    TrainOptions schedule = o; // the full recipe's ramp + cosine, over the warm-up's steps
+    schedule.warmupSteps = ramp;
+    schedule.steps = steps;
     for (int step = 0; step < steps; ++step) {
-        const double f = step < ramp ? 0.0 : static_cast<double>(step - ramp) / std::max(1, steps - ramp);
-        const double minLr = o.lr * o.minLrRatio;
-        const double lr = step < ramp ? o.lr * (step + 1) / ramp
-                                      : minLr + 0.5 * (o.lr - minLr) * (1.0 + std::cos(M_PI * f));
+        const double lr = scheduleLr(schedule, step, 0.0);
         for (auto &g : opt.param_groups())
             static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
         std::vector<torch::Tensor> pixels, labels, heights;
