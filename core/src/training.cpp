@@ -3,6 +3,7 @@
 #include "uhdlens/training.h"
 
 #include "model_family.h"
+#include "nn/layers.h"
 #include "preprocess.h"
 #include "safetensors.h"
 #include "tokenizer.h"
@@ -26,6 +27,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -151,6 +153,9 @@ struct Example
     std::vector<int64_t> positions;  // prompt+answers, image slot j as -(1 + j) per visual position
     std::vector<int64_t> targets;    // next-token targets per position (kIgnore where unsupervised)
     std::vector<int64_t> regionTargets; // per position: what a visual token's box shows (kIgnore elsewhere)
+    // Look loss: (position predicting an answer token, the visual positions whose boxes cover the place asked
+    // about)
+    std::vector<std::pair<int64_t, std::vector<int64_t>>> lookTargets;
     torch::Tensor glyphOverview; // [1, patches] glyph classes of the overview's patches (glyph loss only)
     torch::Tensor glyphSlices;   // [N, patches] the same for the slices, or undefined
     torch::Tensor glyphHeightsOverview,
@@ -378,6 +383,7 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
     }
 
     const int tpi = model.tokensPerImage();
+    const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
     std::vector<Turn> history;
     std::vector<std::pair<std::size_t, std::vector<int64_t>>> earlier; // (prompt length, answer ids)
     for (std::size_t k = 0; k + 1 < qas.size(); ++k) {
@@ -397,7 +403,11 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
     ex.targets[ex.positions.size() - 1] = endId;
     // Earlier turns, where the prompt really contains them verbatim.
     const auto &pos = ex.positions;
-    for (const auto &[start, ids] : earlier) {
+    // (where the answer's first token sits, its length, the question) of every supervised turn
+    std::vector<std::tuple<std::size_t, std::size_t, const synth::QA *>> supervised{
+        {promptLen, ex.answerIds.size(), &qas.back()}};
+    for (std::size_t k = 0; k < earlier.size(); ++k) {
+        const auto &[start, ids] = earlier[k];
         bool verbatim = start + ids.size() < promptLen;
         for (std::size_t t = 0; verbatim && t < ids.size(); ++t)
             verbatim = pos[start + t] == ids[t];
@@ -405,10 +415,36 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
         if (!verbatim)
             continue;
         ++ex.supervisedEarlier;
+        supervised.emplace_back(start, ids.size(), &qas[k]);
         for (std::size_t t = 0; t < ids.size(); ++t)
             ex.targets[start + t - 1] = ids[t];
         if (pos[start + ids.size()] == endId)
             ex.targets[start + ids.size() - 1] = endId;
+    }
+    if (o.lookLossWeight > 0 && grid * grid == tpi) {
+        // Visual positions of each image, in order: box i of image j is the i-th position holding -(1 + j).
+        std::vector<std::vector<int64_t>> at;
+        for (std::size_t i = 0; i < promptLen; ++i)
+            if (pos[i] < 0) {
+                const auto image = static_cast<std::size_t>(-pos[i] - 1);
+                if (at.size() <= image)
+                    at.resize(image + 1);
+                at[image].push_back(static_cast<int64_t>(i));
+            }
+        for (const auto &[start, length, qa] : supervised) {
+            std::vector<int64_t> keys;
+            const std::vector<std::vector<int>> boxes = answerBoxes(*qa, plan, grid);
+            for (std::size_t image = 0; image < boxes.size() && image < at.size(); ++image)
+                for (int box : boxes[image])
+                    if (static_cast<std::size_t>(box) < at[image].size())
+                        keys.push_back(at[image][static_cast<std::size_t>(box)]);
+            if (keys.empty())
+                continue;
+            // Every position that predicts one of the answer's tokens looks there (the first one is predicted
+            // from the prompt's last position).
+            for (std::size_t t = 0; t < length; ++t)
+                ex.lookTargets.emplace_back(static_cast<int64_t>(start + t) - 1, keys);
+        }
     }
     if (o.glyphLossWeight > 0) {
         std::vector<std::vector<float>> heights;
@@ -432,8 +468,7 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
         }
     }
     // Region targets need the resampler's queries to form a square grid of boxes (every preset's do).
-    const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
-    if (o.regionLossWeight > 0 && grid * grid == tpi) {
+    if ((o.regionLossWeight > 0 || o.tokenLossWeight > 0) && grid * grid == tpi) {
         std::vector<std::vector<int64_t>> region;
         std::map<std::string, int64_t> firstPiece{{"", kIgnore}}; // labels repeat across the views
         for (const auto &labels : regionLabels(sample, plan, grid, o.regionMinPixels)) {
@@ -906,6 +941,33 @@ std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, 
     return out;
 }
 
+std::vector<std::vector<int>> answerBoxes(const synth::QA &qa, const SlicePlan &plan, int grid)
+{
+    if (grid < 1 || plan.encodedImages().empty() || plan.padToSquare)
+        return {};
+    const std::vector<View> views = planViews(plan);
+    std::vector<std::vector<int>> out(views.size());
+    if (qa.task == synth::Task::CountShapes || qa.width <= 0 || qa.height <= 0)
+        return out;
+    const double x0 = qa.x, y0 = qa.y, x1 = qa.x + qa.width, y1 = qa.y + qa.height;
+    for (std::size_t v = 0; v < views.size(); ++v) {
+        const View &view = views[v];
+        // The G×G boxes split the view evenly, as regionLabels counts them: box (r, c) spans
+        // [view.x + c·w/G, view.x + (c+1)·w/G) across. Any overlap of positive area counts.
+        for (int r = 0; r < grid; ++r) {
+            const double by0 = view.y + r * view.h / grid, by1 = view.y + (r + 1) * view.h / grid;
+            if (std::min(y1, by1) - std::max(y0, by0) <= 0)
+                continue;
+            for (int c = 0; c < grid; ++c) {
+                const double bx0 = view.x + c * view.w / grid, bx1 = view.x + (c + 1) * view.w / grid;
+                if (std::min(x1, bx1) - std::max(x0, bx0) > 0)
+                    out[v].push_back(r * grid + c);
+            }
+        }
+    }
+    return out;
+}
+
 std::string TrainOptions::validate() const
 {
     if (outDir.empty())
@@ -925,6 +987,12 @@ std::string TrainOptions::validate() const
         return "patch embedding must be linear or conv";
     if (!(regionLossWeight >= 0 && regionLossWeight <= 100))
         return "region loss weight must be between 0 and 100";
+    if (!(tokenLossWeight >= 0 && tokenLossWeight <= 100))
+        return "token loss weight must be between 0 and 100";
+    if (!(lookLossWeight >= 0 && lookLossWeight <= 100))
+        return "look loss weight must be between 0 and 100";
+    if (lookHead < 0)
+        return "look head must be >= 0";
     if (!(regionMinPixels >= 0 && regionMinPixels <= 1000))
         return "region minimum pixels must be between 0 and 1000";
     if (!(glyphLossWeight >= 0 && glyphLossWeight <= 100))
@@ -1015,6 +1083,15 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                     "the encoder warm-up crop (" + std::to_string(o.encoderWarmupCrop) +
                         " px) must be a multiple of the patch (" + std::to_string(model->policy().patch) + " px)",
                     "encoder_warmup_crop");
+    // The look loss trains one head of the decoder's last layer (LLaMA config keys, as every family's
+    // text_config / top level names them).
+    const json &text = cfg.contains("text_config") ? cfg["text_config"] : cfg;
+    const int lookLayer = text.value("num_hidden_layers", 0) - 1;
+    if (o.lookLossWeight > 0 && (lookLayer < 0 || o.lookHead >= text.value("num_attention_heads", 0)))
+        throw Error(ErrorCode::InvalidArgument,
+                    "the look head (" + std::to_string(o.lookHead) + ") must be one of the decoder's " +
+                        std::to_string(text.value("num_attention_heads", 0)) + " attention heads",
+                    "look_head");
     // Nothing is written before here: every refusal above leaves no folder behind.
     if (!QDir().mkpath(QString::fromStdString(out)))
         throw Error(ErrorCode::FileUnreadable, "cannot create output folder " + out, out);
@@ -1128,6 +1205,9 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         {"read_text_min_pixels", o.readTextMinPixels},
                         {"region_loss_weight", o.regionLossWeight},
                         {"region_min_pixels", o.regionMinPixels},
+                        {"token_loss_weight", o.tokenLossWeight},
+                        {"look_loss_weight", o.lookLossWeight},
+                        {"look_head", o.lookHead},
                         {"glyph_loss_weight", o.glyphLossWeight},
                         {"glyph_min_pixels", o.glyphMinPixels},
                         {"families", o.families},
@@ -1158,7 +1238,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     TrainResult result;
     result.parameters = nParams;
     result.outDir = out;
-    std::deque<double> window, regionWindow, glyphWindow;
+    std::deque<double> window, regionWindow, tokenWindow, lookWindow, lookMassWindow, glyphWindow;
     GlyphTally glyphTally; // accuracy of the glyph head, this log window
     double windowImages = 0, windowTokens = 0;
     auto windowStart = Clock::now();
@@ -1180,7 +1260,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
 
         opt.zero_grad();
         torch::Tensor loss;
-        double answerLoss = 0, regionLoss = 0, glyphLoss = 0;
+        double answerLoss = 0, regionLoss = 0, tokenLoss = 0, lookLoss = 0, lookMass = 0, glyphLoss = 0;
         int64_t positions = 0;
         {
             at::autocast::set_cpu_enabled(bf16);
@@ -1233,7 +1313,11 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         torch::tensor(batch[b].regionTargets, torch::kLong));
                 positions += len;
             }
-            const torch::Tensor logits = model->forwardAll(torch::stack(padded, 0));
+            const torch::Tensor input = torch::stack(padded, 0);
+            std::optional<nn::AttentionTap> tap;
+            if (o.lookLossWeight > 0)
+                tap.emplace(lookLayer);
+            const torch::Tensor logits = model->forwardAll(input);
             const torch::Tensor flat = logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32);
             const auto ce = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore);
             loss = torch::nn::functional::cross_entropy(flat, targets.reshape({-1}), ce);
@@ -1243,6 +1327,44 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                 const torch::Tensor r = torch::nn::functional::cross_entropy(flat, regionTargets.reshape({-1}), ce);
                 regionLoss = r.item<double>();
                 loss = loss + o.regionLossWeight * r;
+            }
+            if (o.tokenLossWeight > 0) { // the visual tokens as the decoder receives them, read by its head
+                const torch::Tensor all = regionTargets.reshape({-1});
+                const torch::Tensor at = (all != kIgnore).nonzero().squeeze(1);
+                if (at.numel() > 0) {
+                    const torch::Tensor named =
+                        model->readout(input.reshape({-1, input.size(-1)}).index_select(0, at));
+                    const torch::Tensor t = torch::nn::functional::cross_entropy(
+                        named.to(torch::kFloat32), all.index_select(0, at));
+                    tokenLoss = t.item<double>();
+                    loss = loss + o.tokenLossWeight * t;
+                }
+            }
+            if (tap && tap->probs().defined()) {
+                // Where the look head of the last layer looks while answering: its probability mass on the
+                // boxes of the place asked about, one group per (sequence, answer position).
+                std::vector<int64_t> pb, pq, pk, pg;
+                int64_t groups = 0;
+                for (std::size_t b = 0; b < batch.size(); ++b)
+                    for (const auto &[query, keys] : batch[b].lookTargets) {
+                        for (int64_t key : keys) {
+                            pb.push_back(static_cast<int64_t>(b));
+                            pq.push_back(query);
+                            pk.push_back(key);
+                            pg.push_back(groups);
+                        }
+                        ++groups;
+                    }
+                if (groups > 0) {
+                    const torch::Tensor head = tap->probs().select(1, o.lookHead); // [B, T, S]
+                    const torch::Tensor p =
+                        head.index({torch::tensor(pb), torch::tensor(pq), torch::tensor(pk)}).to(torch::kFloat32);
+                    const torch::Tensor mass = torch::zeros({groups}, p.options()).index_add(0, torch::tensor(pg), p);
+                    const torch::Tensor look = -(mass + 1e-6).log().mean();
+                    lookLoss = look.item<double>();
+                    lookMass = mass.mean().item<double>();
+                    loss = loss + o.lookLossWeight * look;
+                }
             }
             if (!glyphLogits.empty()) {
                 const torch::Tensor gl = torch::cat(glyphLogits, 0).to(torch::kFloat32);
@@ -1265,10 +1387,16 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                                                  std::to_string(l) + "); lower --lr", "lr");
         window.push_back(l);
         regionWindow.push_back(regionLoss);
+        tokenWindow.push_back(tokenLoss);
+        lookWindow.push_back(lookLoss);
+        lookMassWindow.push_back(lookMass);
         glyphWindow.push_back(glyphLoss);
         if (static_cast<int>(window.size()) > o.logEvery) {
             window.pop_front();
             regionWindow.pop_front();
+            tokenWindow.pop_front();
+            lookWindow.pop_front();
+            lookMassWindow.pop_front();
             glyphWindow.pop_front();
         }
         for (const Example &ex : batch) {
@@ -1294,6 +1422,9 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             p.loss = l;
             p.lossAverage = mean;
             p.regionLoss = std::accumulate(regionWindow.begin(), regionWindow.end(), 0.0) / regionWindow.size();
+            p.tokenLoss = std::accumulate(tokenWindow.begin(), tokenWindow.end(), 0.0) / tokenWindow.size();
+            p.lookLoss = std::accumulate(lookWindow.begin(), lookWindow.end(), 0.0) / lookWindow.size();
+            p.lookMass = std::accumulate(lookMassWindow.begin(), lookMassWindow.end(), 0.0) / lookMassWindow.size();
             p.glyphLoss = std::accumulate(glyphWindow.begin(), glyphWindow.end(), 0.0) / glyphWindow.size();
             p.glyphAccuracy = glyphTally.accuracy();
             p.glyphAccuracyLarge = glyphTally.accuracyLarge();

@@ -583,6 +583,121 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
     }
 }
 
+TEST(Training, ReadoutIsTheDecodersOutputHeadWithoutItsLayers)
+{
+    // The token naming loss reads visual tokens through readout(): the decoder's final RMSNorm and LM head,
+    // nothing else. Checked against the formula written out from the named tensors, and by where its gradient
+    // goes: into the encoder, resampler, final norm and head, never into a decoder layer.
+    auto cfg = tinyConfig("uhd-paper");
+    auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+    initRandom(*m, 3);
+    torch::Tensor normWeight, head;
+    for (const auto &[name, p] : m->namedParameters()) {
+        if (name == "llm.model.norm.weight")
+            normWeight = p;
+        if (name == "llm.lm_head.weight")
+            head = p;
+    }
+    ASSERT_TRUE(normWeight.defined() && head.defined());
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(4);
+        const auto h = torch::randn({5, m->hiddenSize()}) * 3.0;
+        const double eps = cfg["text_config"].value("rms_norm_eps", 1e-6);
+        const auto expected =
+            torch::matmul(normWeight * h * torch::rsqrt(h.pow(2).mean(-1, true) + eps), head.t());
+        const auto got = m->readout(h);
+        ASSERT_EQ(got.sizes().vec(), std::vector<int64_t>({5, m->vocabSize()}));
+        EXPECT_EQ(got.scalar_type(), torch::kFloat32);
+        EXPECT_LE(maxAbsDiff(got, expected), 1e-4);
+        // Any leading shape: [B, T, D] reads row by row.
+        EXPECT_LE(maxAbsDiff(m->readout(h.reshape({1, 5, -1}))[0], expected), 1e-4);
+    }
+    torch::manual_seed(11);
+    const auto tokens = m->encodeImages(torch::randn({1, 3, 14 * 4, 14 * 4}))[0]; // [64, D]
+    const auto targets = torch::randint(0, m->vocabSize(), {tokens.size(0)}, torch::kLong);
+    torch::nn::functional::cross_entropy(m->readout(tokens), targets).backward();
+    int decoderLayers = 0;
+    for (const auto &[name, p] : m->namedParameters()) {
+        if (!p.requires_grad())
+            continue;
+        const bool reached = p.grad().defined() && p.grad().abs().max().item<double>() > 0;
+        if (name.rfind("llm.model.layers.", 0) == 0) {
+            ++decoderLayers;
+            EXPECT_FALSE(reached) << name;
+        } else if (name == "resampler.query" || name == "vision.patch_embed.proj.weight" ||
+                   name == "llm.model.norm.weight" || name == "llm.lm_head.weight") {
+            EXPECT_TRUE(reached) << name;
+        }
+    }
+    EXPECT_GT(decoderLayers, 0);
+}
+
+TEST(Training, AttentionTapKeepsOneLayersProbabilities)
+{
+    // The look loss reads one decoder layer's attention through nn::AttentionTap. What it keeps must be that
+    // layer's real attention: rows are distributions over the keys, causal, [B, heads, T, T], and recomputing
+    // the layer's attention by hand from its input gives the same numbers. Nothing is kept without a tap.
+    auto m = tinyModel("uhd-paper");
+    const auto &text = m->config()["text_config"];
+    const int64_t layers = text["num_hidden_layers"], heads = text["num_attention_heads"];
+    torch::manual_seed(21);
+    const auto embeds = torch::randn({2, 9, m->hiddenSize()});
+    torch::Tensor reference;
+    {
+        nn::AttentionTap first(0);
+        const auto logits = m->forwardAll(embeds);
+        ASSERT_TRUE(first.probs().defined());
+        reference = first.probs().detach().clone();
+        EXPECT_EQ(reference.sizes().vec(), std::vector<int64_t>({2, heads, 9, 9}));
+        EXPECT_LE(maxAbsDiff(reference.sum(-1), torch::ones({2, heads, 9})), 1e-5);
+        EXPECT_EQ(reference.triu(1).abs().max().item<double>(), 0.0); // no position sees a later one
+        EXPECT_TRUE(first.probs().requires_grad());                   // a loss on it trains the decoder
+        // The last layer's tap, nested inside: the newest tap wins, the outer one is restored after.
+        {
+            nn::AttentionTap last(static_cast<int>(layers - 1));
+            m->forwardAll(embeds);
+            EXPECT_TRUE(last.probs().defined());
+            EXPECT_EQ(nn::AttentionTap::current(), &last);
+        }
+        EXPECT_EQ(nn::AttentionTap::current(), &first);
+        (void)logits;
+    }
+    EXPECT_EQ(nn::AttentionTap::current(), nullptr);
+    // Layer 0's attention by hand: its input is the embeddings themselves (RMSNorm, q/k with rotary, softmax).
+    {
+        torch::NoGradGuard noGrad;
+        std::map<std::string, torch::Tensor> p;
+        for (const auto &[name, t] : m->namedParameters())
+            p[name] = t;
+        const std::string pre = "llm.model.layers.0.";
+        const double eps = text.value("rms_norm_eps", 1e-6);
+        const auto x = p[pre + "input_layernorm.weight"] * embeds * torch::rsqrt(embeds.pow(2).mean(-1, true) + eps);
+        const int64_t kv = text["num_key_value_heads"], d = m->hiddenSize() / heads;
+        auto q = torch::matmul(x, p[pre + "self_attn.q_proj.weight"].t()).view({2, 9, heads, d});
+        auto k = torch::matmul(x, p[pre + "self_attn.k_proj.weight"].t()).view({2, 9, kv, d});
+        // Rotary (HF rotate_half layout), base from the config.
+        const double theta = text.value("rope_theta", 10000.0);
+        const auto inv = torch::pow(theta, -torch::arange(0, d, 2, torch::kFloat64) / d).to(torch::kFloat32);
+        const auto ang = torch::outer(torch::arange(9, torch::kFloat32), inv);
+        const auto cos = torch::cat({ang.cos(), ang.cos()}, -1).view({1, 9, 1, d});
+        const auto sin = torch::cat({ang.sin(), ang.sin()}, -1).view({1, 9, 1, d});
+        auto rot = [&](const torch::Tensor &t) {
+            const auto half = torch::cat({-t.narrow(-1, d / 2, d / 2), t.narrow(-1, 0, d / 2)}, -1);
+            return t * cos + half * sin;
+        };
+        q = rot(q).transpose(1, 2);                                               // [2, heads, 9, d]
+        k = rot(k).repeat_interleave(heads / kv, 2).transpose(1, 2);             // [2, heads, 9, d]
+        auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(d));
+        scores = scores.masked_fill(torch::ones({9, 9}, torch::kBool).triu(1), -INFINITY);
+        EXPECT_LE(maxAbsDiff(torch::softmax(scores, -1), reference), 1e-5);
+    }
+    // No tap: forwardAll keeps nothing anywhere.
+    nn::AttentionTap none(static_cast<int>(layers + 3)); // a layer that does not exist
+    m->forwardAll(embeds);
+    EXPECT_FALSE(none.probs().defined());
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Checkpoint names and config handling
 

@@ -25,6 +25,21 @@ execute_process(COMMAND ${TRAIN} --out ${model} --region-loss -1 RESULT_VARIABLE
 expect("rc EQUAL 2" "a negative --region-loss should be a usage error (2), got ${rc}: ${err}")
 execute_process(COMMAND ${TRAIN} --out ${model} --region-loss lots RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "a non-numeric --region-loss should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --token-loss -2 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "a negative --token-loss should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --token-loss nan RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "a NaN --token-loss should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --look-loss -1 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "a negative --look-loss should be a usage error (2), got ${rc}: ${err}")
+execute_process(COMMAND ${TRAIN} --out ${model} --look-head first RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 2" "a non-numeric --look-head should be a usage error (2), got ${rc}: ${err}")
+# The decoder's head count comes from the config: a look head past it is refused then, before writing.
+execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --look-loss 1 --look-head 40
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+expect("rc EQUAL 1" "a look head past the decoder's heads should fail (1), got ${rc}: ${err}")
+string(FIND "${err}" "look head" named)
+expect("named GREATER -1" "the error should name the look head: ${err}")
+expect("NOT EXISTS ${model}" "a refused look head must not write ${model}")
 execute_process(COMMAND ${TRAIN} --out ${model} --glyph-loss -0.5 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "a negative --glyph-loss should be a usage error (2), got ${rc}: ${err}")
 string(FIND "${err}" "glyph" named)
@@ -53,7 +68,7 @@ expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
 # training path runs end to end (and the eval below loads a stem model).
 execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 60 --batch 4 --warmup 5 --lr 3e-3
                         --max-side 400 --log-every 10 --checkpoint-every 30 --threads 2
-                        --resampler spatial --region-loss 1 --glyph-loss 1 --patch-embed conv
+                        --resampler spatial --region-loss 1 --token-loss 1 --look-loss 1 --glyph-loss 1 --patch-embed conv
                         --encoder-warmup 20 --encoder-warmup-batch 4 --encoder-warmup-crop 56
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "${out}")
@@ -74,6 +89,16 @@ string(REGEX MATCH "region [0-9]+\\.[0-9]+" region "${out}")
 expect("NOT region STREQUAL \"\"" "no region loss in the progress line: ${out}")
 string(REGEX MATCH "region 0\\.0000" regionZero "${out}")
 expect("regionZero STREQUAL \"\"" "the region loss was never computed: ${out}")
+string(REGEX MATCH "token [0-9]+\\.[0-9]+" token "${out}")
+expect("NOT token STREQUAL \"\"" "no token naming loss in the progress line: ${out}")
+string(REGEX MATCH "token 0\\.0000" tokenZero "${out}")
+expect("tokenZero STREQUAL \"\"" "the token naming loss was never computed: ${out}")
+string(REGEX MATCH "look [0-9]+\\.[0-9]+ \\([0-9.]+%\\)" look "${out}")
+expect("NOT look STREQUAL \"\"" "no look loss and mass in the progress line: ${out}")
+string(REGEX MATCH "look 0\\.0000" lookZero "${out}")
+expect("lookZero STREQUAL \"\"" "the look loss was never computed: ${out}")
+string(JSON tokenWeight GET "${log}" options token_loss_weight)
+expect("tokenWeight EQUAL 1" "training_log.json options say token_loss_weight ${tokenWeight}")
 string(REGEX MATCH "glyph [0-9]+\\.[0-9]+ \\([0-9.]+%, large [0-9.]+%\\)" glyph "${out}")
 expect("NOT glyph STREQUAL \"\"" "no glyph loss and accuracy in the progress line: ${out}")
 string(REGEX MATCH "glyph 0\\.0000" glyphZero "${out}")

@@ -79,8 +79,9 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     const std::string out = (tmp.path() + QStringLiteral("/model")).toStdString();
     auto refused = [&](TrainOptions o, const char *what) {
         o.outDir = o.outDir.empty() ? std::string() : out;
-        // The patch grid comes from the config: a crop off it passes validate() and is refused by train().
-        if (o.encoderWarmupCrop % 14 == 0) {
+        // The patch grid and the decoder's head count come from the config: a crop off the grid or a look head
+        // past the last passes validate() and is refused by train().
+        if (o.encoderWarmupCrop % 14 == 0 && o.lookHead < 6) {
             EXPECT_FALSE(o.validate().empty()) << what;
         }
         try {
@@ -108,6 +109,16 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
         {"no words to read", [](TrainOptions &o) { o.readTextWords = 0; }},
         {"negative region loss weight", [](TrainOptions &o) { o.regionLossWeight = -1; }},
         {"NaN region loss weight", [](TrainOptions &o) { o.regionLossWeight = std::nan(""); }},
+        {"negative token loss weight", [](TrainOptions &o) { o.tokenLossWeight = -1; }},
+        {"NaN token loss weight", [](TrainOptions &o) { o.tokenLossWeight = std::nan(""); }},
+        {"huge token loss weight", [](TrainOptions &o) { o.tokenLossWeight = 1e6; }},
+        {"negative look loss weight", [](TrainOptions &o) { o.lookLossWeight = -1; }},
+        {"NaN look loss weight", [](TrainOptions &o) { o.lookLossWeight = std::nan(""); }},
+        {"negative look head", [](TrainOptions &o) { o.lookHead = -1; }},
+        {"look head past the decoder's heads", [](TrainOptions &o) {
+             o.lookLossWeight = 1;
+             o.lookHead = 99;
+         }},
         {"unknown patch embedding", [](TrainOptions &o) { o.patchEmbed = "pixels"; }},
         {"negative glyph loss weight", [](TrainOptions &o) { o.glyphLossWeight = -0.5; }},
         {"NaN glyph loss weight", [](TrainOptions &o) { o.glyphLossWeight = std::nan(""); }},
@@ -242,6 +253,84 @@ TEST(TrainingConfig, RegionLabelsFollowTheSlices)
     // A padded plan (LLaVA-1.5) has no box geometry to label; a zero grid has no boxes.
     EXPECT_TRUE(regionLabels(s, planSlices({s.image.width(), s.image.height()}, SlicePolicy::llava15()), 8, 6.0).empty());
     EXPECT_TRUE(regionLabels(s, plan, 0, 6.0).empty());
+}
+
+// The look loss's boxes: for every view, exactly the G x G boxes its place overlaps, checked against boxes
+// computed independently from the plan's slice rectangles; counting has no place; bad input gives nothing.
+TEST(TrainingConfig, AnswerBoxesCoverThePlaceInEveryViewThatSeesIt)
+{
+    const auto [s, plan] = slicedPage();
+    ASSERT_TRUE(plan.grid.has_value());
+    const int grid = 8;
+    // The view rectangles in original pixels: the whole image, then the slices row-major.
+    std::vector<Rect> views{{0, 0, s.image.width(), s.image.height()}};
+    for (int i = 0; i < plan.sliceCount(); ++i)
+        views.push_back(plan.sliceInOriginal(i));
+    auto expected = [&](const synth::QA &qa) {
+        std::vector<std::vector<int>> out(views.size());
+        for (std::size_t v = 0; v < views.size(); ++v)
+            for (int q = 0; q < grid * grid; ++q) {
+                const double bw = views[v].width / double(grid), bh = views[v].height / double(grid);
+                const double bx = views[v].x + (q % grid) * bw, by = views[v].y + (q / grid) * bh;
+                const double ox = std::min<double>(qa.x + qa.width, bx + bw) - std::max<double>(qa.x, bx);
+                const double oy = std::min<double>(qa.y + qa.height, by + bh) - std::max<double>(qa.y, by);
+                if (ox > 0 && oy > 0)
+                    out[v].push_back(q);
+            }
+        return out;
+    };
+    synth::QA qa;
+    qa.task = synth::Task::Heading;
+    const int W = s.image.width(), H = s.image.height();
+    struct Case
+    {
+        const char *what;
+        int x, y, w, h;
+    };
+    const Case cases[] = {{"top-left word", 5, 5, 60, 20},
+                          {"a word across a slice border", plan.sliceInOriginal(0).width - 30, 40, 60, 18},
+                          {"the whole image", 0, 0, W, H},
+                          {"one pixel square in the middle", W / 2, H / 2, 1, 1},
+                          {"bottom-right corner", W - 10, H - 10, 10, 10}};
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.what);
+        qa.x = c.x, qa.y = c.y, qa.width = c.w, qa.height = c.h;
+        const auto boxes = answerBoxes(qa, plan, grid);
+        ASSERT_EQ(boxes.size(), views.size());
+        EXPECT_EQ(boxes, expected(qa));
+        EXPECT_FALSE(boxes[0].empty()); // the overview sees everything
+        std::size_t slicesSeeing = 0;
+        for (std::size_t v = 1; v < boxes.size(); ++v)
+            slicesSeeing += boxes[v].empty() ? 0 : 1;
+        EXPECT_GE(slicesSeeing, 1u);
+    }
+    // The whole image covers every box of every view; a word across a slice border is seen by two slices.
+    qa.x = 0, qa.y = 0, qa.width = W, qa.height = H;
+    for (const auto &b : answerBoxes(qa, plan, grid))
+        EXPECT_EQ(b.size(), 64u);
+    // The page's own questions: each place is covered in the overview, and the box of its centre is one.
+    for (const synth::QA &real : s.qas) {
+        const auto boxes = answerBoxes(real, plan, grid);
+        ASSERT_EQ(boxes.size(), views.size()) << real.question;
+        EXPECT_EQ(boxes, expected(real)) << real.question;
+        const int centre = std::min(grid - 1, int((real.y + real.height / 2.0) * grid / H)) * grid +
+                           std::min(grid - 1, int((real.x + real.width / 2.0) * grid / W));
+        EXPECT_TRUE(std::count(boxes[0].begin(), boxes[0].end(), centre)) << real.question;
+    }
+    // Counting has no single place; a place of zero size, a padded plan and no grid give nothing.
+    qa.task = synth::Task::CountShapes;
+    for (const auto &b : answerBoxes(qa, plan, grid))
+        EXPECT_TRUE(b.empty());
+    qa.task = synth::Task::Heading;
+    qa.width = 0;
+    for (const auto &b : answerBoxes(qa, plan, grid))
+        EXPECT_TRUE(b.empty());
+    qa.width = 10;
+    qa.x = W + 50; // outside the image: no view sees it
+    for (const auto &b : answerBoxes(qa, plan, grid))
+        EXPECT_TRUE(b.empty());
+    EXPECT_TRUE(answerBoxes(qa, planSlices({W, H}, SlicePolicy::llava15()), grid).empty());
+    EXPECT_TRUE(answerBoxes(qa, plan, 0).empty());
 }
 
 // The glyph loss's labels: each patch whose centre lies on a text's line box gets the character drawn at that

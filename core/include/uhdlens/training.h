@@ -60,6 +60,21 @@ struct TrainOptions
     // regionLossWeight (0: off). Inference is unchanged.
     double regionLossWeight = 0; // the shipped model trained without it; 1 is the tried setting (models README)
     double regionMinPixels = 6;
+    // Token naming loss (auxiliary, training only): the same targets as the region loss, read from the visual
+    // tokens themselves as they enter the decoder, through the decoder's own output head (final norm, LM head;
+    // VisionLanguageModel::readout). A token that already names its word at the decoder's input is copied into
+    // an answer by a single attention head, as a text token of the prompt would be, instead of waiting for
+    // the decoder to build that identity in its layers. The alignment LLaVA's first stage gives a pretrained
+    // LLM, done with the generator's labels. Added times tokenLossWeight (0: off). Inference is unchanged.
+    double tokenLossWeight = 0;
+    // Look loss (auxiliary, training only): while the decoder writes the answer to a question about one place
+    // (every task but counting), attention head lookHead of its last layer is trained to put its weight on
+    // the visual tokens whose boxes cover that place (answerBoxes): -log of the probability mass there. It
+    // teaches the one step no other signal gives directly, finding the asked-about token among hundreds,
+    // and together with the token naming loss makes reading a copy. Added times lookLossWeight (0: off).
+    // Inference is unchanged.
+    double lookLossWeight = 0;
+    int lookHead = 0;
     // Glyph loss (auxiliary, training only): a linear head on the vision encoder's output names, for every
     // patch of every view, the character drawn at the patch's centre (or "none"), when that text is at least
     // glyphMinPixels high at model input (glyphLabels). The densest signal there is — every patch, every
@@ -114,6 +129,9 @@ struct TrainProgress
     double loss = 0;         // this step
     double lossAverage = 0;  // mean over the last logEvery steps
     double regionLoss = 0;   // region reading loss, mean over the last logEvery steps (0 when off)
+    double tokenLoss = 0;    // token naming loss, the same window (0 when off)
+    double lookLoss = 0;     // look loss, the same window (0 when off)
+    double lookMass = 0;     // mean attention mass the look head puts on the asked-about boxes, same window
     double glyphLoss = 0;    // glyph loss, mean over the last logEvery steps (0 when off)
     double glyphAccuracy =
         0; // share of text patches (label != none) whose character the head names, same window
@@ -151,6 +169,13 @@ TrainResult train(const TrainOptions &options, const TrainProgressCallback &prog
 // nothing does. Empty for a padded (llava15) plan or grid < 1.
 std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, const SlicePlan &plan, int grid,
                                                    double minPixels);
+
+// Boxes of the look loss for one question: for each image the plan encodes (0 = the overview, then the slices
+// row-major), the indices (row-major, 0..grid*grid-1) of the resampler's grid x grid boxes of that view that
+// overlap the question's place (qa.x, y, width, height in original pixels) with positive area. Empty
+// lists where a view does not see the place. All empty for counting questions (no single place), a place of
+// zero size, a padded (llava15) plan or grid < 1.
+std::vector<std::vector<int>> answerBoxes(const synth::QA &qa, const SlicePlan &plan, int grid);
 
 // The characters the glyph loss names: printable ASCII '!'..'~' (every character the generator draws but
 // space). Class 0 is "no character"; character c is class 1 + glyphAlphabet().find(c).

@@ -226,6 +226,10 @@ public:
     {
         return m_lm.forwardAll(embeds.to(dtype()));
     }
+    torch::Tensor readout(const torch::Tensor &hidden) const override
+    {
+        return m_lm.logits(m_lm.model->norm->forward(hidden.to(dtype())));
+    }
 
 protected:
     // Registers "model" + "lm_head" under `parent` (the family's prefix) and keeps them as the LM.

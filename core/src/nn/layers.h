@@ -286,6 +286,28 @@ struct LlamaOptions
     double logitDivisor = 1.0;
 };
 
+// Training only: while an AttentionTap lives on a thread, the LlamaAttention of decoder layer `layer` keeps
+// its attention probabilities [B, heads, T, S] (with autograd history, so a loss can say where a position
+// should look) in probs(). Without a tap nothing is kept; inference never makes one. Taps nest (the newest
+// wins) and must be destroyed in reverse order, as scopes are.
+class AttentionTap
+{
+public:
+    explicit AttentionTap(int layer);
+    ~AttentionTap();
+    AttentionTap(const AttentionTap &) = delete;
+    AttentionTap &operator=(const AttentionTap &) = delete;
+    int layer() const { return m_layer; }
+    const torch::Tensor &probs() const { return m_probs; }
+    static AttentionTap *current();
+    void keep(const torch::Tensor &probs) { m_probs = probs; }
+
+private:
+    int m_layer;
+    torch::Tensor m_probs;
+    AttentionTap *m_previous;
+};
+
 struct LlamaAttentionImpl : torch::nn::Module
 {
     LlamaAttentionImpl(const LlamaOptions &options, const torch::TensorOptions &tensorOptions);
