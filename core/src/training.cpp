@@ -330,6 +330,14 @@ Rect warmupRegion(const synth::Sample &sample, int side, double zoom, double min
     return {x, y, s, s};
 }
 
+int64_t namingPiece(const Tokenizer &tok, const std::string &label)
+{
+    for (const int64_t id : tok.encode(label))
+        if (tok.idToPiece(id) != "\u2581")
+            return id;
+    return kIgnore;
+}
+
 namespace {
 
 // Renders sample `index` of the stream and turns it into a training sequence of up to `turns` QA turns.
@@ -475,10 +483,8 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
             auto &ids = region.emplace_back();
             for (const std::string &label : labels) {
                 auto [it, fresh] = firstPiece.try_emplace(label, kIgnore);
-                if (fresh) { // the label's first piece: what the decoder would emit first when naming it
-                    const std::vector<int64_t> pieces = tok.encode(label);
-                    it->second = pieces.empty() ? kIgnore : pieces.front();
-                }
+                if (fresh) // the piece that names the label (below)
+                    it->second = namingPiece(tok, label);
                 ids.push_back(it->second);
             }
         }

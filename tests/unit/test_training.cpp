@@ -4,6 +4,7 @@
 #include "model_family.h"
 
 #include "uhdlens/errors.h"
+#include "uhdlens/tokenizer.h"
 #include "uhdlens/training.h"
 
 #include <gtest/gtest.h>
@@ -253,6 +254,46 @@ TEST(TrainingConfig, RegionLabelsFollowTheSlices)
     // A padded plan (LLaVA-1.5) has no box geometry to label; a zero grid has no boxes.
     EXPECT_TRUE(regionLabels(s, planSlices({s.image.width(), s.image.height()}, SlicePolicy::llava15()), 8, 6.0).empty());
     EXPECT_TRUE(regionLabels(s, plan, 0, 6.0).empty());
+}
+
+// The piece a region/token target names a label by, with the bundled model's own tokenizer (trained on the
+// generator's text), which spells every number and many words as a bare "▁" and then the rest.
+TEST(TrainingConfig, NamingPieceSkipsTheBareWordBoundary)
+{
+    const auto tok = Tokenizer::load(std::string(UHDLENS_TEST_DATA) +
+                                     "/../../resources/models/uhd-lens-tiny/tokenizer.model");
+    const std::string boundary = "\u2581";
+    int startsBare = 0;
+    struct Case
+    {
+        std::string label, first; // `first`: what the naming piece decodes to
+    };
+    const Case cases[] = {{"288", "2"}, {"7", "7"}, {"999", "9"}, {"viewer", ""}, {"report", ""},
+                          {"submit", ""}, {"Save", ""}, {"red", ""}, {"Item", ""}};
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.label);
+        const std::vector<int64_t> ids = tok->encode(c.label);
+        ASSERT_FALSE(ids.empty());
+        startsBare += tok->idToPiece(ids.front()) == boundary ? 1 : 0;
+        const int64_t id = namingPiece(*tok, c.label);
+        ASSERT_NE(id, -100);
+        EXPECT_NE(tok->idToPiece(id), boundary);
+        // It is the first piece of the label that is not the bare boundary.
+        const auto at = std::find(ids.begin(), ids.end(), id);
+        ASSERT_NE(at, ids.end());
+        for (auto it = ids.begin(); it != at; ++it)
+            EXPECT_EQ(tok->idToPiece(*it), boundary);
+        if (!c.first.empty()) {
+            EXPECT_EQ(tok->decode({id}), c.first);
+        }
+        // The label's text begins with what the piece spells (the boundary aside).
+        const std::string spelled = tok->decode({id});
+        EXPECT_EQ(c.label.rfind(spelled, 0), 0u) << spelled;
+    }
+    EXPECT_GE(startsBare, 3); // the numbers at least: the case this function exists for
+    // Nothing to name: no piece.
+    EXPECT_EQ(namingPiece(*tok, ""), -100);
+    EXPECT_EQ(namingPiece(*tok, " "), -100);
 }
 
 // The look loss's boxes: for every view, exactly the G x G boxes its place overlaps, checked against boxes

@@ -31,6 +31,8 @@
 
 namespace uhdlens {
 
+class Tokenizer;
+
 struct TrainOptions
 {
     std::string outDir;             // model folder to write (created)
@@ -169,6 +171,11 @@ TrainResult train(const TrainOptions &options, const TrainProgressCallback &prog
 // nothing does. Empty for a padded (llava15) plan or grid < 1.
 std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, const SlicePlan &plan, int grid,
                                                    double minPixels);
+
+// The piece the region and token losses name a label by: the first piece of tok.encode(label) that is not a
+// bare word boundary "▁" (a small vocabulary spells many words, and every number, as "▁" then letters or
+// digits, and "▁" tells no label from another). -100 (ignored) when there is none, e.g. for "".
+std::int64_t namingPiece(const Tokenizer &tok, const std::string &label);
 
 // Boxes of the look loss for one question: for each image the plan encodes (0 = the overview, then the slices
 // row-major), the indices (row-major, 0..grid*grid-1) of the resampler's grid x grid boxes of that view that
