@@ -203,9 +203,10 @@ int main(int argc, char **argv)
                      o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
         const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
             if (p.encoderWarmup) {
-                std::printf("encoder warm-up %5d/%d  glyph %.4f (%.1f%%, large %.1f%%)  lr %.2e  %.1f crops/s  "
-                            "elapsed %s  ETA %s\n",
+                std::printf("encoder warm-up %5d/%d  glyph %.4f (%.1f%%, large %.1f%%)  token %.4f (%.1f%%)  lr %.2e  "
+                            "%.1f crops/s  elapsed %s  ETA %s\n",
                             p.step, p.steps, p.glyphLoss, 100.0 * p.glyphAccuracy, 100.0 * p.glyphAccuracyLarge,
+                            p.tokenLoss, 100.0 * p.tokenAccuracy,
                             p.lr, p.imagesPerSecond, qPrintable(duration(p.elapsedSeconds)),
                             qPrintable(duration(p.etaSeconds)));
                 std::fflush(stdout);

@@ -506,7 +506,7 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
 // image gives kWarmupCropsPerImage consecutive crops (rendering costs more than a crop's training step);
 // `cache` keeps the last one.
 constexpr std::uint64_t kWarmupCropsPerImage = 4;
-Example makeWarmupExample(const VisionLanguageModel &model, const TrainOptions &o,
+Example makeWarmupExample(const VisionLanguageModel &model, const Tokenizer &tok, const TrainOptions &o,
                           const synth::Options &dataOptions, std::uint64_t streamIndex,
                           std::pair<std::uint64_t, synth::Sample> &cache)
 {
@@ -543,6 +543,17 @@ Example makeWarmupExample(const VisionLanguageModel &model, const TrainOptions &
         throw Error(ErrorCode::Internal, "a warm-up crop must be one view");
     ex.glyphOverview = torch::tensor(std::vector<int64_t>(labels[0].begin(), labels[0].end())).reshape({1, -1});
     ex.glyphHeightsOverview = torch::tensor(heights[0]).reshape({1, -1});
+    // With the token naming loss on, the crop's visual tokens are also told what their boxes show.
+    const int tpi = model.tokensPerImage();
+    const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
+    if (o.tokenLossWeight > 0 && grid * grid == tpi) {
+        const std::vector<std::vector<std::string>> region =
+            regionLabels(crop.sample, crop.plan, grid, o.regionMinPixels);
+        if (region.size() != 1)
+            throw Error(ErrorCode::Internal, "a warm-up crop must be one view");
+        for (const std::string &label : region[0])
+            ex.regionTargets.push_back(namingPiece(tok, label));
+    }
     return ex;
 }
 
@@ -776,13 +787,24 @@ struct ParamGroups
 };
 
 // The encoder warm-up (TrainOptions::encoderWarmupSteps): the vision encoder and the glyph head alone, on
-// batches of small crops, with their own AdamW (ramp then cosine to minLrRatio). Returns the seconds it took.
-double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead, const TrainOptions &o,
-                        const synth::Options &fullData, bool bf16, const TrainProgressCallback &progress)
+// batches of small crops, with their own AdamW (ramp then cosine to minLrRatio). With the token naming loss
+// on, the resampler, the projector and the decoder's output head (readout) train too, so the visual tokens
+// learn to name words from the same cheap crops. Returns the seconds it took.
+double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead, const Tokenizer &tok,
+                        const TrainOptions &o, const synth::Options &fullData, bool bf16,
+                        const TrainProgressCallback &progress)
 {
+    const bool naming = o.tokenLossWeight > 0;
+    // The decoder's output head, as readout() uses it (every family names them so under its LM prefix).
+    auto isReadout = [](const std::string &name) {
+        auto ends = [&](const std::string &suffix) {
+            return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        };
+        return ends("model.norm.weight") || ends("lm_head.weight");
+    };
     ParamGroups groups;
     for (auto &[name, t] : model.namedParameters())
-        if (name.rfind("vision.", 0) == 0)
+        if (name.rfind("vision.", 0) == 0 || (naming && (name.rfind("llm.", 0) != 0 || isReadout(name))))
             groups.add(name, t);
     if (groups.decay.empty())
         throw Error(ErrorCode::ConfigInvalid, "the encoder warm-up found no vision encoder parameters", "vision");
@@ -799,15 +821,15 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
     data.maxText = std::clamp(40, data.minText, fullData.maxText);
     const VisionLanguageModel &m = model;
     std::pair<std::uint64_t, synth::Sample> cache; // used by the queue's worker thread only
-    DataQueue queue([&](std::uint64_t i) { return makeWarmupExample(m, o, data, i, cache); }, 0,
+    DataQueue queue([&](std::uint64_t i) { return makeWarmupExample(m, tok, o, data, i, cache); }, 0,
                     static_cast<std::size_t>(std::max(o.queueSize, 2 * o.encoderWarmupBatch)));
     const int steps = o.encoderWarmupSteps;
     const int ramp = std::clamp(steps / 10, 1, 50);
     const auto start = Clock::now();
     auto windowStart = start;
     GlyphTally tally;
-    std::deque<double> window;
-    double windowImages = 0;
+    std::deque<double> window, tokenWindow;
+    double windowImages = 0, named = 0, namedRight = 0;
     TrainOptions schedule = o; // the full recipe's ramp + cosine, over the warm-up's steps
     schedule.warmupSteps = ramp;
     schedule.steps = steps;
@@ -816,19 +838,22 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
         for (auto &g : opt.param_groups())
             static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
         std::vector<torch::Tensor> pixels, labels, heights;
+        std::vector<int64_t> boxTargets;
         for (int b = 0; b < o.encoderWarmupBatch; ++b) {
             Example ex = queue.pop();
             pixels.push_back(ex.overview);
             labels.push_back(ex.glyphOverview);
             heights.push_back(ex.glyphHeightsOverview);
+            boxTargets.insert(boxTargets.end(), ex.regionTargets.begin(), ex.regionTargets.end());
         }
         opt.zero_grad();
-        torch::Tensor logits;
+        torch::Tensor logits, tokens;
         {
             at::autocast::set_cpu_enabled(bf16);
             at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-            // The hook takes the patch features on their way to the resampler; the visual tokens are unused.
-            model.encodeImages(torch::cat(pixels, 0), [&](const std::string &name, const torch::Tensor &x) {
+            // The hook takes the patch features on their way to the resampler; the visual tokens are used only
+            // by the token naming loss.
+            tokens = model.encodeImages(torch::cat(pixels, 0), [&](const std::string &name, const torch::Tensor &x) {
                 if (name == "vision")
                     logits = glyphHead->forward(x).reshape({-1, glyphHead->options.out_features()});
             });
@@ -840,19 +865,38 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
         const torch::Tensor targets = torch::cat(labels, 0).reshape({-1});
         if (logits.size(0) != targets.size(0))
             throw Error(ErrorCode::Internal, "glyph labels do not match the encoder's patch grid");
-        const torch::Tensor loss = glyphObjective(logits, targets);
+        const torch::Tensor glyph = glyphObjective(logits, targets);
+        torch::Tensor loss = glyph;
+        double tokenValue = 0;
+        if (naming && static_cast<int64_t>(boxTargets.size()) == tokens.size(0) * tokens.size(1)) {
+            const torch::Tensor all = torch::tensor(boxTargets, torch::kLong);
+            const torch::Tensor at = (all != kIgnore).nonzero().squeeze(1);
+            if (at.numel() > 0) {
+                const torch::Tensor read =
+                    model.readout(tokens.reshape({-1, tokens.size(-1)}).index_select(0, at)).to(torch::kFloat32);
+                const torch::Tensor want = all.index_select(0, at);
+                const torch::Tensor t = torch::nn::functional::cross_entropy(read, want);
+                tokenValue = t.item<double>();
+                named += static_cast<double>(want.size(0));
+                namedRight += (read.argmax(-1) == want).sum().item<double>();
+                loss = loss + o.tokenLossWeight * t;
+            }
+        }
         loss.backward();
         at::autocast::clear_cache();
         torch::nn::utils::clip_grad_norm_(params, o.clipNorm);
         opt.step();
-        const double value = loss.item<double>();
-        if (!std::isfinite(value))
+        const double value = glyph.item<double>(); // reported: the glyph loss alone
+        if (!std::isfinite(loss.item<double>()))
             throw Error(ErrorCode::Internal,
                         "the encoder warm-up diverged at step " + std::to_string(step + 1) + "; lower --lr", "lr");
         tally.add(logits, targets, torch::cat(heights, 0).reshape({-1}));
         window.push_back(value);
-        if (static_cast<int>(window.size()) > o.logEvery)
+        tokenWindow.push_back(tokenValue);
+        if (static_cast<int>(window.size()) > o.logEvery) {
             window.pop_front();
+            tokenWindow.pop_front();
+        }
         windowImages += o.encoderWarmupBatch;
         const int done = step + 1;
         if (progress && (done % o.logEvery == 0 || done == steps)) {
@@ -863,6 +907,8 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
             p.steps = steps;
             p.glyphLoss = std::accumulate(window.begin(), window.end(), 0.0) / window.size();
             p.loss = p.lossAverage = p.glyphLoss;
+            p.tokenLoss = std::accumulate(tokenWindow.begin(), tokenWindow.end(), 0.0) / tokenWindow.size();
+            p.tokenAccuracy = named > 0 ? namedRight / named : 0;
             p.glyphAccuracy = tally.accuracy();
             p.glyphAccuracyLarge = tally.accuracyLarge();
             p.lr = lr;
@@ -872,6 +918,7 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
             progress(p);
             tally = {};
             windowImages = 0;
+            named = namedRight = 0;
             windowStart = Clock::now();
         }
     }
@@ -1228,7 +1275,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     // Encoder warm-up, once: skipped when resuming a run that finished it (or had no warm-up).
     const bool warmupDone = o.resume && (resumed.value("encoder_warmup_done", false) || startStep > 0);
     if (o.encoderWarmupSteps > 0 && !warmupDone) {
-        state["encoder_warmup_seconds"] = runEncoderWarmup(*model, glyphHead, o, dataOptions, bf16, progress);
+        state["encoder_warmup_seconds"] = runEncoderWarmup(*model, glyphHead, *tok, o, dataOptions, bf16, progress);
         state["encoder_warmup_done"] = true;
         saveCheckpoint(ckDir, ckParams, opt, startStep, state);
     } else if (o.resume) {

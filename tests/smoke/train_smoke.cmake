@@ -121,6 +121,10 @@ expect("patchEmbed STREQUAL \"conv\"" "config.json says vision_config.patch_embe
 # The encoder warm-up ran first, with its own progress lines, and is recorded in the log.
 string(REGEX MATCH "encoder warm-up +20/20  glyph [0-9]+\\.[0-9]+ \\([0-9.]+%, large [0-9.]+%\\)" warm "${out}")
 expect("NOT warm STREQUAL \"\"" "no encoder warm-up progress line: ${out}")
+# With the token naming loss on, the warm-up trains the visual tokens to name their boxes too.
+string(REGEX MATCH "encoder warm-up +20/20  glyph [^\n]*  token ([0-9]+\\.[0-9]+) \\([0-9.]+%\\)" warmToken "${out}")
+expect("NOT warmToken STREQUAL \"\"" "no token naming loss in the warm-up line: ${out}")
+expect("NOT CMAKE_MATCH_1 STREQUAL \"0.0000\"" "the warm-up never computed the token naming loss: ${out}")
 string(FIND "${out}" "encoder warm-up" warmAt)
 string(FIND "${out}" "step     10/60" stepAt)
 expect("warmAt LESS stepAt" "the warm-up did not run before the full recipe: ${out}")

@@ -56,8 +56,8 @@ struct TrainOptions
     double readTextMinPixels = 7;
     // Region reading loss (auxiliary, training only): the language model's output at each visual token is also
     // trained to name what lies in that token's box of its view (the resampler's G×G grid over the slice or the
-    // overview): the first piece of the word whose centre is there, or the colour of the shape, when it is at
-    // least regionMinPixels high at model input. Dense, direct supervision of every visual token, so the encoder
+    // overview): the naming piece (namingPiece) of the word whose centre is there, or of the shape's colour,
+    // when it is at least regionMinPixels high at model input. Dense, direct supervision of every visual token, so the encoder
     // learns to read without waiting for the decoder to learn where to look. Added to the answer loss times
     // regionLossWeight (0: off). Inference is unchanged.
     double regionLossWeight = 0; // the shipped model trained without it; 1 is the tried setting (models README)
@@ -132,6 +132,7 @@ struct TrainProgress
     double lossAverage = 0;  // mean over the last logEvery steps
     double regionLoss = 0;   // region reading loss, mean over the last logEvery steps (0 when off)
     double tokenLoss = 0;    // token naming loss, the same window (0 when off)
+    double tokenAccuracy = 0; // share of labelled boxes whose token names its piece first (encoder warm-up)
     double lookLoss = 0;     // look loss, the same window (0 when off)
     double lookMass = 0;     // mean attention mass the look head puts on the asked-about boxes, same window
     double glyphLoss = 0;    // glyph loss, mean over the last logEvery steps (0 when off)
