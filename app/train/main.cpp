@@ -68,14 +68,16 @@ int main(int argc, char **argv)
                                   QString::number(d.readTextWords));
     const auto regionOpt = opt("region-loss", QStringLiteral("Weight of the region reading loss on visual tokens (0: off)."),
                                QStringLiteral("W"), QString::number(d.regionLossWeight));
-    const auto tokenOpt =
-        opt("token-loss",
-            QStringLiteral("Weight of the loss that makes each visual token name its word at the decoder's input (0: off)."),
-            QStringLiteral("W"), QString::number(d.tokenLossWeight));
-    const auto lookOpt = opt(
-        "look-loss",
-        QStringLiteral("Weight of the loss that makes one attention head of the decoder's last layer look at the place a question asks about while answering (0: off)."),
-        QStringLiteral("W"), QString::number(d.lookLossWeight));
+    const auto tokenOpt = opt(
+        "token-loss",
+        QStringLiteral(
+            "Weight of the loss that makes each visual token name its word at the decoder's input (0: off)."),
+        QStringLiteral("W"), QString::number(d.tokenLossWeight));
+    const auto lookOpt =
+        opt("look-loss",
+            QStringLiteral("Weight of the loss that makes one attention head of the decoder's last layer "
+                           "look at the place a question asks about while answering (0: off)."),
+            QStringLiteral("W"), QString::number(d.lookLossWeight));
     const auto lookHeadOpt = opt("look-head", QStringLiteral("The attention head the look loss trains."),
                                  QStringLiteral("H"), QString::number(d.lookHead));
     const auto glyphOpt =
@@ -203,22 +205,22 @@ int main(int argc, char **argv)
                      o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
         const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
             if (p.encoderWarmup) {
-                std::printf("encoder warm-up %5d/%d  glyph %.4f (%.1f%%, large %.1f%%)  token %.4f (%.1f%%)  lr %.2e  "
-                            "%.1f crops/s  elapsed %s  ETA %s\n",
-                            p.step, p.steps, p.glyphLoss, 100.0 * p.glyphAccuracy, 100.0 * p.glyphAccuracyLarge,
-                            p.tokenLoss, 100.0 * p.tokenAccuracy,
-                            p.lr, p.imagesPerSecond, qPrintable(duration(p.elapsedSeconds)),
+                std::printf("encoder warm-up %5d/%d  glyph %.4f (%.1f%%, large %.1f%%)  token %.4f (%.1f%%)  "
+                            "lr %.2e  %.1f crops/s  elapsed %s  ETA %s\n",
+                            p.step, p.steps, p.glyphLoss, 100.0 * p.glyphAccuracy,
+                            100.0 * p.glyphAccuracyLarge, p.tokenLoss, 100.0 * p.tokenAccuracy, p.lr,
+                            p.imagesPerSecond, qPrintable(duration(p.elapsedSeconds)),
                             qPrintable(duration(p.etaSeconds)));
                 std::fflush(stdout);
                 return;
             }
-            std::printf("step %6d/%d  loss %.4f (avg %.4f)  region %.4f  token %.4f  look %.4f (%.1f%%)  "
-                        "glyph %.4f (%.1f%%, large %.1f%%)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
-                        p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.tokenLoss, p.lookLoss,
-                        100.0 * p.lookMass, p.glyphLoss,
-                        100.0 * p.glyphAccuracy, 100.0 * p.glyphAccuracyLarge, p.lr, p.imagesPerSecond,
-                        p.tokensPerSecond, qPrintable(duration(p.elapsedSeconds)),
-                        qPrintable(duration(p.etaSeconds)), p.checkpointSaved ? "  [checkpoint]" : "");
+            std::printf(
+                "step %6d/%d  loss %.4f (avg %.4f)  region %.4f  token %.4f  look %.4f (%.1f%%)  "
+                "glyph %.4f (%.1f%%, large %.1f%%)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
+                p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.tokenLoss, p.lookLoss,
+                100.0 * p.lookMass, p.glyphLoss, 100.0 * p.glyphAccuracy, 100.0 * p.glyphAccuracyLarge, p.lr,
+                p.imagesPerSecond, p.tokensPerSecond, qPrintable(duration(p.elapsedSeconds)),
+                qPrintable(duration(p.etaSeconds)), p.checkpointSaved ? "  [checkpoint]" : "");
             std::fflush(stdout);
         });
         std::printf("done: %d steps in %s, %lld parameters, loss %.4f -> %.4f; model folder %s\n", r.steps,

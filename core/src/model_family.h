@@ -116,9 +116,9 @@ public:
     // Returns float32 logits of every position, [B, T, vocab]. Runs under autograd when grad mode is on.
     virtual torch::Tensor forwardAll(const torch::Tensor &embeds) const = 0;
 
-    // The decoder's output head (final norm, then LM head) applied straight to `hidden` [..., D], skipping the
-    // decoder layers: float32 logits [..., vocab]. Training's token-naming loss reads visual tokens with it, so
-    // a token that names its word this way can be copied into an answer by one attention head.
+    // The decoder's output head (final norm, then LM head) applied straight to `hidden` [..., D], skipping
+    // the decoder layers: float32 logits [..., vocab]. Training's token-naming loss reads visual tokens with
+    // it, so a token that names its word this way can be copied into an answer by one attention head.
     virtual torch::Tensor readout(const torch::Tensor &hidden) const = 0;
 
     // Parameter-name prefixes that live in the separate vision-tower folder when one is given (LoadOptions::

@@ -798,7 +798,8 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
     // The decoder's output head, as readout() uses it (every family names them so under its LM prefix).
     auto isReadout = [](const std::string &name) {
         auto ends = [&](const std::string &suffix) {
-            return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+            return name.size() >= suffix.size() &&
+                   name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
         };
         return ends("model.norm.weight") || ends("lm_head.weight");
     };
@@ -851,12 +852,13 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
         {
             at::autocast::set_cpu_enabled(bf16);
             at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-            // The hook takes the patch features on their way to the resampler; the visual tokens are used only
-            // by the token naming loss.
-            tokens = model.encodeImages(torch::cat(pixels, 0), [&](const std::string &name, const torch::Tensor &x) {
-                if (name == "vision")
-                    logits = glyphHead->forward(x).reshape({-1, glyphHead->options.out_features()});
-            });
+            // The hook takes the patch features on their way to the resampler; the visual tokens are used
+            // only by the token naming loss.
+            tokens = model.encodeImages(
+                torch::cat(pixels, 0), [&](const std::string &name, const torch::Tensor &x) {
+                    if (name == "vision")
+                        logits = glyphHead->forward(x).reshape({-1, glyphHead->options.out_features()});
+                });
             at::autocast::set_cpu_enabled(false);
         }
         if (!logits.defined())
@@ -873,7 +875,8 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
             const torch::Tensor at = (all != kIgnore).nonzero().squeeze(1);
             if (at.numel() > 0) {
                 const torch::Tensor read =
-                    model.readout(tokens.reshape({-1, tokens.size(-1)}).index_select(0, at)).to(torch::kFloat32);
+                    model.readout(tokens.reshape({-1, tokens.size(-1)}).index_select(0, at))
+                        .to(torch::kFloat32);
                 const torch::Tensor want = all.index_select(0, at);
                 const torch::Tensor t = torch::nn::functional::cross_entropy(read, want);
                 tokenValue = t.item<double>();
@@ -1275,7 +1278,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     // Encoder warm-up, once: skipped when resuming a run that finished it (or had no warm-up).
     const bool warmupDone = o.resume && (resumed.value("encoder_warmup_done", false) || startStep > 0);
     if (o.encoderWarmupSteps > 0 && !warmupDone) {
-        state["encoder_warmup_seconds"] = runEncoderWarmup(*model, glyphHead, *tok, o, dataOptions, bf16, progress);
+        state["encoder_warmup_seconds"] =
+            runEncoderWarmup(*model, glyphHead, *tok, o, dataOptions, bf16, progress);
         state["encoder_warmup_done"] = true;
         saveCheckpoint(ckDir, ckParams, opt, startStep, state);
     } else if (o.resume) {
@@ -1387,8 +1391,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                 if (at.numel() > 0) {
                     const torch::Tensor named =
                         model->readout(input.reshape({-1, input.size(-1)}).index_select(0, at));
-                    const torch::Tensor t = torch::nn::functional::cross_entropy(
-                        named.to(torch::kFloat32), all.index_select(0, at));
+                    const torch::Tensor t = torch::nn::functional::cross_entropy(named.to(torch::kFloat32),
+                                                                                 all.index_select(0, at));
                     tokenLoss = t.item<double>();
                     loss = loss + o.tokenLossWeight * t;
                 }
@@ -1411,8 +1415,10 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                 if (groups > 0) {
                     const torch::Tensor head = tap->probs().select(1, o.lookHead); // [B, T, S]
                     const torch::Tensor p =
-                        head.index({torch::tensor(pb), torch::tensor(pq), torch::tensor(pk)}).to(torch::kFloat32);
-                    const torch::Tensor mass = torch::zeros({groups}, p.options()).index_add(0, torch::tensor(pg), p);
+                        head.index({torch::tensor(pb), torch::tensor(pq), torch::tensor(pk)})
+                            .to(torch::kFloat32);
+                    const torch::Tensor mass =
+                        torch::zeros({groups}, p.options()).index_add(0, torch::tensor(pg), p);
                     const torch::Tensor look = -(mass + 1e-6).log().mean();
                     lookLoss = look.item<double>();
                     lookMass = mass.mean().item<double>();
@@ -1477,7 +1483,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             p.regionLoss = std::accumulate(regionWindow.begin(), regionWindow.end(), 0.0) / regionWindow.size();
             p.tokenLoss = std::accumulate(tokenWindow.begin(), tokenWindow.end(), 0.0) / tokenWindow.size();
             p.lookLoss = std::accumulate(lookWindow.begin(), lookWindow.end(), 0.0) / lookWindow.size();
-            p.lookMass = std::accumulate(lookMassWindow.begin(), lookMassWindow.end(), 0.0) / lookMassWindow.size();
+            p.lookMass =
+                std::accumulate(lookMassWindow.begin(), lookMassWindow.end(), 0.0) / lookMassWindow.size();
             p.glyphLoss = std::accumulate(glyphWindow.begin(), glyphWindow.end(), 0.0) / glyphWindow.size();
             p.glyphAccuracy = glyphTally.accuracy();
             p.glyphAccuracyLarge = glyphTally.accuracyLarge();

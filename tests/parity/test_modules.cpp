@@ -664,7 +664,8 @@ TEST(Training, AttentionTapKeepsOneLayersProbabilities)
         (void)logits;
     }
     EXPECT_EQ(nn::AttentionTap::current(), nullptr);
-    // Layer 0's attention by hand: its input is the embeddings themselves (RMSNorm, q/k with rotary, softmax).
+    // Layer 0's attention by hand: its input is the embeddings themselves (RMSNorm, q/k with rotary,
+    // softmax).
     {
         torch::NoGradGuard noGrad;
         std::map<std::string, torch::Tensor> p;
@@ -672,7 +673,8 @@ TEST(Training, AttentionTapKeepsOneLayersProbabilities)
             p[name] = t;
         const std::string pre = "llm.model.layers.0.";
         const double eps = text.value("rms_norm_eps", 1e-6);
-        const auto x = p[pre + "input_layernorm.weight"] * embeds * torch::rsqrt(embeds.pow(2).mean(-1, true) + eps);
+        const auto x =
+            p[pre + "input_layernorm.weight"] * embeds * torch::rsqrt(embeds.pow(2).mean(-1, true) + eps);
         const int64_t kv = text["num_key_value_heads"], d = m->hiddenSize() / heads;
         auto q = torch::matmul(x, p[pre + "self_attn.q_proj.weight"].t()).view({2, 9, heads, d});
         auto k = torch::matmul(x, p[pre + "self_attn.k_proj.weight"].t()).view({2, 9, kv, d});
@@ -686,8 +688,8 @@ TEST(Training, AttentionTapKeepsOneLayersProbabilities)
             const auto half = torch::cat({-t.narrow(-1, d / 2, d / 2), t.narrow(-1, 0, d / 2)}, -1);
             return t * cos + half * sin;
         };
-        q = rot(q).transpose(1, 2);                                               // [2, heads, 9, d]
-        k = rot(k).repeat_interleave(heads / kv, 2).transpose(1, 2);             // [2, heads, 9, d]
+        q = rot(q).transpose(1, 2);                                  // [2, heads, 9, d]
+        k = rot(k).repeat_interleave(heads / kv, 2).transpose(1, 2); // [2, heads, 9, d]
         auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(d));
         scores = scores.masked_fill(torch::ones({9, 9}, torch::kBool).triu(1), -INFINITY);
         EXPECT_LE(maxAbsDiff(torch::softmax(scores, -1), reference), 1e-5);

@@ -80,8 +80,8 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
     const std::string out = (tmp.path() + QStringLiteral("/model")).toStdString();
     auto refused = [&](TrainOptions o, const char *what) {
         o.outDir = o.outDir.empty() ? std::string() : out;
-        // The patch grid and the decoder's head count come from the config: a crop off the grid or a look head
-        // past the last passes validate() and is refused by train().
+        // The patch grid and the decoder's head count come from the config: a crop off the grid or a look
+        // head past the last passes validate() and is refused by train().
         if (o.encoderWarmupCrop % 14 == 0 && o.lookHead < 6) {
             EXPECT_FALSE(o.validate().empty()) << what;
         }
@@ -116,16 +116,21 @@ TEST(TrainingConfig, BadOptionsRefusedBeforeWriting)
         {"negative look loss weight", [](TrainOptions &o) { o.lookLossWeight = -1; }},
         {"NaN look loss weight", [](TrainOptions &o) { o.lookLossWeight = std::nan(""); }},
         {"negative look head", [](TrainOptions &o) { o.lookHead = -1; }},
-        {"look head past the decoder's heads", [](TrainOptions &o) {
+        {"look head past the decoder's heads",
+         [](TrainOptions &o) {
              o.lookLossWeight = 1;
              o.lookHead = 99;
          }},
         {"unknown patch embedding", [](TrainOptions &o) { o.patchEmbed = "pixels"; }},
         {"negative glyph loss weight", [](TrainOptions &o) { o.glyphLossWeight = -0.5; }},
         {"NaN glyph loss weight", [](TrainOptions &o) { o.glyphLossWeight = std::nan(""); }},
-        {"infinite glyph minimum height", [](TrainOptions &o) { o.glyphMinPixels = std::numeric_limits<double>::infinity(); }},
+        {"infinite glyph minimum height",
+         [](TrainOptions &o) { o.glyphMinPixels = std::numeric_limits<double>::infinity(); }},
         {"negative region minimum", [](TrainOptions &o) { o.regionMinPixels = -2; }},
-        {"unknown family", [](TrainOptions &o) { o.families = {"window", "spreadsheet"}; }},
+        {"unknown family",
+         [](TrainOptions &o) {
+             o.families = {"window", "spreadsheet"};
+         }},
         {"unknown resampler attention", [](TrainOptions &o) { o.resamplerAttention = "local"; }},
         {"negative encoder warm-up", [](TrainOptions &o) { o.encoderWarmupSteps = -1; }},
         {"encoder warm-up crop too small", [](TrainOptions &o) { o.encoderWarmupCrop = 14; }},
@@ -268,8 +273,8 @@ TEST(TrainingConfig, NamingPieceSkipsTheBareWordBoundary)
     {
         std::string label, first; // `first`: what the naming piece decodes to
     };
-    const Case cases[] = {{"288", "2"}, {"7", "7"}, {"999", "9"}, {"viewer", ""}, {"report", ""},
-                          {"submit", ""}, {"Save", ""}, {"red", ""}, {"Item", ""}};
+    const Case cases[] = {{"288", "2"},   {"7", "7"},   {"999", "9"}, {"viewer", ""}, {"report", ""},
+                          {"submit", ""}, {"Save", ""}, {"red", ""},  {"Item", ""}};
     for (const Case &c : cases) {
         SCOPED_TRACE(c.label);
         const std::vector<int64_t> ids = tok->encode(c.label);

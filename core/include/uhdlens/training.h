@@ -54,20 +54,21 @@ struct TrainOptions
     double readTextProbability = 1;
     int readTextWords = 24;
     double readTextMinPixels = 7;
-    // Region reading loss (auxiliary, training only): the language model's output at each visual token is also
-    // trained to name what lies in that token's box of its view (the resampler's G×G grid over the slice or the
-    // overview): the naming piece (namingPiece) of the word whose centre is there, or of the shape's colour,
-    // when it is at least regionMinPixels high at model input. Dense, direct supervision of every visual token, so the encoder
-    // learns to read without waiting for the decoder to learn where to look. Added to the answer loss times
-    // regionLossWeight (0: off). Inference is unchanged.
+    // Region reading loss (auxiliary, training only): the language model's output at each visual token is
+    // also trained to name what lies in that token's box of its view (the resampler's G×G grid over the slice
+    // or the overview): the naming piece (namingPiece) of the word whose centre is there, or of the shape's
+    // colour, when it is at least regionMinPixels high at model input. Dense, direct supervision of every
+    // visual token, so the encoder learns to read without waiting for the decoder to learn where to look.
+    // Added to the answer loss times regionLossWeight (0: off). Inference is unchanged.
     double regionLossWeight = 0; // the shipped model trained without it; 1 is the tried setting (models README)
     double regionMinPixels = 6;
     // Token naming loss (auxiliary, training only): the same targets as the region loss, read from the visual
-    // tokens themselves as they enter the decoder, through the decoder's own output head (final norm, LM head;
-    // VisionLanguageModel::readout). A token that already names its word at the decoder's input is copied into
-    // an answer by a single attention head, as a text token of the prompt would be, instead of waiting for
-    // the decoder to build that identity in its layers. The alignment LLaVA's first stage gives a pretrained
-    // LLM, done with the generator's labels. Added times tokenLossWeight (0: off). Inference is unchanged.
+    // tokens themselves as they enter the decoder, through the decoder's own output head (final norm, LM
+    // head; VisionLanguageModel::readout). A token that already names its word at the decoder's input is
+    // copied into an answer by a single attention head, as a text token of the prompt would be, instead of
+    // waiting for the decoder to build that identity in its layers. The alignment LLaVA's first stage gives a
+    // pretrained LLM, done with the generator's labels. Added times tokenLossWeight (0: off). Inference is
+    // unchanged.
     double tokenLossWeight = 0;
     // Look loss (auxiliary, training only): while the decoder writes the answer to a question about one place
     // (every task but counting), attention head lookHead of its last layer is trained to put its weight on
@@ -133,8 +134,8 @@ struct TrainProgress
     double regionLoss = 0;   // region reading loss, mean over the last logEvery steps (0 when off)
     double tokenLoss = 0;    // token naming loss, the same window (0 when off)
     double tokenAccuracy = 0; // share of labelled boxes whose token names its piece first (encoder warm-up)
-    double lookLoss = 0;     // look loss, the same window (0 when off)
-    double lookMass = 0;     // mean attention mass the look head puts on the asked-about boxes, same window
+    double lookLoss = 0;      // look loss, the same window (0 when off)
+    double lookMass = 0;      // mean attention mass the look head puts on the asked-about boxes, same window
     double glyphLoss = 0;    // glyph loss, mean over the last logEvery steps (0 when off)
     double glyphAccuracy =
         0; // share of text patches (label != none) whose character the head names, same window

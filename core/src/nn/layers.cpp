@@ -677,20 +677,29 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor &x, const torch::T
         scores = scores + mask.repeat({g, 1});
     }
     const auto probs = at::softmax(scores, -1, torch::kFloat32).to(dtype); // HF LLaMA: softmax in float32
-    if (AttentionTap *tap = AttentionTap::current(); tap && tap->layer() == layer) // rows are (group, position)
+    if (AttentionTap *tap = AttentionTap::current();
+        tap && tap->layer() == layer) // rows are (group, position)
         tap->keep(probs.view({b, kvHeads, g, t, s}).reshape({b, heads, t, s}));
     const auto o = at::bmm(probs, vb);                                     // [b*kv, g*t, d]
     return o_proj->forward(o.view({b, kvHeads, g, t, headDim}).permute({0, 3, 1, 2, 4}).reshape({b, t, heads * headDim}));
 }
 
-namespace
-{
+namespace {
 thread_local AttentionTap *t_tap = nullptr;
 }
 
-AttentionTap::AttentionTap(int layer) : m_layer(layer), m_previous(t_tap) { t_tap = this; }
-AttentionTap::~AttentionTap() { t_tap = m_previous; }
-AttentionTap *AttentionTap::current() { return t_tap; }
+AttentionTap::AttentionTap(int layer) : m_layer(layer), m_previous(t_tap)
+{
+    t_tap = this;
+}
+AttentionTap::~AttentionTap()
+{
+    t_tap = m_previous;
+}
+AttentionTap *AttentionTap::current()
+{
+    return t_tap;
+}
 
 LlamaLayerImpl::LlamaLayerImpl(const LlamaOptions &o, const torch::TensorOptions &to) : residualScale(o.residualScale)
 {

@@ -292,7 +292,7 @@ struct LlamaOptions
 // wins) and must be destroyed in reverse order, as scopes are.
 class AttentionTap
 {
-public:
+  public:
     explicit AttentionTap(int layer);
     ~AttentionTap();
     AttentionTap(const AttentionTap &) = delete;
@@ -302,7 +302,7 @@ public:
     static AttentionTap *current();
     void keep(const torch::Tensor &probs) { m_probs = probs; }
 
-private:
+  private:
     int m_layer;
     torch::Tensor m_probs;
     AttentionTap *m_previous;
