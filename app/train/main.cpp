@@ -215,9 +215,9 @@ int main(int argc, char **argv)
                 return;
             }
             std::printf(
-                "step %6d/%d  loss %.4f (avg %.4f)  region %.4f  token %.4f  look %.4f (%.1f%%)  "
+                "step %6d/%d  loss %.4f (avg %.4f)  region %.4f  token %.4f (%.1f%%)  look %.4f (%.1f%%)  "
                 "glyph %.4f (%.1f%%, large %.1f%%)  lr %.2e  %.2f img/s  %.0f tok/s  elapsed %s  ETA %s%s\n",
-                p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.tokenLoss, p.lookLoss,
+                p.step, p.steps, p.loss, p.lossAverage, p.regionLoss, p.tokenLoss, 100.0 * p.tokenAccuracy, p.lookLoss,
                 100.0 * p.lookMass, p.glyphLoss, 100.0 * p.glyphAccuracy, 100.0 * p.glyphAccuracyLarge, p.lr,
                 p.imagesPerSecond, p.tokensPerSecond, qPrintable(duration(p.elapsedSeconds)),
                 qPrintable(duration(p.etaSeconds)), p.checkpointSaved ? "  [checkpoint]" : "");

@@ -646,6 +646,27 @@ torch::Tensor glyphObjective(const torch::Tensor &logits, const torch::Tensor &t
            0.5 * (perPatch * (1 - isText)).sum() / (1 - isText).sum().clamp_min(1);
 }
 
+// The token naming loss: visual tokens [N, D] as the decoder receives them, read by its output head
+// (readout), against targets [N] (kIgnore where a box names nothing): cross-entropy over the labelled ones.
+// Adds to `tally` how many were labelled and how many the head names right. Undefined when none is labelled.
+struct NamingTally
+{
+    double named = 0, right = 0;
+    double accuracy() const { return named > 0 ? right / named : 0.0; }
+};
+torch::Tensor tokenNamingObjective(const VisionLanguageModel &model, const torch::Tensor &tokens,
+                                   const torch::Tensor &targets, NamingTally &tally)
+{
+    const torch::Tensor at = (targets != kIgnore).nonzero().squeeze(1);
+    if (at.numel() == 0)
+        return {};
+    const torch::Tensor read = model.readout(tokens.index_select(0, at)).to(torch::kFloat32);
+    const torch::Tensor want = targets.index_select(0, at);
+    tally.named += static_cast<double>(want.size(0));
+    tally.right += (read.argmax(-1) == want).sum().item<double>();
+    return torch::nn::functional::cross_entropy(read, want);
+}
+
 // The glyph head's accuracy on text patches, overall and on letters >= kGlyphLargePixels at model input.
 struct GlyphTally
 {
@@ -830,7 +851,8 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
     auto windowStart = start;
     GlyphTally tally;
     std::deque<double> window, tokenWindow;
-    double windowImages = 0, named = 0, namedRight = 0;
+    double windowImages = 0;
+    NamingTally namingTally;
     TrainOptions schedule = o; // the full recipe's ramp + cosine, over the warm-up's steps
     schedule.warmupSteps = ramp;
     schedule.steps = steps;
@@ -871,17 +893,10 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
         torch::Tensor loss = glyph;
         double tokenValue = 0;
         if (naming && static_cast<int64_t>(boxTargets.size()) == tokens.size(0) * tokens.size(1)) {
-            const torch::Tensor all = torch::tensor(boxTargets, torch::kLong);
-            const torch::Tensor at = (all != kIgnore).nonzero().squeeze(1);
-            if (at.numel() > 0) {
-                const torch::Tensor read =
-                    model.readout(tokens.reshape({-1, tokens.size(-1)}).index_select(0, at))
-                        .to(torch::kFloat32);
-                const torch::Tensor want = all.index_select(0, at);
-                const torch::Tensor t = torch::nn::functional::cross_entropy(read, want);
+            const torch::Tensor t = tokenNamingObjective(model, tokens.reshape({-1, tokens.size(-1)}),
+                                                         torch::tensor(boxTargets, torch::kLong), namingTally);
+            if (t.defined()) {
                 tokenValue = t.item<double>();
-                named += static_cast<double>(want.size(0));
-                namedRight += (read.argmax(-1) == want).sum().item<double>();
                 loss = loss + o.tokenLossWeight * t;
             }
         }
@@ -911,7 +926,7 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
             p.glyphLoss = std::accumulate(window.begin(), window.end(), 0.0) / window.size();
             p.loss = p.lossAverage = p.glyphLoss;
             p.tokenLoss = std::accumulate(tokenWindow.begin(), tokenWindow.end(), 0.0) / tokenWindow.size();
-            p.tokenAccuracy = named > 0 ? namedRight / named : 0;
+            p.tokenAccuracy = namingTally.accuracy();
             p.glyphAccuracy = tally.accuracy();
             p.glyphAccuracyLarge = tally.accuracyLarge();
             p.lr = lr;
@@ -921,7 +936,7 @@ double runEncoderWarmup(VisionLanguageModel &model, torch::nn::Linear &glyphHead
             progress(p);
             tally = {};
             windowImages = 0;
-            named = namedRight = 0;
+            namingTally = {};
             windowStart = Clock::now();
         }
     }
@@ -1296,7 +1311,8 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     result.parameters = nParams;
     result.outDir = out;
     std::deque<double> window, regionWindow, tokenWindow, lookWindow, lookMassWindow, glyphWindow;
-    GlyphTally glyphTally; // accuracy of the glyph head, this log window
+    GlyphTally glyphTally;   // accuracy of the glyph head, this log window
+    NamingTally namingTally; // the same for the token naming loss
     double windowImages = 0, windowTokens = 0;
     auto windowStart = Clock::now();
     const auto runStart = Clock::now();
@@ -1386,13 +1402,9 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                 loss = loss + o.regionLossWeight * r;
             }
             if (o.tokenLossWeight > 0) { // the visual tokens as the decoder receives them, read by its head
-                const torch::Tensor all = regionTargets.reshape({-1});
-                const torch::Tensor at = (all != kIgnore).nonzero().squeeze(1);
-                if (at.numel() > 0) {
-                    const torch::Tensor named =
-                        model->readout(input.reshape({-1, input.size(-1)}).index_select(0, at));
-                    const torch::Tensor t = torch::nn::functional::cross_entropy(named.to(torch::kFloat32),
-                                                                                 all.index_select(0, at));
+                const torch::Tensor t = tokenNamingObjective(*model, input.reshape({-1, input.size(-1)}),
+                                                             regionTargets.reshape({-1}), namingTally);
+                if (t.defined()) {
                     tokenLoss = t.item<double>();
                     loss = loss + o.tokenLossWeight * t;
                 }
@@ -1482,6 +1494,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             p.lossAverage = mean;
             p.regionLoss = std::accumulate(regionWindow.begin(), regionWindow.end(), 0.0) / regionWindow.size();
             p.tokenLoss = std::accumulate(tokenWindow.begin(), tokenWindow.end(), 0.0) / tokenWindow.size();
+            p.tokenAccuracy = namingTally.accuracy();
             p.lookLoss = std::accumulate(lookWindow.begin(), lookWindow.end(), 0.0) / lookWindow.size();
             p.lookMass =
                 std::accumulate(lookMassWindow.begin(), lookMassWindow.end(), 0.0) / lookMassWindow.size();
@@ -1507,6 +1520,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                 progress(p);
             windowImages = windowTokens = 0;
             glyphTally = {};
+            namingTally = {};
             windowStart = Clock::now();
         }
     }

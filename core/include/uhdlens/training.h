@@ -133,7 +133,7 @@ struct TrainProgress
     double lossAverage = 0;  // mean over the last logEvery steps
     double regionLoss = 0;   // region reading loss, mean over the last logEvery steps (0 when off)
     double tokenLoss = 0;    // token naming loss, the same window (0 when off)
-    double tokenAccuracy = 0; // share of labelled boxes whose token names its piece first (encoder warm-up)
+    double tokenAccuracy = 0; // share of labelled boxes whose token the readout names right, same window
     double lookLoss = 0;      // look loss, the same window (0 when off)
     double lookMass = 0;      // mean attention mass the look head puts on the asked-about boxes, same window
     double glyphLoss = 0;    // glyph loss, mean over the last logEvery steps (0 when off)
