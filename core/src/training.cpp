@@ -478,11 +478,11 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
     // Region targets need the resampler's queries to form a square grid of boxes (every preset's do).
     if ((o.regionLossWeight > 0 || o.tokenLossWeight > 0) && grid * grid == tpi) {
         std::vector<std::vector<int64_t>> region;
-        std::map<std::string, int64_t> firstPiece{{"", kIgnore}}; // labels repeat across the views
+        std::map<std::string, int64_t> pieceOf{{"", kIgnore}}; // labels repeat across the views
         for (const auto &labels : regionLabels(sample, plan, grid, o.regionMinPixels)) {
             auto &ids = region.emplace_back();
             for (const std::string &label : labels) {
-                auto [it, fresh] = firstPiece.try_emplace(label, kIgnore);
+                auto [it, fresh] = pieceOf.try_emplace(label, kIgnore);
                 if (fresh) // the piece that names the label (below)
                     it->second = namingPiece(tok, label);
                 ids.push_back(it->second);
