@@ -340,6 +340,33 @@ int64_t namingPiece(const Tokenizer &tok, const std::string &label)
 
 namespace {
 
+// The side G of the resampler's G×G grid of query boxes (what region, token and look targets index), or 0 when
+// the model's tokens per image are not a square (every preset's are).
+int boxGrid(const VisionLanguageModel &model)
+{
+    const int tpi = model.tokensPerImage();
+    const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
+    return grid * grid == tpi ? grid : 0;
+}
+
+// Region/token targets of every box of every view (regionLabels), each label named by its namingPiece.
+std::vector<std::vector<int64_t>> namingTargets(const Tokenizer &tok, const synth::Sample &sample,
+                                                const SlicePlan &plan, int grid, double minPixels)
+{
+    std::vector<std::vector<int64_t>> out;
+    std::map<std::string, int64_t> pieceOf{{"", kIgnore}}; // labels repeat across the views
+    for (const auto &labels : regionLabels(sample, plan, grid, minPixels)) {
+        auto &ids = out.emplace_back();
+        for (const std::string &label : labels) {
+            auto [it, fresh] = pieceOf.try_emplace(label, kIgnore);
+            if (fresh)
+                it->second = namingPiece(tok, label);
+            ids.push_back(it->second);
+        }
+    }
+    return out;
+}
+
 // Renders sample `index` of the stream and turns it into a training sequence of up to `turns` QA turns.
 // Earlier turns are supervised only where the family's multi-turn prompt is an exact extension of the
 // single-turn one followed by the answer tokens (checked, never assumed).
@@ -391,7 +418,7 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
     }
 
     const int tpi = model.tokensPerImage();
-    const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
+    const int grid = boxGrid(model);
     std::vector<Turn> history;
     std::vector<std::pair<std::size_t, std::vector<int64_t>>> earlier; // (prompt length, answer ids)
     for (std::size_t k = 0; k + 1 < qas.size(); ++k) {
@@ -429,7 +456,7 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
         if (pos[start + ids.size()] == endId)
             ex.targets[start + ids.size() - 1] = endId;
     }
-    if (o.lookLossWeight > 0 && grid * grid == tpi) {
+    if (o.lookLossWeight > 0 && grid > 0) {
         // Visual positions of each image, in order: box i of image j is the i-th position holding -(1 + j).
         std::vector<std::vector<int64_t>> at;
         for (std::size_t i = 0; i < promptLen; ++i)
@@ -476,18 +503,8 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
         }
     }
     // Region targets need the resampler's queries to form a square grid of boxes (every preset's do).
-    if ((o.regionLossWeight > 0 || o.tokenLossWeight > 0) && grid * grid == tpi) {
-        std::vector<std::vector<int64_t>> region;
-        std::map<std::string, int64_t> pieceOf{{"", kIgnore}}; // labels repeat across the views
-        for (const auto &labels : regionLabels(sample, plan, grid, o.regionMinPixels)) {
-            auto &ids = region.emplace_back();
-            for (const std::string &label : labels) {
-                auto [it, fresh] = pieceOf.try_emplace(label, kIgnore);
-                if (fresh) // the piece that names the label (below)
-                    it->second = namingPiece(tok, label);
-                ids.push_back(it->second);
-            }
-        }
+    if ((o.regionLossWeight > 0 || o.tokenLossWeight > 0) && grid > 0) {
+        const std::vector<std::vector<int64_t>> region = namingTargets(tok, sample, plan, grid, o.regionMinPixels);
         ex.regionTargets.assign(ex.positions.size(), kIgnore);
         std::vector<int64_t> seen(region.size(), 0); // visual positions of each image so far
         for (std::size_t i = 0; i < ex.positions.size(); ++i) {
@@ -544,15 +561,12 @@ Example makeWarmupExample(const VisionLanguageModel &model, const Tokenizer &tok
     ex.glyphOverview = torch::tensor(std::vector<int64_t>(labels[0].begin(), labels[0].end())).reshape({1, -1});
     ex.glyphHeightsOverview = torch::tensor(heights[0]).reshape({1, -1});
     // With the token naming loss on, the crop's visual tokens are also told what their boxes show.
-    const int tpi = model.tokensPerImage();
-    const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(tpi))));
-    if (o.tokenLossWeight > 0 && grid * grid == tpi) {
-        const std::vector<std::vector<std::string>> region =
-            regionLabels(crop.sample, crop.plan, grid, o.regionMinPixels);
+    if (const int grid = boxGrid(model); o.tokenLossWeight > 0 && grid > 0) {
+        std::vector<std::vector<int64_t>> region =
+            namingTargets(tok, crop.sample, crop.plan, grid, o.regionMinPixels);
         if (region.size() != 1)
             throw Error(ErrorCode::Internal, "a warm-up crop must be one view");
-        for (const std::string &label : region[0])
-            ex.regionTargets.push_back(namingPiece(tok, label));
+        ex.regionTargets = std::move(region[0]);
     }
     return ex;
 }
