@@ -304,6 +304,10 @@
         <source>Suggested questions:</source>
         <translation>Suggested questions:</translation>
     </message>
+    <message>
+        <source>(no answer: the model ended its reply without any text)</source>
+        <translation>(no answer: the model ended its reply without any text)</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::EngineWorker</name>

@@ -304,6 +304,10 @@
         <source>Suggested questions:</source>
         <translation>推荐的问题：</translation>
     </message>
+    <message>
+        <source>(no answer: the model ended its reply without any text)</source>
+        <translation>（无回答：模型未输出任何文字便结束了回复）</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::EngineWorker</name>

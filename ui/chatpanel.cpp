@@ -291,7 +291,15 @@ QString ChatPanel::renderHtml() const
     }
     const QString accent = palette().color(QPalette::Highlight).name();
     auto answerHtml = [this](const AnswerRecord &a) {
-        QString html = a.text.isEmpty() && !a.finished ? QStringLiteral("<i>…</i>") : escaped(a.text);
+        QString html;
+        if (!a.finished && a.text.isEmpty())
+            html = QStringLiteral("<i>…</i>");
+        else if (a.finished && !a.cancelled && a.error.isEmpty() && a.text.trimmed().isEmpty())
+            // A model may stop at once (end of sequence first); say so rather than show nothing.
+            html = QStringLiteral("<i>%1</i>")
+                       .arg(tr("(no answer: the model ended its reply without any text)"));
+        else
+            html = escaped(a.text);
         if (!a.error.isEmpty())
             html += QStringLiteral("<p style='color:#c62828'>%1</p>").arg(escaped(a.error));
         QStringList facts;

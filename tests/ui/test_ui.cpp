@@ -608,6 +608,54 @@ private Q_SLOTS:
         }
     }
 
+    void answerStatesAreReadable()
+    {
+        // How one answer reads in the transcript, for each way it can end.
+        struct Case
+        {
+            const char *name;
+            QString text;
+            bool finished;
+            bool cancelled;
+            QString error;
+            QString shown;    // must appear
+            QString notShown; // must not appear (empty: no check)
+        };
+        const QString none = QStringLiteral("no answer: the model ended its reply without any text");
+        const QString word = QStringLiteral("Settings");
+        const QString oom = QStringLiteral("out of memory");
+        const std::vector<Case> cases = {
+            {"streaming, nothing yet", {}, false, false, {}, QStringLiteral("…"), none},
+            {"finished with text", word, true, false, {}, word, none},
+            {"finished empty", {}, true, false, {}, none, {}},
+            {"finished blank", QStringLiteral("  "), true, false, {}, none, {}},
+            {"stopped before any text", {}, true, true, {}, QStringLiteral("stopped"), none},
+            {"failed", {}, true, false, oom, oom, none},
+        };
+        for (const Case &c : cases) {
+            ImageDocument doc;
+            doc.title = QStringLiteral("a.png");
+            doc.image = QImage(64, 64, QImage::Format_RGB888);
+            ChatTurn turn;
+            turn.question = QStringLiteral("What is the window title?");
+            turn.answer.text = c.text;
+            turn.answer.finished = c.finished;
+            turn.answer.cancelled = c.cancelled;
+            turn.answer.error = c.error;
+            doc.turns.push_back(turn);
+            ChatPanel panel;
+            panel.setModelReady(true);
+            panel.setDocument(&doc);
+            panel.renderNow();
+            const QString shown = panel.transcriptText();
+            QVERIFY2(shown.contains(c.shown),
+                     qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(c.name), shown)));
+            if (!c.notShown.isEmpty())
+                QVERIFY2(!shown.contains(c.notShown),
+                         qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(c.name), shown)));
+        }
+    }
+
     void badModelFolderShowsReadableError()
     {
         auto w = makeWindow();
