@@ -1,10 +1,10 @@
 // uhdlens-train: trains the bundled `uhd-paper` model from scratch on synthetic images (uhdlens/training.h).
 //
-//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 100000 --time-budget 70       # the shipped model
+//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 100000 --time-budget 45       # the shipped model
 //   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 --steps N     # its baseline (N: the
 //                                                                                            # UHD run's steps)
 //   uhdlens-train --out DIR --resume                                           # continue after an interruption
-//   uhdlens-train --out DIR --patch-embed conv --encoder-warmup 2400 ...      # letters first, from small crops
+//   uhdlens-train --out DIR --encoder-warmup 0 --resampler global ...         # other recipes (models README)
 //
 // Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.
 #include "uhdlens/runtime.h"
@@ -84,12 +84,12 @@ int main(int argc, char **argv)
         opt("glyph-loss",
             QStringLiteral("Weight of the per-patch character loss on the vision encoder (0: off)."),
             QStringLiteral("W"), QString::number(d.glyphLossWeight));
-    const auto resamplerOpt = opt("resampler", QStringLiteral("Resampler attention: global (the arXiv paper's, default) or spatial (ECCV's box-local)."),
+    const auto resamplerOpt = opt("resampler", QStringLiteral("Resampler attention: global (the arXiv paper's) or spatial (ECCV's box-local; default)."),
                                   QStringLiteral("A"), QString::fromStdString(d.resamplerAttention));
     const auto patchEmbedOpt =
         opt("patch-embed",
             QStringLiteral(
-                "ViT patch embedding: linear (the plain patchify, default) or conv (a convolutional stem)."),
+                "ViT patch embedding: linear (the plain patchify) or conv (a convolutional stem; default)."),
             QStringLiteral("E"), QString::fromStdString(d.patchEmbed));
     const auto encWarmOpt = opt(
         "encoder-warmup",

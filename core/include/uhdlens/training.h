@@ -2,7 +2,8 @@
 //
 //     uhdlens::TrainOptions opt;
 //     opt.outDir = "resources/models/uhd-lens-tiny";
-//     opt.timeBudgetMinutes = 70;     // the defaults are the shipped model's recipe
+//     opt.steps = 100000;
+//     opt.timeBudgetMinutes = 45;     // the defaults are the shipped model's recipe, its encoder warm-up included
 //     uhdlens::TrainResult r = uhdlens::train(opt, [](const uhdlens::TrainProgress &p) { print(p); });
 //
 // It uses the very modules inference uses (createFamilyModel + forwardAll, the slice planner and the engine's
@@ -45,7 +46,7 @@ struct TrainOptions
     int steps = 2000;
     double timeBudgetMinutes = 0;    // > 0: also stop when this much wall time has passed; the cosine schedule
                                      // then follows whichever of steps/time is further along
-    int batchImages = 8;
+    int batchImages = 16;
     int turnsPerImage = 6;         // all questions of most images (the decoder cost is mostly visual tokens)
     // Dense reading supervision: with this probability an image's sequence starts with an extra turn
     // "Read the text." answered by its text that stays legible at model input (>= readTextMinPixels high after
@@ -60,7 +61,7 @@ struct TrainOptions
     // colour, when it is at least regionMinPixels high at model input. Dense, direct supervision of every
     // visual token, so the encoder learns to read without waiting for the decoder to learn where to look.
     // Added to the answer loss times regionLossWeight (0: off). Inference is unchanged.
-    double regionLossWeight = 0; // the shipped model trained without it; 1 is the tried setting (models README)
+    double regionLossWeight = 1; // the shipped model's setting (resources/models/README.md)
     double regionMinPixels = 6;
     // Token naming loss (auxiliary, training only): the same targets as the region loss, read from the visual
     // tokens themselves as they enter the decoder, through the decoder's own output head (final norm, LM
@@ -68,42 +69,43 @@ struct TrainOptions
     // copied into an answer by a single attention head, as a text token of the prompt would be, instead of
     // waiting for the decoder to build that identity in its layers. The alignment LLaVA's first stage gives a
     // pretrained LLM, done with the generator's labels. Added times tokenLossWeight (0: off). Inference is
-    // unchanged.
-    double tokenLossWeight = 0;
+    // unchanged. The shipped model trained with 1.
+    double tokenLossWeight = 1;
     // Look loss (auxiliary, training only): while the decoder writes the answer to a question about one place
     // (every task but counting), attention head lookHead of its last layer is trained to put its weight on
     // the visual tokens whose boxes cover that place (answerBoxes): -log of the probability mass there. It
     // teaches the one step no other signal gives directly, finding the asked-about token among hundreds,
     // and together with the token naming loss makes reading a copy. Added times lookLossWeight (0: off).
-    // Inference is unchanged.
-    double lookLossWeight = 0;
+    // Inference is unchanged. The shipped model trained with 1.
+    double lookLossWeight = 1;
     int lookHead = 0;
     // Glyph loss (auxiliary, training only): a linear head on the vision encoder's output names, for every
     // patch of every view, the character drawn at the patch's centre (or "none"), when that text is at least
     // glyphMinPixels high at model input (glyphLabels). The densest signal there is — every patch, every
     // view, straight into the ViT — for an encoder that must learn letter shapes from scratch. Added to the
     // loss times glyphLossWeight (0: off). The head is kept in the checkpoint (resume) but never in
-    // model.safetensors: inference and the model format are unchanged.
-    double glyphLossWeight = 0;
+    // model.safetensors: inference and the model format are unchanged. The shipped model trained with 1.
+    double glyphLossWeight = 1;
     double glyphMinPixels = 6;
-    // The resampler: "global" (the arXiv paper's, every query attends to every patch; the shipped model) or
-    // "spatial" (the ECCV version's box-local attention). Written into config.json as resampler_attention.
-    std::string resamplerAttention = "global";
-    // The ViT's patch embedding: "linear" (the plain patchify; the shipped model) or "conv" (a convolutional
-    // stem before the patch grid, vision_config.patch_embed in config.json: letters learned far faster from
-    // scratch, see tests/tools/vit_glyph_probe.py). Baseline and UHD model share the choice.
-    std::string patchEmbed = "linear";
+    // The resampler: "global" (the arXiv paper's, every query attends to every patch) or "spatial" (the ECCV
+    // version's box-local attention; the shipped model). Written into config.json as resampler_attention.
+    std::string resamplerAttention = "spatial";
+    // The ViT's patch embedding: "linear" (the plain patchify) or "conv" (a convolutional stem before the
+    // patch grid, vision_config.patch_embed in config.json: letters learned far faster from scratch, see
+    // tests/tools/vit_glyph_probe.py; the shipped model). Baseline and UHD model share the choice.
+    std::string patchEmbed = "conv";
     // Encoder warm-up (training only; 0: off): before the full recipe, this many steps train the vision
     // encoder alone, with the glyph loss, on small square crops of generated windows and pages
     // (encoderWarmupCrop px at model input, encoderWarmupBatch crops a step; each crop takes 1-1.6x its side
     // of the original around a legible text, so letters appear at their own size and shrunk as the planner
     // shrinks them). Many cheap steps teach letter shapes far faster than the full recipe's few large ones
     // (resources/models/README.md). Its own AdamW (peak lr, short ramp, cosine), then a checkpoint; the full
-    // recipe then starts from step 0 with a fresh optimiser. Its time is not part of --time-budget.
-    int encoderWarmupSteps = 0;
+    // recipe then starts from step 0 with a fresh optimiser. Its time is not part of --time-budget. The
+    // shipped model: 6000 steps (27 minutes on the 2-core CPU).
+    int encoderWarmupSteps = 6000;
     int encoderWarmupCrop = 112;
     int encoderWarmupBatch = 16;
-    double lr = 1.5e-3;
+    double lr = 2e-3;
     double minLrRatio = 0.05;
     int warmupSteps = 100;
     double weightDecay = 0.05;
@@ -112,8 +114,10 @@ struct TrainOptions
     int threads = 0;                 // 0: all cores
     std::string dtype = "auto";      // auto (bf16 autocast where supported) | bf16 | f32
     std::vector<std::string> families; // synthetic families to draw from (window, document, shapes); empty: all
-    int minSide = 200;               // generated image sides
-    int maxSide = 2500;
+    // Generated image sides. The shipped recipe trains on small images (a few views each: many steps per
+    // CPU-hour); the planner is the same at any size, and evaluation covers sides up to 2500 px.
+    int minSide = 200;
+    int maxSide = 260;
     int minText = 5;
     int maxText = 64;
     int tokenizerVocab = 0;          // 0: the config's vocab_size
