@@ -23,13 +23,11 @@ namespace uhdlens::ui {
 
 namespace {
 constexpr int kMaxSlicesLimit = 36;
-// Roughly the smallest x-height (in encoder pixels) at which ViT encoders of this size still read text.
-constexpr double kLegibleEncoderPixels = 6.0;
 } // namespace
 
 int PlanPanel::legibleTextPixels(double downscaleFactor)
 {
-    return static_cast<int>(std::ceil(kLegibleEncoderPixels * std::max(1.0, downscaleFactor)));
+    return static_cast<int>(std::ceil(kLegibleViewPixels * std::max(1.0, downscaleFactor)));
 }
 
 PlanPanel::PlanPanel(QWidget *parent) : QWidget(parent)

@@ -84,6 +84,12 @@ struct ModelResult
     std::map<std::string, AnswerSpread> spread; // per task
     std::map<std::string, Tally> perBucket;        // all tasks
     std::map<std::string, Tally> perBucketReading; // reading tasks only
+    // Reading tasks by the text's height in the encoder's view (original height / the plan's downscale
+    // factor): what the model actually has to resolve, where the buckets above say what the user sees.
+    std::map<std::string, Tally> perViewBucketReading;
+    // Reading tasks with text >= 10 px whose text is under uhdlens::kLegibleViewPixels in every view the plan
+    // gives the encoder: past the limit of legibility for a 14-px patch, whatever the model.
+    Tally readingAtLeast10Shrunk;
     double visualTokens = 0;                       // summed over images, divided at the end
     double encodeMs = 0;
     double imageMs = 0;
@@ -122,6 +128,12 @@ void printTable(const ModelResult &r, const std::string &setName)
         std::printf("    %-20s %-16s %s\n", b.c_str(), qPrintable(a == r.perBucket.end() ? QStringLiteral("    -") : pct(a->second)),
                     qPrintable(rd == r.perBucketReading.end() ? QStringLiteral("    -") : pct(rd->second)));
     }
+    std::printf("  reading tasks by text height in the encoder's view:\n");
+    for (const std::string &b : synth::sizeBuckets())
+        if (const auto v = r.perViewBucketReading.find(b); v != r.perViewBucketReading.end())
+            std::printf("    %-20s %s\n", b.c_str(), qPrintable(pct(v->second)));
+    std::printf("  reading, text >= 10px but < %.0fpx in every view: %s\n", uhdlens::kLegibleViewPixels,
+                qPrintable(pct(r.readingAtLeast10Shrunk)));
     const double n = std::max(1, r.images);
     std::printf("  per image: %.0f visual tokens, %.0f ms encode, %.0f ms total (%d images)\n\n", r.visualTokens / n,
                 r.encodeMs / n, r.imageMs / n, r.images);
@@ -306,6 +318,8 @@ int runEval(const QStringList &args)
                 QElapsedTimer timer;
                 timer.start();
                 chat.setImage(sample.image);
+                // The plan the answers are encoded with.
+                const double downscale = chat.plan().downscaleFactor();
                 bool first = true;
                 for (const synth::QA &qa : sample.qas) {
                     chat.clearHistory();
@@ -323,8 +337,13 @@ int runEval(const QStringList &args)
                     r.perBucket[bucket].add(right);
                     if (synth::isReadingTask(qa.task)) {
                         r.perBucketReading[bucket].add(right);
-                        if (qa.detailHeight >= 10)
+                        const double viewHeight = qa.detailHeight / downscale;
+                        r.perViewBucketReading[synth::sizeBucket(viewHeight)].add(right);
+                        if (qa.detailHeight >= 10) {
                             r.readingAtLeast10.add(right);
+                            if (viewHeight < uhdlens::kLegibleViewPixels)
+                                r.readingAtLeast10Shrunk.add(right);
+                        }
                     }
                     if (!right && r.examples.size() < 20)
                         r.examples.push_back({{"seed", seed}, {"family", synth::familyName(family)},
@@ -372,6 +391,10 @@ int runEval(const QStringList &args)
                 m["buckets"][k] = tallyJson(t);
             for (const auto &[k, t] : r.perBucketReading)
                 m["reading_buckets"][k] = tallyJson(t);
+            for (const auto &[k, t] : r.perViewBucketReading)
+                m["reading_view_buckets"][k] = tallyJson(t);
+            m["reading_text_at_least_10px_below_legible_in_view"] = tallyJson(r.readingAtLeast10Shrunk);
+            m["legible_view_pixels"] = uhdlens::kLegibleViewPixels;
             const double n = std::max(1, r.images);
             m["images"] = r.images;
             m["visual_tokens_per_image"] = r.visualTokens / n;

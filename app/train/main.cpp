@@ -1,10 +1,12 @@
 // uhdlens-train: trains the bundled `uhd-paper` model from scratch on synthetic images (uhdlens/training.h).
 //
-//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 100000 --time-budget 45       # the shipped model
-//   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 --steps N     # its baseline (N: the
-//                                                                                            # UHD run's steps)
-//   uhdlens-train --out DIR --resume                                           # continue after an interruption
-//   uhdlens-train --out DIR --encoder-warmup 0 --resampler global ...         # other recipes (models README)
+//   # the shipped model, then its baseline (N: the UHD run's first-stage steps):
+//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 100000 --time-budget 45 \
+//                 --then-max-side 800 --then-steps 1200
+//   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 --steps N \
+//                 --then-max-side 800 --then-steps 1200
+//   uhdlens-train --out DIR --resume                            # continue after an interruption
+//   uhdlens-train --out DIR --encoder-warmup 0 --resampler global ...   # other recipes (models README)
 //
 // Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.
 #include "uhdlens/runtime.h"
@@ -15,6 +17,7 @@
 #include <QGuiApplication>
 
 #include <cstdio>
+#include <optional>
 
 namespace {
 
@@ -24,6 +27,38 @@ QString duration(double s)
     if (t >= 3600)
         return QStringLiteral("%1h%2m").arg(t / 3600).arg((t / 60) % 60, 2, 10, QLatin1Char('0'));
     return QStringLiteral("%1m%2s").arg(t / 60).arg(t % 60, 2, 10, QLatin1Char('0'));
+}
+
+// The second stage of --then-steps / --then-max-side: a resume of the first stage's checkpoint with a new
+// step count and larger images, so that one command runs a two-stage recipe. The learning rate follows the
+// cosine of the new step count from where the first stage ends (a warm restart; scheduleLr in
+// core/src/training.cpp), with no time budget, so two runs given the same --then-steps share one schedule per
+// step whatever their speed. Returns a usage error, or an empty string with `second` set when a second stage
+// was asked for.
+QString secondStage(const uhdlens::TrainOptions &first, int thenSteps, int thenMaxSide,
+                    std::optional<uhdlens::TrainOptions> &second)
+{
+    second.reset();
+    if (thenSteps == 0)
+        return thenMaxSide != 0 ? QStringLiteral("--then-max-side needs --then-steps") : QString();
+    if (thenSteps < 0)
+        return QStringLiteral("--then-steps must be positive");
+    // With a time budget the first stage ends by time, at a step not known yet; without one it ends at
+    // --steps.
+    if (first.timeBudgetMinutes <= 0 && thenSteps <= first.steps)
+        return QStringLiteral("--then-steps (%1) must be more than --steps (%2)")
+            .arg(thenSteps)
+            .arg(first.steps);
+    uhdlens::TrainOptions o = first;
+    o.resume = true;
+    o.steps = thenSteps;
+    o.timeBudgetMinutes = 0;
+    if (thenMaxSide != 0)
+        o.maxSide = thenMaxSide;
+    if (const std::string why = o.validate(); !why.empty())
+        return QStringLiteral("second stage: %1").arg(QString::fromStdString(why));
+    second = o;
+    return {};
 }
 
 } // namespace
@@ -116,6 +151,15 @@ int main(int argc, char **argv)
                            QString::number(d.checkpointEvery));
     const auto logOpt = opt("log-every", QStringLiteral("Steps between progress lines."), QStringLiteral("N"), QString::number(d.logEvery));
     const auto resumeOpt = opt("resume", QStringLiteral("Continue from DIR/checkpoint."));
+    const auto thenStepsOpt = opt(
+        "then-steps",
+        QStringLiteral("After the first stage, continue from its checkpoint to this step: a second stage, "
+                       "with no time budget and the learning rate back on the cosine over the new step count "
+                       "(0: none)."),
+        QStringLiteral("N"), QStringLiteral("0"));
+    const auto thenMaxSideOpt = opt(
+        "then-max-side", QStringLiteral("Second stage: largest generated image side (default: --max-side)."),
+        QStringLiteral("PX"), QStringLiteral("0"));
     const auto printConfigOpt = opt("print-config", QStringLiteral("Print the config.json the preset trains and exit."));
     parser.process(app);
 
@@ -171,6 +215,9 @@ int main(int argc, char **argv)
     realOf(glyphOpt, o.glyphLossWeight);
     realOf(wdOpt, o.weightDecay);
     realOf(clipOpt, o.clipNorm);
+    int thenSteps = 0, thenMaxSide = 0;
+    intOf(thenStepsOpt, thenSteps);
+    intOf(thenMaxSideOpt, thenMaxSide);
     bool seedOk = false;
     o.seed = parser.value(seedOpt).toULongLong(&seedOk);
     if (!seedOk) {
@@ -201,9 +248,14 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "uhdlens-train: %s\n", why.c_str());
             return 2;
         }
+        std::optional<uhdlens::TrainOptions> second;
+        if (const QString why = secondStage(o, thenSteps, thenMaxSide, second); !why.isEmpty()) {
+            std::fprintf(stderr, "uhdlens-train: %s\n", qPrintable(why));
+            return 2;
+        }
         std::fprintf(stderr, "uhdlens-train: preset %s, policy %s, %d steps x %d images -> %s\n", o.preset.c_str(),
                      o.policy.c_str(), o.steps, o.batchImages, o.outDir.c_str());
-        const uhdlens::TrainResult r = uhdlens::train(o, [](const uhdlens::TrainProgress &p) {
+        const auto progress = [](const uhdlens::TrainProgress &p) {
             if (p.encoderWarmup) {
                 std::printf("encoder warm-up %5d/%d  glyph %.4f (%.1f%%, large %.1f%%)  token %.4f (%.1f%%)  "
                             "lr %.2e  %.1f crops/s  elapsed %s  ETA %s\n",
@@ -222,10 +274,19 @@ int main(int argc, char **argv)
                 p.imagesPerSecond, p.tokensPerSecond, qPrintable(duration(p.elapsedSeconds)),
                 qPrintable(duration(p.etaSeconds)), p.checkpointSaved ? "  [checkpoint]" : "");
             std::fflush(stdout);
-        });
-        std::printf("done: %d steps in %s, %lld parameters, loss %.4f -> %.4f; model folder %s\n", r.steps,
-                    qPrintable(duration(r.seconds)), static_cast<long long>(r.parameters), r.firstLoss, r.lastLoss,
-                    r.outDir.c_str());
+        };
+        const auto report = [](const uhdlens::TrainResult &r) {
+            std::printf("done: %d steps in %s, %lld parameters, loss %.4f -> %.4f; model folder %s\n",
+                        r.steps, qPrintable(duration(r.seconds)), static_cast<long long>(r.parameters),
+                        r.firstLoss, r.lastLoss, r.outDir.c_str());
+            std::fflush(stdout);
+        };
+        report(uhdlens::train(o, progress));
+        if (second) {
+            std::fprintf(stderr, "uhdlens-train: second stage: to step %d, images up to %d px\n",
+                         second->steps, second->maxSide);
+            report(uhdlens::train(*second, progress));
+        }
     } catch (const uhdlens::Error &e) {
         std::fprintf(stderr, "uhdlens-train: %s\n", e.what());
         return 1;

@@ -1301,6 +1301,14 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
                         {"encoder_warmup_steps", o.encoderWarmupSteps},
                         {"encoder_warmup_crop", o.encoderWarmupCrop},
                         {"encoder_warmup_batch", o.encoderWarmupBatch}};
+    // A resume with other options (a second stage, uhdlens-train --then-steps) keeps what the earlier stages
+    // ran with and the step each ended at, so the model folder records its whole recipe.
+    state["earlier_stages"] = o.resume ? resumed.value("earlier_stages", json::array()) : json::array();
+    if (o.resume && resumed.contains("options") && resumed["options"] != state["options"]) {
+        json stage = resumed["options"];
+        stage["until_step"] = startStep;
+        state["earlier_stages"].push_back(stage);
+    }
     QDir().mkpath(QString::fromStdString(ckDir));
     writeText(ckDir + "/config.json", cfg.dump(2));
 
@@ -1493,8 +1501,6 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         windowImages += static_cast<double>(batch.size());
         windowTokens += static_cast<double>(positions);
         const int done = step + 1;
-        if (done - startStep == o.logEvery || (startStep == 0 && done == o.logEvery))
-            result.firstLoss = std::accumulate(window.begin(), window.end(), 0.0) / window.size();
         const bool saveNow = done % o.checkpointEvery == 0;
         if (done % o.logEvery == 0 || done == o.steps || saveNow) {
             const double mean = std::accumulate(window.begin(), window.end(), 0.0) / window.size();
@@ -1538,12 +1544,18 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
             windowStart = Clock::now();
         }
     }
+    if (o.resume && step == startStep && resumed.contains("options")) {
+        // Nothing ran: the checkpoint is already past this run's end (the first stage of a resumed two-stage
+        // command). Its record stands as it is.
+        state["options"] = resumed["options"];
+        state["earlier_stages"] = resumed.value("earlier_stages", json::array());
+    }
     result.steps = step;
     result.seconds = std::chrono::duration<double>(Clock::now() - runStart).count() + priorSeconds;
     result.lastLoss = window.empty() ? 0.0 : std::accumulate(window.begin(), window.end(), 0.0) / window.size();
     for (const auto &pt : log["loss_curve"])
         result.lossCurve.emplace_back(pt[0].get<int>(), pt[1].get<double>());
-    if (result.firstLoss == 0 && !result.lossCurve.empty())
+    if (!result.lossCurve.empty()) // the whole training's first window, before any resume or second stage
         result.firstLoss = result.lossCurve.front().second;
 
     // Final checkpoint (resumable) and the model folder.
@@ -1570,6 +1582,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         "screenshots, documents and shape scenes with one-word or number answers; it cannot describe photos, "
         "read free text outside its vocabulary, or hold a conversation.";
     meta["training"] = state["options"];
+    meta["training"]["earlier_stages"] = state["earlier_stages"];
     meta["training"]["steps_done"] = step;
     meta["training"]["seconds"] = result.seconds;
     meta["training"]["first_loss"] = result.firstLoss;
@@ -1587,6 +1600,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         tl["encoder_warmup_seconds"] = state["encoder_warmup_seconds"];
     tl["train_only_parameters"] = nTrainOnly; // the glyph head: in the checkpoint, not in model.safetensors
     tl["options"] = state["options"];
+    tl["earlier_stages"] = state["earlier_stages"];
     // This run only (not counting steps before a resume).
     tl["images_seen"] = images;
     tl["visual_tokens_per_image"] = images ? static_cast<double>(visualTokens) / images : 0.0;

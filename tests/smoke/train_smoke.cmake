@@ -59,6 +59,16 @@ expect("rc EQUAL 1" "a warm-up crop off the patch grid should fail (1), got ${rc
 string(FIND "${err}" "warm-up crop" named)
 expect("named GREATER -1" "the error should name the warm-up crop: ${err}")
 expect("NOT EXISTS ${model}" "a refused warm-up crop must not write ${model}")
+# The second stage's options: refused before anything is written, each naming what is wrong.
+foreach(case "--then-steps;-5;then-steps" "--then-max-side;900;then-max-side" "--then-steps;many;then-steps"
+             "--steps;20;--then-steps;10;must be more than" "--steps;10;--then-steps;30;--then-max-side;50;second stage")
+  list(POP_BACK case want)
+  execute_process(COMMAND ${TRAIN} --out ${model} --preset micro ${case} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  expect("rc EQUAL 2" "${case} should be a usage error (2), got ${rc}: ${err}")
+  string(FIND "${err}" "${want}" named)
+  expect("named GREATER -1" "the error for ${case} should say '${want}': ${err}")
+endforeach()
+expect("NOT EXISTS ${model}" "a refused second stage must not write ${model}")
 execute_process(COMMAND ${TRAIN} --steps 10 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 expect("rc EQUAL 2" "missing --out should be a usage error (2), got ${rc}: ${err}")
 expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
@@ -66,8 +76,10 @@ expect("NOT EXISTS ${model}" "a refused run must not write ${model}")
 # Micro training run: the loss must fall by a clear margin (chance level is ln(vocab) ~ 6).
 # With the spatial resampler, the convolutional stem, the region reading loss and the glyph loss, so every
 # training path runs end to end (and the eval below loads a stem model).
-execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 60 --batch 4 --warmup 5 --lr 3e-3
+# Two stages in one command: 50 steps on images up to 400 px, then on to step 60 with images up to 500 px.
+execute_process(COMMAND ${TRAIN} --out ${model} --preset micro --steps 50 --batch 4 --warmup 5 --lr 3e-3
                         --max-side 400 --log-every 10 --checkpoint-every 30 --threads 2
+                        --then-steps 60 --then-max-side 500
                         --resampler spatial --region-loss 1 --token-loss 1 --look-loss 1 --glyph-loss 1 --patch-embed conv
                         --encoder-warmup 20 --encoder-warmup-batch 4 --encoder-warmup-crop 56
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -81,6 +93,15 @@ string(JSON first GET "${log}" first_loss)
 string(JSON last GET "${log}" last_loss)
 string(JSON steps GET "${log}" steps)
 expect("steps EQUAL 60" "expected 60 steps, log says ${steps}")
+string(FIND "${err}" "second stage: to step 60, images up to 500 px" secondAt)
+expect("secondAt GREATER -1" "no second stage announced: ${err}")
+string(JSON maxSide GET "${log}" options max_side)
+expect("maxSide EQUAL 500" "the second stage's options should be recorded (max_side ${maxSide})")
+string(JSON nStages LENGTH "${log}" earlier_stages)
+string(JSON firstMaxSide GET "${log}" earlier_stages 0 max_side)
+string(JSON firstUntil GET "${log}" earlier_stages 0 until_step)
+expect("nStages EQUAL 1 AND firstMaxSide EQUAL 400 AND firstUntil EQUAL 50"
+       "earlier_stages should record the first stage (400 px, until step 50): ${log}")
 string(REGEX REPLACE "^([0-9]+)\\.([0-9][0-9]).*" "\\1\\2" first100 "${first}")
 string(REGEX REPLACE "^([0-9]+)\\.([0-9][0-9]).*" "\\1\\2" last100 "${last}")
 math(EXPR limit "${first100} * 7 / 10")
@@ -123,7 +144,7 @@ string(REGEX MATCH "encoder warm-up +20/20  glyph [^\n]*  token ([0-9]+\\.[0-9]+
 expect("NOT warmToken STREQUAL \"\"" "no token naming loss in the warm-up line: ${out}")
 expect("NOT CMAKE_MATCH_1 STREQUAL \"0.0000\"" "the warm-up never computed the token naming loss: ${out}")
 string(FIND "${out}" "encoder warm-up" warmAt)
-string(FIND "${out}" "step     10/60" stepAt)
+string(FIND "${out}" "step     10/50" stepAt)
 expect("warmAt LESS stepAt" "the warm-up did not run before the full recipe: ${out}")
 string(JSON warmSeconds GET "${log}" encoder_warmup_seconds)
 expect("warmSeconds GREATER 0" "training_log.json lacks encoder_warmup_seconds")
@@ -154,6 +175,14 @@ string(JSON tokens GET "${out}" models 0 visual_tokens_per_image)
 string(JSON policy GET "${out}" models 0 policy)
 expect("n GREATER 0 AND tokens GREATER 0" "eval JSON incomplete: ${out}")
 expect("policy STREQUAL \"llava-uhd\"" "trained model should use the llava-uhd policy, got ${policy}")
+# Reading questions are also counted by the text's height in the encoder's view, against the legibility limit.
+string(JSON legible GET "${out}" models 0 legible_view_pixels)
+expect("legible EQUAL 6" "eval JSON: legible_view_pixels ${legible}")
+string(JSON shrunk GET "${out}" models 0 reading_text_at_least_10px_below_legible_in_view n)
+string(JSON atLeast10 GET "${out}" models 0 reading_text_at_least_10px n)
+expect("NOT shrunk GREATER atLeast10" "eval JSON: ${shrunk} shrunk of ${atLeast10} questions with text >= 10 px")
+string(JSON viewBuckets LENGTH "${out}" models 0 reading_view_buckets)
+expect("viewBuckets GREATER 0" "eval JSON lacks reading_view_buckets: ${out}")
 expect("EXISTS ${WORK}/plot.png" "eval --plot wrote nothing")
 # Per task, how much the answers vary (a model that ignores the image gives one answer to every image).
 string(JSON task MEMBER "${out}" models 0 tasks 0)

@@ -4,7 +4,8 @@
     python3 tests/tools/eval_tables.py resources/models/eval-heldout.json [more.json ...]
 
 Prints one table per file: every model of the file side by side (overall, reading with text >= 10 px, each task,
-each detail-height bucket for all tasks and for reading tasks, visual tokens and time per image), then the
+each detail-height bucket for all tasks and for reading tasks, reading tasks by the text's height in the encoder's
+view, visual tokens and time per image), then the
 issue's two targets computed from the first two models (UHD model first, baseline second).
 """
 import json
@@ -38,6 +39,13 @@ def table(doc):
         row(f"detail {b} (all tasks)", lambda m, b=b: cell(m["buckets"].get(b)))
     for b in BUCKETS:
         row(f"detail {b} (reading tasks)", lambda m, b=b: cell(m["reading_buckets"].get(b)))
+    # Older eval files lack the view-height fields (added with the encoder-view buckets).
+    if all("reading_view_buckets" in m for m in models):
+        for b in BUCKETS:
+            row(f"text {b} in the encoder's view (reading tasks)",
+                lambda m, b=b: cell(m["reading_view_buckets"].get(b)))
+        row(f"reading, text ≥ 10 px but < {models[0]['legible_view_pixels']:g} px in every view",
+            lambda m: cell(m["reading_text_at_least_10px_below_legible_in_view"]))
     row("visual tokens per image", lambda m: f"{m['visual_tokens_per_image']:.0f}")
     row("encode ms per image", lambda m: f"{m['encode_ms_per_image']:.0f}")
     row("total ms per image (all its questions)", lambda m: f"{m['ms_per_image']:.0f}")

@@ -115,6 +115,12 @@ struct SlicePlan
     double downscaleFactor() const;
 };
 
+// Roughly the smallest text (font pixel size, as the encoder receives it) that a ViT with 14-px patches still
+// reads: the app's plan panel warns below it, and `uhdlens-cli eval` counts the questions whose text the plan
+// shrinks under it in every view. Text of original height h reaches the encoder at h /
+// SlicePlan::downscaleFactor().
+inline constexpr double kLegibleViewPixels = 6.0;
+
 // Plans how an image of `size` is cut. Returns a plan with no encoded images (overview {0,0}) only when the size
 // or the policy is invalid; callers should check `validate()`/`validateSize()` first to report why.
 SlicePlan planSlices(Size size, const SlicePolicy &policy);

@@ -158,7 +158,7 @@ struct TrainResult
 {
     int steps = 0;
     double seconds = 0;
-    double firstLoss = 0;    // mean of the first logEvery steps
+    double firstLoss = 0;    // mean of the first logged window of the whole training (resumes included)
     double lastLoss = 0;     // mean of the last logEvery steps
     std::vector<std::pair<int, double>> lossCurve; // (step, mean loss of the window ending there)
     std::int64_t parameters = 0;
