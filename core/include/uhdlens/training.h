@@ -5,6 +5,9 @@
 //     opt.steps = 100000;
 //     opt.timeBudgetMinutes = 45;     // the defaults are the shipped model's recipe, its encoder warm-up included
 //     uhdlens::TrainResult r = uhdlens::train(opt, [](const uhdlens::TrainProgress &p) { print(p); });
+//     opt.resume = true; opt.timeBudgetMinutes = 0; // its last stage: on to step 1200 on larger images
+//     opt.steps = 1200; opt.maxSide = 800;            // (uhdlens-train --then-steps 1200 --then-max-side 800)
+//     r = uhdlens::train(opt, ...);
 //
 // It uses the very modules inference uses (createFamilyModel + forwardAll, the slice planner and the engine's
 // preprocessing), so a trained folder loads with Model::load as is. Recipe: AdamW (weight decay on matrices
@@ -115,7 +118,8 @@ struct TrainOptions
     std::string dtype = "auto";      // auto (bf16 autocast where supported) | bf16 | f32
     std::vector<std::string> families; // synthetic families to draw from (window, document, shapes); empty: all
     // Generated image sides. The shipped recipe trains on small images (a few views each: many steps per
-    // CPU-hour); the planner is the same at any size, and evaluation covers sides up to 2500 px.
+    // CPU-hour), then, in its last stage, on sides up to 800 px; the planner is the same at any size, and
+    // evaluation covers sides up to 2500 px.
     int minSide = 200;
     int maxSide = 260;
     int minText = 5;
