@@ -1,9 +1,9 @@
 // uhdlens-train: trains the bundled `uhd-paper` model from scratch on synthetic images (uhdlens/training.h).
 //
 //   # the shipped model, then its baseline (N: the UHD run's first-stage steps):
-//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 100000 --time-budget 45 \
+//   uhdlens-train --out resources/models/uhd-lens-tiny --steps 100000 --time-budget 45
 //                 --then-max-side 800 --then-steps 1200
-//   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 --steps N \
+//   uhdlens-train --out resources/models/uhd-lens-tiny-lowres --policy llava15 --steps N
 //                 --then-max-side 800 --then-steps 1200
 //   uhdlens-train --out DIR --resume                            # continue after an interruption
 //   uhdlens-train --out DIR --encoder-warmup 0 --resampler global ...   # other recipes (models README)
