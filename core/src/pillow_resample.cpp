@@ -1,10 +1,10 @@
 // Pillow's 8-bit BICUBIC resampler (src/libImaging/Resample.c: precompute_coeffs, normalize_coeffs_8bpc,
-// ImagingResampleHorizontal_8bpc / ImagingResampleVertical_8bpc, ImagingResampleInner), rewritten with the same
-// arithmetic so the pixels are identical. See pillow_resample.h for the algorithm.
+// ImagingResampleHorizontal_8bpc / ImagingResampleVertical_8bpc, ImagingResampleInner), rewritten with the
+// same arithmetic so the pixels are identical. See pillow_resample.h for the algorithm.
 //
-// This file is compiled with -ffp-contract=off (core/CMakeLists.txt): the weights are computed in double exactly
-// as Pillow's C does, and a fused multiply-add would change the last bit of a weight, which can move its Q22
-// rounding and so a pixel.
+// This file is compiled with -ffp-contract=off (core/CMakeLists.txt): the weights are computed in double
+// exactly as Pillow's C does, and a fused multiply-add would change the last bit of a weight, which can move
+// its Q22 rounding and so a pixel.
 #include "pillow_resample.h"
 
 #include "uhdlens/errors.h"
@@ -20,8 +20,8 @@ namespace uhdlens::pillow {
 
 namespace {
 
-// Resample.c bicubic_filter(), a = -0.5 (the Keys kernel Pillow uses; PyTorch's plain bicubic uses -0.75). The
-// expressions keep Pillow's operation order so the doubles are the same.
+// Resample.c bicubic_filter(), a = -0.5 (the Keys kernel Pillow uses; PyTorch's plain bicubic uses -0.75).
+// The expressions keep Pillow's operation order so the doubles are the same.
 double bicubicFilter(double x)
 {
     constexpr double a = -0.5;
@@ -49,60 +49,113 @@ void checkView(const char *what, const void *data, int width, int height, int ch
 {
     const std::string name = std::string("resizeBicubic: ") + what;
     if (!data || width <= 0 || height <= 0)
-        throw Error(ErrorCode::InvalidArgument, name + " image is empty (" + std::to_string(width) + "x" +
-                                                    std::to_string(height) + ")");
+        throw Error(ErrorCode::InvalidArgument,
+                    name + " image is empty (" + std::to_string(width) + "x" + std::to_string(height) + ")");
     if (channels < 1 || channels > 4)
-        throw Error(ErrorCode::InvalidArgument, name + " has " + std::to_string(channels) + " channels (1..4)");
+        throw Error(ErrorCode::InvalidArgument,
+                    name + " has " + std::to_string(channels) + " channels (1..4)");
     if (stride < static_cast<std::ptrdiff_t>(width) * channels)
         throw Error(ErrorCode::InvalidArgument, name + " row stride is shorter than a row");
 }
 
-// Rows per parallel chunk so that a chunk is worth a task (~64k multiply-adds), at least one.
-std::int64_t grainRows(std::int64_t workPerRow) { return std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(1, workPerRow)); }
-
-// ImagingResampleHorizontal_8bpc for rows [y0, y1) of `src` (offset by rowOffset) into rows [y0, y1) of `dst`.
-template <int C>
-void horizontalRows(const ConstView8 &src, int rowOffset, const View8 &dst, const AxisCoeffs &h, std::int64_t y0,
-                    std::int64_t y1)
+// Rows (or blocks) per parallel chunk so that a chunk is worth a task (~64k multiply-adds), at least one.
+std::int64_t grainRows(std::int64_t workPerRow)
 {
-    for (std::int64_t y = y0; y < y1; ++y) {
-        const std::uint8_t *in = src.data + (y + rowOffset) * src.stride;
-        std::uint8_t *out = dst.data + y * dst.stride;
-        for (int xx = 0; xx < h.outSize; ++xx) {
-            const std::int32_t *k = &h.weights[static_cast<std::size_t>(xx) * h.taps];
-            const std::uint8_t *p = in + static_cast<std::ptrdiff_t>(h.first[xx]) * C;
-            std::int32_t acc[C];
-            for (int c = 0; c < C; ++c)
-                acc[c] = kHalf;
-            const int n = h.count[xx];
-            for (int x = 0; x < n; ++x, p += C)
+    return std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(1, workPerRow));
+}
+
+// The kernels are compiled twice, for the x86-64 baseline and for AVX2 (chosen at run time): the
+// multiply-adds are 32-bit integer products (u8 x Q22 weight) and only AVX2 has an 8-lane 32-bit multiply;
+// SSE2 emulates it. Integer arithmetic, so both give the same pixels.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define UHDLENS_PILLOW_AVX2 1
+#define UHDLENS_TARGET_AVX2 __attribute__((target("avx2")))
+#else
+#define UHDLENS_PILLOW_AVX2 0
+#define UHDLENS_TARGET_AVX2
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define UHDLENS_INLINE inline __attribute__((always_inline))
+#else
+#define UHDLENS_INLINE inline
+#endif
+
+// Rows per block of the horizontal pass: the block is transposed so that one tap is one contiguous run of
+// kBlockRows * C bytes, multiplied by one weight (vectorised like the vertical pass).
+constexpr int kBlockRows = 16;
+
+// ImagingResampleHorizontal_8bpc for the kBlockRows-row block starting at dst row y (source row y +
+// rowOffset); rows past dst.height are computed from zero rows and not written. `t` holds src.width *
+// kBlockRows * C bytes. Per output pixel and channel this is Pillow's sum: kHalf + sum over taps of pixel *
+// weight, in int32.
+template <int C>
+UHDLENS_INLINE void horizontalBlock(const ConstView8 &src, int rowOffset, const View8 &dst,
+                                    const AxisCoeffs &h, std::int64_t y, std::uint8_t *t)
+{
+    constexpr int L = kBlockRows * C; // bytes per transposed source column
+    const int rows = static_cast<int>(std::min<std::int64_t>(kBlockRows, dst.height - y));
+    for (int r = 0; r < kBlockRows; ++r) {
+        if (r < rows) {
+            const std::uint8_t *in = src.data + (y + r + rowOffset) * src.stride;
+            for (int x = 0; x < src.width; ++x)
                 for (int c = 0; c < C; ++c)
-                    acc[c] += p[c] * k[x];
+                    t[x * L + r * C + c] = in[x * C + c];
+        } else {
+            for (int x = 0; x < src.width; ++x)
+                for (int c = 0; c < C; ++c)
+                    t[x * L + r * C + c] = 0;
+        }
+    }
+    for (int xx = 0; xx < h.outSize; ++xx) {
+        const std::int32_t *k = &h.weights[static_cast<std::size_t>(xx) * h.taps];
+        const std::uint8_t *col = t + static_cast<std::ptrdiff_t>(h.first[xx]) * L;
+        std::int32_t acc[L];
+        for (int i = 0; i < L; ++i)
+            acc[i] = kHalf;
+        const int n = h.count[xx];
+        for (int x = 0; x < n; ++x, col += L) {
+            const std::int32_t w = k[x];
+            for (int i = 0; i < L; ++i)
+                acc[i] += col[i] * w;
+        }
+        for (int r = 0; r < rows; ++r) {
+            std::uint8_t *out = dst.data + (y + r) * dst.stride + static_cast<std::ptrdiff_t>(xx) * C;
             for (int c = 0; c < C; ++c)
-                out[xx * C + c] = clip8(acc[c]);
+                out[c] = clip8(acc[r * C + c]);
         }
     }
 }
 
-// ImagingResampleVertical_8bpc for output rows [y0, y1); src row r is coefficient row index r - rowOffset.
+// Blocks [b0, b1) of the horizontal pass.
+template <int C>
+UHDLENS_INLINE void horizontalBlocks(const ConstView8 &src, int rowOffset, const View8 &dst,
+                                     const AxisCoeffs &h, std::int64_t b0, std::int64_t b1)
+{
+    std::vector<std::uint8_t> t(static_cast<std::size_t>(src.width) * kBlockRows * C);
+    for (std::int64_t b = b0; b < b1; ++b)
+        horizontalBlock<C>(src, rowOffset, dst, h, b * kBlockRows, t.data());
+}
+
+// ImagingResampleVertical_8bpc for output rows [y0, y1); source row r holds coefficient row r + rowOffset.
 // Accumulates a whole row at a time (tap-major) so the inner loop is a contiguous, vectorisable multiply-add;
-// the sums are the same integers as Pillow's pixel-major loop (int32 addition is exact; no overflow, as Pillow's
-// PRECISION_BITS leaves two bits of headroom).
-void verticalRows(const ConstView8 &src, int rowOffset, const View8 &dst, const AxisCoeffs &v, std::int64_t y0,
-                  std::int64_t y1)
+// the sums are the same integers as Pillow's pixel-major loop (int32 addition is exact and cannot overflow:
+// Pillow's PRECISION_BITS leaves two bits of headroom).
+UHDLENS_INLINE void verticalRows(const ConstView8 &src, int rowOffset, const View8 &dst, const AxisCoeffs &v,
+                                 std::int64_t y0, std::int64_t y1)
 {
     const int n = dst.width * dst.channels;
-    std::vector<std::int32_t> acc(static_cast<std::size_t>(n));
+    std::vector<std::int32_t> accBuf(static_cast<std::size_t>(n));
+    std::int32_t *acc = accBuf.data();
     for (std::int64_t yy = y0; yy < y1; ++yy) {
-        std::fill(acc.begin(), acc.end(), kHalf);
+        for (int i = 0; i < n; ++i)
+            acc[i] = kHalf;
         const std::int32_t *k = &v.weights[static_cast<std::size_t>(yy) * v.taps];
         const int first = v.first[yy] - rowOffset;
         for (int y = 0; y < v.count[yy]; ++y) {
             const std::uint8_t *in = src.data + static_cast<std::ptrdiff_t>(first + y) * src.stride;
             const std::int32_t w = k[y];
-            std::int32_t *a = acc.data();
             for (int i = 0; i < n; ++i)
-                a[i] += in[i] * w;
+                acc[i] += in[i] * w;
         }
         std::uint8_t *out = dst.data + yy * dst.stride;
         for (int i = 0; i < n; ++i)
@@ -110,24 +163,69 @@ void verticalRows(const ConstView8 &src, int rowOffset, const View8 &dst, const 
     }
 }
 
+#define UHDLENS_PILLOW_KERNELS(ATTR, SUFFIX)                                                                 \
+    ATTR void horizontal##SUFFIX(const ConstView8 &src, int rowOffset, const View8 &dst,                     \
+                                 const AxisCoeffs &h, std::int64_t b0, std::int64_t b1)                      \
+    {                                                                                                        \
+        switch (src.channels) {                                                                              \
+        case 1:                                                                                              \
+            horizontalBlocks<1>(src, rowOffset, dst, h, b0, b1);                                             \
+            break;                                                                                           \
+        case 2:                                                                                              \
+            horizontalBlocks<2>(src, rowOffset, dst, h, b0, b1);                                             \
+            break;                                                                                           \
+        case 3:                                                                                              \
+            horizontalBlocks<3>(src, rowOffset, dst, h, b0, b1);                                             \
+            break;                                                                                           \
+        default:                                                                                             \
+            horizontalBlocks<4>(src, rowOffset, dst, h, b0, b1);                                             \
+            break;                                                                                           \
+        }                                                                                                    \
+    }                                                                                                        \
+    ATTR void vertical##SUFFIX(const ConstView8 &src, int rowOffset, const View8 &dst, const AxisCoeffs &v,  \
+                               std::int64_t y0, std::int64_t y1)                                             \
+    {                                                                                                        \
+        verticalRows(src, rowOffset, dst, v, y0, y1);                                                        \
+    }
+
+UHDLENS_PILLOW_KERNELS(, Generic)
+#if UHDLENS_PILLOW_AVX2
+UHDLENS_PILLOW_KERNELS(UHDLENS_TARGET_AVX2, Avx2)
+#endif
+
+bool useAvx2()
+{
+#if UHDLENS_PILLOW_AVX2
+    static const bool avx2 = __builtin_cpu_supports("avx2");
+    return avx2;
+#else
+    return false;
+#endif
+}
+
 void horizontalPass(const ConstView8 &src, int rowOffset, const View8 &dst, const AxisCoeffs &h)
 {
-    const std::int64_t work = static_cast<std::int64_t>(h.outSize) * h.taps * src.channels;
-    at::parallel_for(0, dst.height, grainRows(work), [&](std::int64_t y0, std::int64_t y1) {
-        switch (src.channels) {
-        case 1: horizontalRows<1>(src, rowOffset, dst, h, y0, y1); break;
-        case 2: horizontalRows<2>(src, rowOffset, dst, h, y0, y1); break;
-        case 3: horizontalRows<3>(src, rowOffset, dst, h, y0, y1); break;
-        default: horizontalRows<4>(src, rowOffset, dst, h, y0, y1); break;
-        }
+    const std::int64_t blocks = (dst.height + kBlockRows - 1) / kBlockRows;
+    const std::int64_t work = static_cast<std::int64_t>(h.outSize) * h.taps * src.channels * kBlockRows;
+    at::parallel_for(0, blocks, grainRows(work), [&](std::int64_t b0, std::int64_t b1) {
+#if UHDLENS_PILLOW_AVX2
+        if (useAvx2())
+            return horizontalAvx2(src, rowOffset, dst, h, b0, b1);
+#endif
+        horizontalGeneric(src, rowOffset, dst, h, b0, b1);
     });
 }
 
 void verticalPass(const ConstView8 &src, int rowOffset, const View8 &dst, const AxisCoeffs &v)
 {
     const std::int64_t work = static_cast<std::int64_t>(dst.width) * dst.channels * v.taps;
-    at::parallel_for(0, dst.height, grainRows(work),
-                     [&](std::int64_t y0, std::int64_t y1) { verticalRows(src, rowOffset, dst, v, y0, y1); });
+    at::parallel_for(0, dst.height, grainRows(work), [&](std::int64_t y0, std::int64_t y1) {
+#if UHDLENS_PILLOW_AVX2
+        if (useAvx2())
+            return verticalAvx2(src, rowOffset, dst, v, y0, y1);
+#endif
+        verticalGeneric(src, rowOffset, dst, v, y0, y1);
+    });
 }
 
 } // namespace
@@ -136,7 +234,8 @@ AxisCoeffs bicubicCoeffs(int inSize, int outSize)
 {
     if (inSize <= 0 || outSize <= 0)
         throw Error(ErrorCode::InvalidArgument, "resizeBicubic: sizes must be positive (from " +
-                                                    std::to_string(inSize) + " to " + std::to_string(outSize) + ")");
+                                                    std::to_string(inSize) + " to " +
+                                                    std::to_string(outSize) + ")");
     AxisCoeffs c;
     c.inSize = inSize;
     c.outSize = outSize;
@@ -209,7 +308,8 @@ void resizeBicubic(const ConstView8 &src, const View8 &dst)
     std::vector<std::uint8_t> tmp(static_cast<std::size_t>(tmpStride) * (yLast - yFirst));
     const View8 tmpView{tmp.data(), dst.width, yLast - yFirst, dst.channels, tmpStride};
     horizontalPass(src, yFirst, tmpView, bicubicCoeffs(src.width, dst.width));
-    verticalPass(ConstView8{tmp.data(), tmpView.width, tmpView.height, tmpView.channels, tmpStride}, yFirst, dst, v);
+    verticalPass(ConstView8{tmp.data(), tmpView.width, tmpView.height, tmpView.channels, tmpStride}, yFirst,
+                 dst, v);
 }
 
 } // namespace uhdlens::pillow
