@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace uhdlens::pillow {
@@ -305,10 +306,14 @@ void resizeBicubic(const ConstView8 &src, const View8 &dst)
     const int yFirst = v.first.front();
     const int yLast = v.first.back() + v.count.back();
     const std::ptrdiff_t tmpStride = static_cast<std::ptrdiff_t>(dst.width) * dst.channels;
-    std::vector<std::uint8_t> tmp(static_cast<std::size_t>(tmpStride) * (yLast - yFirst));
-    const View8 tmpView{tmp.data(), dst.width, yLast - yFirst, dst.channels, tmpStride};
+    // (With the default box every source row is read; the window only matters for Image.resize's box
+    // argument, kept so the code reads like Pillow's.) Not zero-filled: the horizontal pass writes every
+    // byte.
+    const std::unique_ptr<std::uint8_t[]> tmp(
+        new std::uint8_t[static_cast<std::size_t>(tmpStride) * (yLast - yFirst)]);
+    const View8 tmpView{tmp.get(), dst.width, yLast - yFirst, dst.channels, tmpStride};
     horizontalPass(src, yFirst, tmpView, bicubicCoeffs(src.width, dst.width));
-    verticalPass(ConstView8{tmp.data(), tmpView.width, tmpView.height, tmpView.channels, tmpStride}, yFirst,
+    verticalPass(ConstView8{tmp.get(), tmpView.width, tmpView.height, tmpView.channels, tmpStride}, yFirst,
                  dst, v);
 }
 
