@@ -43,6 +43,12 @@ inline std::uint8_t clip8(std::int32_t acc)
     return static_cast<std::uint8_t>(std::clamp(acc >> kPrecisionBits, 0, 255));
 }
 
+// Where channel c of pixel x sits in an output row: interleaved or planar (View8::planeStride).
+inline std::ptrdiff_t sampleOffset(const View8 &v, int x, int c)
+{
+    return v.planeStride ? c * v.planeStride + x : static_cast<std::ptrdiff_t>(x) * v.channels + c;
+}
+
 // Every accumulator starts at one half in Q22, so clip8's floor rounds half up.
 constexpr std::int32_t kHalf = std::int32_t{1} << (kPrecisionBits - 1);
 
@@ -120,9 +126,9 @@ UHDLENS_INLINE void horizontalBlock(const ConstView8 &src, int rowOffset, const 
                 acc[i] += col[i] * w;
         }
         for (int r = 0; r < rows; ++r) {
-            std::uint8_t *out = dst.data + (y + r) * dst.stride + static_cast<std::ptrdiff_t>(xx) * C;
+            std::uint8_t *out = dst.data + (y + r) * dst.stride;
             for (int c = 0; c < C; ++c)
-                out[c] = clip8(acc[r * C + c]);
+                out[sampleOffset(dst, xx, c)] = clip8(acc[r * C + c]);
         }
     }
 }
@@ -159,8 +165,14 @@ UHDLENS_INLINE void verticalRows(const ConstView8 &src, int rowOffset, const Vie
                 acc[i] += in[i] * w;
         }
         std::uint8_t *out = dst.data + yy * dst.stride;
-        for (int i = 0; i < n; ++i)
-            out[i] = clip8(acc[i]);
+        if (dst.planeStride == 0) {
+            for (int i = 0; i < n; ++i)
+                out[i] = clip8(acc[i]);
+        } else {
+            for (int c = 0; c < dst.channels; ++c)
+                for (int x = 0; x < dst.width; ++x)
+                    out[c * dst.planeStride + x] = clip8(acc[x * dst.channels + c]);
+        }
     }
 }
 
@@ -279,7 +291,11 @@ AxisCoeffs bicubicCoeffs(int inSize, int outSize)
 void resizeBicubic(const ConstView8 &src, const View8 &dst)
 {
     checkView("source", src.data, src.width, src.height, src.channels, src.stride);
-    checkView("target", dst.data, dst.width, dst.height, dst.channels, dst.stride);
+    // A planar row holds `width` bytes per plane: checked as stride * channels >= width * channels.
+    checkView("target", dst.data, dst.width, dst.height, dst.channels,
+              dst.planeStride ? dst.stride * dst.channels : dst.stride);
+    if (dst.planeStride != 0 && dst.planeStride < dst.stride * dst.height)
+        throw Error(ErrorCode::InvalidArgument, "resizeBicubic: target planes overlap");
     if (src.channels != dst.channels)
         throw Error(ErrorCode::InvalidArgument, "resizeBicubic: source and target channel counts differ");
     const std::size_t rowBytes = static_cast<std::size_t>(src.width) * src.channels;
@@ -288,8 +304,16 @@ void resizeBicubic(const ConstView8 &src, const View8 &dst)
     const bool needVertical = dst.height != src.height;
     if (!needHorizontal && !needVertical) {
         // Image.resize returns a copy.
-        for (int y = 0; y < src.height; ++y)
-            std::memcpy(dst.data + y * dst.stride, src.data + y * src.stride, rowBytes);
+        for (int y = 0; y < src.height; ++y) {
+            std::uint8_t *out = dst.data + y * dst.stride;
+            const std::uint8_t *in = src.data + y * src.stride;
+            if (dst.planeStride == 0)
+                std::memcpy(out, in, rowBytes);
+            else
+                for (int x = 0; x < src.width; ++x)
+                    for (int c = 0; c < src.channels; ++c)
+                        out[sampleOffset(dst, x, c)] = in[x * src.channels + c];
+        }
         return;
     }
     if (!needVertical) {

@@ -61,6 +61,8 @@ struct ConstView8
     int channels = 0;
     std::ptrdiff_t stride = 0;
 };
+// A target may also be planar (planeStride != 0): channel c of pixel (x, y) at data + c * planeStride +
+// y * stride + x, which is what a [C, H, W] tensor wants (no transposing copy afterwards).
 struct View8
 {
     std::uint8_t *data = nullptr;
@@ -68,12 +70,13 @@ struct View8
     int height = 0;
     int channels = 0;
     std::ptrdiff_t stride = 0;
+    std::ptrdiff_t planeStride = 0; // 0: interleaved like ConstView8
 };
 
 // Image.resize((dst.width, dst.height), Image.BICUBIC) of `src` into `dst` (same channel count, 1..4; the
-// buffers must not overlap). Same size: a copy, as Pillow's. Throws Error(InvalidArgument) for a null or
-// empty image, a zero or negative size, a stride shorter than a row, or a channel count mismatch or
-// outside 1..4.
+// buffers must not overlap; `dst` interleaved or planar). Same size: a copy, as Pillow's. Throws
+// Error(InvalidArgument) for a null or empty image, a zero or negative size, a stride shorter than a row, or
+// a channel count mismatch or outside 1..4.
 void resizeBicubic(const ConstView8 &src, const View8 &dst);
 
 } // namespace uhdlens::pillow

@@ -88,7 +88,8 @@ namespace {
 void checkTargetSize(Size size)
 {
     if (size.width <= 0 || size.height <= 0)
-        throw Error(ErrorCode::InvalidArgument, "resizeBicubic: the target size " + sizeText(size) + " is empty");
+        throw Error(ErrorCode::InvalidArgument,
+                    "resizeBicubic: the target size " + sizeText(size) + " is empty");
 }
 
 } // namespace
@@ -100,13 +101,15 @@ torch::Tensor resizeImage(const QImage &rgb888, Size size)
     if (rgb888.format() != QImage::Format_RGB888)
         throw Error(ErrorCode::InvalidArgument, "resizeImage: the image is not Format_RGB888");
     checkTargetSize(size);
-    // Pillow's 8-bit resampler straight from QImage's rows into a uint8 [h, w, 3] tensor, then one conversion to
-    // float of the (smaller) result: the original is never converted to float.
-    auto hwc = torch::empty({size.height, size.width, 3}, torch::kUInt8);
+    // Pillow's 8-bit resampler straight from QImage's rows into planar uint8 [3, h, w], then one conversion
+    // to float of the (smaller) result: the original is never converted to float, and the result is
+    // contiguous NCHW, which the slice crop copies fastest (a channels-last result made the crop ~6x slower).
+    auto chw = torch::empty({3, size.height, size.width}, torch::kUInt8);
+    const std::ptrdiff_t plane = std::ptrdiff_t{size.width} * size.height;
     pillow::resizeBicubic(
         pillow::ConstView8{rgb888.constBits(), rgb888.width(), rgb888.height(), 3, rgb888.bytesPerLine()},
-        pillow::View8{hwc.data_ptr<std::uint8_t>(), size.width, size.height, 3, std::ptrdiff_t{size.width} * 3});
-    return hwc.to(torch::kFloat32).permute({2, 0, 1}).unsqueeze(0);
+        pillow::View8{chw.data_ptr<std::uint8_t>(), size.width, size.height, 3, size.width, plane});
+    return chw.to(torch::kFloat32).unsqueeze(0);
 }
 
 torch::Tensor resizeBicubic(const torch::Tensor &pixels, Size size)
@@ -116,20 +119,22 @@ torch::Tensor resizeBicubic(const torch::Tensor &pixels, Size size)
     if (pixels.size(2) == 0 || pixels.size(3) == 0 || pixels.size(0) == 0)
         throw Error(ErrorCode::InvalidArgument, "resizeBicubic: the image is empty");
     if (pixels.size(1) < 1 || pixels.size(1) > 4)
-        throw Error(ErrorCode::InvalidArgument, "resizeBicubic: 1 to 4 channels, not " +
-                                                    std::to_string(pixels.size(1)));
+        throw Error(ErrorCode::InvalidArgument,
+                    "resizeBicubic: 1 to 4 channels, not " + std::to_string(pixels.size(1)));
     if (pixels.size(2) == size.height && pixels.size(3) == size.width)
         return pixels;
     // The input is an 8-bit image held as float: back to interleaved uint8 [B, H, W, C] for the resampler.
     const auto u8 = pixels.round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
     const int64_t b = pixels.size(0), c = pixels.size(1);
     const int h = static_cast<int>(pixels.size(2)), w = static_cast<int>(pixels.size(3));
-    auto out = torch::empty({b, size.height, size.width, c}, torch::kUInt8);
+    auto out = torch::empty({b, c, size.height, size.width}, torch::kUInt8);
+    const std::ptrdiff_t plane = std::ptrdiff_t{size.width} * size.height;
     for (int64_t i = 0; i < b; ++i)
-        pillow::resizeBicubic(pillow::ConstView8{u8[i].data_ptr<std::uint8_t>(), w, h, static_cast<int>(c), w * c},
-                              pillow::View8{out[i].data_ptr<std::uint8_t>(), size.width, size.height,
-                                            static_cast<int>(c), size.width * c});
-    return out.to(torch::kFloat32).permute({0, 3, 1, 2});
+        pillow::resizeBicubic(
+            pillow::ConstView8{u8[i].data_ptr<std::uint8_t>(), w, h, static_cast<int>(c), w * c},
+            pillow::View8{out[i].data_ptr<std::uint8_t>(), size.width, size.height, static_cast<int>(c),
+                          size.width, plane});
+    return out.to(torch::kFloat32);
 }
 
 torch::Tensor padToSquare(const torch::Tensor &pixels, RgbColour colour)

@@ -50,13 +50,13 @@ torch::Tensor imageToTensor(const QImage &rgb888);
 // A [3, H, W] or [1, 3, H, W] tensor of 0..255 values (any dtype) as an RGB888 QImage (rounded, clamped).
 QImage tensorToImage(const torch::Tensor &pixels);
 
-// Pillow's Image.resize(size, Image.BICUBIC) of an RGB888 image, exactly: float [1, 3, size.height, size.width]
-// (channels-last, like imageToTensor) holding integers 0..255. What prepareImages/modelPixels use. Throws
+// Pillow's Image.resize(size, Image.BICUBIC) of an RGB888 image, exactly: float [1, 3, size.height,
+// size.width] (contiguous) holding integers 0..255. What prepareImages/modelPixels use. Throws
 // Error(InvalidArgument) for a null or non-RGB888 image or an empty target size.
 torch::Tensor resizeImage(const QImage &rgb888, Size size);
 
-// The same resize for 8-bit images held as float tensors: [B, C, H, W] (C = 1..4; values rounded and clamped to
-// 0..255 first) -> float [B, C, size.height, size.width] holding integers 0..255, identical to Pillow's.
+// The same resize for 8-bit images held as float tensors: [B, C, H, W] (C = 1..4; values rounded and clamped
+// to 0..255 first) -> float [B, C, size.height, size.width] holding integers 0..255, identical to Pillow's.
 // Returns the input itself when the size is unchanged (Pillow returns a copy). Throws Error(InvalidArgument)
 // for an empty image or target size or an unsupported channel count.
 torch::Tensor resizeBicubic(const torch::Tensor &pixels, Size size);

@@ -46,10 +46,7 @@ PixelNorm clipNorm()
     return n;
 }
 
-torch::Tensor loadPixels(const QString &path)
-{
-    return preprocess::imageToTensor(loadImage(path));
-}
+torch::Tensor loadPixels(const QString &path) { return preprocess::imageToTensor(loadImage(path)); }
 
 std::string caseName(const ::testing::TestParamInfo<int> &info)
 {
@@ -247,22 +244,27 @@ TEST(PreprocessParity, ResamplerMatchesNaivePillowFormulasOnRandomSizes)
         std::vector<uint8_t> src(size_t(srcStride) * in.h, 77);
         for (int y = 0; y < in.h; ++y)
             std::copy_n(&in.px[size_t(y) * in.w * in.c], size_t(in.w) * in.c, &src[size_t(y) * srcStride]);
-        const std::ptrdiff_t dstStride = std::ptrdiff_t(w) * in.c + uni(0, 5);
-        std::vector<uint8_t> dst(size_t(dstStride) * h, 0);
+        // Every other target is planar (channel planes, as resizeImage writes for a [3, H, W] tensor).
+        const bool planar = iter % 2 == 1;
+        const std::ptrdiff_t dstStride = (planar ? w : std::ptrdiff_t(w) * in.c) + uni(0, 5);
+        const std::ptrdiff_t planeStride = planar ? dstStride * h + uni(0, 5) : 0;
+        std::vector<uint8_t> dst(planar ? size_t(planeStride) * in.c : size_t(dstStride) * h, 0);
         pillow::resizeBicubic(pillow::ConstView8{src.data(), in.w, in.h, in.c, srcStride},
-                              pillow::View8{dst.data(), w, h, in.c, dstStride});
+                              pillow::View8{dst.data(), w, h, in.c, dstStride, planeStride});
         const NaiveImage ref = naiveResize(in, w, h);
         int64_t differ = 0, maxd = 0;
         for (int y = 0; y < h; ++y)
-            for (int i = 0; i < w * in.c; ++i) {
-                const int d =
-                    std::abs(int(dst[size_t(y) * dstStride + i]) - int(ref.px[size_t(y) * w * in.c + i]));
-                differ += d != 0;
-                maxd = std::max<int64_t>(maxd, d);
-            }
+            for (int x = 0; x < w; ++x)
+                for (int ch = 0; ch < in.c; ++ch) {
+                    const size_t at = planar ? size_t(ch * planeStride + y * dstStride + x)
+                                             : size_t(y * dstStride + x * in.c + ch);
+                    const int d = std::abs(int(dst[at]) - int(ref.at(x, y, ch)));
+                    differ += d != 0;
+                    maxd = std::max<int64_t>(maxd, d);
+                }
         ASSERT_EQ(differ, 0) << "pillow::resizeBicubic vs naive formulas, " << in.w << "x" << in.h << "x"
-                             << in.c << " -> " << w << "x" << h << " (content " << mode << "): " << differ
-                             << " values differ, max |diff| " << maxd;
+                             << in.c << " -> " << w << "x" << h << (planar ? " planar" : "") << " (content "
+                             << mode << "): " << differ << " values differ, max |diff| " << maxd;
     }
 }
 
@@ -311,8 +313,7 @@ TEST(PreprocessParity, RenderModelViewMatchesTensorPath)
     ASSERT_EQ(static_cast<int>(view.slices.size()), plan.sliceCount());
     for (int i = 0; i < plan.sliceCount(); ++i) {
         EXPECT_EQ(view.slices[i].size(), QSize(plan.slice->width, plan.slice->height));
-        EXPECT_TRUE(torch::equal(preprocess::imageToTensor(view.slices[i]), px.slices.slice(0, i, i + 1)))
-            << i;
+        EXPECT_TRUE(torch::equal(preprocess::imageToTensor(view.slices[i]), px.slices.slice(0, i, i + 1))) << i;
     }
 }
 
@@ -321,24 +322,21 @@ TEST(PreprocessParity, RenderModelViewMatchesTensorPath)
 
 TEST(PreprocessGeometry, SlicesAreThePlanRectanglesRowMajor)
 {
-    for (Size input :
-         {Size{1920, 1080}, Size{2480, 3508}, Size{4988, 1247}, Size{1024, 1024}, Size{700, 3000}}) {
+    for (Size input : {Size{1920, 1080}, Size{2480, 3508}, Size{4988, 1247}, Size{1024, 1024}, Size{700, 3000}}) {
         const SlicePlan plan = planSlices(input, SlicePolicy::minicpmv());
         ASSERT_TRUE(plan.grid && plan.refine && plan.slice);
         // Pixel values that encode their own position, so any mix-up of slices, rows or channels shows.
         const int64_t H = plan.refine->height, W = plan.refine->width;
         const auto refined = torch::arange(3 * H * W, torch::kFloat64).reshape({1, 3, H, W});
         const auto slices = preprocess::cropSlices(refined, plan);
-        ASSERT_EQ(slices.sizes(),
-                  (std::vector<int64_t>{plan.sliceCount(), 3, plan.slice->height, plan.slice->width}));
+        ASSERT_EQ(slices.sizes(), (std::vector<int64_t>{plan.sliceCount(), 3, plan.slice->height, plan.slice->width}));
         EXPECT_TRUE(slices.is_contiguous());
         for (int i = 0; i < plan.sliceCount(); ++i) {
             const Rect &r = plan.slices[static_cast<size_t>(i)];
             EXPECT_EQ(r.x, (i % plan.grid->cols) * plan.slice->width);
             EXPECT_EQ(r.y, (i / plan.grid->cols) * plan.slice->height);
             const auto expected = refined[0].narrow(1, r.y, r.height).narrow(2, r.x, r.width);
-            EXPECT_TRUE(torch::equal(slices[i], expected))
-                << input.width << "x" << input.height << " slice " << i;
+            EXPECT_TRUE(torch::equal(slices[i], expected)) << input.width << "x" << input.height << " slice " << i;
         }
     }
 }
@@ -354,8 +352,7 @@ TEST(PreprocessGeometry, GeneralRectanglesFallBackToPerSliceCrops)
     const auto slices = preprocess::cropSlices(refined, plan);
     for (int i = 0; i < plan.sliceCount(); ++i) {
         const Rect &r = plan.slices[static_cast<size_t>(i)];
-        EXPECT_TRUE(torch::equal(slices[i], refined[0].narrow(1, r.y, r.height).narrow(2, r.x, r.width)))
-            << i;
+        EXPECT_TRUE(torch::equal(slices[i], refined[0].narrow(1, r.y, r.height).narrow(2, r.x, r.width))) << i;
     }
     plan.slices[1].x = static_cast<int>(W); // outside
     EXPECT_THROW(preprocess::cropSlices(refined, plan), c10::Error);
@@ -389,8 +386,7 @@ TEST(PreprocessGeometry, PadToSquareUsesTheNormMeanColour)
     ASSERT_EQ(prepared.overview.sizes(), (std::vector<int64_t>{1, 3, 336, 336}));
     EXPECT_FALSE(prepared.slices.defined());
     for (int c = 0; c < 3; ++c) {
-        const double expected =
-            (int(clipNorm().mean[c] * 255) / 255.0 - clipNorm().mean[c]) / clipNorm().std[c];
+        const double expected = (int(clipNorm().mean[c] * 255) / 255.0 - clipNorm().mean[c]) / clipNorm().std[c];
         EXPECT_NEAR(prepared.overview[0][c][0][0].item<double>(), expected, 1e-6) << c;
         EXPECT_LT(std::abs(expected), 0.02); // why LLaVA pads with the mean: it normalises to ~0
     }
@@ -406,8 +402,7 @@ TEST(PreprocessNormalize, MatchesFormulaInDouble)
         const auto y = preprocess::normalize(x, norm);
         ASSERT_EQ(y.scalar_type(), torch::kFloat32);
         for (int c = 0; c < 3; ++c) {
-            const auto ref =
-                (x[0][c].to(torch::kFloat64) / 255.0 - double(norm.mean[c])) / double(norm.std[c]);
+            const auto ref = (x[0][c].to(torch::kFloat64) / 255.0 - double(norm.mean[c])) / double(norm.std[c]);
             EXPECT_LE((y[0][c].to(torch::kFloat64) - ref).abs().max().item<double>(), 1e-6) << c;
         }
     }
@@ -431,15 +426,12 @@ TEST(PreprocessNormalize, BatchedEqualsOneByOne)
         EXPECT_EQ(batch.count(), 1 + plan.sliceCount());
         ASSERT_EQ(batch.slices.size(0), plan.sliceCount());
         EXPECT_EQ(batch.overview.size(0), 1);
-        // One-by-one: each encoder input rendered to an 8-bit image (what a user is shown), then normalised
-        // alone.
+        // One-by-one: each encoder input rendered to an 8-bit image (what a user is shown), then normalised alone.
         const ModelView view = renderModelView(src, plan);
-        EXPECT_TRUE(torch::equal(batch.overview,
-                                 preprocess::normalize(preprocess::imageToTensor(view.overview), norm)));
+        EXPECT_TRUE(torch::equal(batch.overview, preprocess::normalize(preprocess::imageToTensor(view.overview), norm)));
         for (int i = 0; i < plan.sliceCount(); ++i) {
             const auto one = preprocess::normalize(preprocess::imageToTensor(view.slices[i]), norm);
-            EXPECT_TRUE(torch::equal(batch.slices.slice(0, i, i + 1), one))
-                << policy.name() << " slice " << i;
+            EXPECT_TRUE(torch::equal(batch.slices.slice(0, i, i + 1), one)) << policy.name() << " slice " << i;
         }
         const auto bf = prepareImages(src, plan, PreprocessOptions{norm, torch::kBFloat16});
         EXPECT_EQ(bf.slices.scalar_type(), torch::kBFloat16);
@@ -547,6 +539,8 @@ TEST(PreprocessErrors, ResizeRejectsEmptyImagesAndSizes)
             pillow::resizeBicubic(ConstView8{in, 1, 1, 5, 5}, View8{out, 1, 1, 5, 5});
         },
         "pillow 5 channels");
+    expectInvalid([&] { pillow::resizeBicubic(ConstView8{in, 2, 2, 3, 6}, View8{out, 2, 2, 3, 2, 3}); },
+                  "pillow overlapping target planes");
     expectInvalid([&] { pillow::bicubicCoeffs(0, 3); }, "pillow coefficients for an empty axis");
 }
 
