@@ -59,8 +59,9 @@ torch::Tensor imageToTensor(const QImage &rgb888)
     const int64_t h = rgb888.height(), w = rgb888.width();
     // A strided view of QImage's rows (each padded to 4 bytes), converted to float in one vectorised pass into
     // a fresh [H, W, 3] tensor; returned as a [1, 3, H, W] view, i.e. channels-last. Keeping QImage's interleaved
-    // order avoids a transposing copy (measured ~2x slower than the plain conversion), and the antialiased
-    // interpolate is no slower on channels-last input. The QImage is not referenced afterwards.
+    // order avoids a transposing copy (measured ~2x slower than the plain conversion). The QImage is not
+    // referenced afterwards. (The preprocessing resize does not come through here: resizeImage reads the
+    // QImage's bytes itself.)
     const auto u8 = torch::from_blob(const_cast<uchar *>(rgb888.constBits()), {h, w, 3},
                                      {static_cast<int64_t>(rgb888.bytesPerLine()), 3, 1}, torch::kUInt8);
     auto hwc = torch::empty({h, w, 3}, torch::kFloat32);
