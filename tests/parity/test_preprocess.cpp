@@ -539,8 +539,11 @@ TEST(PreprocessErrors, ResizeRejectsEmptyImagesAndSizes)
             pillow::resizeBicubic(ConstView8{in, 1, 1, 5, 5}, View8{out, 1, 1, 5, 5});
         },
         "pillow 5 channels");
-    expectInvalid([&] { pillow::resizeBicubic(ConstView8{in, 2, 2, 3, 6}, View8{out, 2, 2, 3, 2, 3}); },
-                  "pillow overlapping target planes");
+    expectInvalid(
+        [&] {
+            pillow::resizeBicubic(ConstView8{in, 2, 2, 3, 6}, View8{out, 2, 2, 3, 2, 3});
+        },
+        "pillow overlapping target planes");
     expectInvalid([&] { pillow::bicubicCoeffs(0, 3); }, "pillow coefficients for an empty axis");
 }
 
