@@ -12,9 +12,10 @@
 
 namespace uhdlens::ui {
 
-// Renders the exact encoder inputs (uhdlens::renderModelView: Pillow-style antialiased bicubic, as the engine
-// feeds the model) off the GUI thread. Requests coalesce: while one renders, only the latest waiting request is
-// kept, so dragging the max-slices slider never queues up work. rendered() carries the request's generation.
+// Renders the exact encoder inputs (uhdlens::renderModelView: Pillow-exact 8-bit BICUBIC, as the engine
+// feeds the model) off the GUI thread. Requests coalesce: while one renders, only the latest waiting request
+// is kept, so dragging the max-slices slider never queues up work. rendered() carries the request's
+// generation.
 class ModelViewRenderer : public QObject
 {
     Q_OBJECT

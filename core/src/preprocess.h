@@ -7,8 +7,10 @@
 //     if (in.slices.defined()) model.encodeImages(in.slices); // [N, 3, h', w'], row-major
 //
 // Steps, each mirroring the reference Python (spec §1.2 step 6-7, §1.3):
-//   PIL Image.resize(size, BICUBIC) -> interpolate(bicubic, antialias=true, align_corners=false) on float
-//       pixels, then rounded half-up and clamped to 0..255 as Pillow's 8-bit resampler does;
+//   PIL Image.resize(size, BICUBIC)         -> Pillow's 8-bit resampler re-implemented bit for bit
+//       (pillow_resample.h: Q22 integer weights, rounded and clamped to 8 bits between the horizontal and the
+//       vertical pass), reading the RGB888 image directly; identical pixels to Pillow's (fixtures in
+//       tests/data/preprocess);
 //   crop (j*cw, i*ch, ...) row-major          -> views of the refined tensor, gathered into one batch;
 //   ToTensor + Normalize(mean, std)           -> (x/255 - mean)/std per channel in float32, then the dtype;
 //   llava15: expand2square(mean colour) + CLIPImageProcessor resize to 336x336.
@@ -48,9 +50,15 @@ torch::Tensor imageToTensor(const QImage &rgb888);
 // A [3, H, W] or [1, 3, H, W] tensor of 0..255 values (any dtype) as an RGB888 QImage (rounded, clamped).
 QImage tensorToImage(const torch::Tensor &pixels);
 
-// Pillow's Image.resize(size, Image.BICUBIC) on 8-bit images: float [B, 3, H, W] 0..255 -> float
-// [B, 3, size.height, size.width] holding integers 0..255. Returns the input itself when the size is unchanged
-// (Pillow returns a copy).
+// Pillow's Image.resize(size, Image.BICUBIC) of an RGB888 image, exactly: float [1, 3, size.height,
+// size.width] (contiguous) holding integers 0..255. What prepareImages/modelPixels use. Throws
+// Error(InvalidArgument) for a null or non-RGB888 image or an empty target size.
+torch::Tensor resizeImage(const QImage &rgb888, Size size);
+
+// The same resize for 8-bit images held as float tensors: [B, C, H, W] (C = 1..4; values rounded and clamped
+// to 0..255 first) -> float [B, C, size.height, size.width] holding integers 0..255, identical to Pillow's.
+// Returns the input itself when the size is unchanged (Pillow returns a copy). Throws Error(InvalidArgument)
+// for an empty image or target size or an unsupported channel count.
 torch::Tensor resizeBicubic(const torch::Tensor &pixels, Size size);
 
 // expand2square on a [1, 3, H, W] tensor: centred on a square of the longer side filled with `colour`.

@@ -1,7 +1,9 @@
 // Preprocessing against its references: the resize against Pillow's BICUBIC (fixtures from
-// tests/tools/make_preprocess_fixtures.py, mean abs difference <= 1 grey level), crop geometry against direct
-// indexing, normalisation against the (x/255 - mean)/std formula in double, batched against one-by-one, and
-// LLaVA-1.5's pad-to-square colour.
+// tests/tools/make_preprocess_fixtures.py: every pixel equal) and against a naive per-pixel double-precision
+// re-derivation of Pillow's formulas on random sizes and contents (every pixel equal), crop geometry against
+// direct indexing, normalisation against the (x/255 - mean)/std formula in double, batched against
+// one-by-one, LLaVA-1.5's pad-to-square colour, and bad inputs.
+#include "pillow_resample.h"
 #include "preprocess.h"
 
 #include "uhdlens/errors.h"
@@ -12,8 +14,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <iostream>
+#include <random>
 
 namespace {
 
@@ -25,7 +29,7 @@ const nlohmann::json &cases()
 {
     static const nlohmann::json m = [] {
         std::ifstream in(UHDLENS_TEST_DATA "/preprocess/manifest.json");
-        return nlohmann::json::parse(in)["cases"];
+        return nlohmann::json::parse(in).at("cases");
     }();
     return m;
 }
@@ -63,61 +67,231 @@ class PillowCase : public ::testing::TestWithParam<int>
 // ---------------------------------------------------------------------------------------------------------------
 // Resize parity with Pillow.
 
+// Differing pixels between two same-shape 8-bit tensors, as "N of M differ, max |diff| D" for messages.
+std::string diffSummary(const torch::Tensor &ours, const torch::Tensor &ref, double *maxDiff = nullptr)
+{
+    const auto diff = (ours.to(torch::kFloat64) - ref.to(torch::kFloat64)).abs();
+    const double maxd = diff.numel() ? diff.max().item<double>() : 0.0;
+    if (maxDiff)
+        *maxDiff = maxd;
+    return std::to_string((diff > 0).sum().item<int64_t>()) + " of " + std::to_string(diff.numel()) +
+           " values differ, max |diff| " + std::to_string(static_cast<int>(maxd));
+}
+
 TEST_P(PillowCase, ResizeMatchesPillowBicubic)
 {
     const auto &c = cases()[static_cast<size_t>(GetParam())];
+    const std::string refName = c["reference"];
     const QImage src = loadImage(kDir + QString::fromStdString(c["source"]));
-    const std::string policyName = c["policy"];
+    const std::string kind = c["kind"];
     const Size size{c["size"][0], c["size"][1]};
 
-    // The fixture was made at the reference slicer's sizes; the C++ planner must agree, or the comparison
-    // would be of the wrong images.
-    const SlicePlan plan = planSlices({src.width(), src.height()}, *SlicePolicy::fromName(policyName));
     torch::Tensor ours;
-    if (c["kind"] == "overview") {
-        ASSERT_EQ(plan.overview, size);
-        // The whole public path: pad-to-square when the policy asks for it, then the resize.
-        RgbColour pad = kClipMeanColour;
-        if (c.contains("pad_colour"))
-            pad = {c["pad_colour"][0], c["pad_colour"][1], c["pad_colour"][2]};
-        ours = preprocess::modelPixels(src, plan, pad).overview;
+    if (kind == "resize") {
+        // A direct Image.resize(size, BICUBIC) of the source (stress cases; no planner involved).
+        ours = preprocess::resizeImage(src, size);
     } else {
-        ASSERT_TRUE(plan.refine.has_value());
-        ASSERT_EQ(*plan.refine, size);
-        ours = preprocess::resizeBicubic(preprocess::imageToTensor(src), size);
+        // The fixture was made at the reference slicer's sizes; the C++ planner must agree, or the comparison
+        // would be of the wrong images.
+        const std::string policyName = c["policy"];
+        const SlicePlan plan = planSlices({src.width(), src.height()}, *SlicePolicy::fromName(policyName));
+        if (kind == "overview") {
+            ASSERT_EQ(plan.overview, size);
+            // The whole public path: pad-to-square when the policy asks for it, then the resize.
+            RgbColour pad = kClipMeanColour;
+            if (c.contains("pad_colour"))
+                pad = {c["pad_colour"][0], c["pad_colour"][1], c["pad_colour"][2]};
+            ours = preprocess::modelPixels(src, plan, pad).overview;
+        } else {
+            ASSERT_EQ(kind, "refine");
+            ASSERT_TRUE(plan.refine.has_value());
+            ASSERT_EQ(*plan.refine, size);
+            ours = preprocess::resizeImage(src, size);
+        }
     }
-    const torch::Tensor ref = loadPixels(kDir + QString::fromStdString(c["reference"]));
-    ASSERT_EQ(ours.sizes(), ref.sizes());
-    EXPECT_TRUE(torch::equal(ours, ours.round().clamp(0, 255))) << "resize output must be 8-bit values";
+    const torch::Tensor ref = loadPixels(kDir + QString::fromStdString(refName));
+    ASSERT_EQ(ours.sizes(), ref.sizes()) << refName;
+    double maxd = 0;
+    const std::string summary = diffSummary(ours, ref, &maxd);
+    std::cout << "[pillow] " << refName << ": " << summary << "\n";
+    RecordProperty("max_abs_diff", std::to_string(maxd));
+    EXPECT_EQ(maxd, 0.0) << "resize " << std::string(c["source"]) << " -> " << size.width << "x"
+                         << size.height << " (" << kind << ") vs Pillow's " << refName << ": " << summary;
 
-    const auto diff = (ours - ref).abs();
-    const double mad = diff.mean().item<double>();
-    const double maxd = diff.max().item<double>();
-    const double within1 = (diff <= 1).to(torch::kFloat64).mean().item<double>();
-    std::cout << "[pillow] " << std::string(c["reference"]) << ": mean abs diff " << mad << ", max " << maxd
-              << ", " << 100.0 * within1 << "% within 1\n";
-    RecordProperty("mean_abs_diff", std::to_string(mad));
-    EXPECT_LE(mad, 1.0);
-    // Pillow rounds and clips to 8 bits between its horizontal and vertical passes and PyTorch does not, so
-    // pixels next to hard edges where bicubic overshoots (text) may differ by more (measured: up to 21 levels
-    // on 6.5% of the pixels of the text refine); the large majority must agree to within one level.
-    EXPECT_GE(within1, 0.90);
+    // The tensor form (float [B, C, H, W] of an 8-bit image) gives the same pixels, also without padding.
+    if (!c.contains("pad_colour")) {
+        const torch::Tensor viaTensor = preprocess::resizeBicubic(preprocess::imageToTensor(src), size);
+        EXPECT_TRUE(torch::equal(viaTensor, ref))
+            << "resizeBicubic(tensor) vs Pillow's " << refName << ": " << diffSummary(viaTensor, ref);
+    }
 }
 
-INSTANTIATE_TEST_SUITE_P(PreprocessParity, PillowCase,
-                         ::testing::Range(0, static_cast<int>(cases().size())), caseName);
+INSTANTIATE_TEST_SUITE_P(PreprocessParity, PillowCase, ::testing::Range(0, static_cast<int>(cases().size())),
+                         caseName);
 
-TEST(PreprocessParity, FixturesCoverDownscaleUpscaleAndPad)
+TEST(PreprocessParity, FixturesCoverTheResamplerCases)
 {
-    bool strongDown = false, strongUp = false, pad = false;
+    bool strongDown = false, strongUp = false, pad = false, widthOnly = false, heightOnly = false,
+         tiny = false, extremeAspect = false, opposite = false;
     for (const auto &c : cases()) {
         const QImage src = loadImage(kDir + QString::fromStdString(c["source"]));
-        const double f = double(src.width()) / int(c["size"][0]);
-        strongDown |= f >= 3.0;
-        strongUp |= f <= 1.0 / 3.0;
+        const int w = c["size"][0], h = c["size"][1];
+        const double fx = double(src.width()) / w, fy = double(src.height()) / h;
+        strongDown |= fx >= 3.0 && fy >= 3.0;
+        strongUp |= fx <= 1.0 / 3.0;
         pad |= c["policy"] == "llava15";
+        widthOnly |= w != src.width() && h == src.height();
+        heightOnly |= w == src.width() && h != src.height();
+        tiny |= src.width() * src.height() <= 4;
+        extremeAspect |= std::max(w, h) >= 50 * std::min(w, h) ||
+                         std::max(src.width(), src.height()) >= 50 * std::min(src.width(), src.height());
+        opposite |= (fx > 1.0 && fy < 1.0) || (fx < 1.0 && fy > 1.0);
     }
-    EXPECT_TRUE(strongDown && strongUp && pad);
+    EXPECT_TRUE(strongDown && strongUp && pad && widthOnly && heightOnly && tiny && extremeAspect && opposite)
+        << strongDown << strongUp << pad << widthOnly << heightOnly << tiny << extremeAspect << opposite;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The resampler against a naive re-derivation of Pillow's formulas (Resample.c), written independently of
+// pillow_resample.cpp: every output sample recomputes its own window and weights in double, weights are
+// quantised to Q22 as normalize_coeffs_8bpc does, sums are accumulated in double (exact: integer products far
+// below 2^53), each pass runs over the whole image (no row window), and both passes always run (an unchanged
+// axis must come out unchanged). Any indexing, window, stride or channel mistake shows as a differing pixel.
+
+namespace {
+
+double naiveCubic(double x)
+{
+    x = std::fabs(x);
+    if (x < 1.0)
+        return (1.5 * x - 2.5) * x * x + 1; // ((a + 2) x - (a + 3)) x^2 + 1, a = -0.5
+    if (x < 2.0)
+        return (((x - 5) * x + 8) * x - 4) * -0.5;
+    return 0.0;
+}
+
+struct NaiveImage
+{
+    int w = 0, h = 0, c = 0;
+    std::vector<uint8_t> px; // packed rows
+    uint8_t at(int x, int y, int ch) const { return px[(static_cast<size_t>(y) * w + x) * c + ch]; }
+};
+
+// One pass along x (horizontal) or y to `outLen` samples.
+NaiveImage naivePass(const NaiveImage &in, int outLen, bool horizontal)
+{
+    const int inLen = horizontal ? in.w : in.h;
+    NaiveImage out{horizontal ? outLen : in.w, horizontal ? in.h : outLen, in.c, {}};
+    out.px.resize(static_cast<size_t>(out.w) * out.h * out.c);
+    const double scale = double(inLen) / outLen;
+    const double filterScale = scale < 1.0 ? 1.0 : scale;
+    const double support = 2.0 * filterScale;
+    for (int o = 0; o < outLen; ++o) {
+        const double centre = (o + 0.5) * scale;
+        const int lo = std::max(0, int(centre - support + 0.5));
+        const int hi = std::min(inLen, int(centre + support + 0.5));
+        std::vector<double> wts;
+        double sum = 0;
+        for (int i = lo; i < hi; ++i) {
+            wts.push_back(naiveCubic((i - centre + 0.5) * (1.0 / filterScale)));
+            sum += wts.back();
+        }
+        std::vector<double> q;
+        for (double wt : wts) {
+            const double v = (sum != 0.0 ? wt / sum : wt) * 4194304.0; // 2^22
+            q.push_back(double(v < 0 ? int(v - 0.5) : int(v + 0.5)));
+        }
+        const int across = horizontal ? in.h : in.w;
+        for (int a = 0; a < across; ++a)
+            for (int ch = 0; ch < in.c; ++ch) {
+                double acc = 2097152.0; // one half in Q22
+                for (int i = lo; i < hi; ++i)
+                    acc += q[size_t(i - lo)] * (horizontal ? in.at(i, a, ch) : in.at(a, i, ch));
+                const double v = std::clamp(std::floor(acc / 4194304.0), 0.0, 255.0);
+                const int x = horizontal ? o : a, y = horizontal ? a : o;
+                out.px[(static_cast<size_t>(y) * out.w + x) * out.c + ch] = static_cast<uint8_t>(v);
+            }
+    }
+    return out;
+}
+
+NaiveImage naiveResize(const NaiveImage &in, int w, int h)
+{
+    return naivePass(naivePass(in, w, true), h, false);
+}
+
+} // namespace
+
+TEST(PreprocessParity, ResamplerMatchesNaivePillowFormulasOnRandomSizes)
+{
+    std::mt19937 rng(20261206);
+    auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (int iter = 0; iter < 300; ++iter) {
+        NaiveImage in{uni(1, 60), uni(1, 60), uni(1, 4), {}};
+        if (iter % 10 == 0) // some strong downscales (wide filters) and long rows
+            in.w = uni(100, 400);
+        const int w = iter % 7 == 0 ? in.w : uni(1, 3 * in.w + 5);
+        const int h = iter % 11 == 0 ? in.h : uni(1, 3 * in.h + 5);
+        // Hard-edged content (0/255 runs) makes bicubic overshoot, so clipping between the passes matters.
+        const int mode = iter % 3;
+        in.px.resize(static_cast<size_t>(in.w) * in.h * in.c);
+        for (size_t i = 0; i < in.px.size(); ++i)
+            in.px[i] = mode == 0   ? uint8_t(uni(0, 255))
+                       : mode == 1 ? uint8_t(uni(0, 1) * 255)
+                                   : uint8_t(((i / 7) % 2) * 255);
+        // The source with padded rows (stride > width * channels) and the target likewise.
+        const std::ptrdiff_t srcStride = std::ptrdiff_t(in.w) * in.c + uni(0, 5);
+        std::vector<uint8_t> src(size_t(srcStride) * in.h, 77);
+        for (int y = 0; y < in.h; ++y)
+            std::copy_n(&in.px[size_t(y) * in.w * in.c], size_t(in.w) * in.c, &src[size_t(y) * srcStride]);
+        // Every other target is planar (channel planes, as resizeImage writes for a [3, H, W] tensor).
+        const bool planar = iter % 2 == 1;
+        const std::ptrdiff_t dstStride = (planar ? w : std::ptrdiff_t(w) * in.c) + uni(0, 5);
+        const std::ptrdiff_t planeStride = planar ? dstStride * h + uni(0, 5) : 0;
+        std::vector<uint8_t> dst(planar ? size_t(planeStride) * in.c : size_t(dstStride) * h, 0);
+        pillow::resizeBicubic(pillow::ConstView8{src.data(), in.w, in.h, in.c, srcStride},
+                              pillow::View8{dst.data(), w, h, in.c, dstStride, planeStride});
+        const NaiveImage ref = naiveResize(in, w, h);
+        int64_t differ = 0, maxd = 0;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                for (int ch = 0; ch < in.c; ++ch) {
+                    const size_t at = planar ? size_t(ch * planeStride + y * dstStride + x)
+                                             : size_t(y * dstStride + x * in.c + ch);
+                    const int d = std::abs(int(dst[at]) - int(ref.at(x, y, ch)));
+                    differ += d != 0;
+                    maxd = std::max<int64_t>(maxd, d);
+                }
+        ASSERT_EQ(differ, 0) << "pillow::resizeBicubic vs naive formulas, " << in.w << "x" << in.h << "x"
+                             << in.c << " -> " << w << "x" << h << (planar ? " planar" : "") << " (content "
+                             << mode << "): " << differ << " values differ, max |diff| " << maxd;
+    }
+}
+
+TEST(PreprocessParity, CoefficientTablesFollowPillow)
+{
+    // Downscale 3x: support 6, ksize = 2 * 6 + 1 = 13; every row's weights sum to ~1 in Q22.
+    const pillow::AxisCoeffs c = pillow::bicubicCoeffs(300, 100);
+    EXPECT_EQ(c.taps, 13);
+    for (int i = 0; i < c.outSize; ++i) {
+        int64_t sum = 0;
+        for (int t = 0; t < c.taps; ++t) {
+            sum += c.weights[size_t(i) * c.taps + t];
+            if (t >= c.count[i]) {
+                EXPECT_EQ(c.weights[size_t(i) * c.taps + t], 0) << "row " << i << " tap " << t;
+            }
+        }
+        EXPECT_NEAR(double(sum), double(1 << pillow::kPrecisionBits), double(c.taps)) << "row " << i;
+        EXPECT_GE(c.first[i], 0);
+        EXPECT_LE(c.first[i] + c.count[i], 300);
+    }
+    // Same size: Q22 identity (so skipping an unchanged axis, as Pillow does, changes nothing).
+    const pillow::AxisCoeffs same = pillow::bicubicCoeffs(17, 17);
+    for (int i = 0; i < 17; ++i)
+        for (int t = 0; t < same.count[i]; ++t)
+            EXPECT_EQ(same.weights[size_t(i) * same.taps + t],
+                      same.first[i] + t == i ? (1 << pillow::kPrecisionBits) : 0)
+                << i << " " << t;
 }
 
 TEST(PreprocessParity, SameSizeResizeIsIdentity)
@@ -297,6 +471,80 @@ TEST(PreprocessErrors, PlanMustBelongToTheImage)
     broken.overview = {0, 0};
     EXPECT_THROW(prepareImages(src, broken, PreprocessOptions{}), Error);
     EXPECT_THROW(padToSquare(QImage(), kClipMeanColour), Error);
+}
+
+TEST(PreprocessErrors, ResizeRejectsEmptyImagesAndSizes)
+{
+    auto expectInvalid = [](const auto &call, const char *what) {
+        try {
+            call();
+            ADD_FAILURE() << what << ": expected Error(InvalidArgument)";
+        } catch (const Error &e) {
+            EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << what << ": " << e.what();
+        } catch (...) {
+            ADD_FAILURE() << what << ": threw something other than uhdlens::Error";
+        }
+    };
+    const QImage src = loadImage(kDir + "tiny.png");
+    expectInvalid([&] { preprocess::resizeImage(QImage(), {10, 10}); }, "resizeImage(null image)");
+    expectInvalid([&] { preprocess::resizeImage(src, {0, 10}); }, "resizeImage(zero width)");
+    expectInvalid([&] { preprocess::resizeImage(src, {10, -1}); }, "resizeImage(negative height)");
+    expectInvalid(
+        [&] {
+            preprocess::resizeImage(src.convertToFormat(QImage::Format_RGB32), {10, 10});
+        },
+        "resizeImage(RGB32 image)");
+    const auto x = preprocess::imageToTensor(src);
+    expectInvalid([&] { preprocess::resizeBicubic(x, {0, 0}); }, "resizeBicubic(tensor, zero size)");
+    expectInvalid(
+        [&] {
+            preprocess::resizeBicubic(torch::zeros({1, 3, 0, 5}), {4, 4});
+        },
+        "resizeBicubic(empty tensor)");
+    expectInvalid(
+        [&] {
+            preprocess::resizeBicubic(torch::zeros({1, 5, 4, 4}), {2, 2});
+        },
+        "resizeBicubic(5 channels)");
+
+    uint8_t in[12] = {}, out[12] = {};
+    using pillow::ConstView8, pillow::View8;
+    expectInvalid(
+        [&] {
+            pillow::resizeBicubic(ConstView8{nullptr, 2, 2, 3, 6}, View8{out, 2, 2, 3, 6});
+        },
+        "pillow null source");
+    expectInvalid(
+        [&] {
+            pillow::resizeBicubic(ConstView8{in, 0, 2, 3, 6}, View8{out, 2, 2, 3, 6});
+        },
+        "pillow empty source");
+    expectInvalid(
+        [&] {
+            pillow::resizeBicubic(ConstView8{in, 2, 2, 3, 6}, View8{out, 2, 0, 3, 6});
+        },
+        "pillow zero target height");
+    expectInvalid(
+        [&] {
+            pillow::resizeBicubic(ConstView8{in, 2, 2, 3, 6}, View8{out, 1, 1, 1, 1});
+        },
+        "pillow channel mismatch");
+    expectInvalid(
+        [&] {
+            pillow::resizeBicubic(ConstView8{in, 2, 2, 3, 5}, View8{out, 2, 2, 3, 6});
+        },
+        "pillow short stride");
+    expectInvalid(
+        [&] {
+            pillow::resizeBicubic(ConstView8{in, 1, 1, 5, 5}, View8{out, 1, 1, 5, 5});
+        },
+        "pillow 5 channels");
+    expectInvalid(
+        [&] {
+            pillow::resizeBicubic(ConstView8{in, 2, 2, 3, 6}, View8{out, 2, 2, 3, 2, 3});
+        },
+        "pillow overlapping target planes");
+    expectInvalid([&] { pillow::bicubicCoeffs(0, 3); }, "pillow coefficients for an empty axis");
 }
 
 TEST(PreprocessErrors, AnyInputFormatIsConverted)

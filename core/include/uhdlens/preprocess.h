@@ -7,11 +7,12 @@
 //     for (const QImage &s : view.slices) ...                             // 8 slices of 420x476, row-major
 //
 // The pixels are exactly the 8-bit images the reference pipelines hand to the encoder (before the per-model
-// mean/std normalisation): Pillow-style antialiased BICUBIC resizes of the original to the plan's overview and
-// refined sizes (libtorch's interpolate, rounded to 8 bits as Pillow does), the refined image cut into the plan's
-// slices, and for llava15 the LLaVA-1.5 pad-to-square first. The tensor form for the engine (normalised,
-// batched, in a dtype/device) is in core/src/preprocess.h. Functions are thread-safe (they share no state) and
-// throw uhdlens::Error(InvalidArgument) when the plan does not belong to the image.
+// mean/std normalisation): Pillow's Image.resize(size, BICUBIC) of the original to the plan's overview and
+// refined sizes (its 8-bit fixed-point resampler re-implemented bit for bit, core/src/pillow_resample.h), the
+// refined image cut into the plan's slices, and for llava15 the LLaVA-1.5 pad-to-square first. The tensor
+// form for the engine (normalised, batched, in a dtype/device) is in core/src/preprocess.h. Functions are
+// thread-safe (they share no state) and throw uhdlens::Error(InvalidArgument) when the plan does not belong
+// to the image.
 #pragma once
 
 #include "uhdlens/slice_planner.h"
