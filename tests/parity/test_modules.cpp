@@ -927,8 +927,9 @@ TEST(Prompt, LayoutsMatchThePlannerAndTheReferences)
             for (int i = 0; i < images; ++i)
                 expected.push_back(i); // overview first, then row-major slices
             // <image> before the first slot is outside the span; </image></slice> after the last one. The
-            // planner counts the "\n" between rows as one position; the official tokenizer encodes it as its own
-            // chunk, which a dummy-prefix SentencePiece model (the tiny ones, as Llama's) spells "▁" "<0x0A>".
+            // planner counts the "\n" between rows as one position; the official tokenizer encodes it as its
+            // own chunk, which a dummy-prefix SentencePiece model (the tiny ones, as Llama's) spells "▁"
+            // "<0x0A>".
             const auto rowSeparator = static_cast<int64_t>(tok->encode("\n").size());
             EXPECT_EQ(imageSpanPositions(p, q, 1, 2),
                       visualTokenCount(plan, m->layout()) + (plan.grid->rows - 1) * (rowSeparator - 1))

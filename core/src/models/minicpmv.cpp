@@ -88,16 +88,17 @@ public:
                              [&](const torch::Tensor &f, int64_t h, int64_t w) { return m_resampler->forward(f, h, w); });
     }
 
-    // MiniCPMV.chat(): "<用户>" + placeholder + "\n" + question + "<AI>" (+ answer, "<用户>" + question + "<AI>"
-    // for later turns), BOS first, tokenised by LlamaTokenizerWrapper (transformers' slow LlamaTokenizer,
-    // legacy=True). The placeholder is <image>[64 <unk>]</image> for the overview and, when sliced, <slice> + rows
-    // joined by "\n" (each row m × <image>[64 <unk>]</image>) + </slice> (§4.3). That tokenizer splits the string on
-    // its added tokens (<unk> <s> </s> and the twelve additional_special_tokens) and SentencePiece-encodes every
-    // chunk between them on its own, so each chunk gets the model's dummy prefix: "<用户>" before <image> becomes
-    // "▁" "<用户>" and a row separator "▁" "<0x0A>" with a Llama-style tokenizer.model. The text is therefore
-    // passed as text, split on the same pieces (PromptBuilder::splitOn), and the structural special tokens as ids,
-    // so the image spans are always the planner's slots while every text chunk is tokenised as the reference
-    // does (tests/parity/test_reference_minicpmv.cpp checks the ids against the official code).
+    // MiniCPMV.chat(): "<用户>" + placeholder + "\n" + question + "<AI>" (+ answer, "<用户>" + question +
+    // "<AI>" for later turns), BOS first, tokenised by LlamaTokenizerWrapper (transformers' slow
+    // LlamaTokenizer, legacy=True). The placeholder is <image>[64 <unk>]</image> for the overview and, when
+    // sliced, <slice> + rows joined by "\n" (each row m × <image>[64 <unk>]</image>) + </slice> (§4.3). That
+    // tokenizer splits the string on its added tokens (<unk> <s> </s> and the twelve
+    // additional_special_tokens) and SentencePiece-encodes every chunk between them on its own, so each chunk
+    // gets the model's dummy prefix: "<用户>" before <image> becomes "▁" "<用户>" and a row separator "▁"
+    // "<0x0A>" with a Llama-style tokenizer.model. The text is therefore passed as text, split on the same
+    // pieces (PromptBuilder::splitOn), and the structural special tokens as ids, so the image spans are
+    // always the planner's slots while every text chunk is tokenised as the reference does
+    // (tests/parity/test_reference_minicpmv.cpp checks the ids against the official code).
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
@@ -112,8 +113,8 @@ public:
             }
         }
         PromptBuilder b(tokenizer);
-        b.splitOn({"<unk>", "<s>", "</s>", "<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>", "<quad>",
-                   "</quad>", "<point>", "</point>", "<slice>", "</slice>"});
+        b.splitOn({"<unk>", "<s>", "</s>", "<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>",
+                   "<quad>", "</quad>", "<point>", "</point>", "<slice>", "</slice>"});
         auto slot = [&](int index) {
             b.ids({imStart});
             b.image(index);

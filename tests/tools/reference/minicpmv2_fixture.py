@@ -56,9 +56,14 @@ REF_BLOBS = {
 }
 DEFAULT_REF = Path(os.environ.get("UHDLENS_MINICPMV2_REF", "/work/ref/minicpmv2/src"))
 DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "reference" / "minicpmv2"
-SEED = 20240701
+# The first seed whose 16 greedy tokens are ordinary pieces, all different (so the generation check compares 16
+# informative tokens; other seeds loop over a few tokens or stop at </s>).
+SEED = 1
 IMAGE_SIZE = (158, 80)  # -> grid 3x2, overview 84x42 (6x3 patches), slices 56x42 (4x3) at S=56
 QUESTION = "What does the sign say?"
+# A second turn (prompt ids only): grounding tags typed in the text are added tokens the tokenizer splits on.
+HISTORY_ANSWER = "It says <ref>EXIT 42</ref>."
+FOLLOW_UP = "Where is <box>the exit</box>?"
 NEW_TOKENS = 16
 
 FETCH_HELP = f"""The official MiniCPM-V 2.0 code is expected in {{ref}} at commit {REF_COMMIT}.
@@ -162,12 +167,23 @@ def train_tokenizer(out: Path) -> None:
     import sentencepiece as spm
     lines = [l for l in (REPO_ROOT / "resources" / "text" / "tiny-corpus.txt").read_text().splitlines()
              if l and all(ord(c) < 128 for c in l)]
+    # The trainer spec stored in the model records model_prefix: a relative one keeps the bytes independent of
+    # the output folder.
+    cwd = os.getcwd()
+    os.chdir(out)
+    try:
+        _train_spm(spm, lines)
+    finally:
+        os.chdir(cwd)
+    (out / "tokenizer.vocab").unlink()
+
+
+def _train_spm(spm, lines) -> None:
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines), model_prefix=str(out / "tokenizer"), model_type="bpe", vocab_size=VOCAB,
+        sentence_iterator=iter(lines), model_prefix="tokenizer", model_type="bpe", vocab_size=VOCAB,
         byte_fallback=True, split_digits=True, normalization_rule_name="identity", remove_extra_whitespaces=False,
         add_dummy_prefix=True, allow_whitespace_only_pieces=True, character_coverage=0.9995, unk_id=0, bos_id=1,
         eos_id=2, pad_id=-1, user_defined_symbols=SPECIALS + CHAT_PIECES, num_threads=1, minloglevel=2)
-    (out / "tokenizer.vocab").unlink()
 
 
 def write_tokenizer_configs(ref: Path, out: Path) -> None:
@@ -217,12 +233,20 @@ def patch_timm(vision_config: dict):
     timm.create_model = create_model
 
 
+# Weight scales. Every norm sees a SMALL input (residual streams, kv_proj / query / attention outputs of std
+# ~0.01-0.1, as MiniCPM's own embed_tokens * scale_emb of ~0.1), so the norms' eps is visible in the outputs
+# (MiniCPM RMSNorm 1e-5 vs 1e-6 moves the logits by ~1e-3 here, 4e-6 with unit-scale activations); projections
+# that read a normed input have gains near 1.5, so q.k spreads attention far from uniform and fc1 / gate_proj
+# outputs sit in GELU's / SiLU's curved range; branches that write into a residual stream are small (gain 0.05)
+# so the stream stays small; norm gains are 1 +- 0.15, biases +- 0.1 (+- 0.02 into residual streams).
+READS_NORMED = ("qkv", "q_proj", "k_proj", "fc1", "gate_proj")
+WRITES_RESIDUAL = ("attn.proj", "mlp.fc2", "o_proj", "down_proj", "attn.out_proj")
+
+
 def random_weights(model, seed: int) -> dict:
     """Deterministic, non-trivial weights, rounded to bf16 (so the f32 and bf16 runs and our f32/mixed/bf16 modes
-    all start from the same numbers): gains 1 +- 0.15, biases +- 0.1, q/k projections large enough that attention
-    is far from uniform, fc1 inputs in GELU's curved range, a learned ViT position table of std 0.5 so its
-    per-slice fit matters, logits with a spread of a few units. resampler.pos_embed keeps the official frozen
-    8x8 sin-cos table (the real checkpoint stores it, in bf16)."""
+    all start from the same numbers). resampler.pos_embed keeps the official frozen 8x8 sin-cos table (the real
+    checkpoint stores it, in bf16)."""
     import torch
     g = torch.Generator().manual_seed(seed)
     out = {}
@@ -232,28 +256,37 @@ def random_weights(model, seed: int) -> dict:
         def randn(std):
             return torch.randn(shape, generator=g) * std
 
+        def linear(gain):
+            return randn(gain / shape[1] ** 0.5)
+
         if name == "resampler.pos_embed":
             t = p.detach().clone()
-        elif p.dim() == 1 and (name.endswith("bias")):
-            t = randn(0.1)
+        elif p.dim() == 1 and name.endswith("bias"):
+            t = randn(0.02 if any(k in name for k in WRITES_RESIDUAL) or "patch_embed" in name else 0.1)
         elif p.dim() == 1:  # LayerNorm / RMSNorm gains
             t = 1.0 + randn(0.15)
-        elif name == "vpm.pos_embed":
-            t = randn(0.5)
-        elif name == "vpm.patch_embed.proj.weight":
-            t = randn(2.0 / (shape[1] * shape[2] * shape[3]) ** 0.5)
+        elif name == "vpm.patch_embed.proj.weight":  # pixels (std ~0.5) -> tokens of std ~0.05
+            t = randn(0.1 / (shape[1] * shape[2] * shape[3]) ** 0.5)
+        elif name == "vpm.pos_embed":  # as large as the patch tokens, so its per-image fit matters
+            t = randn(0.05)
         elif name == "resampler.query":
-            t = randn(1.0)
-        elif name == "resampler.proj":
-            t = randn(shape[0] ** -0.5)
-        elif name == "llm.model.embed_tokens.weight":
-            t = randn(0.1)
-        elif name == "llm.lm_head.weight":
+            t = randn(0.05)
+        elif name == "resampler.kv_proj.weight":  # vision features (std ~1) -> ln_kv input of std ~0.05
+            t = linear(0.05)
+        elif name == "resampler.attn.in_proj_weight":  # rows q, k (spread attention), then v
+            d = shape[1]
+            t = torch.cat([torch.randn((2 * d, d), generator=g) * (1.5 / d ** 0.5),
+                           torch.randn((d, d), generator=g) * (1.0 / d ** 0.5)])
+        elif name == "resampler.proj":  # ln_post output -> image tokens of std ~0.1 (text tokens: 0.12)
+            t = randn(0.1 / shape[0] ** 0.5)
+        elif name == "llm.model.embed_tokens.weight":  # * scale_emb 12 -> ~0.12
+            t = randn(0.01)
+        elif name == "llm.lm_head.weight":  # logits of std ~3
             t = randn(1.5)
+        elif p.dim() == 2 and any(k in name for k in WRITES_RESIDUAL):
+            t = linear(0.05)
         elif p.dim() == 2:
-            fan_in = shape[1]
-            gain = 1.5 if any(k in name for k in ("qkv", "q_proj", "k_proj", "in_proj_weight")) else 1.0
-            t = randn(gain / fan_in ** 0.5)
+            t = linear(1.5 if any(k in name for k in READS_NORMED) else 1.0)
         else:
             raise RuntimeError(f"no rule for {name} {tuple(shape)}")
         out[name] = t.to(torch.bfloat16)
@@ -346,10 +379,21 @@ def run_official(mcpmv, model, tokenizer, image, dtype):
                 generated=generated, pixels=rec.pixels, vision=rec.vision, resampler=rec.resampler)
 
 
+def history_prompt_ids(model, tokenizer, image):
+    """Prompt ids of a two-turn chat (the image in the first user message), from the official chat()."""
+    rec = Recorder(model)
+    msgs = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": HISTORY_ANSWER},
+            {"role": "user", "content": FOLLOW_UP}]
+    model.chat(image, msgs, None, tokenizer, sampling=False, max_new_tokens=1, num_beams=1, repetition_penalty=1.0)
+    rec.close(model)
+    return rec.process_list[0]["input_ids"][0].to(dtype=rec.process_list[0]["input_ids"].dtype)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ref", type=Path, default=DEFAULT_REF, help="official MiniCPM-V-2 files at %s" % REF_COMMIT)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--seed", type=int, default=SEED, help="weight seed (default %(default)s, the committed one)")
     args = ap.parse_args()
     check_reference(args.ref)  # before the (slow) venv, so a missing checkout is reported at once
     ensure_venv()
@@ -366,7 +410,7 @@ def main() -> None:
     from safetensors.torch import save_file, load_file
 
     torch.set_num_threads(1)
-    torch.manual_seed(SEED)
+    torch.manual_seed(args.seed)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
 
@@ -382,7 +426,7 @@ def main() -> None:
     patch_timm(cfg_dict["vision_config"])
     config = MiniCPMVConfig(**{k: v for k, v in cfg_dict.items() if k not in ("architectures", "auto_map")})
     model = mcpmv.MiniCPMV(config).eval()
-    weights = random_weights(model, SEED)
+    weights = random_weights(model, args.seed)
     save_file(weights, str(out / "model.safetensors"), metadata={"format": "pt"})
     # Load exactly what was written (strict: every state-dict name is in the file and nothing else).
     model.load_state_dict({k: v.float() for k, v in load_file(str(out / "model.safetensors")).items()}, strict=True)
@@ -391,6 +435,7 @@ def main() -> None:
     image = Image.open(out / "image.png").convert("RGB")
     with torch.inference_mode():
         f32 = run_official(mcpmv, model, tokenizer, image, torch.float32)
+        history_ids = history_prompt_ids(model, tokenizer, image)
         bf16 = run_official(mcpmv, model, tokenizer, image, torch.bfloat16)
 
     n_img = len(f32["pixels"])
@@ -413,6 +458,7 @@ def main() -> None:
     assert torch.equal(ids, bf16["ids"].to(torch.int64))
     tensors["prompt.ids"] = ids
     tensors["prompt.image_bound"] = f32["bounds"].to(torch.int64)
+    tensors["prompt.history_ids"] = history_ids.to(torch.int64)
     in_image = torch.zeros(len(ids), dtype=torch.bool)
     for s, e in f32["bounds"].tolist():
         in_image[s:e] = True
@@ -440,7 +486,7 @@ def main() -> None:
                      "transformers": transformers.__version__, "timm": timm.__version__, "pillow": PIL.__version__,
                      "numpy": np.__version__, "safetensors": safetensors.__version__,
                      "sentencepiece": sentencepiece.__version__, "tokenizers": tokenizers.__version__},
-        "seed": SEED,
+        "seed": args.seed,
         "torch_threads": 1,
         "patched": [
             "timm.create_model (called by MiniCPMV.init_vision_module): embed_dim, depth, num_heads, mlp_ratio, "
@@ -452,6 +498,7 @@ def main() -> None:
         "run": {"entry": "MiniCPMV.chat(image, [{'role': 'user', 'content': question}], None, tokenizer, "
                          "sampling=False, max_new_tokens=16, num_beams=1, repetition_penalty=1.0)",
                 "question": QUESTION, "generation_config": f32["gen_cfg"],
+                "history": {"answer": HISTORY_ANSWER, "follow_up": FOLLOW_UP},
                 "answer_f32": f32["answer"], "answer_bf16": bf16["answer"],
                 "dtypes": {"f32": "model.to(torch.float32) with the bf16 weights widened",
                            "bf16": "model.to(torch.bfloat16), as the real checkpoint runs"}},
@@ -465,6 +512,8 @@ def main() -> None:
             "<dtype>.image<k>.resampler": "resampler output [query_num, D]; also the image rows of the input "
                                           "embeddings, scattered verbatim",
             "prompt.ids": "I64 [T]: input_ids of the prompt (BOS first; <unk> in image slots)",
+            "prompt.history_ids": "I64: prompt ids of the chat [user question (with the image), assistant "
+                                  "run.history.answer, user run.history.follow_up]",
             "prompt.image_bound": "I64 [n,2]: [start, end) of each image slot (after <image>, up to </image>)",
             "prompt.text_positions": "I64 [T - n*query_num]: the positions outside image slots",
             "<dtype>.embeds.text_rows": "input embeddings at prompt.text_positions (embed_tokens * scale_emb)",
