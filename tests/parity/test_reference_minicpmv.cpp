@@ -358,6 +358,20 @@ TEST_P(MiniCpmV2Stages, InputEmbeddingsLogitsAndGreedyTokens)
                                  << "]";
 }
 
+// End to end through the public API (our preprocessing included): Conversation::ask answers with the official
+// greedy tokens and streams the text the official chat() returns (its tokenizer.decode of them, stripped).
+TEST_P(MiniCpmV2Stages, ConversationAnswersAsOfficialChat)
+{
+    GenerationSettings settings;
+    settings.maxNewTokens = static_cast<int>(fixtureTensor(tag + "generated").numel());
+    Conversation chat(model);
+    chat.setImage(loadImage(QString::fromStdString(kDir + "/image.png")));
+    const AskResult r = chat.ask(m["run"]["question"].get<std::string>(), settings);
+    EXPECT_EQ(r.generatedTokens, settings.maxNewTokens) << "stage generation (end to end): stopped early";
+    EXPECT_EQ(r.answer, m["run"]["answer_" + GetParam().reference].get<std::string>())
+        << "stage generation (end to end): answer text of Conversation::ask vs the official chat()";
+}
+
 // f32 and mixed reproduce the float32 run to float32 rounding (different summation order only). bf16 is
 // compared with the official bfloat16 run: both round every op to 8 mantissa bits, in different orders.
 INSTANTIATE_TEST_SUITE_P(ReferenceMiniCpmV2, MiniCpmV2Stages,
