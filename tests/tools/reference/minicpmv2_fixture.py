@@ -353,8 +353,7 @@ class Recorder:
         del model.llm.generate
 
 
-def run_official(mcpmv, model, tokenizer, image, dtype):
-    import torch
+def run_official(model, tokenizer, image, dtype):
     model = model.to(dtype)
     rec = Recorder(model)
     msgs = [{"role": "user", "content": QUESTION}]
@@ -434,15 +433,15 @@ def main() -> None:
     tokenizer = mcpmv.LlamaTokenizerWrapper.from_pretrained(str(out))
     image = Image.open(out / "image.png").convert("RGB")
     with torch.inference_mode():
-        f32 = run_official(mcpmv, model, tokenizer, image, torch.float32)
+        f32 = run_official(model, tokenizer, image, torch.float32)
         history_ids = history_prompt_ids(model, tokenizer, image)
-        bf16 = run_official(mcpmv, model, tokenizer, image, torch.bfloat16)
+        bf16 = run_official(model, tokenizer, image, torch.bfloat16)
 
     n_img = len(f32["pixels"])
     source, patches, grid = mcpmv.slice_image(image, config.max_slice_nums, config.scale_resolution,
                                               config.patch_size)
     crops = [source] + [p for row in patches for p in row]
-    assert len(crops) == n_img == len(f32["resampler"]) == len(bounds_list(f32["bounds"]))
+    assert len(crops) == n_img == len(f32["resampler"]) == len(f32["bounds"])
     tensors = {}
     for k, crop in enumerate(crops):
         u8 = torch.from_numpy(np.asarray(crop, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
@@ -534,10 +533,6 @@ def main() -> None:
 def run_dtype(tag):
     import torch
     return torch.float32 if tag == "f32" else torch.bfloat16
-
-
-def bounds_list(b):
-    return b.tolist()
 
 
 if __name__ == "__main__":
