@@ -75,6 +75,12 @@ struct Mode
     double tolerance;      // relative (norm) error allowed for vision, resampler, embeddings and logits
 };
 
+// gtest prints the mode by name in failure lines.
+void PrintTo(const Mode &mode, std::ostream *os)
+{
+    *os << mode.dtype << " (vs official " << mode.reference << ", tolerance " << mode.tolerance << ")";
+}
+
 std::string describe(const std::string &stage, const std::string &tensor, double rel, double maxAbs)
 {
     std::ostringstream s;
