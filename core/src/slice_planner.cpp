@@ -291,7 +291,10 @@ int visualTokenCount(const SlicePlan &plan, TokenLayout layout)
     switch (layout) {
     case TokenLayout::MiniCpmV2: {
         // <image> q x <unk> </image> per encoded image; a sliced plan adds <slice> ... </slice> and a "\n"
-        // between consecutive rows (spec §4.3).
+        // between consecutive rows (spec §4.3), counted as one position. The official tokenizer encodes that
+        // "\n" as a chunk of its own, so a tokenizer.model with a dummy prefix spells it "▁" "<0x0A>": one
+        // more position per row. Only this count (display, overflow advice) is tokenizer-free; the engine
+        // counts the prompt it builds.
         int total = images * (q + 2);
         if (plan.grid)
             total += 2 + (plan.grid->rows - 1);

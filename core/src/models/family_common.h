@@ -277,6 +277,18 @@ class PromptBuilder
 {
 public:
     explicit PromptBuilder(const Tokenizer &tok) : m_tok(tok) {}
+    // Pieces that split text runs the way Hugging Face's slow tokenizer splits on its added tokens: each
+    // occurrence in the text becomes that piece's id and the text around it is encoded separately (so
+    // SentencePiece's dummy prefix starts every chunk). Pieces the tokenizer lacks are skipped. Without this
+    // call only "</s>" is treated so (the LLaVA families' behaviour).
+    void splitOn(const std::vector<std::string> &pieces)
+    {
+        m_specials.clear();
+        for (const auto &p : pieces)
+            if (m_tok.hasPiece(p))
+                m_specials.push_back(p);
+        m_splitOnSpecials = true;
+    }
     void bos()
     {
         flush();
@@ -316,6 +328,11 @@ private:
     {
         std::string run = std::move(m_pending);
         m_pending.clear();
+        if (m_splitOnSpecials) {
+            if (!run.empty())
+                push(m_tok.encodeWithSpecials(run, m_specials));
+            return;
+        }
         static const std::string eos = "</s>";
         size_t pos = 0;
         while (!run.empty()) {
@@ -334,6 +351,8 @@ private:
     const Tokenizer &m_tok;
     std::string m_pending;
     Prompt m_prompt;
+    std::vector<std::string> m_specials;
+    bool m_splitOnSpecials = false;
 };
 
 // Id of a piece the prompt layout needs; Error(TokenizerInvalid) naming it when the tokenizer lacks it.

@@ -88,17 +88,22 @@ public:
                              [&](const torch::Tensor &f, int64_t h, int64_t w) { return m_resampler->forward(f, h, w); });
     }
 
-    // "<用户>" + image placeholder + "\n" + question + "<AI>" (+ answer for earlier turns), BOS first. The
-    // placeholder is <image>[64 slots]</image> for the overview and, when sliced, <slice> + rows joined by "\n"
-    // (each row m × <image>[slots]</image>) + </slice> (§4.3). The structural pieces are placed as ids, so
-    // the image span always has the planner's visualTokenCount() positions whatever the tokenizer's
-    // whitespace handling; only the user's and the model's text goes through encode().
+    // MiniCPMV.chat(): "<用户>" + placeholder + "\n" + question + "<AI>" (+ answer, "<用户>" + question +
+    // "<AI>" for later turns), BOS first, tokenised by LlamaTokenizerWrapper (transformers' slow
+    // LlamaTokenizer, legacy=True). The placeholder is <image>[64 <unk>]</image> for the overview and, when
+    // sliced, <slice> + rows joined by "\n" (each row m × <image>[64 <unk>]</image>) + </slice> (§4.3). That
+    // tokenizer splits the string on its added tokens (<unk> <s> </s> and the twelve
+    // additional_special_tokens) and SentencePiece-encodes every chunk between them on its own, so each chunk
+    // gets the model's dummy prefix: "<用户>" before <image> becomes "▁" "<用户>" and a row separator "▁"
+    // "<0x0A>" with a Llama-style tokenizer.model. The text is therefore passed as text, split on the same
+    // pieces (PromptBuilder::splitOn), and the structural special tokens as ids, so the image spans are
+    // always the planner's slots while every text chunk is tokenised as the reference does
+    // (tests/parity/test_reference_minicpmv.cpp checks the ids against the official code).
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
         const bool hasImage = !plan.encodedImages().empty();
-        int64_t imStart = -1, imEnd = -1, sliceStart = -1, sliceEnd = -1, newline = -1;
-        newline = requirePiece(tokenizer, {"<0x0A>", "\n"});
+        int64_t imStart = -1, imEnd = -1, sliceStart = -1, sliceEnd = -1;
         if (hasImage) {
             imStart = requirePiece(tokenizer, {"<image>"});
             imEnd = requirePiece(tokenizer, {"</image>"});
@@ -108,35 +113,31 @@ public:
             }
         }
         PromptBuilder b(tokenizer);
-        auto piece = [&](const std::string &p) {
-            if (tokenizer.hasPiece(p))
-                b.ids({tokenizer.pieceToId(p)});
-            else
-                b.text(p);
-        };
+        b.splitOn({"<unk>", "<s>", "</s>", "<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>",
+                   "<quad>", "</quad>", "<point>", "</point>", "<slice>", "</slice>"});
         auto slot = [&](int index) {
             b.ids({imStart});
             b.image(index);
             b.ids({imEnd});
         };
         auto user = [&](const std::string &q, bool first) {
-            piece("<用户>");
+            b.text("<用户>");
             if (first && hasImage) {
                 slot(0);
                 if (plan.grid) {
                     b.ids({sliceStart});
                     for (int r = 0; r < plan.grid->rows; ++r) {
                         if (r > 0)
-                            b.ids({newline});
+                            b.text("\n");
                         for (int c = 0; c < plan.grid->cols; ++c)
                             slot(1 + r * plan.grid->cols + c);
                     }
                     b.ids({sliceEnd});
                 }
-                b.ids({newline});
+                b.text("\n");
             }
             b.text(q);
-            piece("<AI>");
+            b.text("<AI>");
         };
         b.bos();
         bool first = true;
