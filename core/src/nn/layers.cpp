@@ -81,6 +81,11 @@ LayerNormImpl::LayerNormImpl(int64_t d, double e, const torch::TensorOptions &op
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor &x) const
 {
+    // Under CPU bf16 autocast (training on avx512_bf16 machines) a Linear feeding the norm returns bf16 while
+    // the norm's parameters stay f32, and libtorch 1.13's CPU layer_norm refuses mixed dtypes: normalise in the
+    // parameters' dtype, as autocast does for layer_norm on CUDA. Inference never mixes them (a no-op there).
+    if (x.scalar_type() != weight.scalar_type())
+        return at::layer_norm(x.to(weight.scalar_type()), {dim}, weight, bias, eps);
     return at::layer_norm(x, {dim}, weight, bias, eps);
 }
 
