@@ -42,6 +42,13 @@ ModelPanel::ModelPanel(QWidget *parent) : QWidget(parent)
     m_about->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_about->hide();
     layout->addWidget(m_about);
+    m_sources = new QLabel(this);
+    m_sources->setObjectName(QStringLiteral("modelSources"));
+    m_sources->setWordWrap(true);
+    m_sources->setTextFormat(Qt::RichText);
+    m_sources->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_sources->hide();
+    layout->addWidget(m_sources);
 
     auto *buttons = new QHBoxLayout;
     m_open = new QPushButton(this);
@@ -74,6 +81,7 @@ void ModelPanel::retranslateUi()
     m_folderLabel->setText(tr("Folder:"));
     m_open->setText(tr("Open Model Folder…"));
     m_default->setText(tr("Use Bundled Model"));
+    m_sources->setText(sourcesText());
     switch (m_state) {
     case State::None:
         m_status->setText(m_detail.isEmpty() ? tr("No model is loaded. The slice plan works without one.") : m_detail);
@@ -88,6 +96,37 @@ void ModelPanel::retranslateUi()
         m_status->setText(tr("Could not load the model:") + QLatin1Char('\n') + m_detail);
         break;
     }
+}
+
+// One line per setting: "Slices: 448 px — preprocessor_config.json". The keys are core's SettingSource ids.
+QString ModelPanel::sourcesText() const
+{
+    if (m_settingSources.empty())
+        return {};
+    QString html = QStringLiteral("<b>%1</b>").arg(tr("Settings and where they came from:").toHtmlEscaped());
+    for (const SettingSource &s : m_settingSources) {
+        QString what;
+        if (s.key == "slice.scale")
+            what = tr("Slice size");
+        else if (s.key == "slice.max")
+            what = tr("Max slices");
+        else if (s.key == "slice.patch")
+            what = tr("Patch");
+        else if (s.key == "slice.mode")
+            what = tr("Slicing");
+        else if (s.key == "pixel.norm")
+            what = tr("Pixel normalisation");
+        else if (s.key == "stop.ids")
+            what = tr("Stop token ids");
+        else if (s.key == "tokens.added")
+            what = tr("Added tokens");
+        else
+            what = QString::fromStdString(s.key);
+        const QString from = s.source == "default" ? tr("the family's default") : QString::fromStdString(s.source);
+        html += QStringLiteral("<br>%1: %2 — <i>%3</i>")
+                    .arg(what.toHtmlEscaped(), QString::fromStdString(s.value).toHtmlEscaped(), from.toHtmlEscaped());
+    }
+    return html;
 }
 
 QString ModelPanel::formatBytes(qint64 bytes)
@@ -136,6 +175,8 @@ void ModelPanel::showModel(const ModelInfo &info)
     // Shown as the model folder wrote it (not translated): the model's own statement of its abilities.
     m_about->setText(QString::fromStdString(info.description));
     m_about->setVisible(!info.description.empty());
+    m_settingSources = info.settingSources;
+    m_sources->setVisible(!m_settingSources.empty());
     QStringList tips;
     for (const std::string &w : info.warnings)
         tips << QString::fromStdString(w);
@@ -151,6 +192,8 @@ void ModelPanel::showNoModel(const QString &reason)
     for (QLabel *l : {m_name, m_family, m_size, m_dtype, m_device, m_context, m_folder})
         l->setText(QStringLiteral("—"));
     m_about->hide();
+    m_settingSources.clear();
+    m_sources->hide();
     retranslateUi();
 }
 
@@ -162,6 +205,8 @@ void ModelPanel::showError(const QString &message)
     for (QLabel *l : {m_name, m_family, m_size, m_dtype, m_device, m_context, m_folder})
         l->setText(QStringLiteral("—"));
     m_about->hide();
+    m_settingSources.clear();
+    m_sources->hide();
     retranslateUi();
 }
 

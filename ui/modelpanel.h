@@ -40,6 +40,9 @@ private:
 
     QLabel *m_status = nullptr;
     QLabel *m_about = nullptr; // the model's own description of what it can and cannot do
+    QLabel *m_sources = nullptr; // which value of slicing, normalisation and stop ids came from which file
+    std::vector<SettingSource> m_settingSources;
+    QString sourcesText() const;
     QProgressBar *m_progress = nullptr;
     QFormLayout *m_form = nullptr;
     QLabel *m_nameLabel = nullptr, *m_name = nullptr;

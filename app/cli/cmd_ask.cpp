@@ -98,13 +98,17 @@ int runAsk(const QStringList &args)
             return 0;
         }
         const auto &info = model->info();
+        nlohmann::json sources = nlohmann::json::array();
+        for (const auto &s : info.settingSources)
+            sources.push_back({{"setting", s.key}, {"value", s.value}, {"source", s.source}});
         nlohmann::json out = {
             {"answer", r.answer},
             {"stop_reason", r.stopReason},
             {"plan", uhdlens::planToJson(r.plan, info.layout)},
             {"model", {{"family", info.family}, {"name", info.name}, {"dtype", info.dtype}, {"device", info.device},
                        {"parameters", info.parameters}, {"weight_bytes", info.weightBytes},
-                       {"weights_sha256", info.weightsHash}, {"warnings", info.warnings}}},
+                       {"weights_sha256", info.weightsHash}, {"warnings", info.warnings},
+                       {"settings_from", sources}}},
             {"tokens", {{"prompt", r.promptTokens}, {"image", r.imageTokens}, {"generated", r.generatedTokens},
                         {"reused", r.reusedPromptTokens}}},
             {"timings", {{"load_ms", loadMs}, {"slice_encode_ms", r.sliceMs}, {"encode_ms", r.encodeMs},

@@ -3,6 +3,7 @@
 #include "engine_impl.h"
 
 #include "generation.h"
+#include "model_folder.h"
 #include "preprocess.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/image_io.h"
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -86,6 +88,15 @@ void readUhdlensJson(const std::string &dir, ModelInfo &info)
     } catch (const std::exception &e) {
         info.warnings.push_back("uhdlens.json ignored: " + std::string(e.what()));
     }
+}
+
+// "mean 0.481, 0.458, 0.408 / std 0.269, 0.261, 0.276"
+std::string pixelNormText(const PixelNorm &n)
+{
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "mean %.4g, %.4g, %.4g / std %.4g, %.4g, %.4g", n.mean[0], n.mean[1], n.mean[2],
+                  n.std[0], n.std[1], n.std[2]);
+    return buf;
 }
 
 std::string hexDigest(const QByteArray &bytes) { return bytes.toHex().toStdString(); }
@@ -235,10 +246,12 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
             progress(f, stage);
     };
     report(0.0, "reading config");
-    const nlohmann::json config = readConfig(options.modelDir, "model");
     std::optional<nlohmann::json> visionConfig;
     if (!options.visionDir.empty())
         visionConfig = readConfig(options.visionDir, "vision");
+    // config.json plus what the folder's processor, generation and tokenizer files say (model_folder.h).
+    const FolderFiles folder = readModelFolder(options.modelDir, options.visionDir, readConfig(options.modelDir, "model"));
+    const nlohmann::json &config = folder.config;
     const std::string family = detectFamily(config); // Error(UnknownFamily)
 
     const torch::Device device = resolveDevice(options.device);
@@ -340,6 +353,11 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     readUhdlensJson(options.modelDir, info);
 
     impl->stopIds = impl->vlm->stopTokenIds(*impl->tokenizer);
+    for (int64_t id : checkTokenizerFiles(folder, *impl->tokenizer, impl->vlm->vocabSize(), info.warnings))
+        if (std::find(impl->stopIds.begin(), impl->stopIds.end(), id) == impl->stopIds.end())
+            impl->stopIds.push_back(id);
+    info.warnings.insert(info.warnings.end(), folder.warnings.begin(), folder.warnings.end());
+    info.settingSources = describeSources(folder, info, impl->stopIds, pixelNormText(impl->vlm->pixelNorm()));
     impl->stopStrings = impl->vlm->stopStrings();
     report(1.0, "ready");
     return std::shared_ptr<const Model>(new Model(std::move(impl)));

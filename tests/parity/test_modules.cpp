@@ -8,6 +8,7 @@
 #include "tokenizer.h"
 #include "uhdlens/errors.h"
 
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -508,6 +509,37 @@ TEST(Bf16, WithinToleranceOfFp32)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Training: the uhd-paper family runs forward + backward
+
+// The trainer runs under CPU bf16 autocast on avx512_bf16 machines (training.cpp): the normalised convolutional
+// stem must run there (libtorch 1.13's group_norm refused the bf16 convolution output with f32 parameters) and
+// stay close to f32.
+TEST(Training, NormalisedStemRunsUnderBf16Autocast)
+{
+    auto cfg = tinyConfig("uhd-paper");
+    cfg["vision_config"]["patch_embed"] = "conv";
+    cfg["vision_config"]["stem_norm"] = "group";
+    auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+    initRandom(*m, 7);
+    torch::manual_seed(11);
+    const auto px = torch::randn({2, 3, 14 * 4, 14 * 5});
+    const auto f32 = m->encodeImages(px);
+    torch::Tensor mixed;
+    {
+        at::autocast::set_cpu_enabled(true);
+        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+        try {
+            mixed = m->encodeImages(px);
+        } catch (...) {
+            at::autocast::set_cpu_enabled(false);
+            at::autocast::clear_cache();
+            throw;
+        }
+        at::autocast::set_cpu_enabled(false);
+        at::autocast::clear_cache();
+    }
+    ASSERT_EQ(mixed.sizes(), f32.sizes());
+    EXPECT_LE(relativeError(mixed.to(torch::kFloat32), f32), 0.05);
+}
 
 TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
 {

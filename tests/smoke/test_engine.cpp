@@ -5,6 +5,7 @@
 #include "uhdlens/devtools.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/tokenizer.h"
 
 #include <QDir>
 #include <QFile>
@@ -455,4 +456,164 @@ TEST(EngineSmoke, EncodeDumpNamesEveryStage)
     ASSERT_TRUE(have.count("prompt.embeds"));
     EXPECT_EQ(ck.info("prompt.embeds").dtype, "F32");
     EXPECT_NE(ck.metadata().at("plan").find("\"visual_tokens\""), std::string::npos);
+}
+
+// --- the folder's other files: preprocessor_config.json, generation_config.json, tokenizer files ------------------
+
+namespace {
+
+std::shared_ptr<const Model> loadFolder(const QString &dir, const QString &vision = {})
+{
+    LoadOptions o;
+    o.modelDir = dir.toStdString();
+    o.visionDir = vision.toStdString();
+    return Model::load(o);
+}
+
+const SettingSource *findSource(const ModelInfo &info, const std::string &key)
+{
+    for (const auto &s : info.settingSources)
+        if (s.key == key)
+            return &s;
+    return nullptr;
+}
+
+} // namespace
+
+TEST(ModelFolderFiles, ProcessorSettingsWinAndSayWhereTheyCameFrom)
+{
+    QTemporaryDir tmp;
+    const std::string good = tiny().models.at("minicpmv").modelDir;
+    {
+        // Without extra files every setting is the config's or the family's default.
+        const auto m = loadTiny("minicpmv");
+        const SettingSource *max = findSource(m->info(), "slice.max");
+        ASSERT_NE(max, nullptr);
+        EXPECT_TRUE(max->source == "default" || max->source == "config.json") << max->source;
+        ASSERT_NE(findSource(m->info(), "pixel.norm"), nullptr);
+        ASSERT_NE(findSource(m->info(), "stop.ids"), nullptr);
+    }
+    const QString d = copyModel(good, tmp, QStringLiteral("processor"));
+    auto config = readJson(QDir(d).filePath(QStringLiteral("config.json")));
+    config["max_slice_nums"] = 9;
+    writeFile(QDir(d).filePath(QStringLiteral("config.json")), config.dump());
+    // MiniCPM-V 2.6 spells the normalisation norm_mean / norm_std.
+    writeFile(QDir(d).filePath(QStringLiteral("preprocessor_config.json")),
+              R"({"image_processor_type": "MiniCPMVImageProcessor", "max_slice_nums": 4,
+                  "norm_mean": [0.25, 0.5, 0.75], "norm_std": [0.5, 0.5, 0.5]})");
+    const auto m = loadFolder(d);
+    const ModelInfo &info = m->info();
+    EXPECT_EQ(info.policy.maxSlices, 4);
+    const SettingSource *max = findSource(info, "slice.max");
+    ASSERT_NE(max, nullptr);
+    EXPECT_EQ(max->value, "4");
+    EXPECT_EQ(max->source, "preprocessor_config.json");
+    const SettingSource *norm = findSource(info, "pixel.norm");
+    ASSERT_NE(norm, nullptr);
+    EXPECT_NE(norm->value.find("0.25, 0.5, 0.75"), std::string::npos) << norm->value;
+    EXPECT_EQ(norm->source, "preprocessor_config.json");
+    // The disagreement with config.json is reported, not silent.
+    bool warned = false;
+    for (const auto &w : info.warnings)
+        warned = warned || (w.find("max_slice_nums") != std::string::npos && w.find("config.json") != std::string::npos);
+    EXPECT_TRUE(warned);
+    // The plan of a big image follows the processor's limit.
+    EXPECT_LE(m->plan({4000, 3000}).sliceCount(), 4);
+}
+
+TEST(ModelFolderFiles, VisionFolderProcessorGivesTheNormalisation)
+{
+    // The LLaVA-UHD release builds its CLIPImageProcessor from the vision tower's folder.
+    QTemporaryDir tmp;
+    const std::string good = tiny().models.at("llava-uhd").modelDir;
+    const QString model = copyModel(good, tmp, QStringLiteral("model"));
+    const QString vision = copyModel(good, tmp, QStringLiteral("vision"));
+    writeFile(QDir(vision).filePath(QStringLiteral("preprocessor_config.json")),
+              R"({"image_processor_type": "CLIPImageProcessor", "crop_size": 336,
+                  "image_mean": [0.5, 0.25, 0.125], "image_std": [0.25, 0.25, 0.25]})");
+    const auto m = loadFolder(model, vision);
+    const SettingSource *norm = findSource(m->info(), "pixel.norm");
+    ASSERT_NE(norm, nullptr);
+    EXPECT_EQ(norm->source, "vision/preprocessor_config.json");
+    EXPECT_NE(norm->value.find("0.5, 0.25, 0.125"), std::string::npos) << norm->value;
+}
+
+TEST(ModelFolderFiles, GenerationAndTokenizerFilesAreCheckedAgainstTheTokenizer)
+{
+    QTemporaryDir tmp;
+    const std::string good = tiny().models.at("minicpmv").modelDir;
+    const auto tok = Tokenizer::load(good + "/tokenizer.model");
+    const int64_t image = tok->pieceToId("<image>");
+    ASSERT_GT(image, 0);
+
+    const QString d = copyModel(good, tmp, QStringLiteral("tokens"));
+    writeFile(QDir(d).filePath(QStringLiteral("generation_config.json")), R"({"bos_token_id": 1, "eos_token_id": [2, 7]})");
+    writeFile(QDir(d).filePath(QStringLiteral("special_tokens_map.json")),
+              R"({"bos_token": "<s>", "eos_token": {"content": "</s>", "lstrip": false}, "unk_token": "<unk>"})");
+    writeFile(QDir(d).filePath(QStringLiteral("added_tokens.json")), "{\"<image>\": " + std::to_string(image) + "}");
+    writeFile(QDir(d).filePath(QStringLiteral("tokenizer_config.json")),
+              "{\"add_bos_token\": true, \"added_tokens_decoder\": {\"" + std::to_string(image) +
+                  "\": {\"content\": \"<image>\", \"special\": true}}}");
+    const auto m = loadFolder(d);
+    const SettingSource *stops = findSource(m->info(), "stop.ids");
+    ASSERT_NE(stops, nullptr);
+    EXPECT_NE(stops->value.find("7"), std::string::npos) << stops->value;
+    EXPECT_NE(stops->source.find("generation_config.json"), std::string::npos) << stops->source;
+    const SettingSource *added = findSource(m->info(), "tokens.added");
+    ASSERT_NE(added, nullptr);
+    EXPECT_NE(added->source.find("added_tokens.json"), std::string::npos) << added->source;
+
+    // An added token whose id tokenizer.model does not give: the files belong to another tokenizer.
+    writeFile(QDir(d).filePath(QStringLiteral("added_tokens.json")), "{\"<image>\": " + std::to_string(image + 1) + "}");
+    Error e = expectError([&] { loadFolder(d); });
+    EXPECT_EQ(e.code(), ErrorCode::TokenizerInvalid);
+    EXPECT_NE(std::string(e.what()).find("<image>"), std::string::npos) << e.what();
+}
+
+TEST(ModelFolderFiles, MalformedFilesAreRefusedNamingFileAndKey)
+{
+    QTemporaryDir tmp;
+    const std::string good = tiny().models.at("minicpmv").modelDir;
+    struct Case
+    {
+        const char *file;
+        std::string text;
+        ErrorCode code;
+        const char *named; // in what() or subject()
+    };
+    const std::vector<Case> cases = {
+        {"preprocessor_config.json", "{\"max_slice_nums\": ", ErrorCode::ConfigInvalid, "preprocessor_config.json"},
+        {"preprocessor_config.json", "[1, 2]", ErrorCode::ConfigInvalid, "preprocessor_config.json"},
+        {"preprocessor_config.json", R"({"max_slice_nums": "nine"})", ErrorCode::ConfigInvalid, "max_slice_nums"},
+        {"preprocessor_config.json", R"({"max_slice_nums": 0})", ErrorCode::ConfigInvalid, "max_slice_nums"},
+        {"preprocessor_config.json", R"({"image_mean": [0.5, 0.5]})", ErrorCode::ConfigInvalid, "image_mean"},
+        {"preprocessor_config.json", R"({"norm_std": [0.5, "x", 0.5]})", ErrorCode::ConfigInvalid, "norm_std"},
+        {"preprocessor_config.json", R"({"slice_mode": "yes"})", ErrorCode::ConfigInvalid, "slice_mode"},
+        {"preprocessor_config.json", R"({"image_std": [0.5, 0.0, 0.5]})", ErrorCode::ConfigInvalid, "image_std"},
+        {"generation_config.json", "not json", ErrorCode::ConfigInvalid, "generation_config.json"},
+        {"generation_config.json", R"({"eos_token_id": -1})", ErrorCode::ConfigInvalid, "eos_token_id"},
+        {"generation_config.json", R"({"eos_token_id": [2, "x"]})", ErrorCode::ConfigInvalid, "eos_token_id"},
+        {"generation_config.json", R"({"eos_token_id": 99999999})", ErrorCode::TokenizerInvalid, "eos_token_id"},
+        {"generation_config.json", R"({"bos_token_id": 2})", ErrorCode::TokenizerInvalid, "bos_token_id"},
+        {"special_tokens_map.json", R"({"eos_token": 5})", ErrorCode::ConfigInvalid, "eos_token"},
+        {"special_tokens_map.json", R"({"eos_token": "<|im_end|>"})", ErrorCode::TokenizerInvalid, "<|im_end|>"},
+        {"tokenizer_config.json", R"({"added_tokens_decoder": {"abc": {"content": "<x>"}}})", ErrorCode::ConfigInvalid,
+         "added_tokens_decoder"},
+        {"tokenizer_config.json", R"({"added_tokens_decoder": [1]})", ErrorCode::ConfigInvalid, "added_tokens_decoder"},
+        {"added_tokens.json", R"({"<image>": "101"})", ErrorCode::ConfigInvalid, "<image>"},
+        {"added_tokens.json", R"({"<not-a-piece>": 5})", ErrorCode::TokenizerInvalid, "<not-a-piece>"},
+    };
+    int i = 0;
+    for (const Case &c : cases) {
+        const QString d = copyModel(good, tmp, QStringLiteral("case%1").arg(i++));
+        writeFile(QDir(d).filePath(QString::fromLatin1(c.file)), c.text);
+        const Error e = expectError([&] { loadFolder(d); });
+        EXPECT_EQ(e.code(), c.code) << c.file << " " << c.text << ": " << e.what();
+        const std::string all = std::string(e.what()) + " | " + e.subject();
+        EXPECT_NE(all.find(c.named), std::string::npos) << c.file << " " << c.text << ": " << all;
+    }
+    // A folder where a file should be.
+    const QString d = copyModel(good, tmp, QStringLiteral("dir"));
+    QDir(d).mkdir(QStringLiteral("generation_config.json"));
+    EXPECT_EQ(expectError([&] { loadFolder(d); }).code(), ErrorCode::ConfigInvalid);
 }

@@ -730,6 +730,13 @@ private Q_SLOTS:
         // ... and what the model says of itself (uhdlens.json "description").
         QVERIFY(!info.description.empty());
         QVERIFY(shown.contains(QString::fromStdString(info.description)));
+        // ... and where its slicing, normalisation and stop ids came from (one line per core SettingSource).
+        const auto *sources = w->modelPanel()->findChild<QLabel *>(QStringLiteral("modelSources"));
+        QVERIFY(sources && sources->isVisibleTo(w->modelPanel()));
+        QVERIFY(!info.settingSources.empty());
+        QVERIFY2(sources->text().contains(QStringLiteral("Max slices: %1").arg(info.policy.maxSlices)),
+                 qPrintable(sources->text()));
+        QVERIFY2(sources->text().contains(QStringLiteral("Stop token ids")), qPrintable(sources->text()));
 
         // Export records the model with its weights hash and the plan each answer used.
         const QString js = m_tmp.filePath(QStringLiteral("asked.json"));

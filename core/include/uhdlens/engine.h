@@ -42,6 +42,16 @@ struct LoadOptions
     int threads = 0;             // 0: all cores
 };
 
+// Where one setting of a loaded model came from, for the model panel ("which values came from where").
+struct SettingSource
+{
+    std::string key;    // stable id: slice.scale | slice.max | slice.patch | slice.mode | pixel.norm | stop.ids |
+                        // tokens.added
+    std::string value;  // the value in effect, as text ("448 px", "0.5, 0.5, 0.5 / 0.5, 0.5, 0.5", "2, 7")
+    std::string source; // a file of the model folder ("preprocessor_config.json"), "vision/<file>" for the vision
+                        // folder, "tokenizer.model", several joined by " + ", or "default" (the family's own value)
+};
+
 struct ModelInfo
 {
     std::string family;      // "minicpmv" | "llava-uhd" | "uhd-paper"
@@ -58,6 +68,7 @@ struct ModelInfo
     std::vector<std::string> warnings;           // e.g. unknown tensors in the checkpoint
     std::vector<std::string> suggestedQuestions; // from the model folder's uhdlens.json, if any
     std::string description;                     // what the model can and cannot do (uhdlens.json), if given
+    std::vector<SettingSource> settingSources;   // slicing, pixel normalisation, stop ids: value and file
 };
 
 // fraction in [0,1]; stage is a short English description ("reading weights", "tokenizer", ...).

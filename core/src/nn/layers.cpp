@@ -81,6 +81,11 @@ LayerNormImpl::LayerNormImpl(int64_t d, double e, const torch::TensorOptions &op
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor &x) const
 {
+    // Under CPU bf16 autocast (training on avx512_bf16 machines) a Linear feeding the norm returns bf16 while
+    // the norm's parameters stay f32, and libtorch 1.13's CPU layer_norm refuses mixed dtypes: normalise in the
+    // parameters' dtype, as autocast does for layer_norm on CUDA. Inference never mixes them (a no-op there).
+    if (x.scalar_type() != weight.scalar_type())
+        return at::layer_norm(x.to(weight.scalar_type()), {dim}, weight, bias, eps);
     return at::layer_norm(x, {dim}, weight, bias, eps);
 }
 
@@ -351,7 +356,12 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor &pixels) const
             torch::Tensor y = at::conv2d(in, stemWeight[i], stemBias[i], {stride, stride}, {1, 1});
             if (opt.stemNorm) {
                 const int64_t channels = y.size(1);
-                y = at::group_norm(y, channels % 8 == 0 ? 8 : 1, stemNormWeight[i], stemNormBias[i], 1e-5);
+                // In the norm's own dtype: under CPU bf16 autocast (training on avx512_bf16 machines) the
+                // convolution returns bf16 while the norm's parameters stay f32, and libtorch 1.13's CPU
+                // group_norm refuses mixed dtypes ("expected scalar type BFloat16 but found Float").
+                const torch::Tensor &w = stemNormWeight[i];
+                y = at::group_norm(y.scalar_type() == w.scalar_type() ? y : y.to(w.scalar_type()),
+                                   channels % 8 == 0 ? 8 : 1, w, stemNormBias[i], 1e-5);
             }
             return at::gelu(y);
         };
