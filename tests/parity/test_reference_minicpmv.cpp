@@ -18,9 +18,11 @@
 #include "engine_impl.h"
 #include "generation.h"
 #include "model_family.h"
+#include "preprocess.h"
 #include "safetensors.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/image_io.h"
+#include "uhdlens/preprocess.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -164,39 +166,42 @@ TEST_P(MiniCpmV2Stages, PlanMatchesOfficialSlicing)
     EXPECT_EQ(static_cast<int>(plan.encodedImages().size()), images());
 }
 
-// Our preprocessing (QImage -> plan -> resize/crop -> normalise) against the official PIL slicing. The
-// normalisation is checked exactly (our normalise of the reference bytes must give the reference values bit
-// for bit); the resize is our float bicubic, which differs from Pillow's 8-bit fixed-point resampler by a
-// level on smooth areas and by up to ~20 levels next to hard edges (test_preprocess.cpp measures the same).
-// The bound below is that known gap; tighten it to 1 level once Pillow-exact resizing lands (branch
-// `pillow`).
+// Our preprocessing (QImage -> plan -> resize/crop -> normalise) against the official PIL slicing. The 8-bit
+// pixels of every encoded image must equal the official ones exactly (Pillow's BICUBIC, reimplemented bit for
+// bit in pillow_resample.cpp); the normalisation is checked exactly on the reference bytes, and our encoder
+// input (normalised, in the compute dtype) within that dtype's rounding.
 TEST_P(MiniCpmV2Stages, PreprocessingMatchesOfficialPixels)
 {
     const QImage rgb = loadImage(QString::fromStdString(kDir + "/image.png"));
     const SlicePlan plan = model->plan({rgb.width(), rgb.height()});
+    const PixelNorm norm = vlm().pixelNorm();
+    const preprocess::Pixels px8 = preprocess::modelPixels(rgb, plan, padColourForMean(norm.mean));
     const auto ours = impl().pixels(rgb, plan);
     ASSERT_EQ(static_cast<int>(ours.size()), images());
-    const PixelNorm norm = vlm().pixelNorm();
     const auto mean = torch::tensor({norm.mean[0], norm.mean[1], norm.mean[2]}).view({1, 3, 1, 1});
     const auto stdv = torch::tensor({norm.std[0], norm.std[1], norm.std[2]}).view({1, 3, 1, 1});
+    // bf16 keeps 8 bits of mantissa: |x| <= 1 rounds by at most 2^-9.
+    const double inputTol = GetParam().dtype == "bf16" ? 1.0 / 512 : 1e-6;
     for (int k = 0; k < images(); ++k) {
         const std::string name = "image" + std::to_string(k) + ".pixels_u8";
         const auto bytes = fixtureTensor(name).to(torch::kFloat32).unsqueeze(0);
-        ASSERT_EQ(ours[static_cast<size_t>(k)].sizes(), bytes.sizes())
-            << "stage pixels, tensor '" << name << "'";
+        const torch::Tensor ours8 = k == 0 ? px8.overview : px8.slices.narrow(0, k - 1, 1);
+        ASSERT_EQ(ours8.sizes(), bytes.sizes()) << "stage pixels, tensor '" << name << "'";
+        const auto diff = (ours8 - bytes).abs();
+        EXPECT_EQ(diff.max().item<double>(), 0.0)
+            << "stage pixels (resize/crop), tensor '" << name << "': " << diff.gt(0).sum().item<int64_t>()
+            << " values differ from Pillow's";
         // Normalisation: exactly torchvision's values.
         const auto normalised = ((bytes / 255.0f) - mean) / stdv;
         EXPECT_TRUE(torch::equal(normalised, referencePixels(k)))
             << "stage pixels (normalisation), tensor '" << name << "'";
-        // Resize + crop, in 8-bit levels.
-        const auto levels =
-            ((ours[static_cast<size_t>(k)].to(torch::kFloat32) * stdv + mean) * 255.0f - bytes).abs();
-        const double maxLevel = levels.max().item<double>(), meanLevel = levels.mean().item<double>();
-        std::cout << "[pixels] " << GetParam().dtype << " image" << k << ": max " << maxLevel
-                  << " levels, mean " << meanLevel << "\n";
-        EXPECT_LE(meanLevel, 0.25) << "stage pixels (resize/crop), tensor '" << name << "'";
-        EXPECT_LE(maxLevel, GetParam().dtype == "bf16" ? 24.0 : 22.0)
-            << "stage pixels (resize/crop), tensor '" << name << "'";
+        ASSERT_EQ(ours[static_cast<size_t>(k)].sizes(), bytes.sizes())
+            << "stage pixels, tensor '" << name << "'";
+        const double inputErr = (ours[static_cast<size_t>(k)].to(torch::kFloat32) - referencePixels(k))
+                                    .abs()
+                                    .max()
+                                    .item<double>();
+        EXPECT_LE(inputErr, inputTol) << "stage pixels (encoder input), tensor '" << name << "'";
     }
 }
 

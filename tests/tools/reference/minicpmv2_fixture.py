@@ -19,7 +19,7 @@ The reference source must be the files of HwwwwwwwH/MiniCPM-V-2 (GitHub mirror o
 openbmb/MiniCPM-V-2) at commit 3d0e971f6ef6e2029f71202f98f9ba886925f2e4; the script checks every file it uses
 against that commit's git blob ids. The venv lives in $XDG_CACHE_HOME/uhdlens-reference/minicpmv2 (default
 ~/.cache/...), built with --system-site-packages on Debian's python3-torch 1.13 / torchvision 0.14 / Pillow 9.4 and
-`pip install --no-deps -r requirements.txt` beside this file.
+`pip install --no-deps -r minicpmv2_requirements.txt` beside this file.
 
 Official code runs unchanged. Patched (instrumentation and size only; listed in manifest.json):
   * timm.create_model, as called by MiniCPMV.init_vision_module, gets the tiny tower's embed_dim / depth /
@@ -40,7 +40,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
-REQUIREMENTS = HERE / "requirements.txt"
+REQUIREMENTS = HERE / "minicpmv2_requirements.txt"
 REF_REPO = "HwwwwwwwH/MiniCPM-V-2"
 REF_COMMIT = "3d0e971f6ef6e2029f71202f98f9ba886925f2e4"
 # git blob ids of the files used, at REF_COMMIT (git ls-tree REF_COMMIT).
