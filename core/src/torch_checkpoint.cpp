@@ -808,9 +808,13 @@ private:
     static std::string list(const std::vector<int64_t> &v)
     {
         std::string s = "[";
-        for (size_t k = 0; k < v.size(); ++k)
-            s += (k ? "," : "") + std::to_string(v[k]);
-        return s + "]";
+        for (size_t k = 0; k < v.size(); ++k) {
+            if (k)
+                s += ',';
+            s += std::to_string(v[k]);
+        }
+        s += ']';
+        return s;
     }
 
     std::string m_path;
