@@ -184,7 +184,8 @@ Shard readShard(const std::string &path, int shardIndex)
         if (headerLen > kMaxHeaderBytes)
             reason = "header length " + std::to_string(headerLen) + " exceeds the 100 MB limit";
         if (looksZip || looksPickle)
-            reason += "; this looks like a PyTorch pickle checkpoint: " + std::string(kConvertHint);
+            reason += "; this looks like a PyTorch pickle checkpoint with a .safetensors name (rename it to .bin): " +
+                      std::string(kConvertHint);
         invalid(path, reason);
     }
     shard.dataStart = 8 + headerLen;
