@@ -45,8 +45,8 @@ void EngineWorker::loadModel(const uhdlens::LoadOptions &options)
         Q_EMIT modelLoaded(m_model->info());
     } catch (const Error &e) {
         if (e.code() == ErrorCode::PickleWeights)
-            Q_EMIT modelNeedsConversion(QString::fromStdString(options.modelDir), QString::fromStdString(e.subject()),
-                                        errorText(e));
+            Q_EMIT modelNeedsConversion(QString::fromStdString(options.modelDir),
+                                        QString::fromStdString(e.subject()), errorText(e));
         else
             Q_EMIT modelFailed(errorText(e));
     } catch (const std::exception &e) {
@@ -57,10 +57,10 @@ void EngineWorker::loadModel(const uhdlens::LoadOptions &options)
 void EngineWorker::convertModel(const QString &source, const QString &target)
 {
     try {
-        const ConvertReport r = convertModelFolder(source.toStdString(), target.toStdString(),
-                                                   [this](double f, const std::string &what) {
-                                                       Q_EMIT conversionProgress(f, QString::fromStdString(what));
-                                                   });
+        const ConvertReport r = convertModelFolder(
+            source.toStdString(), target.toStdString(), [this](double f, const std::string &what) {
+                Q_EMIT conversionProgress(f, QString::fromStdString(what));
+            });
         QStringList lines;
         for (const auto &c : r.converted)
             lines << tr("%1 → %2 (%n tensor(s))", nullptr, static_cast<int>(c.tensors))

@@ -115,13 +115,15 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     connect(worker, &EngineWorker::modelNeedsConversion, this, &MainWindow::onModelNeedsConversion);
     connect(worker, &EngineWorker::modelConverted, this, &MainWindow::onModelConverted);
     connect(worker, &EngineWorker::conversionProgress, this, [this](double fraction, const QString &what) {
-        m_chatPanel->showProgress(tr("Converting weights: %1 (%2%)").arg(what).arg(qRound(fraction * 100)), fraction);
+        m_chatPanel->showProgress(tr("Converting weights: %1 (%2%)").arg(what).arg(qRound(fraction * 100)),
+                                  fraction);
     });
     connect(worker, &EngineWorker::conversionFailed, this, [this](const QString &message) {
         m_modelLoading = false;
         m_chatPanel->hideProgress();
-        showError(tr("Conversion failed"), tr("The weights of %1 could not be converted.").arg(m_modelFolder) +
-                                               QLatin1Char('\n') + message);
+        showError(tr("Conversion failed"),
+                  tr("The weights of %1 could not be converted.").arg(m_modelFolder) + QLatin1Char('\n') +
+                      message);
         updateActions();
         updateStatus();
         Q_EMIT modelChanged(false);
@@ -1021,22 +1023,24 @@ void MainWindow::onModelFailed(const QString &message)
 
 void MainWindow::onModelNeedsConversion(const QString &folder, const QString &file, const QString &message)
 {
-    // The engine never unpickles; offer the restricted conversion (uhdlens/convert.h) into a new sibling folder,
-    // leaving the user's folder as it is.
+    // The engine never unpickles; offer the restricted conversion (uhdlens/convert.h) into a new sibling
+    // folder, leaving the user's folder as it is.
     m_modelLoading = false;
     m_chatPanel->hideProgress();
     m_modelPanel->showError(message);
     const QString target = QString::fromStdString(suggestConvertedFolder(folder.toStdString()));
-    auto *box = new QMessageBox(QMessageBox::Question, tr("Convert pickle weights?"),
-                                tr("This folder keeps weights in a pickle file; convert them to safetensors?"),
-                                QMessageBox::Yes | QMessageBox::No, this);
+    auto *box =
+        new QMessageBox(QMessageBox::Question, tr("Convert pickle weights?"),
+                        tr("This folder keeps weights in a pickle file; convert them to safetensors?"),
+                        QMessageBox::Yes | QMessageBox::No, this);
     box->setObjectName(QStringLiteral("convertPickleBox"));
     box->setAttribute(Qt::WA_DeleteOnClose);
-    box->setInformativeText(
-        tr("%1 is a PyTorch pickle file. UHD Lens never loads pickle files directly, because loading one can run "
-           "code. It can convert the weights with a reader that accepts plain tensors only, into a new folder:\n%2\n"
-           "The original folder is not changed.")
-            .arg(QFileInfo(file).fileName(), target));
+    box->setInformativeText(tr("%1 is a PyTorch pickle file. UHD Lens never loads pickle files directly, "
+                               "because loading one can run "
+                               "code. It can convert the weights with a reader that accepts plain tensors "
+                               "only, into a new folder:\n%2\n"
+                               "The original folder is not changed.")
+                                .arg(QFileInfo(file).fileName(), target));
     box->setDetailedText(message);
     box->setDefaultButton(QMessageBox::Yes);
     connect(box, &QMessageBox::finished, this, [this, box, folder, target, message](int) {
@@ -1048,7 +1052,8 @@ void MainWindow::onModelNeedsConversion(const QString &folder, const QString &fi
         m_chatPanel->showProgress(tr("Converting weights…"), 0.0);
         statusBar()->showMessage(tr("Converting the weights of %1 into %2…").arg(folder, target));
         EngineWorker *w = engine();
-        QMetaObject::invokeMethod(w, [w, folder, target] { w->convertModel(folder, target); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            w, [w, folder, target] { w->convertModel(folder, target); }, Qt::QueuedConnection);
         updateStatus();
     });
     box->open(); // not exec(): no nested event loop

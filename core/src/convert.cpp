@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -40,7 +41,8 @@ nlohmann::json readJson(const fs::path &p)
         return nlohmann::json::parse(raw.constData(), raw.constData() + raw.size());
     } catch (const nlohmann::json::parse_error &e) {
         throw Error(ErrorCode::CheckpointInvalid,
-                    "'" + p.string() + "' is not valid JSON (at byte " + std::to_string(e.byte) + ")", p.string());
+                    "'" + p.string() + "' is not valid JSON (at byte " + std::to_string(e.byte) + ")",
+                    p.string());
     }
 }
 
@@ -48,10 +50,11 @@ void writeJson(const fs::path &p, const nlohmann::json &j)
 {
     QSaveFile f(QString::fromStdString(p.string()));
     const std::string text = j.dump(2) + "\n";
-    if (!f.open(QIODevice::WriteOnly) || f.write(text.data(), static_cast<qint64>(text.size())) !=
-                                             static_cast<qint64>(text.size()) || !f.commit())
-        throw Error(ErrorCode::FileUnreadable, "cannot write '" + p.string() + "': " + f.errorString().toStdString(),
-                    p.string());
+    if (!f.open(QIODevice::WriteOnly) ||
+        f.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) ||
+        !f.commit())
+        throw Error(ErrorCode::FileUnreadable,
+                    "cannot write '" + p.string() + "': " + f.errorString().toStdString(), p.string());
 }
 
 [[noreturn]] void ioError(const std::string &what, const fs::path &p, const std::error_code &ec)
@@ -120,8 +123,8 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
     std::error_code ec;
     const fs::path src(modelDir);
     if (!fs::is_directory(src, ec))
-        throw Error(ErrorCode::InvalidArgument, "model folder '" + modelDir + "' does not exist or is not a folder",
-                    modelDir);
+        throw Error(ErrorCode::InvalidArgument,
+                    "model folder '" + modelDir + "' does not exist or is not a folder", modelDir);
     if (outDir.empty())
         throw Error(ErrorCode::InvalidArgument, "no output folder given", "out");
     const fs::path out = fs::absolute(fs::path(outDir)).lexically_normal();
@@ -134,10 +137,13 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
     const std::string s = srcCanon.string() + "/", o = outCanon.string() + "/";
     if (o.starts_with(s) || s.starts_with(o))
         throw Error(ErrorCode::InvalidArgument,
-                    "the output folder '" + outDir + "' must not be the model folder, inside it or contain it", outDir);
+                    "the output folder '" + outDir +
+                        "' must not be the model folder, inside it or contain it",
+                    outDir);
     if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)))
         throw Error(ErrorCode::InvalidArgument,
-                    "the output folder '" + outDir + "' already exists and is not empty (nothing is overwritten)",
+                    "the output folder '" + outDir +
+                        "' already exists and is not empty (nothing is overwritten)",
                     outDir);
 
     // What is in the folder.
@@ -165,7 +171,8 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
     std::sort(others.begin(), others.end());
     if (pickles.empty())
         throw Error(ErrorCode::InvalidArgument,
-                    "model folder '" + modelDir + "' holds no pickle weight files (*.bin, *.pt, *.pth) to convert",
+                    "model folder '" + modelDir +
+                        "' holds no pickle weight files (*.bin, *.pt, *.pth) to convert",
                     modelDir);
 
     // Tensors the folder's safetensors already provide (through their index, or file by file).
@@ -174,9 +181,11 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
     const bool hadIndex = fs::exists(src / "model.safetensors.index.json", ec);
     if (hadIndex) {
         sourceIndex = readJson(src / "model.safetensors.index.json");
-        if (!sourceIndex.is_object() || !sourceIndex.contains("weight_map") || !sourceIndex["weight_map"].is_object())
+        if (!sourceIndex.is_object() || !sourceIndex.contains("weight_map") ||
+            !sourceIndex["weight_map"].is_object())
             throw Error(ErrorCode::CheckpointInvalid,
-                        "model.safetensors.index.json in '" + modelDir + "' has no 'weight_map' object", "weight_map");
+                        "model.safetensors.index.json in '" + modelDir + "' has no 'weight_map' object",
+                        "weight_map");
         for (auto it = sourceIndex["weight_map"].begin(); it != sourceIndex["weight_map"].end(); ++it)
             if (it.value().is_string())
                 existing[it.key()] = it.value().get<std::string>();
@@ -214,15 +223,16 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
         for (const auto &[t, v] : ck.tensors)
             already += existing.count(t);
         if (already == ck.tensors.size()) {
-            rep.omitted.push_back(name + ": every tensor is already in the folder's safetensors (a duplicate; not "
-                                         "copied)");
+            rep.omitted.push_back(name +
+                                  ": every tensor is already in the folder's safetensors (a duplicate; not "
+                                  "copied)");
             continue;
         }
         for (const auto &[t, v] : ck.tensors) {
             if (existing.count(t))
                 throw Error(ErrorCode::CheckpointInvalid,
-                            "'" + name + "' and the safetensors file '" + existing.at(t) + "' both hold tensor '" + t +
-                                "'; which one to keep is not clear",
+                            "'" + name + "' and the safetensors file '" + existing.at(t) +
+                                "' both hold tensor '" + t + "'; which one to keep is not clear",
                             t);
             if (added.count(t))
                 throw Error(ErrorCode::CheckpointInvalid,
@@ -231,7 +241,8 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
         const std::string target = fs::path(name).stem().string() + ".safetensors";
         if (targets.count(target) || std::find(others.begin(), others.end(), target) != others.end())
             throw Error(ErrorCode::CheckpointInvalid,
-                        "converting '" + name + "' would write '" + target + "', which already exists", target);
+                        "converting '" + name + "' would write '" + target + "', which already exists",
+                        target);
         targets.insert(target);
         ConvertedFile cf;
         cf.source = name;
@@ -250,7 +261,8 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
     }
     if (rep.converted.empty())
         throw Error(ErrorCode::InvalidArgument,
-                    "nothing to convert in '" + modelDir + "': every pickle weight file duplicates its safetensors",
+                    "nothing to convert in '" + modelDir +
+                        "': every pickle weight file duplicates its safetensors",
                     modelDir);
 
     // Everything else, unchanged (folders recursively; links followed).
@@ -290,8 +302,6 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
         index["weight_map"] = map;
         writeJson(tmp.path / "model.safetensors.index.json", index);
         rep.indexFile = "model.safetensors.index.json";
-    } else if (hadIndex) {
-        rep.copied.push_back("model.safetensors.index.json");
     }
 
     report(0.97, "finishing");

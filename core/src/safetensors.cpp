@@ -124,9 +124,13 @@ std::shared_ptr<Mapping> mapFile(const std::string &path)
     return m;
 }
 
-bool isPickleName(const std::string &fileName) { return isPickleWeightName(fileName); }
+bool isPickleName(const std::string &fileName)
+{
+    return isPickleWeightName(fileName);
+}
 
-// The engine never unpickles (a pickle can run code when loaded); uhdlens/convert.h converts without running it.
+// The engine never unpickles (a pickle can run code when loaded); uhdlens/convert.h converts without running
+// it.
 const char *kConvertHint =
     "only safetensors are read (loading a pickle can run code); convert the folder with `uhdlens-cli convert "
     "--model DIR --out NEWDIR` (or open it in the UHD Lens app, which offers the conversion)";
@@ -184,7 +188,8 @@ Shard readShard(const std::string &path, int shardIndex)
         if (headerLen > kMaxHeaderBytes)
             reason = "header length " + std::to_string(headerLen) + " exceeds the 100 MB limit";
         if (looksZip || looksPickle)
-            reason += "; this looks like a PyTorch pickle checkpoint with a .safetensors name (rename it to .bin): " +
+            reason += "; this looks like a PyTorch pickle checkpoint with a .safetensors name (rename it to "
+                      ".bin): " +
                       std::string(kConvertHint);
         invalid(path, reason);
     }
@@ -330,8 +335,10 @@ void openIndex(Checkpoint::Impl &impl, const std::string &indexPath)
             throw Error(ErrorCode::FileNotFound,
                         "checkpoint index '" + indexPath + "' names shard '" + file + "', which does not exist", p);
         if (isPickleName(file))
-            throw Error(ErrorCode::PickleWeights, "checkpoint index '" + indexPath + "' names the pickle file '" +
-                                                      file + "': " + kConvertHint, p);
+            throw Error(ErrorCode::PickleWeights,
+                        "checkpoint index '" + indexPath + "' names the pickle file '" + file +
+                            "': " + kConvertHint,
+                        p);
         shardOf[file] = static_cast<int>(impl.shards.size());
         impl.shards.push_back(readShard(p, static_cast<int>(impl.shards.size())));
     }
@@ -415,7 +422,8 @@ Checkpoint Checkpoint::open(const std::string &path)
         if (path.ends_with(".index.json"))
             openIndex(impl, path);
         else if (isPickleName(path))
-            throw Error(ErrorCode::PickleWeights, "'" + path + "' is a PyTorch pickle file: " + kConvertHint, path);
+            throw Error(ErrorCode::PickleWeights, "'" + path + "' is a PyTorch pickle file: " + kConvertHint,
+                        path);
         else {
             impl.shards.push_back(readShard(path, 0));
             addShardTensors(impl);

@@ -1,15 +1,15 @@
-// Restricted reader of torch.save's zip format; see torch_checkpoint.h for the format and the safety argument.
-// The pickle opcodes and their argument encodings follow CPython's Lib/pickle.py (protocol 2, plus the few
-// protocol 3-5 opcodes torch.save emits with a higher pickle_protocol: FRAME, MEMOIZE, SHORT_BINUNICODE,
-// STACK_GLOBAL, BINBYTES); what torch puts in them follows torch/serialization.py `_save` / `persistent_id` and
-// torch/_tensor.py `_reduce_ex_internal` (torch 1.13 and 2.x write the same shapes).
+// Restricted reader of torch.save's zip format; see torch_checkpoint.h for the format and the safety
+// argument. The pickle opcodes and their argument encodings follow CPython's Lib/pickle.py (protocol 2, plus
+// the few protocol 3-5 opcodes torch.save emits with a higher pickle_protocol: FRAME, MEMOIZE,
+// SHORT_BINUNICODE, STACK_GLOBAL, BINBYTES); what torch puts in them follows torch/serialization.py `_save` /
+// `persistent_id` and torch/_tensor.py `_reduce_ex_internal` (torch 1.13 and 2.x write the same shapes).
 #include "torch_checkpoint.h"
 
 #include "uhdlens/errors.h"
 
+#include <c10/util/Exception.h>
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
-#include <c10/util/Exception.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
@@ -28,13 +28,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static_assert(std::endian::native == std::endian::little, "storages are read as little-endian bytes; port the reader");
+static_assert(std::endian::native == std::endian::little,
+              "storages are read as little-endian bytes; port the reader");
 
 namespace uhdlens {
 
 namespace {
 
-// ------------------------------------------------------------------------------------------------ file access
+// ----------------------------------------------------------------------------------------------- file access
 
 struct FileMap
 {
@@ -59,7 +60,9 @@ std::shared_ptr<FileMap> mapWhole(const std::string &path)
             throw Error(ErrorCode::FileNotFound, "checkpoint file not found: '" + path + "'", path);
         throw Error(ErrorCode::FileUnreadable, "cannot open '" + path + "': " + std::strerror(err), path);
     }
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
         throw Error(ErrorCode::NotAFile, "'" + path + "' is not a regular file", path);
@@ -74,7 +77,8 @@ std::shared_ptr<FileMap> mapWhole(const std::string &path)
     const int err = errno;
     ::close(fd);
     if (p == MAP_FAILED)
-        throw Error(ErrorCode::FileUnreadable, "cannot memory-map '" + path + "': " + std::strerror(err), path);
+        throw Error(ErrorCode::FileUnreadable, "cannot memory-map '" + path + "': " + std::strerror(err),
+                    path);
     m->data = static_cast<const uint8_t *>(p);
     return m;
 }
@@ -82,7 +86,7 @@ std::shared_ptr<FileMap> mapWhole(const std::string &path)
 // libtorch's reader reads through this adapter from our mapping, so both see the very same bytes.
 class MapAdapter final : public caffe2::serialize::ReadAdapterInterface
 {
-public:
+  public:
     explicit MapAdapter(std::shared_ptr<FileMap> map) : m_map(std::move(map)) {}
     size_t size() const override { return m_map->size; }
     size_t read(uint64_t pos, void *buf, size_t n, const char *) const override
@@ -94,11 +98,12 @@ public:
         return k;
     }
 
-private:
+  private:
     std::shared_ptr<FileMap> m_map;
 };
 
-[[noreturn]] void malformed(const std::string &file, const std::string &reason, const std::string &subject = {})
+[[noreturn]] void malformed(const std::string &file, const std::string &reason,
+                            const std::string &subject = {})
 {
     throw Error(ErrorCode::CheckpointInvalid, "PyTorch checkpoint '" + file + "': " + reason,
                 subject.empty() ? file : subject);
@@ -109,15 +114,21 @@ private:
     throw Error(ErrorCode::PickleRefused, "PyTorch checkpoint '" + file + "' refused: " + reason, file);
 }
 
-uint16_t le16(const uint8_t *p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint16_t le16(const uint8_t *p)
+{
+    return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
 uint32_t le32(const uint8_t *p)
 {
-    return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
-           (static_cast<uint32_t>(p[3]) << 24);
+    return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+           (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
 }
-uint64_t le64(const uint8_t *p) { return le32(p) | (static_cast<uint64_t>(le32(p + 4)) << 32); }
+uint64_t le64(const uint8_t *p)
+{
+    return le32(p) | (static_cast<uint64_t>(le32(p + 4)) << 32);
+}
 
-// ------------------------------------------------------------------------------------------- zip directory scan
+// ---------------------------------------------------------------------------------------- zip directory scan
 
 struct ZipEntry
 {
@@ -127,8 +138,8 @@ struct ZipEntry
     uint64_t dataOffset = 0; // from the local header
 };
 
-// Only what PyTorchStreamReader does not tell: each entry's method, flags, sizes and data range (PKWARE APPNOTE
-// 4.3.12 central directory header, 4.3.14-16 zip64 records, 4.5.3 zip64 extra field).
+// Only what PyTorchStreamReader does not tell: each entry's method, flags, sizes and data range (PKWARE
+// APPNOTE 4.3.12 central directory header, 4.3.14-16 zip64 records, 4.5.3 zip64 extra field).
 std::map<std::string, ZipEntry> scanZipDirectory(const FileMap &m, const std::string &path)
 {
     const uint8_t *d = m.data;
@@ -144,7 +155,8 @@ std::map<std::string, ZipEntry> scanZipDirectory(const FileMap &m, const std::st
             break;
         }
     if (eocd == UINT64_MAX)
-        malformed(path, "no zip end-of-central-directory record (the file is truncated or not a zip archive)");
+        malformed(path,
+                  "no zip end-of-central-directory record (the file is truncated or not a zip archive)");
     uint64_t count = le16(d + eocd + 10), cdSize = le32(d + eocd + 12), cdOffset = le32(d + eocd + 16);
     if (eocd >= 20 && le32(d + eocd - 20) == 0x07064b50) { // zip64 locator
         const uint64_t rec = le64(d + eocd - 20 + 8);
@@ -155,8 +167,9 @@ std::map<std::string, ZipEntry> scanZipDirectory(const FileMap &m, const std::st
         cdOffset = le64(d + rec + 48);
     }
     if (cdOffset > n || cdSize > n - cdOffset)
-        malformed(path, "zip central directory [" + std::to_string(cdOffset) + ", +" + std::to_string(cdSize) +
-                            ") lies outside the file (" + std::to_string(n) + " bytes; truncated?)");
+        malformed(path, "zip central directory [" + std::to_string(cdOffset) + ", +" +
+                            std::to_string(cdSize) + ") lies outside the file (" + std::to_string(n) +
+                            " bytes; truncated?)");
     if (count > cdSize / 46)
         malformed(path, "zip central directory claims " + std::to_string(count) + " entries in " +
                             std::to_string(cdSize) + " bytes");
@@ -195,11 +208,13 @@ std::map<std::string, ZipEntry> scanZipDirectory(const FileMap &m, const std::st
             x += 4 + len;
         }
         if (e.localHeader > n || n - e.localHeader < 30 || le32(d + e.localHeader) != 0x04034b50)
-            malformed(path, "zip entry '" + e.name + "': local header out of the file or damaged (truncated?)");
+            malformed(path,
+                      "zip entry '" + e.name + "': local header out of the file or damaged (truncated?)");
         e.dataOffset = e.localHeader + 30 + le16(d + e.localHeader + 26) + le16(d + e.localHeader + 28);
         if (e.dataOffset > n || e.compSize > n - e.dataOffset)
             malformed(path, "zip entry '" + e.name + "' (" + std::to_string(e.compSize) +
-                                " bytes) runs past the end of the file (" + std::to_string(n) + " bytes; truncated?)");
+                                " bytes) runs past the end of the file (" + std::to_string(n) +
+                                " bytes; truncated?)");
         if (!entries.emplace(e.name, e).second)
             malformed(path, "zip entry '" + e.name + "' appears twice");
         p += 46 + nameLen + extraLen + commentLen;
@@ -207,7 +222,7 @@ std::map<std::string, ZipEntry> scanZipDirectory(const FileMap &m, const std::st
     return entries;
 }
 
-// ------------------------------------------------------------------------------------------------ pickle values
+// --------------------------------------------------------------------------------------------- pickle values
 
 struct Storage
 {
@@ -217,19 +232,39 @@ struct Storage
     const ZipEntry *record = nullptr;
 };
 
-enum class Callable { OrderedDict, RebuildTensorV2, RebuildParameter, StorageType };
+enum class Callable
+{
+    OrderedDict,
+    RebuildTensorV2,
+    RebuildParameter,
+    StorageType
+};
 
 struct Value;
 using Ref = std::shared_ptr<Value>;
 
 struct Value
 {
-    enum Kind { None, Bool, Int, Float, Str, Bytes, Tuple, List, Dict, Global, StorageRef, Tensor } kind = None;
+    enum Kind
+    {
+        None,
+        Bool,
+        Int,
+        Float,
+        Str,
+        Bytes,
+        Tuple,
+        List,
+        Dict,
+        Global,
+        StorageRef,
+        Tensor
+    } kind = None;
     bool b = false;
     int64_t i = 0;
     double f = 0;
-    std::string s; // Str / Bytes; Global: the qualified name
-    std::vector<Ref> items;                    // Tuple / List
+    std::string s;                            // Str / Bytes; Global: the qualified name
+    std::vector<Ref> items;                   // Tuple / List
     std::vector<std::pair<Ref, Ref>> entries; // Dict, insertion-ordered
     Callable callable = Callable::OrderedDict;
     torch::Dtype storageDtype = torch::kFloat32; // Global StorageType
@@ -240,7 +275,7 @@ struct Value
 
 const char *kindName(Value::Kind k)
 {
-    static const char *names[] = {"None",  "bool", "int",  "float",   "str",     "bytes",
+    static const char *names[] = {"None",  "bool", "int",  "float",  "str",     "bytes",
                                   "tuple", "list", "dict", "global", "storage", "tensor"};
     return names[k];
 }
@@ -253,20 +288,22 @@ struct StorageTypeEntry
 
 // The storage classes whose dtypes safetensors (and core/src/safetensors.cpp) can hold.
 constexpr StorageTypeEntry kStorageTypes[] = {
-    {"DoubleStorage", torch::kFloat64}, {"FloatStorage", torch::kFloat32}, {"HalfStorage", torch::kFloat16},
-    {"BFloat16Storage", torch::kBFloat16}, {"LongStorage", torch::kInt64}, {"IntStorage", torch::kInt32},
-    {"ShortStorage", torch::kInt16},     {"CharStorage", torch::kInt8},    {"ByteStorage", torch::kUInt8},
-    {"BoolStorage", torch::kBool},
+    {"DoubleStorage", torch::kFloat64}, {"FloatStorage", torch::kFloat32},
+    {"HalfStorage", torch::kFloat16},   {"BFloat16Storage", torch::kBFloat16},
+    {"LongStorage", torch::kInt64},     {"IntStorage", torch::kInt32},
+    {"ShortStorage", torch::kInt16},    {"CharStorage", torch::kInt8},
+    {"ByteStorage", torch::kUInt8},     {"BoolStorage", torch::kBool},
 };
 
 constexpr int kMaxDepth = 64;
 
 class Unpickler
 {
-public:
+  public:
     Unpickler(const std::string &path, const uint8_t *data, size_t size, const FileMap &file,
               const std::map<std::string, ZipEntry> &records, std::string prefix)
-        : m_path(path), m_data(data), m_size(size), m_file(file), m_records(records), m_prefix(std::move(prefix))
+        : m_path(path), m_data(data), m_size(size), m_file(file), m_records(records),
+          m_prefix(std::move(prefix))
     {
     }
 
@@ -326,8 +363,8 @@ public:
             case 0x87: { // TUPLE1..3
                 const size_t k = op - 0x84u;
                 if (m_stack.size() < k + base())
-                    malformed(m_path, "data.pkl: TUPLE" + std::to_string(k) + " at byte " + std::to_string(at) +
-                                          " with too few values on the stack");
+                    malformed(m_path, "data.pkl: TUPLE" + std::to_string(k) + " at byte " +
+                                          std::to_string(at) + " with too few values on the stack");
                 auto v = make(Value::Tuple);
                 v->items.assign(m_stack.end() - static_cast<long>(k), m_stack.end());
                 m_stack.resize(m_stack.size() - k);
@@ -359,7 +396,8 @@ public:
             case 'u': { // SETITEMS
                 auto kv = popMark(at);
                 if (kv.size() % 2)
-                    malformed(m_path, "data.pkl: SETITEMS at byte " + std::to_string(at) + " with an odd count");
+                    malformed(m_path,
+                              "data.pkl: SETITEMS at byte " + std::to_string(at) + " with an odd count");
                 Ref dict = top(at);
                 for (size_t j = 0; j < kv.size(); j += 2)
                     setItem(dict, kv[j], kv[j + 1], at);
@@ -465,7 +503,8 @@ public:
                 Ref name = pop(at);
                 Ref module = pop(at);
                 if (module->kind != Value::Str || name->kind != Value::Str)
-                    malformed(m_path, "data.pkl: STACK_GLOBAL at byte " + std::to_string(at) + " without strings");
+                    malformed(m_path,
+                              "data.pkl: STACK_GLOBAL at byte " + std::to_string(at) + " without strings");
                 push(global(module->s, name->s, at));
                 break;
             }
@@ -485,7 +524,8 @@ public:
                 Ref obj = top(at);
                 if (obj->kind != Value::Dict || (state->kind != Value::Dict && state->kind != Value::None))
                     refuse(at, std::string("BUILD of a ") + kindName(obj->kind) + " with a " +
-                                   kindName(state->kind) + " state (only an OrderedDict's attributes are allowed)");
+                                   kindName(state->kind) +
+                                   " state (only an OrderedDict's attributes are allowed)");
                 break;
             }
             default:
@@ -504,7 +544,7 @@ public:
     }
     void setMap(std::shared_ptr<FileMap> keep) { m_keep = std::move(keep); }
 
-private:
+  private:
     static std::string hex(uint8_t op)
     {
         const char *digits = "0123456789abcdef";
@@ -513,14 +553,22 @@ private:
     static std::string describe(uint8_t op)
     {
         switch (op) {
-        case 'i': return " (INST: instantiates a class)";
-        case 'o': return " (OBJ: instantiates a class)";
-        case 0x81: return " (NEWOBJ: instantiates a class)";
-        case 0x92: return " (NEWOBJ_EX: instantiates a class)";
-        case 'P': return " (PERSID)";
-        case 'I': return " (INT, text protocol)";
-        case 'S': return " (STRING, text protocol)";
-        default: return "";
+        case 'i':
+            return " (INST: instantiates a class)";
+        case 'o':
+            return " (OBJ: instantiates a class)";
+        case 0x81:
+            return " (NEWOBJ: instantiates a class)";
+        case 0x92:
+            return " (NEWOBJ_EX: instantiates a class)";
+        case 'P':
+            return " (PERSID)";
+        case 'I':
+            return " (INT, text protocol)";
+        case 'S':
+            return " (STRING, text protocol)";
+        default:
+            return "";
         }
     }
 
@@ -582,7 +630,8 @@ private:
     Ref pop(size_t at)
     {
         if (m_stack.size() <= base())
-            malformed(m_path, "data.pkl: stack underflow at byte " + std::to_string(at) + " (damaged pickle)");
+            malformed(m_path,
+                      "data.pkl: stack underflow at byte " + std::to_string(at) + " (damaged pickle)");
         Ref v = std::move(m_stack.back());
         m_stack.pop_back();
         return v;
@@ -590,7 +639,8 @@ private:
     Ref top(size_t at)
     {
         if (m_stack.size() <= base())
-            malformed(m_path, "data.pkl: stack underflow at byte " + std::to_string(at) + " (damaged pickle)");
+            malformed(m_path,
+                      "data.pkl: stack underflow at byte " + std::to_string(at) + " (damaged pickle)");
         return m_stack.back();
     }
     std::vector<Ref> popMark(size_t at)
@@ -607,8 +657,8 @@ private:
     {
         const auto it = m_memo.find(key);
         if (it == m_memo.end())
-            malformed(m_path, "data.pkl: memo " + std::to_string(key) + " read at byte " + std::to_string(at) +
-                                  " before it was written");
+            malformed(m_path, "data.pkl: memo " + std::to_string(key) + " read at byte " +
+                                  std::to_string(at) + " before it was written");
         return it->second;
     }
     void expect(const Ref &v, Value::Kind k, const char *op, size_t at)
@@ -619,7 +669,8 @@ private:
     void setItem(const Ref &dict, const Ref &k, const Ref &v, size_t at)
     {
         expect(dict, Value::Dict, "SETITEM", at);
-        if (k->kind != Value::Str && k->kind != Value::Int && k->kind != Value::Bool && k->kind != Value::None)
+        if (k->kind != Value::Str && k->kind != Value::Int && k->kind != Value::Bool &&
+            k->kind != Value::None)
             refuse(at, std::string("dict key of type ") + kindName(k->kind));
         for (auto &[ek, ev] : dict->entries)
             if (ek->kind == k->kind && ek->s == k->s && ek->i == k->i && ek->b == k->b) {
@@ -646,8 +697,9 @@ private:
             const auto it = std::find_if(std::begin(kStorageTypes), std::end(kStorageTypes),
                                          [&](const StorageTypeEntry &e) { return name == e.name; });
             if (it == std::end(kStorageTypes))
-                refuse(at, "GLOBAL 'torch." + name + "' is not allowed" +
-                               (name.ends_with("Storage") ? " (a storage type safetensors cannot hold)" : ""));
+                refuse(at,
+                       "GLOBAL 'torch." + name + "' is not allowed" +
+                           (name.ends_with("Storage") ? " (a storage type safetensors cannot hold)" : ""));
             v->callable = Callable::StorageType;
             v->storageDtype = it->dtype;
         } else {
@@ -675,15 +727,16 @@ private:
         const Ref &key = pid->items[2];
         const Ref &location = pid->items[3];
         const Ref &numel = pid->items[4];
-        if (type->kind != Value::Global || type->callable != Callable::StorageType || key->kind != Value::Str ||
-            location->kind != Value::Str || numel->kind != Value::Int)
+        if (type->kind != Value::Global || type->callable != Callable::StorageType ||
+            key->kind != Value::Str || location->kind != Value::Str || numel->kind != Value::Int)
             refuse(at, "persistent id is not ('storage', torch.<X>Storage, str, str, int)");
         if (numel->i < 0)
             malformed(m_path, "storage '" + key->s + "' has a negative size " + std::to_string(numel->i));
         auto v = make(Value::StorageRef);
         const auto known = m_storages.find(key->s);
         if (known != m_storages.end()) {
-            if (known->second->dtype != type->storageDtype || known->second->numel != static_cast<uint64_t>(numel->i))
+            if (known->second->dtype != type->storageDtype ||
+                known->second->numel != static_cast<uint64_t>(numel->i))
                 malformed(m_path, "storage '" + key->s + "' is declared twice with different types or sizes");
             v->storage = known->second;
             return v;
@@ -699,8 +752,8 @@ private:
         const uint64_t elem = c10::elementSize(s->dtype);
         uint64_t bytes = 0;
         if (__builtin_mul_overflow(s->numel, elem, &bytes) || bytes != rec->second.size)
-            malformed(m_path, "storage '" + key->s + "' declares " + std::to_string(s->numel) + " elements of " +
-                                  std::to_string(elem) + " bytes but its record holds " +
+            malformed(m_path, "storage '" + key->s + "' declares " + std::to_string(s->numel) +
+                                  " elements of " + std::to_string(elem) + " bytes but its record holds " +
                                   std::to_string(rec->second.size) + " bytes");
         m_storages.emplace(s->key, s);
         v->storage = s;
@@ -736,17 +789,19 @@ private:
             refuse(at, "REDUCE of '" + fn->s + "' (storages come only from persistent ids)");
         case Callable::RebuildParameter:
             // _rebuild_parameter(data, requires_grad, backward_hooks): an nn.Parameter around a tensor.
-            if (a.size() != 3 || a[0]->kind != Value::Tensor || a[1]->kind != Value::Bool || a[2]->kind != Value::Dict)
+            if (a.size() != 3 || a[0]->kind != Value::Tensor || a[1]->kind != Value::Bool ||
+                a[2]->kind != Value::Dict)
                 refuse(at, "torch._utils._rebuild_parameter with unexpected arguments");
             return a[0];
         case Callable::RebuildTensorV2:
             break;
         }
-        // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+        // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, backward_hooks[, metadata])
         std::vector<int64_t> size, stride;
         if ((a.size() != 6 && a.size() != 7) || a[0]->kind != Value::StorageRef || a[1]->kind != Value::Int ||
             !intTuple(a[2], size) || !intTuple(a[3], stride) || a[4]->kind != Value::Bool ||
-            a[5]->kind != Value::Dict || (a.size() == 7 && a[6]->kind != Value::None && a[6]->kind != Value::Dict))
+            a[5]->kind != Value::Dict ||
+            (a.size() == 7 && a[6]->kind != Value::None && a[6]->kind != Value::Dict))
             refuse(at, "torch._utils._rebuild_tensor_v2 with unexpected arguments");
         if (!a[5]->entries.empty())
             refuse(at, "a tensor with backward hooks");
@@ -759,7 +814,8 @@ private:
     torch::Tensor materialise(const Storage &s, int64_t offset, const std::vector<int64_t> &size,
                               const std::vector<int64_t> &stride, size_t at)
     {
-        const std::string what = "tensor at data.pkl byte " + std::to_string(at) + " (storage '" + s.key + "')";
+        const std::string what =
+            "tensor at data.pkl byte " + std::to_string(at) + " (storage '" + s.key + "')";
         if (size.size() != stride.size())
             malformed(m_path, what + ": " + std::to_string(size.size()) + " sizes but " +
                                   std::to_string(stride.size()) + " strides");
@@ -771,7 +827,8 @@ private:
             if (size[k] < 0)
                 malformed(m_path, what + ": negative size " + std::to_string(size[k]));
             if (stride[k] < 0)
-                malformed(m_path, what + ": negative stride " + std::to_string(stride[k]) + " (not written by torch)");
+                malformed(m_path, what + ": negative stride " + std::to_string(stride[k]) +
+                                      " (not written by torch)");
             overflow = overflow || __builtin_mul_overflow(numel, static_cast<uint64_t>(size[k]), &numel);
         }
         if (overflow || numel > static_cast<uint64_t>(INT64_MAX))
@@ -780,7 +837,8 @@ private:
             for (size_t k = 0; k < size.size(); ++k) {
                 uint64_t span = 0;
                 overflow = overflow ||
-                           __builtin_mul_overflow(static_cast<uint64_t>(size[k] - 1), static_cast<uint64_t>(stride[k]), &span) ||
+                           __builtin_mul_overflow(static_cast<uint64_t>(size[k] - 1),
+                                                  static_cast<uint64_t>(stride[k]), &span) ||
                            __builtin_add_overflow(last, span, &last);
             }
             if (overflow || last >= s.numel)
@@ -798,12 +856,14 @@ private:
         std::shared_ptr<FileMap> keep = m_keep;
         // The mapping is PROT_READ: the const_cast only satisfies from_blob; callers never write into views.
         torch::Tensor base = torch::from_blob(
-            const_cast<uint8_t *>(p), {static_cast<int64_t>(s.numel)}, [keep](void *) mutable { keep.reset(); },
-            dtype);
+            const_cast<uint8_t *>(p), {static_cast<int64_t>(s.numel)},
+            [keep](void *) mutable { keep.reset(); }, dtype);
         torch::Tensor t = base.as_strided(size, stride, offset);
         // Views that are a contiguous, naturally aligned run stay zero-copy; everything else is materialised.
         const bool aligned = reinterpret_cast<uintptr_t>(p) % c10::elementSize(s.dtype) == 0;
-        return t.is_contiguous() && aligned ? t : (aligned ? t.contiguous() : t.clone(at::MemoryFormat::Contiguous));
+        return t.is_contiguous() && aligned
+                   ? t
+                   : (aligned ? t.contiguous() : t.clone(torch::MemoryFormat::Contiguous));
     }
     static std::string list(const std::vector<int64_t> &v)
     {
@@ -834,7 +894,9 @@ private:
 void collectTensors(const Value &dict, TorchCheckpoint &out, const std::string &path)
 {
     for (const auto &[k, v] : dict.entries) {
-        const std::string key = k->kind == Value::Str ? k->s : k->kind == Value::Int ? std::to_string(k->i) : "?";
+        const std::string key = k->kind == Value::Str   ? k->s
+                                : k->kind == Value::Int ? std::to_string(k->i)
+                                                        : "?";
         if (v->kind == Value::Tensor) {
             if (k->kind != Value::Str || key.empty())
                 malformed(path, "a tensor is stored under a non-string or empty key");
@@ -847,28 +909,20 @@ void collectTensors(const Value &dict, TorchCheckpoint &out, const std::string &
 
 } // namespace
 
-bool looksLikeZip(const std::string &path)
-{
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    uint8_t b[4] = {};
-    const bool ok = ::read(fd, b, 4) == 4;
-    ::close(fd);
-    return ok && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4;
-}
-
 TorchCheckpoint readTorchZipCheckpoint(const std::string &path)
 {
     std::shared_ptr<FileMap> file = mapWhole(path);
     const uint8_t *d = file->data;
     const uint64_t n = file->size;
     if (n >= 2 && d[0] == 0x80 && d[1] >= 2 && d[1] <= 5)
-        refused(path, "this is the legacy (before PyTorch 1.6) torch.save format, a bare pickle stream, which UHD Lens "
-                      "does not read; re-save it with PyTorch >= 1.6 (torch.save(torch.load(f), f2)) or save it as "
-                      "safetensors");
+        refused(
+            path,
+            "this is the legacy (before PyTorch 1.6) torch.save format, a bare pickle stream, which UHD Lens "
+            "does not read; re-save it with PyTorch >= 1.6 (torch.save(torch.load(f), f2)) or save it as "
+            "safetensors");
     if (n < 4 || !(d[0] == 'P' && d[1] == 'K' && d[2] == 3 && d[3] == 4))
-        malformed(path, "not a PyTorch zip checkpoint (no zip header; legacy tar checkpoints are not read either)");
+        malformed(path,
+                  "not a PyTorch zip checkpoint (no zip header; legacy tar checkpoints are not read either)");
 
     const std::map<std::string, ZipEntry> entries = scanZipDirectory(*file, path);
     for (const auto &[name, e] : entries) {
@@ -900,7 +954,8 @@ TorchCheckpoint readTorchZipCheckpoint(const std::string &path)
             const ZipEntry &bo = entries.at(prefix + "byteorder");
             const std::string order(reinterpret_cast<const char *>(d + bo.dataOffset), bo.size);
             if (order != "little")
-                malformed(path, "storages are stored in '" + order + "' byte order; only little-endian is read");
+                malformed(path,
+                          "storages are stored in '" + order + "' byte order; only little-endian is read");
         }
         for (const char *name : {"data.pkl"}) {
             const ZipEntry &e = entries.at(prefix + name);
@@ -910,14 +965,19 @@ TorchCheckpoint readTorchZipCheckpoint(const std::string &path)
         auto [ptr, size] = reader.getRecord("data.pkl");
         const char *bytes = static_cast<const char *>(ptr.get());
         pickle.assign(bytes, bytes + size);
+    } catch (const Error &) {
+        throw;
     } catch (const c10::Error &e) {
         // The first line of libtorch's message; the rest is a C++ backtrace.
         std::string what = e.what_without_backtrace();
         what = what.substr(0, what.find('\n'));
         malformed(path, "not a readable PyTorch zip archive: " + what);
+    } catch (const std::exception &e) { // e.g. std::stoull on a non-numeric version record
+        malformed(path, std::string("not a readable PyTorch zip archive: ") + e.what());
     }
 
-    Unpickler unpickler(path, reinterpret_cast<const uint8_t *>(pickle.data()), pickle.size(), *file, entries, prefix);
+    Unpickler unpickler(path, reinterpret_cast<const uint8_t *>(pickle.data()), pickle.size(), *file, entries,
+                        prefix);
     unpickler.setMap(file);
     Ref root = unpickler.run();
     if (root->kind != Value::Dict)

@@ -19,18 +19,18 @@
 #include <QClipboard>
 #include <QComboBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QLabel>
-#include <QDockWidget>
 #include <QFileInfo>
+#include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QPushButton>
 #include <QPainter>
 #include <QProcess>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
@@ -692,8 +692,10 @@ private Q_SLOTS:
         const QString folder = m_tmp.filePath(QStringLiteral("pickle-only"));
         QVERIFY(QDir().mkpath(folder));
         for (const char *f : {"config.json", "tokenizer.model"})
-            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f), folder + QLatin1Char('/') + QLatin1String(f)));
-        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/mm_projector.bin"), folder + QStringLiteral("/mm_projector.bin")));
+            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
+                                folder + QLatin1Char('/') + QLatin1String(f)));
+        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/mm_projector.bin"),
+                            folder + QStringLiteral("/mm_projector.bin")));
         auto w = makeWindow();
         QSignalSpy offered(w.get(), &MainWindow::conversionOffered);
         QSignalSpy converted(w.get(), &MainWindow::modelConverted);
@@ -708,7 +710,8 @@ private Q_SLOTS:
         auto *box = w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox"));
         QVERIFY(box);
         QVERIFY(box->isVisible());
-        QCOMPARE(box->text(), QStringLiteral("This folder keeps weights in a pickle file; convert them to safetensors?"));
+        QCOMPARE(box->text(),
+                 QStringLiteral("This folder keeps weights in a pickle file; convert them to safetensors?"));
         QVERIFY2(box->informativeText().contains(target), qPrintable(box->informativeText()));
         box->button(QMessageBox::No)->click();
         QTRY_COMPARE(modelSpy.count(), 1);
@@ -728,8 +731,8 @@ private Q_SLOTS:
         QVERIFY(QFileInfo::exists(target + QStringLiteral("/mm_projector.safetensors")));
         QVERIFY(QFileInfo::exists(target + QStringLiteral("/tokenizer.model")));
         QVERIFY(QFileInfo::exists(folder + QStringLiteral("/mm_projector.bin"))); // the original is untouched
-        // The projector alone is not a whole uhd-paper model: loading the converted folder then fails on the first
-        // missing tensor, and the message is about the new folder.
+        // The projector alone is not a whole uhd-paper model: loading the converted folder then fails on the
+        // first missing tensor, and the message is about the new folder.
         QTRY_COMPARE_WITH_TIMEOUT(modelSpy.count(), 2, 60000);
         QVERIFY2(w->lastError().contains(target), qPrintable(w->lastError()));
         QVERIFY2(w->lastError().contains(QStringLiteral("missing")), qPrintable(w->lastError()));

@@ -394,9 +394,11 @@ TEST(SafeTensorsBadInput, FolderWithOnlyPickleWeights)
     TempDir state;
     writeText(state.file("training_args.bin"), "PK\x03\x04 pretend zip");
     expectError([&] { Checkpoint::open(state.path()); }, ErrorCode::CheckpointInvalid, {"no .safetensors"});
-    // A pickle renamed to .safetensors is recognised as such (malformed safetensors, not convertible as named).
+    // A pickle renamed to .safetensors is recognised as such (malformed safetensors, not convertible as
+    // named).
     writeText(dir.file("model.safetensors"), std::string("PK\x03\x04", 4) + std::string(64, 'z'));
-    expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::CheckpointInvalid, {"pickle", "uhdlens-cli convert"});
+    expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::CheckpointInvalid,
+                {"pickle", "uhdlens-cli convert"});
 }
 
 TEST(SafeTensorsBadInput, TooShortForTheLengthField)

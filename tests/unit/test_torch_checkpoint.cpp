@@ -1,7 +1,8 @@
-// The restricted torch.save reader and the folder conversion (core/src/torch_checkpoint.h, uhdlens/convert.h).
-// Good fixtures (tests/data/pickle, made by tests/tools/make_pickle_fixtures.py with torch.save) must give exactly
-// the tensors torch.load gives (the script's own safetensors copy of them); every bad fixture must be refused with
-// its error code and a message naming the problem, without a crash and without leaving anything at the output.
+// The restricted torch.save reader and the folder conversion (core/src/torch_checkpoint.h,
+// uhdlens/convert.h). Good fixtures (tests/data/pickle, made by tests/tools/make_pickle_fixtures.py with
+// torch.save) must give exactly the tensors torch.load gives (the script's own safetensors copy of them);
+// every bad fixture must be refused with its error code and a message naming the problem, without a crash and
+// without leaving anything at the output.
 #include "safetensors.h"
 #include "torch_checkpoint.h"
 
@@ -32,7 +33,7 @@ const fs::path kData = fs::path(UHDLENS_TEST_DATA) / "pickle";
 
 class TempDir
 {
-public:
+  public:
     TempDir()
     {
         static int counter = 0;
@@ -44,7 +45,7 @@ public:
     ~TempDir() { fs::remove_all(m_path); }
     fs::path path() const { return m_path; }
 
-private:
+  private:
     fs::path m_path;
 };
 
@@ -55,8 +56,8 @@ nlohmann::json manifest()
 }
 
 // Compares `got` with the expected safetensors file tensor by tensor: names, dtypes, shapes and every byte.
-void expectSameTensors(const std::vector<std::pair<std::string, torch::Tensor>> &got, const fs::path &expectedFile,
-                       const std::string &stage)
+void expectSameTensors(const std::vector<std::pair<std::string, torch::Tensor>> &got,
+                       const fs::path &expectedFile, const std::string &stage)
 {
     const Checkpoint want = Checkpoint::open(expectedFile.string());
     std::vector<std::string> names;
@@ -72,13 +73,15 @@ void expectSameTensors(const std::vector<std::pair<std::string, torch::Tensor>> 
         EXPECT_EQ(t.sizes().vec(), w.sizes().vec()) << stage << ": shape of tensor '" << name << "'";
         EXPECT_TRUE(t.is_contiguous()) << stage << ": tensor '" << name << "' is not contiguous";
         if (t.scalar_type() == w.scalar_type() && t.sizes() == w.sizes())
-            EXPECT_TRUE(torch::equal(t, w)) << stage << ": values of tensor '" << name << "' differ; max |diff| "
-                                            << (t.to(torch::kDouble) - w.to(torch::kDouble)).abs().max().item<double>();
+            EXPECT_TRUE(torch::equal(t, w))
+                << stage << ": values of tensor '" << name << "' differ; max |diff| "
+                << (t.to(torch::kDouble) - w.to(torch::kDouble)).abs().max().item<double>();
     }
 }
 
-// A torch.save-format file written here (protocol 2, the same opcodes torch.save emits), for tensors the tests
-// make at run time (the tiny model's resampler). Its reading by torch itself is covered by the fixtures.
+// A torch.save-format file written here (protocol 2, the same opcodes torch.save emits), for tensors the
+// tests make at run time (the tiny model's resampler). Its reading by torch itself is covered by the
+// fixtures.
 std::string pickleInt(int64_t v)
 {
     if (v >= 0 && v < 256)
@@ -95,13 +98,14 @@ std::string pickleStr(const std::string &s)
 }
 void writeTorchSave(const fs::path &path, const std::vector<std::pair<std::string, torch::Tensor>> &tensors)
 {
-    std::string pkl = "\x80\x02" "ccollections\nOrderedDict\n)R(";
+    std::string pkl = "\x80\x02"
+                      "ccollections\nOrderedDict\n)R(";
     std::vector<std::pair<std::string, torch::Tensor>> storages;
     for (const auto &[name, t0] : tensors) {
         const torch::Tensor t = t0.contiguous();
-        const char *type = t.scalar_type() == torch::kBFloat16 ? "BFloat16Storage"
+        const char *type = t.scalar_type() == torch::kBFloat16  ? "BFloat16Storage"
                            : t.scalar_type() == torch::kFloat16 ? "HalfStorage"
-                                                                 : "FloatStorage";
+                                                                : "FloatStorage";
         const std::string key = std::to_string(storages.size());
         storages.emplace_back(key, t);
         std::string size = "(", stride = "(";
@@ -109,9 +113,11 @@ void writeTorchSave(const fs::path &path, const std::vector<std::pair<std::strin
             size += pickleInt(t.size(d));
             stride += pickleInt(t.stride(d));
         }
-        pkl += pickleStr(name) + "ctorch._utils\n_rebuild_tensor_v2\n((" + pickleStr("storage") + "ctorch\n" + type +
-               "\n" + pickleStr(key) + pickleStr("cpu") + pickleInt(t.numel()) + "tQ" + pickleInt(0) + size + "t" +
-               stride + "t\x89" "ccollections\nOrderedDict\n)RtR";
+        pkl += pickleStr(name) + "ctorch._utils\n_rebuild_tensor_v2\n((" + pickleStr("storage") + "ctorch\n" +
+               type + "\n" + pickleStr(key) + pickleStr("cpu") + pickleInt(t.numel()) + "tQ" + pickleInt(0) +
+               size + "t" + stride +
+               "t\x89"
+               "ccollections\nOrderedDict\n)RtR";
     }
     pkl += "u.";
     caffe2::serialize::PyTorchStreamWriter writer(path.string());
@@ -172,7 +178,8 @@ TEST(TorchCheckpointBadInput, EveryBadFixtureIsRefusedClearly)
             EXPECT_EQ(std::string(errorCodeName(e.code())), code) << file << ": " << e.what();
             EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos)
                 << file << ": message lacks '" << phrase << "': " << e.what();
-            EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << file << ": message names no file";
+            EXPECT_NE(std::string(e.what()).find(file), std::string::npos)
+                << file << ": message names no file";
         }
     }
 }
@@ -201,8 +208,8 @@ TEST(TorchCheckpointBadInput, EveryTruncationIsRefusedWithoutACrash)
 
 TEST(TorchCheckpointBadInput, RandomByteFlipsNeverCrash)
 {
-    // Corrupt single bytes of data.pkl's region and the zip directory: each result is either read (a flip inside
-    // tensor data) or refused with a typed error, never a crash or an untyped exception.
+    // Corrupt single bytes of data.pkl's region and the zip directory: each result is either read (a flip
+    // inside tensor data) or refused with a typed error, never a crash or an untyped exception.
     TempDir dir;
     std::ifstream in(kData / "mm_projector.bin", std::ios::binary);
     const std::string whole((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -233,8 +240,9 @@ TEST(ConvertFolder, ShardedFolderGetsAConsistentIndex)
     saveSafeTensors((src / "model-00001-of-00002.safetensors").string(), {{"model.embed_tokens.weight", a}});
     saveSafeTensors((src / "model-00002-of-00002.safetensors").string(), {{"lm_head.weight", b}});
     nlohmann::json index = {{"metadata", {{"total_size", 58}}},
-                            {"weight_map", {{"model.embed_tokens.weight", "model-00001-of-00002.safetensors"},
-                                            {"lm_head.weight", "model-00002-of-00002.safetensors"}}}};
+                            {"weight_map",
+                             {{"model.embed_tokens.weight", "model-00001-of-00002.safetensors"},
+                              {"lm_head.weight", "model-00002-of-00002.safetensors"}}}};
     std::ofstream(src / "model.safetensors.index.json") << index.dump();
     fs::copy_file(kData / "mm_projector.bin", src / "mm_projector.bin");
     fs::copy_file(kData / "global_os_system.pt", src / "training_args.bin"); // never read: not weights
@@ -351,20 +359,20 @@ TEST(ConvertFolderBadInput, FoldersAreChecked)
     };
     expectCode([&] { convertModelFolder((dir.path() / "nope").string(), (dir.path() / "o").string()); },
                ErrorCode::InvalidArgument, "does not exist");
-    expectCode([&] { convertModelFolder(src.string(), (src / "inside").string()); }, ErrorCode::InvalidArgument,
-               "must not be the model folder");
+    expectCode([&] { convertModelFolder(src.string(), (src / "inside").string()); },
+               ErrorCode::InvalidArgument, "must not be the model folder");
     expectCode([&] { convertModelFolder(src.string(), src.string()); }, ErrorCode::InvalidArgument,
                "must not be the model folder");
     fs::create_directories(dir.path() / "full");
     std::ofstream(dir.path() / "full" / "x") << "x";
-    expectCode([&] { convertModelFolder(src.string(), (dir.path() / "full").string()); }, ErrorCode::InvalidArgument,
-               "not empty");
+    expectCode([&] { convertModelFolder(src.string(), (dir.path() / "full").string()); },
+               ErrorCode::InvalidArgument, "not empty");
     EXPECT_TRUE(fs::exists(dir.path() / "full" / "x"));
     const fs::path none = dir.path() / "none";
     fs::create_directories(none);
     std::ofstream(none / "config.json") << "{}";
-    expectCode([&] { convertModelFolder(none.string(), (dir.path() / "o2").string()); }, ErrorCode::InvalidArgument,
-               "no pickle weight files");
+    expectCode([&] { convertModelFolder(none.string(), (dir.path() / "o2").string()); },
+               ErrorCode::InvalidArgument, "no pickle weight files");
     // Two files holding one tensor name: ambiguous, refused.
     fs::copy_file(kData / "mm_projector.bin", src / "pytorch_model.bin");
     expectCode([&] { convertModelFolder(src.string(), (dir.path() / "o3").string()); },
@@ -377,7 +385,9 @@ TEST(ConvertFolder, WrittenByTheTestWriterRoundTrips)
     // The C++ torch.save-format writer used by the engine tests, checked against the reader here.
     TempDir dir;
     const std::vector<std::pair<std::string, torch::Tensor>> t = {
-        {"x", torch::randn({3, 2})}, {"y", torch::randn({4}).to(torch::kBFloat16)}, {"z", torch::randn({2, 2}).t()}};
+        {"x", torch::randn({3, 2})},
+        {"y", torch::randn({4}).to(torch::kBFloat16)},
+        {"z", torch::randn({2, 2}).t()}};
     writeTorchSave(dir.path() / "w.pt", t);
     const auto ck = readTorchZipCheckpoint((dir.path() / "w.pt").string());
     ASSERT_EQ(ck.tensors.size(), 3u);
@@ -389,8 +399,8 @@ TEST(ConvertFolder, WrittenByTheTestWriterRoundTrips)
 
 TEST(PickleWeightsLoad, EngineNamesThePickleAndLoadsTheConversion)
 {
-    // A tiny LLaVA-UHD model laid out like the release: the resampler (model.mm_projector.*) in mm_projector.bin,
-    // everything else in safetensors.
+    // A tiny LLaVA-UHD model laid out like the release: the resampler (model.mm_projector.*) in
+    // mm_projector.bin, everything else in safetensors.
     TempDir dir;
     const std::string corpus = findResource("text/tiny-corpus.txt");
     ASSERT_FALSE(corpus.empty()) << "resources/text/tiny-corpus.txt not found";
@@ -413,7 +423,8 @@ TEST(PickleWeightsLoad, EngineNamesThePickleAndLoadsTheConversion)
         } catch (const Error &e) {
             EXPECT_EQ(e.code(), ErrorCode::PickleWeights) << stage << ": " << e.what();
             EXPECT_TRUE(e.subject().ends_with("mm_projector.bin")) << stage << ": subject " << e.subject();
-            EXPECT_NE(std::string(e.what()).find("uhdlens-cli convert"), std::string::npos) << stage << ": " << e.what();
+            EXPECT_NE(std::string(e.what()).find("uhdlens-cli convert"), std::string::npos)
+                << stage << ": " << e.what();
         }
     };
     expectPickleWeights(model, "safetensors + mm_projector.bin");
