@@ -24,21 +24,14 @@ const std::map<QString, Command> &commands()
     static const std::map<QString, Command> table = {
         {QStringLiteral("plan"), {cli::runPlan, "show how images are sliced (grid, sizes, visual tokens)"}},
         {QStringLiteral("ask"), {cli::runAsk, "answer a question about an image (streams the answer)"}},
-        {QStringLiteral("encode"),
-         {cli::runEncode, "dump the named intermediate tensors of encoding an image"}},
-        {QStringLiteral("make-tiny"),
-         {cli::runMakeTiny, "write a tiny random-weight model folder (tests, demos)"}},
-        {QStringLiteral("preprocess"),
-         {cli::runPreprocess, "write the overview and slices the model sees, as PNG"}},
-        {QStringLiteral("tokenize"),
-         {cli::runTokenize, "print the token ids of a text (SentencePiece tokenizer)"}},
-        {QStringLiteral("synth"),
-         {cli::runSynth, "render synthetic training/evaluation images with their questions"}},
-        {QStringLiteral("eval"),
-         {cli::runEval, "exact-match accuracy of models on a synthetic evaluation set"}},
+        {QStringLiteral("encode"), {cli::runEncode, "dump the named intermediate tensors of encoding an image"}},
+        {QStringLiteral("make-tiny"), {cli::runMakeTiny, "write a tiny random-weight model folder (tests, demos)"}},
+        {QStringLiteral("preprocess"), {cli::runPreprocess, "write the overview and slices the model sees, as PNG"}},
+        {QStringLiteral("tokenize"), {cli::runTokenize, "print the token ids of a text (SentencePiece tokenizer)"}},
+        {QStringLiteral("synth"), {cli::runSynth, "render synthetic training/evaluation images with their questions"}},
+        {QStringLiteral("eval"), {cli::runEval, "exact-match accuracy of models on a synthetic evaluation set"}},
         {QStringLiteral("convert"),
-         {cli::runConvert,
-          "copy a model folder, converting its PyTorch pickle weights to safetensors (safely)"}},
+         {cli::runConvert, "copy a model folder, converting its PyTorch pickle weights to safetensors (safely)"}},
     };
     return table;
 }

@@ -11,29 +11,27 @@
 
 namespace uhdlens {
 
-enum class ErrorCode
-{
+enum class ErrorCode {
     // image intake
     FileNotFound,
-    NotAFile,       // a directory or special file
-    FileUnreadable, // permissions, I/O error
-    NotAnImage,     // no decoder recognises the content
-    ImageTruncated, // header fine, data cut short or corrupt
-    ImageEmpty,     // zero width or height
-    ImageTooLarge,  // over the pixel limit (decompression-bomb guard)
+    NotAFile,         // a directory or special file
+    FileUnreadable,   // permissions, I/O error
+    NotAnImage,       // no decoder recognises the content
+    ImageTruncated,   // header fine, data cut short or corrupt
+    ImageEmpty,       // zero width or height
+    ImageTooLarge,    // over the pixel limit (decompression-bomb guard)
     // checkpoints and tokenizers
-    CheckpointInvalid, // malformed safetensors / index file
+    CheckpointInvalid,   // malformed safetensors / index file
     TensorMissing,
     TensorShapeMismatch,
-    ConfigInvalid, // config.json missing, unparsable, or with a bad/missing key
+    ConfigInvalid,       // config.json missing, unparsable, or with a bad/missing key
     UnknownFamily,
     TokenizerInvalid,
-    PickleWeights, // the weights (or some) are in a PyTorch pickle file: `uhdlens-cli convert` / the app
-                   // converts
-    PickleRefused, // a pickle file the converter will not read: unsafe content or the legacy format
+    PickleWeights,       // (some) weights are in a PyTorch pickle file: `uhdlens-cli convert` converts them
+    PickleRefused,       // a pickle file the converter will not read: unsafe content or the legacy format
     // runtime
-    InvalidArgument, // a setting or option out of range
-    ContextOverflow, // image tokens + prompt exceed the model's context
+    InvalidArgument,  // a setting or option out of range
+    ContextOverflow,  // image tokens + prompt exceed the model's context
     DeviceUnavailable,
     Cancelled,
     Internal,
