@@ -938,16 +938,18 @@ TorchCheckpoint readTorchZipCheckpoint(const std::string &path)
     std::vector<char> pickle;
     try {
         caffe2::serialize::PyTorchStreamReader reader(std::make_shared<MapAdapter>(file));
-        const auto records = reader.getAllRecords();
-        if (records.empty())
+        // Every entry sits in one folder, named after the saved file (libtorch takes the first entry's folder and
+        // lists records relative to it).
+        if (entries.empty())
             malformed(path, "the archive is empty");
-        prefix = records.front().substr(0, records.front().find('/') + 1);
-        for (const std::string &r : records) {
-            if (!entries.count(r))
+        const std::string &first = entries.begin()->first;
+        prefix = first.substr(0, first.find('/') + 1);
+        for (const auto &[name, e] : entries)
+            if (prefix.empty() || !name.starts_with(prefix))
+                malformed(path, "entry '" + name + "' is outside the archive folder '" + prefix + "'");
+        for (const std::string &r : reader.getAllRecords())
+            if (!entries.count(r.starts_with(prefix) ? r : prefix + r))
                 malformed(path, "zip directories disagree about entry '" + r + "'");
-            if (!r.starts_with(prefix))
-                malformed(path, "entry '" + r + "' is outside the archive folder '" + prefix + "'");
-        }
         if (!reader.hasRecord("data.pkl"))
             malformed(path, "no data.pkl in the archive (a TorchScript archive or not a torch.save file?)");
         if (reader.hasRecord("byteorder")) {

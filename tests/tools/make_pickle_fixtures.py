@@ -200,7 +200,7 @@ def main():
     refuse("global_os_system.pt", "pickle-refused", "GLOBAL 'posix.system' is not allowed")
     torch.save({"w": torch.zeros(2), "x": RunsCode(eval, "__import__('os').getcwd()")},
                os.path.join(OUT, "global_eval.pt"))
-    refuse("global_eval.pt", "pickle-refused", "GLOBAL 'builtins.eval' is not allowed")
+    refuse("global_eval.pt", "pickle-refused", "GLOBAL '__builtin__.eval' is not allowed")
     four = torch.arange(4, dtype=torch.float32).numpy().tobytes()
     write_zip("reduce_storage_type.pt", p_dict([("w", b"ctorch\nFloatStorage\n" + p_tuple([p_int(4)]) + b"R")]), {})
     refuse("reduce_storage_type.pt", "pickle-refused", "REDUCE of 'torch.FloatStorage'")
