@@ -2,6 +2,7 @@
 # pickle) converts to a new folder with mm_projector.safetensors (exit 0, --json describes it), the source is left
 # as it was; a malicious pickle, the legacy format and an existing output are refused with exit 2, a message
 # naming the file, and nothing written; bad usage exits 2. Fixtures: DATA/pickle (tools/make_pickle_fixtures.py).
+cmake_policy(SET CMP0053 NEW) # the safetensors header read below holds characters the old rules warn about
 set(CLI_SUBCOMMAND convert)
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
@@ -23,8 +24,11 @@ expect("NOT EXISTS ${WORK}/converted/mm_projector.bin AND NOT EXISTS ${WORK}/con
        "pickle files were copied into the converted folder")
 expect("EXISTS ${src}/mm_projector.bin" "the source folder was changed")
 # The safetensors header names the tensors with their dtype.
-file(READ ${WORK}/converted/mm_projector.safetensors head LIMIT 600)
-expect("head MATCHES \"model.mm_projector.query\\\":{\\\"dtype\\\":\\\"BF16\\\"\"" "header lacks the bf16 query: ${head}")
+file(READ ${WORK}/converted/mm_projector.safetensors head OFFSET 8 LIMIT 4000) # stops at the first NUL
+string(REGEX MATCH "\"model.mm_projector.query\":{\"data_offsets\":\\[[0-9]+,[0-9]+\\],\"dtype\":\"BF16\"" query "${head}")
+if(NOT query)
+  message(FATAL_ERROR "header lacks the bf16 query: ${head}")
+endif()
 
 # Plain output names what was converted and what was left out.
 run_cli(out rc err --model ${src} --out ${WORK}/converted2)
@@ -32,7 +36,7 @@ expect("rc EQUAL 0 AND out MATCHES \"mm_projector.bin -> mm_projector.safetensor
 expect("out MATCHES \"omitted training_args.bin: training state\"" "training state not reported: ${out}")
 
 # Refusals: exit 2, the file and the reason named, nothing written.
-foreach(case "global_os_system.pt;GLOBAL 'posix.system' is not allowed" "legacy.pt;legacy \\(before PyTorch 1.6\\)"
+foreach(case "global_os_system.pt;GLOBAL 'posix.system' is not allowed" "legacy.pt;legacy .before PyTorch 1.6."
              "storage_numel_too_big.pt;declares 1000 elements" "truncated.bin;truncated")
   list(GET case 0 file)
   list(GET case 1 phrase)
@@ -45,7 +49,8 @@ foreach(case "global_os_system.pt;GLOBAL 'posix.system' is not allowed" "legacy.
   expect("NOT EXISTS ${WORK}/out-${file}" "${file}: output written despite the refusal")
 endforeach()
 file(GLOB leftovers ${WORK}/.*partial*)
-expect("\"${leftovers}\" STREQUAL \"\"" "temporary folders left behind: ${leftovers}")
+list(LENGTH leftovers n_left)
+expect("n_left EQUAL 0" "temporary folders left behind: ${leftovers}")
 
 run_cli(out rc err --model ${src} --out ${WORK}/converted)
 expect("rc EQUAL 2 AND err MATCHES \"already exists and is not empty\"" "existing output: ${rc} ${err}")
