@@ -1028,6 +1028,7 @@ void MainWindow::onModelNeedsConversion(const QString &folder, const QString &fi
     m_modelLoading = false;
     m_chatPanel->hideProgress();
     m_modelPanel->showError(message);
+    updateStatus();
     const QString target = QString::fromStdString(suggestConvertedFolder(folder.toStdString()));
     auto *box =
         new QMessageBox(QMessageBox::Question, tr("Convert pickle weights?"),
