@@ -99,11 +99,14 @@ def p_dict(entries):
     return b"\x80\x02}(" + b"".join(p_str(k) + v for k, v in entries) + b"u."
 
 
-def write_zip(name, pickle_bytes, storages, compress=zipfile.ZIP_STORED):
+def write_zip(name, pickle_bytes, storages, compress=zipfile.ZIP_STORED, zip64=False):
     path = os.path.join(OUT, name)
     with zipfile.ZipFile(path, "w", compression=compress) as z:
         def put(entry, data):  # fixed timestamps: the same bytes on every run
-            z.writestr(zipfile.ZipInfo(entry, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=compress)
+            info = zipfile.ZipInfo(entry, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = compress
+            with z.open(info, "w", force_zip64=zip64) as f:  # zip64: local headers carry zip64 extra fields
+                f.write(data)
         put("archive/data.pkl", pickle_bytes)
         for key, data in storages.items():
             put("archive/data/" + key, data)
@@ -190,6 +193,12 @@ def main():
     write_safetensors(os.path.join(OUT, "handmade.pt.expected.safetensors"),
                       {"m": data.as_strided((2, 3), (4, 1), 2)})
     good.append({"file": "handmade.pt", "expected": "handmade.pt.expected.safetensors", "tensors": 1})
+    write_zip("zip64_headers.pt", p_dict([("m", p_tensor("FloatStorage", "0", 16, 2, (2, 3), (4, 1)))]),
+              {"0": data.numpy().tobytes()}, zip64=True)
+    assert torch.equal(torch.load(os.path.join(OUT, "zip64_headers.pt"))["m"], data[2:].as_strided((2, 3), (4, 1)))
+    write_safetensors(os.path.join(OUT, "zip64_headers.pt.expected.safetensors"),
+                      {"m": data.as_strided((2, 3), (4, 1), 2)})
+    good.append({"file": "zip64_headers.pt", "expected": "zip64_headers.pt.expected.safetensors", "tensors": 1})
 
     def refuse(name, code, phrase):
         bad.append({"file": name, "code": code, "contains": phrase})
