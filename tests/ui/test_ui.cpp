@@ -736,6 +736,29 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(modelSpy.count(), 2, 60000);
         QVERIFY2(w->lastError().contains(target), qPrintable(w->lastError()));
         QVERIFY2(w->lastError().contains(QStringLiteral("missing")), qPrintable(w->lastError()));
+
+        // A booby-trapped pickle: the conversion is refused, the reason shown, nothing written.
+        const QString trap = m_tmp.filePath(QStringLiteral("pickle-trap"));
+        QVERIFY(QDir().mkpath(trap));
+        for (const char *f : {"config.json", "tokenizer.model"})
+            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
+                                trap + QLatin1Char('/') + QLatin1String(f)));
+        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/global_os_system.pt"),
+                            trap + QStringLiteral("/pytorch_model.bin")));
+        QTRY_VERIFY(w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox")) == nullptr);
+        QSignalSpy errors(w.get(), &MainWindow::errorShown);
+        w->loadModel(trap);
+        QVERIFY(offered.wait(60000));
+        box = w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox"));
+        QVERIFY(box);
+        box->button(QMessageBox::Yes)->click();
+        QTRY_COMPARE_WITH_TIMEOUT(modelSpy.count(), 3, 60000);
+        QCOMPARE(modelSpy.last().first().toBool(), false);
+        QVERIFY(!errors.isEmpty());
+        QVERIFY2(w->lastError().contains(QStringLiteral("could not be converted")) &&
+                     w->lastError().contains(QStringLiteral("posix.system")),
+                 qPrintable(w->lastError()));
+        QVERIFY(!QFileInfo::exists(trap + QStringLiteral("-safetensors")));
     }
 
     void askStreamsTokens()

@@ -279,6 +279,30 @@ TEST(ConvertFolder, ShardedFolderGetsAConsistentIndex)
     EXPECT_EQ(written["metadata"]["total_size"].get<int64_t>(), all.dataBytes());
 }
 
+TEST(ConvertFolder, ShardedPickleFolderGetsASafetensorsIndex)
+{
+    // pytorch_model-0000N-of-00002.bin + pytorch_model.bin.index.json (a sharded pickle release).
+    TempDir dir;
+    const fs::path src = dir.path() / "sharded", out = dir.path() / "sharded-st";
+    fs::create_directories(src);
+    fs::copy_file(kData / "dtypes.pt", src / "pytorch_model-00001-of-00002.bin");
+    fs::copy_file(kData / "views.pt", src / "pytorch_model-00002-of-00002.bin");
+    std::ofstream(src / "pytorch_model.bin.index.json")
+        << R"({"weight_map": {"f32": "pytorch_model-00001-of-00002.bin"}})";
+    const ConvertReport r = convertModelFolder(src.string(), out.string());
+    ASSERT_EQ(r.converted.size(), 2u);
+    EXPECT_EQ(r.indexFile, "model.safetensors.index.json");
+    EXPECT_FALSE(fs::exists(out / "pytorch_model.bin.index.json"));
+    std::ifstream idx(out / "model.safetensors.index.json");
+    const auto index = nlohmann::json::parse(idx);
+    EXPECT_EQ(index["weight_map"]["f32"], "pytorch_model-00001-of-00002.safetensors");
+    EXPECT_EQ(index["weight_map"]["transposed"], "pytorch_model-00002-of-00002.safetensors");
+    const Checkpoint all = Checkpoint::open(out.string());
+    EXPECT_EQ(all.files().size(), 2u);
+    EXPECT_EQ(all.names().size(), 16u);
+    EXPECT_EQ(index["metadata"]["total_size"].get<int64_t>(), all.dataBytes());
+}
+
 TEST(ConvertFolder, SingleFileAndDuplicatesAndNested)
 {
     TempDir dir;
