@@ -154,6 +154,14 @@
         <source>An unexpected error occurred.</source>
         <translation>An unexpected error occurred.</translation>
     </message>
+    <message>
+        <source>The model keeps weights in a PyTorch pickle file, which UHD Lens does not load directly; it can convert them to safetensors.</source>
+        <translation>The model keeps weights in a PyTorch pickle file, which UHD Lens does not load directly; it can convert them to safetensors.</translation>
+    </message>
+    <message>
+        <source>A pickle weight file contains something other than plain tensors (or is in an old format); it was not converted.</source>
+        <translation>A pickle weight file contains something other than plain tensors (or is in an old format); it was not converted.</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -314,6 +322,13 @@
     <message>
         <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
         <translation>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 → %2 (%n tensor(s))</source>
+        <translation>
+            <numerusform>%1 → %2 (%n tensor)</numerusform>
+            <numerusform>%1 → %2 (%n tensors)</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -719,6 +734,50 @@
     <message>
         <source>A generation setting is out of range: %1</source>
         <translation>A generation setting is out of range: %1</translation>
+    </message>
+    <message>
+        <source>Converting weights: %1 (%2%)</source>
+        <translation>Converting weights: %1 (%2%)</translation>
+    </message>
+    <message>
+        <source>Conversion failed</source>
+        <translation>Conversion failed</translation>
+    </message>
+    <message>
+        <source>The weights of %1 could not be converted.</source>
+        <translation>The weights of %1 could not be converted.</translation>
+    </message>
+    <message>
+        <source>Convert pickle weights?</source>
+        <translation>Convert pickle weights?</translation>
+    </message>
+    <message>
+        <source>This folder keeps weights in a pickle file; convert them to safetensors?</source>
+        <translation>This folder keeps weights in a pickle file; convert them to safetensors?</translation>
+    </message>
+    <message>
+        <source>%1 is a PyTorch pickle file. UHD Lens never loads pickle files directly, because loading one can run code. It can convert the weights with a reader that accepts plain tensors only, into a new folder:
+%2
+The original folder is not changed.</source>
+        <translation>%1 is a PyTorch pickle file. UHD Lens never loads pickle files directly, because loading one can run code. It can convert the weights with a reader that accepts plain tensors only, into a new folder:
+%2
+The original folder is not changed.</translation>
+    </message>
+    <message>
+        <source>Converting weights…</source>
+        <translation>Converting weights…</translation>
+    </message>
+    <message>
+        <source>Converting the weights of %1 into %2…</source>
+        <translation>Converting the weights of %1 into %2…</translation>
+    </message>
+    <message>
+        <source>Converted weights written to %1; loading it.</source>
+        <translation>Converted weights written to %1; loading it.</translation>
+    </message>
+    <message>
+        <source>Converted: %1</source>
+        <translation>Converted: %1</translation>
     </message>
 </context>
 <context>

@@ -154,6 +154,14 @@
         <source>An unexpected error occurred.</source>
         <translation>发生意外错误。</translation>
     </message>
+    <message>
+        <source>The model keeps weights in a PyTorch pickle file, which UHD Lens does not load directly; it can convert them to safetensors.</source>
+        <translation>该模型的权重保存在 PyTorch pickle 文件中，UHD Lens 不会直接加载它；可以将其转换为 safetensors。</translation>
+    </message>
+    <message>
+        <source>A pickle weight file contains something other than plain tensors (or is in an old format); it was not converted.</source>
+        <translation>某个 pickle 权重文件包含普通张量以外的内容（或是旧格式），未进行转换。</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -314,6 +322,12 @@
     <message>
         <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
         <translation>尚未加载模型。要提问，请打开模型文件夹（模型 &gt; 打开模型文件夹）。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 → %2 (%n tensor(s))</source>
+        <translation>
+            <numerusform>%1 → %2（%n 个张量）</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -717,6 +731,50 @@
     <message>
         <source>A generation setting is out of range: %1</source>
         <translation>某项生成设置超出范围：%1</translation>
+    </message>
+    <message>
+        <source>Converting weights: %1 (%2%)</source>
+        <translation>正在转换权重：%1（%2%）</translation>
+    </message>
+    <message>
+        <source>Conversion failed</source>
+        <translation>转换失败</translation>
+    </message>
+    <message>
+        <source>The weights of %1 could not be converted.</source>
+        <translation>无法转换 %1 的权重。</translation>
+    </message>
+    <message>
+        <source>Convert pickle weights?</source>
+        <translation>转换 pickle 权重？</translation>
+    </message>
+    <message>
+        <source>This folder keeps weights in a pickle file; convert them to safetensors?</source>
+        <translation>此文件夹的权重保存在 pickle 文件中；要将其转换为 safetensors 吗？</translation>
+    </message>
+    <message>
+        <source>%1 is a PyTorch pickle file. UHD Lens never loads pickle files directly, because loading one can run code. It can convert the weights with a reader that accepts plain tensors only, into a new folder:
+%2
+The original folder is not changed.</source>
+        <translation>%1 是 PyTorch pickle 文件。UHD Lens 从不直接加载 pickle 文件，因为加载它可能会执行代码。UHD Lens 可以用只接受普通张量的读取器将权重转换到新文件夹：
+%2
+原文件夹不会被修改。</translation>
+    </message>
+    <message>
+        <source>Converting weights…</source>
+        <translation>正在转换权重…</translation>
+    </message>
+    <message>
+        <source>Converting the weights of %1 into %2…</source>
+        <translation>正在将 %1 的权重转换到 %2…</translation>
+    </message>
+    <message>
+        <source>Converted weights written to %1; loading it.</source>
+        <translation>转换后的权重已写入 %1，正在加载。</translation>
+    </message>
+    <message>
+        <source>Converted: %1</source>
+        <translation>已转换：%1</translation>
     </message>
 </context>
 <context>

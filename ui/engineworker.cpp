@@ -2,6 +2,8 @@
 
 #include "errortext.h"
 
+#include "uhdlens/convert.h"
+
 #include <QElapsedTimer>
 
 namespace uhdlens::ui {
@@ -42,9 +44,32 @@ void EngineWorker::loadModel(const uhdlens::LoadOptions &options)
         m_hasModel.store(true);
         Q_EMIT modelLoaded(m_model->info());
     } catch (const Error &e) {
-        Q_EMIT modelFailed(errorText(e));
+        if (e.code() == ErrorCode::PickleWeights)
+            Q_EMIT modelNeedsConversion(QString::fromStdString(options.modelDir),
+                                        QString::fromStdString(e.subject()), errorText(e));
+        else
+            Q_EMIT modelFailed(errorText(e));
     } catch (const std::exception &e) {
         Q_EMIT modelFailed(unexpectedErrorText(e.what()));
+    }
+}
+
+void EngineWorker::convertModel(const QString &source, const QString &target)
+{
+    try {
+        const ConvertReport r = convertModelFolder(
+            source.toStdString(), target.toStdString(), [this](double f, const std::string &what) {
+                Q_EMIT conversionProgress(f, QString::fromStdString(what));
+            });
+        QStringList lines;
+        for (const auto &c : r.converted)
+            lines << tr("%1 → %2 (%n tensor(s))", nullptr, static_cast<int>(c.tensors))
+                         .arg(QString::fromStdString(c.source), QString::fromStdString(c.target));
+        Q_EMIT modelConverted(QString::fromStdString(r.outDir), lines.join(QLatin1Char('\n')));
+    } catch (const Error &e) {
+        Q_EMIT conversionFailed(errorText(e));
+    } catch (const std::exception &e) {
+        Q_EMIT conversionFailed(unexpectedErrorText(e.what()));
     }
 }
 

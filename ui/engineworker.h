@@ -53,6 +53,9 @@ public:
 
 public Q_SLOTS:
     void loadModel(const uhdlens::LoadOptions &options);
+    // Copies `source` to `target`, converting its pickle weights to safetensors (uhdlens/convert.h); runs
+    // here, on the engine thread, and answers with modelConverted or conversionFailed.
+    void convertModel(const QString &source, const QString &target);
     void unloadModel();
     void ask(const uhdlens::ui::AskRequest &request);
     void forgetDocument(int documentId);
@@ -62,6 +65,12 @@ Q_SIGNALS:
     void modelLoaded(const uhdlens::ModelInfo &info);
     void modelUnloaded();
     void modelFailed(const QString &message);
+    // The load failed with Error(PickleWeights): `file` is the pickle weight file, `message` the readable
+    // error.
+    void modelNeedsConversion(const QString &folder, const QString &file, const QString &message);
+    void conversionProgress(double fraction, const QString &what);
+    void modelConverted(const QString &target, const QString &summary);
+    void conversionFailed(const QString &message);
     void started(quint64 requestId);
     void planReady(quint64 requestId, const uhdlens::SlicePlan &plan);
     void sliceEncoded(quint64 requestId, int index, int total, double ms);

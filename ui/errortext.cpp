@@ -36,6 +36,14 @@ QString errorCodeText(ErrorCode code)
         return QCoreApplication::translate("ErrorText", "This model family is not supported.");
     case ErrorCode::TokenizerInvalid:
         return QCoreApplication::translate("ErrorText", "The model's tokenizer is missing or damaged.");
+    case ErrorCode::PickleWeights:
+        return QCoreApplication::translate("ErrorText",
+                                           "The model keeps weights in a PyTorch pickle file, which UHD Lens "
+                                           "does not load directly; it can convert them to safetensors.");
+    case ErrorCode::PickleRefused:
+        return QCoreApplication::translate("ErrorText",
+                                           "A pickle weight file contains something other than plain tensors "
+                                           "(or is in an old format); it was not converted.");
     case ErrorCode::InvalidArgument:
         return QCoreApplication::translate("ErrorText", "A setting is out of range.");
     case ErrorCode::ContextOverflow:

@@ -12,6 +12,7 @@
 #include "screencapture.h"
 #include "slicecanvas.h"
 
+#include "uhdlens/convert.h"
 #include "uhdlens/image_io.h"
 
 #include <QAction>
@@ -111,6 +112,22 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     EngineWorker *worker = m_engine->worker();
     connect(worker, &EngineWorker::modelLoaded, this, &MainWindow::onModelLoaded);
     connect(worker, &EngineWorker::modelFailed, this, &MainWindow::onModelFailed);
+    connect(worker, &EngineWorker::modelNeedsConversion, this, &MainWindow::onModelNeedsConversion);
+    connect(worker, &EngineWorker::modelConverted, this, &MainWindow::onModelConverted);
+    connect(worker, &EngineWorker::conversionProgress, this, [this](double fraction, const QString &what) {
+        m_chatPanel->showProgress(tr("Converting weights: %1 (%2%)").arg(what).arg(qRound(fraction * 100)),
+                                  fraction);
+    });
+    connect(worker, &EngineWorker::conversionFailed, this, [this](const QString &message) {
+        m_modelLoading = false;
+        m_chatPanel->hideProgress();
+        showError(tr("Conversion failed"),
+                  tr("The weights of %1 could not be converted.").arg(m_modelFolder) + QLatin1Char('\n') +
+                      message);
+        updateActions();
+        updateStatus();
+        Q_EMIT modelChanged(false);
+    });
     connect(worker, &EngineWorker::loadProgress, this, &MainWindow::onLoadProgress);
     connect(worker, &EngineWorker::modelUnloaded, this, [this] {
         m_modelInfo.reset();
@@ -1002,6 +1019,54 @@ void MainWindow::onModelFailed(const QString &message)
     updateStatus();
     replan();
     Q_EMIT modelChanged(false);
+}
+
+void MainWindow::onModelNeedsConversion(const QString &folder, const QString &file, const QString &message)
+{
+    // The engine never unpickles; offer the restricted conversion (uhdlens/convert.h) into a new sibling
+    // folder, leaving the user's folder as it is.
+    m_modelLoading = false;
+    m_chatPanel->hideProgress();
+    m_modelPanel->showError(message);
+    updateStatus();
+    const QString target = QString::fromStdString(suggestConvertedFolder(folder.toStdString()));
+    auto *box =
+        new QMessageBox(QMessageBox::Question, tr("Convert pickle weights?"),
+                        tr("This folder keeps weights in a pickle file; convert them to safetensors?"),
+                        QMessageBox::Yes | QMessageBox::No, this);
+    box->setObjectName(QStringLiteral("convertPickleBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setInformativeText(tr("%1 is a PyTorch pickle file. UHD Lens never loads pickle files directly, "
+                               "because loading one can run "
+                               "code. It can convert the weights with a reader that accepts plain tensors "
+                               "only, into a new folder:\n%2\n"
+                               "The original folder is not changed.")
+                                .arg(QFileInfo(file).fileName(), target));
+    box->setDetailedText(message);
+    box->setDefaultButton(QMessageBox::Yes);
+    connect(box, &QMessageBox::finished, this, [this, box, folder, target, message](int) {
+        if (box->clickedButton() != box->button(QMessageBox::Yes)) {
+            onModelFailed(message);
+            return;
+        }
+        m_modelLoading = true;
+        m_chatPanel->showProgress(tr("Converting weights…"), 0.0);
+        statusBar()->showMessage(tr("Converting the weights of %1 into %2…").arg(folder, target));
+        EngineWorker *w = engine();
+        QMetaObject::invokeMethod(
+            w, [w, folder, target] { w->convertModel(folder, target); }, Qt::QueuedConnection);
+        updateStatus();
+    });
+    box->open(); // not exec(): no nested event loop
+    Q_EMIT conversionOffered(file, target);
+}
+
+void MainWindow::onModelConverted(const QString &folder, const QString &summary)
+{
+    statusBar()->showMessage(tr("Converted weights written to %1; loading it.").arg(folder), 10000);
+    m_modelPanel->showProgress(0.0, tr("Converted: %1").arg(summary));
+    Q_EMIT modelConverted(folder);
+    loadModel(folder);
 }
 
 // ---------------------------------------------------------------------------------------------------- asking

@@ -107,6 +107,10 @@ Q_SIGNALS:
     void documentOpened(int documentId);
     void errorShown(const QString &message);
     void modelChanged(bool loaded);
+    // A folder with pickle weights: the conversion question (object name "convertPickleBox") is open.
+    void conversionOffered(const QString &pickleFile, const QString &targetFolder);
+    // The converted copy was written to `folder` and is being loaded.
+    void modelConverted(const QString &folder);
     void generationFinished();
 
 protected:
@@ -156,6 +160,8 @@ private:
     // Engine signal handlers (GUI thread).
     void onModelLoaded(const ModelInfo &info);
     void onModelFailed(const QString &message);
+    void onModelNeedsConversion(const QString &folder, const QString &file, const QString &message);
+    void onModelConverted(const QString &folder, const QString &summary);
     void onLoadProgress(double fraction, const QString &stage);
     void onStarted(quint64 id);
     void onPlanReady(quint64 id, const SlicePlan &plan);

@@ -14,6 +14,7 @@ int runPreprocess(const QStringList &args); // cmd_preprocess.cpp
 int runTokenize(const QStringList &args);
 int runSynth(const QStringList &args); // cmd_synth.cpp
 int runEval(const QStringList &args);  // cmd_eval.cpp
+int runConvert(const QStringList &args); // cmd_convert.cpp (exit 2 also for a refused weight file)
 
 // Shared helpers.
 int usageError(const QString &command, const QString &message);

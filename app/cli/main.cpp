@@ -30,6 +30,8 @@ const std::map<QString, Command> &commands()
         {QStringLiteral("tokenize"), {cli::runTokenize, "print the token ids of a text (SentencePiece tokenizer)"}},
         {QStringLiteral("synth"), {cli::runSynth, "render synthetic training/evaluation images with their questions"}},
         {QStringLiteral("eval"), {cli::runEval, "exact-match accuracy of models on a synthetic evaluation set"}},
+        {QStringLiteral("convert"),
+         {cli::runConvert, "copy a model folder, converting its PyTorch pickle weights to safetensors (safely)"}},
     };
     return table;
 }

@@ -5,6 +5,7 @@
 #include "generation.h"
 #include "model_folder.h"
 #include "preprocess.h"
+#include "uhdlens/convert.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/image_io.h"
 #include "uhdlens/plan_json.h"
@@ -314,7 +315,25 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     for (size_t k = 0; k < impl->checkpoints.size(); ++k) {
         report(0.2 + 0.6 * double(k) / double(impl->checkpoints.size()), "reading weights");
         const std::vector<std::string> owned = k == 0 ? std::vector<std::string>{""} : visionPrefixes;
-        auto warnings = loadParameters(perCk[k], impl->checkpoints[k], dtype, device, owned, keepBf16);
+        std::vector<std::string> warnings;
+        try {
+            warnings = loadParameters(perCk[k], impl->checkpoints[k], dtype, device, owned, keepBf16);
+        } catch (const Error &e) {
+            // LLaVA-UHD's release keeps the projector/resampler in mm_projector.bin beside safetensors
+            // shards: a tensor missing from the safetensors is most likely in such a pickle file, which we
+            // never unpickle.
+            const std::string dir = k == 0 ? options.modelDir : options.visionDir;
+            const auto pickles = pickleWeightFiles(dir);
+            if (e.code() != ErrorCode::TensorMissing || pickles.empty())
+                throw;
+            throw Error(
+                ErrorCode::PickleWeights,
+                std::string(e.what()) + "; the folder also keeps weights in the PyTorch pickle file '" +
+                    pickles.front() + "'" + (pickles.size() > 1 ? " (and others)" : "") +
+                    ", which is never unpickled (that can run code): convert the folder with "
+                    "`uhdlens-cli convert --model DIR --out NEWDIR` (or let the UHD Lens app convert it)",
+                joinPath(dir, pickles.front()));
+        }
         // A full CLIP checkpoint as the vision folder also carries its text tower: summarise long lists.
         const size_t keep = 8;
         for (size_t i = 0; i < std::min(keep, warnings.size()); ++i)

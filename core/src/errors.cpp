@@ -18,6 +18,8 @@ const char *errorCodeName(ErrorCode code) noexcept
     case ErrorCode::ConfigInvalid: return "config-invalid";
     case ErrorCode::UnknownFamily: return "unknown-family";
     case ErrorCode::TokenizerInvalid: return "tokenizer-invalid";
+    case ErrorCode::PickleWeights: return "pickle-weights";
+    case ErrorCode::PickleRefused: return "pickle-refused";
     case ErrorCode::InvalidArgument: return "invalid-argument";
     case ErrorCode::ContextOverflow: return "context-overflow";
     case ErrorCode::DeviceUnavailable: return "device-unavailable";

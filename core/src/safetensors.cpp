@@ -4,6 +4,7 @@
 // Unlike the reference we accept gaps between tensors (harmless for reading) but never overlaps.
 #include "safetensors.h"
 
+#include "uhdlens/convert.h"
 #include "uhdlens/errors.h"
 
 #ifdef UHDLENS_HAVE_OPENSSL
@@ -125,17 +126,14 @@ std::shared_ptr<Mapping> mapFile(const std::string &path)
 
 bool isPickleName(const std::string &fileName)
 {
-    for (const char *ext : {".bin", ".pt", ".pth", ".ckpt", ".pkl"})
-        if (fileName.size() > std::strlen(ext) && fileName.ends_with(ext))
-            return true;
-    return false;
+    return isPickleWeightName(fileName);
 }
 
+// The engine never unpickles (a pickle can run code when loaded); uhdlens/convert.h converts without running
+// it.
 const char *kConvertHint =
-    "only safetensors are supported (pickle checkpoints can run code when loaded); convert with "
-    "`python3 -c \"import torch, safetensors.torch as s; s.save_file({k: v.contiguous() for k, v in "
-    "torch.load('pytorch_model.bin', map_location='cpu').items()}, 'model.safetensors')\"` "
-    "or Hugging Face's safetensors convert space";
+    "only safetensors are read (loading a pickle can run code); convert the folder with `uhdlens-cli convert "
+    "--model DIR --out NEWDIR` (or open it in the UHD Lens app, which offers the conversion)";
 
 } // namespace
 
@@ -190,7 +188,9 @@ Shard readShard(const std::string &path, int shardIndex)
         if (headerLen > kMaxHeaderBytes)
             reason = "header length " + std::to_string(headerLen) + " exceeds the 100 MB limit";
         if (looksZip || looksPickle)
-            reason += "; this looks like a PyTorch pickle checkpoint: " + std::string(kConvertHint);
+            reason += "; this looks like a PyTorch pickle checkpoint with a .safetensors name (rename it to "
+                      ".bin): " +
+                      std::string(kConvertHint);
         invalid(path, reason);
     }
     shard.dataStart = 8 + headerLen;
@@ -335,8 +335,10 @@ void openIndex(Checkpoint::Impl &impl, const std::string &indexPath)
             throw Error(ErrorCode::FileNotFound,
                         "checkpoint index '" + indexPath + "' names shard '" + file + "', which does not exist", p);
         if (isPickleName(file))
-            throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' names '" + file + "': " +
-                                                          kConvertHint, p);
+            throw Error(ErrorCode::PickleWeights,
+                        "checkpoint index '" + indexPath + "' names the pickle file '" + file +
+                            "': " + kConvertHint,
+                        p);
         shardOf[file] = static_cast<int>(impl.shards.size());
         impl.shards.push_back(readShard(p, static_cast<int>(impl.shards.size())));
     }
@@ -390,15 +392,13 @@ Checkpoint Checkpoint::open(const std::string &path)
             impl.shards.push_back(readShard((dir / "model.safetensors").string(), 0));
             addShardTensors(impl);
         } else {
-            std::vector<std::string> indexes, files, pickles;
+            std::vector<std::string> indexes, files;
             for (const auto &e : fs::directory_iterator(dir, ec)) {
                 const std::string name = e.path().filename().string();
                 if (name.ends_with(".safetensors.index.json"))
                     indexes.push_back(e.path().string());
                 else if (name.ends_with(".safetensors") && e.is_regular_file())
                     files.push_back(e.path().string());
-                else if (isPickleName(name))
-                    pickles.push_back(name);
             }
             if (ec)
                 throw Error(ErrorCode::FileUnreadable, "cannot list folder '" + path + "': " + ec.message(), path);
@@ -409,12 +409,11 @@ Checkpoint Checkpoint::open(const std::string &path)
                 for (const std::string &f : files)
                     impl.shards.push_back(readShard(f, static_cast<int>(impl.shards.size())));
                 addShardTensors(impl);
-            } else if (!pickles.empty()) {
-                std::sort(pickles.begin(), pickles.end());
-                throw Error(ErrorCode::CheckpointInvalid,
+            } else if (const auto pickles = pickleWeightFiles(path); !pickles.empty()) {
+                throw Error(ErrorCode::PickleWeights,
                             "folder '" + path + "' holds only PyTorch pickle weights (" + pickles.front() +
                                 (pickles.size() > 1 ? ", ..." : "") + "): " + kConvertHint,
-                            path);
+                            (dir / pickles.front()).string());
             } else {
                 throw Error(ErrorCode::CheckpointInvalid, "folder '" + path + "' holds no .safetensors file", path);
             }
@@ -423,7 +422,8 @@ Checkpoint Checkpoint::open(const std::string &path)
         if (path.ends_with(".index.json"))
             openIndex(impl, path);
         else if (isPickleName(path))
-            throw Error(ErrorCode::CheckpointInvalid, "'" + path + "': " + kConvertHint, path);
+            throw Error(ErrorCode::PickleWeights, "'" + path + "' is a PyTorch pickle file: " + kConvertHint,
+                        path);
         else {
             impl.shards.push_back(readShard(path, 0));
             addShardTensors(impl);

@@ -19,16 +19,18 @@
 #include <QClipboard>
 #include <QComboBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QLabel>
-#include <QDockWidget>
 #include <QFileInfo>
+#include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QPainter>
 #include <QProcess>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
@@ -679,6 +681,84 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         w->ask(QStringLiteral("What is this?"));
         QVERIFY(w->chatPanel()->transcriptText().contains(QStringLiteral("No model is loaded")));
+    }
+
+    void pickleFolderOffersConversion()
+    {
+        // A folder whose weights are in a pickle file (the LLaVA-UHD release's mm_projector.bin, as made by
+        // torch.save in tests/tools/make_pickle_fixtures.py): loading it offers the conversion.
+        const QString model = tinyModel();
+        QVERIFY(!model.isEmpty());
+        const QString folder = m_tmp.filePath(QStringLiteral("pickle-only"));
+        QVERIFY(QDir().mkpath(folder));
+        for (const char *f : {"config.json", "tokenizer.model"})
+            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
+                                folder + QLatin1Char('/') + QLatin1String(f)));
+        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/mm_projector.bin"),
+                            folder + QStringLiteral("/mm_projector.bin")));
+        auto w = makeWindow();
+        QSignalSpy offered(w.get(), &MainWindow::conversionOffered);
+        QSignalSpy converted(w.get(), &MainWindow::modelConverted);
+        QSignalSpy modelSpy(w.get(), &MainWindow::modelChanged);
+
+        // Declined: the readable error, nothing written.
+        w->loadModel(folder);
+        QVERIFY(offered.wait(60000));
+        QVERIFY(offered.first().at(0).toString().endsWith(QStringLiteral("mm_projector.bin")));
+        const QString target = offered.first().at(1).toString();
+        QCOMPARE(target, folder + QStringLiteral("-safetensors"));
+        auto *box = w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox"));
+        QVERIFY(box);
+        QVERIFY(box->isVisible());
+        QCOMPARE(box->text(),
+                 QStringLiteral("This folder keeps weights in a pickle file; convert them to safetensors?"));
+        QVERIFY2(box->informativeText().contains(target), qPrintable(box->informativeText()));
+        box->button(QMessageBox::No)->click();
+        QTRY_COMPARE(modelSpy.count(), 1);
+        QCOMPARE(modelSpy.first().first().toBool(), false);
+        QVERIFY2(w->lastError().contains(QStringLiteral("pickle file")), qPrintable(w->lastError()));
+        QVERIFY(!QFileInfo::exists(target));
+        QTRY_VERIFY(w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox")) == nullptr);
+
+        // Accepted: converted off the GUI thread into the sibling folder, which is then loaded.
+        w->loadModel(folder);
+        QVERIFY(offered.wait(60000));
+        box = w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox"));
+        QVERIFY(box);
+        box->button(QMessageBox::Yes)->click();
+        QVERIFY(converted.wait(60000));
+        QCOMPARE(converted.first().first().toString(), target);
+        QVERIFY(QFileInfo::exists(target + QStringLiteral("/mm_projector.safetensors")));
+        QVERIFY(QFileInfo::exists(target + QStringLiteral("/tokenizer.model")));
+        QVERIFY(QFileInfo::exists(folder + QStringLiteral("/mm_projector.bin"))); // the original is untouched
+        // The projector alone is not a whole uhd-paper model: loading the converted folder then fails on the
+        // first missing tensor, and the message is about the new folder.
+        QTRY_COMPARE_WITH_TIMEOUT(modelSpy.count(), 2, 60000);
+        QVERIFY2(w->lastError().contains(target), qPrintable(w->lastError()));
+        QVERIFY2(w->lastError().contains(QStringLiteral("missing")), qPrintable(w->lastError()));
+
+        // A booby-trapped pickle: the conversion is refused, the reason shown, nothing written.
+        const QString trap = m_tmp.filePath(QStringLiteral("pickle-trap"));
+        QVERIFY(QDir().mkpath(trap));
+        for (const char *f : {"config.json", "tokenizer.model"})
+            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
+                                trap + QLatin1Char('/') + QLatin1String(f)));
+        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/global_os_system.pt"),
+                            trap + QStringLiteral("/pytorch_model.bin")));
+        QTRY_VERIFY(w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox")) == nullptr);
+        QSignalSpy errors(w.get(), &MainWindow::errorShown);
+        w->loadModel(trap);
+        QVERIFY(offered.wait(60000));
+        box = w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox"));
+        QVERIFY(box);
+        box->button(QMessageBox::Yes)->click();
+        QTRY_COMPARE_WITH_TIMEOUT(modelSpy.count(), 3, 60000);
+        QCOMPARE(modelSpy.last().first().toBool(), false);
+        QVERIFY(!errors.isEmpty());
+        QVERIFY2(w->lastError().contains(QStringLiteral("could not be converted")) &&
+                     w->lastError().contains(QStringLiteral("posix.system")),
+                 qPrintable(w->lastError()));
+        QVERIFY(!QFileInfo::exists(trap + QStringLiteral("-safetensors")));
     }
 
     void askStreamsTokens()

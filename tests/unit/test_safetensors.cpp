@@ -384,13 +384,21 @@ TEST(SafeTensorsBadInput, FolderWithOnlyPickleWeights)
     TempDir dir;
     writeText(dir.file("pytorch_model.bin"), "PK\x03\x04 pretend zip");
     writeText(dir.file("config.json"), "{}");
-    expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::CheckpointInvalid,
-                {"pytorch_model.bin", "only safetensors are supported", "convert with"});
-    expectError([&] { Checkpoint::open(dir.file("pytorch_model.bin")); }, ErrorCode::CheckpointInvalid,
-                {"only safetensors are supported"});
-    // A pickle renamed to .safetensors is recognised as such.
+    // Typed PickleWeights naming the file and the conversion, so the app can offer it.
+    expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::PickleWeights,
+                {"pytorch_model.bin", "only safetensors are read", "uhdlens-cli convert"},
+                dir.file("pytorch_model.bin"));
+    expectError([&] { Checkpoint::open(dir.file("pytorch_model.bin")); }, ErrorCode::PickleWeights,
+                {"only safetensors are read"});
+    // Training state is not weights: a folder with only training_args.bin has no weights at all.
+    TempDir state;
+    writeText(state.file("training_args.bin"), "PK\x03\x04 pretend zip");
+    expectError([&] { Checkpoint::open(state.path()); }, ErrorCode::CheckpointInvalid, {"no .safetensors"});
+    // A pickle renamed to .safetensors is recognised as such (malformed safetensors, not convertible as
+    // named).
     writeText(dir.file("model.safetensors"), std::string("PK\x03\x04", 4) + std::string(64, 'z'));
-    expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::CheckpointInvalid, {"pickle", "convert with"});
+    expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::CheckpointInvalid,
+                {"pickle", "uhdlens-cli convert"});
 }
 
 TEST(SafeTensorsBadInput, TooShortForTheLengthField)
@@ -549,7 +557,7 @@ TEST(SafeTensorsBadInput, ShardIndexProblems)
     expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::CheckpointInvalid, {"lists no tensors"});
     writeText(dir.file("pytorch_model-00001.bin"), "x");
     writeText(idx, R"({"weight_map": {"a": "pytorch_model-00001.bin"}})");
-    expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::CheckpointInvalid, {"only safetensors"});
+    expectError([&] { Checkpoint::open(dir.path()); }, ErrorCode::PickleWeights, {"only safetensors"});
 }
 
 TEST(SafeTensorsBadInput, MissingTensorLookup)

@@ -27,6 +27,8 @@ enum class ErrorCode {
     ConfigInvalid,       // config.json missing, unparsable, or with a bad/missing key
     UnknownFamily,
     TokenizerInvalid,
+    PickleWeights,       // (some) weights are in a PyTorch pickle file: `uhdlens-cli convert` converts them
+    PickleRefused,       // a pickle file the converter will not read: unsafe content or the legacy format
     // runtime
     InvalidArgument,  // a setting or option out of range
     ContextOverflow,  // image tokens + prompt exceed the model's context
