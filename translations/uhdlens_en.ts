@@ -854,6 +854,42 @@ The original folder is not changed.</translation>
         <source>mixed (bf16 weights, f32 arithmetic)</source>
         <translation>mixed (bf16 weights, f32 arithmetic)</translation>
     </message>
+    <message>
+        <source>Settings and where they came from:</source>
+        <translation>Settings and where they came from:</translation>
+    </message>
+    <message>
+        <source>Slice size</source>
+        <translation>Slice size</translation>
+    </message>
+    <message>
+        <source>Max slices</source>
+        <translation>Max slices</translation>
+    </message>
+    <message>
+        <source>Patch</source>
+        <translation>Patch</translation>
+    </message>
+    <message>
+        <source>Slicing</source>
+        <translation>Slicing</translation>
+    </message>
+    <message>
+        <source>Pixel normalisation</source>
+        <translation>Pixel normalisation</translation>
+    </message>
+    <message>
+        <source>Stop token ids</source>
+        <translation>Stop token ids</translation>
+    </message>
+    <message>
+        <source>Added tokens</source>
+        <translation>Added tokens</translation>
+    </message>
+    <message>
+        <source>the family&apos;s default</source>
+        <translation>the family&apos;s default</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::PlanPanel</name>

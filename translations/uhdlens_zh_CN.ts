@@ -851,6 +851,42 @@ The original folder is not changed.</source>
         <source>mixed (bf16 weights, f32 arithmetic)</source>
         <translation>混合（bf16 权重，f32 运算）</translation>
     </message>
+    <message>
+        <source>Settings and where they came from:</source>
+        <translation>设置及其来源：</translation>
+    </message>
+    <message>
+        <source>Slice size</source>
+        <translation>切片尺寸</translation>
+    </message>
+    <message>
+        <source>Max slices</source>
+        <translation>最大切片数</translation>
+    </message>
+    <message>
+        <source>Patch</source>
+        <translation>图块</translation>
+    </message>
+    <message>
+        <source>Slicing</source>
+        <translation>切片</translation>
+    </message>
+    <message>
+        <source>Pixel normalisation</source>
+        <translation>像素归一化</translation>
+    </message>
+    <message>
+        <source>Stop token ids</source>
+        <translation>停止词元 ID</translation>
+    </message>
+    <message>
+        <source>Added tokens</source>
+        <translation>附加词元</translation>
+    </message>
+    <message>
+        <source>the family&apos;s default</source>
+        <translation>该模型系列的默认值</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::PlanPanel</name>
