@@ -887,6 +887,10 @@ The original folder is not changed.</translation>
         <translation>Added tokens</translation>
     </message>
     <message>
+        <source>Tokens the prompt is split on</source>
+        <translation>Tokens the prompt is split on</translation>
+    </message>
+    <message>
         <source>the family&apos;s default</source>
         <translation>the family&apos;s default</translation>
     </message>

@@ -884,6 +884,10 @@ The original folder is not changed.</source>
         <translation>附加词元</translation>
     </message>
     <message>
+        <source>Tokens the prompt is split on</source>
+        <translation>提示词按其切分的词元</translation>
+    </message>
+    <message>
         <source>the family&apos;s default</source>
         <translation>该模型系列的默认值</translation>
     </message>

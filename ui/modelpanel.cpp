@@ -120,6 +120,8 @@ QString ModelPanel::sourcesText() const
             what = tr("Stop token ids");
         else if (s.key == "tokens.added")
             what = tr("Added tokens");
+        else if (s.key == "tokens.split")
+            what = tr("Tokens the prompt is split on");
         else
             what = QString::fromStdString(s.key);
         const QString from = s.source == "default" ? tr("the family's default") : QString::fromStdString(s.source);

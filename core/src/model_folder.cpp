@@ -130,6 +130,15 @@ void readTokenNames(FolderFiles &out, const json &j, const std::string &label)
             out.namedTokenSource[key] = label;
         }
     }
+    if (j.contains("additional_special_tokens") && !j["additional_special_tokens"].is_null()) {
+        const json &list = j["additional_special_tokens"];
+        if (!list.is_array())
+            badKey(label, "additional_special_tokens", "must be a list of tokens");
+        for (const json &t : list)
+            if (const auto spelling = tokenSpelling(t, label, "additional_special_tokens"))
+                out.specialTokens.insert(*spelling);
+        out.specialTokenSource.insert(label);
+    }
 }
 
 void addToken(FolderFiles &out, const std::string &spelling, int64_t id, const std::string &label)
@@ -209,6 +218,27 @@ FolderFiles readModelFolder(const std::string &modelDir, const std::string &visi
     if (auto a = readOptionalJson(modelDir, "added_tokens.json", "added_tokens.json"))
         for (auto it = a->begin(); it != a->end(); ++it)
             addToken(out, it.key(), tokenId(it.value(), "added_tokens.json", it.key()), "added_tokens.json");
+
+    // Every token the Hugging Face tokenizer splits text on (transformers' slow tokenizer cuts the string at
+    // each added or special token and encodes the pieces between them one by one). Families whose reference
+    // builds the prompt as one string read this list instead of their built-in one.
+    std::set<std::string> split = out.specialTokens;
+    std::set<std::string> sources = out.specialTokenSource;
+    for (const auto &[spelling, id] : out.addedTokens) {
+        split.insert(spelling);
+        sources.insert(out.addedTokenSource[spelling]);
+    }
+    for (const auto &[key, spelling] : out.namedTokens) {
+        split.insert(spelling);
+        sources.insert(out.namedTokenSource[key]);
+    }
+    if (!split.empty()) {
+        out.config[kSplitTokensKey] = std::vector<std::string>(split.begin(), split.end());
+        std::string from;
+        for (const auto &f : sources)
+            from += (from.empty() ? "" : " + ") + f;
+        out.keySource[kSplitTokensKey] = from;
+    }
     return out;
 }
 
@@ -302,6 +332,8 @@ std::vector<SettingSource> describeSources(const FolderFiles &files, const Model
     for (const auto &f : stopFiles)
         stopFrom += " + " + f;
     out.push_back({"stop.ids", stops.empty() ? "none" : stops, stopFrom});
+    if (const auto it = files.config.find(kSplitTokensKey); it != files.config.end())
+        out.push_back({"tokens.split", std::to_string(it->size()), from(kSplitTokensKey)});
     if (!files.addedTokens.empty()) {
         std::set<std::string> sources;
         for (const auto &s : files.addedTokenSource)

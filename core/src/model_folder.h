@@ -30,12 +30,17 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace uhdlens {
 
 class Tokenizer;
+
+// The config key under which readModelFolder() lists every token the folder's Hugging Face tokenizer splits
+// prompt text on (added tokens, additional_special_tokens, bos/eos/unk); absent when the folder names none.
+inline constexpr const char *kSplitTokensKey = "uhdlens_tokenizer_specials";
 
 struct FolderFiles
 {
@@ -50,6 +55,9 @@ struct FolderFiles
     std::map<std::string, std::string> namedTokenSource;
     std::map<std::string, int64_t> addedTokens; // spelling -> id (added_tokens.json, added_tokens_decoder)
     std::map<std::string, std::string> addedTokenSource;
+    std::set<std::string>
+        specialTokens; // "additional_special_tokens" of tokenizer_config / special_tokens_map
+    std::set<std::string> specialTokenSource;
     std::vector<std::string> warnings;
 };
 

@@ -562,6 +562,11 @@ TEST(ModelFolderFiles, GenerationAndTokenizerFilesAreCheckedAgainstTheTokenizer)
     const SettingSource *added = findSource(m->info(), "tokens.added");
     ASSERT_NE(added, nullptr);
     EXPECT_NE(added->source.find("added_tokens.json"), std::string::npos) << added->source;
+    // The prompt is split on the tokens the files name (<s>, </s>, <unk>, <image>), as the slow HF tokenizer does.
+    const SettingSource *split = findSource(m->info(), "tokens.split");
+    ASSERT_NE(split, nullptr);
+    EXPECT_EQ(split->value, "4");
+    EXPECT_NE(split->source.find("special_tokens_map.json"), std::string::npos) << split->source;
 
     // An added token whose id tokenizer.model does not give: the files belong to another tokenizer.
     writeFile(QDir(d).filePath(QStringLiteral("added_tokens.json")), "{\"<image>\": " + std::to_string(image + 1) + "}");
