@@ -191,6 +191,12 @@ FolderFiles readModelFolder(const std::string &modelDir, const std::string &visi
     if (auto t = readOptionalJson(modelDir, "tokenizer_config.json", "tokenizer_config.json")) {
         const std::string label = "tokenizer_config.json";
         readTokenNames(out, *t, label);
+        if (t->contains("legacy") && !(*t)["legacy"].is_null()) {
+            if (!(*t)["legacy"].is_boolean())
+                badKey(label, "legacy", "must be true or false");
+            out.config[kLegacyTokenizerKey] = (*t)["legacy"];
+            out.keySource[kLegacyTokenizerKey] = label;
+        }
         if (t->contains("added_tokens_decoder")) {
             const json &d = (*t)["added_tokens_decoder"];
             if (!d.is_object())

@@ -42,6 +42,10 @@ class Tokenizer;
 // prompt text on (added tokens, additional_special_tokens, bos/eos/unk); absent when the folder names none.
 inline constexpr const char *kSplitTokensKey = "uhdlens_tokenizer_specials";
 
+// tokenizer_config.json's "legacy" (transformers' LlamaTokenizer: whether text right after a special token gets
+// SentencePiece's dummy-prefix space), passed to the families under this config key when the file sets it.
+inline constexpr const char *kLegacyTokenizerKey = "uhdlens_tokenizer_legacy";
+
 struct FolderFiles
 {
     // config.json with the processor's keys overlaid (in the names the families read: image_mean, image_std,

@@ -137,17 +137,98 @@ struct ShimBuffer
     }
 };
 
+
+// Protobuf wire helpers for withoutDummyPrefix().
+bool readVarint(const QByteArray &s, qsizetype &p, quint64 &v)
+{
+    v = 0;
+    for (int shift = 0; shift < 64 && p < s.size(); shift += 7) {
+        const auto byte = static_cast<unsigned char>(s[p++]);
+        v |= quint64(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return true;
+    }
+    return false;
+}
+
+void writeVarint(QByteArray &out, quint64 v)
+{
+    do {
+        const auto byte = static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        out.append(byte);
+        v >>= 7;
+    } while (v);
+}
+
+// The serialized ModelProto with normalizer_spec.add_dummy_prefix = false, as Hugging Face's non-legacy
+// LlamaTokenizer.get_spm_processor() makes it (ModelProto.normalizer_spec.MergeFrom(NormalizerSpec(
+// add_dummy_prefix=False))): the NormalizerSpec (ModelProto field 3) gets a trailing field 3 = 0, which
+// protobuf's last-value-wins rule makes the value. Empty when the bytes are not a well-formed message.
+QByteArray withoutDummyPrefix(const QByteArray &proto)
+{
+    static const QByteArray kNoPrefix("\x18\x00", 2); // NormalizerSpec.add_dummy_prefix (field 3, varint) = 0
+    QByteArray out;
+    bool found = false;
+    qsizetype p = 0;
+    while (p < proto.size()) {
+        const qsizetype start = p;
+        quint64 key = 0, len = 0;
+        if (!readVarint(proto, p, key))
+            return {};
+        switch (key & 7) {
+        case 0:
+            if (!readVarint(proto, p, len))
+                return {};
+            break;
+        case 1:
+            p += 8;
+            break;
+        case 5:
+            p += 4;
+            break;
+        case 2:
+            if (!readVarint(proto, p, len) || len > quint64(proto.size() - p))
+                return {};
+            if ((key >> 3) == 3) {
+                const QByteArray spec = proto.mid(p, static_cast<qsizetype>(len)) + kNoPrefix;
+                writeVarint(out, key);
+                writeVarint(out, static_cast<quint64>(spec.size()));
+                out += spec;
+                p += static_cast<qsizetype>(len);
+                found = true;
+                continue;
+            }
+            p += static_cast<qsizetype>(len);
+            break;
+        default:
+            return {};
+        }
+        if (p > proto.size())
+            return {};
+        out += proto.mid(start, p - start);
+    }
+    if (!found) {
+        writeVarint(out, (3 << 3) | 2);
+        writeVarint(out, static_cast<quint64>(kNoPrefix.size()));
+        out += kNoPrefix;
+    }
+    return out;
+}
+
 } // namespace
 
 struct Tokenizer::Impl
 {
     uhdlens_spm *model = nullptr;
+    uhdlens_spm *noPrefix = nullptr; // the same model without the dummy prefix (encodeNoDummyPrefix)
     std::string file;
     int64_t vocab = 0, bos = -1, eos = -1, unk = -1, pad = -1;
     ~Impl()
     {
         if (model)
             shim().release(model);
+        if (noPrefix)
+            shim().release(noPrefix);
     }
     void checkId(int64_t id) const
     {
@@ -201,19 +282,36 @@ std::shared_ptr<Tokenizer> Tokenizer::load(const std::string &modelFile)
     impl->bos = s.specialId(model, 1);
     impl->eos = s.specialId(model, 2);
     impl->pad = s.specialId(model, 3);
+    // The no-dummy-prefix variant is only needed by encodeNoDummyPrefix(): a model it cannot be made from still
+    // loads, and that call reports the problem.
+    if (const QByteArray variant = withoutDummyPrefix(bytes); !variant.isEmpty())
+        impl->noPrefix = s.load(variant.constData(), static_cast<size_t>(variant.size()), err, sizeof(err));
     return std::shared_ptr<Tokenizer>(new Tokenizer(std::move(impl)));
 }
 
-std::vector<int64_t> Tokenizer::encode(const std::string &text) const
+namespace {
+std::vector<int64_t> encodeWith(const uhdlens_spm *model, const std::string &text)
 {
     const Shim &s = shim();
     char err[1024] = {0};
     int32_t *ids = nullptr;
     size_t n = 0;
-    if (s.encode(m_impl->model, text.data(), text.size(), &ids, &n, err, sizeof(err)) != 0)
+    if (s.encode(model, text.data(), text.size(), &ids, &n, err, sizeof(err)) != 0)
         throw Error(ErrorCode::InvalidArgument, std::string("cannot tokenize text: ") + err);
     ShimBuffer owner{ids};
     return std::vector<int64_t>(ids, ids + n);
+}
+} // namespace
+
+std::vector<int64_t> Tokenizer::encode(const std::string &text) const { return encodeWith(m_impl->model, text); }
+
+std::vector<int64_t> Tokenizer::encodeNoDummyPrefix(const std::string &text) const
+{
+    if (!m_impl->noPrefix)
+        throw Error(ErrorCode::TokenizerInvalid,
+                    "'" + m_impl->file + "': cannot load it without the dummy prefix (unreadable normalizer_spec)",
+                    m_impl->file);
+    return encodeWith(m_impl->noPrefix, text);
 }
 
 std::vector<int64_t> Tokenizer::encodeWithSpecials(const std::string &text,

@@ -605,6 +605,9 @@ TEST(ModelFolderFiles, MalformedFilesAreRefusedNamingFileAndKey)
         {"tokenizer_config.json", R"({"added_tokens_decoder": {"abc": {"content": "<x>"}}})", ErrorCode::ConfigInvalid,
          "added_tokens_decoder"},
         {"tokenizer_config.json", R"({"added_tokens_decoder": [1]})", ErrorCode::ConfigInvalid, "added_tokens_decoder"},
+        {"tokenizer_config.json", R"({"legacy": "no"})", ErrorCode::ConfigInvalid, "legacy"},
+        {"special_tokens_map.json", R"({"additional_special_tokens": "<image>"})", ErrorCode::ConfigInvalid,
+         "additional_special_tokens"},
         {"added_tokens.json", R"({"<image>": "101"})", ErrorCode::ConfigInvalid, "<image>"},
         {"added_tokens.json", R"({"<not-a-piece>": 5})", ErrorCode::TokenizerInvalid, "<not-a-piece>"},
     };

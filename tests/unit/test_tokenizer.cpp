@@ -149,6 +149,32 @@ TEST(Tokenizer, EncodeWithSpecialsSplitsOnControlAndUserPieces)
     }
 }
 
+// encodeNoDummyPrefix is sentencepiece with normalizer_spec.add_dummy_prefix off (what HF's non-legacy
+// LlamaTokenizer uses after a special token); its parity with HF itself is in test_reference_llava_uhd.cpp.
+TEST(Tokenizer, EncodeNoDummyPrefixDropsOnlyTheDummySpace)
+{
+    const auto tok = Tokenizer::load(kFixtureDir + "/tokenizer.model");
+    const auto inputs = readLines(kFixtureDir + "/golden-input.txt");
+    ASSERT_GT(inputs.size(), 10u);
+    int differing = 0;
+    for (const auto &s : inputs) {
+        // An explicit leading space is what the dummy prefix adds: same ids. Round trip without it (decode()
+        // drops one leading space, the dummy prefix it assumes, so only texts without one come back whole).
+        EXPECT_EQ(tok->encodeNoDummyPrefix(" " + s), tok->encode(s)) << s;
+        const auto ids = tok->encodeNoDummyPrefix(s);
+        if (!s.empty() && s.front() != ' ') {
+            EXPECT_EQ(tok->decode(ids), s) << s;
+            ASSERT_FALSE(ids.empty()) << s;
+            EXPECT_NE(tok->idToPiece(ids.front()).rfind("\xe2\x96\x81", 0), 0u) << "leading '▁' in: " << s;
+            differing += ids != tok->encode(s);
+        }
+    }
+    EXPECT_GT(differing, 0);
+    EXPECT_TRUE(tok->encodeNoDummyPrefix("").empty());
+    // The plain encoder is unaffected by the variant living beside it.
+    EXPECT_EQ(tok->idToPiece(tok->encode("hello").front()).rfind("\xe2\x96\x81", 0), 0u);
+}
+
 TEST(Tokenizer, CoexistsWithLibtorch)
 {
     // The reason for the shim: both libraries live in this process. Use them together.

@@ -34,6 +34,11 @@ public:
     // Token ids of `text` (no BOS/EOS added). User-defined symbols (e.g. <image>, <slice>) appearing in the text
     // become their single id.
     std::vector<int64_t> encode(const std::string &text) const;
+    // Like encode(), but without SentencePiece's dummy-prefix space (the model's add_dummy_prefix turned off, as
+    // Hugging Face's non-legacy LlamaTokenizer loads it): how the slow LlamaTokenizer with legacy=False (Vicuna
+    // v1.5, LLaVA) encodes text that directly follows a special token such as "</s>".
+    // Throws Error(TokenizerInvalid) if the model's normalizer settings could not be rewritten.
+    std::vector<int64_t> encodeNoDummyPrefix(const std::string &text) const;
     // Like encode(), but every occurrence of one of `specials` (e.g. "<s>", "<image>", "<|im_end|>", which may be
     // control pieces that sentencepiece never produces from text) becomes that piece's single id; the text
     // between them is encoded chunk by chunk, as Hugging Face's slow (legacy) LlamaTokenizer does with added

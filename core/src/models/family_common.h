@@ -272,11 +272,16 @@ protected:
 // Collects a prompt as text runs and image slots. Text is buffered and encoded one run at a time (the text
 // between two image slots), as Hugging Face's slow Llama tokenizer encodes the chunks between special tokens
 // and LLaVA's tokenizer_image_token encodes the chunks between <image> placeholders. A literal "</s>" in text
-// becomes the EOS id (it is a special token to the reference tokenizers).
+// becomes the EOS id (it is a special token to the reference tokenizers). The text right after such a "</s>"
+// gets SentencePiece's dummy-prefix space only with a legacy tokenizer (HF LlamaTokenizer legacy=True); with
+// legacy=False (Vicuna v1.5, hence LLaVA-UHD) it is encoded without it ("</s>USER" -> "</s>", "U", "SER"...).
 class PromptBuilder
 {
 public:
-    explicit PromptBuilder(const Tokenizer &tok) : m_tok(tok) {}
+    explicit PromptBuilder(const Tokenizer &tok, bool legacyTokenizer = true)
+        : m_tok(tok), m_legacy(legacyTokenizer)
+    {
+    }
     // Pieces that split text runs the way Hugging Face's slow tokenizer splits on its added tokens: each
     // occurrence in the text becomes that piece's id and the text around it is encoded separately (so
     // SentencePiece's dummy prefix starts every chunk). Pieces the tokenizer lacks are skipped. Without this
@@ -339,7 +344,7 @@ private:
             const size_t hit = run.find(eos, pos);
             const std::string piece = run.substr(pos, hit == std::string::npos ? std::string::npos : hit - pos);
             if (!piece.empty())
-                push(m_tok.encode(piece));
+                push(pos > 0 && !m_legacy ? m_tok.encodeNoDummyPrefix(piece) : m_tok.encode(piece));
             if (hit == std::string::npos)
                 break;
             if (m_tok.eosId() >= 0)
@@ -349,6 +354,7 @@ private:
     }
 
     const Tokenizer &m_tok;
+    bool m_legacy = true;
     std::string m_pending;
     Prompt m_prompt;
     std::vector<std::string> m_specials;
@@ -385,11 +391,12 @@ inline void appendSpatialSchema(PromptBuilder &b, const SlicePlan &plan, int64_t
 }
 
 // Vicuna v1 (LLaVA conv_vicuna_v1, sep " ", sep2 "</s>"): "SYSTEM USER: <image>\nQ ASSISTANT: A</s>USER: ...".
-// The image goes at the start of the first user message.
+// The image goes at the start of the first user message. `legacyTokenizer`: see PromptBuilder (it only changes
+// the ids of follow-up turns, after "</s>").
 inline Prompt vicunaPrompt(const Tokenizer &tok, const std::vector<Turn> &history, const std::string &question,
-                           const std::function<void(PromptBuilder &)> &image)
+                           const std::function<void(PromptBuilder &)> &image, bool legacyTokenizer = true)
 {
-    PromptBuilder b(tok);
+    PromptBuilder b(tok, legacyTokenizer);
     b.bos();
     b.text("A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
            "detailed, and polite answers to the user's questions. ");

@@ -11,7 +11,10 @@
 //                           feature map; names as torch.nn.MultiheadAttention (attn.in_proj_weight, ...)
 //   model.* + lm_head.weight  LLaMA / Vicuna
 // Prompt: Vicuna v1 template; the <image> placeholder becomes slices row by row with "," (id of ",") between
-// the slices of a row and "\n" (<0x0A>) after every row, then the overview (§4.1).
+// the slices of a row and "\n" (<0x0A>) after every row, then the overview (§4.1). Tokenized as the release's
+// slow LlamaTokenizer with legacy=False. All of it is checked against the release itself by
+// tests/parity/test_reference_llava_uhd.cpp.
+#include "model_folder.h"
 #include "models/families.h"
 
 #include <cmath>
@@ -77,7 +80,12 @@ public:
         if (mmHidden != vo.dim)
             throw Error(ErrorCode::ConfigInvalid,
                         "config.json: mm_hidden_size " + std::to_string(mmHidden) +
-                            " differs from the vision tower width " + std::to_string(vo.dim),
+                            " differs from the vision tower width " + std::to_string(vo.dim) +
+                            (visionConfig || findKey(c, "vision_config")
+                                 ? std::string()
+                                 : " (CLIP ViT-L/14-336 assumed: no vision folder was given; the release keeps "
+                                   "its tower in mm_vision_tower '" +
+                                       cfgStr(c, "mm_vision_tower", "") + "', load it with --vision)"),
                         "mm_hidden_size");
         nn::ResamplerOptions ro;
         ro.dim = lo.hidden;
@@ -97,6 +105,7 @@ public:
             clip.std[i] = std[i];
         }
         m_norm = cfgPixelNorm(c, clip);
+        m_legacyTokenizer = cfgBool(c, kLegacyTokenizerKey, false);
     }
 
     std::string family() const override { return "llava-uhd"; }
@@ -121,14 +130,19 @@ public:
         // The release hard-codes ids 29892 (",") and 13 ("<0x0A>") of the Llama tokenizer; look the same pieces up.
         const int64_t comma = requirePiece(tokenizer, {",", "<0x2C>"});
         const int64_t newline = requirePiece(tokenizer, {"<0x0A>", "\n"});
-        return vicunaPrompt(tokenizer, history, question, [&](PromptBuilder &b) {
-            appendSpatialSchema(b, plan, comma, newline, /*overviewLast=*/true);
-        });
+        // Vicuna v1.5's tokenizer_config.json has legacy=False (llava/train/train.py's preprocess_v1 corrects
+        // round lengths for exactly that case): follow-up turns encode "USER" after "</s>" without the "▁".
+        // A folder whose tokenizer_config.json says otherwise is followed (model_folder.cpp, kLegacyTokenizerKey).
+        return vicunaPrompt(
+            tokenizer, history, question,
+            [&](PromptBuilder &b) { appendSpatialSchema(b, plan, comma, newline, /*overviewLast=*/true); },
+            m_legacyTokenizer);
     }
 
     std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override { return eosStopIds(tokenizer); }
 
 private:
+    bool m_legacyTokenizer = false; // HF LlamaTokenizer "legacy" (tokenizer_config.json; Vicuna v1.5: false)
     nn::VisionTransformer m_vision{nullptr};
     nn::Resampler m_projector{nullptr};
     SlicePolicy m_policy;
