@@ -15,11 +15,15 @@
 #include "generation.h"
 #include "model_family.h"
 #include "safetensors.h"
+#include "uhdlens/convert.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/image_io.h"
 
+#include <QDir>
+#include <QFile>
 #include <QString>
+#include <QTemporaryDir>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -430,4 +434,66 @@ TEST(ReferenceLlavaUhd, ConversationAnswersAsTheReference)
     EXPECT_EQ(r.generatedTokens, 16);
     EXPECT_EQ(r.promptTokens, manifest()["run"]["positions"].get<int>());
     EXPECT_EQ(r.answer, want) << "stage end-to-end (our pixels), greedy answer";
+}
+
+// The release's own layout: the projector only in the pickled mm_projector.bin that the official code wrote with
+// torch.save, the LLM in safetensors. The engine refuses the pickle (Error PickleWeights, naming the file), the
+// restricted reader converts it, and the converted folder answers exactly as the reference.
+TEST(ReferenceLlavaUhd, PickledProjectorConvertsAndAnswersAsTheReference)
+{
+    QTemporaryDir tmp;
+    ASSERT_TRUE(tmp.isValid());
+    const std::string release = tmp.filePath(QStringLiteral("release")).toStdString();
+    QDir().mkpath(QString::fromStdString(release));
+    for (const char *f : {"config.json", "tokenizer.model", "tokenizer_config.json", "mm_projector.bin"})
+        ASSERT_TRUE(QFile::copy(QString::fromStdString(kDir + "/" + f), QString::fromStdString(release + "/" + f)))
+            << f;
+    {
+        std::vector<std::pair<std::string, torch::Tensor>> llm;
+        const Checkpoint ck = Checkpoint::open(kDir + "/model.safetensors");
+        for (const auto &name : ck.names())
+            if (name.rfind("model.mm_projector.", 0) != 0)
+                llm.emplace_back(name, ck.get(name).clone());
+        ASSERT_LT(llm.size(), ck.names().size()) << "the fixture's model.safetensors has no projector to move";
+        saveSafeTensors(release + "/model.safetensors", llm);
+    }
+    LoadOptions o;
+    o.modelDir = release;
+    o.visionDir = kDir + "/vision";
+    o.dtype = "f32";
+    try {
+        Model::load(o);
+        ADD_FAILURE() << "a folder whose projector is only in mm_projector.bin must not load";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::PickleWeights) << e.what();
+        EXPECT_NE(std::string(e.what()).find("mm_projector.bin"), std::string::npos) << e.what();
+    }
+
+    const std::string converted = tmp.filePath(QStringLiteral("converted")).toStdString();
+    const ConvertReport report = convertModelFolder(release, converted);
+    ASSERT_EQ(report.converted.size(), 1u);
+    EXPECT_EQ(report.converted[0].source, "mm_projector.bin");
+    o.modelDir = converted;
+    const auto model = Model::load(o);
+    Conversation chat(model);
+    chat.setImage(testImage());
+    GenerationSettings s;
+    s.maxNewTokens = 16;
+    s.temperature = 0;
+    const AskResult fromPickle = chat.ask(manifest()["run"]["question"], s);
+    Conversation direct(loadModel("f32"));
+    direct.setImage(testImage());
+    const AskResult fromFixture = direct.ask(manifest()["run"]["question"], s);
+    EXPECT_EQ(fromPickle.answer, fromFixture.answer);
+    EXPECT_EQ(fromPickle.generatedTokens, fromFixture.generatedTokens);
+    // The converted projector tensors are the fixture's, bit for bit.
+    const Checkpoint fixture = Checkpoint::open(kDir + "/model.safetensors");
+    const Checkpoint ours = Checkpoint::open(converted);
+    int compared = 0;
+    for (const auto &name : fixture.names())
+        if (name.rfind("model.mm_projector.", 0) == 0) {
+            EXPECT_TRUE(torch::equal(ours.get(name), fixture.get(name))) << "tensor '" << name << "'";
+            ++compared;
+        }
+    EXPECT_GT(compared, 5);
 }
