@@ -1,5 +1,8 @@
 #include "modelpanel.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <QEvent>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -84,7 +87,8 @@ void ModelPanel::retranslateUi()
     m_sources->setText(sourcesText());
     switch (m_state) {
     case State::None:
-        m_status->setText(m_detail.isEmpty() ? tr("No model is loaded. The slice plan works without one.") : m_detail);
+        m_status->setText(m_detail.isEmpty() ? tr("No model is loaded. The slice plan works without one.")
+                                             : m_detail);
         break;
     case State::Loading:
         m_status->setText(tr("Loading %1…").arg(m_detail));
@@ -98,35 +102,43 @@ void ModelPanel::retranslateUi()
     }
 }
 
-// One line per setting: "Slices: 448 px — preprocessor_config.json". The keys are core's SettingSource ids.
+namespace {
+
+// Labels of core's SettingSource keys (engine.h), one row per key; translated where shown.
+struct SettingLabel
+{
+    const char *key;
+    const char *label;
+};
+constexpr SettingLabel kSettingLabels[] = {
+    {"slice.scale", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Slice size")},
+    {"slice.max", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Max slices")},
+    {"slice.patch", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Patch")},
+    {"slice.mode", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Slicing")},
+    {"pixel.norm", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Pixel normalisation")},
+    {"stop.ids", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Stop token ids")},
+    {"tokens.added", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Added tokens")},
+    {"tokens.split", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Tokens the prompt is split on")},
+};
+
+} // namespace
+
+// One line per setting: "Max slices: 9 — preprocessor_config.json". The keys are core's SettingSource ids.
 QString ModelPanel::sourcesText() const
 {
     if (m_settingSources.empty())
         return {};
     QString html = QStringLiteral("<b>%1</b>").arg(tr("Settings and where they came from:").toHtmlEscaped());
     for (const SettingSource &s : m_settingSources) {
-        QString what;
-        if (s.key == "slice.scale")
-            what = tr("Slice size");
-        else if (s.key == "slice.max")
-            what = tr("Max slices");
-        else if (s.key == "slice.patch")
-            what = tr("Patch");
-        else if (s.key == "slice.mode")
-            what = tr("Slicing");
-        else if (s.key == "pixel.norm")
-            what = tr("Pixel normalisation");
-        else if (s.key == "stop.ids")
-            what = tr("Stop token ids");
-        else if (s.key == "tokens.added")
-            what = tr("Added tokens");
-        else if (s.key == "tokens.split")
-            what = tr("Tokens the prompt is split on");
-        else
-            what = QString::fromStdString(s.key);
-        const QString from = s.source == "default" ? tr("the family's default") : QString::fromStdString(s.source);
+        const auto known = std::find_if(std::begin(kSettingLabels), std::end(kSettingLabels),
+                                        [&](const SettingLabel &l) { return s.key == l.key; });
+        const QString what =
+            known != std::end(kSettingLabels) ? tr(known->label) : QString::fromStdString(s.key);
+        const QString from =
+            s.source == "default" ? tr("the family's default") : QString::fromStdString(s.source);
         html += QStringLiteral("<br>%1: %2 — <i>%3</i>")
-                    .arg(what.toHtmlEscaped(), QString::fromStdString(s.value).toHtmlEscaped(), from.toHtmlEscaped());
+                    .arg(what.toHtmlEscaped(), QString::fromStdString(s.value).toHtmlEscaped(),
+                         from.toHtmlEscaped());
     }
     return html;
 }
@@ -169,8 +181,10 @@ void ModelPanel::showModel(const ModelInfo &info)
     m_progress->hide();
     m_name->setText(QString::fromStdString(info.name));
     m_family->setText(QString::fromStdString(info.family));
-    m_size->setText(formatParameters(info.parameters) + QStringLiteral(" · ") + formatBytes(info.weightBytes));
-    m_dtype->setText(info.dtype == "mixed" ? tr("mixed (bf16 weights, f32 arithmetic)") : QString::fromStdString(info.dtype));
+    m_size->setText(formatParameters(info.parameters) + QStringLiteral(" · ") +
+                    formatBytes(info.weightBytes));
+    m_dtype->setText(info.dtype == "mixed" ? tr("mixed (bf16 weights, f32 arithmetic)")
+                                           : QString::fromStdString(info.dtype));
     m_device->setText(QString::fromStdString(info.device));
     m_context->setText(tr("%1 tokens").arg(info.contextLength));
     m_folder->setText(QString::fromStdString(info.modelDir));
