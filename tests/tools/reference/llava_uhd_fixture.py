@@ -434,7 +434,7 @@ def main():
                                 "llava/mm_utils.py", "llava/eval/model_vqa_mmbench.py"]},
         "packages": versions, "seed": SEED, "monkeypatches": patches,
         "checkpoint": {"model": ".", "vision": "vision", "dtype": "bfloat16 (as stored; the reference upcasts "
-                       "to float32 on load)", "adapter": "mm_projector.bin (torch.save, not read by the test)"},
+                       "to float32 on load)", "adapter": "mm_projector.bin (torch.save by the official code; converted and checked by PickledProjectorConvertsAndAnswersAsTheReference)"},
         "run": info, "dtype": "float32, CPU, torch.set_num_threads(1)",
         "regenerate": "/usr/bin/python3 tests/tools/reference/llava_uhd_fixture.py --reference " + DEFAULT_REF,
         "sha256": {f: hashlib.sha256((out / f).read_bytes()).hexdigest() for f in files},
