@@ -565,6 +565,9 @@ void MainWindow::saveSettings() const
     s.setValue(QStringLiteral("ui/language"), m_prefs.language);
     s.setValue(QStringLiteral("plan/policy"), m_planPanel->policyName());
     s.setValue(QStringLiteral("plan/maxSlices"), m_planPanel->maxSlices());
+    // The model this slicing was chosen with (empty: none was loaded), so it is restored for that model only.
+    s.setValue(QStringLiteral("plan/forModel"),
+               m_modelInfo ? QString::fromStdString(m_modelInfo->modelDir) : QString());
     s.setValue(QStringLiteral("chat/abMode"), m_chatPanel->abMode());
     s.setValue(QStringLiteral("window/geometry"), saveGeometry());
     s.setValue(QStringLiteral("window/state"), saveState());
@@ -987,11 +990,16 @@ void MainWindow::onModelLoaded(const ModelInfo &info)
     for (const std::string &q : info.suggestedQuestions)
         suggestions << QString::fromStdString(q);
     m_chatPanel->setSuggestions(suggestions);
-    // A newly chosen model brings its own slicing (policy and slice budget) as the starting point; reloading the
-    // same model at start-up keeps what the user set last time.
+    // A newly chosen model brings its own slicing (policy and slice budget) as the starting point. The slicing
+    // remembered from last time is restored only for the first model of the session and only when it was set
+    // for that very model (plan/forModel, written with it): a settings file from before that key, or one saved
+    // with another model or none, must not ask this model with slicing it was not trained for.
     const QString folder = QString::fromStdString(info.modelDir);
     m_planPanel->setModelPolicy(info.policy);
-    if (m_settings->value(QStringLiteral("model/folder")).toString() != folder) {
+    const bool restore = !m_slicingRestoreTried && m_settings->contains(QStringLiteral("plan/policy")) &&
+                         m_settings->value(QStringLiteral("plan/forModel")).toString() == folder;
+    m_slicingRestoreTried = true;
+    if (!restore) {
         m_planPanel->setPolicyName(QString::fromStdString(info.policy.name()));
         if (info.policy.kind != PolicyKind::Llava15)
             m_planPanel->setMaxSlices(info.policy.maxSlices);

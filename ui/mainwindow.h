@@ -191,6 +191,7 @@ private:
     std::optional<ModelInfo> m_modelInfo;
     QString m_modelFolder;   // the folder being loaded or loaded
     bool m_modelLoading = false;
+    bool m_slicingRestoreTried = false; // the remembered slicing is offered to the session's first model only
     QHash<quint64, RequestState> m_requests;
     QTimer *m_progressTimer = nullptr;
     quint64 m_progressRequest = 0;

@@ -518,6 +518,51 @@ private Q_SLOTS:
         QCOMPARE(w->preferences().generation.temperature, 0.5f);
     }
 
+    // The remembered slicing belongs to the model it was chosen with. A settings file written before plan/forModel
+    // existed (policy "minicpmv", the old fallback) must not make the next launch ask the model with 448-px
+    // MiniCPM-V slices; a choice saved with this model is restored; one saved with another model is not.
+    void restoredSlicingOnlyForItsOwnModel()
+    {
+        const QString model = tinyModel();
+        QVERIFY(!model.isEmpty());
+        auto loadIn = [&](MainWindow &w) {
+            QSignalSpy spy(&w, &MainWindow::modelChanged);
+            w.loadModel(model);
+            return spy.wait(120000) && spy.first().first().toBool();
+        };
+        QString own;
+        {
+            QSettings old(m_settingsFile, QSettings::IniFormat);
+            old.setValue(QStringLiteral("model/folder"), model);
+            old.setValue(QStringLiteral("plan/policy"), QStringLiteral("minicpmv"));
+            old.setValue(QStringLiteral("plan/maxSlices"), 9);
+        }
+        {
+            auto w = makeWindow();
+            QVERIFY(loadIn(*w));
+            own = QString::fromStdString(w->modelInfo()->policy.name());
+            QVERIFY(own != QStringLiteral("minicpmv"));
+            QCOMPARE(w->planPanel()->policyName(), own);
+            // The user's own choice with this model ...
+            w->planPanel()->setPolicyName(QStringLiteral("llava15"));
+            w->close();
+        }
+        {
+            // ... comes back with it.
+            auto w = makeWindow();
+            QVERIFY(loadIn(*w));
+            QCOMPARE(w->planPanel()->policyName(), QStringLiteral("llava15"));
+            w->close();
+        }
+        {
+            QSettings other(m_settingsFile, QSettings::IniFormat);
+            other.setValue(QStringLiteral("plan/forModel"), m_tmp.filePath(QStringLiteral("another-model")));
+        }
+        auto w = makeWindow();
+        QVERIFY(loadIn(*w));
+        QCOMPARE(w->planPanel()->policyName(), own);
+    }
+
     void recentFilesRemembered()
     {
         {
