@@ -17,7 +17,7 @@ namespace {
 
 class MiniCpmV final : public FamilyBase
 {
-  public:
+public:
     MiniCpmV(const json &config, const FamilyBuildOptions &options) : FamilyBase(config, options)
     {
         const json &c = m_config;
@@ -29,8 +29,7 @@ class MiniCpmV final : public FamilyBase
             vc = *v;
         else if (encoder.rfind("vit_so400m_patch14_siglip_384", 0) != 0)
             throw Error(ErrorCode::ConfigInvalid,
-                        "config.json: unsupported vision_encoder '" + encoder +
-                            "' (only vit_so400m_patch14_siglip_384)",
+                        "config.json: unsupported vision_encoder '" + encoder + "' (only vit_so400m_patch14_siglip_384)",
                         "vision_encoder");
         nn::VitOptions vo;
         vo.naming = nn::VitNaming::Timm;
@@ -42,13 +41,11 @@ class MiniCpmV final : public FamilyBase
         const int64_t imageSize = cfgInt(vc, "image_size", 384, "vision_config");
         vo.gridSize = imageSize / vo.patch;
         vo.eps = cfgNum(vc, "layer_norm_eps", 1e-6, "vision_config");
-        vo.act = nn::activationFromName(cfgStr(vc, "hidden_act", "gelu", "vision_config"),
-                                        "vision_config.hidden_act");
+        vo.act = nn::activationFromName(cfgStr(vc, "hidden_act", "gelu", "vision_config"), "vision_config.hidden_act");
         const bool drop = cfgBool(c, "drop_vision_last_layer", true);
         vo.layers = drop ? depth - 1 : depth;
         if (vo.layers < 1 || vo.gridSize < 1)
-            throw Error(ErrorCode::ConfigInvalid, "config.json: vision tower has no blocks or no patches",
-                        "vision_config");
+            throw Error(ErrorCode::ConfigInvalid, "config.json: vision tower has no blocks or no patches", "vision_config");
         vo.finalNorm = true; // timm forward_features ends with `norm`
         vo.antialias = true; // timm resample_abs_pos_embed
         m_vpm = m_root->register_module("vpm", nn::VisionTransformer(vo, m_tensorOptions));
@@ -56,11 +53,9 @@ class MiniCpmV final : public FamilyBase
         nn::LlamaOptions lo = cfgLlama(c, "", 1e-6);
         lo.embedScale = cfgNum(c, "scale_emb", 1.0);
         lo.residualScale = cfgNum(c, "scale_depth", 1.0) / std::sqrt(static_cast<double>(lo.layers));
-        lo.logitDivisor =
-            static_cast<double>(lo.hidden) / cfgNum(c, "dim_model_base", static_cast<double>(lo.hidden));
+        lo.logitDivisor = static_cast<double>(lo.hidden) / cfgNum(c, "dim_model_base", static_cast<double>(lo.hidden));
         if (!(lo.logitDivisor > 0))
-            throw Error(ErrorCode::ConfigInvalid, "config.json: 'dim_model_base' must be positive",
-                        "dim_model_base");
+            throw Error(ErrorCode::ConfigInvalid, "config.json: 'dim_model_base' must be positive", "dim_model_base");
 
         m_queries = cfgInt(c, "query_num", 64);
         nn::ResamplerOptions ro;
@@ -80,14 +75,13 @@ class MiniCpmV final : public FamilyBase
         m_policy.neverSplit = !cfgBool(c, "slice_mode", true);
         // IMAGENET_INCEPTION_MEAN / STD (0.5) in MiniCPM-V 2.0's transform.
         m_norm = cfgPixelNorm(c, PixelNorm{});
-        // The tokens LlamaTokenizerWrapper splits the prompt on: the folder's tokenizer files when it has
-        // them (model_folder.cpp lists them under kSplitTokensKey), else MiniCPM-V 2.0's (<unk> <s> </s> and
-        // the twelve additional_special_tokens of its tokenizer_config.json).
-        m_splitTokens = {"<unk>",  "<s>",    "</s>",    "<image>", "</image>", "<ref>",   "</ref>",  "<box>",
-                         "</box>", "<quad>", "</quad>", "<point>", "</point>", "<slice>", "</slice>"};
+        // The tokens LlamaTokenizerWrapper splits the prompt on: the folder's tokenizer files when it has them
+        // (model_folder.cpp lists them under kSplitTokensKey), else MiniCPM-V 2.0's (<unk> <s> </s> and the
+        // twelve additional_special_tokens of its tokenizer_config.json).
+        m_splitTokens = {"<unk>", "<s>", "</s>", "<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>",
+                         "<quad>", "</quad>", "<point>", "</point>", "<slice>", "</slice>"};
         if (const json *v = findKey(c, kSplitTokensKey)) {
-            if (!v->is_array() ||
-                !std::all_of(v->begin(), v->end(), [](const json &t) { return t.is_string(); }))
+            if (!v->is_array() || !std::all_of(v->begin(), v->end(), [](const json &t) { return t.is_string(); }))
                 throw Error(ErrorCode::ConfigInvalid,
                             std::string("config.json: '") + kSplitTokensKey + "' must be a list of strings",
                             kSplitTokensKey);
@@ -103,9 +97,8 @@ class MiniCpmV final : public FamilyBase
 
     torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
     {
-        return encodeThrough(m_vpm, pixels, hook, [&](const torch::Tensor &f, int64_t h, int64_t w) {
-            return m_resampler->forward(f, h, w);
-        });
+        return encodeThrough(m_vpm, pixels, hook,
+                             [&](const torch::Tensor &f, int64_t h, int64_t w) { return m_resampler->forward(f, h, w); });
     }
 
     // MiniCPMV.chat(): "<用户>" + placeholder + "\n" + question + "<AI>" (+ answer, "<用户>" + question +
@@ -179,7 +172,7 @@ class MiniCpmV final : public FamilyBase
     }
     std::vector<std::string> stopStrings() const override { return {"<用户>"}; }
 
-  private:
+private:
     nn::VisionTransformer m_vpm{nullptr};
     nn::Resampler m_resampler{nullptr};
     SlicePolicy m_policy;
