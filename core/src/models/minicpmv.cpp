@@ -81,7 +81,8 @@ public:
         m_splitTokens = {"<unk>", "<s>", "</s>", "<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>",
                          "<quad>", "</quad>", "<point>", "</point>", "<slice>", "</slice>"};
         if (const json *v = findKey(c, kSplitTokensKey)) {
-            if (!v->is_array() || !std::all_of(v->begin(), v->end(), [](const json &t) { return t.is_string(); }))
+            const auto isString = [](const json &t) { return t.is_string(); };
+            if (!v->is_array() || !std::all_of(v->begin(), v->end(), isString))
                 throw Error(ErrorCode::ConfigInvalid,
                             std::string("config.json: '") + kSplitTokensKey + "' must be a list of strings",
                             kSplitTokensKey);
