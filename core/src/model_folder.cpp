@@ -44,7 +44,8 @@ std::optional<json> readOptionalJson(const std::string &dir, const char *name, c
     json j;
     try {
         j = json::parse(bytes.constData(), bytes.constData() + bytes.size());
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) {
+        // parse_error, or out_of_range 406 for a number too large for a double (1e400; found by fuzzing).
         throw Error(ErrorCode::ConfigInvalid, label + " is not valid JSON: " + e.what(), path);
     }
     if (!j.is_object())
@@ -166,7 +167,8 @@ nlohmann::json readConfigJson(const std::string &dir, const char *what)
         if (!config.is_object())
             throw Error(ErrorCode::ConfigInvalid, path + ": expected a JSON object at the top level", path);
         return config;
-    } catch (const nlohmann::json::parse_error &e) {
+    } catch (const nlohmann::json::exception &e) {
+        // parse_error, or out_of_range 406 for a number too large for a double (1e400; found by fuzzing).
         throw Error(ErrorCode::ConfigInvalid, path + " is not valid JSON: " + e.what(), path);
     }
 }

@@ -13,7 +13,8 @@
 #include <cstring>
 #include <limits>
 
-static_assert(std::endian::native == std::endian::little, "safetensors stores little-endian data; port the reader");
+static_assert(std::endian::native == std::endian::little,
+              "safetensors stores little-endian data; port the reader");
 
 namespace uhdlens {
 
@@ -31,8 +32,8 @@ constexpr uint64_t kMaxHeaderBytes = 100ull * 1000 * 1000; // same cap as the re
 
 uint64_t safeTensorsDtypeSize(const std::string &name)
 {
-    // The dtypes libtorch 1.13 can represent (safetensors.cpp maps them to torch dtypes). Others the format knows
-    // (U16/U32/U64, F8_*) are rejected by name.
+    // The dtypes libtorch 1.13 can represent (safetensors.cpp maps them to torch dtypes). Others the format
+    // knows (U16/U32/U64, F8_*) are rejected by name.
     static const std::pair<const char *, uint64_t> kSizes[] = {
         {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8},
         {"I32", 4}, {"I16", 2}, {"I8", 1},  {"U8", 1},   {"BOOL", 1},
@@ -66,11 +67,13 @@ SafeTensorsHeader parseSafeTensorsHeader(const uint8_t *bytes, uint64_t fileSize
                                          int shardIndex)
 {
     if (fileSize < 8)
-        invalid(path, "file is " + std::to_string(fileSize) + " bytes, shorter than the 8-byte header length");
+        invalid(path,
+                "file is " + std::to_string(fileSize) + " bytes, shorter than the 8-byte header length");
     SafeTensorsHeader shard;
     uint64_t headerLen = 0;
     std::memcpy(&headerLen, bytes, 8);
-    // Pickle checkpoints renamed to .safetensors: zip archives start with "PK", raw pickles with 0x80 <proto>.
+    // Pickle checkpoints renamed to .safetensors: zip archives start with "PK", raw pickles with 0x80
+    // <proto>.
     const bool looksZip = bytes[0] == 'P' && bytes[1] == 'K';
     const bool looksPickle = bytes[0] == 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
     if (headerLen > kMaxHeaderBytes || headerLen > fileSize - 8) {
@@ -79,7 +82,8 @@ SafeTensorsHeader parseSafeTensorsHeader(const uint8_t *bytes, uint64_t fileSize
         if (headerLen > kMaxHeaderBytes)
             reason = "header length " + std::to_string(headerLen) + " exceeds the 100 MB limit";
         if (looksZip || looksPickle)
-            reason += "; this looks like a PyTorch pickle checkpoint: " + std::string(safeTensorsConvertHint());
+            reason +=
+                "; this looks like a PyTorch pickle checkpoint: " + std::string(safeTensorsConvertHint());
         invalid(path, reason);
     }
     shard.dataStart = 8 + headerLen;
@@ -92,6 +96,9 @@ SafeTensorsHeader parseSafeTensorsHeader(const uint8_t *bytes, uint64_t fileSize
     } catch (const nlohmann::json::parse_error &e) {
         invalid(path, "header is not valid JSON (at byte " + std::to_string(e.byte) + " of " +
                           std::to_string(headerLen) + ")");
+    } catch (const nlohmann::json::exception &e) {
+        // out_of_range 406: a number too large for a double (1e400). Found by fuzzing (safetensors_header).
+        invalid(path, std::string("header is not valid JSON: ") + e.what());
     }
     if (!header.is_object())
         invalid(path, std::string("header is JSON but not an object (it is a ") + header.type_name() + ")");
@@ -131,7 +138,8 @@ SafeTensorsHeader parseSafeTensorsHeader(const uint8_t *bytes, uint64_t fileSize
         for (const auto &d : *sh) {
             // Integral and non-negative; unsigned covers every JSON integer >= 0.
             if (!d.is_number_unsigned())
-                invalid(path, where + "shape " + sh->dump() + " has a non-integer or negative dimension", key);
+                invalid(path, where + "shape " + sh->dump() + " has a non-integer or negative dimension",
+                        key);
             const uint64_t dim = d.get<uint64_t>();
             if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
                 invalid(path, where + "shape dimension " + std::to_string(dim) + " is too large", key);
@@ -150,15 +158,21 @@ SafeTensorsHeader parseSafeTensorsHeader(const uint8_t *bytes, uint64_t fileSize
         info.begin = (*off)[0].get<uint64_t>();
         info.end = (*off)[1].get<uint64_t>();
         if (info.begin > info.end)
-            invalid(path, where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
-                              "] end before they begin", key);
+            invalid(path,
+                    where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
+                        "] end before they begin",
+                    key);
         if (info.end > shard.dataSize)
-            invalid(path, where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
-                              "] lie outside the data section (" + std::to_string(shard.dataSize) +
-                              " bytes; file truncated?)", key);
+            invalid(path,
+                    where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
+                        "] lie outside the data section (" + std::to_string(shard.dataSize) +
+                        " bytes; file truncated?)",
+                    key);
         if (info.end - info.begin != nbytes)
-            invalid(path, where + info.dtype + " " + shapeString(info.shape) + " needs " + std::to_string(nbytes) +
-                              " bytes but data_offsets span " + std::to_string(info.end - info.begin), key);
+            invalid(path,
+                    where + info.dtype + " " + shapeString(info.shape) + " needs " + std::to_string(nbytes) +
+                        " bytes but data_offsets span " + std::to_string(info.end - info.begin),
+                    key);
         shard.tensors.push_back(std::move(info));
     }
 
@@ -172,10 +186,12 @@ SafeTensorsHeader parseSafeTensorsHeader(const uint8_t *bytes, uint64_t fileSize
     });
     for (size_t i = 1; i < order.size(); ++i)
         if (order[i]->begin < order[i - 1]->end)
-            invalid(path, "tensors '" + order[i - 1]->name + "' and '" + order[i]->name + "' overlap (bytes [" +
-                              std::to_string(order[i - 1]->begin) + ", " + std::to_string(order[i - 1]->end) +
-                              ") and [" + std::to_string(order[i]->begin) + ", " + std::to_string(order[i]->end) +
-                              "))", order[i]->name);
+            invalid(path,
+                    "tensors '" + order[i - 1]->name + "' and '" + order[i]->name + "' overlap (bytes [" +
+                        std::to_string(order[i - 1]->begin) + ", " + std::to_string(order[i - 1]->end) +
+                        ") and [" + std::to_string(order[i]->begin) + ", " + std::to_string(order[i]->end) +
+                        "))",
+                    order[i]->name);
     return shard;
 }
 
@@ -186,30 +202,38 @@ SafeTensorsIndex parseSafeTensorsIndex(const char *text, size_t size, const std:
         index = nlohmann::json::parse(text, text + size);
     } catch (const nlohmann::json::parse_error &e) {
         throw Error(ErrorCode::CheckpointInvalid,
-                    "checkpoint index '" + indexPath + "' is not valid JSON (at byte " + std::to_string(e.byte) + ")",
+                    "checkpoint index '" + indexPath + "' is not valid JSON (at byte " +
+                        std::to_string(e.byte) + ")",
                     indexPath);
+    } catch (const nlohmann::json::exception &e) {
+        // out_of_range 406: a number too large for a double (1e400). Found by fuzzing (safetensors_index).
+        throw Error(ErrorCode::CheckpointInvalid,
+                    "checkpoint index '" + indexPath + "' is not valid JSON: " + e.what(), indexPath);
     }
     const auto wm = index.is_object() ? index.find("weight_map") : index.end();
     if (!index.is_object() || wm == index.end() || !wm->is_object())
-        throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' has no 'weight_map' object",
-                    "weight_map");
+        throw Error(ErrorCode::CheckpointInvalid,
+                    "checkpoint index '" + indexPath + "' has no 'weight_map' object", "weight_map");
     SafeTensorsIndex out;
     for (auto it = wm->begin(); it != wm->end(); ++it) {
         if (!it.value().is_string())
             throw Error(ErrorCode::CheckpointInvalid,
-                        "checkpoint index '" + indexPath + "': weight_map entry '" + it.key() + "' is not a file name",
+                        "checkpoint index '" + indexPath + "': weight_map entry '" + it.key() +
+                            "' is not a file name",
                         it.key());
         const std::string file = it.value().get<std::string>();
         // Shards are siblings of the index; refuse paths that would leave the folder.
         if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..")
             throw Error(ErrorCode::CheckpointInvalid,
-                        "checkpoint index '" + indexPath + "': tensor '" + it.key() + "' maps to bad file name '" +
-                            file + "'", it.key());
+                        "checkpoint index '" + indexPath + "': tensor '" + it.key() +
+                            "' maps to bad file name '" + file + "'",
+                        it.key());
         out.shardFiles.insert(file);
         out.weightMap.emplace_back(it.key(), file);
     }
     if (out.shardFiles.empty())
-        throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' lists no tensors", indexPath);
+        throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' lists no tensors",
+                    indexPath);
     return out;
 }
 

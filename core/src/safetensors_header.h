@@ -22,7 +22,8 @@ namespace uhdlens {
 struct TensorInfo
 {
     std::string name;
-    std::string dtype; // safetensors spelling: "F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL"
+    std::string
+        dtype; // safetensors spelling: "F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL"
     std::vector<int64_t> shape;
     uint64_t begin = 0, end = 0; // byte range inside the shard's data section
     int shard = 0;               // index into Checkpoint::files()
@@ -39,10 +40,10 @@ struct SafeTensorsHeader
     std::vector<TensorInfo> tensors; // in header (key) order, shard = shardIndex
 };
 
-// Validates a whole safetensors file (`size` bytes at `bytes`): the 8-byte little-endian header length (at most
-// 100 MB and inside the file), a JSON object header, known dtypes, shapes whose byte count does not overflow,
-// data_offsets inside the data section matching dtype x shape, and no two overlapping tensors. `path` only names
-// the file in messages.
+// Validates a whole safetensors file (`size` bytes at `bytes`): the 8-byte little-endian header length (at
+// most 100 MB and inside the file), a JSON object header, known dtypes, shapes whose byte count does not
+// overflow, data_offsets inside the data section matching dtype x shape, and no two overlapping tensors.
+// `path` only names the file in messages.
 SafeTensorsHeader parseSafeTensorsHeader(const uint8_t *bytes, uint64_t size, const std::string &path,
                                          int shardIndex);
 
@@ -52,8 +53,9 @@ struct SafeTensorsIndex
     std::set<std::string> shardFiles;                           // the distinct file names
 };
 
-// Validates model.safetensors.index.json text: {"weight_map": {tensor: "file name"}, ...}; every file name is a
-// plain sibling name (no '/', not "." or ".."), and the map is not empty. Shard existence is the caller's job.
+// Validates model.safetensors.index.json text: {"weight_map": {tensor: "file name"}, ...}; every file name is
+// a plain sibling name (no '/', not "." or ".."), and the map is not empty. Shard existence is the caller's
+// job.
 SafeTensorsIndex parseSafeTensorsIndex(const char *text, size_t size, const std::string &indexPath);
 
 // The hint appended to messages about pickle checkpoints (how to convert them to safetensors).

@@ -1,4 +1,5 @@
-// libFuzzer entry point of one target; UHDLENS_FUZZ_ENTRY names its entry function (tests/fuzz/CMakeLists.txt).
+// libFuzzer entry point of one target; UHDLENS_FUZZ_ENTRY names its entry function
+// (tests/fuzz/CMakeLists.txt).
 #include "entries/fuzz_entries.h"
 
 bool UHDLENS_FUZZ_ENTRY(const uint8_t *data, size_t size);

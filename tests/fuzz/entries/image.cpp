@@ -1,5 +1,5 @@
-// Fuzz entry: image intake from memory (loadImageData: our header sniffing, pixel limit, PNG eXIf orientation,
-// JPEG end check and RGB888 conversion, around Qt's image readers).
+// Fuzz entry: image intake from memory (loadImageData: our header sniffing, pixel limit, PNG eXIf
+// orientation, JPEG end check and RGB888 conversion, around Qt's image readers).
 #include "fuzz_entries.h"
 
 #include "uhdlens/errors.h"

@@ -1,10 +1,10 @@
-// Fuzz entry: the JSON files of a model folder, read as Engine::load reads them (model_folder.h): config.json,
-// the optional preprocessor_config.json (also the vision tower's), generation_config.json,
+// Fuzz entry: the JSON files of a model folder, read as Engine::load reads them (model_folder.h):
+// config.json, the optional preprocessor_config.json (also the vision tower's), generation_config.json,
 // tokenizer_config.json, special_tokens_map.json, added_tokens.json and uhdlens.json, then the token ids they
 // name checked against a real tokenizer.model (tests/data/tokenizer).
 //
-// Input: sections "==> <file name>\n<content>" (the dictionary has the markers); bytes before the first marker
-// are config.json. Unknown names are ignored. The sections are written into a scratch folder.
+// Input: sections "==> <file name>\n<content>" (the dictionary has the markers); bytes before the first
+// marker are config.json. Unknown names are ignored. The sections are written into a scratch folder.
 #include "fuzz_entries.h"
 
 #include "model_folder.h"
@@ -21,8 +21,14 @@
 namespace {
 
 constexpr const char *kFiles[] = {
-    "config.json",           "uhdlens.json",          "preprocessor_config.json", "generation_config.json",
-    "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",      "vision/config.json",
+    "config.json",
+    "uhdlens.json",
+    "preprocessor_config.json",
+    "generation_config.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vision/config.json",
     "vision/preprocessor_config.json",
 };
 
@@ -35,7 +41,8 @@ bool fuzz_model_folder(const uint8_t *data, size_t size)
     const std::string visionDir = dir + "/vision";
     static const bool made = fs::create_directories(visionDir);
     (void)made;
-    static const std::shared_ptr<uhdlens::Tokenizer> tokenizer = uhdlens::Tokenizer::load(UHDLENS_FUZZ_TOKENIZER);
+    static const std::shared_ptr<uhdlens::Tokenizer> tokenizer =
+        uhdlens::Tokenizer::load(UHDLENS_FUZZ_TOKENIZER);
     for (const char *f : kFiles)
         fs::remove(dir + "/" + f);
 
@@ -48,7 +55,8 @@ bool fuzz_model_folder(const uint8_t *data, size_t size)
         size_t next = in.find(marker, at);
         while (next != std::string_view::npos && next != 0 && in[next - 1] != '\n')
             next = in.find(marker, next + 1);
-        const std::string_view body = in.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
+        const std::string_view body =
+            in.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
         for (const char *f : kFiles)
             if (name == f) {
                 uhdlens::fuzz::writeFile(dir + "/" + f, body.data(), body.size());

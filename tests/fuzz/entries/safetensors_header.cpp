@@ -31,8 +31,8 @@ bool fuzz_safetensors_header(const uint8_t *data, size_t size)
     try {
         const uhdlens::SafeTensorsHeader h =
             uhdlens::parseSafeTensorsHeader(file.data(), file.size(), "fuzz.safetensors", 0);
-        // What Checkpoint::get relies on: every accepted tensor lies inside the data section and its byte range
-        // is exactly dtype size x shape.
+        // What Checkpoint::get relies on: every accepted tensor lies inside the data section and its byte
+        // range is exactly dtype size x shape.
         FUZZ_CHECK(h.dataStart >= 8 && h.dataStart + h.dataSize == file.size());
         for (const uhdlens::TensorInfo &t : h.tensors) {
             FUZZ_CHECK(t.begin <= t.end && t.end <= h.dataSize);

@@ -1,5 +1,6 @@
 // Fuzz entry: a tokenizer.model file through Tokenizer::load (size checks, then the SentencePiece shim's
-// ModelProto parse), and, when it loads, an encode/decode round of a fixed text plus lookups of every special id.
+// ModelProto parse), and, when it loads, an encode/decode round of a fixed text plus lookups of every special
+// id.
 #include "fuzz_entries.h"
 
 #include "tokenizer.h"
@@ -18,7 +19,8 @@ bool fuzz_tokenizer(const uint8_t *data, size_t size)
             if (id >= 0)
                 tok->idToPiece(id);
         }
-        const std::vector<int64_t> ids = tok->encode("Describe the <image> in 3 words: é, 漢字, \xf0\x9f\x99\x82.\n");
+        const std::vector<int64_t> ids =
+            tok->encode("Describe the <image> in 3 words: é, 漢字, \xf0\x9f\x99\x82.\n");
         for (int64_t id : ids)
             FUZZ_CHECK(id >= 0 && id < vocab);
         tok->decode(ids);
