@@ -42,6 +42,10 @@ if [ "${UHDLENS_FUZZ_KEEP:-0}" != 1 ]; then
 fi
 # Qt's image readers warn on every damaged image; the warnings only slow the run down.
 export QT_LOGGING_RULES='*=false'
+# The model-folder and tokenizer targets write each input to files (tests/fuzz/entries/fuzz_support.cpp): on tmpfs
+# they run ~5x faster than on disk.
+fuzz_tmp="${TMPDIR:-/tmp}"
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then fuzz_tmp=/dev/shm; fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
@@ -63,7 +67,7 @@ for t in "${targets[@]}"; do
   if [ -f "$src/dict" ]; then args+=(-dict="$src/dict"); fi
   echo "== fuzz_$t for ${seconds}s"
   rc=0
-  (cd "$work/$t" && "$exe" "${args[@]}" corpus > log.txt 2>&1) || rc=$?
+  (cd "$work/$t" && TMPDIR="$fuzz_tmp" "$exe" "${args[@]}" corpus > log.txt 2>&1) || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t/log.txt" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/$t/log.txt" | tail -1)
   size=$(find "$work/$t/corpus" -type f | wc -l)
