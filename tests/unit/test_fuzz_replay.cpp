@@ -5,10 +5,13 @@
 // inputs that once crashed: each is a fix's regression test.
 #include "fuzz_entries.h"
 
+#include "tokenizer.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/image_io.h"
 
 #include <gtest/gtest.h>
+
+#include <malloc.h>
 
 #include <algorithm>
 #include <exception>
@@ -142,6 +145,36 @@ TEST(FuzzReplay, HugeDeclaredPngIsTooLargeNotTruncated)
     } catch (const uhdlens::Error &e) {
         EXPECT_EQ(e.code(), uhdlens::ErrorCode::ImageTooLarge) << "image stage: " << e.what();
     }
+}
+
+// A tokenizer.model on which sentencepiece's LoadFromSerializedProto throws: the shim leaked its half-built
+// model
+// (~1 KB) every time (LeakSanitizer in the fuzz build). Without LSan here, the heap in use must not grow over
+// repeated refusals.
+TEST(FuzzReplay, RefusedTokenizerLeaksNothing)
+{
+    const fs::path input = kFuzzDir / "tokenizer" / "regressions" / "leak-load-throws";
+    std::ifstream in(input, std::ios::binary);
+    const std::vector<char> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    ASSERT_FALSE(bytes.empty()) << input;
+    const std::string path = uhdlens::fuzz::scratchDir() + "/leak.model";
+    uhdlens::fuzz::writeFile(path, bytes.data(), bytes.size());
+    auto refuse = [&] {
+        try {
+            uhdlens::Tokenizer::load(path);
+            ADD_FAILURE() << "tokenizer stage: " << input << " was accepted";
+        } catch (const uhdlens::Error &e) {
+            EXPECT_EQ(e.code(), uhdlens::ErrorCode::TokenizerInvalid) << "tokenizer stage: " << e.what();
+        }
+    };
+    refuse(); // the shim is opened on first use
+    const auto before = static_cast<long long>(mallinfo2().uordblks);
+    constexpr int kLoads = 300;
+    for (int i = 0; i < kLoads; ++i)
+        refuse();
+    const long long grown = static_cast<long long>(mallinfo2().uordblks) - before;
+    EXPECT_LT(grown, 64 * 1024) << "tokenizer stage: heap grew by " << grown << " bytes over " << kLoads
+                                << " refused loads";
 }
 
 } // namespace
