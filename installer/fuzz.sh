@@ -37,15 +37,18 @@ else
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/uhdlens-fuzz.XXXXXX")"
+# The model-folder and tokenizer targets write each input to files (tests/fuzz/entries/fuzz_support.cpp): on tmpfs
+# they run ~5x faster than on disk. A target that crashes cannot clean up its scratch folder; this one goes at exit.
+scratch_root="${TMPDIR:-/tmp}"
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then scratch_root=/dev/shm; fi
+fuzz_tmp="$(mktemp -d "$scratch_root/uhdlens-fuzz-scratch.XXXXXX")"
 if [ "${UHDLENS_FUZZ_KEEP:-0}" != 1 ]; then
-  trap 'rm -rf "$work"' EXIT
+  trap 'rm -rf "$work" "$fuzz_tmp"' EXIT
+else
+  trap 'rm -rf "$fuzz_tmp"' EXIT
 fi
 # Qt's image readers warn on every damaged image; the warnings only slow the run down.
 export QT_LOGGING_RULES='*=false'
-# The model-folder and tokenizer targets write each input to files (tests/fuzz/entries/fuzz_support.cpp): on tmpfs
-# they run ~5x faster than on disk.
-fuzz_tmp="${TMPDIR:-/tmp}"
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then fuzz_tmp=/dev/shm; fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
