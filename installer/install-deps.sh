@@ -11,6 +11,7 @@ PACKAGES=(
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev libssl-dev
   libgtest-dev googletest
+  clang libclang-rt-14-dev
   xvfb xauth x11-apps imagemagick
   fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-noto-cjk
 )

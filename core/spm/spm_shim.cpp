@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -74,14 +75,15 @@ int uhdlens_spm_abi_version(void) { return UHDLENS_SPM_ABI_VERSION; }
 uhdlens_spm *uhdlens_spm_load(const char *modelBytes, size_t len, char *err, size_t errlen)
 {
     try {
-        auto *m = new uhdlens_spm;
+        // Owned until returned: LoadFromSerializedProto can throw on a damaged model, and the model leaked then
+        // (found by fuzzing: tests/fuzz/tokenizer/regressions/leak-load-throws).
+        auto m = std::make_unique<uhdlens_spm>();
         const auto st = m->sp.LoadFromSerializedProto(std::string_view(modelBytes, len));
         if (!st.ok() || m->sp.GetPieceSize() <= 0) {
             setError(err, errlen, st.ok() ? std::string("model has an empty vocabulary") : st.ToString());
-            delete m;
             return nullptr;
         }
-        return m;
+        return m.release();
     } catch (const std::exception &e) {
         setError(err, errlen, e.what());
     } catch (...) {

@@ -43,54 +43,6 @@ std::string joinPath(const std::string &dir, const std::string &name)
     return QDir(QString::fromStdString(dir)).filePath(QString::fromStdString(name)).toStdString();
 }
 
-nlohmann::json readConfig(const std::string &dir, const char *what)
-{
-    const QFileInfo folder(QString::fromStdString(dir));
-    if (!folder.exists())
-        throw Error(ErrorCode::FileNotFound, std::string(what) + " folder not found: " + dir, dir);
-    if (!folder.isDir())
-        throw Error(ErrorCode::NotAFile, std::string(what) + " must be a folder: " + dir, dir);
-    const std::string path = joinPath(dir, "config.json");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(ErrorCode::ConfigInvalid, "config.json not found in " + dir, path);
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-        nlohmann::json config = nlohmann::json::parse(text.str());
-        if (!config.is_object())
-            throw Error(ErrorCode::ConfigInvalid, path + ": expected a JSON object at the top level", path);
-        return config;
-    } catch (const nlohmann::json::parse_error &e) {
-        throw Error(ErrorCode::ConfigInvalid, path + " is not valid JSON: " + e.what(), path);
-    }
-}
-
-// Optional uhdlens.json next to the weights: {"name": "...", "description": "...", "suggested_questions": [...]}.
-// A broken file is a warning, never a load failure.
-void readUhdlensJson(const std::string &dir, ModelInfo &info)
-{
-    const std::string path = joinPath(dir, "uhdlens.json");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return;
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-        const auto j = nlohmann::json::parse(text.str());
-        if (j.contains("name") && j["name"].is_string())
-            info.name = j["name"].get<std::string>();
-        if (j.contains("description") && j["description"].is_string())
-            info.description = j["description"].get<std::string>();
-        if (j.contains("suggested_questions"))
-            for (const auto &q : j.at("suggested_questions"))
-                if (q.is_string())
-                    info.suggestedQuestions.push_back(q.get<std::string>());
-    } catch (const std::exception &e) {
-        info.warnings.push_back("uhdlens.json ignored: " + std::string(e.what()));
-    }
-}
-
 // "mean 0.481, 0.458, 0.408 / std 0.269, 0.261, 0.276"
 std::string pixelNormText(const PixelNorm &n)
 {
@@ -249,9 +201,9 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     report(0.0, "reading config");
     std::optional<nlohmann::json> visionConfig;
     if (!options.visionDir.empty())
-        visionConfig = readConfig(options.visionDir, "vision");
+        visionConfig = readConfigJson(options.visionDir, "vision");
     // config.json plus what the folder's processor, generation and tokenizer files say (model_folder.h).
-    const FolderFiles folder = readModelFolder(options.modelDir, options.visionDir, readConfig(options.modelDir, "model"));
+    const FolderFiles folder = readModelFolder(options.modelDir, options.visionDir, readConfigJson(options.modelDir, "model"));
     const nlohmann::json &config = folder.config;
     const std::string family = detectFamily(config); // Error(UnknownFamily)
 

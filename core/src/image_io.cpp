@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 namespace uhdlens {
@@ -184,7 +185,11 @@ void checkDeclaredSize(std::int64_t w, std::int64_t h, const ImageLimits &limits
 {
     if (w <= 0 || h <= 0)
         throw Error(ErrorCode::ImageEmpty, name + " has no pixels (" + sizeText(w, h) + ")", name);
-    const std::int64_t pixels = w * h; // both < 2^32, fits
+    // Sides sniffed from a PNG/GIF header are up to 2^32 - 1 each, so the product can overflow int64 (found by
+    // fuzzing: a PNG declaring 4261281277 x 4261281277); such a product is over any limit.
+    std::int64_t pixels = 0;
+    if (__builtin_mul_overflow(w, h, &pixels))
+        pixels = std::numeric_limits<std::int64_t>::max();
     if (pixels > limits.maxPixels)
         throw Error(ErrorCode::ImageTooLarge,
                     name + " is " + sizeText(w, h) + " (" + pixelsText(pixels) + "), over the limit of " +

@@ -8,6 +8,7 @@
 #include <QFileInfo>
 
 #include <algorithm>
+#include <fstream>
 #include <cstdio>
 #include <set>
 #include <sstream>
@@ -43,7 +44,8 @@ std::optional<json> readOptionalJson(const std::string &dir, const char *name, c
     json j;
     try {
         j = json::parse(bytes.constData(), bytes.constData() + bytes.size());
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) {
+        // parse_error, or out_of_range 406 for a number too large for a double (1e400; found by fuzzing).
         throw Error(ErrorCode::ConfigInvalid, label + " is not valid JSON: " + e.what(), path);
     }
     if (!j.is_object())
@@ -155,6 +157,55 @@ void addToken(FolderFiles &out, const std::string &spelling, int64_t id, const s
 }
 
 } // namespace
+
+nlohmann::json readConfigJson(const std::string &dir, const char *what)
+{
+    const QFileInfo folder(QString::fromStdString(dir));
+    if (!folder.exists())
+        throw Error(ErrorCode::FileNotFound, std::string(what) + " folder not found: " + dir, dir);
+    if (!folder.isDir())
+        throw Error(ErrorCode::NotAFile, std::string(what) + " must be a folder: " + dir, dir);
+    const std::string path = joinPath(dir, "config.json");
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(ErrorCode::ConfigInvalid, "config.json not found in " + dir, path);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        nlohmann::json config = nlohmann::json::parse(text.str());
+        if (!config.is_object())
+            throw Error(ErrorCode::ConfigInvalid, path + ": expected a JSON object at the top level", path);
+        return config;
+    } catch (const nlohmann::json::exception &e) {
+        // parse_error, or out_of_range 406 for a number too large for a double (1e400; found by fuzzing).
+        throw Error(ErrorCode::ConfigInvalid, path + " is not valid JSON: " + e.what(), path);
+    }
+}
+
+// Optional uhdlens.json next to the weights: {"name": "...", "description": "...", "suggested_questions": [...]}.
+// A broken file is a warning, never a load failure.
+void readUhdlensJson(const std::string &dir, ModelInfo &info)
+{
+    const std::string path = joinPath(dir, "uhdlens.json");
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return;
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        const auto j = nlohmann::json::parse(text.str());
+        if (j.contains("name") && j["name"].is_string())
+            info.name = j["name"].get<std::string>();
+        if (j.contains("description") && j["description"].is_string())
+            info.description = j["description"].get<std::string>();
+        if (j.contains("suggested_questions"))
+            for (const auto &q : j.at("suggested_questions"))
+                if (q.is_string())
+                    info.suggestedQuestions.push_back(q.get<std::string>());
+    } catch (const std::exception &e) {
+        info.warnings.push_back("uhdlens.json ignored: " + std::string(e.what()));
+    }
+}
 
 FolderFiles readModelFolder(const std::string &modelDir, const std::string &visionDir, const json &config)
 {

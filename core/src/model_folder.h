@@ -65,6 +65,15 @@ struct FolderFiles
     std::vector<std::string> warnings;
 };
 
+// config.json of a model or vision folder (`what`: "model" / "vision", for messages). Throws Error(FileNotFound)
+// / Error(NotAFile) for the folder, Error(ConfigInvalid) naming the file when config.json is missing, unparsable
+// or not a JSON object.
+nlohmann::json readConfigJson(const std::string &dir, const char *what);
+
+// The optional uhdlens.json next to the weights: {"name", "description", "suggested_questions": [...]} into
+// `info`. A broken file only adds a warning to info.warnings, never fails.
+void readUhdlensJson(const std::string &dir, ModelInfo &info);
+
 // Reads the optional files of modelDir (and visionDir's preprocessor_config.json when given). Missing files
 // are fine; unreadable or malformed ones throw Error(ConfigInvalid) naming the file (and the key).
 FolderFiles readModelFolder(const std::string &modelDir, const std::string &visionDir,

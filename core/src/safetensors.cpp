@@ -1,7 +1,5 @@
-// safetensors reader/writer. The format and the checks mirror the reference implementation
-// (huggingface/safetensors, `SafeTensors::read_metadata`): 8-byte little-endian header size capped at 100 MB,
-// a JSON object header, known dtypes, offsets inside the data section and dtype x shape == byte length.
-// Unlike the reference we accept gaps between tensors (harmless for reading) but never overlaps.
+// safetensors reader/writer. The header and index checks live in the torch-free safetensors_header.cpp (so the
+// fuzz targets reach them without libtorch); this file maps the files and builds tensors on top of them.
 #include "safetensors.h"
 
 #include "uhdlens/convert.h"
@@ -20,7 +18,6 @@
 #include <torch/utils.h>
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -32,15 +29,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static_assert(std::endian::native == std::endian::little, "safetensors stores little-endian data; port the reader");
-
 namespace fs = std::filesystem;
 
 namespace uhdlens {
 
 namespace {
-
-constexpr uint64_t kMaxHeaderBytes = 100ull * 1000 * 1000; // same cap as the reference implementation
 
 struct DtypeEntry
 {
@@ -89,12 +82,6 @@ struct Mapping
     const uint8_t *bytes() const { return static_cast<const uint8_t *>(data); }
 };
 
-[[noreturn]] void invalid(const std::string &file, const std::string &reason, const std::string &subject = {})
-{
-    throw Error(ErrorCode::CheckpointInvalid, "invalid safetensors file '" + file + "': " + reason,
-                subject.empty() ? file : subject);
-}
-
 std::shared_ptr<Mapping> mapFile(const std::string &path)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -111,9 +98,12 @@ std::shared_ptr<Mapping> mapFile(const std::string &path)
     }
     auto m = std::make_shared<Mapping>();
     m->size = static_cast<uint64_t>(st.st_size);
-    if (m->size < 8) {
+    if (m->size < 8) { // before mmap, which refuses 0 bytes (parseSafeTensorsHeader gives the same message)
         ::close(fd);
-        invalid(path, "file is " + std::to_string(m->size) + " bytes, shorter than the 8-byte header length");
+        throw Error(ErrorCode::CheckpointInvalid,
+                    "invalid safetensors file '" + path + "': file is " + std::to_string(m->size) +
+                        " bytes, shorter than the 8-byte header length",
+                    path);
     }
     void *p = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
     const int err = errno;
@@ -129,24 +119,7 @@ bool isPickleName(const std::string &fileName)
     return isPickleWeightName(fileName);
 }
 
-// The engine never unpickles (a pickle can run code when loaded); uhdlens/convert.h converts without running
-// it.
-const char *kConvertHint =
-    "only safetensors are read (loading a pickle can run code); convert the folder with `uhdlens-cli convert "
-    "--model DIR --out NEWDIR` (or open it in the UHD Lens app, which offers the conversion)";
-
 } // namespace
-
-std::string shapeString(const std::vector<int64_t> &shape)
-{
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) {
-        if (i)
-            s += ",";
-        s += std::to_string(shape[i]);
-    }
-    return s + "]";
-}
 
 struct Shard
 {
@@ -175,118 +148,11 @@ Shard readShard(const std::string &path, int shardIndex)
     Shard shard;
     shard.path = path;
     shard.map = mapFile(path);
-    const uint8_t *bytes = shard.map->bytes();
-    const uint64_t fileSize = shard.map->size;
-    uint64_t headerLen = 0;
-    std::memcpy(&headerLen, bytes, 8);
-    // Pickle checkpoints renamed to .safetensors: zip archives start with "PK", raw pickles with 0x80 <proto>.
-    const bool looksZip = bytes[0] == 'P' && bytes[1] == 'K';
-    const bool looksPickle = bytes[0] == 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
-    if (headerLen > kMaxHeaderBytes || headerLen > fileSize - 8) {
-        std::string reason = "header length " + std::to_string(headerLen) + " is past the end of the file (" +
-                             std::to_string(fileSize) + " bytes)";
-        if (headerLen > kMaxHeaderBytes)
-            reason = "header length " + std::to_string(headerLen) + " exceeds the 100 MB limit";
-        if (looksZip || looksPickle)
-            reason += "; this looks like a PyTorch pickle checkpoint with a .safetensors name (rename it to "
-                      ".bin): " +
-                      std::string(kConvertHint);
-        invalid(path, reason);
-    }
-    shard.dataStart = 8 + headerLen;
-    shard.dataSize = fileSize - shard.dataStart;
-
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(reinterpret_cast<const char *>(bytes + 8),
-                                       reinterpret_cast<const char *>(bytes + 8 + headerLen));
-    } catch (const nlohmann::json::parse_error &e) {
-        invalid(path, "header is not valid JSON (at byte " + std::to_string(e.byte) + " of " +
-                          std::to_string(headerLen) + ")");
-    }
-    if (!header.is_object())
-        invalid(path, std::string("header is JSON but not an object (it is a ") + header.type_name() + ")");
-
-    for (auto it = header.begin(); it != header.end(); ++it) {
-        const std::string &key = it.key();
-        const nlohmann::json &v = it.value();
-        if (key == "__metadata__") {
-            if (!v.is_object())
-                invalid(path, "__metadata__ is not an object of strings", key);
-            for (auto m = v.begin(); m != v.end(); ++m) {
-                if (!m.value().is_string())
-                    invalid(path, "__metadata__ entry '" + m.key() + "' is not a string", m.key());
-                shard.metadata[m.key()] = m.value().get<std::string>();
-            }
-            continue;
-        }
-        const std::string where = "tensor '" + key + "': ";
-        if (!v.is_object())
-            invalid(path, where + "entry is not an object", key);
-        TensorInfo info;
-        info.name = key;
-        info.shard = shardIndex;
-        const auto dt = v.find("dtype");
-        if (dt == v.end() || !dt->is_string())
-            invalid(path, where + "missing or non-string 'dtype'", key);
-        info.dtype = dt->get<std::string>();
-        const DtypeEntry *entry = dtypeByName(info.dtype);
-        if (!entry)
-            invalid(path, where + "unknown or unsupported dtype '" + info.dtype + "'", key);
-
-        const auto sh = v.find("shape");
-        if (sh == v.end() || !sh->is_array())
-            invalid(path, where + "missing or non-array 'shape'", key);
-        uint64_t numel = 1;
-        bool overflow = false;
-        for (const auto &d : *sh) {
-            // Integral and non-negative; unsigned covers every JSON integer >= 0.
-            if (!d.is_number_unsigned())
-                invalid(path, where + "shape " + sh->dump() + " has a non-integer or negative dimension", key);
-            const uint64_t dim = d.get<uint64_t>();
-            if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-                invalid(path, where + "shape dimension " + std::to_string(dim) + " is too large", key);
-            info.shape.push_back(static_cast<int64_t>(dim));
-            overflow = overflow || __builtin_mul_overflow(numel, dim, &numel);
-        }
-        uint64_t nbytes = 0;
-        overflow = overflow || __builtin_mul_overflow(numel, entry->size, &nbytes);
-        if (overflow)
-            invalid(path, where + "shape " + sh->dump() + " overflows the byte count", key);
-
-        const auto off = v.find("data_offsets");
-        if (off == v.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
-            !(*off)[1].is_number_unsigned())
-            invalid(path, where + "'data_offsets' must be [begin, end] with non-negative integers", key);
-        info.begin = (*off)[0].get<uint64_t>();
-        info.end = (*off)[1].get<uint64_t>();
-        if (info.begin > info.end)
-            invalid(path, where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
-                              "] end before they begin", key);
-        if (info.end > shard.dataSize)
-            invalid(path, where + "data_offsets [" + std::to_string(info.begin) + ", " + std::to_string(info.end) +
-                              "] lie outside the data section (" + std::to_string(shard.dataSize) +
-                              " bytes; file truncated?)", key);
-        if (info.end - info.begin != nbytes)
-            invalid(path, where + info.dtype + " " + shapeString(info.shape) + " needs " + std::to_string(nbytes) +
-                              " bytes but data_offsets span " + std::to_string(info.end - info.begin), key);
-        shard.tensors.push_back(std::move(info));
-    }
-
-    // No two non-empty byte ranges may overlap.
-    std::vector<const TensorInfo *> order;
-    for (const auto &t : shard.tensors)
-        if (t.end > t.begin)
-            order.push_back(&t);
-    std::sort(order.begin(), order.end(), [](const TensorInfo *a, const TensorInfo *b) {
-        return a->begin != b->begin ? a->begin < b->begin : a->name < b->name;
-    });
-    for (size_t i = 1; i < order.size(); ++i)
-        if (order[i]->begin < order[i - 1]->end)
-            invalid(path, "tensors '" + order[i - 1]->name + "' and '" + order[i]->name + "' overlap (bytes [" +
-                              std::to_string(order[i - 1]->begin) + ", " + std::to_string(order[i - 1]->end) +
-                              ") and [" + std::to_string(order[i]->begin) + ", " + std::to_string(order[i]->end) +
-                              "))", order[i]->name);
+    SafeTensorsHeader h = parseSafeTensorsHeader(shard.map->bytes(), shard.map->size, path, shardIndex);
+    shard.dataStart = h.dataStart;
+    shard.dataSize = h.dataSize;
+    shard.metadata = std::move(h.metadata);
+    shard.tensors = std::move(h.tensors);
     return shard;
 }
 
@@ -299,37 +165,10 @@ void openIndex(Checkpoint::Impl &impl, const std::string &indexPath)
     if (!f.open(QIODevice::ReadOnly))
         throw Error(ErrorCode::FileUnreadable, "cannot read checkpoint index '" + indexPath + "'", indexPath);
     const QByteArray raw = f.readAll();
-    nlohmann::json index;
-    try {
-        index = nlohmann::json::parse(raw.constData(), raw.constData() + raw.size());
-    } catch (const nlohmann::json::parse_error &e) {
-        throw Error(ErrorCode::CheckpointInvalid,
-                    "checkpoint index '" + indexPath + "' is not valid JSON (at byte " + std::to_string(e.byte) + ")",
-                    indexPath);
-    }
-    const auto wm = index.is_object() ? index.find("weight_map") : index.end();
-    if (!index.is_object() || wm == index.end() || !wm->is_object())
-        throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' has no 'weight_map' object",
-                    "weight_map");
+    const SafeTensorsIndex index = parseSafeTensorsIndex(raw.constData(), static_cast<size_t>(raw.size()), indexPath);
     const fs::path dir = fs::path(indexPath).parent_path();
-    std::set<std::string> shardFiles;
-    for (auto it = wm->begin(); it != wm->end(); ++it) {
-        if (!it.value().is_string())
-            throw Error(ErrorCode::CheckpointInvalid,
-                        "checkpoint index '" + indexPath + "': weight_map entry '" + it.key() + "' is not a file name",
-                        it.key());
-        const std::string file = it.value().get<std::string>();
-        // Shards are siblings of the index; refuse paths that would leave the folder.
-        if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..")
-            throw Error(ErrorCode::CheckpointInvalid,
-                        "checkpoint index '" + indexPath + "': tensor '" + it.key() + "' maps to bad file name '" +
-                            file + "'", it.key());
-        shardFiles.insert(file);
-    }
-    if (shardFiles.empty())
-        throw Error(ErrorCode::CheckpointInvalid, "checkpoint index '" + indexPath + "' lists no tensors", indexPath);
     std::map<std::string, int> shardOf;
-    for (const std::string &file : shardFiles) {
+    for (const std::string &file : index.shardFiles) {
         const std::string p = (dir / file).string();
         if (!fs::exists(p))
             throw Error(ErrorCode::FileNotFound,
@@ -337,20 +176,21 @@ void openIndex(Checkpoint::Impl &impl, const std::string &indexPath)
         if (isPickleName(file))
             throw Error(ErrorCode::PickleWeights,
                         "checkpoint index '" + indexPath + "' names the pickle file '" + file +
-                            "': " + kConvertHint,
+                            "': " + safeTensorsConvertHint(),
                         p);
         shardOf[file] = static_cast<int>(impl.shards.size());
         impl.shards.push_back(readShard(p, static_cast<int>(impl.shards.size())));
     }
-    for (auto it = wm->begin(); it != wm->end(); ++it) {
-        const Shard &s = impl.shards[shardOf.at(it.value().get<std::string>())];
+    for (const auto &[name, file] : index.weightMap) {
+        const Shard &s = impl.shards[shardOf.at(file)];
         const auto t = std::find_if(s.tensors.begin(), s.tensors.end(),
-                                    [&](const TensorInfo &x) { return x.name == it.key(); });
+                                    [&](const TensorInfo &x) { return x.name == name; });
         if (t == s.tensors.end())
             throw Error(ErrorCode::CheckpointInvalid,
-                        "checkpoint index '" + indexPath + "' puts tensor '" + it.key() + "' in '" +
-                            fileName(s.path) + "', which does not contain it", it.key());
-        impl.tensors.emplace(it.key(), *t);
+                        "checkpoint index '" + indexPath + "' puts tensor '" + name + "' in '" + fileName(s.path) +
+                            "', which does not contain it",
+                        name);
+        impl.tensors.emplace(name, *t);
     }
 }
 
@@ -412,7 +252,7 @@ Checkpoint Checkpoint::open(const std::string &path)
             } else if (const auto pickles = pickleWeightFiles(path); !pickles.empty()) {
                 throw Error(ErrorCode::PickleWeights,
                             "folder '" + path + "' holds only PyTorch pickle weights (" + pickles.front() +
-                                (pickles.size() > 1 ? ", ..." : "") + "): " + kConvertHint,
+                                (pickles.size() > 1 ? ", ..." : "") + "): " + safeTensorsConvertHint(),
                             (dir / pickles.front()).string());
             } else {
                 throw Error(ErrorCode::CheckpointInvalid, "folder '" + path + "' holds no .safetensors file", path);
@@ -422,7 +262,7 @@ Checkpoint Checkpoint::open(const std::string &path)
         if (path.ends_with(".index.json"))
             openIndex(impl, path);
         else if (isPickleName(path))
-            throw Error(ErrorCode::PickleWeights, "'" + path + "' is a PyTorch pickle file: " + kConvertHint,
+            throw Error(ErrorCode::PickleWeights, "'" + path + "' is a PyTorch pickle file: " + safeTensorsConvertHint(),
                         path);
         else {
             impl.shards.push_back(readShard(path, 0));

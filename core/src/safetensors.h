@@ -15,6 +15,8 @@
 // read-only (PROT_READ, MAP_PRIVATE): writing into a view crashes — callers treat loaded weights as read-only.
 #pragma once
 
+#include "safetensors_header.h" // TensorInfo, shapeString
+
 #include <torch/types.h>
 
 #include <cstdint>
@@ -26,15 +28,6 @@
 #include <vector>
 
 namespace uhdlens {
-
-struct TensorInfo
-{
-    std::string name;
-    std::string dtype; // safetensors spelling: "F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL"
-    std::vector<int64_t> shape;
-    uint64_t begin = 0, end = 0; // byte range inside the shard's data section
-    int shard = 0;               // index into Checkpoint::files()
-};
 
 class Checkpoint
 {
@@ -98,8 +91,5 @@ std::vector<std::string> loadParameters(const std::vector<std::pair<std::string,
                                         const Checkpoint &ck, torch::Dtype dtype, torch::Device device,
                                         const std::vector<std::string> &ownedPrefixes = {""},
                                         const std::set<std::string> &keepBf16 = {});
-
-// "[1,729,1152]" — the shape notation used in loader messages.
-std::string shapeString(const std::vector<int64_t> &shape);
 
 } // namespace uhdlens

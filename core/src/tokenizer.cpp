@@ -70,6 +70,14 @@ std::vector<std::string> shimCandidates()
     return out;
 }
 
+#ifdef UHDLENS_SPM_NO_DEEPBIND
+// Set by the fuzz build (tests/fuzz), whose processes hold no libtorch to clash with: AddressSanitizer refuses
+// dlopen(RTLD_DEEPBIND).
+constexpr int kDeepBind = 0;
+#else
+constexpr int kDeepBind = RTLD_DEEPBIND;
+#endif
+
 const Shim &shim()
 {
     static std::once_flag once;
@@ -83,7 +91,7 @@ const Shim &shim()
                 continue;
             // RTLD_LOCAL keeps sentencepiece's embedded protobuf symbols out of the global scope; RTLD_DEEPBIND
             // makes sentencepiece bind to its own copy rather than libtorch's libprotobuf already loaded.
-            handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+            handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
             if (handle)
                 break;
             tried += "\n  " + path + ": " + ::dlerror();
