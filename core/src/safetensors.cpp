@@ -2,6 +2,8 @@
 // fuzz targets reach them without libtorch); this file maps the files and builds tensors on top of them.
 #include "safetensors.h"
 
+#include "file_map.h"
+
 #include "uhdlens/convert.h"
 #include "uhdlens/errors.h"
 
@@ -24,10 +26,7 @@
 #include <mutex>
 #include <set>
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -66,54 +65,6 @@ const DtypeEntry *dtypeByTorch(torch::Dtype t)
     return nullptr;
 }
 
-// A read-only private mapping of a whole file; unmapped when the last tensor viewing it goes away.
-struct Mapping
-{
-    void *data = nullptr;
-    uint64_t size = 0;
-    Mapping() = default;
-    Mapping(const Mapping &) = delete;
-    Mapping &operator=(const Mapping &) = delete;
-    ~Mapping()
-    {
-        if (data)
-            ::munmap(data, size);
-    }
-    const uint8_t *bytes() const { return static_cast<const uint8_t *>(data); }
-};
-
-std::shared_ptr<Mapping> mapFile(const std::string &path)
-{
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        if (err == ENOENT)
-            throw Error(ErrorCode::FileNotFound, "checkpoint file not found: '" + path + "'", path);
-        throw Error(ErrorCode::FileUnreadable, "cannot open '" + path + "': " + std::strerror(err), path);
-    }
-    struct stat st{};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw Error(ErrorCode::NotAFile, "'" + path + "' is not a regular file", path);
-    }
-    auto m = std::make_shared<Mapping>();
-    m->size = static_cast<uint64_t>(st.st_size);
-    if (m->size < 8) { // before mmap, which refuses 0 bytes (parseSafeTensorsHeader gives the same message)
-        ::close(fd);
-        throw Error(ErrorCode::CheckpointInvalid,
-                    "invalid safetensors file '" + path + "': file is " + std::to_string(m->size) +
-                        " bytes, shorter than the 8-byte header length",
-                    path);
-    }
-    void *p = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int err = errno;
-    ::close(fd); // the mapping keeps its own reference to the file
-    if (p == MAP_FAILED)
-        throw Error(ErrorCode::FileUnreadable, "cannot memory-map '" + path + "': " + std::strerror(err), path);
-    m->data = p;
-    return m;
-}
-
 bool isPickleName(const std::string &fileName)
 {
     return isPickleWeightName(fileName);
@@ -124,7 +75,7 @@ bool isPickleName(const std::string &fileName)
 struct Shard
 {
     std::string path;
-    std::shared_ptr<Mapping> map;
+    std::shared_ptr<FileMap> map;
     uint64_t dataStart = 0; // 8 + header length
     uint64_t dataSize = 0;
     std::map<std::string, std::string> metadata;
@@ -147,7 +98,7 @@ Shard readShard(const std::string &path, int shardIndex)
 {
     Shard shard;
     shard.path = path;
-    shard.map = mapFile(path);
+    shard.map = mapWholeFile(path); // a short or empty file is reported by the header parser
     SafeTensorsHeader h = parseSafeTensorsHeader(shard.map->bytes(), shard.map->size, path, shardIndex);
     shard.dataStart = h.dataStart;
     shard.dataSize = h.dataSize;
@@ -289,7 +240,7 @@ torch::Tensor Checkpoint::get(const std::string &name) const
     const Shard &s = m_impl->shards[t.shard];
     const DtypeEntry *entry = dtypeByName(t.dtype); // validated in readShard
     const uint8_t *p = s.map->bytes() + s.dataStart + t.begin;
-    std::shared_ptr<Mapping> keep = s.map;
+    std::shared_ptr<FileMap> keep = s.map;
     // The mapping is PROT_READ: the const_cast only satisfies from_blob's signature; writing would fault.
     torch::Tensor view = torch::from_blob(
         const_cast<uint8_t *>(p), t.shape, [keep](void *) mutable { keep.reset(); },

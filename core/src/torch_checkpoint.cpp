@@ -5,6 +5,8 @@
 // `persistent_id` and torch/_tensor.py `_reduce_ex_internal` (torch 1.13 and 2.x write the same shapes).
 #include "torch_checkpoint.h"
 
+#include "file_map.h"
+
 #include "uhdlens/errors.h"
 
 #include <c10/util/Exception.h>
@@ -23,10 +25,6 @@
 #include <unordered_map>
 #include <variant>
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static_assert(std::endian::native == std::endian::little,
               "storages are read as little-endian bytes; port the reader");
@@ -36,52 +34,6 @@ namespace uhdlens {
 namespace {
 
 // ----------------------------------------------------------------------------------------------- file access
-
-struct FileMap
-{
-    const uint8_t *data = nullptr;
-    uint64_t size = 0;
-    FileMap() = default;
-    FileMap(const FileMap &) = delete;
-    FileMap &operator=(const FileMap &) = delete;
-    ~FileMap()
-    {
-        if (data && size)
-            ::munmap(const_cast<uint8_t *>(data), size);
-    }
-};
-
-std::shared_ptr<FileMap> mapWhole(const std::string &path)
-{
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        if (err == ENOENT)
-            throw Error(ErrorCode::FileNotFound, "checkpoint file not found: '" + path + "'", path);
-        throw Error(ErrorCode::FileUnreadable, "cannot open '" + path + "': " + std::strerror(err), path);
-    }
-    struct stat st
-    {
-    };
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw Error(ErrorCode::NotAFile, "'" + path + "' is not a regular file", path);
-    }
-    auto m = std::make_shared<FileMap>();
-    m->size = static_cast<uint64_t>(st.st_size);
-    if (m->size == 0) {
-        ::close(fd);
-        return m;
-    }
-    void *p = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int err = errno;
-    ::close(fd);
-    if (p == MAP_FAILED)
-        throw Error(ErrorCode::FileUnreadable, "cannot memory-map '" + path + "': " + std::strerror(err),
-                    path);
-    m->data = static_cast<const uint8_t *>(p);
-    return m;
-}
 
 // libtorch's reader reads through this adapter from our mapping, so both see the very same bytes.
 class MapAdapter final : public caffe2::serialize::ReadAdapterInterface
@@ -911,7 +863,7 @@ void collectTensors(const Value &dict, TorchCheckpoint &out, const std::string &
 
 TorchCheckpoint readTorchZipCheckpoint(const std::string &path)
 {
-    std::shared_ptr<FileMap> file = mapWhole(path);
+    std::shared_ptr<FileMap> file = mapWholeFile(path);
     const uint8_t *d = file->data;
     const uint64_t n = file->size;
     if (n >= 2 && d[0] == 0x80 && d[1] >= 2 && d[1] <= 5)
