@@ -33,12 +33,8 @@ int runAsk(const QStringList &args)
     QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Print one JSON object at the end instead of streaming."));
     parser.addOptions({maxNewOpt, tempOpt, seedOpt, jsonOpt});
     parser.addPositionalArgument(QStringLiteral("question"), QStringLiteral("The question about the image."));
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/true))
+        return *done;
     if (!parser.isSet(eo.image))
         return usageError(cmd, QStringLiteral("--image IMG is required"));
     if (parser.positionalArguments().size() != 1)

@@ -39,15 +39,8 @@ int runConvert(const QStringList &args)
     QCommandLineOption jsonOpt(QStringLiteral("json"),
                                QStringLiteral("Print one JSON object describing the result."));
     parser.addOptions({modelOpt, outOpt, jsonOpt});
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return usageError(
-            cmd, QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/false))
+        return *done;
     if (!parser.isSet(modelOpt) || parser.value(modelOpt).isEmpty())
         return usageError(cmd, QStringLiteral("--model DIR is required"));
     if (!parser.isSet(outOpt) || parser.value(outOpt).isEmpty())

@@ -27,14 +27,8 @@ int runEncode(const QStringList &args)
     QCommandLineOption questionOpt(QStringLiteral("question"), QStringLiteral("Question for the prompt embeddings."),
                                    QStringLiteral("TEXT"), QStringLiteral("Describe the image."));
     parser.addOptions({dumpOpt, questionOpt});
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return usageError(cmd, QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/false))
+        return *done;
     if (!parser.isSet(eo.image))
         return usageError(cmd, QStringLiteral("--image IMG is required"));
     if (!parser.isSet(dumpOpt))

@@ -239,14 +239,8 @@ int runEval(const QStringList &args)
                                QStringLiteral("OUT.png"));
     parser.addOptions({modelOpt, setOpt, countOpt, firstOpt, maxSideOpt, familiesOpt, tokensOpt, dtypeOpt, threadsOpt,
                        jsonOpt, plotOpt});
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return usageError(cmd, QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().front()));
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/false))
+        return *done;
     const QStringList modelDirs = parser.values(modelOpt);
     if (modelDirs.isEmpty())
         return usageError(cmd, QStringLiteral("--model DIR is required"));

@@ -23,14 +23,8 @@ int runMakeTiny(const QStringList &args)
     QCommandLineOption seedOpt(QStringLiteral("seed"), QStringLiteral("Initialisation seed (default 0)."), QStringLiteral("N"), QStringLiteral("0"));
     QCommandLineOption corpusOpt(QStringLiteral("corpus"), QStringLiteral("Tokenizer training text (default: the bundled tiny corpus)."), QStringLiteral("FILE"));
     parser.addOptions({familyOpt, outOpt, seedOpt, corpusOpt});
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return usageError(cmd, QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/false))
+        return *done;
     static const QStringList families = {QStringLiteral("minicpmv"), QStringLiteral("llava-uhd"), QStringLiteral("uhd-paper")};
     if (!parser.isSet(familyOpt) || !families.contains(parser.value(familyOpt)))
         return usageError(cmd, QStringLiteral("--family must be one of minicpmv, llava-uhd, uhd-paper"));

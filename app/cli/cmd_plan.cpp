@@ -69,12 +69,8 @@ int runPlan(const QStringList &args)
                                QStringLiteral("WxH"));
     parser.addOptions({policyOpt, maxOpt, scaleOpt, patchOpt, neverOpt, jsonOpt, sizeOpt});
     parser.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image files to plan."), QStringLiteral("[IMAGE...]"));
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/true))
+        return *done;
 
     auto policy = uhdlens::SlicePolicy::fromName(parser.value(policyOpt).toStdString());
     if (!policy)

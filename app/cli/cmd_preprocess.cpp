@@ -35,12 +35,8 @@ int runPreprocess(const QStringList &args)
     QCommandLineOption neverOpt(QStringLiteral("never-split"), QStringLiteral("Encode the overview only."));
     parser.addOptions({outOpt, policyOpt, maxOpt, neverOpt});
     parser.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("The image to preprocess."));
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/true))
+        return *done;
     const QStringList images = parser.positionalArguments();
     if (images.size() != 1)
         return usageError(cmd, QStringLiteral("give exactly one IMAGE"));

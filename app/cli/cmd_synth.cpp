@@ -39,14 +39,8 @@ int runSynth(const QStringList &args)
                                   QStringLiteral("PX"), QStringLiteral("2500"));
     QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Output folder."), QStringLiteral("DIR"));
     parser.addOptions({familyOpt, splitOpt, seedOpt, countOpt, maxSideOpt, outOpt});
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return usageError(cmd, QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().front()));
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/false))
+        return *done;
     if (!parser.isSet(outOpt))
         return usageError(cmd, QStringLiteral("--out DIR is required"));
     std::optional<synth::Family> family;

@@ -26,12 +26,8 @@ int runTokenize(const QStringList &args)
     QCommandLineOption bosOpt(QStringLiteral("bos"), QStringLiteral("Prepend the BOS id."));
     parser.addOptions({modelOpt, tokOpt, bosOpt});
     parser.addPositionalArgument(QStringLiteral("TEXT"), QStringLiteral("The text to tokenize (one argument)."));
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
+    if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/true))
+        return *done;
     if (parser.isSet(modelOpt) == parser.isSet(tokOpt))
         return usageError(cmd, QStringLiteral("give exactly one of --model DIR or --tokenizer FILE"));
     const QStringList texts = parser.positionalArguments();

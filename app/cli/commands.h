@@ -4,6 +4,10 @@
 
 #include <QStringList>
 
+#include <optional>
+
+class QCommandLineParser;
+
 namespace cli {
 
 int runPlan(const QStringList &args);
@@ -18,5 +22,10 @@ int runConvert(const QStringList &args); // cmd_convert.cpp (exit 2 also for a r
 
 // Shared helpers.
 int usageError(const QString &command, const QString &message);
+// Parses `args` for `command`. Returns the exit code when the command is already done — 2 after a usage error
+// (reported), 0 after printing --help — or nothing to go on. With `positionalAllowed` false, a positional
+// argument is a usage error.
+std::optional<int> parseArguments(QCommandLineParser &parser, const QStringList &args, const QString &command,
+                                  bool positionalAllowed);
 
 } // namespace cli

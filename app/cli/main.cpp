@@ -2,6 +2,7 @@
 #include "uhdlens/runtime.h"
 #include "commands.h"
 
+#include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QGuiApplication>
 
@@ -53,6 +54,21 @@ int usageError(const QString &command, const QString &message)
     std::fprintf(stderr, "uhdlens-cli %s: %s\n(see `uhdlens-cli %s --help`)\n", qPrintable(command),
                  qPrintable(message), qPrintable(command));
     return 2;
+}
+
+std::optional<int> parseArguments(QCommandLineParser &parser, const QStringList &args, const QString &command,
+                                  bool positionalAllowed)
+{
+    if (!parser.parse(args))
+        return usageError(command, parser.errorText());
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::printf("%s", qPrintable(parser.helpText()));
+        return 0;
+    }
+    if (!positionalAllowed && !parser.positionalArguments().isEmpty())
+        return usageError(command,
+                          QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    return std::nullopt;
 }
 
 } // namespace cli
