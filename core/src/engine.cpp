@@ -5,6 +5,7 @@
 #include "generation.h"
 #include "model_folder.h"
 #include "preprocess.h"
+#include "safetensors_header.h"
 #include "uhdlens/convert.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/image_io.h"
@@ -240,6 +241,11 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
                     tokPath + " has " + std::to_string(impl->tokenizer->vocabSize()) +
                         " pieces, more than the model's vocab_size " + std::to_string(impl->vlm->vocabSize()),
                     tokPath);
+    // The ids the folder's tokenizer files name, checked against tokenizer.model before any weight is read, so
+    // a folder mixing two tokenizers fails at once, not after mapping gigabytes.
+    ModelInfo &info = impl->info;
+    const std::vector<int64_t> fileStopIds =
+        checkTokenizerFiles(folder, *impl->tokenizer, impl->vlm->vocabSize(), info.warnings);
 
     report(0.15, "mapping weights");
     impl->checkpoints.push_back(Checkpoint::open(options.modelDir));
@@ -261,7 +267,6 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
             vision = vision || p.first.rfind(prefix, 0) == 0;
         perCk[separateVision && vision ? 1 : 0].push_back(p);
     }
-    ModelInfo &info = impl->info;
     const std::set<std::string> keepBf16 =
         resolved.bf16Weights ? impl->vlm->matrixParameterNames() : std::set<std::string>{};
     for (size_t k = 0; k < impl->checkpoints.size(); ++k) {
@@ -281,9 +286,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
             throw Error(
                 ErrorCode::PickleWeights,
                 std::string(e.what()) + "; the folder also keeps weights in the PyTorch pickle file '" +
-                    pickles.front() + "'" + (pickles.size() > 1 ? " (and others)" : "") +
-                    ", which is never unpickled (that can run code): convert the folder with "
-                    "`uhdlens-cli convert --model DIR --out NEWDIR` (or let the UHD Lens app convert it)",
+                    pickles.front() + "'" + (pickles.size() > 1 ? " (and others)" : "") + ": " +
+                    safeTensorsConvertHint(),
                 joinPath(dir, pickles.front()));
         }
         // A full CLIP checkpoint as the vision folder also carries its text tower: summarise long lists.
@@ -324,7 +328,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     readUhdlensJson(options.modelDir, info);
 
     impl->stopIds = impl->vlm->stopTokenIds(*impl->tokenizer);
-    for (int64_t id : checkTokenizerFiles(folder, *impl->tokenizer, impl->vlm->vocabSize(), info.warnings))
+    for (int64_t id : fileStopIds)
         if (std::find(impl->stopIds.begin(), impl->stopIds.end(), id) == impl->stopIds.end())
             impl->stopIds.push_back(id);
     info.warnings.insert(info.warnings.end(), folder.warnings.begin(), folder.warnings.end());
