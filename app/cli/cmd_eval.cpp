@@ -11,7 +11,7 @@
 
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>

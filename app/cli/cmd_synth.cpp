@@ -7,7 +7,7 @@
 #include "commands.h"
 
 #include "uhdlens/errors.h"
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include <QCommandLineParser>
 #include <QDir>

@@ -11,7 +11,7 @@
 // Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.
 #include "uhdlens/runtime.h"
 #include "uhdlens/errors.h"
-#include "uhdlens/training.h"
+#include "uhdlens/lab/training.h"
 
 #include <QCommandLineParser>
 #include <QGuiApplication>

@@ -1,6 +1,6 @@
 // Training loop of the bundled model (see uhdlens/training.h). Same modules as inference: the model comes from
 // createFamilyModel, pixels from preprocessPlan, prompts from the family's buildPrompt, logits from forwardAll.
-#include "uhdlens/training.h"
+#include "uhdlens/lab/training.h"
 
 #include "model_family.h"
 #include "nn/layers.h"
@@ -9,7 +9,7 @@
 #include "tokenizer.h"
 
 #include "uhdlens/errors.h"
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>

@@ -25,7 +25,7 @@
 #pragma once
 
 #include "uhdlens/slice_planner.h"
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include <cstdint>
 #include <functional>
