@@ -41,8 +41,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
-// ---- the run's model, tokenizer and parameters
-// -------------------------------------------------------------
+// ---- the run's model, tokenizer and parameters ------------------------------------------------------------
 
 // Config: the checkpoint's when resuming, else a user file, else the preset's.
 json runConfig(const TrainOptions &o, const std::string &ckDir)
@@ -182,8 +181,7 @@ json recipeRecord(const TrainOptions &o, bool bf16)
             {"encoder_warmup_batch", o.encoderWarmupBatch}};
 }
 
-// ---- evaluation of the run as it goes
-// -----------------------------------------------------------------------
+// ---- evaluation of the run as it goes ---------------------------------------------------------------------
 
 // The means of the last logEvery steps' losses, the accuracy tallies and the throughput since the last
 // report: what each progress line and the loss curve show.
@@ -302,8 +300,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     torch::optim::AdamW opt = params.groups.optimizer(o);
     const std::vector<torch::Tensor> allParams = params.groups.all();
 
-    // ---- checkpoint: resume, and the record every checkpoint carries
-    // -------------------------------------------
+    // ---- checkpoint: resume, and the record every checkpoint carries --------------------------------------
     int startStep = 0;
     json log;
     log["loss_curve"] = json::array();
@@ -348,8 +345,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         state["encoder_warmup_done"] = resumed.value("encoder_warmup_done", false);
     }
 
-    // ---- the full recipe: data pipeline, steps, evaluation of each window, checkpoints
-    // -----------------------
+    // ---- the full recipe: data pipeline, steps, evaluation of each window, checkpoints --------------------
     const VisionLanguageModel &m = *model;
     DataQueue queue([&](std::uint64_t i) { return makeExample(m, *tok, o, dataOptions, i, endId); },
                     static_cast<std::uint64_t>(startStep) * o.batchImages,

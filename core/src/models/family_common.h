@@ -224,7 +224,7 @@ public:
     {
         return m_lm.forwardCached(embeds.to(dtype()), cache);
     }
-    torch::Tensor forwardAll(const torch::Tensor &embeds, nn::AttentionCapture *capture = nullptr) const override
+    torch::Tensor forwardAll(const torch::Tensor &embeds, nn::AttentionCapture *capture) const override
     {
         return m_lm.forwardAll(embeds.to(dtype()), capture);
     }
