@@ -15,6 +15,7 @@
 #include "safetensors.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/flops.h"
+#include "uhdlens/runtime.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -277,9 +278,7 @@ int runEngineBench(const QStringList &args)
     const int repeats = parser.value(repeatsOpt).toInt(&ok4);
     if (!ok1 || !ok2 || !ok3 || !ok4 || threads < 0 || prefill < 1 || decode < 1 || repeats < 1)
         return usage(QStringLiteral("--threads, --prefill-tokens, --decode-tokens and --repeats need positive integers"));
-    if (threads == 0)
-        threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    torch::set_num_threads(threads);
+    threads = uhdlens::setThreadCount(threads); // 0: all cores
 
     try {
         if (parser.isSet(writeOpt))
@@ -310,9 +309,9 @@ int runEngineBench(const QStringList &args)
         }
 
         std::vector<Measured> runs;
-        // bf16 is only fast with native support (see cpuHasAvx512Bf16); elsewhere libtorch runs bf16 matmuls in
-        // scalar code and a real-shapes run would take hours. `--dtype bf16` forces it anyway.
-        const bool bf16Native = uhdlens::cpuHasAvx512Bf16();
+        // bf16 is only fast with native support (cpuRunsBf16Fast, runtime.h); elsewhere libtorch runs bf16
+        // matmuls in scalar code and a real-shapes run would take hours. `--dtype bf16` forces it anyway.
+        const bool bf16Native = uhdlens::cpuRunsBf16Fast();
         if (dt == QLatin1String("both") && !bf16Native)
             std::printf("note: bf16 skipped: this CPU lacks avx512_bf16/avx512bw/vl/dq, so libtorch's oneDNN bf16 "
                         "path is off (bf16 GEMM runs at a few GFLOP/s); pass --dtype bf16 to measure it anyway\n");

@@ -14,6 +14,7 @@
 #include "preprocess.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/image_io.h"
+#include "uhdlens/runtime.h"
 #include "uhdlens/slice_planner.h"
 
 #include <QBuffer>
@@ -203,7 +204,7 @@ int runPreprocessBench(const QStringList &args)
     const int repeats = quick ? 1 : parser.value(repeatsOpt).toInt(&ok);
     if (!ok || repeats < 1)
         return usageError(cmd, QStringLiteral("--repeats needs a positive integer"));
-    int threads = cores();
+    int threads = 0; // all cores
     if (parser.isSet(threadsOpt)) {
         threads = parser.value(threadsOpt).toInt(&ok);
         if (!ok || threads < 1)
@@ -212,7 +213,7 @@ int runPreprocessBench(const QStringList &args)
     const auto policy = uhdlens::SlicePolicy::fromName(parser.value(policyOpt).toStdString());
     if (!policy)
         return usageError(cmd, QStringLiteral("unknown policy '%1'").arg(parser.value(policyOpt)));
-    torch::set_num_threads(threads); // Debian's libtorch defaults to one thread
+    threads = uhdlens::setThreadCount(threads); // Debian's libtorch defaults to one thread
 
     struct Case
     {

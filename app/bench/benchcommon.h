@@ -61,8 +61,6 @@ inline int64_t procStatusKb(const char *key)
 inline double rssMiB() { return procStatusKb("VmRSS") / 1024.0; }
 inline double peakRssMiB() { return procStatusKb("VmHWM") / 1024.0; }
 
-inline int cores() { return std::max(1u, std::thread::hardware_concurrency()); }
-
 // Subcommand usage errors: message on stderr, exit code 2.
 int usageError(const QString &command, const QString &message); // main.cpp
 

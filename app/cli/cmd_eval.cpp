@@ -2,7 +2,7 @@
 //                  [--max-side PX] [--families LIST] [--max-new-tokens N] [--dtype T] [--threads N] [--json]
 //                  [--plot OUT.png]
 //
-// Exact-match accuracy of one or more models on a synthetic evaluation set (core/include/uhdlens/synthdata.h),
+// Exact-match accuracy of one or more models on a synthetic evaluation set (core/lab/include/uhdlens/lab/synthdata.h),
 // per task family and per detail-height bucket, with the visual tokens and time per image. Every model answers
 // the very same images and questions (same seeds), one question per turn with the history cleared, exactly as a
 // user asking a first question would (the image encoding is cached across the questions of an image).
@@ -11,7 +11,7 @@
 
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>

@@ -1,13 +1,13 @@
 // uhdlens-cli synth [--family window|document|shapes] [--split train|validation|heldout] [--seed S] [--count N]
 //                   [--max-side PX] --out DIR
 //
-// Renders synthetic images of the bundled model's training/evaluation data (uhdlens/synthdata.h) as PNG files,
+// Renders synthetic images of the bundled model's training/evaluation data (uhdlens/lab/synthdata.h) as PNG files,
 // each with a JSON file of its questions, answers and detail heights — to look at the data, make the README's
 // examples and the app's sample images.
 #include "commands.h"
 
 #include "uhdlens/errors.h"
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include <QCommandLineParser>
 #include <QDir>

@@ -1,4 +1,4 @@
-// uhdlens-train: trains the bundled `uhd-paper` model from scratch on synthetic images (uhdlens/training.h).
+// uhdlens-train: trains the bundled `uhd-paper` model from scratch on synthetic images (uhdlens/lab/training.h).
 //
 //   # the shipped model, then its baseline (N: the UHD run's first-stage steps):
 //   uhdlens-train --out resources/models/uhd-lens-tiny --steps 100000 --time-budget 45
@@ -11,7 +11,7 @@
 // Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.
 #include "uhdlens/runtime.h"
 #include "uhdlens/errors.h"
-#include "uhdlens/training.h"
+#include "uhdlens/lab/training.h"
 
 #include <QCommandLineParser>
 #include <QGuiApplication>
@@ -32,7 +32,7 @@ QString duration(double s)
 // The second stage of --then-steps / --then-max-side: a resume of the first stage's checkpoint with a new
 // step count and larger images, so that one command runs a two-stage recipe. The learning rate follows the
 // cosine of the new step count from where the first stage ends (a warm restart; scheduleLr in
-// core/src/training.cpp), with no time budget, so two runs given the same --then-steps share one schedule per
+// core/lab/src/train_step.cpp), with no time budget, so two runs given the same --then-steps share one schedule per
 // step whatever their speed. Returns a usage error, or an empty string with `second` set when a second stage
 // was asked for.
 QString secondStage(const uhdlens::TrainOptions &first, int thenSteps, int thenMaxSide,

@@ -10,6 +10,7 @@
 #include "uhdlens/errors.h"
 #include "uhdlens/image_io.h"
 #include "uhdlens/plan_json.h"
+#include "uhdlens/runtime.h"
 
 #include <QCryptographicHash>
 #include <QDir>
@@ -72,26 +73,6 @@ std::string imageHash(const QImage &rgb)
 
 // --- device / dtype ----------------------------------------------------------------------------------------------
 
-bool cpuHasAvx512Bf16()
-{
-    // Native bf16 dot products (avx512_bf16) and the three flags libtorch 1.13 requires before it routes bf16
-    // matmuls through oneDNN (avx512bw/vl/dq, mkldnn_bf16_device_check). Without them bf16 GEMMs fall back to
-    // scalar code (~2 GFLOP/s measured on an AVX2-only VM vs ~35 GFLOP/s for f32), so f32 is the right default.
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("flags", 0) != 0)
-            continue;
-        std::istringstream words(line.substr(line.find(':') + 1));
-        std::set<std::string> flags;
-        for (std::string w; words >> w;)
-            flags.insert(w);
-        return flags.count("avx512_bf16") && flags.count("avx512bw") && flags.count("avx512vl") &&
-               flags.count("avx512dq"); // every core lists the same flags
-    }
-    return false;
-}
-
 std::string dtypeName(torch::Dtype dtype)
 {
     switch (dtype) {
@@ -138,7 +119,7 @@ ResolvedDtype resolveDtype(const std::string &dtype, const torch::Device &device
             return {torch::kHalf, false};
         // CPU: bf16 through oneDNN is ~4x faster than f32 where the CPU has native bf16 dot products; elsewhere
         // mixed gives f32 results (bf16 -> f32 is exact) from half the weight memory.
-        return cpuHasAvx512Bf16() ? ResolvedDtype{torch::kBFloat16, false} : ResolvedDtype{torch::kFloat, true};
+        return cpuRunsBf16Fast() ? ResolvedDtype{torch::kBFloat16, false} : ResolvedDtype{torch::kFloat, true};
     }
     if (dtype == "f32" || dtype == "fp32" || dtype == "float32")
         return {torch::kFloat, false};
@@ -211,11 +192,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     const torch::Device device = resolveDevice(options.device);
     const ResolvedDtype resolved = resolveDtype(options.dtype, device);
     const torch::Dtype dtype = resolved.compute;
-    if (options.threads < 0)
-        throw Error(ErrorCode::InvalidArgument, "threads must be 0 (all cores) or positive", "threads");
-    const int threads = options.threads > 0 ? options.threads
-                                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    torch::set_num_threads(threads); // libtorch defaults to one thread here
+    setThreadCount(options.threads); // libtorch defaults to one thread here; Error(InvalidArgument) below 0
 
     report(0.05, "tokenizer");
     const std::string tokPath = joinPath(options.modelDir, "tokenizer.model");

@@ -42,8 +42,6 @@ struct ResolvedDtype
     bool bf16Weights = false; // mixed: matrices the checkpoint stores in bf16 stay bf16 (nn/mixed_linear.h)
 };
 ResolvedDtype resolveDtype(const std::string &dtype, const torch::Device &device);
-// True when /proc/cpuinfo lists avx512_bf16 (Linux; false elsewhere).
-bool cpuHasAvx512Bf16();
 std::string dtypeName(torch::Dtype dtype);
 
 // Truncates every layer of `cache` to its first `length` positions (prefix reuse across turns).

@@ -110,16 +110,7 @@ public:
     virtual torch::Dtype dtype() const = 0;
 
     // --- additions (models helper; all additive) -------------------------------------------------------------
-
-    // Full-sequence language-model forward without a cache, for training and for tests: embeds [B, T, D]
-    // (right-padded batches are fine: attention is causal, so padding after a sequence never affects it).
-    // Returns float32 logits of every position, [B, T, vocab]. Runs under autograd when grad mode is on.
-    virtual torch::Tensor forwardAll(const torch::Tensor &embeds) const = 0;
-
-    // The decoder's output head (final norm, then LM head) applied straight to `hidden` [..., D], skipping
-    // the decoder layers: float32 logits [..., vocab]. Training's token-naming loss reads visual tokens with
-    // it, so a token that names its word this way can be copied into an answer by one attention head.
-    virtual torch::Tensor readout(const torch::Tensor &hidden) const = 0;
+    // (Training's full-sequence forward and readout are not here: trainable_model.h.)
 
     // Parameter-name prefixes that live in the separate vision-tower folder when one is given (LoadOptions::
     // visionDir), e.g. {"vision_model."} for the LLaVA-UHD release; empty when everything is in the model folder.

@@ -1,11 +1,17 @@
 #include "uhdlens/runtime.h"
 
+#include "uhdlens/errors.h"
+
 #include <ATen/Parallel.h>
 
 #include <malloc.h>
 #include <sched.h>
 
+#include <fstream>
 #include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
 #include <thread>
 
 namespace uhdlens {
@@ -22,6 +28,15 @@ int defaultThreadCount()
     return hw > 0 ? static_cast<int>(hw) : 1;
 }
 
+int setThreadCount(int threads)
+{
+    if (threads < 0)
+        throw Error(ErrorCode::InvalidArgument, "threads must be 0 (all cores) or positive", "threads");
+    const int n = threads > 0 ? threads : defaultThreadCount();
+    at::set_num_threads(n);
+    return n;
+}
+
 void initRuntime(int threads)
 {
     static std::once_flag allocatorOnce;
@@ -34,7 +49,35 @@ void initRuntime(int threads)
         mallopt(M_TOP_PAD, 256 << 20);
 #endif
     });
-    at::set_num_threads(threads > 0 ? threads : defaultThreadCount());
+    setThreadCount(threads);
+}
+
+bool cpuRunsBf16Fast(std::string_view cpuinfo)
+{
+    std::istringstream in{std::string(cpuinfo)};
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("flags", 0) != 0)
+            continue;
+        const std::size_t colon = line.find(':');
+        std::istringstream words(colon == std::string::npos ? std::string() : line.substr(colon + 1));
+        std::set<std::string> flags;
+        for (std::string w; words >> w;)
+            flags.insert(w);
+        return flags.count("avx512_bf16") && flags.count("avx512bw") && flags.count("avx512vl") &&
+               flags.count("avx512dq"); // every core lists the same flags
+    }
+    return false;
+}
+
+bool cpuRunsBf16Fast()
+{
+    static const bool fast = [] {
+        std::ifstream in("/proc/cpuinfo");
+        std::stringstream text;
+        text << in.rdbuf();
+        return cpuRunsBf16Fast(text.str());
+    }();
+    return fast;
 }
 
 } // namespace uhdlens

@@ -10,6 +10,7 @@
 #include "uhdlens/devtools.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/runtime.h"
 
 #include <QImage>
 #include <QTemporaryDir>
@@ -199,7 +200,7 @@ TEST(Mixed, EngineResolvesAndReportsMixed)
     EXPECT_EQ(resolveDtype("mixed", torch::kCPU).compute, torch::kFloat32);
     EXPECT_FALSE(resolveDtype("f32", torch::kCPU).bf16Weights);
     const auto autoCpu = resolveDtype("auto", torch::kCPU);
-    EXPECT_EQ(autoCpu.bf16Weights, !cpuHasAvx512Bf16());
+    EXPECT_EQ(autoCpu.bf16Weights, !cpuRunsBf16Fast());
     try {
         resolveDtype("mixed", torch::Device(torch::kCUDA, 0));
         ADD_FAILURE() << "mixed on CUDA must be refused";

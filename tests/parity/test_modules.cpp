@@ -6,6 +6,7 @@
 #include "models/families.h"
 #include "nn/layers.h"
 #include "tokenizer.h"
+#include "trainable_model.h"
 #include "uhdlens/errors.h"
 
 #include <ATen/autocast_mode.h>
@@ -391,7 +392,7 @@ TEST(KvCache, CachedDecodingEqualsFullRecomputation)
         torch::manual_seed(6);
         const int64_t total = 23;
         const auto embeds = torch::randn({total, m->hiddenSize()}) * 0.5;
-        const auto full = m->forwardAll(embeds.unsqueeze(0))[0]; // [T, V]
+        const auto full = trainableModel(*m).forwardAll(embeds.unsqueeze(0))[0]; // [T, V]
         KVCache cache;
         // prefill 9, then 1 by 1, then a chunk of 4, then 1 by 1 (exercises cache growth across chunks)
         int64_t pos = 0;
@@ -419,7 +420,8 @@ TEST(KvCache, RejectsBadInput)
     KVCache cache;
     EXPECT_EQ(codeOf([&] { m->forward(torch::zeros({0, m->hiddenSize()}), cache); }), ErrorCode::InvalidArgument);
     EXPECT_EQ(codeOf([&] { m->forward(torch::zeros({2, 3, m->hiddenSize()}), cache); }), ErrorCode::InvalidArgument);
-    EXPECT_EQ(codeOf([&] { m->forwardAll(torch::zeros({3, m->hiddenSize()})); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(codeOf([&] { trainableModel(*m).forwardAll(torch::zeros({3, m->hiddenSize()})); }),
+              ErrorCode::InvalidArgument);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -510,9 +512,9 @@ TEST(Bf16, WithinToleranceOfFp32)
 // ---------------------------------------------------------------------------------------------------------------
 // Training: the uhd-paper family runs forward + backward
 
-// The trainer runs under CPU bf16 autocast on avx512_bf16 machines (training.cpp): the normalised convolutional
-// stem must run there (libtorch 1.13's group_norm refused the bf16 convolution output with f32 parameters) and
-// stay close to f32.
+// The trainer runs under CPU bf16 autocast where cpuRunsBf16Fast() (core/lab/src/train_step.cpp): the
+// normalised convolutional stem must run there (libtorch 1.13's group_norm refused the bf16 convolution output
+// with f32 parameters) and stay close to f32.
 TEST(Training, NormalisedStemRunsUnderBf16Autocast)
 {
     auto cfg = tinyConfig("uhd-paper");
@@ -565,7 +567,7 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
         const auto text = m->embedTokens(ids);
         const auto seq =
             torch::cat({text.narrow(0, 0, 3), tokens[0], tokens[1], text.narrow(0, 3, 7)}, 0).unsqueeze(0);
-        const auto logits = m->forwardAll(seq);
+        const auto logits = trainableModel(*m).forwardAll(seq);
         ASSERT_EQ(logits.size(1), seq.size(1));
         // next-token loss on the text after the image
         const int64_t t = seq.size(1);
@@ -617,12 +619,13 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
 
 TEST(Training, ReadoutIsTheDecodersOutputHeadWithoutItsLayers)
 {
-    // The token naming loss reads visual tokens through readout(): the decoder's final RMSNorm and LM head,
-    // nothing else. Checked against the formula written out from the named tensors, and by where its gradient
-    // goes: into the encoder, resampler, final norm and head, never into a decoder layer.
+    // The token naming loss reads visual tokens through TrainableModel::readout(): the decoder's final RMSNorm
+    // and LM head, nothing else. Checked against the formula written out from the named tensors, and by where
+    // its gradient goes: into the encoder, resampler, final norm and head, never into a decoder layer.
     auto cfg = tinyConfig("uhd-paper");
     auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
     initRandom(*m, 3);
+    const TrainableModel &trainable = trainableModel(*m);
     torch::Tensor normWeight, head;
     for (const auto &[name, p] : m->namedParameters()) {
         if (name == "llm.model.norm.weight")
@@ -638,17 +641,17 @@ TEST(Training, ReadoutIsTheDecodersOutputHeadWithoutItsLayers)
         const double eps = cfg["text_config"].value("rms_norm_eps", 1e-6);
         const auto expected =
             torch::matmul(normWeight * h * torch::rsqrt(h.pow(2).mean(-1, true) + eps), head.t());
-        const auto got = m->readout(h);
+        const auto got = trainable.readout(h);
         ASSERT_EQ(got.sizes().vec(), std::vector<int64_t>({5, m->vocabSize()}));
         EXPECT_EQ(got.scalar_type(), torch::kFloat32);
         EXPECT_LE(maxAbsDiff(got, expected), 1e-4);
         // Any leading shape: [B, T, D] reads row by row.
-        EXPECT_LE(maxAbsDiff(m->readout(h.reshape({1, 5, -1}))[0], expected), 1e-4);
+        EXPECT_LE(maxAbsDiff(trainable.readout(h.reshape({1, 5, -1}))[0], expected), 1e-4);
     }
     torch::manual_seed(11);
     const auto tokens = m->encodeImages(torch::randn({1, 3, 14 * 4, 14 * 4}))[0]; // [64, D]
     const auto targets = torch::randint(0, m->vocabSize(), {tokens.size(0)}, torch::kLong);
-    torch::nn::functional::cross_entropy(m->readout(tokens), targets).backward();
+    torch::nn::functional::cross_entropy(trainable.readout(tokens), targets).backward();
     int decoderLayers = 0;
     for (const auto &[name, p] : m->namedParameters()) {
         if (!p.requires_grad())
@@ -665,37 +668,83 @@ TEST(Training, ReadoutIsTheDecodersOutputHeadWithoutItsLayers)
     EXPECT_GT(decoderLayers, 0);
 }
 
-TEST(Training, AttentionTapKeepsOneLayersProbabilities)
+namespace {
+// An inference-only family: the whole VisionLanguageModel interface, no TrainableModel (every real family has
+// one; a new family might not).
+class InferenceOnlyModel : public VisionLanguageModel
 {
-    // The look loss reads one decoder layer's attention through nn::AttentionTap. What it keeps must be that
-    // layer's real attention: rows are distributions over the keys, causal, [B, heads, T, T], and recomputing
-    // the layer's attention by hand from its input gives the same numbers. Nothing is kept without a tap.
+public:
+    std::string family() const override { return "inference-only"; }
+    SlicePolicy policy() const override { return {}; }
+    TokenLayout layout() const override { return {}; }
+    PixelNorm pixelNorm() const override { return {}; }
+    int tokensPerImage() const override { return 1; }
+    int contextLength() const override { return 1; }
+    int hiddenSize() const override { return 1; }
+    int64_t vocabSize() const override { return 1; }
+    torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &) const override { return pixels; }
+    torch::Tensor embedTokens(const torch::Tensor &ids) const override { return ids; }
+    torch::Tensor forward(const torch::Tensor &embeds, KVCache &) const override { return embeds; }
+    Prompt buildPrompt(const SlicePlan &, const std::vector<Turn> &, const std::string &,
+                       const Tokenizer &) const override
+    {
+        return {};
+    }
+    std::vector<int64_t> stopTokenIds(const Tokenizer &) const override { return {}; }
+    std::vector<std::pair<std::string, torch::Tensor>> namedParameters() const override { return {}; }
+    torch::Device device() const override { return torch::kCPU; }
+    torch::Dtype dtype() const override { return torch::kFloat32; }
+    const nlohmann::json &config() const override { return m_config; }
+
+private:
+    nlohmann::json m_config = nlohmann::json::object();
+};
+} // namespace
+
+TEST(Training, EveryFamilyIsTrainableAndAFamilyWithoutItIsRefused)
+{
+    // Training reaches forwardAll/readout only through trainableModel(): every family answers it, and a
+    // family that lacks the interface is refused with a typed error naming it (never a crash or a null).
+    for (const auto &family : kFamilies) {
+        auto m = tinyModel(family);
+        EXPECT_NO_THROW(trainableModel(*m)) << family;
+    }
+    const InferenceOnlyModel plain;
+    EXPECT_EQ(codeOf([&] { trainableModel(plain); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(subjectOf([&] { trainableModel(plain); }), "inference-only");
+}
+
+TEST(Training, AttentionCaptureKeepsOneLayersProbabilities)
+{
+    // The look loss reads one decoder layer's attention through an nn::AttentionCapture passed to forwardAll.
+    // What it keeps must be that layer's real attention: rows are distributions over the keys, causal,
+    // [B, heads, T, T], and recomputing the layer's attention by hand from its input gives the same numbers.
+    // Without a capture, or for a layer that does not exist, nothing is kept, and the logits are the same.
     auto m = tinyModel("uhd-paper");
+    const TrainableModel &trainable = trainableModel(*m);
     const auto &text = m->config()["text_config"];
     const int64_t layers = text["num_hidden_layers"], heads = text["num_attention_heads"];
     torch::manual_seed(21);
     const auto embeds = torch::randn({2, 9, m->hiddenSize()});
     torch::Tensor reference;
+    const auto plain = trainable.forwardAll(embeds);
     {
-        nn::AttentionTap first(0);
-        const auto logits = m->forwardAll(embeds);
-        ASSERT_TRUE(first.probs().defined());
-        reference = first.probs().detach().clone();
+        nn::AttentionCapture first{0, {}};
+        const auto logits = trainable.forwardAll(embeds, &first);
+        ASSERT_TRUE(first.probs.defined());
+        reference = first.probs.detach().clone();
         EXPECT_EQ(reference.sizes().vec(), std::vector<int64_t>({2, heads, 9, 9}));
         EXPECT_LE(maxAbsDiff(reference.sum(-1), torch::ones({2, heads, 9})), 1e-5);
         EXPECT_EQ(reference.triu(1).abs().max().item<double>(), 0.0); // no position sees a later one
-        EXPECT_TRUE(first.probs().requires_grad());                   // a loss on it trains the decoder
-        // The last layer's tap, nested inside: the newest tap wins, the outer one is restored after.
-        {
-            nn::AttentionTap last(static_cast<int>(layers - 1));
-            m->forwardAll(embeds);
-            EXPECT_TRUE(last.probs().defined());
-            EXPECT_EQ(nn::AttentionTap::current(), &last);
-        }
-        EXPECT_EQ(nn::AttentionTap::current(), &first);
-        (void)logits;
+        EXPECT_TRUE(first.probs.requires_grad());                    // a loss on it trains the decoder
+        EXPECT_EQ(maxAbsDiff(logits, plain), 0.0);                   // capturing changes nothing computed
+        // The last layer's capture holds the last layer's attention, not the first's.
+        nn::AttentionCapture last{static_cast<int>(layers - 1), {}};
+        trainable.forwardAll(embeds, &last);
+        ASSERT_TRUE(last.probs.defined());
+        ASSERT_GT(layers, 1) << "the tiny config needs two decoder layers to tell them apart";
+        EXPECT_GT(maxAbsDiff(last.probs.detach(), reference), 1e-6);
     }
-    EXPECT_EQ(nn::AttentionTap::current(), nullptr);
     // Layer 0's attention by hand: its input is the embeddings themselves (RMSNorm, q/k with rotary,
     // softmax).
     {
@@ -726,10 +775,10 @@ TEST(Training, AttentionTapKeepsOneLayersProbabilities)
         scores = scores.masked_fill(torch::ones({9, 9}, torch::kBool).triu(1), -INFINITY);
         EXPECT_LE(maxAbsDiff(torch::softmax(scores, -1), reference), 1e-5);
     }
-    // No tap: forwardAll keeps nothing anywhere.
-    nn::AttentionTap none(static_cast<int>(layers + 3)); // a layer that does not exist
-    m->forwardAll(embeds);
-    EXPECT_FALSE(none.probs().defined());
+    // A layer that does not exist: nothing kept.
+    nn::AttentionCapture none{static_cast<int>(layers + 3), {}};
+    trainable.forwardAll(embeds, &none);
+    EXPECT_FALSE(none.probs.defined());
 }
 
 // ---------------------------------------------------------------------------------------------------------------

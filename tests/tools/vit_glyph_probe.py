@@ -145,7 +145,7 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--big", action="store_true", help="16..40 px text instead of 8..28")
     ap.add_argument("--every", type=int, default=20)
-    ap.add_argument("--synthdata", default="core/src/synthdata.cpp", help="where the word list is read from")
+    ap.add_argument("--synthdata", default="core/lab/src/synthdata.cpp", help="where the word list is read from")
     a = ap.parse_args()
     global SIDE, GRID, QGRID
     SIDE, GRID, QGRID = a.side, a.side // PATCH, a.side // (2 * PATCH)

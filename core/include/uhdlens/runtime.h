@@ -1,5 +1,8 @@
-// UHD Lens — process-wide runtime set-up. Call initRuntime() once at the start of main() in every executable.
+// UHD Lens — process-wide runtime set-up and the facts about this machine that more than one part decides on.
+// Call initRuntime() once at the start of main() in every executable.
 #pragma once
+
+#include <string_view>
 
 namespace uhdlens {
 
@@ -11,7 +14,22 @@ namespace uhdlens {
 // Safe to call more than once; only the first call changes the allocator.
 void initRuntime(int threads = 0);
 
-// Number of threads initRuntime(0) uses: the cores this process may run on.
+// The thread policy, in one place: sizes libtorch's intra-op pool to `threads`, or to defaultThreadCount()
+// for 0, and returns the count it set. initRuntime, Model::load (LoadOptions::threads), training
+// (TrainOptions::threads) and uhdlens-bench all go through it. Throws Error(InvalidArgument) for threads < 0.
+int setThreadCount(int threads);
+
+// Number of threads setThreadCount(0) uses: the cores this process may run on (its CPU affinity).
 int defaultThreadCount();
+
+// Whether this CPU runs bf16 matrix products fast, read once from /proc/cpuinfo (false where there is none).
+// The one CPU-feature test: inference's dtype "auto" (bf16 here, else mixed) and training's bf16 autocast
+// (TrainOptions::dtype "auto") both ask it.
+bool cpuRunsBf16Fast();
+// The same decision from the text of a /proc/cpuinfo (its first "flags" line): native bf16 dot products
+// (avx512_bf16) and the three flags libtorch 1.13 requires before it routes bf16 matmuls through oneDNN
+// (avx512bw, avx512vl, avx512dq: mkldnn_bf16_device_check). Without all four, bf16 GEMMs fall back to scalar
+// code (~2 GFLOP/s measured on an AVX2-only VM vs ~35 GFLOP/s for f32). False when there is no flags line.
+bool cpuRunsBf16Fast(std::string_view cpuinfo);
 
 } // namespace uhdlens

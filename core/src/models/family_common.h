@@ -6,6 +6,7 @@
 #include "model_family.h"
 #include "nn/layers.h"
 #include "tokenizer.h"
+#include "trainable_model.h"
 #include "uhdlens/errors.h"
 
 #include <nlohmann/json.hpp>
@@ -175,7 +176,8 @@ inline int64_t querySide(int64_t queries, const std::string &key)
 
 // --- shared plumbing --------------------------------------------------------------------------------------------
 
-class FamilyBase : public VisionLanguageModel
+// Every family is trainable (trainable_model.h): the full-sequence forward and the readout are the shared LM's.
+class FamilyBase : public VisionLanguageModel, public TrainableModel
 {
 public:
     FamilyBase(json config, const FamilyBuildOptions &options)
@@ -222,9 +224,9 @@ public:
     {
         return m_lm.forwardCached(embeds.to(dtype()), cache);
     }
-    torch::Tensor forwardAll(const torch::Tensor &embeds) const override
+    torch::Tensor forwardAll(const torch::Tensor &embeds, nn::AttentionCapture *capture) const override
     {
-        return m_lm.forwardAll(embeds.to(dtype()));
+        return m_lm.forwardAll(embeds.to(dtype()), capture);
     }
     torch::Tensor readout(const torch::Tensor &hidden) const override
     {

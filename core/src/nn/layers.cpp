@@ -650,7 +650,7 @@ void reserve(torch::Tensor &slot, int64_t needed, int64_t keep, const torch::Ten
 } // namespace
 
 torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
-                                          KVCache *cache, int layer, int64_t past) const
+                                          KVCache *cache, int layer, int64_t past, AttentionCapture *capture) const
 {
     const int64_t b = x.size(0), t = x.size(1), g = heads / kvHeads;
     const auto dtype = x.scalar_type();
@@ -687,28 +687,10 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor &x, const torch::T
         scores = scores + mask.repeat({g, 1});
     }
     const auto probs = at::softmax(scores, -1, torch::kFloat32).to(dtype); // HF LLaMA: softmax in float32
-    if (AttentionTap *tap = AttentionTap::current();
-        tap && tap->layer() == layer) // rows are (group, position)
-        tap->keep(probs.view({b, kvHeads, g, t, s}).reshape({b, heads, t, s}));
+    if (capture && capture->layer == layer) // rows are (group, position)
+        capture->probs = probs.view({b, kvHeads, g, t, s}).reshape({b, heads, t, s});
     const auto o = at::bmm(probs, vb);                                     // [b*kv, g*t, d]
     return o_proj->forward(o.view({b, kvHeads, g, t, headDim}).permute({0, 3, 1, 2, 4}).reshape({b, t, heads * headDim}));
-}
-
-namespace {
-thread_local AttentionTap *t_tap = nullptr;
-}
-
-AttentionTap::AttentionTap(int layer) : m_layer(layer), m_previous(t_tap)
-{
-    t_tap = this;
-}
-AttentionTap::~AttentionTap()
-{
-    t_tap = m_previous;
-}
-AttentionTap *AttentionTap::current()
-{
-    return t_tap;
 }
 
 LlamaLayerImpl::LlamaLayerImpl(const LlamaOptions &o, const torch::TensorOptions &to) : residualScale(o.residualScale)
@@ -720,9 +702,9 @@ LlamaLayerImpl::LlamaLayerImpl(const LlamaOptions &o, const torch::TensorOptions
 }
 
 torch::Tensor LlamaLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
-                                      KVCache *cache, int layer, int64_t past) const
+                                      KVCache *cache, int layer, int64_t past, AttentionCapture *capture) const
 {
-    auto a = self_attn->forward(input_layernorm->forward(x), cos, sin, cache, layer, past);
+    auto a = self_attn->forward(input_layernorm->forward(x), cos, sin, cache, layer, past, capture);
     auto h = residualScale == 1.0 ? x + a : x + a * residualScale; // MiniCPM: residual + out * scale_depth/sqrt(L)
     auto m = mlp->forward(post_attention_layernorm->forward(h));
     return residualScale == 1.0 ? h + m : h + m * residualScale;
@@ -768,7 +750,7 @@ std::pair<torch::Tensor, torch::Tensor> LlamaModelImpl::rotary(int64_t start, in
     return {m_cos.narrow(0, start, count), m_sin.narrow(0, start, count)};
 }
 
-torch::Tensor LlamaModelImpl::forward(const torch::Tensor &x, KVCache *cache) const
+torch::Tensor LlamaModelImpl::forward(const torch::Tensor &x, KVCache *cache, AttentionCapture *capture) const
 {
     const int64_t t = x.size(1);
     int64_t past = 0;
@@ -784,7 +766,7 @@ torch::Tensor LlamaModelImpl::forward(const torch::Tensor &x, KVCache *cache) co
     const auto [cos, sin] = rotary(past, t, x.device());
     auto h = x;
     for (size_t i = 0; i < layerList.size(); ++i)
-        h = layerList[i]->forward(h, cos, sin, cache, static_cast<int>(i), past);
+        h = layerList[i]->forward(h, cos, sin, cache, static_cast<int>(i), past, capture);
     if (cache)
         cache->length = past + t;
     return norm->forward(h);
@@ -796,11 +778,11 @@ torch::Tensor CausalLm::logits(const torch::Tensor &hidden) const
     return lmHead->forward(div == 1.0 ? hidden : hidden / div).to(torch::kFloat32);
 }
 
-torch::Tensor CausalLm::forwardAll(const torch::Tensor &embeds) const
+torch::Tensor CausalLm::forwardAll(const torch::Tensor &embeds, AttentionCapture *capture) const
 {
     if (embeds.dim() != 3)
         throw Error(ErrorCode::InvalidArgument, "forwardAll expects embeddings [B, T, D]");
-    return logits(model->forward(embeds, nullptr));
+    return logits(model->forward(embeds, nullptr, capture));
 }
 
 torch::Tensor CausalLm::forwardCached(const torch::Tensor &embeds, KVCache &cache) const

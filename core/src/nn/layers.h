@@ -286,26 +286,14 @@ struct LlamaOptions
     double logitDivisor = 1.0;
 };
 
-// Training only: while an AttentionTap lives on a thread, the LlamaAttention of decoder layer `layer` keeps
-// its attention probabilities [B, heads, T, S] (with autograd history, so a loss can say where a position
-// should look) in probs(). Without a tap nothing is kept; inference never makes one. Taps nest (the newest
-// wins) and must be destroyed in reverse order, as scopes are.
-class AttentionTap
+// What a caller of the full-sequence forward (CausalLm::forwardAll, training's look loss) asks one decoder
+// layer to keep: the attention probabilities of decoder layer `layer`, [B, heads, T, S], with autograd history
+// (so a loss can say where a position should look). Passed explicitly down the forward; the cached inference
+// path never passes one, and a layer index that does not exist keeps nothing.
+struct AttentionCapture
 {
-  public:
-    explicit AttentionTap(int layer);
-    ~AttentionTap();
-    AttentionTap(const AttentionTap &) = delete;
-    AttentionTap &operator=(const AttentionTap &) = delete;
-    int layer() const { return m_layer; }
-    const torch::Tensor &probs() const { return m_probs; }
-    static AttentionTap *current();
-    void keep(const torch::Tensor &probs) { m_probs = probs; }
-
-  private:
-    int m_layer;
-    torch::Tensor m_probs;
-    AttentionTap *m_previous;
+    int layer = -1;
+    torch::Tensor probs; // set by the forward; undefined until then
 };
 
 struct LlamaAttentionImpl : torch::nn::Module
@@ -313,8 +301,9 @@ struct LlamaAttentionImpl : torch::nn::Module
     LlamaAttentionImpl(const LlamaOptions &options, const torch::TensorOptions &tensorOptions);
     // x [B, T, D]; cos/sin float32 [T, headDim] for positions past..past+T-1. With a cache (B must be 1) the
     // new keys/values are written at [past, past+T) of layer `layer`'s tensors and attention spans all of them.
+    // With a capture for this layer, its probabilities are kept there.
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
-                          KVCache *cache, int layer, int64_t past) const;
+                          KVCache *cache, int layer, int64_t past, AttentionCapture *capture = nullptr) const;
     Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
     int64_t heads, kvHeads, headDim;
 };
@@ -324,7 +313,7 @@ struct LlamaLayerImpl : torch::nn::Module
 {
     LlamaLayerImpl(const LlamaOptions &options, const torch::TensorOptions &tensorOptions);
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
-                          KVCache *cache, int layer, int64_t past) const;
+                          KVCache *cache, int layer, int64_t past, AttentionCapture *capture = nullptr) const;
     LlamaAttention self_attn{nullptr};
     SwiGlu mlp{nullptr};
     RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -340,8 +329,8 @@ struct LlamaModelImpl : torch::nn::Module
     // narrower: bf16 in mixed mode).
     torch::Tensor embed(const torch::Tensor &ids) const;
     // x [B, T, D] -> final-normed hidden states [B, T, D]. With a cache (B = 1) positions continue after
-    // cache->length, and cache->length is advanced by T.
-    torch::Tensor forward(const torch::Tensor &x, KVCache *cache) const;
+    // cache->length, and cache->length is advanced by T. `capture`: see AttentionCapture.
+    torch::Tensor forward(const torch::Tensor &x, KVCache *cache, AttentionCapture *capture = nullptr) const;
     // Rotary cos/sin float32 [count, headDim] for positions start..start+count-1 (HF rotate_half layout).
     std::pair<torch::Tensor, torch::Tensor> rotary(int64_t start, int64_t count, const torch::Device &device) const;
 
@@ -363,8 +352,8 @@ struct CausalLm
 {
     LlamaModel model{nullptr};
     Linear lmHead{nullptr};
-    // embeds [B, T, D] -> float32 logits [B, T, V] (no cache).
-    torch::Tensor forwardAll(const torch::Tensor &embeds) const;
+    // embeds [B, T, D] -> float32 logits [B, T, V] (no cache). `capture`: see AttentionCapture.
+    torch::Tensor forwardAll(const torch::Tensor &embeds, AttentionCapture *capture = nullptr) const;
     // embeds [T, D] appended after the cache -> float32 logits of the last position [V].
     torch::Tensor forwardCached(const torch::Tensor &embeds, KVCache &cache) const;
     torch::Tensor logits(const torch::Tensor &hidden) const;

@@ -5,7 +5,7 @@
 
 #include "uhdlens/errors.h"
 #include "uhdlens/tokenizer.h"
-#include "uhdlens/training.h"
+#include "uhdlens/lab/training.h"
 
 #include <gtest/gtest.h>
 

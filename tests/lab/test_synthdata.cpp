@@ -1,7 +1,7 @@
 // Synthetic data generator: determinism, size/aspect bounds, answers consistent with the pixels drawn, and
 // rejection of bad inputs.
 #include "uhdlens/errors.h"
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include <gtest/gtest.h>
 

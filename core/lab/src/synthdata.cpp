@@ -3,7 +3,7 @@
 // Determinism: all randomness comes from one SplitMix64 stream seeded from (split, family, seed); no
 // std::uniform_*_distribution (their algorithms differ between standard libraries), no clocks, no global
 // state besides the registered font files.
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include "uhdlens/errors.h"
 

@@ -9,10 +9,11 @@
 //     opt.steps = 1200; opt.maxSide = 800;            // (uhdlens-train --then-steps 1200 --then-max-side 800)
 //     r = uhdlens::train(opt, ...);
 //
-// It uses the very modules inference uses (createFamilyModel + forwardAll, the slice planner and the engine's
-// preprocessing), so a trained folder loads with Model::load as is. Recipe: AdamW (weight decay on matrices
-// only), linear warm-up then cosine decay to minLrRatio*lr, global gradient-norm clipping, bf16 autocast on
-// CPUs with avx512_bf16 (fp32 master weights and optimizer state), data rendered on the fly by a worker thread
+// It uses the very modules inference uses (createFamilyModel and the family's training interface, the slice
+// planner and the engine's preprocessing), so a trained folder loads with Model::load as is. Recipe: AdamW
+// (weight decay on matrices only), linear warm-up then cosine decay to minLrRatio*lr, global gradient-norm
+// clipping, bf16 autocast where the CPU runs bf16 fast (cpuRunsBf16Fast() in runtime.h, the test inference's
+// dtype "auto" uses; fp32 master weights and optimizer state), data rendered on the fly by a worker thread
 // (synthdata.h) into a bounded queue. Each step takes `batchImages` images; each image contributes one
 // sequence holding up to `turnsPerImage` question/answer turns (loss on answer tokens and end-of-turn only).
 // Checkpoints (<out>/checkpoint/{model,optimizer}.safetensors + state.json) every checkpointEvery steps and at
@@ -24,8 +25,8 @@
 // options, ConfigInvalid for a bad config, FileUnreadable for an unwritable output folder).
 #pragma once
 
-#include "uhdlens/slice_planner.h"
-#include "uhdlens/synthdata.h"
+#include "uhdlens/lab/labels.h"
+#include "uhdlens/lab/synthdata.h"
 
 #include <cstdint>
 #include <functional>
@@ -34,8 +35,6 @@
 #include <vector>
 
 namespace uhdlens {
-
-class Tokenizer;
 
 struct TrainOptions
 {
@@ -68,7 +67,7 @@ struct TrainOptions
     double regionMinPixels = 6;
     // Token naming loss (auxiliary, training only): the same targets as the region loss, read from the visual
     // tokens themselves as they enter the decoder, through the decoder's own output head (final norm, LM
-    // head; VisionLanguageModel::readout). A token that already names its word at the decoder's input is
+    // head; TrainableModel::readout). A token that already names its word at the decoder's input is
     // copied into an answer by a single attention head, as a text token of the prompt would be, instead of
     // waiting for the decoder to build that identity in its layers. The alignment LLaVA's first stage gives a
     // pretrained LLM, done with the generator's labels. Added times tokenLossWeight (0: off). Inference is
@@ -114,8 +113,8 @@ struct TrainOptions
     double weightDecay = 0.05;
     double clipNorm = 1.0;
     std::uint64_t seed = 1;
-    int threads = 0;                 // 0: all cores
-    std::string dtype = "auto";      // auto (bf16 autocast where supported) | bf16 | f32
+    int threads = 0;                 // 0: all cores (setThreadCount, runtime.h)
+    std::string dtype = "auto";      // auto (bf16 autocast where cpuRunsBf16Fast()) | bf16 | f32
     std::vector<std::string> families; // synthetic families to draw from (window, document, shapes); empty: all
     // Generated image sides. The shipped recipe trains on small images (a few views each: many steps per
     // CPU-hour), then, in its last stage, on sides up to 800 px; the planner is the same at any size, and
@@ -173,60 +172,6 @@ using TrainProgressCallback = std::function<void(const TrainProgress &)>;
 
 // Trains and writes the model folder. Throws uhdlens::Error.
 TrainResult train(const TrainOptions &options, const TrainProgressCallback &progress = {});
-
-// Labels of the region reading loss for one sample: for each image the plan encodes (0 = the overview, then
-// the slices row-major: the prompt's image indices), grid*grid labels row-major over the boxes the spatial
-// resampler pools (the view split evenly into grid x grid): the word, or the shape's colour, whose centre lies
-// in the box and which is at least minPixels high at model input (the largest where several qualify); "" where
-// nothing does. Empty for a padded (llava15) plan or grid < 1.
-std::vector<std::vector<std::string>> regionLabels(const synth::Sample &sample, const SlicePlan &plan, int grid,
-                                                   double minPixels);
-
-// The piece the region and token losses name a label by: the first piece of tok.encode(label) that is not a
-// bare word boundary "▁" (a small vocabulary spells many words, and every number, as "▁" then letters or
-// digits, and "▁" tells no label from another). -100 (ignored) when there is none, e.g. for "".
-std::int64_t namingPiece(const Tokenizer &tok, const std::string &label);
-
-// Boxes of the look loss for one question: for each image the plan encodes (0 = the overview, then the slices
-// row-major), the indices (row-major, 0..grid*grid-1) of the resampler's grid x grid boxes of that view that
-// overlap the question's place (qa.x, y, width, height in original pixels) with positive area. Empty
-// lists where a view does not see the place. All empty for counting questions (no single place), a place of
-// zero size, a padded (llava15) plan or grid < 1.
-std::vector<std::vector<int>> answerBoxes(const synth::QA &qa, const SlicePlan &plan, int grid);
-
-// The characters the glyph loss names: printable ASCII '!'..'~' (every character the generator draws but
-// space). Class 0 is "no character"; character c is class 1 + glyphAlphabet().find(c).
-const std::string &glyphAlphabet();
-inline constexpr double kGlyphLargePixels = 14; // "large" letters of the progress line: one ViT patch or more
-
-// Labels of the glyph loss for one sample: for each image the plan encodes (0 = the overview, then the slices
-// row-major), one class per patch of that view's patch grid (rows x cols of the resized view / patch,
-// row-major): the character drawn at the patch's centre — the centre lies on the text's line box, within that
-// character's advance — for text at least minPixels high at model input (the largest text where several
-// qualify); 0 where there is none, or a space. Empty for a padded (llava15) plan or patch < 1. With
-// `heights`, also the labelled text's pixel size at model input for every patch (0 where the label is
-// "none"), in the same layout, for reporting accuracy by letter size.
-std::vector<std::vector<int>> glyphLabels(const synth::Sample &sample, const SlicePlan &plan, int patch,
-                                          double minPixels,
-                                          std::vector<std::vector<float>> *heights = nullptr);
-
-// One crop of the encoder warm-up: `region` of `sample` (clipped to the image), resized to side x side at
-// model input. The result's sample holds the region's pixels and the texts that overlap it, moved into the
-// region's coordinates (questions and shapes dropped); its plan encodes one view (the overview, no slices)
-// of exactly side x side pixels, so glyphLabels(crop.sample, crop.plan, ...) labels its patches. Throws
-// Error(InvalidArgument) for an empty region or side < 1.
-struct WarmupCrop
-{
-    synth::Sample sample;
-    SlicePlan plan;
-};
-WarmupCrop warmupCrop(const synth::Sample &sample, const Rect &region, int side, const SlicePolicy &policy);
-
-// The region an encoder warm-up crop takes: a square of round(side * zoom) original pixels (at most the
-// image's shorter side) around a point of a text at least minPixels / zoom high in the original (so at least
-// minPixels at model input), chosen by `pick` (any integer: the same pick, the same region). Falls back to a
-// region chosen by `pick` alone when no text qualifies.
-Rect warmupRegion(const synth::Sample &sample, int side, double zoom, double minPixels, std::uint64_t pick);
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1,

@@ -1,0 +1,85 @@
+// The runtime's one-owner decisions (runtime.h): the CPU-feature test both inference's dtype "auto" and
+// training's bf16 autocast use, as a decision table over /proc/cpuinfo texts, and the one thread policy.
+#include "uhdlens/errors.h"
+#include "uhdlens/runtime.h"
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+using namespace uhdlens;
+
+namespace {
+
+std::string cpuinfoWithFlags(const std::string &flags)
+{
+    return "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU\nflags\t\t: " + flags +
+           "\nbugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: " + flags + "\n";
+}
+
+} // namespace
+
+TEST(Runtime, Bf16IsFastOnlyWithAllFourFlags)
+{
+    // The bf16 decision table: avx512_bf16 for the dot products, and avx512bw/vl/dq, which libtorch 1.13
+    // checks (mkldnn_bf16_device_check) before it routes a bf16 matmul through oneDNN at all. Training used
+    // to look for avx512_bf16 alone; inference for all four: one rule now.
+    const std::string base = "fpu sse sse2 avx avx2 fma avx512f";
+    struct Row
+    {
+        std::string flags;
+        bool fast;
+    };
+    const Row table[] = {
+        {base + " avx512_bf16 avx512bw avx512vl avx512dq", true},
+        {"avx512dq avx512vl avx512bw avx512_bf16 " + base, true}, // order does not matter
+        {base + " avx512_bf16 avx512bw avx512vl amx_bf16 avx512dq", true},
+        {base + " avx512_bf16", false},                             // what training alone used to accept
+        {base + " avx512bw avx512vl avx512dq", false},              // no native bf16 dot products
+        {base + " avx512_bf16 avx512vl avx512dq", false},           // no avx512bw
+        {base + " avx512_bf16 avx512bw avx512dq", false},           // no avx512vl
+        {base + " avx512_bf16 avx512bw avx512vl", false},           // no avx512dq
+        {base + " avx512_bf16x avx512bw avx512vl avx512dq", false}, // whole words only
+        {base, false},
+        {"", false},
+    };
+    for (const Row &row : table)
+        EXPECT_EQ(cpuRunsBf16Fast(cpuinfoWithFlags(row.flags)), row.fast) << "flags: " << row.flags;
+    // No flags line at all (not Linux x86, or an unreadable file): never bf16.
+    EXPECT_FALSE(cpuRunsBf16Fast(""));
+    EXPECT_FALSE(cpuRunsBf16Fast("processor\t: 0\nFeatures\t: fp asimd bf16\n"));
+    // The first flags line decides (every core lists the same flags).
+    EXPECT_TRUE(cpuRunsBf16Fast("flags : avx512_bf16 avx512bw avx512vl avx512dq\nflags : sse\n"));
+}
+
+TEST(Runtime, Bf16DecisionOfThisMachineComesFromItsCpuinfo)
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(cpuRunsBf16Fast(), cpuRunsBf16Fast(text.str()));
+}
+
+TEST(Runtime, OneThreadPolicy)
+{
+    const int before = at::get_num_threads();
+    EXPECT_GE(defaultThreadCount(), 1);
+    EXPECT_EQ(setThreadCount(1), 1);
+    EXPECT_EQ(at::get_num_threads(), 1);
+    EXPECT_EQ(setThreadCount(0), defaultThreadCount()); // 0: every core this process may run on
+    EXPECT_EQ(at::get_num_threads(), defaultThreadCount());
+    // A negative count is refused, typed, and changes nothing.
+    setThreadCount(1);
+    try {
+        setThreadCount(-2);
+        ADD_FAILURE() << "setThreadCount(-2) must throw";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+        EXPECT_EQ(e.subject(), "threads");
+    }
+    EXPECT_EQ(at::get_num_threads(), 1);
+    setThreadCount(before);
+}
