@@ -13,6 +13,7 @@
 #include "mainwindow.h"
 
 #include "uhdlens/devtools.h"
+#include "uhdlens/resources.h"
 #include "uhdlens/errors.h"
 
 #include <QApplication>

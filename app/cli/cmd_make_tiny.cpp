@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include "uhdlens/devtools.h"
+#include "uhdlens/resources.h"
 #include "uhdlens/errors.h"
 
 #include <QCommandLineParser>

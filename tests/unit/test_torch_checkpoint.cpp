@@ -8,6 +8,7 @@
 
 #include "uhdlens/convert.h"
 #include "uhdlens/devtools.h"
+#include "uhdlens/resources.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
 
