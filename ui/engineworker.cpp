@@ -30,8 +30,8 @@ QString EngineWorker::noModelText()
 
 void EngineWorker::cancel(quint64 id)
 {
-    // Same order as cancelAll(): first mark the id, then raise the flag if it is the running one. ask() stores
-    // m_running before it re-checks the id, so either it sees the mark or this sees it running.
+    // Same order as cancelAll(): first mark the id, then raise the flag if it is the running one. ask()
+    // stores m_running before it re-checks the id, so either it sees the mark or this sees it running.
     {
         QMutexLocker lock(&m_cancelMutex);
         m_cancelled.insert(id);

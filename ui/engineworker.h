@@ -4,19 +4,19 @@
 // through queued slot calls and queued signals, so a model load or a generation never blocks the GUI thread.
 // Requests queue in the worker's event loop and run one at a time, in order.
 //
-// Cancellation is the exception to "only queued calls": cancel() and cancelAll() are thread-safe and may be called
-// from the GUI thread at any moment. cancel(id) stops one request: if it runs, through the atomic flag that
-// AskCallbacks::cancel points to (checked between slices and tokens); if it waits, it finishes at once when its
-// turn comes; the others run on. cancelAll() does that for every request issued so far. Either way the request
-// ends with finished(id, result with cancelled = true). A model switch is cancelAll() + loadModel(): the running
-// request stops, queued ones drop, then the load runs.
+// Cancellation is the exception to "only queued calls": cancel() and cancelAll() are thread-safe and may be
+// called from the GUI thread at any moment. cancel(id) stops one request: if it runs, through the atomic flag
+// that AskCallbacks::cancel points to (checked between slices and tokens); if it waits, it finishes at once
+// when its turn comes; the others run on. cancelAll() does that for every request issued so far. Either way
+// the request ends with finished(id, result with cancelled = true). A model switch is cancelAll() +
+// loadModel(): the running request stops, queued ones drop, then the load runs.
 #pragma once
 
 #include "uhdlens/engine.h"
 
 #include <QImage>
-#include <QMutex>
 #include <QMetaType>
+#include <QMutex>
 #include <QObject>
 #include <QString>
 #include <QThread>
@@ -96,10 +96,10 @@ private:
     std::map<std::pair<int, int>, std::unique_ptr<Conversation>> m_conversations;
     std::atomic<quint64> m_lastIssued{0};
     std::atomic<quint64> m_cancelUpTo{0};
-    std::atomic<quint64> m_running{0};      // the request ask() is running, 0: none
+    std::atomic<quint64> m_running{0};        // the request ask() is running, 0: none
     std::atomic<bool> m_cancelCurrent{false}; // AskCallbacks::cancel of the running request
     mutable QMutex m_cancelMutex;
-    std::set<quint64> m_cancelled;            // cancelled one by one (pruned as requests end, in id order)
+    std::set<quint64> m_cancelled; // cancelled one by one (pruned as requests end, in id order)
     std::atomic<bool> m_hasModel{false};
 };
 

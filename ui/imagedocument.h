@@ -14,7 +14,8 @@
 namespace uhdlens::ui {
 
 // Where one answer stands (as GPT4All's Chat::ResponseState); the session moves it forward, never back.
-enum class AnswerState {
+enum class AnswerState
+{
     Queued,    // asked; waiting for the engine (behind other requests or a model load)
     Encoding,  // the engine took it: planning and encoding the image (or taking its tokens from the cache)
     Answering, // text is streaming in

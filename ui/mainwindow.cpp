@@ -268,7 +268,8 @@ void MainWindow::createActions()
     });
 
     m_openModelAction = make(QKeySequence(Qt::CTRL | Qt::Key_M), QStringLiteral("folder-open"), [this] { openModelDialog(); });
-    m_defaultModelAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M), QString(), [this] { useBundledModel(); });
+    m_defaultModelAction =
+        make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M), QString(), [this] { useBundledModel(); });
     m_unloadModelAction = make(QKeySequence(), QString(), [this] { m_session->unloadModel(); });
     m_preferencesAction = make(QKeySequence::Preferences, QStringLiteral("preferences-system"), [this] { openPreferences(); });
     if (m_preferencesAction->shortcut().isEmpty())
@@ -596,7 +597,8 @@ void MainWindow::openImage(const QImage &image, const QString &title, const QStr
     const QImage small = preview.isNull() ? ImageLoader::makePreview(rgb) : preview;
     const int id = m_session->addDocument(rgb, title, path, small);
     const QImage &thumbSource = small.isNull() ? rgb : small;
-    const QImage thumb = thumbSource.scaled(kThumbWidth, kThumbHeight, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    const QImage thumb =
+        thumbSource.scaled(kThumbWidth, kThumbHeight, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     auto *item = new QListWidgetItem(QIcon(QPixmap::fromImage(thumb)), title);
     item->setData(Qt::UserRole, id);
     item->setToolTip(path.isEmpty() ? title : path);
@@ -782,7 +784,8 @@ void MainWindow::showPlan()
     m_exactView.reset();
     if (plan.overview.width > 0)
         m_renderGeneration = m_renderer->request(doc->subject(), plan);
-    m_planPanel->showPlan(plan, m_session->layoutFor(plan.policy), modelInfo() ? modelInfo()->contextLength : 0);
+    m_planPanel->showPlan(plan, m_session->layoutFor(plan.policy),
+                          modelInfo() ? modelInfo()->contextLength : 0);
     if (m_previewIndex >= plan.sliceCount())
         m_previewIndex = -1;
     updateModelView();
@@ -828,7 +831,8 @@ void MainWindow::useBundledModel()
 {
     const QString folder = ModelList::bundledFolder();
     if (folder.isEmpty())
-        showError(tr("No bundled model"), tr("The bundled model (resources/models/uhd-lens-tiny) is not installed."));
+        showError(tr("No bundled model"),
+                  tr("The bundled model (resources/models/uhd-lens-tiny) is not installed."));
     else
         loadModel(folder);
 }

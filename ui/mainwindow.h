@@ -1,10 +1,10 @@
-// UHD Lens UI — the main window: thumbnail strip of opened images (each with its own conversation), the canvas
-// with the slice plan, the plan, chat and model panels, menus, toolbar and status bar.
+// UHD Lens UI — the main window: thumbnail strip of opened images (each with its own conversation), the
+// canvas with the slice plan, the plan, chat and model panels, menus, toolbar and status bar.
 //
 // Window code only: images, conversations, the plan, the model's state and the requests live in the Session
 // (session.h), every settings key in AppSettings (appsettings.h), model discovery in ModelList (modellist.h).
-// Nothing here blocks the GUI thread: images decode in a thread pool (ImageLoader), the model loads and answers
-// on the engine thread (EngineWorker), dialogs open non-modally (open(), never exec()).
+// Nothing here blocks the GUI thread: images decode in a thread pool (ImageLoader), the model loads and
+// answers on the engine thread (EngineWorker), dialogs open non-modally (open(), never exec()).
 #pragma once
 
 #include "imagedocument.h"

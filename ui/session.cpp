@@ -26,17 +26,20 @@ Session::Session(AppSettings &settings, QObject *parent) : QObject(parent), m_se
     connect(worker, &EngineWorker::modelFailed, this, &Session::onModelFailed);
     connect(worker, &EngineWorker::modelNeedsConversion, this,
             [this](const QString &folder, const QString &file, const QString &message) {
-                // The engine never unpickles; the window asks whether to convert (convertModel / declineConversion).
+                // The engine never unpickles; the window asks whether to convert (convertModel /
+                // declineConversion).
                 m_modelLoading = false;
                 Q_EMIT progressHidden();
                 Q_EMIT modelNeedsConversion(folder, file, message);
             });
-    connect(worker, &EngineWorker::modelConverted, this, [this](const QString &folder, const QString &summary) {
-        Q_EMIT modelConverted(folder, summary);
-        loadModel(folder);
-    });
+    connect(worker, &EngineWorker::modelConverted, this,
+            [this](const QString &folder, const QString &summary) {
+                Q_EMIT modelConverted(folder, summary);
+                loadModel(folder);
+            });
     connect(worker, &EngineWorker::conversionProgress, this, [this](double fraction, const QString &what) {
-        Q_EMIT progressChanged(tr("Converting weights: %1 (%2%)").arg(what).arg(qRound(fraction * 100)), fraction);
+        Q_EMIT progressChanged(tr("Converting weights: %1 (%2%)").arg(what).arg(qRound(fraction * 100)),
+                               fraction);
     });
     connect(worker, &EngineWorker::conversionFailed, this, [this](const QString &message) {
         m_modelLoading = false;
@@ -45,7 +48,8 @@ Session::Session(AppSettings &settings, QObject *parent) : QObject(parent), m_se
     });
     connect(worker, &EngineWorker::loadProgress, this, [this](double fraction, const QString &stage) {
         Q_EMIT loadProgress(fraction, stage);
-        Q_EMIT progressChanged(tr("Loading model: %1 (%2%)").arg(stage).arg(qRound(fraction * 100)), fraction);
+        Q_EMIT progressChanged(tr("Loading model: %1 (%2%)").arg(stage).arg(qRound(fraction * 100)),
+                               fraction);
     });
     connect(worker, &EngineWorker::modelUnloaded, this, [this] {
         m_modelInfo.reset();
@@ -68,7 +72,8 @@ EngineWorker *Session::engine() const
     return m_engine->worker();
 }
 
-// ------------------------------------------------------------------------------------------------------ images
+// ------------------------------------------------------------------------------------------------------
+// images
 
 int Session::addDocument(const QImage &rgb, const QString &title, const QString &path, const QImage &preview)
 {
@@ -91,10 +96,11 @@ void Session::closeDocument(int id)
     for (quint64 request : requestsOf(id))
         cancelRequest(request);
     EngineWorker *w = engine();
-    QMetaObject::invokeMethod(w, [w, id] { w->forgetDocument(id); }, Qt::QueuedConnection);
-    m_documents.erase(std::remove_if(m_documents.begin(), m_documents.end(),
-                                     [id](const auto &d) { return d->id == id; }),
-                      m_documents.end());
+    QMetaObject::invokeMethod(
+        w, [w, id] { w->forgetDocument(id); }, Qt::QueuedConnection);
+    m_documents.erase(
+        std::remove_if(m_documents.begin(), m_documents.end(), [id](const auto &d) { return d->id == id; }),
+        m_documents.end());
     if (m_currentId == id) {
         m_currentId = 0;
         replan();
@@ -140,11 +146,13 @@ void Session::clearConversation()
     doc->turns.clear();
     const int id = doc->id;
     EngineWorker *w = engine();
-    QMetaObject::invokeMethod(w, [w, id] { w->forgetDocument(id); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        w, [w, id] { w->forgetDocument(id); }, Qt::QueuedConnection);
     Q_EMIT transcriptChanged(id, true);
 }
 
-// ---------------------------------------------------------------------------------------------- slicing, plan
+// ---------------------------------------------------------------------------------------------- slicing,
+// plan
 
 void Session::setSlicing(const QString &policyName, int maxSlices)
 {
@@ -168,8 +176,8 @@ SlicePolicy Session::effectivePolicy() const
 
 TokenLayout Session::layoutFor(const SlicePolicy &policy) const
 {
-    // With a model, its resampler decides the tokens per encoded image whatever the slicing; without one, each
-    // policy counts with the layout of the model it comes from.
+    // With a model, its resampler decides the tokens per encoded image whatever the slicing; without one,
+    // each policy counts with the layout of the model it comes from.
     if (m_modelInfo)
         return m_modelInfo->layout;
     return policy.defaultLayout();
@@ -187,7 +195,8 @@ void Session::replan()
     Q_EMIT planChanged();
 }
 
-// ------------------------------------------------------------------------------------------------------- model
+// -------------------------------------------------------------------------------------------------------
+// model
 
 void Session::loadModel(const QString &folder)
 {
@@ -201,14 +210,16 @@ void Session::loadModel(const QString &folder)
     options.device = m_device.toStdString();
     options.dtype = m_dtype.toStdString();
     EngineWorker *w = engine();
-    QMetaObject::invokeMethod(w, [w, options] { w->loadModel(options); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        w, [w, options] { w->loadModel(options); }, Qt::QueuedConnection);
 }
 
 void Session::unloadModel()
 {
     engine()->cancelAll();
     EngineWorker *w = engine();
-    QMetaObject::invokeMethod(w, [w] { w->unloadModel(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        w, [w] { w->unloadModel(); }, Qt::QueuedConnection);
 }
 
 void Session::convertModel(const QString &folder, const QString &target)
@@ -216,7 +227,8 @@ void Session::convertModel(const QString &folder, const QString &target)
     m_modelLoading = true;
     Q_EMIT progressChanged(tr("Converting weights…"), 0.0);
     EngineWorker *w = engine();
-    QMetaObject::invokeMethod(w, [w, folder, target] { w->convertModel(folder, target); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        w, [w, folder, target] { w->convertModel(folder, target); }, Qt::QueuedConnection);
 }
 
 void Session::declineConversion(const QString &message)
@@ -229,12 +241,13 @@ void Session::onModelLoaded(const ModelInfo &info)
     m_modelLoading = false;
     m_modelInfo = info;
     Q_EMIT progressHidden();
-    // A newly chosen model brings its own slicing (policy and slice budget) as the starting point. The slicing
-    // remembered from last time is restored only for the first model of the session and only when it was set
-    // for that very model (AppSettings::slicingFor): a settings file from before plan/forModel, or one saved
-    // with another model or none, must not ask this model with slicing it was not trained for.
+    // A newly chosen model brings its own slicing (policy and slice budget) as the starting point. The
+    // slicing remembered from last time is restored only for the first model of the session and only when it
+    // was set for that very model (AppSettings::slicingFor): a settings file from before plan/forModel, or
+    // one saved with another model or none, must not ask this model with slicing it was not trained for.
     const QString folder = QString::fromStdString(info.modelDir);
-    const std::optional<SavedSlicing> saved = m_slicingRestoreTried ? std::nullopt : m_settings.slicingFor(folder);
+    const std::optional<SavedSlicing> saved =
+        m_slicingRestoreTried ? std::nullopt : m_settings.slicingFor(folder);
     m_slicingRestoreTried = true;
     if (saved) {
         m_policyName = saved->policy;
@@ -259,7 +272,8 @@ void Session::onModelFailed(const QString &message)
     replan();
 }
 
-// --------------------------------------------------------------------------------------------------- questions
+// ---------------------------------------------------------------------------------------------------
+// questions
 
 bool Session::ask(const QString &question)
 {
@@ -330,10 +344,12 @@ bool Session::askWith(const QString &question, bool restartContext)
         state.turnIndex = turnIndex;
         state.baseline = variant == 1;
         state.clock.start();
-        (variant == 1 ? *doc->turns[turnIndex].baseline : doc->turns[turnIndex].answer).requestId = request.id;
+        (variant == 1 ? *doc->turns[turnIndex].baseline : doc->turns[turnIndex].answer).requestId =
+            request.id;
         m_requests.insert(request.id, state);
         EngineWorker *w = engine();
-        QMetaObject::invokeMethod(w, [w, request] { w->ask(request); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            w, [w, request] { w->ask(request); }, Qt::QueuedConnection);
     };
     queue(0, m_plan); // the plan shown is the plan asked with
     if (ab) {
@@ -346,7 +362,8 @@ bool Session::askWith(const QString &question, bool restartContext)
     }
     if (!wasBusy)
         Q_EMIT busyChanged(true);
-    Q_EMIT progressChanged(m_modelLoading ? tr("Waiting for the model to load…") : tr("Preparing the image…"), -1);
+    Q_EMIT progressChanged(m_modelLoading ? tr("Waiting for the model to load…") : tr("Preparing the image…"),
+                           -1);
     Q_EMIT transcriptChanged(doc->id, true);
     return true;
 }
@@ -422,8 +439,9 @@ void Session::onSliceEncoded(quint64 id, int index, int total, double ms)
 
 void Session::onToken(quint64 id, const QString &piece)
 {
-    // Called once per generated token, possibly thousands per second with a small model: keep it to an append.
-    // The transcript and the progress line refresh on timers (ChatPanel::scheduleRender, m_progressTimer).
+    // Called once per generated token, possibly thousands per second with a small model: keep it to an
+    // append. The transcript and the progress line refresh on timers (ChatPanel::scheduleRender,
+    // m_progressTimer).
     auto it = m_requests.find(id);
     if (it == m_requests.end())
         return;
@@ -501,14 +519,16 @@ void Session::endRequest(quint64 id)
     }
 }
 
-// ------------------------------------------------------------------------------------------------------ export
+// ------------------------------------------------------------------------------------------------------
+// export
 
 QString Session::exportConversation(const QString &path, bool json) const
 {
     const ImageDocument *doc = currentDocument();
     if (!doc)
         return tr("No image is open.");
-    const ExportContext context{m_modelInfo, m_generation, m_plan, m_policyName, QCoreApplication::applicationVersion()};
+    const ExportContext context{m_modelInfo, m_generation, m_plan, m_policyName,
+                                QCoreApplication::applicationVersion()};
     QSaveFile file(path);
     if (!file.open(json ? QIODevice::WriteOnly : QIODevice::WriteOnly | QIODevice::Text))
         return tr("Cannot write %1: %2").arg(path, file.errorString());

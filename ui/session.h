@@ -1,16 +1,17 @@
 // UHD Lens UI — the session: what stands between the window and the engine (as GPT4All's `Chat` between its
-// view and its LLM object). It owns the opened images with their conversations, the slicing chosen for them and
-// the plan of the image shown, the model's state, and every request sent to the engine thread; it turns the
-// engine's signals into answer states (AnswerState) and progress lines. The window only shows what the session
-// says and passes the user's actions on; tests drive a Session without any window.
+// view and its LLM object). It owns the opened images with their conversations, the slicing chosen for them
+// and the plan of the image shown, the model's state, and every request sent to the engine thread; it turns
+// the engine's signals into answer states (AnswerState) and progress lines. The window only shows what the
+// session says and passes the user's actions on; tests drive a Session without any window.
 //
 //     AppSettings settings(iniFile);
 //     Session session(settings);
 //     session.loadModel(folder);                       // -> modelLoaded(info) or modelFailed(message)
 //     const int id = session.addDocument(rgb, "a.png");
 //     session.setCurrentDocument(id);                   // -> planChanged(): plan() is this image's
-//     session.ask("What does the dialog say?");         // -> answerChanged(id) as tokens stream, generationFinished()
-//     session.closeDocument(id);                        // cancels that image's answers only
+//     session.ask("What does the dialog say?");         // -> answerChanged(id) as tokens stream,
+//     generationFinished() session.closeDocument(id);                        // cancels that image's answers
+//     only
 //
 // GUI thread only. The plan of the current image is made once per change (image, region, slicing, model) and
 // sent with each question, together with the image's identity (document and region), so the engine neither
@@ -48,7 +49,8 @@ public:
 
     // ---- images
     // Adds an opened image (Format_RGB888; `preview` may be null). Returns its id (ids are never reused).
-    int addDocument(const QImage &rgb, const QString &title, const QString &path = {}, const QImage &preview = {});
+    int addDocument(const QImage &rgb, const QString &title, const QString &path = {},
+                    const QImage &preview = {});
     // Closes the image: its answers still queued or streaming are cancelled, the others run on.
     void closeDocument(int id);
     ImageDocument *document(int id) const;
@@ -72,11 +74,15 @@ public:
     const SlicePlan &plan() const { return m_plan; }
 
     // ---- model
-    void setComputeOptions(const QString &device, const QString &dtype) { m_device = device, m_dtype = dtype; }
+    void setComputeOptions(const QString &device, const QString &dtype)
+    {
+        m_device = device, m_dtype = dtype;
+    }
     // Stops what runs, drops what waits, then loads (safe at any moment).
     void loadModel(const QString &folder);
     void unloadModel();
-    // After modelNeedsConversion: convert into `target` (then load it), or decline (the load fails with `message`).
+    // After modelNeedsConversion: convert into `target` (then load it), or decline (the load fails with
+    // `message`).
     void convertModel(const QString &folder, const QString &target);
     void declineConversion(const QString &message);
     const std::optional<ModelInfo> &modelInfo() const { return m_modelInfo; }
@@ -87,15 +93,15 @@ public:
     void setGenerationSettings(const GenerationSettings &settings) { m_generation = settings; }
     const GenerationSettings &generationSettings() const { return m_generation; }
     void setAbMode(bool on) { m_abMode = on; }
-    // Asks about the current image (with the A/B baseline too when A/B is on and the plan is not already one view).
-    // Returns true when the question went to the engine (false: no image, an empty question, or no model, which
-    // is recorded as the answer's error and reported by askRefused).
+    // Asks about the current image (with the A/B baseline too when A/B is on and the plan is not already one
+    // view). Returns true when the question went to the engine (false: no image, an empty question, or no
+    // model, which is recorded as the answer's error and reported by askRefused).
     bool ask(const QString &question);
-    // Asks the current image's last question again from a fresh context (a new seed when sampling); false when
-    // there is nothing to regenerate or answers are still running.
+    // Asks the current image's last question again from a fresh context (a new seed when sampling); false
+    // when there is nothing to regenerate or answers are still running.
     bool regenerate();
-    void stopAll();                     // every request, queued or running
-    void cancelRequest(quint64 id);     // one request
+    void stopAll();                 // every request, queued or running
+    void cancelRequest(quint64 id); // one request
     bool isGenerating() const { return !m_requests.isEmpty(); }
     QList<quint64> requestsOf(int documentId) const; // not yet ended, in the order asked
 
@@ -113,12 +119,13 @@ Q_SIGNALS:
     void modelNeedsConversion(const QString &folder, const QString &file, const QString &message);
     void modelConverted(const QString &folder, const QString &summary);
     void conversionFailed(const QString &folder, const QString &message);
-    // A turn of the image `documentId` changed: `now` for a new or ended answer, else a streamed piece (coalesce).
+    // A turn of the image `documentId` changed: `now` for a new or ended answer, else a streamed piece
+    // (coalesce).
     void transcriptChanged(int documentId, bool now);
     void progressChanged(const QString &text, double fraction); // fraction < 0: indeterminate
     void progressHidden();
     void busyChanged(bool busy);
-    void imageFromCache(int documentId); // an answer about this image reused its image tokens
+    void imageFromCache(int documentId);       // an answer about this image reused its image tokens
     void askRefused(const QString &message);   // e.g. no model: recorded as the answer's error
     void answerFailed(const QString &message); // the engine's error, also recorded in the answer
     void generationFinished();                 // the last open request ended

@@ -13,8 +13,8 @@
 #include "mainwindow.h"
 
 #include "uhdlens/devtools.h"
-#include "uhdlens/resources.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

@@ -4,8 +4,8 @@
 #include "commands.h"
 
 #include "uhdlens/devtools.h"
-#include "uhdlens/resources.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
 
 #include <QCommandLineParser>
 

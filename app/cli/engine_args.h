@@ -2,8 +2,8 @@
 // slicing overrides. Header-only; each returns an error text for a usage error (exit 2), empty when fine.
 #pragma once
 
-#include "uhdlens/resources.h"
 #include "uhdlens/engine.h"
+#include "uhdlens/resources.h"
 #include "uhdlens/slice_planner.h"
 
 #include <QCommandLineOption>

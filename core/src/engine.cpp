@@ -391,8 +391,8 @@ struct Conversation::Impl
 namespace {
 
 // Makes `rgb` with `plan` the conversation's image. `imageId` names the pixels ("sha1:<hash>" or the caller's
-// "id:<name>"): with the plan it keys the embedding cache, and a new key drops the KV cache, whose positions hold
-// the previous image's tokens.
+// "id:<name>"): with the plan it keys the embedding cache, and a new key drops the KV cache, whose positions
+// hold the previous image's tokens.
 void useImage(Conversation::Impl &impl, const QImage &rgb, SlicePlan plan, const std::string &imageId)
 {
     const std::string key = imageId + "|" + planToJson(plan, impl.model->info().layout).dump();
@@ -439,8 +439,9 @@ void Conversation::setImage(const QImage &rgbIn, const SlicePlan &plan, const st
     const QImage rgb = rgb888OrThrow(rgbIn);
     if (plan.input.width != rgb.width() || plan.input.height != rgb.height())
         throw Error(ErrorCode::InvalidArgument,
-                    "the plan is for a " + std::to_string(plan.input.width) + "x" + std::to_string(plan.input.height) +
-                        " image, the image is " + std::to_string(rgb.width()) + "x" + std::to_string(rgb.height()),
+                    "the plan is for a " + std::to_string(plan.input.width) + "x" +
+                        std::to_string(plan.input.height) + " image, the image is " +
+                        std::to_string(rgb.width()) + "x" + std::to_string(rgb.height()),
                     "plan");
     if (const std::string why = plan.policy.validate(); !why.empty())
         throw Error(ErrorCode::InvalidArgument, "slice policy: " + why, "policy");

@@ -3,10 +3,10 @@
 // engine level (each a typed error naming the key, tensor or file).
 #include "safetensors.h"
 #include "uhdlens/devtools.h"
-#include "uhdlens/resources.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/plan_json.h"
+#include "uhdlens/resources.h"
 #include "uhdlens/tokenizer.h"
 
 #include <QDir>
@@ -278,9 +278,10 @@ TEST(EngineSmoke, FollowUpSkipsEncoderAndReusesKvCache)
     }
 }
 
-// The caller names the image and hands over the plan it showed (mtmd_bitmap_set_id): the same id and plan reuse the
-// image tokens without hashing any pixel, another id encodes again even for the same pixels, and the plan used is
-// exactly the one given. Bad input: no id, a plan of another size, an invalid policy, an empty image.
+// The caller names the image and hands over the plan it showed (mtmd_bitmap_set_id): the same id and plan
+// reuse the image tokens without hashing any pixel, another id encodes again even for the same pixels, and
+// the plan used is exactly the one given. Bad input: no id, a plan of another size, an invalid policy, an
+// empty image.
 TEST(EngineSmoke, CallerNamedImageKeysTheCache)
 {
     auto model = loadTiny("uhd-paper", "f32");
@@ -319,7 +320,8 @@ TEST(EngineSmoke, CallerNamedImageKeysTheCache)
     EXPECT_EQ(wrongSize.subject(), "plan");
     SlicePlan badPolicy = plan;
     badPolicy.policy.patch = 0;
-    EXPECT_EQ(expectError([&] { chat.setImage(image, badPolicy, "doc-3"); }).code(), ErrorCode::InvalidArgument);
+    EXPECT_EQ(expectError([&] { chat.setImage(image, badPolicy, "doc-3"); }).code(),
+              ErrorCode::InvalidArgument);
     EXPECT_EQ(expectError([&] { chat.setImage(QImage(), plan, "doc-3"); }).code(), ErrorCode::ImageEmpty);
 }
 

@@ -40,7 +40,8 @@ inline QByteArray pngBytes(const QImage &image)
     return bytes;
 }
 
-// A tiny random uhd-paper model in `dir` (made once per process; empty on failure, with the CLI's error logged).
+// A tiny random uhd-paper model in `dir` (made once per process; empty on failure, with the CLI's error
+// logged).
 inline QString tinyModel(const QTemporaryDir &dir)
 {
     static QString made;

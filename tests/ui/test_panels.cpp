@@ -5,12 +5,12 @@
 #include "engineworker.h"
 #include "language.h"
 #include "mainwindow.h"
-#include "modelview.h"
 #include "modelpanel.h"
+#include "modelview.h"
 #include "planpanel.h"
+#include "qtest_support.h"
 #include "screencapture.h"
 #include "slicecanvas.h"
-#include "qtest_support.h"
 
 #include "uhdlens/plan_json.h"
 

@@ -1,11 +1,12 @@
 // Session tests (Qt Test, no window, no widgets): the Session between the window and the engine, its settings
-// (AppSettings) and model discovery (ModelList), with real images, the real planner and a tiny random model made
-// by `uhdlens-cli make-tiny`. CTest runs each test function as its own entry (ui.<function>), found at build time.
+// (AppSettings) and model discovery (ModelList), with real images, the real planner and a tiny random model
+// made by `uhdlens-cli make-tiny`. CTest runs each test function as its own entry (ui.<function>), found at
+// build time.
 #include "appsettings.h"
 #include "engineworker.h"
 #include "modellist.h"
-#include "session.h"
 #include "qtest_support.h"
+#include "session.h"
 
 #include "uhdlens/image_io.h"
 #include "uhdlens/plan_json.h"
@@ -59,7 +60,8 @@ private:
         QSignalSpy loaded(&session, &Session::modelLoaded);
         QSignalSpy failed(&session, &Session::modelFailed);
         session.loadModel(model);
-        return QTest::qWaitFor([&] { return !loaded.isEmpty() || !failed.isEmpty(); }, 120000) && !loaded.isEmpty();
+        return QTest::qWaitFor([&] { return !loaded.isEmpty() || !failed.isEmpty(); }, 120000) &&
+               !loaded.isEmpty();
     }
 
     int openCurrent(Session &session, const QImage &image, const QString &title)
@@ -165,14 +167,16 @@ private Q_SLOTS:
             r.question = QStringLiteral("What is it?");
             r.settings = tokens(2);
             const int before = finished.count();
-            QMetaObject::invokeMethod(w, [w, r] { w->ask(r); }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                w, [w, r] { w->ask(r); }, Qt::QueuedConnection);
             if (!QTest::qWaitFor([&] { return finished.count() > before || !failed.isEmpty(); }, 120000) ||
                 !failed.isEmpty())
                 return std::optional<AskResult>();
             return std::optional<AskResult>(qvariant_cast<AskResult>(finished.last().at(1)));
         };
         const auto first = send(a, QStringLiteral("image-1"));
-        QVERIFY2(first && failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(1).toString()));
+        QVERIFY2(first && failed.isEmpty(),
+                 failed.isEmpty() ? "" : qPrintable(failed.first().at(1).toString()));
         QVERIFY(!first->imageFromCache);
         const auto samePixelsId = send(b, QStringLiteral("image-1"));
         QVERIFY(samePixelsId);
@@ -188,14 +192,15 @@ private Q_SLOTS:
         bad.imageId = QStringLiteral("image-3");
         bad.plan = plan;
         bad.question = QStringLiteral("?");
-        QMetaObject::invokeMethod(w, [w, bad] { w->ask(bad); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            w, [w, bad] { w->ask(bad); }, Qt::QueuedConnection);
         QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
         QVERIFY2(failed.first().at(1).toString().contains(QStringLiteral("640x480")),
                  qPrintable(failed.first().at(1).toString()));
     }
 
-    // Closing one image cancels its answers only: an answer about another image, queued behind it, still runs to
-    // its end. (Before per-request cancel, closing an image stopped every answer.)
+    // Closing one image cancels its answers only: an answer about another image, queued behind it, still runs
+    // to its end. (Before per-request cancel, closing an image stopped every answer.)
     void closingOneImageCancelsOnlyItsAnswers()
     {
         AppSettings settings(m_settingsFile);
@@ -217,7 +222,8 @@ private Q_SLOTS:
         QSignalSpy engineFinished(session.engine(), &EngineWorker::finished);
         session.closeDocument(a);
         QVERIFY(!session.document(a));
-        QCOMPARE(session.currentDocument(), session.document(b)); // closing another image keeps the current one
+        QCOMPARE(session.currentDocument(),
+                 session.document(b)); // closing another image keeps the current one
         QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 120000);
         // The long answer was cancelled, not run to its 4000 tokens ...
         bool longCancelled = false;
@@ -235,8 +241,8 @@ private Q_SLOTS:
         QVERIFY(!session.isGenerating());
     }
 
-    // cancelRequest() stops exactly the request named: a queued one ends at once when its turn comes, the running
-    // one between tokens, and a third one asked after both runs normally.
+    // cancelRequest() stops exactly the request named: a queued one ends at once when its turn comes, the
+    // running one between tokens, and a third one asked after both runs normally.
     void cancelOneRequestKeepsTheOthers()
     {
         AppSettings settings(m_settingsFile);
@@ -268,8 +274,8 @@ private Q_SLOTS:
         QVERIFY(rc.generatedTokens > 0);
     }
 
-    // An answer moves Queued -> Encoding -> Answering -> Finished, each state seen by a view on transcriptChanged;
-    // without a model the question is refused and recorded as Failed.
+    // An answer moves Queued -> Encoding -> Answering -> Finished, each state seen by a view on
+    // transcriptChanged; without a model the question is refused and recorded as Failed.
     void answerStatesMoveForward()
     {
         AppSettings settings(m_settingsFile);
@@ -297,7 +303,8 @@ private Q_SLOTS:
                     seen << s;
             }
         });
-        connect(&session, &Session::progressChanged, this, [&](const QString &text, double) { progress << text; });
+        connect(&session, &Session::progressChanged, this,
+                [&](const QString &text, double) { progress << text; });
         QSignalSpy busy(&session, &Session::busyChanged);
         QSignalSpy done(&session, &Session::generationFinished);
         QVERIFY(session.ask(QStringLiteral("What is it?")));
@@ -315,8 +322,8 @@ private Q_SLOTS:
     }
 
     // The remembered slicing overrides the model's own only when it was chosen with that very model, and only
-    // for the first model of a session (issue 22's defect: a settings file from before plan/forModel asked the
-    // bundled model with 448 px MiniCPM-V slices from the second launch on).
+    // for the first model of a session (issue 22's defect: a settings file from before plan/forModel asked
+    // the bundled model with 448 px MiniCPM-V slices from the second launch on).
     void restoredSlicingOnlyForItsOwnModel()
     {
         const QString model = tinyModel(m_tmp);
@@ -409,7 +416,8 @@ private Q_SLOTS:
         QSettings raw(m_settingsFile, QSettings::IniFormat);
         QCOMPARE(raw.value(QStringLiteral("generation/seed")).toULongLong(), 18446744073709551615ULL);
         QCOMPARE(raw.value(QStringLiteral("generation/maxNewTokens")).toInt(), 77);
-        QCOMPARE(raw.value(QStringLiteral("generation/stopStrings")).toStringList(), QStringList{QStringLiteral("END")});
+        QCOMPARE(raw.value(QStringLiteral("generation/stopStrings")).toStringList(),
+                 QStringList{QStringLiteral("END")});
         QCOMPARE(raw.value(QStringLiteral("plan/policy")).toString(), QStringLiteral("minicpmv"));
         QCOMPARE(raw.value(QStringLiteral("plan/maxSlices")).toInt(), 3);
         QCOMPARE(raw.value(QStringLiteral("plan/forModel")).toString(), QStringLiteral("/models/x"));
@@ -422,16 +430,18 @@ private Q_SLOTS:
         settings.sync();
         QVERIFY(!QSettings(m_settingsFile, QSettings::IniFormat).contains(QStringLiteral("model/folder")));
 
-        // Bad input: a hand-edited file with generation values out of range gives the defaults, not a broken ask.
+        // Bad input: a hand-edited file with generation values out of range gives the defaults, not a broken
+        // ask.
         {
             QSettings broken(m_settingsFile, QSettings::IniFormat);
             broken.setValue(QStringLiteral("generation/temperature"), -3.0);
         }
-        QCOMPARE(AppSettings(m_settingsFile).preferences().generation.maxNewTokens, GenerationSettings{}.maxNewTokens);
+        QCOMPARE(AppSettings(m_settingsFile).preferences().generation.maxNewTokens,
+                 GenerationSettings{}.maxNewTokens);
     }
 
-    // Model discovery: the folder loaded last time while it exists, else the bundled model found by core's one
-    // resource search ($UHDLENS_RESOURCES first).
+    // Model discovery: the folder loaded last time while it exists, else the bundled model found by core's
+    // one resource search ($UHDLENS_RESOURCES first).
     void modelListFindsStartupModel()
     {
         QTemporaryDir resources;

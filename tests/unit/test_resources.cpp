@@ -4,8 +4,8 @@
 
 #include <QCoreApplication>
 #include <QDir>
-#include <QFileInfo>
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 
 #include <gtest/gtest.h>
@@ -49,7 +49,10 @@ void touch(const QString &path)
     f.write("{}");
 }
 
-std::string clean(const QString &path) { return QDir::cleanPath(path).toStdString(); }
+std::string clean(const QString &path)
+{
+    return QDir::cleanPath(path).toStdString();
+}
 
 } // namespace
 
@@ -59,7 +62,8 @@ TEST(ResourceFinder, SearchOrderWithoutApplication)
     ASSERT_EQ(QCoreApplication::instance(), nullptr);
     const std::vector<std::string> plain = resourceRoots();
     ASSERT_EQ(plain.size(), 1u); // only the source tree without an executable path
-    EXPECT_EQ(clean(QString::fromStdString(plain[0])), clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources")));
+    EXPECT_EQ(clean(QString::fromStdString(plain[0])),
+              clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources")));
     EnvOverride env("/opt/uhdlens-override");
     const std::vector<std::string> roots = resourceRoots();
     ASSERT_EQ(roots.size(), 2u);
@@ -80,7 +84,8 @@ TEST(ResourceFinder, SearchOrderWithApplication)
     EXPECT_EQ(roots[0], "/opt/uhdlens-override");
     EXPECT_EQ(roots[1], (exeDir + QStringLiteral("/../share/uhdlens")).toStdString()); // installed
     EXPECT_EQ(roots[2], (exeDir + QStringLiteral("/../resources")).toStdString());     // relocatable folder
-    EXPECT_EQ(clean(QString::fromStdString(roots[3])), clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources")));
+    EXPECT_EQ(clean(QString::fromStdString(roots[3])),
+              clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources")));
 }
 
 TEST(ResourceFinder, FirstExistingRootWins)
@@ -102,7 +107,8 @@ TEST(ResourceFinder, BundledModelNeedsItsConfig)
     QTemporaryDir dir;
     EnvOverride env(dir.path().toLocal8Bit().constData());
     const QString model = dir.filePath(QStringLiteral("models/uhd-lens-tiny"));
-    // A folder without config.json (an interrupted install) is skipped: the next root's model, if any, is found.
+    // A folder without config.json (an interrupted install) is skipped: the next root's model, if any, is
+    // found.
     QDir().mkpath(model);
     EXPECT_NE(bundledModelFolder(), clean(model));
     touch(model + QStringLiteral("/config.json"));

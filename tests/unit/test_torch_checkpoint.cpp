@@ -8,9 +8,9 @@
 
 #include "uhdlens/convert.h"
 #include "uhdlens/devtools.h"
-#include "uhdlens/resources.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>

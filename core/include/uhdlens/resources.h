@@ -1,4 +1,4 @@
-// UHD Lens — where bundled resources (the default model, the tiny tokenizer corpus) are found (no torch here).
+// UHD Lens — where bundled resources (the default model, the tiny tokenizer corpus) are found. No torch here.
 //
 //     const std::string model = uhdlens::bundledModelFolder();          // empty when not installed
 //     const std::string corpus = uhdlens::findResource("text/tiny-corpus.txt");
@@ -14,8 +14,8 @@ namespace uhdlens {
 
 // The folders searched, in order, first match wins:
 //   1. $UHDLENS_RESOURCES, when set (a developer's or packager's override);
-//   2. <executable>/../share/uhdlens (the installed layout; only with a QCoreApplication);
-//   3. <executable>/../resources (a relocatable folder with resources/ beside bin/; only with a QCoreApplication);
+//   2. <executable>/../share/uhdlens (the installed layout; with a QCoreApplication);
+//   3. <executable>/../resources (resources/ beside bin/, a relocatable folder; with a QCoreApplication);
 //   4. the source tree's resources/ (compile-time path, for runs from the build folder).
 std::vector<std::string> resourceRoots();
 
