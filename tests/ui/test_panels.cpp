@@ -85,6 +85,29 @@ private:
 
     QString tinyModel() { return uitest::tinyModel(m_tmp); }
 
+    // A model folder `name` with the tiny model's config and tokenizer and, as its weights, the pickle
+    // fixture `fixture` (tests/data/pickle) named `weights`; empty on failure.
+    QString pickleFolder(const QString &model, const QString &name, const QString &fixture,
+                         const QString &weights)
+    {
+        const QString folder = m_tmp.filePath(name);
+        bool ok = QDir().mkpath(folder);
+        for (const char *f : {"config.json", "tokenizer.model"})
+            ok = ok && QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
+                                   folder + QLatin1Char('/') + QLatin1String(f));
+        ok = ok &&
+             QFile::copy(kData + QStringLiteral("/pickle/") + fixture, folder + QLatin1Char('/') + weights);
+        return ok ? folder : QString();
+    }
+
+    // Answers are at most `n` tokens long from the next question on.
+    static void setMaxNewTokens(MainWindow &w, int n)
+    {
+        Preferences prefs = w.preferences();
+        prefs.generation.maxNewTokens = n;
+        w.setPreferences(prefs);
+    }
+
     // Opens a sample and loads the tiny model; returns false (with a QVERIFY failure) on any problem.
     bool prepareAsk(MainWindow &w)
     {
@@ -662,13 +685,10 @@ private Q_SLOTS:
         // torch.save in tests/tools/make_pickle_fixtures.py): loading it offers the conversion.
         const QString model = tinyModel();
         QVERIFY(!model.isEmpty());
-        const QString folder = m_tmp.filePath(QStringLiteral("pickle-only"));
-        QVERIFY(QDir().mkpath(folder));
-        for (const char *f : {"config.json", "tokenizer.model"})
-            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
-                                folder + QLatin1Char('/') + QLatin1String(f)));
-        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/mm_projector.bin"),
-                            folder + QStringLiteral("/mm_projector.bin")));
+        const QString folder =
+            pickleFolder(model, QStringLiteral("pickle-only"), QStringLiteral("mm_projector.bin"),
+                         QStringLiteral("mm_projector.bin"));
+        QVERIFY(!folder.isEmpty());
         auto w = makeWindow();
         QSignalSpy offered(w.get(), &MainWindow::conversionOffered);
         QSignalSpy converted(w.get(), &MainWindow::modelConverted);
@@ -711,13 +731,10 @@ private Q_SLOTS:
         QVERIFY2(w->lastError().contains(QStringLiteral("missing")), qPrintable(w->lastError()));
 
         // A booby-trapped pickle: the conversion is refused, the reason shown, nothing written.
-        const QString trap = m_tmp.filePath(QStringLiteral("pickle-trap"));
-        QVERIFY(QDir().mkpath(trap));
-        for (const char *f : {"config.json", "tokenizer.model"})
-            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
-                                trap + QLatin1Char('/') + QLatin1String(f)));
-        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/global_os_system.pt"),
-                            trap + QStringLiteral("/pytorch_model.bin")));
+        const QString trap =
+            pickleFolder(model, QStringLiteral("pickle-trap"), QStringLiteral("global_os_system.pt"),
+                         QStringLiteral("pytorch_model.bin"));
+        QVERIFY(!trap.isEmpty());
         QTRY_VERIFY(w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox")) == nullptr);
         QSignalSpy errors(w.get(), &MainWindow::errorShown);
         w->loadModel(trap);
@@ -738,9 +755,7 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 24;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 24);
         QSignalSpy tokens(w->engine(), &EngineWorker::token);
         QSignalSpy slices(w->engine(), &EngineWorker::sliceEncoded);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
@@ -828,8 +843,7 @@ private Q_SLOTS:
 
         // Streaming, seen from the GUI: during a long answer the transcript shows the partial text before the
         // answer has finished (the tiny model is fast, so poll the event loop while it writes).
-        prefs.generation.maxNewTokens = 4000;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4000);
         int guiTokens = 0;
         connect(w->engine(), &EngineWorker::token, this, [&guiTokens] { ++guiTokens; }, Qt::QueuedConnection);
         w->ask(QStringLiteral("Tell me a long story."));
@@ -855,9 +869,7 @@ private Q_SLOTS:
         w->setRegion(QRect(100, 80, 400, 300));
         const SlicePlan regionPlan = w->currentPlan();
         QCOMPARE(regionPlan.input, (Size{400, 300}));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 4;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4);
         // The progress line as it reads right after each slice event is handled ("slice 3/7 · 410 ms · ETA").
         QStringList progress;
         connect(w->engine(), &EngineWorker::sliceEncoded, this,
@@ -879,9 +891,7 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 8;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 8);
         w->chatPanel()->setAbMode(true);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
         w->ask(QStringLiteral("Describe it."));
@@ -901,9 +911,7 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 4000; // far longer than the test waits: only Stop can end it early
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4000); // far longer than the test waits: only Stop can end it early
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
         int guiTokens = 0; // tokens delivered to the GUI thread (a QSignalSpy would count in the worker thread)
         connect(w->engine(), &EngineWorker::token, this, [&guiTokens] { ++guiTokens; }, Qt::QueuedConnection);
@@ -933,8 +941,7 @@ private Q_SLOTS:
         QVERIFY2(meter.maxGapMs() < 250.0, qPrintable(QString::number(meter.maxGapMs())));
         QVERIFY(meter.ticks() > 20);
         // Still responsive: a new question works after the stop.
-        prefs.generation.maxNewTokens = 4;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4);
         w->ask(QStringLiteral("Short answer?"));
         QVERIFY(done.wait(120000));
         QCOMPARE(w->currentDocument()->turns.at(1).answer.state, AnswerState::Finished);
@@ -944,9 +951,7 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 4000;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4000);
         QSignalSpy tokens(w->engine(), &EngineWorker::token);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
         QSignalSpy model(w.get(), &MainWindow::modelChanged);
@@ -965,16 +970,13 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 4000; // only a cancel ends it early
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4000); // only a cancel ends it early
         QSignalSpy tokens(w->engine(), &EngineWorker::token);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
         w->ask(QStringLiteral("Tell me everything."));
         w->openFiles({m_shapes});
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 2, 10000);
-        prefs.generation.maxNewTokens = 4;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4);
         w->ask(QStringLiteral("Short?")); // about shapes.png, queued behind the long answer
         QTRY_VERIFY_WITH_TIMEOUT(tokens.count() >= 3 || done.count() > 0, 120000);
         QCOMPARE(done.count(), 0);
