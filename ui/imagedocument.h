@@ -17,7 +17,7 @@ namespace uhdlens::ui {
 enum class AnswerState
 {
     Queued,    // asked; waiting for the engine (behind other requests or a model load)
-    Encoding,  // the engine took it: planning and encoding the image (or taking its tokens from the cache)
+    Encoding,  // the engine took it: encoding the image (or taking its tokens from the cache)
     Answering, // text is streaming in
     Finished,  // ended by itself (end of sequence, stop string, token limit)
     Stopped,   // cancelled: Stop, a model switch, or its image closed

@@ -6,12 +6,11 @@
 //
 //     AppSettings settings(iniFile);
 //     Session session(settings);
-//     session.loadModel(folder);                       // -> modelLoaded(info) or modelFailed(message)
+//     session.loadModel(folder);                  // -> modelLoaded(info) or modelFailed(folder, message)
 //     const int id = session.addDocument(rgb, "a.png");
-//     session.setCurrentDocument(id);                   // -> planChanged(): plan() is this image's
-//     session.ask("What does the dialog say?");         // -> answerChanged(id) as tokens stream,
-//     generationFinished() session.closeDocument(id);                        // cancels that image's answers
-//     only
+//     session.setCurrentDocument(id);             // -> planChanged(): plan() is this image's
+//     session.ask("What does the dialog say?");   // -> transcriptChanged(id, ...), generationFinished()
+//     session.closeDocument(id);                  // cancels this image's answers only
 //
 // GUI thread only. The plan of the current image is made once per change (image, region, slicing, model) and
 // sent with each question, together with the image's identity (document and region), so the engine neither
@@ -74,9 +73,11 @@ public:
     const SlicePlan &plan() const { return m_plan; }
 
     // ---- model
+    // Device and dtype of the next load (LoadOptions: "auto", "cpu", "f32", ...).
     void setComputeOptions(const QString &device, const QString &dtype)
     {
-        m_device = device, m_dtype = dtype;
+        m_device = device;
+        m_dtype = dtype;
     }
     // Stops what runs, drops what waits, then loads (safe at any moment).
     void loadModel(const QString &folder);
