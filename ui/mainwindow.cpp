@@ -2,7 +2,6 @@
 
 #include "appsettings.h"
 #include "chatpanel.h"
-#include "engineworker.h"
 #include "errortext.h"
 #include "imageloader.h"
 #include "language.h"
