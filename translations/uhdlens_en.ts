@@ -641,14 +641,6 @@
         <translation>Open Model Folder</translation>
     </message>
     <message>
-        <source>Loading model…</source>
-        <translation>Loading model…</translation>
-    </message>
-    <message>
-        <source>Loading model: %1 (%2%)</source>
-        <translation>Loading model: %1 (%2%)</translation>
-    </message>
-    <message>
         <source>Model %1 loaded.</source>
         <translation>Model %1 loaded.</translation>
     </message>
@@ -659,49 +651,6 @@
     <message>
         <source>%1 is not a model UHD Lens can load.</source>
         <translation>%1 is not a model UHD Lens can load.</translation>
-    </message>
-    <message>
-        <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
-        <translation>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</translation>
-    </message>
-    <message>
-        <source>Waiting for the model to load…</source>
-        <translation>Waiting for the model to load…</translation>
-    </message>
-    <message>
-        <source>Preparing the image…</source>
-        <translation>Preparing the image…</translation>
-    </message>
-    <message>
-        <source>Stopping…</source>
-        <translation>Stopping…</translation>
-    </message>
-    <message>
-        <source>baseline view %1/%2</source>
-        <translation>baseline view %1/%2</translation>
-    </message>
-    <message>
-        <source>slice %1/%2</source>
-        <translation>slice %1/%2</translation>
-    </message>
-    <message>
-        <source>Encoding %1 · %2 ms · ETA %3 s</source>
-        <translation>Encoding %1 · %2 ms · ETA %3 s</translation>
-    </message>
-    <message numerus="yes">
-        <source>Answering… %n token(s)</source>
-        <translation>
-            <numerusform>Answering… %n token</numerusform>
-            <numerusform>Answering… %n tokens</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>No image is open.</source>
-        <translation>No image is open.</translation>
-    </message>
-    <message>
-        <source>Cannot write %1: %2</source>
-        <translation>Cannot write %1: %2</translation>
     </message>
     <message>
         <source>Export Conversation as JSON</source>
@@ -736,10 +685,6 @@
         <translation>A generation setting is out of range: %1</translation>
     </message>
     <message>
-        <source>Converting weights: %1 (%2%)</source>
-        <translation>Converting weights: %1 (%2%)</translation>
-    </message>
-    <message>
         <source>Conversion failed</source>
         <translation>Conversion failed</translation>
     </message>
@@ -762,10 +707,6 @@ The original folder is not changed.</source>
         <translation>%1 is a PyTorch pickle file. UHD Lens never loads pickle files directly, because loading one can run code. It can convert the weights with a reader that accepts plain tensors only, into a new folder:
 %2
 The original folder is not changed.</translation>
-    </message>
-    <message>
-        <source>Converting weights…</source>
-        <translation>Converting weights…</translation>
     </message>
     <message>
         <source>Converting the weights of %1 into %2…</source>
@@ -1031,6 +972,64 @@ The original folder is not changed.</translation>
     <message>
         <source>Drag a rectangle to capture; Esc cancels</source>
         <translation>Drag a rectangle to capture; Esc cancels</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::Session</name>
+    <message>
+        <source>Converting weights: %1 (%2%)</source>
+        <translation>Converting weights: %1 (%2%)</translation>
+    </message>
+    <message>
+        <source>Loading model: %1 (%2%)</source>
+        <translation>Loading model: %1 (%2%)</translation>
+    </message>
+    <message>
+        <source>Loading model…</source>
+        <translation>Loading model…</translation>
+    </message>
+    <message>
+        <source>Converting weights…</source>
+        <translation>Converting weights…</translation>
+    </message>
+    <message>
+        <source>Waiting for the model to load…</source>
+        <translation>Waiting for the model to load…</translation>
+    </message>
+    <message>
+        <source>Preparing the image…</source>
+        <translation>Preparing the image…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>Stopping…</translation>
+    </message>
+    <message>
+        <source>baseline view %1/%2</source>
+        <translation>baseline view %1/%2</translation>
+    </message>
+    <message>
+        <source>slice %1/%2</source>
+        <translation>slice %1/%2</translation>
+    </message>
+    <message>
+        <source>Encoding %1 · %2 ms · ETA %3 s</source>
+        <translation>Encoding %1 · %2 ms · ETA %3 s</translation>
+    </message>
+    <message numerus="yes">
+        <source>Answering… %n token(s)</source>
+        <translation>
+            <numerusform>Answering… %n token</numerusform>
+            <numerusform>Answering… %n tokens</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No image is open.</source>
+        <translation>No image is open.</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>Cannot write %1: %2</translation>
     </message>
 </context>
 <context>

@@ -639,14 +639,6 @@
         <translation>打开模型文件夹</translation>
     </message>
     <message>
-        <source>Loading model…</source>
-        <translation>正在加载模型…</translation>
-    </message>
-    <message>
-        <source>Loading model: %1 (%2%)</source>
-        <translation>正在加载模型：%1（%2%）</translation>
-    </message>
-    <message>
         <source>Model %1 loaded.</source>
         <translation>模型 %1 已加载。</translation>
     </message>
@@ -657,48 +649,6 @@
     <message>
         <source>%1 is not a model UHD Lens can load.</source>
         <translation>%1 不是 UHD Lens 能加载的模型。</translation>
-    </message>
-    <message>
-        <source>No model is loaded. Open a model folder (Model &gt; Open Model Folder) to ask questions.</source>
-        <translation>尚未加载模型。要提问，请打开模型文件夹（模型 &gt; 打开模型文件夹）。</translation>
-    </message>
-    <message>
-        <source>Waiting for the model to load…</source>
-        <translation>正在等待模型加载…</translation>
-    </message>
-    <message>
-        <source>Preparing the image…</source>
-        <translation>正在准备图像…</translation>
-    </message>
-    <message>
-        <source>Stopping…</source>
-        <translation>正在停止…</translation>
-    </message>
-    <message>
-        <source>baseline view %1/%2</source>
-        <translation>基线视图 %1/%2</translation>
-    </message>
-    <message>
-        <source>slice %1/%2</source>
-        <translation>切片 %1/%2</translation>
-    </message>
-    <message>
-        <source>Encoding %1 · %2 ms · ETA %3 s</source>
-        <translation>正在编码 %1 · %2 毫秒 · 预计还需 %3 秒</translation>
-    </message>
-    <message numerus="yes">
-        <source>Answering… %n token(s)</source>
-        <translation>
-            <numerusform>正在回答… %n 个 token</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>No image is open.</source>
-        <translation>没有打开的图像。</translation>
-    </message>
-    <message>
-        <source>Cannot write %1: %2</source>
-        <translation>无法写入 %1：%2</translation>
     </message>
     <message>
         <source>Export Conversation as JSON</source>
@@ -733,10 +683,6 @@
         <translation>某项生成设置超出范围：%1</translation>
     </message>
     <message>
-        <source>Converting weights: %1 (%2%)</source>
-        <translation>正在转换权重：%1（%2%）</translation>
-    </message>
-    <message>
         <source>Conversion failed</source>
         <translation>转换失败</translation>
     </message>
@@ -759,10 +705,6 @@ The original folder is not changed.</source>
         <translation>%1 是 PyTorch pickle 文件。UHD Lens 从不直接加载 pickle 文件，因为加载它可能会执行代码。UHD Lens 可以用只接受普通张量的读取器将权重转换到新文件夹：
 %2
 原文件夹不会被修改。</translation>
-    </message>
-    <message>
-        <source>Converting weights…</source>
-        <translation>正在转换权重…</translation>
     </message>
     <message>
         <source>Converting the weights of %1 into %2…</source>
@@ -1028,6 +970,63 @@ The original folder is not changed.</source>
     <message>
         <source>Drag a rectangle to capture; Esc cancels</source>
         <translation>拖出一个矩形进行截取；按 Esc 取消</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::Session</name>
+    <message>
+        <source>Converting weights: %1 (%2%)</source>
+        <translation>正在转换权重：%1（%2%）</translation>
+    </message>
+    <message>
+        <source>Loading model: %1 (%2%)</source>
+        <translation>正在加载模型：%1（%2%）</translation>
+    </message>
+    <message>
+        <source>Loading model…</source>
+        <translation>正在加载模型…</translation>
+    </message>
+    <message>
+        <source>Converting weights…</source>
+        <translation>正在转换权重…</translation>
+    </message>
+    <message>
+        <source>Waiting for the model to load…</source>
+        <translation>正在等待模型加载…</translation>
+    </message>
+    <message>
+        <source>Preparing the image…</source>
+        <translation>正在准备图像…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <source>baseline view %1/%2</source>
+        <translation>基线视图 %1/%2</translation>
+    </message>
+    <message>
+        <source>slice %1/%2</source>
+        <translation>切片 %1/%2</translation>
+    </message>
+    <message>
+        <source>Encoding %1 · %2 ms · ETA %3 s</source>
+        <translation>正在编码 %1 · %2 毫秒 · 预计还需 %3 秒</translation>
+    </message>
+    <message numerus="yes">
+        <source>Answering… %n token(s)</source>
+        <translation>
+            <numerusform>正在回答… %n 个 token</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No image is open.</source>
+        <translation>没有打开的图像。</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
     </message>
 </context>
 <context>

@@ -242,6 +242,11 @@ bool ChatPanel::cacheBadgeVisible() const
     return !m_badge->isHidden();
 }
 
+QWidget *ChatPanel::questionBox() const
+{
+    return m_question;
+}
+
 QString ChatPanel::question() const
 {
     return m_question->toPlainText();
@@ -292,9 +297,9 @@ QString ChatPanel::renderHtml() const
     const QString accent = palette().color(QPalette::Highlight).name();
     auto answerHtml = [this](const AnswerRecord &a) {
         QString html;
-        if (!a.finished && a.text.isEmpty())
+        if (!a.finished() && a.text.isEmpty())
             html = QStringLiteral("<i>…</i>");
-        else if (a.finished && !a.cancelled && a.error.isEmpty() && a.text.trimmed().isEmpty())
+        else if (a.state == AnswerState::Finished && a.text.trimmed().isEmpty())
             // A model may stop at once (end of sequence first); say so rather than show nothing.
             html = QStringLiteral("<i>%1</i>")
                        .arg(tr("(no answer: the model ended its reply without any text)"));
@@ -305,7 +310,7 @@ QString ChatPanel::renderHtml() const
         QStringList facts;
         if (a.hasPlan)
             facts << tr("%1 image tokens").arg(a.imageTokens);
-        if (a.finished) {
+        if (a.finished()) {
             if (a.generatedTokens > 0)
                 facts << tr("%1 tokens generated").arg(a.generatedTokens);
             facts << tr("%1 s").arg(a.totalMs / 1000.0, 0, 'f', 2);
@@ -313,7 +318,7 @@ QString ChatPanel::renderHtml() const
                 facts << tr("%1 tokens/s").arg(a.decodeTokensPerSecond, 0, 'f', 1);
             if (a.fromCache)
                 facts << tr("image from cache");
-            if (a.cancelled)
+            if (a.cancelled())
                 facts << tr("stopped");
         }
         if (!a.policyName.isEmpty())

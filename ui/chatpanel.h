@@ -42,6 +42,7 @@ public:
 
     QString question() const;
     void setQuestion(const QString &text);
+    QWidget *questionBox() const; // the question editor (the window filters its Ctrl+V and focuses it)
     bool abMode() const;
     void setAbMode(bool on);
 

@@ -18,8 +18,8 @@ nlohmann::json answerJson(const AnswerRecord &a)
     nlohmann::json j = {
         {"policy", str(a.policyName)},
         {"text", str(a.text)},
-        {"finished", a.finished},
-        {"cancelled", a.cancelled},
+        {"finished", a.finished()},
+        {"cancelled", a.cancelled()},
         {"image_from_cache", a.fromCache},
         {"stop_reason", str(a.stopReason)},
         {"image_tokens", a.imageTokens},

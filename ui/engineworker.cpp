@@ -23,6 +23,39 @@ EngineWorker::EngineWorker(QObject *parent) : QObject(parent)
 
 EngineWorker::~EngineWorker() = default;
 
+QString EngineWorker::noModelText()
+{
+    return tr("No model is loaded. Open a model folder (Model > Open Model Folder) to ask questions.");
+}
+
+void EngineWorker::cancel(quint64 id)
+{
+    // Same order as cancelAll(): first mark the id, then raise the flag if it is the running one. ask()
+    // stores m_running before it re-checks the id, so either it sees the mark or this sees it running.
+    {
+        QMutexLocker lock(&m_cancelMutex);
+        m_cancelled.insert(id);
+    }
+    if (m_running.load() == id)
+        m_cancelCurrent.store(true);
+}
+
+bool EngineWorker::isCancelled(quint64 id) const
+{
+    if (id <= m_cancelUpTo.load())
+        return true;
+    QMutexLocker lock(&m_cancelMutex);
+    return m_cancelled.count(id) > 0;
+}
+
+void EngineWorker::endRequest(quint64 id)
+{
+    m_running.store(0);
+    // Requests run in id order, so no mark at or below `id` can matter any more.
+    QMutexLocker lock(&m_cancelMutex);
+    m_cancelled.erase(m_cancelled.begin(), m_cancelled.upper_bound(id));
+}
+
 void EngineWorker::cancelAll()
 {
     // Order matters: first mark every issued id, then raise the flag; ask() re-checks the id after it resets the
@@ -94,23 +127,33 @@ void EngineWorker::ask(const uhdlens::ui::AskRequest &request)
         AskResult result;
         result.cancelled = true;
         result.stopReason = "cancelled";
+        endRequest(id);
         Q_EMIT finished(id, result);
         return;
     }
     m_cancelCurrent.store(false);
-    if (isCancelled(id)) // a cancelAll() between the first check and the reset
+    m_running.store(id);
+    if (isCancelled(id)) // a cancel between the first check and the reset
         m_cancelCurrent.store(true);
     Q_EMIT started(id);
     if (!m_model) {
-        Q_EMIT failed(id, tr("No model is loaded. Open a model folder (Model > Open Model Folder) to ask questions."));
+        endRequest(id);
+        Q_EMIT failed(id, noModelText());
         return;
     }
+    runRequest(request);
+    endRequest(id);
+}
+
+void EngineWorker::runRequest(const uhdlens::ui::AskRequest &request)
+{
+    const quint64 id = request.id;
     try {
         auto &slot = m_conversations[{request.documentId, request.variant}];
         if (!slot)
             slot = std::make_unique<Conversation>(m_model);
         Conversation &chat = *slot;
-        chat.setImage(request.image, request.policy);
+        chat.setImage(request.image, request.plan, request.imageId.toStdString());
         if (request.restartContext)
             chat.clearHistory();
         Q_EMIT planReady(id, chat.plan());

@@ -4,16 +4,19 @@
 // through queued slot calls and queued signals, so a model load or a generation never blocks the GUI thread.
 // Requests queue in the worker's event loop and run one at a time, in order.
 //
-// Cancellation is the exception to "only queued calls": cancelAll() is thread-safe and may be called from the GUI
-// thread at any moment. It raises the atomic flag that AskCallbacks::cancel points to (so the running ask() stops
-// between slices or tokens) and marks every request issued so far as cancelled (so queued ones finish at once).
-// A model switch is cancelAll() + loadModel(): the running request stops, queued ones drop, then the load runs.
+// Cancellation is the exception to "only queued calls": cancel() and cancelAll() are thread-safe and may be
+// called from the GUI thread at any moment. cancel(id) stops one request: if it runs, through the atomic flag
+// that AskCallbacks::cancel points to (checked between slices and tokens); if it waits, it finishes at once
+// when its turn comes; the others run on. cancelAll() does that for every request issued so far. Either way
+// the request ends with finished(id, result with cancelled = true). A model switch is cancelAll() +
+// loadModel(): the running request stops, queued ones drop, then the load runs.
 #pragma once
 
 #include "uhdlens/engine.h"
 
 #include <QImage>
 #include <QMetaType>
+#include <QMutex>
 #include <QObject>
 #include <QString>
 #include <QThread>
@@ -21,6 +24,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 #include <utility>
 
 namespace uhdlens::ui {
@@ -31,7 +35,8 @@ struct AskRequest
     int documentId = 0;
     int variant = 0;          // 0: the document's conversation; 1: its A/B baseline conversation
     QImage image;             // Format_RGB888: the image or the selected region
-    SlicePolicy policy;
+    QString imageId;          // names `image` (document and region): the engine never hashes the pixels
+    SlicePlan plan;           // the plan made for `image` (the one shown, or the A/B baseline's)
     QString question;
     GenerationSettings settings;
     bool restartContext = false; // regenerate: forget earlier turns, ask again with the same image tokens
@@ -46,8 +51,12 @@ public:
 
     // Thread-safe: a fresh id for a request the caller is about to queue.
     quint64 nextRequestId() { return ++m_lastIssued; }
+    // Thread-safe: stop request `id` (running or queued); the others go on.
+    void cancel(quint64 id);
     // Thread-safe: stop the running request and drop every request issued so far.
     void cancelAll();
+    // "No model is loaded. …": the answer to a question asked without a model (here and in the session).
+    static QString noModelText();
     // Thread-safe: whether a model is loaded (for UI hints only; may change right after).
     bool hasModel() const { return m_hasModel.load(); }
 
@@ -79,13 +88,18 @@ Q_SIGNALS:
     void failed(quint64 requestId, const QString &message);
 
 private:
-    bool isCancelled(quint64 id) const { return id <= m_cancelUpTo.load(); }
+    bool isCancelled(quint64 id) const;
+    void runRequest(const uhdlens::ui::AskRequest &request);
+    void endRequest(quint64 id);
 
     std::shared_ptr<const Model> m_model;
     std::map<std::pair<int, int>, std::unique_ptr<Conversation>> m_conversations;
     std::atomic<quint64> m_lastIssued{0};
     std::atomic<quint64> m_cancelUpTo{0};
-    std::atomic<bool> m_cancelCurrent{false};
+    std::atomic<quint64> m_running{0};        // the request ask() is running, 0: none
+    std::atomic<bool> m_cancelCurrent{false}; // AskCallbacks::cancel of the running request
+    mutable QMutex m_cancelMutex;
+    std::set<quint64> m_cancelled; // cancelled one by one (pruned as requests end, in id order)
     std::atomic<bool> m_hasModel{false};
 };
 

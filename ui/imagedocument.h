@@ -13,14 +13,24 @@
 
 namespace uhdlens::ui {
 
+// Where one answer stands (as GPT4All's Chat::ResponseState); the session moves it forward, never back.
+enum class AnswerState
+{
+    Queued,    // asked; waiting for the engine (behind other requests or a model load)
+    Encoding,  // the engine took it: encoding the image (or taking its tokens from the cache)
+    Answering, // text is streaming in
+    Finished,  // ended by itself (end of sequence, stop string, token limit)
+    Stopped,   // cancelled: Stop, a model switch, or its image closed
+    Failed,    // ended with an error (AnswerRecord::error)
+};
+
 // One answer as the chat panel shows it; filled while tokens stream in.
 struct AnswerRecord
 {
     quint64 requestId = 0;
     QString policyName;   // the slicing policy it was asked with (A/B: "llava15" for the baseline)
     QString text;
-    bool finished = false;
-    bool cancelled = false;
+    AnswerState state = AnswerState::Queued;
     bool fromCache = false; // image tokens reused from an earlier question
     QString error;          // translated error text, empty on success
     QString stopReason;
@@ -33,6 +43,9 @@ struct AnswerRecord
     double decodeTokensPerSecond = 0;
     SlicePlan plan;         // the plan the engine actually used
     bool hasPlan = false;
+
+    bool finished() const { return state >= AnswerState::Finished; } // no more text will come
+    bool cancelled() const { return state == AnswerState::Stopped; }
 };
 
 struct ChatTurn

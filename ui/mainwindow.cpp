@@ -1,11 +1,11 @@
 #include "mainwindow.h"
 
+#include "appsettings.h"
 #include "chatpanel.h"
-#include "conversationexport.h"
-#include "engineworker.h"
 #include "errortext.h"
 #include "imageloader.h"
 #include "language.h"
+#include "modellist.h"
 #include "modelpanel.h"
 #include "modelview.h"
 #include "planpanel.h"
@@ -34,25 +34,14 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QSaveFile>
-#include <QSettings>
 #include <QStatusBar>
-#include <QTimer>
 #include <QToolBar>
 #include <QUrl>
-
-#include <algorithm>
-#include <numeric>
-
-#ifndef UHDLENS_RESOURCES_SOURCE_DIR
-#define UHDLENS_RESOURCES_SOURCE_DIR ""
-#endif
 
 namespace uhdlens::ui {
 
 namespace {
 
-constexpr int kMaxRecent = 10;
 constexpr int kThumbWidth = 112;
 constexpr int kThumbHeight = 80;
 
@@ -70,18 +59,12 @@ QString imageFileFilter()
 MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMainWindow(parent), m_options(options)
 {
     setObjectName(QStringLiteral("UhdLensMainWindow"));
-    m_settings = options.settingsFile.isEmpty()
-                     ? std::make_unique<QSettings>()
-                     : std::make_unique<QSettings>(options.settingsFile, QSettings::IniFormat);
+    m_settings = std::make_unique<AppSettings>(options.settingsFile);
     setAcceptDrops(true);
     setWindowIcon(QIcon::fromTheme(QStringLiteral("image-x-generic")));
 
-    m_engine = new EngineThread(this);
+    m_session = new Session(*m_settings, this);
     m_loader = new ImageLoader(this);
-    m_progressTimer = new QTimer(this);
-    m_progressTimer->setSingleShot(true);
-    m_progressTimer->setInterval(100);
-    connect(m_progressTimer, &QTimer::timeout, this, &MainWindow::updateAnswerProgress);
     m_renderer = new ModelViewRenderer(this);
     connect(m_renderer, &ModelViewRenderer::rendered, this, [this](quint64 generation, const ModelView &view) {
         if (generation != m_renderGeneration)
@@ -109,44 +92,7 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     statusBar()->addPermanentWidget(m_statusZoom);
     statusBar()->addPermanentWidget(m_statusModel);
 
-    EngineWorker *worker = m_engine->worker();
-    connect(worker, &EngineWorker::modelLoaded, this, &MainWindow::onModelLoaded);
-    connect(worker, &EngineWorker::modelFailed, this, &MainWindow::onModelFailed);
-    connect(worker, &EngineWorker::modelNeedsConversion, this, &MainWindow::onModelNeedsConversion);
-    connect(worker, &EngineWorker::modelConverted, this, &MainWindow::onModelConverted);
-    connect(worker, &EngineWorker::conversionProgress, this, [this](double fraction, const QString &what) {
-        m_chatPanel->showProgress(tr("Converting weights: %1 (%2%)").arg(what).arg(qRound(fraction * 100)),
-                                  fraction);
-    });
-    connect(worker, &EngineWorker::conversionFailed, this, [this](const QString &message) {
-        m_modelLoading = false;
-        m_chatPanel->hideProgress();
-        showError(tr("Conversion failed"),
-                  tr("The weights of %1 could not be converted.").arg(m_modelFolder) + QLatin1Char('\n') +
-                      message);
-        updateActions();
-        updateStatus();
-        Q_EMIT modelChanged(false);
-    });
-    connect(worker, &EngineWorker::loadProgress, this, &MainWindow::onLoadProgress);
-    connect(worker, &EngineWorker::modelUnloaded, this, [this] {
-        m_modelInfo.reset();
-        m_planPanel->setModelPolicy(std::nullopt);
-        m_modelPanel->showNoModel();
-        m_chatPanel->setModelReady(false);
-        m_chatPanel->setSuggestions({});
-        m_settings->remove(QStringLiteral("model/folder")); // start without a model next time too
-        updateActions();
-        updateStatus();
-        replan();
-        Q_EMIT modelChanged(false);
-    });
-    connect(worker, &EngineWorker::started, this, &MainWindow::onStarted);
-    connect(worker, &EngineWorker::planReady, this, &MainWindow::onPlanReady);
-    connect(worker, &EngineWorker::sliceEncoded, this, &MainWindow::onSliceEncoded);
-    connect(worker, &EngineWorker::token, this, &MainWindow::onToken);
-    connect(worker, &EngineWorker::finished, this, &MainWindow::onFinished);
-    connect(worker, &EngineWorker::failed, this, &MainWindow::onFailed);
+    connectSession();
 
     connect(m_loader, &ImageLoader::loaded, this,
             [this](const QImage &image, const QImage &preview, const QString &name, const QString &path) {
@@ -159,7 +105,8 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
         updateStatus();
     });
 
-    connect(m_planPanel, &PlanPanel::policyChanged, this, &MainWindow::replan);
+    connect(m_planPanel, &PlanPanel::policyChanged, this,
+            [this] { m_session->setSlicing(m_planPanel->policyName(), m_planPanel->maxSlices()); });
     connect(m_canvas, &SliceCanvas::sliceHovered, this, [this](int index) {
         if (index >= -1) {
             m_previewIndex = index;
@@ -179,28 +126,14 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     connect(m_chatPanel, &ChatPanel::askRequested, this, &MainWindow::ask);
     connect(m_chatPanel, &ChatPanel::stopRequested, this, &MainWindow::stop);
     connect(m_chatPanel, &ChatPanel::regenerateRequested, this, &MainWindow::regenerate);
-    connect(m_chatPanel, &ChatPanel::clearRequested, this, [this] {
-        if (ImageDocument *doc = currentDocument()) {
-            doc->turns.clear();
-            const int id = doc->id;
-            EngineWorker *w = engine();
-            QMetaObject::invokeMethod(w, [w, id] { w->forgetDocument(id); }, Qt::QueuedConnection);
-            m_chatPanel->renderNow();
-        }
-    });
+    connect(m_chatPanel, &ChatPanel::clearRequested, m_session, &Session::clearConversation);
+    connect(m_chatPanel->abAction(), &QAction::toggled, m_session, &Session::setAbMode);
     connect(m_modelPanel, &ModelPanel::openFolderRequested, this, &MainWindow::openModelDialog);
-    connect(m_modelPanel, &ModelPanel::useDefaultRequested, this, [this] {
-        const QString folder = defaultModelFolder();
-        if (folder.isEmpty())
-            showError(tr("No bundled model"), tr("The bundled model (resources/models/uhd-lens-tiny) is not installed."));
-        else
-            loadModel(folder);
-    });
+    connect(m_modelPanel, &ModelPanel::useDefaultRequested, this, &MainWindow::useBundledModel);
 
     // Ctrl+V while typing a question pastes text as usual, but an image (or copied image files) on the
     // clipboard opens as an image instead of doing nothing.
-    if (auto *box = m_chatPanel->findChild<QWidget *>(QStringLiteral("questionBox")))
-        box->installEventFilter(this);
+    m_chatPanel->questionBox()->installEventFilter(this);
 
     loadSettings();
     retranslateUi();
@@ -210,9 +143,7 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     updateStatus();
 
     if (options.loadDefaultModel) {
-        QString folder = m_settings->value(QStringLiteral("model/folder")).toString();
-        if (folder.isEmpty() || !QFileInfo(folder).isDir())
-            folder = defaultModelFolder();
+        const QString folder = ModelList(*m_settings).startupFolder();
         if (!folder.isEmpty())
             loadModel(folder);
     }
@@ -220,12 +151,71 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
 
 MainWindow::~MainWindow()
 {
-    // The engine thread is a child; its destructor cancels and joins. Pending decode tasks are awaited by the loader.
+    // The session (a child) stops the engine thread; pending decode tasks are awaited by the loader.
 }
 
-EngineWorker *MainWindow::engine() const
+void MainWindow::connectSession()
 {
-    return m_engine->worker();
+    Session *s = m_session;
+    connect(s, &Session::planChanged, this, &MainWindow::showPlan);
+    connect(s, &Session::modelLoadStarted, this, [this](const QString &folder) {
+        m_modelPanel->showLoading(folder);
+        updateStatus();
+    });
+    connect(s, &Session::loadProgress, m_modelPanel, &ModelPanel::showProgress);
+    connect(s, &Session::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(s, &Session::modelFailed, this, [this](const QString &folder, const QString &message) {
+        m_modelPanel->showError(message);
+        onModelGone();
+        showError(tr("Cannot load model"),
+                  tr("%1 is not a model UHD Lens can load.").arg(folder) + QLatin1Char('\n') + message);
+        Q_EMIT modelChanged(false);
+    });
+    connect(s, &Session::modelUnloaded, this, [this] {
+        m_modelPanel->showNoModel();
+        onModelGone();
+        Q_EMIT modelChanged(false);
+    });
+    connect(s, &Session::modelNeedsConversion, this, &MainWindow::offerConversion);
+    connect(s, &Session::modelConverted, this, [this](const QString &folder, const QString &summary) {
+        statusBar()->showMessage(tr("Converted weights written to %1; loading it.").arg(folder), 10000);
+        m_modelPanel->showProgress(0.0, tr("Converted: %1").arg(summary));
+        Q_EMIT modelConverted(folder);
+    });
+    connect(s, &Session::conversionFailed, this, [this](const QString &folder, const QString &message) {
+        showError(tr("Conversion failed"),
+                  tr("The weights of %1 could not be converted.").arg(folder) + QLatin1Char('\n') + message);
+        updateActions();
+        updateStatus();
+        Q_EMIT modelChanged(false);
+    });
+
+    connect(s, &Session::transcriptChanged, this, [this](int documentId, bool now) {
+        const ImageDocument *doc = currentDocument();
+        if (!doc || doc->id != documentId)
+            return;
+        if (now)
+            m_chatPanel->renderNow();
+        else
+            m_chatPanel->scheduleRender();
+    });
+    connect(s, &Session::progressChanged, m_chatPanel, &ChatPanel::showProgress);
+    connect(s, &Session::progressHidden, m_chatPanel, &ChatPanel::hideProgress);
+    connect(s, &Session::busyChanged, m_chatPanel, &ChatPanel::setBusy);
+    connect(s, &Session::imageFromCache, this, [this](int documentId) {
+        if (const ImageDocument *doc = currentDocument(); doc && doc->id == documentId)
+            m_chatPanel->setCacheBadgeVisible(true);
+    });
+    connect(s, &Session::askRefused, this, [this](const QString &message) {
+        m_lastError = message;
+        Q_EMIT errorShown(message);
+    });
+    connect(s, &Session::answerFailed, this, [this](const QString &message) {
+        m_lastError = message;
+        statusBar()->showMessage(message.section(QLatin1Char('\n'), 0, 0), 8000);
+        Q_EMIT errorShown(message);
+    });
+    connect(s, &Session::generationFinished, this, &MainWindow::generationFinished);
 }
 
 // --------------------------------------------------------------------------------------------- actions and menus
@@ -277,18 +267,9 @@ void MainWindow::createActions()
     });
 
     m_openModelAction = make(QKeySequence(Qt::CTRL | Qt::Key_M), QStringLiteral("folder-open"), [this] { openModelDialog(); });
-    m_defaultModelAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M), QString(), [this] {
-        const QString folder = defaultModelFolder();
-        if (folder.isEmpty())
-            showError(tr("No bundled model"), tr("The bundled model (resources/models/uhd-lens-tiny) is not installed."));
-        else
-            loadModel(folder);
-    });
-    m_unloadModelAction = make(QKeySequence(), QString(), [this] {
-        engine()->cancelAll();
-        EngineWorker *w = engine();
-        QMetaObject::invokeMethod(w, [w] { w->unloadModel(); }, Qt::QueuedConnection);
-    });
+    m_defaultModelAction =
+        make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M), QString(), [this] { useBundledModel(); });
+    m_unloadModelAction = make(QKeySequence(), QString(), [this] { m_session->unloadModel(); });
     m_preferencesAction = make(QKeySequence::Preferences, QStringLiteral("preferences-system"), [this] { openPreferences(); });
     if (m_preferencesAction->shortcut().isEmpty())
         m_preferencesAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
@@ -303,13 +284,12 @@ void MainWindow::createActions()
         box->open();
     });
     m_clearRecentAction = make(QKeySequence(), QString(), [this] {
-        m_settings->setValue(QStringLiteral("files/recent"), QStringList());
+        m_settings->clearRecentFiles();
         updateRecentMenu();
     });
     m_focusQuestionAction = make(QKeySequence(Qt::CTRL | Qt::Key_L), QString(), [this] {
         m_chatDock->raise();
-        if (auto *box = m_chatPanel->findChild<QWidget *>(QStringLiteral("questionBox")))
-            box->setFocus();
+        m_chatPanel->questionBox()->setFocus();
     });
 
     m_languageGroup = new QActionGroup(this);
@@ -395,14 +375,10 @@ void MainWindow::createDocks()
     m_strip->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     connect(m_strip, &QListWidget::currentRowChanged, this, [this](int row) {
         if (row < 0) {
-            showDocument(nullptr);
+            showDocument(0);
             return;
         }
-        const int id = m_strip->item(row)->data(Qt::UserRole).toInt();
-        for (auto &doc : m_documents) {
-            if (doc->id == id)
-                showDocument(doc.get());
-        }
+        showDocument(m_strip->item(row)->data(Qt::UserRole).toInt());
     });
 
     auto dock = [this](const char *name, QWidget *widget, Qt::DockWidgetArea area) {
@@ -428,7 +404,8 @@ void MainWindow::createDocks()
 
 void MainWindow::retranslateUi()
 {
-    setWindowTitle(m_current ? tr("%1 — UHD Lens").arg(m_current->title) : tr("UHD Lens"));
+    const ImageDocument *current = currentDocument();
+    setWindowTitle(current ? tr("%1 — UHD Lens").arg(current->title) : tr("UHD Lens"));
     m_fileMenu->setTitle(tr("&File"));
     m_recentMenu->setTitle(tr("Open &Recent"));
     m_viewMenu->setTitle(tr("&View"));
@@ -476,8 +453,8 @@ void MainWindow::retranslateUi()
     m_modelDock->setWindowTitle(tr("Model"));
     updateRecentMenu();
     updateStatus();
-    if (m_current)
-        replan(); // re-render the plan texts in the new language
+    if (current)
+        showPlan(); // re-render the plan texts in the new language
 }
 
 void MainWindow::changeEvent(QEvent *event)
@@ -489,29 +466,31 @@ void MainWindow::changeEvent(QEvent *event)
 
 void MainWindow::updateActions()
 {
-    const bool haveDoc = m_current != nullptr;
+    const ImageDocument *current = currentDocument();
+    const bool haveDoc = current != nullptr;
     for (QAction *a : {m_closeAction, m_exportMdAction, m_exportJsonAction, m_zoomInAction, m_zoomOutAction,
                        m_fitAction, m_actualAction, m_regionModeAction})
         a->setEnabled(haveDoc);
-    m_clearRegionAction->setEnabled(haveDoc && m_current->region.has_value());
-    m_nextImageAction->setEnabled(m_documents.size() > 1);
-    m_prevImageAction->setEnabled(m_documents.size() > 1);
-    m_unloadModelAction->setEnabled(m_modelInfo.has_value());
+    m_clearRegionAction->setEnabled(haveDoc && current->region.has_value());
+    m_nextImageAction->setEnabled(documentCount() > 1);
+    m_prevImageAction->setEnabled(documentCount() > 1);
+    m_unloadModelAction->setEnabled(modelInfo().has_value());
     for (QAction *a : m_languageGroup->actions())
         a->setChecked(a->data().toString() == m_prefs.language);
 }
 
 void MainWindow::updateStatus()
 {
-    if (m_current)
-        m_statusImage->setText(tr("%1×%2 px").arg(m_current->image.width()).arg(m_current->image.height()));
+    const ImageDocument *current = currentDocument();
+    if (current)
+        m_statusImage->setText(tr("%1×%2 px").arg(current->image.width()).arg(current->image.height()));
     else
         m_statusImage->clear();
-    m_statusZoom->setText(m_current ? tr("zoom %1%").arg(qRound(m_canvas->zoom() * 100)) : QString());
-    if (m_modelLoading)
+    m_statusZoom->setText(current ? tr("zoom %1%").arg(qRound(m_canvas->zoom() * 100)) : QString());
+    if (isModelLoading())
         m_statusModel->setText(tr("loading model…"));
-    else if (m_modelInfo)
-        m_statusModel->setText(tr("model: %1").arg(QString::fromStdString(m_modelInfo->name)));
+    else if (modelInfo())
+        m_statusModel->setText(tr("model: %1").arg(QString::fromStdString(modelInfo()->name)));
     else
         m_statusModel->setText(tr("no model loaded"));
     if (m_loader->pending() > 0)
@@ -522,62 +501,37 @@ void MainWindow::updateStatus()
 
 void MainWindow::loadSettings()
 {
-    QSettings &s = *m_settings;
-    m_prefs.generation.maxNewTokens = s.value(QStringLiteral("generation/maxNewTokens"), 256).toInt();
-    m_prefs.generation.temperature = s.value(QStringLiteral("generation/temperature"), 0.0).toFloat();
-    m_prefs.generation.topK = s.value(QStringLiteral("generation/topK"), 0).toInt();
-    m_prefs.generation.topP = s.value(QStringLiteral("generation/topP"), 1.0).toFloat();
-    m_prefs.generation.repetitionPenalty = s.value(QStringLiteral("generation/repetitionPenalty"), 1.0).toFloat();
-    m_prefs.generation.seed = s.value(QStringLiteral("generation/seed"), 0).toULongLong();
-    m_prefs.generation.stopStrings.clear();
-    for (const QString &stop : s.value(QStringLiteral("generation/stopStrings")).toStringList())
-        m_prefs.generation.stopStrings.push_back(stop.toStdString());
-    if (!m_prefs.generation.validate().empty())
-        m_prefs.generation = GenerationSettings{}; // a hand-edited settings file must not break asking
-    m_prefs.device = s.value(QStringLiteral("model/device"), QStringLiteral("auto")).toString();
-    m_prefs.dtype = s.value(QStringLiteral("model/dtype"), QStringLiteral("auto")).toString();
-    m_prefs.language = initialLanguage(s.value(QStringLiteral("ui/language")).toString());
+    m_prefs = m_settings->preferences();
     if (m_prefs.language != currentLanguage())
         applyLanguage(m_prefs.language);
-
-    m_planPanel->setPolicyName(s.value(QStringLiteral("plan/policy"), QStringLiteral("minicpmv")).toString());
-    m_planPanel->setMaxSlices(s.value(QStringLiteral("plan/maxSlices"), m_planPanel->maxSlices()).toInt());
-    m_chatPanel->setAbMode(s.value(QStringLiteral("chat/abMode"), false).toBool());
-    restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
-    restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+    m_session->setGenerationSettings(m_prefs.generation);
+    m_session->setComputeOptions(m_prefs.device, m_prefs.dtype);
+    m_planPanel->setPolicyName(m_settings->startupPolicy());
+    m_planPanel->setMaxSlices(m_settings->startupMaxSlices(m_planPanel->maxSlices()));
+    m_session->setSlicing(m_planPanel->policyName(), m_planPanel->maxSlices());
+    m_chatPanel->setAbMode(m_settings->abMode());
+    m_session->setAbMode(m_chatPanel->abMode());
+    restoreGeometry(m_settings->windowGeometry());
+    restoreState(m_settings->windowState());
 }
 
 void MainWindow::saveSettings() const
 {
-    QSettings &s = *m_settings;
-    s.setValue(QStringLiteral("generation/maxNewTokens"), m_prefs.generation.maxNewTokens);
-    s.setValue(QStringLiteral("generation/temperature"), m_prefs.generation.temperature);
-    s.setValue(QStringLiteral("generation/topK"), m_prefs.generation.topK);
-    s.setValue(QStringLiteral("generation/topP"), m_prefs.generation.topP);
-    s.setValue(QStringLiteral("generation/repetitionPenalty"), m_prefs.generation.repetitionPenalty);
-    s.setValue(QStringLiteral("generation/seed"), QVariant::fromValue<qulonglong>(m_prefs.generation.seed));
-    QStringList stops;
-    for (const std::string &stop : m_prefs.generation.stopStrings)
-        stops << QString::fromStdString(stop);
-    s.setValue(QStringLiteral("generation/stopStrings"), stops);
-    s.setValue(QStringLiteral("model/device"), m_prefs.device);
-    s.setValue(QStringLiteral("model/dtype"), m_prefs.dtype);
-    s.setValue(QStringLiteral("ui/language"), m_prefs.language);
-    s.setValue(QStringLiteral("plan/policy"), m_planPanel->policyName());
-    s.setValue(QStringLiteral("plan/maxSlices"), m_planPanel->maxSlices());
+    m_settings->setPreferences(m_prefs);
     // The model this slicing was chosen with (empty: none was loaded), so it is restored for that model only.
-    s.setValue(QStringLiteral("plan/forModel"),
-               m_modelInfo ? QString::fromStdString(m_modelInfo->modelDir) : QString());
-    s.setValue(QStringLiteral("chat/abMode"), m_chatPanel->abMode());
-    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
-    s.setValue(QStringLiteral("window/state"), saveState());
-    s.sync();
+    m_settings->setSlicing({m_planPanel->policyName(), m_planPanel->maxSlices(),
+                            modelInfo() ? QString::fromStdString(modelInfo()->modelDir) : QString()});
+    m_settings->setAbMode(m_chatPanel->abMode());
+    m_settings->setWindowLayout(saveGeometry(), saveState());
+    m_settings->sync();
 }
 
 void MainWindow::setPreferences(const Preferences &prefs)
 {
     const QString language = prefs.language;
     m_prefs = prefs;
+    m_session->setGenerationSettings(m_prefs.generation);
+    m_session->setComputeOptions(m_prefs.device, m_prefs.dtype);
     if (language != currentLanguage())
         setLanguage(language);
     saveSettings();
@@ -588,33 +542,27 @@ void MainWindow::setLanguage(const QString &code)
     m_prefs.language = code;
     if (!applyLanguage(code))
         showError(tr("Language"), tr("The translation for %1 could not be loaded.").arg(nativeLanguageName(code)));
-    m_settings->setValue(QStringLiteral("ui/language"), code);
+    m_settings->setLanguage(code);
     updateActions();
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    engine()->cancelAll();
+    m_session->stopAll();
     saveSettings();
     event->accept();
 }
 
 void MainWindow::addRecentFile(const QString &path)
 {
-    QStringList recent = m_settings->value(QStringLiteral("files/recent")).toStringList();
-    const QString absolute = QFileInfo(path).absoluteFilePath();
-    recent.removeAll(absolute);
-    recent.prepend(absolute);
-    while (recent.size() > kMaxRecent)
-        recent.removeLast();
-    m_settings->setValue(QStringLiteral("files/recent"), recent);
+    m_settings->addRecentFile(path);
     updateRecentMenu();
 }
 
 void MainWindow::updateRecentMenu()
 {
     m_recentMenu->clear();
-    const QStringList recent = m_settings->value(QStringLiteral("files/recent")).toStringList();
+    const QStringList recent = m_settings->recentFiles();
     int n = 0;
     for (const QString &path : recent) {
         QAction *a = m_recentMenu->addAction(QStringLiteral("&%1 %2").arg(++n % 10).arg(QFileInfo(path).fileName()));
@@ -645,19 +593,14 @@ void MainWindow::openImage(const QImage &image, const QString &title, const QStr
         showError(tr("Cannot open image"), errorText(e));
         return;
     }
-    auto doc = std::make_unique<ImageDocument>();
-    doc->id = m_nextDocumentId++;
-    doc->title = title;
-    doc->path = path;
-    doc->image = rgb;
-    doc->preview = preview.isNull() ? ImageLoader::makePreview(rgb) : preview;
-    const QImage &small = doc->preview.isNull() ? rgb : doc->preview;
-    const QImage thumb = small.scaled(kThumbWidth, kThumbHeight, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    const QImage small = preview.isNull() ? ImageLoader::makePreview(rgb) : preview;
+    const int id = m_session->addDocument(rgb, title, path, small);
+    const QImage &thumbSource = small.isNull() ? rgb : small;
+    const QImage thumb =
+        thumbSource.scaled(kThumbWidth, kThumbHeight, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     auto *item = new QListWidgetItem(QIcon(QPixmap::fromImage(thumb)), title);
-    item->setData(Qt::UserRole, doc->id);
+    item->setData(Qt::UserRole, id);
     item->setToolTip(path.isEmpty() ? title : path);
-    const int id = doc->id;
-    m_documents.push_back(std::move(doc));
     m_strip->addItem(item);
     m_strip->setCurrentItem(item); // shows it
     statusBar()->showMessage(tr("Opened %1").arg(title), 4000);
@@ -759,10 +702,10 @@ void MainWindow::openFileDialog()
     dialog->setFileMode(QFileDialog::ExistingFiles);
     dialog->setNameFilters({tr("Images (%1)").arg(imageFileFilter()), tr("PNG (*.png)"), tr("JPEG (*.jpg *.jpeg)"),
                             tr("WebP (*.webp)"), tr("TIFF (*.tif *.tiff)"), tr("All files (*)")});
-    dialog->setDirectory(m_settings->value(QStringLiteral("files/lastDir"), QDir::homePath()).toString());
+    dialog->setDirectory(m_settings->lastImageFolder());
     connect(dialog, &QFileDialog::filesSelected, this, [this](const QStringList &files) {
         if (!files.isEmpty())
-            m_settings->setValue(QStringLiteral("files/lastDir"), QFileInfo(files.first()).absolutePath());
+            m_settings->setLastImageFolder(QFileInfo(files.first()).absolutePath());
         openFiles(files);
     });
     dialog->open();
@@ -770,41 +713,23 @@ void MainWindow::openFileDialog()
 
 void MainWindow::closeCurrentDocument()
 {
-    ImageDocument *doc = currentDocument();
+    const ImageDocument *doc = currentDocument();
     if (!doc)
         return;
     const int id = doc->id;
-    // Answers still streaming for this image go nowhere: cancel them first.
-    bool busy = false;
-    for (const RequestState &r : std::as_const(m_requests))
-        busy = busy || r.documentId == id;
-    if (busy)
-        engine()->cancelAll();
-    EngineWorker *w = engine();
-    QMetaObject::invokeMethod(w, [w, id] { w->forgetDocument(id); }, Qt::QueuedConnection);
     const int row = m_strip->currentRow();
-    m_current = nullptr;
-    delete m_strip->takeItem(row); // may select a neighbour
-    m_documents.erase(std::remove_if(m_documents.begin(), m_documents.end(),
-                                     [id](const auto &d) { return d->id == id; }),
-                      m_documents.end());
-    if (m_strip->count() == 0)
-        showDocument(nullptr);
-    else
-        showDocument(currentDocument());
+    {
+        const QSignalBlocker blocker(m_strip); // the session drops the image before a neighbour is shown
+        delete m_strip->takeItem(row);
+    }
+    m_session->closeDocument(id); // cancels its answers only
+    QListWidgetItem *next = m_strip->currentItem();
+    showDocument(next ? next->data(Qt::UserRole).toInt() : 0);
 }
 
 ImageDocument *MainWindow::currentDocument() const
 {
-    QListWidgetItem *item = m_strip->currentItem();
-    if (!item)
-        return nullptr;
-    const int id = item->data(Qt::UserRole).toInt();
-    for (const auto &doc : m_documents) {
-        if (doc->id == id)
-            return doc.get();
-    }
-    return nullptr;
+    return m_session->currentDocument();
 }
 
 void MainWindow::selectDocument(int index)
@@ -813,57 +738,28 @@ void MainWindow::selectDocument(int index)
         m_strip->setCurrentRow(index);
 }
 
-void MainWindow::showDocument(ImageDocument *document)
+void MainWindow::showDocument(int documentId)
 {
-    m_current = document;
     m_previewIndex = -1;
+    const ImageDocument *document = m_session->document(documentId);
     m_canvas->setImage(document ? document->image : QImage(), document ? document->preview : QImage());
     m_canvas->setRegion(document ? document->region : std::nullopt);
     m_chatPanel->setDocument(document);
     m_chatPanel->setCacheBadgeVisible(false);
     setWindowTitle(document ? tr("%1 — UHD Lens").arg(document->title) : tr("UHD Lens"));
-    if (document)
-        replan();
-    else
-        m_planPanel->showNoImage();
+    m_session->setCurrentDocument(documentId); // re-plans: showPlan()
     updateActions();
     updateStatus();
 }
 
-// ---------------------------------------------------------------------------------------------------- plan
-
-SlicePolicy MainWindow::effectivePolicy() const
-{
-    const std::string name = m_planPanel->policyName().toStdString();
-    SlicePolicy policy = SlicePolicy::fromName(name).value_or(SlicePolicy::minicpmv());
-    // A loaded model's own slicing (its scale and patch) wins for the policy it was trained with.
-    if (m_modelInfo && m_modelInfo->policy.kind == policy.kind)
-        policy = m_modelInfo->policy;
-    if (policy.kind != PolicyKind::Llava15)
-        policy.maxSlices = m_planPanel->maxSlices();
-    return policy;
-}
-
-TokenLayout MainWindow::layoutFor(const SlicePolicy &policy) const
-{
-    // With a model, its resampler decides the tokens per encoded image whatever the slicing; without one, each
-    // policy counts with the layout of the model it comes from.
-    if (m_modelInfo)
-        return m_modelInfo->layout;
-    return policy.defaultLayout();
-}
-
 void MainWindow::setRegion(const std::optional<QRect> &region)
 {
-    ImageDocument *doc = currentDocument();
+    const ImageDocument *doc = currentDocument();
     if (!doc)
         return;
-    doc->region = region ? std::optional<QRect>(region->intersected(doc->image.rect())) : std::nullopt;
-    if (doc->region && doc->region->isEmpty())
-        doc->region.reset();
-    m_canvas->setRegion(doc->region);
     m_previewIndex = -1;
-    replan();
+    m_session->setRegion(region); // re-plans: showPlan()
+    m_canvas->setRegion(doc->region);
     updateActions();
     if (doc->region)
         statusBar()->showMessage(tr("Region %1×%2 selected: questions are now about this part, planned at the full "
@@ -873,24 +769,23 @@ void MainWindow::setRegion(const std::optional<QRect> &region)
                                  6000);
 }
 
-void MainWindow::replan()
+void MainWindow::showPlan()
 {
-    ImageDocument *doc = currentDocument();
+    const ImageDocument *doc = currentDocument();
     if (!doc) {
         m_exactView.reset();
         m_planPanel->showNoImage();
         m_canvas->clearPlan();
         return;
     }
-    const SlicePolicy policy = effectivePolicy();
-    const QRect area = doc->subjectRect();
-    m_plan = planSlices({area.width(), area.height()}, policy);
-    m_canvas->setPlan(m_plan, area.topLeft());
+    const SlicePlan &plan = currentPlan();
+    m_canvas->setPlan(plan, doc->subjectRect().topLeft());
     m_exactView.reset();
-    if (m_plan.overview.width > 0)
-        m_renderGeneration = m_renderer->request(doc->subject(), m_plan);
-    m_planPanel->showPlan(m_plan, layoutFor(policy), m_modelInfo ? m_modelInfo->contextLength : 0);
-    if (m_previewIndex >= m_plan.sliceCount())
+    if (plan.overview.width > 0)
+        m_renderGeneration = m_renderer->request(doc->subject(), plan);
+    m_planPanel->showPlan(plan, m_session->layoutFor(plan.policy),
+                          modelInfo() ? modelInfo()->contextLength : 0);
+    if (m_previewIndex >= plan.sliceCount())
         m_previewIndex = -1;
     updateModelView();
     Q_EMIT planShown();
@@ -898,51 +793,47 @@ void MainWindow::replan()
 
 void MainWindow::showModelView(int index)
 {
-    m_previewIndex = index >= -1 && index < m_plan.sliceCount() ? index : -1;
+    m_previewIndex = index >= -1 && index < currentPlan().sliceCount() ? index : -1;
     updateModelView();
 }
 
 void MainWindow::updateModelView()
 {
-    ImageDocument *doc = currentDocument();
+    const ImageDocument *doc = currentDocument();
+    const SlicePlan &plan = currentPlan();
     if (!doc) {
-        m_planPanel->showModelView({}, -1, m_plan);
+        m_planPanel->showModelView({}, -1, plan);
         return;
     }
     if (m_exactView && m_previewIndex < static_cast<int>(m_exactView->slices.size())) {
         const QImage &exact = m_previewIndex < 0 ? m_exactView->overview
                                                  : m_exactView->slices.at(static_cast<size_t>(m_previewIndex));
-        m_planPanel->showModelView(exact, m_previewIndex, m_plan);
+        m_planPanel->showModelView(exact, m_previewIndex, plan);
         return;
     }
     // Until the exact render arrives: a crop-then-resize approximation, cheap even for huge images (the overview
     // of a whole huge image is made from its preview).
     QImage approx;
     if (m_previewIndex < 0 && !doc->region && !doc->preview.isNull()) {
-        SlicePlan small = m_plan;
+        SlicePlan small = plan;
         small.input = {doc->preview.width(), doc->preview.height()};
         approx = modelInputImage(doc->preview, small, -1);
     } else {
-        approx = modelInputImage(doc->subject(), m_plan, m_previewIndex);
+        approx = modelInputImage(doc->subject(), plan, m_previewIndex);
     }
-    m_planPanel->showModelView(approx, m_previewIndex, m_plan);
+    m_planPanel->showModelView(approx, m_previewIndex, plan);
 }
 
 // ---------------------------------------------------------------------------------------------------- model
 
-QString MainWindow::defaultModelFolder() const
+void MainWindow::useBundledModel()
 {
-    const QString app = QCoreApplication::applicationDirPath();
-    const QStringList candidates = {
-        app + QStringLiteral("/../share/uhdlens/models/uhd-lens-tiny"),
-        app + QStringLiteral("/../resources/models/uhd-lens-tiny"),
-        QStringLiteral(UHDLENS_RESOURCES_SOURCE_DIR "/models/uhd-lens-tiny"),
-    };
-    for (const QString &c : candidates) {
-        if (QFileInfo(c + QStringLiteral("/config.json")).isFile())
-            return QDir::cleanPath(c);
-    }
-    return {};
+    const QString folder = ModelList::bundledFolder();
+    if (folder.isEmpty())
+        showError(tr("No bundled model"),
+                  tr("The bundled model (resources/models/uhd-lens-tiny) is not installed."));
+    else
+        loadModel(folder);
 }
 
 void MainWindow::openModelDialog()
@@ -951,90 +842,52 @@ void MainWindow::openModelDialog()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setFileMode(QFileDialog::Directory);
     dialog->setOption(QFileDialog::ShowDirsOnly, true);
-    dialog->setDirectory(m_modelFolder.isEmpty() ? QDir::homePath() : m_modelFolder);
+    const QString folder = m_session->modelFolder();
+    dialog->setDirectory(folder.isEmpty() ? QDir::homePath() : folder);
     connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &folder) { loadModel(folder); });
     dialog->open();
 }
 
 void MainWindow::loadModel(const QString &folder)
 {
-    // A model switch is safe at any moment: stop what runs, drop what waits, then load (queued behind the stop).
-    engine()->cancelAll();
-    m_modelLoading = true;
-    m_modelFolder = folder;
-    m_modelPanel->showLoading(folder);
-    m_chatPanel->showProgress(tr("Loading model…"), 0.0);
-    LoadOptions options;
-    options.modelDir = folder.toStdString();
-    options.device = m_prefs.device.toStdString();
-    options.dtype = m_prefs.dtype.toStdString();
-    EngineWorker *w = engine();
-    QMetaObject::invokeMethod(w, [w, options] { w->loadModel(options); }, Qt::QueuedConnection);
-    updateStatus();
-}
-
-void MainWindow::onLoadProgress(double fraction, const QString &stage)
-{
-    m_modelPanel->showProgress(fraction, stage);
-    m_chatPanel->showProgress(tr("Loading model: %1 (%2%)").arg(stage).arg(qRound(fraction * 100)), fraction);
+    m_session->loadModel(folder); // stops what runs, drops what waits, then loads
 }
 
 void MainWindow::onModelLoaded(const ModelInfo &info)
 {
-    m_modelLoading = false;
-    m_modelInfo = info;
     m_modelPanel->showModel(info);
-    m_chatPanel->hideProgress();
     m_chatPanel->setModelReady(true);
     QStringList suggestions;
     for (const std::string &q : info.suggestedQuestions)
         suggestions << QString::fromStdString(q);
     m_chatPanel->setSuggestions(suggestions);
-    // A newly chosen model brings its own slicing (policy and slice budget) as the starting point. The slicing
-    // remembered from last time is restored only for the first model of the session and only when it was set
-    // for that very model (plan/forModel, written with it): a settings file from before that key, or one saved
-    // with another model or none, must not ask this model with slicing it was not trained for.
-    const QString folder = QString::fromStdString(info.modelDir);
+    // The panel first learns the model's own slicing (its entries then name it), then shows the slicing the
+    // session starts from (the model's own, or the one remembered for this model).
+    const QString policy = m_session->policyName();
+    const int maxSlices = m_session->maxSlices();
     m_planPanel->setModelPolicy(info.policy);
-    const bool restore = !m_slicingRestoreTried && m_settings->contains(QStringLiteral("plan/policy")) &&
-                         m_settings->value(QStringLiteral("plan/forModel")).toString() == folder;
-    m_slicingRestoreTried = true;
-    if (!restore) {
-        m_planPanel->setPolicyName(QString::fromStdString(info.policy.name()));
-        if (info.policy.kind != PolicyKind::Llava15)
-            m_planPanel->setMaxSlices(info.policy.maxSlices);
-    }
-    m_settings->setValue(QStringLiteral("model/folder"), folder);
+    m_planPanel->setPolicyName(policy);
+    m_planPanel->setMaxSlices(maxSlices);
+    m_session->setSlicing(m_planPanel->policyName(), m_planPanel->maxSlices());
     statusBar()->showMessage(tr("Model %1 loaded.").arg(QString::fromStdString(info.name)), 5000);
     updateActions();
     updateStatus();
-    replan(); // the model's own slicing and context change the figures
     Q_EMIT modelChanged(true);
 }
 
-void MainWindow::onModelFailed(const QString &message)
+void MainWindow::onModelGone()
 {
-    m_modelLoading = false;
-    m_modelInfo.reset();
     m_planPanel->setModelPolicy(std::nullopt);
-    m_modelPanel->showError(message);
-    m_chatPanel->hideProgress();
     m_chatPanel->setModelReady(false);
     m_chatPanel->setSuggestions({});
-    showError(tr("Cannot load model"), tr("%1 is not a model UHD Lens can load.").arg(m_modelFolder) +
-                                           QLatin1Char('\n') + message);
     updateActions();
     updateStatus();
-    replan();
-    Q_EMIT modelChanged(false);
 }
 
-void MainWindow::onModelNeedsConversion(const QString &folder, const QString &file, const QString &message)
+void MainWindow::offerConversion(const QString &folder, const QString &file, const QString &message)
 {
     // The engine never unpickles; offer the restricted conversion (uhdlens/convert.h) into a new sibling
     // folder, leaving the user's folder as it is.
-    m_modelLoading = false;
-    m_chatPanel->hideProgress();
     m_modelPanel->showError(message);
     updateStatus();
     const QString target = QString::fromStdString(suggestConvertedFolder(folder.toStdString()));
@@ -1054,279 +907,50 @@ void MainWindow::onModelNeedsConversion(const QString &folder, const QString &fi
     box->setDefaultButton(QMessageBox::Yes);
     connect(box, &QMessageBox::finished, this, [this, box, folder, target, message](int) {
         if (box->clickedButton() != box->button(QMessageBox::Yes)) {
-            onModelFailed(message);
+            m_session->declineConversion(message);
             return;
         }
-        m_modelLoading = true;
-        m_chatPanel->showProgress(tr("Converting weights…"), 0.0);
+        m_session->convertModel(folder, target);
         statusBar()->showMessage(tr("Converting the weights of %1 into %2…").arg(folder, target));
-        EngineWorker *w = engine();
-        QMetaObject::invokeMethod(
-            w, [w, folder, target] { w->convertModel(folder, target); }, Qt::QueuedConnection);
         updateStatus();
     });
     box->open(); // not exec(): no nested event loop
     Q_EMIT conversionOffered(file, target);
 }
 
-void MainWindow::onModelConverted(const QString &folder, const QString &summary)
-{
-    statusBar()->showMessage(tr("Converted weights written to %1; loading it.").arg(folder), 10000);
-    m_modelPanel->showProgress(0.0, tr("Converted: %1").arg(summary));
-    Q_EMIT modelConverted(folder);
-    loadModel(folder);
-}
-
 // ---------------------------------------------------------------------------------------------------- asking
 
 void MainWindow::ask(const QString &question)
 {
-    askWith(question, false);
+    if (m_session->ask(question)) {
+        m_chatPanel->setQuestion(QString());
+        m_chatPanel->setCacheBadgeVisible(false);
+    }
 }
 
 void MainWindow::regenerate()
 {
-    ImageDocument *doc = currentDocument();
-    if (!doc || doc->turns.empty() || isGenerating())
-        return;
-    const QString question = doc->turns.back().question;
-    doc->turns.pop_back();
-    askWith(question, true);
-}
-
-void MainWindow::askWith(const QString &question, bool restartContext)
-{
-    ImageDocument *doc = currentDocument();
-    if (!doc || question.trimmed().isEmpty())
-        return;
-    ChatTurn turn;
-    turn.question = question.trimmed();
-    turn.askedAt = QDateTime::currentDateTime();
-    const SlicePolicy policy = effectivePolicy();
-    turn.answer.policyName = QString::fromStdString(policy.name());
-    const bool ab = m_chatPanel->abMode() && policy.kind != PolicyKind::Llava15;
-    if (ab) {
-        turn.baseline = AnswerRecord{};
-        turn.baseline->policyName = QStringLiteral("llava15");
+    if (m_session->regenerate()) {
+        m_chatPanel->setQuestion(QString());
+        m_chatPanel->setCacheBadgeVisible(false);
     }
-    if (!m_modelInfo && !m_modelLoading) {
-        turn.answer.finished = true;
-        turn.answer.error = tr("No model is loaded. Open a model folder (Model > Open Model Folder) to ask questions.");
-        doc->turns.push_back(std::move(turn));
-        m_chatPanel->renderNow();
-        m_lastError = doc->turns.back().answer.error;
-        Q_EMIT errorShown(m_lastError);
-        return;
-    }
-    doc->turns.push_back(std::move(turn));
-    const size_t turnIndex = doc->turns.size() - 1;
-
-    auto queue = [&](int variant, const SlicePolicy &p) {
-        AskRequest request;
-        request.id = engine()->nextRequestId();
-        request.documentId = doc->id;
-        request.variant = variant;
-        request.image = doc->subject();
-        request.policy = p;
-        request.question = question.trimmed();
-        request.settings = m_prefs.generation;
-        request.restartContext = restartContext;
-        if (restartContext) // a different sample when sampling; identical answer when greedy (temperature 0)
-            request.settings.seed += static_cast<std::uint64_t>(turnIndex + 1);
-        RequestState state;
-        state.documentId = doc->id;
-        state.turnIndex = turnIndex;
-        state.baseline = variant == 1;
-        state.clock.start();
-        (variant == 1 ? *doc->turns[turnIndex].baseline : doc->turns[turnIndex].answer).requestId = request.id;
-        m_requests.insert(request.id, state);
-        EngineWorker *w = engine();
-        QMetaObject::invokeMethod(w, [w, request] { w->ask(request); }, Qt::QueuedConnection);
-    };
-    queue(0, policy);
-    if (ab) {
-        SlicePolicy baseline = SlicePolicy::llava15();
-        if (m_modelInfo) { // the baseline view at the model's own encoder resolution
-            baseline.scale = m_modelInfo->policy.scale;
-            baseline.patch = m_modelInfo->policy.patch;
-        }
-        queue(1, baseline);
-    }
-    m_chatPanel->setQuestion(QString());
-    m_chatPanel->setBusy(true);
-    m_chatPanel->setCacheBadgeVisible(false);
-    m_chatPanel->showProgress(m_modelLoading ? tr("Waiting for the model to load…") : tr("Preparing the image…"), -1);
-    m_chatPanel->renderNow();
 }
 
 void MainWindow::stop()
 {
-    engine()->cancelAll();
-    m_chatPanel->showProgress(tr("Stopping…"), -1);
-}
-
-AnswerRecord *MainWindow::answerFor(quint64 requestId)
-{
-    auto it = m_requests.find(requestId);
-    if (it == m_requests.end())
-        return nullptr;
-    for (auto &doc : m_documents) {
-        if (doc->id != it->documentId)
-            continue;
-        if (it->turnIndex >= doc->turns.size())
-            return nullptr;
-        ChatTurn &turn = doc->turns[it->turnIndex];
-        AnswerRecord *a = it->baseline ? (turn.baseline ? &*turn.baseline : nullptr) : &turn.answer;
-        return a && a->requestId == requestId ? a : nullptr;
-    }
-    return nullptr; // the image was closed meanwhile
-}
-
-void MainWindow::onStarted(quint64 id)
-{
-    if (auto it = m_requests.find(id); it != m_requests.end())
-        it->clock.restart(); // time the answer itself, not the wait in the queue
-}
-
-void MainWindow::onPlanReady(quint64 id, const SlicePlan &plan)
-{
-    if (AnswerRecord *a = answerFor(id)) {
-        a->plan = plan;
-        a->hasPlan = true;
-        a->imageTokens = visualTokenCount(plan, layoutFor(plan.policy));
-        m_chatPanel->scheduleRender();
-    }
-}
-
-void MainWindow::onSliceEncoded(quint64 id, int index, int total, double ms)
-{
-    auto it = m_requests.find(id);
-    if (it == m_requests.end())
-        return;
-    it->sliceMs.push_back(ms);
-    const double mean = std::accumulate(it->sliceMs.begin(), it->sliceMs.end(), 0.0) / it->sliceMs.size();
-    const double eta = mean * (total - index) / 1000.0;
-    const QString what = it->baseline ? tr("baseline view %1/%2").arg(index).arg(total)
-                                      : tr("slice %1/%2").arg(index).arg(total);
-    m_chatPanel->showProgress(tr("Encoding %1 · %2 ms · ETA %3 s").arg(what).arg(qRound(ms)).arg(eta, 0, 'f', 1),
-                              double(index) / total);
-}
-
-void MainWindow::onToken(quint64 id, const QString &piece)
-{
-    // Called once per generated token, possibly thousands per second with a small model: keep it to an append.
-    // The transcript and the progress line refresh on timers (ChatPanel::scheduleRender, m_progressTimer).
-    auto it = m_requests.find(id);
-    if (it == m_requests.end())
-        return;
-    ++it->tokens;
-    if (AnswerRecord *a = answerFor(id)) {
-        a->text += piece;
-        if (m_current && m_current->id == it->documentId)
-            m_chatPanel->scheduleRender();
-    }
-    m_progressRequest = id;
-    if (!m_progressTimer->isActive())
-        m_progressTimer->start();
-}
-
-void MainWindow::updateAnswerProgress()
-{
-    auto it = m_requests.find(m_progressRequest);
-    if (it == m_requests.end())
-        return;
-    const double seconds = it->clock.elapsed() / 1000.0;
-    m_chatPanel->showProgress(tr("Answering… %n token(s)", nullptr, it->tokens) +
-                                  QStringLiteral(" · %1 s").arg(seconds, 0, 'f', 1),
-                              -1);
-}
-
-void MainWindow::onFinished(quint64 id, const AskResult &result)
-{
-    auto it = m_requests.find(id);
-    if (it == m_requests.end())
-        return;
-    if (AnswerRecord *a = answerFor(id)) {
-        a->finished = true;
-        a->cancelled = result.cancelled;
-        a->fromCache = result.imageFromCache;
-        a->stopReason = QString::fromStdString(result.stopReason);
-        if (!result.answer.empty() || a->text.isEmpty())
-            a->text = QString::fromStdString(result.answer);
-        if (result.plan.overview.width > 0) {
-            a->plan = result.plan;
-            a->hasPlan = true;
-        }
-        a->imageTokens = result.imageTokens > 0 ? result.imageTokens : a->imageTokens;
-        a->promptTokens = result.promptTokens;
-        a->generatedTokens = result.generatedTokens;
-        a->encodedImages = static_cast<int>(result.sliceMs.size());
-        a->encodeMs = result.encodeMs;
-        a->decodeTokensPerSecond = result.decodeTokensPerSecond;
-        a->totalMs = it->clock.elapsed();
-        if (m_current && m_current->id == it->documentId && result.imageFromCache && !it->baseline)
-            m_chatPanel->setCacheBadgeVisible(true);
-    }
-    endRequest(id);
-}
-
-void MainWindow::onFailed(quint64 id, const QString &message)
-{
-    if (AnswerRecord *a = answerFor(id)) {
-        a->finished = true;
-        a->error = message;
-        a->totalMs = m_requests.value(id).clock.isValid() ? m_requests.value(id).clock.elapsed() : 0;
-    }
-    m_lastError = message;
-    statusBar()->showMessage(message.section(QLatin1Char('\n'), 0, 0), 8000);
-    Q_EMIT errorShown(message);
-    endRequest(id);
-}
-
-void MainWindow::endRequest(quint64 id)
-{
-    m_requests.remove(id);
-    m_progressTimer->stop();
-    m_chatPanel->renderNow();
-    if (m_requests.isEmpty()) {
-        m_chatPanel->setBusy(false);
-        m_chatPanel->hideProgress();
-        Q_EMIT generationFinished();
-    }
+    m_session->stopAll();
 }
 
 // ---------------------------------------------------------------------------------------------------- export
 
 QString MainWindow::exportMarkdown(const QString &path) const
 {
-    ImageDocument *doc = currentDocument();
-    if (!doc)
-        return tr("No image is open.");
-    ExportContext context{m_modelInfo, m_prefs.generation, m_plan, m_planPanel->policyName(),
-                          QApplication::applicationVersion()};
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    file.write(conversationMarkdown(*doc, context).toUtf8());
-    if (!file.commit())
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    return {};
+    return m_session->exportConversation(path, false);
 }
 
 QString MainWindow::exportJson(const QString &path) const
 {
-    ImageDocument *doc = currentDocument();
-    if (!doc)
-        return tr("No image is open.");
-    ExportContext context{m_modelInfo, m_prefs.generation, m_plan, m_planPanel->policyName(),
-                          QApplication::applicationVersion()};
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    file.write(QByteArray::fromStdString(conversationJson(*doc, context).dump(2)));
-    if (!file.commit())
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    return {};
+    return m_session->exportConversation(path, true);
 }
 
 void MainWindow::exportDialog(bool json)

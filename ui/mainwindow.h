@@ -1,18 +1,19 @@
-// UHD Lens UI — the main window: thumbnail strip of opened images (each with its own conversation), the canvas
-// with the slice plan, the plan, chat and model panels, menus, toolbar and status bar.
+// UHD Lens UI — the main window: thumbnail strip of opened images (each with its own conversation), the
+// canvas with the slice plan, the plan, chat and model panels, menus, toolbar and status bar.
 //
-// Nothing here blocks the GUI thread: images decode in a thread pool (ImageLoader), the model loads and answers
-// on the engine thread (EngineWorker), dialogs open non-modally (open(), never exec()).
+// Window code only: images, conversations, the plan, the model's state and the requests live in the Session
+// (session.h), every settings key in AppSettings (appsettings.h), model discovery in ModelList (modellist.h).
+// Nothing here blocks the GUI thread: images decode in a thread pool (ImageLoader), the model loads and
+// answers on the engine thread (EngineWorker), dialogs open non-modally (open(), never exec()).
 #pragma once
 
 #include "imagedocument.h"
+#include "session.h"
 #include "settingsdialog.h"
 
 #include "uhdlens/engine.h"
 #include "uhdlens/preprocess.h"
 
-#include <QElapsedTimer>
-#include <QHash>
 #include <QMainWindow>
 
 #include <memory>
@@ -26,14 +27,12 @@ class QLabel;
 class QListWidget;
 class QMenu;
 class QMimeData;
-class QSettings;
-class QTimer;
 class QToolBar;
 
 namespace uhdlens::ui {
 
+class AppSettings;
 class ChatPanel;
-class EngineThread;
 class EngineWorker;
 class ImageLoader;
 class ModelPanel;
@@ -66,14 +65,14 @@ public:
     void ask(const QString &question);
     void stop();
     void regenerate();
-    bool isGenerating() const { return !m_requests.isEmpty(); }
-    bool isModelLoading() const { return m_modelLoading; }
-    const std::optional<ModelInfo> &modelInfo() const { return m_modelInfo; }
+    bool isGenerating() const { return m_session->isGenerating(); }
+    bool isModelLoading() const { return m_session->isModelLoading(); }
+    const std::optional<ModelInfo> &modelInfo() const { return m_session->modelInfo(); }
 
     // Plan.
-    SlicePolicy effectivePolicy() const;
+    SlicePolicy effectivePolicy() const { return m_session->effectivePolicy(); }
     void setRegion(const std::optional<QRect> &region);
-    const SlicePlan &currentPlan() const { return m_plan; }
+    const SlicePlan &currentPlan() const { return m_session->plan(); }
     // "What the model sees" for encoded image `index` (-1: the overview), as hovering a slice does.
     void showModelView(int index);
     // True once the exact encoder inputs of the current plan are rendered (else a quick approximation shows).
@@ -94,8 +93,9 @@ public:
     PlanPanel *planPanel() const { return m_planPanel; }
     ChatPanel *chatPanel() const { return m_chatPanel; }
     ModelPanel *modelPanel() const { return m_modelPanel; }
-    EngineWorker *engine() const;
-    int documentCount() const { return static_cast<int>(m_documents.size()); }
+    Session *session() const { return m_session; }
+    EngineWorker *engine() const { return m_session->engine(); }
+    int documentCount() const { return m_session->documentCount(); }
     ImageDocument *currentDocument() const;
     void selectDocument(int index);
     QString lastError() const { return m_lastError; }
@@ -121,19 +121,10 @@ protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
-    struct RequestState
-    {
-        int documentId = 0;
-        size_t turnIndex = 0;
-        bool baseline = false;
-        QElapsedTimer clock;
-        std::vector<double> sliceMs;
-        int tokens = 0;
-    };
-
     void createActions();
     void createMenus();
     void createDocks();
+    void connectSession();
     void retranslateUi();
     void loadSettings();
     void saveSettings() const;
@@ -142,59 +133,32 @@ private:
     void updateStatus();
     void updateActions();
 
-    void showDocument(ImageDocument *document);
-    void replan();
+    void showDocument(int documentId); // 0: none
+    void showPlan();
     void updateModelView();
     void showError(const QString &title, const QString &message);
-    void askWith(const QString &question, bool restartContext);
-    AnswerRecord *answerFor(quint64 requestId);
-    TokenLayout layoutFor(const SlicePolicy &policy) const;
-    QString defaultModelFolder() const;
+    void useBundledModel();
 
     void openFileDialog();
     void openModelDialog();
     void exportDialog(bool json);
     void openPreferences();
     void closeCurrentDocument();
-
-    // Engine signal handlers (GUI thread).
+    void offerConversion(const QString &folder, const QString &file, const QString &message);
     void onModelLoaded(const ModelInfo &info);
-    void onModelFailed(const QString &message);
-    void onModelNeedsConversion(const QString &folder, const QString &file, const QString &message);
-    void onModelConverted(const QString &folder, const QString &summary);
-    void onLoadProgress(double fraction, const QString &stage);
-    void onStarted(quint64 id);
-    void onPlanReady(quint64 id, const SlicePlan &plan);
-    void onSliceEncoded(quint64 id, int index, int total, double ms);
-    void onToken(quint64 id, const QString &piece);
-    void onFinished(quint64 id, const AskResult &result);
-    void onFailed(quint64 id, const QString &message);
-    void endRequest(quint64 id);
-    void updateAnswerProgress();
+    void onModelGone(); // failed or unloaded: the panels show no model
 
     MainWindowOptions m_options;
-    std::unique_ptr<QSettings> m_settings;
+    std::unique_ptr<AppSettings> m_settings;
     Preferences m_prefs;
-    EngineThread *m_engine = nullptr;
+    Session *m_session = nullptr;
     ImageLoader *m_loader = nullptr;
-
-    std::vector<std::unique_ptr<ImageDocument>> m_documents;
-    int m_nextDocumentId = 1;
     int m_pastedCount = 0;
-    ImageDocument *m_current = nullptr;
-    SlicePlan m_plan;
+
     int m_previewIndex = -1;
     ModelViewRenderer *m_renderer = nullptr;
     quint64 m_renderGeneration = 0;  // the request made for the plan shown now
     std::optional<ModelView> m_exactView; // exact encoder inputs of the plan shown, once rendered
-
-    std::optional<ModelInfo> m_modelInfo;
-    QString m_modelFolder;   // the folder being loaded or loaded
-    bool m_modelLoading = false;
-    bool m_slicingRestoreTried = false; // the remembered slicing is offered to the session's first model only
-    QHash<quint64, RequestState> m_requests;
-    QTimer *m_progressTimer = nullptr;
-    quint64 m_progressRequest = 0;
     QString m_lastError;
 
     SliceCanvas *m_canvas = nullptr;

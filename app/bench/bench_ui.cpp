@@ -14,6 +14,7 @@
 
 #include "uhdlens/devtools.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

@@ -5,6 +5,7 @@
 
 #include "uhdlens/devtools.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
 
 #include <QCommandLineParser>
 

@@ -2,8 +2,8 @@
 // slicing overrides. Header-only; each returns an error text for a usage error (exit 2), empty when fine.
 #pragma once
 
-#include "uhdlens/devtools.h"
 #include "uhdlens/engine.h"
+#include "uhdlens/resources.h"
 #include "uhdlens/slice_planner.h"
 
 #include <QCommandLineOption>
@@ -33,7 +33,7 @@ struct EngineOptions
         if (parser.isSet(model)) {
             out.modelDir = parser.value(model).toStdString();
         } else {
-            out.modelDir = uhdlens::findResource("models/uhd-lens-tiny");
+            out.modelDir = uhdlens::bundledModelFolder();
             if (out.modelDir.empty()) {
                 missingDefault = true;
                 return QStringLiteral("no --model given and the bundled default model (resources/models/uhd-lens-tiny) "

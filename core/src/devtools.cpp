@@ -5,10 +5,8 @@
 #include "uhdlens/errors.h"
 #include "uhdlens/plan_json.h"
 
-#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
-#include <QFileInfo>
 
 #include <nlohmann/json.hpp>
 
@@ -33,27 +31,6 @@ std::string join(const std::string &dir, const std::string &name)
 }
 
 } // namespace
-
-std::string findResource(const std::string &relative, const std::string &fallback)
-{
-    QStringList roots;
-    const QByteArray env = qgetenv("UHDLENS_RESOURCES");
-    if (!env.isEmpty())
-        roots << QString::fromLocal8Bit(env);
-    if (QCoreApplication::instance())
-        roots << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/uhdlens");
-    if (!fallback.empty())
-        roots << QString::fromStdString(fallback);
-#ifdef UHDLENS_SOURCE_RESOURCES
-    roots << QStringLiteral(UHDLENS_SOURCE_RESOURCES);
-#endif
-    for (const QString &root : roots) {
-        const QString path = QDir(root).filePath(QString::fromStdString(relative));
-        if (QFileInfo::exists(path))
-            return QDir::cleanPath(path).toStdString();
-    }
-    return {};
-}
 
 TinyModel writeTinyModel(const std::string &family, const std::string &outDir, std::uint64_t seed,
                          const std::string &corpusFile)

@@ -348,7 +348,7 @@ struct Conversation::Impl
     QImage image;
     bool hasImage = false;
     SlicePlan plan;
-    std::string imageKey; // content hash + plan: the embedding-cache key
+    std::string imageKey; // image identity (content hash or the caller's id) + plan: the embedding-cache key
     // Encoded images of recently used (image, plan) pairs, newest last; [N, T, D] each.
     std::deque<std::pair<std::string, torch::Tensor>> embedCache;
     static constexpr size_t kCachedImages = 4;
@@ -365,6 +365,34 @@ struct Conversation::Impl
     }
 };
 
+namespace {
+
+// Makes `rgb` with `plan` the conversation's image. `imageId` names the pixels ("sha1:<hash>" or the caller's
+// "id:<name>"): with the plan it keys the embedding cache, and a new key drops the KV cache, whose positions
+// hold the previous image's tokens.
+void useImage(Conversation::Impl &impl, const QImage &rgb, SlicePlan plan, const std::string &imageId)
+{
+    const std::string key = imageId + "|" + planToJson(plan, impl.model->info().layout).dump();
+    if (key != impl.imageKey) {
+        impl.kv.clear();
+        impl.kvKeys.clear();
+    }
+    impl.image = rgb;
+    impl.plan = std::move(plan);
+    impl.imageKey = key;
+    impl.hasImage = true;
+}
+
+QImage rgb888OrThrow(const QImage &image)
+{
+    const QImage rgb = image.format() == QImage::Format_RGB888 ? image : toRgb888(image);
+    if (rgb.isNull() || rgb.width() == 0 || rgb.height() == 0)
+        throw Error(ErrorCode::ImageEmpty, "the image is empty");
+    return rgb;
+}
+
+} // namespace
+
 Conversation::Conversation(std::shared_ptr<const Model> model) : m_impl(std::make_unique<Impl>())
 {
     if (!model)
@@ -376,20 +404,25 @@ Conversation::~Conversation() = default;
 
 void Conversation::setImage(const QImage &rgbIn, const std::optional<SlicePolicy> &policy)
 {
-    const QImage rgb = rgbIn.format() == QImage::Format_RGB888 ? rgbIn : toRgb888(rgbIn);
-    if (rgb.isNull() || rgb.width() == 0 || rgb.height() == 0)
-        throw Error(ErrorCode::ImageEmpty, "the image is empty");
+    const QImage rgb = rgb888OrThrow(rgbIn);
     SlicePlan plan = m_impl->model->plan({rgb.width(), rgb.height()}, policy);
-    const std::string key = imageHash(rgb) + "|" + planToJson(plan, m_impl->model->info().layout).dump();
-    if (key != m_impl->imageKey) {
-        // Positions in the KV cache belong to the previous image's tokens.
-        m_impl->kv.clear();
-        m_impl->kvKeys.clear();
-    }
-    m_impl->image = rgb;
-    m_impl->plan = std::move(plan);
-    m_impl->imageKey = key;
-    m_impl->hasImage = true;
+    useImage(*m_impl, rgb, std::move(plan), "sha1:" + imageHash(rgb));
+}
+
+void Conversation::setImage(const QImage &rgbIn, const SlicePlan &plan, const std::string &imageId)
+{
+    if (imageId.empty())
+        throw Error(ErrorCode::InvalidArgument, "an image id is required with a ready plan", "image");
+    const QImage rgb = rgb888OrThrow(rgbIn);
+    if (plan.input.width != rgb.width() || plan.input.height != rgb.height())
+        throw Error(ErrorCode::InvalidArgument,
+                    "the plan is for a " + std::to_string(plan.input.width) + "x" +
+                        std::to_string(plan.input.height) + " image, the image is " +
+                        std::to_string(rgb.width()) + "x" + std::to_string(rgb.height()),
+                    "plan");
+    if (const std::string why = plan.policy.validate(); !why.empty())
+        throw Error(ErrorCode::InvalidArgument, "slice policy: " + why, "policy");
+    useImage(*m_impl, rgb, plan, "id:" + imageId);
 }
 
 bool Conversation::hasImage() const { return m_impl->hasImage; }

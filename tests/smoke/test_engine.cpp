@@ -5,6 +5,8 @@
 #include "uhdlens/devtools.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/plan_json.h"
+#include "uhdlens/resources.h"
 #include "uhdlens/tokenizer.h"
 
 #include <QDir>
@@ -274,6 +276,53 @@ TEST(EngineSmoke, FollowUpSkipsEncoderAndReusesKvCache)
         EXPECT_EQ(again.reusedPromptTokens, 0);
         EXPECT_EQ(again.answer, second.answer);
     }
+}
+
+// The caller names the image and hands over the plan it showed (mtmd_bitmap_set_id): the same id and plan
+// reuse the image tokens without hashing any pixel, another id encodes again even for the same pixels, and
+// the plan used is exactly the one given. Bad input: no id, a plan of another size, an invalid policy, an
+// empty image.
+TEST(EngineSmoke, CallerNamedImageKeysTheCache)
+{
+    auto model = loadTiny("uhd-paper", "f32");
+    GenerationSettings s;
+    s.maxNewTokens = 3;
+    const QImage image = testImage();
+    SlicePolicy policy = model->info().policy;
+    policy.maxSlices = 3;
+    const SlicePlan plan = planSlices({image.width(), image.height()}, policy);
+    Conversation chat(model);
+    chat.setImage(image, plan, "doc-1");
+    EXPECT_EQ(planToJson(chat.plan()), planToJson(plan));
+    int encoded = 0;
+    AskCallbacks cb;
+    cb.sliceEncoded = [&](int, int, double) { ++encoded; };
+    const AskResult first = chat.ask("What is on the left?", s, cb);
+    EXPECT_FALSE(first.imageFromCache);
+    EXPECT_EQ(encoded, static_cast<int>(plan.encodedImages().size()));
+    EXPECT_EQ(first.imageTokens, visualTokenCount(plan, model->info().layout));
+    encoded = 0;
+    chat.setImage(image, plan, "doc-1");
+    const AskResult second = chat.ask("And on the right?", s, cb);
+    EXPECT_TRUE(second.imageFromCache);
+    EXPECT_EQ(encoded, 0);
+    EXPECT_GT(second.reusedPromptTokens, 0); // same id and plan: the KV cache was kept too
+    // Another id is another image, whatever the pixels: encoded again, KV cache dropped.
+    chat.setImage(image, plan, "doc-2");
+    const AskResult third = chat.ask("And now?", s, cb);
+    EXPECT_FALSE(third.imageFromCache);
+    EXPECT_EQ(encoded, static_cast<int>(plan.encodedImages().size()));
+    EXPECT_EQ(third.reusedPromptTokens, 0);
+
+    EXPECT_EQ(expectError([&] { chat.setImage(image, plan, ""); }).code(), ErrorCode::InvalidArgument);
+    const Error wrongSize = expectError([&] { chat.setImage(testImage(300, 300), plan, "doc-3"); });
+    EXPECT_EQ(wrongSize.code(), ErrorCode::InvalidArgument);
+    EXPECT_EQ(wrongSize.subject(), "plan");
+    SlicePlan badPolicy = plan;
+    badPolicy.policy.patch = 0;
+    EXPECT_EQ(expectError([&] { chat.setImage(image, badPolicy, "doc-3"); }).code(),
+              ErrorCode::InvalidArgument);
+    EXPECT_EQ(expectError([&] { chat.setImage(QImage(), plan, "doc-3"); }).code(), ErrorCode::ImageEmpty);
 }
 
 TEST(EngineSmoke, ContextOverflowSaysWhatFits)

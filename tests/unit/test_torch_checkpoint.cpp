@@ -10,6 +10,7 @@
 #include "uhdlens/devtools.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>

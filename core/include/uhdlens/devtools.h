@@ -48,8 +48,4 @@ struct DumpedTensor
 std::vector<DumpedTensor> dumpEncoding(const Model &model, const QImage &rgb, const std::optional<SlicePolicy> &policy,
                                        const std::string &question, const std::string &outFile);
 
-// Where bundled resources live: $UHDLENS_RESOURCES, <exe>/../share/uhdlens, or the source tree's resources/
-// (compile-time fallback `fallback`). Returns the first existing folder containing `relative`, or empty.
-std::string findResource(const std::string &relative, const std::string &fallback = {});
-
 } // namespace uhdlens

@@ -150,6 +150,11 @@ public:
     // Sets the image the following questions are about (Format_RGB888, e.g. from loadImage()). Planning is
     // immediate; encoding happens in the next ask(). Passing the same pixels and plan again keeps the cache.
     void setImage(const QImage &rgb, const std::optional<SlicePolicy> &policy = std::nullopt);
+    // The same with a plan the caller already made for `rgb` (the one it showed) and the caller's name for
+    // the pixels (as mtmd_bitmap_set_id): the cache is kept while id and plan stay the same, and no pixel is
+    // hashed. `imageId` must change whenever the pixels do. Throws Error(InvalidArgument) for an empty id, a
+    // plan of another size or an invalid policy, Error(ImageEmpty) for an empty image.
+    void setImage(const QImage &rgb, const SlicePlan &plan, const std::string &imageId);
     bool hasImage() const;
     const SlicePlan &plan() const;
 

@@ -1,12 +1,14 @@
-// UI tests (Qt Test, offscreen): the main window end to end with real images, the real planner and a tiny
-// random model made by `uhdlens-cli make-tiny`. One executable; CTest runs each test function as its own entry.
+// Panel tests (Qt Test, offscreen): the main window and its panels end to end with real images, the real planner
+// and a tiny random model made by `uhdlens-cli make-tiny`. The session's logic without a window is in
+// test_session.cpp. CTest runs each test function as its own entry (ui.<function>), found at build time.
 #include "chatpanel.h"
 #include "engineworker.h"
 #include "language.h"
 #include "mainwindow.h"
-#include "modelview.h"
 #include "modelpanel.h"
+#include "modelview.h"
 #include "planpanel.h"
+#include "qtest_support.h"
 #include "screencapture.h"
 #include "slicecanvas.h"
 
@@ -48,67 +50,9 @@
 using namespace uhdlens;
 using namespace uhdlens::ui;
 
-namespace {
+using namespace uhdlens::uitest;
 
-const QString kData = QStringLiteral(UHDLENS_TEST_DATA);
-
-QList<QRect> plannerRects(Size size, const SlicePolicy &policy, QPoint origin = {})
-{
-    const SlicePlan plan = planSlices(size, policy);
-    QList<QRect> rects;
-    for (int i = 0; i < plan.sliceCount(); ++i) {
-        const Rect r = plan.sliceInOriginal(i);
-        rects.append(QRect(r.x, r.y, r.width, r.height).translated(origin));
-    }
-    return rects;
-}
-
-QByteArray pngBytes(const QImage &image)
-{
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
-    image.save(&buffer, "PNG");
-    return bytes;
-}
-
-// Records the longest gap between ticks of a fast GUI-thread timer: how long the event loop was blocked.
-class StallMeter : public QObject
-{
-public:
-    explicit StallMeter(QObject *parent = nullptr) : QObject(parent)
-    {
-        m_timer.setInterval(2);
-        connect(&m_timer, &QTimer::timeout, this, [this] {
-            const qint64 now = m_clock.nsecsElapsed();
-            m_maxGapMs = std::max(m_maxGapMs, (now - m_last) / 1e6);
-            m_last = now;
-            ++m_ticks;
-        });
-    }
-    void start()
-    {
-        m_clock.start();
-        m_last = 0;
-        m_maxGapMs = 0;
-        m_ticks = 0;
-        m_timer.start();
-    }
-    void stop() { m_timer.stop(); }
-    double maxGapMs() const { return m_maxGapMs; }
-    int ticks() const { return m_ticks; }
-
-private:
-    QTimer m_timer;
-    QElapsedTimer m_clock;
-    qint64 m_last = 0;
-    double m_maxGapMs = 0;
-    int m_ticks = 0;
-};
-
-} // namespace
-
-class UiTest : public QObject
+class PanelTest : public QObject
 {
     Q_OBJECT
 
@@ -139,21 +83,29 @@ private:
         delete mime;
     }
 
-    // A tiny random model (made once per process).
-    QString tinyModel()
+    QString tinyModel() { return uitest::tinyModel(m_tmp); }
+
+    // A model folder `name` with the tiny model's config and tokenizer and, as its weights, the pickle
+    // fixture `fixture` (tests/data/pickle) named `weights`; empty on failure.
+    QString pickleFolder(const QString &model, const QString &name, const QString &fixture,
+                         const QString &weights)
     {
-        if (!m_tinyDir.isEmpty())
-            return m_tinyDir;
-        const QString dir = m_tmp.filePath(QStringLiteral("tiny-uhd-paper"));
-        QProcess cli;
-        cli.start(QStringLiteral(UHDLENS_CLI), {QStringLiteral("make-tiny"), QStringLiteral("--family"),
-                                                QStringLiteral("uhd-paper"), QStringLiteral("--out"), dir});
-        if (!cli.waitForFinished(300000) || cli.exitCode() != 0) {
-            qWarning() << cli.readAllStandardError();
-            return {};
-        }
-        m_tinyDir = dir;
-        return dir;
+        const QString folder = m_tmp.filePath(name);
+        bool ok = QDir().mkpath(folder);
+        for (const char *f : {"config.json", "tokenizer.model"})
+            ok = ok && QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
+                                   folder + QLatin1Char('/') + QLatin1String(f));
+        ok = ok &&
+             QFile::copy(kData + QStringLiteral("/pickle/") + fixture, folder + QLatin1Char('/') + weights);
+        return ok ? folder : QString();
+    }
+
+    // Answers are at most `n` tokens long from the next question on.
+    static void setMaxNewTokens(MainWindow &w, int n)
+    {
+        Preferences prefs = w.preferences();
+        prefs.generation.maxNewTokens = n;
+        w.setPreferences(prefs);
     }
 
     // Opens a sample and loads the tiny model; returns false (with a QVERIFY failure) on any problem.
@@ -175,7 +127,6 @@ private:
     QString m_screenshot; // 1920x1080
     QString m_document;   // 1240x1754
     QString m_shapes;     // 1600x1000
-    QString m_tinyDir;
 
 private Q_SLOTS:
     void initTestCase()
@@ -662,8 +613,7 @@ private Q_SLOTS:
         {
             const char *name;
             QString text;
-            bool finished;
-            bool cancelled;
+            AnswerState state;
             QString error;
             QString shown;    // must appear
             QString notShown; // must not appear (empty: no check)
@@ -672,12 +622,14 @@ private Q_SLOTS:
         const QString word = QStringLiteral("Settings");
         const QString oom = QStringLiteral("out of memory");
         const std::vector<Case> cases = {
-            {"streaming, nothing yet", {}, false, false, {}, QStringLiteral("…"), none},
-            {"finished with text", word, true, false, {}, word, none},
-            {"finished empty", {}, true, false, {}, none, {}},
-            {"finished blank", QStringLiteral("  "), true, false, {}, none, {}},
-            {"stopped before any text", {}, true, true, {}, QStringLiteral("stopped"), none},
-            {"failed", {}, true, false, oom, oom, none},
+            {"queued", {}, AnswerState::Queued, {}, QStringLiteral("…"), none},
+            {"encoding, nothing yet", {}, AnswerState::Encoding, {}, QStringLiteral("…"), none},
+            {"streaming", word, AnswerState::Answering, {}, word, QStringLiteral("stopped")},
+            {"finished with text", word, AnswerState::Finished, {}, word, none},
+            {"finished empty", {}, AnswerState::Finished, {}, none, {}},
+            {"finished blank", QStringLiteral("  "), AnswerState::Finished, {}, none, {}},
+            {"stopped before any text", {}, AnswerState::Stopped, {}, QStringLiteral("stopped"), none},
+            {"failed", {}, AnswerState::Failed, oom, oom, none},
         };
         for (const Case &c : cases) {
             ImageDocument doc;
@@ -686,8 +638,7 @@ private Q_SLOTS:
             ChatTurn turn;
             turn.question = QStringLiteral("What is the window title?");
             turn.answer.text = c.text;
-            turn.answer.finished = c.finished;
-            turn.answer.cancelled = c.cancelled;
+            turn.answer.state = c.state;
             turn.answer.error = c.error;
             doc.turns.push_back(turn);
             ChatPanel panel;
@@ -734,13 +685,10 @@ private Q_SLOTS:
         // torch.save in tests/tools/make_pickle_fixtures.py): loading it offers the conversion.
         const QString model = tinyModel();
         QVERIFY(!model.isEmpty());
-        const QString folder = m_tmp.filePath(QStringLiteral("pickle-only"));
-        QVERIFY(QDir().mkpath(folder));
-        for (const char *f : {"config.json", "tokenizer.model"})
-            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
-                                folder + QLatin1Char('/') + QLatin1String(f)));
-        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/mm_projector.bin"),
-                            folder + QStringLiteral("/mm_projector.bin")));
+        const QString folder =
+            pickleFolder(model, QStringLiteral("pickle-only"), QStringLiteral("mm_projector.bin"),
+                         QStringLiteral("mm_projector.bin"));
+        QVERIFY(!folder.isEmpty());
         auto w = makeWindow();
         QSignalSpy offered(w.get(), &MainWindow::conversionOffered);
         QSignalSpy converted(w.get(), &MainWindow::modelConverted);
@@ -783,13 +731,10 @@ private Q_SLOTS:
         QVERIFY2(w->lastError().contains(QStringLiteral("missing")), qPrintable(w->lastError()));
 
         // A booby-trapped pickle: the conversion is refused, the reason shown, nothing written.
-        const QString trap = m_tmp.filePath(QStringLiteral("pickle-trap"));
-        QVERIFY(QDir().mkpath(trap));
-        for (const char *f : {"config.json", "tokenizer.model"})
-            QVERIFY(QFile::copy(model + QLatin1Char('/') + QLatin1String(f),
-                                trap + QLatin1Char('/') + QLatin1String(f)));
-        QVERIFY(QFile::copy(kData + QStringLiteral("/pickle/global_os_system.pt"),
-                            trap + QStringLiteral("/pytorch_model.bin")));
+        const QString trap =
+            pickleFolder(model, QStringLiteral("pickle-trap"), QStringLiteral("global_os_system.pt"),
+                         QStringLiteral("pytorch_model.bin"));
+        QVERIFY(!trap.isEmpty());
         QTRY_VERIFY(w->findChild<QMessageBox *>(QStringLiteral("convertPickleBox")) == nullptr);
         QSignalSpy errors(w.get(), &MainWindow::errorShown);
         w->loadModel(trap);
@@ -810,9 +755,7 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 24;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 24);
         QSignalSpy tokens(w->engine(), &EngineWorker::token);
         QSignalSpy slices(w->engine(), &EngineWorker::sliceEncoded);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
@@ -825,7 +768,7 @@ private Q_SLOTS:
         const ImageDocument *doc = w->currentDocument();
         QCOMPARE(doc->turns.size(), size_t(1));
         const AnswerRecord &a = doc->turns[0].answer;
-        QVERIFY(a.finished);
+        QCOMPARE(a.state, AnswerState::Finished);
         QVERIFY2(a.error.isEmpty(), qPrintable(a.error));
         QString streamed;
         for (const auto &args : tokens)
@@ -896,12 +839,11 @@ private Q_SLOTS:
         w->regenerate();
         QVERIFY(done.wait(120000));
         QCOMPARE(w->currentDocument()->turns.size(), size_t(3));
-        QVERIFY(w->currentDocument()->turns[2].answer.finished);
+        QVERIFY(w->currentDocument()->turns[2].answer.finished());
 
         // Streaming, seen from the GUI: during a long answer the transcript shows the partial text before the
         // answer has finished (the tiny model is fast, so poll the event loop while it writes).
-        prefs.generation.maxNewTokens = 4000;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4000);
         int guiTokens = 0;
         connect(w->engine(), &EngineWorker::token, this, [&guiTokens] { ++guiTokens; }, Qt::QueuedConnection);
         w->ask(QStringLiteral("Tell me a long story."));
@@ -912,7 +854,7 @@ private Q_SLOTS:
             QTest::qWait(5);
             const AnswerRecord &cur = w->currentDocument()->turns.back().answer;
             const QString shown = w->chatPanel()->transcriptText();
-            sawPartial = guiTokens >= 20 && !cur.finished && cur.text.size() > 10 &&
+            sawPartial = guiTokens >= 20 && !cur.finished() && cur.text.size() > 10 &&
                          shown.contains(cur.text.left(10).trimmed()) && !shown.contains(QStringLiteral("stopped"));
         }
         w->stop();
@@ -927,9 +869,7 @@ private Q_SLOTS:
         w->setRegion(QRect(100, 80, 400, 300));
         const SlicePlan regionPlan = w->currentPlan();
         QCOMPARE(regionPlan.input, (Size{400, 300}));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 4;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4);
         // The progress line as it reads right after each slice event is handled ("slice 3/7 · 410 ms · ETA").
         QStringList progress;
         connect(w->engine(), &EngineWorker::sliceEncoded, this,
@@ -951,16 +891,14 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 8;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 8);
         w->chatPanel()->setAbMode(true);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
         w->ask(QStringLiteral("Describe it."));
         QVERIFY(done.wait(120000));
         const ChatTurn &turn = w->currentDocument()->turns.at(0);
         QVERIFY(turn.baseline.has_value());
-        QVERIFY(turn.answer.finished && turn.baseline->finished);
+        QVERIFY(turn.answer.finished() && turn.baseline->finished());
         QVERIFY2(turn.baseline->error.isEmpty(), qPrintable(turn.baseline->error));
         QCOMPARE(turn.baseline->policyName, QStringLiteral("llava15"));
         QVERIFY(turn.baseline->hasPlan);
@@ -973,9 +911,7 @@ private Q_SLOTS:
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 4000; // far longer than the test waits: only Stop can end it early
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4000); // far longer than the test waits: only Stop can end it early
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
         int guiTokens = 0; // tokens delivered to the GUI thread (a QSignalSpy would count in the worker thread)
         connect(w->engine(), &EngineWorker::token, this, [&guiTokens] { ++guiTokens; }, Qt::QueuedConnection);
@@ -994,7 +930,7 @@ private Q_SLOTS:
         const qint64 stopMs = stopClock.elapsed();
         meter.stop();
         const AnswerRecord &a = w->currentDocument()->turns.at(0).answer;
-        QVERIFY(a.cancelled);
+        QCOMPARE(a.state, AnswerState::Stopped);
         QVERIFY(a.generatedTokens < 4000);
         QVERIFY(!w->isGenerating());
         QVERIFY(w->chatPanel()->transcriptText().contains(QStringLiteral("stopped")));
@@ -1005,21 +941,17 @@ private Q_SLOTS:
         QVERIFY2(meter.maxGapMs() < 250.0, qPrintable(QString::number(meter.maxGapMs())));
         QVERIFY(meter.ticks() > 20);
         // Still responsive: a new question works after the stop.
-        prefs.generation.maxNewTokens = 4;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4);
         w->ask(QStringLiteral("Short answer?"));
         QVERIFY(done.wait(120000));
-        QVERIFY(w->currentDocument()->turns.at(1).answer.finished);
-        QVERIFY(!w->currentDocument()->turns.at(1).answer.cancelled);
+        QCOMPARE(w->currentDocument()->turns.at(1).answer.state, AnswerState::Finished);
     }
 
     void modelSwitchWhileGenerating()
     {
         auto w = makeWindow();
         QVERIFY(prepareAsk(*w));
-        Preferences prefs = w->preferences();
-        prefs.generation.maxNewTokens = 4000;
-        w->setPreferences(prefs);
+        setMaxNewTokens(*w, 4000);
         QSignalSpy tokens(w->engine(), &EngineWorker::token);
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
         QSignalSpy model(w.get(), &MainWindow::modelChanged);
@@ -1029,9 +961,44 @@ private Q_SLOTS:
         QVERIFY(done.wait(20000));
         QTRY_VERIFY_WITH_TIMEOUT(model.count() >= 1, 120000);
         QVERIFY(model.last().first().toBool());
-        QVERIFY(w->currentDocument()->turns.at(0).answer.cancelled);
+        QCOMPARE(w->currentDocument()->turns.at(0).answer.state, AnswerState::Stopped);
+    }
+
+    // Closing an image while answers stream cancels that image's answers only: an answer about another image,
+    // asked meanwhile and queued behind, still arrives and shows. (Closing used to stop every answer.)
+    void closingOneImageKeepsOtherAnswers()
+    {
+        auto w = makeWindow();
+        QVERIFY(prepareAsk(*w));
+        setMaxNewTokens(*w, 4000); // only a cancel ends it early
+        QSignalSpy tokens(w->engine(), &EngineWorker::token);
+        QSignalSpy done(w.get(), &MainWindow::generationFinished);
+        w->ask(QStringLiteral("Tell me everything."));
+        w->openFiles({m_shapes});
+        QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 2, 10000);
+        setMaxNewTokens(*w, 4);
+        w->ask(QStringLiteral("Short?")); // about shapes.png, queued behind the long answer
+        QTRY_VERIFY_WITH_TIMEOUT(tokens.count() >= 3 || done.count() > 0, 120000);
+        QCOMPARE(done.count(), 0);
+        w->selectDocument(0);
+        QCOMPARE(w->currentDocument()->title, QStringLiteral("vga.png"));
+        QAction *close = nullptr;
+        for (QAction *a : w->fileMenu()->actions())
+            if (a->text() == QStringLiteral("Close &Image"))
+                close = a;
+        QVERIFY(close);
+        close->trigger();
+        QVERIFY(done.wait(120000));
+        QCOMPARE(w->documentCount(), 1);
+        QCOMPARE(w->currentDocument()->title, QStringLiteral("shapes.png"));
+        const AnswerRecord &a = w->currentDocument()->turns.at(0).answer;
+        QCOMPARE(a.state, AnswerState::Finished);
+        QVERIFY(a.generatedTokens > 0);
+        QVERIFY2(!w->chatPanel()->transcriptText().contains(QStringLiteral("stopped")),
+                 qPrintable(w->chatPanel()->transcriptText()));
+        QVERIFY(!w->isGenerating());
     }
 };
 
-QTEST_MAIN(UiTest)
-#include "test_ui.moc"
+QTEST_MAIN(PanelTest)
+#include "test_panels.moc"

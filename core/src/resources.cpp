@@ -1,0 +1,49 @@
+// The resource search (resources.h).
+#include "uhdlens/resources.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+
+namespace uhdlens {
+
+std::vector<std::string> resourceRoots()
+{
+    std::vector<std::string> roots;
+    const QByteArray env = qgetenv("UHDLENS_RESOURCES");
+    if (!env.isEmpty())
+        roots.push_back(QString::fromLocal8Bit(env).toStdString());
+    if (QCoreApplication::instance()) {
+        const QString app = QCoreApplication::applicationDirPath();
+        roots.push_back((app + QStringLiteral("/../share/uhdlens")).toStdString());
+        roots.push_back((app + QStringLiteral("/../resources")).toStdString());
+    }
+#ifdef UHDLENS_SOURCE_RESOURCES
+    roots.push_back(UHDLENS_SOURCE_RESOURCES);
+#endif
+    return roots;
+}
+
+std::string findResource(const std::string &relative, const std::vector<std::string> &roots)
+{
+    for (const std::string &root : roots) {
+        const QString path = QDir(QString::fromStdString(root)).filePath(QString::fromStdString(relative));
+        if (QFileInfo::exists(path))
+            return QDir::cleanPath(path).toStdString();
+    }
+    return {};
+}
+
+std::string findResource(const std::string &relative)
+{
+    return findResource(relative, resourceRoots());
+}
+
+std::string bundledModelFolder()
+{
+    // A folder without its config.json (an interrupted install or training run) is not a model to offer.
+    const std::string config = findResource("models/uhd-lens-tiny/config.json");
+    return config.empty() ? std::string() : QFileInfo(QString::fromStdString(config)).path().toStdString();
+}
+
+} // namespace uhdlens

@@ -1,0 +1,118 @@
+// The one resource search (uhdlens/resources.h): its order, first match wins, and the bundled model's rule (a
+// folder counts only with its config.json).
+#include "uhdlens/resources.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QTemporaryDir>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using namespace uhdlens;
+
+namespace {
+
+// Sets (or, with nullptr, unsets) $UHDLENS_RESOURCES for one scope.
+class EnvOverride
+{
+public:
+    explicit EnvOverride(const char *value)
+    {
+        if (const char *old = std::getenv("UHDLENS_RESOURCES"))
+            m_old = old;
+        if (value)
+            qputenv("UHDLENS_RESOURCES", value);
+        else
+            qunsetenv("UHDLENS_RESOURCES");
+    }
+    ~EnvOverride()
+    {
+        if (m_old.empty())
+            qunsetenv("UHDLENS_RESOURCES");
+        else
+            qputenv("UHDLENS_RESOURCES", m_old.c_str());
+    }
+
+private:
+    std::string m_old;
+};
+
+void touch(const QString &path)
+{
+    QDir().mkpath(QFileInfo(path).path());
+    QFile f(path);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly)) << path.toStdString();
+    f.write("{}");
+}
+
+std::string clean(const QString &path)
+{
+    return QDir::cleanPath(path).toStdString();
+}
+
+} // namespace
+
+TEST(ResourceFinder, SearchOrderWithoutApplication)
+{
+    EnvOverride none(nullptr);
+    ASSERT_EQ(QCoreApplication::instance(), nullptr);
+    const std::vector<std::string> plain = resourceRoots();
+    ASSERT_EQ(plain.size(), 1u); // only the source tree without an executable path
+    EXPECT_EQ(clean(QString::fromStdString(plain[0])),
+              clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources")));
+    EnvOverride env("/opt/uhdlens-override");
+    const std::vector<std::string> roots = resourceRoots();
+    ASSERT_EQ(roots.size(), 2u);
+    EXPECT_EQ(roots[0], "/opt/uhdlens-override"); // the override comes first
+    EXPECT_EQ(roots[1], plain[0]);
+}
+
+TEST(ResourceFinder, SearchOrderWithApplication)
+{
+    EnvOverride env("/opt/uhdlens-override");
+    static int argc = 1;
+    static char arg0[] = "/usr/local/bin/uhdlens";
+    static char *argv[] = {arg0, nullptr};
+    QCoreApplication app(argc, argv);
+    const QString exeDir = QCoreApplication::applicationDirPath(); // the test binary's real folder
+    const std::vector<std::string> roots = resourceRoots();
+    ASSERT_EQ(roots.size(), 4u);
+    EXPECT_EQ(roots[0], "/opt/uhdlens-override");
+    EXPECT_EQ(roots[1], (exeDir + QStringLiteral("/../share/uhdlens")).toStdString()); // installed
+    EXPECT_EQ(roots[2], (exeDir + QStringLiteral("/../resources")).toStdString());     // relocatable folder
+    EXPECT_EQ(clean(QString::fromStdString(roots[3])),
+              clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources")));
+}
+
+TEST(ResourceFinder, FirstExistingRootWins)
+{
+    QTemporaryDir a, b;
+    const std::vector<std::string> roots = {a.path().toStdString() + "/missing", a.path().toStdString(),
+                                            b.path().toStdString()};
+    EXPECT_EQ(findResource("text/x.txt", roots), "");
+    touch(b.filePath(QStringLiteral("text/x.txt")));
+    EXPECT_EQ(findResource("text/x.txt", roots), clean(b.filePath(QStringLiteral("text/x.txt"))));
+    touch(a.filePath(QStringLiteral("text/x.txt")));
+    EXPECT_EQ(findResource("text/x.txt", roots), clean(a.filePath(QStringLiteral("text/x.txt"))));
+    EXPECT_EQ(findResource("text/x.txt", {}), "");
+    EXPECT_EQ(findResource("text/other.txt", roots), "");
+}
+
+TEST(ResourceFinder, BundledModelNeedsItsConfig)
+{
+    QTemporaryDir dir;
+    EnvOverride env(dir.path().toLocal8Bit().constData());
+    const QString model = dir.filePath(QStringLiteral("models/uhd-lens-tiny"));
+    // A folder without config.json (an interrupted install) is skipped: the next root's model, if any, is
+    // found.
+    QDir().mkpath(model);
+    EXPECT_NE(bundledModelFolder(), clean(model));
+    touch(model + QStringLiteral("/config.json"));
+    EXPECT_EQ(bundledModelFolder(), clean(model));
+    // The same search as findResource().
+    EXPECT_EQ(findResource("models/uhd-lens-tiny"), clean(model));
+}

@@ -1,0 +1,82 @@
+// UHD Lens UI — every settings key in one place (as GPT4All's MySettings): the preferences, the slicing and
+// the model it was chosen with, the model folder, recent files, the A/B switch and the window layout.
+//
+// Key names and stored values are those of every earlier version, so a user's settings survive updates:
+//   generation/{maxNewTokens,temperature,topK,topP,repetitionPenalty,seed,stopStrings},
+//   model/{device,dtype,folder}, ui/language, plan/{policy,maxSlices,forModel}, chat/abMode,
+//   files/{recent,lastDir}, window/{geometry,state}.
+// Not a singleton: the window makes one and hands it to what needs it (tests pass a temporary .ini file).
+#pragma once
+
+#include "settingsdialog.h"
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <optional>
+
+class QSettings;
+
+namespace uhdlens::ui {
+
+// The slicing the user chose in the plan panel, and the model (its folder) it was chosen with.
+struct SavedSlicing
+{
+    QString policy;    // "minicpmv" | "llava-uhd" | "llava15"
+    int maxSlices = 0; // 0: none saved
+    QString forModel;  // empty: chosen without a model
+};
+
+class AppSettings
+{
+public:
+    // `file` empty: the user's settings (QSettings with the application's names); else that .ini file.
+    explicit AppSettings(const QString &file = {});
+    ~AppSettings();
+    AppSettings(const AppSettings &) = delete;
+    AppSettings &operator=(const AppSettings &) = delete;
+
+    // Generation settings (a hand-edited file with values out of range gives the defaults), device, dtype and
+    // the language to start in (initialLanguage() of the saved one).
+    Preferences preferences() const;
+    void setPreferences(const Preferences &prefs);
+    void setLanguage(const QString &code);
+
+    // The slicing shown at start-up (before any model): the saved policy, else MiniCPM-V; `defaultMaxSlices`
+    // when none was saved.
+    QString startupPolicy() const;
+    int startupMaxSlices(int defaultMaxSlices) const;
+    // The remembered slicing, only when it was chosen with the model in `modelDir` (plan/forModel): a
+    // settings file from before that key, or one saved with another model or none, gives nullopt, so a model
+    // is never asked with slicing it was not trained for (issue 22).
+    std::optional<SavedSlicing> slicingFor(const QString &modelDir) const;
+    void setSlicing(const SavedSlicing &slicing);
+
+    QString modelFolder() const; // the folder loaded last time, empty if none
+    void setModelFolder(const QString &folder);
+    void forgetModelFolder(); // unloaded: start without a model next time too
+
+    QStringList recentFiles() const;
+    void addRecentFile(const QString &path); // absolute path, most recent first, at most kMaxRecentFiles
+    void clearRecentFiles();
+    QString lastImageFolder() const; // where the open dialog starts (home when unset)
+    void setLastImageFolder(const QString &folder);
+
+    bool abMode() const;
+    void setAbMode(bool on);
+
+    QByteArray windowGeometry() const;
+    QByteArray windowState() const;
+    void setWindowLayout(const QByteArray &geometry, const QByteArray &state);
+
+    void sync();
+
+    static constexpr int kMaxRecentFiles = 10;
+
+private:
+    std::unique_ptr<QSettings> m_settings;
+};
+
+} // namespace uhdlens::ui
