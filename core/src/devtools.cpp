@@ -55,10 +55,11 @@ std::string findResource(const std::string &relative, const std::string &fallbac
     return {};
 }
 
-TinyModel writeTinyModel(const std::string &family, const std::string &outDir, std::uint64_t seed,
+TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t seed,
                          const std::string &corpusFile)
 {
-    const nlohmann::json config = tinyConfig(family); // Error(UnknownFamily)
+    const nlohmann::json config = tinyConfig(family);
+    const std::string familyName(nameOf(family));
     std::ifstream corpus(corpusFile);
     if (!corpus)
         throw Error(ErrorCode::FileNotFound, "tokenizer corpus not found: " + corpusFile, corpusFile);
@@ -87,7 +88,7 @@ TinyModel writeTinyModel(const std::string &family, const std::string &outDir, s
         tiny.parameters += p.second.numel();
 
     writeText(join(outDir, "config.json"), config.dump(2) + "\n");
-    const std::map<std::string, std::string> meta = {{"format", "pt"}, {"uhdlens_family", family},
+    const std::map<std::string, std::string> meta = {{"format", "pt"}, {"uhdlens_family", familyName},
                                                      {"uhdlens_seed", std::to_string(seed)}};
     saveSafeTensors(join(outDir, "model.safetensors"), params, meta);
 
@@ -99,7 +100,7 @@ TinyModel writeTinyModel(const std::string &family, const std::string &outDir, s
     const int vocab = static_cast<int>(vlm->vocabSize()); // the tokenizer fills the model's vocabulary exactly
     Tokenizer::train(vocab >= 2000 ? all : sentences, join(outDir, "tokenizer.model"), vocab, special);
 
-    nlohmann::json extra = {{"name", "UHD Lens tiny " + family + " (random weights, seed " + std::to_string(seed) + ")"},
+    nlohmann::json extra = {{"name", "UHD Lens tiny " + familyName + " (random weights, seed " + std::to_string(seed) + ")"},
                             {"description", "Random weights for tests and demos: its answers are meaningless."},
                             {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};
     writeText(join(outDir, "uhdlens.json"), extra.dump(2) + "\n");
@@ -154,8 +155,8 @@ std::vector<DumpedTensor> dumpEncoding(const Model &model, const QImage &rgb, co
 
     const std::map<std::string, std::string> meta = {
         {"plan", planToJson(plan, model.info().layout).dump()},
-        {"family", model.info().family},
-        {"dtype", model.info().dtype},
+        {"family", std::string(nameOf(model.info().family))},
+        {"dtype", std::string(nameOf(model.info().dtype))},
         {"question", question}};
     saveSafeTensors(outFile, tensors, meta);
     std::vector<DumpedTensor> out;

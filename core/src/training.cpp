@@ -102,7 +102,7 @@ json buildConfig(const std::string &preset, const std::string &policy, int maxSl
     if (policy != "llava-uhd" && policy != "minicpmv" && policy != "llava15")
         throw Error(ErrorCode::InvalidArgument,
                     "training policy must be llava-uhd, minicpmv or llava15, not '" + policy + "'", "policy");
-    json cfg = tinyConfig("uhd-paper");
+    json cfg = tinyConfig(Family::UhdPaper);
     setKey(cfg, "vision_config.image_size", s.scale);
     setKey(cfg, "vision_config.hidden_size", s.visionHidden);
     setKey(cfg, "vision_config.num_hidden_layers", s.visionLayers);
@@ -1160,7 +1160,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         cfg = readJson(o.configFile);
     else
         cfg = buildConfig(o.preset, o.policy, o.maxSlices, o.resamplerAttention, o.patchEmbed);
-    const std::string family = detectFamily(cfg);
+    const Family family = detectFamily(cfg);
     std::unique_ptr<VisionLanguageModel> model = createFamilyModel(cfg, nullptr, {});
     initRandom(*model, o.seed);
     if (o.encoderWarmupSteps > 0 && o.encoderWarmupCrop % model->policy().patch != 0)

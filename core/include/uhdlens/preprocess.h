@@ -15,6 +15,7 @@
 // to the image.
 #pragma once
 
+#include "uhdlens/model_facts.h"
 #include "uhdlens/slice_planner.h"
 
 #include <QImage>
@@ -24,19 +25,8 @@
 
 namespace uhdlens {
 
-struct RgbColour
-{
-    std::uint8_t r = 0;
-    std::uint8_t g = 0;
-    std::uint8_t b = 0;
-    friend bool operator==(const RgbColour &, const RgbColour &) = default;
-};
-
-// LLaVA-1.5 pads to a square with its normalisation mean as a colour, `tuple(int(x*255) for x in
-// image_processor.image_mean)` (CLIP's mean 0.48145466, 0.4578275, 0.40821073 -> 122, 116, 104), so the padding
-// normalises to ~0. padColourForMean() makes the same colour from any mean (int(): truncation).
-inline constexpr RgbColour kClipMeanColour{122, 116, 104};
-RgbColour padColourForMean(const float mean[3]);
+// RgbColour, kClipMeanColour and padColourForMean() (the LLaVA-1.5 pad colour of a normalisation mean) are in
+// uhdlens/model_facts.h: ModelInfo::padColour is the loaded model's.
 
 // The images the encoder receives, in encoding order: the overview, then the slices row-major.
 struct ModelView
