@@ -93,7 +93,7 @@ void EngineWorker::ask(const uhdlens::ui::AskRequest &request)
     if (isCancelled(id)) {
         AskResult result;
         result.cancelled = true;
-        result.stopReason = "cancelled";
+        result.stopReason = uhdlens::StopReason::Cancelled;
         Q_EMIT finished(id, result);
         return;
     }

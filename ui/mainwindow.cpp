@@ -888,7 +888,7 @@ void MainWindow::replan()
     m_canvas->setPlan(m_plan, area.topLeft());
     m_exactView.reset();
     if (m_plan.overview.width > 0)
-        m_renderGeneration = m_renderer->request(doc->subject(), m_plan);
+        m_renderGeneration = m_renderer->request(doc->subject(), m_plan, previewPadColour(m_modelInfo));
     m_planPanel->showPlan(m_plan, layoutFor(policy), m_modelInfo ? m_modelInfo->contextLength : 0);
     if (m_previewIndex >= m_plan.sliceCount())
         m_previewIndex = -1;
@@ -921,9 +921,9 @@ void MainWindow::updateModelView()
     if (m_previewIndex < 0 && !doc->region && !doc->preview.isNull()) {
         SlicePlan small = m_plan;
         small.input = {doc->preview.width(), doc->preview.height()};
-        approx = modelInputImage(doc->preview, small, -1);
+        approx = quickModelInput(doc->preview, small, -1, previewPadColour(m_modelInfo));
     } else {
-        approx = modelInputImage(doc->subject(), m_plan, m_previewIndex);
+        approx = quickModelInput(doc->subject(), m_plan, m_previewIndex, previewPadColour(m_modelInfo));
     }
     m_planPanel->showModelView(approx, m_previewIndex, m_plan);
 }
@@ -966,8 +966,9 @@ void MainWindow::loadModel(const QString &folder)
     m_chatPanel->showProgress(tr("Loading model…"), 0.0);
     LoadOptions options;
     options.modelDir = folder.toStdString();
-    options.device = m_prefs.device.toStdString();
-    options.dtype = m_prefs.dtype.toStdString();
+    // The settings' values are the name tables' spellings (settingsdialog.cpp); anything else stored means auto.
+    options.device.kind = fromName<Device>(m_prefs.device.toStdString()).value_or(Device::Auto);
+    options.dtype = fromName<Dtype>(m_prefs.dtype.toStdString()).value_or(Dtype::Auto);
     EngineWorker *w = engine();
     QMetaObject::invokeMethod(w, [w, options] { w->loadModel(options); }, Qt::QueuedConnection);
     updateStatus();
@@ -1193,7 +1194,7 @@ void MainWindow::onPlanReady(quint64 id, const SlicePlan &plan)
     if (AnswerRecord *a = answerFor(id)) {
         a->plan = plan;
         a->hasPlan = true;
-        a->imageTokens = visualTokenCount(plan, layoutFor(plan.policy));
+        a->imageTokens = imagePositions(plan, layoutFor(plan.policy), m_modelInfo ? m_modelInfo->tokensPerImage : 0);
         m_chatPanel->scheduleRender();
     }
 }
@@ -1250,7 +1251,7 @@ void MainWindow::onFinished(quint64 id, const AskResult &result)
         a->finished = true;
         a->cancelled = result.cancelled;
         a->fromCache = result.imageFromCache;
-        a->stopReason = QString::fromStdString(result.stopReason);
+        a->stopReason = QString::fromStdString(nameOf(result.stopReason));
         if (!result.answer.empty() || a->text.isEmpty())
             a->text = QString::fromStdString(result.answer);
         if (result.plan.overview.width > 0) {

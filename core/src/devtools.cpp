@@ -59,7 +59,7 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
                          const std::string &corpusFile)
 {
     const nlohmann::json config = tinyConfig(family);
-    const std::string familyName(nameOf(family));
+    const std::string familyName = nameOf(family);
     std::ifstream corpus(corpusFile);
     if (!corpus)
         throw Error(ErrorCode::FileNotFound, "tokenizer corpus not found: " + corpusFile, corpusFile);
@@ -155,8 +155,8 @@ std::vector<DumpedTensor> dumpEncoding(const Model &model, const QImage &rgb, co
 
     const std::map<std::string, std::string> meta = {
         {"plan", planToJson(plan, model.info().layout).dump()},
-        {"family", std::string(nameOf(model.info().family))},
-        {"dtype", std::string(nameOf(model.info().dtype))},
+        {"family", nameOf(model.info().family)},
+        {"dtype", nameOf(model.info().dtype)},
         {"question", question}};
     saveSafeTensors(outFile, tensors, meta);
     std::vector<DumpedTensor> out;

@@ -224,7 +224,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         throw Error(ErrorCode::TokenizerInvalid, tokPath + ": " + e.what(), tokPath);
     }
 
-    report(0.1, "building " + std::string(nameOf(family)) + " modules");
+    report(0.1, "building " + nameOf(family) + " modules");
     torch::NoGradGuard noGrad;
     FamilyBuildOptions build;
     build.dtype = dtype;
@@ -247,7 +247,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     const bool separateVision = !options.visionDir.empty() && !visionPrefixes.empty();
     if (!options.visionDir.empty() && visionPrefixes.empty())
         throw Error(ErrorCode::InvalidArgument,
-                    "the " + std::string(nameOf(family)) + " family keeps its vision tower in the model folder; --vision is not used",
+                    "the " + nameOf(family) + " family keeps its vision tower in the model folder; --vision is not used",
                     options.visionDir);
     if (separateVision)
         impl->checkpoints.push_back(Checkpoint::open(options.visionDir));

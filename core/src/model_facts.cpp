@@ -54,9 +54,9 @@ template <> struct Table<StopReason>
 
 } // namespace
 
-std::string_view nameOf(Device value) { return names::nameOf(kDeviceNames, value); }
-std::string_view nameOf(Dtype value) { return names::nameOf(kDtypeNames, value); }
-std::string_view nameOf(StopReason value) { return names::nameOf(kStopReasonNames, value); }
+std::string nameOf(Device value) { return std::string(names::nameOf(kDeviceNames, value)); }
+std::string nameOf(Dtype value) { return std::string(names::nameOf(kDtypeNames, value)); }
+std::string nameOf(StopReason value) { return std::string(names::nameOf(kStopReasonNames, value)); }
 
 template <class E> std::optional<E> fromName(std::string_view name) { return names::fromName<E>(Table<E>::rows, name); }
 template <class E> E parseName(std::string_view name)
@@ -94,7 +94,7 @@ DeviceChoice parseDevice(std::string_view text)
 
 std::string deviceChoiceName(const DeviceChoice &choice)
 {
-    std::string name(nameOf(choice.kind));
+    std::string name = nameOf(choice.kind);
     if (choice.kind == Device::Cuda && choice.index != 0)
         name += ":" + std::to_string(choice.index);
     return name;

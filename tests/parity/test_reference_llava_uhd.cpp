@@ -97,8 +97,8 @@ std::shared_ptr<const Model> loadModel(const std::string &dtype)
     LoadOptions o;
     o.modelDir = kDir;
     o.visionDir = kDir + "/vision";
-    o.device = "cpu";
-    o.dtype = dtype;
+    o.device = {Device::Cpu};
+    o.dtype = parseName<Dtype>(dtype);
     return Model::load(o);
 }
 
@@ -317,8 +317,8 @@ TEST(ReferenceLlavaUhd, ReleaseLayoutNeedsTheVisionFolder)
 {
     LoadOptions o;
     o.modelDir = kDir;
-    o.device = "cpu";
-    o.dtype = "f32";
+    o.device = {Device::Cpu};
+    o.dtype = Dtype::F32;
     try {
         Model::load(o);
         ADD_FAILURE() << "loading the release layout without --vision must fail";
@@ -460,7 +460,7 @@ TEST(ReferenceLlavaUhd, PickledProjectorConvertsAndAnswersAsTheReference)
     LoadOptions o;
     o.modelDir = release;
     o.visionDir = kDir + "/vision";
-    o.dtype = "f32";
+    o.dtype = Dtype::F32;
     try {
         Model::load(o);
         ADD_FAILURE() << "a folder whose projector is only in mm_projector.bin must not load";

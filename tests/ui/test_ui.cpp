@@ -242,7 +242,7 @@ private Q_SLOTS:
             QVERIFY(w->canvas()->overlayRects().size() <= n);
             // The token figure follows the plan.
             QVERIFY2(w->planPanel()->tokensText().contains(
-                         QString::number(visualTokenCount(planSlices(size, p), TokenLayout::MiniCpmV2))),
+                         QString::number(imagePositions(planSlices(size, p), TokenLayout::MiniCpmV2))),
                      qPrintable(w->planPanel()->tokensText()));
         }
         QVERIFY(planSpy.count() >= 6);
@@ -344,7 +344,7 @@ private Q_SLOTS:
         Q_UNUSED(image);
         // Once rendered off-thread, the view holds exactly the pixels the encoder receives (preprocess.h).
         QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
-        const ModelView expected = renderModelView(w->currentDocument()->image, plan);
+        const ModelView expected = renderModelView(w->currentDocument()->image, plan, previewPadColour(w->modelInfo()));
         QCOMPARE(static_cast<PixelView *>(view)->image(), expected.slices.at(0));
         w->showModelView(-1);
         QCOMPARE(static_cast<PixelView *>(view)->image(), expected.overview);
@@ -353,7 +353,7 @@ private Q_SLOTS:
         QVERIFY(!w->modelViewExact());
         QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
         QCOMPARE(static_cast<PixelView *>(view)->image(),
-                 renderModelView(w->currentDocument()->image, w->currentPlan()).overview);
+                 renderModelView(w->currentDocument()->image, w->currentPlan(), previewPadColour(w->modelInfo())).overview);
     }
 
     void hugeImageNeverFreezes()
@@ -843,14 +843,14 @@ private Q_SLOTS:
 
         // The model panel shows what answers.
         const ModelInfo &info = *w->modelInfo();
-        QCOMPARE(info.family, std::string("uhd-paper"));
+        QCOMPARE(info.family, Family::UhdPaper);
         const QList<QLabel *> panelText = w->modelPanel()->findChildren<QLabel *>();
         QStringList shown;
         for (QLabel *l : panelText)
             shown << l->text();
         QVERIFY(shown.contains(QStringLiteral("uhd-paper")));
         // The precision label starts with the dtype ("mixed (bf16 weights, f32 arithmetic)" spells mixed out).
-        QVERIFY(!shown.filter(QRegularExpression(QStringLiteral("^") + QString::fromStdString(info.dtype))).isEmpty());
+        QVERIFY(!shown.filter(QRegularExpression(QStringLiteral("^") + QString::fromStdString(nameOf(info.dtype)))).isEmpty());
         QVERIFY(shown.contains(QString::fromStdString(info.device)));
         // ... and what the model says of itself (uhdlens.json "description").
         QVERIFY(!info.description.empty());

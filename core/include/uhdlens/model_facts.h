@@ -2,7 +2,7 @@
 // table, and the per-model pixel facts (normalisation, pad colour). No torch, no Qt.
 //
 //     uhdlens::Dtype t = uhdlens::parseName<uhdlens::Dtype>("bf16");      // throws Error naming the bad value
-//     std::string_view s = uhdlens::nameOf(t);                             // "bf16"
+//     std::string s = uhdlens::nameOf(t);                                  // "bf16"
 //     std::vector<std::string> valid = uhdlens::allNames<uhdlens::Dtype>(); // auto, f32, mixed, bf16, f16
 //     uhdlens::DeviceChoice d = uhdlens::parseDevice("cuda:1");            // {Device::Cuda, 1}
 //
@@ -31,10 +31,10 @@ enum class Dtype { Auto, F32, Mixed, Bf16, F16 };
 enum class StopReason { Eos, StopString, MaxTokens, Cancelled }; // "eos", "stop-string", "max-tokens", "cancelled"
 
 // The canonical name of a value (one table per enum).
-std::string_view nameOf(Family value);
-std::string_view nameOf(Device value);
-std::string_view nameOf(Dtype value);
-std::string_view nameOf(StopReason value);
+std::string nameOf(Family value);
+std::string nameOf(Device value);
+std::string nameOf(Dtype value);
+std::string nameOf(StopReason value);
 
 // The value a name (or alias) stands for; nullopt for anything else. Exact, case-sensitive match.
 template <class E> std::optional<E> fromName(std::string_view name);

@@ -82,7 +82,7 @@ const FamilyRow &rowOf(Family family)
 
 } // namespace
 
-std::string_view nameOf(Family value) { return rowOf(value).name; }
+std::string nameOf(Family value) { return std::string(rowOf(value).name); }
 template <> std::optional<Family> fromName<Family>(std::string_view name)
 {
     return names::fromName<Family>(familyTable(), name);
