@@ -3,6 +3,7 @@
 
 #include "engine_impl.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 #include "uhdlens/plan_json.h"
 
 #include <QCoreApplication>
@@ -18,14 +19,6 @@
 namespace uhdlens {
 
 namespace {
-
-void writeText(const std::string &path, const std::string &text)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out)
-        throw Error(ErrorCode::FileUnreadable, "cannot write " + path, path);
-}
 
 std::string join(const std::string &dir, const std::string &name)
 {
@@ -87,7 +80,7 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
     for (const auto &p : params)
         tiny.parameters += p.second.numel();
 
-    writeText(join(outDir, "config.json"), config.dump(2) + "\n");
+    writeJsonFile(join(outDir, "config.json"), config);
     const std::map<std::string, std::string> meta = {{"format", "pt"}, {"uhdlens_family", familyName},
                                                      {"uhdlens_seed", std::to_string(seed)}};
     saveSafeTensors(join(outDir, "model.safetensors"), params, meta);
@@ -103,7 +96,7 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
     nlohmann::json extra = {{"name", "UHD Lens tiny " + familyName + " (random weights, seed " + std::to_string(seed) + ")"},
                             {"description", "Random weights for tests and demos: its answers are meaningless."},
                             {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};
-    writeText(join(outDir, "uhdlens.json"), extra.dump(2) + "\n");
+    writeJsonFile(join(outDir, "uhdlens.json"), extra);
     tiny.files = {join(outDir, "config.json"), join(outDir, "model.safetensors"), join(outDir, "tokenizer.model"),
                   join(outDir, "uhdlens.json")};
 
@@ -120,7 +113,7 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
                     break;
                 }
         const nlohmann::json visionConfig = config.contains("vision_config") ? config["vision_config"] : config;
-        writeText(join(tiny.visionDir, "config.json"), visionConfig.dump(2) + "\n");
+        writeJsonFile(join(tiny.visionDir, "config.json"), visionConfig);
         saveSafeTensors(join(tiny.visionDir, "model.safetensors"), vision, meta);
         tiny.files.push_back(join(tiny.visionDir, "config.json"));
         tiny.files.push_back(join(tiny.visionDir, "model.safetensors"));

@@ -9,6 +9,7 @@
 #include "tokenizer.h"
 
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 #include "uhdlens/synthdata.h"
 
 #include <ATen/autocast_mode.h>
@@ -711,26 +712,9 @@ bool cpuHasBf16()
 
 std::string paramKey(const torch::Tensor &t) { return c10::guts::to_string(t.unsafeGetTensorImpl()); }
 
-void writeText(const std::string &path, const std::string &text)
-{
-    QSaveFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::WriteOnly) || f.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) ||
-        !f.commit())
-        throw Error(ErrorCode::FileUnreadable, "cannot write " + path, path);
-}
-
-json readJson(const std::string &path)
-{
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(ErrorCode::FileNotFound, "cannot read " + path, path);
-    const QByteArray bytes = f.readAll();
-    try {
-        return json::parse(bytes.constData(), bytes.constData() + bytes.size());
-    } catch (const json::exception &e) {
-        throw Error(ErrorCode::ConfigInvalid, path + ": " + e.what(), path);
-    }
-}
+// Checkpoint and log files through the one JSON/text file helper (uhdlens/json_file.h).
+void writeText(const std::string &path, const std::string &text) { writeTextFile(path, text); }
+json readJson(const std::string &path) { return readJsonFile(path); }
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
