@@ -73,7 +73,8 @@ void layImageSpan(TokenLayout layout, const SlicePlan &plan, ImageSpanSink &sink
     case TokenLayout::MiniCpmV2: miniCpmV2(plan, sink); return;
     case TokenLayout::LlavaUhdRelease:
     case TokenLayout::LlavaUhdPaper: spatialSchema(plan, sink); return;
-    case TokenLayout::Llava15: // LLaVA-1.5: the views side by side, no separators (one padded view in practice)
+    // LLaVA-1.5: the views side by side, no separators (one padded view in practice).
+    case TokenLayout::Llava15:
         for (int i = 0; i < static_cast<int>(plan.encodedImages().size()); ++i)
             sink.image(i);
         return;

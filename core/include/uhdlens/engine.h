@@ -127,7 +127,8 @@ struct AskResult
     std::string answer;
     bool cancelled = false;
     bool imageFromCache = false;   // the image's tokens were reused from an earlier question
-    StopReason stopReason = StopReason::MaxTokens; // nameOf(): "eos" | "stop-string" | "max-tokens" | "cancelled"
+    // nameOf(): "eos" | "stop-string" | "max-tokens" | "cancelled"
+    StopReason stopReason = StopReason::MaxTokens;
     SlicePlan plan;
     int promptTokens = 0;          // all positions of this turn's prompt (text + image)
     int reusedPromptTokens = 0;    // leading prompt positions whose KV entries were reused from earlier turns

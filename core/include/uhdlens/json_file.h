@@ -2,7 +2,7 @@
 // errors that name the file. No torch.
 //
 //     nlohmann::json cfg = uhdlens::readJsonFile(dir + "/config.json");        // Error(ConfigInvalid) if broken
-//     auto extra = uhdlens::readOptionalJsonFile(dir + "/preprocessor_config.json", {.label = "preprocessor_config.json"});
+//     auto extra = uhdlens::readOptionalJsonFile(dir + "/preprocessor_config.json");  // nullopt if absent
 //     uhdlens::writeJsonFile(out + "/state.json", state);                       // atomic: all or nothing
 //
 // Reads refuse folders and files over `maxBytes` before reading, and map every nlohmann::json exception (a parse
@@ -22,11 +22,13 @@ namespace uhdlens {
 
 struct JsonFileOptions
 {
-    std::string label;                              // how messages name the file (default: its path)
-    ErrorCode missing = ErrorCode::FileNotFound;    // the file does not exist
-    ErrorCode invalid = ErrorCode::ConfigInvalid;   // not JSON, too large, a folder, or not an object when required
-    bool requireObject = true;                      // the top level must be a JSON object
-    std::int64_t maxBytes = std::int64_t(16) << 20; // configs and indexes are KBs; a huge one is not what we read
+    std::string label;                           // how messages name the file (default: its path)
+    ErrorCode missing = ErrorCode::FileNotFound; // the file does not exist
+    // Not JSON, too large, a folder, or not an object when one is required.
+    ErrorCode invalid = ErrorCode::ConfigInvalid;
+    bool requireObject = true; // the top level must be a JSON object
+    // Configs and indexes are KBs; a huge file is not what we read.
+    std::int64_t maxBytes = std::int64_t(16) << 20;
 };
 
 // The parsed file. Throws Error(options.missing) when it does not exist, Error(FileUnreadable) when it cannot be

@@ -28,7 +28,8 @@ enum class Device { Auto, Cpu, Cuda };              // "auto", "cpu", "cuda"
 // "auto", "f32", "mixed", "bf16", "f16". mixed: bf16 matrices, f32 arithmetic (CPU). A loaded model's
 // ModelInfo::dtype is never Auto. Aliases accepted when parsing: fp32, float32, bfloat16, fp16, float16.
 enum class Dtype { Auto, F32, Mixed, Bf16, F16 };
-enum class StopReason { Eos, StopString, MaxTokens, Cancelled }; // "eos", "stop-string", "max-tokens", "cancelled"
+// "eos", "stop-string", "max-tokens", "cancelled"
+enum class StopReason { Eos, StopString, MaxTokens, Cancelled };
 
 // The canonical name of a value (one table per enum).
 std::string nameOf(Family value);
@@ -59,14 +60,14 @@ DeviceChoice parseDevice(std::string_view text);
 // The spelling parseDevice reads back ("cuda" for index 0, "cuda:N" otherwise).
 std::string deviceChoiceName(const DeviceChoice &choice);
 
-// --- families ---------------------------------------------------------------------------------------------------
+// --- families -------------------------------------------------------------------------------------------
 
 // How the family lays out visual tokens in the prompt (its spatial schema).
 TokenLayout familyLayout(Family family);
 // Pieces a tokenizer of the family must know (e.g. "<image>", "<slice>" for minicpmv; none for the Vicuna ones).
 std::vector<std::string> familySpecialTokens(Family family);
 
-// --- what a plan costs in the language model's context ----------------------------------------------------------
+// --- what a plan costs in the language model's context --------------------------------------------------
 
 // Positions the image span of `plan` takes in a prompt laid out as `layout` — the visual tokens plus the
 // layout's separators and special tokens — counted by walking the same span description the families'
@@ -79,7 +80,7 @@ int imagePositions(const SlicePlan &plan, TokenLayout layout, int tokensPerImage
 // Tokens per encoded image (resampler queries) a layout's reference model uses: 64, 144 or 576.
 int tokensPerImage(TokenLayout layout);
 
-// --- pixels -----------------------------------------------------------------------------------------------------
+// --- pixels ---------------------------------------------------------------------------------------------
 
 // Pixel normalisation of a vision encoder: (x/255 - mean) / std per channel.
 struct PixelNorm
