@@ -1194,7 +1194,8 @@ void MainWindow::onPlanReady(quint64 id, const SlicePlan &plan)
     if (AnswerRecord *a = answerFor(id)) {
         a->plan = plan;
         a->hasPlan = true;
-        a->imageTokens = imagePositions(plan, layoutFor(plan.policy), m_modelInfo ? m_modelInfo->tokensPerImage : 0);
+        a->imageTokens =
+            imagePositions(plan, layoutFor(plan.policy), m_modelInfo ? m_modelInfo->tokensPerImage : 0);
         m_chatPanel->scheduleRender();
     }
 }

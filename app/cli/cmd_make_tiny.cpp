@@ -45,8 +45,7 @@ int runMakeTiny(const QStringList &args)
         return 1;
     }
     try {
-        const auto tiny = uhdlens::writeTinyModel(*family,
-                                                  parser.value(outOpt).toStdString(), seed, corpus);
+        const auto tiny = uhdlens::writeTinyModel(*family, parser.value(outOpt).toStdString(), seed, corpus);
         std::printf("%s: %lld parameters\n", tiny.modelDir.c_str(), static_cast<long long>(tiny.parameters));
         for (const auto &f : tiny.files)
             std::printf("  %s\n", f.c_str());

@@ -6,7 +6,6 @@
 #include "uhdlens/errors.h"
 #include "uhdlens/json_file.h"
 
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>

@@ -81,8 +81,8 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
         tiny.parameters += p.second.numel();
 
     writeJsonFile(join(outDir, "config.json"), config);
-    const std::map<std::string, std::string> meta = {{"format", "pt"}, {"uhdlens_family", familyName},
-                                                     {"uhdlens_seed", std::to_string(seed)}};
+    const std::map<std::string, std::string> meta = {
+        {"format", "pt"}, {"uhdlens_family", familyName}, {"uhdlens_seed", std::to_string(seed)}};
     saveSafeTensors(join(outDir, "model.safetensors"), params, meta);
 
     std::vector<std::string> special;
@@ -93,9 +93,10 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
     const int vocab = static_cast<int>(vlm->vocabSize()); // the tokenizer fills the model's vocabulary exactly
     Tokenizer::train(vocab >= 2000 ? all : sentences, join(outDir, "tokenizer.model"), vocab, special);
 
-    nlohmann::json extra = {{"name", "UHD Lens tiny " + familyName + " (random weights, seed " + std::to_string(seed) + ")"},
-                            {"description", "Random weights for tests and demos: its answers are meaningless."},
-                            {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};
+    nlohmann::json extra = {
+        {"name", "UHD Lens tiny " + familyName + " (random weights, seed " + std::to_string(seed) + ")"},
+        {"description", "Random weights for tests and demos: its answers are meaningless."},
+        {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};
     writeJsonFile(join(outDir, "uhdlens.json"), extra);
     tiny.files = {join(outDir, "config.json"), join(outDir, "model.safetensors"), join(outDir, "tokenizer.model"),
                   join(outDir, "uhdlens.json")};
@@ -146,11 +147,10 @@ std::vector<DumpedTensor> dumpEncoding(const Model &model, const QImage &rgb, co
     const Prompt prompt = vlm.buildPrompt(plan, {}, question, *mi.tokenizer);
     keep("prompt.embeds", embedPrompt(vlm, prompt, torch::stack(encoded, 0)));
 
-    const std::map<std::string, std::string> meta = {
-        {"plan", planToJson(plan, model.info().layout).dump()},
-        {"family", nameOf(model.info().family)},
-        {"dtype", nameOf(model.info().dtype)},
-        {"question", question}};
+    const std::map<std::string, std::string> meta = {{"plan", planToJson(plan, model.info().layout).dump()},
+                                                     {"family", nameOf(model.info().family)},
+                                                     {"dtype", nameOf(model.info().dtype)},
+                                                     {"question", question}};
     saveSafeTensors(outFile, tensors, meta);
     std::vector<DumpedTensor> out;
     for (const auto &t : tensors)

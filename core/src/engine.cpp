@@ -135,7 +135,8 @@ ResolvedDtype resolveDtype(Dtype dtype, const torch::Device &device)
     case Dtype::Mixed:
         if (cuda)
             throw Error(ErrorCode::InvalidArgument,
-                        "mixed (bf16 weights, f32 arithmetic) is a CPU mode; use f16 or bf16 on CUDA", "mixed");
+                        "mixed (bf16 weights, f32 arithmetic) is a CPU mode; use f16 or bf16 on CUDA",
+                        "mixed");
         return {torch::kFloat, true};
     case Dtype::Bf16: return {torch::kBFloat16, false};
     case Dtype::F16:
@@ -146,7 +147,8 @@ ResolvedDtype resolveDtype(Dtype dtype, const torch::Device &device)
                         "f16");
         return {torch::kHalf, false};
     }
-    throw Error(ErrorCode::InvalidArgument, "unknown dtype (choose " + validNamesText<Dtype>() + ")", "dtype");
+    throw Error(ErrorCode::InvalidArgument, "unknown dtype (choose " + validNamesText<Dtype>() + ")",
+                "dtype");
 }
 
 void truncateCache(KVCache &cache, int64_t length)
@@ -247,7 +249,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     const bool separateVision = !options.visionDir.empty() && !visionPrefixes.empty();
     if (!options.visionDir.empty() && visionPrefixes.empty())
         throw Error(ErrorCode::InvalidArgument,
-                    "the " + nameOf(family) + " family keeps its vision tower in the model folder; --vision is not used",
+                    "the " + nameOf(family) +
+                        " family keeps its vision tower in the model folder; --vision is not used",
                     options.visionDir);
     if (separateVision)
         impl->checkpoints.push_back(Checkpoint::open(options.visionDir));

@@ -31,8 +31,10 @@ std::optional<std::string> readBytes(const std::string &path, const JsonFileOpti
     if (info.isDir())
         throw Error(options.invalid, describe(path, options, " is a folder, not a file"), path);
     if (file.size() > options.maxBytes)
-        throw Error(options.invalid,
-                    describe(path, options, " is larger than " + std::to_string(options.maxBytes >> 20) + " MB"), path);
+        throw Error(
+            options.invalid,
+            describe(path, options, " is larger than " + std::to_string(options.maxBytes >> 20) + " MB"),
+            path);
     if (!file.open(QIODevice::ReadOnly))
         throw Error(ErrorCode::FileUnreadable, describe(path, options, " cannot be read"), path);
     const QByteArray bytes = file.readAll();
@@ -86,8 +88,10 @@ void writeTextFile(const std::string &path, const std::string &text)
 {
     QSaveFile f(QString::fromStdString(path));
     if (!f.open(QIODevice::WriteOnly) ||
-        f.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) || !f.commit())
-        throw Error(ErrorCode::FileUnreadable, "cannot write '" + path + "': " + f.errorString().toStdString(), path);
+        f.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) ||
+        !f.commit())
+        throw Error(ErrorCode::FileUnreadable,
+                    "cannot write '" + path + "': " + f.errorString().toStdString(), path);
 }
 
 void writeJsonFile(const std::string &path, const nlohmann::json &value, int indent)

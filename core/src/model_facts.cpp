@@ -16,24 +16,25 @@ template <class E> struct Row
     std::string_view name;
 };
 
-constexpr std::array<Row<Device>, 3> kDeviceNames{{{Device::Auto, "auto"}, {Device::Cpu, "cpu"}, {Device::Cuda, "cuda"}}};
+constexpr std::array<Row<Device>, 3> kDeviceNames{
+    {{Device::Auto, "auto"}, {Device::Cpu, "cpu"}, {Device::Cuda, "cuda"}}};
 
 // Canonical names first; the aliases are the spellings torch and Hugging Face configs use.
 constexpr std::array<Row<Dtype>, 10> kDtypeNames{{{Dtype::Auto, "auto"},
-                                                 {Dtype::F32, "f32"},
-                                                 {Dtype::Mixed, "mixed"},
-                                                 {Dtype::Bf16, "bf16"},
-                                                 {Dtype::F16, "f16"},
-                                                 {Dtype::F32, "fp32"},
-                                                 {Dtype::F32, "float32"},
-                                                 {Dtype::Bf16, "bfloat16"},
-                                                 {Dtype::F16, "fp16"},
-                                                 {Dtype::F16, "float16"}}};
+                                                  {Dtype::F32, "f32"},
+                                                  {Dtype::Mixed, "mixed"},
+                                                  {Dtype::Bf16, "bf16"},
+                                                  {Dtype::F16, "f16"},
+                                                  {Dtype::F32, "fp32"},
+                                                  {Dtype::F32, "float32"},
+                                                  {Dtype::Bf16, "bfloat16"},
+                                                  {Dtype::F16, "fp16"},
+                                                  {Dtype::F16, "float16"}}};
 
 constexpr std::array<Row<StopReason>, 4> kStopReasonNames{{{StopReason::Eos, "eos"},
-                                                          {StopReason::StopString, "stop-string"},
-                                                          {StopReason::MaxTokens, "max-tokens"},
-                                                          {StopReason::Cancelled, "cancelled"}}};
+                                                           {StopReason::StopString, "stop-string"},
+                                                           {StopReason::MaxTokens, "max-tokens"},
+                                                           {StopReason::Cancelled, "cancelled"}}};
 
 template <class E> struct Table;
 template <> struct Table<Device>
@@ -54,22 +55,40 @@ template <> struct Table<StopReason>
 
 } // namespace
 
-std::string nameOf(Device value) { return std::string(names::nameOf(kDeviceNames, value)); }
-std::string nameOf(Dtype value) { return std::string(names::nameOf(kDtypeNames, value)); }
-std::string nameOf(StopReason value) { return std::string(names::nameOf(kStopReasonNames, value)); }
+std::string nameOf(Device value)
+{
+    return std::string(names::nameOf(kDeviceNames, value));
+}
+std::string nameOf(Dtype value)
+{
+    return std::string(names::nameOf(kDtypeNames, value));
+}
+std::string nameOf(StopReason value)
+{
+    return std::string(names::nameOf(kStopReasonNames, value));
+}
 
-template <class E> std::optional<E> fromName(std::string_view name) { return names::fromName<E>(Table<E>::rows, name); }
+template <class E> std::optional<E> fromName(std::string_view name)
+{
+    return names::fromName<E>(Table<E>::rows, name);
+}
 template <class E> E parseName(std::string_view name)
 {
     return names::parse<E>(Table<E>::rows, name, Table<E>::what, ErrorCode::InvalidArgument);
 }
-template <class E> std::vector<std::string> allNames() { return names::canonical(Table<E>::rows); }
-template <class E> std::string validNamesText() { return names::joinChoices(allNames<E>()); }
+template <class E> std::vector<std::string> allNames()
+{
+    return names::canonical(Table<E>::rows);
+}
+template <class E> std::string validNamesText()
+{
+    return names::joinChoices(allNames<E>());
+}
 
-#define UHDLENS_NAME_TABLE(E)                                                                                        \
-    template std::optional<E> fromName<E>(std::string_view);                                                         \
-    template E parseName<E>(std::string_view);                                                                       \
-    template std::vector<std::string> allNames<E>();                                                                 \
+#define UHDLENS_NAME_TABLE(E)                                                                                \
+    template std::optional<E> fromName<E>(std::string_view);                                                 \
+    template E parseName<E>(std::string_view);                                                               \
+    template std::vector<std::string> allNames<E>();                                                         \
     template std::string validNamesText<E>();
 UHDLENS_NAME_TABLE(Device)
 UHDLENS_NAME_TABLE(Dtype)
@@ -86,7 +105,8 @@ DeviceChoice parseDevice(std::string_view text)
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
         if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || index < 0)
             throw Error(ErrorCode::InvalidArgument,
-                        "bad device '" + std::string(text) + "' (expected cuda:N with N a GPU index)", std::string(text));
+                        "bad device '" + std::string(text) + "' (expected cuda:N with N a GPU index)",
+                        std::string(text));
         return {Device::Cuda, index};
     }
     return {parseName<Device>(text), 0};

@@ -146,7 +146,8 @@ nlohmann::json readConfigJson(const std::string &dir, const char *what)
         throw Error(ErrorCode::NotAFile, std::string(what) + " must be a folder: " + dir, dir);
     const std::string path = joinPath(dir, "config.json");
     JsonFileOptions o;
-    o.missing = ErrorCode::ConfigInvalid; // a model folder without config.json is a broken model, not a lost file
+    // A model folder without config.json is a broken model, not a lost file.
+    o.missing = ErrorCode::ConfigInvalid;
     return readJsonFile(path, o);
 }
 

@@ -47,12 +47,14 @@ inline std::string joinChoices(const std::vector<std::string> &names)
 }
 
 // fromName, or Error(code) "unknown <what> '<name>' (choose a, b or c)" with the bad value as its subject.
-template <class E, class Rows> E parse(const Rows &rows, std::string_view name, const char *what, ErrorCode code)
+template <class E, class Rows>
+E parse(const Rows &rows, std::string_view name, const char *what, ErrorCode code)
 {
     if (auto v = fromName<E>(rows, name))
         return *v;
-    throw Error(code, "unknown " + std::string(what) + " '" + std::string(name) + "' (choose " +
-                          joinChoices(canonical(rows)) + ")",
+    throw Error(code,
+                "unknown " + std::string(what) + " '" + std::string(name) + "' (choose " +
+                    joinChoices(canonical(rows)) + ")",
                 std::string(name));
 }
 

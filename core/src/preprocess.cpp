@@ -313,7 +313,8 @@ QImage quickModelInput(const QImage &rgb, const SlicePlan &plan, int index, RgbC
     // as resizing the whole image to the refined size and cutting (up to edge resampling).
     const Rect r = plan.sliceInOriginal(index);
     return rgb.copy(r.x, r.y, r.width, r.height)
-        .scaled(QSize(plan.slice->width, plan.slice->height), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+        .scaled(QSize(plan.slice->width, plan.slice->height), Qt::IgnoreAspectRatio,
+                Qt::SmoothTransformation);
 }
 
 } // namespace uhdlens

@@ -713,8 +713,14 @@ bool cpuHasBf16()
 std::string paramKey(const torch::Tensor &t) { return c10::guts::to_string(t.unsafeGetTensorImpl()); }
 
 // Checkpoint and log files through the one JSON/text file helper (uhdlens/json_file.h).
-void writeText(const std::string &path, const std::string &text) { writeTextFile(path, text); }
-json readJson(const std::string &path) { return readJsonFile(path); }
+void writeText(const std::string &path, const std::string &text)
+{
+    writeTextFile(path, text);
+}
+json readJson(const std::string &path)
+{
+    return readJsonFile(path);
+}
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 

@@ -37,7 +37,8 @@ double relativeError(const torch::Tensor &got, const torch::Tensor &ref)
 std::unique_ptr<VisionLanguageModel> tinyModel(const std::string &family, torch::Dtype dtype = torch::kFloat32,
                                                uint64_t seed = 7)
 {
-    auto m = createFamilyModel(tinyConfig(parseName<Family>(family)), nullptr, FamilyBuildOptions{dtype, torch::kCPU});
+    auto m = createFamilyModel(tinyConfig(parseName<Family>(family)), nullptr,
+                               FamilyBuildOptions{dtype, torch::kCPU});
     initRandom(*m, seed);
     return m;
 }
@@ -744,7 +745,8 @@ TEST(Families, RealMiniCpmVHasTheCheckpointsTensorsAndStaysLazy)
         return resident * 4096L;
     };
     const long before = rss();
-    auto m = createFamilyModel(realConfig(Family::MiniCpmV), nullptr, FamilyBuildOptions{torch::kBFloat16, torch::kCPU});
+    auto m = createFamilyModel(realConfig(Family::MiniCpmV), nullptr,
+                               FamilyBuildOptions{torch::kBFloat16, torch::kCPU});
     const long after = rss();
     // 3.4e9 parameters x 2 bytes are allocated but never touched before loading.
     EXPECT_LT(after - before, 256L << 20);
@@ -804,7 +806,8 @@ TEST(Families, DetectAndRejectConfigs)
         EXPECT_EQ(createFamilyModel(tinyConfig(f), nullptr)->layout(), familyLayout(f)) << name;
     }
     EXPECT_EQ(allNames<Family>(), (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper"}));
-    EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "uhd_paper"}}), Family::UhdPaper); // alias of the table row
+    EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "uhd_paper"}}),
+              Family::UhdPaper); // alias of the table row
     EXPECT_EQ(subjectOf([] { detectFamily(nlohmann::json{{"model_type", "bert"}}); }), "model_type");
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json{{"model_type", "bert"}}); }), ErrorCode::UnknownFamily);
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json::array()); }), ErrorCode::UnknownFamily);
@@ -917,7 +920,8 @@ std::shared_ptr<Tokenizer> tinyTokenizer(const std::string &family)
     const auto file = (std::filesystem::temp_directory_path() /
                        ("uhdlens-model-parity-" + family + "-" + std::to_string(::getpid()) + ".model"))
                           .string();
-    Tokenizer::train(sentences, file, static_cast<int>(models::kTinyVocab), familySpecialTokens(parseName<Family>(family)));
+    Tokenizer::train(sentences, file, static_cast<int>(models::kTinyVocab),
+                     familySpecialTokens(parseName<Family>(family)));
     auto tok = Tokenizer::load(file);
     std::filesystem::remove(file);
     cache[family] = tok;
@@ -1055,7 +1059,7 @@ TEST(Prompt, LayoutsMatchThePlannerAndTheReferences)
 // rows-1 for MiniCPM-V (its "\n" between slice rows is two positions, "▁" "<0x0A>").
 TEST(Prompt, ImagePositionsEqualTheBuiltPromptsImageSpan)
 {
-    const std::vector<Size> sizes = {{1, 1},     {200, 150}, {448, 448},  {1400, 900}, {1920, 1080},
+    const std::vector<Size> sizes = {{1, 1},      {200, 150},  {448, 448},  {1400, 900},  {1920, 1080},
                                      {900, 2400}, {4000, 300}, {300, 4000}, {2560, 1440}, {3000, 3000}};
     int sliced = 0;
     for (const auto &family : kFamilies) {
@@ -1077,13 +1081,15 @@ TEST(Prompt, ImagePositionsEqualTheBuiltPromptsImageSpan)
                 const SlicePlan plan = planSlices(size, policy);
                 sliced += plan.grid.has_value();
                 const std::string what = family + " " + std::to_string(size.width) + "x" +
-                                         std::to_string(size.height) + " max " + std::to_string(policy.maxSlices);
+                                         std::to_string(size.height) + " max " +
+                                         std::to_string(policy.maxSlices);
                 const Prompt first = m->buildPrompt(plan, {}, "What does it say?", *tok);
                 const Prompt later = m->buildPrompt(plan, {{"Hi", "Hello."}}, "And now?", *tok);
                 EXPECT_EQ(imagePositions(plan, familyLayout(f), q), first.imageSpanPositions(q)) << what;
                 EXPECT_EQ(first.imageSpanPositions(q), later.imageSpanPositions(q)) << what;
                 // The span holds every slot of the plan, so it is never shorter than the visual tokens.
-                EXPECT_GE(first.imageSpanPositions(q), static_cast<int64_t>(plan.encodedImages().size()) * q) << what;
+                EXPECT_GE(first.imageSpanPositions(q), static_cast<int64_t>(plan.encodedImages().size()) * q)
+                    << what;
             }
     }
     EXPECT_GT(sliced, 20); // the sweep exercises sliced plans, where the separators are

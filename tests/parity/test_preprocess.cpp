@@ -467,7 +467,8 @@ TEST(PreprocessGeometry, QuickPreviewUsesThePlansGeometry)
         const QImage s = quickModelInput(big, sliced, i, pad);
         EXPECT_EQ(s.size(), QSize(sliced.slice->width, sliced.slice->height)) << "slice " << i;
     }
-    EXPECT_EQ(quickModelInput(big, sliced, -1, pad).size(), QSize(sliced.overview.width, sliced.overview.height));
+    EXPECT_EQ(quickModelInput(big, sliced, -1, pad).size(),
+              QSize(sliced.overview.width, sliced.overview.height));
     // Bad inputs give a null image, never an exception.
     EXPECT_TRUE(quickModelInput(big, sliced, sliced.sliceCount(), pad).isNull());
     EXPECT_TRUE(quickModelInput(QImage(), sliced, -1, pad).isNull());

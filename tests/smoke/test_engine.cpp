@@ -39,7 +39,8 @@ struct TinyModels
         if (corpus.empty())
             throw std::runtime_error("resources/text/tiny-corpus.txt not found");
         for (const auto &f : kFamilies)
-            models[f] = writeTinyModel(parseName<Family>(f), dir.filePath(QString::fromStdString(f)).toStdString(), 11, corpus);
+            models[f] = writeTinyModel(parseName<Family>(f),
+                                       dir.filePath(QString::fromStdString(f)).toStdString(), 11, corpus);
     }
 };
 

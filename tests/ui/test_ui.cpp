@@ -344,7 +344,8 @@ private Q_SLOTS:
         Q_UNUSED(image);
         // Once rendered off-thread, the view holds exactly the pixels the encoder receives (preprocess.h).
         QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
-        const ModelView expected = renderModelView(w->currentDocument()->image, plan, previewPadColour(w->modelInfo()));
+        const ModelView expected =
+            renderModelView(w->currentDocument()->image, plan, previewPadColour(w->modelInfo()));
         QCOMPARE(static_cast<PixelView *>(view)->image(), expected.slices.at(0));
         w->showModelView(-1);
         QCOMPARE(static_cast<PixelView *>(view)->image(), expected.overview);
@@ -352,8 +353,10 @@ private Q_SLOTS:
         w->planPanel()->setMaxSlices(2);
         QVERIFY(!w->modelViewExact());
         QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
-        QCOMPARE(static_cast<PixelView *>(view)->image(),
-                 renderModelView(w->currentDocument()->image, w->currentPlan(), previewPadColour(w->modelInfo())).overview);
+        QCOMPARE(
+            static_cast<PixelView *>(view)->image(),
+            renderModelView(w->currentDocument()->image, w->currentPlan(), previewPadColour(w->modelInfo()))
+                .overview);
     }
 
     void hugeImageNeverFreezes()
@@ -850,7 +853,10 @@ private Q_SLOTS:
             shown << l->text();
         QVERIFY(shown.contains(QStringLiteral("uhd-paper")));
         // The precision label starts with the dtype ("mixed (bf16 weights, f32 arithmetic)" spells mixed out).
-        QVERIFY(!shown.filter(QRegularExpression(QStringLiteral("^") + QString::fromStdString(nameOf(info.dtype)))).isEmpty());
+        QVERIFY(
+            !shown
+                 .filter(QRegularExpression(QStringLiteral("^") + QString::fromStdString(nameOf(info.dtype))))
+                 .isEmpty());
         QVERIFY(shown.contains(QString::fromStdString(info.device)));
         // ... and what the model says of itself (uhdlens.json "description").
         QVERIFY(!info.description.empty());

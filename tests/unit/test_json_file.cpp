@@ -17,7 +17,10 @@ using namespace uhdlens;
 
 namespace {
 
-std::string pathIn(const QTemporaryDir &dir, const char *name) { return dir.filePath(QString::fromLatin1(name)).toStdString(); }
+std::string pathIn(const QTemporaryDir &dir, const char *name)
+{
+    return dir.filePath(QString::fromLatin1(name)).toStdString();
+}
 
 void writeRaw(const std::string &path, const std::string &bytes)
 {

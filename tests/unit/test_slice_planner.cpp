@@ -289,7 +289,8 @@ TEST(SlicePlannerProperty, RandomSizesTileExactlyAndStayInBudget)
             ASSERT_LE(std::abs(n - multiple), 1);
             // Token count formula.
             if (pol.kind == PolicyKind::MiniCpmV)
-                ASSERT_EQ(layoutTokens, (n + 1) * (perImage + 2) + 2 + 2 * (p.grid->rows - 1)); // "\n": 2 positions
+                ASSERT_EQ(layoutTokens,
+                          (n + 1) * (perImage + 2) + 2 + 2 * (p.grid->rows - 1)); // "\n": 2 positions
             else
                 ASSERT_EQ(layoutTokens, (n + 1) * perImage + n);
             // Original-coordinate rectangles cover the image exactly.

@@ -60,15 +60,15 @@ struct ModelInfo
     std::string modelDir;
     std::int64_t parameters = 0;
     std::int64_t weightBytes = 0; // bytes of tensor data in the checkpoint files
-    Dtype dtype = Dtype::F32;     // dtype actually used: f32, bf16, f16 or mixed (bf16 matrices, f32 arithmetic)
+    Dtype dtype = Dtype::F32; // dtype actually used: f32, bf16, f16 or mixed (bf16 matrices, f32 arithmetic)
     std::string device;           // device actually used, e.g. "cpu", "cuda:0"
     std::string weightsHash;      // SHA-256 over the safetensors files' bytes (hex), for reproducibility records
     int contextLength = 0;        // max positions of the language model
     SlicePolicy policy;           // the slicing the model was trained with
     TokenLayout layout = TokenLayout::MiniCpmV2;
-    int tokensPerImage = 64;      // resampler queries per encoded image
-    PixelNorm pixelNorm;          // the vision encoder's (x/255 - mean)/std
-    RgbColour padColour;          // what a pad-to-square view (llava15) is filled with: padColourForMean(mean)
+    int tokensPerImage = 64; // resampler queries per encoded image
+    PixelNorm pixelNorm;     // the vision encoder's (x/255 - mean)/std
+    RgbColour padColour;     // what a pad-to-square view (llava15) is filled with: padColourForMean(mean)
     std::vector<std::string> warnings;           // e.g. unknown tensors in the checkpoint
     std::vector<std::string> suggestedQuestions; // from the model folder's uhdlens.json, if any
     std::string description;                     // what the model can and cannot do (uhdlens.json), if given

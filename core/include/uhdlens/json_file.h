@@ -36,7 +36,8 @@ struct JsonFileOptions
 // is its path.
 nlohmann::json readJsonFile(const std::string &path, const JsonFileOptions &options = {});
 // As readJsonFile, but nullopt when the file does not exist.
-std::optional<nlohmann::json> readOptionalJsonFile(const std::string &path, const JsonFileOptions &options = {});
+std::optional<nlohmann::json> readOptionalJsonFile(const std::string &path,
+                                                   const JsonFileOptions &options = {});
 // The raw bytes of a small file (for formats with their own parser, e.g. a safetensors index), with the same
 // checks and errors as readJsonFile before parsing.
 std::string readSmallFile(const std::string &path, const JsonFileOptions &options = {});

@@ -277,7 +277,8 @@ inline int64_t requirePiece(const Tokenizer &tok, const std::vector<std::string>
     for (const auto &s : spellings)
         if (tok.hasPiece(s))
             return tok.pieceToId(s);
-    throw Error(ErrorCode::TokenizerInvalid, "tokenizer has no piece '" + spellings.front() + "' needed by the prompt layout",
+    throw Error(ErrorCode::TokenizerInvalid,
+                "tokenizer has no piece '" + spellings.front() + "' needed by the prompt layout",
                 spellings.front());
 }
 

@@ -34,10 +34,12 @@ void checkMiniCpmV(const json &config)
     // MiniCPM-V 2.5/2.6 share the model_type but use a NaViT SigLIP and Llama-3/Qwen2 (spec §5.3).
     std::string version;
     if (const auto *v = models::findKey(config, "version"))
-        version = v->is_string() ? v->get<std::string>() : v->is_number() ? std::to_string(v->get<double>()) : "";
+        version = v->is_string()   ? v->get<std::string>()
+                  : v->is_number() ? std::to_string(v->get<double>())
+                                   : "";
     if (version.rfind("2.5", 0) == 0 || version.rfind("2.6", 0) == 0 || config.contains("slice_config"))
-        throw Error(ErrorCode::UnknownFamily, "MiniCPM-V 2.5/2.6 checkpoints are not supported (only MiniCPM-V 2.0)",
-                    "version");
+        throw Error(ErrorCode::UnknownFamily,
+                    "MiniCPM-V 2.5/2.6 checkpoints are not supported (only MiniCPM-V 2.0)", "version");
 }
 
 void checkLlavaUhd(const json &config)
@@ -54,19 +56,39 @@ void checkLlavaUhd(const json &config)
 const std::vector<FamilyRow> &familyTable()
 {
     static const std::vector<FamilyRow> rows = {
-        {Family::MiniCpmV, "minicpmv", TokenLayout::MiniCpmV2, {"minicpmv"},
+        {Family::MiniCpmV,
+         "minicpmv",
+         TokenLayout::MiniCpmV2,
+         {"minicpmv"},
          // MiniCPM-V 2.0 tokenizer_config special pieces (§5.2) plus the chat roles of its template.
-         {"<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>", "<quad>", "</quad>", "<point>", "</point>",
-          "<slice>", "</slice>", "<用户>", "<AI>"},
-         models::tinyMiniCpmV, models::realMiniCpmV,
-         [](const json &c, const json *, const FamilyBuildOptions &o) { return models::createMiniCpmV(c, o); },
+         {"<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>", "<quad>", "</quad>", "<point>",
+          "</point>", "<slice>", "</slice>", "<用户>", "<AI>"},
+         models::tinyMiniCpmV,
+         models::realMiniCpmV,
+         [](const json &c, const json *, const FamilyBuildOptions &o) {
+             return models::createMiniCpmV(c, o);
+         },
          checkMiniCpmV},
         // Vicuna v1 is plain text: no special pieces ("," and "\n" come from the vocabulary, byte fallback at worst).
-        {Family::LlavaUhd, "llava-uhd", TokenLayout::LlavaUhdRelease, {"llava", "llava_llama", "llava-uhd"}, {},
-         models::tinyLlavaUhd, nullptr, models::createLlavaUhd, checkLlavaUhd},
-        {Family::UhdPaper, "uhd-paper", TokenLayout::LlavaUhdPaper, {"uhd-paper", "uhd_paper"}, {},
-         models::tinyUhdPaper, nullptr,
-         [](const json &c, const json *, const FamilyBuildOptions &o) { return models::createUhdPaper(c, o); },
+        {Family::LlavaUhd,
+         "llava-uhd",
+         TokenLayout::LlavaUhdRelease,
+         {"llava", "llava_llama", "llava-uhd"},
+         {},
+         models::tinyLlavaUhd,
+         nullptr,
+         models::createLlavaUhd,
+         checkLlavaUhd},
+        {Family::UhdPaper,
+         "uhd-paper",
+         TokenLayout::LlavaUhdPaper,
+         {"uhd-paper", "uhd_paper"},
+         {},
+         models::tinyUhdPaper,
+         nullptr,
+         [](const json &c, const json *, const FamilyBuildOptions &o) {
+             return models::createUhdPaper(c, o);
+         },
          [](const json &) {}},
     };
     return rows;
@@ -82,7 +104,10 @@ const FamilyRow &rowOf(Family family)
 
 } // namespace
 
-std::string nameOf(Family value) { return std::string(rowOf(value).name); }
+std::string nameOf(Family value)
+{
+    return std::string(rowOf(value).name);
+}
 template <> std::optional<Family> fromName<Family>(std::string_view name)
 {
     return names::fromName<Family>(familyTable(), name);
@@ -91,11 +116,23 @@ template <> Family parseName<Family>(std::string_view name)
 {
     return names::parse<Family>(familyTable(), name, "model family", ErrorCode::UnknownFamily);
 }
-template <> std::vector<std::string> allNames<Family>() { return names::canonical(familyTable()); }
-template <> std::string validNamesText<Family>() { return names::joinChoices(allNames<Family>()); }
+template <> std::vector<std::string> allNames<Family>()
+{
+    return names::canonical(familyTable());
+}
+template <> std::string validNamesText<Family>()
+{
+    return names::joinChoices(allNames<Family>());
+}
 
-TokenLayout familyLayout(Family family) { return rowOf(family).layout; }
-std::vector<std::string> familySpecialTokens(Family family) { return rowOf(family).specialTokens; }
+TokenLayout familyLayout(Family family)
+{
+    return rowOf(family).layout;
+}
+std::vector<std::string> familySpecialTokens(Family family)
+{
+    return rowOf(family).specialTokens;
+}
 
 Family detectFamily(const json &config)
 {
@@ -166,7 +203,10 @@ void initRandom(VisionLanguageModel &model, uint64_t seed)
     }
 }
 
-json tinyConfig(Family family) { return rowOf(family).tinyConfig(); }
+json tinyConfig(Family family)
+{
+    return rowOf(family).tinyConfig();
+}
 
 json realConfig(Family family)
 {

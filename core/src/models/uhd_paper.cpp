@@ -144,7 +144,8 @@ public:
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
-        return vicunaPrompt(tokenizer, history, question, [&](PromptBuilder &b) { b.imageSpan(layout(), plan); });
+        return vicunaPrompt(tokenizer, history, question,
+                            [&](PromptBuilder &b) { b.imageSpan(layout(), plan); });
     }
 
     std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override { return eosStopIds(tokenizer); }
