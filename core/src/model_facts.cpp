@@ -116,7 +116,7 @@ std::string deviceChoiceName(const DeviceChoice &choice)
 {
     std::string name = nameOf(choice.kind);
     if (choice.kind == Device::Cuda && choice.index != 0)
-        name += ":" + std::to_string(choice.index);
+        name.append(":").append(std::to_string(choice.index));
     return name;
 }
 

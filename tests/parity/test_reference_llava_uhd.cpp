@@ -213,7 +213,7 @@ TEST(ReferenceLlavaUhd, FixtureIsTheOfficialRelease)
 TEST(ReferenceLlavaUhd, PlanMatchesReferenceGeometry)
 {
     const auto model = loadModel("f32");
-    EXPECT_EQ(model->info().family, "llava-uhd");
+    EXPECT_EQ(model->info().family, Family::LlavaUhd);
     const QImage rgb = testImage();
     const SlicePlan plan = model->plan({rgb.width(), rgb.height()});
     ASSERT_TRUE(plan.grid.has_value()) << "stage plan: the reference slices this image";
@@ -340,7 +340,7 @@ TEST_P(ReferenceLlavaUhdStages, EncoderPromptLogitsAndGreedyTokens)
 {
     const Mode mode = GetParam();
     const auto model = loadModel(mode.dtype);
-    ASSERT_EQ(model->info().dtype, mode.info);
+    ASSERT_EQ(nameOf(model->info().dtype), mode.info);
     const auto &mi = model->impl();
     const VisionLanguageModel &vlm = *mi.vlm;
     torch::InferenceMode inference;

@@ -143,7 +143,7 @@ class MiniCpmV2Stages : public ::testing::TestWithParam<Mode>
 
 TEST_P(MiniCpmV2Stages, LoadsAsTheRealFamily)
 {
-    EXPECT_EQ(model->info().family, "minicpmv");
+    EXPECT_EQ(model->info().family, Family::MiniCpmV);
     EXPECT_EQ(nameOf(model->info().dtype), GetParam().dtype);
     EXPECT_TRUE(model->info().warnings.empty())
         << "checkpoint tensors the engine does not use: " << model->info().warnings.front();
