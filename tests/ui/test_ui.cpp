@@ -255,6 +255,21 @@ private Q_SLOTS:
         QVERIFY(w->canvas()->overlayRects().isEmpty());
         QVERIFY(w->planPanel()->tokensText().contains(QStringLiteral("576")));
         QVERIFY(w->planPanel()->flopsText().contains(QStringLiteral("1.00")));
+        // The padded view: the quick preview and then the exact one fill the square with one colour, the
+        // engine's (the loaded model's ModelInfo::padColour; without a model, LLaVA-1.5's CLIP mean). The quick
+        // preview used to fill it with the image's average colour.
+        {
+            const auto *view = w->planPanel()->findChild<PixelView *>(QStringLiteral("modelView"));
+            QVERIFY(view);
+            const RgbColour pad = previewPadColour(w->modelInfo());
+            QVERIFY(pad == kClipMeanColour);
+            const QRgb want = qRgb(pad.r, pad.g, pad.b);
+            QVERIFY(w->currentPlan().padToSquare && size.width != size.height);
+            if (!w->modelViewExact())
+                QCOMPARE(view->image().pixel(0, 0), want); // quick
+            QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
+            QCOMPARE(view->image().pixel(0, 0), want); // exact
+        }
 
         // Entries name the slicing they stand for: the references' without a model, the loaded model's own for
         // its kind (the bundled model cuts 224 px slices, up to 9), and choosing it starts from its budget.
