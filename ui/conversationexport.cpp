@@ -65,8 +65,8 @@ nlohmann::json conversationJson(const ImageDocument &document, const ExportConte
     j["plan"] = planToJson(context.plan);
     if (context.model) {
         const ModelInfo &m = *context.model;
-        j["model"] = {{"name", m.name},           {"family", m.family},   {"dir", m.modelDir},
-                      {"parameters", m.parameters}, {"dtype", m.dtype},   {"device", m.device},
+        j["model"] = {{"name", m.name},           {"family", nameOf(m.family)}, {"dir", m.modelDir},
+                      {"parameters", m.parameters}, {"dtype", nameOf(m.dtype)},   {"device", m.device},
                       {"weights_sha256", m.weightsHash}, {"context_length", m.contextLength}};
     } else {
         j["model"] = nullptr;
@@ -112,7 +112,8 @@ QString conversationMarkdown(const ImageDocument &document, const ExportContext 
     if (context.model)
         md += QStringLiteral("- %1: %2 (%3, %4, %5), %6 `%7`\n")
                   .arg(ConversationExport::tr("Model"), QString::fromStdString(context.model->name),
-                       QString::fromStdString(context.model->family), QString::fromStdString(context.model->dtype),
+                       QString::fromStdString(nameOf(context.model->family)),
+                       QString::fromStdString(nameOf(context.model->dtype)),
                        QString::fromStdString(context.model->device), ConversationExport::tr("weights SHA-256"),
                        QString::fromStdString(context.model->weightsHash));
     md += QStringLiteral("- %1: max %2 tokens, temperature %3, seed %4\n\n")

@@ -126,7 +126,7 @@ void EngineWorker::ask(const uhdlens::ui::AskRequest &request)
     if (isCancelled(id)) {
         AskResult result;
         result.cancelled = true;
-        result.stopReason = "cancelled";
+        result.stopReason = uhdlens::StopReason::Cancelled;
         endRequest(id);
         Q_EMIT finished(id, result);
         return;

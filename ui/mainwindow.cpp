@@ -782,7 +782,7 @@ void MainWindow::showPlan()
     m_canvas->setPlan(plan, doc->subjectRect().topLeft());
     m_exactView.reset();
     if (plan.overview.width > 0)
-        m_renderGeneration = m_renderer->request(doc->subject(), plan);
+        m_renderGeneration = m_renderer->request(doc->subject(), plan, previewPadColour(modelInfo()));
     m_planPanel->showPlan(plan, m_session->layoutFor(plan.policy),
                           modelInfo() ? modelInfo()->contextLength : 0);
     if (m_previewIndex >= plan.sliceCount())
@@ -817,9 +817,9 @@ void MainWindow::updateModelView()
     if (m_previewIndex < 0 && !doc->region && !doc->preview.isNull()) {
         SlicePlan small = plan;
         small.input = {doc->preview.width(), doc->preview.height()};
-        approx = modelInputImage(doc->preview, small, -1);
+        approx = quickModelInput(doc->preview, small, -1, previewPadColour(modelInfo()));
     } else {
-        approx = modelInputImage(doc->subject(), plan, m_previewIndex);
+        approx = quickModelInput(doc->subject(), plan, m_previewIndex, previewPadColour(modelInfo()));
     }
     m_planPanel->showModelView(approx, m_previewIndex, plan);
 }

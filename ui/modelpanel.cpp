@@ -180,11 +180,11 @@ void ModelPanel::showModel(const ModelInfo &info)
     m_detail.clear();
     m_progress->hide();
     m_name->setText(QString::fromStdString(info.name));
-    m_family->setText(QString::fromStdString(info.family));
+    m_family->setText(QString::fromStdString(nameOf(info.family)));
     m_size->setText(formatParameters(info.parameters) + QStringLiteral(" · ") +
                     formatBytes(info.weightBytes));
-    m_dtype->setText(info.dtype == "mixed" ? tr("mixed (bf16 weights, f32 arithmetic)")
-                                           : QString::fromStdString(info.dtype));
+    m_dtype->setText(info.dtype == Dtype::Mixed ? tr("mixed (bf16 weights, f32 arithmetic)")
+                                                : QString::fromStdString(nameOf(info.dtype)));
     m_device->setText(QString::fromStdString(info.device));
     m_context->setText(tr("%1 tokens").arg(info.contextLength));
     m_folder->setText(QString::fromStdString(info.modelDir));

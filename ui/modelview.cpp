@@ -7,52 +7,9 @@
 
 namespace uhdlens::ui {
 
-namespace {
-
-// The mean colour LLaVA-1.5 pads with (expand2square fills with the image mean).
-QColor meanColour(const QImage &image)
+RgbColour previewPadColour(const std::optional<ModelInfo> &model)
 {
-    const QImage small = image.scaled(64, 64, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
-    double r = 0, g = 0, b = 0;
-    const int n = small.width() * small.height();
-    for (int y = 0; y < small.height(); ++y) {
-        for (int x = 0; x < small.width(); ++x) {
-            const QRgb p = small.pixel(x, y);
-            r += qRed(p);
-            g += qGreen(p);
-            b += qBlue(p);
-        }
-    }
-    return n > 0 ? QColor(int(r / n), int(g / n), int(b / n)) : QColor(Qt::black);
-}
-
-} // namespace
-
-QImage modelInputImage(const QImage &subject, const SlicePlan &plan, int index)
-{
-    if (subject.isNull() || plan.overview.width <= 0)
-        return {};
-    if (index < 0) {
-        const QSize target(plan.overview.width, plan.overview.height);
-        if (plan.padToSquare) {
-            const int side = std::max(subject.width(), subject.height());
-            QImage square(side, side, QImage::Format_RGB888);
-            square.fill(meanColour(subject));
-            QPainter p(&square);
-            p.drawImage((side - subject.width()) / 2, (side - subject.height()) / 2, subject);
-            p.end();
-            return square.scaled(target, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
-        }
-        return subject.scaled(target, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
-    }
-    if (index >= plan.sliceCount() || !plan.slice)
-        return {};
-    // Cropping the original at the slice's true rectangle and resizing it to the slice size gives the same view
-    // as resizing the whole image to the refined size and cutting (up to edge resampling), at a fraction of the
-    // cost for huge images.
-    const Rect r = plan.sliceInOriginal(index);
-    const QImage crop = subject.copy(r.x, r.y, r.width, r.height);
-    return crop.scaled(QSize(plan.slice->width, plan.slice->height), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+    return model ? model->padColour : kClipMeanColour;
 }
 
 ModelViewRenderer::ModelViewRenderer(QObject *parent) : QObject(parent)
@@ -66,9 +23,9 @@ ModelViewRenderer::~ModelViewRenderer()
     m_pool.waitForDone();
 }
 
-quint64 ModelViewRenderer::request(const QImage &subject, const SlicePlan &plan)
+quint64 ModelViewRenderer::request(const QImage &subject, const SlicePlan &plan, RgbColour padColour)
 {
-    Job job{++m_generation, subject, plan};
+    Job job{++m_generation, subject, plan, padColour};
     if (m_busy)
         m_waiting = std::move(job);
     else
@@ -83,7 +40,7 @@ void ModelViewRenderer::start(Job job)
         ModelView view;
         QString error;
         try {
-            view = renderModelView(job.subject, job.plan);
+            view = renderModelView(job.subject, job.plan, job.padColour);
         } catch (const std::exception &e) {
             error = QString::fromUtf8(e.what());
         }

@@ -1,6 +1,7 @@
 // UHD Lens UI — "what the model sees": an encoded image (overview or slice) at model input resolution.
 #pragma once
 
+#include "uhdlens/engine.h"
 #include "uhdlens/preprocess.h"
 #include "uhdlens/slice_planner.h"
 
@@ -23,7 +24,8 @@ public:
     explicit ModelViewRenderer(QObject *parent = nullptr);
     ~ModelViewRenderer() override;
     // Returns the generation of this request; a later request makes earlier results stale.
-    quint64 request(const QImage &subject, const SlicePlan &plan);
+    // `padColour` fills a pad-to-square (llava15) view: previewPadColour().
+    quint64 request(const QImage &subject, const SlicePlan &plan, RgbColour padColour);
     quint64 latest() const { return m_generation; }
 
 Q_SIGNALS:
@@ -36,6 +38,7 @@ private:
         quint64 generation = 0;
         QImage subject;
         SlicePlan plan;
+        RgbColour padColour;
     };
     void start(Job job);
 
@@ -45,10 +48,10 @@ private:
     std::optional<Job> m_waiting;
 };
 
-// A quick approximation of encoded image `index` (-1: the overview, 0..n-1: slice) of `plan`, made from `subject` (the
-// planned image or region, Format_RGB888) at exactly the size the encoder receives, before normalisation.
-// Returns a null image for an index the plan does not have.
-QImage modelInputImage(const QImage &subject, const SlicePlan &plan, int index);
+// The colour a pad-to-square (llava15) view is filled with in both previews — the exact one (renderModelView)
+// and the quick one (uhdlens::quickModelInput): the loaded model's own (ModelInfo::padColour, what the engine
+// pads with), else LLaVA-1.5's CLIP mean colour.
+RgbColour previewPadColour(const std::optional<ModelInfo> &model);
 
 // Paints an image scaled to fit with nearest-neighbour sampling, so the model's pixels stay visible as blocks.
 class PixelView : public QWidget

@@ -3,6 +3,7 @@
 #include "modelview.h"
 
 #include "uhdlens/flops.h"
+#include "uhdlens/model_facts.h"
 
 #include <QComboBox>
 #include <QEvent>
@@ -292,9 +293,9 @@ void PlanPanel::updateFigures()
                             .arg(plan.input.height));
     }
 
-    const int tokens = visualTokenCount(plan, m_layout);
+    const int tokens = imagePositions(plan, m_layout);
     const SlicePlan baseline = planSlices(plan.input, SlicePolicy::llava15());
-    const int baselineTokens = visualTokenCount(baseline, TokenLayout::Llava15);
+    const int baselineTokens = imagePositions(baseline, TokenLayout::Llava15);
     m_tokens->setText(tr("Visual tokens: <b>%1</b> for this plan · %2 for LLaVA-1.5 (one squashed 336×336 view)")
                           .arg(tokens)
                           .arg(baselineTokens));

@@ -207,8 +207,9 @@ void Session::loadModel(const QString &folder)
     Q_EMIT progressChanged(tr("Loading model…"), 0.0);
     LoadOptions options;
     options.modelDir = folder.toStdString();
-    options.device = m_device.toStdString();
-    options.dtype = m_dtype.toStdString();
+    // The settings' values are the name tables' spellings (settingsdialog.cpp); anything else stored means auto.
+    options.device.kind = fromName<Device>(m_device.toStdString()).value_or(Device::Auto);
+    options.dtype = fromName<Dtype>(m_dtype.toStdString()).value_or(Dtype::Auto);
     EngineWorker *w = engine();
     QMetaObject::invokeMethod(
         w, [w, options] { w->loadModel(options); }, Qt::QueuedConnection);
@@ -418,7 +419,7 @@ void Session::onPlanReady(quint64 id, const SlicePlan &plan)
     if (AnswerRecord *a = answerFor(id)) {
         a->plan = plan;
         a->hasPlan = true;
-        a->imageTokens = visualTokenCount(plan, layoutFor(plan.policy));
+        a->imageTokens = imagePositions(plan, layoutFor(plan.policy), m_modelInfo ? m_modelInfo->tokensPerImage : 0);
         Q_EMIT transcriptChanged(m_requests.value(id).documentId, false);
     }
 }
@@ -475,7 +476,7 @@ void Session::onFinished(quint64 id, const AskResult &result)
     if (AnswerRecord *a = answerFor(id)) {
         a->state = result.cancelled ? AnswerState::Stopped : AnswerState::Finished;
         a->fromCache = result.imageFromCache;
-        a->stopReason = QString::fromStdString(result.stopReason);
+        a->stopReason = QString::fromStdString(nameOf(result.stopReason));
         if (!result.answer.empty() || a->text.isEmpty())
             a->text = QString::fromStdString(result.answer);
         if (result.plan.overview.width > 0) {

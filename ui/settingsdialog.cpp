@@ -45,12 +45,12 @@ SettingsDialog::SettingsDialog(const Preferences &prefs, QWidget *parent) : QDia
         stops << QString::fromStdString(s);
     m_stops->setText(stops.join(QLatin1Char('|')));
     m_device = new QComboBox(this);
-    for (const char *d : {"auto", "cpu", "cuda"})
-        m_device->addItem(QString::fromLatin1(d), QString::fromLatin1(d));
+    for (const std::string &d : allNames<Device>()) // the stored values are the name table's spellings
+        m_device->addItem(QString::fromStdString(d), QString::fromStdString(d));
     m_device->setCurrentIndex(std::max(0, m_device->findData(prefs.device)));
     m_dtype = new QComboBox(this);
-    for (const char *d : {"auto", "f32", "mixed", "bf16", "f16"})
-        m_dtype->addItem(QString::fromLatin1(d), QString::fromLatin1(d));
+    for (const std::string &d : allNames<Dtype>())
+        m_dtype->addItem(QString::fromStdString(d), QString::fromStdString(d));
     m_dtype->setCurrentIndex(std::max(0, m_dtype->findData(prefs.dtype)));
     m_language = new QComboBox(this);
     m_language->setObjectName(QStringLiteral("languageCombo"));

@@ -82,7 +82,8 @@ void resetPeakRss()
 
 nlohmann::json familyConfig(const std::string &family, const std::string &shapes)
 {
-    return shapes == "real" ? uhdlens::realConfig(family) : uhdlens::tinyConfig(family);
+    const uhdlens::Family f = uhdlens::parseName<uhdlens::Family>(family); // Error(UnknownFamily) naming it
+    return shapes == "real" ? uhdlens::realConfig(f) : uhdlens::tinyConfig(f);
 }
 
 // The vision tower shape for the FLOP count, from the config as the family reads it (defaults: SigLIP-400M).

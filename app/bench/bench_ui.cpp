@@ -127,7 +127,9 @@ int runUiBench(const QStringList &args)
         }
         try {
             modelDir = QString::fromStdString(
-                uhdlens::writeTinyModel("uhd-paper", tmp.filePath(QStringLiteral("tiny")).toStdString(), 0, corpus).modelDir);
+                uhdlens::writeTinyModel(uhdlens::Family::UhdPaper,
+                                        tmp.filePath(QStringLiteral("tiny")).toStdString(), 0, corpus)
+                    .modelDir);
         } catch (const uhdlens::Error &e) {
             std::fprintf(stderr, "uhdlens-bench ui: %s\n", e.what());
             return 1;

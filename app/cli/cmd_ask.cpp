@@ -99,9 +99,9 @@ int runAsk(const QStringList &args)
             sources.push_back({{"setting", s.key}, {"value", s.value}, {"source", s.source}});
         nlohmann::json out = {
             {"answer", r.answer},
-            {"stop_reason", r.stopReason},
+            {"stop_reason", uhdlens::nameOf(r.stopReason)},
             {"plan", uhdlens::planToJson(r.plan, info.layout)},
-            {"model", {{"family", info.family}, {"name", info.name}, {"dtype", info.dtype}, {"device", info.device},
+            {"model", {{"family", uhdlens::nameOf(info.family)}, {"name", info.name}, {"dtype", uhdlens::nameOf(info.dtype)}, {"device", info.device},
                        {"parameters", info.parameters}, {"weight_bytes", info.weightBytes},
                        {"weights_sha256", info.weightsHash}, {"warnings", info.warnings},
                        {"settings_from", sources}}},

@@ -292,7 +292,7 @@ int runEval(const QStringList &args)
         for (const QString &dir : modelDirs) {
             uhdlens::LoadOptions lo;
             lo.modelDir = dir.toStdString();
-            lo.dtype = parser.value(dtypeOpt).toStdString();
+            lo.dtype = uhdlens::parseName<uhdlens::Dtype>(parser.value(dtypeOpt).toStdString());
             lo.threads = threads;
             auto model = uhdlens::Model::load(lo);
             ModelResult r;

@@ -26,9 +26,13 @@ int runMakeTiny(const QStringList &args)
     parser.addOptions({familyOpt, outOpt, seedOpt, corpusOpt});
     if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/false))
         return *done;
-    static const QStringList families = {QStringLiteral("minicpmv"), QStringLiteral("llava-uhd"), QStringLiteral("uhd-paper")};
-    if (!parser.isSet(familyOpt) || !families.contains(parser.value(familyOpt)))
-        return usageError(cmd, QStringLiteral("--family must be one of minicpmv, llava-uhd, uhd-paper"));
+    const auto family = uhdlens::fromName<uhdlens::Family>(parser.value(familyOpt).toStdString());
+    if (!parser.isSet(familyOpt) || !family) {
+        QStringList names;
+        for (const std::string &n : uhdlens::allNames<uhdlens::Family>())
+            names << QString::fromStdString(n);
+        return usageError(cmd, QStringLiteral("--family must be one of ") + names.join(QStringLiteral(", ")));
+    }
     if (!parser.isSet(outOpt) || parser.value(outOpt).isEmpty())
         return usageError(cmd, QStringLiteral("--out DIR is required"));
     bool ok = false;
@@ -42,8 +46,7 @@ int runMakeTiny(const QStringList &args)
         return 1;
     }
     try {
-        const auto tiny = uhdlens::writeTinyModel(parser.value(familyOpt).toStdString(),
-                                                  parser.value(outOpt).toStdString(), seed, corpus);
+        const auto tiny = uhdlens::writeTinyModel(*family, parser.value(outOpt).toStdString(), seed, corpus);
         std::printf("%s: %lld parameters\n", tiny.modelDir.c_str(), static_cast<long long>(tiny.parameters));
         for (const auto &f : tiny.files)
             std::printf("  %s\n", f.c_str());

@@ -4,6 +4,7 @@
 
 #include "uhdlens/errors.h"
 #include "uhdlens/image_io.h"
+#include "uhdlens/model_facts.h"
 #include "uhdlens/plan_json.h"
 #include "uhdlens/slice_planner.h"
 
@@ -43,8 +44,9 @@ void printTableRow(const QString &label, const uhdlens::SlicePlan &p)
     const QString slice = p.slice ? sizeText(*p.slice) : QStringLiteral("-");
     const QString ov = sizeText(p.overview) + (p.padToSquare ? QStringLiteral("*") : QString());
     std::printf("%-28s %-10s %-6s %-10s %-10s %-10s %6d %7d %8.2fx\n", qPrintable(label),
-                p.policy.name().c_str(), qPrintable(grid), qPrintable(ov), qPrintable(refine), qPrintable(slice),
-                p.sliceCount(), uhdlens::visualTokenCount(p, p.policy.defaultLayout()), p.downscaleFactor());
+                p.policy.name().c_str(), qPrintable(grid), qPrintable(ov), qPrintable(refine),
+                qPrintable(slice), p.sliceCount(), uhdlens::imagePositions(p, p.policy.defaultLayout()),
+                p.downscaleFactor());
 }
 
 } // namespace

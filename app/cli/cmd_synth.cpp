@@ -7,11 +7,11 @@
 #include "commands.h"
 
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 #include "uhdlens/lab/synthdata.h"
 
 #include <QCommandLineParser>
 #include <QDir>
-#include <QFile>
 #include <QGuiApplication>
 
 #include <nlohmann/json.hpp>
@@ -98,10 +98,10 @@ int runSynth(const QStringList &args)
             for (const synth::QA &qa : sample.qas)
                 j["qas"].push_back({{"question", qa.question}, {"answer", qa.answer}, {"task", synth::taskName(qa.task)},
                                     {"detail_height", qa.detailHeight}, {"box", {qa.x, qa.y, qa.width, qa.height}}});
-            QFile f(base + QStringLiteral(".json"));
-            const std::string text = j.dump(2) + "\n";
-            if (!f.open(QIODevice::WriteOnly) || f.write(text.data(), static_cast<qint64>(text.size())) < 0) {
-                std::fprintf(stderr, "uhdlens-cli synth: cannot write %s.json\n", qPrintable(base));
+            try {
+                uhdlens::writeJsonFile((base + QStringLiteral(".json")).toStdString(), j);
+            } catch (const uhdlens::Error &e) {
+                std::fprintf(stderr, "uhdlens-cli synth: %s\n", e.what());
                 return 1;
             }
             std::printf("%s.png  %dx%d  %zu questions\n", qPrintable(base), sample.image.width(), sample.image.height(),

@@ -3,12 +3,13 @@
 #pragma once
 
 #include "uhdlens/engine.h"
+#include "uhdlens/errors.h"
+#include "uhdlens/model_facts.h"
 #include "uhdlens/resources.h"
 #include "uhdlens/slice_planner.h"
 
 #include <QCommandLineOption>
 #include <QCommandLineParser>
-#include <QRegularExpression>
 
 #include <optional>
 
@@ -42,17 +43,13 @@ struct EngineOptions
         }
         if (parser.isSet(vision))
             out.visionDir = parser.value(vision).toStdString();
-        const QString d = parser.value(device);
-        static const QRegularExpression deviceRe(QStringLiteral("^(auto|cpu|cuda|cuda:\\d+)$"));
-        if (!deviceRe.match(d).hasMatch())
-            return QStringLiteral("unknown device '%1' (choose auto, cpu or cuda)").arg(d);
-        out.device = d.toStdString();
-        const QString t = parser.value(dtype);
-        static const QStringList dtypes = {QStringLiteral("auto"), QStringLiteral("f32"), QStringLiteral("mixed"),
-                                           QStringLiteral("bf16"), QStringLiteral("f16")};
-        if (!dtypes.contains(t))
-            return QStringLiteral("unknown dtype '%1' (choose auto, f32, mixed, bf16 or f16)").arg(t);
-        out.dtype = t.toStdString();
+        // Parsed here, once, by the name tables (uhdlens/model_facts.h); their error names the value and the choices.
+        try {
+            out.device = uhdlens::parseDevice(parser.value(device).toStdString());
+            out.dtype = uhdlens::parseName<uhdlens::Dtype>(parser.value(dtype).toStdString());
+        } catch (const uhdlens::Error &e) {
+            return QString::fromStdString(e.what());
+        }
         return {};
     }
 

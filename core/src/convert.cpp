@@ -4,9 +4,7 @@
 #include "safetensors.h"
 #include "torch_checkpoint.h"
 #include "uhdlens/errors.h"
-
-#include <QFile>
-#include <QSaveFile>
+#include "uhdlens/json_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,32 +27,6 @@ bool isTrainingState(const std::string &name)
 {
     return name == "training_args.bin" || name.starts_with("optimizer") || name.starts_with("scheduler") ||
            name.starts_with("rng_state") || name.starts_with("trainer_state");
-}
-
-nlohmann::json readJson(const fs::path &p)
-{
-    QFile f(QString::fromStdString(p.string()));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(ErrorCode::FileUnreadable, "cannot read '" + p.string() + "'", p.string());
-    const QByteArray raw = f.readAll();
-    try {
-        return nlohmann::json::parse(raw.constData(), raw.constData() + raw.size());
-    } catch (const nlohmann::json::parse_error &e) {
-        throw Error(ErrorCode::CheckpointInvalid,
-                    "'" + p.string() + "' is not valid JSON (at byte " + std::to_string(e.byte) + ")",
-                    p.string());
-    }
-}
-
-void writeJson(const fs::path &p, const nlohmann::json &j)
-{
-    QSaveFile f(QString::fromStdString(p.string()));
-    const std::string text = j.dump(2) + "\n";
-    if (!f.open(QIODevice::WriteOnly) ||
-        f.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) ||
-        !f.commit())
-        throw Error(ErrorCode::FileUnreadable,
-                    "cannot write '" + p.string() + "': " + f.errorString().toStdString(), p.string());
 }
 
 [[noreturn]] void ioError(const std::string &what, const fs::path &p, const std::error_code &ec)
@@ -180,7 +152,11 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
     nlohmann::json sourceIndex;
     const bool hadIndex = fs::exists(src / "model.safetensors.index.json", ec);
     if (hadIndex) {
-        sourceIndex = readJson(src / "model.safetensors.index.json");
+        JsonFileOptions o;
+        o.missing = ErrorCode::FileUnreadable;
+        o.invalid = ErrorCode::CheckpointInvalid;
+        o.requireObject = false; // the index reader says what is wrong with its content
+        sourceIndex = readJsonFile((src / "model.safetensors.index.json").string(), o);
         if (!sourceIndex.is_object() || !sourceIndex.contains("weight_map") ||
             !sourceIndex["weight_map"].is_object())
             throw Error(ErrorCode::CheckpointInvalid,
@@ -300,7 +276,7 @@ ConvertReport convertModelFolder(const std::string &modelDir, const std::string 
             total += fileBytes.count(f) ? fileBytes.at(f) : 0;
         index["metadata"]["total_size"] = total;
         index["weight_map"] = map;
-        writeJson(tmp.path / "model.safetensors.index.json", index);
+        writeJsonFile((tmp.path / "model.safetensors.index.json").string(), index);
         rep.indexFile = "model.safetensors.index.json";
     }
 

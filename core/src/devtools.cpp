@@ -3,6 +3,7 @@
 
 #include "engine_impl.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 #include "uhdlens/plan_json.h"
 
 #include <QDir>
@@ -17,14 +18,6 @@ namespace uhdlens {
 
 namespace {
 
-void writeText(const std::string &path, const std::string &text)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out)
-        throw Error(ErrorCode::FileUnreadable, "cannot write " + path, path);
-}
-
 std::string join(const std::string &dir, const std::string &name)
 {
     return QDir(QString::fromStdString(dir)).filePath(QString::fromStdString(name)).toStdString();
@@ -32,10 +25,11 @@ std::string join(const std::string &dir, const std::string &name)
 
 } // namespace
 
-TinyModel writeTinyModel(const std::string &family, const std::string &outDir, std::uint64_t seed,
+TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t seed,
                          const std::string &corpusFile)
 {
-    const nlohmann::json config = tinyConfig(family); // Error(UnknownFamily)
+    const nlohmann::json config = tinyConfig(family);
+    const std::string familyName = nameOf(family);
     std::ifstream corpus(corpusFile);
     if (!corpus)
         throw Error(ErrorCode::FileNotFound, "tokenizer corpus not found: " + corpusFile, corpusFile);
@@ -63,9 +57,9 @@ TinyModel writeTinyModel(const std::string &family, const std::string &outDir, s
     for (const auto &p : params)
         tiny.parameters += p.second.numel();
 
-    writeText(join(outDir, "config.json"), config.dump(2) + "\n");
-    const std::map<std::string, std::string> meta = {{"format", "pt"}, {"uhdlens_family", family},
-                                                     {"uhdlens_seed", std::to_string(seed)}};
+    writeJsonFile(join(outDir, "config.json"), config);
+    const std::map<std::string, std::string> meta = {
+        {"format", "pt"}, {"uhdlens_family", familyName}, {"uhdlens_seed", std::to_string(seed)}};
     saveSafeTensors(join(outDir, "model.safetensors"), params, meta);
 
     std::vector<std::string> special;
@@ -76,10 +70,11 @@ TinyModel writeTinyModel(const std::string &family, const std::string &outDir, s
     const int vocab = static_cast<int>(vlm->vocabSize()); // the tokenizer fills the model's vocabulary exactly
     Tokenizer::train(vocab >= 2000 ? all : sentences, join(outDir, "tokenizer.model"), vocab, special);
 
-    nlohmann::json extra = {{"name", "UHD Lens tiny " + family + " (random weights, seed " + std::to_string(seed) + ")"},
-                            {"description", "Random weights for tests and demos: its answers are meaningless."},
-                            {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};
-    writeText(join(outDir, "uhdlens.json"), extra.dump(2) + "\n");
+    nlohmann::json extra = {
+        {"name", "UHD Lens tiny " + familyName + " (random weights, seed " + std::to_string(seed) + ")"},
+        {"description", "Random weights for tests and demos: its answers are meaningless."},
+        {"suggested_questions", {"What is in the image?", "What colour is the button?"}}};
+    writeJsonFile(join(outDir, "uhdlens.json"), extra);
     tiny.files = {join(outDir, "config.json"), join(outDir, "model.safetensors"), join(outDir, "tokenizer.model"),
                   join(outDir, "uhdlens.json")};
 
@@ -96,7 +91,7 @@ TinyModel writeTinyModel(const std::string &family, const std::string &outDir, s
                     break;
                 }
         const nlohmann::json visionConfig = config.contains("vision_config") ? config["vision_config"] : config;
-        writeText(join(tiny.visionDir, "config.json"), visionConfig.dump(2) + "\n");
+        writeJsonFile(join(tiny.visionDir, "config.json"), visionConfig);
         saveSafeTensors(join(tiny.visionDir, "model.safetensors"), vision, meta);
         tiny.files.push_back(join(tiny.visionDir, "config.json"));
         tiny.files.push_back(join(tiny.visionDir, "model.safetensors"));
@@ -129,11 +124,10 @@ std::vector<DumpedTensor> dumpEncoding(const Model &model, const QImage &rgb, co
     const Prompt prompt = vlm.buildPrompt(plan, {}, question, *mi.tokenizer);
     keep("prompt.embeds", embedPrompt(vlm, prompt, torch::stack(encoded, 0)));
 
-    const std::map<std::string, std::string> meta = {
-        {"plan", planToJson(plan, model.info().layout).dump()},
-        {"family", model.info().family},
-        {"dtype", model.info().dtype},
-        {"question", question}};
+    const std::map<std::string, std::string> meta = {{"plan", planToJson(plan, model.info().layout).dump()},
+                                                     {"family", nameOf(model.info().family)},
+                                                     {"dtype", nameOf(model.info().dtype)},
+                                                     {"question", question}};
     saveSafeTensors(outFile, tensors, meta);
     std::vector<DumpedTensor> out;
     for (const auto &t : tensors)

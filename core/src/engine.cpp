@@ -73,74 +73,63 @@ std::string imageHash(const QImage &rgb)
 
 // --- device / dtype ----------------------------------------------------------------------------------------------
 
-std::string dtypeName(torch::Dtype dtype)
+Dtype dtypeOf(torch::Dtype dtype)
 {
     switch (dtype) {
-    case torch::kFloat: return "f32";
-    case torch::kBFloat16: return "bf16";
-    case torch::kHalf: return "f16";
-    default: return "other";
+    case torch::kBFloat16: return Dtype::Bf16;
+    case torch::kHalf: return Dtype::F16;
+    default: return Dtype::F32; // families compute in f32, bf16 or f16 only
     }
 }
 
-torch::Device resolveDevice(const std::string &device)
+torch::Device resolveDevice(const DeviceChoice &device)
 {
-    if (device == "auto" || device.empty())
+    switch (device.kind) {
+    case Device::Auto:
         return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-    if (device == "cpu")
-        return torch::kCPU;
-    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
-        if (!torch::cuda::is_available())
-            throw Error(ErrorCode::DeviceUnavailable,
-                        "device 'cuda' requested, but this libtorch has no CUDA support or no GPU is visible "
-                        "(build against a CUDA libtorch with -DTorch_DIR=..., or use --device cpu)",
-                        device);
-        int index = 0;
-        if (device.size() > 5) {
-            try {
-                index = std::stoi(device.substr(5));
-            } catch (const std::exception &) {
-                throw Error(ErrorCode::InvalidArgument, "bad device '" + device + "' (expected cuda:N)", device);
-            }
-        }
-        if (index < 0 || index >= static_cast<int>(torch::cuda::device_count()))
-            throw Error(ErrorCode::DeviceUnavailable, "no GPU with index " + std::to_string(index), device);
-        return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+    case Device::Cpu: return torch::kCPU;
+    case Device::Cuda: break;
     }
-    throw Error(ErrorCode::InvalidArgument, "unknown device '" + device + "' (choose auto, cpu or cuda)", device);
+    const std::string name = deviceChoiceName(device);
+    if (!torch::cuda::is_available())
+        throw Error(ErrorCode::DeviceUnavailable,
+                    "device 'cuda' requested, but this libtorch has no CUDA support or no GPU is visible "
+                    "(build against a CUDA libtorch with -DTorch_DIR=..., or use --device cpu)",
+                    name);
+    if (device.index < 0 || device.index >= static_cast<int>(torch::cuda::device_count()))
+        throw Error(ErrorCode::DeviceUnavailable, "no GPU with index " + std::to_string(device.index), name);
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device.index));
 }
 
-ResolvedDtype resolveDtype(const std::string &dtype, const torch::Device &device)
+ResolvedDtype resolveDtype(Dtype dtype, const torch::Device &device)
 {
     const bool cuda = device.is_cuda();
-    if (dtype == "auto" || dtype.empty()) {
+    switch (dtype) {
+    case Dtype::Auto:
         // CUDA: f16 runs on every GPU generation (bf16 needs Ampere); pass --dtype bf16 on newer GPUs.
         if (cuda)
             return {torch::kHalf, false};
         // CPU: bf16 through oneDNN is ~4x faster than f32 where the CPU has native bf16 dot products; elsewhere
         // mixed gives f32 results (bf16 -> f32 is exact) from half the weight memory.
         return cpuRunsBf16Fast() ? ResolvedDtype{torch::kBFloat16, false} : ResolvedDtype{torch::kFloat, true};
-    }
-    if (dtype == "f32" || dtype == "fp32" || dtype == "float32")
-        return {torch::kFloat, false};
-    if (dtype == "mixed") {
+    case Dtype::F32: return {torch::kFloat, false};
+    case Dtype::Mixed:
         if (cuda)
             throw Error(ErrorCode::InvalidArgument,
-                        "mixed (bf16 weights, f32 arithmetic) is a CPU mode; use f16 or bf16 on CUDA", dtype);
+                        "mixed (bf16 weights, f32 arithmetic) is a CPU mode; use f16 or bf16 on CUDA",
+                        "mixed");
         return {torch::kFloat, true};
-    }
-    if (dtype == "bf16" || dtype == "bfloat16")
-        return {torch::kBFloat16, false};
-    if (dtype == "f16" || dtype == "fp16" || dtype == "float16") {
+    case Dtype::Bf16: return {torch::kBFloat16, false};
+    case Dtype::F16:
         if (!cuda)
             throw Error(ErrorCode::InvalidArgument,
                         "f16 is only supported on CUDA (libtorch's CPU kernels lack half-precision matmuls); "
                         "use bf16, mixed or f32 on the CPU",
-                        dtype);
+                        "f16");
         return {torch::kHalf, false};
     }
-    throw Error(ErrorCode::InvalidArgument, "unknown dtype '" + dtype + "' (choose auto, f32, mixed, bf16 or f16)",
-                dtype);
+    throw Error(ErrorCode::InvalidArgument, "unknown dtype (choose " + validNamesText<Dtype>() + ")",
+                "dtype");
 }
 
 void truncateCache(KVCache &cache, int64_t length)
@@ -174,6 +163,13 @@ SlicePlan Model::plan(Size size, const std::optional<SlicePolicy> &policy) const
     return planSlices(size, p);
 }
 
+int Model::imagePositions(const SlicePlan &plan) const
+{
+    // The span alone: no history, no question; the prompt marks where the image span starts and ends.
+    const Prompt prompt = m_impl->vlm->buildPrompt(plan, {}, {}, *m_impl->tokenizer);
+    return static_cast<int>(prompt.imageSpanPositions(m_impl->vlm->tokensPerImage()));
+}
+
 std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadProgress &progress)
 {
     auto report = [&](double f, const std::string &stage) {
@@ -187,7 +183,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     // config.json plus what the folder's processor, generation and tokenizer files say (model_folder.h).
     const FolderFiles folder = readModelFolder(options.modelDir, options.visionDir, readConfigJson(options.modelDir, "model"));
     const nlohmann::json &config = folder.config;
-    const std::string family = detectFamily(config); // Error(UnknownFamily)
+    const Family family = detectFamily(config); // Error(UnknownFamily)
 
     const torch::Device device = resolveDevice(options.device);
     const ResolvedDtype resolved = resolveDtype(options.dtype, device);
@@ -207,7 +203,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         throw Error(ErrorCode::TokenizerInvalid, tokPath + ": " + e.what(), tokPath);
     }
 
-    report(0.1, "building " + family + " modules");
+    report(0.1, "building " + nameOf(family) + " modules");
     torch::NoGradGuard noGrad;
     FamilyBuildOptions build;
     build.dtype = dtype;
@@ -230,7 +226,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     const bool separateVision = !options.visionDir.empty() && !visionPrefixes.empty();
     if (!options.visionDir.empty() && visionPrefixes.empty())
         throw Error(ErrorCode::InvalidArgument,
-                    "the " + family + " family keeps its vision tower in the model folder; --vision is not used",
+                    "the " + nameOf(family) +
+                        " family keeps its vision tower in the model folder; --vision is not used",
                     options.visionDir);
     if (separateVision)
         impl->checkpoints.push_back(Checkpoint::open(options.visionDir));
@@ -291,17 +288,20 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         hash += (hash.empty() ? "" : "+") + ck.sha256();
     }
     info.weightsHash = hash;
-    info.dtype = dtypeName(dtype);
+    info.dtype = dtypeOf(dtype);
     // "mixed" only where some matrix really stayed bf16 (an f32 checkpoint under auto is plain f32).
     for (const auto &p : params)
         if (p.second.scalar_type() == torch::kBFloat16 && dtype != torch::kBFloat16) {
-            info.dtype = "mixed";
+            info.dtype = Dtype::Mixed;
             break;
         }
     info.device = device.str();
     info.contextLength = impl->vlm->contextLength();
     info.policy = impl->vlm->policy();
     info.layout = impl->vlm->layout();
+    info.tokensPerImage = impl->vlm->tokensPerImage();
+    info.pixelNorm = impl->vlm->pixelNorm();
+    info.padColour = padColourForMean(info.pixelNorm.mean);
     readUhdlensJson(options.modelDir, info);
 
     impl->stopIds = impl->vlm->stopTokenIds(*impl->tokenizer);
@@ -440,11 +440,11 @@ void Conversation::clearHistory()
 namespace {
 
 // How many slices would fit: re-plans with a decreasing max-slices until the prompt fits the context.
-std::string overflowMessage(const SlicePlan &plan, TokenLayout layout, int64_t textPositions, int64_t total,
+std::string overflowMessage(const Model &model, const SlicePlan &plan, int64_t textPositions, int64_t total,
                             int context)
 {
     std::ostringstream msg;
-    const int visual = visualTokenCount(plan, layout);
+    const int visual = model.imagePositions(plan);
     msg << "the image needs " << visual << " visual tokens (" << plan.sliceCount() << " slices + overview) and the "
         << "conversation " << textPositions << " more: " << total << " positions, but the model's context holds "
         << context << ". ";
@@ -456,7 +456,7 @@ std::string overflowMessage(const SlicePlan &plan, TokenLayout layout, int64_t t
         else
             p.maxSlices = m;
         const SlicePlan smaller = planSlices(plan.input, p);
-        if (textPositions + visualTokenCount(smaller, layout) < context) {
+        if (textPositions + model.imagePositions(smaller) < context) {
             if (m == 1)
                 msg << "Only the overview (no slices) would fit: set max slices to 1.";
             else
@@ -483,18 +483,17 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
 
     AskResult result;
     result.plan = m_impl->plan;
-    const TokenLayout layout = mi.info.layout;
     const int tpi = vlm.tokensPerImage();
     const int context = vlm.contextLength();
-    result.imageTokens = visualTokenCount(m_impl->plan, layout);
 
     const Prompt prompt = vlm.buildPrompt(m_impl->plan, m_impl->history, question, *mi.tokenizer);
+    result.imageTokens = static_cast<int>(prompt.imageSpanPositions(tpi));
     const int64_t positions = prompt.positions(tpi);
     result.promptTokens = static_cast<int>(positions);
     if (positions >= context) {
         const int64_t text = positions - result.imageTokens;
         throw Error(ErrorCode::ContextOverflow,
-                    overflowMessage(m_impl->plan, layout, text, positions, context), "context");
+                    overflowMessage(*m_impl->model, m_impl->plan, text, positions, context), "context");
     }
     auto cancelled = [&] { return callbacks.cancel && callbacks.cancel->load(std::memory_order_relaxed); };
 
@@ -511,7 +510,7 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
         for (int k = 0; k < total; ++k) {
             if (cancelled()) {
                 result.cancelled = true;
-                result.stopReason = "cancelled";
+                result.stopReason = StopReason::Cancelled;
                 result.encodeMs = msSince(t0);
                 return result;
             }
@@ -532,7 +531,7 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
     }
     if (cancelled()) {
         result.cancelled = true;
-        result.stopReason = "cancelled";
+        result.stopReason = StopReason::Cancelled;
         return result;
     }
 
@@ -591,7 +590,7 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
     result.answer = gen.text;
     result.generatedTokens = static_cast<int>(gen.ids.size());
     result.stopReason = gen.stopReason;
-    result.cancelled = gen.stopReason == "cancelled";
+    result.cancelled = gen.stopReason == StopReason::Cancelled;
     result.decodeTokensPerSecond =
         result.decodeMs > 0 ? double(result.generatedTokens) * 1000.0 / result.decodeMs : 0;
     m_impl->history.push_back({question, result.answer});

@@ -34,15 +34,17 @@ struct Model::Impl
 };
 
 // Resolves LoadOptions::device / dtype ("auto" rules: CUDA when available; on the CPU bf16 where it has
-// avx512_bf16, else mixed; f16 on CUDA). Throws Error(DeviceUnavailable) / Error(InvalidArgument).
-torch::Device resolveDevice(const std::string &device);
+// avx512_bf16, else mixed; f16 on CUDA). Throws Error(DeviceUnavailable) / Error(InvalidArgument) for a choice
+// this machine or device cannot run (the names were parsed where they came in).
+torch::Device resolveDevice(const DeviceChoice &device);
 struct ResolvedDtype
 {
     torch::Dtype compute = torch::kFloat;
     bool bf16Weights = false; // mixed: matrices the checkpoint stores in bf16 stay bf16 (nn/mixed_linear.h)
 };
-ResolvedDtype resolveDtype(const std::string &dtype, const torch::Device &device);
-std::string dtypeName(torch::Dtype dtype);
+ResolvedDtype resolveDtype(Dtype dtype, const torch::Device &device);
+// The compute dtype as a model fact (f32 for anything but bf16/f16).
+Dtype dtypeOf(torch::Dtype dtype);
 
 // Truncates every layer of `cache` to its first `length` positions (prefix reuse across turns).
 void truncateCache(KVCache &cache, int64_t length);

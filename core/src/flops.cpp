@@ -1,5 +1,7 @@
 #include "uhdlens/flops.h"
 
+#include "uhdlens/model_facts.h"
+
 namespace uhdlens {
 
 Architecture Architecture::llavaUhdPaper13B()
@@ -84,7 +86,7 @@ FlopEstimate estimateFlops(const Architecture &arch, const SlicePlan &plan, int 
         e.projector += projectorFlops(arch.projector, img.patches());
         ++e.encodedImages;
     }
-    e.visualTokens = visualTokenCount(plan, arch.layout);
+    e.visualTokens = imagePositions(plan, arch.layout);
     e.languageModel = languageModelPrefillFlops(arch.lm, e.visualTokens + textTokens);
     return e;
 }

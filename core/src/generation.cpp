@@ -303,17 +303,17 @@ GenerationOutput generate(const torch::Tensor &firstLogits, const GenerationSett
 
     torch::Tensor logits = firstLogits;
     const int maxTokens = std::max(0, io.maxTokens);
-    out.stopReason = "max-tokens";
+    out.stopReason = StopReason::MaxTokens;
     for (int n = 0; n < maxTokens; ++n) {
         if (cancelled()) {
-            out.stopReason = "cancelled";
+            out.stopReason = StopReason::Cancelled;
             break;
         }
         const int64_t id = sampler.next(logits, seen);
         out.ids.push_back(id);
         seen.push_back(id);
         if (std::find(io.stopIds.begin(), io.stopIds.end(), id) != io.stopIds.end()) {
-            out.stopReason = "eos";
+            out.stopReason = StopReason::Eos;
             break;
         }
         std::string bytes = io.decoder ? io.decoder->bytes(id) : std::string();
@@ -325,13 +325,13 @@ GenerationOutput generate(const torch::Tensor &firstLogits, const GenerationSett
         const auto r = matcher.push(utf8.push(bytes));
         emit(r.emit);
         if (r.stopped) {
-            out.stopReason = "stop-string";
+            out.stopReason = StopReason::StopString;
             return out; // held-back text is (part of) the stop string: never shown
         }
         if (n + 1 == maxTokens)
             break;
         if (cancelled()) {
-            out.stopReason = "cancelled";
+            out.stopReason = StopReason::Cancelled;
             break;
         }
         logits = io.step(id);
@@ -340,7 +340,7 @@ GenerationOutput generate(const torch::Tensor &firstLogits, const GenerationSett
     const auto r = matcher.push(utf8.flush());
     emit(r.emit);
     if (r.stopped) {
-        out.stopReason = "stop-string";
+        out.stopReason = StopReason::StopString;
         return out;
     }
     emit(matcher.flush());

@@ -122,7 +122,7 @@ struct GenerationOutput
 {
     std::string text;             // exactly the concatenation of what was streamed
     std::vector<int64_t> ids;     // generated ids, stop token included
-    std::string stopReason;       // "eos" | "stop-string" | "max-tokens" | "cancelled"
+    StopReason stopReason = StopReason::MaxTokens;
     int fedTokens = 0;            // ids that went through `step` (the KV cache holds them)
 };
 

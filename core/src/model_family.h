@@ -6,7 +6,9 @@
 // load; all per-conversation state lives in KVCache (and the engine's image-embedding cache).
 #pragma once
 
+#include "nn/types.h" // TensorHook, KVCache, PixelNorm
 #include "uhdlens/engine.h"
+#include "uhdlens/model_facts.h"
 #include "uhdlens/slice_planner.h"
 
 #include <nlohmann/json.hpp>
@@ -23,32 +25,6 @@ namespace uhdlens {
 class Checkpoint; // safetensors.h
 class Tokenizer;  // tokenizer.h
 
-// Called with every named intermediate tensor ("image0.pixels", "image0.vision", "image0.resampler",
-// "prompt.embeds", ...) so any stage can be dumped (uhdlens-cli encode --dump) and compared with a reference.
-using TensorHook = std::function<void(const std::string &name, const torch::Tensor &value)>;
-
-// Per-layer key/value cache of the language model. Tensors are [1, kv_heads, positions, head_dim] and grow
-// by concatenation along dim 2 (or are preallocated by the family; `length` is the number of valid positions).
-struct KVCache
-{
-    std::vector<torch::Tensor> keys;
-    std::vector<torch::Tensor> values;
-    int64_t length = 0;
-    void clear()
-    {
-        keys.clear();
-        values.clear();
-        length = 0;
-    }
-};
-
-// Pixel normalisation of the vision encoder: (x/255 - mean) / std per channel.
-struct PixelNorm
-{
-    float mean[3] = {0.5f, 0.5f, 0.5f};
-    float std[3] = {0.5f, 0.5f, 0.5f};
-};
-
 // One piece of a prompt: either text token ids, or the visual tokens of encoded image `imageIndex`
 // (index into SlicePlan::encodedImages(): 0 = overview, then slices row-major).
 struct PromptSegment
@@ -57,15 +33,31 @@ struct PromptSegment
     int imageIndex = -1;
 };
 
+// A point in a prompt, counted without knowing tokensPerImage: text ids and image slots before it.
+struct PromptMark
+{
+    int64_t textIds = 0;
+    int64_t images = 0;
+    int64_t positions(int tokensPerImage) const { return textIds + images * tokensPerImage; }
+};
+
 struct Prompt
 {
     std::vector<PromptSegment> segments;
+    // Where the image span (image_span.h: the slots with their separators and special tokens) starts and ends;
+    // equal when the prompt has no image.
+    PromptMark imageSpanBegin, imageSpanEnd;
     int64_t positions(int tokensPerImage) const
     {
         int64_t n = 0;
         for (const auto &s : segments)
             n += s.imageIndex >= 0 ? tokensPerImage : static_cast<int64_t>(s.ids.size());
         return n;
+    }
+    // Positions of the image span: what Model::imagePositions() answers and imagePositions() must equal.
+    int64_t imageSpanPositions(int tokensPerImage) const
+    {
+        return imageSpanEnd.positions(tokensPerImage) - imageSpanBegin.positions(tokensPerImage);
     }
 };
 
@@ -74,7 +66,7 @@ class VisionLanguageModel
 public:
     virtual ~VisionLanguageModel() = default;
 
-    virtual std::string family() const = 0;
+    virtual Family family() const = 0;
     virtual SlicePolicy policy() const = 0;
     virtual TokenLayout layout() const = 0;
     virtual PixelNorm pixelNorm() const = 0;
@@ -143,23 +135,22 @@ std::unique_ptr<VisionLanguageModel> createFamilyModel(const nlohmann::json &con
 // For make-tiny and training.
 void initRandom(VisionLanguageModel &model, uint64_t seed);
 
-// A small config.json for a family ("minicpmv" | "llava-uhd" | "uhd-paper"): hidden 64-128, 2 layers, a vocab
-// for a small sentencepiece model; its "uhdlens_special_tokens" lists the user-defined pieces the tokenizer must
-// contain (make-tiny trains sentencepiece with them). llava-uhd's tiny config embeds its CLIP "vision_config"
-// and its vision tensors (vision_model.*) live in the same checkpoint. Throws Error(UnknownFamily).
-nlohmann::json tinyConfig(const std::string &family);
-// The real-size config of a family for benchmarks: "minicpmv" = MiniCPM-V 2.0 (spec §5.2). Throws
+// A small config.json for a family: hidden 64-128, 2 layers, a vocab for a small sentencepiece model; its
+// "uhdlens_special_tokens" lists the user-defined pieces the tokenizer must contain (make-tiny trains
+// sentencepiece with them; familySpecialTokens() in uhdlens/model_facts.h). llava-uhd's tiny config embeds its
+// CLIP "vision_config" and its vision tensors (vision_model.*) live in the same checkpoint.
+nlohmann::json tinyConfig(Family family);
+// The real-size config of a family for benchmarks: minicpmv = MiniCPM-V 2.0 (spec §5.2). Throws
 // Error(UnknownFamily) for families without one.
-nlohmann::json realConfig(const std::string &family);
-// Pieces a tokenizer of the family must know (e.g. "<image>", "<slice>" for minicpmv).
-std::vector<std::string> familySpecialTokens(const std::string &family);
+nlohmann::json realConfig(Family family);
 
 // Assembles the input embeddings of a prompt: text segments through embedTokens (with the family's scaling),
 // image segments from imageTokens[imageIndex] ([N, tokensPerImage, D], raw resampler outputs as the references
 // do). Returns [positions, D] in the model's dtype. Throws Error(InvalidArgument) for an out-of-range index.
 torch::Tensor embedPrompt(const VisionLanguageModel &model, const Prompt &prompt, const torch::Tensor &imageTokens);
 
-// Which family a config.json describes: "minicpmv", "llava-uhd" or "uhd-paper". Throws Error(UnknownFamily).
-std::string detectFamily(const nlohmann::json &config);
+// Which family a config.json describes (its model_type, through the family table). Throws Error(UnknownFamily)
+// naming the key.
+Family detectFamily(const nlohmann::json &config);
 
 } // namespace uhdlens

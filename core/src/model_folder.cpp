@@ -2,16 +2,15 @@
 
 #include "tokenizer.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 
 #include <algorithm>
-#include <fstream>
 #include <cstdio>
 #include <set>
-#include <sstream>
 
 namespace uhdlens {
 
@@ -28,29 +27,9 @@ std::string joinPath(const std::string &dir, const char *name)
 // object. `label` is how messages and sources name it ("preprocessor_config.json", "vision/...").
 std::optional<json> readOptionalJson(const std::string &dir, const char *name, const std::string &label)
 {
-    const std::string path = joinPath(dir, name);
-    QFile file(QString::fromStdString(path));
-    if (!file.exists())
-        return std::nullopt;
-    if (QFileInfo(file).isDir())
-        throw Error(ErrorCode::ConfigInvalid, label + " is a folder, not a file: " + path, path);
-    // These files are a few KB; a huge one is not what the references write.
-    constexpr qint64 kMaxBytes = 16 << 20;
-    if (file.size() > kMaxBytes)
-        throw Error(ErrorCode::ConfigInvalid, label + " is larger than 16 MB: " + path, path);
-    if (!file.open(QIODevice::ReadOnly))
-        throw Error(ErrorCode::ConfigInvalid, label + " cannot be read: " + path, path);
-    const QByteArray bytes = file.readAll();
-    json j;
-    try {
-        j = json::parse(bytes.constData(), bytes.constData() + bytes.size());
-    } catch (const json::exception &e) {
-        // parse_error, or out_of_range 406 for a number too large for a double (1e400; found by fuzzing).
-        throw Error(ErrorCode::ConfigInvalid, label + " is not valid JSON: " + e.what(), path);
-    }
-    if (!j.is_object())
-        throw Error(ErrorCode::ConfigInvalid, label + ": expected a JSON object at the top level", path);
-    return j;
+    JsonFileOptions o;
+    o.label = label;
+    return readOptionalJsonFile(joinPath(dir, name), o);
 }
 
 [[noreturn]] void badKey(const std::string &label, const std::string &key, const std::string &what)
@@ -166,34 +145,23 @@ nlohmann::json readConfigJson(const std::string &dir, const char *what)
     if (!folder.isDir())
         throw Error(ErrorCode::NotAFile, std::string(what) + " must be a folder: " + dir, dir);
     const std::string path = joinPath(dir, "config.json");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(ErrorCode::ConfigInvalid, "config.json not found in " + dir, path);
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-        nlohmann::json config = nlohmann::json::parse(text.str());
-        if (!config.is_object())
-            throw Error(ErrorCode::ConfigInvalid, path + ": expected a JSON object at the top level", path);
-        return config;
-    } catch (const nlohmann::json::exception &e) {
-        // parse_error, or out_of_range 406 for a number too large for a double (1e400; found by fuzzing).
-        throw Error(ErrorCode::ConfigInvalid, path + " is not valid JSON: " + e.what(), path);
-    }
+    JsonFileOptions o;
+    // A model folder without config.json is a broken model, not a lost file.
+    o.missing = ErrorCode::ConfigInvalid;
+    return readJsonFile(path, o);
 }
 
 // Optional uhdlens.json next to the weights: {"name": "...", "description": "...", "suggested_questions": [...]}.
 // A broken file is a warning, never a load failure.
 void readUhdlensJson(const std::string &dir, ModelInfo &info)
 {
-    const std::string path = joinPath(dir, "uhdlens.json");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return;
-    std::stringstream text;
-    text << in.rdbuf();
     try {
-        const auto j = nlohmann::json::parse(text.str());
+        JsonFileOptions o;
+        o.label = "uhdlens.json";
+        const auto found = readOptionalJsonFile(joinPath(dir, "uhdlens.json"), o);
+        if (!found)
+            return;
+        const json &j = *found;
         if (j.contains("name") && j["name"].is_string())
             info.name = j["name"].get<std::string>();
         if (j.contains("description") && j["description"].is_string())

@@ -1,5 +1,7 @@
 #include "uhdlens/plan_json.h"
 
+#include "uhdlens/model_facts.h"
+
 #include <nlohmann/json.hpp>
 
 namespace uhdlens {
@@ -36,7 +38,7 @@ nlohmann::json planToJson(const SlicePlan &plan, TokenLayout layout)
     j["encoded_images"] = static_cast<int>(plan.encodedImages().size());
     j["patches"] = plan.totalPatches();
     j["layout"] = layoutName(layout);
-    j["visual_tokens"] = visualTokenCount(plan, layout);
+    j["visual_tokens"] = imagePositions(plan, layout);
     j["downscale"] = plan.downscaleFactor();
     return j;
 }

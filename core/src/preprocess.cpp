@@ -298,4 +298,23 @@ QImage padToSquare(const QImage &rgb, RgbColour colour)
     return out;
 }
 
+QImage quickModelInput(const QImage &rgb, const SlicePlan &plan, int index, RgbColour padColour)
+{
+    if (rgb.isNull() || plan.overview.width <= 0)
+        return {};
+    if (index < 0) {
+        const QImage source = plan.padToSquare ? padToSquare(rgb, padColour) : rgb;
+        return source.scaled(QSize(plan.overview.width, plan.overview.height), Qt::IgnoreAspectRatio,
+                             Qt::SmoothTransformation);
+    }
+    if (index >= plan.sliceCount() || !plan.slice)
+        return {};
+    // Cropping the original at the slice's true rectangle and resizing it to the slice size gives the same view
+    // as resizing the whole image to the refined size and cutting (up to edge resampling).
+    const Rect r = plan.sliceInOriginal(index);
+    return rgb.copy(r.x, r.y, r.width, r.height)
+        .scaled(QSize(plan.slice->width, plan.slice->height), Qt::IgnoreAspectRatio,
+                Qt::SmoothTransformation);
+}
+
 } // namespace uhdlens

@@ -17,7 +17,7 @@
 // Thread-safety: pure functions; they use torch's intra-op thread pool (set its size once, at start-up).
 #pragma once
 
-#include "model_family.h"
+#include "nn/types.h" // PixelNorm
 #include "uhdlens/preprocess.h"
 #include "uhdlens/slice_planner.h"
 

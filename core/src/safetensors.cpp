@@ -6,6 +6,7 @@
 
 #include "uhdlens/convert.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 
 #ifdef UHDLENS_HAVE_OPENSSL
 #include <openssl/evp.h>
@@ -112,11 +113,12 @@ std::string fileName(const std::string &path) { return fs::path(path).filename()
 // Reads a sharded checkpoint's index (model.safetensors.index.json): {"metadata": {...}, "weight_map": {name: file}}.
 void openIndex(Checkpoint::Impl &impl, const std::string &indexPath)
 {
-    QFile f(QString::fromStdString(indexPath));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(ErrorCode::FileUnreadable, "cannot read checkpoint index '" + indexPath + "'", indexPath);
-    const QByteArray raw = f.readAll();
-    const SafeTensorsIndex index = parseSafeTensorsIndex(raw.constData(), static_cast<size_t>(raw.size()), indexPath);
+    JsonFileOptions o;
+    o.label = "checkpoint index";
+    o.missing = ErrorCode::FileUnreadable;
+    o.invalid = ErrorCode::CheckpointInvalid;
+    const std::string raw = readSmallFile(indexPath, o); // parsed and checked by the (fuzzed) index reader
+    const SafeTensorsIndex index = parseSafeTensorsIndex(raw.data(), raw.size(), indexPath);
     const fs::path dir = fs::path(indexPath).parent_path();
     std::map<std::string, int> shardOf;
     for (const std::string &file : index.shardFiles) {

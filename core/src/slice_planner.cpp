@@ -268,46 +268,7 @@ double SlicePlan::downscaleFactor() const
                     static_cast<double>(input.height) / target.height);
 }
 
-// ---------------------------------------------------------------------------------------------- tokens
-
-int tokensPerImage(TokenLayout layout)
-{
-    switch (layout) {
-    case TokenLayout::MiniCpmV2: return 64;       // query_num
-    case TokenLayout::LlavaUhdRelease: return 144; // 12x12 spatially constrained queries
-    case TokenLayout::LlavaUhdPaper: return 64;    // 8x8 shared perceiver queries
-    case TokenLayout::Llava15: return 576;         // 24x24 patches, MLP projector, no compression
-    }
-    return 64;
-}
-
-int visualTokenCount(const SlicePlan &plan, TokenLayout layout)
-{
-    if (plan.overview.width == 0)
-        return 0;
-    const int q = tokensPerImage(layout);
-    const int n = plan.sliceCount();
-    const int images = 1 + n;
-    switch (layout) {
-    case TokenLayout::MiniCpmV2: {
-        // <image> q x <unk> </image> per encoded image; a sliced plan adds <slice> ... </slice> and a "\n"
-        // between consecutive rows (spec §4.3), counted as one position. The official tokenizer encodes that
-        // "\n" as a chunk of its own, so a tokenizer.model with a dummy prefix spells it "▁" "<0x0A>": one
-        // more position per row. Only this count (display, overflow advice) is tokenizer-free; the engine
-        // counts the prompt it builds.
-        int total = images * (q + 2);
-        if (plan.grid)
-            total += 2 + (plan.grid->rows - 1);
-        return total;
-    }
-    case TokenLayout::LlavaUhdRelease:
-    case TokenLayout::LlavaUhdPaper:
-        // "," after each slice but the last of its row and "\n" after every row: exactly one separator per slice.
-        return images * q + n;
-    case TokenLayout::Llava15: return images * q;
-    }
-    return 0;
-}
+// ---------------------------------------------------------------------------------------------- layouts
 
 std::string layoutName(TokenLayout layout)
 {

@@ -37,8 +37,8 @@ inline const TrainableModel &trainableModel(const VisionLanguageModel &model)
 {
     if (const auto *t = dynamic_cast<const TrainableModel *>(&model))
         return *t;
-    throw Error(ErrorCode::InvalidArgument, "the " + model.family() + " family does not support training",
-                model.family());
+    const std::string family = nameOf(model.family());
+    throw Error(ErrorCode::InvalidArgument, "the " + family + " family does not support training", family);
 }
 
 } // namespace uhdlens

@@ -27,7 +27,7 @@ TEST(TrainingConfig, PresetsBuildUhdPaperModelsWithTheirPolicy)
     for (const char *preset : {"tiny", "micro"}) {
         const auto uhd = nlohmann::json::parse(trainingConfigJson(preset, "llava-uhd"));
         const auto low = nlohmann::json::parse(trainingConfigJson(preset, "llava15"));
-        EXPECT_EQ(detectFamily(uhd), "uhd-paper");
+        EXPECT_EQ(detectFamily(uhd), Family::UhdPaper);
         // The resampler: the paper's global attention unless asked for the ECCV box-local one.
         EXPECT_EQ(uhd.at("resampler_attention"), "global");
         const auto spatial = nlohmann::json::parse(trainingConfigJson(preset, "llava-uhd", -1, "spatial"));

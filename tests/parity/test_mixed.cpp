@@ -123,7 +123,7 @@ TEST(Mixed, DispatchingLinearAndEmbedding)
 TEST(Mixed, MatrixParameterNamesAreTwoDimensionalParameters)
 {
     for (const std::string family : {"minicpmv", "llava-uhd", "uhd-paper"}) {
-        auto model = createFamilyModel(tinyConfig(family), nullptr);
+        auto model = createFamilyModel(tinyConfig(parseName<Family>(family)), nullptr);
         std::map<std::string, torch::Tensor> params;
         for (const auto &[name, t] : model->namedParameters())
             params[name] = t;
@@ -153,7 +153,7 @@ TEST(Mixed, FamiliesLoadedMixedMatchF32AndStayZeroCopy)
     ASSERT_TRUE(dir.isValid());
     for (const std::string family : {"minicpmv", "llava-uhd", "uhd-paper"}) {
         // A bf16 checkpoint of a random model.
-        auto source = createFamilyModel(tinyConfig(family), nullptr);
+        auto source = createFamilyModel(tinyConfig(parseName<Family>(family)), nullptr);
         initRandom(*source, 21);
         std::vector<std::pair<std::string, torch::Tensor>> tensors;
         for (const auto &[name, t] : source->namedParameters())
@@ -162,9 +162,9 @@ TEST(Mixed, FamiliesLoadedMixedMatchF32AndStayZeroCopy)
         saveSafeTensors(file, tensors);
         const Checkpoint ck = Checkpoint::open(file);
 
-        auto f32 = createFamilyModel(tinyConfig(family), nullptr);
+        auto f32 = createFamilyModel(tinyConfig(parseName<Family>(family)), nullptr);
         loadParameters(f32->namedParameters(), ck, torch::kFloat32, torch::kCPU);
-        auto mixed = createFamilyModel(tinyConfig(family), nullptr);
+        auto mixed = createFamilyModel(tinyConfig(parseName<Family>(family)), nullptr);
         const auto names = mixed->matrixParameterNames();
         loadParameters(mixed->namedParameters(), ck, torch::kFloat32, torch::kCPU, {""}, names);
         EXPECT_EQ(mixed->dtype(), torch::kFloat32) << family;
@@ -196,20 +196,20 @@ TEST(Mixed, FamiliesLoadedMixedMatchF32AndStayZeroCopy)
 
 TEST(Mixed, EngineResolvesAndReportsMixed)
 {
-    EXPECT_TRUE(resolveDtype("mixed", torch::kCPU).bf16Weights);
-    EXPECT_EQ(resolveDtype("mixed", torch::kCPU).compute, torch::kFloat32);
-    EXPECT_FALSE(resolveDtype("f32", torch::kCPU).bf16Weights);
-    const auto autoCpu = resolveDtype("auto", torch::kCPU);
+    EXPECT_TRUE(resolveDtype(Dtype::Mixed, torch::kCPU).bf16Weights);
+    EXPECT_EQ(resolveDtype(Dtype::Mixed, torch::kCPU).compute, torch::kFloat32);
+    EXPECT_FALSE(resolveDtype(Dtype::F32, torch::kCPU).bf16Weights);
+    const auto autoCpu = resolveDtype(Dtype::Auto, torch::kCPU);
     EXPECT_EQ(autoCpu.bf16Weights, !cpuRunsBf16Fast());
     try {
-        resolveDtype("mixed", torch::Device(torch::kCUDA, 0));
+        resolveDtype(Dtype::Mixed, torch::Device(torch::kCUDA, 0));
         ADD_FAILURE() << "mixed on CUDA must be refused";
     } catch (const Error &e) {
         EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
         EXPECT_NE(std::string(e.what()).find("CPU"), std::string::npos);
     }
     try {
-        resolveDtype("f8", torch::kCPU);
+        parseName<Dtype>("f8"); // names are parsed where they come in; the error lists the choices
         ADD_FAILURE() << "unknown dtype must be refused";
     } catch (const Error &e) {
         EXPECT_NE(std::string(e.what()).find("mixed"), std::string::npos);
@@ -219,12 +219,12 @@ TEST(Mixed, EngineResolvesAndReportsMixed)
     const std::string bundled = std::string(UHDLENS_TEST_DATA) + "/../../resources/models/uhd-lens-tiny";
     LoadOptions o;
     o.modelDir = bundled;
-    o.dtype = "mixed";
+    o.dtype = Dtype::Mixed;
     const auto mixed = Model::load(o);
-    EXPECT_EQ(mixed->info().dtype, "mixed");
-    o.dtype = "f32";
+    EXPECT_EQ(mixed->info().dtype, Dtype::Mixed);
+    o.dtype = Dtype::F32;
     const auto f32 = Model::load(o);
-    EXPECT_EQ(f32->info().dtype, "f32");
+    EXPECT_EQ(f32->info().dtype, Dtype::F32);
     QImage image(640, 360, QImage::Format_RGB888);
     image.fill(Qt::white);
     GenerationSettings g;

@@ -38,7 +38,8 @@ double relativeError(const torch::Tensor &got, const torch::Tensor &ref)
 std::unique_ptr<VisionLanguageModel> tinyModel(const std::string &family, torch::Dtype dtype = torch::kFloat32,
                                                uint64_t seed = 7)
 {
-    auto m = createFamilyModel(tinyConfig(family), nullptr, FamilyBuildOptions{dtype, torch::kCPU});
+    auto m = createFamilyModel(tinyConfig(parseName<Family>(family)), nullptr,
+                               FamilyBuildOptions{dtype, torch::kCPU});
     initRandom(*m, seed);
     return m;
 }
@@ -201,7 +202,7 @@ TEST(Resampler, MatchesTorchMultiheadAttention)
 TEST(Resampler, SpatialTokensSeeOnlyTheirOwnBoxes)
 {
     torch::NoGradGuard noGrad;
-    auto cfg = tinyConfig("uhd-paper");
+    auto cfg = tinyConfig(Family::UhdPaper);
     cfg["resampler_attention"] = "spatial";
     auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
     initRandom(*m, 3);
@@ -466,7 +467,7 @@ TEST(EncodeImages, WorksForModelsCreatedUnderInferenceMode)
     // (no version counter) and the position-table cache must cope.
     c10::InferenceMode inference;
     for (const auto &family : kFamilies) {
-        auto m = createFamilyModel(tinyConfig(family), nullptr);
+        auto m = createFamilyModel(tinyConfig(parseName<Family>(family)), nullptr);
         initRandom(*m, 5);
         const auto pixels = torch::randn({1, 3, 14 * 3, 14 * 7});
         const auto a = m->encodeImages(pixels);
@@ -517,7 +518,7 @@ TEST(Bf16, WithinToleranceOfFp32)
 // with f32 parameters) and stay close to f32.
 TEST(Training, NormalisedStemRunsUnderBf16Autocast)
 {
-    auto cfg = tinyConfig("uhd-paper");
+    auto cfg = tinyConfig(Family::UhdPaper);
     cfg["vision_config"]["patch_embed"] = "conv";
     cfg["vision_config"]["stem_norm"] = "group";
     auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
@@ -554,7 +555,7 @@ TEST(Training, UhdPaperBackwardGivesFiniteNonZeroGrads)
                                                                              {"global", "conv", "group"}};
     for (const auto &[attention, patchEmbed, stemNorm] : variants) {
         SCOPED_TRACE(std::string(attention) + " / " + patchEmbed + " / " + stemNorm);
-        auto cfg = tinyConfig("uhd-paper");
+        auto cfg = tinyConfig(Family::UhdPaper);
         cfg["resampler_attention"] = attention;
         cfg["vision_config"]["patch_embed"] = patchEmbed;
         if (std::string(patchEmbed) == "conv")
@@ -622,7 +623,7 @@ TEST(Training, ReadoutIsTheDecodersOutputHeadWithoutItsLayers)
     // The token naming loss reads visual tokens through TrainableModel::readout(): the decoder's final RMSNorm
     // and LM head, nothing else. Checked against the formula written out from the named tensors, and by where
     // its gradient goes: into the encoder, resampler, final norm and head, never into a decoder layer.
-    auto cfg = tinyConfig("uhd-paper");
+    auto cfg = tinyConfig(Family::UhdPaper);
     auto m = createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
     initRandom(*m, 3);
     const TrainableModel &trainable = trainableModel(*m);
@@ -674,7 +675,7 @@ namespace {
 class InferenceOnlyModel : public VisionLanguageModel
 {
 public:
-    std::string family() const override { return "inference-only"; }
+    Family family() const override { return Family::MiniCpmV; } // the family table has no inference-only row
     SlicePolicy policy() const override { return {}; }
     TokenLayout layout() const override { return {}; }
     PixelNorm pixelNorm() const override { return {}; }
@@ -711,7 +712,7 @@ TEST(Training, EveryFamilyIsTrainableAndAFamilyWithoutItIsRefused)
     }
     const InferenceOnlyModel plain;
     EXPECT_EQ(codeOf([&] { trainableModel(plain); }), ErrorCode::InvalidArgument);
-    EXPECT_EQ(subjectOf([&] { trainableModel(plain); }), "inference-only");
+    EXPECT_EQ(subjectOf([&] { trainableModel(plain); }), "minicpmv");
 }
 
 TEST(Training, AttentionCaptureKeepsOneLayersProbabilities)
@@ -793,7 +794,8 @@ TEST(Families, RealMiniCpmVHasTheCheckpointsTensorsAndStaysLazy)
         return resident * 4096L;
     };
     const long before = rss();
-    auto m = createFamilyModel(realConfig("minicpmv"), nullptr, FamilyBuildOptions{torch::kBFloat16, torch::kCPU});
+    auto m = createFamilyModel(realConfig(Family::MiniCpmV), nullptr,
+                               FamilyBuildOptions{torch::kBFloat16, torch::kCPU});
     const long after = rss();
     // 3.4e9 parameters x 2 bytes are allocated but never touched before loading.
     EXPECT_LT(after - before, 256L << 20);
@@ -846,9 +848,16 @@ TEST(Families, LlavaUhdNamesMatchTheRelease)
 
 TEST(Families, DetectAndRejectConfigs)
 {
-    EXPECT_EQ(detectFamily(tinyConfig("minicpmv")), "minicpmv");
-    EXPECT_EQ(detectFamily(tinyConfig("llava-uhd")), "llava-uhd");
-    EXPECT_EQ(detectFamily(tinyConfig("uhd-paper")), "uhd-paper");
+    for (const std::string &name : allNames<Family>()) {
+        const Family f = parseName<Family>(name);
+        EXPECT_EQ(detectFamily(tinyConfig(f)), f) << name;
+        EXPECT_EQ(nameOf(f), name);
+        EXPECT_EQ(createFamilyModel(tinyConfig(f), nullptr)->layout(), familyLayout(f)) << name;
+    }
+    EXPECT_EQ(allNames<Family>(), (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper"}));
+    EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "uhd_paper"}}),
+              Family::UhdPaper); // alias of the table row
+    EXPECT_EQ(subjectOf([] { detectFamily(nlohmann::json{{"model_type", "bert"}}); }), "model_type");
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json{{"model_type", "bert"}}); }), ErrorCode::UnknownFamily);
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json::array()); }), ErrorCode::UnknownFamily);
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json::object()); }), ErrorCode::UnknownFamily);
@@ -856,11 +865,12 @@ TEST(Families, DetectAndRejectConfigs)
               ErrorCode::UnknownFamily);
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json{{"model_type", "llava"}, {"mm_projector_type", "mlp2x_gelu"}}); }),
               ErrorCode::UnknownFamily);
-    EXPECT_EQ(codeOf([] { tinyConfig("gpt"); }), ErrorCode::UnknownFamily);
-    EXPECT_EQ(codeOf([] { realConfig("uhd-paper"); }), ErrorCode::UnknownFamily);
+    EXPECT_EQ(codeOf([] { parseName<Family>("gpt"); }), ErrorCode::UnknownFamily);
+    EXPECT_EQ(subjectOf([] { parseName<Family>("gpt"); }), "gpt");
+    EXPECT_EQ(codeOf([] { realConfig(Family::UhdPaper); }), ErrorCode::UnknownFamily);
 
     auto broken = [](const std::string &family, const std::function<void(nlohmann::json &)> &edit) {
-        auto c = tinyConfig(family);
+        auto c = tinyConfig(parseName<Family>(family));
         edit(c);
         return subjectOf([&] { createFamilyModel(c, nullptr); });
     };
@@ -906,7 +916,7 @@ TEST(Families, DetectAndRejectConfigs)
                      }),
               "vision_config.stem_norm");
     EXPECT_EQ(codeOf([] {
-                  auto c = tinyConfig("minicpmv");
+                  auto c = tinyConfig(Family::MiniCpmV);
                   c.erase("hidden_size");
                   createFamilyModel(c, nullptr);
               }),
@@ -959,7 +969,8 @@ std::shared_ptr<Tokenizer> tinyTokenizer(const std::string &family)
     const auto file = (std::filesystem::temp_directory_path() /
                        ("uhdlens-model-parity-" + family + "-" + std::to_string(::getpid()) + ".model"))
                           .string();
-    Tokenizer::train(sentences, file, static_cast<int>(models::kTinyVocab), familySpecialTokens(family));
+    Tokenizer::train(sentences, file, static_cast<int>(models::kTinyVocab),
+                     familySpecialTokens(parseName<Family>(family)));
     auto tok = Tokenizer::load(file);
     std::filesystem::remove(file);
     cache[family] = tok;
@@ -1007,14 +1018,12 @@ TEST(Prompt, LayoutsMatchThePlannerAndTheReferences)
         if (family == "minicpmv") {
             for (int i = 0; i < images; ++i)
                 expected.push_back(i); // overview first, then row-major slices
-            // <image> before the first slot is outside the span; </image></slice> after the last one. The
-            // planner counts the "\n" between rows as one position; the official tokenizer encodes it as its
-            // own chunk, which a dummy-prefix SentencePiece model (the tiny ones, as Llama's) spells "▁"
-            // "<0x0A>".
-            const auto rowSeparator = static_cast<int64_t>(tok->encode("\n").size());
-            EXPECT_EQ(imageSpanPositions(p, q, 1, 2),
-                      visualTokenCount(plan, m->layout()) + (plan.grid->rows - 1) * (rowSeparator - 1))
-                << family;
+            // The marked span starts at the <image> before the first slot and ends after </image></slice>; the
+            // "\n" between rows is its own chunk, which a dummy-prefix SentencePiece model (the tiny ones, as
+            // Llama's) spells "▁" "<0x0A>": what the tokenizer-free count assumes.
+            EXPECT_EQ(imageSpanPositions(p, q, 1, 2), p.imageSpanPositions(q)) << family;
+            EXPECT_EQ(tok->encode("\n").size(), 2u);
+            EXPECT_EQ(p.imageSpanPositions(q), imagePositions(plan, m->layout(), q)) << family;
             const int64_t imStart = tok->pieceToId("<image>");
             for (size_t i = 1; i < p.segments.size(); ++i)
                 if (p.segments[i].imageIndex >= 0) {
@@ -1024,7 +1033,8 @@ TEST(Prompt, LayoutsMatchThePlannerAndTheReferences)
             for (int i = 1; i < images; ++i)
                 expected.push_back(i);
             expected.push_back(0); // overview last (§4.1; uhd-paper follows the release)
-            EXPECT_EQ(imageSpanPositions(p, q, 0, 0), visualTokenCount(plan, m->layout())) << family;
+            EXPECT_EQ(imageSpanPositions(p, q, 0, 0), p.imageSpanPositions(q)) << family;
+            EXPECT_EQ(p.imageSpanPositions(q), imagePositions(plan, m->layout(), q)) << family;
             // separators: "," inside a row, "\n" after each row
             const int64_t comma = tok->hasPiece(",") ? tok->pieceToId(",") : tok->pieceToId("<0x2C>");
             const int64_t newline = tok->pieceToId("<0x0A>");
@@ -1067,8 +1077,9 @@ TEST(Prompt, LayoutsMatchThePlannerAndTheReferences)
         const SlicePlan small = planSlices({200, 150}, m->policy());
         const Prompt p3 = m->buildPrompt(small, {}, "Hi", *tok);
         EXPECT_EQ(imageSpanPositions(p3, q, family == "minicpmv" ? 1 : 0, family == "minicpmv" ? 1 : 0),
-                  visualTokenCount(small, m->layout()))
+                  p3.imageSpanPositions(q))
             << family;
+        EXPECT_EQ(p3.imageSpanPositions(q), imagePositions(small, m->layout(), q)) << family;
 
         const auto stops = m->stopTokenIds(*tok);
         EXPECT_NE(std::find(stops.begin(), stops.end(), tok->eosId()), stops.end()) << family;
@@ -1088,6 +1099,49 @@ TEST(Prompt, LayoutsMatchThePlannerAndTheReferences)
         }
         EXPECT_EQ(codeOf([&] { embedPrompt(*m, p, imageTokens.narrow(0, 0, 1)); }), ErrorCode::InvalidArgument);
     }
+}
+
+// The count the plan panel and `uhdlens-cli plan` show before a model loads (imagePositions: the family's
+// layout, its query count, the known separator costs) equals, for every family and a sweep of plans, the
+// positions of the image span in the prompt the family builds — first turn and follow-up, sliced and not,
+// every max-slices setting and a pad-to-square plan. Before this check the planner's own count was short by
+// rows-1 for MiniCPM-V (its "\n" between slice rows is two positions, "▁" "<0x0A>").
+TEST(Prompt, ImagePositionsEqualTheBuiltPromptsImageSpan)
+{
+    const std::vector<Size> sizes = {{1, 1},      {200, 150},  {448, 448},  {1400, 900},  {1920, 1080},
+                                     {900, 2400}, {4000, 300}, {300, 4000}, {2560, 1440}, {3000, 3000}};
+    int sliced = 0;
+    for (const auto &family : kFamilies) {
+        const Family f = parseName<Family>(family);
+        auto m = tinyModel(family);
+        auto tok = tinyTokenizer(family);
+        const int q = m->tokensPerImage();
+        ASSERT_EQ(m->layout(), familyLayout(f)) << family;
+        std::vector<SlicePolicy> policies;
+        for (int maxSlices : {1, 2, 4, 6, 9}) {
+            SlicePolicy p = m->policy();
+            p.maxSlices = maxSlices;
+            p.neverSplit = maxSlices == 1;
+            policies.push_back(p);
+        }
+        policies.push_back(SlicePolicy::llava15()); // a pad-to-square plan in the family's layout
+        for (const SlicePolicy &policy : policies)
+            for (const Size &size : sizes) {
+                const SlicePlan plan = planSlices(size, policy);
+                sliced += plan.grid.has_value();
+                const std::string what = family + " " + std::to_string(size.width) + "x" +
+                                         std::to_string(size.height) + " max " +
+                                         std::to_string(policy.maxSlices);
+                const Prompt first = m->buildPrompt(plan, {}, "What does it say?", *tok);
+                const Prompt later = m->buildPrompt(plan, {{"Hi", "Hello."}}, "And now?", *tok);
+                EXPECT_EQ(imagePositions(plan, familyLayout(f), q), first.imageSpanPositions(q)) << what;
+                EXPECT_EQ(first.imageSpanPositions(q), later.imageSpanPositions(q)) << what;
+                // The span holds every slot of the plan, so it is never shorter than the visual tokens.
+                EXPECT_GE(first.imageSpanPositions(q), static_cast<int64_t>(plan.encodedImages().size()) * q)
+                    << what;
+            }
+    }
+    EXPECT_GT(sliced, 20); // the sweep exercises sliced plans, where the separators are
 }
 
 TEST(Prompt, MiniCpmVScalesTextButNotImageSlots)

@@ -305,7 +305,7 @@ TEST(PreprocessParity, RenderModelViewMatchesTensorPath)
     const QImage src = loadImage(kDir + "photo-wide.png");
     const SlicePlan plan = planSlices({src.width(), src.height()}, SlicePolicy::minicpmv());
     ASSERT_TRUE(plan.grid.has_value());
-    const ModelView view = renderModelView(src, plan);
+    const ModelView view = renderModelView(src, plan, kClipMeanColour);
     const auto px = preprocess::modelPixels(src, plan, kClipMeanColour);
     ASSERT_EQ(view.overview.format(), QImage::Format_RGB888);
     EXPECT_EQ(view.overview.size(), QSize(plan.overview.width, plan.overview.height));
@@ -427,7 +427,7 @@ TEST(PreprocessNormalize, BatchedEqualsOneByOne)
         ASSERT_EQ(batch.slices.size(0), plan.sliceCount());
         EXPECT_EQ(batch.overview.size(0), 1);
         // One-by-one: each encoder input rendered to an 8-bit image (what a user is shown), then normalised alone.
-        const ModelView view = renderModelView(src, plan);
+        const ModelView view = renderModelView(src, plan, kClipMeanColour);
         EXPECT_TRUE(torch::equal(batch.overview, preprocess::normalize(preprocess::imageToTensor(view.overview), norm)));
         for (int i = 0; i < plan.sliceCount(); ++i) {
             const auto one = preprocess::normalize(preprocess::imageToTensor(view.slices[i]), norm);
@@ -439,6 +439,44 @@ TEST(PreprocessNormalize, BatchedEqualsOneByOne)
     }
 }
 
+// The quick preview (quickModelInput) has the engine's geometry: every view at the encoder's size, a padded
+// overview filled with the given colour around the centred image (expand2square's offset), slices cut where the
+// plan's rectangles are. Only its resampling is approximate.
+TEST(PreprocessGeometry, QuickPreviewUsesThePlansGeometry)
+{
+    QImage src(420, 140, QImage::Format_RGB888);
+    src.fill(QColor(10, 200, 30));
+    const RgbColour pad{1, 2, 3};
+    const SlicePlan padded = planSlices({src.width(), src.height()}, SlicePolicy::llava15());
+    ASSERT_TRUE(padded.padToSquare);
+    const QImage quick = quickModelInput(src, padded, -1, pad);
+    const QImage exact = renderModelView(src, padded, pad).overview;
+    ASSERT_EQ(quick.size(), exact.size());
+    // Rows well inside each band agree with the exact view (both padding and image), edges aside.
+    for (const int y : {2, exact.height() / 2, exact.height() - 3}) {
+        const QRgb q = quick.pixel(exact.width() / 2, y), e = exact.pixel(exact.width() / 2, y);
+        EXPECT_EQ(q, e) << "row " << y;
+    }
+    EXPECT_EQ(quick.pixel(0, 0), qRgb(1, 2, 3));
+
+    const SlicePlan sliced = planSlices({1400, 900}, SlicePolicy::minicpmv());
+    QImage big(1400, 900, QImage::Format_RGB888);
+    big.fill(Qt::black);
+    ASSERT_TRUE(sliced.grid.has_value());
+    for (int i = 0; i < sliced.sliceCount(); ++i) {
+        const QImage s = quickModelInput(big, sliced, i, pad);
+        EXPECT_EQ(s.size(), QSize(sliced.slice->width, sliced.slice->height)) << "slice " << i;
+    }
+    EXPECT_EQ(quickModelInput(big, sliced, -1, pad).size(),
+              QSize(sliced.overview.width, sliced.overview.height));
+    // Bad inputs give a null image, never an exception.
+    EXPECT_TRUE(quickModelInput(big, sliced, sliced.sliceCount(), pad).isNull());
+    EXPECT_TRUE(quickModelInput(QImage(), sliced, -1, pad).isNull());
+    EXPECT_TRUE(quickModelInput(big, SlicePlan{}, -1, pad).isNull());
+    const SlicePlan unsliced = planSlices({200, 150}, SlicePolicy::minicpmv());
+    EXPECT_TRUE(quickModelInput(big, unsliced, 0, pad).isNull());
+}
+
 TEST(PreprocessNormalize, UnslicedPlanHasNoSliceBatch)
 {
     const QImage src = loadImage(kDir + "tiny.png");
@@ -448,7 +486,7 @@ TEST(PreprocessNormalize, UnslicedPlanHasNoSliceBatch)
     EXPECT_FALSE(p.slices.defined());
     EXPECT_EQ(p.count(), 1);
     EXPECT_EQ(p.overview.sizes(), (std::vector<int64_t>{1, 3, plan.overview.height, plan.overview.width}));
-    EXPECT_TRUE(renderModelView(src, plan).slices.empty());
+    EXPECT_TRUE(renderModelView(src, plan, kClipMeanColour).slices.empty());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -459,7 +497,7 @@ TEST(PreprocessErrors, PlanMustBelongToTheImage)
     const QImage src = loadImage(kDir + "tiny.png");
     const SlicePlan other = planSlices({97, 72}, SlicePolicy::minicpmv());
     try {
-        renderModelView(src, other);
+        renderModelView(src, other, kClipMeanColour);
         FAIL() << "expected an error";
     } catch (const Error &e) {
         EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
@@ -553,6 +591,6 @@ TEST(PreprocessErrors, AnyInputFormatIsConverted)
     QImage argb(30, 20, QImage::Format_ARGB32);
     argb.fill(qRgba(0, 0, 0, 0));
     const SlicePlan plan = planSlices({30, 20}, SlicePolicy::minicpmv());
-    const ModelView v = renderModelView(argb, plan);
+    const ModelView v = renderModelView(argb, plan, kClipMeanColour);
     EXPECT_EQ(v.overview.pixel(5, 5), qRgb(255, 255, 255));
 }

@@ -97,8 +97,8 @@ std::shared_ptr<const Model> loadModel(const std::string &dtype)
     LoadOptions o;
     o.modelDir = kDir;
     o.visionDir = kDir + "/vision";
-    o.device = "cpu";
-    o.dtype = dtype;
+    o.device = {Device::Cpu};
+    o.dtype = parseName<Dtype>(dtype);
     return Model::load(o);
 }
 
@@ -213,7 +213,7 @@ TEST(ReferenceLlavaUhd, FixtureIsTheOfficialRelease)
 TEST(ReferenceLlavaUhd, PlanMatchesReferenceGeometry)
 {
     const auto model = loadModel("f32");
-    EXPECT_EQ(model->info().family, "llava-uhd");
+    EXPECT_EQ(model->info().family, Family::LlavaUhd);
     const QImage rgb = testImage();
     const SlicePlan plan = model->plan({rgb.width(), rgb.height()});
     ASSERT_TRUE(plan.grid.has_value()) << "stage plan: the reference slices this image";
@@ -317,8 +317,8 @@ TEST(ReferenceLlavaUhd, ReleaseLayoutNeedsTheVisionFolder)
 {
     LoadOptions o;
     o.modelDir = kDir;
-    o.device = "cpu";
-    o.dtype = "f32";
+    o.device = {Device::Cpu};
+    o.dtype = Dtype::F32;
     try {
         Model::load(o);
         ADD_FAILURE() << "loading the release layout without --vision must fail";
@@ -340,7 +340,7 @@ TEST_P(ReferenceLlavaUhdStages, EncoderPromptLogitsAndGreedyTokens)
 {
     const Mode mode = GetParam();
     const auto model = loadModel(mode.dtype);
-    ASSERT_EQ(model->info().dtype, mode.info);
+    ASSERT_EQ(nameOf(model->info().dtype), mode.info);
     const auto &mi = model->impl();
     const VisionLanguageModel &vlm = *mi.vlm;
     torch::InferenceMode inference;
@@ -460,7 +460,7 @@ TEST(ReferenceLlavaUhd, PickledProjectorConvertsAndAnswersAsTheReference)
     LoadOptions o;
     o.modelDir = release;
     o.visionDir = kDir + "/vision";
-    o.dtype = "f32";
+    o.dtype = Dtype::F32;
     try {
         Model::load(o);
         ADD_FAILURE() << "a folder whose projector is only in mm_projector.bin must not load";

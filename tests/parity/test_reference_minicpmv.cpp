@@ -126,8 +126,8 @@ class MiniCpmV2Stages : public ::testing::TestWithParam<Mode>
     {
         LoadOptions o;
         o.modelDir = kDir;
-        o.dtype = GetParam().dtype;
-        o.device = "cpu";
+        o.dtype = parseName<Dtype>(GetParam().dtype);
+        o.device = {Device::Cpu};
         model = Model::load(o);
         m = manifest();
         tag = GetParam().reference + ".";
@@ -143,8 +143,8 @@ class MiniCpmV2Stages : public ::testing::TestWithParam<Mode>
 
 TEST_P(MiniCpmV2Stages, LoadsAsTheRealFamily)
 {
-    EXPECT_EQ(model->info().family, "minicpmv");
-    EXPECT_EQ(model->info().dtype, GetParam().dtype);
+    EXPECT_EQ(model->info().family, Family::MiniCpmV);
+    EXPECT_EQ(nameOf(model->info().dtype), GetParam().dtype);
     EXPECT_TRUE(model->info().warnings.empty())
         << "checkpoint tensors the engine does not use: " << model->info().warnings.front();
     EXPECT_EQ(vlm().tokensPerImage(), 64);

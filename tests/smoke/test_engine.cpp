@@ -6,6 +6,7 @@
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/plan_json.h"
+#include "uhdlens/preprocess.h"
 #include "uhdlens/resources.h"
 #include "uhdlens/tokenizer.h"
 
@@ -40,7 +41,8 @@ struct TinyModels
         if (corpus.empty())
             throw std::runtime_error("resources/text/tiny-corpus.txt not found");
         for (const auto &f : kFamilies)
-            models[f] = writeTinyModel(f, dir.filePath(QString::fromStdString(f)).toStdString(), 11, corpus);
+            models[f] = writeTinyModel(parseName<Family>(f),
+                                       dir.filePath(QString::fromStdString(f)).toStdString(), 11, corpus);
     }
 };
 
@@ -54,7 +56,7 @@ std::shared_ptr<const Model> loadTiny(const std::string &family, const std::stri
 {
     LoadOptions o;
     o.modelDir = tiny().models.at(family).modelDir;
-    o.dtype = dtype;
+    o.dtype = parseName<Dtype>(dtype);
     return Model::load(o);
 }
 
@@ -118,13 +120,13 @@ TEST(EngineSmoke, LoadsEveryFamily)
         o.modelDir = tiny().models.at(family).modelDir;
         auto model = Model::load(o, [&](double f, const std::string &) { fractions.push_back(f); });
         const ModelInfo &info = model->info();
-        EXPECT_EQ(info.family, family);
+        EXPECT_EQ(nameOf(info.family), family);
         EXPECT_EQ(info.parameters, tiny().models.at(family).parameters);
         EXPECT_GT(info.weightBytes, 0);
         EXPECT_EQ(info.weightsHash.size(), 64u);
         EXPECT_GT(info.contextLength, 0);
         EXPECT_EQ(info.device, "cpu");
-        EXPECT_TRUE(info.dtype == "bf16" || info.dtype == "f32");
+        EXPECT_TRUE(info.dtype == Dtype::Bf16 || info.dtype == Dtype::F32);
         EXPECT_EQ(info.suggestedQuestions.size(), 2u);
         EXPECT_NE(info.description.find("meaningless"), std::string::npos) << info.description;
         EXPECT_TRUE(info.warnings.empty()) << info.warnings.front();
@@ -178,7 +180,11 @@ TEST(EngineSmoke, AnswersDeterministicallyAndStreams)
             EXPECT_EQ(r.reusedPromptTokens, 0);
             first = false;
             EXPECT_GT(r.promptTokens, r.imageTokens);
-            EXPECT_EQ(r.imageTokens, visualTokenCount(r.plan, model->info().layout));
+            // The image's positions come from the prompt the model built; the model answers the same for the
+            // plan, and the tokenizer-free count (plan panel, `uhdlens-cli plan`) agrees with both.
+            EXPECT_EQ(r.imageTokens, model->imagePositions(r.plan));
+            EXPECT_EQ(r.imageTokens,
+                      imagePositions(r.plan, model->info().layout, model->info().tokensPerImage));
             if (streamed)
                 *streamed = text;
             return r.answer;
@@ -214,10 +220,10 @@ TEST(EngineSmoke, CancelStopsWithinOneToken)
         s.temperature = 1.0f;
         s.seed = 3;
         AskResult r = chat.ask("Describe the picture.", s, cb);
-        if (r.stopReason == "eos" && calls == 0)
+        if (r.stopReason == StopReason::Eos && calls == 0)
             continue; // the random model ended at once; nothing to cancel
         EXPECT_TRUE(r.cancelled);
-        EXPECT_EQ(r.stopReason, "cancelled");
+        EXPECT_EQ(r.stopReason, StopReason::Cancelled);
         EXPECT_LE(afterCancel, 1);
 
         // Cancelled before the encoder: no slice is encoded, nothing is generated.
@@ -386,8 +392,8 @@ TEST(EngineLoadErrors, TypedErrorsNamingTheCulprit)
     auto load = [](const QString &dir, const std::string &device = "auto", const std::string &dtype = "auto") {
         LoadOptions o;
         o.modelDir = dir.toStdString();
-        o.device = device;
-        o.dtype = dtype;
+        o.device = parseDevice(device); // the boundary: a bad name is refused here, typed
+        o.dtype = parseName<Dtype>(dtype);
         return Model::load(o);
     };
     {
@@ -473,6 +479,60 @@ TEST(EngineLoadErrors, TypedErrorsNamingTheCulprit)
         EXPECT_EQ(expectError([&] { load(d, "tpu"); }).code(), ErrorCode::InvalidArgument);
         EXPECT_EQ(expectError([&] { load(d, "cpu", "int3"); }).code(), ErrorCode::InvalidArgument);
     }
+}
+
+// A padded (llava15, pad-to-square) view is filled with one colour everywhere: what the engine encodes, the
+// exact preview (renderModelView) and the quick preview (quickModelInput) all use the model's own pad colour,
+// ModelInfo::padColour = int(mean*255) of its pixel normalisation. Before, the exact preview used CLIP's mean
+// colour (122, 116, 104) and the quick one the image's average colour (white here), whatever the model.
+TEST(EngineSmoke, PaddedViewsShareTheModelsPadColour)
+{
+    QTemporaryDir tmp;
+    const QString dir = copyModel(tiny().models.at("uhd-paper").modelDir, tmp, QStringLiteral("mean"));
+    nlohmann::json config = readJson(QDir(dir).filePath(QStringLiteral("config.json")));
+    config["image_mean"] = {0.2, 0.4, 0.6}; // far from CLIP's mean and from the image's white
+    writeFile(QDir(dir).filePath(QStringLiteral("config.json")), config.dump());
+    LoadOptions o;
+    o.modelDir = dir.toStdString();
+    o.dtype = Dtype::F32;
+    const auto model = Model::load(o);
+    const ModelInfo &info = model->info();
+    const RgbColour want{51, 102, 153};
+    EXPECT_EQ(info.padColour, want);
+    EXPECT_FLOAT_EQ(info.pixelNorm.mean[0], 0.2f);
+    EXPECT_FLOAT_EQ(info.pixelNorm.std[0], 0.5f);
+
+    QImage img(300, 100, QImage::Format_RGB888); // wide: the square gets bands above and below
+    img.fill(Qt::white);
+    const SlicePlan plan = model->plan({img.width(), img.height()}, SlicePolicy::llava15());
+    ASSERT_TRUE(plan.padToSquare);
+    auto rgbAt = [](const QImage &image, int x, int y) {
+        const QRgb p = image.pixel(x, y);
+        return RgbColour{static_cast<std::uint8_t>(qRed(p)), static_cast<std::uint8_t>(qGreen(p)),
+                         static_cast<std::uint8_t>(qBlue(p))};
+    };
+    // Engine: the normalised encoder input it dumps, mapped back to 8 bits at the top-left corner (padding).
+    const std::string out = tmp.filePath(QStringLiteral("dump.safetensors")).toStdString();
+    dumpEncoding(*model, img, SlicePolicy::llava15(), "What is it?", out);
+    const torch::Tensor px = Checkpoint::open(out).get("image0.pixels").to(torch::kFloat);
+    ASSERT_EQ(px.size(2), plan.overview.height);
+    int engine[3];
+    for (int c = 0; c < 3; ++c)
+        engine[c] = static_cast<int>(std::lround(
+            (px[0][c][0][0].item<float>() * info.pixelNorm.std[c] + info.pixelNorm.mean[c]) * 255.0f));
+    EXPECT_EQ(engine[0], want.r) << "engine's padded pixel, red";
+    EXPECT_EQ(engine[1], want.g) << "engine's padded pixel, green";
+    EXPECT_EQ(engine[2], want.b) << "engine's padded pixel, blue";
+    // The exact and the quick preview, given the model's colour, show the same padding.
+    const ModelView exact = renderModelView(img, plan, info.padColour);
+    const QImage quick = quickModelInput(img, plan, -1, info.padColour);
+    ASSERT_EQ(quick.size(), exact.overview.size());
+    EXPECT_EQ(rgbAt(exact.overview, 0, 0), want) << "exact preview";
+    EXPECT_EQ(rgbAt(quick, 0, 0), want) << "quick preview";
+    EXPECT_EQ(rgbAt(quick, quick.width() - 1, quick.height() - 1), want) << "quick preview, bottom band";
+    EXPECT_EQ(rgbAt(exact.overview, exact.overview.width() / 2, exact.overview.height() / 2),
+              (RgbColour{255, 255, 255}))
+        << "the image itself sits in the middle";
 }
 
 TEST(EngineSmoke, EncodeDumpNamesEveryStage)

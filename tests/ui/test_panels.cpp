@@ -193,7 +193,7 @@ private Q_SLOTS:
             QVERIFY(w->canvas()->overlayRects().size() <= n);
             // The token figure follows the plan.
             QVERIFY2(w->planPanel()->tokensText().contains(
-                         QString::number(visualTokenCount(planSlices(size, p), TokenLayout::MiniCpmV2))),
+                         QString::number(imagePositions(planSlices(size, p), TokenLayout::MiniCpmV2))),
                      qPrintable(w->planPanel()->tokensText()));
         }
         QVERIFY(planSpy.count() >= 6);
@@ -206,6 +206,21 @@ private Q_SLOTS:
         QVERIFY(w->canvas()->overlayRects().isEmpty());
         QVERIFY(w->planPanel()->tokensText().contains(QStringLiteral("576")));
         QVERIFY(w->planPanel()->flopsText().contains(QStringLiteral("1.00")));
+        // The padded view: the quick preview and then the exact one fill the square with one colour, the
+        // engine's (the loaded model's ModelInfo::padColour; without a model, LLaVA-1.5's CLIP mean). The quick
+        // preview used to fill it with the image's average colour.
+        {
+            const auto *view = w->planPanel()->findChild<PixelView *>(QStringLiteral("modelView"));
+            QVERIFY(view);
+            const RgbColour pad = previewPadColour(w->modelInfo());
+            QVERIFY(pad == kClipMeanColour);
+            const QRgb want = qRgb(pad.r, pad.g, pad.b);
+            QVERIFY(w->currentPlan().padToSquare && size.width != size.height);
+            if (!w->modelViewExact())
+                QCOMPARE(view->image().pixel(0, 0), want); // quick
+            QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
+            QCOMPARE(view->image().pixel(0, 0), want); // exact
+        }
 
         // Entries name the slicing they stand for: the references' without a model, the loaded model's own for
         // its kind (the bundled model cuts 224 px slices, up to 9), and choosing it starts from its budget.
@@ -295,7 +310,8 @@ private Q_SLOTS:
         Q_UNUSED(image);
         // Once rendered off-thread, the view holds exactly the pixels the encoder receives (preprocess.h).
         QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
-        const ModelView expected = renderModelView(w->currentDocument()->image, plan);
+        const ModelView expected =
+            renderModelView(w->currentDocument()->image, plan, previewPadColour(w->modelInfo()));
         QCOMPARE(static_cast<PixelView *>(view)->image(), expected.slices.at(0));
         w->showModelView(-1);
         QCOMPARE(static_cast<PixelView *>(view)->image(), expected.overview);
@@ -303,8 +319,10 @@ private Q_SLOTS:
         w->planPanel()->setMaxSlices(2);
         QVERIFY(!w->modelViewExact());
         QTRY_VERIFY_WITH_TIMEOUT(w->modelViewExact(), 10000);
-        QCOMPARE(static_cast<PixelView *>(view)->image(),
-                 renderModelView(w->currentDocument()->image, w->currentPlan()).overview);
+        QCOMPARE(
+            static_cast<PixelView *>(view)->image(),
+            renderModelView(w->currentDocument()->image, w->currentPlan(), previewPadColour(w->modelInfo()))
+                .overview);
     }
 
     void hugeImageNeverFreezes()
@@ -786,14 +804,17 @@ private Q_SLOTS:
 
         // The model panel shows what answers.
         const ModelInfo &info = *w->modelInfo();
-        QCOMPARE(info.family, std::string("uhd-paper"));
+        QCOMPARE(info.family, Family::UhdPaper);
         const QList<QLabel *> panelText = w->modelPanel()->findChildren<QLabel *>();
         QStringList shown;
         for (QLabel *l : panelText)
             shown << l->text();
         QVERIFY(shown.contains(QStringLiteral("uhd-paper")));
         // The precision label starts with the dtype ("mixed (bf16 weights, f32 arithmetic)" spells mixed out).
-        QVERIFY(!shown.filter(QRegularExpression(QStringLiteral("^") + QString::fromStdString(info.dtype))).isEmpty());
+        QVERIFY(
+            !shown
+                 .filter(QRegularExpression(QStringLiteral("^") + QString::fromStdString(nameOf(info.dtype))))
+                 .isEmpty());
         QVERIFY(shown.contains(QString::fromStdString(info.device)));
         // ... and what the model says of itself (uhdlens.json "description").
         QVERIFY(!info.description.empty());

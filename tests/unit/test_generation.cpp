@@ -235,7 +235,7 @@ TEST(GenerationLoop, StreamsWholeCharactersAndStopsOnEos)
         chunks.push_back(t);
         streamed += t;
     }, nullptr);
-    EXPECT_EQ(out.stopReason, "eos");
+    EXPECT_EQ(out.stopReason, StopReason::Eos);
     EXPECT_EQ(out.text, "Hi\xE2\x82\xAC Hi"); // leading "▁" of the answer dropped, € assembled from 3 bytes
     EXPECT_EQ(streamed, out.text);
     EXPECT_EQ(chunks, (std::vector<std::string>{"Hi", "\xE2\x82\xAC", " Hi"}));
@@ -255,7 +255,7 @@ TEST(GenerationLoop, MaxTokensStopStringsAndCancel)
         int steps = 0;
         io.step = [&](int64_t) { ++steps; return lm.logits(); };
         auto out = generate(lm.logits(), s, io, {}, nullptr);
-        EXPECT_EQ(out.stopReason, "max-tokens");
+        EXPECT_EQ(out.stopReason, StopReason::MaxTokens);
         EXPECT_EQ(out.ids.size(), 4u);
         EXPECT_EQ(steps, 3); // the last token needs no forward pass
         EXPECT_EQ(out.text, "Hi Hi Hi Hi");
@@ -269,7 +269,7 @@ TEST(GenerationLoop, MaxTokensStopStringsAndCancel)
         io.step = [&](int64_t) { ++lm.pos; return lm.logits(); };
         std::string streamed;
         auto out = generate(lm.logits(), s, io, [&](const std::string &t) { streamed += t; }, nullptr);
-        EXPECT_EQ(out.stopReason, "stop-string");
+        EXPECT_EQ(out.stopReason, StopReason::StopString);
         EXPECT_EQ(out.text, "Hi Hi");
         EXPECT_EQ(streamed, "Hi Hi");
     }
@@ -289,7 +289,7 @@ TEST(GenerationLoop, MaxTokensStopStringsAndCancel)
             if (++calls == 2)
                 cancel = true;
         }, &cancel);
-        EXPECT_EQ(out.stopReason, "cancelled");
+        EXPECT_EQ(out.stopReason, StopReason::Cancelled);
         EXPECT_LE(callsAfterCancel, 1);
         EXPECT_EQ(out.ids.size(), 2u);
         EXPECT_EQ(steps, 1);

@@ -1,5 +1,6 @@
 // Slice planner: exact agreement with the official Python slicers (golden file + a 19k-row CPython sweep),
 // the §1.5 tie cases, and properties over >= 10,000 random sizes.
+#include "uhdlens/model_facts.h"
 #include "uhdlens/plan_json.h"
 #include "uhdlens/slice_planner.h"
 
@@ -116,7 +117,7 @@ TEST(SlicePlanner, Llava15IsOnePaddedSquare)
     EXPECT_FALSE(p.grid);
     EXPECT_TRUE(p.padToSquare);
     EXPECT_EQ(p.overview, (Size{336, 336}));
-    EXPECT_EQ(visualTokenCount(p, TokenLayout::Llava15), 576);
+    EXPECT_EQ(imagePositions(p, TokenLayout::Llava15), 576);
     EXPECT_NEAR(p.downscaleFactor(), 1920.0 / 336.0, 1e-12);
 }
 
@@ -163,14 +164,18 @@ TEST(SlicePlanner, TokenLayouts)
     SlicePlan p = planSlices({672, 1088}, SlicePolicy::llavaUhd());
     ASSERT_TRUE(p.grid);
     EXPECT_EQ(p.sliceCount(), 6);
-    EXPECT_EQ(visualTokenCount(p, TokenLayout::LlavaUhdRelease), 1014);
-    EXPECT_EQ(visualTokenCount(p, TokenLayout::LlavaUhdPaper), 64 * 7 + 6);
-    // MiniCPM-V 1920x1080: 4x2 grid -> 9 images of 66 tokens + <slice></slice> + one row break.
+    EXPECT_EQ(imagePositions(p, TokenLayout::LlavaUhdRelease), 1014);
+    EXPECT_EQ(imagePositions(p, TokenLayout::LlavaUhdPaper), 64 * 7 + 6);
+    // MiniCPM-V 1920x1080: 4x2 grid -> 9 images of 66 tokens + <slice></slice> + one row break, which the
+    // reference tokenizer spells "▁" "<0x0A>" (2 positions; the old planner count said 1).
     p = planSlices({1920, 1080}, SlicePolicy::minicpmv());
-    EXPECT_EQ(visualTokenCount(p, TokenLayout::MiniCpmV2), 9 * 66 + 2 + 1);
+    EXPECT_EQ(imagePositions(p, TokenLayout::MiniCpmV2), 9 * 66 + 2 + 2);
+    // A loaded model's own query count replaces the layout's.
+    EXPECT_EQ(imagePositions(p, TokenLayout::MiniCpmV2, 16), 9 * 18 + 2 + 2);
     p = planSlices({300, 200}, SlicePolicy::minicpmv());
-    EXPECT_EQ(visualTokenCount(p, TokenLayout::MiniCpmV2), 66);
-    EXPECT_EQ(visualTokenCount(p, TokenLayout::LlavaUhdRelease), 144);
+    EXPECT_EQ(imagePositions(p, TokenLayout::MiniCpmV2), 66);
+    EXPECT_EQ(imagePositions(p, TokenLayout::LlavaUhdRelease), 144);
+    EXPECT_EQ(imagePositions(SlicePlan{}, TokenLayout::MiniCpmV2), 0); // empty plan: no span
 }
 
 TEST(SlicePlanner, JsonCarriesTheContractKeys)
@@ -247,7 +252,7 @@ TEST(SlicePlannerProperty, RandomSizesTileExactlyAndStayInBudget)
             ASSERT_GT(p.overview.width, 0);
             ASSERT_EQ(p.overview.width % P, 0);
             ASSERT_EQ(p.overview.height % P, 0);
-            const int layoutTokens = visualTokenCount(p, pol.defaultLayout());
+            const int layoutTokens = imagePositions(p, pol.defaultLayout());
             const int perImage = tokensPerImage(pol.defaultLayout());
             const int n = p.sliceCount();
             if (!p.grid) {
@@ -284,7 +289,8 @@ TEST(SlicePlannerProperty, RandomSizesTileExactlyAndStayInBudget)
             ASSERT_LE(std::abs(n - multiple), 1);
             // Token count formula.
             if (pol.kind == PolicyKind::MiniCpmV)
-                ASSERT_EQ(layoutTokens, (n + 1) * (perImage + 2) + 2 + p.grid->rows - 1);
+                ASSERT_EQ(layoutTokens,
+                          (n + 1) * (perImage + 2) + 2 + 2 * (p.grid->rows - 1)); // "\n": 2 positions
             else
                 ASSERT_EQ(layoutTokens, (n + 1) * perImage + n);
             // Original-coordinate rectangles cover the image exactly.

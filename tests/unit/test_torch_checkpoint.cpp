@@ -430,7 +430,7 @@ TEST(PickleWeightsLoad, EngineNamesThePickleAndLoadsTheConversion)
     const std::string corpus = findResource("text/tiny-corpus.txt");
     ASSERT_FALSE(corpus.empty()) << "resources/text/tiny-corpus.txt not found";
     const fs::path model = dir.path() / "llava-uhd";
-    writeTinyModel("llava-uhd", model.string(), 5, corpus);
+    writeTinyModel(Family::LlavaUhd, model.string(), 5, corpus);
     std::vector<std::pair<std::string, torch::Tensor>> projector, rest;
     {
         const Checkpoint ck = Checkpoint::open((model / "model.safetensors").string());

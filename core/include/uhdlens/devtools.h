@@ -1,6 +1,6 @@
 // UHD Lens — developer tools behind `uhdlens-cli make-tiny` and `uhdlens-cli encode --dump` (no torch here).
 //
-//     auto tiny = uhdlens::writeTinyModel("minicpmv", "/tmp/tiny", 42, "resources/text/tiny-corpus.txt");
+//     auto tiny = uhdlens::writeTinyModel(uhdlens::Family::MiniCpmV, "/tmp/tiny", 42, "resources/text/tiny-corpus.txt");
 //     auto model = uhdlens::Model::load({.modelDir = tiny.modelDir});
 //     auto names = uhdlens::dumpEncoding(*model, uhdlens::loadImage("a.png"), std::nullopt, "What is it?", "d.safetensors");
 //
@@ -26,12 +26,12 @@ struct TinyModel
     std::vector<std::string> files;
 };
 
-// Writes a random-initialised checkpoint of `family` ("minicpmv" | "llava-uhd" | "uhd-paper") with the family's
+// Writes a random-initialised checkpoint of `family` with the family's
 // real tensor names and config keys (shapes shrunk), and a SentencePiece tokenizer trained on `corpusFile` with
 // the family's special tokens. The model folder is self-contained; for llava-uhd the vision tower is also written
-// to a separate folder so `--vision` can be exercised. Throws Error(UnknownFamily), Error(FileNotFound) for a
+// to a separate folder so `--vision` can be exercised. Throws Error(FileNotFound) for a
 // missing corpus, Error(FileUnreadable) when the output cannot be written.
-TinyModel writeTinyModel(const std::string &family, const std::string &outDir, std::uint64_t seed,
+TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t seed,
                          const std::string &corpusFile);
 
 struct DumpedTensor

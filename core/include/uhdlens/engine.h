@@ -16,6 +16,7 @@
 // TensorMissing, TensorShapeMismatch, TokenizerInvalid, ContextOverflow, DeviceUnavailable, InvalidArgument.
 #pragma once
 
+#include "uhdlens/model_facts.h"
 #include "uhdlens/slice_planner.h"
 
 #include <QImage>
@@ -34,11 +35,11 @@ struct LoadOptions
 {
     std::string modelDir;        // folder with config.json, *.safetensors, tokenizer.model
     std::string visionDir;       // optional second folder for the vision tower (LLaVA-UHD release)
-    std::string device = "auto"; // auto | cpu | cuda
-    // auto | f32 | mixed | bf16 | f16. mixed (CPU): matrices stay in the checkpoint's bf16 (zero-copy, half the
-    // memory of f32), arithmetic in f32 — the same results as f32. auto: bf16 on CPUs with avx512_bf16, else
-    // mixed (plain f32 when the checkpoint is not bf16); f16 on CUDA.
-    std::string dtype = "auto";
+    DeviceChoice device;         // auto | cpu | cuda[:N] (parseDevice() reads the user's spelling)
+    // auto | f32 | mixed | bf16 | f16 (parseName<Dtype>()). mixed (CPU): matrices stay in the checkpoint's bf16
+    // (zero-copy, half the memory of f32), arithmetic in f32 — the same results as f32. auto: bf16 on CPUs with
+    // avx512_bf16, else mixed (plain f32 when the checkpoint is not bf16); f16 on CUDA.
+    Dtype dtype = Dtype::Auto;
     int threads = 0;             // 0: all cores
 };
 
@@ -54,17 +55,20 @@ struct SettingSource
 
 struct ModelInfo
 {
-    std::string family;      // "minicpmv" | "llava-uhd" | "uhd-paper"
+    Family family = Family::MiniCpmV; // nameOf(): "minicpmv" | "llava-uhd" | "uhd-paper"
     std::string name;        // human-readable, from config (or the folder name)
     std::string modelDir;
     std::int64_t parameters = 0;
     std::int64_t weightBytes = 0; // bytes of tensor data in the checkpoint files
-    std::string dtype;            // dtype actually used: f32, bf16, f16 or mixed (bf16 matrices, f32 arithmetic)
+    Dtype dtype = Dtype::F32; // dtype actually used: f32, bf16, f16 or mixed (bf16 matrices, f32 arithmetic)
     std::string device;           // device actually used, e.g. "cpu", "cuda:0"
     std::string weightsHash;      // SHA-256 over the safetensors files' bytes (hex), for reproducibility records
     int contextLength = 0;        // max positions of the language model
     SlicePolicy policy;           // the slicing the model was trained with
     TokenLayout layout = TokenLayout::MiniCpmV2;
+    int tokensPerImage = 64; // resampler queries per encoded image
+    PixelNorm pixelNorm;     // the vision encoder's (x/255 - mean)/std
+    RgbColour padColour;     // what a pad-to-square view (llava15) is filled with: padColourForMean(mean)
     std::vector<std::string> warnings;           // e.g. unknown tensors in the checkpoint
     std::vector<std::string> suggestedQuestions; // from the model folder's uhdlens.json, if any
     std::string description;                     // what the model can and cannot do (uhdlens.json), if given
@@ -83,6 +87,10 @@ public:
     const ModelInfo &info() const;
     // Plans an image of `size` with the model's policy, or with `policy` when given.
     SlicePlan plan(Size size, const std::optional<SlicePolicy> &policy = std::nullopt) const;
+    // Positions the image span of `plan` takes in this model's prompt (visual tokens, separators, special tokens),
+    // read from the prompt the model builds with its own tokenizer — the exact figure imagePositions()
+    // (model_facts.h) estimates without a model. Throws Error(TokenizerInvalid) if a layout piece is missing.
+    int imagePositions(const SlicePlan &plan) const;
 
     struct Impl; // defined in core/src (torch-side); not part of the public API
     const Impl &impl() const { return *m_impl; }
@@ -119,7 +127,8 @@ struct AskResult
     std::string answer;
     bool cancelled = false;
     bool imageFromCache = false;   // the image's tokens were reused from an earlier question
-    std::string stopReason;        // "eos" | "stop-string" | "max-tokens" | "cancelled"
+    // nameOf(): "eos" | "stop-string" | "max-tokens" | "cancelled"
+    StopReason stopReason = StopReason::MaxTokens;
     SlicePlan plan;
     int promptTokens = 0;          // all positions of this turn's prompt (text + image)
     int reusedPromptTokens = 0;    // leading prompt positions whose KV entries were reused from earlier turns

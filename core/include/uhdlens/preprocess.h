@@ -2,7 +2,7 @@
 //
 //     QImage rgb = uhdlens::loadImage("shot.png");                        // Format_RGB888
 //     uhdlens::SlicePlan plan = uhdlens::planSlices({rgb.width(), rgb.height()}, uhdlens::SlicePolicy::minicpmv());
-//     uhdlens::ModelView view = uhdlens::renderModelView(rgb, plan);
+//     uhdlens::ModelView view = uhdlens::renderModelView(rgb, plan, model->info().padColour);
 //     view.overview.save("overview.png");                                // 602x336 for a 1920x1080 image
 //     for (const QImage &s : view.slices) ...                             // 8 slices of 420x476, row-major
 //
@@ -15,6 +15,7 @@
 // to the image.
 #pragma once
 
+#include "uhdlens/model_facts.h"
 #include "uhdlens/slice_planner.h"
 
 #include <QImage>
@@ -24,19 +25,8 @@
 
 namespace uhdlens {
 
-struct RgbColour
-{
-    std::uint8_t r = 0;
-    std::uint8_t g = 0;
-    std::uint8_t b = 0;
-    friend bool operator==(const RgbColour &, const RgbColour &) = default;
-};
-
-// LLaVA-1.5 pads to a square with its normalisation mean as a colour, `tuple(int(x*255) for x in
-// image_processor.image_mean)` (CLIP's mean 0.48145466, 0.4578275, 0.40821073 -> 122, 116, 104), so the padding
-// normalises to ~0. padColourForMean() makes the same colour from any mean (int(): truncation).
-inline constexpr RgbColour kClipMeanColour{122, 116, 104};
-RgbColour padColourForMean(const float mean[3]);
+// RgbColour, kClipMeanColour and padColourForMean() (the LLaVA-1.5 pad colour of a normalisation mean) are in
+// uhdlens/model_facts.h: ModelInfo::padColour is the loaded model's.
 
 // The images the encoder receives, in encoding order: the overview, then the slices row-major.
 struct ModelView
@@ -46,9 +36,18 @@ struct ModelView
 };
 
 // Renders the plan's encoder inputs from `rgb` (any QImage format; converted to RGB888 first, alpha on white).
-// `padColour` is used only by pad-to-square plans (llava15). Throws Error(InvalidArgument) if the image size is
-// not plan.input or the plan is empty/invalid.
-ModelView renderModelView(const QImage &rgb, const SlicePlan &plan, RgbColour padColour = kClipMeanColour);
+// `padColour` is used only by pad-to-square plans (llava15): a loaded model's ModelInfo::padColour, which is what
+// the engine pads with. Throws Error(InvalidArgument) if the image size is not plan.input or the plan is
+// empty/invalid.
+ModelView renderModelView(const QImage &rgb, const SlicePlan &plan, RgbColour padColour);
+
+// A quick approximation of encoded image `index` (-1: the overview, 0..n-1: slice) of `plan`, from `rgb` (the
+// planned image or region) at exactly the size the encoder receives, before normalisation — for a preview while
+// renderModelView() runs. The geometry is the engine's (padToSquare with `padColour` for pad-to-square plans,
+// SlicePlan::sliceInOriginal for slices); only the resampling is Qt's smooth scaling instead of Pillow's bicubic,
+// and a slice is cropped from the original before resizing (a fraction of the cost for huge images). Returns a
+// null image for a null `rgb`, an empty plan or an index the plan does not have; never throws.
+QImage quickModelInput(const QImage &rgb, const SlicePlan &plan, int index, RgbColour padColour);
 
 // LLaVA-1.5's expand2square: the image centred on a square of its longer side filled with `colour`
 // (offset (long-short)//2, as PIL's paste in the reference). Returns the image unchanged if it is square.

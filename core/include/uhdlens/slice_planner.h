@@ -4,7 +4,7 @@
 //     auto policy = uhdlens::SlicePolicy::fromName("minicpmv");      // or SlicePolicy::minicpmv()
 //     uhdlens::SlicePlan plan = uhdlens::planSlices({1920, 1080}, *policy);
 //     // plan.grid -> 4 cols x 2 rows, plan.slices -> 8 rects of 420x476 in refined-image coordinates
-//     int tokens = uhdlens::visualTokenCount(plan, uhdlens::TokenLayout::MiniCpmV2);
+//     int tokens = uhdlens::imagePositions(plan, uhdlens::TokenLayout::MiniCpmV2);   // uhdlens/model_facts.h
 //
 // The algorithm reproduces the official Python slicers bit for bit (spec §1): MiniCPM-V 2.0's `slice_image`
 // (policy "minicpmv") and LLaVA-UHD ECCV's `slice_image_minicpm` (policy "llava-uhd"), plus the LLaVA-1.5
@@ -12,28 +12,14 @@
 // any size from 1x1 to 100000x100000; invalid policies/sizes are reported through `validate()`.
 #pragma once
 
+#include "uhdlens/geometry.h" // Size, Rect
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace uhdlens {
-
-struct Size
-{
-    int width = 0;
-    int height = 0;
-    friend bool operator==(const Size &, const Size &) = default;
-};
-
-struct Rect
-{
-    int x = 0;
-    int y = 0;
-    int width = 0;
-    int height = 0;
-    friend bool operator==(const Rect &, const Rect &) = default;
-};
 
 struct Grid
 {
@@ -128,11 +114,8 @@ SlicePlan planSlices(Size size, const SlicePolicy &policy);
 // Empty if the image size can be planned (1..100000 per side), else a reason.
 std::string validateSize(Size size);
 
-// Visual-token positions the plan occupies in the language model's context under `layout`,
-// including the layout's separators and special tokens.
-int visualTokenCount(const SlicePlan &plan, TokenLayout layout);
-// Tokens per encoded image (resampler queries) under a layout: 64, 144 or 576.
-int tokensPerImage(TokenLayout layout);
+// What a plan costs in the language model's context is the prompt builder's answer, not the planner's:
+// imagePositions() in uhdlens/model_facts.h, Model::imagePositions() in uhdlens/engine.h.
 std::string layoutName(TokenLayout layout);
 std::optional<TokenLayout> layoutFromName(std::string_view name);
 

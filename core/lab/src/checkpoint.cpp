@@ -5,11 +5,11 @@
 #include "safetensors.h"
 
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 #include "uhdlens/lab/synthdata.h"
 
 #include <QDir>
 #include <QFile>
-#include <QSaveFile>
 
 #include <memory>
 
@@ -24,28 +24,6 @@ std::string paramKey(const torch::Tensor &t)
 }
 
 } // namespace
-
-void writeText(const std::string &path, const std::string &text)
-{
-    QSaveFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::WriteOnly) ||
-        f.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) ||
-        !f.commit())
-        throw Error(ErrorCode::FileUnreadable, "cannot write " + path, path);
-}
-
-nlohmann::json readJson(const std::string &path)
-{
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(ErrorCode::FileNotFound, "cannot read " + path, path);
-    const QByteArray bytes = f.readAll();
-    try {
-        return nlohmann::json::parse(bytes.constData(), bytes.constData() + bytes.size());
-    } catch (const nlohmann::json::exception &e) {
-        throw Error(ErrorCode::ConfigInvalid, path + ": " + e.what(), path);
-    }
-}
 
 void saveCheckpoint(const std::string &dir, const NamedTensors &params, torch::optim::AdamW &opt, int step,
                     const nlohmann::json &state)
@@ -67,7 +45,7 @@ void saveCheckpoint(const std::string &dir, const NamedTensors &params, torch::o
     saveSafeTensors(dir + "/optimizer.safetensors", moments, {{"adam_step", std::to_string(adamStep)}});
     nlohmann::json s = state;
     s["step"] = step;
-    writeText(dir + "/state.json", s.dump(2));
+    writeJsonFile(dir + "/state.json", s);
 }
 
 void loadCheckpoint(const std::string &dir, const NamedTensors &params, torch::optim::AdamW &opt)
@@ -117,7 +95,7 @@ void writeModelFolder(const std::string &out, const VisionLanguageModel &model, 
         saveSafeTensors(out + "/model.safetensors", weights,
                         {{"format", "pt"}, {"uhdlens_training_steps", std::to_string(step)}});
     }
-    writeText(out + "/config.json", cfg.dump(2));
+    writeJsonFile(out + "/config.json", cfg);
     json meta;
     std::vector<std::string> questions = suggestedQuestions();
     if (o.readTextProbability > 0)
@@ -135,7 +113,7 @@ void writeModelFolder(const std::string &out, const VisionLanguageModel &model, 
     meta["training"]["first_loss"] = result.firstLoss;
     meta["training"]["last_loss"] = result.lastLoss;
     meta["training"]["parameters"] = result.parameters;
-    writeText(out + "/uhdlens.json", meta.dump(2));
+    writeJsonFile(out + "/uhdlens.json", meta);
     json tl;
     tl["loss_curve"] = state["log"]["loss_curve"];
     tl["steps"] = step;
@@ -155,7 +133,7 @@ void writeModelFolder(const std::string &out, const VisionLanguageModel &model, 
         counts.images ? static_cast<double>(counts.visualTokens) / counts.images : 0.0;
     tl["earlier_turns"] = counts.earlierTurns;
     tl["earlier_turns_supervised"] = counts.supervisedEarlier;
-    writeText(out + "/training_log.json", tl.dump(2));
+    writeJsonFile(out + "/training_log.json", tl);
 }
 
 } // namespace uhdlens::lab

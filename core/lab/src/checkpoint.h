@@ -22,11 +22,6 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 // resume, never in model.safetensors.
 inline constexpr const char *kTrainOnlyPrefix = "train_only.";
 
-// Writes `text` to `path` atomically (QSaveFile). Error(FileUnreadable) when it cannot.
-void writeText(const std::string &path, const std::string &text);
-// Parses the JSON file at `path`. Error(FileNotFound) when unreadable, Error(ConfigInvalid) when malformed.
-nlohmann::json readJson(const std::string &path);
-
 // The checkpoint in `dir`: model.safetensors (`params`: the model's parameters and the training-only ones,
 // the glyph head), optimizer.safetensors (their AdamW moments) and state.json (`state` plus "step").
 void saveCheckpoint(const std::string &dir, const NamedTensors &params, torch::optim::AdamW &opt, int step,

@@ -81,7 +81,7 @@ json buildConfig(const std::string &preset, const std::string &policy, int maxSl
     if (policy != "llava-uhd" && policy != "minicpmv" && policy != "llava15")
         throw Error(ErrorCode::InvalidArgument,
                     "training policy must be llava-uhd, minicpmv or llava15, not '" + policy + "'", "policy");
-    json cfg = tinyConfig("uhd-paper");
+    json cfg = tinyConfig(Family::UhdPaper);
     setKey(cfg, "vision_config.image_size", s.scale);
     setKey(cfg, "vision_config.hidden_size", s.visionHidden);
     setKey(cfg, "vision_config.num_hidden_layers", s.visionLayers);

@@ -16,6 +16,7 @@
 #include "trainable_model.h"
 
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 #include "uhdlens/lab/synthdata.h"
 #include "uhdlens/runtime.h"
 
@@ -47,9 +48,9 @@ using json = nlohmann::json;
 json runConfig(const TrainOptions &o, const std::string &ckDir)
 {
     if (o.resume)
-        return readJson(ckDir + "/config.json");
+        return readJsonFile(ckDir + "/config.json");
     if (!o.configFile.empty())
-        return readJson(o.configFile);
+        return readJsonFile(o.configFile);
     return buildConfig(o.preset, o.policy, o.maxSlices, o.resamplerAttention, o.patchEmbed);
 }
 
@@ -70,7 +71,7 @@ int lookLayerOf(const json &cfg, const TrainOptions &o)
 
 // Tokenizer: trained once on the generator's corpus into <out>/tokenizer.model, kept with the checkpoint for
 // resume. Error(ConfigInvalid) when it has more pieces than the model's vocabulary.
-std::shared_ptr<Tokenizer> runTokenizer(const TrainOptions &o, const json &cfg, const std::string &family,
+std::shared_ptr<Tokenizer> runTokenizer(const TrainOptions &o, const json &cfg, Family family,
                                         const VisionLanguageModel &model, const std::string &out)
 {
     const std::string tokPath = out + "/tokenizer.model";
@@ -275,7 +276,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     const std::string out = o.outDir;
     const std::string ckDir = out + "/checkpoint";
     const json cfg = runConfig(o, ckDir);
-    const std::string family = detectFamily(cfg);
+    const Family family = detectFamily(cfg);
     std::unique_ptr<VisionLanguageModel> model = createFamilyModel(cfg, nullptr, {});
     const TrainableModel &trainable = trainableModel(*model); // Error(InvalidArgument): a family without one
     initRandom(*model, o.seed);
@@ -308,7 +309,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     json resumed; // the checkpoint's state.json when resuming
     if (o.resume) {
         loadCheckpoint(ckDir, params.checkpointed, opt);
-        resumed = readJson(ckDir + "/state.json");
+        resumed = readJsonFile(ckDir + "/state.json");
         startStep = resumed.at("step").get<int>();
         if (resumed.contains("log"))
             log = resumed["log"];
@@ -330,7 +331,7 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
         state["earlier_stages"].push_back(stage);
     }
     QDir().mkpath(QString::fromStdString(ckDir));
-    writeText(ckDir + "/config.json", cfg.dump(2));
+    writeJsonFile(ckDir + "/config.json", cfg);
 
     // Encoder warm-up, once: skipped when resuming a run that finished it (or had no warm-up).
     const bool warmupDone = o.resume && (resumed.value("encoder_warmup_done", false) || startStep > 0);

@@ -3,6 +3,7 @@
 // runs between image slots the way the references' tokenizers do (each run separately).
 #pragma once
 
+#include "image_span.h"
 #include "model_family.h"
 #include "nn/layers.h"
 #include "tokenizer.h"
@@ -215,6 +216,7 @@ public:
     int hiddenSize() const override { return static_cast<int>(m_lm.model->opt.hidden); }
     int64_t vocabSize() const override { return m_lm.model->opt.vocab; }
     const json &config() const override { return m_config; }
+    TokenLayout layout() const override { return familyLayout(family()); } // the family table's row
 
     torch::Tensor embedTokens(const torch::Tensor &ids) const override
     {
@@ -271,13 +273,24 @@ protected:
 
 // --- prompt building ----------------------------------------------------------------------------------------------
 
+// Id of a piece the prompt layout needs; Error(TokenizerInvalid) naming it when the tokenizer lacks it.
+inline int64_t requirePiece(const Tokenizer &tok, const std::vector<std::string> &spellings)
+{
+    for (const auto &s : spellings)
+        if (tok.hasPiece(s))
+            return tok.pieceToId(s);
+    throw Error(ErrorCode::TokenizerInvalid,
+                "tokenizer has no piece '" + spellings.front() + "' needed by the prompt layout",
+                spellings.front());
+}
+
 // Collects a prompt as text runs and image slots. Text is buffered and encoded one run at a time (the text
 // between two image slots), as Hugging Face's slow Llama tokenizer encodes the chunks between special tokens
 // and LLaVA's tokenizer_image_token encodes the chunks between <image> placeholders. A literal "</s>" in text
 // becomes the EOS id (it is a special token to the reference tokenizers). The text right after such a "</s>"
 // gets SentencePiece's dummy-prefix space only with a legacy tokenizer (HF LlamaTokenizer legacy=True); with
 // legacy=False (Vicuna v1.5, hence LLaVA-UHD) it is encoded without it ("</s>USER" -> "</s>", "U", "SER"...).
-class PromptBuilder
+class PromptBuilder : private ImageSpanSink
 {
 public:
     explicit PromptBuilder(const Tokenizer &tok, bool legacyTokenizer = true)
@@ -308,12 +321,15 @@ public:
         flush();
         push(ids);
     }
-    void image(int index)
+    // The image span of `plan` in `layout` (image_span.h), marked in the prompt so its positions can be read
+    // back (Prompt::imageSpanPositions): the one layout code that imagePositions() counts.
+    void imageSpan(TokenLayout layout, const SlicePlan &plan)
     {
         flush();
-        PromptSegment seg;
-        seg.imageIndex = index;
-        m_prompt.segments.push_back(std::move(seg));
+        m_prompt.imageSpanBegin = m_mark;
+        layImageSpan(layout, plan, *this);
+        flush();
+        m_prompt.imageSpanEnd = m_mark;
     }
     Prompt finish()
     {
@@ -322,10 +338,29 @@ public:
     }
 
 private:
+    // ImageSpanSink: a piece is its id, text a chunk of its own (the references encode the text between special
+    // pieces separately).
+    void piece(const std::vector<std::string> &spellings) override { ids({requirePiece(m_tok, spellings)}); }
+    void text(std::string_view s, int /*knownPositions*/) override
+    {
+        flush();
+        m_pending = s;
+        flush();
+    }
+    void image(int index) override
+    {
+        flush();
+        PromptSegment seg;
+        seg.imageIndex = index;
+        m_prompt.segments.push_back(std::move(seg));
+        ++m_mark.images;
+    }
+
     void push(const std::vector<int64_t> &ids)
     {
         if (ids.empty())
             return;
+        m_mark.textIds += static_cast<int64_t>(ids.size());
         if (m_prompt.segments.empty() || m_prompt.segments.back().imageIndex >= 0)
             m_prompt.segments.emplace_back();
         auto &dst = m_prompt.segments.back().ids;
@@ -359,38 +394,10 @@ private:
     bool m_legacy = true;
     std::string m_pending;
     Prompt m_prompt;
+    PromptMark m_mark; // positions pushed so far
     std::vector<std::string> m_specials;
     bool m_splitOnSpecials = false;
 };
-
-// Id of a piece the prompt layout needs; Error(TokenizerInvalid) naming it when the tokenizer lacks it.
-inline int64_t requirePiece(const Tokenizer &tok, const std::vector<std::string> &spellings)
-{
-    for (const auto &s : spellings)
-        if (tok.hasPiece(s))
-            return tok.pieceToId(s);
-    throw Error(ErrorCode::TokenizerInvalid, "tokenizer has no piece '" + spellings.front() + "' needed by the prompt layout",
-                spellings.front());
-}
-
-// The spatial schema of §4.1/§4.2: slices row by row, "," between the slices of a row, "\n" after every row,
-// then the overview (index 0) — `overviewLast` false puts the overview first instead.
-inline void appendSpatialSchema(PromptBuilder &b, const SlicePlan &plan, int64_t comma, int64_t newline, bool overviewLast)
-{
-    if (plan.encodedImages().empty())
-        return;
-    if (!overviewLast)
-        b.image(0);
-    if (plan.grid) {
-        for (int r = 0; r < plan.grid->rows; ++r)
-            for (int c = 0; c < plan.grid->cols; ++c) {
-                b.image(1 + r * plan.grid->cols + c);
-                b.ids({c + 1 < plan.grid->cols ? comma : newline});
-            }
-    }
-    if (overviewLast)
-        b.image(0);
-}
 
 // Vicuna v1 (LLaVA conv_vicuna_v1, sep " ", sep2 "</s>"): "SYSTEM USER: <image>\nQ ASSISTANT: A</s>USER: ...".
 // The image goes at the start of the first user message. `legacyTokenizer`: see PromptBuilder (it only changes

@@ -1,5 +1,6 @@
 // Family detection and creation from config.json, random initialisation, tiny/real configs, prompt embedding.
 #include "models/families.h"
+#include "name_table.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -7,7 +8,133 @@ namespace uhdlens {
 
 using models::json;
 
-std::string detectFamily(const json &config)
+namespace {
+
+using CreateFn = std::unique_ptr<VisionLanguageModel> (*)(const json &config, const json *visionConfig,
+                                                          const FamilyBuildOptions &options);
+
+// One row per family: everything that differs between families outside their model file. `modelTypes` are the
+// config.json "model_type" values that name it; `check` refuses a sibling checkpoint the family does not cover
+// (Error(UnknownFamily) naming the key); `realConfig` is null where there is no real-shapes preset.
+struct FamilyRow
+{
+    Family value;
+    std::string_view name;
+    TokenLayout layout;
+    std::vector<std::string> modelTypes;
+    std::vector<std::string> specialTokens;
+    json (*tinyConfig)();
+    json (*realConfig)();
+    CreateFn create;
+    void (*check)(const json &config);
+};
+
+void checkMiniCpmV(const json &config)
+{
+    // MiniCPM-V 2.5/2.6 share the model_type but use a NaViT SigLIP and Llama-3/Qwen2 (spec §5.3).
+    std::string version;
+    if (const auto *v = models::findKey(config, "version"))
+        version = v->is_string()   ? v->get<std::string>()
+                  : v->is_number() ? std::to_string(v->get<double>())
+                                   : "";
+    if (version.rfind("2.5", 0) == 0 || version.rfind("2.6", 0) == 0 || config.contains("slice_config"))
+        throw Error(ErrorCode::UnknownFamily,
+                    "MiniCPM-V 2.5/2.6 checkpoints are not supported (only MiniCPM-V 2.0)", "version");
+}
+
+void checkLlavaUhd(const json &config)
+{
+    const auto *p = models::findKey(config, "mm_projector_type");
+    const std::string projector = p && p->is_string() ? p->get<std::string>() : "";
+    if (projector != "adapt_spatial_resampler")
+        throw Error(ErrorCode::UnknownFamily,
+                    "LLaVA checkpoint with mm_projector_type '" + projector +
+                        "' is not LLaVA-UHD (expected 'adapt_spatial_resampler')",
+                    "mm_projector_type");
+}
+
+const std::vector<FamilyRow> &familyTable()
+{
+    static const std::vector<FamilyRow> rows = {
+        {Family::MiniCpmV,
+         "minicpmv",
+         TokenLayout::MiniCpmV2,
+         {"minicpmv"},
+         // MiniCPM-V 2.0 tokenizer_config special pieces (§5.2) plus the chat roles of its template.
+         {"<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>", "<quad>", "</quad>", "<point>",
+          "</point>", "<slice>", "</slice>", "<用户>", "<AI>"},
+         models::tinyMiniCpmV,
+         models::realMiniCpmV,
+         [](const json &c, const json *, const FamilyBuildOptions &o) {
+             return models::createMiniCpmV(c, o);
+         },
+         checkMiniCpmV},
+        // Vicuna v1 is plain text: no special pieces ("," and "\n" come from the vocabulary, byte fallback at worst).
+        {Family::LlavaUhd,
+         "llava-uhd",
+         TokenLayout::LlavaUhdRelease,
+         {"llava", "llava_llama", "llava-uhd"},
+         {},
+         models::tinyLlavaUhd,
+         nullptr,
+         models::createLlavaUhd,
+         checkLlavaUhd},
+        {Family::UhdPaper,
+         "uhd-paper",
+         TokenLayout::LlavaUhdPaper,
+         {"uhd-paper", "uhd_paper"},
+         {},
+         models::tinyUhdPaper,
+         nullptr,
+         [](const json &c, const json *, const FamilyBuildOptions &o) {
+             return models::createUhdPaper(c, o);
+         },
+         [](const json &) {}},
+    };
+    return rows;
+}
+
+const FamilyRow &rowOf(Family family)
+{
+    for (const auto &r : familyTable())
+        if (r.value == family)
+            return r;
+    throw Error(ErrorCode::UnknownFamily, "unknown model family", "family"); // unreachable for a valid enum
+}
+
+} // namespace
+
+std::string nameOf(Family value)
+{
+    return std::string(rowOf(value).name);
+}
+template <> std::optional<Family> fromName<Family>(std::string_view name)
+{
+    return names::fromName<Family>(familyTable(), name);
+}
+template <> Family parseName<Family>(std::string_view name)
+{
+    return names::parse<Family>(familyTable(), name, "model family", ErrorCode::UnknownFamily);
+}
+template <> std::vector<std::string> allNames<Family>()
+{
+    return names::canonical(familyTable());
+}
+template <> std::string validNamesText<Family>()
+{
+    return names::joinChoices(allNames<Family>());
+}
+
+TokenLayout familyLayout(Family family)
+{
+    return rowOf(family).layout;
+}
+std::vector<std::string> familySpecialTokens(Family family)
+{
+    return rowOf(family).specialTokens;
+}
+
+Family detectFamily(const json &config)
 {
     if (!config.is_object())
         throw Error(ErrorCode::UnknownFamily, "config.json is not a JSON object", "model_type");
@@ -16,42 +143,26 @@ std::string detectFamily(const json &config)
         throw Error(ErrorCode::UnknownFamily, "config.json has no 'model_type': cannot tell the model family",
                     "model_type");
     const std::string type = mt->get<std::string>();
-    if (type == "uhd-paper" || type == "uhd_paper")
-        return "uhd-paper";
-    if (type == "minicpmv") {
-        // MiniCPM-V 2.5/2.6 share the model_type but use a NaViT SigLIP and Llama-3/Qwen2 (spec §5.3).
-        std::string version;
-        if (const auto *v = models::findKey(config, "version"))
-            version = v->is_string() ? v->get<std::string>() : v->is_number() ? std::to_string(v->get<double>()) : "";
-        if (version.rfind("2.5", 0) == 0 || version.rfind("2.6", 0) == 0 || config.contains("slice_config"))
-            throw Error(ErrorCode::UnknownFamily,
-                        "MiniCPM-V 2.5/2.6 checkpoints are not supported (only MiniCPM-V 2.0)", "version");
-        return "minicpmv";
-    }
-    if (type == "llava" || type == "llava_llama" || type == "llava-uhd") {
-        const auto *p = models::findKey(config, "mm_projector_type");
-        const std::string projector = p && p->is_string() ? p->get<std::string>() : "";
-        if (projector == "adapt_spatial_resampler")
-            return "llava-uhd";
-        throw Error(ErrorCode::UnknownFamily,
-                    "LLaVA checkpoint with mm_projector_type '" + projector +
-                        "' is not LLaVA-UHD (expected 'adapt_spatial_resampler')",
-                    "mm_projector_type");
+    std::string known;
+    for (const auto &r : familyTable()) {
+        for (const auto &t : r.modelTypes) {
+            if (t == type) {
+                r.check(config);
+                return r.value;
+            }
+            known += (known.empty() ? "" : ", ") + t;
+        }
     }
     throw Error(ErrorCode::UnknownFamily,
-                "unknown model family '" + type + "' (supported: minicpmv, llava with adapt_spatial_resampler, uhd-paper)",
+                "unknown model family '" + type + "' (supported model_type values: " + known +
+                    "; llava needs mm_projector_type adapt_spatial_resampler)",
                 "model_type");
 }
 
 std::unique_ptr<VisionLanguageModel> createFamilyModel(const json &config, const json *visionConfig,
                                                        const FamilyBuildOptions &options)
 {
-    const std::string family = detectFamily(config);
-    if (family == "minicpmv")
-        return models::createMiniCpmV(config, options);
-    if (family == "llava-uhd")
-        return models::createLlavaUhd(config, visionConfig, options);
-    return models::createUhdPaper(config, options);
+    return rowOf(detectFamily(config)).create(config, visionConfig, options);
 }
 
 namespace {
@@ -92,33 +203,19 @@ void initRandom(VisionLanguageModel &model, uint64_t seed)
     }
 }
 
-json tinyConfig(const std::string &family)
+json tinyConfig(Family family)
 {
-    if (family == "minicpmv")
-        return models::tinyMiniCpmV();
-    if (family == "llava-uhd")
-        return models::tinyLlavaUhd();
-    if (family == "uhd-paper")
-        return models::tinyUhdPaper();
-    throw Error(ErrorCode::UnknownFamily, "unknown model family '" + family + "'", family);
+    return rowOf(family).tinyConfig();
 }
 
-json realConfig(const std::string &family)
+json realConfig(Family family)
 {
-    if (family == "minicpmv")
-        return models::realMiniCpmV();
-    throw Error(ErrorCode::UnknownFamily, "no real-shapes config for family '" + family + "' (only minicpmv)", family);
-}
-
-std::vector<std::string> familySpecialTokens(const std::string &family)
-{
-    if (family == "minicpmv")
-        // MiniCPM-V 2.0 tokenizer_config special pieces (§5.2) plus the chat roles of its template.
-        return {"<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>", "<quad>", "</quad>",
-                "<point>", "</point>", "<slice>", "</slice>", "<用户>", "<AI>"};
-    if (family == "llava-uhd" || family == "uhd-paper")
-        return {}; // Vicuna v1 is plain text; "," and "\n" come from the vocabulary (byte fallback at worst)
-    throw Error(ErrorCode::UnknownFamily, "unknown model family '" + family + "'", family);
+    const FamilyRow &r = rowOf(family);
+    if (!r.realConfig)
+        throw Error(ErrorCode::UnknownFamily,
+                    "no real-shapes config for family '" + std::string(r.name) + "' (only minicpmv)",
+                    std::string(r.name));
+    return r.realConfig();
 }
 
 torch::Tensor embedPrompt(const VisionLanguageModel &model, const Prompt &prompt, const torch::Tensor &imageTokens)

@@ -108,9 +108,8 @@ public:
         m_legacyTokenizer = cfgBool(c, kLegacyTokenizerKey, false);
     }
 
-    std::string family() const override { return "llava-uhd"; }
+    Family family() const override { return Family::LlavaUhd; }
     SlicePolicy policy() const override { return m_policy; }
-    TokenLayout layout() const override { return TokenLayout::LlavaUhdRelease; }
     PixelNorm pixelNorm() const override { return m_norm; }
     int tokensPerImage() const override { return static_cast<int>(kGrid * kGrid); }
     std::vector<std::string> visionTowerPrefixes() const override { return {"vision_model."}; }
@@ -127,15 +126,12 @@ public:
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
-        // The release hard-codes ids 29892 (",") and 13 ("<0x0A>") of the Llama tokenizer; look the same pieces up.
-        const int64_t comma = requirePiece(tokenizer, {",", "<0x2C>"});
-        const int64_t newline = requirePiece(tokenizer, {"<0x0A>", "\n"});
         // Vicuna v1.5's tokenizer_config.json has legacy=False (llava/train/train.py's preprocess_v1 corrects
         // round lengths for exactly that case): follow-up turns encode "USER" after "</s>" without the "▁".
         // A folder whose tokenizer_config.json says otherwise is followed (model_folder.cpp, kLegacyTokenizerKey).
         return vicunaPrompt(
             tokenizer, history, question,
-            [&](PromptBuilder &b) { appendSpatialSchema(b, plan, comma, newline, /*overviewLast=*/true); },
+            [&](PromptBuilder &b) { b.imageSpan(layout(), plan); }, // spatial schema, overview last
             m_legacyTokenizer);
     }
 
@@ -199,7 +195,7 @@ json tinyLlavaUhd()
           {"layer_norm_eps", 1e-5}}},
         {"torch_dtype", "float32"},
         {"uhdlens_tiny", true},
-        {"uhdlens_special_tokens", familySpecialTokens("llava-uhd")},
+        {"uhdlens_special_tokens", familySpecialTokens(Family::LlavaUhd)},
     };
 }
 

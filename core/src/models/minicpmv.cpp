@@ -90,9 +90,8 @@ public:
         }
     }
 
-    std::string family() const override { return "minicpmv"; }
+    Family family() const override { return Family::MiniCpmV; }
     SlicePolicy policy() const override { return m_policy; }
-    TokenLayout layout() const override { return TokenLayout::MiniCpmV2; }
     PixelNorm pixelNorm() const override { return m_norm; }
     int tokensPerImage() const override { return static_cast<int>(m_queries); }
 
@@ -117,36 +116,12 @@ public:
                        const Tokenizer &tokenizer) const override
     {
         const bool hasImage = !plan.encodedImages().empty();
-        int64_t imStart = -1, imEnd = -1, sliceStart = -1, sliceEnd = -1;
-        if (hasImage) {
-            imStart = requirePiece(tokenizer, {"<image>"});
-            imEnd = requirePiece(tokenizer, {"</image>"});
-            if (plan.grid) {
-                sliceStart = requirePiece(tokenizer, {"<slice>"});
-                sliceEnd = requirePiece(tokenizer, {"</slice>"});
-            }
-        }
         PromptBuilder b(tokenizer);
         b.splitOn(m_splitTokens);
-        auto slot = [&](int index) {
-            b.ids({imStart});
-            b.image(index);
-            b.ids({imEnd});
-        };
         auto user = [&](const std::string &q, bool first) {
             b.text("<用户>");
             if (first && hasImage) {
-                slot(0);
-                if (plan.grid) {
-                    b.ids({sliceStart});
-                    for (int r = 0; r < plan.grid->rows; ++r) {
-                        if (r > 0)
-                            b.text("\n");
-                        for (int c = 0; c < plan.grid->cols; ++c)
-                            slot(1 + r * plan.grid->cols + c);
-                    }
-                    b.ids({sliceEnd});
-                }
+                b.imageSpan(layout(), plan); // <image>...</image><slice>...</slice>, image_span.cpp
                 b.text("\n");
             }
             b.text(q);
@@ -227,7 +202,7 @@ json tinyMiniCpmV()
           {"hidden_act", "gelu"}}},
         {"torch_dtype", "float32"},
         {"uhdlens_tiny", true},
-        {"uhdlens_special_tokens", familySpecialTokens("minicpmv")},
+        {"uhdlens_special_tokens", familySpecialTokens(Family::MiniCpmV)},
     };
 }
 

@@ -27,7 +27,7 @@
 // Prompt: Vicuna v1 template; the image is the spatial schema of §4.1/§4.2 — slices row by row, "," between
 // slices of a row, "\n" after every row — with the overview LAST, as the LLaVA-UHD release orders it: the
 // final "\n" then separates the slice grid from the overview, and the position count is 64·(N+1) + N, the
-// planner's count for TokenLayout::LlavaUhdPaper.
+// count imagePositions() gives for TokenLayout::LlavaUhdPaper (the same span code, image_span.cpp).
 #include "models/families.h"
 
 namespace uhdlens::models {
@@ -129,9 +129,8 @@ public:
         m_norm = cfgPixelNorm(c, PixelNorm{});
     }
 
-    std::string family() const override { return "uhd-paper"; }
+    Family family() const override { return Family::UhdPaper; }
     SlicePolicy policy() const override { return m_policy; }
-    TokenLayout layout() const override { return TokenLayout::LlavaUhdPaper; }
     PixelNorm pixelNorm() const override { return m_norm; }
     int tokensPerImage() const override { return static_cast<int>(m_queries); }
 
@@ -145,11 +144,8 @@ public:
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
-        const int64_t comma = requirePiece(tokenizer, {",", "<0x2C>"});
-        const int64_t newline = requirePiece(tokenizer, {"<0x0A>", "\n"});
-        return vicunaPrompt(tokenizer, history, question, [&](PromptBuilder &b) {
-            appendSpatialSchema(b, plan, comma, newline, /*overviewLast=*/true);
-        });
+        return vicunaPrompt(tokenizer, history, question,
+                            [&](PromptBuilder &b) { b.imageSpan(layout(), plan); });
     }
 
     std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override { return eosStopIds(tokenizer); }
@@ -205,7 +201,7 @@ json tinyUhdPaper()
           {"max_position_embeddings", 2048}}},
         {"torch_dtype", "float32"},
         {"uhdlens_tiny", true},
-        {"uhdlens_special_tokens", familySpecialTokens("uhd-paper")},
+        {"uhdlens_special_tokens", familySpecialTokens(Family::UhdPaper)},
     };
 }
 

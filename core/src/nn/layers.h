@@ -16,7 +16,7 @@
 //    loaded model can serve several conversations on several threads.
 #pragma once
 
-#include "model_family.h"
+#include "nn/types.h" // KVCache
 
 #include <torch/torch.h>
 

@@ -4,6 +4,7 @@
 // written.
 #include "fuzz_entries.h"
 
+#include "uhdlens/model_facts.h"
 #include "uhdlens/plan_json.h"
 #include "uhdlens/slice_planner.h"
 
@@ -93,7 +94,7 @@ bool fuzz_plan_json(const uint8_t *data, size_t size)
     FUZZ_CHECK(back.at("width").get<int>() == imageSize.width &&
                back.at("height").get<int>() == imageSize.height);
     FUZZ_CHECK(back.at("slices").size() == plan.slices.size());
-    FUZZ_CHECK(back.at("visual_tokens").get<int>() == visualTokenCount(plan, layout));
+    FUZZ_CHECK(back.at("visual_tokens").get<int>() == imagePositions(plan, layout));
     FUZZ_CHECK(layoutFromName(back.at("layout").get<std::string>()) == layout);
     return true;
 }
