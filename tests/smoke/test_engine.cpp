@@ -306,7 +306,7 @@ TEST(EngineSmoke, CallerNamedImageKeysTheCache)
     const AskResult first = chat.ask("What is on the left?", s, cb);
     EXPECT_FALSE(first.imageFromCache);
     EXPECT_EQ(encoded, static_cast<int>(plan.encodedImages().size()));
-    EXPECT_EQ(first.imageTokens, visualTokenCount(plan, model->info().layout));
+    EXPECT_EQ(first.imageTokens, model->imagePositions(plan));
     encoded = 0;
     chat.setImage(image, plan, "doc-1");
     const AskResult second = chat.ask("And on the right?", s, cb);
