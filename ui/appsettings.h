@@ -8,7 +8,7 @@
 // Not a singleton: the window makes one and hands it to what needs it (tests pass a temporary .ini file).
 #pragma once
 
-#include "settingsdialog.h"
+#include "uhdlens/engine.h" // GenerationSettings
 
 #include <QByteArray>
 #include <QString>
@@ -20,6 +20,16 @@
 class QSettings;
 
 namespace uhdlens::ui {
+
+// What the preferences dialog edits (SettingsDialog): generation, compute device and precision, language. The
+// device and dtype are the name tables' spellings (uhdlens/model_facts.h), parsed where a model is loaded.
+struct Preferences
+{
+    GenerationSettings generation;
+    QString device = QStringLiteral("auto");
+    QString dtype = QStringLiteral("auto");
+    QString language = QStringLiteral("en");
+};
 
 // The slicing the user chose in the plan panel, and the model (its folder) it was chosen with.
 struct SavedSlicing

@@ -1,7 +1,7 @@
 // UHD Lens UI — preferences: generation settings, compute device and precision, language. Non-modal.
 #pragma once
 
-#include "uhdlens/engine.h"
+#include "appsettings.h" // Preferences
 
 #include <QDialog>
 
@@ -14,14 +14,6 @@ class QSpinBox;
 class QLineEdit;
 
 namespace uhdlens::ui {
-
-struct Preferences
-{
-    GenerationSettings generation;
-    QString device = QStringLiteral("auto");
-    QString dtype = QStringLiteral("auto");
-    QString language = QStringLiteral("en");
-};
 
 class SettingsDialog : public QDialog
 {
