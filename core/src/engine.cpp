@@ -285,7 +285,9 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     std::string hash;
     for (const auto &ck : impl->checkpoints) {
         info.weightBytes += ck.dataBytes();
-        hash += (hash.empty() ? "" : "+") + ck.sha256();
+        if (!hash.empty())
+            hash += '+'; // (not `(cond ? "" : "+") + sha`: GCC 12 warns -Wrestrict on that)
+        hash += ck.sha256();
     }
     info.weightsHash = hash;
     info.dtype = dtypeOf(dtype);
