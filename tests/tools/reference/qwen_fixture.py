@@ -26,6 +26,7 @@ qwen_requirements.txt`. Deterministic: fixed seeds, one thread, eager attention.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -57,43 +58,25 @@ MODELS = {
 
 # --- venv bootstrap ---------------------------------------------------------------------------------------------
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "uhdlens-reference" / "qwen"
-
-
-def pinned() -> dict:
-    pins = {}
-    for line in REQUIREMENTS.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[name.lower().replace("_", "-")] = version
-    return pins
-
-
 def ensure_venv() -> None:
-    """Re-executes this script inside the reference venv, creating or repairing it first."""
-    venv_dir = cache_dir() / "venv"
-    py = venv_dir / "bin" / "python"
-    if Path(sys.prefix).resolve() == venv_dir.resolve():
+    """Re-executes this script inside its own venv. The venv records the hash of the requirements file it was
+    filled from (STAMP); a missing venv or a changed file means (re)installing every pin with --no-deps."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "uhdlens-reference" / "qwen"
+    venv = cache / "venv"
+    if Path(sys.prefix).resolve() == venv.resolve():
         return
-    if not py.exists():
-        print(f"creating venv {venv_dir} (standalone: torch 2.x from PyPI)", file=sys.stderr)
-        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv_dir)], check=True)
-    check = ("import importlib.metadata as m, json, sys\n"
-             "def version(name):\n"
-             "    try:\n"
-             "        return m.version(name).split('+')[0]\n"
-             "    except m.PackageNotFoundError:\n"
-             "        return None\n"
-             "pins = json.loads(sys.argv[1])\n"
-             "sys.exit(0 if all(version(n) == v for n, v in pins.items()) else 1)\n")
-    ok = subprocess.run([str(py), "-c", check, json.dumps(pinned())], capture_output=True).returncode == 0
-    if not ok:
-        print(f"installing {REQUIREMENTS.name} into {venv_dir} (pip --no-deps)", file=sys.stderr)
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(REQUIREMENTS)], check=True)
-    os.execv(str(py), [str(py), str(Path(__file__).resolve())] + sys.argv[1:])
+    python = venv / "bin" / "python"
+    stamp = venv / "STAMP"
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if not python.exists():
+        print(f"creating {venv} (standalone: torch 2.x from PyPI, see {REQUIREMENTS.name})", file=sys.stderr)
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
+    if not stamp.exists() or stamp.read_text().strip() != wanted:
+        print(f"pip install --no-deps -r {REQUIREMENTS.name} into {venv}", file=sys.stderr)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(REQUIREMENTS)],
+                       check=True)
+        stamp.write_text(wanted + "\n")
+    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 # --- fixture ----------------------------------------------------------------------------------------------------
