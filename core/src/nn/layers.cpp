@@ -609,16 +609,20 @@ torch::Tensor roiAlign(const torch::Tensor &features, const std::vector<std::arr
 // LLaMA decoder
 
 LlamaAttentionImpl::LlamaAttentionImpl(const LlamaOptions &o, const torch::TensorOptions &to)
-    : heads(o.heads), kvHeads(o.kvHeads), headDim(o.hidden / o.heads)
+    : heads(o.heads), kvHeads(o.kvHeads), headDim(o.headSize())
 {
-    if (o.hidden % o.heads != 0 || o.heads % o.kvHeads != 0 || headDim % 2 != 0)
+    if ((o.headDim <= 0 && o.hidden % o.heads != 0) || o.heads % o.kvHeads != 0 || headDim % 2 != 0)
         throw Error(ErrorCode::ConfigInvalid, "language model: hidden " + std::to_string(o.hidden) + ", heads " +
                                                   std::to_string(o.heads) + ", kv heads " +
                                                   std::to_string(o.kvHeads) + " are inconsistent");
-    q_proj = register_module("q_proj", Linear(o.hidden, o.heads * headDim, false, to));
-    k_proj = register_module("k_proj", Linear(o.hidden, o.kvHeads * headDim, false, to));
-    v_proj = register_module("v_proj", Linear(o.hidden, o.kvHeads * headDim, false, to));
-    o_proj = register_module("o_proj", Linear(o.heads * headDim, o.hidden, false, to));
+    q_proj = register_module("q_proj", Linear(o.hidden, o.heads * headDim, o.qkvBias, to));
+    k_proj = register_module("k_proj", Linear(o.hidden, o.kvHeads * headDim, o.qkvBias, to));
+    v_proj = register_module("v_proj", Linear(o.hidden, o.kvHeads * headDim, o.qkvBias, to));
+    o_proj = register_module("o_proj", Linear(o.heads * headDim, o.hidden, o.oBias, to));
+    if (o.qkNorm) { // Qwen3Attention: q_norm / k_norm = Qwen3RMSNorm(head_dim, eps=rms_norm_eps)
+        q_norm = register_module("q_norm", RMSNorm(headDim, o.eps, to));
+        k_norm = register_module("k_norm", RMSNorm(headDim, o.eps, to));
+    }
 }
 
 namespace {
@@ -656,8 +660,14 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor &x, const torch::T
     const auto dtype = x.scalar_type();
     const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
     // Scaling q by 1/sqrt(d) before q·k (instead of the scores) is the same product, cheaper.
-    const auto q = (applyRotary(q_proj->forward(x).view({b, t, heads, headDim}), cos, sin) * scale).to(dtype);
-    const auto k = applyRotary(k_proj->forward(x).view({b, t, kvHeads, headDim}), cos, sin).to(dtype).transpose(1, 2);
+    auto qh = q_proj->forward(x).view({b, t, heads, headDim});
+    auto kh = k_proj->forward(x).view({b, t, kvHeads, headDim});
+    if (q_norm) { // Qwen3: per-head RMSNorm of q and k, before rope
+        qh = q_norm->forward(qh);
+        kh = k_norm->forward(kh);
+    }
+    const auto q = (applyRotary(qh, cos, sin) * scale).to(dtype);
+    const auto k = applyRotary(kh, cos, sin).to(dtype).transpose(1, 2);
     const auto v = v_proj->forward(x).view({b, t, kvHeads, headDim}).transpose(1, 2);
 
     torch::Tensor keys = k, values = v;
@@ -735,7 +745,7 @@ std::pair<torch::Tensor, torch::Tensor> LlamaModelImpl::rotary(int64_t start, in
     const int64_t needed = start + count;
     if (!m_cos.defined() || m_cos.size(0) < needed || m_cos.device() != device) {
         PlainTensorScope scope;
-        const int64_t d = opt.hidden / opt.heads;
+        const int64_t d = opt.headSize();
         const int64_t capacity = std::max(needed, opt.maxPositions);
         // HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, d, 2)/d), t = arange(len) (float32),
         // emb = cat(freqs, freqs).
@@ -775,7 +785,9 @@ torch::Tensor LlamaModelImpl::forward(const torch::Tensor &x, KVCache *cache, At
 torch::Tensor CausalLm::logits(const torch::Tensor &hidden) const
 {
     const double div = model->opt.logitDivisor;
-    return lmHead->forward(div == 1.0 ? hidden : hidden / div).to(torch::kFloat32);
+    const auto h = div == 1.0 ? hidden : hidden / div;
+    // Tied word embeddings (no lm_head): logits = h · embed_tokens^T, as HF's tied lm_head computes them.
+    return (lmHead ? lmHead->forward(h) : nn::linear(h, model->embed_tokens, {})).to(torch::kFloat32);
 }
 
 torch::Tensor CausalLm::forwardAll(const torch::Tensor &embeds, AttentionCapture *capture) const

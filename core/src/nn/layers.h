@@ -284,6 +284,15 @@ struct LlamaOptions
     double embedScale = 1.0;
     double residualScale = 1.0;
     double logitDivisor = 1.0;
+    // Qwen2 / Qwen3 (models/qwen_lm.h; all off for LLaMA / MiniCPM): the per-head width when it is not
+    // hidden/heads (Qwen3 `head_dim`; 0 = hidden/heads), biases on q/k/v_proj (Qwen2; Qwen3
+    // `attention_bias`), a bias on o_proj (Qwen3 `attention_bias`), and RMSNorm over each head of q and k
+    // before rope (Qwen3 "q_norm", "k_norm", [headDim]).
+    int64_t headDim = 0;
+    bool qkvBias = false;
+    bool oBias = false;
+    bool qkNorm = false;
+    int64_t headSize() const { return headDim > 0 ? headDim : hidden / heads; }
 };
 
 // What a caller of the full-sequence forward (CausalLm::forwardAll, training's look loss) asks one decoder
@@ -305,6 +314,7 @@ struct LlamaAttentionImpl : torch::nn::Module
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
                           KVCache *cache, int layer, int64_t past, AttentionCapture *capture = nullptr) const;
     Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+    RMSNorm q_norm{nullptr}, k_norm{nullptr}; // LlamaOptions::qkNorm only
     int64_t heads, kvHeads, headDim;
 };
 TORCH_MODULE(LlamaAttention);
@@ -348,6 +358,7 @@ private:
 TORCH_MODULE(LlamaModel);
 
 // A causal LM = body + "lm_head" (bias-free). The family registers the body and head under its own prefixes.
+// Without an lm_head (tied word embeddings: HF tie_word_embeddings), the logits use embed_tokens.weight.
 struct CausalLm
 {
     LlamaModel model{nullptr};
