@@ -134,7 +134,7 @@ TEST_F(BpeBadInput, BadRegexGivesPcre2MessageAndOffset)
 {
     expectRefused(
         [](json &d) { d["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(?i:'s|'t|\\p{L}+"; },
-        ErrorCode::TokenizerInvalid, {"tokenizer.json", "regex", "offset 17", "missing closing parenthesis"});
+        ErrorCode::TokenizerInvalid, {"tokenizer.json", "regex", "offset 16", "missing closing parenthesis"});
     expectRefused([](json &d) { d["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\p{Nope}"; },
                   ErrorCode::TokenizerInvalid, {"regex", "offset"});
 }

@@ -7,6 +7,8 @@ Writes tests/data/tokenizer-bpe/:
                           (Split with Qwen2's regex, behaviour Isolated, then ByteLevel without prefix space or
                           regex), post-processor and decoder; the added tokens are Qwen2's ChatML specials, MiniCPM-V
                           2.6's image tags and Qwen2.5/Qwen3-style non-special added tokens, after the learned vocab
+  tokenizer_config.json   transformers' Qwen2Tokenizer config (eos <|im_end|>, pad <|endoftext|>, unk <unk>,
+                          added_tokens_decoder), as a Qwen2 folder has it
   legacy/vocab.json, legacy/merges.txt, legacy/added_tokens.json, legacy/tokenizer_config.json
                           the same model in the older slow-tokenizer layout (Qwen2Tokenizer)
   cases.json              >= 200 strings with the ids `tokenizers` gives (encode, add_special_tokens=False),
@@ -199,8 +201,9 @@ def main() -> None:
         "bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "unk_token": "<unk>",
         "errors": "replace", "model_max_length": 32768,
     }
-    (out / "legacy" / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n",
-                                                          encoding="utf-8")
+    for folder in (out, out / "legacy"):  # a Hugging Face folder has it beside either layout
+        (folder / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n",
+                                                      encoding="utf-8")
 
     strings = handwritten_cases()
     strings += generated_cases(max(0, 260 - len(strings)))
