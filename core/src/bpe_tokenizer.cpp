@@ -28,11 +28,12 @@ using nlohmann::json;
 // Pre-tokenizer regexes by the names llama.cpp writes to tokenizer.ggml.pre. "qwen2": Qwen2's tokenizer.json
 // Split pattern (Qwen2.5 and Qwen3 use the same one).
 const std::pair<const char *, const char *> kPatterns[] = {
-    {"qwen2", R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
+    {"qwen2",
+     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
 };
 
 constexpr std::int64_t kMaxTokenizerBytes = std::int64_t(64) << 20; // Qwen3's tokenizer.json is ~11 MB
-constexpr size_t kMaxCachedWord = 256;                               // bytes; longer words are not cached
+constexpr size_t kMaxCachedWord = 256;                              // bytes; longer words are not cached
 constexpr size_t kMaxCacheEntries = 100000;
 
 Error invalid(const std::string &source, const std::string &what, const std::string &subject = {})
@@ -41,15 +42,16 @@ Error invalid(const std::string &source, const std::string &what, const std::str
                  subject.empty() ? source : subject);
 }
 
-// GPT-2's bytes_to_unicode(): printable Latin-1 bytes map to themselves, the other 68 bytes to U+0100 onwards in
-// byte order, so every byte has a visible, non-space character.
+// GPT-2's bytes_to_unicode(): printable Latin-1 bytes map to themselves, the other 68 bytes to U+0100 onwards
+// in byte order, so every byte has a visible, non-space character.
 const std::array<char32_t, 256> &byteToCodepoint()
 {
     static const std::array<char32_t, 256> table = [] {
         std::array<char32_t, 256> t{};
         char32_t next = 256;
         for (int b = 0; b < 256; ++b) {
-            const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            const bool printable =
+                (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
             t[b] = printable ? char32_t(b) : next++;
         }
         return t;
@@ -142,11 +144,14 @@ std::string tokenToBytes(const std::string &token)
     return out;
 }
 
-uint64_t pairKey(int64_t a, int64_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+uint64_t pairKey(int64_t a, int64_t b)
+{
+    return (uint64_t(uint32_t(a)) << 32) | uint32_t(b);
+}
 
 } // namespace
 
-// --- regex ------------------------------------------------------------------------------------------------------
+// --- regex -------------------------------------------------------------------------------------------------
 
 struct BpeTokenizer::Regex
 {
@@ -166,13 +171,14 @@ std::string bpePreTokenizerPattern(const std::string &name, const std::string &s
     throw invalid(source, "unknown pre-tokenizer '" + name + "' (known: qwen2)", name);
 }
 
-// --- construction -----------------------------------------------------------------------------------------------
+// --- construction ------------------------------------------------------------------------------------------
 
 BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex>()), m_source(spec.source)
 {
     m_nfc = spec.nfc;
     m_ignoreMerges = spec.ignoreMerges;
-    const std::string pattern = spec.pattern.empty() ? bpePreTokenizerPattern(spec.preName, m_source) : spec.pattern;
+    const std::string pattern =
+        spec.pattern.empty() ? bpePreTokenizerPattern(spec.preName, m_source) : spec.pattern;
     int err = 0;
     PCRE2_SIZE offset = 0;
     m_regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
@@ -202,11 +208,12 @@ BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex
 
     for (const auto &t : spec.vocab) {
         if (t.id < 0)
-            throw invalid(m_source, "token '" + t.text + "' has a negative id " + std::to_string(t.id), t.text);
+            throw invalid(m_source, "token '" + t.text + "' has a negative id " + std::to_string(t.id),
+                          t.text);
         if (m_hasToken[t.id])
             throw invalid(m_source,
-                          "duplicate id " + std::to_string(t.id) + ": tokens '" + m_idToToken[t.id] + "' and '" +
-                              t.text + "'",
+                          "duplicate id " + std::to_string(t.id) + ": tokens '" + m_idToToken[t.id] +
+                              "' and '" + t.text + "'",
                           t.text);
         if (!m_tokenToId.emplace(t.text, t.id).second)
             throw invalid(m_source, "duplicate token '" + t.text + "'", t.text);
@@ -218,14 +225,15 @@ BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex
         if (a.id < 0)
             throw invalid(m_source, "added token '" + a.content + "' has a negative id", a.content);
         if (a.content.empty())
-            throw invalid(m_source, "added token " + std::to_string(a.id) + " is empty", std::to_string(a.id));
+            throw invalid(m_source, "added token " + std::to_string(a.id) + " is empty",
+                          std::to_string(a.id));
         if (validUtf8Prefix(a.content) != a.content.size())
             throw invalid(m_source, "added token " + std::to_string(a.id) + " is not valid UTF-8",
                           std::to_string(a.id));
         if (m_hasToken[a.id] && m_idToToken[a.id] != a.content)
             throw invalid(m_source,
-                          "duplicate id " + std::to_string(a.id) + ": tokens '" + m_idToToken[a.id] + "' and '" +
-                              a.content + "'",
+                          "duplicate id " + std::to_string(a.id) + ": tokens '" + m_idToToken[a.id] +
+                              "' and '" + a.content + "'",
                           a.content);
         if (const auto it = m_tokenToId.find(a.content); it != m_tokenToId.end() && it->second != a.id)
             throw invalid(m_source,
@@ -253,7 +261,8 @@ BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex
     for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
         const auto &[left, right] = spec.merges[rank];
         const std::string label = "merge " + std::to_string(rank) + " '" + left + " " + right + "'";
-        const auto l = m_tokenToId.find(left), r = m_tokenToId.find(right), res = m_tokenToId.find(left + right);
+        const auto l = m_tokenToId.find(left), r = m_tokenToId.find(right),
+                   res = m_tokenToId.find(left + right);
         if (l == m_tokenToId.end())
             throw invalid(m_source, label + " names a token not in the vocabulary: '" + left + "'", left);
         if (r == m_tokenToId.end())
@@ -262,7 +271,8 @@ BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex
             throw invalid(m_source, label + " makes a token not in the vocabulary: '" + left + right + "'",
                           left + right);
         // The first (lowest-rank) occurrence of a pair wins, as tokenizers builds its merge map.
-        m_merges.emplace(pairKey(l->second, r->second), std::make_pair(static_cast<int32_t>(rank), res->second));
+        m_merges.emplace(pairKey(l->second, r->second),
+                         std::make_pair(static_cast<int32_t>(rank), res->second));
     }
 
     auto specialId = [&](const std::string &name, const char *what) -> int64_t {
@@ -270,7 +280,8 @@ BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex
             return -1;
         const auto it = m_tokenToId.find(name);
         if (it == m_tokenToId.end())
-            throw invalid(m_source, std::string(what) + " token '" + name + "' is not in the vocabulary", name);
+            throw invalid(m_source, std::string(what) + " token '" + name + "' is not in the vocabulary",
+                          name);
         return it->second;
     };
     m_unk = specialId(spec.unkToken, "unk");
@@ -281,7 +292,7 @@ BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex
 
 BpeTokenizer::~BpeTokenizer() = default;
 
-// --- encoding ---------------------------------------------------------------------------------------------------
+// --- encoding ----------------------------------------------------------------------------------------------
 
 std::vector<int64_t> BpeTokenizer::encode(const std::string &text) const
 {
@@ -292,7 +303,8 @@ std::vector<int64_t> BpeTokenizer::encode(const std::string &text) const
     std::vector<int64_t> out;
     size_t start = 0; // start of the text not yet encoded
     for (size_t pos = 0; pos < text.size(); ++pos) {
-        // Leftmost match, longest at that position (tokenizers' AddedVocabulary: aho-corasick LeftmostLongest).
+        // Leftmost match, longest at that position (tokenizers' AddedVocabulary: aho-corasick
+        // LeftmostLongest).
         for (const auto &[content, id] : m_addedByByte[static_cast<unsigned char>(text[pos])]) {
             if (text.compare(pos, content.size(), content) != 0)
                 continue;
@@ -312,7 +324,8 @@ std::vector<int64_t> BpeTokenizer::encode(const std::string &text) const
 void BpeTokenizer::encodeSpan(const std::string &raw, std::vector<int64_t> &out) const
 {
     std::string span = raw;
-    if (m_nfc && std::any_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+    if (m_nfc &&
+        std::any_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
         span = QString::fromUtf8(raw.data(), static_cast<qsizetype>(raw.size()))
                    .normalized(QString::NormalizationForm_C)
                    .toStdString();
@@ -331,17 +344,18 @@ void BpeTokenizer::encodeSpan(const std::string &raw, std::vector<int64_t> &out)
     uint32_t options = 0;
     while (at <= span.size()) {
         // The text was checked as UTF-8 and NFC keeps it so: no per-call UTF check.
-        int rc = pcre2_match(m_regex->code, subject, span.size(), at, options | PCRE2_NO_UTF_CHECK, md, nullptr);
+        int rc =
+            pcre2_match(m_regex->code, subject, span.size(), at, options | PCRE2_NO_UTF_CHECK, md, nullptr);
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT) // a very long run on the JIT's default stack: interpret instead
-            rc = pcre2_match(m_regex->code, subject, span.size(), at, options | PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
-                             md, nullptr);
+            rc = pcre2_match(m_regex->code, subject, span.size(), at,
+                             options | PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, nullptr);
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc < 0) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(rc, msg, sizeof(msg));
-            throw Error(ErrorCode::Internal, std::string("pre-tokenizer regex failed: ") +
-                                                 reinterpret_cast<const char *>(msg));
+            throw Error(ErrorCode::Internal,
+                        std::string("pre-tokenizer regex failed: ") + reinterpret_cast<const char *>(msg));
         }
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         const size_t s = ov[0], e = ov[1];
@@ -452,7 +466,7 @@ void BpeTokenizer::encodeWord(const std::string &word, std::vector<int64_t> &out
     }
 }
 
-// --- decoding ---------------------------------------------------------------------------------------------------
+// --- decoding ----------------------------------------------------------------------------------------------
 
 void BpeTokenizer::checkId(int64_t id) const
 {
@@ -504,7 +518,7 @@ bool BpeTokenizer::isSpecial(int64_t id) const
     return m_special[id] != 0;
 }
 
-// --- readers ----------------------------------------------------------------------------------------------------
+// --- readers -----------------------------------------------------------------------------------------------
 
 namespace {
 
@@ -531,7 +545,8 @@ std::string tokenName(const json &cfg, const char *key)
 
 void readSpecialNames(BpeSpec &spec, const std::filesystem::path &folder)
 {
-    const auto cfg = readOptionalJsonFile((folder / "tokenizer_config.json").string(), tokenizerJsonOptions());
+    const auto cfg =
+        readOptionalJsonFile((folder / "tokenizer_config.json").string(), tokenizerJsonOptions());
     if (!cfg)
         return;
     spec.unkToken = tokenName(*cfg, "unk_token");
@@ -552,7 +567,8 @@ std::pair<std::string, std::string> parseMerge(const std::string &line, const st
 {
     // tokenizers splits a string merge at its spaces and wants exactly two parts.
     const size_t sp = line.find(' ');
-    if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size() || line.find(' ', sp + 1) != std::string::npos)
+    if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size() ||
+        line.find(' ', sp + 1) != std::string::npos)
         throw invalid(source, where + " '" + line + "' is not two tokens separated by one space", line);
     return {line.substr(0, sp), line.substr(sp + 1)};
 }
@@ -578,7 +594,8 @@ void readNormalizer(const json &n, BpeSpec &spec)
 void readByteLevel(const json &p, const std::string &source)
 {
     if (p.value("add_prefix_space", false))
-        throw invalid(source, "ByteLevel pre-tokenizer with add_prefix_space is not supported", "add_prefix_space");
+        throw invalid(source, "ByteLevel pre-tokenizer with add_prefix_space is not supported",
+                      "add_prefix_space");
 }
 
 void readPreTokenizer(const json &p, BpeSpec &spec)
@@ -598,8 +615,9 @@ void readPreTokenizer(const json &p, BpeSpec &spec)
         if (!pat.is_object() || !pat.contains("Regex") || !pat["Regex"].is_string())
             throw invalid(spec.source, "Split pre-tokenizer without a \"Regex\" pattern", "pattern");
         if (p.value("behavior", "") != "Isolated" || p.value("invert", false))
-            throw invalid(spec.source, "Split pre-tokenizer behaviour '" + p.value("behavior", "") +
-                                           "' is not supported (only Isolated, not inverted)",
+            throw invalid(spec.source,
+                          "Split pre-tokenizer behaviour '" + p.value("behavior", "") +
+                              "' is not supported (only Isolated, not inverted)",
                           "behavior");
         spec.pattern = pat["Regex"].get<std::string>();
         if (spec.pattern.empty())
@@ -611,8 +629,9 @@ void readPreTokenizer(const json &p, BpeSpec &spec)
             readPreTokenizer(q, spec);
         return;
     }
-    throw invalid(spec.source,
-                  "pre-tokenizer '" + type + "' is not supported (Split with a regex and ByteLevel, as Qwen2)", type);
+    throw invalid(
+        spec.source,
+        "pre-tokenizer '" + type + "' is not supported (Split with a regex and ByteLevel, as Qwen2)", type);
 }
 
 std::string folderOf(const std::string &file)
@@ -661,7 +680,8 @@ BpeSpec readTokenizerJsonChecked(const std::string &file)
     if (type != "BPE")
         throw invalid(file, "model type '" + type + "' is not supported (only byte-level BPE)", type);
     if (model.value("byte_fallback", false))
-        throw invalid(file, "BPE with byte_fallback (a SentencePiece-style model) is not supported", "byte_fallback");
+        throw invalid(file, "BPE with byte_fallback (a SentencePiece-style model) is not supported",
+                      "byte_fallback");
     for (const char *key : {"continuing_subword_prefix", "end_of_word_suffix"})
         if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty())
             throw invalid(file, std::string("BPE with a ") + key + " is not supported", key);
@@ -729,7 +749,7 @@ BpeSpec readVocabMergesChecked(const std::string &folder)
     const std::string vocabFile = (dir / "vocab.json").string(), mergesFile = (dir / "merges.txt").string();
     BpeSpec spec;
     spec.source = vocabFile;
-    spec.nfc = true;     // transformers' Qwen2Tokenizer: unicodedata.normalize("NFC", text)
+    spec.nfc = true;        // transformers' Qwen2Tokenizer: unicodedata.normalize("NFC", text)
     spec.preName = "qwen2"; // and its hard-coded PRETOKENIZE_REGEX
     const json vocab = readJsonFile(vocabFile, tokenizerJsonOptions());
     for (auto it = vocab.begin(); it != vocab.end(); ++it)
@@ -753,8 +773,8 @@ BpeSpec readVocabMergesChecked(const std::string &folder)
     }
     spec.source = vocabFile + " + merges.txt"; // the pair is the tokenizer: messages name both
 
-    // Added tokens: tokenizer_config.json's added_tokens_decoder (id -> {content, special}) and added_tokens.json
-    // (content -> id).
+    // Added tokens: tokenizer_config.json's added_tokens_decoder (id -> {content, special}) and
+    // added_tokens.json (content -> id).
     const auto cfg = readOptionalJsonFile((dir / "tokenizer_config.json").string(), tokenizerJsonOptions());
     std::unordered_map<std::string, bool> specialOf;
     if (cfg && cfg->contains("added_tokens_decoder") && (*cfg)["added_tokens_decoder"].is_object()) {
@@ -771,7 +791,8 @@ BpeSpec readVocabMergesChecked(const std::string &folder)
             }
             if (id < 0 || !a.is_object() || !a.contains("content") || !a["content"].is_string())
                 throw invalid((dir / "tokenizer_config.json").string(),
-                              "added_tokens_decoder entry '" + it.key() + "' is not id -> {content, ...}", it.key());
+                              "added_tokens_decoder entry '" + it.key() + "' is not id -> {content, ...}",
+                              it.key());
             const std::string content = a["content"].get<std::string>();
             specialOf[content] = a.value("special", false);
             spec.added.push_back({content, id, a.value("special", false)});
@@ -786,8 +807,9 @@ BpeSpec readVocabMergesChecked(const std::string &folder)
         for (auto it = added->begin(); it != added->end(); ++it) {
             const int64_t id = idOf(it.value(), addedFile, "added token '" + it.key() + "'");
             if (const auto s = specialOf.find(it.key()); s != specialOf.end()) {
-                const auto same = std::find_if(spec.added.begin(), spec.added.end(),
-                                               [&](const BpeSpec::Added &a) { return a.content == it.key(); });
+                const auto same =
+                    std::find_if(spec.added.begin(), spec.added.end(),
+                                 [&](const BpeSpec::Added &a) { return a.content == it.key(); });
                 if (same->id != id)
                     throw invalid(addedFile,
                                   "added token '" + it.key() + "' has id " + std::to_string(id) +
@@ -818,7 +840,8 @@ BpeSpec readBpeFolder(const std::string &path)
         if (fs::exists(p / "vocab.json", ec) || fs::exists(p / "merges.txt", ec))
             return readBpeVocabMerges(path);
         throw Error(ErrorCode::FileNotFound,
-                    "no BPE tokenizer in '" + path + "' (neither tokenizer.json nor vocab.json + merges.txt)", path);
+                    "no BPE tokenizer in '" + path + "' (neither tokenizer.json nor vocab.json + merges.txt)",
+                    path);
     }
     const std::string name = p.filename().string();
     if (name == "vocab.json" || name == "merges.txt")

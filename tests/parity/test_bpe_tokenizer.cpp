@@ -1,7 +1,7 @@
-// Byte-level BPE tokenizer (Qwen2 / Qwen3) against Hugging Face `tokenizers`: ids, token spellings and decoded
-// text of every string in tests/data/tokenizer-bpe/cases.json (tools/reference/bpe_fixture.py writes it with
-// tokenizers 0.20.3), through tokenizer.json (merges as pairs and as strings) and the vocab.json + merges.txt
-// layout of the same model; streaming decode through Utf8Streamer.
+// Byte-level BPE tokenizer (Qwen2 / Qwen3) against Hugging Face `tokenizers`: ids, token spellings and
+// decoded text of every string in tests/data/tokenizer-bpe/cases.json (tools/reference/bpe_fixture.py writes
+// it with tokenizers 0.20.3), through tokenizer.json (merges as pairs and as strings) and the vocab.json +
+// merges.txt layout of the same model; streaming decode through Utf8Streamer.
 #include "bpe_tokenizer.h"
 #include "tokenizer.h"
 #include "utf8_stream.h"
@@ -64,7 +64,10 @@ std::string idList(const std::vector<int64_t> &ids)
     return s + "]";
 }
 
-std::string quoted(const std::string &text) { return json(text).dump(); }
+std::string quoted(const std::string &text)
+{
+    return json(text).dump();
+}
 
 // Counts the strings whose ids differ and reports the first few (stage: encode, tensor: ids of string #i).
 void expectSameIds(const Tokenizer &tok, const std::string &label)
@@ -77,8 +80,9 @@ void expectSameIds(const Tokenizer &tok, const std::string &label)
             std::string pieces;
             for (const int64_t id : ids)
                 pieces += quoted(tok.idToPiece(id)) + " ";
-            ADD_FAILURE() << label << ": encode of string #" << i << " " << quoted(c.text) << "\n  ours:       "
-                          << idList(ids) << " " << pieces << "\n  tokenizers: " << idList(c.ids);
+            ADD_FAILURE() << label << ": encode of string #" << i << " " << quoted(c.text)
+                          << "\n  ours:       " << idList(ids) << " " << pieces
+                          << "\n  tokenizers: " << idList(c.ids);
         }
     }
     EXPECT_EQ(mismatches, 0) << label << ": strings whose ids differ from tokenizers', of " << cases().size();
@@ -129,7 +133,8 @@ TEST(BpeParity, TokenSpellingsEqualTokenizers)
         const Case &c = cases()[i];
         ASSERT_EQ(c.ids.size(), c.tokens.size());
         for (size_t k = 0; k < c.ids.size(); ++k)
-            ASSERT_EQ(tok->idToPiece(c.ids[k]), c.tokens[k]) << "id_to_token of id " << c.ids[k] << " in string #" << i;
+            ASSERT_EQ(tok->idToPiece(c.ids[k]), c.tokens[k])
+                << "id_to_token of id " << c.ids[k] << " in string #" << i;
         for (size_t k = 0; k < c.ids.size(); ++k)
             ASSERT_EQ(tok->pieceToId(c.tokens[k]), c.ids[k]) << "token_to_id of " << quoted(c.tokens[k]);
     }
@@ -199,7 +204,7 @@ TEST(BpeParity, SpecialIdsAndFlags)
         EXPECT_EQ(tok->isControl(id), a["special"].get<bool>()) << a["content"];
         EXPECT_EQ(tok->encode(a["content"].get<std::string>()), std::vector<int64_t>{id}) << a["content"];
     }
-    EXPECT_EQ(tok->bosId(), -1); // Qwen2 has no BOS
+    EXPECT_EQ(tok->bosId(), -1);                           // Qwen2 has no BOS
     EXPECT_EQ(tok->eosId(), tok->pieceToId("<|im_end|>")); // tokenizer_config.json beside tokenizer.json
     EXPECT_EQ(tok->padId(), tok->pieceToId("<|endoftext|>"));
     EXPECT_EQ(tok->unkId(), tok->pieceToId("<unk>"));
@@ -207,7 +212,8 @@ TEST(BpeParity, SpecialIdsAndFlags)
     EXPECT_EQ(tok->encodeNoDummyPrefix(" hello"), tok->encode(" hello"));
     // The Tokenizer API's explicit-specials split agrees with the built-in added-token split.
     for (const Case &c : cases())
-        ASSERT_EQ(tok->encodeWithSpecials(c.text, {"<|im_start|>", "<|im_end|>", "<image>"}), c.ids) << quoted(c.text);
+        ASSERT_EQ(tok->encodeWithSpecials(c.text, {"<|im_start|>", "<|im_end|>", "<image>"}), c.ids)
+            << quoted(c.text);
 }
 
 TEST(BpeParity, StreamingDecodeEmitsWholeCharacters)
@@ -236,14 +242,31 @@ TEST(BpeParity, RandomTextRoundTrips)
     // decode(encode(s)) == NFC(s) for random strings over ASCII, CJK, combining marks, emoji and specials.
     const auto tok = Tokenizer::loadBpe(kDir);
     std::mt19937 rng(7);
-    const std::vector<std::string> parts = {"a", "Z", " ", "  ", "\t", "\n", "\r\n", "7", "'s", "中", "ß", "e\xCC\x81",
-                                            "\xF0\x9F\x98\x80", "\xE2\x80\x8D", "<|im_end|>", "<think>", "!", "\xC2\xA0"};
+    const std::vector<std::string> parts = {"a",
+                                            "Z",
+                                            " ",
+                                            "  ",
+                                            "\t",
+                                            "\n",
+                                            "\r\n",
+                                            "7",
+                                            "'s",
+                                            "中",
+                                            "ß",
+                                            "e\xCC\x81",
+                                            "\xF0\x9F\x98\x80",
+                                            "\xE2\x80\x8D",
+                                            "<|im_end|>",
+                                            "<think>",
+                                            "!",
+                                            "\xC2\xA0"};
     for (int n = 0; n < 300; ++n) {
         std::string s;
         const int k = 1 + static_cast<int>(rng() % 20);
         for (int i = 0; i < k; ++i)
             s += parts[rng() % parts.size()];
-        const std::string nfc = QString::fromStdString(s).normalized(QString::NormalizationForm_C).toStdString();
+        const std::string nfc =
+            QString::fromStdString(s).normalized(QString::NormalizationForm_C).toStdString();
         ASSERT_EQ(tok->bpe()->decode(tok->encode(s), false), nfc) << quoted(s);
     }
     // A long whitespace run and a long word (the regex's backtracking, the merge heap): still exact.

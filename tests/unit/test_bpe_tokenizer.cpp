@@ -1,6 +1,6 @@
-// Byte-level BPE tokenizer: bad tokenizer files and bad calls, each a typed error naming the file and the entry.
-// Every broken file is the fixture tests/data/tokenizer-bpe/tokenizer.json (or its legacy/ layout) with one
-// thing changed, so each test proves that exactly that change is caught.
+// Byte-level BPE tokenizer: bad tokenizer files and bad calls, each a typed error naming the file and the
+// entry. Every broken file is the fixture tests/data/tokenizer-bpe/tokenizer.json (or its legacy/ layout)
+// with one thing changed, so each test proves that exactly that change is caught.
 #include "bpe_tokenizer.h"
 #include "tokenizer.h"
 
@@ -28,9 +28,8 @@ class BpeBadInput : public ::testing::Test
 protected:
     void SetUp() override
     {
-        m_dir = fs::temp_directory_path() /
-                ("uhdlens-bpe-bad-" + std::to_string(::getpid()) + "-" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        m_dir = fs::temp_directory_path() / ("uhdlens-bpe-bad-" + std::to_string(::getpid()) + "-" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(m_dir);
         fs::create_directories(m_dir);
     }
@@ -42,8 +41,8 @@ protected:
         std::ofstream(m_dir / name, std::ios::binary) << text;
         return (m_dir / name).string();
     }
-    // Writes the fixture with `edit` applied and expects loading it to fail with `code`, the message containing
-    // every one of `words`.
+    // Writes the fixture with `edit` applied and expects loading it to fail with `code`, the message
+    // containing every one of `words`.
     void expectRefused(const std::function<void(json &)> &edit, ErrorCode code,
                        const std::vector<std::string> &words)
     {
@@ -52,7 +51,8 @@ protected:
         const std::string file = write("tokenizer.json", doc.dump());
         expectError([&] { Tokenizer::loadBpe(m_dir.string()); }, code, words);
     }
-    static void expectError(const std::function<void()> &fn, ErrorCode code, const std::vector<std::string> &words)
+    static void expectError(const std::function<void()> &fn, ErrorCode code,
+                            const std::vector<std::string> &words)
     {
         try {
             fn();
@@ -104,28 +104,28 @@ TEST_F(BpeBadInput, UnknownModelType)
 
 TEST_F(BpeBadInput, MergeNamingAnUnknownToken)
 {
-    expectRefused([](json &d) { d["model"]["merges"][5] = json::array({"Zq", "x"}); }, ErrorCode::TokenizerInvalid,
-                  {"tokenizer.json", "merge 5", "'Zq'"});
+    expectRefused(
+        [](json &d) {
+            d["model"]["merges"][5] = json::array({"Zq", "x"});
+        },
+        ErrorCode::TokenizerInvalid, {"tokenizer.json", "merge 5", "'Zq'"});
     expectRefused([](json &d) { d["model"]["merges"][3] = "noSpace"; }, ErrorCode::TokenizerInvalid,
                   {"merge 3", "noSpace"});
     expectRefused([](json &d) { d["model"]["merges"][2] = 42; }, ErrorCode::TokenizerInvalid, {"merge 2"});
     // "a b" whose result "ab" is not a token: tokenizers refuses such a merge too.
-    expectRefused(
-        [](json &d) {
-            d["model"]["vocab"].erase("in");
-        },
-        ErrorCode::TokenizerInvalid, {"'in'"});
+    expectRefused([](json &d) { d["model"]["vocab"].erase("in"); }, ErrorCode::TokenizerInvalid, {"'in'"});
 }
 
 TEST_F(BpeBadInput, DuplicateIds)
 {
-    expectRefused([](json &d) { d["model"]["vocab"]["b"] = d["model"]["vocab"]["a"]; }, ErrorCode::TokenizerInvalid,
-                  {"tokenizer.json", "duplicate id", "'a'", "'b'"});
+    expectRefused([](json &d) { d["model"]["vocab"]["b"] = d["model"]["vocab"]["a"]; },
+                  ErrorCode::TokenizerInvalid, {"tokenizer.json", "duplicate id", "'a'", "'b'"});
     expectRefused([](json &d) { d["added_tokens"][0]["id"] = 5; }, ErrorCode::TokenizerInvalid,
                   {"duplicate id 5", "<|endoftext|>"});
-    expectRefused([](json &d) { d["added_tokens"][1]["content"] = "<|endoftext|>"; }, ErrorCode::TokenizerInvalid,
-                  {"duplicate token", "<|endoftext|>"});
-    expectRefused([](json &d) { d["model"]["vocab"]["a"] = -3; }, ErrorCode::TokenizerInvalid, {"negative id"});
+    expectRefused([](json &d) { d["added_tokens"][1]["content"] = "<|endoftext|>"; },
+                  ErrorCode::TokenizerInvalid, {"duplicate token", "<|endoftext|>"});
+    expectRefused([](json &d) { d["model"]["vocab"]["a"] = -3; }, ErrorCode::TokenizerInvalid,
+                  {"negative id"});
     expectRefused([](json &d) { d["model"]["vocab"]["a"] = "one"; }, ErrorCode::TokenizerInvalid,
                   {"vocab entry 'a'", "id"});
 }
@@ -141,17 +141,26 @@ TEST_F(BpeBadInput, BadRegexGivesPcre2MessageAndOffset)
 
 TEST_F(BpeBadInput, UnsupportedSettingsAreRefusedNotIgnored)
 {
-    expectRefused([](json &d) { d["normalizer"] = {{"type", "Lowercase"}}; }, ErrorCode::TokenizerInvalid,
-                  {"normalizer", "Lowercase"});
+    expectRefused(
+        [](json &d) {
+            d["normalizer"] = {{"type", "Lowercase"}};
+        },
+        ErrorCode::TokenizerInvalid, {"normalizer", "Lowercase"});
     expectRefused([](json &d) { d["normalizer"] = "NFC"; }, ErrorCode::TokenizerInvalid, {"normalizer"});
-    expectRefused([](json &d) { d["pre_tokenizer"] = {{"type", "Whitespace"}}; }, ErrorCode::TokenizerInvalid,
-                  {"Whitespace"});
+    expectRefused(
+        [](json &d) {
+            d["pre_tokenizer"] = {{"type", "Whitespace"}};
+        },
+        ErrorCode::TokenizerInvalid, {"Whitespace"});
     expectRefused([](json &d) { d["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Removed"; },
                   ErrorCode::TokenizerInvalid, {"Removed"});
     expectRefused([](json &d) { d["added_tokens"][2]["lstrip"] = true; }, ErrorCode::TokenizerInvalid,
                   {"<|im_end|>", "lstrip"});
-    expectRefused([](json &d) { d["decoder"] = {{"type", "WordPiece"}}; }, ErrorCode::TokenizerInvalid,
-                  {"decoder"});
+    expectRefused(
+        [](json &d) {
+            d["decoder"] = {{"type", "WordPiece"}};
+        },
+        ErrorCode::TokenizerInvalid, {"decoder"});
     expectRefused([](json &d) { d["added_tokens"] = "none"; }, ErrorCode::TokenizerInvalid, {"added_tokens"});
 }
 
