@@ -16,17 +16,17 @@ Writes tests/data/tokenizer-bpe/:
 
 Usage (creates its own venv on first run):
   /usr/bin/python3 tests/tools/reference/bpe_fixture.py [--out DIR]
-The venv lives in $XDG_CACHE_HOME/uhdlens-reference/bpe (default ~/.cache/...). Deterministic: the trainer and
-every generated string come from fixed seeds and fixed text.
+The venv lives in $XDG_CACHE_HOME/uhdlens-reference/bpe (default ~/.cache/...; refvenv.py beside this file).
+Deterministic: the trainer and every generated string come from fixed seeds and fixed text.
 """
 
 import argparse
 import json
-import os
 import random
-import subprocess
 import sys
 from pathlib import Path
+
+import refvenv
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
@@ -46,29 +46,6 @@ ADDED = [
     ("<tool_call>", False), ("</tool_call>", False), ("<think>", False), ("</think>", False),
 ]
 VOCAB_SIZE = 1200
-
-
-def cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "uhdlens-reference" / "bpe"
-
-
-def ensure_venv() -> None:
-    venv_dir = cache_dir() / "venv"
-    py = venv_dir / "bin" / "python"
-    if Path(sys.prefix).resolve() == venv_dir.resolve():
-        return
-    if not py.exists():
-        print(f"creating venv {venv_dir}", file=sys.stderr)
-        subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv_dir)], check=True)
-    probe = subprocess.run([str(py), "-c", "import tokenizers; print(tokenizers.__version__)"],
-                           capture_output=True, text=True)
-    want = [l.split("==")[1].strip() for l in REQUIREMENTS.read_text().splitlines()
-            if l.startswith("tokenizers==")][0]
-    if probe.returncode != 0 or probe.stdout.strip() != want:
-        print(f"installing {REQUIREMENTS.name} into {venv_dir} (pip --no-deps)", file=sys.stderr)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "-r", str(REQUIREMENTS)], check=True)
-    os.execv(str(py), [str(py), str(Path(__file__).resolve())] + sys.argv[1:])
 
 
 # --- text -------------------------------------------------------------------------------------------------------
@@ -156,7 +133,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args()
-    ensure_venv()
+    refvenv.ensure("bpe", REQUIREMENTS)
     import tokenizers
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from tokenizers import AddedToken
