@@ -194,7 +194,7 @@ BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex
     // JIT when the library has one (Debian's does); pcre2_match then uses it, and the interpreter otherwise.
     pcre2_jit_compile(m_regex->code, PCRE2_JIT_COMPLETE);
 
-    int64_t maxId = -1;
+    int64_t maxId = spec.minVocabSize - 1;
     for (const auto &t : spec.vocab)
         maxId = std::max(maxId, t.id);
     for (const auto &a : spec.added)
@@ -826,6 +826,48 @@ BpeSpec readVocabMergesChecked(const std::string &folder)
 }
 
 } // namespace
+
+BpeSpec bpeSpecFromTokenList(const std::vector<std::string> &tokens, const std::vector<int32_t> &types,
+                             const std::vector<std::string> &merges, const std::string &pre,
+                             const std::string &source)
+{
+    if (types.size() != tokens.size())
+        throw invalid(source,
+                      std::to_string(tokens.size()) + " tokens but " + std::to_string(types.size()) +
+                          " token types",
+                      "token_type");
+    BpeSpec spec;
+    spec.source = source;
+    spec.preName = pre;
+    spec.nfc = true;
+    spec.minVocabSize = static_cast<int64_t>(tokens.size());
+    for (size_t id = 0; id < tokens.size(); ++id) {
+        const auto i = static_cast<int64_t>(id);
+        switch (types[id]) {
+        case 1: // normal
+        case 2: // unknown
+        case 6: // byte
+            spec.vocab.push_back({tokens[id], i});
+            break;
+        case 3: // control: tokenizer.json's special added tokens
+            spec.added.push_back({tokens[id], i, true});
+            break;
+        case 4: // user-defined: non-special added tokens
+            spec.added.push_back({tokens[id], i, false});
+            break;
+        case 5: // unused: padding rows, no token
+            break;
+        default:
+            throw invalid(source,
+                          "token " + std::to_string(id) + " has unknown type " + std::to_string(types[id]),
+                          tokens[id]);
+        }
+    }
+    spec.merges.reserve(merges.size());
+    for (size_t i = 0; i < merges.size(); ++i)
+        spec.merges.push_back(parseMerge(merges[i], source, "merge " + std::to_string(i)));
+    return spec;
+}
 
 BpeSpec readBpeFolder(const std::string &path)
 {

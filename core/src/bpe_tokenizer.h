@@ -57,6 +57,8 @@ struct BpeSpec
     // Names of the special tokens (empty: none); they must be vocab or added entries.
     std::string unkToken, bosToken, eosToken, padToken;
     std::string source; // the file (or folder) this came from, for messages
+    // vocabSize() is at least this (GGUF's token list counts padding rows that have no token).
+    int64_t minVocabSize = 0;
 };
 
 // The regex of a named pre-tokenizer; Error(TokenizerInvalid) for a name we do not know.
@@ -73,6 +75,18 @@ BpeSpec readBpeTokenizerJson(const std::string &file);
 BpeSpec readBpeVocabMerges(const std::string &folder);
 // A model folder (tokenizer.json preferred, else vocab.json + merges.txt) or one of those files.
 BpeSpec readBpeFolder(const std::string &path);
+
+// The spec from a token list in llama.cpp's GGUF form: tokenizer.ggml.tokens (index = id), token_type
+// (llama.cpp's llama_token_type: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), merges
+// ("a b" strings, rank order) and pre (the pre-tokenizer name). Control tokens become special added tokens,
+// user-defined ones non-special added tokens (convert_hf_to_gguf.py's mapping of tokenizer.json's
+// added_tokens), unused ones
+// ("[PAD151665]" padding up to the embedding rows) no token at all; normalizer NFC as for Qwen2. Special
+// token names are left to the caller (GGUF gives ids: tokens[id]). Error(TokenizerInvalid) naming `source`
+// and the entry for a type list of another length, an unknown type or a malformed merge.
+BpeSpec bpeSpecFromTokenList(const std::vector<std::string> &tokens, const std::vector<int32_t> &types,
+                             const std::vector<std::string> &merges, const std::string &pre,
+                             const std::string &source);
 
 class BpeTokenizer
 {

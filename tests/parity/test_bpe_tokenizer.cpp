@@ -293,3 +293,36 @@ TEST(BpeParity, ThreadsGiveTheSameIds)
     for (int t = 0; t < 4; ++t)
         EXPECT_EQ(failures[t], 0) << "thread " << t;
 }
+
+TEST(BpeParity, GgufStyleTokenListGivesTheSameIds)
+{
+    // The tokenizer as llama.cpp's convert_hf_to_gguf.py stores it (tokenizer.ggml.tokens / token_type /
+    // merges / pre = "qwen2"): one list indexed by id, padded with unused "[PADn]" rows up to the embedding
+    // size, added tokens typed control (special) or user-defined, merges as "a b" strings.
+    const json doc = json::parse(std::ifstream(kDir + "/tokenizer.json"));
+    const int64_t padded = fixture()["vocab_size"].get<int64_t>() + 8;
+    std::vector<std::string> tokens(static_cast<size_t>(padded));
+    std::vector<int32_t> types(static_cast<size_t>(padded), 5);
+    for (int64_t i = 0; i < padded; ++i)
+        tokens[i] = "[PAD" + std::to_string(i) + "]";
+    for (auto it = doc["model"]["vocab"].begin(); it != doc["model"]["vocab"].end(); ++it) {
+        tokens[it.value().get<size_t>()] = it.key();
+        types[it.value().get<size_t>()] = 1;
+    }
+    for (const json &a : doc["added_tokens"]) {
+        tokens[a["id"].get<size_t>()] = a["content"].get<std::string>();
+        types[a["id"].get<size_t>()] = a["special"].get<bool>() ? 3 : 4;
+    }
+    std::vector<std::string> merges;
+    for (const json &m : doc["model"]["merges"])
+        merges.push_back(m.is_string() ? m.get<std::string>()
+                                       : m[0].get<std::string>() + " " + m[1].get<std::string>());
+    BpeSpec spec = bpeSpecFromTokenList(tokens, types, merges, "qwen2", "memory.gguf");
+    spec.eosToken = tokens[1028];
+    const auto tok = Tokenizer::fromBpe(std::make_shared<const BpeTokenizer>(spec));
+    EXPECT_EQ(tok->vocabSize(), padded);
+    EXPECT_EQ(tok->eosId(), 1028);
+    expectSameIds(*tok, "GGUF-style token list");
+    // A padding row has no token: decoding it is an error, not text.
+    EXPECT_THROW(tok->decode({padded - 1}), Error);
+}

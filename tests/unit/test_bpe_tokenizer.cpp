@@ -222,3 +222,30 @@ TEST_F(BpeBadInput, SpecBuiltInCodeIsCheckedToo)
     expectError([&] { BpeTokenizer t(spec); }, ErrorCode::TokenizerInvalid, {"empty"});
     expectError([&] { Tokenizer::fromBpe(nullptr); }, ErrorCode::InvalidArgument, {"BPE"});
 }
+
+TEST_F(BpeBadInput, GgufStyleTokenListIsChecked)
+{
+    const std::vector<std::string> tokens = {"a", "b", "ab", "<|im_end|>"};
+    expectError(
+        [&] {
+            bpeSpecFromTokenList(tokens, {1, 1, 1}, {}, "qwen2", "x.gguf");
+        },
+        ErrorCode::TokenizerInvalid, {"x.gguf", "4 tokens but 3 token types"});
+    expectError(
+        [&] {
+            bpeSpecFromTokenList(tokens, {1, 1, 1, 9}, {}, "qwen2", "x.gguf");
+        },
+        ErrorCode::TokenizerInvalid, {"token 3", "unknown type 9"});
+    expectError(
+        [&] {
+            bpeSpecFromTokenList(tokens, {1, 1, 1, 3}, {"a  b"}, "qwen2", "x.gguf");
+        },
+        ErrorCode::TokenizerInvalid, {"merge 0", "a  b"});
+    const BpeSpec ok = bpeSpecFromTokenList(tokens, {1, 1, 1, 3}, {"a b"}, "qwen2", "x.gguf");
+    const BpeTokenizer bpe(ok);
+    EXPECT_EQ(bpe.encode("ab<|im_end|>"), (std::vector<int64_t>{2, 3}));
+    EXPECT_TRUE(bpe.isSpecial(3));
+    BpeSpec unknownPre = ok;
+    unknownPre.preName = "llama-bpe";
+    expectError([&] { BpeTokenizer t(unknownPre); }, ErrorCode::TokenizerInvalid, {"x.gguf", "llama-bpe"});
+}
