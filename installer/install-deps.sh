@@ -9,6 +9,7 @@ PACKAGES=(
   qt6-image-formats-plugins qt6-svg-dev qt6-translations-l10n libgl-dev
   libtorch-dev libopenblas-dev
   libsentencepiece-dev sentencepiece
+  libpcre2-dev
   nlohmann-json3-dev libssl-dev
   libgtest-dev googletest
   clang libclang-rt-14-dev

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "uhdlens/engine.h"
+#include "utf8_stream.h" // Utf8Streamer
 
 #include <torch/torch.h>
 
@@ -56,20 +57,6 @@ private:
 // The bytes a SentencePiece piece stands for: "▁" (U+2581) -> ' ', byte-fallback "<0xNN>" -> that single byte,
 // control pieces (given by the caller) -> nothing; everything else verbatim.
 std::string pieceToBytes(const std::string &piece);
-
-// Turns a stream of byte chunks into whole UTF-8 characters: a multi-byte character split across chunks (byte
-// fallback emits one token per byte) is held back until complete. Invalid sequences become U+FFFD, so the output
-// is always valid UTF-8.
-class Utf8Streamer
-{
-public:
-    std::string push(const std::string &bytes);
-    // Remaining bytes (an unfinished character) as U+FFFD; empty when nothing is pending.
-    std::string flush();
-
-private:
-    std::string m_pending;
-};
 
 // Holds back text that might be the beginning of a stop string, so the stop string itself is never streamed.
 class StopStringMatcher

@@ -1,6 +1,7 @@
 // Tokenizer: SentencePiece through the dlopen'ed shim (core/spm/spm_shim.h explains why).
 #include "tokenizer.h"
 
+#include "bpe_tokenizer.h"
 #include "uhdlens/errors.h"
 
 #include "../spm/spm_shim.h"
@@ -227,6 +228,7 @@ QByteArray withoutDummyPrefix(const QByteArray &proto)
 
 struct Tokenizer::Impl
 {
+    std::shared_ptr<const BpeTokenizer> bpe; // set for a byte-level BPE model; the shim is not used then
     uhdlens_spm *model = nullptr;
     uhdlens_spm *noPrefix = nullptr; // the same model without the dummy prefix (encodeNoDummyPrefix)
     std::string file;
@@ -250,6 +252,28 @@ struct Tokenizer::Impl
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
+
+std::shared_ptr<Tokenizer> Tokenizer::loadBpe(const std::string &path)
+{
+    return fromBpe(std::make_shared<const BpeTokenizer>(readBpeFolder(path)));
+}
+
+std::shared_ptr<Tokenizer> Tokenizer::fromBpe(std::shared_ptr<const BpeTokenizer> bpe)
+{
+    if (!bpe)
+        throw Error(ErrorCode::InvalidArgument, "no BPE tokenizer given");
+    auto impl = std::make_unique<Impl>();
+    impl->file = bpe->source();
+    impl->vocab = bpe->vocabSize();
+    impl->bos = bpe->bosId();
+    impl->eos = bpe->eosId();
+    impl->unk = bpe->unkId();
+    impl->pad = bpe->padId();
+    impl->bpe = std::move(bpe);
+    return std::shared_ptr<Tokenizer>(new Tokenizer(std::move(impl)));
+}
+
+const BpeTokenizer *Tokenizer::bpe() const { return m_impl->bpe.get(); }
 
 std::shared_ptr<Tokenizer> Tokenizer::load(const std::string &modelFile)
 {
@@ -311,10 +335,17 @@ std::vector<int64_t> encodeWith(const uhdlens_spm *model, const std::string &tex
 }
 } // namespace
 
-std::vector<int64_t> Tokenizer::encode(const std::string &text) const { return encodeWith(m_impl->model, text); }
+std::vector<int64_t> Tokenizer::encode(const std::string &text) const
+{
+    if (m_impl->bpe)
+        return m_impl->bpe->encode(text);
+    return encodeWith(m_impl->model, text);
+}
 
 std::vector<int64_t> Tokenizer::encodeNoDummyPrefix(const std::string &text) const
 {
+    if (m_impl->bpe)
+        return m_impl->bpe->encode(text);
     if (!m_impl->noPrefix)
         throw Error(ErrorCode::TokenizerInvalid,
                     "'" + m_impl->file + "': cannot load it without the dummy prefix (unreadable normalizer_spec)",
@@ -364,6 +395,8 @@ std::vector<int64_t> Tokenizer::encodeWithSpecials(const std::string &text,
 
 std::string Tokenizer::decode(const std::vector<int64_t> &ids) const
 {
+    if (m_impl->bpe)
+        return m_impl->bpe->decode(ids, /*skipSpecial=*/true);
     std::vector<int32_t> narrow;
     narrow.reserve(ids.size());
     for (const int64_t id : ids) {
@@ -382,6 +415,8 @@ std::string Tokenizer::decode(const std::vector<int64_t> &ids) const
 
 std::string Tokenizer::idToPiece(int64_t id) const
 {
+    if (m_impl->bpe)
+        return m_impl->bpe->idToToken(id);
     m_impl->checkId(id);
     char *piece = nullptr;
     size_t len = 0;
@@ -393,11 +428,17 @@ std::string Tokenizer::idToPiece(int64_t id) const
 
 int64_t Tokenizer::pieceToId(const std::string &piece) const
 {
+    if (m_impl->bpe) {
+        const int64_t id = m_impl->bpe->tokenToId(piece);
+        return id >= 0 ? id : m_impl->unk;
+    }
     return shim().pieceToId(m_impl->model, piece.data(), piece.size());
 }
 
 bool Tokenizer::hasPiece(const std::string &piece) const
 {
+    if (m_impl->bpe)
+        return m_impl->bpe->tokenToId(piece) >= 0;
     const int64_t id = pieceToId(piece);
     // PieceToId answers the unk id for unknown pieces; the unk piece itself is the only one mapping there.
     return id != m_impl->unk || idToPiece(id) == piece;
@@ -412,6 +453,8 @@ const std::string &Tokenizer::modelFile() const { return m_impl->file; }
 
 bool Tokenizer::isControl(int64_t id) const
 {
+    if (m_impl->bpe)
+        return m_impl->bpe->isSpecial(id);
     m_impl->checkId(id);
     return shim().is(m_impl->model, static_cast<int32_t>(id), 0) != 0;
 }

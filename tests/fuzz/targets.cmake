@@ -10,8 +10,11 @@
 uhdlens_fuzz_target(safetensors_header SOURCES core/src/safetensors_header.cpp core/src/errors.cpp)
 uhdlens_fuzz_target(safetensors_index SOURCES core/src/safetensors_header.cpp core/src/errors.cpp)
 uhdlens_fuzz_target(model_folder NEEDS_SPM SOURCES core/src/model_folder.cpp core/src/json_file.cpp core/src/tokenizer.cpp
-                    core/src/errors.cpp)
+                    core/src/bpe_tokenizer.cpp core/src/utf8_stream.cpp core/src/errors.cpp)
 uhdlens_fuzz_target(image SOURCES core/src/image_io.cpp core/src/errors.cpp)
 uhdlens_fuzz_target(plan_json SOURCES core/src/plan_json.cpp core/src/slice_planner.cpp core/src/image_span.cpp
                     core/src/errors.cpp)
-uhdlens_fuzz_target(tokenizer NEEDS_SPM SOURCES core/src/tokenizer.cpp core/src/errors.cpp)
+uhdlens_fuzz_target(bpe_tokenizer SOURCES core/src/bpe_tokenizer.cpp core/src/utf8_stream.cpp
+                    core/src/json_file.cpp core/src/errors.cpp)
+uhdlens_fuzz_target(tokenizer NEEDS_SPM SOURCES core/src/tokenizer.cpp core/src/bpe_tokenizer.cpp core/src/utf8_stream.cpp
+                    core/src/json_file.cpp core/src/errors.cpp)

@@ -1,4 +1,4 @@
-// UHD Lens — SentencePiece tokenizer (tokenizer.model), torch-free.
+// UHD Lens — SentencePiece tokenizer (tokenizer.model) or byte-level BPE (tokenizer.json, Qwen2 / Qwen3), torch-free.
 //
 //     auto tok = uhdlens::Tokenizer::load("/models/MiniCPM-V-2/tokenizer.model");
 //     std::vector<int64_t> ids = tok->encode("<image>What is this?");   // no BOS; <image> is one id if the
@@ -22,11 +22,21 @@
 
 namespace uhdlens {
 
+class BpeTokenizer; // core/src/bpe_tokenizer.h
+
 class Tokenizer
 {
 public:
     // Loads a serialized sentencepiece ModelProto (tokenizer.model).
     static std::shared_ptr<Tokenizer> load(const std::string &modelFile);
+    // Opens a Hugging Face byte-level BPE tokenizer (Qwen2 / Qwen3, MiniCPM-V 2.6 / 4.5): `path` is a model folder
+    // (its tokenizer.json, else vocab.json + merges.txt with added_tokens.json / tokenizer_config.json) or one of
+    // those files. Token ids equal Hugging Face `tokenizers`' encode(text, add_special_tokens=False); added
+    // tokens are split out of the text before pre-tokenization; bos/eos/unk/pad come from tokenizer_config.json.
+    // Throws Error(FileNotFound) for missing files, Error(TokenizerInvalid) naming the file and the bad entry.
+    static std::shared_ptr<Tokenizer> loadBpe(const std::string &path);
+    // Wraps a BPE tokenizer built elsewhere (e.g. from GGUF tokenizer.ggml.* metadata through BpeSpec).
+    static std::shared_ptr<Tokenizer> fromBpe(std::shared_ptr<const BpeTokenizer> bpe);
     ~Tokenizer();
     Tokenizer(const Tokenizer &) = delete;
     Tokenizer &operator=(const Tokenizer &) = delete;
@@ -62,6 +72,11 @@ public:
     // True for control pieces (<s>, </s>, ...) — text never encodes to them.
     bool isControl(int64_t id) const;
     const std::string &modelFile() const;
+    // The BPE backend (its tokenBytes() is what a streaming decoder feeds to a Utf8Streamer); nullptr for a
+    // SentencePiece model. For a BPE model: encodeNoDummyPrefix() equals encode() (there is no dummy prefix),
+    // isControl() is true for special added tokens (decode() skips them), idToPiece() is the byte-level spelling
+    // ("Ġthe"), pieceToId() answers unkId() (-1 when the model has none) for an unknown piece.
+    const BpeTokenizer *bpe() const;
 
     // Trains a sentencepiece model (modelType "bpe" or "unigram") on `sentences` and writes it to outModelFile.
     // Ids 0..2 are <unk>, <s>, </s> (no pad piece, as Llama's tokenizer); userDefinedSymbols follow and are
