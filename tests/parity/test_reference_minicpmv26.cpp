@@ -1,8 +1,9 @@
 // MiniCPM-V 2.6's vision side (nn/siglip.h, models/minicpmv26_vision.h, TokenLayout::MiniCpmV26) against the
-// official code (modeling_navit_siglip.py, resampler.py, image_processing_minicpmv.py of openbmb/MiniCPM-V-2_6),
-// stage by stage in f32, on the tiny random checkpoint of tests/data/reference/minicpmv26
-// (tests/tools/reference/minicpmv26_fixture.py writes it; its manifest.json names the reference commit).
-// Plus the bad-input paths: every config key the settings reader parses, and the modules' shape checks.
+// official code (modeling_navit_siglip.py, resampler.py, image_processing_minicpmv.py of
+// openbmb/MiniCPM-V-2_6), stage by stage in f32, on the tiny random checkpoint of
+// tests/data/reference/minicpmv26 (tests/tools/reference/minicpmv26_fixture.py writes it; its manifest.json
+// names the reference commit). Plus the bad-input paths: every config key the settings reader parses, and the
+// modules' shape checks.
 #include "image_span.h"
 #include "models/minicpmv26_vision.h"
 #include "nn/siglip.h"
@@ -30,7 +31,8 @@ json readJson(const std::string &name)
 {
     std::ifstream in(kDir + "/" + name);
     if (!in)
-        throw std::runtime_error("missing " + kDir + "/" + name + " (tests/tools/reference/minicpmv26_fixture.py)");
+        throw std::runtime_error("missing " + kDir + "/" + name +
+                                 " (tests/tools/reference/minicpmv26_fixture.py)");
     return json::parse(in);
 }
 
@@ -40,7 +42,10 @@ const Checkpoint &reference()
     return ck;
 }
 
-torch::Tensor ref(const std::string &name) { return reference().get(name).clone(); }
+torch::Tensor fixture(const std::string &name)
+{
+    return reference().get(name).clone();
+}
 
 double maxAbsError(const torch::Tensor &got, const torch::Tensor &want)
 {
@@ -49,7 +54,7 @@ double maxAbsError(const torch::Tensor &got, const torch::Tensor &want)
 
 std::vector<nn::PatchGrid> fixtureGrids()
 {
-    const auto t = ref("input.tgt_sizes");
+    const auto t = fixture("input.tgt_sizes");
     std::vector<nn::PatchGrid> grids;
     for (int64_t i = 0; i < t.size(0); ++i)
         grids.push_back({t[i][0].item<int64_t>(), t[i][1].item<int64_t>()});
@@ -60,7 +65,7 @@ torch::Tensor fixturePixels(size_t count)
 {
     std::vector<torch::Tensor> slices;
     for (size_t i = 0; i < count; ++i)
-        slices.push_back(ref("input.pixels." + std::to_string(i)).to(torch::kFloat32));
+        slices.push_back(fixture("input.pixels." + std::to_string(i)).to(torch::kFloat32));
     return nn::padPatchBatch(slices);
 }
 
@@ -86,9 +91,11 @@ const Vision &vision()
         for (const auto &p : out.resampler->named_parameters())
             params.emplace_back("resampler." + p.key(), p.value());
         const auto ck = Checkpoint::open(kDir + "/model.safetensors");
-        const auto warnings = loadParameters(params, ck, torch::kFloat32, torch::kCPU, {"vpm.", "resampler."});
+        const auto warnings =
+            loadParameters(params, ck, torch::kFloat32, torch::kCPU, {"vpm.", "resampler."});
         if (!warnings.empty())
-            throw std::runtime_error("fixture checkpoint has tensors the modules do not read: " + warnings.front());
+            throw std::runtime_error("fixture checkpoint has tensors the modules do not read: " +
+                                     warnings.front());
         return out;
     }();
     return v;
@@ -100,8 +107,7 @@ torch::Tensor valid(const torch::Tensor &batch, int64_t i, const nn::PatchGrid &
     return batch[i].narrow(0, 0, g.patches());
 }
 
-template <typename F>
-Error errorOf(F &&f)
+template <typename F> Error errorOf(F &&f)
 {
     try {
         f();
@@ -113,7 +119,8 @@ Error errorOf(F &&f)
 
 } // namespace
 
-// --- vision tower ------------------------------------------------------------------------------------------------
+// --- vision tower
+// ------------------------------------------------------------------------------------------------
 
 TEST(MiniCpmV26Reference, FixtureHasTheRealStructure)
 {
@@ -125,7 +132,8 @@ TEST(MiniCpmV26Reference, FixtureHasTheRealStructure)
     bool wide = false;
     for (const auto &g : fixtureGrids())
         wide = wide || g.rows > 70 || g.cols > 70;
-    EXPECT_TRUE(wide) << "no grid over 70 patches: the bucketize path and the resampler's regrown cache are untested";
+    EXPECT_TRUE(wide)
+        << "no grid over 70 patches: the bucketize path and the resampler's regrown cache are untested";
     EXPECT_EQ(reference().get("input.pixels.0").scalar_type(), torch::kBFloat16);
 }
 
@@ -133,14 +141,17 @@ TEST(MiniCpmV26Reference, PositionIdsAreTheReferenceBuckets)
 {
     const auto grids = fixtureGrids();
     for (size_t i = 0; i < grids.size(); ++i) {
-        const auto want = ref("vision.position_ids." + std::to_string(i));
+        const auto want = fixture("vision.position_ids." + std::to_string(i));
         const auto got = nn::navitPositionIds(grids[i].rows, grids[i].cols, 70);
-        ASSERT_TRUE(torch::equal(got, want)) << "stage vision.position_ids, slice " << i << " (" << grids[i].rows
-                                             << "x" << grids[i].cols << ")";
+        ASSERT_TRUE(torch::equal(got, want)) << "stage vision.position_ids, slice " << i << " ("
+                                             << grids[i].rows << "x" << grids[i].cols << ")";
     }
-    // Spec §2: 25 rows, row 15 sits at 15/25 = 42/70 exactly; float32 arange puts it in bucket 41 on AVX2 CPUs.
+    // Spec §2: 25 rows, row 15 sits at 15/25 = 42/70 exactly; float32 arange puts it in bucket 41 on AVX2
+    // CPUs.
+    ASSERT_EQ(grids[1].rows, 25);
     const auto ids = nn::navitPositionIds(25, 1, 70);
-    EXPECT_EQ(ids[15].item<int64_t>() / 70, ref("vision.position_ids.1")[15 * 6].item<int64_t>() / 70);
+    EXPECT_EQ(ids[15].item<int64_t>() / 70,
+              fixture("vision.position_ids.1")[15 * grids[1].cols].item<int64_t>() / 70);
 }
 
 TEST(MiniCpmV26Reference, EmbeddingsVisionFeaturesAndResamplerMatch)
@@ -151,13 +162,13 @@ TEST(MiniCpmV26Reference, EmbeddingsVisionFeaturesAndResamplerMatch)
     const auto &v = vision();
 
     const auto emb = v.vpm->embed(pixels, grids);
-    const auto wantEmb = ref("vision.embeddings");
+    const auto wantEmb = fixture("vision.embeddings");
     ASSERT_EQ(emb.sizes(), wantEmb.sizes()) << "stage vision.embeddings";
     // All rows: padded ones are bias + table row 0 in both.
     EXPECT_LE(maxAbsError(emb, wantEmb), 1e-4) << "stage vision.embeddings";
 
     const auto features = v.vpm->forward(pixels, grids);
-    const auto wantFeatures = ref("vision.features");
+    const auto wantFeatures = fixture("vision.features");
     ASSERT_EQ(features.sizes(), wantFeatures.sizes()) << "stage vision.features";
     double worst = 0;
     for (size_t i = 0; i < grids.size(); ++i) {
@@ -168,7 +179,7 @@ TEST(MiniCpmV26Reference, EmbeddingsVisionFeaturesAndResamplerMatch)
     RecordProperty("vision_features_max_abs_error", std::to_string(worst));
 
     // Resampler alone (from the reference's own features) and chained (from ours).
-    const auto wantOut = ref("resampler.output");
+    const auto wantOut = fixture("resampler.output");
     const auto alone = nn::resampleSlices(*v.resampler, wantFeatures, grids);
     ASSERT_EQ(alone.sizes(), wantOut.sizes()) << "stage resampler.output";
     const double eAlone = maxAbsError(alone, wantOut);
@@ -176,8 +187,9 @@ TEST(MiniCpmV26Reference, EmbeddingsVisionFeaturesAndResamplerMatch)
     const double eChained = maxAbsError(nn::resampleSlices(*v.resampler, features, grids), wantOut);
     EXPECT_LE(eChained, 1e-4) << "stage resampler.output (our features in)";
     RecordProperty("resampler_max_abs_error", std::to_string(std::max(eAlone, eChained)));
-    std::cout << "max abs error: vision.embeddings " << maxAbsError(emb, wantEmb) << ", vision.features " << worst
-              << ", resampler.output " << eAlone << " (reference features) / " << eChained << " (chained)\n";
+    std::cout << "max abs error: vision.embeddings " << maxAbsError(emb, wantEmb) << ", vision.features "
+              << worst << ", resampler.output " << eAlone << " (reference features) / " << eChained
+              << " (chained)\n";
 }
 
 TEST(MiniCpmV26Reference, PaddedBatchEqualsSlicesOneByOne)
@@ -188,15 +200,18 @@ TEST(MiniCpmV26Reference, PaddedBatchEqualsSlicesOneByOne)
     const auto batched = vision().vpm->forward(fixturePixels(grids.size()), grids);
     const auto tokens = nn::resampleSlices(*vision().resampler, batched, grids);
     for (size_t i = 0; i < grids.size(); ++i) {
-        const auto one = nn::padPatchBatch({ref("input.pixels." + std::to_string(i)).to(torch::kFloat32)});
+        const auto one =
+            nn::padPatchBatch({fixture("input.pixels." + std::to_string(i)).to(torch::kFloat32)});
         const auto f = vision().vpm->forward(one, {grids[i]});
-        EXPECT_LE(maxAbsError(f[0], valid(batched, i, grids[i])), 1e-5) << "stage vision.features, slice " << i;
+        EXPECT_LE(maxAbsError(f[0], valid(batched, i, grids[i])), 1e-5)
+            << "stage vision.features, slice " << i;
         const auto t = nn::resampleSlices(*vision().resampler, f, {grids[i]});
         EXPECT_LE(maxAbsError(t[0], tokens[i]), 1e-5) << "stage resampler.output, slice " << i;
     }
 }
 
-// --- image processor ---------------------------------------------------------------------------------------------
+// --- image processor
+// ---------------------------------------------------------------------------------------------
 
 TEST(MiniCpmV26Reference, ProcessorPixelsInReshapeByPatchLayout)
 {
@@ -225,13 +240,14 @@ TEST(MiniCpmV26Reference, ProcessorPixelsInReshapeByPatchLayout)
             EXPECT_EQ(images[j].size(1) / 14, tgt[j][0].get<int64_t>());
             EXPECT_EQ(images[j].size(2) / 14, tgt[j][1].get<int64_t>());
             const auto got = nn::reshapeByPatch(images[j], 14);
-            const auto want = ref("processor." + std::to_string(k) + ".pixels." + std::to_string(j));
+            const auto want = fixture("processor." + std::to_string(k) + ".pixels." + std::to_string(j));
             ASSERT_EQ(got.sizes(), want.sizes()) << "stage processor pixels, image " << k << " view " << j;
-            // One 8-bit level is 2/255 after (x/255 - 0.5)/0.5; the reference is stored in f16 (error <= 2^-11).
-            EXPECT_LE(maxAbsError(got, want), 2.0 / 255 + 1e-3) << "stage processor pixels, image " << k
-                                                                  << " view " << j;
-            EXPECT_LE(maxAbsError(got, want), 1e-3) << "stage processor pixels not Pillow-exact, image " << k
-                                                    << " view " << j;
+            // One 8-bit level is 2/255 after (x/255 - 0.5)/0.5; the reference is stored in f16 (error <=
+            // 2^-11).
+            EXPECT_LE(maxAbsError(got, want), 2.0 / 255 + 1e-3)
+                << "stage processor pixels, image " << k << " view " << j;
+            EXPECT_LE(maxAbsError(got, want), 1e-3)
+                << "stage processor pixels not Pillow-exact, image " << k << " view " << j;
         }
         ++k;
     }
@@ -291,7 +307,8 @@ TEST(MiniCpmV26Reference, PromptPlaceholdersAndTheirCount)
     EXPECT_EQ(layoutName(TokenLayout::MiniCpmV26), "minicpmv26");
 }
 
-// --- bad input ---------------------------------------------------------------------------------------------------
+// --- bad input
+// ---------------------------------------------------------------------------------------------------
 
 TEST(MiniCpmV26BadInput, EveryConfigKeyIsCheckedAndNamed)
 {
@@ -333,9 +350,18 @@ TEST(MiniCpmV26BadInput, EveryConfigKeyIsCheckedAndNamed)
         {"scale_resolution", [](json &c) { c["scale_resolution"] = 10; }},
         {"slice_mode", [](json &c) { c["slice_mode"] = false; }},
         {"use_image_id", [](json &c) { c["use_image_id"] = 1; }},
-        {"norm_mean", [](json &c) { c["norm_mean"] = json::array({0.5, 0.5}); }},
-        {"norm_mean", [](json &c) { c["norm_mean"] = json::array({0.5, "x", 0.5}); }},
-        {"norm_std", [](json &c) { c["norm_std"] = json::array({0.5, 0.0, 0.5}); }},
+        {"norm_mean",
+         [](json &c) {
+             c["norm_mean"] = json::array({0.5, 0.5});
+         }},
+        {"norm_mean",
+         [](json &c) {
+             c["norm_mean"] = json::array({0.5, "x", 0.5});
+         }},
+        {"norm_std",
+         [](json &c) {
+             c["norm_std"] = json::array({0.5, 0.0, 0.5});
+         }},
     };
     for (const auto &k : cases) {
         json c = good;
@@ -368,21 +394,32 @@ TEST(MiniCpmV26BadInput, ModulesRejectMisfitShapes)
     EXPECT_EQ(code([&] { v.vpm->forward(pixels, {{3, 75}, {30, 30}}); }), ErrorCode::InvalidArgument);
     EXPECT_EQ(code([&] { v.vpm->forward(pixels, {{3, 75}, {0, 5}}); }), ErrorCode::InvalidArgument);
     // Not the reshape_by_patch layout.
-    EXPECT_EQ(code([&] { v.vpm->forward(torch::zeros({1, 3, 28, 28}), {{2, 2}}); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(code([&] {
+                  v.vpm->forward(torch::zeros({1, 3, 28, 28}), {{2, 2}});
+              }),
+              ErrorCode::InvalidArgument);
     EXPECT_EQ(code([&] { nn::reshapeByPatch(torch::zeros({3, 20, 28}), 14); }), ErrorCode::InvalidArgument);
     EXPECT_EQ(code([&] { nn::padPatchBatch({}); }), ErrorCode::InvalidArgument);
-    EXPECT_EQ(code([&] { nn::padPatchBatch({torch::zeros({3, 14, 28}), torch::zeros({3, 16, 32})}); }),
+    EXPECT_EQ(code([&] {
+                  nn::padPatchBatch({torch::zeros({3, 14, 28}), torch::zeros({3, 16, 32})});
+              }),
               ErrorCode::InvalidArgument);
     EXPECT_EQ(code([&] { nn::navitPositionIds(0, 3, 70); }), ErrorCode::InvalidArgument);
     // Resampler: wrong width, grids that do not fit, and a 2.0-style resampler (stored query positions).
-    EXPECT_EQ(code([&] { nn::resampleSlices(*v.resampler, torch::zeros({1, 4, 7}), {{2, 2}}); }),
+    EXPECT_EQ(code([&] {
+                  nn::resampleSlices(*v.resampler, torch::zeros({1, 4, 7}), {{2, 2}});
+              }),
               ErrorCode::InvalidArgument);
-    EXPECT_EQ(code([&] { nn::resampleSlices(*v.resampler, torch::zeros({1, 4, v.settings.vision.dim}), {{3, 2}}); }),
+    EXPECT_EQ(code([&] {
+                  nn::resampleSlices(*v.resampler, torch::zeros({1, 4, v.settings.vision.dim}), {{3, 2}});
+              }),
               ErrorCode::InvalidArgument);
     nn::ResamplerOptions o = v.settings.resampler;
     o.storedQueryPos = true;
     nn::Resampler withPos(o, torch::TensorOptions().dtype(torch::kFloat32));
-    EXPECT_EQ(code([&] { nn::resampleSlices(*withPos, torch::zeros({1, 4, o.kvDim}), {{2, 2}}); }),
+    EXPECT_EQ(code([&] {
+                  nn::resampleSlices(*withPos, torch::zeros({1, 4, o.kvDim}), {{2, 2}});
+              }),
               ErrorCode::InvalidArgument);
 }
 
@@ -400,8 +437,8 @@ TEST(MiniCpmV26Unit, ReshapeByPatchIsUnfoldOrder)
                     ASSERT_EQ(out[c][y][l * p + x].item<float>(),
                               img[c][(l / cols) * p + y][(l % cols) * p + x].item<float>());
     // And against torch's unfold, as the reference calls it.
-    const auto unfolded = torch::nn::functional::unfold(img.unsqueeze(0),
-                                                        torch::nn::functional::UnfoldFuncOptions({p, p}).stride({p, p}));
+    const auto unfolded = torch::nn::functional::unfold(
+        img.unsqueeze(0), torch::nn::functional::UnfoldFuncOptions({p, p}).stride({p, p}));
     const auto viaUnfold = unfolded[0].reshape({3, p, p, -1}).permute({0, 1, 3, 2}).reshape({3, p, -1});
     EXPECT_TRUE(torch::equal(out, viaUnfold));
 }

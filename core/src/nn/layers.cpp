@@ -409,14 +409,15 @@ torch::Tensor PackedMultiheadAttentionImpl::project(const torch::Tensor &x, int 
 }
 
 torch::Tensor PackedMultiheadAttentionImpl::attendProjected(const torch::Tensor &q, const torch::Tensor &k,
-                                                            const torch::Tensor &v, const torch::Tensor &mask) const
+                                                            const torch::Tensor &v,
+                                                            const torch::Tensor &mask) const
 {
     const int64_t b = q.size(0), tq = q.size(1), s = k.size(1), d = dim / heads;
     auto split = [&](const torch::Tensor &t, int64_t len) {
         return t.view({b, len, heads, d}).transpose(1, 2).reshape({b * heads, len, d});
     };
-    const auto o =
-        scaledDotAttention(split(q, tq), split(k, s), split(v, s), 1.0 / std::sqrt(static_cast<double>(d)), mask);
+    const auto o = scaledDotAttention(split(q, tq), split(k, s), split(v, s),
+                                      1.0 / std::sqrt(static_cast<double>(d)), mask);
     return out_proj->forward(o.view({b, heads, tq, d}).transpose(1, 2).reshape({b, tq, dim}));
 }
 

@@ -1,5 +1,6 @@
 #include "nn/siglip.h"
 
+#include "nn/mixed_linear.h" // nn::linear
 #include "uhdlens/errors.h"
 
 #include <algorithm>
@@ -31,15 +32,16 @@ torch::Tensor navitPositionIds(int64_t rows, int64_t cols, int64_t side)
     // torch.arange(1 / side, 1.0, 1 / side): Python doubles, default dtype float32.
     const double cell = 1.0 / static_cast<double>(side);
     const auto boundaries = torch::arange(cell, 1.0, cell, torch::kFloat32);
-    // torch.arange(0, 1 - 1e-6, 1 / n) with n an int32 tensor element: 1 / n is a float32 0-dim tensor, read back
-    // as a Scalar (the float32 value widened to double); start 0 and end 1 - 1e-6 as Python gives them.
+    // torch.arange(0, 1 - 1e-6, 1 / n) with n an int32 tensor element: 1 / n is a float32 0-dim tensor, read
+    // back as a Scalar (the float32 value widened to double); start 0 and end 1 - 1e-6 as Python gives them.
     auto buckets = [&](int64_t n) {
         const double step = static_cast<double>(1.0f / static_cast<float>(n));
         const auto frac = torch::arange(0.0, 1.0 - 1e-6, step, torch::kFloat32);
         return torch::bucketize(frac, boundaries, /*out_int32=*/false, /*right=*/true);
     };
     const auto r = buckets(rows), c = buckets(cols);
-    if (r.size(0) != rows || c.size(0) != cols) // arange's length is ceil((end - start) / step): always n here
+    if (r.size(0) != rows ||
+        c.size(0) != cols) // arange's length is ceil((end - start) / step): always n here
         throw Error(ErrorCode::Internal, "navit fractional coordinates have an unexpected length");
     return (r.unsqueeze(1) * side + c.unsqueeze(0)).flatten();
 }
@@ -54,11 +56,15 @@ torch::Tensor reshapeByPatch(const torch::Tensor &image, int64_t patch)
     }
     if (image.dim() != 3 || patch < 1 || image.size(1) < patch || image.size(2) < patch ||
         image.size(1) % patch || image.size(2) % patch)
-        throw Error(ErrorCode::InvalidArgument, "reshape_by_patch needs [C, H, W] with H and W positive multiples "
-                                                "of the patch size " + std::to_string(patch));
+        throw Error(ErrorCode::InvalidArgument,
+                    "reshape_by_patch needs [C, H, W] with H and W positive multiples "
+                    "of the patch size " +
+                        std::to_string(patch));
     const int64_t c = image.size(0), ph = image.size(1) / patch, pw = image.size(2) / patch;
     // unfold -> [C, P, P, L] -> permute(0, 1, 3, 2) -> [C, P, L*P]
-    return image.reshape({c, ph, patch, pw, patch}).permute({0, 2, 1, 3, 4}).reshape({c, patch, ph * pw * patch});
+    return image.reshape({c, ph, patch, pw, patch})
+        .permute({0, 2, 1, 3, 4})
+        .reshape({c, patch, ph * pw * patch});
 }
 
 torch::Tensor padPatchBatch(const std::vector<torch::Tensor> &slices)
@@ -72,8 +78,9 @@ torch::Tensor padPatchBatch(const std::vector<torch::Tensor> &slices)
             throw Error(ErrorCode::InvalidArgument, "slices to batch must all be [3, patch, L*patch]");
         longest = std::max(longest, s.size(2));
     }
-    auto out = torch::zeros({static_cast<int64_t>(slices.size()), slices[0].size(0), slices[0].size(1), longest},
-                            slices[0].options());
+    auto out =
+        torch::zeros({static_cast<int64_t>(slices.size()), slices[0].size(0), slices[0].size(1), longest},
+                     slices[0].options());
     for (size_t i = 0; i < slices.size(); ++i)
         out[static_cast<int64_t>(i)].narrow(2, 0, slices[i].size(2)).copy_(slices[i]);
     return out;
@@ -84,7 +91,8 @@ torch::Tensor keyPaddingMask(const std::vector<PatchGrid> &grids, int64_t maxPat
 {
     auto mask = torch::zeros({static_cast<int64_t>(grids.size()), 1, maxPatches}, torch::kFloat32);
     for (size_t i = 0; i < grids.size(); ++i)
-        mask[static_cast<int64_t>(i)].narrow(1, grids[i].patches(), maxPatches - grids[i].patches())
+        mask[static_cast<int64_t>(i)]
+            .narrow(1, grids[i].patches(), maxPatches - grids[i].patches())
             .fill_(-std::numeric_limits<float>::infinity());
     return mask.to(device, dtype);
 }
@@ -92,16 +100,19 @@ torch::Tensor keyPaddingMask(const std::vector<PatchGrid> &grids, int64_t maxPat
 NavitSiglipImpl::NavitSiglipImpl(const NavitSiglipOptions &o, const torch::TensorOptions &to) : opt(o)
 {
     if (o.dim < 1 || o.heads < 1 || o.dim % o.heads != 0)
-        throw Error(ErrorCode::ConfigInvalid, "vision width " + std::to_string(o.dim) +
-                                                  " is not divisible by its head count " + std::to_string(o.heads),
+        throw Error(ErrorCode::ConfigInvalid,
+                    "vision width " + std::to_string(o.dim) + " is not divisible by its head count " +
+                        std::to_string(o.heads),
                     "vision_config.num_attention_heads");
     if (o.patch < 1 || o.side() < 1)
-        throw Error(ErrorCode::ConfigInvalid, "vision image_size must be at least one patch", "vision_config.image_size");
+        throw Error(ErrorCode::ConfigInvalid, "vision image_size must be at least one patch",
+                    "vision_config.image_size");
     auto embeddings = container(*this, "embeddings");
     auto pe = container(*embeddings, "patch_embedding");
     patchWeight = param(*pe, "weight", {o.dim, 3, o.patch, o.patch}, to);
     patchBias = param(*pe, "bias", {o.dim}, to);
-    posTable = param(*container(*embeddings, "position_embedding"), "weight", {o.side() * o.side(), o.dim}, to);
+    posTable =
+        param(*container(*embeddings, "position_embedding"), "weight", {o.side() * o.side(), o.dim}, to);
     auto encoder = container(*this, "encoder");
     layers = encoder->register_module("layers", torch::nn::ModuleList());
     VitOptions vo;
@@ -121,7 +132,8 @@ NavitSiglipImpl::NavitSiglipImpl(const NavitSiglipOptions &o, const torch::Tenso
 torch::Tensor NavitSiglipImpl::embed(const torch::Tensor &pixels, const std::vector<PatchGrid> &grids) const
 {
     const int64_t p = opt.patch;
-    if (pixels.dim() != 4 || pixels.size(1) != 3 || pixels.size(2) != p || pixels.size(3) % p || pixels.size(3) < p)
+    if (pixels.dim() != 4 || pixels.size(1) != 3 || pixels.size(2) != p || pixels.size(3) % p ||
+        pixels.size(3) < p)
         throw Error(ErrorCode::InvalidArgument, "navit pixels must be [B, 3, " + std::to_string(p) + ", L*" +
                                                     std::to_string(p) + "] (reshape_by_patch layout)");
     const int64_t b = pixels.size(0), l = pixels.size(3) / p;
@@ -132,9 +144,13 @@ torch::Tensor NavitSiglipImpl::embed(const torch::Tensor &pixels, const std::vec
     auto x = nn::linear(patches, patchWeight.reshape({opt.dim, 3 * p * p}), patchBias);
     auto ids = torch::zeros({b, l}, torch::kLong);
     for (int64_t i = 0; i < b; ++i)
-        ids[i].narrow(0, 0, grids[static_cast<size_t>(i)].patches())
-            .copy_(navitPositionIds(grids[static_cast<size_t>(i)].rows, grids[static_cast<size_t>(i)].cols, opt.side()));
-    return x + posTable.index_select(0, ids.flatten().to(posTable.device())).view({b, l, opt.dim}).to(x.scalar_type());
+        ids[i]
+            .narrow(0, 0, grids[static_cast<size_t>(i)].patches())
+            .copy_(navitPositionIds(grids[static_cast<size_t>(i)].rows, grids[static_cast<size_t>(i)].cols,
+                                    opt.side()));
+    return x + posTable.index_select(0, ids.flatten().to(posTable.device()))
+                   .view({b, l, opt.dim})
+                   .to(x.scalar_type());
 }
 
 torch::Tensor NavitSiglipImpl::forward(const torch::Tensor &pixels, const std::vector<PatchGrid> &grids) const
@@ -142,7 +158,8 @@ torch::Tensor NavitSiglipImpl::forward(const torch::Tensor &pixels, const std::v
     auto x = embed(pixels, grids);
     const int64_t b = x.size(0), l = x.size(1);
     torch::Tensor mask;
-    const bool padded = std::any_of(grids.begin(), grids.end(), [&](const PatchGrid &g) { return g.patches() < l; });
+    const bool padded =
+        std::any_of(grids.begin(), grids.end(), [&](const PatchGrid &g) { return g.patches() < l; });
     if (padded) // [B, 1, L] -> [B*heads, 1, L], head-major within a slice as the blocks' reshape
         mask = keyPaddingMask(grids, l, x.scalar_type(), x.device())
                    .unsqueeze(1)
@@ -153,13 +170,15 @@ torch::Tensor NavitSiglipImpl::forward(const torch::Tensor &pixels, const std::v
     return postNorm->forward(x);
 }
 
-torch::Tensor resampleSlices(const ResamplerImpl &r, const torch::Tensor &x, const std::vector<PatchGrid> &grids)
+torch::Tensor resampleSlices(const ResamplerImpl &r, const torch::Tensor &x,
+                             const std::vector<PatchGrid> &grids)
 {
     if (x.dim() != 3 || x.size(2) != r.opt.kvDim)
         throw Error(ErrorCode::InvalidArgument,
                     "resampler input must be [B, L, " + std::to_string(r.opt.kvDim) + "]");
     if (r.pos_embed.defined() || r.opt.fixedQueryPos || r.opt.keyPos != KeyPosition::FreshSinCos)
-        throw Error(ErrorCode::InvalidArgument, "MiniCPM-V 2.6's resampler has no query positions and sin-cos keys");
+        throw Error(ErrorCode::InvalidArgument,
+                    "MiniCPM-V 2.6's resampler has no query positions and sin-cos keys");
     const int64_t b = x.size(0), l = x.size(1);
     checkGrids(grids, b, l);
     const auto v = r.values(x);
@@ -177,7 +196,8 @@ torch::Tensor resampleSlices(const ResamplerImpl &r, const torch::Tensor &x, con
                           .unsqueeze(1)
                           .expand({b, heads, 1, l})
                           .reshape({b * heads, 1, l});
-    const auto out = r.attn->attendProjected(r.attn->project(q, 0), r.attn->project(k, 1), r.attn->project(v, 2), mask);
+    const auto out =
+        r.attn->attendProjected(r.attn->project(q, 0), r.attn->project(k, 1), r.attn->project(v, 2), mask);
     return r.finish(out);
 }
 
