@@ -33,8 +33,7 @@ void miniCpmV2(const SlicePlan &plan, ImageSpanSink &s)
 
 // MiniCPM-V 2.6 (image_processing_minicpmv.py get_slice_image_placeholder with use_image_id, spec §4.4): the
 // image id, the overview in <image>...</image>, then the slice rows, each cols x <slice>...</slice>, joined
-// by
-// "\n" with no outer wrapper. The processor tokenizes the whole text with Qwen2's byte-level BPE, whose added
+// by "\n" with no outer wrapper. The processor tokenizes the whole text with Qwen2's byte-level BPE, whose added
 // special tokens split it, so the id's digits and each "\n" are chunks of their own: one token per digit (the
 // Qwen2 pre-tokenizer splits numbers into single digits) and one for "\n".
 void miniCpmV26(const SlicePlan &plan, ImageSpanSink &s, int imageIndex)
@@ -99,9 +98,7 @@ void layImageSpan(TokenLayout layout, const SlicePlan &plan, ImageSpanSink &sink
         return;
     switch (layout) {
     case TokenLayout::MiniCpmV2: miniCpmV2(plan, sink); return;
-    case TokenLayout::MiniCpmV26:
-        miniCpmV26(plan, sink, imageIndex);
-        return;
+    case TokenLayout::MiniCpmV26: miniCpmV26(plan, sink, imageIndex); return;
     case TokenLayout::LlavaUhdRelease:
     case TokenLayout::LlavaUhdPaper: spatialSchema(plan, sink); return;
     // LLaVA-1.5: the views side by side, no separators (one padded view in practice).
@@ -119,8 +116,7 @@ int tokensPerImage(TokenLayout layout)
     case TokenLayout::LlavaUhdRelease: return 144; // 12x12 spatially constrained queries
     case TokenLayout::LlavaUhdPaper: return 64;    // 8x8 shared perceiver queries
     case TokenLayout::Llava15: return 576;         // 24x24 patches, MLP projector, no compression
-    case TokenLayout::MiniCpmV26:
-        return 64; // query_num
+    case TokenLayout::MiniCpmV26: return 64;       // query_num
     }
     return 64;
 }

@@ -277,8 +277,7 @@ std::string layoutName(TokenLayout layout)
     case TokenLayout::LlavaUhdRelease: return "llava-uhd-release";
     case TokenLayout::LlavaUhdPaper: return "llava-uhd-paper";
     case TokenLayout::Llava15: return "llava15";
-    case TokenLayout::MiniCpmV26:
-        return "minicpmv26";
+    case TokenLayout::MiniCpmV26: return "minicpmv26";
     }
     return "minicpmv2";
 }

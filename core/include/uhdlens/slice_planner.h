@@ -38,8 +38,7 @@ enum class Rounding {
 };
 
 // How visual tokens are laid out for the language model; decides the token count of a plan.
-enum class TokenLayout
-{
+enum class TokenLayout {
     MiniCpmV2,       // <image> 64x<unk> </image> per image, <slice>...</slice> around the rows (spec §4.3)
     LlavaUhdRelease, // 144 per image, "," between slices of a row, "\n" after each row, overview last (§4.1)
     LlavaUhdPaper,   // 64 per image with the same "," / "\n" schema (§4.2, the paper's description)
