@@ -36,20 +36,16 @@ json readJson(const std::string &name)
     return json::parse(in);
 }
 
-const Checkpoint &reference()
-{
-    static const Checkpoint ck = Checkpoint::open(kDir + "/reference.safetensors");
-    return ck;
-}
-
+// A tensor the reference wrote (reference.safetensors), copied out of the mapping; its dtype as stored.
 torch::Tensor fixture(const std::string &name)
 {
-    return reference().get(name).clone();
+    static const Checkpoint stored = Checkpoint::open(kDir + "/reference.safetensors");
+    return stored.get(name).clone();
 }
 
 double maxAbsError(const torch::Tensor &got, const torch::Tensor &want)
 {
-    return (got.to(torch::kDouble) - want.to(torch::kDouble)).abs().max().item<double>();
+    return (got - want.to(got.scalar_type())).abs().max().to(torch::kDouble).item<double>();
 }
 
 std::vector<nn::PatchGrid> fixtureGrids()
@@ -134,7 +130,7 @@ TEST(MiniCpmV26Reference, FixtureHasTheRealStructure)
         wide = wide || g.rows > 70 || g.cols > 70;
     EXPECT_TRUE(wide)
         << "no grid over 70 patches: the bucketize path and the resampler's regrown cache are untested";
-    EXPECT_EQ(reference().get("input.pixels.0").scalar_type(), torch::kBFloat16);
+    EXPECT_EQ(fixture("input.pixels.0").scalar_type(), torch::kBFloat16);
 }
 
 TEST(MiniCpmV26Reference, PositionIdsAreTheReferenceBuckets)

@@ -29,16 +29,14 @@ would need a Qwen2 language model; the lines mirror modeling_minicpmv.py get_vll
 """
 
 import argparse
-import hashlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[2]
-REQUIREMENTS = HERE / "minicpmv26_requirements.txt"
+import reference_env  # beside this script (sys.path[0])
+
+REQUIREMENTS = Path(__file__).resolve().parent / "minicpmv26_requirements.txt"
 REF_REPO = "404805854/minicpmv2.6-onnx"
 REF_COMMIT = "8490e5923eeebae2ef7163fc7bb39f5b66967272"
 REF_BLOBS = {
@@ -47,7 +45,7 @@ REF_BLOBS = {
     "image_processing_minicpmv.py": "6a72a4e3e428c224fc13dc2153e8f480f729414f",
 }
 DEFAULT_REF = Path(os.environ.get("UHDLENS_MINICPMV26_REF", "/work/ref/minicpmv26"))
-DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "reference" / "minicpmv26"
+DEFAULT_OUT = Path(__file__).resolve().parents[3] / "tests" / "data" / "reference" / "minicpmv26"
 SEED = 26
 
 VISION = dict(hidden_size=32, intermediate_size=40, num_hidden_layers=2, num_attention_heads=4, image_size=980,
@@ -71,68 +69,17 @@ GEOMETRY_SIZES = [(1, 1), (50, 600), (448, 448), (449, 448), (500, 300), (672, 1
 PLACEHOLDER_CASES = [((1920, 1080), 0), ((500, 300), 3), ((300, 200), 12), ((640, 480), 1)]
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "uhdlens-reference" / "minicpmv26"
-
-
-def pinned() -> dict:
-    pins = {}
-    for line in REQUIREMENTS.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[name.lower().replace("_", "-")] = version
-    return pins
-
-
 def ensure_venv() -> None:
-    """Re-executes this script inside the reference venv, creating or repairing it first."""
-    venv_dir = cache_dir() / "venv"
-    py = venv_dir / "bin" / "python"
-    if Path(sys.prefix).resolve() == venv_dir.resolve():
-        return
-    if not py.exists():
-        subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv_dir)], check=True)
-    check = ("import importlib.metadata as m, json, sys\n"
-             "def version(name):\n"
-             "    try:\n"
-             "        return m.version(name)\n"
-             "    except m.PackageNotFoundError:\n"
-             "        return None\n"
-             "pins = json.loads(sys.argv[1])\n"
-             "sys.exit(0 if all(version(n) == v for n, v in pins.items()) else 1)\n")
-    if subprocess.run([str(py), "-c", check, json.dumps(pinned())], capture_output=True).returncode != 0:
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(REQUIREMENTS)], check=True)
-    os.execv(str(py), [str(py), str(Path(__file__).resolve())] + sys.argv[1:])
-
-
-def git_blob_id(path: Path) -> str:
-    data = path.read_bytes()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    reference_env.ensure_venv("minicpmv26", REQUIREMENTS, __file__)
 
 
 def check_reference(ref: Path) -> None:
-    problems = []
-    for name, blob in REF_BLOBS.items():
-        f = ref / name
-        if not f.is_file():
-            problems.append(f"missing {f}")
-        elif git_blob_id(f) != blob:
-            problems.append(f"{f} is not the file of {REF_COMMIT[:7]} (blob {git_blob_id(f)}, expected {blob})")
-    if problems:
-        sys.exit("error: " + "\n       ".join(problems) + f"\n(see the docstring: {REF_REPO} @ {REF_COMMIT})")
+    reference_env.check_blobs(ref, REF_BLOBS, REF_COMMIT, f"see the docstring: {REF_REPO} @ {REF_COMMIT}")
 
 
 def import_reference(ref: Path):
-    import importlib
-    import types
-    pkg = types.ModuleType("minicpmv26_ref")
-    pkg.__path__ = [str(ref)]
-    sys.modules["minicpmv26_ref"] = pkg
-    return (importlib.import_module("minicpmv26_ref.modeling_navit_siglip"),
-            importlib.import_module("minicpmv26_ref.resampler"),
-            importlib.import_module("minicpmv26_ref.image_processing_minicpmv"))
+    return tuple(reference_env.import_package("minicpmv26_ref", ref, m)
+                 for m in ("modeling_navit_siglip", "resampler", "image_processing_minicpmv"))
 
 
 def synthetic_image(size, seed):
