@@ -31,6 +31,33 @@ void miniCpmV2(const SlicePlan &plan, ImageSpanSink &s)
     s.piece({"</slice>"});
 }
 
+// MiniCPM-V 2.6 (image_processing_minicpmv.py get_slice_image_placeholder with use_image_id, spec §4.4): the
+// image id, the overview in <image>...</image>, then the slice rows, each cols x <slice>...</slice>, joined
+// by "\n" with no outer wrapper. The processor tokenizes the whole text with Qwen2's byte-level BPE, whose added
+// special tokens split it, so the id's digits and each "\n" are chunks of their own: one token per digit (the
+// Qwen2 pre-tokenizer splits numbers into single digits) and one for "\n".
+void miniCpmV26(const SlicePlan &plan, ImageSpanSink &s, int imageIndex)
+{
+    const std::string id = std::to_string(imageIndex);
+    s.piece({"<image_id>"});
+    s.text(id, static_cast<int>(id.size()));
+    s.piece({"</image_id>"});
+    s.piece({"<image>"});
+    s.image(0);
+    s.piece({"</image>"});
+    if (!plan.grid)
+        return;
+    for (int r = 0; r < plan.grid->rows; ++r) {
+        if (r > 0)
+            s.text("\n", /*knownPositions=*/1);
+        for (int c = 0; c < plan.grid->cols; ++c) {
+            s.piece({"<slice>"});
+            s.image(1 + r * plan.grid->cols + c);
+            s.piece({"</slice>"});
+        }
+    }
+}
+
 // The spatial schema of §4.1/§4.2 (LLaVA-UHD llava_arch.py): slices row by row, "," between the slices of a row,
 // "\n" after every row, then the overview. The release hard-codes ids 29892 (",") and 13 ("<0x0A>") of the
 // Llama tokenizer; the same pieces are looked up by name.
@@ -65,12 +92,13 @@ private:
 
 } // namespace
 
-void layImageSpan(TokenLayout layout, const SlicePlan &plan, ImageSpanSink &sink)
+void layImageSpan(TokenLayout layout, const SlicePlan &plan, ImageSpanSink &sink, int imageIndex)
 {
     if (plan.encodedImages().empty())
         return;
     switch (layout) {
     case TokenLayout::MiniCpmV2: miniCpmV2(plan, sink); return;
+    case TokenLayout::MiniCpmV26: miniCpmV26(plan, sink, imageIndex); return;
     case TokenLayout::LlavaUhdRelease:
     case TokenLayout::LlavaUhdPaper: spatialSchema(plan, sink); return;
     // LLaVA-1.5: the views side by side, no separators (one padded view in practice).
@@ -88,6 +116,7 @@ int tokensPerImage(TokenLayout layout)
     case TokenLayout::LlavaUhdRelease: return 144; // 12x12 spatially constrained queries
     case TokenLayout::LlavaUhdPaper: return 64;    // 8x8 shared perceiver queries
     case TokenLayout::Llava15: return 576;         // 24x24 patches, MLP projector, no compression
+    case TokenLayout::MiniCpmV26: return 64;       // query_num
     }
     return 64;
 }

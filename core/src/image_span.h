@@ -28,7 +28,9 @@ public:
     virtual void text(std::string_view text, int knownPositions) = 0;
 };
 
-// Lays out the image span of `plan` in `layout` (§4.1-§4.3 of the spec); nothing for an empty plan.
-void layImageSpan(TokenLayout layout, const SlicePlan &plan, ImageSpanSink &sink);
+// Lays out the image span of `plan` in `layout` (§4.1-§4.4 of the spec); nothing for an empty plan.
+// `imageIndex`: the image's index in its prompt, written into MiniCPM-V 2.6's <image_id>N</image_id> (the
+// processor's image_idx); other layouts ignore it.
+void layImageSpan(TokenLayout layout, const SlicePlan &plan, ImageSpanSink &sink, int imageIndex = 0);
 
 } // namespace uhdlens

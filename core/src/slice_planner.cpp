@@ -277,6 +277,7 @@ std::string layoutName(TokenLayout layout)
     case TokenLayout::LlavaUhdRelease: return "llava-uhd-release";
     case TokenLayout::LlavaUhdPaper: return "llava-uhd-paper";
     case TokenLayout::Llava15: return "llava15";
+    case TokenLayout::MiniCpmV26: return "minicpmv26";
     }
     return "minicpmv2";
 }
@@ -284,7 +285,7 @@ std::string layoutName(TokenLayout layout)
 std::optional<TokenLayout> layoutFromName(std::string_view name)
 {
     for (TokenLayout l : {TokenLayout::MiniCpmV2, TokenLayout::LlavaUhdRelease, TokenLayout::LlavaUhdPaper,
-                          TokenLayout::Llava15})
+                          TokenLayout::Llava15, TokenLayout::MiniCpmV26})
         if (layoutName(l) == name)
             return l;
     return std::nullopt;

@@ -43,6 +43,9 @@ enum class TokenLayout {
     LlavaUhdRelease, // 144 per image, "," between slices of a row, "\n" after each row, overview last (§4.1)
     LlavaUhdPaper,   // 64 per image with the same "," / "\n" schema (§4.2, the paper's description)
     Llava15,         // 576 tokens for one 336x336 view
+    // MiniCPM-V 2.6 (§4.4): <image_id>N</image_id> <image> 64x<unk> </image>, then rows joined by "\n", each
+    // row cols x (<slice> 64x<unk> </slice>); no outer wrapper. Same slicing policy as MiniCpmV2.
+    MiniCpmV26,
 };
 
 struct SlicePolicy

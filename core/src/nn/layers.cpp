@@ -234,7 +234,7 @@ VitBlockImpl::VitBlockImpl(const VitOptions &o, const torch::TensorOptions &to) 
     mlp = register_module("mlp", Mlp(o.dim, o.mlpDim, o.act, to));
 }
 
-torch::Tensor VitBlockImpl::attention(const torch::Tensor &x) const
+torch::Tensor VitBlockImpl::attention(const torch::Tensor &x, const torch::Tensor &mask) const
 {
     const int64_t b = x.size(0), n = x.size(1), c = x.size(2), h = opt.heads, d = c / h;
     torch::Tensor qh, kh, vh;
@@ -250,13 +250,13 @@ torch::Tensor VitBlockImpl::attention(const torch::Tensor &x) const
         kh = split(k);
         vh = split(v);
     }
-    const auto o = scaledDotAttention(qh, kh, vh, 1.0 / std::sqrt(static_cast<double>(d)));
+    const auto o = scaledDotAttention(qh, kh, vh, 1.0 / std::sqrt(static_cast<double>(d)), mask);
     return out->forward(o.view({b, h, n, d}).transpose(1, 2).reshape({b, n, c}));
 }
 
-torch::Tensor VitBlockImpl::forward(const torch::Tensor &x) const
+torch::Tensor VitBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &mask) const
 {
-    auto y = x + attention(norm1->forward(x));
+    auto y = x + attention(norm1->forward(x), mask);
     return y + mlp->forward(norm2->forward(y));
 }
 
@@ -409,13 +409,15 @@ torch::Tensor PackedMultiheadAttentionImpl::project(const torch::Tensor &x, int 
 }
 
 torch::Tensor PackedMultiheadAttentionImpl::attendProjected(const torch::Tensor &q, const torch::Tensor &k,
-                                                            const torch::Tensor &v) const
+                                                            const torch::Tensor &v,
+                                                            const torch::Tensor &mask) const
 {
     const int64_t b = q.size(0), tq = q.size(1), s = k.size(1), d = dim / heads;
     auto split = [&](const torch::Tensor &t, int64_t len) {
         return t.view({b, len, heads, d}).transpose(1, 2).reshape({b * heads, len, d});
     };
-    const auto o = scaledDotAttention(split(q, tq), split(k, s), split(v, s), 1.0 / std::sqrt(static_cast<double>(d)));
+    const auto o = scaledDotAttention(split(q, tq), split(k, s), split(v, s),
+                                      1.0 / std::sqrt(static_cast<double>(d)), mask);
     return out_proj->forward(o.view({b, heads, tq, d}).transpose(1, 2).reshape({b, tq, dim}));
 }
 

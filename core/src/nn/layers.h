@@ -150,8 +150,9 @@ struct VitOptions
 struct VitBlockImpl : torch::nn::Module
 {
     VitBlockImpl(const VitOptions &options, const torch::TensorOptions &tensorOptions);
-    torch::Tensor forward(const torch::Tensor &x) const;
-    torch::Tensor attention(const torch::Tensor &x) const;
+    // mask: optional additive attention mask broadcastable to [B*heads, N, N] (navit SigLIP's padded keys).
+    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &mask = {}) const;
+    torch::Tensor attention(const torch::Tensor &x, const torch::Tensor &mask = {}) const;
     VitOptions opt;
     LayerNorm norm1{nullptr}, norm2{nullptr};
     Linear qkv{nullptr}, q{nullptr}, k{nullptr}, v{nullptr}, out{nullptr};
@@ -194,8 +195,10 @@ struct PackedMultiheadAttentionImpl : torch::nn::Module
     torch::Tensor forward(const torch::Tensor &query, const torch::Tensor &key, const torch::Tensor &value) const;
     // The input projections alone (rows `part` = 0 q, 1 k, 2 v of the packed weight).
     torch::Tensor project(const torch::Tensor &x, int part) const;
-    // Heads attention over projected q [B, Tq, D], k/v [B, S, D] then out_proj.
-    torch::Tensor attendProjected(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v) const;
+    // Heads attention over projected q [B, Tq, D], k/v [B, S, D] then out_proj. mask: optional additive mask
+    // broadcastable to [B*heads, Tq, S] (key padding of a batch of different grids).
+    torch::Tensor attendProjected(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
+                                  const torch::Tensor &mask = {}) const;
     torch::Tensor in_proj_weight, in_proj_bias;
     Linear out_proj{nullptr};
     int64_t dim, heads;

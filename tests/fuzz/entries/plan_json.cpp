@@ -86,8 +86,8 @@ bool fuzz_plan_json(const uint8_t *data, size_t size)
     FUZZ_CHECK(plan.downscaleFactor() > 0);
 
     const TokenLayout layouts[] = {TokenLayout::MiniCpmV2, TokenLayout::LlavaUhdRelease,
-                                   TokenLayout::LlavaUhdPaper, TokenLayout::Llava15};
-    const TokenLayout layout = layoutByte % 5 == 4 ? policy.defaultLayout() : layouts[layoutByte % 5];
+                                   TokenLayout::LlavaUhdPaper, TokenLayout::Llava15, TokenLayout::MiniCpmV26};
+    const TokenLayout layout = layoutByte % 6 == 5 ? policy.defaultLayout() : layouts[layoutByte % 6];
     const nlohmann::json j = planToJson(plan, layout);
     const nlohmann::json back = nlohmann::json::parse(j.dump());
     FUZZ_CHECK(back == j);

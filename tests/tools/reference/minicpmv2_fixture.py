@@ -34,9 +34,10 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
+
+import reference_env  # beside this script (sys.path[0])
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
@@ -75,71 +76,23 @@ Get it from the GitHub repository {REF_REPO} (a mirror of Hugging Face openbmb/M
 # --- venv bootstrap ---------------------------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "uhdlens-reference" / "minicpmv2"
-
-
-def pinned() -> dict:
-    pins = {}
-    for line in REQUIREMENTS.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[name.lower().replace("_", "-")] = version
-    return pins
+    return reference_env.cache_dir("minicpmv2")
 
 
 def ensure_venv() -> None:
     """Re-executes this script inside the reference venv, creating or repairing it first."""
-    venv_dir = cache_dir() / "venv"
-    py = venv_dir / "bin" / "python"
-    if Path(sys.prefix).resolve() == venv_dir.resolve():
-        return
-    if not py.exists():
-        print(f"creating venv {venv_dir} (system site packages: Debian's torch 1.13)", file=sys.stderr)
-        subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv_dir)], check=True)
-    check = ("import importlib.metadata as m, json, sys\n"
-             "def version(name):\n"
-             "    try:\n"
-             "        return m.version(name)\n"
-             "    except m.PackageNotFoundError:\n"
-             "        return None\n"
-             "pins = json.loads(sys.argv[1])\n"
-             "sys.exit(0 if all(version(n) == v for n, v in pins.items()) else 1)\n")
-    ok = subprocess.run([str(py), "-c", check, json.dumps(pinned())], capture_output=True).returncode == 0
-    if not ok:
-        print(f"installing {REQUIREMENTS.name} into {venv_dir} (pip --no-deps)", file=sys.stderr)
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(REQUIREMENTS)], check=True)
-    os.execv(str(py), [str(py), str(Path(__file__).resolve())] + sys.argv[1:])
+    reference_env.ensure_venv("minicpmv2", REQUIREMENTS, __file__)
 
 
 # --- reference source -------------------------------------------------------------------------------------------
 
-def git_blob_id(path: Path) -> str:
-    data = path.read_bytes()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def check_reference(ref: Path) -> None:
-    problems = []
-    for name, blob in REF_BLOBS.items():
-        f = ref / name
-        if not f.is_file():
-            problems.append(f"missing {f}")
-        elif git_blob_id(f) != blob:
-            problems.append(f"{f} is not the file of commit {REF_COMMIT[:7]} (git blob {git_blob_id(f)}, expected {blob})")
-    if problems:
-        sys.exit("error: " + "\n       ".join(problems) + "\n\n" + FETCH_HELP.format(ref=ref))
+    reference_env.check_blobs(ref, REF_BLOBS, REF_COMMIT, FETCH_HELP.format(ref=ref))
 
 
 def import_reference(ref: Path):
     """The official files use package-relative imports: load them as the package `minicpmv2_ref`."""
-    import importlib
-    import types
-    pkg = types.ModuleType("minicpmv2_ref")
-    pkg.__path__ = [str(ref)]
-    sys.modules["minicpmv2_ref"] = pkg
-    return importlib.import_module("minicpmv2_ref.modeling_minicpmv")
+    return reference_env.import_package("minicpmv2_ref", ref, "modeling_minicpmv")
 
 
 # --- tiny checkpoint --------------------------------------------------------------------------------------------
