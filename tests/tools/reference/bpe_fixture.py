@@ -16,7 +16,7 @@ Writes tests/data/tokenizer-bpe/:
 
 Usage (creates its own venv on first run):
   /usr/bin/python3 tests/tools/reference/bpe_fixture.py [--out DIR]
-The venv lives in $XDG_CACHE_HOME/uhdlens-reference/bpe (default ~/.cache/...; refvenv.py beside this file).
+The venv lives in $XDG_CACHE_HOME/uhdlens-reference/bpe (default ~/.cache/...; reference_env.py beside this file).
 Deterministic: the trainer and every generated string come from fixed seeds and fixed text.
 """
 
@@ -26,7 +26,7 @@ import random
 import sys
 from pathlib import Path
 
-import refvenv
+import reference_env  # beside this script (sys.path[0])
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
@@ -133,7 +133,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args()
-    refvenv.ensure("bpe", REQUIREMENTS)
+    reference_env.ensure_venv("bpe", REQUIREMENTS, __file__)
     import tokenizers
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from tokenizers import AddedToken

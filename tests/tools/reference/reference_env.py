@@ -1,4 +1,4 @@
-"""Shared bootstrap of the reference fixture scripts (minicpmv2_fixture.py, minicpmv26_fixture.py): each runs in
+"""Shared bootstrap of the reference fixture scripts (minicpmv2_, minicpmv26_ and bpe_fixture.py): each runs in
 its own venv built with --system-site-packages on Debian's python3-torch, with `pip install --no-deps` of its
 pinned requirements file, and checks the reference source it runs against the git blob ids of one commit."""
 
