@@ -16,3 +16,6 @@ expect_usage_error("--dtype" engine --shapes tiny --dtype "")
 expect_usage_error("--shapes" engine --shapes huge)
 expect_usage_error("--threads" engine --shapes tiny --threads -1) # 0 means all cores
 expect_usage_error("--repeats" engine --shapes tiny --repeats many)
+expect_usage_error("--questions" soak --questions 0)
+expect_usage_error("--questions" soak --questions many)
+expect_usage_error("unexpected argument" soak extra)
