@@ -117,7 +117,9 @@ int runSoakBench(const QStringList &args)
 
         const double rssStart = rssMiB();
         const auto loadStart = Clock::now();
-        const std::shared_ptr<const uhdlens::Model> model = uhdlens::Model::load({.modelDir = modelDir});
+        uhdlens::LoadOptions load;
+        load.modelDir = modelDir;
+        const std::shared_ptr<const uhdlens::Model> model = uhdlens::Model::load(load);
         const double loadMs = msSince(loadStart);
         const double rssLoaded = rssMiB();
 

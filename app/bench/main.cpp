@@ -34,7 +34,7 @@ const std::map<QString, Command> &commands()
         {QStringLiteral("preprocess"),
          {bench::runPreprocessBench, "plan + resize + crop + normalise, as a ratio to PNG decoding (goal <= 1.0x)"}},
         {QStringLiteral("soak"),
-         {bench::runSoakBench, "RSS growth over many questions about small, huge and extreme images (goal <= 5%)"}},
+         {bench::runSoakBench, "RSS growth over many questions on small, huge, extreme images (goal <= 5%)"}},
         {QStringLiteral("ui"),
          {bench::runUiBench, "max and p99 GUI-thread stall of the desktop app during a real generation"}},
     };
