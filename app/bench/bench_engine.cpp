@@ -9,6 +9,7 @@
 // tokens/s of the language model, and peak RSS against the checkpoint's weight bytes; prints the goals
 // next to the measured values. Timings are medians of --repeats runs after one warm-up.
 #include "bench_engine.h"
+#include "benchcommon.h"
 
 #include "engine_impl.h"
 #include "model_family.h"
@@ -38,30 +39,7 @@ namespace bench {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using uhdlens::Error;
-
-double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-double median(std::vector<double> v)
-{
-    if (v.empty())
-        return 0;
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-// kB value of a /proc/self/status line ("VmHWM", "VmRSS").
-int64_t procStatusKb(const char *key)
-{
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const std::string prefix = std::string(key) + ":";
-    while (std::getline(in, line))
-        if (line.rfind(prefix, 0) == 0)
-            return std::stoll(line.substr(prefix.size()));
-    return 0;
-}
 
 int64_t memAvailableKb()
 {
@@ -259,12 +237,8 @@ int runEngineBench(const QStringList &args)
         std::fprintf(stderr, "uhdlens-bench engine: %s\n", qPrintable(msg));
         return 2;
     };
-    if (!parser.parse(args))
-        return usage(parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
+    if (const auto done = parseArguments(parser, args, QStringLiteral("engine")))
+        return *done;
     const std::string family = parser.value(familyOpt).toStdString();
     const std::string shapes = parser.value(shapesOpt).toStdString();
     if (shapes != "real" && shapes != "tiny")
@@ -379,14 +353,8 @@ int runFlopsBench(const QStringList &args)
     QCommandLineOption sizeOpt(QStringLiteral("size"), QStringLiteral("Extra image sizes to compare (WxH)."), QStringLiteral("WxH"));
     QCommandLineOption textOpt(QStringLiteral("text-tokens"), QStringLiteral("Text tokens of the prompt (default 0)."), QStringLiteral("N"), QStringLiteral("0"));
     parser.addOptions({sizeOpt, textOpt});
-    if (!parser.parse(args)) {
-        std::fprintf(stderr, "uhdlens-bench flops: %s\n", qPrintable(parser.errorText()));
-        return 2;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
+    if (const auto done = parseArguments(parser, args, QStringLiteral("flops")))
+        return *done;
     bool ok = false;
     const int text = parser.value(textOpt).toInt(&ok);
     if (!ok || text < 0) {

@@ -193,12 +193,8 @@ int runPreprocessBench(const QStringList &args)
     QCommandLineOption policyOpt(QStringLiteral("policy"), QStringLiteral("Slice policy (default minicpmv)."),
                                  QStringLiteral("name"), QStringLiteral("minicpmv"));
     parser.addOptions({quickOpt, repeatsOpt, threadsOpt, policyOpt});
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
+    if (const auto done = parseArguments(parser, args, cmd))
+        return *done;
     const bool quick = parser.isSet(quickOpt);
     bool ok = true;
     const int repeats = quick ? 1 : parser.value(repeatsOpt).toInt(&ok);

@@ -88,15 +88,8 @@ int runSoakBench(const QStringList &args)
     QCommandLineOption quickOpt(QStringLiteral("quick"),
                                 QStringLiteral("Short run (12 questions) for smoke tests."));
     parser.addOptions({questionsOpt, quickOpt});
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return usageError(
-            cmd, QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    if (const auto done = parseArguments(parser, args, cmd))
+        return *done;
     bool ok = false;
     int questions = parser.value(questionsOpt).toInt(&ok);
     if (!ok || questions < 1)

@@ -100,12 +100,8 @@ int runUiBench(const QStringList &args)
                                  QStringLiteral("N"), QStringLiteral("400"));
     QCommandLineOption quickOpt(QStringLiteral("quick"), QStringLiteral("Short run (64 tokens) for smoke tests."));
     parser.addOptions({modelOpt, imageOpt, tokensOpt, quickOpt});
-    if (!parser.parse(args))
-        return usageError(cmd, parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::printf("%s", qPrintable(parser.helpText()));
-        return 0;
-    }
+    if (const auto done = parseArguments(parser, args, cmd))
+        return *done;
     if (!qobject_cast<QApplication *>(QCoreApplication::instance())) {
         std::fprintf(stderr, "uhdlens-bench ui: needs a QApplication (widgets)\n");
         return 1;

@@ -2,13 +2,16 @@
 // The machines are shared and noisy, so every speed claim is a ratio of two medians measured in the same run.
 #pragma once
 
+#include <QCommandLineParser>
 #include <QString>
+#include <QStringList>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,5 +66,9 @@ inline double peakRssMiB() { return procStatusKb("VmHWM") / 1024.0; }
 
 // Subcommand usage errors: message on stderr, exit code 2.
 int usageError(const QString &command, const QString &message); // main.cpp
+
+// Parses a subcommand's arguments: an exit code when the command is done (2 after a usage error, 0 after --help),
+// nullopt when it should run. Stray positional arguments are a usage error. (main.cpp; uhdlens-cli has its own.)
+std::optional<int> parseArguments(QCommandLineParser &parser, const QStringList &args, const QString &command);
 
 } // namespace bench

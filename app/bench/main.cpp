@@ -60,6 +60,20 @@ int usageError(const QString &command, const QString &message)
     return 2;
 }
 
+std::optional<int> parseArguments(QCommandLineParser &parser, const QStringList &args, const QString &command)
+{
+    if (!parser.parse(args))
+        return usageError(command, parser.errorText());
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::printf("%s", qPrintable(parser.helpText()));
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return usageError(command,
+                          QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    return std::nullopt;
+}
+
 } // namespace bench
 
 int main(int argc, char **argv)
