@@ -441,12 +441,12 @@ void Conversation::clearHistory()
 
 namespace {
 
-// How many slices would fit: re-plans with a decreasing max-slices until the prompt fits the context.
-std::string overflowMessage(const Model &model, const SlicePlan &plan, int64_t textPositions, int64_t total,
-                            int context)
+// How many slices would fit: re-plans with a decreasing max-slices until the prompt fits the context. `visual`:
+// the image span of the prompt that overflowed (already built by ask()).
+std::string overflowMessage(const Model &model, const SlicePlan &plan, int64_t visual, int64_t textPositions,
+                            int64_t total, int context)
 {
     std::ostringstream msg;
-    const int visual = model.imagePositions(plan);
     msg << "the image needs " << visual << " visual tokens (" << plan.sliceCount() << " slices + overview) and the "
         << "conversation " << textPositions << " more: " << total << " positions, but the model's context holds "
         << context << ". ";
@@ -495,7 +495,8 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
     if (positions >= context) {
         const int64_t text = positions - result.imageTokens;
         throw Error(ErrorCode::ContextOverflow,
-                    overflowMessage(*m_impl->model, m_impl->plan, text, positions, context), "context");
+                    overflowMessage(*m_impl->model, m_impl->plan, result.imageTokens, text, positions, context),
+                    "context");
     }
     auto cancelled = [&] { return callbacks.cancel && callbacks.cancel->load(std::memory_order_relaxed); };
 
