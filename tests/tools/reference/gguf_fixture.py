@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""GGUF fixtures for the GGUF reader (core/src/gguf/), made by llama.cpp's own converter and gguf-py's writer.
+
+Writes tests/data/reference/gguf/:
+  qwen2-bf16.gguf     tests/data/reference/qwen/qwen2 (Qwen2, q/k/v biases, untied) converted with llama.cpp's
+                      convert_hf_to_gguf.py --outtype bf16 (2-D weights BF16, norms and biases F32)
+  qwen3-f16.gguf      tests/data/reference/qwen/qwen3 (q_norm/k_norm, head_dim 32) with --outtype f16
+  llama-bf16.gguf     a tiny random LlamaForCausalLM (GQA 4/2 heads, tied embeddings; llama.safetensors beside
+  llama-f32.gguf      it) with --outtype bf16 and f32: llama.cpp permutes its attn_q / attn_k rows
+  llama.safetensors   the LLaMA checkpoint (bf16, HF names) the two files above were converted from
+  vocab-qwen2.gguf    tests/data/tokenizer-bpe's tokenizer (1040 ids) converted with --vocab-only
+  metadata-all.gguf   gguf-py GGUFWriter: one key of every metadata value type, arrays of each (strings too),
+                      general.alignment 64, tensors F32 / F16 / BF16 / I32 with known values
+  mmproj-minicpmv.gguf  GGUFWriter: the clip.* keys and tensor names llama.cpp's minicpmv converter writes
+                      (tools/mtmd/legacy-models/minicpmv-convert-image-encoder-to-gguf.py), tiny random tensors
+  manifest.json       versions, llama.cpp commit note, what each file holds, and the expected metadata values of
+                      metadata-all.gguf (key -> type, value) for the C++ test to compare against
+
+The model checkpoints have 512 embedding rows but the BPE fixture tokenizer has 1040 ids, so the model folders get
+that tokenizer cut to ids < 490 (merges whose parts and result survive) with its added tokens renumbered from 490.
+The converter recognises a tokenizer's pre-tokenizer by hashing its output on a test text (get_vocab_base_pre);
+these tiny tokenizers have no known hash, so the script tells it the answer, "qwen2" (the tokenizer's regex is
+Qwen2's), by replacing that one method.
+
+Usage (creates its own venv on first run, in $XDG_CACHE_HOME/uhdlens-reference/gguf, default ~/.cache/...):
+  /usr/bin/python3 tests/tools/reference/gguf_fixture.py --llama-cpp /work/ref/llama.cpp [--out DIR]
+--llama-cpp is a llama.cpp source tree: the one used is the tree vendored in the PyPI sdist
+llama_cpp_python-0.3.36.tar.gz (vendor/llama.cpp; `pip download --no-deps --no-binary :all:
+llama-cpp-python==0.3.36`), whose gguf-py is 0.19.0; its convert_hf_to_gguf.py and conversion/ are checked by git
+blob id (CONVERTER_BLOBS). The venv is standalone like qwen_fixture.py's (torch 2.x from PyPI; see
+gguf_requirements.txt). The converter runs with the tree's own gguf-py (its default: the PyPI gguf 0.19.0 lacks
+architectures this converter names, e.g. MODEL_ARCH.DFLASH); the GGUFWriter files are written by the pinned PyPI
+gguf 0.19.0, so both writers are exercised.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[2]
+sys.path.insert(0, str(HERE))
+import reference_env  # noqa: E402
+
+REQUIREMENTS = HERE / "gguf_requirements.txt"
+DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "reference" / "gguf"
+QWEN = REPO_ROOT / "tests" / "data" / "reference" / "qwen"
+BPE = REPO_ROOT / "tests" / "data" / "tokenizer-bpe"
+LLAMA_CPP_SOURCE = "llama.cpp as vendored in the PyPI sdist llama_cpp_python-0.3.36 (gguf-py 0.19.0)"
+# git blob ids of the converter files this script was made with (check_blobs refuses another tree).
+CONVERTER_BLOBS = {
+    "convert_hf_to_gguf.py": "e09616b190cf124e818d8a740468d4e84086015c",
+    "conversion/base.py": "35f564e40c425fa8bafc0767648e8082e9969516",
+    "conversion/qwen.py": "95a41fb3ad07c71558fe52561fd39b6958398839",
+    "conversion/llama.py": "41d8c2309281911564ab3604d84a2f30010ef7cc",
+}
+KEEP_IDS = 490  # + the 14 added tokens < 512 embedding rows
+
+
+def ensure_venv() -> None:
+    """Like qwen_fixture.py: a standalone venv (no system site packages) filled with `pip install --no-deps -r`."""
+    venv = reference_env.cache_dir("gguf") / "venv"
+    if Path(sys.prefix).resolve() == venv.resolve():
+        return
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv} (standalone: torch 2.x from PyPI, see {REQUIREMENTS.name})", file=sys.stderr)
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
+    check = ("import importlib.metadata as m, json, sys\n"
+             "pins = json.loads(sys.argv[1])\n"
+             "def v(n):\n"
+             "    try:\n"
+             "        return m.version(n)\n"
+             "    except m.PackageNotFoundError:\n"
+             "        return None\n"
+             "sys.exit(0 if all(v(n) == x for n, x in pins.items()) else 1)\n")
+    pins = reference_env.pinned(REQUIREMENTS)
+    if subprocess.run([str(python), "-c", check, json.dumps(pins)], capture_output=True).returncode != 0:
+        print(f"pip install --no-deps -r {REQUIREMENTS.name} into {venv}", file=sys.stderr)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(REQUIREMENTS)],
+                       check=True)
+    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+# --- HF folders -------------------------------------------------------------------------------------------------
+
+def small_tokenizer(folder: Path) -> None:
+    """tokenizer-bpe cut to ids < KEEP_IDS, its added tokens renumbered from KEEP_IDS (fits 512 embedding rows)."""
+    tj = json.loads((BPE / "tokenizer.json").read_text())
+    vocab = {t: i for t, i in tj["model"]["vocab"].items() if i < KEEP_IDS}
+    merges = []
+    for m in tj["model"]["merges"]:
+        a, b = m.split(" ", 1) if isinstance(m, str) else m
+        if a in vocab and b in vocab and a + b in vocab:
+            merges.append(m)
+    tj["model"]["vocab"] = vocab
+    tj["model"]["merges"] = merges
+    renumber = {}
+    for k, a in enumerate(tj["added_tokens"]):
+        renumber[str(a["id"])] = str(KEEP_IDS + k)
+        a["id"] = KEEP_IDS + k
+    (folder / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False))
+    tc = json.loads((BPE / "tokenizer_config.json").read_text())
+    tc["added_tokens_decoder"] = {renumber[i]: v for i, v in tc.get("added_tokens_decoder", {}).items()}
+    (folder / "tokenizer_config.json").write_text(json.dumps(tc, ensure_ascii=False))
+
+
+def qwen_folder(name: str, folder: Path) -> None:
+    from safetensors.torch import load_file, save_file
+    folder.mkdir(parents=True)
+    config = json.loads((QWEN / name / "config.json").read_text())
+    config["architectures"] = ["Qwen3ForCausalLM" if config["model_type"] == "qwen3" else "Qwen2ForCausalLM"]
+    (folder / "config.json").write_text(json.dumps(config, indent=1))
+    state = load_file(str(QWEN / name / "model.safetensors"))
+    save_file({k[len("llm."):]: v for k, v in state.items()}, str(folder / "model.safetensors"),
+              metadata={"format": "pt"})
+    small_tokenizer(folder)
+
+
+def llama_folder(folder: Path, out: Path) -> None:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from safetensors.torch import save_file
+    folder.mkdir(parents=True)
+    torch.manual_seed(7)
+    config = LlamaConfig(vocab_size=512, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                         rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True, torch_dtype="bfloat16",
+                         bos_token_id=None, eos_token_id=None)
+    model = LlamaForCausalLM(config).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)  # norms random too, so every tensor is distinctive
+    state = {k: v.to(torch.bfloat16).contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    config.architectures = ["LlamaForCausalLM"]
+    config.save_pretrained(folder)
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    save_file(state, str(out / "llama.safetensors"), metadata={"format": "pt"})
+    small_tokenizer(folder)
+
+
+def vocab_folder(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    config = json.loads((QWEN / "qwen2" / "config.json").read_text())
+    config["architectures"] = ["Qwen2ForCausalLM"]
+    config["vocab_size"] = json.loads((BPE / "cases.json").read_text())["vocab_size"]
+    (folder / "config.json").write_text(json.dumps(config, indent=1))
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        (folder / f).write_bytes((BPE / f).read_bytes())
+
+
+CONVERT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+sys.argv = ["convert_hf_to_gguf.py"] + sys.argv[2:]
+import conversion.base as base
+# The tiny tokenizers have no hash in llama.cpp's table: name their pre-tokenizer (Qwen2's regex) directly.
+base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "qwen2"
+import convert_hf_to_gguf
+convert_hf_to_gguf.main()
+"""
+
+
+def convert(llama_cpp: Path, folder: Path, outfile: Path, outtype: str, *extra: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NO_LOCAL_GGUF"}
+    subprocess.run([sys.executable, "-c", CONVERT, str(llama_cpp), str(folder), "--outfile", str(outfile),
+                    "--outtype", outtype, *extra], check=True, env=env)
+
+
+# --- GGUFWriter files -------------------------------------------------------------------------------------------
+
+def metadata_all(path: Path) -> dict:
+    import numpy as np
+    import gguf
+    w = gguf.GGUFWriter(str(path), arch="test")
+    V = gguf.GGUFValueType
+    expected = {}
+
+    def add(key, value, vtype, sub=None):
+        w.add_key_value(key, value, vtype, sub_type=sub)
+        expected[key] = {"type": vtype.name.lower(), "value": value}
+        if sub is not None:
+            expected[key]["element_type"] = sub.name.lower()
+
+    add("test.u8", 200, V.UINT8)
+    add("test.i8", -100, V.INT8)
+    add("test.u16", 60000, V.UINT16)
+    add("test.i16", -30000, V.INT16)
+    add("test.u32", 4000000000, V.UINT32)
+    add("test.i32", -2000000000, V.INT32)
+    add("test.f32", 0.15625, V.FLOAT32)
+    add("test.bool", True, V.BOOL)
+    add("test.string", "héllo, GGUF", V.STRING)
+    add("test.u64", 18000000000000000000, V.UINT64)
+    add("test.i64", -9000000000000000000, V.INT64)
+    add("test.f64", -2.5e-300, V.FLOAT64)
+    add("test.empty_string", "", V.STRING)
+    add("test.arr.u8", [0, 1, 255], V.ARRAY, V.UINT8)
+    add("test.arr.i8", [-128, 0, 127], V.ARRAY, V.INT8)
+    add("test.arr.u16", [1, 65535], V.ARRAY, V.UINT16)
+    add("test.arr.i16", [-32768, 5], V.ARRAY, V.INT16)
+    add("test.arr.u32", [7, 4294967295], V.ARRAY, V.UINT32)
+    add("test.arr.i32", [-1, 2, -2147483648], V.ARRAY, V.INT32)
+    add("test.arr.f32", [0.5, -1.25, 3.0], V.ARRAY, V.FLOAT32)
+    add("test.arr.bool", [True, False, True], V.ARRAY, V.BOOL)
+    add("test.arr.string", ["a", "", "ünï", "<|im_end|>"], V.ARRAY, V.STRING)
+    add("test.arr.u64", [0, 18446744073709551615], V.ARRAY, V.UINT64)
+    add("test.arr.i64", [-9223372036854775808, 9223372036854775807], V.ARRAY, V.INT64)
+    add("test.arr.f64", [1e-300, -0.1], V.ARRAY, V.FLOAT64)
+    w.add_uint32("general.alignment", 64)
+    w.data_alignment = 64
+    expected["general.alignment"] = {"type": "uint32", "value": 64}
+    expected["general.architecture"] = {"type": "string", "value": "test"}
+    tensors = {}
+    a = (np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4) - 7.5) / 4
+    w.add_tensor("t.f32", a)
+    tensors["t.f32"] = {"type": "F32", "shape": [2, 3, 4], "values": a.reshape(-1).tolist()}
+    b = np.array([[1.5, -2.0, 65504.0], [0.0, 1e-4, -0.333]], dtype=np.float16)
+    w.add_tensor("t.f16", b)
+    tensors["t.f16"] = {"type": "F16", "shape": [2, 3], "values": b.astype(np.float32).reshape(-1).tolist()}
+    c = np.array([3.0, -0.015625, 1e30, 7.0], dtype=np.float32)
+    c_bf16 = (c.view(np.uint32) >> 16).astype(np.uint16)  # exact: each value is bf16-representable
+    w.add_tensor("t.bf16", c_bf16, raw_shape=c.shape, raw_dtype=gguf.GGMLQuantizationType.BF16)
+    tensors["t.bf16"] = {"type": "BF16", "shape": [4], "values": c.tolist()}
+    d = np.array([1, -2, 3, 2147483647], dtype=np.int32)
+    w.add_tensor("t.i32", d)
+    tensors["t.i32"] = {"type": "I32", "shape": [4], "values": d.tolist()}
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return {"metadata": expected, "tensors": tensors}
+
+
+def mmproj(path: Path) -> dict:
+    """The keys and tensor names of minicpmv-convert-image-encoder-to-gguf.py (minicpmv_version 3 = MiniCPM-V
+    2.6), at toy sizes: tower width 32, 2 blocks, 4 heads, MLP 48, patch 14, 5x5 position grid (image 70, and 25
+    pos_embed_k rows where the converter writes its fixed 70x70 table),
+    resampler width 64 with 16 queries."""
+    import numpy as np
+    import gguf
+    rng = np.random.default_rng(3)
+    w = gguf.GGUFWriter(str(path), arch="clip")
+    w.add_description("image encoder for MiniCPM-V")
+    w.add_bool("clip.has_text_encoder", False)
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_bool("clip.has_minicpmv_projector", True)
+    w.add_string("clip.projector_type", "resampler")
+    w.add_int32("clip.minicpmv_version", 3)
+    w.add_uint32("clip.vision.image_size", 448)
+    w.add_uint32("clip.vision.patch_size", 14)
+    w.add_uint32("clip.vision.embedding_length", 32)
+    w.add_uint32("clip.vision.feed_forward_length", 48)
+    w.add_uint32("clip.vision.projection_dim", 0)
+    w.add_uint32("clip.vision.attention.head_count", 4)
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
+    w.add_uint32("clip.vision.block_count", 2)
+    w.add_uint32("clip.minicpmv_query_num", 16)
+    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
+    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
+    w.add_bool("clip.use_gelu", True)
+    names = {}
+
+    def t(name, *shape, f16=False):
+        a = rng.standard_normal(shape).astype(np.float16 if f16 else np.float32)
+        w.add_tensor(name, a)
+        names[name] = list(shape)
+
+    t("v.patch_embd.weight", 32, 3, 14, 14, f16=True)
+    t("v.patch_embd.bias", 32)
+    t("v.position_embd.weight", 25, 32)
+    for i in range(2):
+        for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            t(f"v.blk.{i}.{n}.weight", 32, 32, f16=True)
+            t(f"v.blk.{i}.{n}.bias", 32)
+        t(f"v.blk.{i}.ffn_down.weight", 48, 32, f16=True)
+        t(f"v.blk.{i}.ffn_down.bias", 48)
+        t(f"v.blk.{i}.ffn_up.weight", 32, 48, f16=True)
+        t(f"v.blk.{i}.ffn_up.bias", 32)
+        for n in ("ln1", "ln2"):
+            t(f"v.blk.{i}.{n}.weight", 32)
+            t(f"v.blk.{i}.{n}.bias", 32)
+    t("v.post_ln.weight", 32)
+    t("v.post_ln.bias", 32)
+    t("resampler.pos_embed_k", 25, 64)  # the converter writes 70x70 = 4900 rows; toy size here
+    t("resampler.proj.weight", 64, 64, f16=True)
+    t("resampler.query", 16, 64)
+    t("resampler.kv.weight", 64, 32, f16=True)
+    for n in ("q", "k", "v", "out"):
+        t(f"resampler.attn.{n}.weight", 64, 64, f16=True)
+        t(f"resampler.attn.{n}.bias", 64)
+    for n in ("q", "kv", "post"):
+        t(f"resampler.ln_{n}.weight", 64)
+        t(f"resampler.ln_{n}.bias", 64)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return names
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--llama-cpp", type=Path, required=True, help="llama.cpp source tree (see the usage note)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args()
+    ensure_venv()
+    reference_env.check_blobs(args.llama_cpp, CONVERTER_BLOBS, "llama-cpp-python-0.3.36",
+                              f"--llama-cpp must be {LLAMA_CPP_SOURCE}; see the usage note in {Path(__file__).name}")
+    blobs = CONVERTER_BLOBS
+    import gguf
+    import torch
+    import transformers
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        qwen_folder("qwen2", tmp / "qwen2")
+        convert(args.llama_cpp, tmp / "qwen2", out / "qwen2-bf16.gguf", "bf16")
+        qwen_folder("qwen3", tmp / "qwen3")
+        convert(args.llama_cpp, tmp / "qwen3", out / "qwen3-f16.gguf", "f16")
+        llama_folder(tmp / "llama", out)
+        convert(args.llama_cpp, tmp / "llama", out / "llama-bf16.gguf", "bf16")
+        convert(args.llama_cpp, tmp / "llama", out / "llama-f32.gguf", "f32")
+        vocab_folder(tmp / "vocab")
+        convert(args.llama_cpp, tmp / "vocab", out / "vocab-qwen2.gguf", "f32", "--vocab-only")
+    meta = metadata_all(out / "metadata-all.gguf")
+    mm = mmproj(out / "mmproj-minicpmv.gguf")
+    manifest = {
+        "made_by": "tests/tools/reference/gguf_fixture.py",
+        "command": "/usr/bin/python3 tests/tools/reference/gguf_fixture.py --llama-cpp /work/ref/llama.cpp",
+        "llama_cpp": LLAMA_CPP_SOURCE,
+        "converter_blobs": blobs,
+        "gguf_py": gguf.__version__ if hasattr(gguf, "__version__") else reference_env.pinned(REQUIREMENTS)["gguf"],
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizer_ids_kept": KEEP_IDS,
+        "files": {
+            "qwen2-bf16.gguf": "tests/data/reference/qwen/qwen2, convert_hf_to_gguf.py --outtype bf16",
+            "qwen3-f16.gguf": "tests/data/reference/qwen/qwen3, convert_hf_to_gguf.py --outtype f16",
+            "llama-bf16.gguf": "llama.safetensors (LlamaForCausalLM, seed 7), --outtype bf16",
+            "llama-f32.gguf": "llama.safetensors, --outtype f32",
+            "vocab-qwen2.gguf": "tests/data/tokenizer-bpe, --vocab-only",
+            "metadata-all.gguf": "GGUFWriter, every metadata value type",
+            "mmproj-minicpmv.gguf": "GGUFWriter, MiniCPM-V 2.6 mmproj keys and tensor names",
+        },
+        "metadata_all": meta,
+        "mmproj_tensors": mm,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    for f in sorted(out.iterdir()):
+        print(f"{f.stat().st_size:9d}  {f}")
+
+
+if __name__ == "__main__":
+    main()
