@@ -198,7 +198,7 @@ std::string valueTypeName(ValueType t)
     return i < std::size(kNames) ? kNames[i] : "type " + std::to_string(i);
 }
 
-int64_t TensorInfo::elements() const
+int64_t GgufTensorInfo::elements() const
 {
     int64_t n = 1;
     for (int64_t d : ne)
@@ -395,7 +395,7 @@ std::vector<float> Metadata::getF32Array(const std::string &key) const
     return out;
 }
 
-const TensorInfo *GgufHeader::findTensor(const std::string &name) const
+const GgufTensorInfo *GgufHeader::findTensor(const std::string &name) const
 {
     const auto it = tensorIndex.find(name);
     return it == tensorIndex.end() ? nullptr : &tensors[it->second];
@@ -509,7 +509,7 @@ GgufHeader parseGgufHeader(const uint8_t *bytes, uint64_t size, const std::strin
 
     h.tensors.reserve(nTensors);
     for (uint64_t k = 0; k < nTensors; ++k) {
-        TensorInfo t;
+        GgufTensorInfo t;
         t.infoOffset = r.pos();
         t.name = r.readString("the name of tensor #" + std::to_string(k));
         const std::string &n = t.name;
@@ -579,7 +579,7 @@ GgufHeader parseGgufHeader(const uint8_t *bytes, uint64_t size, const std::strin
     const uint64_t dataSize = size - h.dataStart;
     std::vector<size_t> order(h.tensors.size());
     for (size_t i = 0; i < order.size(); ++i) {
-        const TensorInfo &t = h.tensors[i];
+        const GgufTensorInfo &t = h.tensors[i];
         if (t.offset > dataSize || t.bytes > dataSize - t.offset)
             invalid(path,
                     "tensor '" + t.name + "' (" + std::to_string(t.bytes) + " bytes at data offset " +
@@ -592,7 +592,7 @@ GgufHeader parseGgufHeader(const uint8_t *bytes, uint64_t size, const std::strin
     std::sort(order.begin(), order.end(),
               [&](size_t a, size_t b) { return h.tensors[a].offset < h.tensors[b].offset; });
     for (size_t i = 1; i < order.size(); ++i) {
-        const TensorInfo &a = h.tensors[order[i - 1]], &b = h.tensors[order[i]];
+        const GgufTensorInfo &a = h.tensors[order[i - 1]], &b = h.tensors[order[i]];
         if (a.offset + a.bytes > b.offset && b.bytes != 0 && a.bytes != 0)
             invalid(path,
                     "tensors '" + a.name + "' and '" + b.name + "' overlap in the data section" +
@@ -616,7 +616,7 @@ GgufFile GgufFile::open(const std::string &path)
 
 GgufTensorView GgufFile::tensor(const std::string &name) const
 {
-    const TensorInfo *t = m_header.findTensor(name);
+    const GgufTensorInfo *t = m_header.findTensor(name);
     if (!t)
         throw Error(ErrorCode::TensorMissing, "GGUF file '" + m_path + "' has no tensor '" + name + "'",
                     name);

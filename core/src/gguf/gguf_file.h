@@ -78,7 +78,7 @@ struct Value
 };
 
 // A tensor as the header describes it.
-struct TensorInfo
+struct GgufTensorInfo
 {
     std::string name;
     quant::GgmlType type = quant::GgmlType::F32;
@@ -137,10 +137,10 @@ struct GgufHeader
     uint64_t dataStart = 0;  // file offset of the data section (aligned)
     uint64_t fileSize = 0;
     Metadata meta;
-    std::vector<TensorInfo> tensors; // in file order
+    std::vector<GgufTensorInfo> tensors; // in file order
     std::map<std::string, size_t> tensorIndex;
 
-    const TensorInfo *findTensor(const std::string &name) const;
+    const GgufTensorInfo *findTensor(const std::string &name) const;
 };
 
 // Validates a whole GGUF file of `size` bytes at `bytes` (`path` only names it in messages): magic, version 2
@@ -155,7 +155,7 @@ GgufHeader parseGgufHeader(const uint8_t *bytes, uint64_t size, const std::strin
 // A tensor's bytes inside the mapping.
 struct GgufTensorView
 {
-    const TensorInfo *info = nullptr;
+    const GgufTensorInfo *info = nullptr;
     const uint8_t *data = nullptr;
     uint64_t size = 0;
 };
@@ -171,7 +171,7 @@ public:
     const std::string &path() const { return m_path; }
     const GgufHeader &header() const { return m_header; }
     const Metadata &meta() const { return m_header.meta; }
-    const std::vector<TensorInfo> &tensors() const { return m_header.tensors; }
+    const std::vector<GgufTensorInfo> &tensors() const { return m_header.tensors; }
     bool hasTensor(const std::string &name) const { return m_header.findTensor(name) != nullptr; }
     // Error(TensorMissing) naming the tensor and file; Error(CheckpointInvalid) naming the tensor and the
     // type when the type is one UHD Lens does not compute with (quant::GgmlTypeInfo::supported).

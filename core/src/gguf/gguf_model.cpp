@@ -18,9 +18,9 @@ namespace {
     throw Error(ErrorCode::ConfigInvalid, "GGUF file '" + h.meta.source() + "': " + reason, subject);
 }
 
-const TensorInfo &requireTensor(const GgufHeader &h, const std::string &name, size_t dims)
+const GgufTensorInfo &requireTensor(const GgufHeader &h, const std::string &name, size_t dims)
 {
-    const TensorInfo *t = h.findTensor(name);
+    const GgufTensorInfo *t = h.findTensor(name);
     if (!t)
         configError(h, "no tensor '" + name + "'", name);
     if (t->ne.size() != dims)
@@ -66,7 +66,7 @@ nlohmann::json llmConfigJson(const GgufHeader &h)
             p + "attention.value_length");
     if (const auto st = m.optString(p + "rope.scaling.type"); st && *st != "none")
         configError(h, "rope scaling '" + *st + "' is not supported", p + "rope.scaling.type");
-    const TensorInfo &embd = requireTensor(h, "token_embd.weight", 2);
+    const GgufTensorInfo &embd = requireTensor(h, "token_embd.weight", 2);
     if (embd.ne[0] != hidden)
         configError(h,
                     "token_embd.weight has rows of " + std::to_string(embd.ne[0]) + ", embedding_length is " +
@@ -119,8 +119,8 @@ nlohmann::json mmprojVisionConfigJson(const GgufHeader &h)
                     "clip.minicpmv_version");
     const uint32_t patch = m.getU32("clip.vision.patch_size");
     const uint32_t layers = m.getU32("clip.vision.block_count");
-    const TensorInfo &query = requireTensor(h, "resampler.query", 2); // [Q, E] in torch order
-    const TensorInfo &pos = requireTensor(h, "v.position_embd.weight", 2);
+    const GgufTensorInfo &query = requireTensor(h, "resampler.query", 2); // [Q, E] in torch order
+    const GgufTensorInfo &pos = requireTensor(h, "v.position_embd.weight", 2);
     const int64_t cells = pos.ne[1];
     const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(cells))));
     if (side * side != cells || patch == 0)

@@ -222,7 +222,7 @@ def metadata_all(path: Path) -> dict:
     b = np.array([[1.5, -2.0, 65504.0], [0.0, 1e-4, -0.333]], dtype=np.float16)
     w.add_tensor("t.f16", b)
     tensors["t.f16"] = {"type": "F16", "shape": [2, 3], "values": b.astype(np.float32).reshape(-1).tolist()}
-    c = np.array([3.0, -0.015625, 1e30, 7.0], dtype=np.float32)
+    c = np.array([3.0, -0.015625, 2.0 ** 100, 7.0], dtype=np.float32)
     c_bf16 = (c.view(np.uint32) >> 16).astype(np.uint16)  # exact: each value is bf16-representable
     w.add_tensor("t.bf16", c_bf16, raw_shape=c.shape, raw_dtype=gguf.GGMLQuantizationType.BF16)
     tensors["t.bf16"] = {"type": "BF16", "shape": [4], "values": c.tolist()}
@@ -240,7 +240,7 @@ def mmproj(path: Path) -> dict:
     """The keys and tensor names of minicpmv-convert-image-encoder-to-gguf.py (minicpmv_version 3 = MiniCPM-V
     2.6), at toy sizes: tower width 32, 2 blocks, 4 heads, MLP 48, patch 14, 5x5 position grid (image 70, and 25
     pos_embed_k rows where the converter writes its fixed 70x70 table),
-    resampler width 64 with 16 queries."""
+    resampler width 128 (one 128-wide head) with 16 queries."""
     import numpy as np
     import gguf
     rng = np.random.default_rng(3)
@@ -286,16 +286,16 @@ def mmproj(path: Path) -> dict:
             t(f"v.blk.{i}.{n}.bias", 32)
     t("v.post_ln.weight", 32)
     t("v.post_ln.bias", 32)
-    t("resampler.pos_embed_k", 25, 64)  # the converter writes 70x70 = 4900 rows; toy size here
-    t("resampler.proj.weight", 64, 64, f16=True)
-    t("resampler.query", 16, 64)
-    t("resampler.kv.weight", 64, 32, f16=True)
+    t("resampler.pos_embed_k", 25, 128)  # the converter writes 70x70 = 4900 rows; toy size here
+    t("resampler.proj.weight", 128, 128, f16=True)
+    t("resampler.query", 16, 128)
+    t("resampler.kv.weight", 128, 32, f16=True)
     for n in ("q", "k", "v", "out"):
-        t(f"resampler.attn.{n}.weight", 64, 64, f16=True)
-        t(f"resampler.attn.{n}.bias", 64)
+        t(f"resampler.attn.{n}.weight", 128, 128, f16=True)
+        t(f"resampler.attn.{n}.bias", 128)
     for n in ("q", "kv", "post"):
-        t(f"resampler.ln_{n}.weight", 64)
-        t(f"resampler.ln_{n}.bias", 64)
+        t(f"resampler.ln_{n}.weight", 128)
+        t(f"resampler.ln_{n}.bias", 128)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
