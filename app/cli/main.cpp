@@ -33,6 +33,7 @@ const std::map<QString, Command> &commands()
         {QStringLiteral("eval"), {cli::runEval, "exact-match accuracy of models on a synthetic evaluation set"}},
         {QStringLiteral("convert"),
          {cli::runConvert, "copy a model folder, converting its PyTorch pickle weights to safetensors (safely)"}},
+        {QStringLiteral("gguf-info"), {cli::runGgufInfo, "describe a GGUF file: architecture, tensor types, tokenizer"}},
     };
     return table;
 }

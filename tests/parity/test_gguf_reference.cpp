@@ -87,8 +87,8 @@ void compareConfig(const json &gguf, const json &hf, bool qwen3)
          {"hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
           "intermediate_size", "vocab_size", "max_position_embeddings", "tie_word_embeddings"})
         EXPECT_EQ(gguf.at(k), hf.at(k)) << k;
-    EXPECT_FLOAT_EQ(gguf.at("rope_theta").get<float>(), hf.at("rope_theta").get<float>());
-    EXPECT_FLOAT_EQ(gguf.at("rms_norm_eps").get<float>(), hf.at("rms_norm_eps").get<float>());
+    EXPECT_EQ(gguf.at("rope_theta").get<double>(), hf.at("rope_theta").get<double>());
+    EXPECT_EQ(gguf.at("rms_norm_eps").get<double>(), hf.at("rms_norm_eps").get<double>());
     if (qwen3) {
         EXPECT_EQ(gguf.at("head_dim"), hf.at("head_dim"));
     } else {

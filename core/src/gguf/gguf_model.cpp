@@ -7,6 +7,8 @@
 #include "uhdlens/errors.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace uhdlens::gguf {
@@ -29,6 +31,19 @@ const GgufTensorInfo &requireTensor(const GgufHeader &h, const std::string &name
                         std::to_string(dims),
                     name);
     return *t;
+}
+
+// The shortest decimal that reads back as `f` (1e-06, not 9.99999997e-07): GGUF stores f32 where config.json
+// has the decimal the float came from.
+double shortestDouble(float f)
+{
+    char buf[32];
+    for (int precision = 6; precision < 10; ++precision) {
+        std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(f));
+        if (std::strtof(buf, nullptr) == f)
+            break;
+    }
+    return std::strtod(buf, nullptr);
 }
 
 } // namespace
@@ -81,8 +96,8 @@ nlohmann::json llmConfigJson(const GgufHeader &h)
     c["num_key_value_heads"] = kvHeads;
     c["intermediate_size"] = ffn;
     c["vocab_size"] = embd.ne[1];
-    c["rope_theta"] = static_cast<double>(ropeTheta);
-    c["rms_norm_eps"] = static_cast<double>(eps);
+    c["rope_theta"] = shortestDouble(ropeTheta);
+    c["rms_norm_eps"] = shortestDouble(eps);
     c["head_dim"] = headDim;
     c["max_position_embeddings"] = m.optU32(p + "context_length").value_or(32768);
     c["tie_word_embeddings"] = h.findTensor("output.weight") == nullptr;
@@ -149,7 +164,7 @@ nlohmann::json mmprojVisionConfigJson(const GgufHeader &h)
     vc["num_hidden_layers"] = layers;
     vc["patch_size"] = patch;
     vc["image_size"] = side * patch;
-    vc["layer_norm_eps"] = static_cast<double>(m.getF32("clip.vision.attention.layer_norm_epsilon"));
+    vc["layer_norm_eps"] = shortestDouble(m.getF32("clip.vision.attention.layer_norm_epsilon"));
     // clip.use_gelu (the converter always writes true): ggml_gelu is the tanh approximation.
     if (!m.optBool("clip.use_gelu").value_or(true))
         configError(h, "clip.use_gelu false (quick-gelu towers) is not supported", "clip.use_gelu");
