@@ -293,7 +293,9 @@ std::pair<std::string, std::string> splitBlock(std::string_view name)
 
 std::optional<MappedName> mapTensorName(FileKind kind, std::string_view ggufName, std::string_view arch)
 {
-    const auto [pattern, bid] = splitBlock(ggufName);
+    // (not a structured binding: clang 14, the fuzz build's compiler, cannot capture those in a lambda)
+    const std::pair<std::string, std::string> split = splitBlock(ggufName);
+    const std::string &pattern = split.first, &bid = split.second;
     auto lookup = [&](const auto &rows) -> std::optional<MappedName> {
         for (const NameRow &r : rows) {
             if (r.gguf != pattern)
