@@ -2,12 +2,15 @@
 // tools/reference/gguf_fixture.py) against the checkpoints they were converted from: every tensor, mapped
 // through the llama.cpp -> HF name table and (LLaMA) un-permuted, is bit-identical to the checkpoint's
 // (BF16 / F32 files) or to its round-to-nearest f16 (F16 files); the config rebuilt from metadata equals the
-// checkpoint's config.json on every key qwenConfig reads; the tokenizer from tokenizer.ggml.* gives
+// checkpoint's config.json on every key qwenConfig reads; a MiniCPM-V 2.6 mmproj file written by llama.cpp's
+// minicpmv converter maps back to the vpm.* / resampler.* state dict (in_proj split, proj transposed, fc1/fc2
+// named ffn_down/ffn_up) and its config feeds readMiniCpmV26Vision; the tokenizer from tokenizer.ggml.* gives
 // tokenizers' ids on every string of tests/data/tokenizer-bpe/cases.json.
 #include "bpe_tokenizer.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_model.h"
 #include "gguf/gguf_torch.h"
+#include "models/minicpmv26_vision.h"
 #include "models/qwen_lm.h"
 #include "safetensors.h"
 
@@ -175,4 +178,57 @@ TEST(GgufReference, TokenizerFromMetadataMatchesTokenizers)
         const BpeTokenizer t(ggufBpeSpec(GgufFile::open(kDir + "/" + file).meta()));
         EXPECT_EQ(t.decode(t.encode("Hello, world! 123")), "Hello, world! 123") << file;
     }
+}
+
+TEST(GgufReference, MiniCpmVMmprojMapsToTheStateDict)
+{
+    const GgufFile f = GgufFile::open(kDir + "/mmproj-minicpmv.gguf");
+    const Checkpoint ck = Checkpoint::open(kDir + "/mmproj-source.safetensors");
+    std::set<std::string> seen;
+    for (const GgufTensorInfo &t : f.tensors()) {
+        SCOPED_TRACE("mmproj tensor " + t.name);
+        const auto mapped = mapTensorName(FileKind::Mmproj, t.name);
+        ASSERT_TRUE(mapped.has_value()) << "no HF name for " << t.name;
+        ASSERT_NE(mapped->transform, Transform::Derived);
+        torch::Tensor ref = ck.get(mapped->hf).to(torch::kFloat32);
+        switch (mapped->transform) {
+        case Transform::InProjQ:
+        case Transform::InProjK:
+        case Transform::InProjV: {
+            const int64_t part = mapped->transform == Transform::InProjQ   ? 0
+                                 : mapped->transform == Transform::InProjK ? 1
+                                                                           : 2;
+            ref = ref.narrow(0, part * ref.size(0) / 3, ref.size(0) / 3);
+            break;
+        }
+        case Transform::Transpose:
+            ref = ref.t();
+            break;
+        default:
+            break;
+        }
+        const torch::Tensor got = floatTensor(f, t.name);
+        ASSERT_EQ(got.sizes(), ref.sizes()) << mapped->hf;
+        // The converter writes 2-D weights (and the 4-D patch embedding) as f16 of the float32 values, the
+        // rest as float32: bf16 values widened are exact, f16 is their round-to-nearest.
+        const torch::Tensor want = ref.to(got.scalar_type()).contiguous(), a = got.contiguous();
+        EXPECT_EQ(std::memcmp(a.data_ptr(), want.data_ptr(), a.numel() * a.element_size()), 0)
+            << "stage: mmproj tensor vs state dict; " << t.name << " -> " << mapped->hf << ", max abs diff "
+            << (a.to(torch::kFloat32) - want.to(torch::kFloat32)).abs().max().item<float>();
+        seen.insert(mapped->hf);
+    }
+    for (const std::string &name : ck.names())
+        EXPECT_TRUE(seen.count(name)) << "state-dict tensor " << name << " not in the mmproj file";
+
+    const json c = mmprojVisionConfigJson(f.header());
+    const models::MiniCpmV26Vision v = models::readMiniCpmV26Vision(c);
+    EXPECT_EQ(v.vision.dim, 32);
+    EXPECT_EQ(v.vision.layers, 2);
+    EXPECT_EQ(v.vision.heads, 4);
+    EXPECT_EQ(v.vision.mlpDim, 48);
+    EXPECT_EQ(v.vision.patch, 14);
+    EXPECT_EQ(v.vision.imageSize, 70);
+    EXPECT_EQ(v.resampler.dim, 128);
+    EXPECT_EQ(v.tokensPerImage, 16);
+    EXPECT_EQ(v.policy.scale, 448);
 }

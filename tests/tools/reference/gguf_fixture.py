@@ -11,8 +11,14 @@ Writes tests/data/reference/gguf/:
   vocab-qwen2.gguf    tests/data/tokenizer-bpe's tokenizer (1040 ids) converted with --vocab-only
   metadata-all.gguf   gguf-py GGUFWriter: one key of every metadata value type, arrays of each (strings too),
                       general.alignment 64, tensors F32 / F16 / BF16 / I32 with known values
-  mmproj-minicpmv.gguf  GGUFWriter: the clip.* keys and tensor names llama.cpp's minicpmv converter writes
-                      (tools/mtmd/legacy-models/minicpmv-convert-image-encoder-to-gguf.py), tiny random tensors
+  mmproj-source.safetensors  a tiny random MiniCPM-V 2.6 vision tower + resampler (vpm.*, resampler.*, bf16:
+                      tower width 32, 2 blocks, 4 heads, MLP 48, patch 14, 5x5 positions; resampler width 128, 16
+                      queries)
+  mmproj-minicpmv.gguf  that state dict converted by llama.cpp's own minicpmv converter
+                      (tools/mtmd/legacy-models/minicpmv-convert-image-encoder-to-gguf.py --minicpmv_version 3; the
+                      surgery step's two torch.save lines are repeated here), minus resampler.pos_embed_k (the
+                      converter's fixed 70x70 sin-cos table, 2.5 MB; UHD Lens computes it) dropped by re-writing the
+                      file with gguf-py, every other key and tensor unchanged
   manifest.json       versions, llama.cpp commit note, what each file holds, and the expected metadata values of
                       metadata-all.gguf (key -> type, value) for the C++ test to compare against
 
@@ -57,6 +63,7 @@ CONVERTER_BLOBS = {
     "conversion/base.py": "35f564e40c425fa8bafc0767648e8082e9969516",
     "conversion/qwen.py": "95a41fb3ad07c71558fe52561fd39b6958398839",
     "conversion/llama.py": "41d8c2309281911564ab3604d84a2f30010ef7cc",
+    "tools/mtmd/legacy-models/minicpmv-convert-image-encoder-to-gguf.py": "1f563fbfc5998c3eefb9b5f253f35637cfb8024e",
 }
 KEEP_IDS = 490  # + the 14 added tokens < 512 embedding rows
 
@@ -236,71 +243,78 @@ def metadata_all(path: Path) -> dict:
     return {"metadata": expected, "tensors": tensors}
 
 
-def mmproj(path: Path) -> dict:
-    """The keys and tensor names of minicpmv-convert-image-encoder-to-gguf.py (minicpmv_version 3 = MiniCPM-V
-    2.6), at toy sizes: tower width 32, 2 blocks, 4 heads, MLP 48, patch 14, 5x5 position grid (image 70, and 25
-    pos_embed_k rows where the converter writes its fixed 70x70 table),
-    resampler width 128 (one 128-wide head) with 16 queries."""
-    import numpy as np
+MMPROJ_CONVERTER = "tools/mtmd/legacy-models/minicpmv-convert-image-encoder-to-gguf.py"
+MMPROJ_SIZES = dict(vision_width=32, vision_layers=2, vision_heads=4, vision_mlp=48, patch=14, grid=5, width=128,
+                    queries=16)
+
+
+def mmproj_source(folder: Path, out: Path) -> None:
+    """A tiny random MiniCPM-V 2.6 vision tower + resampler under the checkpoint's names (vpm.*, resampler.*),
+    saved to out/mmproj-source.safetensors, and split as minicpmv-surgery.py splits a model (it needs the
+    model's remote code, so its two torch.save lines are repeated here): minicpmv.clip = vpm.* without the
+    prefix, minicpmv.projector = resampler.*, both as float32."""
+    import torch
+    from safetensors.torch import save_file
+    z = MMPROJ_SIZES
+    d, e, m = z["vision_width"], z["width"], z["vision_mlp"]
+    shapes = {"vpm.embeddings.patch_embedding.weight": [d, 3, z["patch"], z["patch"]],
+              "vpm.embeddings.patch_embedding.bias": [d],
+              "vpm.embeddings.position_embedding.weight": [z["grid"] ** 2, d],
+              "vpm.post_layernorm.weight": [d], "vpm.post_layernorm.bias": [d],
+              "resampler.query": [z["queries"], e], "resampler.kv_proj.weight": [e, d],
+              "resampler.attn.in_proj_weight": [3 * e, e], "resampler.attn.in_proj_bias": [3 * e],
+              "resampler.attn.out_proj.weight": [e, e], "resampler.attn.out_proj.bias": [e],
+              "resampler.proj": [e, e]}
+    for n in ("ln_q", "ln_kv", "ln_post"):
+        shapes[f"resampler.{n}.weight"] = [e]
+        shapes[f"resampler.{n}.bias"] = [e]
+    for i in range(z["vision_layers"]):
+        p = f"vpm.encoder.layers.{i}."
+        for n in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            shapes[p + f"self_attn.{n}.weight"] = [d, d]
+            shapes[p + f"self_attn.{n}.bias"] = [d]
+        shapes[p + "mlp.fc1.weight"], shapes[p + "mlp.fc1.bias"] = [m, d], [m]
+        shapes[p + "mlp.fc2.weight"], shapes[p + "mlp.fc2.bias"] = [d, m], [d]
+        for n in ("layer_norm1", "layer_norm2"):
+            shapes[p + f"{n}.weight"], shapes[p + f"{n}.bias"] = [d], [d]
+    g = torch.Generator().manual_seed(11)
+    state = {k: (torch.randn(v, generator=g) * 0.5).to(torch.bfloat16) for k, v in shapes.items()}
+    save_file(state, str(out / "mmproj-source.safetensors"), metadata={"format": "pt"})
+    folder.mkdir(parents=True)
+    torch.save({k[len("vpm."):]: v.float() for k, v in state.items() if k.startswith("vpm.")},
+               folder / "minicpmv.clip")
+    torch.save({k: v.float() for k, v in state.items() if k.startswith("resampler")}, folder / "minicpmv.projector")
+    config = {"version": 2.6, "hidden_size": e, "query_num": z["queries"], "image_size": 448,
+              "vision_config": {"hidden_size": d, "image_size": z["grid"] * z["patch"], "intermediate_size": m,
+                                "num_attention_heads": z["vision_heads"], "num_hidden_layers": z["vision_layers"],
+                                "patch_size": z["patch"], "model_type": "siglip"}}
+    (folder / "config.json").write_text(json.dumps(config, indent=1))
+
+
+def mmproj_convert(llama_cpp: Path, folder: Path, out_file: Path) -> None:
+    """Runs llama.cpp's minicpmv converter (MiniCPM-V 2.6 = --minicpmv_version 3, f16 weights), then drops
+    resampler.pos_embed_k, the fixed 70x70 sin-cos table it adds (4900 x width f32: 2.5 MB), by re-writing the
+    file with gguf-py: every other key (same type, same order) and tensor (same bytes) is copied unchanged."""
     import gguf
-    rng = np.random.default_rng(3)
-    w = gguf.GGUFWriter(str(path), arch="clip")
-    w.add_description("image encoder for MiniCPM-V")
-    w.add_bool("clip.has_text_encoder", False)
-    w.add_bool("clip.has_vision_encoder", True)
-    w.add_bool("clip.has_minicpmv_projector", True)
-    w.add_string("clip.projector_type", "resampler")
-    w.add_int32("clip.minicpmv_version", 3)
-    w.add_uint32("clip.vision.image_size", 448)
-    w.add_uint32("clip.vision.patch_size", 14)
-    w.add_uint32("clip.vision.embedding_length", 32)
-    w.add_uint32("clip.vision.feed_forward_length", 48)
-    w.add_uint32("clip.vision.projection_dim", 0)
-    w.add_uint32("clip.vision.attention.head_count", 4)
-    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
-    w.add_uint32("clip.vision.block_count", 2)
-    w.add_uint32("clip.minicpmv_query_num", 16)
-    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
-    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
-    w.add_bool("clip.use_gelu", True)
-    names = {}
-
-    def t(name, *shape, f16=False):
-        a = rng.standard_normal(shape).astype(np.float16 if f16 else np.float32)
-        w.add_tensor(name, a)
-        names[name] = list(shape)
-
-    t("v.patch_embd.weight", 32, 3, 14, 14, f16=True)
-    t("v.patch_embd.bias", 32)
-    t("v.position_embd.weight", 25, 32)
-    for i in range(2):
-        for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
-            t(f"v.blk.{i}.{n}.weight", 32, 32, f16=True)
-            t(f"v.blk.{i}.{n}.bias", 32)
-        t(f"v.blk.{i}.ffn_down.weight", 48, 32, f16=True)
-        t(f"v.blk.{i}.ffn_down.bias", 48)
-        t(f"v.blk.{i}.ffn_up.weight", 32, 48, f16=True)
-        t(f"v.blk.{i}.ffn_up.bias", 32)
-        for n in ("ln1", "ln2"):
-            t(f"v.blk.{i}.{n}.weight", 32)
-            t(f"v.blk.{i}.{n}.bias", 32)
-    t("v.post_ln.weight", 32)
-    t("v.post_ln.bias", 32)
-    t("resampler.pos_embed_k", 25, 128)  # the converter writes 70x70 = 4900 rows; toy size here
-    t("resampler.proj.weight", 128, 128, f16=True)
-    t("resampler.query", 16, 128)
-    t("resampler.kv.weight", 128, 32, f16=True)
-    for n in ("q", "k", "v", "out"):
-        t(f"resampler.attn.{n}.weight", 128, 128, f16=True)
-        t(f"resampler.attn.{n}.bias", 128)
-    for n in ("q", "kv", "post"):
-        t(f"resampler.ln_{n}.weight", 128)
-        t(f"resampler.ln_{n}.bias", 128)
+    subprocess.run([sys.executable, str(llama_cpp / MMPROJ_CONVERTER), "-m", str(folder), "--minicpmv-projector",
+                    str(folder / "minicpmv.projector"), "--output-dir", str(folder), "--minicpmv_version", "3"],
+                   check=True, env=dict(os.environ, PYTHONPATH=str(llama_cpp / "gguf-py")))
+    r = gguf.GGUFReader(str(folder / "mmproj-model-f16.gguf"))
+    w = gguf.GGUFWriter(str(out_file), arch=r.fields["general.architecture"].contents())
+    for name, field in r.fields.items():
+        if name.startswith("GGUF.") or name == "general.architecture":
+            continue
+        vtype = field.types[0]
+        sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
+        w.add_key_value(name, field.contents(), vtype, sub_type=sub)
+    for t in r.tensors:
+        if t.name == "resampler.pos_embed_k":
+            continue
+        w.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    return names
 
 
 def main() -> None:
@@ -329,7 +343,9 @@ def main() -> None:
         vocab_folder(tmp / "vocab")
         convert(args.llama_cpp, tmp / "vocab", out / "vocab-qwen2.gguf", "f32", "--vocab-only")
     meta = metadata_all(out / "metadata-all.gguf")
-    mm = mmproj(out / "mmproj-minicpmv.gguf")
+    with tempfile.TemporaryDirectory() as tmp:
+        mmproj_source(Path(tmp) / "minicpmv", out)
+        mmproj_convert(args.llama_cpp, Path(tmp) / "minicpmv", out / "mmproj-minicpmv.gguf")
     manifest = {
         "made_by": "tests/tools/reference/gguf_fixture.py",
         "command": "/usr/bin/python3 tests/tools/reference/gguf_fixture.py --llama-cpp /work/ref/llama.cpp",
@@ -346,10 +362,12 @@ def main() -> None:
             "llama-f32.gguf": "llama.safetensors, --outtype f32",
             "vocab-qwen2.gguf": "tests/data/tokenizer-bpe, --vocab-only",
             "metadata-all.gguf": "GGUFWriter, every metadata value type",
-            "mmproj-minicpmv.gguf": "GGUFWriter, MiniCPM-V 2.6 mmproj keys and tensor names",
+            "mmproj-minicpmv.gguf": f"mmproj-source.safetensors, {MMPROJ_CONVERTER} --minicpmv_version 3, "
+                                    "resampler.pos_embed_k dropped",
+            "mmproj-source.safetensors": "random MiniCPM-V 2.6 vpm.* / resampler.* (bf16), seed 11",
         },
         "metadata_all": meta,
-        "mmproj_tensors": mm,
+        "mmproj_sizes": MMPROJ_SIZES,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     for f in sorted(out.iterdir()):
