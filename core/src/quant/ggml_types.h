@@ -44,6 +44,9 @@ enum class GgmlType : uint32_t
     BF16 = 30,
     TQ1_0 = 34,
     TQ2_0 = 35,
+    MXFP4 = 39, // gguf-py 0.19.0 GGML_QUANT_SIZES (the pinned version, tests/tools/reference/gguf_requirements.txt)
+    NVFP4 = 40,
+    Q1_0 = 41,
 };
 
 struct GgmlTypeInfo
@@ -88,6 +91,9 @@ inline constexpr GgmlTypeInfo kGgmlTypes[] = {
     {GgmlType::BF16, "BF16", 1, 2, true},
     {GgmlType::TQ1_0, "TQ1_0", 256, 54, false},
     {GgmlType::TQ2_0, "TQ2_0", 256, 66, false},
+    {GgmlType::MXFP4, "MXFP4", 32, 17, false}, // e8m0 scale; 16 B of e2m1 nibbles (gpt-oss)
+    {GgmlType::NVFP4, "NVFP4", 64, 36, false},
+    {GgmlType::Q1_0, "Q1_0", 128, 18, false},
 };
 
 // The row for an on-disk type id; nullopt for an id ggml does not define (a corrupt or future file).
