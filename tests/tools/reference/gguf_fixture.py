@@ -317,6 +317,40 @@ def mmproj_convert(llama_cpp: Path, folder: Path, out_file: Path) -> None:
     w.close()
 
 
+# llama.cpp splits "smollm" text in two passes (src/llama-vocab.cpp: "\\p{N}", then the GPT-2 expression on each
+# piece); core/src/gguf/gguf_model.cpp uses one expression. This check runs both on random strings with the
+# `regex` module (the Unicode-property engine transformers uses) and keeps the count of differences (must be 0).
+SMOLLM_GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
+SMOLLM_OURS = r"\p{N}|'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?[^\s\p{L}\p{N}]+|\s+(?=\p{N})|\s+(?!\S)"
+
+
+def smollm_check(strings: int = 200000) -> int:
+    import random
+    import regex
+
+    def split(pattern, pieces):  # matches and the gaps between them, as llama.cpp's unicode_regex_split keeps them
+        out = []
+        for p in pieces:
+            pos = 0
+            for m in regex.finditer(pattern, p):
+                if m.start() > pos:
+                    out.append(p[pos:m.start()])
+                if m.end() > m.start():
+                    out.append(m.group())
+                pos = m.end()
+            if pos < len(p):
+                out.append(p[pos:])
+        return out
+
+    rng = random.Random(1)
+    alphabet = list("ab Z1 2\n\t'.,!\u00e9\u4e94") + [" ", "  ", "'s", "'ll", "9"]
+    bad = 0
+    for _ in range(strings):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        bad += split(SMOLLM_GPT2, split(r"\p{N}", [s])) != split(SMOLLM_OURS, [s])
+    return bad
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--llama-cpp", type=Path, required=True, help="llama.cpp source tree (see the usage note)")
@@ -368,6 +402,7 @@ def main() -> None:
         },
         "metadata_all": meta,
         "mmproj_sizes": MMPROJ_SIZES,
+        "smollm_one_regex_vs_two_pass": {"strings": 200000, "differences": smollm_check()},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     for f in sorted(out.iterdir()):
