@@ -5,6 +5,7 @@
 // Fixtures: tests/data/reference/gguf (tools/reference/gguf_fixture.py).
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_model.h"
+#include "gguf/gguf_pair.h"
 #include "gguf/gguf_torch.h"
 #include "models/minicpmv26_vision.h"
 
@@ -746,4 +747,92 @@ TEST(GgufTokenizer, NamedPreTokenizersCompile)
     EXPECT_EQ(tok.decode(a), "x  12");
     EXPECT_EQ(a.back(), tok.tokenToId("2"));
     EXPECT_EQ(a[a.size() - 2], tok.tokenToId("1"));
+}
+
+// --- LLM + mmproj pairs
+// -----------------------------------------------------------------------------------------
+
+namespace {
+class PairDir
+{
+public:
+    PairDir()
+    {
+        static int n = 0;
+        m_path = fs::temp_directory_path() /
+                 ("uhdlens-gguf-pair-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+        fs::remove_all(m_path);
+        fs::create_directories(m_path);
+    }
+    ~PairDir() { fs::remove_all(m_path); }
+    std::string add(const std::string &fixture, const std::string &as)
+    {
+        fs::copy_file(kDir + "/" + fixture, m_path / as);
+        return (m_path / as).string();
+    }
+    std::string path() const { return m_path.string(); }
+
+private:
+    fs::path m_path;
+};
+
+template <class F> void expectError(F fn, ErrorCode code, const std::vector<std::string> &parts)
+{
+    try {
+        fn();
+        FAIL() << "accepted; expected " << parts.front();
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), code) << e.what();
+        for (const auto &p : parts)
+            EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << "\nlacks: " << p;
+    }
+}
+} // namespace
+
+TEST(GgufPair, FolderFileAndExplicitPair)
+{
+    PairDir d;
+    const std::string llm = d.add("qwen2-bf16.gguf", "model-Q8_0.gguf");
+    expectError([&] { findGgufPair(d.path()); }, ErrorCode::FileNotFound, {"no mmproj", d.path()});
+    expectError([&] { findGgufPair(llm); }, ErrorCode::FileNotFound, {"no mmproj"});
+    const std::string mm = d.add("mmproj-minicpmv.gguf", "mmproj-model-f16.gguf");
+    GgufPair p = findGgufPair(d.path());
+    EXPECT_EQ(p.llm, llm);
+    EXPECT_EQ(p.mmproj, mm);
+    p = findGgufPair(mm); // the mmproj finds its language model
+    EXPECT_EQ(p.llm, llm);
+    // Two language models in one folder: the folder is ambiguous, each file is not.
+    const std::string llm2 = d.add("qwen3-f16.gguf", "model-F16.gguf");
+    expectError([&] { findGgufPair(d.path()); }, ErrorCode::InvalidArgument,
+                {"several language-model", "model-F16.gguf"});
+    EXPECT_EQ(findGgufPair(llm2).llm, llm2);
+    EXPECT_EQ(findGgufPair(llm2).mmproj, mm);
+    expectError([&] { findGgufPair(mm); }, ErrorCode::InvalidArgument, {"several language-model"});
+    // Ollama-style blobs without an extension, in either order; two LLMs are refused.
+    const std::string blobA = d.add("qwen2-bf16.gguf", "sha256-aaaa"),
+                      blobB = d.add("mmproj-minicpmv.gguf", "sha256-bbbb");
+    EXPECT_EQ(findGgufPair(blobB, blobA).llm, blobA);
+    EXPECT_EQ(findGgufPair(blobA, blobB).mmproj, blobB);
+    expectError([&] { findGgufPair(blobA, llm); }, ErrorCode::InvalidArgument, {"both language-model files"});
+    expectError([&] { findGgufPair(d.path() + "/nope.gguf"); }, ErrorCode::FileNotFound, {"nope.gguf"});
+    const std::string junk = d.add("manifest.json", "junk.gguf");
+    expectError([&] { findGgufPair(d.path() + "/model-F16.gguf", junk); }, ErrorCode::CheckpointInvalid,
+                {"not a GGUF file", "junk.gguf"});
+}
+
+TEST(GgufPair, WidthsMustAgree)
+{
+    const GgufHeader mm = GgufFile::open(kDir + "/mmproj-minicpmv.gguf").header();
+    GgufHeader llm = GgufFile::open(kDir + "/qwen2-bf16.gguf").header();
+    const GgufPair files{"llm.gguf", "mmproj.gguf"};
+    expectError([&] { checkGgufPair(llm, mm, files); }, ErrorCode::ConfigInvalid,
+                {"width 128", "has width 64", "mmproj.gguf", "llm.gguf"});
+    expectError([&] { checkGgufPair(mm, mm, files); }, ErrorCode::UnknownFamily, {"architecture 'clip'"});
+    // The same LLM declared 128 wide (token_embd rows included) pairs.
+    Value w;
+    w.type = ValueType::U32;
+    w.u = 128;
+    llm = withValue(llm, "qwen2.embedding_length", &w);
+    llm.tensors[llm.tensorIndex.at("token_embd.weight")].ne[0] = 128;
+    EXPECT_NO_THROW(checkGgufPair(llm, mm, files));
 }
