@@ -142,8 +142,12 @@ const GgmlTypeInfo &requireSupported(GgmlType type)
     const GgmlTypeInfo &info = ggmlTypeInfo(type);
     if (info.supported && info.type == type)
         return info;
-    const std::string name =
-        info.type == type ? std::string(info.name) : "#" + std::to_string(static_cast<uint32_t>(type));
+    // An id ggml_types.h has no row for is named by number ("#77"); built with append (GCC 12 warns falsely
+    // about
+    // "#" + std::string, bug 105329).
+    std::string name(info.type == type ? info.name : "#");
+    if (info.type != type)
+        name.append(std::to_string(static_cast<uint32_t>(type)));
     throw Error(ErrorCode::CheckpointInvalid,
                 "tensor type " + name + " is not supported (supported: " + supportedTypeNames() + ")", name);
 }
