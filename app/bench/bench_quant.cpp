@@ -1,4 +1,5 @@
 // uhdlens-bench quant [--quick] [--repeats N] [--threads N] [--types F16,Q8_0,...] [--prefill-rows N]
+// [--tile-mib N]
 //
 // For Qwen2-7B's two matrix shapes (3584 x 3584: attention; 18944 x 3584: MLP gate/up) and each weight type,
 // side by side in one run, medians of --repeats after a warm-up:
@@ -6,7 +7,7 @@
 //  ms and
 //    as GB/s of weight bytes read, against libtorch's f32 at::linear on the same shape;
 //  - prefill (--prefill-rows rows, default 512): the tiled dequantize + sgemm path against the f32 GEMM;
-//  - the decode/tiled crossover (M = 1..16 rows on the 3584 x 3584 Q4_0 matrix) behind quant_linear.h's
+//  - the decode/tiled crossover (M = 1..128 rows on the 3584 x 3584 Q4_0 matrix) behind quant_linear.h's
 //    kQuantDecodeMaxRows.
 // Weights are random valid blocks (random quants, f16 scales ~0.01). --quick: 256 x 512 / 512 x 256 shapes,
 // one repeat, 16 prefill rows (a smoke run, not a timing).
@@ -26,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -92,45 +94,57 @@ std::vector<uint8_t> randomWeight(GgmlType type, int64_t rows, int64_t cols, std
     return w;
 }
 
+// A positive integer option's value, or nullopt after a usage error (printed).
+std::optional<int64_t> positive(const QCommandLineParser &parser, const QString &name, const QString &cmd)
+{
+    bool ok = true;
+    const int64_t v = parser.value(name).toLongLong(&ok);
+    if (ok && v > 0)
+        return v;
+    usageError(cmd, QStringLiteral("--%1 needs a positive integer").arg(name));
+    return std::nullopt;
+}
+
 } // namespace
 
 int runQuantBench(const QStringList &args)
 {
-    const QString cmd = QStringLiteral("quant");
     QCommandLineParser parser;
+    parser.addOptions({
+        {QStringLiteral("quick"), QStringLiteral("Small shapes, one repeat (smoke run).")},
+        {QStringLiteral("repeats"), QStringLiteral("Timed repeats (median)."), QStringLiteral("N"),
+         QStringLiteral("7")},
+        {QStringLiteral("threads"), QStringLiteral("Torch threads (0: all cores)."), QStringLiteral("N"),
+         QStringLiteral("0")},
+        {QStringLiteral("types"), QStringLiteral("Comma-separated weight types."), QStringLiteral("list"),
+         QStringLiteral("F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q4_K,Q5_K,Q6_K")},
+        {QStringLiteral("prefill-rows"), QStringLiteral("Rows of the prefill GEMM."), QStringLiteral("N"),
+         QStringLiteral("512")},
+        {QStringLiteral("tile-mib"), QStringLiteral("f32 buffer of the tiled path, MiB (default 16)."),
+         QStringLiteral("N"), QStringLiteral("16")},
+    });
+    parser.addHelpOption();
     parser.setApplicationDescription(QStringLiteral(
         "Quantized decode GEMV and prefill GEMM against f32 libtorch on Qwen2-7B's matrix shapes."));
-    parser.addHelpOption();
-    QCommandLineOption quickOpt(QStringLiteral("quick"),
-                                QStringLiteral("Small shapes, one repeat (smoke run)."));
-    QCommandLineOption repeatsOpt(QStringLiteral("repeats"), QStringLiteral("Timed repeats (median)."),
-                                  QStringLiteral("N"), QStringLiteral("7"));
-    QCommandLineOption threadsOpt(QStringLiteral("threads"),
-                                  QStringLiteral("Torch threads (default: all cores)."), QStringLiteral("N"));
-    QCommandLineOption typesOpt(QStringLiteral("types"), QStringLiteral("Comma-separated weight types."),
-                                QStringLiteral("list"),
-                                QStringLiteral("F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q4_K,Q5_K,Q6_K"));
-    QCommandLineOption prefillOpt(QStringLiteral("prefill-rows"), QStringLiteral("Rows of the prefill GEMM."),
-                                  QStringLiteral("N"), QStringLiteral("512"));
-    parser.addOptions({quickOpt, repeatsOpt, threadsOpt, typesOpt, prefillOpt});
+    const QString cmd = QStringLiteral("quant");
     if (const auto done = parseArguments(parser, args, cmd))
         return *done;
-    const bool quick = parser.isSet(quickOpt);
+    const bool quick = parser.isSet(QStringLiteral("quick"));
+    const auto repeatsArg = positive(parser, QStringLiteral("repeats"), cmd);
+    const auto prefillArg = positive(parser, QStringLiteral("prefill-rows"), cmd);
+    const auto tileArg = positive(parser, QStringLiteral("tile-mib"), cmd);
     bool ok = true;
-    const int repeats = quick ? 1 : parser.value(repeatsOpt).toInt(&ok);
-    if (!ok || repeats < 1)
-        return usageError(cmd, QStringLiteral("--repeats needs a positive integer"));
-    int threads = 0;
-    if (parser.isSet(threadsOpt)) {
-        threads = parser.value(threadsOpt).toInt(&ok);
-        if (!ok || threads < 1)
-            return usageError(cmd, QStringLiteral("--threads needs a positive integer"));
-    }
-    const int64_t prefillRows = quick ? 16 : parser.value(prefillOpt).toLongLong(&ok);
-    if (!ok || prefillRows < 1)
-        return usageError(cmd, QStringLiteral("--prefill-rows needs a positive integer"));
+    int threads = parser.value(QStringLiteral("threads")).toInt(&ok);
+    if (!repeatsArg || !prefillArg || !tileArg)
+        return 2;
+    if (!ok || threads < 0)
+        return usageError(cmd, QStringLiteral("--threads needs a count >= 0"));
+    const int repeats = quick ? 1 : static_cast<int>(*repeatsArg);
+    const int64_t prefillRows = quick ? 16 : *prefillArg;
+    const int64_t tileBytes = *tileArg << 20;
     std::vector<GgmlType> types;
-    for (const QString &name : parser.value(typesOpt).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+    for (const QString &name :
+         parser.value(QStringLiteral("types")).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         bool found = false;
         for (const auto &t : uhdlens::quant::kGgmlTypes)
             if (t.supported && QString::fromLatin1(t.name.data(), int(t.name.size())) == name.trimmed()) {
@@ -179,7 +193,8 @@ int runQuantBench(const QStringList &args)
                      : 0;
             const double dPort = medianMs(
                 repeats, [&] { (void)uhdlens::quant::quantMatmulFewRows(x1, w, {}, /*portable=*/true); });
-            const double pre = medianMs(repeats, [&] { (void)uhdlens::quant::quantMatmulTiled(xp, w, {}); });
+            const double pre =
+                medianMs(repeats, [&] { (void)uhdlens::quant::quantMatmulTiled(xp, w, {}, tileBytes); });
             const double best = avx2 ? dAvx : dPort;
             char avxCol[64], portCol[64], f32Col[64], preCol[80];
             if (avx2)
@@ -203,10 +218,11 @@ int runQuantBench(const QStringList &args)
     const auto bytes = randomWeight(GgmlType::Q4_0, s.out, s.in, rng2);
     const uhdlens::quant::QuantMatrix w{GgmlType::Q4_0, bytes.data(), s.out, s.in};
     std::printf("\nQ4_0 %s, rows M: few-rows (dot products) ms vs tiled (dequantize + sgemm) ms\n", s.name);
-    for (int64_t m : {1, 2, 4, 8, 12, 16, 32}) {
+    for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128}) {
         const torch::Tensor x = torch::randn({m, s.in});
         const double few = medianMs(repeats, [&] { (void)uhdlens::quant::quantMatmulFewRows(x, w, {}); });
-        const double tiled = medianMs(repeats, [&] { (void)uhdlens::quant::quantMatmulTiled(x, w, {}); });
+        const double tiled =
+            medianMs(repeats, [&] { (void)uhdlens::quant::quantMatmulTiled(x, w, {}, tileBytes); });
         std::printf("  M=%-3lld few %8.3f  tiled %8.3f  %s\n", static_cast<long long>(m), few, tiled,
                     few <= tiled ? "few-rows faster" : "tiled faster");
     }

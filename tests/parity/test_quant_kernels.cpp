@@ -13,6 +13,7 @@
 #include "quant/quant_matmul.h"
 #include "quant/quantize.h"
 #include "quant/vec_dot.h"
+#include "quant_test_util.h"
 #include "uhdlens/errors.h"
 
 #include <gtest/gtest.h>
@@ -130,32 +131,28 @@ Activation prepare(GgmlType t, const std::vector<float> &x)
     a.bytes.resize(activationRowBytes(t, n));
     quantizeActivation(t, x.data(), a.bytes.data(), n);
     a.values.resize(n);
+    // Each activation block's quants times its scale (Q8_0 / Q8_1: f16 d; Q8_K: f32 d).
+    const auto fill = [&](auto *blocks, int64_t per, auto scaleOf) {
+        for (int64_t b = 0; b < n / per; ++b)
+            for (int64_t j = 0; j < per; ++j)
+                a.values[b * per + j] = double(blocks[b].qs[j]) * scaleOf(blocks[b]);
+    };
+    const auto f16Scale = [](const auto &blk) { return double(fp16ToF32(blk.d)); };
     switch (t) {
     case GgmlType::Q4_0:
     case GgmlType::Q5_0:
     case GgmlType::Q8_0:
-        for (int64_t b = 0; b < n / 32; ++b) {
-            const auto &blk = reinterpret_cast<const BlockQ8_0 *>(a.bytes.data())[b];
-            for (int j = 0; j < 32; ++j)
-                a.values[b * 32 + j] = double(blk.qs[j]) * fp16ToF32(blk.d);
-        }
+        fill(reinterpret_cast<const BlockQ8_0 *>(a.bytes.data()), 32, f16Scale);
         break;
     case GgmlType::Q4_1:
     case GgmlType::Q5_1:
-        for (int64_t b = 0; b < n / 32; ++b) {
-            const auto &blk = reinterpret_cast<const BlockQ8_1 *>(a.bytes.data())[b];
-            for (int j = 0; j < 32; ++j)
-                a.values[b * 32 + j] = double(blk.qs[j]) * fp16ToF32(blk.d);
-        }
+        fill(reinterpret_cast<const BlockQ8_1 *>(a.bytes.data()), 32, f16Scale);
         break;
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K:
-        for (int64_t b = 0; b < n / 256; ++b) {
-            const auto &blk = reinterpret_cast<const BlockQ8_K *>(a.bytes.data())[b];
-            for (int j = 0; j < 256; ++j)
-                a.values[b * 256 + j] = double(blk.qs[j]) * blk.d;
-        }
+        fill(reinterpret_cast<const BlockQ8_K *>(a.bytes.data()), 256,
+             [](const BlockQ8_K &blk) { return double(blk.d); });
         break;
     default:
         for (int64_t j = 0; j < n; ++j)
@@ -395,65 +392,58 @@ TEST(QuantMatmul, BadInputIsATypedError)
 {
     std::vector<uint8_t> bytes(1 << 16);
     const torch::Tensor x = torch::randn({2, 256});
-    auto expectCode = [](ErrorCode code, const std::function<void()> &f, const std::string &what) {
-        try {
-            f();
-            ADD_FAILURE() << what << ": accepted";
-        } catch (const Error &e) {
-            EXPECT_EQ(e.code(), code) << what << ": " << e.what();
-        }
-    };
-    expectCode(
+    using quant_test::expectErrorCode;
+    expectErrorCode(
         ErrorCode::CheckpointInvalid,
         [&] {
             quantMatmulFewRows(x, {GgmlType::Q2_K, bytes.data(), 4, 256}, {});
         },
         "Q2_K weight");
-    expectCode(
+    expectErrorCode(
         ErrorCode::CheckpointInvalid,
         [&] {
             quantMatmulTiled(x, {GgmlType::IQ4_XS, bytes.data(), 4, 256}, {});
         },
         "IQ4_XS weight, tiled");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch,
         [&] {
             quantMatmulFewRows(torch::randn({2, 48}), {GgmlType::Q4_0, bytes.data(), 4, 48}, {});
         },
         "Q4_0 row of 48");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch,
         [&] {
             quantMatmulFewRows(torch::randn({2, 128}), {GgmlType::Q4_K, bytes.data(), 4, 128}, {});
         },
         "Q4_K row of 128");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch,
         [&] {
             quantMatmulFewRows(x, {GgmlType::Q8_0, bytes.data(), 4, 512}, {});
         },
         "input width != weight width");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch,
         [&] {
             quantMatmulTiled(x, {GgmlType::Q8_0, bytes.data(), 4, 256}, torch::zeros({5}));
         },
         "bias size");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch,
         [&] {
             quantMatmulFewRows(x.to(torch::kFloat64), {GgmlType::Q8_0, bytes.data(), 4, 256}, {});
         },
         "double input");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch,
         [&] {
             quantMatmulFewRows(torch::randn({256}), {GgmlType::Q8_0, bytes.data(), 4, 256}, {});
         },
         "1-D input");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch, [&] { dequantizeTensor(GgmlType::Q5_1, bytes.data(), 2, 33); },
         "Q5_1 row of 33");
-    expectCode(
+    expectErrorCode(
         ErrorCode::CheckpointInvalid, [&] { activationRowBytes(GgmlType::Q3_K, 256); }, "Q3_K activation");
 }

@@ -5,6 +5,7 @@
 #include "quant/dequant.h"
 #include "quant/quant_linear.h"
 #include "quant/quant_matmul.h"
+#include "quant_test_util.h"
 #include "uhdlens/errors.h"
 
 #include <gtest/gtest.h>
@@ -157,42 +158,35 @@ TEST(QuantLinear, KeepsTheOwnerAlive)
 
 TEST(QuantLinear, BadInputIsATypedError)
 {
-    auto expectCode = [](ErrorCode code, const std::function<void()> &f, const std::string &what) {
-        try {
-            f();
-            ADD_FAILURE() << what << ": accepted";
-        } catch (const Error &e) {
-            EXPECT_EQ(e.code(), code) << what << ": " << e.what();
-        }
-    };
-    expectCode(
+    using quant_test::expectErrorCode;
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch, [] { QuantLinear(GgmlType::Q4_0, 64, 2, std::vector<uint8_t>(71)); },
         "71 bytes for a [2, 64] Q4_0 weight");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch, [] { QuantLinear(GgmlType::Q4_0, 40, 2, std::vector<uint8_t>(72)); },
         "row of 40");
-    expectCode(
+    expectErrorCode(
         ErrorCode::CheckpointInvalid, [] { QuantLinear(GgmlType::Q3_K, 256, 1, std::vector<uint8_t>(110)); },
         "Q3_K weight");
-    expectCode(
+    expectErrorCode(
         ErrorCode::InvalidArgument,
         [] {
             QuantLinearImpl::fromFloat(torch::randn({2, 256}), GgmlType::Q4_K);
         },
         "no reference quantizer for Q4_K");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch,
         [] {
             QuantLinearImpl::fromFloat(torch::randn({2, 64}), GgmlType::Q8_0, torch::randn({3}));
         },
         "bias [3]");
     const auto layer = QuantLinearImpl::fromFloat(torch::randn({2, 64}), GgmlType::Q8_0);
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch,
         [&] {
             layer->forward(torch::randn({1, 65}));
         },
         "input width 65");
-    expectCode(
+    expectErrorCode(
         ErrorCode::TensorShapeMismatch, [&] { layer->forward(torch::tensor(1.0f)); }, "0-D input");
 }

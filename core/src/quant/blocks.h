@@ -10,39 +10,37 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace uhdlens::quant {
 
 inline constexpr int kQK = 32;   // elements per block of the *_0 / *_1 types (ggml QK4_0 = QK8_0 = ... = 32)
 inline constexpr int kQKK = 256; // elements per K-quant super-block (ggml QK_K)
 
-// d: f16 scale; value = (nibble - 8) * d. Element j is the low nibble of qs[j], element j + 16 the high one.
+// The *_0 / *_1 ("legacy") blocks of 32: f16 scale d, for *_1 also an f16 minimum m; 4-bit quants in qs
+// (element j is the low nibble of qs[j], element j + 16 the high one), for Q5_* a fifth bit per element in qh
+// (bit j of a little-endian uint32). value = (q - 8) * d (Q4_0), (q - 16) * d (Q5_0), q * d + m (Q4_1, Q5_1),
+// qs[j] * d (Q8_0).
 struct BlockQ4_0
 {
     uint16_t d;
     uint8_t qs[kQK / 2];
 };
-// value = nibble * d + m.
 struct BlockQ4_1
 {
     uint16_t d, m;
     uint8_t qs[kQK / 2];
 };
-// 5-bit: the fifth bit of element j is bit j of qh (a little-endian uint32); value = (q - 16) * d.
 struct BlockQ5_0
 {
     uint16_t d;
-    uint8_t qh[4];
-    uint8_t qs[kQK / 2];
+    uint8_t qh[4], qs[kQK / 2];
 };
-// value = q * d + m.
 struct BlockQ5_1
 {
     uint16_t d, m;
-    uint8_t qh[4];
-    uint8_t qs[kQK / 2];
+    uint8_t qh[4], qs[kQK / 2];
 };
-// value = qs[j] * d.
 struct BlockQ8_0
 {
     uint16_t d;
@@ -55,19 +53,23 @@ struct BlockQ8_1
     uint16_t d, s;
     int8_t qs[kQK];
 };
-// 8 sub-blocks of 32 with 6-bit scale and min each, packed into 12 bytes (see unpackScaleMinK4);
-// value = d * sc * nibble - dmin * m. Each 64 elements use 32 bytes of qs: low nibbles first, then high ones.
+// The first 16 bytes of Q4_K and Q5_K: f16 super-block scale and minimum scale, then 8 sub-blocks of 32 with
+// a 6-bit scale and min each, packed into 12 bytes (see unpackScaleMinK4). value = d * sc * q - dmin * m.
+struct KScaleHeader
+{
+    uint16_t d, dmin;
+    uint8_t scales[12];
+};
+// Sub-block j's 32 nibbles are the low (j even) or high (j odd) halves of qs[32 * (j / 2) ...]; Q5_K's fifth
+// bit of element l of sub-block j is bit j of qh[l].
 struct BlockQ4_K
 {
-    uint16_t d, dmin;
-    uint8_t scales[12];
+    KScaleHeader k;
     uint8_t qs[kQKK / 2];
 };
-// Q4_K plus a fifth bit per element: bit (2 * (j / 64) + (j % 64 >= 32)) of qh[j % 32].
 struct BlockQ5_K
 {
-    uint16_t d, dmin;
-    uint8_t scales[12];
+    KScaleHeader k;
     uint8_t qh[kQKK / 8];
     uint8_t qs[kQKK / 2];
 };
@@ -204,6 +206,56 @@ inline void unpackScaleMinK4(int j, const uint8_t *q, uint8_t &scale, uint8_t &m
         scale = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
         min = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Integer quants of one block in element order, shared by the dequantizer and the portable dot products (so
+// both read a layout the same way). Legacy blocks: the *_0 offsets (8, 16) already subtracted.
+
+template <typename Block> constexpr bool kHasMin = false; // *_1 blocks: value = q * d + m
+template <> inline constexpr bool kHasMin<BlockQ4_1> = true;
+template <> inline constexpr bool kHasMin<BlockQ5_1> = true;
+
+inline void unpackQuants(const BlockQ8_0 &b, int *q)
+{
+    for (int j = 0; j < kQK; ++j)
+        q[j] = b.qs[j];
+}
+
+template <typename Block> void unpackQuants(const Block &b, int *q)
+{
+    uint32_t qh = 0;
+    constexpr bool five = !std::is_same_v<Block, BlockQ4_0> && !std::is_same_v<Block, BlockQ4_1>;
+    if constexpr (five)
+        std::memcpy(&qh, b.qh, sizeof qh);
+    const int offset = kHasMin<Block> ? 0 : (five ? 16 : 8);
+    for (int j = 0; j < kQK / 2; ++j) {
+        // ggml: xh_0 = ((qh >> j) << 4) & 0x10, xh_1 = (qh >> (j + 12)) & 0x10
+        q[j] = ((b.qs[j] & 0x0F) | static_cast<int>(((qh >> j) << 4) & 0x10)) - offset;
+        q[j + kQK / 2] = ((b.qs[j] >> 4) | static_cast<int>((qh >> (j + 12)) & 0x10)) - offset;
+    }
+}
+
+// Element l (0..31) of sub-block j (0..7) of a Q4_K / Q5_K block: 0..15 or 0..31.
+template <typename Block> int kQuant(const Block &b, int j, int l)
+{
+    int v = (b.qs[32 * (j / 2) + l] >> (4 * (j & 1))) & 0xF;
+    if constexpr (std::is_same_v<Block, BlockQ5_K>)
+        v += (b.qh[l] >> j) & 1 ? 16 : 0;
+    return v;
+}
+
+// The 256 quants of a Q6_K block, -32..31, in element order (ggml's dequantize_row_q6_K loop).
+inline void unpackQ6_K(const BlockQ6_K &b, int *q)
+{
+    const uint8_t *ql = b.ql, *qh = b.qh;
+    for (int n = 0; n < kQKK; n += 128, ql += 64, qh += 32)
+        for (int l = 0; l < 32; ++l) {
+            q[n + l + 0] = ((ql[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+            q[n + l + 32] = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+            q[n + l + 64] = ((ql[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+            q[n + l + 96] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        }
 }
 
 } // namespace uhdlens::quant

@@ -11,6 +11,8 @@
 // into code that runs on an older CPU through the linker's choice of one inline copy.
 #include "quant/blocks.h"
 
+#include <type_traits>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -61,54 +63,60 @@ __m256i dotS8(__m256i x, __m256i y)
     return dotUs8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }
 
-float dotQ4_0(const BlockQ4_0 *x, const BlockQ8_0 *y, int64_t nb)
+// Q4_0, Q4_1, Q8_0 against Q8_0 / Q8_1 activations (ggml_vec_dot_q4_0_q8_0, _q4_1_q8_1, _q8_0_q8_0): per
+// block, the exact integer dot of the 32 quants, then one f32 multiply-add with d_x * d_y; Q4_1 adds m_x *
+// s_y.
+template <typename Block, typename ActBlock> float dotLegacy(const void *w, const void *a, int64_t n)
 {
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i off = _mm256_set1_epi8(8);
-    for (int64_t i = 0; i < nb; ++i) {
-        const __m256 d = _mm256_set1_ps(loadHalf(x[i].d) * loadHalf(y[i].d));
-        const __m256i qx = _mm256_sub_epi8(nibbles32(x[i].qs), off);
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(y[i].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dotS8(qx, qy)), acc);
-    }
-    return hsum(acc);
-}
-
-float dotQ4_1(const BlockQ4_1 *x, const BlockQ8_1 *y, int64_t nb)
-{
+    const auto *x = static_cast<const Block *>(w);
+    const auto *y = static_cast<const ActBlock *>(a);
     __m256 acc = _mm256_setzero_ps();
     float summs = 0;
-    for (int64_t i = 0; i < nb; ++i) {
-        summs += loadHalf(x[i].m) * loadHalf(y[i].s);
-        const __m256 d = _mm256_set1_ps(loadHalf(x[i].d) * loadHalf(y[i].d));
-        const __m256i qx = nibbles32(x[i].qs);
+    for (int64_t i = 0; i < n / kQK; ++i) {
         const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(y[i].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dotUs8(qx, qy)), acc);
+        __m256i dot;
+        if constexpr (std::is_same_v<Block, BlockQ8_0>) {
+            dot = dotS8(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[i].qs)), qy);
+        } else if constexpr (std::is_same_v<Block, BlockQ4_0>) {
+            dot = dotS8(_mm256_sub_epi8(nibbles32(x[i].qs), _mm256_set1_epi8(8)), qy);
+        } else { // Q4_1: unsigned nibbles, the minimum through the activation's s = d * sum(q)
+            summs += loadHalf(x[i].m) * loadHalf(y[i].s);
+            dot = dotUs8(nibbles32(x[i].qs), qy);
+        }
+        const __m256 d = _mm256_set1_ps(loadHalf(x[i].d) * loadHalf(y[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), acc);
     }
     return hsum(acc) + summs;
 }
 
-float dotQ8_0(const BlockQ8_0 *x, const BlockQ8_0 *y, int64_t nb)
+} // namespace
+
+// The kernels vec_dot.cpp's table names (DotFn: weight row, prepared activation row, elements).
+float dotQ4_0Avx2(const void *w, const void *a, int64_t n)
 {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; ++i) {
-        const __m256 d = _mm256_set1_ps(loadHalf(x[i].d) * loadHalf(y[i].d));
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[i].qs));
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(y[i].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dotS8(qx, qy)), acc);
-    }
-    return hsum(acc);
+    return dotLegacy<BlockQ4_0, BlockQ8_0>(w, a, n);
+}
+float dotQ4_1Avx2(const void *w, const void *a, int64_t n)
+{
+    return dotLegacy<BlockQ4_1, BlockQ8_1>(w, a, n);
+}
+float dotQ8_0Avx2(const void *w, const void *a, int64_t n)
+{
+    return dotLegacy<BlockQ8_0, BlockQ8_0>(w, a, n);
 }
 
-float dotQ4_K(const BlockQ4_K *x, const BlockQ8_K *y, int64_t nb)
+float dotQ4_KAvx2(const void *w, const void *a, int64_t n)
 {
+    const auto *x = static_cast<const BlockQ4_K *>(w);
+    const auto *y = static_cast<const BlockQ8_K *>(a);
+    const int64_t nb = n / kQKK;
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc = _mm256_setzero_ps();
     float accMin = 0;
     for (int64_t i = 0; i < nb; ++i) {
         uint8_t sc[8], mn[8];
         for (int j = 0; j < 8; ++j)
-            unpackScaleMinK4(j, x[i].scales, sc[j], mn[j]);
+            unpackScaleMinK4(j, x[i].k.scales, sc[j], mn[j]);
         // Minimums: sum_j m_j * (bsums[2j] + bsums[2j+1]) with one 16-bit multiply-add.
         const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(y[i].bsums));
         const __m128i q8s = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
@@ -116,7 +124,7 @@ float dotQ4_K(const BlockQ4_K *x, const BlockQ8_K *y, int64_t nb)
         __m128i prod = _mm_madd_epi16(mins, q8s);
         prod = _mm_add_epi32(prod, _mm_unpackhi_epi64(prod, prod));
         prod = _mm_add_epi32(prod, _mm_shuffle_epi32(prod, 1));
-        accMin += (y[i].d * loadHalf(x[i].dmin)) * static_cast<float>(_mm_cvtsi128_si32(prod));
+        accMin += (y[i].d * loadHalf(x[i].k.dmin)) * static_cast<float>(_mm_cvtsi128_si32(prod));
 
         const uint8_t *q4 = x[i].qs;
         const int8_t *q8 = y[i].qs;
@@ -132,13 +140,16 @@ float dotQ4_K(const BlockQ4_K *x, const BlockQ8_K *y, int64_t nb)
                 _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j + 1]), _mm256_maddubs_epi16(hi, y1));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * loadHalf(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * loadHalf(x[i].k.d)), _mm256_cvtepi32_ps(sumi), acc);
     }
     return hsum(acc) - accMin;
 }
 
-float dotQ6_K(const BlockQ6_K *x, const BlockQ8_K *y, int64_t nb)
+float dotQ6_KAvx2(const void *w, const void *a, int64_t n)
 {
+    const auto *x = static_cast<const BlockQ6_K *>(w);
+    const auto *y = static_cast<const BlockQ8_K *>(a);
+    const int64_t nb = n / kQKK;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), m32 = _mm256_set1_epi8(32);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; ++i) {
@@ -175,77 +186,66 @@ float dotQ6_K(const BlockQ6_K *x, const BlockQ8_K *y, int64_t nb)
     return hsum(acc);
 }
 
-float dotF32(const float *w, const float *x, int64_t n)
+namespace {
+
+// 8 f32 / f16 / bf16 values as f32.
+__m256 loadF32(const float *p)
 {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-    }
-    float s = hsum(_mm256_add_ps(a0, a1));
-    for (; i < n; ++i)
-        s += w[i] * x[i];
-    return s;
+    return _mm256_loadu_ps(p);
+}
+__m256 widenF16(const uint16_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+}
+__m256 widenBf16(const uint16_t *p)
+{
+    const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
+}
+float scalarF32(float f)
+{
+    return f;
+}
+float scalarF16(uint16_t h)
+{
+    return loadHalf(h);
+}
+float scalarBf16(uint16_t h)
+{
+    return bitsToFloat(static_cast<uint32_t>(h) << 16);
 }
 
-float dotF16(const uint16_t *w, const float *x, int64_t n)
+// Internal linkage (anonymous namespace): the AVX2 instantiations cannot be merged with any other copy.
+template <typename T, __m256 (*Widen)(const T *), float (*Scalar)(T)>
+float dotWide(const void *wv, const void *xv, int64_t n)
 {
+    const auto *w = static_cast<const T *>(wv);
+    const auto *x = static_cast<const float *>(xv);
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(w + i)));
-        const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(w + i + 8)));
-        a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
+        a0 = _mm256_fmadd_ps(Widen(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(Widen(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
     }
     float s = hsum(_mm256_add_ps(a0, a1));
     for (; i < n; ++i)
-        s += loadHalf(w[i]) * x[i];
-    return s;
-}
-
-float dotBf16(const uint16_t *w, const float *x, int64_t n)
-{
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m256i h0 = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(w + i)));
-        const __m256i h1 =
-            _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(w + i + 8)));
-        a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(h0, 16)), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(h1, 16)), _mm256_loadu_ps(x + i + 8), a1);
-    }
-    float s = hsum(_mm256_add_ps(a0, a1));
-    for (; i < n; ++i)
-        s += bitsToFloat(static_cast<uint32_t>(w[i]) << 16) * x[i];
+        s += Scalar(w[i]) * x[i];
     return s;
 }
 
 } // namespace
 
-float vecDotAvx2(GgmlType t, const void *w, const void *a, int64_t n)
+float dotF32Avx2(const void *w, const void *a, int64_t n)
 {
-    switch (t) {
-    case GgmlType::F32:
-        return dotF32(static_cast<const float *>(w), static_cast<const float *>(a), n);
-    case GgmlType::F16:
-        return dotF16(static_cast<const uint16_t *>(w), static_cast<const float *>(a), n);
-    case GgmlType::BF16:
-        return dotBf16(static_cast<const uint16_t *>(w), static_cast<const float *>(a), n);
-    case GgmlType::Q4_0:
-        return dotQ4_0(static_cast<const BlockQ4_0 *>(w), static_cast<const BlockQ8_0 *>(a), n / kQK);
-    case GgmlType::Q4_1:
-        return dotQ4_1(static_cast<const BlockQ4_1 *>(w), static_cast<const BlockQ8_1 *>(a), n / kQK);
-    case GgmlType::Q8_0:
-        return dotQ8_0(static_cast<const BlockQ8_0 *>(w), static_cast<const BlockQ8_0 *>(a), n / kQK);
-    case GgmlType::Q4_K:
-        return dotQ4_K(static_cast<const BlockQ4_K *>(w), static_cast<const BlockQ8_K *>(a), n / kQKK);
-    case GgmlType::Q6_K:
-        return dotQ6_K(static_cast<const BlockQ6_K *>(w), static_cast<const BlockQ8_K *>(a), n / kQKK);
-    default:
-        return 0; // hasAvx2Kernel() is false for every other type: never called
-    }
+    return dotWide<float, loadF32, scalarF32>(w, a, n);
+}
+float dotF16Avx2(const void *w, const void *a, int64_t n)
+{
+    return dotWide<uint16_t, widenF16, scalarF16>(w, a, n);
+}
+float dotBf16Avx2(const void *w, const void *a, int64_t n)
+{
+    return dotWide<uint16_t, widenBf16, scalarBf16>(w, a, n);
 }
 
 } // namespace uhdlens::quant::detail
