@@ -120,8 +120,8 @@ int runQuantBench(const QStringList &args)
          QStringLiteral("F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q4_K,Q5_K,Q6_K")},
         {QStringLiteral("prefill-rows"), QStringLiteral("Rows of the prefill GEMM."), QStringLiteral("N"),
          QStringLiteral("512")},
-        {QStringLiteral("tile-mib"), QStringLiteral("f32 buffer of the tiled path, MiB (default 16)."),
-         QStringLiteral("N"), QStringLiteral("16")},
+        {QStringLiteral("tile-mib"), QStringLiteral("f32 buffer of the tiled path, MiB (default 64)."),
+         QStringLiteral("N"), QStringLiteral("64")},
     });
     parser.addHelpOption();
     parser.setApplicationDescription(QStringLiteral(
@@ -174,7 +174,7 @@ int runQuantBench(const QStringList &args)
                 uhdlens::quant::cpuHasAvx2Kernels() ? "on" : "off (portable only)");
     std::printf("%-10s %-5s %8s | %-24s %-24s %-22s %6s | %-34s\n", "shape", "type", "MiB",
                 "decode AVX2 ms (GB/s)", "portable ms (GB/s)", "f32 torch ms (GB/s)", "x f32",
-                "prefill tiled ms / f32 GEMM ms (ratio)");
+                "prefill tiled ms / f32 GEMM ms (ratio)  dequant ms");
     std::mt19937 rng(42);
     for (const Shape &s : shapes) {
         const torch::Tensor wf = torch::randn({s.out, s.in}) * 0.02;
@@ -195,15 +195,20 @@ int runQuantBench(const QStringList &args)
                 repeats, [&] { (void)uhdlens::quant::quantMatmulFewRows(x1, w, {}, /*portable=*/true); });
             const double pre =
                 medianMs(repeats, [&] { (void)uhdlens::quant::quantMatmulTiled(xp, w, {}, tileBytes); });
+            // The dequantization alone (whole matrix, same threads): the part of the tiled path that is not
+            // sgemm.
+            const double deq = medianMs(
+                repeats, [&] { (void)uhdlens::quant::dequantizeTensor(t, bytes.data(), s.out, s.in); });
             const double best = avx2 ? dAvx : dPort;
-            char avxCol[64], portCol[64], f32Col[64], preCol[80];
+            char avxCol[64], portCol[64], f32Col[64], preCol[96];
             if (avx2)
                 std::snprintf(avxCol, sizeof avxCol, "%8.3f (%6.1f)", dAvx, mb / dAvx / 1e6);
             else
                 std::snprintf(avxCol, sizeof avxCol, "%17s", "(portable only)");
             std::snprintf(portCol, sizeof portCol, "%8.3f (%6.1f)", dPort, mb / dPort / 1e6);
             std::snprintf(f32Col, sizeof f32Col, "%8.3f (%6.1f)", f32Decode, f32Bytes / f32Decode / 1e6);
-            std::snprintf(preCol, sizeof preCol, "%9.1f / %9.1f (%.2f)", pre, f32Prefill, pre / f32Prefill);
+            std::snprintf(preCol, sizeof preCol, "%9.1f / %9.1f (%.2f)  %7.1f", pre, f32Prefill,
+                          pre / f32Prefill, deq);
             std::printf("%-10s %-5s %8.1f | %-24s %-24s %-22s %6.2f | %s\n", s.name,
                         std::string(uhdlens::quant::ggmlTypeInfo(t).name).c_str(), mb / (1 << 20), avxCol,
                         portCol, f32Col, f32Decode / best, preCol);

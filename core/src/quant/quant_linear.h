@@ -25,10 +25,13 @@
 
 namespace uhdlens::quant {
 
-// Rows up to which the dot-product path is used. Measured with `uhdlens-bench quant` (Qwen2-7B shapes, 2
-// threads, AVX-512 EPYC running the AVX2 kernels): the few-rows path costs ~M times one decode GEMV, the
-// tiled path one dequantization plus an sgemm; see DECISIONS.md for the figures behind 8.
-inline constexpr int64_t kQuantDecodeMaxRows = 8;
+// Rows up to which the dot-product path is used (as nn/mixed_linear.h's kMixedSmallRows for bf16 weights).
+// Measured with `uhdlens-bench quant` on the 3584 x 3584 Q4_0 matrix (2 threads, AVX-512 EPYC running the AVX2
+// kernels, a shared and loaded machine): few-rows vs tiled ms at M = 8: 9.5 vs 26; 16: 19.6 vs 25.2 (22 vs 34 in
+// another run); 32: 32 vs 31; 128: 123 vs 88. The dot products cost ~M times one GEMV (the quantized row is
+// re-decoded per input row), the tiled path one dequantization plus an sgemm, so they cross near 32 rows; 16
+// keeps a margin for the noise.
+inline constexpr int64_t kQuantDecodeMaxRows = 16;
 
 struct QuantLinearImpl : torch::nn::Module
 {
