@@ -66,27 +66,43 @@ __m256i dotS8(__m256i x, __m256i y)
 // Q4_0, Q4_1, Q8_0 against Q8_0 / Q8_1 activations (ggml_vec_dot_q4_0_q8_0, _q4_1_q8_1, _q8_0_q8_0): per
 // block, the exact integer dot of the 32 quants, then one f32 multiply-add with d_x * d_y; Q4_1 adds m_x *
 // s_y.
+// Q4_0, Q4_1, Q8_0 against Q8_0 / Q8_1 activations (ggml_vec_dot_q4_0_q8_0, _q4_1_q8_1, _q8_0_q8_0): per
+// block, the exact integer dot of the 32 quants (8 int32 lanes), then one f32 multiply-add with d_x * d_y;
+// Q4_1 adds m_x * s_y.
+template <typename Block, typename ActBlock> __m256i blockDot(const Block &x, const ActBlock &y, float &summs)
+{
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(y.qs));
+    if constexpr (std::is_same_v<Block, BlockQ8_0>) {
+        return dotS8(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.qs)), qy);
+    } else if constexpr (std::is_same_v<Block, BlockQ4_0>) {
+        return dotS8(_mm256_sub_epi8(nibbles32(x.qs), _mm256_set1_epi8(8)), qy);
+    } else { // Q4_1: unsigned nibbles, the minimum through the activation's s = d * sum(q)
+        summs += loadHalf(x.m) * loadHalf(y.s);
+        return dotUs8(nibbles32(x.qs), qy);
+    }
+}
+
 template <typename Block, typename ActBlock> float dotLegacy(const void *w, const void *a, int64_t n)
 {
     const auto *x = static_cast<const Block *>(w);
     const auto *y = static_cast<const ActBlock *>(a);
-    __m256 acc = _mm256_setzero_ps();
+    const int64_t nb = n / kQK;
+    // Two independent accumulators (two blocks per step) so consecutive multiply-adds do not wait on each
+    // other.
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     float summs = 0;
-    for (int64_t i = 0; i < n / kQK; ++i) {
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(y[i].qs));
-        __m256i dot;
-        if constexpr (std::is_same_v<Block, BlockQ8_0>) {
-            dot = dotS8(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[i].qs)), qy);
-        } else if constexpr (std::is_same_v<Block, BlockQ4_0>) {
-            dot = dotS8(_mm256_sub_epi8(nibbles32(x[i].qs), _mm256_set1_epi8(8)), qy);
-        } else { // Q4_1: unsigned nibbles, the minimum through the activation's s = d * sum(q)
-            summs += loadHalf(x[i].m) * loadHalf(y[i].s);
-            dot = dotUs8(nibbles32(x[i].qs), qy);
-        }
-        const __m256 d = _mm256_set1_ps(loadHalf(x[i].d) * loadHalf(y[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), acc);
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256i p0 = blockDot(x[i], y[i], summs), p1 = blockDot(x[i + 1], y[i + 1], summs);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(loadHalf(x[i].d) * loadHalf(y[i].d)), _mm256_cvtepi32_ps(p0),
+                               acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(loadHalf(x[i + 1].d) * loadHalf(y[i + 1].d)),
+                               _mm256_cvtepi32_ps(p1), acc1);
     }
-    return hsum(acc) + summs;
+    if (i < nb)
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(loadHalf(x[i].d) * loadHalf(y[i].d)),
+                               _mm256_cvtepi32_ps(blockDot(x[i], y[i], summs)), acc0);
+    return hsum(_mm256_add_ps(acc0, acc1)) + summs;
 }
 
 } // namespace
