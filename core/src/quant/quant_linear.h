@@ -26,11 +26,10 @@
 namespace uhdlens::quant {
 
 // Rows up to which the dot-product path is used (as nn/mixed_linear.h's kMixedSmallRows for bf16 weights).
-// Measured with `uhdlens-bench quant` on the 3584 x 3584 Q4_0 matrix (2 threads, AVX-512 EPYC running the AVX2
-// kernels, a shared and loaded machine): few-rows vs tiled ms at M = 8: 9.5 vs 26; 16: 19.6 vs 25.2 (22 vs 34 in
-// another run); 32: 32 vs 31; 128: 123 vs 88. The dot products cost ~M times one GEMV (the quantized row is
-// re-decoded per input row), the tiled path one dequantization plus an sgemm, so they cross near 32 rows; 16
-// keeps a margin for the noise.
+// Measured with `uhdlens-bench quant` on the 3584 x 3584 Q4_0 matrix (2 threads, AVX-512 EPYC running the
+// AVX2 kernels), few-rows vs tiled ms: M = 8: 4.9 vs 12.7; 16: 9.9 vs 13.3; 32: 19.4 vs 17.1; 128: 76.6
+// vs 41.1. The dot products cost ~M times one GEMV (the quantized row is re-decoded per input row), the tiled
+// path one dequantization plus an sgemm, so they cross between 16 and 32 rows.
 inline constexpr int64_t kQuantDecodeMaxRows = 16;
 
 struct QuantLinearImpl : torch::nn::Module
