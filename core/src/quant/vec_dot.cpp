@@ -21,6 +21,8 @@ float dotBf16Avx2(const void *w, const void *a, int64_t n);
 float dotQ4_0Avx2(const void *w, const void *a, int64_t n);
 float dotQ4_1Avx2(const void *w, const void *a, int64_t n);
 float dotQ8_0Avx2(const void *w, const void *a, int64_t n);
+float dotQ5_0Avx2(const void *w, const void *a, int64_t n);
+float dotQ5_1Avx2(const void *w, const void *a, int64_t n);
 float dotQ4_KAvx2(const void *w, const void *a, int64_t n);
 float dotQ6_KAvx2(const void *w, const void *a, int64_t n);
 } // namespace detail
@@ -147,8 +149,8 @@ const Kernel kKernels[] = {
     {GgmlType::BF16, Act::F32, dotHalf<bf16ToF32>, UHDLENS_AVX2(dotBf16Avx2)},
     {GgmlType::Q4_0, Act::Q8_0, dotLegacy<BlockQ4_0, BlockQ8_0>, UHDLENS_AVX2(dotQ4_0Avx2)},
     {GgmlType::Q4_1, Act::Q8_1, dotLegacy<BlockQ4_1, BlockQ8_1>, UHDLENS_AVX2(dotQ4_1Avx2)},
-    {GgmlType::Q5_0, Act::Q8_0, dotLegacy<BlockQ5_0, BlockQ8_0>, nullptr},
-    {GgmlType::Q5_1, Act::Q8_1, dotLegacy<BlockQ5_1, BlockQ8_1>, nullptr},
+    {GgmlType::Q5_0, Act::Q8_0, dotLegacy<BlockQ5_0, BlockQ8_0>, UHDLENS_AVX2(dotQ5_0Avx2)},
+    {GgmlType::Q5_1, Act::Q8_1, dotLegacy<BlockQ5_1, BlockQ8_1>, UHDLENS_AVX2(dotQ5_1Avx2)},
     {GgmlType::Q8_0, Act::Q8_0, dotLegacy<BlockQ8_0, BlockQ8_0>, UHDLENS_AVX2(dotQ8_0Avx2)},
     {GgmlType::Q4_K, Act::Q8_K, dotK45<BlockQ4_K>, UHDLENS_AVX2(dotQ4_KAvx2)},
     {GgmlType::Q5_K, Act::Q8_K, dotK45<BlockQ5_K>, nullptr},

@@ -1,16 +1,18 @@
 // AVX2/FMA/F16C dot-product kernels (see vec_dot.h), after ggml's x86 kernels (ggml-cpu/arch/x86/quants.c:
-// ggml_vec_dot_q4_0_q8_0, _q4_1_q8_1, _q8_0_q8_0, _q4_K_q8_K, _q6_K_q8_K): int8 x int8 products with
-// _mm256_maddubs_epi16 (unsigned x signed bytes -> int16 pair sums; the sign of one operand is moved onto the
-// other with _mm256_sign_epi8 where both are signed), _mm256_madd_epi16 to int32, one f32 multiply-add per
-// block. No int16 pair sum can saturate: |q8| <= 127 by construction of the activation quantizers, weights
-// are 4 to 8 bits.
+// ggml_vec_dot_q4_0_q8_0, _q4_1_q8_1, _q5_0_q8_0, _q5_1_q8_1, _q8_0_q8_0, _q4_K_q8_K, _q6_K_q8_K): int8 x
+// int8 products with _mm256_maddubs_epi16 (unsigned x signed bytes -> int16 pair sums; the sign of one
+// operand is moved onto the other with _mm256_sign_epi8 where both are signed), _mm256_madd_epi16 to int32,
+// one f32 multiply-add per block. No int16 pair sum can saturate: |q8| <= 127 by construction of the
+// activation quantizers, weights are 4 to 8 bits.
 //
 // Compiled for every x86-64 target: the functions carry the "avx2,fma,f16c" target through the pragma below
 // and are only called after vec_dot.cpp's cpuHasAvx2Kernels() said yes. Nothing before the pragma is inline
-// code of this file, and no template or inline function is defined after it, so no AVX2 instruction can leak
-// into code that runs on an older CPU through the linker's choice of one inline copy.
+// code of this file, and everything after it is either in an anonymous namespace (templates included) or a
+// plain exported kernel, so no AVX2 instruction can leak into code that runs on an older CPU through the
+// linker's choice of one inline or template copy.
 #include "quant/blocks.h"
 
+#include <cstring>
 #include <type_traits>
 
 #if defined(__x86_64__)
@@ -45,6 +47,19 @@ __m256i nibbles32(const uint8_t *p)
     return _mm256_and_si256(bytes, _mm256_set1_epi8(0x0F));
 }
 
+// Byte j = 0xFF where bit j of the 32-bit qh is set, else 0 (ggml's bytes_from_bits_32): broadcast byte k of
+// qh to bytes 8k..8k+7, or in a mask that leaves exactly one bit per byte open, compare with all ones.
+__m256i fifthBits(const uint8_t *qh)
+{
+    uint32_t bits;
+    std::memcpy(&bits, qh, sizeof bits);
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(static_cast<int>(bits)),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+    const __m256i probe = _mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(probe, _mm256_set1_epi64x(-1));
+}
+
 // Sum of pairs of int16 lanes as 8 int32.
 __m256i pairSums(__m256i x)
 {
@@ -76,9 +91,16 @@ template <typename Block, typename ActBlock> __m256i blockDot(const Block &x, co
         return dotS8(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(x.qs)), qy);
     } else if constexpr (std::is_same_v<Block, BlockQ4_0>) {
         return dotS8(_mm256_sub_epi8(nibbles32(x.qs), _mm256_set1_epi8(8)), qy);
-    } else { // Q4_1: unsigned nibbles, the minimum through the activation's s = d * sum(q)
+    } else if constexpr (std::is_same_v<Block, BlockQ5_0>) {
+        // q - 16 as int8: the nibble with 0xF0 or'ed in where the fifth bit is 0 (ggml's andnot trick).
+        const __m256i hi = _mm256_andnot_si256(fifthBits(x.qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+        return dotS8(_mm256_or_si256(nibbles32(x.qs), hi), qy);
+    } else { // Q4_1 / Q5_1: unsigned quants, the minimum through the activation's s = d * sum(q)
         summs += loadHalf(x.m) * loadHalf(y.s);
-        return dotUs8(nibbles32(x.qs), qy);
+        __m256i q = nibbles32(x.qs);
+        if constexpr (std::is_same_v<Block, BlockQ5_1>)
+            q = _mm256_or_si256(q, _mm256_and_si256(fifthBits(x.qh), _mm256_set1_epi8(0x10)));
+        return dotUs8(q, qy);
     }
 }
 
@@ -119,6 +141,14 @@ float dotQ4_1Avx2(const void *w, const void *a, int64_t n)
 float dotQ8_0Avx2(const void *w, const void *a, int64_t n)
 {
     return dotLegacy<BlockQ8_0, BlockQ8_0>(w, a, n);
+}
+float dotQ5_0Avx2(const void *w, const void *a, int64_t n)
+{
+    return dotLegacy<BlockQ5_0, BlockQ8_0>(w, a, n);
+}
+float dotQ5_1Avx2(const void *w, const void *a, int64_t n)
+{
+    return dotLegacy<BlockQ5_1, BlockQ8_1>(w, a, n);
 }
 
 float dotQ4_KAvx2(const void *w, const void *a, int64_t n)
