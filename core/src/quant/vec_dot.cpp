@@ -24,6 +24,7 @@ float dotQ8_0Avx2(const void *w, const void *a, int64_t n);
 float dotQ5_0Avx2(const void *w, const void *a, int64_t n);
 float dotQ5_1Avx2(const void *w, const void *a, int64_t n);
 float dotQ4_KAvx2(const void *w, const void *a, int64_t n);
+float dotQ5_KAvx2(const void *w, const void *a, int64_t n);
 float dotQ6_KAvx2(const void *w, const void *a, int64_t n);
 } // namespace detail
 
@@ -153,7 +154,7 @@ const Kernel kKernels[] = {
     {GgmlType::Q5_1, Act::Q8_1, dotLegacy<BlockQ5_1, BlockQ8_1>, UHDLENS_AVX2(dotQ5_1Avx2)},
     {GgmlType::Q8_0, Act::Q8_0, dotLegacy<BlockQ8_0, BlockQ8_0>, UHDLENS_AVX2(dotQ8_0Avx2)},
     {GgmlType::Q4_K, Act::Q8_K, dotK45<BlockQ4_K>, UHDLENS_AVX2(dotQ4_KAvx2)},
-    {GgmlType::Q5_K, Act::Q8_K, dotK45<BlockQ5_K>, nullptr},
+    {GgmlType::Q5_K, Act::Q8_K, dotK45<BlockQ5_K>, UHDLENS_AVX2(dotQ5_KAvx2)},
     {GgmlType::Q6_K, Act::Q8_K, dotQ6_K, UHDLENS_AVX2(dotQ6_KAvx2)},
 };
 #undef UHDLENS_AVX2

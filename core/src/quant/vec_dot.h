@@ -4,9 +4,9 @@
 // every block contributes an exact integer dot product times the product of the two scales.
 //
 // Two implementations with one result up to float rounding: a portable scalar one (the reference, any CPU)
-// and AVX2/FMA/F16C ones for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K, F16, BF16 and F32
-// (_mm256_maddubs_epi16 on the int8 pairs), chosen at run time (__builtin_cpu_supports), so the binary runs
-// on any x86-64. Q5_K uses the portable code on every CPU. The integer part of each block is identical in
+// and AVX2/FMA/F16C ones for every supported type (_mm256_maddubs_epi16 on the int8 pairs), chosen at run
+// time
+// (__builtin_cpu_supports), so the binary runs on any x86-64. The integer part of each block is identical in
 // both; only the order of the f32 accumulation differs (tests/parity/test_quant_kernels.cpp). Torch-free.
 #pragma once
 

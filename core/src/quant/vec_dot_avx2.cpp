@@ -151,9 +151,13 @@ float dotQ5_1Avx2(const void *w, const void *a, int64_t n)
     return dotLegacy<BlockQ5_1, BlockQ8_1>(w, a, n);
 }
 
-float dotQ4_KAvx2(const void *w, const void *a, int64_t n)
+namespace {
+
+// Q4_K / Q5_K (ggml_vec_dot_q4_K_q8_K, _q5_K_q8_K): per 32-element sub-block an unsigned x signed byte
+// product scaled by its 6-bit scale in 16 bits; the minimums through the Q8_K block sums.
+template <typename Block> float dotK45(const void *w, const void *a, int64_t n)
 {
-    const auto *x = static_cast<const BlockQ4_K *>(w);
+    const auto *x = static_cast<const Block *>(w);
     const auto *y = static_cast<const BlockQ8_K *>(a);
     const int64_t nb = n / kQKK;
     const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -177,8 +181,17 @@ float dotQ4_KAvx2(const void *w, const void *a, int64_t n)
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; ++j, q4 += 32, q8 += 64) {
             const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(q4));
-            const __m256i lo = _mm256_and_si256(bits, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            __m256i lo = _mm256_and_si256(bits, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+                // Fifth bits of sub-blocks 2j and 2j + 1: bits 2j and 2j + 1 of qh[l], moved to bit 4 of each
+                // byte (a 16-bit shift keeps each byte's single masked bit inside its byte).
+                const __m256i hbits = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[i].qh));
+                const __m256i b0 = _mm256_and_si256(hbits, _mm256_set1_epi8(static_cast<char>(1 << (2 * j))));
+                const __m256i b1 = _mm256_and_si256(hbits, _mm256_set1_epi8(static_cast<char>(2 << (2 * j))));
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_srli_epi16(b0, 2 * j), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_srli_epi16(b1, 2 * j + 1), 4));
+            }
             const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(q8));
             const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(q8 + 32));
             const __m256i p0 = _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j]), _mm256_maddubs_epi16(lo, y0));
@@ -189,6 +202,17 @@ float dotQ4_KAvx2(const void *w, const void *a, int64_t n)
         acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * loadHalf(x[i].k.d)), _mm256_cvtepi32_ps(sumi), acc);
     }
     return hsum(acc) - accMin;
+}
+
+} // namespace
+
+float dotQ4_KAvx2(const void *w, const void *a, int64_t n)
+{
+    return dotK45<BlockQ4_K>(w, a, n);
+}
+float dotQ5_KAvx2(const void *w, const void *a, int64_t n)
+{
+    return dotK45<BlockQ5_K>(w, a, n);
 }
 
 float dotQ6_KAvx2(const void *w, const void *a, int64_t n)
