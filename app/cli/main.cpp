@@ -33,6 +33,8 @@ const std::map<QString, Command> &commands()
         {QStringLiteral("eval"), {cli::runEval, "exact-match accuracy of models on a synthetic evaluation set"}},
         {QStringLiteral("convert"),
          {cli::runConvert, "copy a model folder, converting its PyTorch pickle weights to safetensors (safely)"}},
+        {QStringLiteral("batch"),
+         {cli::runBatch, "ask about (or transcribe) every image of folders into JSON lines, CSV or Markdown"}},
     };
     return table;
 }
