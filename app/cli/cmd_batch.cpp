@@ -76,19 +76,17 @@ class Progress
 public:
     Progress(int total) : m_total(total), m_tty(::isatty(fileno(stderr)) == 1), m_start(Clock::now()) {}
 
+    // On a terminal, the line also names the image being read (a real model takes a minute on a page).
+    void start(const std::string &file)
+    {
+        if (m_tty)
+            line("working on " + std::filesystem::path(file).filename().string());
+    }
     void done(const batch::Record &r)
     {
         ++m_done;
-        const double minutes = msSince(m_start) / 60000.0;
-        const double rate = minutes > 0 ? m_done / minutes : 0;
-        const double eta = rate > 0 ? (m_total - m_done) / rate * 60.0 : 0;
         const std::string name = std::filesystem::path(r.file).filename().string();
-        std::fprintf(stderr, "%sbatch: %d/%d images, %.1f images/min, ETA %s  %s%s%s", m_tty ? "\r" : "",
-                     m_done, m_total, rate, clockText(eta).c_str(), name.c_str(),
-                     r.status == batch::Status::Ok ? "" : ": ",
-                     r.status == batch::Status::Ok ? "" : r.error.c_str());
-        std::fprintf(stderr, m_tty ? "\033[K" : "\n"); // clear what a longer earlier line left
-        std::fflush(stderr);
+        line(r.status == batch::Status::Ok ? name : name + ": " + r.error);
     }
     void finish()
     {
@@ -97,6 +95,17 @@ public:
     }
 
 private:
+    void line(const std::string &what)
+    {
+        const double minutes = msSince(m_start) / 60000.0;
+        const double rate = minutes > 0 ? m_done / minutes : 0;
+        const std::string eta = rate > 0 ? clockText((m_total - m_done) / rate * 60.0) : std::string("?");
+        std::fprintf(stderr, "%sbatch: %d/%d images, %.1f images/min, ETA %s  %s", m_tty ? "\r" : "", m_done,
+                     m_total, rate, eta.c_str(), what.c_str());
+        std::fprintf(stderr, m_tty ? "\033[K" : "\n"); // on a terminal: clear what a longer earlier line left
+        std::fflush(stderr);
+    }
+
     int m_total;
     int m_done = 0;
     bool m_tty;
@@ -347,6 +356,7 @@ int runBatch(const QStringList &args)
             break;
         }
         std::optional<batch::Record> rec;
+        progress.start(in.path);
         if (!in.error.empty())
             rec = errorRecord(in.path, in.code, in.error);
         else

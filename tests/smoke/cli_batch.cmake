@@ -100,10 +100,10 @@ string(FIND "${header}" "| file | status | size | grid |" pos)
 expect("pos EQUAL 0" "Markdown header: ${header}")
 
 # 3. Ctrl+C: a real SIGINT once the first record is on disk stops the run after the current image (exit 130, a
-# message) and leaves a valid file; --resume then does exactly the rest. 12 small images, so the signal lands
+# message) and leaves a valid file; --resume then does exactly the rest. 8 small images, so the signal lands
 # mid-run. `set -m` gives the background job its own process group without SIGINT ignored.
 file(MAKE_DIRECTORY ${WORK}/many)
-foreach(i RANGE 1 12)
+foreach(i RANGE 1 8)
   file(COPY_FILE ${IMAGES}/intake/rgb8.png ${WORK}/many/img${i}.png)
 endforeach()
 foreach(ext jsonl csv md)
@@ -128,18 +128,18 @@ kill -INT $pid
 wait $pid
 echo $?" OUTPUT_VARIABLE rc ERROR_VARIABLE shell_err OUTPUT_STRIP_TRAILING_WHITESPACE)
   file(READ ${f}.err err)
-  expect("rc EQUAL 130 AND err MATCHES \"interrupted after [0-9]+ of 12 images\"" "${ext}: SIGINT should end with 130 and a message: rc ${rc}: ${err} ${shell_err}")
+  expect("rc EQUAL 130 AND err MATCHES \"interrupted after [0-9]+ of 8 images\"" "${ext}: SIGINT should end with 130 and a message: rc ${rc}: ${err} ${shell_err}")
   string(REGEX MATCH "interrupted after ([0-9]+) of" m "${err}")
   set(done_before ${CMAKE_MATCH_1})
-  expect("done_before GREATER 0 AND done_before LESS 12" "${ext}: ${done_before} records before the interrupt")
+  expect("done_before GREATER 0 AND done_before LESS 8" "${ext}: ${done_before} records before the interrupt")
   run_cli(out rc err batch --model ${MODEL} --question "What colour?" --max-new-tokens 24 --out ${f} --resume ${WORK}/many)
-  math(EXPR rest "12 - ${done_before}")
+  math(EXPR rest "8 - ${done_before}")
   expect("rc EQUAL 0 AND err MATCHES \"${rest} images to do, ${done_before} already in\"" "${ext}: resume: rc ${rc}: ${err}")
   # Now complete: a second resume finds every image recorded exactly once.
   run_cli(out rc err batch --model ${MODEL} --question "What colour?" --max-new-tokens 24 --out ${f} --resume ${WORK}/many)
-  expect("rc EQUAL 0 AND err MATCHES \"0 images to do, 12 already in\"" "${ext}: after resume: rc ${rc}: ${err}")
+  expect("rc EQUAL 0 AND err MATCHES \"0 images to do, 8 already in\"" "${ext}: after resume: rc ${rc}: ${err}")
   execute_process(COMMAND bash -c "${first_record}" OUTPUT_VARIABLE count OUTPUT_STRIP_TRAILING_WHITESPACE)
-  expect("count EQUAL 12" "${ext}: ${count} records after resume, expected 12 (no duplicates, none lost)")
+  expect("count EQUAL 8" "${ext}: ${count} records after resume, expected 8 (no duplicates, none lost)")
 endforeach()
 
 # 4. Bad usage: exit 2 with a message naming the problem.
