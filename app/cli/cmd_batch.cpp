@@ -181,18 +181,19 @@ std::string absoluteFolder(const std::string &dir)
     return std::filesystem::absolute(dir).lexically_normal().string();
 }
 
+const char *const kBatchHelp =
+    "Asks one question about every image in the given files and folders (recursive; images are recognised by "
+    "content) and writes one record per image to FILE.jsonl, FILE.csv or FILE.md.\n"
+    "Exit codes: 0 every image answered, 1 some failed (see their records) or the model/output failed, 2 bad "
+    "usage, 130 interrupted (Ctrl+C: the file stays valid; continue with --resume).";
+
 } // namespace
 
 int runBatch(const QStringList &args)
 {
     const QString cmd = QStringLiteral("batch");
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Asks one question about every image in the given files and folders (recursive; images are "
-        "recognised by "
-        "content) and writes one record per image to FILE.jsonl, FILE.csv or FILE.md.\n"
-        "Exit codes: 0 every image answered, 1 some failed (see their records) or the model/output failed, "
-        "2 bad usage, 130 interrupted (Ctrl+C: the file stays valid; continue with --resume)."));
+    parser.setApplicationDescription(QString::fromUtf8(kBatchHelp));
     parser.addHelpOption();
     EngineOptions eo;
     parser.addOptions({eo.model, eo.vision, eo.policy, eo.maxSlices, eo.device, eo.dtype});
@@ -235,6 +236,9 @@ int runBatch(const QStringList &args)
         return usageError(cmd,
                           QStringLiteral("cannot tell the output format of '%1': name it .jsonl, .csv or .md")
                               .arg(parser.value(outOpt)));
+    uhdlens::LoadOptions load;
+    if (const auto exitCode = eo.prepareLoad(parser, cmd, load))
+        return *exitCode;
     if (parser.isSet(resumeOpt) && parser.isSet(forceOpt))
         return usageError(cmd, QStringLiteral("--resume and --force exclude each other"));
     uhdlens::GenerationSettings gen;
@@ -246,17 +250,6 @@ int runBatch(const QStringList &args)
     }
     if (const std::string why = gen.validate(); !why.empty())
         return usageError(cmd, QString::fromStdString(why));
-    if (const QString why = eo.checkSliceArgs(parser); !why.isEmpty())
-        return usageError(cmd, why);
-    uhdlens::LoadOptions load;
-    bool missingDefault = false;
-    if (const QString why = eo.loadOptions(parser, load, missingDefault); !why.isEmpty()) {
-        if (missingDefault) { // as ask: an installation problem, not a typo
-            std::fprintf(stderr, "uhdlens-cli batch: %s\n", qPrintable(why));
-            return 1;
-        }
-        return usageError(cmd, why);
-    }
     if (parser.isSet(eo.model) && !QFileInfo(parser.value(eo.model)).isDir())
         return usageError(cmd, QStringLiteral("--model '%1': no such folder").arg(parser.value(eo.model)));
 

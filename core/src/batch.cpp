@@ -61,20 +61,26 @@ class Walker
 public:
     InputScan scan;
 
-    void named(const fs::path &p)
+    // A path named by the user (named) or met in a folder: what it is decides what happens to it.
+    void visit(const fs::path &p, bool named)
     {
         std::error_code ec;
-        const fs::file_status st = fs::status(p, ec);
+        const fs::file_status st = fs::status(p, ec); // follows symbolic links
         if (st.type() == fs::file_type::not_found) {
-            fail(p, ErrorCode::FileNotFound, "no such file or folder");
+            if (named)
+                fail(p, ErrorCode::FileNotFound, "no such file or folder");
+            else
+                ++scan.skippedNonImages; // a dangling link
         } else if (ec) {
             fail(p, ErrorCode::FileUnreadable, "cannot read: " + ec.message());
         } else if (fs::is_directory(st)) {
             walk(p);
         } else if (fs::is_regular_file(st)) {
-            file(p, /*named=*/true);
-        } else {
+            file(p, named);
+        } else if (named) {
             fail(p, ErrorCode::NotAFile, "not a regular file (a device, socket or pipe)");
+        } else {
+            ++scan.skippedNonImages; // never open a pipe or device: it could block forever
         }
     }
 
@@ -107,21 +113,8 @@ private:
         std::sort(entries.begin(), entries.end(), [](const fs::path &a, const fs::path &b) {
             return a.filename().string() < b.filename().string();
         });
-        for (const fs::path &e : entries) {
-            std::error_code sec;
-            const fs::file_status st = fs::status(e, sec); // follows symbolic links
-            if (st.type() == fs::file_type::not_found) {
-                ++scan.skippedNonImages; // a dangling link
-            } else if (sec) {
-                fail(e, ErrorCode::FileUnreadable, "cannot read: " + sec.message());
-            } else if (fs::is_directory(st)) {
-                walk(e);
-            } else if (fs::is_regular_file(st)) {
-                file(e, /*named=*/false);
-            } else {
-                ++scan.skippedNonImages; // never open a pipe or device: it could block forever
-            }
-        }
+        for (const fs::path &e : entries)
+            visit(e, /*named=*/false);
     }
 
     void file(const fs::path &p, bool named)
@@ -159,7 +152,7 @@ InputScan collectInputs(const std::vector<std::string> &paths)
 {
     Walker w;
     for (const std::string &p : paths)
-        w.named(fs::path(p));
+        w.visit(fs::path(p), /*named=*/true);
     return std::move(w.scan);
 }
 
@@ -223,31 +216,53 @@ std::string describeDifference(const RunSettings &now, const RunSettings &inFile
 
 // --- formats --------------------------------------------------------------------------------------------
 
+namespace {
+
+// One row per output format (as the family table): name and file extensions, the first the usual one.
+struct FormatRow
+{
+    Format format;
+    const char *name;
+    std::vector<std::string> extensions;
+};
+
+const std::vector<FormatRow> &formatTable()
+{
+    static const std::vector<FormatRow> rows = {{Format::JsonLines, "JSON lines", {".jsonl", ".ndjson"}},
+                                                {Format::Csv, "CSV", {".csv"}},
+                                                {Format::Markdown, "Markdown", {".md", ".markdown"}}};
+    return rows;
+}
+
+const FormatRow &formatRow(Format format)
+{
+    for (const auto &r : formatTable())
+        if (r.format == format)
+            return r;
+    return formatTable().front(); // unreachable for a valid enum
+}
+
+} // namespace
+
 std::optional<Format> formatForPath(std::string_view path)
 {
     std::string ext = fs::path(std::string(path)).extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char c) { return char(std::tolower(c)); });
-    if (ext == ".jsonl" || ext == ".ndjson")
-        return Format::JsonLines;
-    if (ext == ".csv")
-        return Format::Csv;
-    if (ext == ".md" || ext == ".markdown")
-        return Format::Markdown;
+    for (const auto &r : formatTable())
+        if (std::find(r.extensions.begin(), r.extensions.end(), ext) != r.extensions.end())
+            return r.format;
     return std::nullopt;
 }
 
 std::string formatName(Format format)
 {
-    switch (format) {
-    case Format::JsonLines:
-        return "JSON lines";
-    case Format::Csv:
-        return "CSV";
-    case Format::Markdown:
-        return "Markdown";
-    }
-    return "?";
+    return formatRow(format).name;
+}
+
+std::string formatExtension(Format format)
+{
+    return formatRow(format).extensions.front();
 }
 
 std::string csvField(std::string_view text)

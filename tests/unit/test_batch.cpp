@@ -356,18 +356,7 @@ TEST(BatchJsonLines, OneObjectPerLineWithEveryField)
 class BatchFiles : public ::testing::TestWithParam<Format>
 {
 protected:
-    std::string name() const
-    {
-        switch (GetParam()) {
-        case Format::JsonLines:
-            return "out.jsonl";
-        case Format::Csv:
-            return "out.csv";
-        case Format::Markdown:
-            return "out.md";
-        }
-        return "";
-    }
+    std::string name() const { return "out" + formatExtension(GetParam()); }
 };
 
 TEST_P(BatchFiles, ValidAfterEveryRecordAndReadBack)
@@ -471,11 +460,7 @@ TEST_P(BatchFiles, ForeignFilesAreRefusedWithAReason)
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, BatchFiles,
                          ::testing::Values(Format::JsonLines, Format::Csv, Format::Markdown),
-                         [](const auto &info) {
-                             return info.param == Format::JsonLines ? std::string("JsonLines")
-                                    : info.param == Format::Csv     ? std::string("Csv")
-                                                                    : std::string("Markdown");
-                         });
+                         [](const auto &info) { return formatExtension(info.param).substr(1); });
 
 TEST(BatchFormats, ByExtensionOnly)
 {

@@ -118,7 +118,8 @@ enum class Format
 };
 // By extension, case-insensitive: .jsonl (also .ndjson), .csv, .md (also .markdown); nullopt otherwise.
 std::optional<Format> formatForPath(std::string_view path);
-std::string formatName(Format format); // "JSON lines", "CSV", "Markdown"
+std::string formatName(Format format);      // "JSON lines", "CSV", "Markdown"
+std::string formatExtension(Format format); // the usual one: ".jsonl", ".csv", ".md"
 
 // RFC 4180: a field with a comma, double quote, CR or LF is quoted, quotes doubled; others as they are.
 std::string csvField(std::string_view text);
