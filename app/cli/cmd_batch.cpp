@@ -211,7 +211,9 @@ int runBatch(const QStringList &args)
         QStringLiteral("Continue FILE: skip the images it has records of, append the rest."));
     QCommandLineOption forceOpt(QStringLiteral("force"), QStringLiteral("Replace FILE if it exists."));
     QCommandLineOption maxNewOpt(QStringLiteral("max-new-tokens"),
-                                 QStringLiteral("Answer length limit (default 256)."), QStringLiteral("N"));
+                                 QStringLiteral("Answer length limit (default 256; 1024 with --transcribe: a "
+                                                "page is long; never past the model's context)."),
+                                 QStringLiteral("N"));
     parser.addOptions({questionOpt, transcribeOpt, outOpt, resumeOpt, forceOpt, maxNewOpt});
     parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("Image files and folders."),
                                  QStringLiteral("PATH..."));
@@ -242,6 +244,7 @@ int runBatch(const QStringList &args)
     if (parser.isSet(resumeOpt) && parser.isSet(forceOpt))
         return usageError(cmd, QStringLiteral("--resume and --force exclude each other"));
     uhdlens::GenerationSettings gen;
+    gen.maxNewTokens = transcribe ? 1024 : 256; // the engine stops at the context's end either way
     if (parser.isSet(maxNewOpt)) {
         bool ok = false;
         gen.maxNewTokens = parser.value(maxNewOpt).toInt(&ok);
@@ -332,7 +335,7 @@ int runBatch(const QStringList &args)
         return 1;
     }
 
-    std::fprintf(stderr, "batch: %d images to do", int(todo.size()));
+    std::fprintf(stderr, "batch: %d image%s to do", int(todo.size()), todo.size() == 1 ? "" : "s");
     if (already > 0)
         std::fprintf(stderr, ", %d already in %s", already, outPath.c_str());
     if (scan.skippedNonImages > 0)
@@ -378,7 +381,7 @@ int runBatch(const QStringList &args)
                      written, int(todo.size()), outPath.c_str());
         return 130;
     }
-    std::fprintf(stderr, "batch: %d images, %d failed", written, failed);
+    std::fprintf(stderr, "batch: %d image%s, %d failed", written, written == 1 ? "" : "s", failed);
     if (already > 0)
         std::fprintf(stderr, " (and %d earlier, %d of them failed)", already, oldFailed);
     std::fprintf(stderr, "; wrote %s\n", outPath.c_str());
