@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 
 #include <unistd.h> // fsync, fileno
@@ -166,6 +167,22 @@ json settingsToJson(const RunSettings &s)
             {"policy", s.policy}, {"max_slices", s.maxSlices}, {"max_new_tokens", s.maxNewTokens}};
 }
 
+// An int member, checked: nlohmann's get<int>() of a number out of int's range (2e87) is undefined behaviour
+// (found by the batch_resume fuzz target).
+int intField(const json &j, const char *key)
+{
+    const json &v = j.at(key);
+    if (v.is_number_unsigned()) {
+        if (v.get<std::uint64_t>() <= std::uint64_t(std::numeric_limits<int>::max()))
+            return int(v.get<std::uint64_t>());
+    } else if (v.is_number_integer()) {
+        const std::int64_t x = v.get<std::int64_t>();
+        if (x >= std::numeric_limits<int>::min() && x <= std::numeric_limits<int>::max())
+            return int(x);
+    }
+    throw std::invalid_argument(std::string(key) + " is not an integer in range");
+}
+
 RunSettings settingsFromJson(const json &j)
 {
     if (!j.is_object())
@@ -175,8 +192,8 @@ RunSettings settingsFromJson(const json &j)
     s.question = j.at("question").get<std::string>();
     s.transcribe = j.at("transcribe").get<bool>();
     s.policy = j.at("policy").get<std::string>();
-    s.maxSlices = j.at("max_slices").get<int>();
-    s.maxNewTokens = j.at("max_new_tokens").get<int>();
+    s.maxSlices = intField(j, "max_slices");
+    s.maxNewTokens = intField(j, "max_new_tokens");
     return s;
 }
 

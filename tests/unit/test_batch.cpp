@@ -429,6 +429,11 @@ TEST_P(BatchFiles, ForeignFilesAreRefusedWithAReason)
         foreign.push_back(jsonLine(okRecord("/a"), settings()) + jsonLine(okRecord("/b"), other));
         foreign.push_back(jsonLine(okRecord("/a"), settings()) +
                           "{\"file\":\"/b\",\"status\":\"done\",\"run\":{}}\n");
+        { // a setting out of int's range (the fuzzer's find: get<int>() of it was undefined behaviour)
+            std::string line = jsonLine(okRecord("/a"), settings());
+            line.replace(line.find("\"max_slices\":4"), 14, "\"max_slices\":2e87");
+            foreign.push_back(line);
+        }
         break;
     case Format::Csv:
         foreign.push_back(fileHeader(Format::Csv, settings()) + csvLine(okRecord("/a"), settings()) +
