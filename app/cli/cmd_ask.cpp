@@ -59,17 +59,9 @@ int runAsk(const QStringList &args)
         return usageError(cmd, QStringLiteral("--seed needs a non-negative integer"));
     if (const std::string why = settings.validate(); !why.empty())
         return usageError(cmd, QString::fromStdString(why));
-    if (const QString why = eo.checkSliceArgs(parser); !why.isEmpty())
-        return usageError(cmd, why);
     uhdlens::LoadOptions load;
-    bool missingDefault = false;
-    if (const QString why = eo.loadOptions(parser, load, missingDefault); !why.isEmpty()) {
-        if (missingDefault) {
-            std::fprintf(stderr, "uhdlens-cli ask: %s\n", qPrintable(why));
-            return 1;
-        }
-        return usageError(cmd, why);
-    }
+    if (const auto exitCode = eo.prepareLoad(parser, cmd, load))
+        return *exitCode;
     const bool json = parser.isSet(jsonOpt);
 
     try {

@@ -33,17 +33,9 @@ int runEncode(const QStringList &args)
         return usageError(cmd, QStringLiteral("--image IMG is required"));
     if (!parser.isSet(dumpOpt))
         return usageError(cmd, QStringLiteral("--dump OUT.safetensors is required"));
-    if (const QString why = eo.checkSliceArgs(parser); !why.isEmpty())
-        return usageError(cmd, why);
     uhdlens::LoadOptions load;
-    bool missingDefault = false;
-    if (const QString why = eo.loadOptions(parser, load, missingDefault); !why.isEmpty()) {
-        if (missingDefault) {
-            std::fprintf(stderr, "uhdlens-cli encode: %s\n", qPrintable(why));
-            return 1;
-        }
-        return usageError(cmd, why);
-    }
+    if (const auto exitCode = eo.prepareLoad(parser, cmd, load))
+        return *exitCode;
     try {
         const QImage image = uhdlens::loadImage(parser.value(eo.image));
         auto model = uhdlens::Model::load(load);

@@ -20,6 +20,7 @@ int runSynth(const QStringList &args); // cmd_synth.cpp
 int runEval(const QStringList &args);  // cmd_eval.cpp
 int runConvert(const QStringList &args); // cmd_convert.cpp (exit 2 also for a refused weight file)
 int runGgufInfo(const QStringList &args); // cmd_gguf_info.cpp
+int runBatch(const QStringList &args);   // cmd_batch.cpp (exit 130: interrupted)
 
 // Shared helpers.
 int usageError(const QString &command, const QString &message);

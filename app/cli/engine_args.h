@@ -2,6 +2,8 @@
 // slicing overrides. Header-only; each returns an error text for a usage error (exit 2), empty when fine.
 #pragma once
 
+#include "commands.h"
+
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/model_facts.h"
@@ -11,6 +13,7 @@
 #include <QCommandLineOption>
 #include <QCommandLineParser>
 
+#include <cstdio>
 #include <optional>
 
 namespace cli {
@@ -81,6 +84,23 @@ struct EngineOptions
             return QString::fromStdString(why);
         out = p;
         return {};
+    }
+
+    // checkSliceArgs() then loadOptions(), reported for `command`: nullopt when fine, else the exit code after the
+    // message — 2 for a usage error, 1 when the bundled default model is not installed (not a typo).
+    std::optional<int> prepareLoad(const QCommandLineParser &parser, const QString &command,
+                                   uhdlens::LoadOptions &out) const
+    {
+        if (const QString why = checkSliceArgs(parser); !why.isEmpty())
+            return usageError(command, why);
+        bool missingDefault = false;
+        if (const QString why = loadOptions(parser, out, missingDefault); !why.isEmpty()) {
+            if (!missingDefault)
+                return usageError(command, why);
+            std::fprintf(stderr, "uhdlens-cli %s: %s\n", qPrintable(command), qPrintable(why));
+            return 1;
+        }
+        return std::nullopt;
     }
 
     // Usage errors that need no model: a known policy name and a well-formed --max-slices.

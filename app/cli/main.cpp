@@ -34,6 +34,8 @@ const std::map<QString, Command> &commands()
         {QStringLiteral("convert"),
          {cli::runConvert, "copy a model folder, converting its PyTorch pickle weights to safetensors (safely)"}},
         {QStringLiteral("gguf-info"), {cli::runGgufInfo, "describe a GGUF file: architecture, tensor types, tokenizer"}},
+        {QStringLiteral("batch"),
+         {cli::runBatch, "ask about (or transcribe) every image of folders into JSON lines, CSV or Markdown"}},
     };
     return table;
 }

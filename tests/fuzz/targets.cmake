@@ -12,6 +12,7 @@ uhdlens_fuzz_target(safetensors_index SOURCES core/src/safetensors_header.cpp co
 uhdlens_fuzz_target(model_folder NEEDS_SPM SOURCES core/src/model_folder.cpp core/src/json_file.cpp core/src/tokenizer.cpp
                     core/src/bpe_tokenizer.cpp core/src/utf8_stream.cpp core/src/errors.cpp)
 uhdlens_fuzz_target(image SOURCES core/src/image_io.cpp core/src/errors.cpp)
+uhdlens_fuzz_target(batch_resume SOURCES core/src/batch.cpp core/src/errors.cpp)
 uhdlens_fuzz_target(plan_json SOURCES core/src/plan_json.cpp core/src/slice_planner.cpp core/src/image_span.cpp
                     core/src/errors.cpp)
 uhdlens_fuzz_target(bpe_tokenizer SOURCES core/src/bpe_tokenizer.cpp core/src/utf8_stream.cpp

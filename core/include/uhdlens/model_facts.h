@@ -66,6 +66,13 @@ std::string deviceChoiceName(const DeviceChoice &choice);
 TokenLayout familyLayout(Family family);
 // Pieces a tokenizer of the family must know (e.g. "<image>", "<slice>" for minicpmv; none for the Vicuna ones).
 std::vector<std::string> familySpecialTokens(Family family);
+// The question `uhdlens-cli batch --transcribe` (and the app's Transcribe) asks a model of the family: the text in
+// reading order, tables as Markdown, in the phrasing the family answers best (uhd-paper: the one question it was
+// trained with for reading). A family without one of its own gets kDefaultTranscriptionPrompt.
+std::string transcriptionPrompt(Family family);
+inline constexpr const char *kDefaultTranscriptionPrompt =
+    "Transcribe all the text in this image in reading order. Write tables as Markdown tables. Reply with the "
+    "transcription only.";
 
 // --- what a plan costs in the language model's context --------------------------------------------------
 

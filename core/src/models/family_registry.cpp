@@ -27,6 +27,9 @@ struct FamilyRow
     json (*realConfig)();
     CreateFn create;
     void (*check)(const json &config);
+    // transcriptionPrompt(): the question for "transcribe" (uhdlens/model_facts.h). Last, with a default, so a row
+    // that does not name one compiles unchanged and gets the general instruction.
+    std::string_view transcriptionPrompt = kDefaultTranscriptionPrompt;
 };
 
 void checkMiniCpmV(const json &config)
@@ -89,7 +92,10 @@ const std::vector<FamilyRow> &familyTable()
          [](const json &c, const json *, const FamilyBuildOptions &o) {
              return models::createUhdPaper(c, o);
          },
-         [](const json &) {}},
+         [](const json &) {},
+         // Our own model knows one reading question: lab's kReadTextQuestion (core/lab/.../synthdata.h), the one
+         // it was trained to answer with the text in reading order; an instruction it never saw gets noise.
+         "Read the text."},
     };
     return rows;
 }
@@ -132,6 +138,10 @@ TokenLayout familyLayout(Family family)
 std::vector<std::string> familySpecialTokens(Family family)
 {
     return rowOf(family).specialTokens;
+}
+std::string transcriptionPrompt(Family family)
+{
+    return std::string(rowOf(family).transcriptionPrompt);
 }
 
 Family detectFamily(const json &config)
