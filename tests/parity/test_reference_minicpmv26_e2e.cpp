@@ -88,12 +88,11 @@ std::string firstDifference(const std::vector<int64_t> &ours, const std::vector<
 // The prompt as the reference spells it: each image slot is image_feature_size x <unk>.
 std::vector<int64_t> flatIds(const Prompt &prompt, int tokensPerImage, int64_t unk)
 {
+    const std::vector<int64_t> slot(static_cast<size_t>(tokensPerImage), unk);
     std::vector<int64_t> ids;
     for (const auto &s : prompt.segments) {
-        if (s.imageIndex >= 0)
-            ids.insert(ids.end(), static_cast<size_t>(tokensPerImage), unk);
-        else
-            ids.insert(ids.end(), s.ids.begin(), s.ids.end());
+        const std::vector<int64_t> &part = s.imageIndex >= 0 ? slot : s.ids;
+        ids.insert(ids.end(), part.begin(), part.end());
     }
     return ids;
 }

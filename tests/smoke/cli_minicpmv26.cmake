@@ -1,11 +1,9 @@
 # The minicpmv26 family through the CLI as a user runs it: make-tiny writes a Hugging Face MiniCPM-V 2.6 folder,
 # ask answers a question with it (streamed text = --json answer, settings from the folder's files, the image-token
 # count of the plan), and a folder of another MiniCPM-V version is refused with exit 1 naming "version".
-include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
-
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
 set(IMG ${DATA}/images/vga.png)
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+file(REMOVE_RECURSE ${WORK})
 
 run_cli(out rc err make-tiny --family minicpmv26 --out ${WORK}/tiny26 --seed 7)
 expect("rc EQUAL 0" "make-tiny --family minicpmv26 exited ${rc}: ${err}")

@@ -46,7 +46,7 @@ TEST(ModelFacts, EveryNameRoundTrips)
 // These spellings are stored in QSettings, printed by `uhdlens-cli ask --json` and shown in the model panel.
 TEST(ModelFacts, UserVisibleSpellingsAreStable)
 {
-    EXPECT_EQ(allNames<Family>(), (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper"}));
+    EXPECT_EQ(allNames<Family>(), (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper", "minicpmv26"}));
     EXPECT_EQ(allNames<Device>(), (std::vector<std::string>{"auto", "cpu", "cuda"}));
     EXPECT_EQ(allNames<Dtype>(), (std::vector<std::string>{"auto", "f32", "mixed", "bf16", "f16"}));
     EXPECT_EQ(allNames<StopReason>(),

@@ -50,19 +50,16 @@ import sys
 from pathlib import Path
 
 import reference_env  # beside this script (sys.path[0])
+import minicpmv26_fixture as vision_fixture  # same reference commit; its test picture
+from minicpmv26_fixture import REF_COMMIT, REF_REPO, synthetic_image
 
 REQUIREMENTS = Path(__file__).resolve().parent / "minicpmv26_e2e_requirements.txt"
-REF_REPO = "404805854/minicpmv2.6-onnx"
-REF_COMMIT = "8490e5923eeebae2ef7163fc7bb39f5b66967272"
-REF_BLOBS = {
-    "configuration_minicpm.py": "4c33e755d1aedc843af73daf13e10f5c20e4b023",
-    "image_processing_minicpmv.py": "6a72a4e3e428c224fc13dc2153e8f480f729414f",
-    "modeling_minicpmv.py": "d4639462d952289ab06beac53efcc0fbc41ae07f",
-    "modeling_navit_siglip.py": "6fe732cf0d5884613003c00bccea0c5ae64a1905",
-    "processing_minicpmv.py": "ac9f127f943ca769aecb5ce02e5f3223beaa9907",
-    "resampler.py": "bacd607bd30945b4c48f8cf63fd42eb265d21e80",
-    "tokenization_minicpmv_fast.py": "41eb806886b0062e9f52ccd0ec48a606b5e4aac9",
-}
+# The vision fixture's files plus those of the chat path.
+REF_BLOBS = dict(vision_fixture.REF_BLOBS,
+                 **{"configuration_minicpm.py": "4c33e755d1aedc843af73daf13e10f5c20e4b023",
+                    "modeling_minicpmv.py": "d4639462d952289ab06beac53efcc0fbc41ae07f",
+                    "processing_minicpmv.py": "ac9f127f943ca769aecb5ce02e5f3223beaa9907",
+                    "tokenization_minicpmv_fast.py": "41eb806886b0062e9f52ccd0ec48a606b5e4aac9"})
 DEFAULT_REF = Path(os.environ.get("UHDLENS_MINICPMV26_REF", "/work/ref/minicpmv26"))
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_OUT = ROOT / "tests" / "data" / "reference" / "minicpmv26-e2e"
@@ -86,21 +83,6 @@ IMAGE_SIZE = (230, 150)
 QUESTION = "What is written on the sign? 图里有什么？"
 FOLLOWUP = "And the colour? 😀"
 MAX_NEW_TOKENS = 16
-
-
-def synthetic_image(size, seed):
-    import numpy as np
-    from PIL import Image, ImageDraw
-    w, h = size
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    r = 127 + 120 * np.sin(x / (w / 3.1) + seed)
-    g = 127 + 120 * np.cos(y / (h / 2.3) - seed)
-    b = (x * 255 / max(w - 1, 1) + y * 97 / max(h - 1, 1)) % 256
-    img = Image.fromarray(np.stack([r, g, b], -1).clip(0, 255).astype(np.uint8), "RGB")
-    d = ImageDraw.Draw(img)
-    d.rectangle([w // 7, h // 5, w // 3, h // 2], fill=(250, 20, 30))
-    d.ellipse([w // 2, h // 3, w - 5, h - 3], fill=(10, 240, 60), outline=(0, 0, 0))
-    return img
 
 
 def write_tokenizer(out: Path):
@@ -204,27 +186,19 @@ def main() -> None:
 
     # --- recorders (return what they see unchanged) ----------------------------------------------------------------
     rec = {}
-    convert = processor._convert_images_texts_to_inputs
 
-    def convert_rec(*a, **k):
-        r = convert(*a, **k)
-        rec.setdefault("inputs", []).append(r)
-        return r
-    processor._convert_images_texts_to_inputs = convert_rec
-    template = tokenizer.apply_chat_template
+    def record(owner, method, key):
+        """Replaces owner.method by a wrapper that appends each result to rec[key] and returns it unchanged."""
+        original = getattr(owner, method)
 
-    def template_rec(*a, **k):
-        r = template(*a, **k)
-        rec.setdefault("prompts", []).append(r)
-        return r
-    tokenizer.apply_chat_template = template_rec
-    llm_generate = model.llm.generate
-
-    def generate_rec(*a, **k):
-        r = llm_generate(*a, **k)
-        rec.setdefault("generated", []).append(r)
-        return r
-    model.llm.generate = generate_rec
+        def wrapper(*a, **k):
+            result = original(*a, **k)
+            rec.setdefault(key, []).append(result)
+            return result
+        setattr(owner, method, wrapper)
+    record(processor, "_convert_images_texts_to_inputs", "inputs")
+    record(tokenizer, "apply_chat_template", "prompts")
+    record(model.llm, "generate", "generated")
     model.vpm.register_forward_hook(lambda m, a, o: rec.setdefault("vision", []).append(o.last_hidden_state))
     model.resampler.register_forward_hook(lambda m, a, o: rec.setdefault("resampler", []).append(o))
     model.llm.lm_head.register_forward_hook(lambda m, a, o: rec.setdefault("logits", []).append(o[0, -1].clone()))
