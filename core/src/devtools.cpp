@@ -25,13 +25,14 @@ std::string join(const std::string &dir, const std::string &name)
     return QDir(QString::fromStdString(dir)).filePath(QString::fromStdString(name)).toStdString();
 }
 
-// A byte-level BPE learned from `sentences` (GPT-2 style: words are split at spaces, each but the first keeping
-// its leading space; the most frequent adjacent pair is merged until the vocabulary, 256 byte tokens + merges +
-// `specials`, reaches `vocabSize`), written as a Hugging Face tokenizer.json with Qwen2's pre-tokenizer and NFC,
-// and the tokenizer_config.json naming the specials. Deterministic: ties go to the smallest pair. The tiny
-// models need a tokenizer whose ids fill their vocabulary exactly; its quality does not matter.
-void writeTinyBpe(const std::vector<std::string> &sentences, int vocabSize, const std::vector<std::string> &specials,
-                  const std::string &outDir)
+// A byte-level BPE learned from `sentences` (GPT-2 style: words are split at spaces, each but the first
+// keeping its leading space; the most frequent adjacent pair is merged until the vocabulary, 256 byte tokens
+// + merges + `specials`, reaches `vocabSize`), written as a Hugging Face tokenizer.json with Qwen2's
+// pre-tokenizer and NFC, and the tokenizer_config.json naming the specials. Deterministic: ties go to the
+// smallest pair. The tiny models need a tokenizer whose ids fill their vocabulary exactly; its quality does
+// not matter.
+void writeTinyBpe(const std::vector<std::string> &sentences, int vocabSize,
+                  const std::vector<std::string> &specials, const std::string &outDir)
 {
     std::map<std::vector<std::string>, int64_t> words;
     for (const std::string &line : sentences) {
@@ -83,12 +84,12 @@ void writeTinyBpe(const std::vector<std::string> &sentences, int vocabSize, cons
         words = std::move(merged);
     }
     if (next < target)
-        throw Error(ErrorCode::InvalidArgument,
-                    "the tokenizer corpus is too small for a " + std::to_string(vocabSize) + "-token BPE vocabulary");
+        throw Error(ErrorCode::InvalidArgument, "the tokenizer corpus is too small for a " +
+                                                    std::to_string(vocabSize) + "-token BPE vocabulary");
     nlohmann::json added = nlohmann::json::array(), decoder = nlohmann::json::object();
     for (const std::string &t : specials) {
-        const nlohmann::json entry = {{"content", t},       {"single_word", false}, {"lstrip", false},
-                                      {"rstrip", false},    {"normalized", false},  {"special", true}};
+        const nlohmann::json entry = {{"content", t},    {"single_word", false}, {"lstrip", false},
+                                      {"rstrip", false}, {"normalized", false},  {"special", true}};
         nlohmann::json withId = entry;
         withId["id"] = next;
         added.push_back(withId);
@@ -124,8 +125,8 @@ void writeTinyBpe(const std::vector<std::string> &sentences, int vocabSize, cons
           {"vocab", vocab},
           {"merges", merges}}}};
     writeJsonFile(join(outDir, "tokenizer.json"), tokenizer);
-    // MiniCPM-V 2.6's tokenizer_config.json: ChatML eos, Qwen2's <|endoftext|> pad, the processor's <unk>, no bos,
-    // and Qwen2's chat template (the family's buildPrompt lays out the same text).
+    // MiniCPM-V 2.6's tokenizer_config.json: ChatML eos, Qwen2's <|endoftext|> pad, the processor's <unk>, no
+    // bos, and Qwen2's chat template (the family's buildPrompt lays out the same text).
     const nlohmann::json config = {
         {"added_tokens_decoder", decoder},
         {"bos_token", nullptr},
@@ -207,7 +208,8 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
         writeJsonFile(join(outDir, "preprocessor_config.json"), processor);
         const auto tok = Tokenizer::loadBpe(outDir);
         writeJsonFile(join(outDir, "generation_config.json"),
-                      {{"bos_token_id", tok->pieceToId("<|endoftext|>")}, {"eos_token_id", tok->pieceToId("<|im_end|>")}});
+                      {{"bos_token_id", tok->pieceToId("<|endoftext|>")},
+                       {"eos_token_id", tok->pieceToId("<|im_end|>")}});
         tokenizerFiles.push_back("preprocessor_config.json");
         tokenizerFiles.push_back("generation_config.json");
     } else {

@@ -196,17 +196,19 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         return QFileInfo(QString::fromStdString(joinPath(options.modelDir, name))).isFile();
     };
     const bool bpe = familyTokenizer(family) == TokenizerFormat::ByteLevelBpe;
-    // Byte-level BPE (Qwen2): tokenizer.json, else the slow tokenizer's vocab.json + merges.txt (bpe_tokenizer.h).
+    // Byte-level BPE (Qwen2): tokenizer.json, else the slow tokenizer's vocab.json + merges.txt
+    // (bpe_tokenizer.h).
     const std::string tokPath =
-        joinPath(options.modelDir, !bpe ? "tokenizer.model"
+        joinPath(options.modelDir, !bpe                                                ? "tokenizer.model"
                                    : isFile("tokenizer.json") || !isFile("vocab.json") ? "tokenizer.json"
                                                                                        : "vocab.json");
     if (!QFileInfo(QString::fromStdString(tokPath)).isFile())
-        throw Error(ErrorCode::TokenizerInvalid,
-                    bpe ? "tokenizer.json not found: " + tokPath + " (the " + nameOf(family) +
-                              " family reads a byte-level BPE tokenizer: tokenizer.json, or vocab.json + merges.txt)"
-                        : "tokenizer.model not found: " + tokPath,
-                    tokPath);
+        throw Error(
+            ErrorCode::TokenizerInvalid,
+            bpe ? "tokenizer.json not found: " + tokPath + " (the " + nameOf(family) +
+                      " family reads a byte-level BPE tokenizer: tokenizer.json, or vocab.json + merges.txt)"
+                : "tokenizer.model not found: " + tokPath,
+            tokPath);
     auto impl = std::make_unique<Impl>();
     try {
         impl->tokenizer = bpe ? Tokenizer::loadBpe(options.modelDir) : Tokenizer::load(tokPath);
@@ -217,8 +219,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     }
 
     if (bpe) {
-        // A BPE tokenizer reads any text, so a folder with another model's tokenizer.json would load and answer
-        // garbage: the family's special tokens (chat roles, image span) must be tokens of it.
+        // A BPE tokenizer reads any text, so a folder with another model's tokenizer.json would load and
+        // answer garbage: the family's special tokens (chat roles, image span) must be tokens of it.
         for (const std::string &t : familySpecialTokens(family))
             if (!impl->tokenizer->hasPiece(t))
                 throw Error(ErrorCode::TokenizerInvalid,
@@ -337,7 +339,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
             impl->stopIds.push_back(id);
     info.warnings.insert(info.warnings.end(), folder.warnings.begin(), folder.warnings.end());
     info.settingSources = describeSources(folder, info, impl->stopIds, pixelNormText(impl->vlm->pixelNorm()),
-                                           tokenizerFileName(*impl->tokenizer));
+                                          tokenizerFileName(*impl->tokenizer));
     impl->stopStrings = impl->vlm->stopStrings();
     report(1.0, "ready");
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
@@ -598,9 +600,9 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
     result.prefillTokensPerSecond = result.prefillMs > 0 ? prefilled * 1000.0 / result.prefillMs : 0;
 
     // 3. Decode.
-    // SentencePiece: the piece's spelling ("▁the", "<0x0A>"), turned into bytes by the decoder. Byte-level BPE: the
-    // bytes the token stands for (possibly part of a UTF-8 character; the Utf8Streamer joins them), as tokenizers'
-    // ByteLevel decoder maps them.
+    // SentencePiece: the piece's spelling ("▁the", "<0x0A>"), turned into bytes by the decoder. Byte-level
+    // BPE: the bytes the token stands for (possibly part of a UTF-8 character; the Utf8Streamer joins them),
+    // as tokenizers' ByteLevel decoder maps them.
     const BpeTokenizer *bpe = mi.tokenizer->bpe();
     PieceDecoder decoder(
         [tok = mi.tokenizer, bpe](int64_t id) {

@@ -306,8 +306,7 @@ std::vector<int64_t> checkTokenizerFiles(const FolderFiles &files, const Tokeniz
         const std::string &label = files.namedTokenSource.at(key);
         if (!tokenizer.hasPiece(spelling) && !files.addedTokens.count(spelling))
             throw Error(ErrorCode::TokenizerInvalid,
-                        label + ": " + key + " '" + spelling + "' is not a piece of " + tokFile,
-                        spelling);
+                        label + ": " + key + " '" + spelling + "' is not a piece of " + tokFile, spelling);
         if (key == "eos_token")
             stops.push_back(tokenizer.hasPiece(spelling) ? tokenizer.pieceToId(spelling)
                                                          : files.addedTokens.at(spelling));
@@ -331,7 +330,8 @@ std::vector<int64_t> checkTokenizerFiles(const FolderFiles &files, const Tokeniz
 
 std::string tokenizerFileName(const Tokenizer &tokenizer)
 {
-    const std::string name = QFileInfo(QString::fromStdString(tokenizer.modelFile())).fileName().toStdString();
+    const std::string name =
+        QFileInfo(QString::fromStdString(tokenizer.modelFile())).fileName().toStdString();
     return name.empty() ? "tokenizer.model" : name;
 }
 

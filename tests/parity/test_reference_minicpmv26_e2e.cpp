@@ -1,17 +1,18 @@
-// The minicpmv26 family end to end against the OFFICIAL MiniCPM-V 2.6 chat path (MiniCPMV.chat with its processor,
-// tokenizer and Qwen2ForCausalLM.generate; openbmb/MiniCPM-V-2_6's .py files as in GitHub
-// 404805854/minicpmv2.6-onnx @ 8490e59). tests/data/reference/minicpmv26-e2e/ is a complete Hugging Face model
-// folder (config.json, preprocessor_config.json, tokenizer.json, tokenizer_config.json, generation_config.json,
-// model.safetensors) with tiny random weights under the real tensor names, plus what the official code computed on
-// it (tests/tools/reference/minicpmv26_e2e_fixture.py; manifest.json says how).
+// The minicpmv26 family end to end against the OFFICIAL MiniCPM-V 2.6 chat path (MiniCPMV.chat with its
+// processor, tokenizer and Qwen2ForCausalLM.generate; openbmb/MiniCPM-V-2_6's .py files as in GitHub
+// 404805854/minicpmv2.6-onnx @ 8490e59). tests/data/reference/minicpmv26-e2e/ is a complete Hugging Face
+// model folder (config.json, preprocessor_config.json, tokenizer.json, tokenizer_config.json,
+// generation_config.json, model.safetensors) with tiny random weights under the real tensor names, plus what
+// the official code computed on it (tests/tools/reference/minicpmv26_e2e_fixture.py; manifest.json says how).
 //
-// The folder is loaded through the normal path (Model::load: family from config.json "version", processor keys,
-// byte-level BPE tokenizer, stop ids) and compared stage by stage, each failure naming the stage and tensor:
-//   plan and tgt_sizes -> pixels (ours, within one 8-bit level) -> vision features and resampler output (on the
-//   reference pixels) -> prompt ids (turn 1 and a follow-up turn) -> first logits (max abs <= 1e-4) -> 16 greedy
-//   tokens -> Conversation::ask's streamed answer text for both turns.
-// f32 and mixed (bf16 matrices, f32 arithmetic: the weights are bf16 numbers) are both compared with the official
-// float32 run.
+// The folder is loaded through the normal path (Model::load: family from config.json "version", processor
+// keys, byte-level BPE tokenizer, stop ids) and compared stage by stage, each failure naming the stage and
+// tensor:
+//   plan and tgt_sizes -> pixels (ours, within one 8-bit level) -> vision features and resampler output (on
+//   the reference pixels) -> prompt ids (turn 1 and a follow-up turn) -> first logits (max abs <= 1e-4) -> 16
+//   greedy tokens -> Conversation::ask's streamed answer text for both turns.
+// f32 and mixed (bf16 matrices, f32 arithmetic: the weights are bf16 numbers) are both compared with the
+// official float32 run.
 #include "engine_impl.h"
 #include "generation.h"
 #include "model_family.h"
@@ -32,14 +33,15 @@ using namespace uhdlens;
 namespace {
 
 const std::string kDir = UHDLENS_TEST_DATA "/reference/minicpmv26-e2e";
-constexpr double kLogitTolerance = 1e-4; // max abs, f32
+constexpr double kLogitTolerance = 1e-4;   // max abs, f32
 constexpr double kFeatureTolerance = 1e-5; // relative (norm), vision and resampler
 
 nlohmann::json referenceJson()
 {
     std::ifstream in(kDir + "/reference.json");
     if (!in)
-        throw std::runtime_error("missing " + kDir + "/reference.json (tests/tools/reference/minicpmv26_e2e_fixture.py)");
+        throw std::runtime_error("missing " + kDir +
+                                 "/reference.json (tests/tools/reference/minicpmv26_e2e_fixture.py)");
     return nlohmann::json::parse(in);
 }
 
@@ -190,8 +192,9 @@ TEST_P(MiniCpmV26EndToEnd, VisionFeaturesAndResamplerOnReferencePixels)
     torch::InferenceMode inference;
     for (int k = 0; k < images(); ++k) {
         std::map<std::string, torch::Tensor> stages;
-        impl().encode(referenceImage(k).to(vlm().dtype()),
-                      [&](const std::string &n, const torch::Tensor &t) { stages[n] = t.to(torch::kFloat32); });
+        impl().encode(referenceImage(k).to(vlm().dtype()), [&](const std::string &n, const torch::Tensor &t) {
+            stages[n] = t.to(torch::kFloat32);
+        });
         for (const char *stage : {"vision", "resampler"}) {
             const std::string name = "image" + std::to_string(k) + "." + stage;
             ASSERT_TRUE(stages.count(stage)) << "the family reports no stage '" << stage << "'";
@@ -199,10 +202,10 @@ TEST_P(MiniCpmV26EndToEnd, VisionFeaturesAndResamplerOnReferencePixels)
             const auto got = stages[stage].squeeze(0);
             ASSERT_EQ(got.sizes(), want.sizes()) << "stage " << stage << ", tensor '" << name << "'";
             const double rel = relativeError(got, want), mx = maxAbs(got, want);
-            std::cout << "[" << stage << "] " << GetParam() << " " << name << ": rel " << rel << ", max abs " << mx
-                      << "\n";
-            EXPECT_LE(rel, kFeatureTolerance)
-                << "stage " << stage << ", tensor '" << name << "': relative error " << rel << ", max abs " << mx;
+            std::cout << "[" << stage << "] " << GetParam() << " " << name << ": rel " << rel << ", max abs "
+                      << mx << "\n";
+            EXPECT_LE(rel, kFeatureTolerance) << "stage " << stage << ", tensor '" << name
+                                              << "': relative error " << rel << ", max abs " << mx;
         }
     }
 }
@@ -217,8 +220,8 @@ TEST_P(MiniCpmV26EndToEnd, PromptIdsMatchTheOfficialChatTemplateAndProcessor)
     EXPECT_EQ(turn1, want1) << "stage prompt, tensor 'turn1.prompt_ids': " << firstDifference(turn1, want1);
     // The follow-up: chat() with msgs [user: image + question, assistant: answer 1, user: follow-up].
     const std::vector<Turn> history = {{question, ref["answers"][0].get<std::string>()}};
-    const auto turn2 = flatIds(vlm().buildPrompt(plan, history, ref["followup"].get<std::string>(), tok), tpi,
-                               tok.unkId());
+    const auto turn2 =
+        flatIds(vlm().buildPrompt(plan, history, ref["followup"].get<std::string>(), tok), tpi, tok.unkId());
     const auto want2 = idsOf(fixture("turn2.prompt_ids"));
     EXPECT_EQ(turn2, want2) << "stage prompt, tensor 'turn2.prompt_ids': " << firstDifference(turn2, want2);
 }
@@ -234,7 +237,8 @@ TEST_P(MiniCpmV26EndToEnd, FirstLogitsAndGreedyTokens)
     const auto logits = vlm().forward(embedPrompt(vlm(), prompt, torch::stack(encoded, 0)), cache);
     const auto want = fixture("turn1.first_logits");
     const double mx = maxAbs(logits, want);
-    std::cout << "[logits] " << GetParam() << ": max abs " << mx << ", rel " << relativeError(logits, want) << "\n";
+    std::cout << "[logits] " << GetParam() << ": max abs " << mx << ", rel " << relativeError(logits, want)
+              << "\n";
     EXPECT_LE(mx, kLogitTolerance) << "stage logits, tensor 'turn1.first_logits': max abs " << mx;
 
     const auto expected = idsOf(fixture("turn1.generated_ids"));
@@ -243,7 +247,9 @@ TEST_P(MiniCpmV26EndToEnd, FirstLogitsAndGreedyTokens)
     settings.temperature = 0.0f;
     settings.repetitionPenalty = 1.0f;
     GenerationIO io;
-    io.step = [&](int64_t id) { return vlm().forward(vlm().embedTokens(torch::tensor({id}, torch::kLong)), cache); };
+    io.step = [&](int64_t id) {
+        return vlm().forward(vlm().embedTokens(torch::tensor({id}, torch::kLong)), cache);
+    };
     io.stopIds = impl().stopIds;
     io.maxTokens = settings.maxNewTokens;
     const GenerationOutput out = generate(logits, settings, io, {}, nullptr);
@@ -251,8 +257,9 @@ TEST_P(MiniCpmV26EndToEnd, FirstLogitsAndGreedyTokens)
                                  << firstDifference(out.ids, expected);
 }
 
-// Through the public API with our own preprocessing: two turns of Conversation::ask stream the official chat()'s
-// answers (its tokenizer.decode of the greedy ids, stripped), the second reusing the first's KV cache.
+// Through the public API with our own preprocessing: two turns of Conversation::ask stream the official
+// chat()'s answers (its tokenizer.decode of the greedy ids, stripped), the second reusing the first's KV
+// cache.
 TEST_P(MiniCpmV26EndToEnd, ConversationAnswersAsTheOfficialChat)
 {
     GenerationSettings settings;
@@ -265,12 +272,14 @@ TEST_P(MiniCpmV26EndToEnd, ConversationAnswersAsTheOfficialChat)
     AskCallbacks callbacks;
     callbacks.token = [&](const std::string &text) { streamed += text; };
     const AskResult r1 = chat.ask(ref["question"].get<std::string>(), settings, callbacks);
-    EXPECT_EQ(r1.answer, ref["answers"][0].get<std::string>()) << "stage generation (end to end), turn 1 text";
+    EXPECT_EQ(r1.answer, ref["answers"][0].get<std::string>())
+        << "stage generation (end to end), turn 1 text";
     EXPECT_EQ(streamed, r1.answer) << "the streamed pieces must join to the answer";
     EXPECT_EQ(r1.generatedTokens, static_cast<int>(ref["generated_ids"][0].size()));
     const AskResult r2 = chat.ask(ref["followup"].get<std::string>(), settings);
     EXPECT_GT(r2.reusedPromptTokens, 0) << "the follow-up should reuse the first turn's cache";
-    EXPECT_EQ(r2.answer, ref["answers"][1].get<std::string>()) << "stage generation (end to end), turn 2 text";
+    EXPECT_EQ(r2.answer, ref["answers"][1].get<std::string>())
+        << "stage generation (end to end), turn 2 text";
 }
 
 INSTANTIATE_TEST_SUITE_P(ReferenceMiniCpmV26, MiniCpmV26EndToEnd, ::testing::Values("f32", "mixed"),

@@ -1,8 +1,8 @@
 // The minicpmv26 family on a make-tiny folder (config.json "version" 2.6, preprocessor_config.json,
-// tokenizer.json + tokenizer_config.json, generation_config.json, model.safetensors): load, answer, stream whole
-// UTF-8 characters through the byte-level BPE, follow-up turns, the image-token count the UI shows; and every bad
-// folder a user may hold (missing or inconsistent tokenizer files, other MiniCPM-V versions, a missing shard,
-// shapes that disagree with the config), each a typed error naming the file, key or tensor.
+// tokenizer.json + tokenizer_config.json, generation_config.json, model.safetensors): load, answer, stream
+// whole UTF-8 characters through the byte-level BPE, follow-up turns, the image-token count the UI shows; and
+// every bad folder a user may hold (missing or inconsistent tokenizer files, other MiniCPM-V versions, a
+// missing shard, shapes that disagree with the config), each a typed error naming the file, key or tensor.
 #include "bpe_tokenizer.h"
 #include "safetensors.h"
 #include "uhdlens/devtools.h"
@@ -34,7 +34,8 @@ const TinyModel &tinyFolder()
         const std::string corpus = findResource("text/tiny-corpus.txt");
         if (corpus.empty())
             throw std::runtime_error("resources/text/tiny-corpus.txt not found");
-        return writeTinyModel(Family::MiniCpmV26, dir.filePath(QStringLiteral("tiny26")).toStdString(), 5, corpus);
+        return writeTinyModel(Family::MiniCpmV26, dir.filePath(QStringLiteral("tiny26")).toStdString(), 5,
+                              corpus);
     }();
     return model;
 }
@@ -102,9 +103,11 @@ bool validUtf8(const std::string &s)
 TEST(MiniCpmV26Smoke, MakeTinyWritesTheHuggingFaceLayout)
 {
     const TinyModel &t = tinyFolder();
-    for (const char *f : {"config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
-                          "generation_config.json", "model.safetensors", "uhdlens.json"})
-        EXPECT_TRUE(QFile::exists(QDir(QString::fromStdString(t.modelDir)).filePath(QString::fromLatin1(f)))) << f;
+    for (const char *f :
+         {"config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
+          "generation_config.json", "model.safetensors", "uhdlens.json"})
+        EXPECT_TRUE(QFile::exists(QDir(QString::fromStdString(t.modelDir)).filePath(QString::fromLatin1(f))))
+            << f;
     const json config = jsonFile(t.modelDir + "/config.json");
     EXPECT_EQ(config["model_type"], "minicpmv");
     EXPECT_EQ(config["version"], 2.6);
@@ -115,9 +118,9 @@ TEST(MiniCpmV26Smoke, MakeTinyWritesTheHuggingFaceLayout)
     for (const std::string &s : familySpecialTokens(Family::MiniCpmV26))
         EXPECT_TRUE(tok->hasPiece(s)) << s;
     const Checkpoint ck = Checkpoint::open(t.modelDir);
-    for (const char *name : {"vpm.embeddings.position_embedding.weight", "resampler.query", "resampler.kv_proj.weight",
-                             "llm.model.layers.1.self_attn.k_proj.bias", "llm.model.norm.weight",
-                             "llm.lm_head.weight"})
+    for (const char *name :
+         {"vpm.embeddings.position_embedding.weight", "resampler.query", "resampler.kv_proj.weight",
+          "llm.model.layers.1.self_attn.k_proj.bias", "llm.model.norm.weight", "llm.lm_head.weight"})
         EXPECT_NO_THROW(ck.get(name)) << name;
 }
 
@@ -143,7 +146,8 @@ TEST(MiniCpmV26Smoke, AnswersStreamsAndFollowsUp)
     const AskResult r = chat.ask("What is in the image? 这是什么？", settings, callbacks);
     EXPECT_GT(r.generatedTokens, 0);
     EXPECT_EQ(streamed, r.answer);
-    // The UI's budget: the image span the prompt holds, counted by the model and, before loading, by the layout.
+    // The UI's budget: the image span the prompt holds, counted by the model and, before loading, by the
+    // layout.
     EXPECT_EQ(r.imageTokens, model->imagePositions(chat.plan()));
     EXPECT_EQ(r.imageTokens, imagePositions(chat.plan(), TokenLayout::MiniCpmV26));
     EXPECT_EQ(r.imageTokens, (1 + chat.plan().sliceCount()) * (64 + 2) + 3 + (chat.plan().grid->rows - 1));
@@ -270,11 +274,14 @@ TEST(MiniCpmV26BadInput, MissingShardAndShapeMismatchesNameTheFileOrTensor)
         const Checkpoint ck = Checkpoint::open(d + "/model-00001-of-00002.safetensors");
         json map = json::object();
         for (const std::string &name : ck.names())
-            map[name] = name.rfind("llm.", 0) == 0 ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
+            map[name] = name.rfind("llm.", 0) == 0 ? "model-00002-of-00002.safetensors"
+                                                   : "model-00001-of-00002.safetensors";
         putJson(d + "/model.safetensors.index.json", {{"metadata", json::object()}, {"weight_map", map}});
         const Error e = loadError(d);
-        EXPECT_TRUE(e.code() == ErrorCode::CheckpointInvalid || e.code() == ErrorCode::FileNotFound) << e.what();
-        EXPECT_NE(std::string(e.what()).find("model-00002-of-00002.safetensors"), std::string::npos) << e.what();
+        EXPECT_TRUE(e.code() == ErrorCode::CheckpointInvalid || e.code() == ErrorCode::FileNotFound)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("model-00002-of-00002.safetensors"), std::string::npos)
+            << e.what();
     }
     // Config sizes that disagree with the tensors: the loader names the first tensor of the wrong shape.
     const std::vector<std::pair<std::function<void(json &)>, std::string>> cases = {

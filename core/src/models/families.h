@@ -28,8 +28,9 @@ json tinyUhdPaper();
 json tinyMiniCpmV26();
 json realMiniCpmV26();
 
-// config.json "version" of a MiniCPM-V checkpoint as text ("2.6" for the number 2.6 or the string "2.6"); "" when
-// the key is absent (MiniCPM-V 2.0's config has none). Error(ConfigInvalid) naming "version" for another type.
+// config.json "version" of a MiniCPM-V checkpoint as text ("2.6" for the number 2.6 or the string "2.6"); ""
+// when the key is absent (MiniCPM-V 2.0's config has none). Error(ConfigInvalid) naming "version" for another
+// type.
 std::string miniCpmVersion(const json &config);
 
 } // namespace uhdlens::models

@@ -16,10 +16,11 @@ using CreateFn = std::unique_ptr<VisionLanguageModel> (*)(const json &config, co
                                                           const FamilyBuildOptions &options);
 
 // One row per family: everything that differs between families outside their model file. `modelTypes` are the
-// config.json "model_type" values that name it; where several rows share a model_type (MiniCPM-V 2.0 and 2.6 are
-// both "minicpmv"), `covers` picks the row from the config (null: every config of the model_type) and `variant`
-// says in words what it accepts, for the error when no row does; `check` refuses a sibling checkpoint the family
-// does not cover (Error(UnknownFamily) naming the key); `realConfig` is null where there is no real-shapes preset.
+// config.json "model_type" values that name it; where several rows share a model_type (MiniCPM-V 2.0 and 2.6
+// are both "minicpmv"), `covers` picks the row from the config (null: every config of the model_type) and
+// `variant` says in words what it accepts, for the error when no row does; `check` refuses a sibling
+// checkpoint the family does not cover (Error(UnknownFamily) naming the key); `realConfig` is null where
+// there is no real-shapes preset.
 struct FamilyRow
 {
     Family value;
@@ -36,14 +37,17 @@ struct FamilyRow
     std::string_view variant = {};
 };
 
-// MiniCPM-V 2.0, 2.5 and 2.6 share model_type "minicpmv"; config.json "version" tells them apart (2.0's config has
-// none; 2.5 and 2.6 also carry "slice_config").
+// MiniCPM-V 2.0, 2.5 and 2.6 share model_type "minicpmv"; config.json "version" tells them apart (2.0's
+// config has none; 2.5 and 2.6 also carry "slice_config").
 bool coversMiniCpmV2(const json &config)
 {
     const std::string v = models::miniCpmVersion(config);
     return (v.empty() || v == "2" || v == "2.0") && !config.contains("slice_config");
 }
-bool coversMiniCpmV26(const json &config) { return models::miniCpmVersion(config) == "2.6"; }
+bool coversMiniCpmV26(const json &config)
+{
+    return models::miniCpmVersion(config) == "2.6";
+}
 
 void checkLlavaUhd(const json &config)
 {
@@ -75,7 +79,8 @@ const std::vector<FamilyRow> &familyTable()
          TokenizerFormat::SentencePiece,
          coversMiniCpmV2,
          "MiniCPM-V 2.0 (no \"version\" key, or 2.0)"},
-        // Vicuna v1 is plain text: no special pieces ("," and "\n" come from the vocabulary, byte fallback at worst).
+        // Vicuna v1 is plain text: no special pieces ("," and "\n" come from the vocabulary, byte fallback at
+        // worst).
         {Family::LlavaUhd,
          "llava-uhd",
          TokenLayout::LlavaUhdRelease,
@@ -102,8 +107,8 @@ const std::vector<FamilyRow> &familyTable()
          "minicpmv26",
          TokenLayout::MiniCpmV26,
          {"minicpmv"},
-         {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>",
-          "<quad>", "</quad>", "<slice>", "</slice>", "<image_id>", "</image_id>", "<unk>"},
+         {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "</image>", "<ref>", "</ref>", "<box>",
+          "</box>", "<quad>", "</quad>", "<slice>", "</slice>", "<image_id>", "</image_id>", "<unk>"},
          models::tinyMiniCpmV26,
          models::realMiniCpmV26,
          [](const json &c, const json *, const FamilyBuildOptions &o) {
@@ -182,17 +187,19 @@ Family detectFamily(const json &config)
                 r.check(config);
                 return r.value;
             }
-            variants += (variants.empty() ? "" : "; ") + std::string(r.variant) + " -> " + std::string(r.name);
+            variants +=
+                (variants.empty() ? "" : "; ") + std::string(r.variant) + " -> " + std::string(r.name);
         }
     }
     if (!variants.empty()) {
         // The model_type is ours but no row covers this checkpoint: today only MiniCPM-V versions differ so.
         const std::string version = models::miniCpmVersion(config);
-        throw Error(ErrorCode::UnknownFamily,
-                    "config.json: model_type '" + type + "' with \"version\" " +
-                        (version.empty() ? std::string("absent but a \"slice_config\"") : "'" + version + "'") +
-                        " is not supported (supported: " + variants + ")",
-                    "version");
+        throw Error(
+            ErrorCode::UnknownFamily,
+            "config.json: model_type '" + type + "' with \"version\" " +
+                (version.empty() ? std::string("absent but a \"slice_config\"") : "'" + version + "'") +
+                " is not supported (supported: " + variants + ")",
+            "version");
     }
     throw Error(ErrorCode::UnknownFamily,
                 "unknown model family '" + type + "' (supported model_type values: " + known +
@@ -254,7 +261,8 @@ json realConfig(Family family)
     const FamilyRow &r = rowOf(family);
     if (!r.realConfig)
         throw Error(ErrorCode::UnknownFamily,
-                    "no real-shapes config for family '" + std::string(r.name) + "' (only minicpmv and minicpmv26)",
+                    "no real-shapes config for family '" + std::string(r.name) +
+                        "' (only minicpmv and minicpmv26)",
                     std::string(r.name));
     return r.realConfig();
 }
