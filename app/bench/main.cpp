@@ -5,6 +5,7 @@
 #include "uhdlens/runtime.h"
 #include "bench_engine.h"
 #include "bench_preprocess.h"
+#include "bench_quant.h"
 #include "bench_soak.h"
 #include "bench_ui.h"
 #include "benchcommon.h"
@@ -33,6 +34,8 @@ const std::map<QString, Command> &commands()
          {bench::runFlopsBench, "analytic FLOPs: LLaVA-UHD at 672x1088 vs LLaVA-1.5 at 336x336 (paper: 94%)"}},
         {QStringLiteral("preprocess"),
          {bench::runPreprocessBench, "plan + resize + crop + normalise, as a ratio to PNG decoding (goal <= 1.0x)"}},
+        {QStringLiteral("quant"),
+         {bench::runQuantBench, "quantized decode GEMV / prefill GEMM vs f32 on Qwen2-7B shapes, AVX2 vs portable"}},
         {QStringLiteral("soak"),
          {bench::runSoakBench, "RSS growth over many questions on small, huge, extreme images (goal <= 5%)"}},
         {QStringLiteral("ui"),

@@ -1,5 +1,6 @@
 #include "nn/layers.h"
 #include "nn/mixed_linear.h"
+#include "quant/quant_linear.h"
 
 #include "uhdlens/errors.h"
 
@@ -69,7 +70,9 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool withBias, const torch::Tens
 torch::Tensor LinearImpl::forward(const torch::Tensor &x) const
 {
     // at::linear folds [B, T, in] into one addmm/mm (oneDNN bf16 GEMM on CPUs with avx512_bf16); a bf16
-    // weight under f32 activations takes the mixed path (mixed_linear.h).
+    // weight under f32 activations takes the mixed path (mixed_linear.h), a quantized one quant_linear.h's.
+    if (quantized)
+        return quantized->forward(x);
     return nn::linear(x, weight, bias);
 }
 

@@ -28,6 +28,10 @@
 #include <tuple>
 #include <vector>
 
+namespace uhdlens::quant {
+struct QuantLinearImpl; // quant/quant_linear.h
+} // namespace uhdlens::quant
+
 namespace uhdlens::nn {
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -50,6 +54,8 @@ struct LinearImpl : torch::nn::Module
     LinearImpl(int64_t in, int64_t out, bool bias, const torch::TensorOptions &options);
     torch::Tensor forward(const torch::Tensor &x) const;
     torch::Tensor weight, bias;
+    // Set by a loader of quantized (GGUF) weights: forward is then quantized->forward(x), `weight` is unused.
+    std::shared_ptr<const quant::QuantLinearImpl> quantized;
 };
 TORCH_MODULE(Linear);
 
