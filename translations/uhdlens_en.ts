@@ -498,8 +498,8 @@
         <translation>Open Model &amp;Folder…</translation>
     </message>
     <message>
-        <source>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</source>
-        <translation>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</translation>
+        <source>Load a model folder (config.json, *.safetensors, tokenizer.model or tokenizer.json) (Ctrl+M)</source>
+        <translation>Load a model folder (config.json, *.safetensors, tokenizer.model or tokenizer.json) (Ctrl+M)</translation>
     </message>
     <message>
         <source>Use &amp;Bundled Model</source>

@@ -497,8 +497,8 @@
         <translation>打开模型文件夹(&amp;F)…</translation>
     </message>
     <message>
-        <source>Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)</source>
-        <translation>加载模型文件夹（config.json、*.safetensors、tokenizer.model）（Ctrl+M）</translation>
+        <source>Load a model folder (config.json, *.safetensors, tokenizer.model or tokenizer.json) (Ctrl+M)</source>
+        <translation>加载模型文件夹（config.json、*.safetensors、tokenizer.model 或 tokenizer.json）（Ctrl+M）</translation>
     </message>
     <message>
         <source>Use &amp;Bundled Model</source>

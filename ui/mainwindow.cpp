@@ -440,7 +440,7 @@ void MainWindow::retranslateUi()
     m_nextImageAction->setText(tr("&Next Image"));
     m_prevImageAction->setText(tr("&Previous Image"));
     m_openModelAction->setText(tr("Open Model &Folder…"));
-    m_openModelAction->setToolTip(tr("Load a model folder (config.json, *.safetensors, tokenizer.model) (Ctrl+M)"));
+    m_openModelAction->setToolTip(tr("Load a model folder (config.json, *.safetensors, tokenizer.model or tokenizer.json) (Ctrl+M)"));
     m_defaultModelAction->setText(tr("Use &Bundled Model"));
     m_unloadModelAction->setText(tr("&Unload Model"));
     m_preferencesAction->setText(tr("&Preferences…"));

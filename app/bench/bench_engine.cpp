@@ -58,10 +58,16 @@ void resetPeakRss()
     out << "5";
 }
 
-nlohmann::json familyConfig(const std::string &family, const std::string &shapes)
+// `llmLayers` > 0 keeps only that many language-model layers (real widths, vocabulary and vision tower
+// unchanged): MiniCPM-V 2.6's Qwen2-7B is 15 GB in bf16 and does not fit beside its random-weight writer on a
+// small machine, while per-layer prefill and decode costs scale linearly with the layer count.
+nlohmann::json familyConfig(const std::string &family, const std::string &shapes, int llmLayers)
 {
     const uhdlens::Family f = uhdlens::parseName<uhdlens::Family>(family); // Error(UnknownFamily) naming it
-    return shapes == "real" ? uhdlens::realConfig(f) : uhdlens::tinyConfig(f);
+    nlohmann::json c = shapes == "real" ? uhdlens::realConfig(f) : uhdlens::tinyConfig(f);
+    if (llmLayers > 0)
+        c["num_hidden_layers"] = std::min(llmLayers, c.value("num_hidden_layers", llmLayers));
+    return c;
 }
 
 // The vision tower shape for the FLOP count, from the config as the family reads it (defaults: SigLIP-400M).
@@ -78,10 +84,10 @@ uhdlens::VisionTowerShape visionShape(const nlohmann::json &config)
 }
 
 // Child mode: random-initialise the family at `shapes` in bf16 and write <dir>/model.safetensors.
-int writeWeights(const std::string &family, const std::string &shapes, const std::string &dir)
+int writeWeights(const std::string &family, const std::string &shapes, int llmLayers, const std::string &dir)
 {
     torch::NoGradGuard noGrad;
-    const nlohmann::json config = familyConfig(family, shapes);
+    const nlohmann::json config = familyConfig(family, shapes, llmLayers);
     uhdlens::FamilyBuildOptions build;
     build.dtype = torch::kBFloat16;
     auto vlm = uhdlens::createFamilyModel(config, nullptr, build);
@@ -222,8 +228,9 @@ int runEngineBench(const QStringList &args)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Engine speed with random weights of a family's shapes."));
     parser.addHelpOption();
-    QCommandLineOption familyOpt(QStringLiteral("family"), QStringLiteral("minicpmv (real shapes exist for it)."), QStringLiteral("F"), QStringLiteral("minicpmv"));
-    QCommandLineOption shapesOpt(QStringLiteral("shapes"), QStringLiteral("real (MiniCPM-V 2.0, ~7 GB bf16) or tiny."), QStringLiteral("S"), QStringLiteral("tiny"));
+    QCommandLineOption familyOpt(QStringLiteral("family"), QStringLiteral("minicpmv or minicpmv26 (real shapes exist for them)."), QStringLiteral("F"), QStringLiteral("minicpmv"));
+    QCommandLineOption shapesOpt(QStringLiteral("shapes"), QStringLiteral("real (MiniCPM-V 2.0 ~7 GB, 2.6 ~16 GB bf16) or tiny."), QStringLiteral("S"), QStringLiteral("tiny"));
+    QCommandLineOption llmLayersOpt(QStringLiteral("llm-layers"), QStringLiteral("Keep only N language-model layers (default: all); rates are for N layers."), QStringLiteral("N"), QStringLiteral("0"));
     QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("bf16, mixed (bf16 weights, f32 arithmetic), f32, or both (default: bf16 where the CPU has it, mixed and f32)."), QStringLiteral("T"), QStringLiteral("both"));
     QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."), QStringLiteral("N"), QStringLiteral("0"));
     QCommandLineOption prefillOpt(QStringLiteral("prefill-tokens"), QStringLiteral("Prompt positions to prefill (default 256)."), QStringLiteral("N"), QStringLiteral("256"));
@@ -232,7 +239,7 @@ int runEngineBench(const QStringList &args)
     QCommandLineOption workOpt(QStringLiteral("workdir"), QStringLiteral("Where the random checkpoint is kept (default: temp)."), QStringLiteral("DIR"));
     QCommandLineOption freshOpt(QStringLiteral("fresh"), QStringLiteral("Rewrite the random checkpoint even if present."));
     QCommandLineOption writeOpt(QStringLiteral("write-weights"), QStringLiteral("(internal) child mode: write the checkpoint to DIR."), QStringLiteral("DIR"));
-    parser.addOptions({familyOpt, shapesOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt, repeatsOpt, workOpt, freshOpt, writeOpt});
+    parser.addOptions({familyOpt, shapesOpt, llmLayersOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt, repeatsOpt, workOpt, freshOpt, writeOpt});
     auto usage = [](const QString &msg) {
         std::fprintf(stderr, "uhdlens-bench engine: %s\n", qPrintable(msg));
         return 2;
@@ -246,6 +253,10 @@ int runEngineBench(const QStringList &args)
     const QString dt = parser.value(dtypeOpt);
     if (dt != QLatin1String("bf16") && dt != QLatin1String("f32") && dt != QLatin1String("mixed") && dt != QLatin1String("both"))
         return usage(QStringLiteral("--dtype must be bf16, mixed, f32 or both"));
+    bool okLayers = false;
+    const int llmLayers = parser.value(llmLayersOpt).toInt(&okLayers);
+    if (!okLayers || llmLayers < 0)
+        return usage(QStringLiteral("--llm-layers needs a non-negative integer"));
     bool ok1 = false, ok2 = false, ok3 = false, ok4 = false;
     int threads = parser.value(threadsOpt).toInt(&ok1);
     const int prefill = parser.value(prefillOpt).toInt(&ok2);
@@ -257,13 +268,15 @@ int runEngineBench(const QStringList &args)
 
     try {
         if (parser.isSet(writeOpt))
-            return writeWeights(family, shapes, parser.value(writeOpt).toStdString());
-        const nlohmann::json config = familyConfig(family, shapes);
+            return writeWeights(family, shapes, llmLayers, parser.value(writeOpt).toStdString());
+        const nlohmann::json config = familyConfig(family, shapes, llmLayers);
+        const int layers = config.value("num_hidden_layers", 0);
+        const QString layerTag = llmLayers > 0 ? QStringLiteral("-llm%1").arg(layers) : QString();
         const QString dir = parser.isSet(workOpt)
                                 ? parser.value(workOpt)
-                                : QDir(QDir::tempPath()).filePath(QStringLiteral("uhdlens-bench/%1-%2")
+                                : QDir(QDir::tempPath()).filePath(QStringLiteral("uhdlens-bench/%1-%2%3")
                                                                       .arg(QString::fromStdString(family),
-                                                                           QString::fromStdString(shapes)));
+                                                                           QString::fromStdString(shapes), layerTag));
         const QString file = QDir(dir).filePath(QStringLiteral("model.safetensors"));
         if (parser.isSet(freshOpt) || !QFileInfo::exists(file)) {
             std::printf("writing random %s weights (%s shapes, bf16) to %s ...\n", family.c_str(), shapes.c_str(),
@@ -274,7 +287,8 @@ int runEngineBench(const QStringList &args)
             child.setProcessChannelMode(QProcess::ForwardedChannels);
             child.start(QCoreApplication::applicationFilePath(),
                         {QStringLiteral("engine"), QStringLiteral("--family"), QString::fromStdString(family),
-                         QStringLiteral("--shapes"), QString::fromStdString(shapes), QStringLiteral("--threads"),
+                         QStringLiteral("--shapes"), QString::fromStdString(shapes), QStringLiteral("--llm-layers"),
+                         QString::number(llmLayers), QStringLiteral("--threads"),
                          QString::number(threads), QStringLiteral("--write-weights"), dir});
             if (!child.waitForFinished(-1) || child.exitStatus() != QProcess::NormalExit || child.exitCode() != 0) {
                 std::fprintf(stderr, "uhdlens-bench engine: writing the weights failed\n");
@@ -299,6 +313,10 @@ int runEngineBench(const QStringList &args)
 
         std::printf("\nuhdlens-bench engine: %s, %s shapes, %d threads (medians of %d runs)\n", family.c_str(),
                     shapes.c_str(), threads, repeats);
+        if (llmLayers > 0)
+            std::printf("note: language model cut to %d layers (--llm-layers): prefill/decode rates and weight bytes "
+                        "are for those layers plus the full embeddings and lm_head\n",
+                        layers);
         std::printf("%-44s", "");
         for (const auto &m : runs)
             std::printf(" %14s", m.dtype.c_str());

@@ -163,6 +163,14 @@ struct BpeTokenizer::Regex
     }
 };
 
+std::string byteLevelSpelling(const std::string &bytes)
+{
+    std::string out;
+    for (const char c : bytes)
+        out += byteSpelling()[static_cast<unsigned char>(c)];
+    return out;
+}
+
 std::string bpePreTokenizerPattern(const std::string &name, const std::string &source)
 {
     for (const auto &[n, p] : kPatterns)

@@ -61,6 +61,10 @@ struct BpeSpec
     int64_t minVocabSize = 0;
 };
 
+// `bytes` in GPT-2's byte-level alphabet (bytes_to_unicode: "\n" -> "Ċ", " the" -> "Ġthe"), as vocab entries are
+// spelled (e.g. for writing a tokenizer.json).
+std::string byteLevelSpelling(const std::string &bytes);
+
 // The regex of a named pre-tokenizer; Error(TokenizerInvalid) for a name we do not know.
 std::string bpePreTokenizerPattern(const std::string &name, const std::string &source);
 

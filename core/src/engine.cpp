@@ -2,6 +2,7 @@
 // image-embedding cache, prompt assembly, prefix-reusing KV cache, generation.
 #include "engine_impl.h"
 
+#include "bpe_tokenizer.h"
 #include "generation.h"
 #include "model_folder.h"
 #include "preprocess.h"
@@ -191,16 +192,40 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     setThreadCount(options.threads); // libtorch defaults to one thread here; Error(InvalidArgument) below 0
 
     report(0.05, "tokenizer");
-    const std::string tokPath = joinPath(options.modelDir, "tokenizer.model");
+    auto isFile = [&](const char *name) {
+        return QFileInfo(QString::fromStdString(joinPath(options.modelDir, name))).isFile();
+    };
+    const bool bpe = familyTokenizer(family) == TokenizerFormat::ByteLevelBpe;
+    // Byte-level BPE (Qwen2): tokenizer.json, else the slow tokenizer's vocab.json + merges.txt (bpe_tokenizer.h).
+    const std::string tokPath =
+        joinPath(options.modelDir, !bpe ? "tokenizer.model"
+                                   : isFile("tokenizer.json") || !isFile("vocab.json") ? "tokenizer.json"
+                                                                                       : "vocab.json");
     if (!QFileInfo(QString::fromStdString(tokPath)).isFile())
-        throw Error(ErrorCode::TokenizerInvalid, "tokenizer.model not found: " + tokPath, tokPath);
+        throw Error(ErrorCode::TokenizerInvalid,
+                    bpe ? "tokenizer.json not found: " + tokPath + " (the " + nameOf(family) +
+                              " family reads a byte-level BPE tokenizer: tokenizer.json, or vocab.json + merges.txt)"
+                        : "tokenizer.model not found: " + tokPath,
+                    tokPath);
     auto impl = std::make_unique<Impl>();
     try {
-        impl->tokenizer = Tokenizer::load(tokPath);
+        impl->tokenizer = bpe ? Tokenizer::loadBpe(options.modelDir) : Tokenizer::load(tokPath);
     } catch (const Error &e) {
         if (e.code() == ErrorCode::TokenizerInvalid || e.code() == ErrorCode::Internal)
             throw;
         throw Error(ErrorCode::TokenizerInvalid, tokPath + ": " + e.what(), tokPath);
+    }
+
+    if (bpe) {
+        // A BPE tokenizer reads any text, so a folder with another model's tokenizer.json would load and answer
+        // garbage: the family's special tokens (chat roles, image span) must be tokens of it.
+        for (const std::string &t : familySpecialTokens(family))
+            if (!impl->tokenizer->hasPiece(t))
+                throw Error(ErrorCode::TokenizerInvalid,
+                            tokPath + " has no token '" + t + "', which the " + nameOf(family) +
+                                " family needs (tokenizer.json's added_tokens or tokenizer_config.json's "
+                                "added_tokens_decoder): the files are not this model's tokenizer",
+                            t);
     }
 
     report(0.1, "building " + nameOf(family) + " modules");
@@ -311,7 +336,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         if (std::find(impl->stopIds.begin(), impl->stopIds.end(), id) == impl->stopIds.end())
             impl->stopIds.push_back(id);
     info.warnings.insert(info.warnings.end(), folder.warnings.begin(), folder.warnings.end());
-    info.settingSources = describeSources(folder, info, impl->stopIds, pixelNormText(impl->vlm->pixelNorm()));
+    info.settingSources = describeSources(folder, info, impl->stopIds, pixelNormText(impl->vlm->pixelNorm()),
+                                           tokenizerFileName(*impl->tokenizer));
     impl->stopStrings = impl->vlm->stopStrings();
     report(1.0, "ready");
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
@@ -572,8 +598,15 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
     result.prefillTokensPerSecond = result.prefillMs > 0 ? prefilled * 1000.0 / result.prefillMs : 0;
 
     // 3. Decode.
+    // SentencePiece: the piece's spelling ("▁the", "<0x0A>"), turned into bytes by the decoder. Byte-level BPE: the
+    // bytes the token stands for (possibly part of a UTF-8 character; the Utf8Streamer joins them), as tokenizers'
+    // ByteLevel decoder maps them.
+    const BpeTokenizer *bpe = mi.tokenizer->bpe();
     PieceDecoder decoder(
-        [tok = mi.tokenizer](int64_t id) { return tok->isControl(id) ? std::string() : tok->idToPiece(id); }, {});
+        [tok = mi.tokenizer, bpe](int64_t id) {
+            return tok->isControl(id) ? std::string() : bpe ? bpe->tokenBytes(id) : tok->idToPiece(id);
+        },
+        {}, /*rawBytes=*/bpe != nullptr);
     GenerationIO io;
     io.decoder = &decoder;
     io.stopIds = mi.stopIds;

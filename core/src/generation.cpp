@@ -186,8 +186,8 @@ std::string StopStringMatcher::flush()
     return out;
 }
 
-PieceDecoder::PieceDecoder(PieceLookup lookup, std::vector<int64_t> controlIds)
-    : m_lookup(std::move(lookup)), m_control(std::move(controlIds))
+PieceDecoder::PieceDecoder(PieceLookup lookup, std::vector<int64_t> controlIds, bool rawBytes)
+    : m_lookup(std::move(lookup)), m_control(std::move(controlIds)), m_rawBytes(rawBytes)
 {
 }
 
@@ -198,7 +198,7 @@ const std::string &PieceDecoder::bytes(int64_t id)
         return it->second;
     std::string b;
     if (std::find(m_control.begin(), m_control.end(), id) == m_control.end())
-        b = pieceToBytes(m_lookup(id));
+        b = m_rawBytes ? m_lookup(id) : pieceToBytes(m_lookup(id));
     return m_cache.emplace(id, std::move(b)).first->second;
 }
 

@@ -81,13 +81,15 @@ class PieceDecoder
 {
 public:
     using PieceLookup = std::function<std::string(int64_t id)>;
-    // `controlIds` (BOS, EOS, ...) decode to nothing.
-    PieceDecoder(PieceLookup lookup, std::vector<int64_t> controlIds);
+    // `controlIds` (BOS, EOS, ...) decode to nothing. `rawBytes`: the lookup already answers the token's bytes
+    // (byte-level BPE's tokenBytes), taken verbatim instead of through pieceToBytes.
+    PieceDecoder(PieceLookup lookup, std::vector<int64_t> controlIds, bool rawBytes = false);
     const std::string &bytes(int64_t id);
 
 private:
     PieceLookup m_lookup;
     std::vector<int64_t> m_control;
+    bool m_rawBytes = false;
     std::unordered_map<int64_t, std::string> m_cache;
 };
 

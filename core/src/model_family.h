@@ -149,6 +149,15 @@ nlohmann::json realConfig(Family family);
 // do). Returns [positions, D] in the model's dtype. Throws Error(InvalidArgument) for an out-of-range index.
 torch::Tensor embedPrompt(const VisionLanguageModel &model, const Prompt &prompt, const torch::Tensor &imageTokens);
 
+// The tokenizer files a family reads: tokenizer.model (SentencePiece) or a Hugging Face byte-level BPE
+// (tokenizer.json, or vocab.json + merges.txt; Tokenizer::loadBpe).
+enum class TokenizerFormat
+{
+    SentencePiece,
+    ByteLevelBpe
+};
+TokenizerFormat familyTokenizer(Family family);
+
 // Which family a config.json describes (its model_type, through the family table). Throws Error(UnknownFamily)
 // naming the key.
 Family detectFamily(const nlohmann::json &config);

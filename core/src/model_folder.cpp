@@ -271,6 +271,7 @@ std::vector<int64_t> checkTokenizerFiles(const FolderFiles &files, const Tokeniz
                                          int64_t vocabSize, std::vector<std::string> &warnings)
 {
     const int64_t pieces = tokenizer.vocabSize();
+    const std::string tokFile = tokenizerFileName(tokenizer);
     auto inVocab = [&](int64_t id, const std::string &label, const std::string &what) {
         if (id >= vocabSize)
             throw Error(ErrorCode::TokenizerInvalid,
@@ -288,13 +289,13 @@ std::vector<int64_t> checkTokenizerFiles(const FolderFiles &files, const Tokeniz
             // A token Hugging Face appends after tokenizer.model's pieces (e.g. a "<pad>"): the model never
             // sees it unless a prompt spells it, and then our tokenizer reads it as plain text.
             warnings.push_back(label + ": added token '" + spelling + "' (id " + std::to_string(id) +
-                               ") is not in tokenizer.model; a prompt that spells it is read as plain text");
+                               ") is not in " + tokFile + "; a prompt that spells it is read as plain text");
             continue;
         }
         if (ours != id)
             throw Error(
                 ErrorCode::TokenizerInvalid,
-                label + " gives '" + spelling + "' id " + std::to_string(id) + ", but tokenizer.model " +
+                label + " gives '" + spelling + "' id " + std::to_string(id) + ", but " + tokFile + " " +
                     (ours < 0 ? std::string("does not have that piece")
                               : "gives it id " + std::to_string(ours)) +
                     " (" + std::to_string(pieces) + " pieces): the files belong to different tokenizers",
@@ -305,7 +306,7 @@ std::vector<int64_t> checkTokenizerFiles(const FolderFiles &files, const Tokeniz
         const std::string &label = files.namedTokenSource.at(key);
         if (!tokenizer.hasPiece(spelling) && !files.addedTokens.count(spelling))
             throw Error(ErrorCode::TokenizerInvalid,
-                        label + ": " + key + " '" + spelling + "' is not a piece of tokenizer.model",
+                        label + ": " + key + " '" + spelling + "' is not a piece of " + tokFile,
                         spelling);
         if (key == "eos_token")
             stops.push_back(tokenizer.hasPiece(spelling) ? tokenizer.pieceToId(spelling)
@@ -320,7 +321,7 @@ std::vector<int64_t> checkTokenizerFiles(const FolderFiles &files, const Tokeniz
         if (tokenizer.bosId() >= 0 && *files.bosId != tokenizer.bosId())
             throw Error(ErrorCode::TokenizerInvalid,
                         "generation_config.json: bos_token_id " + std::to_string(*files.bosId) +
-                            " differs from tokenizer.model's <s> id " + std::to_string(tokenizer.bosId()),
+                            " differs from " + tokFile + "'s <s> id " + std::to_string(tokenizer.bosId()),
                         "bos_token_id");
     }
     std::sort(stops.begin(), stops.end());
@@ -328,8 +329,15 @@ std::vector<int64_t> checkTokenizerFiles(const FolderFiles &files, const Tokeniz
     return stops;
 }
 
+std::string tokenizerFileName(const Tokenizer &tokenizer)
+{
+    const std::string name = QFileInfo(QString::fromStdString(tokenizer.modelFile())).fileName().toStdString();
+    return name.empty() ? "tokenizer.model" : name;
+}
+
 std::vector<SettingSource> describeSources(const FolderFiles &files, const ModelInfo &info,
-                                           const std::vector<int64_t> &stopIds, const std::string &pixelText)
+                                           const std::vector<int64_t> &stopIds, const std::string &pixelText,
+                                           const std::string &tokenizerFile)
 {
     auto from = [&](const char *key) {
         const auto it = files.keySource.find(key);
@@ -353,7 +361,7 @@ std::vector<SettingSource> describeSources(const FolderFiles &files, const Model
         stopFiles.insert("generation_config.json");
     if (files.namedTokens.count("eos_token"))
         stopFiles.insert(files.namedTokenSource.at("eos_token"));
-    std::string stopFrom = "tokenizer.model";
+    std::string stopFrom = tokenizerFile;
     for (const auto &f : stopFiles)
         stopFrom += " + " + f;
     out.push_back({"stop.ids", stops.empty() ? "none" : stops, stopFrom});
@@ -367,7 +375,7 @@ std::vector<SettingSource> describeSources(const FolderFiles &files, const Model
         for (const auto &s : sources)
             list += (list.empty() ? "" : " + ") + s;
         out.push_back({"tokens.added",
-                       std::to_string(files.addedTokens.size()) + " checked against tokenizer.model", list});
+                       std::to_string(files.addedTokens.size()) + " checked against " + tokenizerFile, list});
     }
     return out;
 }

@@ -90,7 +90,12 @@ std::vector<int64_t> checkTokenizerFiles(const FolderFiles &files, const Tokeniz
 // One line per setting a user may wonder about ("slice.scale", "pixel.mean", "stop.ids", ...): its effective
 // value (from `info`, as the model was built) and where it came from: a file name, "vision/<file>" for the
 // vision folder, or "default" (the family's built-in value, as the reference code hard-codes it).
+// `tokenizerFile`: the tokenizer file the stop ids and added tokens were checked against.
 std::vector<SettingSource> describeSources(const FolderFiles &files, const ModelInfo &info,
-                                           const std::vector<int64_t> &stopIds, const std::string &pixelText);
+                                           const std::vector<int64_t> &stopIds, const std::string &pixelText,
+                                           const std::string &tokenizerFile = "tokenizer.model");
+
+// The file name of a loaded tokenizer ("tokenizer.model", "tokenizer.json"), for messages.
+std::string tokenizerFileName(const Tokenizer &tokenizer);
 
 } // namespace uhdlens

@@ -854,15 +854,28 @@ TEST(Families, DetectAndRejectConfigs)
         EXPECT_EQ(nameOf(f), name);
         EXPECT_EQ(createFamilyModel(tinyConfig(f), nullptr)->layout(), familyLayout(f)) << name;
     }
-    EXPECT_EQ(allNames<Family>(), (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper"}));
+    EXPECT_EQ(allNames<Family>(), (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper", "minicpmv26"}));
     EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "uhd_paper"}}),
               Family::UhdPaper); // alias of the table row
     EXPECT_EQ(subjectOf([] { detectFamily(nlohmann::json{{"model_type", "bert"}}); }), "model_type");
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json{{"model_type", "bert"}}); }), ErrorCode::UnknownFamily);
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json::array()); }), ErrorCode::UnknownFamily);
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json::object()); }), ErrorCode::UnknownFamily);
-    EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json{{"model_type", "minicpmv"}, {"version", "2.6"}}); }),
+    // MiniCPM-V versions share model_type "minicpmv"; the table's rows pick by "version" (2.0 has none).
+    EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "minicpmv"}, {"version", "2.6"}}), Family::MiniCpmV26);
+    EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "minicpmv"}, {"version", 2.6}}), Family::MiniCpmV26);
+    EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "minicpmv"}}), Family::MiniCpmV);
+    for (const nlohmann::json &v : {nlohmann::json(2.5), nlohmann::json("2.5"), nlohmann::json(3.0),
+                                    nlohmann::json(4.5)}) {
+        const nlohmann::json c{{"model_type", "minicpmv"}, {"version", v}};
+        EXPECT_EQ(codeOf([&] { detectFamily(c); }), ErrorCode::UnknownFamily) << v;
+        EXPECT_EQ(subjectOf([&] { detectFamily(c); }), "version") << v;
+    }
+    EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json{{"model_type", "minicpmv"}, {"version", true}}); }),
               ErrorCode::UnknownFamily);
+    EXPECT_EQ(subjectOf([] { detectFamily(nlohmann::json{{"model_type", "minicpmv"},
+                                                         {"slice_config", nlohmann::json::object()}}); }),
+              "version");
     EXPECT_EQ(codeOf([] { detectFamily(nlohmann::json{{"model_type", "llava"}, {"mm_projector_type", "mlp2x_gelu"}}); }),
               ErrorCode::UnknownFamily);
     EXPECT_EQ(codeOf([] { parseName<Family>("gpt"); }), ErrorCode::UnknownFamily);

@@ -46,7 +46,7 @@ TEST(ModelFacts, EveryNameRoundTrips)
 // These spellings are stored in QSettings, printed by `uhdlens-cli ask --json` and shown in the model panel.
 TEST(ModelFacts, UserVisibleSpellingsAreStable)
 {
-    EXPECT_EQ(allNames<Family>(), (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper"}));
+    EXPECT_EQ(allNames<Family>(), (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper", "minicpmv26"}));
     EXPECT_EQ(allNames<Device>(), (std::vector<std::string>{"auto", "cpu", "cuda"}));
     EXPECT_EQ(allNames<Dtype>(), (std::vector<std::string>{"auto", "f32", "mixed", "bf16", "f16"}));
     EXPECT_EQ(allNames<StopReason>(),
@@ -74,7 +74,7 @@ TEST(ModelFacts, BadNamesAreTypedErrorsNamingTheValueAndTheChoices)
     EXPECT_EQ(std::string(device.what()), "unknown device 'tpu' (choose auto, cpu or cuda)");
     const Error family = parseError<Family>("gpt2");
     EXPECT_EQ(family.code(), ErrorCode::UnknownFamily);
-    EXPECT_NE(std::string(family.what()).find("minicpmv, llava-uhd or uhd-paper"), std::string::npos)
+    EXPECT_NE(std::string(family.what()).find("minicpmv, llava-uhd, uhd-paper or minicpmv26"), std::string::npos)
         << family.what();
     EXPECT_EQ(parseError<StopReason>("").subject(), "");
     // Exact, case-sensitive: a near miss is refused rather than guessed.

@@ -2,6 +2,8 @@
 #include "models/families.h"
 #include "name_table.h"
 
+#include <set>
+
 #include <ATen/CPUGeneratorImpl.h>
 
 namespace uhdlens {
@@ -14,8 +16,10 @@ using CreateFn = std::unique_ptr<VisionLanguageModel> (*)(const json &config, co
                                                           const FamilyBuildOptions &options);
 
 // One row per family: everything that differs between families outside their model file. `modelTypes` are the
-// config.json "model_type" values that name it; `check` refuses a sibling checkpoint the family does not cover
-// (Error(UnknownFamily) naming the key); `realConfig` is null where there is no real-shapes preset.
+// config.json "model_type" values that name it; where several rows share a model_type (MiniCPM-V 2.0 and 2.6 are
+// both "minicpmv"), `covers` picks the row from the config (null: every config of the model_type) and `variant`
+// says in words what it accepts, for the error when no row does; `check` refuses a sibling checkpoint the family
+// does not cover (Error(UnknownFamily) naming the key); `realConfig` is null where there is no real-shapes preset.
 struct FamilyRow
 {
     Family value;
@@ -27,20 +31,19 @@ struct FamilyRow
     json (*realConfig)();
     CreateFn create;
     void (*check)(const json &config);
+    TokenizerFormat tokenizer = TokenizerFormat::SentencePiece;
+    bool (*covers)(const json &config) = nullptr;
+    std::string_view variant = {};
 };
 
-void checkMiniCpmV(const json &config)
+// MiniCPM-V 2.0, 2.5 and 2.6 share model_type "minicpmv"; config.json "version" tells them apart (2.0's config has
+// none; 2.5 and 2.6 also carry "slice_config").
+bool coversMiniCpmV2(const json &config)
 {
-    // MiniCPM-V 2.5/2.6 share the model_type but use a NaViT SigLIP and Llama-3/Qwen2 (spec §5.3).
-    std::string version;
-    if (const auto *v = models::findKey(config, "version"))
-        version = v->is_string()   ? v->get<std::string>()
-                  : v->is_number() ? std::to_string(v->get<double>())
-                                   : "";
-    if (version.rfind("2.5", 0) == 0 || version.rfind("2.6", 0) == 0 || config.contains("slice_config"))
-        throw Error(ErrorCode::UnknownFamily,
-                    "MiniCPM-V 2.5/2.6 checkpoints are not supported (only MiniCPM-V 2.0)", "version");
+    const std::string v = models::miniCpmVersion(config);
+    return (v.empty() || v == "2" || v == "2.0") && !config.contains("slice_config");
 }
+bool coversMiniCpmV26(const json &config) { return models::miniCpmVersion(config) == "2.6"; }
 
 void checkLlavaUhd(const json &config)
 {
@@ -68,7 +71,10 @@ const std::vector<FamilyRow> &familyTable()
          [](const json &c, const json *, const FamilyBuildOptions &o) {
              return models::createMiniCpmV(c, o);
          },
-         checkMiniCpmV},
+         [](const json &) {},
+         TokenizerFormat::SentencePiece,
+         coversMiniCpmV2,
+         "MiniCPM-V 2.0 (no \"version\" key, or 2.0)"},
         // Vicuna v1 is plain text: no special pieces ("," and "\n" come from the vocabulary, byte fallback at worst).
         {Family::LlavaUhd,
          "llava-uhd",
@@ -90,6 +96,23 @@ const std::vector<FamilyRow> &familyTable()
              return models::createUhdPaper(c, o);
          },
          [](const json &) {}},
+        // MiniCPM-V 2.6 (openbmb/MiniCPM-V-2_6): Qwen2's byte-level BPE with the added tokens of its
+        // tokenizer_config.json; the chat roles are ChatML's <|im_start|> / <|im_end|>.
+        {Family::MiniCpmV26,
+         "minicpmv26",
+         TokenLayout::MiniCpmV26,
+         {"minicpmv"},
+         {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "</image>", "<ref>", "</ref>", "<box>", "</box>",
+          "<quad>", "</quad>", "<slice>", "</slice>", "<image_id>", "</image_id>", "<unk>"},
+         models::tinyMiniCpmV26,
+         models::realMiniCpmV26,
+         [](const json &c, const json *, const FamilyBuildOptions &o) {
+             return models::createMiniCpmV26(c, o);
+         },
+         [](const json &) {},
+         TokenizerFormat::ByteLevelBpe,
+         coversMiniCpmV26,
+         "MiniCPM-V 2.6 (\"version\": 2.6)"},
     };
     return rows;
 }
@@ -133,6 +156,10 @@ std::vector<std::string> familySpecialTokens(Family family)
 {
     return rowOf(family).specialTokens;
 }
+TokenizerFormat familyTokenizer(Family family)
+{
+    return rowOf(family).tokenizer;
+}
 
 Family detectFamily(const json &config)
 {
@@ -143,15 +170,29 @@ Family detectFamily(const json &config)
         throw Error(ErrorCode::UnknownFamily, "config.json has no 'model_type': cannot tell the model family",
                     "model_type");
     const std::string type = mt->get<std::string>();
-    std::string known;
+    std::string known, variants;
+    std::set<std::string> listed;
     for (const auto &r : familyTable()) {
         for (const auto &t : r.modelTypes) {
-            if (t == type) {
+            if (listed.insert(t).second)
+                known += (known.empty() ? "" : ", ") + t;
+            if (t != type)
+                continue;
+            if (!r.covers || r.covers(config)) {
                 r.check(config);
                 return r.value;
             }
-            known += (known.empty() ? "" : ", ") + t;
+            variants += (variants.empty() ? "" : "; ") + std::string(r.variant) + " -> " + std::string(r.name);
         }
+    }
+    if (!variants.empty()) {
+        // The model_type is ours but no row covers this checkpoint: today only MiniCPM-V versions differ so.
+        const std::string version = models::miniCpmVersion(config);
+        throw Error(ErrorCode::UnknownFamily,
+                    "config.json: model_type '" + type + "' with \"version\" " +
+                        (version.empty() ? std::string("absent but a \"slice_config\"") : "'" + version + "'") +
+                        " is not supported (supported: " + variants + ")",
+                    "version");
     }
     throw Error(ErrorCode::UnknownFamily,
                 "unknown model family '" + type + "' (supported model_type values: " + known +
@@ -213,7 +254,7 @@ json realConfig(Family family)
     const FamilyRow &r = rowOf(family);
     if (!r.realConfig)
         throw Error(ErrorCode::UnknownFamily,
-                    "no real-shapes config for family '" + std::string(r.name) + "' (only minicpmv)",
+                    "no real-shapes config for family '" + std::string(r.name) + "' (only minicpmv and minicpmv26)",
                     std::string(r.name));
     return r.realConfig();
 }

@@ -1,0 +1,222 @@
+// MiniCPM-V 2.6 (openbmb/MiniCPM-V-2_6: modeling_minicpmv.py, processing_minicpmv.py,
+// image_processing_minicpmv.py, resampler.py, modeling_navit_siglip.py).
+//
+// Checkpoint names (model.safetensors[.index.json]), exactly the official module's state dict:
+//   vpm.*        navit SigLIP (nn/siglip.h): embeddings.{patch_embedding,position_embedding}, encoder.layers.N.*,
+//                post_layernorm (all 27 layers: the released config says drop_vision_last_layer false)
+//   resampler.*  query [64, D], kv_proj, attn.{in_proj_*,out_proj}, ln_q, ln_kv, ln_post, proj (no stored
+//                position table: the 2D sin-cos of each slice's patch grid is computed, resampler.py adaptive)
+//   llm.model.*  Qwen2 (models/qwen_lm.h) + llm.lm_head.weight
+// Unlike MiniCPM-V 2.0 (MiniCPM LLM) there is no embedding or logit scaling: Qwen2ForCausalLM is used as is, and the
+// image slots get the raw resampler outputs (get_vllm_embedding's scatter).
+#include "model_folder.h"
+#include "models/families.h"
+#include "models/minicpmv26_vision.h"
+#include "models/qwen_lm.h"
+
+namespace uhdlens::models {
+
+namespace {
+
+class MiniCpmV26 final : public FamilyBase
+{
+public:
+    MiniCpmV26(const json &config, const FamilyBuildOptions &options) : FamilyBase(config, options)
+    {
+        const json &c = m_config;
+        // Vision settings, slicing and the processor's norm_mean/norm_std (minicpmv26_vision.h). model_folder.cpp
+        // overlays preprocessor_config.json's norm_mean/norm_std as image_mean/image_std, which win here.
+        m_vision = readMiniCpmV26Vision(c);
+        m_vision.norm = cfgPixelNorm(c, m_vision.norm);
+        if (!m_vision.useImageId)
+            throw Error(ErrorCode::ConfigInvalid,
+                        "config.json: 'use_image_id' false is not supported (MiniCPM-V 2.6 writes "
+                        "<image_id>N</image_id> before each image)",
+                        "use_image_id");
+        m_vpm = m_root->register_module("vpm", nn::NavitSiglip(m_vision.vision, m_tensorOptions));
+        m_resampler = m_root->register_module("resampler", nn::Resampler(m_vision.resampler, m_tensorOptions));
+        // MiniCPMV.__init__: self.llm = Qwen2ForCausalLM(config), the LLM keys at the top level of config.json.
+        const QwenConfig qwen = qwenConfig(c, QwenVersion::Qwen2);
+        if (qwen.options.hidden != m_vision.resampler.dim)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: 'hidden_size' differs from the resampler's width",
+                        "hidden_size");
+        auto llm = nn::container(*m_root, "llm");
+        m_lm = buildQwenLm(*llm, qwen, m_tensorOptions);
+    }
+
+    Family family() const override { return Family::MiniCpmV26; }
+    SlicePolicy policy() const override { return m_vision.policy; }
+    PixelNorm pixelNorm() const override { return m_vision.norm; }
+    int tokensPerImage() const override { return m_vision.tokensPerImage; }
+
+    // One slice at a time (or several of one size): the reference batches the slices of an image with zero
+    // padding and a key mask (get_vllm_embedding), which gives each slice the values it gets alone; here every
+    // encoded image is its own unpadded batch row, in reshape_by_patch's layout.
+    torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
+    {
+        const auto x = inputPixels(pixels, m_vpm->patchWeight);
+        const int64_t patch = m_vpm->opt.patch;
+        if (x.size(2) % patch != 0 || x.size(3) % patch != 0)
+            throw Error(ErrorCode::InvalidArgument, "encodeImages: image sides must be multiples of the patch size");
+        const std::vector<nn::PatchGrid> grids(static_cast<size_t>(x.size(0)),
+                                               nn::PatchGrid{x.size(2) / patch, x.size(3) / patch});
+        auto features = m_vpm->forward(nn::reshapeByPatch(x, patch), grids);
+        if (hook)
+            hook("vision", features);
+        auto tokens = nn::resampleSlices(*m_resampler, features, grids);
+        if (hook)
+            hook("resampler", tokens);
+        return tokens;
+    }
+
+    // MiniCPMV.chat(): the image goes first in the first user message, "(<image>./</image>)" + "\n" + question;
+    // the tokenizer's chat template (ChatML with Qwen2's default system message, tokenizer_config.json
+    // chat_template) makes
+    //   <|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n(<image>./</image>)\nQ
+    //   <|im_end|>\n<|im_start|>assistant\nA<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n<|im_start|>assistant\n
+    // and the processor replaces the placeholder with the image span (image_span.cpp, TokenLayout::MiniCpmV26).
+    // No BOS (processing_minicpmv.py _convert: version > 2.5). The processor tokenizes the whole string at
+    // once with the fast tokenizer, which splits it at every added token first; PromptBuilder cuts it at the
+    // image span's special tokens, which are added tokens, so each text run is encoded as the reference's.
+    Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
+                       const Tokenizer &tokenizer) const override
+    {
+        const bool hasImage = !plan.encodedImages().empty();
+        PromptBuilder b(tokenizer);
+        b.splitOn({}); // byte-level BPE: encode() splits the added tokens itself; no "</s>" handling
+        b.text("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n");
+        auto user = [&](const std::string &q, bool first) {
+            b.text("<|im_start|>user\n");
+            if (first && hasImage) {
+                b.imageSpan(layout(), plan); // <image_id>0</image_id><image>...</image><slice>...</slice>
+                b.text("\n");
+            }
+            b.text(q + "<|im_end|>\n<|im_start|>assistant\n");
+        };
+        bool first = true;
+        for (const auto &t : history) {
+            user(t.question, first);
+            first = false;
+            b.text(t.answer + "<|im_end|>\n");
+        }
+        user(question, first);
+        return b.finish();
+    }
+
+    // MiniCPMV.terminators = ['<|im_end|>', '<|endoftext|>'] (generate's eos_token_id); generation_config.json's
+    // ids join them in the engine.
+    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override
+    {
+        std::vector<int64_t> ids;
+        for (const char *t : {"<|im_end|>", "<|endoftext|>"})
+            if (tokenizer.hasPiece(t))
+                ids.push_back(tokenizer.pieceToId(t));
+        if (ids.empty())
+            throw Error(ErrorCode::TokenizerInvalid,
+                        "tokenizer has neither <|im_end|> nor <|endoftext|>: MiniCPM-V 2.6 stops on them",
+                        "<|im_end|>");
+        return ids;
+    }
+
+private:
+    MiniCpmV26Vision m_vision;
+    nn::NavitSiglip m_vpm{nullptr};
+    nn::Resampler m_resampler{nullptr};
+};
+
+} // namespace
+
+std::string miniCpmVersion(const json &config)
+{
+    const json *v = findKey(config, "version");
+    if (!v)
+        return "";
+    if (v->is_string())
+        return v->get<std::string>();
+    if (!v->is_number())
+        throw Error(ErrorCode::UnknownFamily, "config.json: key 'version' must be a number or a string", "version");
+    return v->dump(); // shortest round-trip form: 2.6 -> "2.6", 3.0 -> "3.0", 2 -> "2"
+}
+
+std::unique_ptr<VisionLanguageModel> createMiniCpmV26(const json &config, const FamilyBuildOptions &options)
+{
+    return std::make_unique<MiniCpmV26>(config, options);
+}
+
+namespace {
+// The keys of openbmb/MiniCPM-V-2_6's config.json; `llm` and `vision` hold the sizes that differ between the
+// tiny and the real preset.
+json miniCpmV26Config(const json &llm, const json &vision, const std::string &name, const std::string &dtype)
+{
+    json c = {
+        {"model_type", "minicpmv"},
+        {"architectures", {"MiniCPMV"}},
+        {"_name_or_path", name},
+        {"version", 2.6},
+        {"hidden_act", "silu"},
+        {"rope_theta", 1000000.0},
+        {"rms_norm_eps", 1e-6},
+        {"tie_word_embeddings", false},
+        {"use_sliding_window", false},
+        {"query_num", 64},
+        {"image_size", 448},
+        {"patch_size", 14},
+        {"drop_vision_last_layer", false},
+        {"slice_mode", true},
+        {"use_image_id", true},
+        {"batch_vision_input", true},
+        {"vision_batch_size", 16},
+        {"slice_config", {{"max_slice_nums", 9}, {"model_type", "minicpmv"}, {"patch_size", 14}, {"scale_resolution", 448}}},
+        {"vision_config", vision},
+        {"torch_dtype", dtype},
+    };
+    c.update(llm);
+    return c;
+}
+} // namespace
+
+json tinyMiniCpmV26()
+{
+    // Several heads everywhere: 4 query / 2 key-value heads in the LLM (grouped-query, as 28 / 4), 4 in the tower,
+    // hidden 256 for 2 resampler heads (hidden_size // 128).
+    json c = miniCpmV26Config({{"hidden_size", 256},
+                               {"num_hidden_layers", 2},
+                               {"num_attention_heads", 4},
+                               {"num_key_value_heads", 2},
+                               {"intermediate_size", 256},
+                               {"vocab_size", kTinyVocab},
+                               {"max_position_embeddings", 4096}},
+                              {{"hidden_size", 64},
+                               {"image_size", 980},
+                               {"intermediate_size", 128},
+                               {"model_type", "siglip"},
+                               {"num_attention_heads", 4},
+                               {"num_hidden_layers", 2},
+                               {"patch_size", 14}},
+                              "uhdlens-tiny-minicpmv26", "float32");
+    c["uhdlens_tiny"] = true;
+    c["uhdlens_special_tokens"] = familySpecialTokens(Family::MiniCpmV26);
+    return c;
+}
+
+json realMiniCpmV26()
+{
+    // openbmb/MiniCPM-V-2_6 config.json: SigLIP-400M (27 layers, 1152 wide, 16 heads) + Qwen2-7B.
+    return miniCpmV26Config({{"hidden_size", 3584},
+                             {"num_hidden_layers", 28},
+                             {"num_attention_heads", 28},
+                             {"num_key_value_heads", 4},
+                             {"intermediate_size", 18944},
+                             {"vocab_size", 151666},
+                             {"max_position_embeddings", 32768}},
+                            {{"hidden_size", 1152},
+                             {"image_size", 980},
+                             {"intermediate_size", 4304},
+                             {"model_type", "siglip"},
+                             {"num_attention_heads", 16},
+                             {"num_hidden_layers", 27},
+                             {"patch_size", 14}},
+                            "openbmb/MiniCPM-V-2_6 (random weights, real shapes)", "bfloat16");
+}
+
+} // namespace uhdlens::models
