@@ -148,7 +148,7 @@ std::string typeCounts(const GgufFile &f)
 {
     std::map<std::string, int> counts;
     for (const auto &t : f.tensors())
-        ++counts[quant::ggmlTypeInfo(t.type).name];
+        ++counts[std::string(quant::ggmlTypeInfo(t.type).name)];
     std::string out;
     for (const auto &[name, n] : counts)
         out += (out.empty() ? "" : ", ") + name + " x" + std::to_string(n);
@@ -160,8 +160,8 @@ std::string typeCounts(const GgufFile &f)
 std::string headerHash(const GgufFile &f)
 {
     QCryptographicHash h(QCryptographicHash::Sha256);
-    h.addData(reinterpret_cast<const char *>(f.mapping()->bytes()),
-              static_cast<qsizetype>(std::min(f.header().dataStart, f.header().fileSize)));
+    h.addData(QByteArrayView(f.mapping()->bytes(),
+                             static_cast<qsizetype>(std::min(f.header().dataStart, f.header().fileSize))));
     h.addData(QByteArray::number(static_cast<qulonglong>(f.header().fileSize)));
     return h.result().toHex().toStdString();
 }
