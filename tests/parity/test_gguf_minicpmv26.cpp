@@ -321,6 +321,25 @@ template <typename F> ErrorCode codeOf(F &&f, std::string &message)
     return ErrorCode::Internal;
 }
 
+// The spellings a user has: a folder of the two files (LM Studio), one file whose partner is beside it.
+TEST(GgufMiniCpmV26Open, AFolderOrOneFileFindsThePair)
+{
+    const fs::path dir = scratch("folder");
+    fs::copy_file(kGguf + "/llm-q4_0.gguf", dir / "MiniCPM-V-2_6-Q4_0.gguf");
+    fs::copy_file(kMmproj, dir / "mmproj-model-f16.gguf");
+    for (const fs::path &p : {dir, dir / "MiniCPM-V-2_6-Q4_0.gguf", dir / "mmproj-model-f16.gguf"}) {
+        LoadOptions o;
+        o.modelDir = p.string();
+        o.dtype = Dtype::F32;
+        const auto model = Model::load(o);
+        EXPECT_EQ(model->info().family, Family::MiniCpmV26) << p;
+        bool named = false;
+        for (const auto &s : model->info().settingSources)
+            named = named || (s.key == "weights.llm" && s.source == "MiniCPM-V-2_6-Q4_0.gguf");
+        EXPECT_TRUE(named) << "the LLM file of " << p;
+    }
+}
+
 TEST(GgufMiniCpmV26Bad, LlmWithoutItsMmprojIsFileNotFound)
 {
     const fs::path dir = scratch("alone");
