@@ -78,27 +78,39 @@ std::string shapeText(at::IntArrayRef s)
     return out + "]";
 }
 
+bool isPermuted(const Source &s)
+{
+    return s.transform == Transform::LlamaPermuteQ || s.transform == Transform::LlamaPermuteK;
+}
+
+// The rows of a LLaMA file's attn_q / attn_k back in Hugging Face order (permuted per head by the converter:
+// n_head groups for Q, n_head_kv for K); quantized rows move whole.
+std::vector<uint8_t> unpermutedRows(const Source &s, const uint8_t *data, const std::string &arch)
+{
+    const Metadata &m = s.file->meta();
+    const uint32_t heads = m.getU32(arch + ".attention.head_count");
+    const uint32_t groups = s.transform == Transform::LlamaPermuteQ
+                                ? heads
+                                : m.optU32(arch + ".attention.head_count_kv").value_or(heads);
+    const int64_t n = s.info->ne[0];
+    return unpermuteLlamaRows(data, s.info->elements() / std::max<int64_t>(n, 1),
+                              static_cast<uint64_t>(quant::rowBytes(s.info->type, n)), groups, s.info->name);
+}
+
 // A tensor's values as f32 / f16 / bf16 torch (a view on the mapping for the float types; quantized types
 // dequantized to f32), with the LLaMA row permutation undone.
 torch::Tensor floatValues(const Source &s, const std::string &arch)
 {
     if (isFloatType(s.info->type))
-        return s.transform == Transform::LlamaPermuteQ || s.transform == Transform::LlamaPermuteK
-                   ? unpermutedFloatTensor(*s.file, s.info->name, arch)
-                   : floatTensor(*s.file, s.info->name);
+        return isPermuted(s) ? unpermutedFloatTensor(*s.file, s.info->name, arch)
+                             : floatTensor(*s.file, s.info->name);
     const GgufTensorView v = s.file->tensor(s.info->name); // refuses an unsupported type by name
     const int64_t n = s.info->ne[0], rows = s.info->elements() / std::max<int64_t>(n, 1);
     torch::Tensor out = torch::empty(s.info->shape(), torch::kFloat32);
     std::vector<uint8_t> unpermuted;
     const uint8_t *data = v.data;
-    if (s.transform == Transform::LlamaPermuteQ || s.transform == Transform::LlamaPermuteK) {
-        const Metadata &m = s.file->meta();
-        const uint32_t heads = m.getU32(arch + ".attention.head_count");
-        const uint32_t groups = s.transform == Transform::LlamaPermuteQ
-                                    ? heads
-                                    : m.optU32(arch + ".attention.head_count_kv").value_or(heads);
-        unpermuted = unpermuteLlamaRows(v.data, rows, static_cast<uint64_t>(quant::rowBytes(s.info->type, n)),
-                                        groups, s.info->name);
+    if (isPermuted(s)) {
+        unpermuted = unpermutedRows(s, v.data, arch);
         data = unpermuted.data();
     }
     quant::dequantizeRows(s.info->type, data, rows, n, out.data_ptr<float>());
@@ -116,29 +128,16 @@ torch::Tensor floatValues(const Source &s, const std::string &arch)
 }
 
 // Quantized rows of a linear layer's weight: a QuantLinear on the mapping (or on unpermuted copies of the
-// rows for LLaMA's Q/K). nullptr when `s` is not a quantized matrix.
+// rows for LLaMA's Q/K). The caller has checked that `s` is a quantized matrix stored as is or row-permuted.
 std::shared_ptr<quant::QuantLinearImpl> quantizedLinear(const Source &s, const std::string &arch,
                                                         const torch::Tensor &bias)
 {
-    if (isFloatType(s.info->type) || s.info->ne.size() != 2)
-        return nullptr;
     const GgufTensorView v = s.file->tensor(s.info->name);
     const int64_t in = s.info->ne[0], out = s.info->ne[1];
     const torch::Tensor b = bias.defined() ? bias.to(torch::kFloat32).contiguous() : torch::Tensor();
-    if (s.transform == Transform::LlamaPermuteQ || s.transform == Transform::LlamaPermuteK) {
-        const Metadata &m = s.file->meta();
-        const uint32_t heads = m.getU32(arch + ".attention.head_count");
-        const uint32_t groups = s.transform == Transform::LlamaPermuteQ
-                                    ? heads
-                                    : m.optU32(arch + ".attention.head_count_kv").value_or(heads);
-        return std::make_shared<quant::QuantLinearImpl>(
-            s.info->type, in, out,
-            unpermuteLlamaRows(v.data, out, static_cast<uint64_t>(quant::rowBytes(s.info->type, in)), groups,
-                               s.info->name),
-            b);
-    }
-    if (s.transform != Transform::None)
-        return nullptr;
+    if (isPermuted(s))
+        return std::make_shared<quant::QuantLinearImpl>(s.info->type, in, out,
+                                                        unpermutedRows(s, v.data, arch), b);
     return std::make_shared<quant::QuantLinearImpl>(s.info->type, in, out, v.data,
                                                     std::shared_ptr<const void>(s.file->mapping()), b);
 }
@@ -312,7 +311,9 @@ GgufLoad loadGgufModel(const LoadOptions &options, torch::Dtype dtype, const tor
         const std::string owner = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0
                                       ? name.substr(0, name.size() - 7)
                                       : std::string();
-        if (src.size() == 1 && !isFloatType(first.info->type) && !owner.empty() && modules.count(owner)) {
+        if (src.size() == 1 && !isFloatType(first.info->type) && first.info->ne.size() == 2 &&
+            (first.transform == Transform::None || isPermuted(first)) && !owner.empty() &&
+            modules.count(owner)) {
             if (auto *lin = dynamic_cast<nn::LinearImpl *>(modules[owner].get())) {
                 const std::vector<int64_t> want(param.sizes().begin(), param.sizes().end());
                 if (first.info->shape() != want)
