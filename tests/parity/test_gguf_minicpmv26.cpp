@@ -115,6 +115,16 @@ torch::Tensor firstLogits(const Model &model, KVCache &cache)
     return impl.vlm->forward(embedPrompt(*impl.vlm, prompt, torch::stack(encoded, 0)), cache);
 }
 
+// Greedy decoding as the official chat runs it (do_sample False, no repetition penalty).
+GenerationSettings greedy(int maxNewTokens)
+{
+    GenerationSettings s;
+    s.maxNewTokens = maxNewTokens;
+    s.temperature = 0.0f;
+    s.repetitionPenalty = 1.0f;
+    return s;
+}
+
 struct Case
 {
     const char *file;
@@ -229,10 +239,7 @@ TEST(GgufMiniCpmV26F16, GreedyTokensAndAnswersEqualTheOfficialChat)
     KVCache cache;
     const auto logits = firstLogits(*model, cache);
     const auto expected = ids(fixture("turn1.generated_ids"));
-    GenerationSettings settings;
-    settings.maxNewTokens = static_cast<int>(expected.size());
-    settings.temperature = 0.0f;
-    settings.repetitionPenalty = 1.0f;
+    GenerationSettings settings = greedy(static_cast<int>(expected.size()));
     GenerationIO io;
     const auto &vlm = *model->impl().vlm;
     io.step = [&](int64_t id) {
