@@ -207,7 +207,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     };
     report(0.0, "reading config");
     if (gguf::isGgufModel(options)) {
-        // A GGUF pair (gguf/gguf_loader.h): metadata -> config, the same family table, weights from the mappings.
+        // A GGUF pair (gguf/gguf_loader.h): metadata -> config, the same family table, weights from the
+        // mappings.
         const torch::Device device = resolveDevice(options.device);
         const torch::Dtype dtype = resolveDtype(options.dtype, device).compute;
         setThreadCount(options.threads);
@@ -215,8 +216,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         gguf::GgufLoad g = gguf::loadGgufModel(options, dtype, device, progress);
         Impl &impl = *g.impl;
         describeLoadedModel(impl, g.files.config, dtype, device);
-        impl.info.settingSources =
-            describeSources(g.files, impl.info, impl.stopIds, pixelNormText(impl.vlm->pixelNorm()), g.tokenizerFile);
+        impl.info.settingSources = describeSources(g.files, impl.info, impl.stopIds,
+                                                   pixelNormText(impl.vlm->pixelNorm()), g.tokenizerFile);
         impl.info.settingSources.insert(impl.info.settingSources.end(), g.extra.begin(), g.extra.end());
         report(1.0, "ready");
         return std::shared_ptr<const Model>(new Model(std::move(g.impl)));

@@ -49,8 +49,8 @@ ResolvedDtype resolveDtype(Dtype dtype, const torch::Device &device);
 Dtype dtypeOf(torch::Dtype dtype);
 
 // The ModelInfo facts every loader fills the same way once `impl.vlm` exists: family, name (config
-// "_name_or_path" when set), parameter count, dtype (mixed where a matrix stayed bf16), device, context, policy,
-// layout, image tokens, pixel norm and pad colour.
+// "_name_or_path" when set), parameter count, dtype (mixed where a matrix stayed bf16), device, context,
+// policy, layout, image tokens, pixel norm and pad colour.
 void describeLoadedModel(Model::Impl &impl, const nlohmann::json &config, torch::Dtype dtype,
                          const torch::Device &device);
 
