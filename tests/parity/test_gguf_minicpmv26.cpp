@@ -402,6 +402,24 @@ TEST(GgufMiniCpmV26Bad, AMissingOrForeignTensorIsNamed)
     EXPECT_NE(msg.find("output_xorm.weight"), std::string::npos) << msg;
 }
 
+// Metadata that disagree with the tensors: qwen2.feed_forward_length 96 -> 64 (the u32 after the key and its
+// value type) makes the model's MLP 64 wide while the file's ffn tensors are 96.
+TEST(GgufMiniCpmV26Bad, ATensorWhoseShapeDisagreesWithTheMetadataIsNamed)
+{
+    auto bytes = readBytes(kGguf + "/llm-f16.gguf");
+    const std::string key = "qwen2.feed_forward_length";
+    const size_t at = std::string(bytes.begin(), bytes.end()).find(key);
+    ASSERT_NE(at, std::string::npos);
+    const size_t value = at + key.size() + 4; // after the u32 value type
+    ASSERT_EQ(static_cast<uint8_t>(bytes[value]), 96u) << "fixture's intermediate size";
+    bytes[value] = 64;
+    const fs::path file = scratch("shape") / "llm.gguf";
+    std::ofstream(file, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::string msg;
+    EXPECT_EQ(codeOf([&] { loadPair(file.string()); }, msg), ErrorCode::TensorShapeMismatch) << msg;
+    EXPECT_NE(msg.find("ffn_"), std::string::npos) << msg;
+}
+
 TEST(GgufMiniCpmV26Bad, TruncatedFilesAreCheckpointInvalid)
 {
     const fs::path dir = scratch("truncated");
