@@ -1,4 +1,5 @@
 // uhdlens-bench engine --family minicpmv --shapes real|tiny [--dtype bf16|mixed|f32|both] [--threads N]
+// uhdlens-bench engine --gguf LLM.gguf --mmproj MMPROJ.gguf [--threads N] [--prefill-tokens N] ...
 //                      [--prefill-tokens N] [--decode-tokens N] [--repeats N] [--workdir DIR] [--fresh]
 // uhdlens-bench flops [--size WxH]...
 //
@@ -129,6 +130,9 @@ struct Measured
     double peakRssGb = 0, weightGb = 0, loadedGb = 0;
 };
 
+void timeModel(Measured &m, const uhdlens::VisionLanguageModel &model, const nlohmann::json &config, torch::Dtype dtype,
+               int repeats, int prefillTokens, int decodeTokens);
+
 // mixed: dtype is f32 and the family's matrices stay bf16 views of the file (as Model::load does in mixed mode).
 Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dtype dtype, bool mixed, int repeats,
                  int prefillTokens, int decodeTokens)
@@ -169,6 +173,15 @@ Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dt
         if (!m.lmSkipped || p.first.rfind("llm.", 0) != 0)
             m.loadedGb += double(p.second.nbytes()) / 1e9; // as loaded: bf16 matrices in mixed mode
 
+    timeModel(m, *vlm, config, dtype, repeats, prefillTokens, decodeTokens);
+    return m;
+}
+
+// Per-slice encode, prefill and decode of a loaded model (fills m's timings and peak RSS).
+void timeModel(Measured &m, const uhdlens::VisionLanguageModel &model, const nlohmann::json &config, torch::Dtype dtype,
+               int repeats, int prefillTokens, int decodeTokens)
+{
+    const uhdlens::VisionLanguageModel *vlm = &model;
     torch::InferenceMode inference;
     // Vision encoder + resampler on one 448x448 slice (32x32 = 1024 patches).
     const torch::Tensor pixels = torch::randn({1, 3, 448, 448}).to(dtype);
@@ -218,7 +231,45 @@ Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dt
         m.decodeTps = decodeTokens * 1000.0 / msSince(t0);
     }
     m.peakRssGb = double(procStatusKb("VmHWM")) * 1024 / 1e9;
-    return m;
+}
+
+// uhdlens-bench engine --gguf LLM --mmproj MMPROJ: the pair through Model::load (the app's path) in f32 compute;
+// quantized matrices stay in the mapping (QuantLinear), so "allocated" counts only what the loader made (F16
+// tensors converted to f32, a dequantized token table, the resampler's packed copies).
+int runGgufBench(const std::string &llm, const std::string &mmproj, int threads, int repeats, int prefillTokens,
+                 int decodeTokens)
+{
+    Measured m;
+    m.gemm = gemmGflops(torch::kFloat, repeats);
+    resetPeakRss();
+    uhdlens::LoadOptions o;
+    o.modelDir = llm;
+    o.mmproj = mmproj;
+    o.dtype = uhdlens::Dtype::F32;
+    o.device = {uhdlens::Device::Cpu};
+    const auto t0 = Clock::now();
+    const auto model = uhdlens::Model::load(o);
+    const double loadMs = msSince(t0);
+    const auto &vlm = *model->impl().vlm;
+    m.weightGb = double(model->info().weightBytes) / 1e9;
+    for (const auto &p : vlm.namedParameters())
+        if (p.second.dim() == 0 || p.second.stride(0) != 0) // zero-stride: a quantized layer's placeholder
+            m.loadedGb += double(p.second.nbytes()) / 1e9;
+    timeModel(m, vlm, vlm.config(), torch::kFloat, repeats, prefillTokens, decodeTokens);
+    std::printf("uhdlens-bench engine: GGUF %s + %s, f32 compute, %d threads (medians of %d runs)\n", llm.c_str(),
+                mmproj.c_str(), threads, repeats);
+    for (const auto &s : model->info().settingSources)
+        if (s.key.rfind("weights.", 0) == 0)
+            std::printf("  %-14s %s (%s)\n", s.key.c_str(), s.value.c_str(), s.source.c_str());
+    std::printf("  load, ms                                  %10.0f\n", loadMs);
+    std::printf("  vision encoder per 1024-patch slice, ms   %10.1f\n", m.visionMs);
+    std::printf("  resampler per slice, ms                   %10.1f\n", m.resamplerMs);
+    std::printf("  prefill tokens/s (%d)                    %10.1f\n", m.prefillTokens, m.prefillTps);
+    std::printf("  decode tokens/s                           %10.2f\n", m.decodeTps);
+    std::printf("  file weight bytes, GB                     %10.3f\n", m.weightGb);
+    std::printf("  allocated by the loader, GB               %10.3f\n", m.loadedGb);
+    std::printf("  peak RSS, GB (/ file bytes)               %10.3f (%.2f)\n", m.peakRssGb, m.peakRssGb / m.weightGb);
+    return 0;
 }
 
 } // namespace
@@ -238,8 +289,10 @@ int runEngineBench(const QStringList &args)
     QCommandLineOption repeatsOpt(QStringLiteral("repeats"), QStringLiteral("Measured runs after a warm-up (default 3)."), QStringLiteral("N"), QStringLiteral("3"));
     QCommandLineOption workOpt(QStringLiteral("workdir"), QStringLiteral("Where the random checkpoint is kept (default: temp)."), QStringLiteral("DIR"));
     QCommandLineOption freshOpt(QStringLiteral("fresh"), QStringLiteral("Rewrite the random checkpoint even if present."));
+    QCommandLineOption ggufOpt(QStringLiteral("gguf"), QStringLiteral("Time a GGUF language-model file (with --mmproj) instead of random weights."), QStringLiteral("FILE"));
+    QCommandLineOption mmprojOpt(QStringLiteral("mmproj"), QStringLiteral("The mmproj GGUF file of --gguf."), QStringLiteral("FILE"));
     QCommandLineOption writeOpt(QStringLiteral("write-weights"), QStringLiteral("(internal) child mode: write the checkpoint to DIR."), QStringLiteral("DIR"));
-    parser.addOptions({familyOpt, shapesOpt, llmLayersOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt, repeatsOpt, workOpt, freshOpt, writeOpt});
+    parser.addOptions({familyOpt, shapesOpt, llmLayersOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt, repeatsOpt, workOpt, freshOpt, ggufOpt, mmprojOpt, writeOpt});
     auto usage = [](const QString &msg) {
         std::fprintf(stderr, "uhdlens-bench engine: %s\n", qPrintable(msg));
         return 2;
@@ -267,6 +320,11 @@ int runEngineBench(const QStringList &args)
     threads = uhdlens::setThreadCount(threads); // 0: all cores
 
     try {
+        if (parser.isSet(ggufOpt) != parser.isSet(mmprojOpt))
+            return usage(QStringLiteral("--gguf and --mmproj go together (the pair's two files)"));
+        if (parser.isSet(ggufOpt))
+            return runGgufBench(parser.value(ggufOpt).toStdString(), parser.value(mmprojOpt).toStdString(), threads,
+                                repeats, prefill, decode);
         if (parser.isSet(writeOpt))
             return writeWeights(family, shapes, llmLayers, parser.value(writeOpt).toStdString());
         const nlohmann::json config = familyConfig(family, shapes, llmLayers);

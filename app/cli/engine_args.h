@@ -20,7 +20,8 @@ namespace cli {
 
 struct EngineOptions
 {
-    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("Model folder (config.json, *.safetensors, tokenizer.model)."), QStringLiteral("DIR")};
+    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("Model folder (config.json, *.safetensors, tokenizer.model), or GGUF: a folder of GGUF files, an LLM .gguf (its mmproj is found beside it) or, with --mmproj, the LLM file."), QStringLiteral("DIR|FILE")};
+    QCommandLineOption mmproj{QStringLiteral("mmproj"), QStringLiteral("The mmproj GGUF file paired with --model's LLM file (any names, e.g. Ollama blobs)."), QStringLiteral("FILE")};
     QCommandLineOption vision{QStringLiteral("vision"), QStringLiteral("Separate vision-tower folder (LLaVA-UHD release)."), QStringLiteral("DIR")};
     QCommandLineOption image{QStringLiteral("image"), QStringLiteral("Image file."), QStringLiteral("IMG")};
     QCommandLineOption policy{QStringLiteral("policy"), QStringLiteral("Slicing policy: minicpmv, llava-uhd or llava15 (default: the model's)."), QStringLiteral("P")};
@@ -28,7 +29,7 @@ struct EngineOptions
     QCommandLineOption device{QStringLiteral("device"), QStringLiteral("auto (default), cpu or cuda."), QStringLiteral("D"), QStringLiteral("auto")};
     QCommandLineOption dtype{QStringLiteral("dtype"), QStringLiteral("auto (default), f32, mixed (bf16 weights, f32 arithmetic; CPU), bf16 or f16."), QStringLiteral("T"), QStringLiteral("auto")};
 
-    void addTo(QCommandLineParser &parser) const { parser.addOptions({model, vision, image, policy, maxSlices, device, dtype}); }
+    void addTo(QCommandLineParser &parser) const { parser.addOptions({model, mmproj, vision, image, policy, maxSlices, device, dtype}); }
 
     // Fills LoadOptions; the bundled default model when --model is absent (error text if it is not installed).
     QString loadOptions(const QCommandLineParser &parser, uhdlens::LoadOptions &out, bool &missingDefault) const
@@ -44,6 +45,8 @@ struct EngineOptions
                                       "is not installed; pass --model DIR");
             }
         }
+        if (parser.isSet(mmproj))
+            out.mmproj = parser.value(mmproj).toStdString();
         if (parser.isSet(vision))
             out.visionDir = parser.value(vision).toStdString();
         // Parsed here, once, by the name tables (uhdlens/model_facts.h); their error names the value and the choices.

@@ -4,6 +4,7 @@
 
 #include "bpe_tokenizer.h"
 #include "generation.h"
+#include "gguf/gguf_loader.h"
 #include "model_folder.h"
 #include "preprocess.h"
 #include "safetensors_header.h"
@@ -171,6 +172,33 @@ int Model::imagePositions(const SlicePlan &plan) const
     return static_cast<int>(prompt.imageSpanPositions(m_impl->vlm->tokensPerImage()));
 }
 
+void describeLoadedModel(Model::Impl &impl, const nlohmann::json &config, torch::Dtype dtype,
+                         const torch::Device &device)
+{
+    ModelInfo &info = impl.info;
+    info.family = impl.vlm->family();
+    if (config.contains("_name_or_path") && config["_name_or_path"].is_string() &&
+        !config["_name_or_path"].get<std::string>().empty())
+        info.name = config["_name_or_path"].get<std::string>();
+    const auto params = impl.vlm->namedParameters();
+    for (const auto &p : params)
+        info.parameters += p.second.numel();
+    info.dtype = dtypeOf(dtype);
+    // "mixed" only where some matrix really stayed bf16 (an f32 checkpoint under auto is plain f32).
+    for (const auto &p : params)
+        if (p.second.scalar_type() == torch::kBFloat16 && dtype != torch::kBFloat16) {
+            info.dtype = Dtype::Mixed;
+            break;
+        }
+    info.device = device.str();
+    info.contextLength = impl.vlm->contextLength();
+    info.policy = impl.vlm->policy();
+    info.layout = impl.vlm->layout();
+    info.tokensPerImage = impl.vlm->tokensPerImage();
+    info.pixelNorm = impl.vlm->pixelNorm();
+    info.padColour = padColourForMean(info.pixelNorm.mean);
+}
+
 std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadProgress &progress)
 {
     auto report = [&](double f, const std::string &stage) {
@@ -178,6 +206,22 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
             progress(f, stage);
     };
     report(0.0, "reading config");
+    if (gguf::isGgufModel(options)) {
+        // A GGUF pair (gguf/gguf_loader.h): metadata -> config, the same family table, weights from the
+        // mappings.
+        const torch::Device device = resolveDevice(options.device);
+        const torch::Dtype dtype = resolveDtype(options.dtype, device).compute;
+        setThreadCount(options.threads);
+        torch::NoGradGuard noGrad;
+        gguf::GgufLoad g = gguf::loadGgufModel(options, dtype, device, progress);
+        Impl &impl = *g.impl;
+        describeLoadedModel(impl, g.files.config, dtype, device);
+        impl.info.settingSources = describeSources(g.files, impl.info, impl.stopIds,
+                                                   pixelNormText(impl.vlm->pixelNorm()), g.tokenizerFile);
+        impl.info.settingSources.insert(impl.info.settingSources.end(), g.extra.begin(), g.extra.end());
+        report(1.0, "ready");
+        return std::shared_ptr<const Model>(new Model(std::move(g.impl)));
+    }
     std::optional<nlohmann::json> visionConfig;
     if (!options.visionDir.empty())
         visionConfig = readConfigJson(options.visionDir, "vision");
@@ -301,14 +345,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     }
 
     report(0.85, "hashing weights");
-    info.family = impl->vlm->family();
     info.modelDir = options.modelDir;
     info.name = QFileInfo(QDir::cleanPath(QString::fromStdString(options.modelDir))).fileName().toStdString();
-    if (config.contains("_name_or_path") && config["_name_or_path"].is_string() &&
-        !config["_name_or_path"].get<std::string>().empty())
-        info.name = config["_name_or_path"].get<std::string>();
-    for (const auto &p : params)
-        info.parameters += p.second.numel();
     std::string hash;
     for (const auto &ck : impl->checkpoints) {
         info.weightBytes += ck.dataBytes();
@@ -317,20 +355,7 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
         hash += ck.sha256();
     }
     info.weightsHash = hash;
-    info.dtype = dtypeOf(dtype);
-    // "mixed" only where some matrix really stayed bf16 (an f32 checkpoint under auto is plain f32).
-    for (const auto &p : params)
-        if (p.second.scalar_type() == torch::kBFloat16 && dtype != torch::kBFloat16) {
-            info.dtype = Dtype::Mixed;
-            break;
-        }
-    info.device = device.str();
-    info.contextLength = impl->vlm->contextLength();
-    info.policy = impl->vlm->policy();
-    info.layout = impl->vlm->layout();
-    info.tokensPerImage = impl->vlm->tokensPerImage();
-    info.pixelNorm = impl->vlm->pixelNorm();
-    info.padColour = padColourForMean(info.pixelNorm.mean);
+    describeLoadedModel(*impl, config, dtype, device);
     readUhdlensJson(options.modelDir, info);
 
     impl->stopIds = impl->vlm->stopTokenIds(*impl->tokenizer);

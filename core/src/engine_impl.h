@@ -9,6 +9,8 @@
 
 #include <QImage>
 
+#include <nlohmann/json.hpp>
+
 #include <torch/torch.h>
 
 #include <memory>
@@ -45,6 +47,12 @@ struct ResolvedDtype
 ResolvedDtype resolveDtype(Dtype dtype, const torch::Device &device);
 // The compute dtype as a model fact (f32 for anything but bf16/f16).
 Dtype dtypeOf(torch::Dtype dtype);
+
+// The ModelInfo facts every loader fills the same way once `impl.vlm` exists: family, name (config
+// "_name_or_path" when set), parameter count, dtype (mixed where a matrix stayed bf16), device, context,
+// policy, layout, image tokens, pixel norm and pad colour.
+void describeLoadedModel(Model::Impl &impl, const nlohmann::json &config, torch::Dtype dtype,
+                         const torch::Device &device);
 
 // Truncates every layer of `cache` to its first `length` positions (prefix reuse across turns).
 void truncateCache(KVCache &cache, int64_t length);

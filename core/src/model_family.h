@@ -114,6 +114,12 @@ public:
     // lookup, so they may stay stored in bf16 while activations are f32 (mixed mode, nn/mixed_linear.h):
     // every Linear weight, the resampler's packed in_proj_weight and the token-embedding table.
     virtual std::set<std::string> matrixParameterNames() const { return {}; }
+    // The named modules of the parameter tree (names as namedParameters' prefixes), for a loader that hands a
+    // layer's forward elsewhere (GGUF quantized matrices: nn::Linear's `quantized`); empty when not exposed.
+    virtual std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> namedModules() const
+    {
+        return {};
+    }
 };
 
 // How createFamilyModel allocates parameters. Parameters are created with torch::empty (untouched memory, so a

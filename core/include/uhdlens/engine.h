@@ -35,6 +35,10 @@ struct LoadOptions
 {
     std::string modelDir;        // folder with config.json, *.safetensors, tokenizer.model
     std::string visionDir;       // optional second folder for the vision tower (LLaVA-UHD release)
+    // GGUF: modelDir may also be a .gguf file (its partner is found in the same folder) or a folder of GGUF
+    // files (an LLM file + an mmproj file); `mmproj` names the second file of an explicit pair (any file
+    // names, e.g. Ollama's digest blobs).
+    std::string mmproj;
     DeviceChoice device;         // auto | cpu | cuda[:N] (parseDevice() reads the user's spelling)
     // auto | f32 | mixed | bf16 | f16 (parseName<Dtype>()). mixed (CPU): matrices stay in the checkpoint's bf16
     // (zero-copy, half the memory of f32), arithmetic in f32 — the same results as f32. auto: bf16 on CPUs with

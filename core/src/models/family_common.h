@@ -194,6 +194,13 @@ public:
             out.emplace_back(p.key(), p.value());
         return out;
     }
+    std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> namedModules() const override
+    {
+        std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> out;
+        for (const auto &item : m_root->named_modules())
+            out.emplace_back(item.key(), item.value());
+        return out;
+    }
     std::set<std::string> matrixParameterNames() const override
     {
         std::set<std::string> out;
