@@ -99,20 +99,12 @@
         <translation>The image is too large to open safely (over the pixel limit).</translation>
     </message>
     <message>
-        <source>The model&apos;s weight files are damaged or not in safetensors format.</source>
-        <translation>The model&apos;s weight files are damaged or not in safetensors format.</translation>
-    </message>
-    <message>
         <source>The model&apos;s weights are incomplete (a tensor is missing).</source>
         <translation>The model&apos;s weights are incomplete (a tensor is missing).</translation>
     </message>
     <message>
         <source>The model&apos;s weights do not match its configuration.</source>
         <translation>The model&apos;s weights do not match its configuration.</translation>
-    </message>
-    <message>
-        <source>This folder is not a model UHD Lens can load (config.json is missing or invalid).</source>
-        <translation>This folder is not a model UHD Lens can load (config.json is missing or invalid).</translation>
     </message>
     <message>
         <source>This model family is not supported.</source>
@@ -161,6 +153,26 @@
     <message>
         <source>A pickle weight file contains something other than plain tensors (or is in an old format); it was not converted.</source>
         <translation>A pickle weight file contains something other than plain tensors (or is in an old format); it was not converted.</translation>
+    </message>
+    <message>
+        <source>The model&apos;s weight files are damaged or not in a format UHD Lens reads (safetensors or GGUF).</source>
+        <translation>The model&apos;s weight files are damaged or not in a format UHD Lens reads (safetensors or GGUF).</translation>
+    </message>
+    <message>
+        <source>This is not a model UHD Lens can load (config.json or the GGUF metadata is missing or invalid, or the files do not belong together).</source>
+        <translation>This is not a model UHD Lens can load (config.json or the GGUF metadata is missing or invalid, or the files do not belong together).</translation>
+    </message>
+    <message>
+        <source>A GGUF vision model needs two files, the language model and its mmproj (vision projector) file; one of them was not found.</source>
+        <translation>A GGUF vision model needs two files, the language model and its mmproj (vision projector) file; one of them was not found.</translation>
+    </message>
+    <message>
+        <source>It is not clear which two GGUF files make the model (several candidates, or two files of the same kind): choose the language-model file and then its mmproj file.</source>
+        <translation>It is not clear which two GGUF files make the model (several candidates, or two files of the same kind): choose the language-model file and then its mmproj file.</translation>
+    </message>
+    <message>
+        <source>The two GGUF files do not belong together: the mmproj is not a projector UHD Lens supports or does not fit this language model.</source>
+        <translation>The two GGUF files do not belong together: the mmproj is not a projector UHD Lens supports or does not fit this language model.</translation>
     </message>
 </context>
 <context>
@@ -720,6 +732,30 @@ The original folder is not changed.</translation>
         <source>Converted: %1</source>
         <translation>Converted: %1</translation>
     </message>
+    <message>
+        <source>Open &amp;GGUF Model File…</source>
+        <translation>Open &amp;GGUF Model File…</translation>
+    </message>
+    <message>
+        <source>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file</source>
+        <translation>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file</translation>
+    </message>
+    <message>
+        <source>GGUF files (*.gguf)</source>
+        <translation>GGUF files (*.gguf)</translation>
+    </message>
+    <message>
+        <source>Open GGUF Model File</source>
+        <translation>Open GGUF Model File</translation>
+    </message>
+    <message>
+        <source>Choose the mmproj (vision projector) file for %1</source>
+        <translation>Choose the mmproj (vision projector) file for %1</translation>
+    </message>
+    <message>
+        <source>%1 is not a GGUF model UHD Lens can load.</source>
+        <translation>%1 is not a GGUF model UHD Lens can load.</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ModelPanel</name>
@@ -834,6 +870,34 @@ The original folder is not changed.</translation>
     <message>
         <source>the family&apos;s default</source>
         <translation>the family&apos;s default</translation>
+    </message>
+    <message>
+        <source>Weights:</source>
+        <translation>Weights:</translation>
+    </message>
+    <message>
+        <source>Language-model tensor types</source>
+        <translation>Language-model tensor types</translation>
+    </message>
+    <message>
+        <source>Vision-projector tensor types</source>
+        <translation>Vision-projector tensor types</translation>
+    </message>
+    <message>
+        <source>language model: %1</source>
+        <translation>language model: %1</translation>
+    </message>
+    <message>
+        <source>vision projector: %1</source>
+        <translation>vision projector: %1</translation>
+    </message>
+    <message>
+        <source>The language model uses %1, a 4-bit-or-lower quantization; it may misread small text. Q8_0 (or at least Q4_K_M) reads better.</source>
+        <translation>The language model uses %1, a 4-bit-or-lower quantization; it may misread small text. Q8_0 (or at least Q4_K_M) reads better.</translation>
+    </message>
+    <message>
+        <source>The vision projector uses %1; it is usually kept at F16, and below that small text may be misread.</source>
+        <translation>The vision projector uses %1; it is usually kept at F16, and below that small text may be misread.</translation>
     </message>
 </context>
 <context>

@@ -99,20 +99,12 @@
         <translation>图像过大，无法安全打开（超出像素上限）。</translation>
     </message>
     <message>
-        <source>The model&apos;s weight files are damaged or not in safetensors format.</source>
-        <translation>模型权重文件已损坏，或不是 safetensors 格式。</translation>
-    </message>
-    <message>
         <source>The model&apos;s weights are incomplete (a tensor is missing).</source>
         <translation>模型权重不完整（缺少张量）。</translation>
     </message>
     <message>
         <source>The model&apos;s weights do not match its configuration.</source>
         <translation>模型权重与其配置不匹配。</translation>
-    </message>
-    <message>
-        <source>This folder is not a model UHD Lens can load (config.json is missing or invalid).</source>
-        <translation>此文件夹不是 UHD Lens 能加载的模型（config.json 缺失或无效）。</translation>
     </message>
     <message>
         <source>This model family is not supported.</source>
@@ -161,6 +153,26 @@
     <message>
         <source>A pickle weight file contains something other than plain tensors (or is in an old format); it was not converted.</source>
         <translation>某个 pickle 权重文件包含普通张量以外的内容（或是旧格式），未进行转换。</translation>
+    </message>
+    <message>
+        <source>The model&apos;s weight files are damaged or not in a format UHD Lens reads (safetensors or GGUF).</source>
+        <translation>模型的权重文件已损坏，或不是 UHD Lens 能读取的格式（safetensors 或 GGUF）。</translation>
+    </message>
+    <message>
+        <source>This is not a model UHD Lens can load (config.json or the GGUF metadata is missing or invalid, or the files do not belong together).</source>
+        <translation>这不是 UHD Lens 能加载的模型（config.json 或 GGUF 元数据缺失或无效，或者这些文件不属于同一个模型）。</translation>
+    </message>
+    <message>
+        <source>A GGUF vision model needs two files, the language model and its mmproj (vision projector) file; one of them was not found.</source>
+        <translation>GGUF 视觉模型需要两个文件：语言模型文件和它的 mmproj（视觉投影器）文件；其中一个未找到。</translation>
+    </message>
+    <message>
+        <source>It is not clear which two GGUF files make the model (several candidates, or two files of the same kind): choose the language-model file and then its mmproj file.</source>
+        <translation>无法确定哪两个 GGUF 文件组成该模型（有多个候选，或两个文件属于同一类）：请先选择语言模型文件，再选择它的 mmproj 文件。</translation>
+    </message>
+    <message>
+        <source>The two GGUF files do not belong together: the mmproj is not a projector UHD Lens supports or does not fit this language model.</source>
+        <translation>这两个 GGUF 文件不匹配：该 mmproj 不是 UHD Lens 支持的投影器，或与此语言模型不相符。</translation>
     </message>
 </context>
 <context>
@@ -718,6 +730,30 @@ The original folder is not changed.</source>
         <source>Converted: %1</source>
         <translation>已转换：%1</translation>
     </message>
+    <message>
+        <source>Open &amp;GGUF Model File…</source>
+        <translation>打开 GGUF 模型文件(&amp;G)…</translation>
+    </message>
+    <message>
+        <source>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file</source>
+        <translation>加载 GGUF 模型：选择语言模型文件（在同一文件夹中查找它的 mmproj 文件，找不到时会询问）或 mmproj 文件</translation>
+    </message>
+    <message>
+        <source>GGUF files (*.gguf)</source>
+        <translation>GGUF 文件 (*.gguf)</translation>
+    </message>
+    <message>
+        <source>Open GGUF Model File</source>
+        <translation>打开 GGUF 模型文件</translation>
+    </message>
+    <message>
+        <source>Choose the mmproj (vision projector) file for %1</source>
+        <translation>为 %1 选择 mmproj（视觉投影器）文件</translation>
+    </message>
+    <message>
+        <source>%1 is not a GGUF model UHD Lens can load.</source>
+        <translation>%1 不是 UHD Lens 能加载的 GGUF 模型。</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ModelPanel</name>
@@ -832,6 +868,34 @@ The original folder is not changed.</source>
     <message>
         <source>the family&apos;s default</source>
         <translation>该模型系列的默认值</translation>
+    </message>
+    <message>
+        <source>Weights:</source>
+        <translation>权重：</translation>
+    </message>
+    <message>
+        <source>Language-model tensor types</source>
+        <translation>语言模型张量类型</translation>
+    </message>
+    <message>
+        <source>Vision-projector tensor types</source>
+        <translation>视觉投影器张量类型</translation>
+    </message>
+    <message>
+        <source>language model: %1</source>
+        <translation>语言模型：%1</translation>
+    </message>
+    <message>
+        <source>vision projector: %1</source>
+        <translation>视觉投影器：%1</translation>
+    </message>
+    <message>
+        <source>The language model uses %1, a 4-bit-or-lower quantization; it may misread small text. Q8_0 (or at least Q4_K_M) reads better.</source>
+        <translation>语言模型使用 %1，这是 4 位或更低的量化；它可能读错小字。Q8_0（或至少 Q4_K_M）的识读效果更好。</translation>
+    </message>
+    <message>
+        <source>The vision projector uses %1; it is usually kept at F16, and below that small text may be misread.</source>
+        <translation>视觉投影器使用 %1；它通常保持为 F16，低于此精度时可能读错小字。</translation>
     </message>
 </context>
 <context>

@@ -20,6 +20,7 @@ const QString kStopStrings = QStringLiteral("generation/stopStrings");
 const QString kDevice = QStringLiteral("model/device");
 const QString kDtype = QStringLiteral("model/dtype");
 const QString kModelFolder = QStringLiteral("model/folder");
+const QString kModelMmproj = QStringLiteral("model/mmproj");
 const QString kLanguage = QStringLiteral("ui/language");
 const QString kPolicy = QStringLiteral("plan/policy");
 const QString kMaxSlices = QStringLiteral("plan/maxSlices");
@@ -116,14 +117,24 @@ QString AppSettings::modelFolder() const
     return m_settings->value(kModelFolder).toString();
 }
 
-void AppSettings::setModelFolder(const QString &folder)
+void AppSettings::setModelFolder(const QString &folder, const QString &mmproj)
 {
     m_settings->setValue(kModelFolder, folder);
+    if (mmproj.isEmpty())
+        m_settings->remove(kModelMmproj);
+    else
+        m_settings->setValue(kModelMmproj, mmproj);
+}
+
+QString AppSettings::modelMmproj() const
+{
+    return m_settings->value(kModelMmproj).toString();
 }
 
 void AppSettings::forgetModelFolder()
 {
     m_settings->remove(kModelFolder);
+    m_settings->remove(kModelMmproj);
 }
 
 QStringList AppSettings::recentFiles() const

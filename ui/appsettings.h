@@ -65,7 +65,10 @@ public:
     void setSlicing(const SavedSlicing &slicing);
 
     QString modelFolder() const; // the folder loaded last time, empty if none
-    void setModelFolder(const QString &folder);
+    // A GGUF model is a folder, one .gguf file, or an explicit pair: `mmproj` names the pair's second file
+    // (model/mmproj), empty otherwise, so the next start opens the same pair.
+    void setModelFolder(const QString &folder, const QString &mmproj = {});
+    QString modelMmproj() const;
     void forgetModelFolder(); // unloaded: start without a model next time too
 
     QStringList recentFiles() const;

@@ -24,14 +24,17 @@ QString errorCodeText(ErrorCode code)
         return QCoreApplication::translate("ErrorText",
                                            "The image is too large to open safely (over the pixel limit).");
     case ErrorCode::CheckpointInvalid:
-        return QCoreApplication::translate("ErrorText", "The model's weight files are damaged or not in safetensors format.");
+        return QCoreApplication::translate(
+            "ErrorText",
+            "The model's weight files are damaged or not in a format UHD Lens reads (safetensors or GGUF).");
     case ErrorCode::TensorMissing:
         return QCoreApplication::translate("ErrorText", "The model's weights are incomplete (a tensor is missing).");
     case ErrorCode::TensorShapeMismatch:
         return QCoreApplication::translate("ErrorText", "The model's weights do not match its configuration.");
     case ErrorCode::ConfigInvalid:
-        return QCoreApplication::translate("ErrorText",
-                                           "This folder is not a model UHD Lens can load (config.json is missing or invalid).");
+        return QCoreApplication::translate(
+            "ErrorText", "This is not a model UHD Lens can load (config.json or the GGUF "
+                         "metadata is missing or invalid, or the files do not belong together).");
     case ErrorCode::UnknownFamily:
         return QCoreApplication::translate("ErrorText", "This model family is not supported.");
     case ErrorCode::TokenizerInvalid:
@@ -68,6 +71,35 @@ QString errorText(const Error &error)
     if (!detail.isEmpty())
         text += QLatin1Char('\n') + QCoreApplication::translate("ErrorText", "Details: %1").arg(detail);
     return text;
+}
+
+QString ggufPairErrorText(const Error &error)
+{
+    QString sentence;
+    switch (error.code()) {
+    case ErrorCode::FileNotFound:
+        sentence = QCoreApplication::translate(
+            "ErrorText", "A GGUF vision model needs two files, the language model and its mmproj (vision "
+                         "projector) file; one of them was not found.");
+        break;
+    case ErrorCode::InvalidArgument:
+        sentence = QCoreApplication::translate(
+            "ErrorText",
+            "It is not clear which two GGUF files make the model (several candidates, or two files "
+            "of the same kind): choose the language-model file and then its mmproj file.");
+        break;
+    case ErrorCode::ConfigInvalid:
+        sentence = QCoreApplication::translate(
+            "ErrorText", "The two GGUF files do not belong together: the mmproj is not a projector UHD Lens "
+                         "supports or does not fit this language model.");
+        break;
+    default:
+        return errorText(error);
+    }
+    // errorText()'s first line is the generic sentence for the code; the pair's own sentence replaces it, the
+    // lines naming the file and core's detail stay.
+    const QString rest = errorText(error).section(QLatin1Char('\n'), 1);
+    return rest.isEmpty() ? sentence : sentence + QLatin1Char('\n') + rest;
 }
 
 QString unexpectedErrorText(const char *what)

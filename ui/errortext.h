@@ -13,6 +13,10 @@ QString errorCodeText(ErrorCode code);
 // errorCodeText() plus the file/key the error is about and core's English detail as a second line.
 QString errorText(const Error &error);
 
+// errorText() for a GGUF choice that cannot open (resolveGgufPair): a missing mmproj / LLM file, an unclear
+// or same-kind pair, a projector that does not fit get their own first sentence.
+QString ggufPairErrorText(const Error &error);
+
 // For exceptions that are not uhdlens::Error (std::bad_alloc, ...): a generic translated sentence + detail.
 QString unexpectedErrorText(const char *what);
 

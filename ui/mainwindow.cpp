@@ -13,6 +13,7 @@
 #include "slicecanvas.h"
 
 #include "uhdlens/convert.h"
+#include "uhdlens/gguf_info.h"
 #include "uhdlens/image_io.h"
 
 #include <QAction>
@@ -143,9 +144,10 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     updateStatus();
 
     if (options.loadDefaultModel) {
-        const QString folder = ModelList(*m_settings).startupFolder();
+        const ModelList models(*m_settings);
+        const QString folder = models.startupFolder();
         if (!folder.isEmpty())
-            loadModel(folder);
+            m_session->loadModel(folder, models.startupMmproj());
     }
 }
 
@@ -267,6 +269,7 @@ void MainWindow::createActions()
     });
 
     m_openModelAction = make(QKeySequence(Qt::CTRL | Qt::Key_M), QStringLiteral("folder-open"), [this] { openModelDialog(); });
+    m_openGgufAction = make(QKeySequence(), QString(), [this] { openGgufDialog(); });
     m_defaultModelAction =
         make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M), QString(), [this] { useBundledModel(); });
     m_unloadModelAction = make(QKeySequence(), QString(), [this] { m_session->unloadModel(); });
@@ -328,6 +331,7 @@ void MainWindow::createMenus()
 
     m_modelMenu = menuBar()->addMenu(QString());
     m_modelMenu->addAction(m_openModelAction);
+    m_modelMenu->addAction(m_openGgufAction);
     m_modelMenu->addAction(m_defaultModelAction);
     m_modelMenu->addAction(m_unloadModelAction);
 
@@ -441,6 +445,10 @@ void MainWindow::retranslateUi()
     m_prevImageAction->setText(tr("&Previous Image"));
     m_openModelAction->setText(tr("Open Model &Folder…"));
     m_openModelAction->setToolTip(tr("Load a model folder (config.json, *.safetensors, tokenizer.model or tokenizer.json) (Ctrl+M)"));
+    m_openGgufAction->setText(tr("Open &GGUF Model File…"));
+    m_openGgufAction->setToolTip(
+        tr("Load a GGUF model: the language-model file (its mmproj file is found beside "
+           "it, or asked for) or an mmproj file"));
     m_defaultModelAction->setText(tr("Use &Bundled Model"));
     m_unloadModelAction->setText(tr("&Unload Model"));
     m_preferencesAction->setText(tr("&Preferences…"));
@@ -844,8 +852,82 @@ void MainWindow::openModelDialog()
     dialog->setOption(QFileDialog::ShowDirsOnly, true);
     const QString folder = m_session->modelFolder();
     dialog->setDirectory(folder.isEmpty() ? QDir::homePath() : folder);
-    connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &folder) { loadModel(folder); });
+    connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &folder) { openModel(folder); });
     dialog->open();
+}
+
+namespace {
+
+// GGUF files have no fixed name (Ollama's blobs are digests): every file is offered, *.gguf first.
+QStringList ggufFilters()
+{
+    return {MainWindow::tr("GGUF files (*.gguf)"), MainWindow::tr("All files (*)")};
+}
+
+// A folder is read as a GGUF model when it holds *.gguf files and no config.json (a Hugging Face folder
+// with a stray .gguf stays a Hugging Face folder, as core's loader decides).
+bool isGgufChoice(const QString &path)
+{
+    const QFileInfo fi(path);
+    if (fi.isFile())
+        return true;
+    const QDir dir(path);
+    return fi.isDir() && !dir.exists(QStringLiteral("config.json")) &&
+           !dir.entryList({QStringLiteral("*.gguf")}, QDir::Files).isEmpty();
+}
+
+} // namespace
+
+void MainWindow::openGgufDialog()
+{
+    auto *dialog = new QFileDialog(this, tr("Open GGUF Model File"));
+    dialog->setObjectName(QStringLiteral("ggufFileDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setFileMode(QFileDialog::ExistingFile);
+    dialog->setNameFilters(ggufFilters());
+    const QString current = m_session->modelFolder();
+    dialog->setDirectory(current.isEmpty() ? QDir::homePath() : QFileInfo(current).absolutePath());
+    connect(dialog, &QFileDialog::fileSelected, this, [this](const QString &file) { openModel(file); });
+    dialog->open();
+}
+
+bool MainWindow::openModel(const QString &path, const QString &mmproj)
+{
+    if (!mmproj.isEmpty() || isGgufChoice(path)) {
+        try {
+            (void)resolveGgufPair(path.toStdString(), mmproj.toStdString());
+        } catch (const Error &e) {
+            // One LLM file and no mmproj beside it (Ollama's blobs, a download of the LLM file only): ask for
+            // the projector instead of failing; an mmproj file given alone still fails (it has no LLM).
+            bool llmAlone = false;
+            if (e.code() == ErrorCode::FileNotFound && mmproj.isEmpty() && QFileInfo(path).isFile()) {
+                try {
+                    llmAlone = describeGguf(path.toStdString()).kind == "llm";
+                } catch (const Error &) {
+                }
+            }
+            if (llmAlone) {
+                auto *dialog = new QFileDialog(
+                    this,
+                    tr("Choose the mmproj (vision projector) file for %1").arg(QFileInfo(path).fileName()));
+                dialog->setObjectName(QStringLiteral("ggufMmprojDialog"));
+                dialog->setAttribute(Qt::WA_DeleteOnClose);
+                dialog->setFileMode(QFileDialog::ExistingFile);
+                dialog->setNameFilters(ggufFilters());
+                dialog->setDirectory(QFileInfo(path).absolutePath());
+                connect(dialog, &QFileDialog::fileSelected, this,
+                        [this, path](const QString &file) { openModel(path, file); });
+                dialog->open();
+                return false;
+            }
+            // The model that is loaded stays loaded: nothing was sent to the engine.
+            showError(tr("Cannot load model"), tr("%1 is not a GGUF model UHD Lens can load.").arg(path) +
+                                                   QLatin1Char('\n') + ggufPairErrorText(e));
+            return false;
+        }
+    }
+    m_session->loadModel(path, mmproj); // stops what runs, drops what waits, then loads
+    return true;
 }
 
 void MainWindow::loadModel(const QString &folder)

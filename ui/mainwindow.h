@@ -62,6 +62,12 @@ public:
 
     // Model and questions.
     void loadModel(const QString &folder);
+    // What the open-model dialogs feed: a model folder, a GGUF file (any name: Ollama's blobs have no
+    // extension) or, with `mmproj`, an explicit GGUF pair. A GGUF choice is resolved and checked first
+    // (resolveGgufPair, headers only): a choice that cannot load shows why and keeps the model that is
+    // loaded. An LLM file whose mmproj is not beside it opens a second file dialog for it (ggufMmprojDialog).
+    // True when a load started.
+    bool openModel(const QString &path, const QString &mmproj = {});
     void ask(const QString &question);
     void stop();
     void regenerate();
@@ -141,6 +147,7 @@ private:
 
     void openFileDialog();
     void openModelDialog();
+    void openGgufDialog();
     void exportDialog(bool json);
     void openPreferences();
     void closeCurrentDocument();
@@ -203,6 +210,7 @@ private:
     QAction *m_nextImageAction = nullptr;
     QAction *m_prevImageAction = nullptr;
     QAction *m_openModelAction = nullptr;
+    QAction *m_openGgufAction = nullptr;
     QAction *m_defaultModelAction = nullptr;
     QAction *m_unloadModelAction = nullptr;
     QAction *m_preferencesAction = nullptr;

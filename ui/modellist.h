@@ -17,7 +17,11 @@ public:
     static QString bundledFolder();
     // The model to load at start-up: the folder loaded last time while it still exists, else the bundled one,
     // else empty (start without a model).
+    // (A GGUF model's "folder" may be a .gguf file.)
     QString startupFolder() const;
+    // The second file of the GGUF pair loaded last time, when startupFolder() is that model and the file
+    // still exists; else empty.
+    QString startupMmproj() const;
 
 private:
     AppSettings &m_settings;

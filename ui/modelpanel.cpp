@@ -31,7 +31,7 @@ ModelPanel::ModelPanel(QWidget *parent) : QWidget(parent)
     for (auto [label, value] : {std::pair{&m_nameLabel, &m_name}, std::pair{&m_familyLabel, &m_family},
                                 std::pair{&m_sizeLabel, &m_size}, std::pair{&m_dtypeLabel, &m_dtype},
                                 std::pair{&m_deviceLabel, &m_device}, std::pair{&m_contextLabel, &m_context},
-                                std::pair{&m_folderLabel, &m_folder}}) {
+                                std::pair{&m_folderLabel, &m_folder}, std::pair{&m_quantLabel, &m_quant}}) {
         *label = new QLabel(this);
         *value = new QLabel(this);
         (*value)->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -39,6 +39,13 @@ ModelPanel::ModelPanel(QWidget *parent) : QWidget(parent)
         m_form->addRow(*label, *value);
     }
     layout->addLayout(m_form);
+    m_quant->setObjectName(QStringLiteral("modelQuantization"));
+    m_quantWarning = new QLabel(this);
+    m_quantWarning->setObjectName(QStringLiteral("modelQuantizationWarning"));
+    m_quantWarning->setWordWrap(true);
+    m_quantWarning->setStyleSheet(QStringLiteral("color: #a05a00;"));
+    m_quantWarning->hide();
+    layout->addWidget(m_quantWarning);
     m_about = new QLabel(this);
     m_about->setObjectName(QStringLiteral("modelAbout"));
     m_about->setWordWrap(true);
@@ -82,6 +89,8 @@ void ModelPanel::retranslateUi()
     m_deviceLabel->setText(tr("Device:"));
     m_contextLabel->setText(tr("Context:"));
     m_folderLabel->setText(tr("Folder:"));
+    m_quantLabel->setText(tr("Weights:"));
+    updateQuantization();
     m_open->setText(tr("Open Model Folder…"));
     m_default->setText(tr("Use Bundled Model"));
     m_sources->setText(sourcesText());
@@ -119,6 +128,8 @@ constexpr SettingLabel kSettingLabels[] = {
     {"stop.ids", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Stop token ids")},
     {"tokens.added", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Added tokens")},
     {"tokens.split", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Tokens the prompt is split on")},
+    {"weights.llm", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Language-model tensor types")},
+    {"weights.mmproj", QT_TRANSLATE_NOOP("uhdlens::ui::ModelPanel", "Vision-projector tensor types")},
 };
 
 } // namespace
@@ -141,6 +152,88 @@ QString ModelPanel::sourcesText() const
                          from.toHtmlEscaped());
     }
     return html;
+}
+
+// The threshold is deliberately modest. llama.cpp's MiniCPM-V guide and OpenBMB's own GGUF releases keep the
+// mmproj (vision projector) at F16 and offer Q4_K_M and up for the language model, recommending Q8_0 (or at
+// least Q4_K_M+) where reading matters; 4-bit-and-lower types measurably lose fine detail, and small text
+// is where that shows first. So: a language model with any tensor of 4 bits or fewer (Q4_0, Q4_1, Q4_K,
+// Q3_K, Q2_K, the IQ/TQ families, MXFP4), or a projector below F16/BF16/Q8_0, gets a warning, not a refusal.
+bool ModelPanel::lowPrecisionForLlm(const QString &type)
+{
+    const QString t = type.toUpper();
+    if (t.startsWith(QLatin1String("IQ")) || t.startsWith(QLatin1String("TQ")) || t == QLatin1String("MXFP4"))
+        return true;
+    // Q<bits>_...: Q2_K, Q3_K, Q4_0, Q4_1, Q4_K (Q5_*, Q6_K, Q8_* are above the line).
+    return t.size() >= 2 && t[0] == QLatin1Char('Q') && t[1].isDigit() && t[1].digitValue() <= 4;
+}
+
+bool ModelPanel::lowPrecisionForMmproj(const QString &type)
+{
+    const QString t = type.toUpper();
+    return t != QLatin1String("F32") && t != QLatin1String("F16") && t != QLatin1String("BF16") &&
+           t != QLatin1String("Q8_0");
+}
+
+namespace {
+
+// core's "weights.llm" / "weights.mmproj" values: "F32 x12, Q4_0 x20" (then "; dequantized to f32 once:
+// ...").
+QStringList typeNames(const std::string &value)
+{
+    QStringList out;
+    const QString counts = QString::fromStdString(value).section(QLatin1Char(';'), 0, 0);
+    for (const QString &part : counts.split(QLatin1Char(','), Qt::SkipEmptyParts))
+        out << part.trimmed().section(QLatin1Char(' '), 0, 0);
+    return out;
+}
+
+QString typeCounts(const std::string &value)
+{
+    return QString::fromStdString(value).section(QLatin1Char(';'), 0, 0).trimmed();
+}
+
+} // namespace
+
+QString ModelPanel::quantizationText() const
+{
+    return m_quant->text() == QStringLiteral("—") ? QString() : m_quant->text();
+}
+
+QString ModelPanel::quantizationWarning() const
+{
+    return m_quantWarning->isHidden() ? QString() : m_quantWarning->text();
+}
+
+void ModelPanel::updateQuantization()
+{
+    QStringList lines;
+    m_lowLlm.clear();
+    m_lowMmproj.clear();
+    for (const SettingSource &s : m_settingSources) {
+        const bool llm = s.key == "weights.llm", mmproj = s.key == "weights.mmproj";
+        if (!llm && !mmproj)
+            continue;
+        lines << (llm ? tr("language model: %1") : tr("vision projector: %1")).arg(typeCounts(s.value));
+        for (const QString &t : typeNames(s.value))
+            if (llm ? lowPrecisionForLlm(t) : lowPrecisionForMmproj(t))
+                (llm ? m_lowLlm : m_lowMmproj) << t;
+    }
+    m_quant->setText(lines.isEmpty() ? QStringLiteral("—") : lines.join(QLatin1Char('\n')));
+    m_quantLabel->setVisible(!lines.isEmpty());
+    m_quant->setVisible(!lines.isEmpty());
+    QStringList warn;
+    if (!m_lowLlm.isEmpty())
+        warn << tr("The language model uses %1, a 4-bit-or-lower quantization; it may misread small text. "
+                   "Q8_0 (or at least Q4_K_M) reads better.")
+                    .arg(m_lowLlm.join(QStringLiteral(", ")));
+    if (!m_lowMmproj.isEmpty())
+        warn
+            << tr("The vision projector uses %1; it is usually kept at F16, and below that small text may be "
+                  "misread.")
+                   .arg(m_lowMmproj.join(QStringLiteral(", ")));
+    m_quantWarning->setText(warn.join(QLatin1Char('\n')));
+    m_quantWarning->setVisible(!warn.isEmpty());
 }
 
 QString ModelPanel::formatBytes(qint64 bytes)

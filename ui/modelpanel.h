@@ -24,6 +24,14 @@ public:
     void showNoModel(const QString &reason = {});
     void showError(const QString &message);
     QString statusText() const;
+    // A GGUF model's tensor types ("LLM: Q4_0 ×196, F32 ×…") and the small-text warning, empty otherwise.
+    QString quantizationText() const;
+    QString quantizationWarning() const;
+
+    // Whether a GGUF tensor type (ggml's name, "Q4_K") is known to cost small-text reading on the language
+    // model / on the vision projector (see modelpanel.cpp for the threshold's basis).
+    static bool lowPrecisionForLlm(const QString &type);
+    static bool lowPrecisionForMmproj(const QString &type);
 
     static QString formatBytes(qint64 bytes);
     static QString formatParameters(qint64 parameters);
@@ -52,6 +60,10 @@ private:
     QLabel *m_deviceLabel = nullptr, *m_device = nullptr;
     QLabel *m_contextLabel = nullptr, *m_context = nullptr;
     QLabel *m_folderLabel = nullptr, *m_folder = nullptr;
+    QLabel *m_quantLabel = nullptr, *m_quant = nullptr;
+    QLabel *m_quantWarning = nullptr;
+    QStringList m_lowLlm, m_lowMmproj; // the low-precision types found, for the (re-translated) warning
+    void updateQuantization();
     QPushButton *m_open = nullptr;
     QPushButton *m_default = nullptr;
     // What the status line shows, kept as a state so it can be re-translated.

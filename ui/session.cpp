@@ -198,15 +198,17 @@ void Session::replan()
 // -------------------------------------------------------------------------------------------------------
 // model
 
-void Session::loadModel(const QString &folder)
+void Session::loadModel(const QString &folder, const QString &mmproj)
 {
     engine()->cancelAll();
     m_modelLoading = true;
     m_modelFolder = folder;
+    m_modelMmproj = mmproj;
     Q_EMIT modelLoadStarted(folder);
     Q_EMIT progressChanged(tr("Loading model…"), 0.0);
     LoadOptions options;
     options.modelDir = folder.toStdString();
+    options.mmproj = mmproj.toStdString();
     // The settings' values are the name tables' spellings (settingsdialog.cpp); anything else stored means auto.
     options.device.kind = fromName<Device>(m_device.toStdString()).value_or(Device::Auto);
     options.dtype = fromName<Dtype>(m_dtype.toStdString()).value_or(Dtype::Auto);
@@ -259,7 +261,7 @@ void Session::onModelLoaded(const ModelInfo &info)
         if (info.policy.kind != PolicyKind::Llava15)
             m_maxSlices = info.policy.maxSlices;
     }
-    m_settings.setModelFolder(folder);
+    m_settings.setModelFolder(folder, m_modelMmproj);
     Q_EMIT modelLoaded(info);
     replan(); // the model's own slicing and context change the figures
 }

@@ -80,7 +80,8 @@ public:
         m_dtype = dtype;
     }
     // Stops what runs, drops what waits, then loads (safe at any moment).
-    void loadModel(const QString &folder);
+    // `mmproj`: the second file of an explicit GGUF pair (LoadOptions::mmproj), else empty.
+    void loadModel(const QString &folder, const QString &mmproj = {});
     void unloadModel();
     // After modelNeedsConversion: convert into `target` (then load it), or decline (the load fails with
     // `message`).
@@ -89,6 +90,7 @@ public:
     const std::optional<ModelInfo> &modelInfo() const { return m_modelInfo; }
     bool isModelLoading() const { return m_modelLoading; }
     QString modelFolder() const { return m_modelFolder; }
+    QString modelMmproj() const { return m_modelMmproj; }
 
     // ---- questions
     void setGenerationSettings(const GenerationSettings &settings) { m_generation = settings; }
@@ -170,6 +172,7 @@ private:
 
     std::optional<ModelInfo> m_modelInfo;
     QString m_modelFolder; // the folder being loaded or loaded
+    QString m_modelMmproj; // its explicit mmproj file (GGUF pair), else empty
     bool m_modelLoading = false;
     bool m_slicingRestoreTried = false; // the remembered slicing is offered to the session's first model only
     QString m_device = QStringLiteral("auto");

@@ -1,10 +1,12 @@
 // Panel tests (Qt Test, offscreen): the main window and its panels end to end with real images, the real planner
 // and a tiny random model made by `uhdlens-cli make-tiny`. The session's logic without a window is in
 // test_session.cpp. CTest runs each test function as its own entry (ui.<function>), found at build time.
+#include "appsettings.h"
 #include "chatpanel.h"
 #include "engineworker.h"
 #include "language.h"
 #include "mainwindow.h"
+#include "modellist.h"
 #include "modelpanel.h"
 #include "modelview.h"
 #include "planpanel.h"
@@ -24,6 +26,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
 #include <QMenu>
@@ -695,6 +698,126 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         w->ask(QStringLiteral("What is this?"));
         QVERIFY(w->chatPanel()->transcriptText().contains(QStringLiteral("No model is loaded")));
+    }
+
+    // Issue 17 (App): GGUF pairs open through MainWindow::openModel, the method the open-model dialogs feed
+    // (the folder dialog, "Open GGUF Model File…" and its second pick for the mmproj). The fixture is the
+    // tiny MiniCPM-V 2.6 pair tests/tools/reference/minicpmv26_gguf_fixture.py made with llama.cpp's
+    // converters.
+    void ggufPairsOpenWithTypesAndWarning()
+    {
+        const QString gguf = kData + QStringLiteral("/reference/minicpmv26-gguf");
+        const QString q4 = gguf + QStringLiteral("/llm-q4_0.gguf"),
+                      f16 = gguf + QStringLiteral("/llm-f16.gguf"),
+                      mmproj = gguf + QStringLiteral("/mmproj-f16.gguf");
+        auto w = makeWindow();
+        QSignalSpy model(w.get(), &MainWindow::modelChanged);
+        QSignalSpy errors(w.get(), &MainWindow::errorShown);
+
+        // Q4_0 LLM + F16 mmproj, as an explicit pair: loads, the panel names both files' types and warns.
+        QVERIFY(w->openModel(q4, mmproj));
+        QVERIFY(model.wait(120000));
+        QCOMPARE(model.last().first().toBool(), true);
+        QVERIFY2(w->modelInfo().has_value() && w->modelInfo()->name == "llm-q4_0.gguf",
+                 w->modelInfo() ? w->modelInfo()->name.c_str() : "no model");
+        const ModelPanel *panel = w->modelPanel();
+        QVERIFY2(panel->quantizationText().contains(QStringLiteral("Q4_0")),
+                 qPrintable(panel->quantizationText()));
+        QVERIFY2(panel->quantizationText().contains(QStringLiteral("vision projector: F16")) ||
+                     panel->quantizationText().contains(QStringLiteral("vision projector: F32")),
+                 qPrintable(panel->quantizationText()));
+        QVERIFY2(panel->quantizationWarning().contains(QStringLiteral("Q4_0")) &&
+                     panel->quantizationWarning().contains(QStringLiteral("small text")),
+                 qPrintable(panel->quantizationWarning()));
+        QVERIFY(!panel->quantizationWarning().contains(QStringLiteral("vision projector")));
+        // The pair is remembered for the next start.
+        {
+            AppSettings settings(m_settingsFile);
+            QCOMPARE(settings.modelFolder(), q4);
+            QCOMPARE(settings.modelMmproj(), mmproj);
+            const ModelList models(settings);
+            QCOMPARE(models.startupFolder(), q4);
+            QCOMPARE(models.startupMmproj(), mmproj);
+        }
+
+        // An LLM without its mmproj (a folder holding only the LLM file): a readable error, nothing sent to
+        // the engine, the Q4_0 model stays loaded and shown.
+        const QString alone = m_tmp.filePath(QStringLiteral("gguf-llm-alone"));
+        QDir().mkpath(alone);
+        QVERIFY(QFile::copy(q4, alone + QStringLiteral("/model.gguf")));
+        QVERIFY(!w->openModel(alone));
+        QCOMPARE(errors.size(), 1);
+        QVERIFY2(w->lastError().contains(QStringLiteral("needs two files")), qPrintable(w->lastError()));
+        QVERIFY2(w->lastError().contains(QStringLiteral("mmproj")), qPrintable(w->lastError()));
+        QVERIFY(!w->isModelLoading());
+        QVERIFY(w->modelInfo().has_value() && w->modelInfo()->name == "llm-q4_0.gguf");
+        QVERIFY(panel->quantizationText().contains(QStringLiteral("Q4_0")));
+        // Two LLM files as a pair, and the fixture folder itself (three LLM files: which one?): refused the
+        // same way, each with its own sentence.
+        QVERIFY(!w->openModel(q4, f16));
+        QVERIFY2(w->lastError().contains(QStringLiteral("not clear which two")), qPrintable(w->lastError()));
+        QVERIFY(!w->openModel(gguf));
+        QVERIFY2(w->lastError().contains(QStringLiteral("not clear which two")), qPrintable(w->lastError()));
+        // A malformed file given as the mmproj.
+        const QString junk = m_tmp.filePath(QStringLiteral("junk-blob"));
+        {
+            QFile f(junk);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("GGUF but not really");
+        }
+        QVERIFY(!w->openModel(q4, junk));
+        QVERIFY2(w->lastError().contains(QStringLiteral("damaged")), qPrintable(w->lastError()));
+        QCOMPARE(errors.size(), 4);
+        QVERIFY(w->modelInfo().has_value() && w->modelInfo()->name == "llm-q4_0.gguf");
+        QCOMPARE(model.size(), 1); // no load was started, so nothing was unloaded
+
+        // The LLM file alone, chosen as a file: the second pick asks for its mmproj (any file name: an
+        // Ollama-style blob without extension), then the F16 pair loads and shows no warning.
+        const QString blob = m_tmp.filePath(QStringLiteral("sha256-mmproj-blob"));
+        QVERIFY(QFile::copy(mmproj, blob));
+        QVERIFY(!w->openModel(alone + QStringLiteral("/model.gguf")));
+        auto *pick = w->findChild<QFileDialog *>(QStringLiteral("ggufMmprojDialog"));
+        QVERIFY(pick);
+        pick->reject(); // cancelled: nothing happens
+        QCOMPARE(model.size(), 1);
+        QVERIFY(w->modelInfo().has_value());
+        QVERIFY(w->openModel(f16, blob));
+        QVERIFY(model.wait(120000));
+        QCOMPARE(model.last().first().toBool(), true);
+        QCOMPARE(QString::fromStdString(w->modelInfo()->name), QStringLiteral("llm-f16.gguf"));
+        QVERIFY2(panel->quantizationText().contains(QStringLiteral("F16")),
+                 qPrintable(panel->quantizationText()));
+        QVERIFY2(panel->quantizationWarning().isEmpty(), qPrintable(panel->quantizationWarning()));
+        QCOMPARE(errors.size(), 4);
+
+        // The thresholds themselves.
+        for (const char *low :
+             {"Q4_0", "Q4_1", "Q4_K", "Q3_K", "Q2_K", "IQ4_XS", "IQ2_XXS", "TQ1_0", "MXFP4"})
+            QVERIFY2(ModelPanel::lowPrecisionForLlm(QLatin1String(low)), low);
+        for (const char *ok : {"F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_0"})
+            QVERIFY2(!ModelPanel::lowPrecisionForLlm(QLatin1String(ok)), ok);
+        for (const char *low : {"Q4_0", "Q5_K", "Q6_K", "Q8_1"})
+            QVERIFY2(ModelPanel::lowPrecisionForMmproj(QLatin1String(low)), low);
+        for (const char *ok : {"F32", "F16", "BF16", "Q8_0"})
+            QVERIFY2(!ModelPanel::lowPrecisionForMmproj(QLatin1String(ok)), ok);
+    }
+
+    // The mmproj second pick, through the dialog itself: the chosen file is what openModel receives.
+    void ggufMmprojPickLoadsThePair()
+    {
+        const QString gguf = kData + QStringLiteral("/reference/minicpmv26-gguf");
+        const QString dir = m_tmp.filePath(QStringLiteral("gguf-pick"));
+        QDir().mkpath(dir);
+        QVERIFY(QFile::copy(gguf + QStringLiteral("/llm-q4_0.gguf"), dir + QStringLiteral("/sha256-llm")));
+        auto w = makeWindow();
+        QSignalSpy model(w.get(), &MainWindow::modelChanged);
+        QVERIFY(!w->openModel(dir + QStringLiteral("/sha256-llm")));
+        auto *pick = w->findChild<QFileDialog *>(QStringLiteral("ggufMmprojDialog"));
+        QVERIFY(pick);
+        Q_EMIT pick->fileSelected(gguf + QStringLiteral("/mmproj-f16.gguf"));
+        QVERIFY(model.wait(120000));
+        QCOMPARE(model.last().first().toBool(), true);
+        QVERIFY(w->modelPanel()->quantizationWarning().contains(QStringLiteral("Q4_0")));
     }
 
     void pickleFolderOffersConversion()

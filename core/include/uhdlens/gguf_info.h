@@ -44,4 +44,16 @@ struct GgufSummary
 // GGUF reader raises them); what it cannot use is reported in `problems`, not thrown.
 GgufSummary describeGguf(const std::string &path);
 
+// The two files Model::load opens for LoadOptions{.modelDir = path, .mmproj = second} (a folder of GGUF
+// files, one .gguf file and its partner beside it, or an explicit pair in either order), checked as the load
+// checks them (the projector and the widths agree), from the headers only: the app checks a choice this way
+// before it lets go of the model it has. Throws the load's typed errors (FileNotFound: no LLM / no mmproj
+// file; InvalidArgument: several candidates or two files of one kind; ConfigInvalid: files that do not belong
+// together; CheckpointInvalid: a malformed file).
+struct GgufPairFiles
+{
+    std::string llm, mmproj;
+};
+GgufPairFiles resolveGgufPair(const std::string &path, const std::string &second = {});
+
 } // namespace uhdlens

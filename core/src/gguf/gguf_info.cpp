@@ -4,6 +4,7 @@
 
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_model.h"
+#include "gguf/gguf_pair.h"
 #include "uhdlens/errors.h"
 
 #include <map>
@@ -79,6 +80,16 @@ GgufSummary describeGguf(const std::string &path)
     if (s.kind == "llm" || !s.tokenizerModel.empty())
         note([&] { gguf::ggufBpeSpec(m); });
     return s;
+}
+
+GgufPairFiles resolveGgufPair(const std::string &path, const std::string &second)
+{
+    // The same two calls as the loader (gguf_loader.cpp), so the app's check and the load cannot disagree.
+    const gguf::GgufPair pair = gguf::findGgufPair(path, second);
+    const gguf::GgufFile llm = gguf::GgufFile::open(pair.llm);
+    const gguf::GgufFile mmproj = gguf::GgufFile::open(pair.mmproj);
+    gguf::checkGgufPair(llm.header(), mmproj.header(), pair);
+    return {pair.llm, pair.mmproj};
 }
 
 } // namespace uhdlens
