@@ -737,8 +737,8 @@ The original folder is not changed.</translation>
         <translation>Open &amp;GGUF Model File…</translation>
     </message>
     <message>
-        <source>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file</source>
-        <translation>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file</translation>
+        <source>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file (Ctrl+Alt+M)</source>
+        <translation>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file (Ctrl+Alt+M)</translation>
     </message>
     <message>
         <source>GGUF files (*.gguf)</source>

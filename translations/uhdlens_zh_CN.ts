@@ -735,8 +735,8 @@ The original folder is not changed.</source>
         <translation>打开 GGUF 模型文件(&amp;G)…</translation>
     </message>
     <message>
-        <source>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file</source>
-        <translation>加载 GGUF 模型：选择语言模型文件（在同一文件夹中查找它的 mmproj 文件，找不到时会询问）或 mmproj 文件</translation>
+        <source>Load a GGUF model: the language-model file (its mmproj file is found beside it, or asked for) or an mmproj file (Ctrl+Alt+M)</source>
+        <translation>加载 GGUF 模型：选择语言模型文件（在同一文件夹中查找它的 mmproj 文件，找不到时会询问）或 mmproj 文件 (Ctrl+Alt+M)</translation>
     </message>
     <message>
         <source>GGUF files (*.gguf)</source>

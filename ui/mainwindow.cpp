@@ -269,7 +269,8 @@ void MainWindow::createActions()
     });
 
     m_openModelAction = make(QKeySequence(Qt::CTRL | Qt::Key_M), QStringLiteral("folder-open"), [this] { openModelDialog(); });
-    m_openGgufAction = make(QKeySequence(), QString(), [this] { openGgufDialog(); });
+    m_openGgufAction =
+        make(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_M), QString(), [this] { openGgufDialog(); });
     m_defaultModelAction =
         make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M), QString(), [this] { useBundledModel(); });
     m_unloadModelAction = make(QKeySequence(), QString(), [this] { m_session->unloadModel(); });
@@ -446,9 +447,8 @@ void MainWindow::retranslateUi()
     m_openModelAction->setText(tr("Open Model &Folder…"));
     m_openModelAction->setToolTip(tr("Load a model folder (config.json, *.safetensors, tokenizer.model or tokenizer.json) (Ctrl+M)"));
     m_openGgufAction->setText(tr("Open &GGUF Model File…"));
-    m_openGgufAction->setToolTip(
-        tr("Load a GGUF model: the language-model file (its mmproj file is found beside "
-           "it, or asked for) or an mmproj file"));
+    m_openGgufAction->setToolTip(tr("Load a GGUF model: the language-model file (its mmproj file is found "
+                                    "beside it, or asked for) or an mmproj file (Ctrl+Alt+M)"));
     m_defaultModelAction->setText(tr("Use &Bundled Model"));
     m_unloadModelAction->setText(tr("&Unload Model"));
     m_preferencesAction->setText(tr("&Preferences…"));
