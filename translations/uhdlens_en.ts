@@ -209,6 +209,10 @@
         <source>Answer --ask also with the LLaVA-1.5 baseline (A/B).</source>
         <translation>Answer --ask also with the LLaVA-1.5 baseline (A/B).</translation>
     </message>
+    <message>
+        <source>With a GGUF language-model file as --model: its mmproj (vision projector) file.</source>
+        <translation>With a GGUF language-model file as --model: its mmproj (vision projector) file.</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ChatPanel</name>

@@ -209,6 +209,10 @@
         <source>Answer --ask also with the LLaVA-1.5 baseline (A/B).</source>
         <translation>同时用 LLaVA-1.5 基线回答 --ask 的问题（A/B 对比）。</translation>
     </message>
+    <message>
+        <source>With a GGUF language-model file as --model: its mmproj (vision projector) file.</source>
+        <translation>当 --model 是 GGUF 语言模型文件时：它的 mmproj（视觉投影器）文件。</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ChatPanel</name>

@@ -1,4 +1,5 @@
-// uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR] [--screenshot FILE]`.
+// uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR|FILE [--mmproj FILE]] [--screenshot
+// FILE]`.
 #include "uhdlens/runtime.h"
 #include "mainwindow.h"
 #include "chatpanel.h"
@@ -30,6 +31,11 @@ int main(int argc, char **argv)
     parser.addVersionOption();
     QCommandLineOption modelOption(QStringLiteral("model"), QApplication::translate("main", "Load the model in DIR."),
                                    QStringLiteral("DIR"));
+    QCommandLineOption mmprojOption(
+        QStringLiteral("mmproj"),
+        QApplication::translate(
+            "main", "With a GGUF language-model file as --model: its mmproj (vision projector) file."),
+        QStringLiteral("FILE"));
     QCommandLineOption screenshotOption(
         QStringLiteral("screenshot"),
         QApplication::translate("main", "Save a PNG of the main window to FILE once the first plan is drawn, then quit."),
@@ -45,7 +51,8 @@ int main(int argc, char **argv)
                                         "grab after the answer)."),
         QStringLiteral("QUESTION"));
     QCommandLineOption abOption(QStringLiteral("ab"), QApplication::translate("main", "Answer --ask also with the LLaVA-1.5 baseline (A/B)."));
-    parser.addOptions({modelOption, screenshotOption, sizeOption, noModelOption, askOption, abOption});
+    parser.addOptions(
+        {modelOption, mmprojOption, screenshotOption, sizeOption, noModelOption, askOption, abOption});
     parser.addPositionalArgument(QStringLiteral("images"), QApplication::translate("main", "Image files to open."),
                                  QStringLiteral("[IMAGE...]"));
     parser.process(app);
@@ -62,7 +69,8 @@ int main(int argc, char **argv)
     }
     window.show();
     if (parser.isSet(modelOption))
-        window.loadModel(parser.value(modelOption));
+        window.openModel(parser.value(modelOption),
+                         parser.value(mmprojOption)); // a folder, a GGUF file or pair
 
     QStringList images;
     for (const QString &arg : parser.positionalArguments())
