@@ -718,8 +718,8 @@ private Q_SLOTS:
         QVERIFY(w->openModel(q4, mmproj));
         QVERIFY(model.wait(120000));
         QCOMPARE(model.last().first().toBool(), true);
-        QVERIFY2(w->modelInfo().has_value() && w->modelInfo()->name == "llm-q4_0.gguf",
-                 w->modelInfo() ? w->modelInfo()->name.c_str() : "no model");
+        QVERIFY2(w->modelInfo().has_value() && QString::fromStdString(w->modelInfo()->modelDir) == q4,
+                 w->modelInfo() ? w->modelInfo()->modelDir.c_str() : "no model");
         const ModelPanel *panel = w->modelPanel();
         QVERIFY2(panel->quantizationText().contains(QStringLiteral("Q4_0")),
                  qPrintable(panel->quantizationText()));
@@ -750,7 +750,7 @@ private Q_SLOTS:
         QVERIFY2(w->lastError().contains(QStringLiteral("needs two files")), qPrintable(w->lastError()));
         QVERIFY2(w->lastError().contains(QStringLiteral("mmproj")), qPrintable(w->lastError()));
         QVERIFY(!w->isModelLoading());
-        QVERIFY(w->modelInfo().has_value() && w->modelInfo()->name == "llm-q4_0.gguf");
+        QVERIFY(w->modelInfo().has_value() && QString::fromStdString(w->modelInfo()->modelDir) == q4);
         QVERIFY(panel->quantizationText().contains(QStringLiteral("Q4_0")));
         // Two LLM files as a pair, and the fixture folder itself (three LLM files: which one?): refused the
         // same way, each with its own sentence.
@@ -768,7 +768,7 @@ private Q_SLOTS:
         QVERIFY(!w->openModel(q4, junk));
         QVERIFY2(w->lastError().contains(QStringLiteral("damaged")), qPrintable(w->lastError()));
         QCOMPARE(errors.size(), 4);
-        QVERIFY(w->modelInfo().has_value() && w->modelInfo()->name == "llm-q4_0.gguf");
+        QVERIFY(w->modelInfo().has_value() && QString::fromStdString(w->modelInfo()->modelDir) == q4);
         QCOMPARE(model.size(), 1); // no load was started, so nothing was unloaded
 
         // The LLM file alone, chosen as a file: the second pick asks for its mmproj (any file name: an
@@ -784,7 +784,7 @@ private Q_SLOTS:
         QVERIFY(w->openModel(f16, blob));
         QVERIFY(model.wait(120000));
         QCOMPARE(model.last().first().toBool(), true);
-        QCOMPARE(QString::fromStdString(w->modelInfo()->name), QStringLiteral("llm-f16.gguf"));
+        QCOMPARE(QString::fromStdString(w->modelInfo()->modelDir), f16);
         QVERIFY2(panel->quantizationText().contains(QStringLiteral("F16")),
                  qPrintable(panel->quantizationText()));
         QVERIFY2(panel->quantizationWarning().isEmpty(), qPrintable(panel->quantizationWarning()));
