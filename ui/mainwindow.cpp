@@ -951,7 +951,16 @@ void MainWindow::onModelLoaded(const ModelInfo &info)
     m_planPanel->setPolicyName(policy);
     m_planPanel->setMaxSlices(maxSlices);
     m_session->setSlicing(m_planPanel->policyName(), m_planPanel->maxSlices());
-    statusBar()->showMessage(tr("Model %1 loaded.").arg(QString::fromStdString(info.name)), 5000);
+    // A quantization known to cost small-text reading is said where it is seen: the model panel comes to the
+    // front (it shares a tab with the plan) and the status bar carries the warning.
+    const QString quantWarning = m_modelPanel->quantizationWarning();
+    if (!quantWarning.isEmpty())
+        m_modelDock->raise();
+    statusBar()->showMessage(quantWarning.isEmpty()
+                                 ? tr("Model %1 loaded.").arg(QString::fromStdString(info.name))
+                                 : tr("Model %1 loaded.").arg(QString::fromStdString(info.name)) +
+                                       QLatin1Char(' ') + quantWarning.section(QLatin1Char('\n'), 0, 0),
+                             quantWarning.isEmpty() ? 5000 : 15000);
     updateActions();
     updateStatus();
     Q_EMIT modelChanged(true);
