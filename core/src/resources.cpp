@@ -7,20 +7,34 @@
 
 namespace uhdlens {
 
+namespace {
+
+// The running executable's folder: Qt's answer when there is an application object, else the kernel's
+// (/proc/self/exe), so a test or a library caller without QCoreApplication searches the same places.
+QString executableDir()
+{
+    if (QCoreApplication::instance())
+        return QCoreApplication::applicationDirPath();
+    const QFileInfo self(QStringLiteral("/proc/self/exe"));
+    const QString target = self.canonicalFilePath();
+    return target.isEmpty() ? QString() : QFileInfo(target).path();
+}
+
+} // namespace
+
 std::vector<std::string> resourceRoots()
 {
     std::vector<std::string> roots;
     const QByteArray env = qgetenv("UHDLENS_RESOURCES");
     if (!env.isEmpty())
         roots.push_back(QString::fromLocal8Bit(env).toStdString());
-    if (QCoreApplication::instance()) {
-        const QString app = QCoreApplication::applicationDirPath();
-        roots.push_back((app + QStringLiteral("/../share/uhdlens")).toStdString());
-        roots.push_back((app + QStringLiteral("/../resources")).toStdString());
+    // No compiled-in source path: an installed copy must work on any machine, and a build tree is laid out like
+    // an install (resources/CMakeLists.txt links <build>/share/uhdlens to the source folders).
+    const QString exe = executableDir();
+    if (!exe.isEmpty()) {
+        roots.push_back((exe + QStringLiteral("/../share/uhdlens")).toStdString());
+        roots.push_back((exe + QStringLiteral("/../resources")).toStdString());
     }
-#ifdef UHDLENS_SOURCE_RESOURCES
-    roots.push_back(UHDLENS_SOURCE_RESOURCES);
-#endif
     return roots;
 }
 

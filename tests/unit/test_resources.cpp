@@ -56,19 +56,39 @@ std::string clean(const QString &path)
 
 } // namespace
 
+// The test binary's own folder as the kernel reports it (what resourceRoots() uses without an application).
+static QString selfDir()
+{
+    return QFileInfo(QFileInfo(QStringLiteral("/proc/self/exe")).canonicalFilePath()).path();
+}
+
 TEST(ResourceFinder, SearchOrderWithoutApplication)
 {
     EnvOverride none(nullptr);
     ASSERT_EQ(QCoreApplication::instance(), nullptr);
     const std::vector<std::string> plain = resourceRoots();
-    ASSERT_EQ(plain.size(), 1u); // only the source tree without an executable path
-    EXPECT_EQ(clean(QString::fromStdString(plain[0])),
-              clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources")));
+    ASSERT_EQ(plain.size(), 2u); // beside the executable, found through /proc/self/exe
+    EXPECT_EQ(plain[0], (selfDir() + QStringLiteral("/../share/uhdlens")).toStdString());
+    EXPECT_EQ(plain[1], (selfDir() + QStringLiteral("/../resources")).toStdString());
     EnvOverride env("/opt/uhdlens-override");
     const std::vector<std::string> roots = resourceRoots();
-    ASSERT_EQ(roots.size(), 2u);
+    ASSERT_EQ(roots.size(), 3u);
     EXPECT_EQ(roots[0], "/opt/uhdlens-override"); // the override comes first
     EXPECT_EQ(roots[1], plain[0]);
+    EXPECT_EQ(roots[2], plain[1]);
+}
+
+TEST(ResourceFinder, NoCompiledInSourcePath)
+{
+    // The installed copy must not depend on the machine that built it: no root may point into the source tree.
+    EnvOverride none(nullptr);
+    const std::string sourceResources = clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources"));
+    for (const std::string &root : resourceRoots())
+        EXPECT_NE(clean(QString::fromStdString(root)), sourceResources);
+    // The build tree is laid out like an install, so the bundled model is still found from here.
+    const std::string model = bundledModelFolder();
+    ASSERT_FALSE(model.empty());
+    EXPECT_EQ(model, clean(selfDir() + QStringLiteral("/../share/uhdlens/models/uhd-lens-tiny")));
 }
 
 TEST(ResourceFinder, SearchOrderWithApplication)
@@ -80,12 +100,10 @@ TEST(ResourceFinder, SearchOrderWithApplication)
     QCoreApplication app(argc, argv);
     const QString exeDir = QCoreApplication::applicationDirPath(); // the test binary's real folder
     const std::vector<std::string> roots = resourceRoots();
-    ASSERT_EQ(roots.size(), 4u);
+    ASSERT_EQ(roots.size(), 3u);
     EXPECT_EQ(roots[0], "/opt/uhdlens-override");
     EXPECT_EQ(roots[1], (exeDir + QStringLiteral("/../share/uhdlens")).toStdString()); // installed
     EXPECT_EQ(roots[2], (exeDir + QStringLiteral("/../resources")).toStdString());     // relocatable folder
-    EXPECT_EQ(clean(QString::fromStdString(roots[3])),
-              clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources")));
 }
 
 TEST(ResourceFinder, FirstExistingRootWins)

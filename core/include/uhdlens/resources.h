@@ -14,9 +14,10 @@ namespace uhdlens {
 
 // The folders searched, in order, first match wins:
 //   1. $UHDLENS_RESOURCES, when set (a developer's or packager's override);
-//   2. <executable>/../share/uhdlens (the installed layout; with a QCoreApplication);
-//   3. <executable>/../resources (resources/ beside bin/, a relocatable folder; with a QCoreApplication);
-//   4. the source tree's resources/ (compile-time path, for runs from the build folder).
+//   2. <executable>/../share/uhdlens: the installed layout (/usr/bin/../share/uhdlens), and the build tree's
+//      (<build>/app/../share/uhdlens, which the build links to the source folders);
+//   3. <executable>/../resources (resources/ beside bin/, a relocatable folder).
+// The executable is QCoreApplication's when one exists, else /proc/self/exe. No compiled-in source path.
 std::vector<std::string> resourceRoots();
 
 // The first `<root>/<relative>` that exists, over `roots` in order (cleaned path), or empty.
