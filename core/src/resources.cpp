@@ -28,8 +28,8 @@ std::vector<std::string> resourceRoots()
     const QByteArray env = qgetenv("UHDLENS_RESOURCES");
     if (!env.isEmpty())
         roots.push_back(QString::fromLocal8Bit(env).toStdString());
-    // No compiled-in source path: an installed copy must work on any machine, and a build tree is laid out like
-    // an install (resources/CMakeLists.txt links <build>/share/uhdlens to the source folders).
+    // No compiled-in source path: an installed copy must work on any machine, and a build tree is laid out
+    // like an install (resources/CMakeLists.txt links <build>/share/uhdlens to the source folders).
     const QString exe = executableDir();
     if (!exe.isEmpty()) {
         roots.push_back((exe + QStringLiteral("/../share/uhdlens")).toStdString());
