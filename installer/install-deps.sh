@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev googletest
   clang libclang-rt-14-dev
   xvfb xauth x11-apps imagemagick
+  desktop-file-utils appstream dpkg-dev
   fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-noto-cjk
 )
 

@@ -27,6 +27,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QIcon>
 #include <QImageReader>
 #include <QKeyEvent>
 #include <QLabel>
@@ -55,6 +56,15 @@ QString imageFileFilter()
     return patterns.join(QLatin1Char(' '));
 }
 
+// The installed theme's icon (share/icons/hicolor/*/apps/uhdlens.png), else the copies embedded under :/icons.
+QIcon applicationIcon()
+{
+    QIcon embedded;
+    for (int size : {16, 32, 48, 256})
+        embedded.addFile(QStringLiteral(":/icons/hicolor/%1x%1/uhdlens.png").arg(size), QSize(size, size));
+    return QIcon::fromTheme(QStringLiteral("uhdlens"), embedded);
+}
+
 } // namespace
 
 MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMainWindow(parent), m_options(options)
@@ -62,7 +72,7 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     setObjectName(QStringLiteral("UhdLensMainWindow"));
     m_settings = std::make_unique<AppSettings>(options.settingsFile);
     setAcceptDrops(true);
-    setWindowIcon(QIcon::fromTheme(QStringLiteral("image-x-generic")));
+    setWindowIcon(applicationIcon());
 
     m_session = new Session(*m_settings, this);
     m_loader = new ImageLoader(this);

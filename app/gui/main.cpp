@@ -22,7 +22,7 @@ int main(int argc, char **argv)
     QApplication::setApplicationName(QStringLiteral("UHD Lens"));
     QApplication::setOrganizationName(QStringLiteral("UHD Lens"));
     QApplication::setApplicationVersion(QStringLiteral(UHDLENS_VERSION));
-    QApplication::setDesktopFileName(QStringLiteral("uhdlens"));
+    QApplication::setDesktopFileName(QStringLiteral("io.github.uhdlens.UhdLens"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QApplication::translate(
