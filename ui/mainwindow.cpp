@@ -56,7 +56,8 @@ QString imageFileFilter()
     return patterns.join(QLatin1Char(' '));
 }
 
-// The installed theme's icon (share/icons/hicolor/*/apps/uhdlens.png), else the copies embedded under :/icons.
+// The installed theme's icon (share/icons/hicolor/*/apps/uhdlens.png), else the copies embedded under
+// :/icons.
 QIcon applicationIcon()
 {
     QIcon embedded;
