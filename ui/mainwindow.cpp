@@ -36,6 +36,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QStatusBar>
 #include <QToolBar>
 #include <QUrl>
@@ -679,12 +680,33 @@ void MainWindow::captureScreenRegion()
     QString reason;
     RegionGrabber *grabber = RegionGrabber::start(&reason);
     if (!grabber) {
-        showError(tr("Screen capture"), reason);
+        // Wayland without a portal, or no screen at all: say why, and offer the other way in.
+        m_lastError = reason;
+        statusBar()->showMessage(reason.section(QLatin1Char('\n'), 0, 0), 8000);
+        auto *box =
+            new QMessageBox(QMessageBox::Information, tr("Screen capture"), reason, QMessageBox::Close, this);
+        box->setObjectName(QStringLiteral("captureUnavailableBox"));
+        QPushButton *open = box->addButton(tr("Open Image…"), QMessageBox::AcceptRole);
+        box->setDefaultButton(open);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        connect(open, &QPushButton::clicked, this, [this] {
+            show();
+            openFileDialog();
+        });
+        if (!isVisible())
+            show();  // a box needs its window: started from the desktop entry's capture action
+        box->open(); // not exec(): no nested event loop
+        Q_EMIT errorShown(reason);
+        Q_EMIT captureFinished(0);
         return;
     }
     connect(grabber, &RegionGrabber::captured, this, [this](const QImage &image) {
+        const int before = m_session->documentCount();
         openImage(image, tr("Screen capture %1").arg(++m_pastedCount));
+        const ImageDocument *doc = m_session->currentDocument();
+        Q_EMIT captureFinished(m_session->documentCount() > before && doc ? doc->id : 0);
     });
+    connect(grabber, &RegionGrabber::cancelled, this, [this] { Q_EMIT captureFinished(0); });
 }
 
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)

@@ -118,6 +118,8 @@ Q_SIGNALS:
     // The converted copy was written to `folder` and is being loaded.
     void modelConverted(const QString &folder);
     void generationFinished();
+    // A region capture ended: the new image's document id, or 0 when cancelled or the screen cannot be grabbed.
+    void captureFinished(int documentId);
 
 protected:
     void changeEvent(QEvent *event) override;

@@ -1,5 +1,6 @@
 #include "screencapture.h"
 
+#include <QCursor>
 #include <QGuiApplication>
 #include <QKeyEvent>
 #include <QMouseEvent>
@@ -27,7 +28,11 @@ RegionGrabber *RegionGrabber::start(QString *reason)
     *reason = captureUnavailableReason();
     if (!reason->isEmpty())
         return nullptr;
-    QScreen *screen = QGuiApplication::primaryScreen();
+    // The screen the pointer is on (where a user pressing the capture hotkey is looking), else the primary
+    // one.
+    QScreen *screen = QGuiApplication::screenAt(QCursor::pos());
+    if (!screen)
+        screen = QGuiApplication::primaryScreen();
     const QPixmap grab = screen ? screen->grabWindow(0) : QPixmap();
     if (grab.isNull()) {
         *reason = tr("The screen could not be grabbed.");

@@ -1,11 +1,15 @@
-// uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR|FILE [--mmproj FILE]] [--screenshot
-// FILE]`.
-#include "uhdlens/runtime.h"
-#include "mainwindow.h"
+// uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR|FILE [--mmproj FILE]] [--capture
+// [--transcribe]] [--screenshot FILE]`. One instance per user and display: a second launch hands its
+// arguments to the running one (ui/singleinstance.h) unless --standalone or --screenshot is given.
+#include "capturetranscribe.h"
 #include "chatpanel.h"
+#include "mainwindow.h"
+#include "singleinstance.h"
 #include "slicecanvas.h"
+#include "uhdlens/runtime.h"
 
 #include <QApplication>
+#include <QClipboard>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
@@ -51,11 +55,40 @@ int main(int argc, char **argv)
                                         "grab after the answer)."),
         QStringLiteral("QUESTION"));
     QCommandLineOption abOption(QStringLiteral("ab"), QApplication::translate("main", "Answer --ask also with the LLaVA-1.5 baseline (A/B)."));
-    parser.addOptions(
-        {modelOption, mmprojOption, screenshotOption, sizeOption, noModelOption, askOption, abOption});
+    QCommandLineOption captureOption(
+        QStringLiteral("capture"),
+        QApplication::translate("main", "Start by selecting a screen region to open (Esc cancels)."));
+    QCommandLineOption transcribeOption(
+        QStringLiteral("transcribe"),
+        QApplication::translate("main",
+                                "With --capture: transcribe the region with the loaded model and copy the "
+                                "text to the clipboard, without showing the main window."));
+    QCommandLineOption standaloneOption(
+        QStringLiteral("standalone"),
+        QApplication::translate("main", "Do not hand the arguments to a running UHD Lens; start a new one."));
+    const QList<QCommandLineOption> allOptions = {
+        modelOption, mmprojOption, screenshotOption, sizeOption,       noModelOption,
+        askOption,   abOption,     captureOption,    transcribeOption, standaloneOption};
+    parser.addOptions(allOptions);
     parser.addPositionalArgument(QStringLiteral("images"), QApplication::translate("main", "Image files to open."),
                                  QStringLiteral("[IMAGE...]"));
     parser.process(app);
+
+    // A running UHD Lens takes this launch's arguments (file paths made absolute: its working folder
+    // differs).
+    const bool screenshot = parser.isSet(screenshotOption);
+    uhdlens::ui::SingleInstance instance(uhdlens::ui::SingleInstance::defaultServerName());
+    if (!parser.isSet(standaloneOption) && !screenshot) {
+        QStringList forwarded = QApplication::arguments();
+        for (QString &arg : forwarded)
+            if (!arg.startsWith(QLatin1Char('-')) && QFileInfo::exists(arg))
+                arg = QFileInfo(arg).absoluteFilePath();
+        if (instance.forwardToRunning(forwarded))
+            return 0;
+        if (!instance.listen())
+            std::fprintf(stderr, "uhdlens: running without single-instance hand-over: %s\n",
+                         qPrintable(instance.errorString()));
+    }
 
     uhdlens::ui::MainWindowOptions options;
     options.loadDefaultModel = !parser.isSet(noModelOption) && !parser.isSet(modelOption);
@@ -67,7 +100,53 @@ int main(int argc, char **argv)
     } else if (!window.restoreGeometry(QByteArray())) {
         window.resize(1440, 900);
     }
-    window.show();
+    // --capture grabs the screen first, so the window must not be in the picture; with --transcribe it never
+    // shows (the popup does), and the process ends once nothing is visible and the clipboard is someone
+    // else's.
+    auto *capture = new uhdlens::ui::CaptureTranscriber(&window);
+    const bool captureAtStart = parser.isSet(captureOption);
+    if (captureAtStart) {
+        QApplication::setQuitOnLastWindowClosed(false);
+        auto quitIfIdle = [&window, capture] {
+            const auto *popup = capture->popup();
+            if (!window.isVisible() && !capture->isRunning() && !(popup && popup->isVisible()) &&
+                !QApplication::clipboard()->ownsClipboard())
+                QApplication::quit();
+            if (window.isVisible())
+                QApplication::setQuitOnLastWindowClosed(true);
+        };
+        QObject::connect(capture, &uhdlens::ui::CaptureTranscriber::finished, &window, [capture, quitIfIdle] {
+            if (auto *popup = capture->popup())
+                QObject::connect(popup, &QObject::destroyed, capture, quitIfIdle, Qt::QueuedConnection);
+            quitIfIdle();
+        });
+        QObject::connect(QApplication::clipboard(), &QClipboard::dataChanged, &window, quitIfIdle);
+        QTimer::singleShot(0, capture, [capture, &parser, transcribeOption] {
+            capture->start(parser.isSet(transcribeOption));
+        });
+    } else {
+        window.show();
+    }
+    // A later launch's arguments: images open here, --capture starts here, and the window comes to the front.
+    QObject::connect(&instance, &uhdlens::ui::SingleInstance::argumentsReceived, &window,
+                     [&window, capture, allOptions, modelOption, mmprojOption, captureOption,
+                      transcribeOption](const QStringList &arguments) {
+                         QCommandLineParser later;
+                         later.addOptions(allOptions);
+                         if (!later.parse(arguments)) // a newer or mistyped command line: bring the window up
+                             std::fprintf(stderr, "uhdlens: ignoring forwarded arguments: %s\n",
+                                          qPrintable(later.errorText()));
+                         if (later.isSet(captureOption)) {
+                             capture->start(later.isSet(transcribeOption));
+                             return;
+                         }
+                         window.show();
+                         window.raise();
+                         window.activateWindow();
+                         if (later.isSet(modelOption))
+                             window.openModel(later.value(modelOption), later.value(mmprojOption));
+                         window.openFiles(later.positionalArguments());
+                     });
     if (parser.isSet(modelOption))
         window.openModel(parser.value(modelOption),
                          parser.value(mmprojOption)); // a folder, a GGUF file or pair
@@ -80,7 +159,6 @@ int main(int argc, char **argv)
     const QString question = parser.value(askOption);
     if (parser.isSet(abOption))
         window.chatPanel()->setAbMode(true);
-    const bool screenshot = parser.isSet(screenshotOption);
     if (screenshot || !question.isEmpty()) {
         const QString file = parser.value(screenshotOption);
         // After the first plan, wait for the model (if one is loading), ask the question (if any) and wait for the
