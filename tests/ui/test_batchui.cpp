@@ -109,6 +109,15 @@ QByteArray readAll(const QString &path)
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
+// A shown main window with its settings in `settingsFile`, without the default model.
+std::unique_ptr<MainWindow> shownWindow(const QString &settingsFile)
+{
+    auto w = std::make_unique<MainWindow>(MainWindowOptions{settingsFile, /*loadDefaultModel=*/false});
+    w->resize(1400, 900);
+    w->show();
+    return w;
+}
+
 } // namespace
 
 class BatchUiTest : public QObject
@@ -116,23 +125,12 @@ class BatchUiTest : public QObject
     Q_OBJECT
 
 private:
-    std::unique_ptr<MainWindow> makeWindow()
-    {
-        auto w = std::make_unique<MainWindow>(MainWindowOptions{m_settingsFile, false});
-        w->resize(1400, 900);
-        w->show();
-        return w;
-    }
+    std::unique_ptr<MainWindow> makeWindow() { return shownWindow(m_settingsFile); }
 
     // Loads the tiny model into `w`; answers are at most `maxNewTokens` long.
     bool loadTiny(MainWindow &w, int maxNewTokens)
     {
-        const QString model = tinyModel(m_tmp);
-        if (model.isEmpty())
-            return false;
-        QSignalSpy modelSpy(&w, &MainWindow::modelChanged);
-        w.loadModel(model);
-        if (!modelSpy.wait(120000) || !modelSpy.first().first().toBool())
+        if (!loadModelAndWait(w, tinyModel(m_tmp)))
             return false;
         Preferences prefs = w.preferences();
         prefs.generation.maxNewTokens = maxNewTokens;
@@ -165,14 +163,10 @@ private:
     }
 
     QTemporaryDir m_tmp;
-    QString m_settingsFile;
+    const QString m_settingsFile = m_tmp.filePath(QStringLiteral("settings.ini"));
 
 private Q_SLOTS:
-    void initTestCase()
-    {
-        QVERIFY(m_tmp.isValid());
-        m_settingsFile = m_tmp.filePath(QStringLiteral("settings.ini"));
-    }
+    void initTestCase() { QVERIFY(m_tmp.isValid()); }
 
     void init()
     {
