@@ -213,6 +213,22 @@
         <source>With a GGUF language-model file as --model: its mmproj (vision projector) file.</source>
         <translation>With a GGUF language-model file as --model: its mmproj (vision projector) file.</translation>
     </message>
+    <message>
+        <source>Open the Batch dialog on PATH (a folder or an image) and run it once the model is loaded: --ask is the question, else the model&apos;s transcription prompt (with --screenshot: grab the dialog when the run ends).</source>
+        <translation>Open the Batch dialog on PATH (a folder or an image) and run it once the model is loaded: --ask is the question, else the model&apos;s transcription prompt (with --screenshot: grab the dialog when the run ends).</translation>
+    </message>
+    <message>
+        <source>The --batch output file: .jsonl, .csv or .md.</source>
+        <translation>The --batch output file: .jsonl, .csv or .md.</translation>
+    </message>
+    <message>
+        <source>Show the Markdown text in FILE as a recorded answer about the first image (for documentation screenshots: it is not the model&apos;s answer).</source>
+        <translation>Show the Markdown text in FILE as a recorded answer about the first image (for documentation screenshots: it is not the model&apos;s answer).</translation>
+    </message>
+    <message>
+        <source>Transcribe this page.</source>
+        <translation>Transcribe this page.</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::BatchDialog</name>

@@ -213,6 +213,22 @@
         <source>With a GGUF language-model file as --model: its mmproj (vision projector) file.</source>
         <translation>当 --model 是 GGUF 语言模型文件时：它的 mmproj（视觉投影器）文件。</translation>
     </message>
+    <message>
+        <source>Open the Batch dialog on PATH (a folder or an image) and run it once the model is loaded: --ask is the question, else the model&apos;s transcription prompt (with --screenshot: grab the dialog when the run ends).</source>
+        <translation>对 PATH（文件夹或图像）打开批处理对话框，并在模型加载后运行：--ask 为问题，否则使用模型的转录提示（与 --screenshot 同用时：运行结束后截取该对话框）。</translation>
+    </message>
+    <message>
+        <source>The --batch output file: .jsonl, .csv or .md.</source>
+        <translation>--batch 的输出文件：.jsonl、.csv 或 .md。</translation>
+    </message>
+    <message>
+        <source>Show the Markdown text in FILE as a recorded answer about the first image (for documentation screenshots: it is not the model&apos;s answer).</source>
+        <translation>将 FILE 中的 Markdown 文本作为第一张图像的已记录回答显示（用于文档截图：它不是模型的回答）。</translation>
+    </message>
+    <message>
+        <source>Transcribe this page.</source>
+        <translation>转录这一页。</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::BatchDialog</name>

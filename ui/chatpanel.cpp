@@ -433,7 +433,8 @@ void ChatPanel::renderAnswer(QTextCursor &cursor, const AnswerRecord &a, int tur
     if (a.finished()) {
         if (a.generatedTokens > 0)
             facts << tr("%1 tokens generated").arg(a.generatedTokens);
-        facts << tr("%1 s").arg(a.totalMs / 1000.0, 0, 'f', 2);
+        if (a.totalMs > 0) // unknown for an answer shown from elsewhere without timings
+            facts << tr("%1 s").arg(a.totalMs / 1000.0, 0, 'f', 2);
         if (a.decodeTokensPerSecond > 0)
             facts << tr("%1 tokens/s").arg(a.decodeTokensPerSecond, 0, 'f', 1);
         if (a.fromCache)
