@@ -274,6 +274,29 @@ private Q_SLOTS:
         QCOMPARE(panel.answerAt(d->find(QStringLiteral("And the total?")).position()), -1);
     }
 
+    void batchAndTranscribeInChinese()
+    {
+        auto w = makeWindow();
+        BatchDialog *dialog = w->openBatchDialog();
+        applyLanguage(QStringLiteral("zh_CN"));
+        QTRY_COMPARE(dialog->windowTitle(), QStringLiteral("批处理"));
+        QVERIFY2(w->batchAction()->text().contains(QStringLiteral("批处理")),
+                 qPrintable(w->batchAction()->text()));
+        QVERIFY(w->chatPanel()->transcribeAction()->text().contains(QStringLiteral("转录")));
+        QVERIFY(dialog->resultsTable()
+                    ->horizontalHeaderItem(BatchDialog::AnswerColumn)
+                    ->text()
+                    .contains(QStringLiteral("回答")));
+        // The copy links under an answer, too.
+        ImageDocument doc = answeredDocument(QStringLiteral("**x**"));
+        ChatPanel panel;
+        panel.setDocument(&doc);
+        QVERIFY2(panel.transcriptText().contains(QStringLiteral("复制为 Markdown")),
+                 qPrintable(panel.transcriptText()));
+        applyLanguage(QStringLiteral("en"));
+        QTRY_COMPARE(dialog->windowTitle(), QStringLiteral("Batch"));
+    }
+
     void markdownToPlainTextCases()
     {
         QCOMPARE(markdownToPlainText(kMarkdownAnswer), kMarkdownPlain);
