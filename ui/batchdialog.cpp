@@ -348,6 +348,9 @@ bool BatchDialog::start()
     request.policy = policy;
     request.maxSlices = policy.kind == PolicyKind::Llava15 ? -1 : policy.maxSlices;
     request.settings = m_session->generationSettings();
+    if (request.transcribe) // a page is long, as with `uhdlens-cli batch --transcribe`
+        request.settings.maxNewTokens =
+            std::max(request.settings.maxNewTokens, batch::kTranscribeMaxNewTokens);
 
     m_requestId = request.id;
     m_records.clear();

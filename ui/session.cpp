@@ -4,6 +4,8 @@
 #include "conversationexport.h"
 #include "engineworker.h"
 
+#include "uhdlens/batch.h"
+
 #include <QCoreApplication>
 #include <QSaveFile>
 #include <QTimer>
@@ -292,7 +294,15 @@ QString Session::transcriptionPrompt() const
 bool Session::transcribe()
 {
     const QString prompt = transcriptionPrompt();
-    return !prompt.isEmpty() && ask(prompt);
+    if (prompt.isEmpty())
+        return false;
+    // A page is long: at least as many new tokens as `uhdlens-cli batch --transcribe` allows, for this
+    // question.
+    const GenerationSettings saved = m_generation;
+    m_generation.maxNewTokens = std::max(m_generation.maxNewTokens, batch::kTranscribeMaxNewTokens);
+    const bool sent = ask(prompt);
+    m_generation = saved;
+    return sent;
 }
 
 void Session::addRecordedTurn(int documentId, const QString &question, const AnswerRecord &answer)

@@ -103,7 +103,8 @@ public:
     // The loaded model family's transcription prompt (uhdlens::transcriptionPrompt: the text in reading
     // order, tables as Markdown); empty without a model.
     QString transcriptionPrompt() const;
-    // Asks transcriptionPrompt() about the current image; false as ask() (also without a model).
+    // Asks transcriptionPrompt() about the current image, with at least batch::kTranscribeMaxNewTokens new
+    // tokens allowed; false as ask() (also without a model).
     bool transcribe();
     // Shows an answer given elsewhere (a batch run's record) as a finished turn of image `documentId`. It is
     // shown only: the engine's conversation of the image does not hold it.

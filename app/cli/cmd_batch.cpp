@@ -179,7 +179,7 @@ int runBatch(const QStringList &args)
     if (parser.isSet(resumeOpt) && parser.isSet(forceOpt))
         return usageError(cmd, QStringLiteral("--resume and --force exclude each other"));
     uhdlens::GenerationSettings gen;
-    gen.maxNewTokens = transcribe ? 1024 : 256; // the engine stops at the context's end either way
+    gen.maxNewTokens = transcribe ? batch::kTranscribeMaxNewTokens : 256;
     if (parser.isSet(maxNewOpt)) {
         bool ok = false;
         gen.maxNewTokens = parser.value(maxNewOpt).toInt(&ok);

@@ -358,17 +358,29 @@ private Q_SLOTS:
         QVERIFY(transcribe->isEnabled());
         QCOMPARE(transcribe->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_T));
         QSignalSpy done(w.get(), &MainWindow::generationFinished);
+        int tokens = 0;
+        connect(
+            w->engine(), &EngineWorker::token, this, [&tokens] { ++tokens; }, Qt::QueuedConnection);
         transcribe->trigger();
         QVERIFY(w->isGenerating());
         QVERIFY(!transcribe->isEnabled()); // busy
-        QVERIFY(done.wait(120000));
+        // A page is long: the transcription may run past the 8 tokens the preferences allow a question (up to
+        // batch::kTranscribeMaxNewTokens; the random tiny model never stops early). Stop it once that is
+        // shown.
+        QTRY_VERIFY_WITH_TIMEOUT(tokens > 8 || done.count() > 0, 60000);
+        QVERIFY2(done.count() == 0, "the transcription stopped at the question's token limit");
+        w->stop();
+        QVERIFY(done.wait(20000));
         const QString prompt = QString::fromStdString(transcriptionPrompt(w->modelInfo()->family));
         QVERIFY(!prompt.isEmpty());
         QCOMPARE(w->session()->transcriptionPrompt(), prompt);
         const ImageDocument *doc = w->currentDocument();
         QCOMPARE(doc->turns.size(), size_t(1));
         QCOMPARE(doc->turns[0].question, prompt);
-        QCOMPARE(doc->turns[0].answer.state, AnswerState::Finished);
+        QCOMPARE(doc->turns[0].answer.state, AnswerState::Stopped);
+        QVERIFY(doc->turns[0].answer.generatedTokens > 8);
+        // Other questions keep the preferences' limit.
+        QCOMPARE(w->session()->generationSettings().maxNewTokens, 8);
         // The button sits next to Send.
         const QList<QToolButton *> buttons = w->chatPanel()->findChildren<QToolButton *>();
         QVERIFY(std::any_of(buttons.begin(), buttons.end(),
@@ -489,14 +501,20 @@ private Q_SLOTS:
         dialog->setTranscribe(true);
         dialog->setOutputFile(out);
         QSignalSpy finished(dialog, &BatchDialog::runFinished);
+        // The question is known once the engine starts: cancel then (a transcription of up to
+        // batch::kTranscribeMaxNewTokens tokens takes a while even with the tiny model).
+        connect(w->engine(), &EngineWorker::batchStarted, dialog, [dialog] { dialog->cancel(); });
         QVERIFY(dialog->start());
         QVERIFY(finished.wait(120000));
         const std::string prompt = transcriptionPrompt(w->modelInfo()->family);
         QCOMPARE(dialog->askedQuestion().toStdString(), prompt);
+        // The Markdown file's header records the run's settings even before any record.
         const batch::Existing existing = batch::readExisting(out.toStdString(), batch::Format::Markdown);
         QVERIFY(existing.settings && existing.settings->transcribe);
         QCOMPARE(existing.settings->question, prompt);
-        QCOMPARE(existing.files.size(), size_t(1));
+        QCOMPARE(existing.settings->maxNewTokens, batch::kTranscribeMaxNewTokens); // the preferences say 4
+        QVERIFY(existing.files.empty());
+        QCOMPARE(existing.validBytes, existing.totalBytes);
     }
 
     void batchCancelLeavesValidFile()

@@ -72,6 +72,10 @@ InputScan collectInputs(const std::vector<std::string> &paths);
 // --- records --------------------------------------------------------------------------------------------
 
 // What the run asked; stored with the records so --resume can refuse a run with different settings.
+// The answer length the transcription prompt gets by default (CLI `--transcribe`, the app's Transcribe): a
+// page is long. The engine stops at the context's end either way.
+inline constexpr int kTranscribeMaxNewTokens = 1024;
+
 struct RunSettings
 {
     std::string model;    // absolute model folder
