@@ -20,6 +20,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace uhdlens::ui {
 
 namespace {
@@ -216,6 +218,11 @@ void BatchDialog::updateSettingsLine()
         return;
     }
     const SlicePolicy policy = m_session->effectivePolicy();
+    // Transcription gets at least batch::kTranscribeMaxNewTokens (start() does the same).
+    const int questionLimit = m_session->generationSettings().maxNewTokens;
+    const int maxNewTokens = m_transcribeRadio->isChecked()
+                                 ? std::max(questionLimit, batch::kTranscribeMaxNewTokens)
+                                 : questionLimit;
     const QString slicing =
         policy.kind == PolicyKind::Llava15
             ? QString::fromStdString(policy.name())
@@ -223,7 +230,7 @@ void BatchDialog::updateSettingsLine()
     m_settingsLine->setText(
         tr("Model %1 · slicing %2 (from the plan panel) · at most %n new token(s) per answer "
            "(Preferences)",
-           nullptr, m_session->generationSettings().maxNewTokens)
+           nullptr, maxNewTokens)
             .arg(QString::fromStdString(info->name), slicing));
 }
 

@@ -24,6 +24,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QLabel>
 #include <QMenu>
 #include <QPainter>
 #include <QProgressBar>
@@ -498,7 +499,15 @@ private Q_SLOTS:
         BatchDialog *dialog = w->openBatchDialog();
         const QString out = m_tmp.filePath(QStringLiteral("transcribed.md"));
         dialog->setInputs({folder + QStringLiteral("/page0.png")});
+        auto *settingsLine = dialog->findChild<QLabel *>(QStringLiteral("batchSettings"));
+        QVERIFY(settingsLine);
+        dialog->setQuestion(QStringLiteral("Title?"));
+        QVERIFY2(settingsLine->text().contains(QStringLiteral("at most 4 new token")),
+                 qPrintable(settingsLine->text()));
         dialog->setTranscribe(true);
+        QVERIFY2(settingsLine->text().contains(
+                     QStringLiteral("at most %1 new token").arg(batch::kTranscribeMaxNewTokens)),
+                 qPrintable(settingsLine->text()));
         dialog->setOutputFile(out);
         QSignalSpy finished(dialog, &BatchDialog::runFinished);
         // The question is known once the engine starts: cancel then (a transcription of up to
