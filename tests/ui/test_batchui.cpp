@@ -273,6 +273,23 @@ private Q_SLOTS:
         QCOMPARE(panel.answerAt(d->find(QStringLiteral("Cake")).position()), 0);
         QCOMPARE(panel.answerAt(d->find(QStringLiteral("5.50")).position()), 1);
         QCOMPARE(panel.answerAt(d->find(QStringLiteral("And the total?")).position()), -1);
+
+        // The context menu over the table of answer 0 offers both copies of that answer (popup, no exec()).
+        panel.resize(600, 600);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        QTextCursor cake = d->find(QStringLiteral("Cake"));
+        const QPoint at = panel.transcript()->cursorRect(cake).center();
+        Q_EMIT panel.transcript()->customContextMenuRequested(at);
+        QMenu *menu = nullptr;
+        QTRY_VERIFY((menu = qobject_cast<QMenu *>(QApplication::activePopupWidget())) != nullptr);
+        QAction *copyText = nullptr;
+        for (QAction *a : menu->actions())
+            copyText = a->text() == QStringLiteral("Copy Answer as Plain Text") ? a : copyText;
+        QVERIFY(copyText);
+        copyText->trigger();
+        menu->close();
+        QCOMPARE(clip->text(), kMarkdownPlain);
     }
 
     void batchAndTranscribeInChinese()
