@@ -60,10 +60,9 @@ inline QString tinyModel(const QTemporaryDir &dir)
     return made;
 }
 
-// Loads the model `folder` into the main window `w` and waits until it reports modelChanged(true). A template so
-// that the session tests need not include the window's header.
-template <class Window>
-bool loadModelAndWait(Window &w, const QString &folder)
+// Loads the model `folder` into the main window `w` and waits until it reports modelChanged(true). A template
+// so that the session tests need not include the window's header.
+template <class Window> bool loadModelAndWait(Window &w, const QString &folder)
 {
     if (folder.isEmpty())
         return false;
