@@ -213,6 +213,243 @@
         <source>With a GGUF language-model file as --model: its mmproj (vision projector) file.</source>
         <translation>With a GGUF language-model file as --model: its mmproj (vision projector) file.</translation>
     </message>
+    <message>
+        <source>Open the Batch dialog on PATH (a folder or an image) and run it once the model is loaded: --ask is the question, else the model&apos;s transcription prompt (with --screenshot: grab the dialog when the run ends).</source>
+        <translation>Open the Batch dialog on PATH (a folder or an image) and run it once the model is loaded: --ask is the question, else the model&apos;s transcription prompt (with --screenshot: grab the dialog when the run ends).</translation>
+    </message>
+    <message>
+        <source>The --batch output file: .jsonl, .csv or .md.</source>
+        <translation>The --batch output file: .jsonl, .csv or .md.</translation>
+    </message>
+    <message>
+        <source>Show the Markdown text in FILE as a recorded answer about the first image (for documentation screenshots: it is not the model&apos;s answer).</source>
+        <translation>Show the Markdown text in FILE as a recorded answer about the first image (for documentation screenshots: it is not the model&apos;s answer).</translation>
+    </message>
+    <message>
+        <source>Transcribe this page.</source>
+        <translation>Transcribe this page.</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::BatchDialog</name>
+    <message>
+        <source>Batch</source>
+        <translation>Batch</translation>
+    </message>
+    <message>
+        <source>Images: the folders are read recursively; images are recognised by their content.</source>
+        <translation>Images: the folders are read recursively; images are recognised by their content.</translation>
+    </message>
+    <message>
+        <source>Add &amp;Folder…</source>
+        <translation>Add &amp;Folder…</translation>
+    </message>
+    <message>
+        <source>Add F&amp;iles…</source>
+        <translation>Add F&amp;iles…</translation>
+    </message>
+    <message>
+        <source>C&amp;lear</source>
+        <translation>C&amp;lear</translation>
+    </message>
+    <message>
+        <source>&amp;Ask:</source>
+        <translation>&amp;Ask:</translation>
+    </message>
+    <message>
+        <source>The question asked about every image</source>
+        <translation>The question asked about every image</translation>
+    </message>
+    <message>
+        <source>&amp;Transcribe: the model&apos;s transcription prompt (text in reading order, tables as Markdown)</source>
+        <translation>&amp;Transcribe: the model&apos;s transcription prompt (text in reading order, tables as Markdown)</translation>
+    </message>
+    <message>
+        <source>&amp;Output file:</source>
+        <translation>&amp;Output file:</translation>
+    </message>
+    <message>
+        <source>results.jsonl, results.csv or results.md (replaced if it exists)</source>
+        <translation>results.jsonl, results.csv or results.md (replaced if it exists)</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>C&amp;hoose…</translation>
+    </message>
+    <message>
+        <source>&amp;Start</source>
+        <translation>&amp;Start</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel Run</source>
+        <translation>&amp;Cancel Run</translation>
+    </message>
+    <message>
+        <source>Stop inside the current image; the output file keeps the records written so far</source>
+        <translation>Stop inside the current image; the output file keeps the records written so far</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>File</translation>
+    </message>
+    <message>
+        <source>Grid</source>
+        <translation>Grid</translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation>Tokens</translation>
+    </message>
+    <message>
+        <source>Answer or error</source>
+        <translation>Answer or error</translation>
+    </message>
+    <message>
+        <source>Double-click a row to open the image with its answer</source>
+        <translation>Double-click a row to open the image with its answer</translation>
+    </message>
+    <message>
+        <source>No model is loaded: load one to run a batch.</source>
+        <translation>No model is loaded: load one to run a batch.</translation>
+    </message>
+    <message>
+        <source>%1, at most %2 slices</source>
+        <translation>%1, at most %2 slices</translation>
+    </message>
+    <message numerus="yes">
+        <source>Model %1 · slicing %2 (from the plan panel) · at most %n new token(s) per answer (Preferences)</source>
+        <translation>
+            <numerusform>Model %1 · slicing %2 (from the plan panel) · at most %n new token per answer (Preferences)</numerusform>
+            <numerusform>Model %1 · slicing %2 (from the plan panel) · at most %n new tokens per answer (Preferences)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Add a Folder of Images</source>
+        <translation>Add a Folder of Images</translation>
+    </message>
+    <message>
+        <source>Add Images</source>
+        <translation>Add Images</translation>
+    </message>
+    <message>
+        <source>Batch Output File</source>
+        <translation>Batch Output File</translation>
+    </message>
+    <message>
+        <source>JSON lines (*.jsonl)</source>
+        <translation>JSON lines (*.jsonl)</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <source>A batch is already running.</source>
+        <translation>A batch is already running.</translation>
+    </message>
+    <message>
+        <source>Add a folder or image files first.</source>
+        <translation>Add a folder or image files first.</translation>
+    </message>
+    <message>
+        <source>Type the question to ask about every image, or choose Transcribe.</source>
+        <translation>Type the question to ask about every image, or choose Transcribe.</translation>
+    </message>
+    <message>
+        <source>Choose the output file.</source>
+        <translation>Choose the output file.</translation>
+    </message>
+    <message>
+        <source>Cannot tell the output format of %1: name it .jsonl, .csv or .md.</source>
+        <translation>Cannot tell the output format of %1: name it .jsonl, .csv or .md.</translation>
+    </message>
+    <message>
+        <source>%1 is a folder; choose a file.</source>
+        <translation>%1 is a folder; choose a file.</translation>
+    </message>
+    <message>
+        <source>Looking for images…</source>
+        <translation>Looking for images…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Cancelling…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n image(s) to do</source>
+        <translation>
+            <numerusform>%n image to do</numerusform>
+            <numerusform>%n images to do</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n non-image file(s) skipped</source>
+        <translation>
+            <numerusform>%n non-image file skipped</numerusform>
+            <numerusform>%n non-image files skipped</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Question: %1</source>
+        <translation>Question: %1</translation>
+    </message>
+    <message>
+        <source>working…</source>
+        <translation>working…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1×%2, %n slice(s)</source>
+        <translation>
+            <numerusform>%1×%2, %n slice</numerusform>
+            <numerusform>%1×%2, %n slices</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>overview only</source>
+        <translation>overview only</translation>
+    </message>
+    <message>
+        <source>%1 visual tokens; %2 prompt tokens; %3 tokens generated</source>
+        <translation>%1 visual tokens; %2 prompt tokens; %3 tokens generated</translation>
+    </message>
+    <message>
+        <source>%1 / %2 images · %3 images/min · ETA %4</source>
+        <translation>%1 / %2 images · %3 images/min · ETA %4</translation>
+    </message>
+    <message>
+        <source>cancelled (not in the output file)</source>
+        <translation>cancelled (not in the output file)</translation>
+    </message>
+    <message>
+        <source>Cancelled after %1 of %2 images; %3 holds their records.</source>
+        <translation>Cancelled after %1 of %2 images; %3 holds their records.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Done: %n image(s)</source>
+        <translation>
+            <numerusform>Done: %n image</numerusform>
+            <numerusform>Done: %n images</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n failed</source>
+        <translation>
+            <numerusform>%n failed</numerusform>
+            <numerusform>%n failed</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>wrote %1</source>
+        <translation>wrote %1</translation>
+    </message>
+    <message>
+        <source>The batch stopped: %1</source>
+        <translation>The batch stopped: %1</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ChatPanel</name>
@@ -332,6 +569,30 @@
         <source>(no answer: the model ended its reply without any text)</source>
         <translation>(no answer: the model ended its reply without any text)</translation>
     </message>
+    <message>
+        <source>&amp;Transcribe</source>
+        <translation>&amp;Transcribe</translation>
+    </message>
+    <message>
+        <source>Ask the model for all the text of this image in reading order, tables as Markdown (Ctrl+T)</source>
+        <translation>Ask the model for all the text of this image in reading order, tables as Markdown (Ctrl+T)</translation>
+    </message>
+    <message>
+        <source>Copy as Markdown</source>
+        <translation>Copy as Markdown</translation>
+    </message>
+    <message>
+        <source>Copy as plain text</source>
+        <translation>Copy as plain text</translation>
+    </message>
+    <message>
+        <source>Copy Answer as Markdown</source>
+        <translation>Copy Answer as Markdown</translation>
+    </message>
+    <message>
+        <source>Copy Answer as Plain Text</source>
+        <translation>Copy Answer as Plain Text</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::EngineWorker</name>
@@ -344,6 +605,17 @@
         <translation>
             <numerusform>%1 → %2 (%n tensor)</numerusform>
             <numerusform>%1 → %2 (%n tensors)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cannot tell the output format of %1: name it .jsonl, .csv or .md.</source>
+        <translation>Cannot tell the output format of %1: name it .jsonl, .csv or .md.</translation>
+    </message>
+    <message numerus="yes">
+        <source>No image found in the given files and folders (%n other file(s) skipped).</source>
+        <translation>
+            <numerusform>No image found in the given files and folders (%n other file skipped).</numerusform>
+            <numerusform>No image found in the given files and folders (%n other files skipped).</numerusform>
         </translation>
     </message>
 </context>
@@ -760,6 +1032,14 @@ The original folder is not changed.</translation>
         <source>%1 is not a GGUF model UHD Lens can load.</source>
         <translation>%1 is not a GGUF model UHD Lens can load.</translation>
     </message>
+    <message>
+        <source>&amp;Batch…</source>
+        <translation>&amp;Batch…</translation>
+    </message>
+    <message>
+        <source>Ask one question (or transcribe) about every image in folders and files, into a JSON lines, CSV or Markdown file (Ctrl+Shift+B)</source>
+        <translation>Ask one question (or transcribe) about every image in folders and files, into a JSON lines, CSV or Markdown file (Ctrl+Shift+B)</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ModelPanel</name>
@@ -1149,6 +1429,14 @@ The original folder is not changed.</translation>
     <message>
         <source>Device and precision apply the next time a model is loaded.</source>
         <translation>Device and precision apply the next time a model is loaded.</translation>
+    </message>
+    <message>
+        <source>Show answers as plain text</source>
+        <translation>Show answers as plain text</translation>
+    </message>
+    <message>
+        <source>Show answers as the model wrote them instead of rendering their Markdown (tables, code blocks, lists)</source>
+        <translation>Show answers as the model wrote them instead of rendering their Markdown (tables, code blocks, lists)</translation>
     </message>
 </context>
 <context>

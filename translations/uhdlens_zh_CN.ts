@@ -213,6 +213,237 @@
         <source>With a GGUF language-model file as --model: its mmproj (vision projector) file.</source>
         <translation>当 --model 是 GGUF 语言模型文件时：它的 mmproj（视觉投影器）文件。</translation>
     </message>
+    <message>
+        <source>Open the Batch dialog on PATH (a folder or an image) and run it once the model is loaded: --ask is the question, else the model&apos;s transcription prompt (with --screenshot: grab the dialog when the run ends).</source>
+        <translation>对 PATH（文件夹或图像）打开批处理对话框，并在模型加载后运行：--ask 为问题，否则使用模型的转录提示（与 --screenshot 同用时：运行结束后截取该对话框）。</translation>
+    </message>
+    <message>
+        <source>The --batch output file: .jsonl, .csv or .md.</source>
+        <translation>--batch 的输出文件：.jsonl、.csv 或 .md。</translation>
+    </message>
+    <message>
+        <source>Show the Markdown text in FILE as a recorded answer about the first image (for documentation screenshots: it is not the model&apos;s answer).</source>
+        <translation>将 FILE 中的 Markdown 文本作为第一张图像的已记录回答显示（用于文档截图：它不是模型的回答）。</translation>
+    </message>
+    <message>
+        <source>Transcribe this page.</source>
+        <translation>转录这一页。</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::BatchDialog</name>
+    <message>
+        <source>Batch</source>
+        <translation>批处理</translation>
+    </message>
+    <message>
+        <source>Images: the folders are read recursively; images are recognised by their content.</source>
+        <translation>图像：递归读取文件夹；按文件内容识别图像。</translation>
+    </message>
+    <message>
+        <source>Add &amp;Folder…</source>
+        <translation>添加文件夹(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>Add F&amp;iles…</source>
+        <translation>添加文件(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>C&amp;lear</source>
+        <translation>清空(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Ask:</source>
+        <translation>提问(&amp;A)：</translation>
+    </message>
+    <message>
+        <source>The question asked about every image</source>
+        <translation>对每张图像提出的问题</translation>
+    </message>
+    <message>
+        <source>&amp;Transcribe: the model&apos;s transcription prompt (text in reading order, tables as Markdown)</source>
+        <translation>转录(&amp;T)：使用模型的转录提示（按阅读顺序输出文字，表格写成 Markdown）</translation>
+    </message>
+    <message>
+        <source>&amp;Output file:</source>
+        <translation>输出文件(&amp;O)：</translation>
+    </message>
+    <message>
+        <source>results.jsonl, results.csv or results.md (replaced if it exists)</source>
+        <translation>results.jsonl、results.csv 或 results.md（已存在则覆盖）</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>选择(&amp;H)…</translation>
+    </message>
+    <message>
+        <source>&amp;Start</source>
+        <translation>开始(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel Run</source>
+        <translation>取消运行(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Stop inside the current image; the output file keeps the records written so far</source>
+        <translation>在当前图像处停止；输出文件保留已写入的记录</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Grid</source>
+        <translation>网格</translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <source>Answer or error</source>
+        <translation>回答或错误</translation>
+    </message>
+    <message>
+        <source>Double-click a row to open the image with its answer</source>
+        <translation>双击一行，打开该图像及其回答</translation>
+    </message>
+    <message>
+        <source>No model is loaded: load one to run a batch.</source>
+        <translation>尚未加载模型：请先加载模型再运行批处理。</translation>
+    </message>
+    <message>
+        <source>%1, at most %2 slices</source>
+        <translation>%1，最多 %2 个切片</translation>
+    </message>
+    <message numerus="yes">
+        <source>Model %1 · slicing %2 (from the plan panel) · at most %n new token(s) per answer (Preferences)</source>
+        <translation>
+            <numerusform>模型 %1 · 切片 %2（来自切片方案面板）· 每个回答最多 %n 个新 token（首选项）</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Add a Folder of Images</source>
+        <translation>添加图像文件夹</translation>
+    </message>
+    <message>
+        <source>Add Images</source>
+        <translation>添加图像</translation>
+    </message>
+    <message>
+        <source>Batch Output File</source>
+        <translation>批处理输出文件</translation>
+    </message>
+    <message>
+        <source>JSON lines (*.jsonl)</source>
+        <translation>JSON lines 文件 (*.jsonl)</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown 文件 (*.md)</translation>
+    </message>
+    <message>
+        <source>A batch is already running.</source>
+        <translation>已有批处理正在运行。</translation>
+    </message>
+    <message>
+        <source>Add a folder or image files first.</source>
+        <translation>请先添加文件夹或图像文件。</translation>
+    </message>
+    <message>
+        <source>Type the question to ask about every image, or choose Transcribe.</source>
+        <translation>请输入对每张图像提出的问题，或选择“转录”。</translation>
+    </message>
+    <message>
+        <source>Choose the output file.</source>
+        <translation>请选择输出文件。</translation>
+    </message>
+    <message>
+        <source>Cannot tell the output format of %1: name it .jsonl, .csv or .md.</source>
+        <translation>无法判断 %1 的输出格式：请使用 .jsonl、.csv 或 .md 扩展名。</translation>
+    </message>
+    <message>
+        <source>%1 is a folder; choose a file.</source>
+        <translation>%1 是文件夹；请选择一个文件。</translation>
+    </message>
+    <message>
+        <source>Looking for images…</source>
+        <translation>正在查找图像…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n image(s) to do</source>
+        <translation>
+            <numerusform>待处理 %n 张图像</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n non-image file(s) skipped</source>
+        <translation>
+            <numerusform>跳过了 %n 个非图像文件</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Question: %1</source>
+        <translation>问题：%1</translation>
+    </message>
+    <message>
+        <source>working…</source>
+        <translation>处理中…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1×%2, %n slice(s)</source>
+        <translation>
+            <numerusform>%1×%2，%n 个切片</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>overview only</source>
+        <translation>仅概览图</translation>
+    </message>
+    <message>
+        <source>%1 visual tokens; %2 prompt tokens; %3 tokens generated</source>
+        <translation>%1 个视觉 token；%2 个提示 token；已生成 %3 个 token</translation>
+    </message>
+    <message>
+        <source>%1 / %2 images · %3 images/min · ETA %4</source>
+        <translation>%1 / %2 张图像 · 每分钟 %3 张 · 预计剩余 %4</translation>
+    </message>
+    <message>
+        <source>cancelled (not in the output file)</source>
+        <translation>已取消（未写入输出文件）</translation>
+    </message>
+    <message>
+        <source>Cancelled after %1 of %2 images; %3 holds their records.</source>
+        <translation>已在 %2 张图像中的第 %1 张后取消；%3 保存了它们的记录。</translation>
+    </message>
+    <message numerus="yes">
+        <source>Done: %n image(s)</source>
+        <translation>
+            <numerusform>完成：%n 张图像</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n failed</source>
+        <translation>
+            <numerusform>%n 张失败</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>wrote %1</source>
+        <translation>已写入 %1</translation>
+    </message>
+    <message>
+        <source>The batch stopped: %1</source>
+        <translation>批处理已停止：%1</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ChatPanel</name>
@@ -332,6 +563,30 @@
         <source>(no answer: the model ended its reply without any text)</source>
         <translation>（无回答：模型未输出任何文字便结束了回复）</translation>
     </message>
+    <message>
+        <source>&amp;Transcribe</source>
+        <translation>转录(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Ask the model for all the text of this image in reading order, tables as Markdown (Ctrl+T)</source>
+        <translation>让模型按阅读顺序给出这张图像中的全部文字，表格写成 Markdown（Ctrl+T）</translation>
+    </message>
+    <message>
+        <source>Copy as Markdown</source>
+        <translation>复制为 Markdown</translation>
+    </message>
+    <message>
+        <source>Copy as plain text</source>
+        <translation>复制为纯文本</translation>
+    </message>
+    <message>
+        <source>Copy Answer as Markdown</source>
+        <translation>将回答复制为 Markdown</translation>
+    </message>
+    <message>
+        <source>Copy Answer as Plain Text</source>
+        <translation>将回答复制为纯文本</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::EngineWorker</name>
@@ -343,6 +598,16 @@
         <source>%1 → %2 (%n tensor(s))</source>
         <translation>
             <numerusform>%1 → %2（%n 个张量）</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cannot tell the output format of %1: name it .jsonl, .csv or .md.</source>
+        <translation>无法判断 %1 的输出格式：请使用 .jsonl、.csv 或 .md 扩展名。</translation>
+    </message>
+    <message numerus="yes">
+        <source>No image found in the given files and folders (%n other file(s) skipped).</source>
+        <translation>
+            <numerusform>在所给文件和文件夹中没有找到图像（跳过了 %n 个其他文件）。</numerusform>
         </translation>
     </message>
 </context>
@@ -758,6 +1023,14 @@ The original folder is not changed.</source>
         <source>%1 is not a GGUF model UHD Lens can load.</source>
         <translation>%1 不是 UHD Lens 能加载的 GGUF 模型。</translation>
     </message>
+    <message>
+        <source>&amp;Batch…</source>
+        <translation>批处理(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Ask one question (or transcribe) about every image in folders and files, into a JSON lines, CSV or Markdown file (Ctrl+Shift+B)</source>
+        <translation>对文件夹和文件中的每张图像提出同一个问题（或转录），结果写入 JSON lines、CSV 或 Markdown 文件（Ctrl+Shift+B）</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ModelPanel</name>
@@ -1146,6 +1419,14 @@ The original folder is not changed.</source>
     <message>
         <source>Device and precision apply the next time a model is loaded.</source>
         <translation>设备和精度将在下次加载模型时生效。</translation>
+    </message>
+    <message>
+        <source>Show answers as plain text</source>
+        <translation>以纯文本显示回答</translation>
+    </message>
+    <message>
+        <source>Show answers as the model wrote them instead of rendering their Markdown (tables, code blocks, lists)</source>
+        <translation>按模型的原样显示回答，不渲染其中的 Markdown（表格、代码块、列表）</translation>
     </message>
 </context>
 <context>

@@ -26,6 +26,7 @@ const QString kPolicy = QStringLiteral("plan/policy");
 const QString kMaxSlices = QStringLiteral("plan/maxSlices");
 const QString kForModel = QStringLiteral("plan/forModel");
 const QString kAbMode = QStringLiteral("chat/abMode");
+const QString kPlainTextAnswers = QStringLiteral("chat/plainTextAnswers");
 const QString kRecent = QStringLiteral("files/recent");
 const QString kLastDir = QStringLiteral("files/lastDir");
 const QString kGeometry = QStringLiteral("window/geometry");
@@ -58,6 +59,7 @@ Preferences AppSettings::preferences() const
     prefs.device = s.value(kDevice, QStringLiteral("auto")).toString();
     prefs.dtype = s.value(kDtype, QStringLiteral("auto")).toString();
     prefs.language = initialLanguage(s.value(kLanguage).toString());
+    prefs.plainTextAnswers = s.value(kPlainTextAnswers, false).toBool();
     return prefs;
 }
 
@@ -77,6 +79,7 @@ void AppSettings::setPreferences(const Preferences &prefs)
     s.setValue(kDevice, prefs.device);
     s.setValue(kDtype, prefs.dtype);
     s.setValue(kLanguage, prefs.language);
+    s.setValue(kPlainTextAnswers, prefs.plainTextAnswers);
 }
 
 void AppSettings::setLanguage(const QString &code)

@@ -3,8 +3,8 @@
 //
 // Key names and stored values are those of every earlier version, so a user's settings survive updates:
 //   generation/{maxNewTokens,temperature,topK,topP,repetitionPenalty,seed,stopStrings},
-//   model/{device,dtype,folder}, ui/language, plan/{policy,maxSlices,forModel}, chat/abMode,
-//   files/{recent,lastDir}, window/{geometry,state}.
+//   model/{device,dtype,folder}, ui/language, plan/{policy,maxSlices,forModel},
+//   chat/{abMode,plainTextAnswers}, files/{recent,lastDir}, window/{geometry,state}.
 // Not a singleton: the window makes one and hands it to what needs it (tests pass a temporary .ini file).
 #pragma once
 
@@ -29,6 +29,7 @@ struct Preferences
     QString device = QStringLiteral("auto");
     QString dtype = QStringLiteral("auto");
     QString language = QStringLiteral("en");
+    bool plainTextAnswers = false; // show answers as typed, not rendered as Markdown
 };
 
 // The slicing the user chose in the plan panel, and the model (its folder) it was chosen with.

@@ -4,8 +4,6 @@
 #include "mainwindow.h"
 #include "session.h"
 
-#include "uhdlens/model_facts.h"
-
 #include <QApplication>
 #include <QClipboard>
 #include <QCursor>
@@ -272,11 +270,9 @@ void CaptureTranscriber::askWhenReady()
     m_connections << connect(session, &Session::generationFinished, this,
                              &CaptureTranscriber::onGenerationFinished);
     m_popup->showStatus(tr("Transcribing…"), -1);
-    // The family's own transcription prompt (the family table's transcriptionPrompt column), as the
-    // Transcribe button asks it.
-    if (!session->ask(QString::fromStdString(transcriptionPrompt(info->family)))) {
-        const QString reason =
-            doc->turns.size() > m_turnIndex ? doc->turns[m_turnIndex].answer.error : QString();
+    // The family's own transcription prompt, with a page's worth of new tokens, as the Transcribe button asks it.
+    if (!session->transcribe()) {
+        const QString reason = doc->turns.size() > m_turnIndex ? doc->turns[m_turnIndex].answer.error : QString();
         m_popup->showFailure(reason.isEmpty() ? tr("The question could not be asked.") : reason);
         finish(false);
     }

@@ -15,6 +15,8 @@ void registerEngineMetaTypes()
     qRegisterMetaType<uhdlens::SlicePlan>();
     qRegisterMetaType<uhdlens::AskResult>();
     qRegisterMetaType<uhdlens::ui::AskRequest>();
+    qRegisterMetaType<uhdlens::ui::BatchRequest>();
+    qRegisterMetaType<uhdlens::batch::Record>();
 }
 
 EngineWorker::EngineWorker(QObject *parent) : QObject(parent)
@@ -120,21 +122,29 @@ void EngineWorker::forgetDocument(int documentId)
     m_conversations.erase({documentId, 1});
 }
 
-void EngineWorker::ask(const uhdlens::ui::AskRequest &request)
+bool EngineWorker::beginRequest(quint64 id)
 {
-    const quint64 id = request.id;
     if (isCancelled(id)) {
-        AskResult result;
-        result.cancelled = true;
-        result.stopReason = uhdlens::StopReason::Cancelled;
         endRequest(id);
-        Q_EMIT finished(id, result);
-        return;
+        return false;
     }
     m_cancelCurrent.store(false);
     m_running.store(id);
     if (isCancelled(id)) // a cancel between the first check and the reset
         m_cancelCurrent.store(true);
+    return true;
+}
+
+void EngineWorker::ask(const uhdlens::ui::AskRequest &request)
+{
+    const quint64 id = request.id;
+    if (!beginRequest(id)) {
+        AskResult result;
+        result.cancelled = true;
+        result.stopReason = uhdlens::StopReason::Cancelled;
+        Q_EMIT finished(id, result);
+        return;
+    }
     Q_EMIT started(id);
     if (!m_model) {
         endRequest(id);
@@ -170,6 +180,73 @@ void EngineWorker::runRequest(const uhdlens::ui::AskRequest &request)
         Q_EMIT failed(id, errorText(e));
     } catch (const std::exception &e) {
         Q_EMIT failed(id, unexpectedErrorText(e.what()));
+    }
+}
+
+void EngineWorker::runBatch(const uhdlens::ui::BatchRequest &request)
+{
+    namespace batch = uhdlens::batch;
+    const quint64 id = request.id;
+    if (!beginRequest(id)) {
+        Q_EMIT batchFinished(id, 0, 0, true);
+        return;
+    }
+    if (!m_model) {
+        endRequest(id);
+        Q_EMIT batchFailed(id, noModelText());
+        return;
+    }
+    try {
+        const std::string outPath = request.outPath.toStdString();
+        const std::optional<batch::Format> format = batch::formatForPath(outPath);
+        if (!format) {
+            endRequest(id);
+            Q_EMIT batchFailed(
+                id,
+                tr("Cannot tell the output format of %1: name it .jsonl, .csv or .md.").arg(request.outPath));
+            return;
+        }
+        // Walking big folders reads the first bytes of every file: here, off the GUI thread.
+        std::vector<std::string> paths;
+        for (const QString &p : request.paths)
+            paths.push_back(p.toStdString());
+        batch::InputScan scan = batch::collectInputs(paths);
+        if (scan.inputs.empty()) {
+            endRequest(id);
+            Q_EMIT batchFailed(id,
+                               tr("No image found in the given files and folders (%n other file(s) skipped).",
+                                  nullptr, scan.skippedNonImages));
+            return;
+        }
+        const ModelInfo &info = m_model->info();
+        batch::RunSettings run;
+        run.model = info.modelDir;
+        run.transcribe = request.transcribe;
+        run.question = request.transcribe ? transcriptionPrompt(info.family) : request.question.toStdString();
+        run.policy = request.policy ? request.policy->name() : std::string();
+        run.maxSlices = request.maxSlices;
+        run.maxNewTokens = request.settings.maxNewTokens;
+        auto writer = batch::Writer::create(outPath, *format, run);
+        Q_EMIT batchStarted(id, static_cast<int>(scan.inputs.size()), scan.skippedNonImages,
+                            QString::fromStdString(run.question));
+        batch::RunCallbacks callbacks;
+        callbacks.started = [this, id](std::size_t index, const batch::Input &in) {
+            Q_EMIT batchImageStarted(id, static_cast<int>(index), QString::fromStdString(in.path));
+        };
+        callbacks.written = [this, id](std::size_t index, const batch::Record &record) {
+            Q_EMIT batchRecord(id, static_cast<int>(index), record);
+        };
+        callbacks.cancel = &m_cancelCurrent;
+        const batch::Job job{run.question, request.policy, request.settings};
+        const batch::RunSummary summary = batch::run(m_model, scan.inputs, job, *writer, callbacks);
+        endRequest(id);
+        Q_EMIT batchFinished(id, summary.written, summary.failed, summary.interrupted);
+    } catch (const Error &e) {
+        endRequest(id);
+        Q_EMIT batchFailed(id, errorText(e));
+    } catch (const std::exception &e) {
+        endRequest(id);
+        Q_EMIT batchFailed(id, unexpectedErrorText(e.what()));
     }
 }
 

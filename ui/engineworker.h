@@ -1,8 +1,8 @@
 // UHD Lens UI — the engine on its own thread.
 //
-// EngineWorker is a QObject that lives in a dedicated QThread (EngineThread starts it). The GUI talks to it only
-// through queued slot calls and queued signals, so a model load or a generation never blocks the GUI thread.
-// Requests queue in the worker's event loop and run one at a time, in order.
+// EngineWorker is a QObject that lives in a dedicated QThread (EngineThread starts it). The GUI talks to it
+// only through queued slot calls and queued signals, so a model load or a generation never blocks the GUI
+// thread. Requests queue in the worker's event loop and run one at a time, in order.
 //
 // Cancellation is the exception to "only queued calls": cancel() and cancelAll() are thread-safe and may be
 // called from the GUI thread at any moment. cancel(id) stops one request: if it runs, through the atomic flag
@@ -10,8 +10,13 @@
 // when its turn comes; the others run on. cancelAll() does that for every request issued so far. Either way
 // the request ends with finished(id, result with cancelled = true). A model switch is cancelAll() +
 // loadModel(): the running request stops, queued ones drop, then the load runs.
+//
+// A batch run (runBatch, uhdlens/batch.h) is one request too: it takes its id from nextRequestId(), runs the
+// images one after the other with the loaded model, and cancel(id) stops it inside the current image (which
+// gets no record, so the output file stays a valid file of complete records). Questions asked meanwhile wait.
 #pragma once
 
+#include "uhdlens/batch.h"
 #include "uhdlens/engine.h"
 
 #include <QImage>
@@ -19,6 +24,7 @@
 #include <QMutex>
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <QThread>
 
 #include <atomic>
@@ -26,6 +32,9 @@
 #include <memory>
 #include <set>
 #include <utility>
+
+// Declared before the worker's signals use it (queued connections copy it).
+Q_DECLARE_METATYPE(uhdlens::batch::Record)
 
 namespace uhdlens::ui {
 
@@ -40,6 +49,19 @@ struct AskRequest
     QString question;
     GenerationSettings settings;
     bool restartContext = false; // regenerate: forget earlier turns, ask again with the same image tokens
+};
+
+// A batch run over files and folders (the app's Batch dialog).
+struct BatchRequest
+{
+    quint64 id = 0;
+    QStringList paths;                 // image files and folders (folders recursively, images by content)
+    QString outPath;                   // .jsonl | .csv | .md (batch::formatForPath); created or replaced
+    QString question;                  // asked about every image, unless `transcribe`
+    bool transcribe = false;           // ask the loaded model's family transcription prompt instead
+    std::optional<SlicePolicy> policy; // nullopt: the model's own slicing
+    int maxSlices = -1; // as recorded in the file (RunSettings::maxSlices), -1: the policy's own
+    GenerationSettings settings;
 };
 
 class EngineWorker : public QObject
@@ -68,6 +90,10 @@ public Q_SLOTS:
     void unloadModel();
     void ask(const uhdlens::ui::AskRequest &request);
     void forgetDocument(int documentId);
+    // Runs a batch with the loaded model: batchStarted, then per image batchImageStarted and batchRecord
+    // (after the record is in the file), then batchFinished; batchFailed when it cannot start (no model, no
+    // image, the output cannot be written) or a write fails midway (the records before stay in the file).
+    void runBatch(const uhdlens::ui::BatchRequest &request);
 
 Q_SIGNALS:
     void loadProgress(double fraction, const QString &stage);
@@ -86,9 +112,16 @@ Q_SIGNALS:
     void token(quint64 requestId, const QString &piece);
     void finished(quint64 requestId, const uhdlens::AskResult &result);
     void failed(quint64 requestId, const QString &message);
+    void batchStarted(quint64 requestId, int total, int skippedNonImages, const QString &question);
+    void batchImageStarted(quint64 requestId, int index, const QString &path);
+    void batchRecord(quint64 requestId, int index, const uhdlens::batch::Record &record);
+    void batchFinished(quint64 requestId, int written, int failed, bool interrupted);
+    void batchFailed(quint64 requestId, const QString &message);
 
 private:
     bool isCancelled(quint64 id) const;
+    // Marks `id` as the running request; false (and the request is over) when it was cancelled while waiting.
+    bool beginRequest(quint64 id);
     void runRequest(const uhdlens::ui::AskRequest &request);
     void endRequest(quint64 id);
 
@@ -126,3 +159,4 @@ Q_DECLARE_METATYPE(uhdlens::ModelInfo)
 Q_DECLARE_METATYPE(uhdlens::SlicePlan)
 Q_DECLARE_METATYPE(uhdlens::AskResult)
 Q_DECLARE_METATYPE(uhdlens::ui::AskRequest)
+Q_DECLARE_METATYPE(uhdlens::ui::BatchRequest)

@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "appsettings.h"
+#include "batchdialog.h"
 #include "chatpanel.h"
 #include "errortext.h"
 #include "imageloader.h"
@@ -112,6 +113,12 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
                 openImage(image, name, path, preview);
                 if (!path.isEmpty())
                     addRecentFile(path);
+                const QString key = QFileInfo(path).absoluteFilePath();
+                if (!path.isEmpty() && m_pendingResults.contains(key) && currentDocument() &&
+                    currentDocument()->path == path) {
+                    const auto [question, answer] = m_pendingResults.take(key);
+                    m_session->addRecordedTurn(currentDocument()->id, question, answer);
+                }
             });
     connect(m_loader, &ImageLoader::failed, this, [this](const QString &name, const QString &message) {
         showError(tr("Cannot open image"), tr("%1 could not be opened.").arg(name) + QLatin1Char('\n') + message);
@@ -137,6 +144,7 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     connect(m_canvas, &SliceCanvas::zoomChanged, this, [this] { updateStatus(); });
 
     connect(m_chatPanel, &ChatPanel::askRequested, this, &MainWindow::ask);
+    connect(m_chatPanel, &ChatPanel::transcribeRequested, this, &MainWindow::transcribe);
     connect(m_chatPanel, &ChatPanel::stopRequested, this, &MainWindow::stop);
     connect(m_chatPanel, &ChatPanel::regenerateRequested, this, &MainWindow::regenerate);
     connect(m_chatPanel, &ChatPanel::clearRequested, m_session, &Session::clearConversation);
@@ -253,6 +261,8 @@ void MainWindow::createActions()
     m_exportMdAction = make(QKeySequence(Qt::CTRL | Qt::Key_E), QStringLiteral("document-save-as"),
                             [this] { exportDialog(false); });
     m_exportJsonAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), QString(), [this] { exportDialog(true); });
+    m_batchAction =
+        make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B), QString(), [this] { openBatchDialog(); });
     m_quitAction = make(QKeySequence::Quit, QStringLiteral("application-exit"), [this] { close(); });
     m_quitAction->setMenuRole(QAction::QuitRole);
     if (m_quitAction->shortcut().isEmpty()) // the platform has no standard Quit key (e.g. offscreen, some desktops)
@@ -328,6 +338,8 @@ void MainWindow::createMenus()
     m_fileMenu->addAction(m_exportMdAction);
     m_fileMenu->addAction(m_exportJsonAction);
     m_fileMenu->addSeparator();
+    m_fileMenu->addAction(m_batchAction);
+    m_fileMenu->addSeparator();
     m_fileMenu->addAction(m_closeAction);
     m_fileMenu->addAction(m_quitAction);
 
@@ -349,8 +361,9 @@ void MainWindow::createMenus()
     m_modelMenu->addAction(m_unloadModelAction);
 
     m_chatMenu = menuBar()->addMenu(QString());
-    for (QAction *a : {m_chatPanel->sendAction(), m_chatPanel->stopAction(), m_chatPanel->regenerateAction(),
-                       m_chatPanel->copyAction(), m_chatPanel->abAction(), m_chatPanel->clearAction()})
+    for (QAction *a : {m_chatPanel->sendAction(), m_chatPanel->transcribeAction(), m_chatPanel->stopAction(),
+                       m_chatPanel->regenerateAction(), m_chatPanel->copyAction(), m_chatPanel->abAction(),
+                       m_chatPanel->clearAction()})
         m_chatMenu->addAction(a);
     m_chatMenu->addAction(m_focusQuestionAction);
 
@@ -442,6 +455,10 @@ void MainWindow::retranslateUi()
     m_closeAction->setText(tr("Close &Image"));
     m_exportMdAction->setText(tr("Export Conversation as &Markdown…"));
     m_exportJsonAction->setText(tr("Export Conversation as &JSON…"));
+    m_batchAction->setText(tr("&Batch…"));
+    m_batchAction->setToolTip(
+        tr("Ask one question (or transcribe) about every image in folders and files, into a "
+           "JSON lines, CSV or Markdown file (Ctrl+Shift+B)"));
     m_quitAction->setText(tr("&Quit"));
     m_zoomInAction->setText(tr("Zoom &In"));
     m_zoomOutAction->setText(tr("Zoom &Out"));
@@ -522,6 +539,7 @@ void MainWindow::updateStatus()
 void MainWindow::loadSettings()
 {
     m_prefs = m_settings->preferences();
+    m_chatPanel->setPlainTextAnswers(m_prefs.plainTextAnswers);
     if (m_prefs.language != currentLanguage())
         applyLanguage(m_prefs.language);
     m_session->setGenerationSettings(m_prefs.generation);
@@ -550,6 +568,7 @@ void MainWindow::setPreferences(const Preferences &prefs)
 {
     const QString language = prefs.language;
     m_prefs = prefs;
+    m_chatPanel->setPlainTextAnswers(m_prefs.plainTextAnswers);
     m_session->setGenerationSettings(m_prefs.generation);
     m_session->setComputeOptions(m_prefs.device, m_prefs.dtype);
     if (language != currentLanguage())
@@ -1050,6 +1069,62 @@ void MainWindow::ask(const QString &question)
         m_chatPanel->setQuestion(QString());
         m_chatPanel->setCacheBadgeVisible(false);
     }
+}
+
+void MainWindow::transcribe()
+{
+    if (m_session->transcribe())
+        m_chatPanel->setCacheBadgeVisible(false);
+}
+
+BatchDialog *MainWindow::openBatchDialog()
+{
+    if (!m_batchDialog) {
+        m_batchDialog = new BatchDialog(m_session, this);
+        connect(m_batchDialog, &BatchDialog::openResultRequested, this, &MainWindow::openBatchResult);
+    }
+    m_batchDialog->show(); // non-modal: the window stays usable while a batch runs
+    m_batchDialog->raise();
+    m_batchDialog->activateWindow();
+    return m_batchDialog;
+}
+
+void MainWindow::openBatchResult(const QString &path, const QString &question, const batch::Record &record)
+{
+    AnswerRecord answer;
+    const bool ok = record.status == batch::Status::Ok;
+    answer.state = ok ? AnswerState::Finished : AnswerState::Failed;
+    answer.text = QString::fromStdString(record.answer);
+    answer.error = ok ? QString() : QString::fromStdString(record.error);
+    answer.policyName = QString::fromStdString(record.policy);
+    answer.stopReason = QString::fromStdString(record.stopReason);
+    answer.imageTokens = record.visualTokens;
+    answer.promptTokens = record.promptTokens;
+    answer.generatedTokens = record.generatedTokens;
+    answer.encodeMs = record.encodeMs;
+    answer.totalMs = record.totalMs;
+    if (record.decodeMs > 0)
+        answer.decodeTokensPerSecond = record.generatedTokens * 1000.0 / record.decodeMs;
+    // Already open: show it there. Else open it; the answer joins it once it has decoded
+    // (ImageLoader::loaded).
+    const QString key = QFileInfo(path).absoluteFilePath();
+    for (int row = 0; row < m_strip->count(); ++row) {
+        const ImageDocument *doc = m_session->document(m_strip->item(row)->data(Qt::UserRole).toInt());
+        if (doc && !doc->path.isEmpty() && QFileInfo(doc->path).absoluteFilePath() == key) {
+            selectDocument(row);
+            const bool shown = !doc->turns.empty() && doc->turns.back().question == question &&
+                               doc->turns.back().answer.text == answer.text;
+            if (!shown)
+                m_session->addRecordedTurn(doc->id, question, answer);
+            raise();
+            activateWindow();
+            return;
+        }
+    }
+    m_pendingResults.insert(key, {question, answer});
+    openFiles({path});
+    raise();
+    activateWindow();
 }
 
 void MainWindow::regenerate()

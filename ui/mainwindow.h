@@ -7,17 +7,23 @@
 // answers on the engine thread (EngineWorker), dialogs open non-modally (open(), never exec()).
 #pragma once
 
+#include "engineworker.h" // batch::Record as a meta-type
 #include "imagedocument.h"
 #include "session.h"
+
 #include "settingsdialog.h"
+#include "uhdlens/batch.h"
 
 #include "uhdlens/engine.h"
 #include "uhdlens/preprocess.h"
 
 #include <QMainWindow>
 
+#include <QHash>
+
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 class QAction;
@@ -32,6 +38,7 @@ class QToolBar;
 namespace uhdlens::ui {
 
 class AppSettings;
+class BatchDialog;
 class ChatPanel;
 class EngineWorker;
 class ImageLoader;
@@ -69,6 +76,8 @@ public:
     // True when a load started.
     bool openModel(const QString &path, const QString &mmproj = {});
     void ask(const QString &question);
+    // Asks the loaded model's transcription prompt about the current image (the Transcribe button).
+    void transcribe();
     void stop();
     void regenerate();
     bool isGenerating() const { return m_session->isGenerating(); }
@@ -89,6 +98,12 @@ public:
     QString exportMarkdown(const QString &path) const;
     QString exportJson(const QString &path) const;
 
+    // File > Batch…: shows the (one) Batch dialog, made on first use.
+    BatchDialog *openBatchDialog();
+    BatchDialog *batchDialog() const { return m_batchDialog; }
+    // Opens the image at `path` (or shows it, if open) with a batch run's record of it as a finished answer.
+    void openBatchResult(const QString &path, const QString &question, const uhdlens::batch::Record &record);
+
     void setLanguage(const QString &code);
     QString language() const { return m_prefs.language; }
     const Preferences &preferences() const { return m_prefs; }
@@ -106,6 +121,7 @@ public:
     void selectDocument(int index);
     QString lastError() const { return m_lastError; }
     QMenu *fileMenu() const { return m_fileMenu; }
+    QAction *batchAction() const { return m_batchAction; }
 
 Q_SIGNALS:
     void planShown();
@@ -174,6 +190,9 @@ private:
     PlanPanel *m_planPanel = nullptr;
     ChatPanel *m_chatPanel = nullptr;
     ModelPanel *m_modelPanel = nullptr;
+    BatchDialog *m_batchDialog = nullptr;
+    // Batch results waiting for their image to decode (ImageLoader is asynchronous), by absolute path.
+    QHash<QString, std::pair<QString, AnswerRecord>> m_pendingResults;
     QListWidget *m_strip = nullptr;
     QDockWidget *m_stripDock = nullptr;
     QDockWidget *m_planDock = nullptr;
@@ -201,6 +220,7 @@ private:
     QAction *m_closeAction = nullptr;
     QAction *m_exportMdAction = nullptr;
     QAction *m_exportJsonAction = nullptr;
+    QAction *m_batchAction = nullptr;
     QAction *m_quitAction = nullptr;
     QAction *m_zoomInAction = nullptr;
     QAction *m_zoomOutAction = nullptr;

@@ -4,6 +4,8 @@
 #include "conversationexport.h"
 #include "engineworker.h"
 
+#include "uhdlens/batch.h"
+
 #include <QCoreApplication>
 #include <QSaveFile>
 #include <QTimer>
@@ -283,6 +285,40 @@ bool Session::ask(const QString &question)
     return askWith(question, false);
 }
 
+QString Session::transcriptionPrompt() const
+{
+    return m_modelInfo ? QString::fromStdString(uhdlens::transcriptionPrompt(m_modelInfo->family))
+                       : QString();
+}
+
+bool Session::transcribe()
+{
+    const QString prompt = transcriptionPrompt();
+    if (prompt.isEmpty())
+        return false;
+    // A page is long: at least as many new tokens as `uhdlens-cli batch --transcribe` allows, for this
+    // question.
+    const GenerationSettings saved = m_generation;
+    m_generation.maxNewTokens = std::max(m_generation.maxNewTokens, batch::kTranscribeMaxNewTokens);
+    const bool sent = ask(prompt);
+    m_generation = saved;
+    return sent;
+}
+
+void Session::addRecordedTurn(int documentId, const QString &question, const AnswerRecord &answer)
+{
+    ImageDocument *doc = document(documentId);
+    if (!doc)
+        return;
+    ChatTurn turn;
+    turn.question = question;
+    turn.askedAt = QDateTime::currentDateTime();
+    turn.answer = answer;
+    turn.answer.requestId = 0; // no engine request stands behind it
+    doc->turns.push_back(std::move(turn));
+    Q_EMIT transcriptChanged(documentId, true);
+}
+
 bool Session::regenerate()
 {
     ImageDocument *doc = currentDocument();
@@ -373,7 +409,9 @@ bool Session::askWith(const QString &question, bool restartContext)
 
 void Session::stopAll()
 {
-    engine()->cancelAll();
+    // The session's own requests only: a batch run on the same engine thread goes on (its dialog cancels it).
+    for (auto it = m_requests.cbegin(); it != m_requests.cend(); ++it)
+        engine()->cancel(it.key());
     if (isGenerating())
         Q_EMIT progressChanged(tr("Stopping…"), -1);
 }

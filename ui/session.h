@@ -100,10 +100,19 @@ public:
     // view). Returns true when the question went to the engine (false: no image, an empty question, or no
     // model, which is recorded as the answer's error and reported by askRefused).
     bool ask(const QString &question);
+    // The loaded model family's transcription prompt (uhdlens::transcriptionPrompt: the text in reading
+    // order, tables as Markdown); empty without a model.
+    QString transcriptionPrompt() const;
+    // Asks transcriptionPrompt() about the current image, with at least batch::kTranscribeMaxNewTokens new
+    // tokens allowed; false as ask() (also without a model).
+    bool transcribe();
+    // Shows an answer given elsewhere (a batch run's record) as a finished turn of image `documentId`. It is
+    // shown only: the engine's conversation of the image does not hold it.
+    void addRecordedTurn(int documentId, const QString &question, const AnswerRecord &answer);
     // Asks the current image's last question again from a fresh context (a new seed when sampling); false
     // when there is nothing to regenerate or answers are still running.
     bool regenerate();
-    void stopAll();                 // every request, queued or running
+    void stopAll();                 // every question of the session, queued or running (not a batch run)
     void cancelRequest(quint64 id); // one request
     bool isGenerating() const { return !m_requests.isEmpty(); }
     QList<quint64> requestsOf(int documentId) const; // not yet ended, in the order asked

@@ -2,6 +2,7 @@
 
 #include "language.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -57,9 +58,13 @@ SettingsDialog::SettingsDialog(const Preferences &prefs, QWidget *parent) : QDia
     for (const QString &code : availableLanguages())
         m_language->addItem(nativeLanguageName(code), code);
     m_language->setCurrentIndex(std::max(0, m_language->findData(prefs.language)));
+    m_plainText = new QCheckBox(this);
+    m_plainText->setObjectName(QStringLiteral("plainTextAnswers"));
+    m_plainText->setChecked(prefs.plainTextAnswers);
     for (QWidget *w : std::initializer_list<QWidget *>{m_maxTokens, m_temperature, m_topK, m_topP, m_repetition,
                                                       m_seed, m_stops, m_device, m_dtype, m_language})
         m_form->addRow(new QLabel(this), w);
+    m_form->addRow(m_plainText);
     layout->addLayout(m_form);
     m_note = new QLabel(this);
     m_note->setWordWrap(true);
@@ -89,6 +94,10 @@ void SettingsDialog::retranslateUi()
         if (auto *label = qobject_cast<QLabel *>(m_form->itemAt(row, QFormLayout::LabelRole)->widget()))
             label->setText(labels[row]);
     }
+    m_plainText->setText(tr("Show answers as plain text"));
+    m_plainText->setToolTip(
+        tr("Show answers as the model wrote them instead of rendering their Markdown (tables, "
+           "code blocks, lists)"));
     m_note->setText(tr("Device and precision apply the next time a model is loaded."));
 }
 
@@ -106,6 +115,7 @@ Preferences SettingsDialog::preferences() const
     p.device = m_device->currentData().toString();
     p.dtype = m_dtype->currentData().toString();
     p.language = m_language->currentData().toString();
+    p.plainTextAnswers = m_plainText->isChecked();
     return p;
 }
 

@@ -1,10 +1,12 @@
-// UHD Lens UI — preferences: generation settings, compute device and precision, language. Non-modal.
+// UHD Lens UI — preferences: generation settings, compute device and precision, language, how answers show.
+// Non-modal.
 #pragma once
 
 #include "appsettings.h" // Preferences
 
 #include <QDialog>
 
+class QCheckBox;
 class QComboBox;
 class QDialogButtonBox;
 class QDoubleSpinBox;
@@ -39,6 +41,7 @@ private:
     QComboBox *m_device = nullptr;
     QComboBox *m_dtype = nullptr;
     QComboBox *m_language = nullptr;
+    QCheckBox *m_plainText = nullptr;
     QLabel *m_note = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
 };

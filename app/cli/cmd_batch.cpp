@@ -14,7 +14,6 @@
 #include "uhdlens/batch.h"
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
-#include "uhdlens/image_io.h"
 #include "uhdlens/model_facts.h"
 
 #include <QCommandLineParser>
@@ -112,70 +111,6 @@ private:
     Clock::time_point m_start;
 };
 
-batch::Record errorRecord(const std::string &file, uhdlens::ErrorCode code, const std::string &message)
-{
-    batch::Record r;
-    r.file = file;
-    r.status = batch::Status::Error;
-    r.errorCode = uhdlens::errorCodeName(code);
-    r.error = message;
-    return r;
-}
-
-// One image: read, plan, ask. Returns nullopt when the answer was cancelled (no record: --resume redoes it).
-std::optional<batch::Record> processImage(const std::shared_ptr<const uhdlens::Model> &model,
-                                          const std::string &path, const std::string &question,
-                                          const std::optional<uhdlens::SlicePolicy> &policy,
-                                          const uhdlens::GenerationSettings &settings)
-{
-    batch::Record r;
-    r.file = path;
-    const auto t0 = Clock::now();
-    try {
-        const QString qpath = QString::fromStdString(path);
-        const uhdlens::ImageInfo info = uhdlens::probeImage(qpath);
-        r.format = info.format.toStdString();
-        const QImage image = uhdlens::loadImage(qpath);
-        r.width = image.width();
-        r.height = image.height();
-        r.readMs = msSince(t0);
-
-        const auto tPlan = Clock::now();
-        const uhdlens::SlicePlan plan = model->plan({image.width(), image.height()}, policy);
-        r.policy = plan.policy.name();
-        r.gridCols = plan.grid ? plan.grid->cols : 0;
-        r.gridRows = plan.grid ? plan.grid->rows : 0;
-        r.slices = plan.sliceCount();
-        r.visualTokens = model->imagePositions(plan);
-        r.planMs = msSince(tPlan);
-
-        uhdlens::Conversation chat(model); // a fresh conversation: no image or history carries over
-        chat.setImage(image, plan, path);
-        uhdlens::AskCallbacks cb;
-        cb.cancel = &g_stop;
-        const uhdlens::AskResult a = chat.ask(question, settings, cb);
-        if (a.cancelled)
-            return std::nullopt;
-        r.answer = a.answer;
-        r.stopReason = uhdlens::nameOf(a.stopReason);
-        r.promptTokens = a.promptTokens;
-        r.generatedTokens = a.generatedTokens;
-        r.encodeMs = a.encodeMs;
-        r.prefillMs = a.prefillMs;
-        r.decodeMs = a.decodeMs;
-    } catch (const uhdlens::Error &e) {
-        r.status = batch::Status::Error;
-        r.errorCode = uhdlens::errorCodeName(e.code());
-        r.error = e.what();
-    } catch (const std::exception &e) { // e.g. std::bad_alloc on a huge image: one record, the run goes on
-        r.status = batch::Status::Error;
-        r.errorCode = uhdlens::errorCodeName(uhdlens::ErrorCode::Internal);
-        r.error = e.what();
-    }
-    r.totalMs = msSince(t0);
-    return r;
-}
-
 std::string absoluteFolder(const std::string &dir)
 {
     return std::filesystem::absolute(dir).lexically_normal().string();
@@ -244,7 +179,7 @@ int runBatch(const QStringList &args)
     if (parser.isSet(resumeOpt) && parser.isSet(forceOpt))
         return usageError(cmd, QStringLiteral("--resume and --force exclude each other"));
     uhdlens::GenerationSettings gen;
-    gen.maxNewTokens = transcribe ? 1024 : 256; // the engine stops at the context's end either way
+    gen.maxNewTokens = transcribe ? batch::kTranscribeMaxNewTokens : 256;
     if (parser.isSet(maxNewOpt)) {
         bool ok = false;
         gen.maxNewTokens = parser.value(maxNewOpt).toInt(&ok);
@@ -342,39 +277,24 @@ int runBatch(const QStringList &args)
         std::fprintf(stderr, ", %d non-image files skipped", scan.skippedNonImages);
     std::fprintf(stderr, "; question: %s\n", run.question.c_str());
 
-    // --- the run ---
+    // --- the run (the loop is uhdlens::batch::run, shared with the app's Batch dialog) ---
     Progress progress(int(todo.size()));
-    int failed = 0, written = 0;
-    bool interrupted = false;
-    for (const batch::Input &in : todo) {
-        if (g_stop.load()) {
-            interrupted = true;
-            break;
-        }
-        std::optional<batch::Record> rec;
-        progress.start(in.path);
-        if (!in.error.empty())
-            rec = errorRecord(in.path, in.code, in.error);
-        else
-            rec = processImage(model, in.path, run.question, policy, gen);
-        if (!rec) {
-            interrupted = true;
-            break;
-        }
-        try {
-            writer->append(*rec);
-        } catch (const uhdlens::Error &e) {
-            progress.finish();
-            std::fprintf(stderr, "uhdlens-cli batch: %s\n", e.what());
-            return 1;
-        }
-        ++written;
-        failed += rec->status == batch::Status::Error;
-        progress.done(*rec);
+    batch::RunCallbacks callbacks;
+    callbacks.started = [&](std::size_t, const batch::Input &in) { progress.start(in.path); };
+    callbacks.written = [&](std::size_t, const batch::Record &r) { progress.done(r); };
+    callbacks.cancel = &g_stop;
+    const batch::Job job{run.question, policy, gen};
+    batch::RunSummary summary;
+    try {
+        summary = batch::run(model, todo, job, *writer, callbacks);
+    } catch (const uhdlens::Error &e) {
+        progress.finish();
+        std::fprintf(stderr, "uhdlens-cli batch: %s\n", e.what());
+        return 1;
     }
     progress.finish();
-    interrupted = interrupted || (g_stop.load() && written < int(todo.size()));
-    if (interrupted) {
+    const int written = summary.written, failed = summary.failed;
+    if (summary.interrupted) {
         std::fprintf(stderr,
                      "batch: interrupted after %d of %d images; %s is complete up to there, continue with "
                      "--resume\n",

@@ -1,6 +1,9 @@
 // uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR|FILE [--mmproj FILE]] [--capture
-// [--transcribe]] [--screenshot FILE]`. One instance per user and display: a second launch hands its
-// arguments to the running one (ui/singleinstance.h) unless --standalone or --screenshot is given.
+// [--transcribe]] [--screenshot FILE]`; `--batch PATH --batch-out FILE [--ask QUESTION]` runs the Batch
+// dialog once the model is loaded. One instance per user and display: a second launch hands its arguments to
+// the running one (ui/singleinstance.h) unless --standalone is given or the launch is scripted (--screenshot,
+// --batch, --ask, --demo-answer).
+#include "batchdialog.h"
 #include "capturetranscribe.h"
 #include "chatpanel.h"
 #include "mainwindow.h"
@@ -12,6 +15,8 @@
 #include <QClipboard>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QDockWidget>
+#include <QFile>
 #include <QFileInfo>
 #include <QStatusBar>
 #include <QTimer>
@@ -66,9 +71,27 @@ int main(int argc, char **argv)
     QCommandLineOption standaloneOption(
         QStringLiteral("standalone"),
         QApplication::translate("main", "Do not hand the arguments to a running UHD Lens; start a new one."));
+    QCommandLineOption batchOption(
+        QStringLiteral("batch"),
+        QApplication::translate("main",
+                                "Open the Batch dialog on PATH (a folder or an image) and run it once the "
+                                "model is loaded: --ask is the question, else the model's transcription "
+                                "prompt (with --screenshot: grab the dialog when the run ends)."),
+        QStringLiteral("PATH"));
+    QCommandLineOption batchOutOption(
+        QStringLiteral("batch-out"),
+        QApplication::translate("main", "The --batch output file: .jsonl, .csv or .md."),
+        QStringLiteral("FILE"));
+    QCommandLineOption demoAnswerOption(
+        QStringLiteral("demo-answer"),
+        QApplication::translate("main",
+                                "Show the Markdown text in FILE as a recorded answer about the first image "
+                                "(for documentation screenshots: it is not the model's answer)."),
+        QStringLiteral("FILE"));
     const QList<QCommandLineOption> allOptions = {
-        modelOption, mmprojOption, screenshotOption, sizeOption,       noModelOption,
-        askOption,   abOption,     captureOption,    transcribeOption, standaloneOption};
+        modelOption,   mmprojOption,     screenshotOption, sizeOption,     noModelOption,
+        askOption,     abOption,         batchOption,      batchOutOption, demoAnswerOption,
+        captureOption, transcribeOption, standaloneOption};
     parser.addOptions(allOptions);
     parser.addPositionalArgument(QStringLiteral("images"), QApplication::translate("main", "Image files to open."),
                                  QStringLiteral("[IMAGE...]"));
@@ -77,8 +100,10 @@ int main(int argc, char **argv)
     // A running UHD Lens takes this launch's arguments (file paths made absolute: its working folder
     // differs).
     const bool screenshot = parser.isSet(screenshotOption);
+    const bool scripted =
+        screenshot || parser.isSet(batchOption) || parser.isSet(askOption) || parser.isSet(demoAnswerOption);
     uhdlens::ui::SingleInstance instance(uhdlens::ui::SingleInstance::defaultServerName());
-    if (!parser.isSet(standaloneOption) && !screenshot) {
+    if (!parser.isSet(standaloneOption) && !scripted) {
         QStringList forwarded = QApplication::arguments();
         for (QString &arg : forwarded)
             if (!arg.startsWith(QLatin1Char('-')) && QFileInfo::exists(arg))
@@ -159,7 +184,69 @@ int main(int argc, char **argv)
     const QString question = parser.value(askOption);
     if (parser.isSet(abOption))
         window.chatPanel()->setAbMode(true);
-    if (screenshot || !question.isEmpty()) {
+    if (parser.isSet(demoAnswerOption)) {
+        QFile demo(parser.value(demoAnswerOption));
+        if (!demo.open(QIODevice::ReadOnly)) {
+            std::fprintf(stderr, "cannot read %s\n", qPrintable(demo.fileName()));
+            return 2;
+        }
+        const QString text = QString::fromUtf8(demo.readAll());
+        QObject::connect(&window, &uhdlens::ui::MainWindow::documentOpened, &window, [&window, text](int id) {
+            static bool once = false;
+            if (once)
+                return;
+            once = true;
+            uhdlens::ui::AnswerRecord answer;
+            answer.text = text;
+            answer.state = uhdlens::ui::AnswerState::Finished;
+            window.session()->addRecordedTurn(id, QApplication::translate("main", "Transcribe this page."),
+                                              answer);
+            // The chat takes most of the right column, so the whole answer is in the picture (after the
+            // window's first layout, which would undo it).
+            QTimer::singleShot(200, &window, [&window] {
+                auto *plan = window.findChild<QDockWidget *>(QStringLiteral("planDock"));
+                auto *chat = window.findChild<QDockWidget *>(QStringLiteral("chatDock"));
+                if (plan && chat)
+                    window.resizeDocks({plan, chat}, {220, 760}, Qt::Vertical);
+            });
+        });
+    }
+    if (parser.isSet(batchOption)) {
+        // Once the model is loaded: fill the dialog, start it, and (with --screenshot) grab it when it ends.
+        const QString path = parser.value(batchOption);
+        const QString out = parser.value(batchOutOption);
+        const QString file = parser.value(screenshotOption);
+        QObject::connect(
+            &window, &uhdlens::ui::MainWindow::modelChanged, &window,
+            [&window, path, out, question, screenshot, file](bool loaded) {
+                static bool once = false;
+                if (!loaded || once)
+                    return;
+                once = true;
+                uhdlens::ui::BatchDialog *dialog = window.openBatchDialog();
+                dialog->setInputs({path});
+                if (question.isEmpty())
+                    dialog->setTranscribe(true);
+                else
+                    dialog->setQuestion(question);
+                dialog->setOutputFile(out);
+                QObject::connect(
+                    dialog, &uhdlens::ui::BatchDialog::runFinished, dialog, [dialog, screenshot, file] {
+                        std::fprintf(stderr, "%s\n", qPrintable(dialog->statusText()));
+                        if (!screenshot)
+                            return;
+                        const QPixmap shot = dialog->grab();
+                        const bool ok = shot.save(file, "PNG");
+                        std::fprintf(ok ? stdout : stderr, ok ? "saved %s (%dx%d)\n" : "cannot save %s\n",
+                                     qPrintable(file), shot.width(), shot.height());
+                        QApplication::exit(ok ? 0 : 1);
+                    });
+                if (!dialog->start()) {
+                    std::fprintf(stderr, "batch: %s\n", qPrintable(dialog->statusText()));
+                    QApplication::exit(2);
+                }
+            });
+    } else if (screenshot || !question.isEmpty()) {
         const QString file = parser.value(screenshotOption);
         // After the first plan, wait for the model (if one is loading), ask the question (if any) and wait for the
         // answer, then grab and quit (with --screenshot). Polling a timer keeps all of it in the main event loop.

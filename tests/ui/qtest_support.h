@@ -11,6 +11,7 @@
 #include <QList>
 #include <QProcess>
 #include <QRect>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTimer>
 
@@ -57,6 +58,17 @@ inline QString tinyModel(const QTemporaryDir &dir)
     }
     made = out;
     return made;
+}
+
+// Loads the model `folder` into the main window `w` and waits until it reports modelChanged(true). A template
+// so that the session tests need not include the window's header.
+template <class Window> bool loadModelAndWait(Window &w, const QString &folder)
+{
+    if (folder.isEmpty())
+        return false;
+    QSignalSpy modelSpy(&w, &Window::modelChanged);
+    w.loadModel(folder);
+    return modelSpy.wait(120000) && modelSpy.first().first().toBool();
 }
 
 // Records the longest gap between ticks of a fast GUI-thread timer: how long the event loop was blocked.

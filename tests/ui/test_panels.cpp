@@ -114,12 +114,7 @@ private:
     // Opens a sample and loads the tiny model; returns false (with a QVERIFY failure) on any problem.
     bool prepareAsk(MainWindow &w)
     {
-        const QString model = tinyModel();
-        if (model.isEmpty())
-            return false;
-        QSignalSpy modelSpy(&w, &MainWindow::modelChanged);
-        w.loadModel(model);
-        if (!modelSpy.wait(120000) || !modelSpy.first().first().toBool())
+        if (!loadModelAndWait(w, tinyModel()))
             return false;
         w.openFiles({kData + QStringLiteral("/images/vga.png")});
         return QTest::qWaitFor([&] { return w.documentCount() == 1; }, 10000);

@@ -1,6 +1,7 @@
 // UHD Lens — batch runs over many images: finding the images, the record of each, and the three output files
-// (JSON lines, CSV, Markdown) with the reader that lets a run resume. No torch, no engine, no Qt Widgets: the
-// CLI (`uhdlens-cli batch`, app/cli/cmd_batch.cpp) drives the engine and the app's Batch dialog can reuse it.
+// (JSON lines, CSV, Markdown) with the reader that lets a run resume, and the loop that asks a loaded model
+// about each image (run()). No torch, no Qt Widgets: `uhdlens-cli batch` (app/cli/cmd_batch.cpp) calls run()
+// on its main thread, the app's Batch dialog on its engine thread (ui/engineworker.cpp).
 //
 //     using namespace uhdlens::batch;
 //     InputScan scan = collectInputs({"scans/", "extra.png"});        // recursive, images by content, sorted
@@ -11,20 +12,26 @@
 //     Existing old = readExisting("out.csv", *format);                 // throws if it is not our file
 //     auto again = Writer::resume("out.csv", *format, settings, old);  // drops a cut-off last record,
 //     appends
+//     // or the whole loop: read, plan, ask in a fresh conversation, append, for every input
+//     RunSummary s = run(model, scan.inputs, {question, policy, generation}, *writer, {.cancel = &stop});
 //
 // Crash safety: every write is one complete record (line) followed by fflush + fsync, and a new file starts
 // with its header, so the file is valid CSV / a complete Markdown table / JSON lines at every moment, except
 // that a crash inside a write can leave a cut-off last record: readExisting() ignores a final record that
 // lacks its line end (validBytes stops before it) and Writer::resume() truncates it away before appending.
-// Thread-safety: the functions are pure or touch only the files named; a Writer is used from one thread.
-// Errors: uhdlens::Error (errors.h) — FileUnreadable for I/O failures, InvalidArgument for a file that is not
-// a batch output of the expected format (what() says what is wrong and where).
+// Thread-safety: the functions are pure or touch only the files named; a Writer is used from one thread;
+// run() uses the shared, immutable Model from the calling thread only (callbacks are called on it).
+// Errors: uhdlens::Error (errors.h) — FileUnreadable for I/O failures, InvalidArgument for a file that is
+// not a batch output of the expected format (what() says what is wrong and where).
 #pragma once
 
+#include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +72,10 @@ InputScan collectInputs(const std::vector<std::string> &paths);
 // --- records --------------------------------------------------------------------------------------------
 
 // What the run asked; stored with the records so --resume can refuse a run with different settings.
+// The answer length the transcription prompt gets by default (CLI `--transcribe`, the app's Transcribe): a
+// page is long. The engine stops at the context's end either way.
+inline constexpr int kTranscribeMaxNewTokens = 1024;
+
 struct RunSettings
 {
     std::string model;    // absolute model folder
@@ -196,5 +207,46 @@ private:
     RunSettings m_settings;
     std::FILE *m_file = nullptr;
 };
+
+// --- running --------------------------------------------------------------------------------------------
+
+// What every image of a run is asked, and how.
+struct Job
+{
+    std::string question;              // the text asked (RunSettings::question)
+    std::optional<SlicePolicy> policy; // nullopt: the model's own slicing
+    GenerationSettings generation;
+};
+
+// The record of an input collectInputs() already found failing (missing, unreadable, not an image).
+Record errorRecord(const Input &input);
+
+// One image: reads it (EXIF-oriented), plans it and asks `job.question` in a fresh conversation (no image or
+// history carries over from another image). Whatever fails for this image (unreadable, too large, an engine
+// error, out of memory) becomes an error record, so a run goes on; never throws. nullopt when `cancel`
+// stopped the answer: no record, so a resumed run does the image again.
+std::optional<Record> processImage(const std::shared_ptr<const Model> &model, const std::string &path,
+                                   const Job &job, const std::atomic<bool> *cancel = nullptr);
+
+struct RunCallbacks
+{
+    std::function<void(std::size_t index, const Input &input)> started;   // before input `index` is processed
+    std::function<void(std::size_t index, const Record &record)> written; // after its record is in the file
+    const std::atomic<bool> *cancel = nullptr; // checked between images, slices and tokens
+};
+
+struct RunSummary
+{
+    int written = 0;          // records appended
+    int failed = 0;           // of them with Status::Error
+    bool interrupted = false; // `cancel` stopped the run before every input had its record
+};
+
+// Processes `inputs` in order, appending one record per input to `writer` (error inputs become error records
+// without touching the model). When *cancel becomes true the run stops: between images, or inside the current
+// answer, which then gets no record; the file is valid either way. Throws what Writer::append throws (a write
+// error ends the run; the records before it stay in the file).
+RunSummary run(const std::shared_ptr<const Model> &model, const std::vector<Input> &inputs, const Job &job,
+               Writer &writer, const RunCallbacks &callbacks = {});
 
 } // namespace uhdlens::batch
