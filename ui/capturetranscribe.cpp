@@ -52,6 +52,10 @@ TranscriptionPopup::TranscriptionPopup(QWidget *parent)
     m_preview->hide();
     m_open = new QPushButton(tr("Open in UHD Lens"), this);
     m_open->setObjectName(QStringLiteral("popupOpen"));
+    m_stop = new QPushButton(tr("Stop"), this);
+    m_stop->setObjectName(QStringLiteral("popupStop"));
+    m_stop->setToolTip(tr("End the transcription here and copy the text so far"));
+    connect(m_stop, &QPushButton::clicked, this, &TranscriptionPopup::stopRequested);
     auto *closeButton = new QPushButton(tr("Close"), this);
     connect(m_open, &QPushButton::clicked, this, [this] {
         Q_EMIT openRequested();
@@ -61,6 +65,7 @@ TranscriptionPopup::TranscriptionPopup(QWidget *parent)
 
     auto *buttons = new QHBoxLayout;
     buttons->addStretch(1);
+    buttons->addWidget(m_stop);
     buttons->addWidget(m_open);
     buttons->addWidget(closeButton);
     auto *layout = new QVBoxLayout(this);
@@ -80,6 +85,7 @@ void TranscriptionPopup::showStatus(const QString &text, double fraction)
 {
     m_status->setText(text);
     m_progress->show();
+    m_stop->show();
     if (fraction < 0) {
         m_progress->setRange(0, 0); // busy indicator
     } else {
@@ -99,6 +105,7 @@ void TranscriptionPopup::showText(const QString &text)
 void TranscriptionPopup::showResult(const QString &text, bool copied)
 {
     m_progress->hide();
+    m_stop->hide();
     m_status->setText(
         copied ? tr("Copied %n character(s) to the clipboard.", nullptr, static_cast<int>(text.size()))
                : tr("The model found no text."));
@@ -109,6 +116,7 @@ void TranscriptionPopup::showResult(const QString &text, bool copied)
 void TranscriptionPopup::showFailure(const QString &message)
 {
     m_progress->hide();
+    m_stop->hide();
     m_status->setText(message);
     place();
     closeLater();
@@ -215,10 +223,12 @@ void CaptureTranscriber::transcribeDocument(int documentId)
         return;
     m_running = true;
     m_transcribe = true;
+    m_stopRequested = false;
     m_documentId = documentId;
     if (m_popup)
         m_popup->close();
     m_popup = new TranscriptionPopup;
+    connect(m_popup, &TranscriptionPopup::stopRequested, this, &CaptureTranscriber::stopHere);
     connect(m_popup, &TranscriptionPopup::openRequested, m_window, [w = m_window] {
         w->show();
         w->raise();
@@ -290,7 +300,8 @@ void CaptureTranscriber::onGenerationFinished()
     const AnswerRecord &answer = doc->turns[m_turnIndex].answer;
     if (!answer.finished())
         return; // another request ended; ours is still running
-    if (answer.state != AnswerState::Finished) {
+    const bool stoppedHere = answer.state == AnswerState::Stopped && m_stopRequested;
+    if (answer.state != AnswerState::Finished && !stoppedHere) {
         if (m_popup)
             m_popup->showFailure(answer.error.isEmpty() ? tr("Transcription stopped.") : answer.error);
         finish(false);
@@ -302,6 +313,18 @@ void CaptureTranscriber::onGenerationFinished()
     if (m_popup)
         m_popup->showResult(text, !text.isEmpty());
     finish(!text.isEmpty());
+}
+
+void CaptureTranscriber::stopHere()
+{
+    ImageDocument *doc = m_window->session()->document(m_documentId);
+    if (!m_running || !doc || doc->turns.size() <= m_turnIndex)
+        return;
+    const AnswerRecord &answer = doc->turns[m_turnIndex].answer;
+    if (answer.finished() || answer.requestId == 0)
+        return;
+    m_stopRequested = true; // the answer so far is the result: onGenerationFinished copies it
+    m_window->session()->cancelRequest(answer.requestId);
 }
 
 void CaptureTranscriber::finish(bool copied)

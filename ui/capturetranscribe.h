@@ -40,6 +40,7 @@ public:
 
 Q_SIGNALS:
     void openRequested(); // "Open in UHD Lens"
+    void stopRequested(); // "Stop": end the answer here and copy what there is
 
 protected:
     void enterEvent(QEnterEvent *event) override;
@@ -53,6 +54,7 @@ private:
     QProgressBar *m_progress = nullptr;
     QPlainTextEdit *m_preview = nullptr;
     QPushButton *m_open = nullptr;
+    QPushButton *m_stop = nullptr;
     QTimer *m_closeTimer = nullptr;
 };
 
@@ -83,6 +85,7 @@ private:
     void onGenerationFinished();
     void finish(bool copied);
     void disconnectSession();
+    void stopHere();
 
     MainWindow *m_window;
     QPointer<TranscriptionPopup> m_popup;
@@ -90,6 +93,7 @@ private:
     bool m_running = false;
     bool m_transcribe = false;
     bool m_windowWasVisible = false;
+    bool m_stopRequested = false;
     int m_documentId = 0;
     size_t m_turnIndex = 0;
 };

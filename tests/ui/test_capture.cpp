@@ -17,6 +17,7 @@
 #include <QFile>
 #include <QLocalSocket>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTest>
 #include <QUuid>
@@ -136,9 +137,6 @@ private Q_SLOTS:
         options.loadDefaultModel = false;
         options.settingsFile = m_tmp.filePath(QStringLiteral("transcribe.ini"));
         MainWindow w(options);
-        Preferences prefs = w.preferences();
-        prefs.generation.maxNewTokens = 12;
-        w.setPreferences(prefs);
         w.openFiles({kData + QStringLiteral("/images/vga.png")});
         QTRY_COMPARE_WITH_TIMEOUT(w.documentCount(), 1, 10000);
         const int id = w.session()->currentDocument()->id;
@@ -152,22 +150,32 @@ private Q_SLOTS:
         QVERIFY(flow->isRunning());
         QVERIFY(flow->popup() && flow->popup()->isVisible());
         QVERIFY(flow->popup()->statusText().contains(QStringLiteral("Waiting for the model")));
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
-        QVERIFY(!flow->isRunning());
 
+        // The text streams into the popup; a page's transcription may run to 1024 tokens, so the user's Stop
+        // ends it here and the text so far is the result.
         const ImageDocument *doc = w.session()->document(id);
         QVERIFY(doc);
-        QCOMPARE(doc->turns.size(), size_t(1));
+        QTRY_VERIFY_WITH_TIMEOUT(!flow->popup()->previewText().trimmed().isEmpty(), 120000);
+        QVERIFY2(finished.count() == 0,
+                 qPrintable(QStringLiteral("ended by itself after %1 tokens: %2")
+                                .arg(doc->turns[0].answer.generatedTokens)
+                                .arg(doc->turns[0].answer.stopReason)));
+        auto *stop = flow->popup()->findChild<QPushButton *>(QStringLiteral("popupStop"));
+        QVERIFY(stop && stop->isVisible());
+        stop->click();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
+        QVERIFY(!flow->isRunning());
+
         const ModelInfo &info = *w.session()->modelInfo();
         QCOMPARE(doc->turns[0].question, QString::fromStdString(transcriptionPrompt(info.family)));
+        QCOMPARE(doc->turns[0].answer.state, AnswerState::Stopped);
         const QString answer = doc->turns[0].answer.text.trimmed();
-        QVERIFY2(!answer.isEmpty(),
-                 "the tiny model's greedy answer to its transcription prompt is not empty");
+        QVERIFY2(!answer.isEmpty(), "the tiny model's first tokens are not all whitespace");
         QCOMPARE(finished.first().first().toBool(), true);
         QCOMPARE(QApplication::clipboard()->text(), answer);
-        QVERIFY(flow->popup());
         QVERIFY(flow->popup()->statusText().contains(QStringLiteral("Copied")));
         QCOMPARE(flow->popup()->previewText(), answer);
+        QVERIFY(!stop->isVisible());
         QVERIFY(!w.isVisible()); // it never needed the window
     }
 
