@@ -229,6 +229,18 @@
         <source>Transcribe this page.</source>
         <translation>Transcribe this page.</translation>
     </message>
+    <message>
+        <source>Start by selecting a screen region to open (Esc cancels).</source>
+        <translation>Start by selecting a screen region to open (Esc cancels).</translation>
+    </message>
+    <message>
+        <source>With --capture: transcribe the region with the loaded model and copy the text to the clipboard, without showing the main window.</source>
+        <translation>With --capture: transcribe the region with the loaded model and copy the text to the clipboard, without showing the main window.</translation>
+    </message>
+    <message>
+        <source>Do not hand the arguments to a running UHD Lens; start a new one.</source>
+        <translation>Do not hand the arguments to a running UHD Lens; start a new one.</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::BatchDialog</name>
@@ -449,6 +461,37 @@
     <message>
         <source>The batch stopped: %1</source>
         <translation>The batch stopped: %1</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::CaptureTranscriber</name>
+    <message>
+        <source>Waiting for the model to load…</source>
+        <translation>Waiting for the model to load…</translation>
+    </message>
+    <message>
+        <source>The model could not be loaded: %1</source>
+        <translation>The model could not be loaded: %1</translation>
+    </message>
+    <message>
+        <source>No model is loaded: open UHD Lens and choose one first.</source>
+        <translation>No model is loaded: open UHD Lens and choose one first.</translation>
+    </message>
+    <message>
+        <source>The captured image was closed.</source>
+        <translation>The captured image was closed.</translation>
+    </message>
+    <message>
+        <source>Transcribing…</source>
+        <translation>Transcribing…</translation>
+    </message>
+    <message>
+        <source>The question could not be asked.</source>
+        <translation>The question could not be asked.</translation>
+    </message>
+    <message>
+        <source>Transcription stopped.</source>
+        <translation>Transcription stopped.</translation>
     </message>
 </context>
 <context>
@@ -1040,6 +1083,10 @@ The original folder is not changed.</translation>
         <source>Ask one question (or transcribe) about every image in folders and files, into a JSON lines, CSV or Markdown file (Ctrl+Shift+B)</source>
         <translation>Ask one question (or transcribe) about every image in folders and files, into a JSON lines, CSV or Markdown file (Ctrl+Shift+B)</translation>
     </message>
+    <message>
+        <source>Open Image…</source>
+        <translation>Open Image…</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ModelPanel</name>
@@ -1466,6 +1513,40 @@ UHD Lens shows how the model cuts each image into slices, what every slice looks
     <message>
         <source>overview %1×%2</source>
         <translation>overview %1×%2</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::TranscriptionPopup</name>
+    <message>
+        <source>UHD Lens — Transcribe</source>
+        <translation>UHD Lens — Transcribe</translation>
+    </message>
+    <message>
+        <source>Open in UHD Lens</source>
+        <translation>Open in UHD Lens</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Stop</translation>
+    </message>
+    <message>
+        <source>End the transcription here and copy the text so far</source>
+        <translation>End the transcription here and copy the text so far</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Close</translation>
+    </message>
+    <message numerus="yes">
+        <source>Copied %n character(s) to the clipboard.</source>
+        <translation>
+            <numerusform>Copied %n character to the clipboard.</numerusform>
+            <numerusform>Copied %n characters to the clipboard.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The model found no text.</source>
+        <translation>The model found no text.</translation>
     </message>
 </context>
 </TS>

@@ -229,6 +229,18 @@
         <source>Transcribe this page.</source>
         <translation>转录这一页。</translation>
     </message>
+    <message>
+        <source>Start by selecting a screen region to open (Esc cancels).</source>
+        <translation>启动时先选择要打开的屏幕区域（按 Esc 取消）。</translation>
+    </message>
+    <message>
+        <source>With --capture: transcribe the region with the loaded model and copy the text to the clipboard, without showing the main window.</source>
+        <translation>与 --capture 同用：用已加载的模型转录该区域，并把文字复制到剪贴板，不显示主窗口。</translation>
+    </message>
+    <message>
+        <source>Do not hand the arguments to a running UHD Lens; start a new one.</source>
+        <translation>不要把参数交给正在运行的 UHD Lens；另外启动一个新实例。</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::BatchDialog</name>
@@ -443,6 +455,37 @@
     <message>
         <source>The batch stopped: %1</source>
         <translation>批处理已停止：%1</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::CaptureTranscriber</name>
+    <message>
+        <source>Waiting for the model to load…</source>
+        <translation>正在等待模型加载…</translation>
+    </message>
+    <message>
+        <source>The model could not be loaded: %1</source>
+        <translation>无法加载模型：%1</translation>
+    </message>
+    <message>
+        <source>No model is loaded: open UHD Lens and choose one first.</source>
+        <translation>尚未加载模型：请先打开 UHD Lens 并选择一个模型。</translation>
+    </message>
+    <message>
+        <source>The captured image was closed.</source>
+        <translation>截取的图像已被关闭。</translation>
+    </message>
+    <message>
+        <source>Transcribing…</source>
+        <translation>正在转录…</translation>
+    </message>
+    <message>
+        <source>The question could not be asked.</source>
+        <translation>无法提出该问题。</translation>
+    </message>
+    <message>
+        <source>Transcription stopped.</source>
+        <translation>转录已停止。</translation>
     </message>
 </context>
 <context>
@@ -1031,6 +1074,10 @@ The original folder is not changed.</source>
         <source>Ask one question (or transcribe) about every image in folders and files, into a JSON lines, CSV or Markdown file (Ctrl+Shift+B)</source>
         <translation>对文件夹和文件中的每张图像提出同一个问题（或转录），结果写入 JSON lines、CSV 或 Markdown 文件（Ctrl+Shift+B）</translation>
     </message>
+    <message>
+        <source>Open Image…</source>
+        <translation>打开图像…</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ModelPanel</name>
@@ -1456,6 +1503,39 @@ UHD Lens 会显示模型如何把每张图像切成切片、每个切片在模�
     <message>
         <source>overview %1×%2</source>
         <translation>概览图 %1×%2</translation>
+    </message>
+</context>
+<context>
+    <name>uhdlens::ui::TranscriptionPopup</name>
+    <message>
+        <source>UHD Lens — Transcribe</source>
+        <translation>UHD Lens — 转录</translation>
+    </message>
+    <message>
+        <source>Open in UHD Lens</source>
+        <translation>在 UHD Lens 中打开</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>End the transcription here and copy the text so far</source>
+        <translation>在此结束转录，并复制目前已有的文字</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message numerus="yes">
+        <source>Copied %n character(s) to the clipboard.</source>
+        <translation>
+            <numerusform>已将 %n 个字符复制到剪贴板。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The model found no text.</source>
+        <translation>模型未找到文字。</translation>
     </message>
 </context>
 </TS>
