@@ -123,12 +123,12 @@ int runAsk(const QStringList &args)
     if (const auto exitCode = eo.prepareLoad(parser, cmd, load))
         return *exitCode;
     const bool json = parser.isSet(jsonOpt);
-    const auto stream = [](const std::string &text) {
+    const std::function<void(const std::string &)> stream = [](const std::string &text) {
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
     };
     if (textOnly)
-        return askText(load, question, settings, json ? nullptr : stream);
+        return askText(load, question, settings, json ? std::function<void(const std::string &)>() : stream);
 
     try {
         const QImage image = uhdlens::loadImage(parser.value(eo.image));

@@ -64,7 +64,13 @@ std::unique_ptr<TextModel::Impl> loadText(const LoadOptions &options, const Load
     const models::QwenConfig qwen = models::qwenConfig(config, versionOf(arch), "");
 
     const torch::Device device = resolveDevice(options.device);
-    const torch::Dtype dtype = resolveDtype(options.dtype, device).compute;
+    // "auto" on the CPU is f32 here, not the vision models' bf16 / mixed: QuantLinear computes in f32 whatever
+    // the activations' dtype, so bf16 would only round the activations between layers, and a 135M model does
+    // not survive that (SmolLM2-135M-Instruct answers "What is the capital of France?" with "The capital of
+    // France is Paris." in f32 and with a runaway list in bf16: DECISIONS.md).
+    const torch::Dtype dtype = options.dtype == Dtype::Auto && device.is_cpu()
+                                   ? torch::kFloat32
+                                   : resolveDtype(options.dtype, device).compute;
     setThreadCount(options.threads);
 
     report(0.05, "tokenizer");

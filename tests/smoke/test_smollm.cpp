@@ -46,7 +46,7 @@ std::shared_ptr<const TextModel> loadReal(Dtype dtype)
 TEST(SmolLm2Real, LoadsAsTheWheelDescribesIt)
 {
     REQUIRE_BASE_WEIGHTS();
-    const auto model = loadReal(Dtype::F32);
+    const auto model = loadReal(Dtype::Auto);
     const TextModelInfo &info = model->info();
     EXPECT_EQ(info.architecture, "llama");
     EXPECT_EQ(info.contextLength, 8192);
@@ -70,8 +70,10 @@ TEST(SmolLm2Real, LoadsAsTheWheelDescribesIt)
 TEST(SmolLm2Real, AnswersTheCapitalOfFrance)
 {
     REQUIRE_BASE_WEIGHTS();
-    for (Dtype dtype : {Dtype::F32, Dtype::Auto}) {
+    // "auto", what a user gets: f32 for a text model on the CPU (text_model.cpp says why).
+    for (Dtype dtype : {Dtype::Auto}) {
         const auto model = loadReal(dtype);
+        EXPECT_EQ(model->info().dtype, Dtype::F32);
         TextChat chat(model);
         GenerationSettings s;
         s.maxNewTokens = 48;
@@ -93,7 +95,7 @@ TEST(SmolLm2Real, TokenizerMatchesTokenizersOnTheRealVocabulary)
     REQUIRE_BASE_WEIGHTS();
     std::ifstream in(UHDLENS_TEST_DATA "/reference/smollm-gguf/real-vocab-ids.json");
     const nlohmann::json ref = nlohmann::json::parse(in);
-    const Tokenizer &tok = *loadReal(Dtype::F32)->impl().tokenizer;
+    const Tokenizer &tok = *loadReal(Dtype::Auto)->impl().tokenizer;
     EXPECT_EQ(tok.vocabSize(), ref["vocab"].get<int64_t>());
     int same = 0, total = 0;
     for (const auto &s : ref["strings"]) {
