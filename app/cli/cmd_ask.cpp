@@ -36,13 +36,15 @@ nlohmann::json sourcesJson(const std::vector<uhdlens::SettingSource> &sources)
 }
 
 // A text question to a language-model GGUF file: streams the answer (`token` set), or prints one JSON object.
-int askText(const uhdlens::LoadOptions &load, const std::string &question, const uhdlens::GenerationSettings &settings,
+int askText(const uhdlens::LoadOptions &load, const std::string &question,
+            const uhdlens::GenerationSettings &settings,
             const std::function<void(const std::string &)> &token)
 {
     try {
         const auto t0 = std::chrono::steady_clock::now();
         const auto model = uhdlens::TextModel::load(load);
-        const double loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        const double loadMs =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         uhdlens::TextChat chat(model);
         uhdlens::AskCallbacks cb;
         cb.token = token;
@@ -55,13 +57,28 @@ int askText(const uhdlens::LoadOptions &load, const std::string &question, const
         const nlohmann::json out = {
             {"answer", r.answer},
             {"stop_reason", uhdlens::nameOf(r.stopReason)},
-            {"model", {{"kind", "text"}, {"architecture", info.architecture}, {"name", info.name}, {"path", info.path},
-                       {"dtype", uhdlens::nameOf(info.dtype)}, {"device", info.device}, {"parameters", info.parameters},
-                       {"weight_bytes", info.weightBytes}, {"weights_sha256", info.weightsHash}, {"settings_from", sourcesJson(info.settingSources)}}},
+            {"model",
+             {{"kind", "text"},
+              {"architecture", info.architecture},
+              {"name", info.name},
+              {"path", info.path},
+              {"dtype", uhdlens::nameOf(info.dtype)},
+              {"device", info.device},
+              {"parameters", info.parameters},
+              {"weight_bytes", info.weightBytes},
+              {"weights_sha256", info.weightsHash},
+              {"settings_from", sourcesJson(info.settingSources)}}},
             {"tokens", {{"prompt", r.promptTokens}, {"generated", r.generatedTokens}}},
-            {"timings", {{"load_ms", loadMs}, {"prefill_ms", r.prefillMs}, {"prefill_tokens_per_s", r.prefillTokensPerSecond},
-                         {"decode_ms", r.decodeMs}, {"decode_tokens_per_s", r.decodeTokensPerSecond}}},
-            {"settings", {{"max_new_tokens", settings.maxNewTokens}, {"temperature", settings.temperature}, {"seed", settings.seed}}},
+            {"timings",
+             {{"load_ms", loadMs},
+              {"prefill_ms", r.prefillMs},
+              {"prefill_tokens_per_s", r.prefillTokensPerSecond},
+              {"decode_ms", r.decodeMs},
+              {"decode_tokens_per_s", r.decodeTokensPerSecond}}},
+            {"settings",
+             {{"max_new_tokens", settings.maxNewTokens},
+              {"temperature", settings.temperature},
+              {"seed", settings.seed}}},
         };
         std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return 0;
@@ -85,21 +102,31 @@ int runAsk(const QStringList &args)
     QCommandLineOption tempOpt(QStringLiteral("temperature"), QStringLiteral("0 (default): greedy; > 0: sampling."), QStringLiteral("T"));
     QCommandLineOption seedOpt(QStringLiteral("seed"), QStringLiteral("Sampling seed (default 0)."), QStringLiteral("S"));
     QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Print one JSON object at the end instead of streaming."));
-    QCommandLineOption promptOpt(QStringLiteral("prompt"), QStringLiteral("The question (instead of the positional argument)."), QStringLiteral("TEXT"));
+    QCommandLineOption promptOpt(QStringLiteral("prompt"),
+                                 QStringLiteral("The question (instead of the positional argument)."),
+                                 QStringLiteral("TEXT"));
     parser.addOptions({maxNewOpt, tempOpt, seedOpt, jsonOpt, promptOpt});
-    parser.addPositionalArgument(QStringLiteral("question"), QStringLiteral("The question about the image (without --image: a text question to a language-model GGUF file)."));
+    parser.addPositionalArgument(QStringLiteral("question"),
+                                 QStringLiteral("The question about the image (without --image: a text "
+                                                "question to a language-model GGUF file)."));
     if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/true))
         return *done;
     // Without --image, --model must be one language-model GGUF file, asked as a text-only model.
     const bool textOnly = !parser.isSet(eo.image);
     if (textOnly && !(parser.isSet(eo.model) && QFileInfo(parser.value(eo.model)).isFile()))
-        return usageError(cmd, QStringLiteral("--image IMG is required (a text-only question needs --model LLM.gguf, one language-model file)"));
-    if (textOnly && (parser.isSet(eo.mmproj) || parser.isSet(eo.vision) || parser.isSet(eo.policy) || parser.isSet(eo.maxSlices)))
+        return usageError(cmd, QStringLiteral("--image IMG is required (a text-only question needs --model "
+                                              "LLM.gguf, one language-model file)"));
+    if (textOnly && (parser.isSet(eo.mmproj) || parser.isSet(eo.vision) || parser.isSet(eo.policy) ||
+                     parser.isSet(eo.maxSlices)))
         return usageError(cmd, QStringLiteral("--mmproj, --vision, --policy and --max-slices need --image"));
-    const int questions = static_cast<int>(parser.positionalArguments().size()) + (parser.isSet(promptOpt) ? 1 : 0);
+    const int questions =
+        static_cast<int>(parser.positionalArguments().size()) + (parser.isSet(promptOpt) ? 1 : 0);
     if (questions != 1)
-        return usageError(cmd, QStringLiteral("give exactly one question (quote it), as the argument or with --prompt"));
-    const std::string question = (parser.isSet(promptOpt) ? parser.value(promptOpt) : parser.positionalArguments().first()).toStdString();
+        return usageError(
+            cmd, QStringLiteral("give exactly one question (quote it), as the argument or with --prompt"));
+    const std::string question =
+        (parser.isSet(promptOpt) ? parser.value(promptOpt) : parser.positionalArguments().first())
+            .toStdString();
     if (question.empty())
         return usageError(cmd, QStringLiteral("the question is empty"));
 

@@ -122,7 +122,8 @@ GenerationOutput generate(const torch::Tensor &firstLogits, const GenerationSett
                           const std::atomic<bool> *cancel);
 
 // The answer fields of an AskResult from a finished generation that took `decodeMs`: answer, generatedTokens,
-// stopReason, cancelled, decodeMs, decodeTokensPerSecond (Conversation::ask and TextChat::ask report the same).
+// stopReason, cancelled, decodeMs, decodeTokensPerSecond (Conversation::ask and TextChat::ask report the
+// same).
 void setAnswer(AskResult &result, const GenerationOutput &gen, double decodeMs);
 
 } // namespace uhdlens

@@ -61,7 +61,8 @@ std::string baseWeightsDir()
 
 std::string findBaseWeight(const std::string &relative)
 {
-    const QString path = QDir(QString::fromStdString(baseWeightsDir())).filePath(QString::fromStdString(relative));
+    const QString path =
+        QDir(QString::fromStdString(baseWeightsDir())).filePath(QString::fromStdString(relative));
     return QFileInfo(path).isFile() ? QDir::cleanPath(path).toStdString() : std::string();
 }
 

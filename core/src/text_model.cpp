@@ -48,9 +48,10 @@ std::unique_ptr<TextModel::Impl> loadText(const LoadOptions &options, const Load
             progress(f, stage);
     };
     if (!options.mmproj.empty() || !options.visionDir.empty())
-        throw Error(ErrorCode::InvalidArgument,
-                    "a text model is one language-model GGUF file: --mmproj / --vision belong to a vision model",
-                    options.mmproj.empty() ? options.visionDir : options.mmproj);
+        throw Error(
+            ErrorCode::InvalidArgument,
+            "a text model is one language-model GGUF file: --mmproj / --vision belong to a vision model",
+            options.mmproj.empty() ? options.visionDir : options.mmproj);
     report(0.0, "reading metadata");
     const gguf::GgufFile file = gguf::GgufFile::open(options.modelDir);
     const gguf::Metadata &meta = file.meta();
@@ -64,10 +65,10 @@ std::unique_ptr<TextModel::Impl> loadText(const LoadOptions &options, const Load
     const models::QwenConfig qwen = models::qwenConfig(config, versionOf(arch), "");
 
     const torch::Device device = resolveDevice(options.device);
-    // "auto" on the CPU is f32 here, not the vision models' bf16 / mixed: QuantLinear computes in f32 whatever
-    // the activations' dtype, so bf16 would only round the activations between layers, and a 135M model does
-    // not survive that (SmolLM2-135M-Instruct answers "What is the capital of France?" with "The capital of
-    // France is Paris." in f32 and with a runaway list in bf16: DECISIONS.md).
+    // "auto" on the CPU is f32 here, not the vision models' bf16 / mixed: QuantLinear computes in f32
+    // whatever the activations' dtype, so bf16 would only round the activations between layers, and a 135M
+    // model does not survive that (SmolLM2-135M-Instruct answers "What is the capital of France?" with "The
+    // capital of France is Paris." in f32 and with a runaway list in bf16: DECISIONS.md).
     const torch::Dtype dtype = options.dtype == Dtype::Auto && device.is_cpu()
                                    ? torch::kFloat32
                                    : resolveDtype(options.dtype, device).compute;
@@ -79,7 +80,8 @@ std::unique_ptr<TextModel::Impl> loadText(const LoadOptions &options, const Load
     spec.source = file.path();
     impl->tokenizer = Tokenizer::fromBpe(std::make_shared<const BpeTokenizer>(spec));
     impl->chat = gguf::ggufChatFormat(meta, meta.getStringArray("tokenizer.ggml.tokens"));
-    impl->addBos = meta.optBool("tokenizer.ggml.add_bos_token").value_or(false) && impl->tokenizer->bosId() >= 0;
+    impl->addBos =
+        meta.optBool("tokenizer.ggml.add_bos_token").value_or(false) && impl->tokenizer->bosId() >= 0;
     for (const char *t : {"<|im_end|>"})
         if (impl->tokenizer->hasPiece(t))
             impl->stopIds.push_back(impl->tokenizer->pieceToId(t));
@@ -145,12 +147,14 @@ std::string TextModel::Impl::promptText(const std::vector<Turn> &history, const 
     if (!chat.defaultSystem.empty())
         s += "<|im_start|>system\n" + chat.defaultSystem + "<|im_end|>\n";
     for (const Turn &t : history)
-        s += "<|im_start|>user\n" + t.question + "<|im_end|>\n<|im_start|>assistant\n" + t.answer + "<|im_end|>\n";
+        s += "<|im_start|>user\n" + t.question + "<|im_end|>\n<|im_start|>assistant\n" + t.answer +
+             "<|im_end|>\n";
     s += "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n";
     return s;
 }
 
-std::vector<int64_t> TextModel::Impl::promptIds(const std::vector<Turn> &history, const std::string &question) const
+std::vector<int64_t> TextModel::Impl::promptIds(const std::vector<Turn> &history,
+                                                const std::string &question) const
 {
     std::vector<int64_t> ids;
     if (addBos)
@@ -162,13 +166,17 @@ std::vector<int64_t> TextModel::Impl::promptIds(const std::vector<Turn> &history
 
 torch::Tensor TextModel::Impl::forward(const std::vector<int64_t> &ids, KVCache &cache) const
 {
-    const torch::Tensor embeds = lm.model->embed(torch::tensor(ids, torch::kLong).to(lm.model->embed_tokens.device()));
+    const torch::Tensor embeds =
+        lm.model->embed(torch::tensor(ids, torch::kLong).to(lm.model->embed_tokens.device()));
     return lm.forwardCached(embeds.to(lm.model->computeDtype), cache).to(torch::kCPU);
 }
 
 TextModel::TextModel(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 TextModel::~TextModel() = default;
-const TextModelInfo &TextModel::info() const { return m_impl->info; }
+const TextModelInfo &TextModel::info() const
+{
+    return m_impl->info;
+}
 
 std::shared_ptr<const TextModel> TextModel::load(const LoadOptions &options, const LoadProgress &progress)
 {
@@ -181,8 +189,8 @@ std::shared_ptr<const TextModel> TextModel::load(const LoadOptions &options, con
         if (!path.startsWith(base) || e.code() == ErrorCode::InvalidArgument)
             throw;
         throw Error(e.code(),
-                    std::string(e.what()) + " (this is an installed base weight file: run " + kBaseWeightsCommand +
-                        " to reinstall it)",
+                    std::string(e.what()) + " (this is an installed base weight file: run " +
+                        kBaseWeightsCommand + " to reinstall it)",
                     e.subject());
     }
 }
@@ -193,8 +201,14 @@ TextChat::TextChat(std::shared_ptr<const TextModel> model) : m_model(std::move(m
         throw Error(ErrorCode::InvalidArgument, "TextChat needs a loaded text model");
 }
 TextChat::~TextChat() = default;
-const std::vector<Turn> &TextChat::history() const { return m_history; }
-void TextChat::clearHistory() { m_history.clear(); }
+const std::vector<Turn> &TextChat::history() const
+{
+    return m_history;
+}
+void TextChat::clearHistory()
+{
+    m_history.clear();
+}
 
 AskResult TextChat::ask(const std::string &question, const GenerationSettings &settings,
                         const AskCallbacks &callbacks)
@@ -226,16 +240,17 @@ AskResult TextChat::ask(const std::string &question, const GenerationSettings &s
 
     // Byte-level BPE: each token's bytes (control tokens none), joined into whole UTF-8 characters.
     const BpeTokenizer *bpe = mi.tokenizer->bpe();
-    PieceDecoder decoder(
-        [tok = mi.tokenizer, bpe](int64_t id) { return tok->isControl(id) ? std::string() : bpe->tokenBytes(id); },
-        {}, /*rawBytes=*/true);
+    PieceDecoder decoder([tok = mi.tokenizer, bpe](
+                             int64_t id) { return tok->isControl(id) ? std::string() : bpe->tokenBytes(id); },
+                         {}, /*rawBytes=*/true);
     GenerationIO io;
     io.decoder = &decoder;
     io.stopIds = mi.stopIds;
     io.stopStrings = {};
     io.stripLeadingSpace = false; // byte-level BPE has no dummy prefix: the text is what decode() gives
     io.context = ids;
-    io.maxTokens = static_cast<int>(std::min<int64_t>(settings.maxNewTokens, context - static_cast<int64_t>(ids.size())));
+    io.maxTokens = static_cast<int>(
+        std::min<int64_t>(settings.maxNewTokens, context - static_cast<int64_t>(ids.size())));
     io.step = [&](int64_t id) { return mi.forward({id}, kv); };
     const auto td = Clock::now();
     const GenerationOutput gen = generate(logits, settings, io, callbacks.token, callbacks.cancel);

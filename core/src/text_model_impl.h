@@ -26,7 +26,8 @@ struct TextModel::Impl
     std::vector<int64_t> stopIds;
 
     // The chat template rendered for `history` + `question` (gguf_model.h ChatFormat), and its token ids as
-    // the Hugging Face tokenizer encodes the rendered string (added tokens split out, BOS when add_bos_token).
+    // the Hugging Face tokenizer encodes the rendered string (added tokens split out, BOS when
+    // add_bos_token).
     std::string promptText(const std::vector<Turn> &history, const std::string &question) const;
     std::vector<int64_t> promptIds(const std::vector<Turn> &history, const std::string &question) const;
     // ids [T] appended after the cache -> float32 logits of the last position [V].

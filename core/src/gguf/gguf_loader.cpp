@@ -138,8 +138,7 @@ std::shared_ptr<quant::QuantLinearImpl> quantizedLinear(const Source &s, const t
     const int64_t in = s.info->ne[0], out = s.info->ne[1];
     const torch::Tensor b = bias.defined() ? bias.to(torch::kFloat32).contiguous() : torch::Tensor();
     if (isPermuted(s))
-        return std::make_shared<quant::QuantLinearImpl>(s.info->type, in, out,
-                                                        unpermutedRows(s, v.data), b);
+        return std::make_shared<quant::QuantLinearImpl>(s.info->type, in, out, unpermutedRows(s, v.data), b);
     return std::make_shared<quant::QuantLinearImpl>(s.info->type, in, out, v.data,
                                                     std::shared_ptr<const void>(s.file->mapping()), b);
 }
@@ -198,8 +197,8 @@ std::vector<std::string> fillGgufParameters(
             const auto mapped = mapTensorName(part.kind, t.name, arch);
             if (!mapped)
                 throw Error(ErrorCode::CheckpointInvalid,
-                            "GGUF file '" + part.file->path() + "': tensor '" + t.name + "' is not part of a " +
-                                modelName + " " +
+                            "GGUF file '" + part.file->path() + "': tensor '" + t.name +
+                                "' is not part of a " + modelName + " " +
                                 (part.kind == FileKind::Llm ? "language model" : "mmproj") +
                                 " (no row for it in the llama.cpp name table)",
                             t.name);
@@ -209,7 +208,8 @@ std::vector<std::string> fillGgufParameters(
         }
     }
 
-    std::map<std::string, std::shared_ptr<torch::nn::Module>> modules(namedModules.begin(), namedModules.end());
+    std::map<std::string, std::shared_ptr<torch::nn::Module>> modules(namedModules.begin(),
+                                                                      namedModules.end());
     std::map<std::string, torch::Tensor> byName(params.begin(), params.end());
     torch::NoGradGuard noGrad;
     struct PendingQuant
@@ -274,8 +274,8 @@ std::vector<std::string> fillGgufParameters(
                 for (const Source &s : src)
                     files += (files.empty() ? "'" : "', '") + s.file->path();
                 throw Error(ErrorCode::CheckpointInvalid,
-                            "GGUF files " + files + "' hold " + std::to_string(src.size()) + " tensors for '" +
-                                name + "'",
+                            "GGUF files " + files + "' hold " + std::to_string(src.size()) +
+                                " tensors for '" + name + "'",
                             name);
             }
             value = floatValues(first);

@@ -64,15 +64,16 @@ struct GgufPart
 
 // Fills every parameter of `params` (a module tree's names; `modules` the same tree's named modules) from the
 // parts' tensors, as described above: F32 views, F16/BF16 converted, quantized Linear weights as QuantLinear
-// on the mapping (LLaMA Q/K rows un-permuted), other quantized tensors dequantized once. `modelName` names the
-// model in errors. Errors as loadGgufModel's (TensorMissing naming the parameter and the file that should hold
-// it, CheckpointInvalid for an unmapped or surplus tensor, TensorShapeMismatch). Returns the names of the
-// file tensors that were dequantized to f32 (sorted), for the model panel. The parameters keep the
-// files' mappings alive (F32 views and QuantLinear hold them).
-std::vector<std::string> fillGgufParameters(
-    const std::vector<GgufPart> &parts, const std::vector<std::pair<std::string, torch::Tensor>> &params,
-    const std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> &modules,
-    const std::string &modelName);
+// on the mapping (LLaMA Q/K rows un-permuted), other quantized tensors dequantized once. `modelName` names
+// the model in errors. Errors as loadGgufModel's (TensorMissing naming the parameter and the file that should
+// hold it, CheckpointInvalid for an unmapped or surplus tensor, TensorShapeMismatch). Returns the names of
+// the file tensors that were dequantized to f32 (sorted), for the model panel. The parameters keep the files'
+// mappings alive (F32 views and QuantLinear hold them).
+std::vector<std::string>
+fillGgufParameters(const std::vector<GgufPart> &parts,
+                   const std::vector<std::pair<std::string, torch::Tensor>> &params,
+                   const std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> &modules,
+                   const std::string &modelName);
 
 // "Q4_0 x15, Q6_K x1, F32 x11": the tensor types of a file, for the model panel.
 std::string typeCounts(const GgufFile &f);

@@ -445,7 +445,9 @@ BpeSpec ggufBpeSpec(const Metadata &m)
 ChatFormat ggufChatFormat(const Metadata &m, const std::vector<std::string> &tokens)
 {
     const std::string key = "tokenizer.chat_template";
-    const auto has = [&](const char *t) { return std::find(tokens.begin(), tokens.end(), t) != tokens.end(); };
+    const auto has = [&](const char *t) {
+        return std::find(tokens.begin(), tokens.end(), t) != tokens.end();
+    };
     const bool chatmlTokens = has("<|im_start|>") && has("<|im_end|>");
     ChatFormat f;
     const std::optional<std::string> tpl = m.optString(key);
@@ -473,7 +475,8 @@ ChatFormat ggufChatFormat(const Metadata &m, const std::vector<std::string> &tok
          contains("'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'"));
     const bool generation = contains("'<|im_start|>assistant\n'") || contains("'<|im_start|>assistant\\n'");
     // Anything that could add text per message (tools, images, thinking) is another template.
-    const bool extra = contains("tool") || contains("image") || contains("think") || contains("raise_exception");
+    const bool extra =
+        contains("tool") || contains("image") || contains("think") || contains("raise_exception");
     if (!message || !generation || extra)
         tokError(m,
                  "tokenizer.chat_template is not a plain ChatML template (only ChatML is rendered without a "
