@@ -256,6 +256,30 @@ TEST(SmolLmGgufChat, AsksThroughTheChatTemplateAndStreams)
     EXPECT_EQ(codeOf([&] { chat.ask(longQuestion); }), ErrorCode::ContextOverflow);
 }
 
+// Other language-model files as text models: MiniCPM-V 2.6's Qwen2 LLM without its mmproj (q/k/v biases, the
+// Qwen2 ChatML template with "You are a helpful assistant."), and a llama file from llama.cpp's own converter
+// that has no chat template (plain ChatML from its <|im_start|> / <|im_end|> tokens, no system turn).
+TEST(SmolLmGgufOtherFiles, QwenAndConverterLlamaFilesLoadAsTextModels)
+{
+    const auto qwen = TextModel::load(optionsFor(UHDLENS_TEST_DATA "/reference/minicpmv26-gguf/llm-f16.gguf"));
+    EXPECT_EQ(qwen->info().architecture, "qwen2");
+    EXPECT_EQ(qwen->info().systemMessage, "You are a helpful assistant.");
+    EXPECT_EQ(qwen->impl().promptText({}, "Hi"), "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                                                  "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    const auto llama = TextModel::load(optionsFor(UHDLENS_TEST_DATA "/reference/gguf/llama-f32.gguf"));
+    EXPECT_EQ(llama->info().architecture, "llama");
+    EXPECT_TRUE(llama->info().systemMessage.empty());
+    EXPECT_EQ(llama->impl().promptText({}, "Hi"), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    for (const auto &m : {qwen, llama}) {
+        TextChat chat(m);
+        GenerationSettings s;
+        s.maxNewTokens = 4;
+        const AskResult r = chat.ask("Hi", s);
+        EXPECT_GT(r.generatedTokens, 0) << m->info().path;
+        EXPECT_LE(r.generatedTokens, 4) << m->info().path;
+    }
+}
+
 TEST(SmolLmGgufTokenizer, SmallVocabularyMatchesTokenizers)
 {
     const auto model = load("q4_1");
