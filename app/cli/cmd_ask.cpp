@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 
 namespace cli {
 
@@ -35,57 +36,49 @@ nlohmann::json sourcesJson(const std::vector<uhdlens::SettingSource> &sources)
     return out;
 }
 
-// A text question to a language-model GGUF file: streams the answer (`token` set), or prints one JSON object.
-int askText(const uhdlens::LoadOptions &load, const std::string &question,
-            const uhdlens::GenerationSettings &settings,
-            const std::function<void(const std::string &)> &token)
+// A text question to a language-model GGUF file: streams the answer (`token` set; returns nothing) or returns
+// the --json object. Throws uhdlens::Error.
+std::optional<nlohmann::json> askText(const uhdlens::LoadOptions &load, const std::string &question,
+                                      const uhdlens::GenerationSettings &settings,
+                                      const std::function<void(const std::string &)> &token)
 {
-    try {
-        const auto t0 = std::chrono::steady_clock::now();
-        const auto model = uhdlens::TextModel::load(load);
-        const double loadMs =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        uhdlens::TextChat chat(model);
-        uhdlens::AskCallbacks cb;
-        cb.token = token;
-        const uhdlens::AskResult r = chat.ask(question, settings, cb);
-        const auto &info = model->info();
-        if (token) {
-            std::printf("\n");
-            return 0;
-        }
-        const nlohmann::json out = {
-            {"answer", r.answer},
-            {"stop_reason", uhdlens::nameOf(r.stopReason)},
-            {"model",
-             {{"kind", "text"},
-              {"architecture", info.architecture},
-              {"name", info.name},
-              {"path", info.path},
-              {"dtype", uhdlens::nameOf(info.dtype)},
-              {"device", info.device},
-              {"parameters", info.parameters},
-              {"weight_bytes", info.weightBytes},
-              {"weights_sha256", info.weightsHash},
-              {"settings_from", sourcesJson(info.settingSources)}}},
-            {"tokens", {{"prompt", r.promptTokens}, {"generated", r.generatedTokens}}},
-            {"timings",
-             {{"load_ms", loadMs},
-              {"prefill_ms", r.prefillMs},
-              {"prefill_tokens_per_s", r.prefillTokensPerSecond},
-              {"decode_ms", r.decodeMs},
-              {"decode_tokens_per_s", r.decodeTokensPerSecond}}},
-            {"settings",
-             {{"max_new_tokens", settings.maxNewTokens},
-              {"temperature", settings.temperature},
-              {"seed", settings.seed}}},
-        };
-        std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-        return 0;
-    } catch (const uhdlens::Error &e) {
-        std::fprintf(stderr, "uhdlens-cli ask: %s\n", e.what());
-        return 1;
-    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto model = uhdlens::TextModel::load(load);
+    const double loadMs =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    uhdlens::TextChat chat(model);
+    uhdlens::AskCallbacks cb;
+    cb.token = token;
+    const uhdlens::AskResult r = chat.ask(question, settings, cb);
+    if (token)
+        return std::nullopt;
+    const auto &info = model->info();
+    return nlohmann::json{
+        {"answer", r.answer},
+        {"stop_reason", uhdlens::nameOf(r.stopReason)},
+        {"model",
+         {{"kind", "text"},
+          {"architecture", info.architecture},
+          {"name", info.name},
+          {"path", info.path},
+          {"dtype", uhdlens::nameOf(info.dtype)},
+          {"device", info.device},
+          {"parameters", info.parameters},
+          {"weight_bytes", info.weightBytes},
+          {"weights_sha256", info.weightsHash},
+          {"settings_from", sourcesJson(info.settingSources)}}},
+        {"tokens", {{"prompt", r.promptTokens}, {"generated", r.generatedTokens}}},
+        {"timings",
+         {{"load_ms", loadMs},
+          {"prefill_ms", r.prefillMs},
+          {"prefill_tokens_per_s", r.prefillTokensPerSecond},
+          {"decode_ms", r.decodeMs},
+          {"decode_tokens_per_s", r.decodeTokensPerSecond}}},
+        {"settings",
+         {{"max_new_tokens", settings.maxNewTokens},
+          {"temperature", settings.temperature},
+          {"seed", settings.seed}}},
+    };
 }
 
 } // namespace
@@ -154,10 +147,15 @@ int runAsk(const QStringList &args)
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
     };
-    if (textOnly)
-        return askText(load, question, settings, json ? std::function<void(const std::string &)>() : stream);
 
     try {
+        if (textOnly) {
+            const auto out = askText(load, question, settings, json ? decltype(stream)() : stream);
+            std::printf("%s\n",
+                        out ? out->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str()
+                            : "");
+            return 0;
+        }
         const QImage image = uhdlens::loadImage(parser.value(eo.image));
         const auto t0 = std::chrono::steady_clock::now();
         auto model = uhdlens::Model::load(load);
