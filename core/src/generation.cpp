@@ -269,4 +269,14 @@ GenerationOutput generate(const torch::Tensor &firstLogits, const GenerationSett
     return out;
 }
 
+void setAnswer(AskResult &result, const GenerationOutput &gen, double decodeMs)
+{
+    result.decodeMs = decodeMs;
+    result.answer = gen.text;
+    result.generatedTokens = static_cast<int>(gen.ids.size());
+    result.stopReason = gen.stopReason;
+    result.cancelled = gen.stopReason == StopReason::Cancelled;
+    result.decodeTokensPerSecond = decodeMs > 0 ? double(result.generatedTokens) * 1000.0 / decodeMs : 0;
+}
+
 } // namespace uhdlens

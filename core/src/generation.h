@@ -121,4 +121,9 @@ GenerationOutput generate(const torch::Tensor &firstLogits, const GenerationSett
                           const std::function<void(const std::string &)> &onText,
                           const std::atomic<bool> *cancel);
 
+// The answer fields of an AskResult from a finished generation that took `decodeMs`: answer, generatedTokens,
+// stopReason, cancelled, decodeMs, decodeTokensPerSecond (Conversation::ask and TextChat::ask report the
+// same).
+void setAnswer(AskResult &result, const GenerationOutput &gen, double decodeMs);
+
 } // namespace uhdlens

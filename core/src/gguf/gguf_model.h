@@ -83,4 +83,22 @@ std::optional<MappedName> mapTensorName(FileKind kind, std::string_view ggufName
 // (sentencepiece, not supported yet) or another model, an unknown pre, bad lists or ids.
 BpeSpec ggufBpeSpec(const Metadata &meta);
 
+// The chat format of an LLM file, read from tokenizer.chat_template without a Jinja engine: the templates we
+// render are ChatML's (SmolLM2, Qwen2: `'<|im_start|>' + message['role'] + '\n' + message['content'] +
+// '<|im_end|>' + '\n'` per message, `'<|im_start|>assistant\n'` for add_generation_prompt), optionally with
+// a default system message the template writes when the conversation has none
+// (`{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\n...<|im_end|>\n' }}`).
+//   prompt = [<|im_start|>system\n{defaultSystem}<|im_end|>\n]
+//            (<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n{a}<|im_end|>\n)*
+//            <|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n
+struct ChatFormat
+{
+    std::string defaultSystem; // empty: no system turn
+    std::string source;        // "tokenizer.chat_template" or "ChatML (no tokenizer.chat_template)"
+};
+// Without a chat_template, a vocabulary with <|im_start|> and <|im_end|> gets plain ChatML without a system
+// turn. Error(TokenizerInvalid) naming tokenizer.chat_template for a template that is not ChatML (another
+// format we would render wrongly), or no template and no ChatML tokens.
+ChatFormat ggufChatFormat(const Metadata &meta, const std::vector<std::string> &tokens);
+
 } // namespace uhdlens::gguf

@@ -72,6 +72,12 @@ QwenConfig qwenConfig(const json &c, QwenVersion version, const std::string &whe
                 "= true is not supported (every layer attends to the whole context)");
     if (version == QwenVersion::Qwen2) {
         o.qkvBias = true; // Qwen2Attention: q/k/v_proj bias=True, o_proj bias=False
+    } else if (version == QwenVersion::Llama) {
+        const bool bias = cfgBool(c, "attention_bias", false, where); // LlamaAttention: all four projections
+        o.qkvBias = bias;
+        o.oBias = bias;
+        if (cfgBool(c, "mlp_bias", false, where))
+            invalid(where, "mlp_bias", "= true is not supported (the SwiGLU MLP has no biases)");
     } else {
         const bool bias = cfgBool(c, "attention_bias", false, where); // Qwen3Attention: all four projections
         o.qkvBias = bias;

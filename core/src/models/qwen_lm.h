@@ -27,7 +27,10 @@ namespace uhdlens::models {
 enum class QwenVersion
 {
     Qwen2,
-    Qwen3
+    Qwen3,
+    // LlamaForCausalLM (SmolLM2, a llama-architecture GGUF): Qwen2's decoder without the q/k/v bias
+    // (LlamaAttention: bias=config.attention_bias on all four projections, default false).
+    Llama
 };
 
 struct QwenConfig
@@ -37,13 +40,13 @@ struct QwenConfig
     bool tieEmbeddings = false;
 };
 
-// Reads the LLM keys of a Qwen2Config / Qwen3Config (the top level of `c`; `where` prefixes the key names in
-// errors when they sit in a sub-object). Required: hidden_size, num_hidden_layers, num_attention_heads,
-// num_key_value_heads (dividing num_attention_heads), intermediate_size, vocab_size, rope_theta,
-// rms_norm_eps, and head_dim for Qwen3 (transformers' Qwen3Config would silently default it to 128).
-// Optional: max_position_embeddings (32768), tie_word_embeddings (false), hidden_act (must be silu),
-// attention_bias (Qwen3, false). Refused: rope_scaling other than null / "default", use_sliding_window true
-// (not implemented). Throws Error(ConfigInvalid) naming the key.
+// Reads the LLM keys of a Qwen2Config / Qwen3Config / LlamaConfig (the top level of `c`; `where` prefixes the
+// key names in errors when they sit in a sub-object). Required: hidden_size, num_hidden_layers,
+// num_attention_heads, num_key_value_heads (dividing num_attention_heads), intermediate_size, vocab_size,
+// rope_theta, rms_norm_eps, and head_dim for Qwen3 (transformers' Qwen3Config would silently default it to
+// 128). Optional: max_position_embeddings (32768), tie_word_embeddings (false), hidden_act (must be silu),
+// attention_bias (Qwen3 / Llama, false). Refused: rope_scaling other than null / "default",
+// use_sliding_window true (not implemented). Throws Error(ConfigInvalid) naming the key.
 QwenConfig qwenConfig(const nlohmann::json &c, QwenVersion version, const std::string &where = "");
 
 // Registers "model" (+ "lm_head" unless tied) under `parent` (e.g. the family's "llm" container) and returns
