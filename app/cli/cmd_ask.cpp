@@ -1,5 +1,5 @@
 // uhdlens-cli ask --model DIR [--vision DIR] --image IMG [--policy P] [--max-slices N] [--max-new-tokens N]
-//                 [--temperature T] [--seed S] [--device D] [--dtype T] [--json] "question"
+//                 [--temperature T] [--seed S] [--thinking] [--device D] [--dtype T] [--json] "question"
 // Streams the answer to stdout; with --json prints one object at the end instead (answer, plan, token counts,
 // timings). Exit 0 success, 1 failure (message on stderr), 2 bad usage.
 #include "commands.h"
@@ -31,7 +31,8 @@ int runAsk(const QStringList &args)
     QCommandLineOption tempOpt(QStringLiteral("temperature"), QStringLiteral("0 (default): greedy; > 0: sampling."), QStringLiteral("T"));
     QCommandLineOption seedOpt(QStringLiteral("seed"), QStringLiteral("Sampling seed (default 0)."), QStringLiteral("S"));
     QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Print one JSON object at the end instead of streaming."));
-    parser.addOptions({maxNewOpt, tempOpt, seedOpt, jsonOpt});
+    QCommandLineOption thinkingOpt(QStringLiteral("thinking"), QStringLiteral("Thinking mode (MiniCPM-V 4.5): the answer starts with the model's reasoning."));
+    parser.addOptions({maxNewOpt, tempOpt, seedOpt, thinkingOpt, jsonOpt});
     parser.addPositionalArgument(QStringLiteral("question"), QStringLiteral("The question about the image."));
     if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/true))
         return *done;
@@ -57,6 +58,7 @@ int runAsk(const QStringList &args)
         settings.seed = parser.value(seedOpt).toULongLong(&ok);
     if (!ok)
         return usageError(cmd, QStringLiteral("--seed needs a non-negative integer"));
+    settings.thinking = parser.isSet(thinkingOpt);
     if (const std::string why = settings.validate(); !why.empty())
         return usageError(cmd, QString::fromStdString(why));
     uhdlens::LoadOptions load;
@@ -103,7 +105,7 @@ int runAsk(const QStringList &args)
                          {"prefill_ms", r.prefillMs}, {"prefill_tokens_per_s", r.prefillTokensPerSecond},
                          {"decode_ms", r.decodeMs}, {"decode_tokens_per_s", r.decodeTokensPerSecond}}},
             {"settings", {{"max_new_tokens", settings.maxNewTokens}, {"temperature", settings.temperature},
-                          {"seed", settings.seed}}},
+                          {"seed", settings.seed}, {"thinking", settings.thinking}}},
         };
         std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return 0;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "nn/siglip.h"
+#include "nn/types.h"
 #include "uhdlens/model_facts.h"
 #include "uhdlens/slice_planner.h"
 
@@ -35,5 +36,27 @@ struct MiniCpmV26Vision
 //   (3 numbers, std > 0), use_image_id (true), slice_mode (true; false, which feeds the unresized image, is
 //   refused).
 MiniCpmV26Vision readMiniCpmV26Vision(const nlohmann::json &config);
+
+// The vision half MiniCPM-V 2.6 and 4.5 share: 4.5's modeling_navit_siglip.py is 2.6's file unchanged, and
+// its Resampler on single images reduces to 2.6's (minicpmv45.cpp says why). Reads the settings
+// (readMiniCpmV26Vision + image_mean/std overlay), refuses use_image_id false, checks that the resampler is as
+// wide as the LLM (`llmHidden`), and registers "vpm" and "resampler" under `root` (checkpoint names).
+class MiniCpmVVisionStack
+{
+public:
+    MiniCpmVVisionStack(torch::nn::Module &root, const nlohmann::json &config, int64_t llmHidden,
+                        const torch::TensorOptions &options, const std::string &familyName);
+    const MiniCpmV26Vision &settings() const { return m_settings; }
+    const nn::NavitSiglip &vpm() const { return m_vpm; }
+    // MiniCPMV.get_vllm_embedding for same-sized slices x [B, 3, H, W] (normalised, the tower's dtype):
+    // every slice is its own unpadded batch row in reshape_by_patch's layout (the reference's zero padding
+    // and key mask give each slice the values it gets alone). Hooks "vision" and "resampler".
+    torch::Tensor encode(const torch::Tensor &x, const TensorHook &hook) const;
+
+private:
+    MiniCpmV26Vision m_settings;
+    nn::NavitSiglip m_vpm{nullptr};
+    nn::Resampler m_resampler{nullptr};
+};
 
 } // namespace uhdlens::models
