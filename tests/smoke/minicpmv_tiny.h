@@ -99,6 +99,26 @@ inline bool validUtf8(const std::string &s)
     return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())).toUtf8().toStdString() == s;
 }
 
+// Removes the added token `token` from the folder's tokenizer.json (added_tokens) and tokenizer_config.json
+// (added_tokens_decoder): another model's tokenizer.
+inline void dropAddedToken(const std::string &dir, const std::string &token)
+{
+    json tj = jsonFile(dir + "/tokenizer.json");
+    json kept = json::array();
+    for (const auto &a : tj["added_tokens"])
+        if (a["content"] != token)
+            kept.push_back(a);
+    tj["added_tokens"] = kept;
+    putJson(dir + "/tokenizer.json", tj);
+    json tc = jsonFile(dir + "/tokenizer_config.json");
+    json decoder = json::object();
+    for (auto it = tc["added_tokens_decoder"].begin(); it != tc["added_tokens_decoder"].end(); ++it)
+        if (it.value()["content"] != token)
+            decoder[it.key()] = it.value();
+    tc["added_tokens_decoder"] = decoder;
+    putJson(dir + "/tokenizer_config.json", tc);
+}
+
 // A copy of the family's tiny folder split into two shards by model.safetensors.index.json (llm.* in the
 // second), with the second shard missing.
 inline std::string missingShardCopy(QTemporaryDir &tmp, const std::string &name,

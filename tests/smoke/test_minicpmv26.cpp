@@ -103,20 +103,7 @@ TEST(MiniCpmV26BadInput, TokenizerFilesMissingOrInconsistent)
     {
         // <image_id> dropped from both tokenizer files: another model's tokenizer.
         const std::string d = brokenCopy(tmp, "no-image-id");
-        json tj = jsonFile(d + "/tokenizer.json");
-        json kept = json::array();
-        for (const auto &a : tj["added_tokens"])
-            if (a["content"] != "<image_id>")
-                kept.push_back(a);
-        tj["added_tokens"] = kept;
-        putJson(d + "/tokenizer.json", tj);
-        json tc = jsonFile(d + "/tokenizer_config.json");
-        json decoder = json::object();
-        for (auto it = tc["added_tokens_decoder"].begin(); it != tc["added_tokens_decoder"].end(); ++it)
-            if (it.value()["content"] != "<image_id>")
-                decoder[it.key()] = it.value();
-        tc["added_tokens_decoder"] = decoder;
-        putJson(d + "/tokenizer_config.json", tc);
+        dropAddedToken(d, "<image_id>");
         const Error e = loadError(d);
         EXPECT_EQ(e.code(), ErrorCode::TokenizerInvalid);
         EXPECT_EQ(e.subject(), "<image_id>") << e.what();

@@ -143,20 +143,7 @@ TEST(MiniCpmV45BadInput, TokenizerFilesOrThinkPiecesMissing)
     {
         // A Qwen2 tokenizer (MiniCPM-V 2.6's) has no </think>: not 4.5's tokenizer.
         const std::string d = brokenCopy(tmp, "no-think", Family::MiniCpmV45);
-        json tj = jsonFile(d + "/tokenizer.json");
-        json kept = json::array();
-        for (const auto &a : tj["added_tokens"])
-            if (a["content"] != "</think>")
-                kept.push_back(a);
-        tj["added_tokens"] = kept;
-        putJson(d + "/tokenizer.json", tj);
-        json tc = jsonFile(d + "/tokenizer_config.json");
-        for (auto it = tc["added_tokens_decoder"].begin(); it != tc["added_tokens_decoder"].end(); ++it)
-            if (it.value()["content"] == "</think>") {
-                tc["added_tokens_decoder"].erase(it.key());
-                break;
-            }
-        putJson(d + "/tokenizer_config.json", tc);
+        dropAddedToken(d, "</think>");
         const Error e = loadError(d);
         EXPECT_EQ(e.code(), ErrorCode::TokenizerInvalid) << e.what();
         EXPECT_EQ(e.subject(), "</think>") << e.what();

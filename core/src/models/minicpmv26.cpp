@@ -57,25 +57,10 @@ public:
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
-        const bool hasImage = !plan.encodedImages().empty();
         PromptBuilder b(tokenizer);
         b.splitOn({}); // byte-level BPE: encode() splits the added tokens itself; no "</s>" handling
         b.text("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n");
-        auto user = [&](const std::string &q, bool first) {
-            b.text("<|im_start|>user\n");
-            if (first && hasImage) {
-                b.imageSpan(layout(), plan); // <image_id>0</image_id><image>...</image><slice>...</slice>
-                b.text("\n");
-            }
-            b.text(q + "<|im_end|>\n<|im_start|>assistant\n");
-        };
-        bool first = true;
-        for (const auto &t : history) {
-            user(t.question, first);
-            first = false;
-            b.text(t.answer + "<|im_end|>\n");
-        }
-        user(question, first);
+        miniCpmVChatTurns(b, layout(), plan, history, question, [](const std::string &a) { return a; });
         return b.finish();
     }
 
@@ -154,14 +139,7 @@ json tinyMiniCpmV26()
                                {"intermediate_size", 256},
                                {"vocab_size", kTinyVocab},
                                {"max_position_embeddings", 4096}},
-                              {{"hidden_size", 64},
-                               {"image_size", 980},
-                               {"intermediate_size", 128},
-                               {"model_type", "siglip"},
-                               {"num_attention_heads", 4},
-                               {"num_hidden_layers", 2},
-                               {"patch_size", 14}},
-                              "uhdlens-tiny-minicpmv26", "float32");
+                              miniCpmVVisionConfig(false), "uhdlens-tiny-minicpmv26", "float32");
     c["uhdlens_tiny"] = true;
     c["uhdlens_special_tokens"] = familySpecialTokens(Family::MiniCpmV26);
     return c;
@@ -177,14 +155,8 @@ json realMiniCpmV26()
                              {"intermediate_size", 18944},
                              {"vocab_size", 151666},
                              {"max_position_embeddings", 32768}},
-                            {{"hidden_size", 1152},
-                             {"image_size", 980},
-                             {"intermediate_size", 4304},
-                             {"model_type", "siglip"},
-                             {"num_attention_heads", 16},
-                             {"num_hidden_layers", 27},
-                             {"patch_size", 14}},
-                            "openbmb/MiniCPM-V-2_6 (random weights, real shapes)", "bfloat16");
+                            miniCpmVVisionConfig(true), "openbmb/MiniCPM-V-2_6 (random weights, real shapes)",
+                            "bfloat16");
 }
 
 } // namespace uhdlens::models

@@ -163,4 +163,37 @@ torch::Tensor MiniCpmVVisionStack::encode(const torch::Tensor &x, const TensorHo
     return tokens;
 }
 
+json miniCpmVVisionConfig(bool real)
+{
+    return {{"hidden_size", real ? 1152 : 64},
+            {"image_size", 980},
+            {"intermediate_size", real ? 4304 : 128},
+            {"model_type", "siglip"},
+            {"num_attention_heads", real ? 16 : 4},
+            {"num_hidden_layers", real ? 27 : 2},
+            {"patch_size", 14}};
+}
+
+void miniCpmVChatTurns(PromptBuilder &b, TokenLayout layout, const SlicePlan &plan,
+                       const std::vector<Turn> &history, const std::string &question,
+                       const std::function<std::string(const std::string &)> &answerText)
+{
+    const bool hasImage = !plan.encodedImages().empty();
+    auto user = [&](const std::string &q, bool first) {
+        b.text("<|im_start|>user\n");
+        if (first && hasImage) {
+            b.imageSpan(layout, plan); // <image_id>0</image_id><image>...</image><slice>...</slice>
+            b.text("\n");
+        }
+        b.text(q + "<|im_end|>\n<|im_start|>assistant\n");
+    };
+    bool first = true;
+    for (const auto &t : history) {
+        user(t.question, first);
+        first = false;
+        b.text(answerText(t.answer) + "<|im_end|>\n");
+    }
+    user(question, first);
+}
+
 } // namespace uhdlens::models

@@ -7,6 +7,7 @@
 //     SlicePlan plan = planSlices(size, v.policy);   // TokenLayout::MiniCpmV26, v.tokensPerImage each
 #pragma once
 
+#include "models/family_common.h"
 #include "nn/siglip.h"
 #include "nn/types.h"
 #include "uhdlens/model_facts.h"
@@ -58,5 +59,18 @@ private:
     nn::NavitSiglip m_vpm{nullptr};
     nn::Resampler m_resampler{nullptr};
 };
+
+// config.json "vision_config" of the presets: the real SigLIP(2)-400M navit tower (27 layers, 1152 wide, 16
+// heads, 70x70 positions; 2.6 and 4.5 alike) and the tiny one of make-tiny (2 layers, 64 wide, 4 heads, same
+// table).
+nlohmann::json miniCpmVVisionConfig(bool real);
+
+// The ChatML turns of MiniCPMV.chat (2.6 and 4.5) after any system message: the image span of `plan` and "\n"
+// open the first user message ("(<image>./</image>)\n" + question, replaced by the processor), each earlier
+// turn is "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\nA<|im_end|>\n" with A = answerText(answer),
+// and the last user message ends with the generation prompt "<|im_start|>assistant\n".
+void miniCpmVChatTurns(PromptBuilder &b, TokenLayout layout, const SlicePlan &plan,
+                       const std::vector<Turn> &history, const std::string &question,
+                       const std::function<std::string(const std::string &)> &answerText);
 
 } // namespace uhdlens::models

@@ -95,24 +95,9 @@ public:
                            const std::string &question, const Tokenizer &tokenizer,
                            const PromptOptions &options) const override
     {
-        const bool hasImage = !plan.encodedImages().empty();
         PromptBuilder b(tokenizer);
         b.splitOn({}); // byte-level BPE: encode() splits the added tokens itself
-        auto user = [&](const std::string &q, bool first) {
-            b.text("<|im_start|>user\n");
-            if (first && hasImage) {
-                b.imageSpan(layout(), plan); // <image_id>0</image_id><image>...</image><slice>...</slice>
-                b.text("\n");
-            }
-            b.text(q + "<|im_end|>\n<|im_start|>assistant\n");
-        };
-        bool first = true;
-        for (const auto &t : history) {
-            user(t.question, first);
-            first = false;
-            b.text(withoutReasoning(t.answer) + "<|im_end|>\n");
-        }
-        user(question, first);
+        miniCpmVChatTurns(b, layout(), plan, history, question, withoutReasoning);
         b.text(options.thinking ? "<think>\n" : "<think>\n\n</think>\n\n");
         return b.finish();
     }
@@ -180,14 +165,7 @@ json tinyMiniCpmV45()
                                {"intermediate_size", 256},
                                {"vocab_size", kTinyVocab},
                                {"max_position_embeddings", 4096}},
-                              {{"hidden_size", 64},
-                               {"image_size", 980},
-                               {"intermediate_size", 128},
-                               {"model_type", "siglip"},
-                               {"num_attention_heads", 4},
-                               {"num_hidden_layers", 2},
-                               {"patch_size", 14}},
-                              "uhdlens-tiny-minicpmv45", "float32");
+                              miniCpmVVisionConfig(false), "uhdlens-tiny-minicpmv45", "float32");
     c["uhdlens_tiny"] = true;
     c["uhdlens_special_tokens"] = familySpecialTokens(Family::MiniCpmV45);
     return c;
@@ -205,14 +183,8 @@ json realMiniCpmV45()
                              {"intermediate_size", 12288},
                              {"vocab_size", 151748},
                              {"max_position_embeddings", 40960}},
-                            {{"hidden_size", 1152},
-                             {"image_size", 980},
-                             {"intermediate_size", 4304},
-                             {"model_type", "siglip"},
-                             {"num_attention_heads", 16},
-                             {"num_hidden_layers", 27},
-                             {"patch_size", 14}},
-                            "openbmb/MiniCPM-V-4_5 (random weights, real shapes)", "bfloat16");
+                            miniCpmVVisionConfig(true), "openbmb/MiniCPM-V-4_5 (random weights, real shapes)",
+                            "bfloat16");
 }
 
 } // namespace uhdlens::models
