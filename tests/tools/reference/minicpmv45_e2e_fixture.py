@@ -51,6 +51,7 @@ import sys
 from pathlib import Path
 
 import reference_env  # beside this script (sys.path[0])
+from minicpmv26_e2e_fixture import install_recorders, random_weights, recorded_tensors  # the 2.6 script's stages
 
 REQUIREMENTS = Path(__file__).resolve().parent / "minicpmv45_e2e_requirements.txt"
 REF_REPO = "PcOffeeP/FineTune_MLLM"
@@ -139,7 +140,7 @@ def main() -> None:
     import torch
     import transformers
     from PIL import Image
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     torch.set_num_threads(2)
     pkg = "minicpmv45_ref"
@@ -174,28 +175,7 @@ def main() -> None:
     mcfg = cfg_mod.MiniCPMVConfig(**config)
     mcfg._attn_implementation = "eager"  # MiniCPMV gives the tower eager attention; the LLM the same
     model = modeling.MiniCPMV(mcfg).eval()
-    gen = torch.Generator().manual_seed(SEED)
-    weights = {}
-    for name, p in model.state_dict().items():
-        if name.endswith("bias"):
-            v = 0.1 * torch.randn(p.shape, generator=gen)
-        elif "norm" in name or ".ln_" in name:
-            v = 1.0 + 0.3 * torch.randn(p.shape, generator=gen)
-        elif name in ("vpm.embeddings.position_embedding.weight", "resampler.query"):
-            v = 0.5 * torch.randn(p.shape, generator=gen)
-        elif name == "llm.model.embed_tokens.weight":
-            v = torch.randn(p.shape, generator=gen)
-        elif name == "llm.lm_head.weight":
-            # Larger than an initialisation so that greedy decoding on random weights is not one token repeated.
-            v = 4.0 * torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5
-        else:
-            fan_in = p[0].numel() if p.dim() > 1 else p.numel()
-            v = torch.randn(p.shape, generator=gen) / fan_in ** 0.5
-        weights[name] = v.to(torch.bfloat16).contiguous()
-    save_file(weights, str(out / "model.safetensors"), metadata={"format": "pt"})
-    missing = model.load_state_dict({k: v.float() for k, v in load_file(str(out / "model.safetensors")).items()},
-                                    strict=True)
-    assert not missing.missing_keys and not missing.unexpected_keys
+    random_weights(model, SEED, out)
 
     img = synthetic_image(IMAGE_SIZE, 3)
     img.save(out / "image.png", optimize=True)
@@ -204,30 +184,12 @@ def main() -> None:
     tokenizer = tokmod.MiniCPMVTokenizerFast.from_pretrained(str(out))
     processor = processing.MiniCPMVProcessor(improc.MiniCPMVImageProcessor(**PROCESSOR), tokenizer)
 
-    # --- recorders (return what they see unchanged) ----------------------------------------------------------------
-    rec = {}
-
-    def record(owner, method, key):
-        """Replaces owner.method by a wrapper that appends each result to rec[key] and returns it unchanged."""
-        original = getattr(owner, method)
-
-        def wrapper(*a, **k):
-            result = original(*a, **k)
-            rec.setdefault(key, []).append(result)
-            return result
-        setattr(owner, method, wrapper)
-    record(processor, "_convert_images_texts_to_inputs", "inputs")
-    record(tokenizer, "apply_chat_template", "prompts")
-    record(model.llm, "generate", "generated")
-    model.vpm.register_forward_hook(lambda m, a, o: rec.setdefault("vision", []).append(o.last_hidden_state))
-    model.resampler.register_forward_hook(lambda m, a, o: rec.setdefault("resampler", []).append(o))
-    model.llm.lm_head.register_forward_hook(lambda m, a, o: rec.setdefault("logits", []).append(o[0, -1].clone()))
+    rec = install_recorders(processor, tokenizer, model)
 
     # Greedy: sampling=False with chat()'s beam search and repetition penalty overridden to plain argmax decoding.
     greedy = dict(sampling=False, num_beams=1, repetition_penalty=1.0, max_new_tokens=MAX_NEW_TOKENS)
     msgs = [{"role": "user", "content": QUESTION}]
     answer1 = model.chat(image=img, msgs=msgs, tokenizer=tokenizer, processor=processor, **greedy)
-    first_logits = rec["logits"][0]
     n1 = len(rec["logits"])
     msgs2 = [{"role": "user", "content": [img, QUESTION]}, {"role": "assistant", "content": answer1},
              {"role": "user", "content": FOLLOWUP}]
@@ -236,22 +198,8 @@ def main() -> None:
     answer_think = model.chat(image=img, msgs=msgs, tokenizer=tokenizer, processor=processor, enable_thinking=True,
                               **greedy)
 
-    t = {}
+    t, tgt = recorded_tensors(rec, n1)
     inputs = rec["inputs"][0]
-    tgt = inputs["tgt_sizes"][0].to(torch.int64)
-    t["input.tgt_sizes"] = tgt.contiguous()
-    vision = rec["vision"][0]
-    for j, px in enumerate(inputs["pixel_values"][0]):
-        rows, cols = tgt[j].tolist()
-        t[f"image{j}.pixels"] = px.to(torch.float32).contiguous()  # [3, 14, L*14]
-        t[f"image{j}.vision"] = vision[j, :rows * cols].contiguous()
-        t[f"image{j}.resampler"] = rec["resampler"][0][j].contiguous()
-    t["turn1.prompt_ids"] = inputs["input_ids"][0].to(torch.int64).contiguous()
-    t["turn1.first_logits"] = first_logits.float().contiguous()
-    t["turn1.generated_ids"] = rec["generated"][0][0].to(torch.int64).contiguous()
-    t["turn2.prompt_ids"] = rec["inputs"][1]["input_ids"][0].to(torch.int64).contiguous()
-    t["turn2.first_logits"] = rec["logits"][n1].float().contiguous()
-    t["turn2.generated_ids"] = rec["generated"][1][0].to(torch.int64).contiguous()
     t["think.prompt_ids"] = rec["inputs"][2]["input_ids"][0].to(torch.int64).contiguous()
     t["think.first_logits"] = rec["logits"][n2].float().contiguous()
     t["think.generated_ids"] = rec["generated"][2][0].to(torch.int64).contiguous()
