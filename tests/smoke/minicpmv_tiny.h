@@ -99,6 +99,16 @@ inline bool validUtf8(const std::string &s)
     return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())).toUtf8().toStdString() == s;
 }
 
+// A copy of the family's tiny folder whose config.json says "version": `version`.
+inline std::string versionCopy(QTemporaryDir &tmp, const json &version, Family family = Family::MiniCpmV26)
+{
+    const std::string d = brokenCopy(tmp, "version-" + version.dump(), family);
+    json c = jsonFile(d + "/config.json");
+    c["version"] = version;
+    putJson(d + "/config.json", c);
+    return d;
+}
+
 // Removes the added token `token` from the folder's tokenizer.json (added_tokens) and tokenizer_config.json
 // (added_tokens_decoder): another model's tokenizer.
 inline void dropAddedToken(const std::string &dir, const std::string &token)

@@ -161,11 +161,7 @@ TEST(MiniCpmV26BadInput, OtherMiniCpmVVersionsAreNamedNotGuessed)
 {
     QTemporaryDir tmp;
     for (const json &version : {json(2.5), json("2.5"), json(3.0), json(4.0)}) {
-        const std::string d = brokenCopy(tmp, "version-" + version.dump());
-        json c = jsonFile(d + "/config.json");
-        c["version"] = version;
-        putJson(d + "/config.json", c);
-        const Error e = loadError(d);
+        const Error e = loadError(versionCopy(tmp, version));
         EXPECT_EQ(e.code(), ErrorCode::UnknownFamily) << version;
         EXPECT_EQ(e.subject(), "version") << version;
         std::string needle = version.is_string() ? version.get<std::string>() : version.dump();

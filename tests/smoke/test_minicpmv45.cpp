@@ -113,21 +113,13 @@ TEST(MiniCpmV45BadInput, UnknownVersionsNameTheSupportedOnes)
 {
     QTemporaryDir tmp;
     for (const json &version : {json(4.6), json("4.0"), json(5)}) {
-        const std::string d = brokenCopy(tmp, "version-" + version.dump(), Family::MiniCpmV45);
-        json c = jsonFile(d + "/config.json");
-        c["version"] = version;
-        putJson(d + "/config.json", c);
-        const Error e = loadError(d);
+        const Error e = loadError(versionCopy(tmp, version, Family::MiniCpmV45));
         EXPECT_EQ(e.code(), ErrorCode::UnknownFamily) << version;
         EXPECT_EQ(e.subject(), "version") << version;
         EXPECT_NE(std::string(e.what()).find("-> minicpmv45"), std::string::npos) << e.what();
     }
     // "4.5" as a string is the same version (configs written by hand).
-    const std::string d = brokenCopy(tmp, "version-string", Family::MiniCpmV45);
-    json c = jsonFile(d + "/config.json");
-    c["version"] = "4.5";
-    putJson(d + "/config.json", c);
-    EXPECT_EQ(load(d)->info().family, Family::MiniCpmV45);
+    EXPECT_EQ(load(versionCopy(tmp, "4.5", Family::MiniCpmV45))->info().family, Family::MiniCpmV45);
 }
 
 TEST(MiniCpmV45BadInput, TokenizerFilesOrThinkPiecesMissing)

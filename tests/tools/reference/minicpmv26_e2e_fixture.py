@@ -182,6 +182,37 @@ def recorded_tensors(rec: dict, n_logits_turn1: int):
     return t, tgt
 
 
+def official_chat(cfg_mod, modeling, improc, processing, tokmod, config: dict, out: Path, image, settings) -> dict:
+    """Builds the official MiniCPMV from `config` (eager attention: torch 1.13 has no sdpa, and MiniCPMV gives its
+    tower eager attention anyway) with random_weights, saves `image` to out/image.png, and runs chat() greedily
+    (sampling=False with num_beams and repetition_penalty overridden to plain argmax decoding) on the question, then
+    on the follow-up with the first answer in the history, recording everything (install_recorders). Returns the
+    model, tokenizer, processor, reloaded image, recorder dict, both answers, the logits count after turn 1 and the
+    greedy chat() arguments. `settings`: the calling script's module (its SEED, PROCESSOR, QUESTION, FOLLOWUP,
+    MAX_NEW_TOKENS). Shared with minicpmv45_e2e_fixture.py."""
+    from PIL import Image
+    SEED, PROCESSOR, QUESTION, FOLLOWUP, MAX_NEW_TOKENS = (
+        settings.SEED, settings.PROCESSOR, settings.QUESTION, settings.FOLLOWUP, settings.MAX_NEW_TOKENS)
+    mcfg = cfg_mod.MiniCPMVConfig(**config)
+    mcfg._attn_implementation = "eager"
+    model = modeling.MiniCPMV(mcfg).eval()
+    random_weights(model, SEED, out)
+    image.save(out / "image.png", optimize=True)
+    img = Image.open(out / "image.png").convert("RGB")
+    tokenizer = tokmod.MiniCPMVTokenizerFast.from_pretrained(str(out))
+    processor = processing.MiniCPMVProcessor(improc.MiniCPMVImageProcessor(**PROCESSOR), tokenizer)
+    rec = install_recorders(processor, tokenizer, model)
+    greedy = dict(sampling=False, num_beams=1, repetition_penalty=1.0, max_new_tokens=MAX_NEW_TOKENS)
+    msgs = [{"role": "user", "content": QUESTION}]
+    answer1 = model.chat(image=img, msgs=msgs, tokenizer=tokenizer, processor=processor, **greedy)
+    n_logits_turn1 = len(rec["logits"])
+    msgs2 = [{"role": "user", "content": [img, QUESTION]}, {"role": "assistant", "content": answer1},
+             {"role": "user", "content": FOLLOWUP}]
+    answer2 = model.chat(image=None, msgs=msgs2, tokenizer=tokenizer, processor=processor, **greedy)
+    return {"model": model, "tokenizer": tokenizer, "processor": processor, "image": img, "rec": rec,
+            "answers": (answer1, answer2), "n_logits_turn1": n_logits_turn1, "greedy": greedy, "msgs": msgs}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ref", type=Path, default=DEFAULT_REF)
@@ -197,7 +228,6 @@ def main() -> None:
     import tokenizers
     import torch
     import transformers
-    from PIL import Image
     from safetensors.torch import save_file
 
     torch.set_num_threads(1)
@@ -228,28 +258,10 @@ def main() -> None:
     (out / "generation_config.json").write_text(json.dumps(
         {"bos_token_id": added["<|endoftext|>"], "eos_token_id": added["<|im_end|>"]}, indent=2) + "\n")
 
-    mcfg = cfg_mod.MiniCPMVConfig(**config)
-    mcfg._attn_implementation = "eager"  # torch 1.13: no sdpa; MiniCPMV gives the tower eager attention too
-    model = modeling.MiniCPMV(mcfg).eval()
-    random_weights(model, SEED, out)
-
-    img = synthetic_image(IMAGE_SIZE, 3)
-    img.save(out / "image.png", optimize=True)
-    img = Image.open(out / "image.png").convert("RGB")
-
-    tokenizer = tokmod.MiniCPMVTokenizerFast.from_pretrained(str(out))
-    processor = processing.MiniCPMVProcessor(improc.MiniCPMVImageProcessor(**PROCESSOR), tokenizer)
-
-    rec = install_recorders(processor, tokenizer, model)
-
-    # Greedy: sampling=False with num_beams and repetition_penalty overridden to plain argmax decoding.
-    greedy = dict(sampling=False, num_beams=1, repetition_penalty=1.0, max_new_tokens=MAX_NEW_TOKENS)
-    msgs = [{"role": "user", "content": QUESTION}]
-    answer1 = model.chat(image=img, msgs=msgs, tokenizer=tokenizer, processor=processor, **greedy)
-    n_logits_turn1 = len(rec["logits"])
-    msgs2 = [{"role": "user", "content": [img, QUESTION]}, {"role": "assistant", "content": answer1},
-             {"role": "user", "content": FOLLOWUP}]
-    answer2 = model.chat(image=None, msgs=msgs2, tokenizer=tokenizer, processor=processor, **greedy)
+    run = official_chat(cfg_mod, modeling, improc, processing, tokmod, config, out, synthetic_image(IMAGE_SIZE, 3),
+                        sys.modules[__name__])
+    rec, processor, img, answer1, answer2 = run["rec"], run["processor"], run["image"], *run["answers"]
+    n_logits_turn1 = run["n_logits_turn1"]
 
     t, tgt = recorded_tensors(rec, n_logits_turn1)
     save_file(t, str(out / "reference.safetensors"), metadata={"format": "pt"})

@@ -51,7 +51,7 @@ import sys
 from pathlib import Path
 
 import reference_env  # beside this script (sys.path[0])
-from minicpmv26_e2e_fixture import install_recorders, random_weights, recorded_tensors  # the 2.6 script's stages
+from minicpmv26_e2e_fixture import official_chat, recorded_tensors  # the 2.6 script's stages
 
 REQUIREMENTS = Path(__file__).resolve().parent / "minicpmv45_e2e_requirements.txt"
 REF_REPO = "PcOffeeP/FineTune_MLLM"
@@ -139,7 +139,6 @@ def main() -> None:
     import tokenizers
     import torch
     import transformers
-    from PIL import Image
     from safetensors.torch import save_file
 
     torch.set_num_threads(2)
@@ -172,28 +171,13 @@ def main() -> None:
                   "chat_template_kwargs": real_gen_cfg["chat_template_kwargs"]}
     (out / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
 
-    mcfg = cfg_mod.MiniCPMVConfig(**config)
-    mcfg._attn_implementation = "eager"  # MiniCPMV gives the tower eager attention; the LLM the same
-    model = modeling.MiniCPMV(mcfg).eval()
-    random_weights(model, SEED, out)
-
-    img = synthetic_image(IMAGE_SIZE, 3)
-    img.save(out / "image.png", optimize=True)
-    img = Image.open(out / "image.png").convert("RGB")
-
-    tokenizer = tokmod.MiniCPMVTokenizerFast.from_pretrained(str(out))
-    processor = processing.MiniCPMVProcessor(improc.MiniCPMVImageProcessor(**PROCESSOR), tokenizer)
-
-    rec = install_recorders(processor, tokenizer, model)
-
-    # Greedy: sampling=False with chat()'s beam search and repetition penalty overridden to plain argmax decoding.
-    greedy = dict(sampling=False, num_beams=1, repetition_penalty=1.0, max_new_tokens=MAX_NEW_TOKENS)
-    msgs = [{"role": "user", "content": QUESTION}]
-    answer1 = model.chat(image=img, msgs=msgs, tokenizer=tokenizer, processor=processor, **greedy)
-    n1 = len(rec["logits"])
-    msgs2 = [{"role": "user", "content": [img, QUESTION]}, {"role": "assistant", "content": answer1},
-             {"role": "user", "content": FOLLOWUP}]
-    answer2 = model.chat(image=None, msgs=msgs2, tokenizer=tokenizer, processor=processor, **greedy)
+    # The official model, image and two greedy chat() turns with thinking off (chat()'s default), as for 2.6, with
+    # this script's SEED, processor settings and questions.
+    run = official_chat(cfg_mod, modeling, improc, processing, tokmod, config, out, synthetic_image(IMAGE_SIZE, 3),
+                        sys.modules[__name__])
+    model, tokenizer, processor, img, rec = (run[k] for k in ("model", "tokenizer", "processor", "image", "rec"))
+    answer1, answer2 = run["answers"]
+    n1, greedy, msgs = run["n_logits_turn1"], run["greedy"], run["msgs"]
     n2 = len(rec["logits"])
     answer_think = model.chat(image=img, msgs=msgs, tokenizer=tokenizer, processor=processor, enable_thinking=True,
                               **greedy)
