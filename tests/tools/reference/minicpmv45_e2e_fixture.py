@@ -51,7 +51,9 @@ import sys
 from pathlib import Path
 
 import reference_env  # beside this script (sys.path[0])
-from minicpmv26_e2e_fixture import official_chat, recorded_tensors  # the 2.6 script's stages
+# The 2.6 script's stages and its tower / processor / question settings (4.5 changes neither).
+from minicpmv26_e2e_fixture import (FOLLOWUP, IMAGE_SIZE, MAX_NEW_TOKENS, PROCESSOR, QUESTION, VISION,  # noqa: F401
+                                    official_chat, recorded_tensors)
 
 REQUIREMENTS = Path(__file__).resolve().parent / "minicpmv45_e2e_requirements.txt"
 REF_REPO = "PcOffeeP/FineTune_MLLM"
@@ -77,16 +79,7 @@ LLM = dict(hidden_size=256, num_hidden_layers=2, num_attention_heads=4, num_key_
            intermediate_size=96, max_position_embeddings=4096, max_window_layers=2, rope_theta=1000000.0,
            rope_scaling=None, rms_norm_eps=1e-6, hidden_act="silu", attention_bias=False, attention_dropout=0.0,
            tie_word_embeddings=False, use_sliding_window=False, sliding_window=None)
-VISION = dict(hidden_size=32, intermediate_size=40, num_hidden_layers=3, num_attention_heads=4, image_size=980,
-              patch_size=14, model_type="siglip")
-PROCESSOR = dict(max_slice_nums=9, scale_resolution=112, patch_size=14, use_image_id=True, image_feature_size=64,
-                 im_start="<image>", im_end="</image>", slice_start="<slice>", slice_end="</slice>", unk="<unk>",
-                 im_id_start="<image_id>", im_id_end="</image_id>", slice_mode=True, norm_mean=[0.5, 0.5, 0.5],
-                 norm_std=[0.5, 0.5, 0.5], version=2.6)
-IMAGE_SIZE = (230, 150)
-QUESTION = "What is written on the sign? 图里有什么？"
-FOLLOWUP = "And the colour? 😀"
-MAX_NEW_TOKENS = 16
+# The tower, processor settings, picture and questions are the 2.6 fixture's (imported above).
 
 
 def synthetic_image(size, seed):
