@@ -43,7 +43,6 @@ it ("<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n<|im_start|>u
 in an sglang MiniCPM-V test and the xllm VLM example, GitHub code index ids 23203501062, 4662102525).
 """
 
-import argparse
 import json
 import os
 import sys
@@ -214,10 +213,7 @@ def official_chat(cfg_mod, modeling, improc, processing, tokmod, config: dict, o
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ref", type=Path, default=DEFAULT_REF)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = ap.parse_args()
+    args = reference_env.ref_and_out_args(DEFAULT_REF, DEFAULT_OUT)
     reference_env.check_blobs(args.ref, REF_BLOBS, REF_COMMIT,
                               f"see minicpmv26_fixture.py's docstring: {REF_REPO} @ {REF_COMMIT}")
     reference_env.ensure_venv("minicpmv26-e2e", REQUIREMENTS, __file__)

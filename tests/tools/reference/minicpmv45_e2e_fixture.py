@@ -44,7 +44,6 @@ wrappers around processor._convert_images_texts_to_inputs, tokenizer.apply_chat_
 what flows through, returning it unchanged; config._attn_implementation = "eager".
 """
 
-import argparse
 import json
 import os
 import sys
@@ -118,10 +117,7 @@ def write_tokenizer(out: Path, chat_template: str):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ref", type=Path, default=DEFAULT_REF)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = ap.parse_args()
+    args = reference_env.ref_and_out_args(DEFAULT_REF, DEFAULT_OUT)
     reference_env.check_blobs(args.ref, REF_BLOBS, REF_COMMIT,
                               f"see this script's docstring: {REF_REPO} @ {REF_COMMIT[:7]}, {REF_FOLDER}/")
     reference_env.ensure_venv("minicpmv45-e2e", REQUIREMENTS, __file__, system_site_packages=False)

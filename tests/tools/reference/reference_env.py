@@ -81,3 +81,12 @@ def import_package(package: str, ref: Path, module: str):
     pkg.__path__ = [str(ref)]
     sys.modules[package] = pkg
     return importlib.import_module(f"{package}.{module}")
+
+
+def ref_and_out_args(default_ref: Path, default_out: Path):
+    """The --ref (reference source folder) / --out (fixture folder) arguments of the end-to-end fixture scripts."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ref", type=Path, default=default_ref)
+    ap.add_argument("--out", type=Path, default=default_out)
+    return ap.parse_args()
