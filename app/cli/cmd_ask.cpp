@@ -1,5 +1,5 @@
 // uhdlens-cli ask --model DIR [--vision DIR] --image IMG [--policy P] [--max-slices N] [--max-new-tokens N]
-//                 [--temperature T] [--seed S] [--device D] [--dtype T] [--json] "question"
+//                 [--temperature T] [--seed S] [--thinking] [--device D] [--dtype T] [--json] "question"
 // uhdlens-cli ask --model LLM.gguf [--prompt] "question"     (no --image: a text-only language model,
 //                                                            uhdlens/text_model.h)
 // Streams the answer to stdout; with --json prints one object at the end instead (answer, plan, token counts,
@@ -95,10 +95,13 @@ int runAsk(const QStringList &args)
     QCommandLineOption tempOpt(QStringLiteral("temperature"), QStringLiteral("0 (default): greedy; > 0: sampling."), QStringLiteral("T"));
     QCommandLineOption seedOpt(QStringLiteral("seed"), QStringLiteral("Sampling seed (default 0)."), QStringLiteral("S"));
     QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Print one JSON object at the end instead of streaming."));
+    QCommandLineOption thinkingOpt(
+        QStringLiteral("thinking"),
+        QStringLiteral("Thinking mode (MiniCPM-V 4.5): the answer starts with the model's reasoning."));
     QCommandLineOption promptOpt(QStringLiteral("prompt"),
                                  QStringLiteral("The question (instead of the positional argument)."),
                                  QStringLiteral("TEXT"));
-    parser.addOptions({maxNewOpt, tempOpt, seedOpt, jsonOpt, promptOpt});
+    parser.addOptions({maxNewOpt, tempOpt, seedOpt, thinkingOpt, jsonOpt, promptOpt});
     parser.addPositionalArgument(QStringLiteral("question"),
                                  QStringLiteral("The question about the image (without --image: a text "
                                                 "question to a language-model GGUF file)."));
@@ -112,6 +115,8 @@ int runAsk(const QStringList &args)
     if (textOnly && (parser.isSet(eo.mmproj) || parser.isSet(eo.vision) || parser.isSet(eo.policy) ||
                      parser.isSet(eo.maxSlices)))
         return usageError(cmd, QStringLiteral("--mmproj, --vision, --policy and --max-slices need --image"));
+    if (textOnly && parser.isSet(thinkingOpt))
+        return usageError(cmd, QStringLiteral("--thinking is MiniCPM-V 4.5's switch and needs --image"));
     const int questions =
         static_cast<int>(parser.positionalArguments().size()) + (parser.isSet(promptOpt) ? 1 : 0);
     if (questions != 1)
@@ -137,6 +142,7 @@ int runAsk(const QStringList &args)
         settings.seed = parser.value(seedOpt).toULongLong(&ok);
     if (!ok)
         return usageError(cmd, QStringLiteral("--seed needs a non-negative integer"));
+    settings.thinking = parser.isSet(thinkingOpt);
     if (const std::string why = settings.validate(); !why.empty())
         return usageError(cmd, QString::fromStdString(why));
     uhdlens::LoadOptions load;
@@ -188,7 +194,7 @@ int runAsk(const QStringList &args)
                          {"prefill_ms", r.prefillMs}, {"prefill_tokens_per_s", r.prefillTokensPerSecond},
                          {"decode_ms", r.decodeMs}, {"decode_tokens_per_s", r.decodeTokensPerSecond}}},
             {"settings", {{"max_new_tokens", settings.maxNewTokens}, {"temperature", settings.temperature},
-                          {"seed", settings.seed}}},
+                          {"seed", settings.seed}, {"thinking", settings.thinking}}},
         };
         std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return 0;

@@ -1,6 +1,6 @@
-// uhdlens-cli make-tiny --family minicpmv|llava-uhd|uhd-paper|minicpmv26 --out DIR [--seed N]
+// uhdlens-cli make-tiny --family minicpmv|llava-uhd|uhd-paper|minicpmv26|minicpmv45 --out DIR [--seed N]
 // Writes a random-initialised checkpoint with the family's real tensor names and config keys (shapes shrunk) and
-// a tokenizer trained on the bundled tiny corpus (SentencePiece; minicpmv26: a byte-level BPE tokenizer.json with
+// a tokenizer trained on the bundled tiny corpus (SentencePiece; minicpmv26 and minicpmv45: a byte-level BPE tokenizer.json with
 // the Hugging Face folder's tokenizer_config, preprocessor_config and generation_config files). Exit 0 / 1 (failure) / 2 (bad usage).
 #include "commands.h"
 
@@ -20,7 +20,7 @@ int runMakeTiny(const QStringList &args)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Writes a tiny random-weight model folder for tests and demos."));
     parser.addHelpOption();
-    QCommandLineOption familyOpt(QStringLiteral("family"), QStringLiteral("minicpmv, llava-uhd, uhd-paper or minicpmv26."), QStringLiteral("F"));
+    QCommandLineOption familyOpt(QStringLiteral("family"), QStringLiteral("minicpmv, llava-uhd, uhd-paper, minicpmv26 or minicpmv45."), QStringLiteral("F"));
     QCommandLineOption outOpt(QStringLiteral("out"), QStringLiteral("Output folder (created)."), QStringLiteral("DIR"));
     QCommandLineOption seedOpt(QStringLiteral("seed"), QStringLiteral("Initialisation seed (default 0)."), QStringLiteral("N"), QStringLiteral("0"));
     QCommandLineOption corpusOpt(QStringLiteral("corpus"), QStringLiteral("Tokenizer training text (default: the bundled tiny corpus)."), QStringLiteral("FILE"));

@@ -32,7 +32,7 @@ std::string join(const std::string &dir, const std::string &name)
 // smallest pair. The tiny models need a tokenizer whose ids fill their vocabulary exactly; its quality does
 // not matter.
 void writeTinyBpe(const std::vector<std::string> &sentences, int vocabSize,
-                  const std::vector<std::string> &specials, const std::string &outDir)
+                  const std::vector<std::string> &specials, const std::string &outDir, Family family)
 {
     std::map<std::vector<std::string>, int64_t> words;
     for (const std::string &line : sentences) {
@@ -88,8 +88,11 @@ void writeTinyBpe(const std::vector<std::string> &sentences, int vocabSize,
                                                     std::to_string(vocabSize) + "-token BPE vocabulary");
     nlohmann::json added = nlohmann::json::array(), decoder = nlohmann::json::object();
     for (const std::string &t : specials) {
+        // Qwen3's tokenizer_config.json (MiniCPM-V 4.5) marks <think> / </think> "special": false: they are
+        // decoded into the answer, like any text.
+        const bool special = t != "<think>" && t != "</think>";
         const nlohmann::json entry = {{"content", t},    {"single_word", false}, {"lstrip", false},
-                                      {"rstrip", false}, {"normalized", false},  {"special", true}};
+                                      {"rstrip", false}, {"normalized", false},  {"special", special}};
         nlohmann::json withId = entry;
         withId["id"] = next;
         added.push_back(withId);
@@ -126,8 +129,10 @@ void writeTinyBpe(const std::vector<std::string> &sentences, int vocabSize,
           {"merges", merges}}}};
     writeJsonFile(join(outDir, "tokenizer.json"), tokenizer);
     // MiniCPM-V 2.6's tokenizer_config.json: ChatML eos, Qwen2's <|endoftext|> pad, the processor's <unk>, no
-    // bos, and Qwen2's chat template (the family's buildPrompt lays out the same text).
-    const nlohmann::json config = {
+    // bos, and Qwen2's chat template (the family's buildPrompt lays out the same text). MiniCPM-V 4.5's has
+    // the same tokens and the generation-prompt part of Qwen3's template (no default system message, the
+    // enable_thinking block; its reasoning_content and tool branches left out).
+    nlohmann::json config = {
         {"added_tokens_decoder", decoder},
         {"bos_token", nullptr},
         {"eos_token", "<|im_end|>"},
@@ -140,6 +145,15 @@ void writeTinyBpe(const std::vector<std::string> &sentences, int vocabSize,
          "'<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + "
          "message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if "
          "add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"}};
+    if (family == Family::MiniCpmV45)
+        config["chat_template"] =
+            "{%- for message in messages %}{%- if message.role == 'assistant' and '</think>' in message.content "
+            "%}{{- '<|im_start|>assistant\n' + message.content.split('</think>')[-1].lstrip('\n') + "
+            "'<|im_end|>\n' }}{%- else %}{{- '<|im_start|>' + message.role + '\n' + message.content + "
+            "'<|im_end|>\n' }}{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- "
+            "'<|im_start|>assistant\n' }}{%- if enable_thinking is defined and enable_thinking is false %}{{- "
+            "'<think>\n\n</think>\n\n' }}{%- endif %}{%- if enable_thinking is defined and enable_thinking is "
+            "true %}{{- '<think>\n' }}{%- endif %}{%- endif %}";
     writeJsonFile(join(outDir, "tokenizer_config.json"), config);
 }
 
@@ -190,7 +204,7 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
     const int vocab = static_cast<int>(vlm->vocabSize()); // the tokenizer fills the model's vocabulary exactly
     std::vector<std::string> tokenizerFiles;
     if (familyTokenizer(family) == TokenizerFormat::ByteLevelBpe) {
-        writeTinyBpe(vocab >= 2000 ? all : sentences, vocab, special, outDir);
+        writeTinyBpe(vocab >= 2000 ? all : sentences, vocab, special, outDir, family);
         tokenizerFiles = {"tokenizer.json", "tokenizer_config.json"};
         // The processor's and generate()'s files of a Hugging Face MiniCPM-V 2.6 folder.
         nlohmann::json processor = {{"image_processor_type", "MiniCPMVImageProcessor"},
@@ -200,16 +214,20 @@ TinyModel writeTinyModel(Family family, const std::string &outDir, std::uint64_t
                                     {"norm_std", {0.5, 0.5, 0.5}},
                                     {"slice_mode", true},
                                     {"use_image_id", true},
-                                    {"version", 2.6}};
+                                    {"version", 2.6}}; // 4.5's preprocessor_config.json says 2.6 too
         const SlicePolicy policy = vlm->policy();
         processor["max_slice_nums"] = policy.maxSlices;
         processor["scale_resolution"] = policy.scale;
         processor["patch_size"] = policy.patch;
         writeJsonFile(join(outDir, "preprocessor_config.json"), processor);
         const auto tok = Tokenizer::loadBpe(outDir);
-        writeJsonFile(join(outDir, "generation_config.json"),
-                      {{"bos_token_id", tok->pieceToId("<|endoftext|>")},
-                       {"eos_token_id", tok->pieceToId("<|im_end|>")}});
+        nlohmann::json generation = {{"bos_token_id", tok->pieceToId("<|endoftext|>")},
+                                     {"eos_token_id", tok->pieceToId("<|im_end|>")}};
+        if (family == Family::MiniCpmV45) { // 4.5's generation_config.json: both terminators, thinking off
+            generation["eos_token_id"] = {tok->pieceToId("<|im_end|>"), tok->pieceToId("<|endoftext|>")};
+            generation["chat_template_kwargs"] = {{"enable_thinking", false}};
+        }
+        writeJsonFile(join(outDir, "generation_config.json"), generation);
         tokenizerFiles.push_back("preprocessor_config.json");
         tokenizerFiles.push_back("generation_config.json");
     } else {

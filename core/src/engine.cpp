@@ -195,6 +195,7 @@ void describeLoadedModel(Model::Impl &impl, const nlohmann::json &config, torch:
     info.policy = impl.vlm->policy();
     info.layout = impl.vlm->layout();
     info.tokensPerImage = impl.vlm->tokensPerImage();
+    info.thinkingMode = impl.vlm->hasThinkingMode();
     info.pixelNorm = impl.vlm->pixelNorm();
     info.padColour = padColourForMean(info.pixelNorm.mean);
 }
@@ -541,7 +542,13 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
     const int tpi = vlm.tokensPerImage();
     const int context = vlm.contextLength();
 
-    const Prompt prompt = vlm.buildPrompt(m_impl->plan, m_impl->history, question, *mi.tokenizer);
+    if (settings.thinking && !vlm.hasThinkingMode())
+        throw Error(ErrorCode::InvalidArgument,
+                    "this model (" + nameOf(vlm.family()) + ") has no thinking mode", "thinking");
+    PromptOptions promptOptions;
+    promptOptions.thinking = settings.thinking;
+    const Prompt prompt =
+        vlm.buildPromptWith(m_impl->plan, m_impl->history, question, *mi.tokenizer, promptOptions);
     result.imageTokens = static_cast<int>(prompt.imageSpanPositions(tpi));
     const int64_t positions = prompt.positions(tpi);
     result.promptTokens = static_cast<int>(positions);

@@ -61,6 +61,12 @@ struct Prompt
     }
 };
 
+// Per-question prompt switches (from GenerationSettings).
+struct PromptOptions
+{
+    bool thinking = false; // the chat template's enable_thinking (families with hasThinkingMode())
+};
+
 class VisionLanguageModel
 {
 public:
@@ -91,6 +97,17 @@ public:
     // §4.1/§4.3, the question) — the image goes into the first user turn of the conversation.
     virtual Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history,
                                const std::string &question, const Tokenizer &tokenizer) const = 0;
+
+    // The same with the per-question switches of GenerationSettings (engine.h). Families without such a
+    // switch build the plain prompt; only those with hasThinkingMode() read `thinking`.
+    virtual Prompt buildPromptWith(const SlicePlan &plan, const std::vector<Turn> &history,
+                                   const std::string &question, const Tokenizer &tokenizer,
+                                   const PromptOptions & /*options*/) const
+    {
+        return buildPrompt(plan, history, question, tokenizer);
+    }
+    // Whether the chat template has a thinking switch (MiniCPM-V 4.5's enable_thinking).
+    virtual bool hasThinkingMode() const { return false; }
 
     // Token ids that end generation (e.g. </s>, <|im_end|>) and text stop strings of the chat template.
     virtual std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const = 0;

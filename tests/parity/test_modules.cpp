@@ -855,7 +855,7 @@ TEST(Families, DetectAndRejectConfigs)
         EXPECT_EQ(createFamilyModel(tinyConfig(f), nullptr)->layout(), familyLayout(f)) << name;
     }
     EXPECT_EQ(allNames<Family>(),
-              (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper", "minicpmv26"}));
+              (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper", "minicpmv26", "minicpmv45"}));
     EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "uhd_paper"}}),
               Family::UhdPaper); // alias of the table row
     EXPECT_EQ(subjectOf([] { detectFamily(nlohmann::json{{"model_type", "bert"}}); }), "model_type");
@@ -867,8 +867,9 @@ TEST(Families, DetectAndRejectConfigs)
               Family::MiniCpmV26);
     EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "minicpmv"}, {"version", 2.6}}), Family::MiniCpmV26);
     EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "minicpmv"}}), Family::MiniCpmV);
+    EXPECT_EQ(detectFamily(nlohmann::json{{"model_type", "minicpmv"}, {"version", 4.5}}), Family::MiniCpmV45);
     for (const nlohmann::json &v :
-         {nlohmann::json(2.5), nlohmann::json("2.5"), nlohmann::json(3.0), nlohmann::json(4.5)}) {
+         {nlohmann::json(2.5), nlohmann::json("2.5"), nlohmann::json(3.0), nlohmann::json(4.0)}) {
         const nlohmann::json c{{"model_type", "minicpmv"}, {"version", v}};
         EXPECT_EQ(codeOf([&] { detectFamily(c); }), ErrorCode::UnknownFamily) << v;
         EXPECT_EQ(subjectOf([&] { detectFamily(c); }), "version") << v;

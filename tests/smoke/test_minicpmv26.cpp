@@ -4,6 +4,7 @@
 // every bad folder a user may hold (missing or inconsistent tokenizer files, other MiniCPM-V versions, a
 // missing shard, shapes that disagree with the config), each a typed error naming the file, key or tensor.
 #include "bpe_tokenizer.h"
+#include "minicpmv_tiny.h"
 #include "safetensors.h"
 #include "uhdlens/devtools.h"
 #include "uhdlens/engine.h"
@@ -22,83 +23,7 @@
 #include <fstream>
 
 using namespace uhdlens;
-using nlohmann::json;
-
-namespace {
-
-// One tiny minicpmv26 folder per process.
-const TinyModel &tinyFolder()
-{
-    static QTemporaryDir dir;
-    static const TinyModel model = [] {
-        const std::string corpus = findResource("text/tiny-corpus.txt");
-        if (corpus.empty())
-            throw std::runtime_error("resources/text/tiny-corpus.txt not found");
-        return writeTinyModel(Family::MiniCpmV26, dir.filePath(QStringLiteral("tiny26")).toStdString(), 5,
-                              corpus);
-    }();
-    return model;
-}
-
-std::shared_ptr<const Model> load(const std::string &dir, Dtype dtype = Dtype::Auto)
-{
-    LoadOptions o;
-    o.modelDir = dir;
-    o.dtype = dtype;
-    return Model::load(o);
-}
-
-// The error a load of `dir` throws; fails the test when it loads.
-Error loadError(const std::string &dir)
-{
-    try {
-        load(dir);
-    } catch (const Error &e) {
-        return e;
-    }
-    ADD_FAILURE() << dir << " loaded, but it is broken";
-    return Error(ErrorCode::Internal, "loaded");
-}
-
-json jsonFile(const std::string &path)
-{
-    std::ifstream in(path);
-    return json::parse(in);
-}
-
-void putJson(const std::string &path, const json &j)
-{
-    std::ofstream(path, std::ios::trunc) << j.dump(1);
-}
-
-// A copy of the tiny folder in `tmp`/name, for breaking one thing in it.
-std::string brokenCopy(QTemporaryDir &tmp, const std::string &name)
-{
-    const QDir from(QString::fromStdString(tinyFolder().modelDir));
-    const QString to = tmp.filePath(QString::fromStdString(name));
-    EXPECT_FALSE(QDir(to).exists()) << "copy names must be unique: " << name;
-    QDir().mkpath(to);
-    for (const QString &f : from.entryList(QDir::Files))
-        QFile::copy(from.filePath(f), QDir(to).filePath(f));
-    return to.toStdString();
-}
-
-QImage picture()
-{
-    QImage img(1100, 500, QImage::Format_RGB888);
-    for (int y = 0; y < img.height(); ++y)
-        for (int x = 0; x < img.width(); ++x)
-            img.setPixelColor(x, y, QColor((x * 7) % 256, (y * 3) % 256, (x + y) % 256));
-    return img;
-}
-
-// Whole characters: decoding and re-encoding gives the same bytes (a cut character would become U+FFFD).
-bool validUtf8(const std::string &s)
-{
-    return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())).toUtf8().toStdString() == s;
-}
-
-} // namespace
+using namespace minicpmv_tiny;
 
 TEST(MiniCpmV26Smoke, MakeTinyWritesTheHuggingFaceLayout)
 {
@@ -178,20 +103,7 @@ TEST(MiniCpmV26BadInput, TokenizerFilesMissingOrInconsistent)
     {
         // <image_id> dropped from both tokenizer files: another model's tokenizer.
         const std::string d = brokenCopy(tmp, "no-image-id");
-        json tj = jsonFile(d + "/tokenizer.json");
-        json kept = json::array();
-        for (const auto &a : tj["added_tokens"])
-            if (a["content"] != "<image_id>")
-                kept.push_back(a);
-        tj["added_tokens"] = kept;
-        putJson(d + "/tokenizer.json", tj);
-        json tc = jsonFile(d + "/tokenizer_config.json");
-        json decoder = json::object();
-        for (auto it = tc["added_tokens_decoder"].begin(); it != tc["added_tokens_decoder"].end(); ++it)
-            if (it.value()["content"] != "<image_id>")
-                decoder[it.key()] = it.value();
-        tc["added_tokens_decoder"] = decoder;
-        putJson(d + "/tokenizer_config.json", tc);
+        dropAddedToken(d, "<image_id>");
         const Error e = loadError(d);
         EXPECT_EQ(e.code(), ErrorCode::TokenizerInvalid);
         EXPECT_EQ(e.subject(), "<image_id>") << e.what();
@@ -248,12 +160,8 @@ TEST(MiniCpmV26BadInput, TokenizerFilesMissingOrInconsistent)
 TEST(MiniCpmV26BadInput, OtherMiniCpmVVersionsAreNamedNotGuessed)
 {
     QTemporaryDir tmp;
-    for (const json &version : {json(2.5), json("2.5"), json(3.0), json(4.5)}) {
-        const std::string d = brokenCopy(tmp, "version-" + version.dump());
-        json c = jsonFile(d + "/config.json");
-        c["version"] = version;
-        putJson(d + "/config.json", c);
-        const Error e = loadError(d);
+    for (const json &version : {json(2.5), json("2.5"), json(3.0), json(4.0)}) {
+        const Error e = loadError(versionCopy(tmp, version));
         EXPECT_EQ(e.code(), ErrorCode::UnknownFamily) << version;
         EXPECT_EQ(e.subject(), "version") << version;
         std::string needle = version.is_string() ? version.get<std::string>() : version.dump();
@@ -268,15 +176,7 @@ TEST(MiniCpmV26BadInput, MissingShardAndShapeMismatchesNameTheFileOrTensor)
     QTemporaryDir tmp;
     {
         // A sharded folder whose second shard is missing.
-        const std::string d = brokenCopy(tmp, "shards");
-        QFile::rename(QString::fromStdString(d + "/model.safetensors"),
-                      QString::fromStdString(d + "/model-00001-of-00002.safetensors"));
-        const Checkpoint ck = Checkpoint::open(d + "/model-00001-of-00002.safetensors");
-        json map = json::object();
-        for (const std::string &name : ck.names())
-            map[name] = name.rfind("llm.", 0) == 0 ? "model-00002-of-00002.safetensors"
-                                                   : "model-00001-of-00002.safetensors";
-        putJson(d + "/model.safetensors.index.json", {{"metadata", json::object()}, {"weight_map", map}});
+        const std::string d = missingShardCopy(tmp, "shards");
         const Error e = loadError(d);
         EXPECT_TRUE(e.code() == ErrorCode::CheckpointInvalid || e.code() == ErrorCode::FileNotFound)
             << e.what();

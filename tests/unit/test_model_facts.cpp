@@ -47,7 +47,7 @@ TEST(ModelFacts, EveryNameRoundTrips)
 TEST(ModelFacts, UserVisibleSpellingsAreStable)
 {
     EXPECT_EQ(allNames<Family>(),
-              (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper", "minicpmv26"}));
+              (std::vector<std::string>{"minicpmv", "llava-uhd", "uhd-paper", "minicpmv26", "minicpmv45"}));
     EXPECT_EQ(allNames<Device>(), (std::vector<std::string>{"auto", "cpu", "cuda"}));
     EXPECT_EQ(allNames<Dtype>(), (std::vector<std::string>{"auto", "f32", "mixed", "bf16", "f16"}));
     EXPECT_EQ(allNames<StopReason>(),
@@ -75,7 +75,7 @@ TEST(ModelFacts, BadNamesAreTypedErrorsNamingTheValueAndTheChoices)
     EXPECT_EQ(std::string(device.what()), "unknown device 'tpu' (choose auto, cpu or cuda)");
     const Error family = parseError<Family>("gpt2");
     EXPECT_EQ(family.code(), ErrorCode::UnknownFamily);
-    EXPECT_NE(std::string(family.what()).find("minicpmv, llava-uhd, uhd-paper or minicpmv26"),
+    EXPECT_NE(std::string(family.what()).find("minicpmv, llava-uhd, uhd-paper, minicpmv26 or minicpmv45"),
               std::string::npos)
         << family.what();
     EXPECT_EQ(parseError<StopReason>("").subject(), "");

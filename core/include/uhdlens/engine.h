@@ -77,6 +77,7 @@ struct ModelInfo
     std::vector<std::string> suggestedQuestions; // from the model folder's uhdlens.json, if any
     std::string description;                     // what the model can and cannot do (uhdlens.json), if given
     std::vector<SettingSource> settingSources;   // slicing, pixel normalisation, stop ids: value and file
+    bool thinkingMode = false;                   // GenerationSettings::thinking is available (MiniCPM-V 4.5)
 };
 
 // fraction in [0,1]; stage is a short English description ("reading weights", "tokenizer", ...).
@@ -113,6 +114,10 @@ struct GenerationSettings
     float repetitionPenalty = 1.0f;
     std::uint64_t seed = 0;
     std::vector<std::string> stopStrings;
+    // The chat template's thinking mode (MiniCPM-V 4.5's enable_thinking: the answer starts with its
+    // reasoning and "</think>"). Off: the template's enable_thinking=false form. Asking with it on a model
+    // whose ModelInfo::thinkingMode is false throws Error(InvalidArgument).
+    bool thinking = false;
     // Empty if usable, else a reason ("temperature must be between 0 and 5").
     std::string validate() const;
 };

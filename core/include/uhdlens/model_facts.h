@@ -23,8 +23,8 @@
 
 namespace uhdlens {
 
-// "minicpmv", "llava-uhd", "uhd-paper", "minicpmv26"
-enum class Family { MiniCpmV, LlavaUhd, UhdPaper, MiniCpmV26 };
+// "minicpmv", "llava-uhd", "uhd-paper", "minicpmv26", "minicpmv45"
+enum class Family { MiniCpmV, LlavaUhd, UhdPaper, MiniCpmV26, MiniCpmV45 };
 enum class Device { Auto, Cpu, Cuda };              // "auto", "cpu", "cuda"
 // "auto", "f32", "mixed", "bf16", "f16". mixed: bf16 matrices, f32 arithmetic (CPU). A loaded model's
 // ModelInfo::dtype is never Auto. Aliases accepted when parsing: fp32, float32, bfloat16, fp16, float16.

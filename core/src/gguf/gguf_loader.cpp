@@ -37,6 +37,7 @@ struct FamilyLayout
 };
 constexpr FamilyLayout kLayouts[] = {
     {Family::MiniCpmV26, "llm.", ""},
+    {Family::MiniCpmV45, "llm.", ""}, // same names; the LLM file is llama.cpp's qwen3 (q/k norms)
 };
 
 // clip.minicpmv_version (llama.cpp's minicpmv converter numbering) -> config.json "version" of the

@@ -15,6 +15,7 @@ std::unique_ptr<VisionLanguageModel> createLlavaUhd(const json &config, const js
                                                     const FamilyBuildOptions &options);
 std::unique_ptr<VisionLanguageModel> createUhdPaper(const json &config, const FamilyBuildOptions &options);
 std::unique_ptr<VisionLanguageModel> createMiniCpmV26(const json &config, const FamilyBuildOptions &options);
+std::unique_ptr<VisionLanguageModel> createMiniCpmV45(const json &config, const FamilyBuildOptions &options);
 
 // LLaVA-UHD release internals exposed for the parity tests: RoIAlign boxes of a feature map (as the
 // reference rounds them) and the pooled size (outH, outW) cal_best_pooling_size picks.
@@ -27,6 +28,8 @@ json tinyLlavaUhd();
 json tinyUhdPaper();
 json tinyMiniCpmV26();
 json realMiniCpmV26();
+json tinyMiniCpmV45();
+json realMiniCpmV45();
 
 // config.json "version" of a MiniCPM-V checkpoint as text ("2.6" for the number 2.6 or the string "2.6"); ""
 // when the key is absent (MiniCPM-V 2.0's config has none). Error(ConfigInvalid) naming "version" for another

@@ -51,6 +51,10 @@ bool coversMiniCpmV26(const json &config)
 {
     return models::miniCpmVersion(config) == "2.6";
 }
+bool coversMiniCpmV45(const json &config)
+{
+    return models::miniCpmVersion(config) == "4.5";
+}
 
 void checkLlavaUhd(const json &config)
 {
@@ -127,6 +131,24 @@ const std::vector<FamilyRow> &familyTable()
          TokenizerFormat::ByteLevelBpe,
          coversMiniCpmV26,
          "MiniCPM-V 2.6 (\"version\": 2.6)"},
+        // MiniCPM-V 4.5 (openbmb/MiniCPM-V-4_5): Qwen3's byte-level BPE with 2.6's added tokens plus Qwen3's
+        // <think> / </think> (its chat template's thinking switch); same image-span layout as 2.6.
+        {Family::MiniCpmV45,
+         "minicpmv45",
+         TokenLayout::MiniCpmV26,
+         {"minicpmv"},
+         {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "</image>", "<ref>", "</ref>", "<box>",
+          "</box>", "<quad>", "</quad>", "<slice>", "</slice>", "<image_id>", "</image_id>", "<unk>", "<think>",
+          "</think>"},
+         models::tinyMiniCpmV45,
+         models::realMiniCpmV45,
+         [](const json &c, const json *, const FamilyBuildOptions &o) {
+             return models::createMiniCpmV45(c, o);
+         },
+         [](const json &) {},
+         TokenizerFormat::ByteLevelBpe,
+         coversMiniCpmV45,
+         "MiniCPM-V 4.5 (\"version\": 4.5)"},
     };
     return rows;
 }
@@ -275,7 +297,7 @@ json realConfig(Family family)
     if (!r.realConfig)
         throw Error(ErrorCode::UnknownFamily,
                     "no real-shapes config for family '" + std::string(r.name) +
-                        "' (only minicpmv and minicpmv26)",
+                        "' (only minicpmv, minicpmv26 and minicpmv45)",
                     std::string(r.name));
     return r.realConfig();
 }

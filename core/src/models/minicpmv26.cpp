@@ -22,56 +22,26 @@ namespace {
 class MiniCpmV26 final : public FamilyBase
 {
 public:
-    MiniCpmV26(const json &config, const FamilyBuildOptions &options) : FamilyBase(config, options)
+    MiniCpmV26(const json &config, const FamilyBuildOptions &options)
+        : FamilyBase(config, options), m_vision(*m_root, m_config, cfgInt(m_config, "hidden_size", std::nullopt),
+                                                m_tensorOptions, "MiniCPM-V 2.6")
     {
-        const json &c = m_config;
-        // Vision settings, slicing and the processor's norm_mean/norm_std (minicpmv26_vision.h).
-        // model_folder.cpp overlays preprocessor_config.json's norm_mean/norm_std as image_mean/image_std,
-        // which win here.
-        m_vision = readMiniCpmV26Vision(c);
-        m_vision.norm = cfgPixelNorm(c, m_vision.norm);
-        if (!m_vision.useImageId)
-            throw Error(ErrorCode::ConfigInvalid,
-                        "config.json: 'use_image_id' false is not supported (MiniCPM-V 2.6 writes "
-                        "<image_id>N</image_id> before each image)",
-                        "use_image_id");
-        m_vpm = m_root->register_module("vpm", nn::NavitSiglip(m_vision.vision, m_tensorOptions));
-        m_resampler =
-            m_root->register_module("resampler", nn::Resampler(m_vision.resampler, m_tensorOptions));
         // MiniCPMV.__init__: self.llm = Qwen2ForCausalLM(config), the LLM keys at the top level of
-        // config.json.
-        const QwenConfig qwen = qwenConfig(c, QwenVersion::Qwen2);
-        if (qwen.options.hidden != m_vision.resampler.dim)
-            throw Error(ErrorCode::ConfigInvalid,
-                        "config.json: 'hidden_size' differs from the resampler's width", "hidden_size");
+        // config.json. The vision half (settings, slicing, norm_mean/norm_std, "vpm" + "resampler") is
+        // MiniCpmVVisionStack (minicpmv26_vision.h).
+        const QwenConfig qwen = qwenConfig(m_config, QwenVersion::Qwen2);
         auto llm = nn::container(*m_root, "llm");
         m_lm = buildQwenLm(*llm, qwen, m_tensorOptions);
     }
 
     Family family() const override { return Family::MiniCpmV26; }
-    SlicePolicy policy() const override { return m_vision.policy; }
-    PixelNorm pixelNorm() const override { return m_vision.norm; }
-    int tokensPerImage() const override { return m_vision.tokensPerImage; }
+    SlicePolicy policy() const override { return m_vision.settings().policy; }
+    PixelNorm pixelNorm() const override { return m_vision.settings().norm; }
+    int tokensPerImage() const override { return m_vision.settings().tokensPerImage; }
 
-    // One slice at a time (or several of one size): the reference batches the slices of an image with zero
-    // padding and a key mask (get_vllm_embedding), which gives each slice the values it gets alone; here
-    // every encoded image is its own unpadded batch row, in reshape_by_patch's layout.
     torch::Tensor encodeImages(const torch::Tensor &pixels, const TensorHook &hook) const override
     {
-        const auto x = inputPixels(pixels, m_vpm->patchWeight);
-        const int64_t patch = m_vpm->opt.patch;
-        if (x.size(2) % patch != 0 || x.size(3) % patch != 0)
-            throw Error(ErrorCode::InvalidArgument,
-                        "encodeImages: image sides must be multiples of the patch size");
-        const std::vector<nn::PatchGrid> grids(static_cast<size_t>(x.size(0)),
-                                               nn::PatchGrid{x.size(2) / patch, x.size(3) / patch});
-        auto features = m_vpm->forward(nn::reshapeByPatch(x, patch), grids);
-        if (hook)
-            hook("vision", features);
-        auto tokens = nn::resampleSlices(*m_resampler, features, grids);
-        if (hook)
-            hook("resampler", tokens);
-        return tokens;
+        return m_vision.encode(inputPixels(pixels, m_vision.vpm()->patchWeight), hook);
     }
 
     // MiniCPMV.chat(): the image goes first in the first user message, "(<image>./</image>)" + "\n" +
@@ -87,25 +57,10 @@ public:
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
-        const bool hasImage = !plan.encodedImages().empty();
         PromptBuilder b(tokenizer);
         b.splitOn({}); // byte-level BPE: encode() splits the added tokens itself; no "</s>" handling
         b.text("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n");
-        auto user = [&](const std::string &q, bool first) {
-            b.text("<|im_start|>user\n");
-            if (first && hasImage) {
-                b.imageSpan(layout(), plan); // <image_id>0</image_id><image>...</image><slice>...</slice>
-                b.text("\n");
-            }
-            b.text(q + "<|im_end|>\n<|im_start|>assistant\n");
-        };
-        bool first = true;
-        for (const auto &t : history) {
-            user(t.question, first);
-            first = false;
-            b.text(t.answer + "<|im_end|>\n");
-        }
-        user(question, first);
+        miniCpmVChatTurns(b, layout(), plan, history, question, [](const std::string &a) { return a; });
         return b.finish();
     }
 
@@ -113,21 +68,11 @@ public:
     // generation_config.json's ids join them in the engine.
     std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override
     {
-        std::vector<int64_t> ids;
-        for (const char *t : {"<|im_end|>", "<|endoftext|>"})
-            if (tokenizer.hasPiece(t))
-                ids.push_back(tokenizer.pieceToId(t));
-        if (ids.empty())
-            throw Error(ErrorCode::TokenizerInvalid,
-                        "tokenizer has neither <|im_end|> nor <|endoftext|>: MiniCPM-V 2.6 stops on them",
-                        "<|im_end|>");
-        return ids;
+        return qwenChatStopIds(tokenizer, "MiniCPM-V 2.6");
     }
 
 private:
-    MiniCpmV26Vision m_vision;
-    nn::NavitSiglip m_vpm{nullptr};
-    nn::Resampler m_resampler{nullptr};
+    MiniCpmVVisionStack m_vision;
 };
 
 } // namespace
@@ -194,14 +139,7 @@ json tinyMiniCpmV26()
                                {"intermediate_size", 256},
                                {"vocab_size", kTinyVocab},
                                {"max_position_embeddings", 4096}},
-                              {{"hidden_size", 64},
-                               {"image_size", 980},
-                               {"intermediate_size", 128},
-                               {"model_type", "siglip"},
-                               {"num_attention_heads", 4},
-                               {"num_hidden_layers", 2},
-                               {"patch_size", 14}},
-                              "uhdlens-tiny-minicpmv26", "float32");
+                              miniCpmVVisionConfig(false), "uhdlens-tiny-minicpmv26", "float32");
     c["uhdlens_tiny"] = true;
     c["uhdlens_special_tokens"] = familySpecialTokens(Family::MiniCpmV26);
     return c;
@@ -217,14 +155,8 @@ json realMiniCpmV26()
                              {"intermediate_size", 18944},
                              {"vocab_size", 151666},
                              {"max_position_embeddings", 32768}},
-                            {{"hidden_size", 1152},
-                             {"image_size", 980},
-                             {"intermediate_size", 4304},
-                             {"model_type", "siglip"},
-                             {"num_attention_heads", 16},
-                             {"num_hidden_layers", 27},
-                             {"patch_size", 14}},
-                            "openbmb/MiniCPM-V-2_6 (random weights, real shapes)", "bfloat16");
+                            miniCpmVVisionConfig(true), "openbmb/MiniCPM-V-2_6 (random weights, real shapes)",
+                            "bfloat16");
 }
 
 } // namespace uhdlens::models

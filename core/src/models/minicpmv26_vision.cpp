@@ -128,4 +128,72 @@ MiniCpmV26Vision readMiniCpmV26Vision(const json &c)
     return out;
 }
 
+MiniCpmVVisionStack::MiniCpmVVisionStack(torch::nn::Module &root, const json &config, int64_t llmHidden,
+                                         const torch::TensorOptions &options, const std::string &familyName)
+{
+    // model_folder.cpp overlays preprocessor_config.json's norm_mean/norm_std as image_mean/image_std, which
+    // win here.
+    m_settings = readMiniCpmV26Vision(config);
+    m_settings.norm = cfgPixelNorm(config, m_settings.norm);
+    if (!m_settings.useImageId)
+        throw Error(ErrorCode::ConfigInvalid,
+                    "config.json: 'use_image_id' false is not supported (" + familyName +
+                        " writes <image_id>N</image_id> before each image)",
+                    "use_image_id");
+    if (llmHidden != m_settings.resampler.dim)
+        throw Error(ErrorCode::ConfigInvalid, "config.json: 'hidden_size' differs from the resampler's width",
+                    "hidden_size");
+    m_vpm = root.register_module("vpm", nn::NavitSiglip(m_settings.vision, options));
+    m_resampler = root.register_module("resampler", nn::Resampler(m_settings.resampler, options));
+}
+
+torch::Tensor MiniCpmVVisionStack::encode(const torch::Tensor &x, const TensorHook &hook) const
+{
+    const int64_t patch = m_vpm->opt.patch;
+    if (x.dim() != 4 || x.size(2) % patch != 0 || x.size(3) % patch != 0)
+        throw Error(ErrorCode::InvalidArgument, "encodeImages: image sides must be multiples of the patch size");
+    const std::vector<nn::PatchGrid> grids(static_cast<size_t>(x.size(0)),
+                                           nn::PatchGrid{x.size(2) / patch, x.size(3) / patch});
+    auto features = m_vpm->forward(nn::reshapeByPatch(x, patch), grids);
+    if (hook)
+        hook("vision", features);
+    auto tokens = nn::resampleSlices(*m_resampler, features, grids);
+    if (hook)
+        hook("resampler", tokens);
+    return tokens;
+}
+
+json miniCpmVVisionConfig(bool real)
+{
+    return {{"hidden_size", real ? 1152 : 64},
+            {"image_size", 980},
+            {"intermediate_size", real ? 4304 : 128},
+            {"model_type", "siglip"},
+            {"num_attention_heads", real ? 16 : 4},
+            {"num_hidden_layers", real ? 27 : 2},
+            {"patch_size", 14}};
+}
+
+void miniCpmVChatTurns(PromptBuilder &b, TokenLayout layout, const SlicePlan &plan,
+                       const std::vector<Turn> &history, const std::string &question,
+                       const std::function<std::string(const std::string &)> &answerText)
+{
+    const bool hasImage = !plan.encodedImages().empty();
+    auto user = [&](const std::string &q, bool first) {
+        b.text("<|im_start|>user\n");
+        if (first && hasImage) {
+            b.imageSpan(layout, plan); // <image_id>0</image_id><image>...</image><slice>...</slice>
+            b.text("\n");
+        }
+        b.text(q + "<|im_end|>\n<|im_start|>assistant\n");
+    };
+    bool first = true;
+    for (const auto &t : history) {
+        user(t.question, first);
+        first = false;
+        b.text(answerText(t.answer) + "<|im_end|>\n");
+    }
+    user(question, first);
+}
+
 } // namespace uhdlens::models

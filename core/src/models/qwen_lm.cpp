@@ -2,6 +2,7 @@
 #include "models/qwen_lm.h"
 
 #include "models/family_common.h" // cfgInt, cfgNum, cfgStr, cfgBool
+#include "tokenizer.h"
 
 namespace uhdlens::models {
 
@@ -97,6 +98,19 @@ nn::CausalLm buildQwenLm(torch::nn::Module &parent, const QwenConfig &config,
     if (!config.tieEmbeddings)
         lm.lmHead = parent.register_module("lm_head", nn::Linear(o.hidden, o.vocab, false, options));
     return lm;
+}
+
+std::vector<int64_t> qwenChatStopIds(const Tokenizer &tokenizer, const std::string &familyName)
+{
+    std::vector<int64_t> ids;
+    for (const char *t : {"<|im_end|>", "<|endoftext|>"})
+        if (tokenizer.hasPiece(t))
+            ids.push_back(tokenizer.pieceToId(t));
+    if (ids.empty())
+        throw Error(ErrorCode::TokenizerInvalid,
+                    "tokenizer has neither <|im_end|> nor <|endoftext|>: " + familyName + " stops on them",
+                    "<|im_end|>");
+    return ids;
 }
 
 } // namespace uhdlens::models

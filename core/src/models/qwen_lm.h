@@ -22,6 +22,10 @@
 
 #include <string>
 
+namespace uhdlens {
+class Tokenizer;
+}
+
 namespace uhdlens::models {
 
 enum class QwenVersion
@@ -53,5 +57,10 @@ QwenConfig qwenConfig(const nlohmann::json &c, QwenVersion version, const std::s
 // them as a CausalLm.
 nn::CausalLm buildQwenLm(torch::nn::Module &parent, const QwenConfig &config,
                          const torch::TensorOptions &options);
+
+// ChatML terminators of the Qwen-based MiniCPM-V chats (MiniCPMV.terminators = ['<|im_end|>',
+// '<|endoftext|>'], generate's eos_token_id): the ids of those the tokenizer has; Error(TokenizerInvalid)
+// naming <|im_end|> when it has neither. `familyName` goes into the message.
+std::vector<int64_t> qwenChatStopIds(const Tokenizer &tokenizer, const std::string &familyName);
 
 } // namespace uhdlens::models

@@ -291,13 +291,14 @@ def mmproj_source(folder: Path, out: Path) -> None:
     (folder / "config.json").write_text(json.dumps(config, indent=1))
 
 
-def mmproj_convert(llama_cpp: Path, folder: Path, out_file: Path) -> None:
-    """Runs llama.cpp's minicpmv converter (MiniCPM-V 2.6 = --minicpmv_version 3, f16 weights), then drops
+def mmproj_convert(llama_cpp: Path, folder: Path, out_file: Path, minicpmv_version: int = 3) -> None:
+    """Runs llama.cpp's minicpmv converter (MiniCPM-V 2.6 = --minicpmv_version 3, 4.5 = 6; f16 weights), then drops
     resampler.pos_embed_k, the fixed 70x70 sin-cos table it adds (4900 x width f32: 2.5 MB), by re-writing the
     file with gguf-py: every other key (same type, same order) and tensor (same bytes) is copied unchanged."""
     import gguf
     subprocess.run([sys.executable, str(llama_cpp / MMPROJ_CONVERTER), "-m", str(folder), "--minicpmv-projector",
-                    str(folder / "minicpmv.projector"), "--output-dir", str(folder), "--minicpmv_version", "3"],
+                    str(folder / "minicpmv.projector"), "--output-dir", str(folder), "--minicpmv_version",
+                    str(minicpmv_version)],
                    check=True, env=dict(os.environ, PYTHONPATH=str(llama_cpp / "gguf-py")))
     r = gguf.GGUFReader(str(folder / "mmproj-model-f16.gguf"))
     w = gguf.GGUFWriter(str(out_file), arch=r.fields["general.architecture"].contents())

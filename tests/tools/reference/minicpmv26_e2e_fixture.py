@@ -43,7 +43,6 @@ it ("<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n<|im_start|>u
 in an sglang MiniCPM-V test and the xllm VLM example, GitHub code index ids 23203501062, 4662102525).
 """
 
-import argparse
 import json
 import os
 import sys
@@ -107,11 +106,114 @@ def write_tokenizer(out: Path):
     return added, tok.get_vocab_size(with_added_tokens=True)
 
 
+def random_weights(model, seed: int, out: Path) -> None:
+    """Random weights for every tensor of `model`'s state dict (biases N(0, 0.1), norm gains 1 + N(0, 0.3), the
+    rest scaled by fan-in), saved as bf16 to out/model.safetensors and loaded back into `model` as float32.
+    Shared with minicpmv45_e2e_fixture.py."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    gen = torch.Generator().manual_seed(seed)
+    weights = {}
+    for name, p in model.state_dict().items():
+        if name.endswith("bias"):
+            v = 0.1 * torch.randn(p.shape, generator=gen)
+        elif "norm" in name or ".ln_" in name:
+            v = 1.0 + 0.3 * torch.randn(p.shape, generator=gen)
+        elif name in ("vpm.embeddings.position_embedding.weight", "resampler.query"):
+            v = 0.5 * torch.randn(p.shape, generator=gen)
+        elif name == "llm.model.embed_tokens.weight":
+            v = torch.randn(p.shape, generator=gen)
+        elif name == "llm.lm_head.weight":
+            # Larger than an initialisation so that greedy decoding on random weights is not one token repeated.
+            v = 4.0 * torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5
+        else:
+            fan_in = p[0].numel() if p.dim() > 1 else p.numel()
+            v = torch.randn(p.shape, generator=gen) / fan_in ** 0.5
+        weights[name] = v.to(torch.bfloat16).contiguous()
+    save_file(weights, str(out / "model.safetensors"), metadata={"format": "pt"})
+    model.load_state_dict({k: v.float() for k, v in load_file(str(out / "model.safetensors")).items()}, strict=True)
+
+
+def install_recorders(processor, tokenizer, model) -> dict:
+    """Wraps processor._convert_images_texts_to_inputs, tokenizer.apply_chat_template and model.llm.generate and
+    hooks vpm / resampler / llm.lm_head; each records what flows through (returned unchanged) into the dict it
+    returns."""
+    rec = {}
+
+    def record(owner, method, key):
+        """Replaces owner.method by a wrapper that appends each result to rec[key] and returns it unchanged."""
+        original = getattr(owner, method)
+
+        def wrapper(*a, **k):
+            result = original(*a, **k)
+            rec.setdefault(key, []).append(result)
+            return result
+        setattr(owner, method, wrapper)
+    record(processor, "_convert_images_texts_to_inputs", "inputs")
+    record(tokenizer, "apply_chat_template", "prompts")
+    record(model.llm, "generate", "generated")
+    model.vpm.register_forward_hook(lambda m, a, o: rec.setdefault("vision", []).append(o.last_hidden_state))
+    model.resampler.register_forward_hook(lambda m, a, o: rec.setdefault("resampler", []).append(o))
+    model.llm.lm_head.register_forward_hook(lambda m, a, o: rec.setdefault("logits", []).append(o[0, -1].clone()))
+    return rec
+
+
+def recorded_tensors(rec: dict, n_logits_turn1: int):
+    """The fixture tensors of chat() turns 1 and 2 (per encoded image: pixels, vision, resampler; prompt ids, first
+    logits, generated ids) and the tgt_sizes."""
+    import torch
+    t = {}
+    inputs = rec["inputs"][0]
+    tgt = inputs["tgt_sizes"][0].to(torch.int64)
+    t["input.tgt_sizes"] = tgt.contiguous()
+    vision = rec["vision"][0]
+    for j, px in enumerate(inputs["pixel_values"][0]):
+        rows, cols = tgt[j].tolist()
+        t[f"image{j}.pixels"] = px.to(torch.float32).contiguous()  # [3, 14, L*14]
+        t[f"image{j}.vision"] = vision[j, :rows * cols].contiguous()
+        t[f"image{j}.resampler"] = rec["resampler"][0][j].contiguous()
+    t["turn1.prompt_ids"] = inputs["input_ids"][0].to(torch.int64).contiguous()
+    t["turn1.first_logits"] = rec["logits"][0].float().contiguous()
+    t["turn1.generated_ids"] = rec["generated"][0][0].to(torch.int64).contiguous()
+    t["turn2.prompt_ids"] = rec["inputs"][1]["input_ids"][0].to(torch.int64).contiguous()
+    t["turn2.first_logits"] = rec["logits"][n_logits_turn1].float().contiguous()
+    t["turn2.generated_ids"] = rec["generated"][1][0].to(torch.int64).contiguous()
+    return t, tgt
+
+
+def official_chat(cfg_mod, modeling, improc, processing, tokmod, config: dict, out: Path, image, settings) -> dict:
+    """Builds the official MiniCPMV from `config` (eager attention: torch 1.13 has no sdpa, and MiniCPMV gives its
+    tower eager attention anyway) with random_weights, saves `image` to out/image.png, and runs chat() greedily
+    (sampling=False with num_beams and repetition_penalty overridden to plain argmax decoding) on the question, then
+    on the follow-up with the first answer in the history, recording everything (install_recorders). Returns the
+    model, tokenizer, processor, reloaded image, recorder dict, both answers, the logits count after turn 1 and the
+    greedy chat() arguments. `settings`: the calling script's module (its SEED, PROCESSOR, QUESTION, FOLLOWUP,
+    MAX_NEW_TOKENS). Shared with minicpmv45_e2e_fixture.py."""
+    from PIL import Image
+    SEED, PROCESSOR, QUESTION, FOLLOWUP, MAX_NEW_TOKENS = (
+        settings.SEED, settings.PROCESSOR, settings.QUESTION, settings.FOLLOWUP, settings.MAX_NEW_TOKENS)
+    mcfg = cfg_mod.MiniCPMVConfig(**config)
+    mcfg._attn_implementation = "eager"
+    model = modeling.MiniCPMV(mcfg).eval()
+    random_weights(model, SEED, out)
+    image.save(out / "image.png", optimize=True)
+    img = Image.open(out / "image.png").convert("RGB")
+    tokenizer = tokmod.MiniCPMVTokenizerFast.from_pretrained(str(out))
+    processor = processing.MiniCPMVProcessor(improc.MiniCPMVImageProcessor(**PROCESSOR), tokenizer)
+    rec = install_recorders(processor, tokenizer, model)
+    greedy = dict(sampling=False, num_beams=1, repetition_penalty=1.0, max_new_tokens=MAX_NEW_TOKENS)
+    msgs = [{"role": "user", "content": QUESTION}]
+    answer1 = model.chat(image=img, msgs=msgs, tokenizer=tokenizer, processor=processor, **greedy)
+    n_logits_turn1 = len(rec["logits"])
+    msgs2 = [{"role": "user", "content": [img, QUESTION]}, {"role": "assistant", "content": answer1},
+             {"role": "user", "content": FOLLOWUP}]
+    answer2 = model.chat(image=None, msgs=msgs2, tokenizer=tokenizer, processor=processor, **greedy)
+    return {"model": model, "tokenizer": tokenizer, "processor": processor, "image": img, "rec": rec,
+            "answers": (answer1, answer2), "n_logits_turn1": n_logits_turn1, "greedy": greedy, "msgs": msgs}
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ref", type=Path, default=DEFAULT_REF)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = ap.parse_args()
+    args = reference_env.ref_and_out_args(DEFAULT_REF, DEFAULT_OUT)
     reference_env.check_blobs(args.ref, REF_BLOBS, REF_COMMIT,
                               f"see minicpmv26_fixture.py's docstring: {REF_REPO} @ {REF_COMMIT}")
     reference_env.ensure_venv("minicpmv26-e2e", REQUIREMENTS, __file__)
@@ -122,8 +224,7 @@ def main() -> None:
     import tokenizers
     import torch
     import transformers
-    from PIL import Image
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     torch.set_num_threads(1)
     pkg = "minicpmv26_ref"
@@ -153,82 +254,12 @@ def main() -> None:
     (out / "generation_config.json").write_text(json.dumps(
         {"bos_token_id": added["<|endoftext|>"], "eos_token_id": added["<|im_end|>"]}, indent=2) + "\n")
 
-    mcfg = cfg_mod.MiniCPMVConfig(**config)
-    mcfg._attn_implementation = "eager"  # torch 1.13: no sdpa; MiniCPMV gives the tower eager attention too
-    model = modeling.MiniCPMV(mcfg).eval()
-    gen = torch.Generator().manual_seed(SEED)
-    weights = {}
-    for name, p in model.state_dict().items():
-        if name.endswith("bias"):
-            v = 0.1 * torch.randn(p.shape, generator=gen)
-        elif "norm" in name or ".ln_" in name:
-            v = 1.0 + 0.3 * torch.randn(p.shape, generator=gen)
-        elif name in ("vpm.embeddings.position_embedding.weight", "resampler.query"):
-            v = 0.5 * torch.randn(p.shape, generator=gen)
-        elif name == "llm.model.embed_tokens.weight":
-            v = torch.randn(p.shape, generator=gen)
-        elif name == "llm.lm_head.weight":
-            # Larger than an initialisation so that greedy decoding on random weights is not one token repeated.
-            v = 4.0 * torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5
-        else:
-            fan_in = p[0].numel() if p.dim() > 1 else p.numel()
-            v = torch.randn(p.shape, generator=gen) / fan_in ** 0.5
-        weights[name] = v.to(torch.bfloat16).contiguous()
-    save_file(weights, str(out / "model.safetensors"), metadata={"format": "pt"})
-    model.load_state_dict({k: v.float() for k, v in load_file(str(out / "model.safetensors")).items()}, strict=True)
+    run = official_chat(cfg_mod, modeling, improc, processing, tokmod, config, out, synthetic_image(IMAGE_SIZE, 3),
+                        sys.modules[__name__])
+    rec, processor, img, answer1, answer2 = run["rec"], run["processor"], run["image"], *run["answers"]
+    n_logits_turn1 = run["n_logits_turn1"]
 
-    img = synthetic_image(IMAGE_SIZE, 3)
-    img.save(out / "image.png", optimize=True)
-    img = Image.open(out / "image.png").convert("RGB")
-
-    tokenizer = tokmod.MiniCPMVTokenizerFast.from_pretrained(str(out))
-    processor = processing.MiniCPMVProcessor(improc.MiniCPMVImageProcessor(**PROCESSOR), tokenizer)
-
-    # --- recorders (return what they see unchanged) ----------------------------------------------------------------
-    rec = {}
-
-    def record(owner, method, key):
-        """Replaces owner.method by a wrapper that appends each result to rec[key] and returns it unchanged."""
-        original = getattr(owner, method)
-
-        def wrapper(*a, **k):
-            result = original(*a, **k)
-            rec.setdefault(key, []).append(result)
-            return result
-        setattr(owner, method, wrapper)
-    record(processor, "_convert_images_texts_to_inputs", "inputs")
-    record(tokenizer, "apply_chat_template", "prompts")
-    record(model.llm, "generate", "generated")
-    model.vpm.register_forward_hook(lambda m, a, o: rec.setdefault("vision", []).append(o.last_hidden_state))
-    model.resampler.register_forward_hook(lambda m, a, o: rec.setdefault("resampler", []).append(o))
-    model.llm.lm_head.register_forward_hook(lambda m, a, o: rec.setdefault("logits", []).append(o[0, -1].clone()))
-
-    # Greedy: sampling=False with num_beams and repetition_penalty overridden to plain argmax decoding.
-    greedy = dict(sampling=False, num_beams=1, repetition_penalty=1.0, max_new_tokens=MAX_NEW_TOKENS)
-    msgs = [{"role": "user", "content": QUESTION}]
-    answer1 = model.chat(image=img, msgs=msgs, tokenizer=tokenizer, processor=processor, **greedy)
-    first_logits = rec["logits"][0]
-    n_logits_turn1 = len(rec["logits"])
-    msgs2 = [{"role": "user", "content": [img, QUESTION]}, {"role": "assistant", "content": answer1},
-             {"role": "user", "content": FOLLOWUP}]
-    answer2 = model.chat(image=None, msgs=msgs2, tokenizer=tokenizer, processor=processor, **greedy)
-
-    t = {}
-    inputs = rec["inputs"][0]
-    tgt = inputs["tgt_sizes"][0].to(torch.int64)
-    t["input.tgt_sizes"] = tgt.contiguous()
-    vision = rec["vision"][0]
-    for j, px in enumerate(inputs["pixel_values"][0]):
-        rows, cols = tgt[j].tolist()
-        t[f"image{j}.pixels"] = px.to(torch.float32).contiguous()  # [3, 14, L*14]
-        t[f"image{j}.vision"] = vision[j, :rows * cols].contiguous()
-        t[f"image{j}.resampler"] = rec["resampler"][0][j].contiguous()
-    t["turn1.prompt_ids"] = inputs["input_ids"][0].to(torch.int64).contiguous()
-    t["turn1.first_logits"] = first_logits.float().contiguous()
-    t["turn1.generated_ids"] = rec["generated"][0][0].to(torch.int64).contiguous()
-    t["turn2.prompt_ids"] = rec["inputs"][1]["input_ids"][0].to(torch.int64).contiguous()
-    t["turn2.first_logits"] = rec["logits"][n_logits_turn1].float().contiguous()
-    t["turn2.generated_ids"] = rec["generated"][1][0].to(torch.int64).contiguous()
+    t, tgt = recorded_tensors(rec, n_logits_turn1)
     save_file(t, str(out / "reference.safetensors"), metadata={"format": "pt"})
 
     gen1 = t["turn1.generated_ids"].tolist()

@@ -21,6 +21,11 @@ pair slices the image as the official processor does. The minicpmv converter tak
 
 Usage (the venv of gguf_fixture.py; llama.cpp as there, with llama-quantize built in <tree>/build/bin):
   /usr/bin/python3 tests/tools/reference/minicpmv26_gguf_fixture.py --llama-cpp /work/ref/llama.cpp
+
+--family minicpmv45 does the same for tests/data/reference/minicpmv45-e2e into minicpmv45-gguf: the LLM folder is
+a Qwen3ForCausalLM one (head_dim, attention_bias; convert_hf_to_gguf.py writes arch qwen3 with the q/k norms), the
+mmproj converter runs with --minicpmv_version 6, and only llm-f16.gguf is written (the quantized types are 2.6's
+test; this pair proves the 4.5 names, metadata and tokenizer).
 """
 
 import argparse
@@ -40,6 +45,14 @@ import reference_env  # noqa: E402
 E2E = REPO_ROOT / "tests" / "data" / "reference" / "minicpmv26-e2e"
 DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "reference" / "minicpmv26-gguf"
 QUANT_TYPES = ("Q8_0", "Q4_0")
+# Per family: the e2e folder, the LLM's HF model_type / class / extra config keys, the mmproj converter's version.
+FAMILIES = {
+    "minicpmv26": dict(e2e="minicpmv26-e2e", out="minicpmv26-gguf", model_type="qwen2", arch="Qwen2ForCausalLM",
+                       keys=(), minicpmv_version=3, version=2.6, quant=QUANT_TYPES),
+    "minicpmv45": dict(e2e="minicpmv45-e2e", out="minicpmv45-gguf", model_type="qwen3", arch="Qwen3ForCausalLM",
+                       keys=("head_dim", "attention_bias"), minicpmv_version=6, version=4.5, quant=()),
+}
+FAMILY = FAMILIES["minicpmv26"]
 
 
 def llm_folder(folder: Path) -> None:
@@ -49,9 +62,9 @@ def llm_folder(folder: Path) -> None:
     c = json.loads((E2E / "config.json").read_text())
     keys = ("hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "intermediate_size",
             "max_position_embeddings", "rope_theta", "rms_norm_eps", "hidden_act", "tie_word_embeddings",
-            "use_sliding_window", "vocab_size", "bos_token_id", "eos_token_id")
+            "use_sliding_window", "vocab_size", "bos_token_id", "eos_token_id") + FAMILY["keys"]
     config = {k: c[k] for k in keys}
-    config.update(model_type="qwen2", architectures=["Qwen2ForCausalLM"], torch_dtype="bfloat16")
+    config.update(model_type=FAMILY["model_type"], architectures=[FAMILY["arch"]], torch_dtype="bfloat16")
     (folder / "config.json").write_text(json.dumps(config, indent=1))
     state = load_file(str(E2E / "model.safetensors"))
     save_file({k[len("llm."):]: v for k, v in state.items() if k.startswith("llm.")},
@@ -78,7 +91,7 @@ def mmproj_folder(folder: Path) -> None:
     torch.save({k: v.float() for k, v in state.items() if k.startswith("resampler")}, folder / "minicpmv.projector")
     c = json.loads((E2E / "config.json").read_text())
     scale = json.loads((E2E / "preprocessor_config.json").read_text())["scale_resolution"]
-    config = {"version": 2.6, "hidden_size": c["hidden_size"], "query_num": c["query_num"], "image_size": scale,
+    config = {"version": FAMILY["version"], "hidden_size": c["hidden_size"], "query_num": c["query_num"], "image_size": scale,
               "vision_config": c["vision_config"]}
     (folder / "config.json").write_text(json.dumps(config, indent=1))
 
@@ -94,7 +107,13 @@ def main() -> None:
     ap.add_argument("--llama-cpp", type=Path, required=True, help="llama.cpp source tree (see the usage note)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--f32", action="store_true", help="also write llm-f32.gguf (to tell f16 rounding from bugs)")
+    ap.add_argument("--family", choices=sorted(FAMILIES), default="minicpmv26")
     args = ap.parse_args()
+    global E2E, FAMILY
+    FAMILY = FAMILIES[args.family]
+    E2E = REPO_ROOT / "tests" / "data" / "reference" / FAMILY["e2e"]
+    if args.out == DEFAULT_OUT:
+        args.out = REPO_ROOT / "tests" / "data" / "reference" / FAMILY["out"]
     venv = reference_env.cache_dir("gguf") / "venv"
     if Path(sys.prefix).resolve() != venv.resolve():
         # gguf_fixture.py's venv (it re-executes itself, so it is created by running that script once).
@@ -118,21 +137,23 @@ def main() -> None:
         if args.f32:
             gguf_fixture.convert(args.llama_cpp, tmp / "llm", out / "llm-f32.gguf", "f32")
             commands["llm-f32.gguf"] = "convert_hf_to_gguf.py <llm folder> --outtype f32"
-        for q in QUANT_TYPES:
+        for q in FAMILY["quant"]:
             name = f"llm-{q.lower()}.gguf"
             subprocess.run([str(quantize), str(out / "llm-f16.gguf"), str(out / name), q], check=True,
                            stdout=subprocess.DEVNULL)
             commands[name] = f"llama-quantize llm-f16.gguf {name} {q}"
         mmproj_folder(tmp / "mmproj")
-        gguf_fixture.mmproj_convert(args.llama_cpp, tmp / "mmproj", out / "mmproj-f16.gguf")
-        commands["mmproj-f16.gguf"] = (f"{gguf_fixture.MMPROJ_CONVERTER} --minicpmv_version 3, "
+        gguf_fixture.mmproj_convert(args.llama_cpp, tmp / "mmproj", out / "mmproj-f16.gguf",
+                                    FAMILY["minicpmv_version"])
+        commands["mmproj-f16.gguf"] = (f"{gguf_fixture.MMPROJ_CONVERTER} --minicpmv_version {FAMILY['minicpmv_version']}, "
                                        "resampler.pos_embed_k dropped")
     import gguf
     import torch
     manifest = {
         "made_by": "tests/tools/reference/minicpmv26_gguf_fixture.py",
-        "command": "/usr/bin/python3 tests/tools/reference/minicpmv26_gguf_fixture.py --llama-cpp /work/ref/llama.cpp",
-        "source": "tests/data/reference/minicpmv26-e2e/model.safetensors (+ its tokenizer files)",
+        "command": "/usr/bin/python3 tests/tools/reference/minicpmv26_gguf_fixture.py --llama-cpp /work/ref/llama.cpp"
+                   + ("" if args.family == "minicpmv26" else f" --family {args.family}"),
+        "source": f"tests/data/reference/{FAMILY['e2e']}/model.safetensors (+ its tokenizer files)",
         "llama_cpp": gguf_fixture.LLAMA_CPP_SOURCE,
         "converter_blobs": gguf_fixture.CONVERTER_BLOBS,
         "gguf_py": getattr(gguf, "__version__", "0.19.0"),

@@ -26,15 +26,20 @@ def pinned(requirements: Path) -> dict:
     return pins
 
 
-def ensure_venv(name: str, requirements: Path, script: str) -> None:
-    """Re-executes `script` inside the venv of `name`, creating or repairing it first; returns when already in it."""
+def ensure_venv(name: str, requirements: Path, script: str, system_site_packages: bool = True) -> None:
+    """Re-executes `script` inside the venv of `name`, creating or repairing it first; returns when already in it.
+    system_site_packages=False: a standalone venv (torch 2.x from the requirements, see qwen_requirements.txt)."""
     venv_dir = cache_dir(name) / "venv"
     py = venv_dir / "bin" / "python"
     if Path(sys.prefix).resolve() == venv_dir.resolve():
         return
     if not py.exists():
-        print(f"creating venv {venv_dir} (system site packages: Debian's torch 1.13)", file=sys.stderr)
-        subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv_dir)], check=True)
+        if system_site_packages:
+            print(f"creating venv {venv_dir} (system site packages: Debian's torch 1.13)", file=sys.stderr)
+        else:
+            print(f"creating standalone venv {venv_dir} (torch from {requirements.name})", file=sys.stderr)
+        subprocess.run(["/usr/bin/python3", "-m", "venv"] + (["--system-site-packages"] if system_site_packages
+                                                             else []) + [str(venv_dir)], check=True)
     check = ("import importlib.metadata as m, json, sys\n"
              "def version(name):\n"
              "    try:\n"
@@ -76,3 +81,12 @@ def import_package(package: str, ref: Path, module: str):
     pkg.__path__ = [str(ref)]
     sys.modules[package] = pkg
     return importlib.import_module(f"{package}.{module}")
+
+
+def ref_and_out_args(default_ref: Path, default_out: Path):
+    """The --ref (reference source folder) / --out (fixture folder) arguments of the end-to-end fixture scripts."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ref", type=Path, default=default_ref)
+    ap.add_argument("--out", type=Path, default=default_out)
+    return ap.parse_args()

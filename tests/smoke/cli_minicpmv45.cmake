@@ -1,0 +1,41 @@
+# The minicpmv45 family through the CLI: make-tiny writes a Hugging Face MiniCPM-V 4.5 folder (Qwen3 keys, the
+# enable_thinking chat template), ask answers with thinking off (the default) and with --thinking (a shorter
+# generation prompt: "<think>\n" instead of "<think>\n\n</think>\n\n"), and --thinking on a model without a
+# thinking mode exits 1 naming it.
+set(IMG ${DATA}/images/vga.png)
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+file(REMOVE_RECURSE ${WORK})
+
+run_cli(out rc err make-tiny --family minicpmv45 --out ${WORK}/tiny45 --seed 3)
+expect("rc EQUAL 0" "make-tiny --family minicpmv45 exited ${rc}: ${err}")
+file(READ ${WORK}/tiny45/config.json cfg)
+string(JSON version GET "${cfg}" version)
+string(JSON head_dim GET "${cfg}" head_dim)
+# (CMake reads 4.5 back as a float spelling; compare the start.)
+if(NOT version MATCHES "^4\\.5" OR NOT head_dim GREATER 0)
+  message(FATAL_ERROR "config.json: version ${version}, head_dim ${head_dim}")
+endif()
+
+set(prompt_tokens "")
+foreach(mode off on)
+  set(flag "")
+  if(mode STREQUAL "on")
+    set(flag --thinking)
+  endif()
+  run_cli(out rc err ask --model ${WORK}/tiny45 --image ${IMG} --max-new-tokens 4 ${flag} --json "What is it?")
+  expect("rc EQUAL 0" "ask (thinking ${mode}) exited ${rc}: ${err}")
+  string(JSON family GET "${out}" model family)
+  string(JSON thinking GET "${out}" settings thinking)
+  string(JSON prompt GET "${out}" tokens prompt)
+  expect("family STREQUAL \"minicpmv45\"" "family ${family}")
+  list(APPEND prompt_tokens ${prompt})
+  message(STATUS "thinking ${mode}: settings.thinking ${thinking}, prompt ${prompt} tokens")
+endforeach()
+list(GET prompt_tokens 0 off_tokens)
+list(GET prompt_tokens 1 on_tokens)
+expect("thinking STREQUAL \"ON\" OR thinking STREQUAL \"true\"" "--thinking not reported: ${thinking}")
+expect("on_tokens LESS off_tokens" "thinking on should drop \"\\n</think>\\n\\n\": ${on_tokens} vs ${off_tokens}")
+
+run_cli(out rc err make-tiny --family minicpmv26 --out ${WORK}/tiny26 --seed 3)
+run_cli(out rc err ask --model ${WORK}/tiny26 --image ${IMG} --thinking "q")
+expect("rc EQUAL 1 AND err MATCHES \"no thinking mode\"" "--thinking on minicpmv26: rc ${rc}, ${err}")
