@@ -1,0 +1,40 @@
+// The three block operations of the fused attention (flash_attention.cpp drives them), one set per
+// instruction set: flash_attention.cpp (portable C++), flash_attention_avx2.cpp, flash_attention_avx512.cpp.
+// Torch-free.
+//
+// Layouts (all float32, row-major, prepared by flash_attention.cpp; ld = the key block, a multiple of 16):
+//  - q block: rows x dk, row stride dk, already multiplied by the scale;
+//  - key panel: dk x ld (the block's keys transposed, zero past the last key);
+//  - scores / probabilities: rows x ld;
+//  - value block: keys x dvp (zero rows past the last key, zero columns past dv), dvp a multiple of 16;
+//  - output accumulator: rows x dvp.
+#pragma once
+
+#include <cstdint>
+
+namespace uhdlens::kernels::detail {
+
+struct FlashKernels
+{
+    // s[r][c] = sum_p q[r][p] * kt[p][c] for r < rows, c < cols (cols a multiple of 16, <= ld).
+    void (*scores)(const float *q, int64_t rows, int64_t dk, const float *kt, int64_t ld, int64_t cols,
+                   float *s);
+    // Online-softmax step over the first `valid` columns of each score row (mask: per-column additive values,
+    // readable up to `valid` rounded up to 16, or null): m[r] becomes max(m[r], row max); o[r][:dvp] and l[r]
+    // are multiplied by exp(m_old - m_new); s[r][c] becomes exp(s[r][c] + mask[c] - m_new) (0 for every c
+    // while m_new is -inf); l[r] += the row's sum. Columns from `valid` to the next multiple of 16 may be
+    // overwritten.
+    void (*softmax)(float *s, int64_t rows, int64_t ld, int64_t valid, const float *mask, float *m, float *l,
+                    float *o, int64_t dvp);
+    // o[r][c] += sum_j p[r][j] * v[j][c] for j < keys, c < dvp (p has row stride ld).
+    void (*accumulate)(const float *p, int64_t rows, int64_t ld, int64_t keys, const float *v, int64_t dvp,
+                       float *o);
+};
+
+const FlashKernels &portableKernels(); // flash_attention.cpp
+#if defined(__x86_64__)
+const FlashKernels &avx2Kernels();   // flash_attention_avx2.cpp, only after cpuHasAvx2Kernels()
+const FlashKernels &avx512Kernels(); // flash_attention_avx512.cpp, only after an AVX-512F + FMA check
+#endif
+
+} // namespace uhdlens::kernels::detail
