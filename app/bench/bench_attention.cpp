@@ -1,4 +1,5 @@
 // uhdlens-bench attention [--quick] [--repeats N] [--threads N] [--dtype f32|bf16|both] [--portable]
+// [--only TEXT]
 //
 // For each vision attention shape of the families (SigLIP-400M slices of MiniCPM-V 2.0/2.6, alone and batched
 // with navit's padding mask; CLIP ViT-L/14-336 of llava-uhd; the resampler's cross-attention), side by side
@@ -20,6 +21,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -36,6 +39,35 @@ struct AttentionCase
     int64_t heads, tq, s, d;
     std::vector<int64_t> slices; // patches per slice of a padded batch (navit); empty: one unmasked sequence
 };
+
+// Median wall and process CPU milliseconds of `repeats` runs after one warm-up. The CPU time (all threads) is
+// the steadier figure on a shared machine: other processes stretch the wall time more than this one's CPU
+// time.
+struct Timing
+{
+    double wallMs, cpuMs;
+};
+
+double cpuNowMs()
+{
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+Timing timed(int repeats, const std::function<void()> &f)
+{
+    f();
+    std::vector<double> wall, cpu;
+    for (int i = 0; i < repeats; ++i) {
+        const auto t0 = Clock::now();
+        const double c0 = cpuNowMs();
+        f();
+        cpu.push_back(cpuNowMs() - c0);
+        wall.push_back(msSince(t0));
+    }
+    return {median(wall), median(cpu)};
+}
 
 std::vector<AttentionCase> attentionCases(bool quick)
 {
@@ -72,6 +104,8 @@ int runAttentionBench(const QStringList &args)
          QStringLiteral("f32, bf16 or both (the towers' activations in f32/mixed and bf16)."),
          QStringLiteral("T"), QStringLiteral("f32")},
         {QStringLiteral("portable"), QStringLiteral("Also time the portable (no-SIMD) fused kernel.")},
+        {QStringLiteral("only"), QStringLiteral("Only the shapes whose name contains TEXT."),
+         QStringLiteral("TEXT")},
     });
     parser.addHelpOption();
     parser.setApplicationDescription(
@@ -80,6 +114,7 @@ int runAttentionBench(const QStringList &args)
     if (const auto done = parseArguments(parser, args, cmd))
         return *done;
     const bool quick = parser.isSet(QStringLiteral("quick"));
+    const QString only = parser.value(QStringLiteral("only"));
     bool repeatsOk = true, threadsOk = true;
     const int repeatsArg = parser.value(QStringLiteral("repeats")).toInt(&repeatsOk);
     int threads = parser.value(QStringLiteral("threads")).toInt(&threadsOk);
@@ -108,14 +143,18 @@ int runAttentionBench(const QStringList &args)
                 quick ? " (--quick: short sequences, not a timing)" : "");
     for (auto isa : isas)
         std::printf(" %s", uhdlens::kernels::attentionIsaName(isa));
-    std::printf("\n%-62s %-5s %10s", "shape", "dtype", "plain ms");
+    std::printf(
+        "\nwall ms (CPU ms of all threads); x = plain / fastest fused, by wall time and by CPU time\n");
+    std::printf("%-60s %-5s %17s", "shape", "dtype", "plain");
     for (auto isa : isas)
-        std::printf(" %10s", (std::string(uhdlens::kernels::attentionIsaName(isa)) + " ms").c_str());
-    std::printf(" %8s %9s\n", "plain/fused", "GFLOP/s");
+        std::printf(" %17s", uhdlens::kernels::attentionIsaName(isa));
+    std::printf(" %7s %7s %8s\n", "wall x", "CPU x", "GFLOP/s");
 
     torch::manual_seed(21);
     for (const auto &c : attentionCases(quick))
         for (const auto dtype : dtypes) {
+            if (!only.isEmpty() && !QString::fromStdString(c.name).contains(only))
+                continue;
             const int64_t batch = c.slices.empty() ? 1 : static_cast<int64_t>(c.slices.size());
             const int64_t n = batch * c.heads;
             const auto q = torch::randn({n, c.tq, c.d}).to(dtype), k = torch::randn({n, c.s, c.d}).to(dtype),
@@ -135,23 +174,23 @@ int runAttentionBench(const QStringList &args)
             }
             const double scale = 1.0 / std::sqrt(static_cast<double>(c.d));
             uhdlens::kernels::setAttentionPath(uhdlens::kernels::AttentionPath::Plain);
-            const double plain =
-                medianMs(repeats, [&] { uhdlens::nn::scaledDotAttention(q, k, v, scale, mask); });
+            const Timing plain =
+                timed(repeats, [&] { uhdlens::nn::scaledDotAttention(q, k, v, scale, mask); });
             uhdlens::kernels::setAttentionPath(std::nullopt);
-            std::printf("%-62s %-5s %10.1f", c.name.c_str(), dtype == torch::kFloat32 ? "f32" : "bf16",
-                        plain);
-            double best = 0;
+            std::printf("%-60s %-5s %7.1f (%7.1f)", c.name.c_str(), dtype == torch::kFloat32 ? "f32" : "bf16",
+                        plain.wallMs, plain.cpuMs);
+            Timing best{0, 0};
             for (auto isa : isas) {
                 uhdlens::kernels::FlashAttentionOptions o;
                 o.scale = scale;
                 o.isa = isa;
-                const double ms =
-                    medianMs(repeats, [&] { uhdlens::kernels::flashAttention(q, k, v, mask, o); });
-                best = best > 0 ? std::min(best, ms) : ms;
-                std::printf(" %10.1f", ms);
+                const Timing t = timed(repeats, [&] { uhdlens::kernels::flashAttention(q, k, v, mask, o); });
+                if (best.wallMs == 0 || t.wallMs < best.wallMs)
+                    best = t;
+                std::printf(" %7.1f (%7.1f)", t.wallMs, t.cpuMs);
             }
-            std::printf(" %10.2fx %9.1f\n", plain / best,
-                        4.0 * keys * static_cast<double>(c.tq * c.d) / best / 1e6);
+            std::printf(" %6.2fx %6.2fx %8.1f\n", plain.wallMs / best.wallMs, plain.cpuMs / best.cpuMs,
+                        4.0 * keys * static_cast<double>(c.tq * c.d) / best.wallMs / 1e6);
             std::fflush(stdout);
         }
     return 0;
