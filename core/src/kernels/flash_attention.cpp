@@ -243,6 +243,102 @@ bool flashAttentionSupports(const torch::Tensor &q, const torch::Tensor &k, cons
     return true;
 }
 
+namespace {
+
+// One fused attention call, its sizes fixed: flashAttention fills it, attend<T> runs it.
+struct FlashPlan
+{
+    const detail::FlashKernels *kern;
+    int64_t n, tq, s, dk, dv;
+    int64_t bq, bk, keyBlocks, sp, dvp, queryBlocks;
+    float scale;
+    // Key mask rows (one, or one per batch row: maskStride = sp), zero-padded to sp so the SIMD softmax may
+    // read whole vectors; keyCount: each row's keys once trailing -inf (padding) keys are cut.
+    std::vector<float> maskRows;
+    int64_t maskStride = 0;
+    std::vector<int64_t> keyCount;
+};
+
+// bf16 -> f32 is exact (the bf16 bits are the f32's high half), f16 -> f32 too; f32 -> bf16/f16 rounds to
+// nearest even (c10's conversions), as libtorch's own casts do.
+template <typename T> inline float widen(T x)
+{
+    return static_cast<float>(x);
+}
+
+template <typename T> void attend(const FlashPlan &p, const T *qp, const T *kp, const T *vp, T *op)
+{
+    const int64_t n = p.n, tq = p.tq, s = p.s, dk = p.dk, dv = p.dv, bq = p.bq, bk = p.bk;
+    const int64_t keyBlocks = p.keyBlocks, sp = p.sp, dvp = p.dvp, queryBlocks = p.queryBlocks;
+    // Packing, once per head, widening to f32 on the way: keys as dk x bk panels per key block (transposed,
+    // so the score tile reads contiguous key vectors), values as sp x dvp rows; zeros past the last key and
+    // past dv.
+    std::vector<float> keyPanels(static_cast<size_t>(n * keyBlocks * dk * bk)),
+        values(static_cast<size_t>(n * sp * dvp));
+    float *kt = keyPanels.data(), *vpack = values.data();
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t h = begin; h < end; ++h) {
+            for (int64_t b = 0; b < keyBlocks; ++b) {
+                float *panel = kt + (h * keyBlocks + b) * dk * bk;
+                for (int64_t c = 0; c < bk; ++c) {
+                    const int64_t key = b * bk + c;
+                    const T *src = kp + (h * s + key) * dk;
+                    for (int64_t d = 0; d < dk; ++d)
+                        panel[d * bk + c] = key < s ? widen(src[d]) : 0.0f;
+                }
+            }
+            for (int64_t j = 0; j < sp; ++j) {
+                float *row = vpack + (h * sp + j) * dvp;
+                const T *src = vp + (h * s + j) * dv;
+                for (int64_t c = 0; c < dvp; ++c)
+                    row[c] = j < s && c < dv ? widen(src[c]) : 0.0f;
+            }
+        }
+    });
+
+    const int64_t tasks = n * queryBlocks;
+    // Tasks (head, query block) are handed out one at a time from a shared counter: with padded batches the
+    // heads of short slices are cheaper, and a static split would leave one thread idle.
+    std::atomic<int64_t> next{0};
+    const int64_t workers = std::min<int64_t>(at::get_num_threads(), tasks);
+    at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+        std::vector<float> qb(static_cast<size_t>(bq * dk)), sb(static_cast<size_t>(bq * bk)),
+            ob(static_cast<size_t>(bq * dvp)), mb(static_cast<size_t>(bq)), lb(static_cast<size_t>(bq));
+        for (int64_t task = next++; task < tasks; task = next++) {
+            const int64_t h = task / queryBlocks, row0 = task % queryBlocks * bq,
+                          rows = std::min(bq, tq - row0);
+            const T *src = qp + (h * tq + row0) * dk;
+            for (int64_t i = 0; i < rows * dk; ++i)
+                qb[static_cast<size_t>(i)] = widen(src[i]) * p.scale;
+            std::fill(mb.begin(), mb.end(), -std::numeric_limits<float>::infinity());
+            std::fill(lb.begin(), lb.end(), 0.0f);
+            std::fill(ob.begin(), ob.end(), 0.0f);
+            const int64_t maskRow = p.maskStride ? h : 0;
+            const float *maskPtr = p.maskRows.empty() ? nullptr : p.maskRows.data() + maskRow * p.maskStride;
+            const int64_t keys = p.keyCount[static_cast<size_t>(maskRow)];
+            for (int64_t b = 0; b * bk < keys; ++b) {
+                const int64_t valid = std::min(bk, keys - b * bk);
+                p.kern->scores(qb.data(), rows, dk, kt + (h * keyBlocks + b) * dk * bk, bk,
+                               roundUp(valid, kPanelAlign), sb.data());
+                p.kern->softmax(sb.data(), rows, bk, valid, maskPtr ? maskPtr + b * bk : nullptr, mb.data(),
+                                lb.data(), ob.data(), dvp);
+                p.kern->accumulate(sb.data(), rows, bk, valid, vpack + (h * sp + b * bk) * dvp, dvp,
+                                   ob.data());
+            }
+            for (int64_t r = 0; r < rows; ++r) {
+                T *dst = op + (h * tq + row0 + r) * dv;
+                // Every key masked: the plain softmax's 0/0 (NaN), kept so both paths agree.
+                const float sum = lb[static_cast<size_t>(r)];
+                const float inv = sum > 0.0f ? 1.0f / sum : std::numeric_limits<float>::quiet_NaN();
+                for (int64_t c = 0; c < dv; ++c)
+                    dst[c] = static_cast<T>(ob[static_cast<size_t>(r * dvp + c)] * inv);
+            }
+        }
+    });
+}
+
+} // namespace
+
 torch::Tensor flashAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
                              const torch::Tensor &mask, const FlashAttentionOptions &options)
 {
@@ -256,112 +352,60 @@ torch::Tensor flashAttention(const torch::Tensor &q, const torch::Tensor &k, con
     if (options.queryBlock < 0 || options.keyBlock < 0 || !std::isfinite(options.scale))
         throw Error(ErrorCode::InvalidArgument,
                     "fused attention: block sizes must be >= 0 and the scale finite");
-    const detail::FlashKernels &kern = kernelsFor(isa);
     torch::NoGradGuard noGrad;
 
-    const int64_t n = q.size(0), tq = q.size(1), s = k.size(1), dk = q.size(2), dv = v.size(2);
-    const int64_t bq = options.queryBlock > 0 ? options.queryBlock : kDefaultQueryBlock;
-    const int64_t bk = roundUp(options.keyBlock > 0 ? options.keyBlock : kDefaultKeyBlock, kPanelAlign);
-    const int64_t keyBlocks = (s + bk - 1) / bk, sp = keyBlocks * bk, dvp = roundUp(dv, kPanelAlign);
-    const int64_t queryBlocks = (tq + bq - 1) / bq;
-    // bf16/f16 -> f32 is exact; for f32 contiguous inputs these are the inputs themselves.
-    const auto qf = q.to(torch::kFloat32).contiguous();
-    const auto kf = k.to(torch::kFloat32).contiguous();
-    const auto vf = v.to(torch::kFloat32).contiguous();
-    const float *qp = qf.data_ptr<float>(), *kp = kf.data_ptr<float>(), *vp = vf.data_ptr<float>();
-
-    // Key mask rows (one, or one per batch row), zero-padded to sp so the SIMD softmax may read whole
-    // vectors, and each row's key count once trailing -inf (padding) keys are cut: those blocks are never
-    // computed.
-    std::vector<float> maskRows;
-    int64_t maskStride = 0;
-    std::vector<int64_t> keyCount(1, s);
+    FlashPlan p;
+    p.kern = &kernelsFor(isa);
+    p.n = q.size(0);
+    p.tq = q.size(1);
+    p.s = k.size(1);
+    p.dk = q.size(2);
+    p.dv = v.size(2);
+    p.bq = options.queryBlock > 0 ? options.queryBlock : kDefaultQueryBlock;
+    p.bk = roundUp(options.keyBlock > 0 ? options.keyBlock : kDefaultKeyBlock, kPanelAlign);
+    p.keyBlocks = (p.s + p.bk - 1) / p.bk;
+    p.sp = p.keyBlocks * p.bk;
+    p.dvp = roundUp(p.dv, kPanelAlign);
+    p.queryBlocks = (p.tq + p.bq - 1) / p.bq;
+    p.scale = static_cast<float>(options.scale);
+    p.keyCount.assign(1, p.s);
     if (mask.defined()) {
         auto m = mask.to(torch::kFloat32);
         while (m.dim() < 3)
             m = m.unsqueeze(0);
-        const int64_t rows = m.size(0);
+        const int64_t rows = m.size(0), s = p.s;
         m = m.expand({rows, 1, s}).reshape({rows, s}).contiguous();
-        maskRows.assign(static_cast<size_t>(rows * sp), 0.0f);
-        keyCount.assign(static_cast<size_t>(rows), 0);
+        p.maskRows.assign(static_cast<size_t>(rows * p.sp), 0.0f);
+        p.keyCount.assign(static_cast<size_t>(rows), 0);
         const float *mp = m.data_ptr<float>();
         for (int64_t r = 0; r < rows; ++r) {
-            std::copy(mp + r * s, mp + (r + 1) * s, maskRows.begin() + r * sp);
+            std::copy(mp + r * s, mp + (r + 1) * s, p.maskRows.begin() + r * p.sp);
             int64_t count = s;
             while (count > 0 && mp[r * s + count - 1] == -std::numeric_limits<float>::infinity())
                 --count;
-            keyCount[static_cast<size_t>(r)] = count;
+            p.keyCount[static_cast<size_t>(r)] = count;
         }
-        maskStride = rows == 1 ? 0 : sp;
+        p.maskStride = rows == 1 ? 0 : p.sp;
     }
 
-    // Packing, once per head: keys as dk x bk panels per key block (transposed, so the score tile reads
-    // contiguous key vectors), values as sp x dvp rows; zeros past the last key and past dv.
-    auto keyPanels = torch::empty({n, keyBlocks, dk, bk}, torch::kFloat32);
-    auto values = torch::empty({n, sp, dvp}, torch::kFloat32);
-    float *kt = keyPanels.data_ptr<float>(), *vpack = values.data_ptr<float>();
-    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t h = begin; h < end; ++h) {
-            for (int64_t b = 0; b < keyBlocks; ++b) {
-                float *panel = kt + (h * keyBlocks + b) * dk * bk;
-                for (int64_t c = 0; c < bk; ++c) {
-                    const int64_t key = b * bk + c;
-                    const float *src = kp + (h * s + key) * dk;
-                    for (int64_t p = 0; p < dk; ++p)
-                        panel[p * bk + c] = key < s ? src[p] : 0.0f;
-                }
-            }
-            for (int64_t j = 0; j < sp; ++j) {
-                float *row = vpack + (h * sp + j) * dvp;
-                if (j < s)
-                    std::copy(vp + (h * s + j) * dv, vp + (h * s + j + 1) * dv, row);
-                std::fill(row + (j < s ? dv : 0), row + dvp, 0.0f);
-            }
-        }
-    });
-
-    auto out = torch::empty({n, tq, dv}, torch::kFloat32);
-    float *op = out.data_ptr<float>();
-    const float scale = static_cast<float>(options.scale);
-    const int64_t tasks = n * queryBlocks;
-    // Tasks (head, query block) are handed out one at a time from a shared counter: with padded batches the
-    // heads of short slices are cheaper, and a static split would leave one thread idle.
-    std::atomic<int64_t> next{0};
-    const int64_t workers = std::min<int64_t>(at::get_num_threads(), tasks);
-    at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
-        std::vector<float> qb(static_cast<size_t>(bq * dk)), sb(static_cast<size_t>(bq * bk)),
-            ob(static_cast<size_t>(bq * dvp)), mb(static_cast<size_t>(bq)), lb(static_cast<size_t>(bq));
-        for (int64_t task = next++; task < tasks; task = next++) {
-            const int64_t h = task / queryBlocks, row0 = task % queryBlocks * bq,
-                          rows = std::min(bq, tq - row0);
-            const float *src = qp + (h * tq + row0) * dk;
-            for (int64_t i = 0; i < rows * dk; ++i)
-                qb[static_cast<size_t>(i)] = src[i] * scale;
-            std::fill(mb.begin(), mb.end(), -std::numeric_limits<float>::infinity());
-            std::fill(lb.begin(), lb.end(), 0.0f);
-            std::fill(ob.begin(), ob.end(), 0.0f);
-            const int64_t maskRow = maskStride ? h : 0;
-            const float *maskPtr = maskRows.empty() ? nullptr : maskRows.data() + maskRow * maskStride;
-            const int64_t keys = keyCount[static_cast<size_t>(maskRows.empty() ? 0 : maskRow)];
-            for (int64_t b = 0; b * bk < keys; ++b) {
-                const int64_t valid = std::min(bk, keys - b * bk);
-                kern.scores(qb.data(), rows, dk, kt + (h * keyBlocks + b) * dk * bk, bk,
-                            roundUp(valid, kPanelAlign), sb.data());
-                kern.softmax(sb.data(), rows, bk, valid, maskPtr ? maskPtr + b * bk : nullptr, mb.data(),
-                             lb.data(), ob.data(), dvp);
-                kern.accumulate(sb.data(), rows, bk, valid, vpack + (h * sp + b * bk) * dvp, dvp, ob.data());
-            }
-            for (int64_t r = 0; r < rows; ++r) {
-                float *dst = op + (h * tq + row0 + r) * dv;
-                // Every key masked: the plain softmax's 0/0 (NaN), kept so both paths agree.
-                const float inv = lb[static_cast<size_t>(r)] > 0.0f ? 1.0f / lb[static_cast<size_t>(r)]
-                                                                    : std::numeric_limits<float>::quiet_NaN();
-                for (int64_t c = 0; c < dv; ++c)
-                    dst[c] = ob[static_cast<size_t>(r * dvp + c)] * inv;
-            }
-        }
-    });
-    return q.scalar_type() == torch::kFloat32 ? out : out.to(q.scalar_type());
+    // Contiguous in their own dtype (no copy for the towers' tensors); widened to f32 block by block.
+    const auto qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+    auto out = torch::empty({p.n, p.tq, p.dv}, q.options());
+    switch (q.scalar_type()) {
+    case torch::kBFloat16:
+        attend<c10::BFloat16>(p, qc.data_ptr<c10::BFloat16>(), kc.data_ptr<c10::BFloat16>(),
+                              vc.data_ptr<c10::BFloat16>(), out.data_ptr<c10::BFloat16>());
+        break;
+    case torch::kFloat16:
+        attend<c10::Half>(p, qc.data_ptr<c10::Half>(), kc.data_ptr<c10::Half>(), vc.data_ptr<c10::Half>(),
+                          out.data_ptr<c10::Half>());
+        break;
+    default:
+        attend<float>(p, qc.data_ptr<float>(), kc.data_ptr<float>(), vc.data_ptr<float>(),
+                      out.data_ptr<float>());
+        break;
+    }
+    return out;
 }
 
 bool fusedAttentionFor(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
