@@ -83,7 +83,7 @@ void portableAccumulate(const float *p, int64_t rows, int64_t ld, int64_t keys, 
         }
 }
 
-constexpr FlashKernels kPortable{&portableScores, &portableSoftmax, &portableAccumulate};
+constexpr FlashKernels kPortable{8, &portableScores, &portableSoftmax, &portableAccumulate};
 
 } // namespace
 
@@ -96,7 +96,7 @@ const FlashKernels &portableKernels()
 
 namespace {
 
-constexpr int64_t kPanelAlign = 16; // key panels and value rows are padded to 16 floats (one AVX-512 vector)
+constexpr int64_t kKeyBlockAlign = 16; // key blocks are whole AVX-512 vectors for every kernel
 constexpr int64_t kDefaultQueryBlock = 64;
 constexpr int64_t kDefaultKeyBlock = 128;
 
@@ -319,7 +319,7 @@ template <typename T> void attend(const FlashPlan &p, const T *qp, const T *kp, 
             for (int64_t b = 0; b * bk < keys; ++b) {
                 const int64_t valid = std::min(bk, keys - b * bk);
                 p.kern->scores(qb.data(), rows, dk, kt + (h * keyBlocks + b) * dk * bk, bk,
-                               roundUp(valid, kPanelAlign), sb.data());
+                               roundUp(valid, p.kern->lanes), sb.data());
                 p.kern->softmax(sb.data(), rows, bk, valid, maskPtr ? maskPtr + b * bk : nullptr, mb.data(),
                                 lb.data(), ob.data(), dvp);
                 p.kern->accumulate(sb.data(), rows, bk, valid, vpack + (h * sp + b * bk) * dvp, dvp,
@@ -362,10 +362,10 @@ torch::Tensor flashAttention(const torch::Tensor &q, const torch::Tensor &k, con
     p.dk = q.size(2);
     p.dv = v.size(2);
     p.bq = options.queryBlock > 0 ? options.queryBlock : kDefaultQueryBlock;
-    p.bk = roundUp(options.keyBlock > 0 ? options.keyBlock : kDefaultKeyBlock, kPanelAlign);
+    p.bk = roundUp(options.keyBlock > 0 ? options.keyBlock : kDefaultKeyBlock, kKeyBlockAlign);
     p.keyBlocks = (p.s + p.bk - 1) / p.bk;
     p.sp = p.keyBlocks * p.bk;
-    p.dvp = roundUp(p.dv, kPanelAlign);
+    p.dvp = roundUp(p.dv, p.kern->lanes); // d 72: 72 for AVX2, 80 for AVX-512
     p.queryBlocks = (p.tq + p.bq - 1) / p.bq;
     p.scale = static_cast<float>(options.scale);
     p.keyCount.assign(1, p.s);

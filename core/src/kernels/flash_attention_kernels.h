@@ -2,11 +2,12 @@
 // instruction set: flash_attention.cpp (portable C++), flash_attention_avx2.cpp, flash_attention_avx512.cpp.
 // Torch-free.
 //
-// Layouts (all float32, row-major, prepared by flash_attention.cpp; ld = the key block, a multiple of 16):
+// Layouts (all float32, row-major, prepared by flash_attention.cpp; ld = the key block, a multiple of 16;
+// `align` = the kernels' `lanes`: 8 for AVX2 and the portable code, 16 for AVX-512):
 //  - q block: rows x dk, row stride dk, already multiplied by the scale;
 //  - key panel: dk x ld (the block's keys transposed, zero past the last key);
 //  - scores / probabilities: rows x ld;
-//  - value block: keys x dvp (zero rows past the last key, zero columns past dv), dvp a multiple of 16;
+//  - value block: keys x dvp (zero rows past the last key, zero columns past dv), dvp a multiple of align;
 //  - output accumulator: rows x dvp.
 #pragma once
 
@@ -16,11 +17,12 @@ namespace uhdlens::kernels::detail {
 
 struct FlashKernels
 {
-    // s[r][c] = sum_p q[r][p] * kt[p][c] for r < rows, c < cols (cols a multiple of 16, <= ld).
+    int64_t lanes; // the alignment of cols and dvp below (one vector)
+    // s[r][c] = sum_p q[r][p] * kt[p][c] for r < rows, c < cols (cols a multiple of lanes, <= ld).
     void (*scores)(const float *q, int64_t rows, int64_t dk, const float *kt, int64_t ld, int64_t cols,
                    float *s);
     // Online-softmax step over the first `valid` columns of each score row (mask: per-column additive values,
-    // readable up to `valid` rounded up to 16, or null): m[r] becomes max(m[r], row max); o[r][:dvp] and l[r]
+    // readable up to `valid` rounded up to lanes, or null): m[r] becomes max(m[r], row max); o[r][:dvp] and l[r]
     // are multiplied by exp(m_old - m_new); s[r][c] becomes exp(s[r][c] + mask[c] - m_new) (0 for every c
     // while m_new is -inf); l[r] += the row's sum. Columns from `valid` to the next multiple of 16 may be
     // overwritten.
