@@ -95,17 +95,17 @@ int runAttentionBench(const QStringList &args)
 {
     QCommandLineParser parser;
     parser.addOptions({
-        {QStringLiteral("quick"), QStringLiteral("Short sequences, one repeat (smoke run).")},
-        {QStringLiteral("repeats"), QStringLiteral("Timed repeats (median)."), QStringLiteral("N"),
-         QStringLiteral("5")},
         {QStringLiteral("threads"), QStringLiteral("Torch threads (0: all cores)."), QStringLiteral("N"),
          QStringLiteral("2")},
         {QStringLiteral("dtype"),
          QStringLiteral("f32, bf16 or both (the towers' activations in f32/mixed and bf16)."),
          QStringLiteral("T"), QStringLiteral("f32")},
-        {QStringLiteral("portable"), QStringLiteral("Also time the portable (no-SIMD) fused kernel.")},
+        {QStringLiteral("repeats"), QStringLiteral("Timed repeats (median)."), QStringLiteral("N"),
+         QStringLiteral("5")},
         {QStringLiteral("only"), QStringLiteral("Only the shapes whose name contains TEXT."),
          QStringLiteral("TEXT")},
+        {QStringLiteral("portable"), QStringLiteral("Also time the portable (no-SIMD) fused kernel.")},
+        {QStringLiteral("quick"), QStringLiteral("Short sequences, one repeat (smoke run).")},
     });
     parser.addHelpOption();
     parser.setApplicationDescription(

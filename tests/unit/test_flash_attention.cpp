@@ -114,6 +114,17 @@ const std::vector<Shape> &familyShapes()
     return shapes;
 }
 
+// The fused output on every available instruction set against the float64 reference, within the f32
+// tolerance.
+void expectFusedMatches(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, double scale,
+                        const torch::Tensor &mask, const std::string &what)
+{
+    const auto expected = reference(q, k, v, scale, mask);
+    for (auto isa : availableIsas())
+        EXPECT_LE(scaledError(fused(q, k, v, scale, mask, isa), expected), kF32Tolerance)
+            << what << ", " << kernels::attentionIsaName(isa);
+}
+
 } // namespace
 
 TEST(FlashAttention, MatchesPlainAttentionOnEveryFamilyShapeAndIsa)
@@ -189,12 +200,8 @@ TEST(FlashAttention, KeyMaskShapesValuesAndFullyMaskedRows)
         {"[1,S] every key masked", torch::full({1, s}, -inf)},
         {"[N,1,1] per row constant", torch::randn({n, 1, 1})},
     };
-    for (const auto &[what, mask] : masks) {
-        const auto expected = reference(q, k, v, 0.2, mask);
-        for (auto isa : availableIsas())
-            EXPECT_LE(scaledError(fused(q, k, v, 0.2, mask, isa), expected), kF32Tolerance)
-                << "masked output, mask " << what << ", " << kernels::attentionIsaName(isa);
-    }
+    for (const auto &[what, mask] : masks)
+        expectFusedMatches(q, k, v, 0.2, mask, "masked output, mask " + what);
     // The fully masked row is NaN in both, and only that row.
     const auto out = fused(q, k, v, 0.2, holes, kernels::bestAttentionIsa());
     EXPECT_TRUE(out[2].isnan().all().item<bool>());
@@ -211,10 +218,7 @@ TEST(FlashAttention, RunningMaximumRescalesAcrossBlocks)
     auto k = torch::randn({n, s, d}).abs() * torch::linspace(0.1, 3.0, s).view({1, s, 1});
     k.index_put_({torch::indexing::Slice(), 5}, 4.0);
     const auto v = torch::randn({n, s, d});
-    const auto expected = reference(q, k, v, 1.0);
-    for (auto isa : availableIsas())
-        EXPECT_LE(scaledError(fused(q, k, v, 1.0, {}, isa), expected), kF32Tolerance)
-            << "peaky attention output, " << kernels::attentionIsaName(isa);
+    expectFusedMatches(q, k, v, 1.0, {}, "peaky attention output");
 }
 
 TEST(FlashAttention, BlockSizesDoNotChangeTheResult)
@@ -238,10 +242,7 @@ TEST(FlashAttention, NonContiguousInputs)
     const auto q = torch::randn({4, 16, 130}).transpose(1, 2), k = torch::randn({4, 16, 150}).transpose(1, 2);
     const auto v = torch::randn({1, 150, 16}).expand({4, 150, 16});
     ASSERT_FALSE(q.is_contiguous());
-    const auto expected = reference(q, k, v, 0.25);
-    for (auto isa : availableIsas())
-        EXPECT_LE(scaledError(fused(q, k, v, 0.25, {}, isa), expected), kF32Tolerance)
-            << "output of strided inputs, " << kernels::attentionIsaName(isa);
+    expectFusedMatches(q, k, v, 0.25, {}, "output of strided inputs");
 }
 
 TEST(FlashAttention, HalfPrecisionInputsAreWidenedExactly)

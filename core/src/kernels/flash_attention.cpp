@@ -120,9 +120,9 @@ const detail::FlashKernels &kernelsFor(AttentionIsa isa)
     switch (isa) {
 #if defined(__x86_64__)
     case AttentionIsa::Avx512:
-        return detail::avx512Kernels();
+        return detail::simdKernels<16>();
     case AttentionIsa::Avx2:
-        return detail::avx2Kernels();
+        return detail::simdKernels<8>();
 #endif
     default:
         return detail::portableKernels();
@@ -144,15 +144,8 @@ std::string describe(const torch::Tensor &t)
 
 const char *attentionIsaName(AttentionIsa isa)
 {
-    switch (isa) {
-    case AttentionIsa::Portable:
-        return "portable";
-    case AttentionIsa::Avx2:
-        return "avx2";
-    case AttentionIsa::Avx512:
-        return "avx512";
-    }
-    return "?";
+    static constexpr const char *kNames[] = {"portable", "avx2", "avx512"}; // AttentionIsa's order
+    return kNames[static_cast<int>(isa)];
 }
 
 bool attentionIsaAvailable(AttentionIsa isa)

@@ -1,5 +1,5 @@
 // The three block operations of the fused attention (flash_attention.cpp drives them), one set per
-// instruction set: flash_attention.cpp (portable C++), flash_attention_avx2.cpp, flash_attention_avx512.cpp.
+// instruction set: flash_attention.cpp (portable C++) and flash_attention_x86.cpp (AVX2, AVX-512).
 // Torch-free.
 //
 // Layouts (all float32, row-major, prepared by flash_attention.cpp; ld = the key block, a multiple of 16;
@@ -22,9 +22,9 @@ struct FlashKernels
     void (*scores)(const float *q, int64_t rows, int64_t dk, const float *kt, int64_t ld, int64_t cols,
                    float *s);
     // Online-softmax step over the first `valid` columns of each score row (mask: per-column additive values,
-    // readable up to `valid` rounded up to lanes, or null): m[r] becomes max(m[r], row max); o[r][:dvp] and l[r]
-    // are multiplied by exp(m_old - m_new); s[r][c] becomes exp(s[r][c] + mask[c] - m_new) (0 for every c
-    // while m_new is -inf); l[r] += the row's sum. Columns from `valid` to the next multiple of 16 may be
+    // readable up to `valid` rounded up to lanes, or null): m[r] becomes max(m[r], row max); o[r][:dvp] and
+    // l[r] are multiplied by exp(m_old - m_new); s[r][c] becomes exp(s[r][c] + mask[c] - m_new) (0 for every
+    // c while m_new is -inf); l[r] += the row's sum. Columns from `valid` to the next multiple of 16 may be
     // overwritten.
     void (*softmax)(float *s, int64_t rows, int64_t ld, int64_t valid, const float *mask, float *m, float *l,
                     float *o, int64_t dvp);
@@ -34,9 +34,8 @@ struct FlashKernels
 };
 
 const FlashKernels &portableKernels(); // flash_attention.cpp
-#if defined(__x86_64__)
-const FlashKernels &avx2Kernels();   // flash_attention_avx2.cpp, only after cpuHasAvx2Kernels()
-const FlashKernels &avx512Kernels(); // flash_attention_avx512.cpp, only after an AVX-512F + FMA check
-#endif
+// The vector kernels of flash_attention_x86.cpp (x86-64 only): simdKernels<8>() (AVX2/FMA) only after
+// quant::cpuHasAvx2Kernels(), simdKernels<16>() (AVX-512F) only after an AVX-512F check as well.
+template <int Lanes> const FlashKernels &simdKernels();
 
 } // namespace uhdlens::kernels::detail
