@@ -3,6 +3,7 @@
 // machines are shared and noisy). To add a subcommand: declare `int runXxx(const QStringList &args)` in a header
 // of its own (bench_xxx.h), add one row to the table below and its .cpp to app/CMakeLists.txt.
 #include "uhdlens/runtime.h"
+#include "bench_attention.h"
 #include "bench_engine.h"
 #include "bench_preprocess.h"
 #include "bench_quant.h"
@@ -28,6 +29,8 @@ struct Command
 const std::map<QString, Command> &commands()
 {
     static const std::map<QString, Command> table = {
+        {QStringLiteral("attention"),
+         {bench::runAttentionBench, "fused vs plain attention on the vision towers' shapes (ratio plain / fused)"}},
         {QStringLiteral("engine"),
          {bench::runEngineBench, "vision encode / resampler / prefill / decode speed and peak RSS with random weights"}},
         {QStringLiteral("flops"),

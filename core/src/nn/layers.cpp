@@ -1,4 +1,5 @@
 #include "nn/layers.h"
+#include "kernels/flash_attention.h"
 #include "nn/mixed_linear.h"
 #include "quant/quant_linear.h"
 
@@ -128,6 +129,13 @@ torch::Tensor SwiGluImpl::forward(const torch::Tensor &x) const
 torch::Tensor scaledDotAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, double scale,
                                  const torch::Tensor &mask)
 {
+    // Inference on CPU tensors with a key-only mask: the fused online-softmax kernel (UHDLENS_ATTENTION=plain
+    // turns it off); the plain ops below stay the reference and the autograd path.
+    if (kernels::fusedAttentionFor(q, k, v, mask)) {
+        kernels::FlashAttentionOptions options;
+        options.scale = scale;
+        return kernels::flashAttention(q, k, v, mask, options);
+    }
     // Scale q (N·Tq·d multiplies) rather than the scores (N·Tq·S), as timm and HF CLIP do.
     const auto qs = q * scale;
     const int64_t n = q.size(0), tq = q.size(1), s = k.size(1);

@@ -102,6 +102,8 @@ TORCH_MODULE(SwiGlu);
 
 // Plain attention core on already projected, head-split tensors: q [N, Tq, d] (NOT pre-scaled), k/v [N, S, d],
 // optional additive mask broadcastable to [N, Tq, S]. Softmax in q's dtype. Returns [N, Tq, d] in q's dtype.
+// Under no-grad with a key-only mask it runs the fused kernel instead (kernels/flash_attention.h: f32 arithmetic,
+// UHDLENS_ATTENTION=plain|fused).
 torch::Tensor scaledDotAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, double scale,
                                  const torch::Tensor &mask = {});
 
