@@ -31,14 +31,10 @@ endif()
 
 set(helper ${TOOLS}/llama_cpp_side_by_side.py)
 file(REMOVE_RECURSE ${WORK})
-function(run_helper out_var rc_var err_var)
-  execute_process(COMMAND ${py} ${helper} ${ARGN} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  set(${out_var} "${out}" PARENT_SCOPE)
-  set(${rc_var} "${rc}" PARENT_SCOPE)
-  set(${err_var} "${err}" PARENT_SCOPE)
-endfunction()
+set(CLI ${py}) # run_cli (common.cmake) runs ${CLI} ${CLI_SUBCOMMAND} args...
+set(CLI_SUBCOMMAND ${helper})
 macro(expect_refused what)
-  run_helper(out rc err ${ARGN})
+  run_cli(out rc err ${ARGN})
   expect("rc EQUAL 2" "llama_cpp_side_by_side.py ${ARGN}: expected exit 2, got ${rc}: ${out}${err}")
   string(FIND "${err}" "${what}" at)
   expect("NOT at EQUAL -1" "llama_cpp_side_by_side.py ${ARGN}: the message should name '${what}': ${err}")
@@ -53,14 +49,14 @@ expect_refused("manifest.json" compare --dir ${WORK}/none --bench ${BENCH})
 
 # The pair, then the compare step on it (UHD Lens only).
 set(dir ${WORK}/files)
-run_helper(out rc err write --out ${dir} ${gguf_args} --llm-layers 1 --vision-layers 1 --vocab 2048 --types f16)
+run_cli(out rc err write --out ${dir} ${gguf_args} --llm-layers 1 --vision-layers 1 --vocab 2048 --types f16)
 expect("rc EQUAL 0" "write failed (${rc}): ${out}${err}")
 foreach(f llm-f16.gguf mmproj-f16.gguf manifest.json)
   expect("EXISTS ${dir}/${f}" "write made no ${f}: ${err}")
 endforeach()
 expect_refused("llm-q4_0.gguf" compare --dir ${dir} --bench ${BENCH} --types f16,q4_0)
 expect_refused("not found" compare --dir ${dir} --bench ${WORK}/no-such-bench --types f16)
-run_helper(out rc err compare --dir ${dir} --bench ${BENCH} --types f16 --prompt 16 --gen 2 --repeats 1
+run_cli(out rc err compare --dir ${dir} --bench ${BENCH} --types f16 --prompt 16 --gen 2 --repeats 1
   --json ${WORK}/results.json)
 expect("rc EQUAL 0" "compare failed (${rc}): ${out}${err}")
 foreach(text "| figure" "per-slice encode incl. resampler" "prefill 16 tokens" "decode 2 tokens after 16"
