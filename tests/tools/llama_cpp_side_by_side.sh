@@ -53,9 +53,9 @@ done
 
 # Prerequisites: each missing one is named.
 missing=()
-[[ -x $PY ]] || missing+=("$PY (Debian's python3 with numpy and Pillow)")
+[[ -x $PY ]] || missing+=("$PY (Debian's python3 with numpy)")
 [[ $build_only == 1 || -x $bench ]] || missing+=("$bench (cmake --build build --target uhdlens-bench, or --bench PATH)")
-$PY -c 'import numpy, PIL' 2>/dev/null || missing+=("numpy and Pillow for $PY (apt install python3-numpy python3-pil)")
+$PY -c 'import numpy' 2>/dev/null || missing+=("numpy for $PY (apt install python3-numpy)")
 command -v lscpu >/dev/null || missing+=("lscpu (util-linux)")
 if [[ -z ${LLAMA_CPP_DIR:-} ]]; then
   for tool in cmake tar sha256sum; do command -v $tool >/dev/null || missing+=("$tool (to build llama.cpp)"); done
