@@ -222,8 +222,7 @@ def cmd_write(args):
         if q == "f16" or (name in files and (out / name).is_file()):
             continue
         t0 = time.time()
-        subprocess.run([args.quantize, str(out / "llm-f16.gguf"), str(out / name), q.upper(), str(args.threads)],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run([args.quantize, out / "llm-f16.gguf", out / name, q.upper(), args.threads], f"llama-quantize {q}", 3600)
         files[name] = f"llama-quantize llm-f16.gguf {name} {q.upper()}"
         print(f"  wrote {name} ({time.time() - t0:.0f} s)", file=sys.stderr)
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
