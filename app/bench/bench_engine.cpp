@@ -379,51 +379,21 @@ int runEngineBench(const QStringList &args)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Engine speed with random weights of a family's shapes."));
     parser.addHelpOption();
-    QCommandLineOption familyOpt(QStringLiteral("family"),
-                                 QStringLiteral("minicpmv or minicpmv26 (real shapes exist for them)."),
-                                 QStringLiteral("F"), QStringLiteral("minicpmv"));
-    QCommandLineOption shapesOpt(QStringLiteral("shapes"),
-                                 QStringLiteral("real (MiniCPM-V 2.0 ~7 GB, 2.6 ~16 GB bf16) or tiny."),
-                                 QStringLiteral("S"), QStringLiteral("tiny"));
-    QCommandLineOption llmLayersOpt(
-        QStringLiteral("llm-layers"),
-        QStringLiteral("Keep only N language-model layers (default: all); rates are for N layers."),
-        QStringLiteral("N"), QStringLiteral("0"));
-    QCommandLineOption dtypeOpt(QStringLiteral("dtype"),
-                                QStringLiteral("bf16, mixed (bf16 weights, f32 arithmetic), f32, or both "
-                                               "(default: bf16 where the CPU has it, mixed and f32)."),
-                                QStringLiteral("T"), QStringLiteral("both"));
-    QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."),
-                                  QStringLiteral("N"), QStringLiteral("0"));
-    QCommandLineOption prefillOpt(
-        QStringList{QStringLiteral("prefill-tokens"), QStringLiteral("prompt-tokens")},
-        QStringLiteral("Prompt positions to prefill; decode runs after them (default 256)."),
-        QStringLiteral("N"), QStringLiteral("256"));
-    QCommandLineOption decodeOpt(QStringLiteral("decode-tokens"),
-                                 QStringLiteral("Tokens to decode (default 16)."), QStringLiteral("N"),
-                                 QStringLiteral("16"));
-    QCommandLineOption repeatsOpt(QStringLiteral("repeats"),
-                                  QStringLiteral("Measured runs after a warm-up (default 3)."),
-                                  QStringLiteral("N"), QStringLiteral("3"));
-    QCommandLineOption workOpt(QStringLiteral("workdir"),
-                               QStringLiteral("Where the random checkpoint is kept (default: temp)."),
-                               QStringLiteral("DIR"));
-    QCommandLineOption freshOpt(QStringLiteral("fresh"),
-                                QStringLiteral("Rewrite the random checkpoint even if present."));
-    QCommandLineOption ggufOpt(
-        QStringLiteral("gguf"),
-        QStringLiteral("Time a GGUF language-model file (with --mmproj) instead of random weights."),
-        QStringLiteral("FILE"));
-    QCommandLineOption mmprojOpt(QStringLiteral("mmproj"), QStringLiteral("The mmproj GGUF file of --gguf."),
-                                 QStringLiteral("FILE"));
-    QCommandLineOption jsonOpt(
-        QStringLiteral("json"),
-        QStringLiteral("Print the results as one JSON object on stdout (the table goes to stderr)."));
-    QCommandLineOption writeOpt(QStringLiteral("write-weights"),
-                                QStringLiteral("(internal) child mode: write the checkpoint to DIR."),
-                                QStringLiteral("DIR"));
-    parser.addOptions({familyOpt, shapesOpt, llmLayersOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt,
-                       repeatsOpt, workOpt, freshOpt, ggufOpt, mmprojOpt, jsonOpt, writeOpt});
+    QCommandLineOption familyOpt(QStringLiteral("family"), QStringLiteral("minicpmv or minicpmv26 (real shapes exist for them)."), QStringLiteral("F"), QStringLiteral("minicpmv"));
+    QCommandLineOption shapesOpt(QStringLiteral("shapes"), QStringLiteral("real (MiniCPM-V 2.0 ~7 GB, 2.6 ~16 GB bf16) or tiny."), QStringLiteral("S"), QStringLiteral("tiny"));
+    QCommandLineOption llmLayersOpt(QStringLiteral("llm-layers"), QStringLiteral("Keep only N language-model layers (default: all); rates are for N layers."), QStringLiteral("N"), QStringLiteral("0"));
+    QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("bf16, mixed (bf16 weights, f32 arithmetic), f32, or both (default: bf16 where the CPU has it, mixed and f32)."), QStringLiteral("T"), QStringLiteral("both"));
+    QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."), QStringLiteral("N"), QStringLiteral("0"));
+    QCommandLineOption prefillOpt(QStringList{QStringLiteral("prefill-tokens"), QStringLiteral("prompt-tokens")}, QStringLiteral("Prompt positions to prefill; decode runs after them (default 256)."), QStringLiteral("N"), QStringLiteral("256"));
+    QCommandLineOption decodeOpt(QStringLiteral("decode-tokens"), QStringLiteral("Tokens to decode (default 16)."), QStringLiteral("N"), QStringLiteral("16"));
+    QCommandLineOption repeatsOpt(QStringLiteral("repeats"), QStringLiteral("Measured runs after a warm-up (default 3)."), QStringLiteral("N"), QStringLiteral("3"));
+    QCommandLineOption workOpt(QStringLiteral("workdir"), QStringLiteral("Where the random checkpoint is kept (default: temp)."), QStringLiteral("DIR"));
+    QCommandLineOption freshOpt(QStringLiteral("fresh"), QStringLiteral("Rewrite the random checkpoint even if present."));
+    QCommandLineOption ggufOpt(QStringLiteral("gguf"), QStringLiteral("Time a GGUF language-model file (with --mmproj) instead of random weights."), QStringLiteral("FILE"));
+    QCommandLineOption mmprojOpt(QStringLiteral("mmproj"), QStringLiteral("The mmproj GGUF file of --gguf."), QStringLiteral("FILE"));
+    QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Print the results as one JSON object on stdout (the table goes to stderr)."));
+    QCommandLineOption writeOpt(QStringLiteral("write-weights"), QStringLiteral("(internal) child mode: write the checkpoint to DIR."), QStringLiteral("DIR"));
+    parser.addOptions({familyOpt, shapesOpt, llmLayersOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt, repeatsOpt, workOpt, freshOpt, ggufOpt, mmprojOpt, jsonOpt, writeOpt});
     auto usage = [](const QString &msg) {
         std::fprintf(stderr, "uhdlens-bench engine: %s\n", qPrintable(msg));
         return 2;
