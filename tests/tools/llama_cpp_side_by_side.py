@@ -236,7 +236,8 @@ def run(cmd, what, timeout):
     """Runs `cmd`; returns (stdout, stderr). A failure names the step and shows the end of its output."""
     print("  $ " + " ".join(str(c) for c in cmd), file=sys.stderr)
     try:
-        p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run([str(c) for c in cmd], capture_output=True, encoding="utf-8", errors="replace",
+                           timeout=timeout)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"{what}: timed out after {timeout} s")
     if p.returncode != 0:
