@@ -27,6 +27,7 @@ const QString kMaxSlices = QStringLiteral("plan/maxSlices");
 const QString kForModel = QStringLiteral("plan/forModel");
 const QString kAbMode = QStringLiteral("chat/abMode");
 const QString kPlainTextAnswers = QStringLiteral("chat/plainTextAnswers");
+const QString kThinking = QStringLiteral("generation/thinking");
 const QString kRecent = QStringLiteral("files/recent");
 const QString kLastDir = QStringLiteral("files/lastDir");
 const QString kGeometry = QStringLiteral("window/geometry");
@@ -52,6 +53,7 @@ Preferences AppSettings::preferences() const
     prefs.generation.topP = s.value(kTopP, 1.0).toFloat();
     prefs.generation.repetitionPenalty = s.value(kRepetitionPenalty, 1.0).toFloat();
     prefs.generation.seed = s.value(kSeed, 0).toULongLong();
+    prefs.generation.thinking = s.value(kThinking, false).toBool();
     for (const QString &stop : s.value(kStopStrings).toStringList())
         prefs.generation.stopStrings.push_back(stop.toStdString());
     if (!prefs.generation.validate().empty())
@@ -72,6 +74,7 @@ void AppSettings::setPreferences(const Preferences &prefs)
     s.setValue(kTopP, prefs.generation.topP);
     s.setValue(kRepetitionPenalty, prefs.generation.repetitionPenalty);
     s.setValue(kSeed, QVariant::fromValue<qulonglong>(prefs.generation.seed));
+    s.setValue(kThinking, prefs.generation.thinking);
     QStringList stops;
     for (const std::string &stop : prefs.generation.stopStrings)
         stops << QString::fromStdString(stop);

@@ -355,6 +355,8 @@ bool BatchDialog::start()
     request.policy = policy;
     request.maxSlices = policy.kind == PolicyKind::Llava15 ? -1 : policy.maxSlices;
     request.settings = m_session->generationSettings();
+    const std::optional<ModelInfo> &info = m_session->modelInfo();
+    request.settings.thinking = request.settings.thinking && info && info->thinkingMode; // as Session asks
     if (request.transcribe) // a page is long, as with `uhdlens-cli batch --transcribe`
         request.settings.maxNewTokens =
             std::max(request.settings.maxNewTokens, batch::kTranscribeMaxNewTokens);

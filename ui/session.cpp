@@ -375,6 +375,9 @@ bool Session::askWith(const QString &question, bool restartContext)
         request.plan = plan;
         request.question = question.trimmed();
         request.settings = m_generation;
+        // Preferences' thinking switch applies to models that have one (MiniCPM-V 4.5); the engine refuses it
+        // elsewhere, and a preference must not make every other model's questions fail.
+        request.settings.thinking = m_generation.thinking && m_modelInfo && m_modelInfo->thinkingMode;
         request.restartContext = restartContext;
         if (restartContext) // a different sample when sampling; identical answer when greedy (temperature 0)
             request.settings.seed += static_cast<std::uint64_t>(turnIndex + 1);

@@ -61,10 +61,14 @@ SettingsDialog::SettingsDialog(const Preferences &prefs, QWidget *parent) : QDia
     m_plainText = new QCheckBox(this);
     m_plainText->setObjectName(QStringLiteral("plainTextAnswers"));
     m_plainText->setChecked(prefs.plainTextAnswers);
+    m_thinking = new QCheckBox(this);
+    m_thinking->setObjectName(QStringLiteral("thinkingMode"));
+    m_thinking->setChecked(prefs.generation.thinking);
     for (QWidget *w : std::initializer_list<QWidget *>{m_maxTokens, m_temperature, m_topK, m_topP, m_repetition,
                                                       m_seed, m_stops, m_device, m_dtype, m_language})
         m_form->addRow(new QLabel(this), w);
     m_form->addRow(m_plainText);
+    m_form->addRow(m_thinking);
     layout->addLayout(m_form);
     m_note = new QLabel(this);
     m_note->setWordWrap(true);
@@ -98,6 +102,9 @@ void SettingsDialog::retranslateUi()
     m_plainText->setToolTip(
         tr("Show answers as the model wrote them instead of rendering their Markdown (tables, "
            "code blocks, lists)"));
+    m_thinking->setText(tr("Thinking mode (MiniCPM-V 4.5)"));
+    m_thinking->setToolTip(tr("The model reasons before it answers, and the answer shows the reasoning first. "
+                              "Slower; only models with a thinking switch use it, the others ignore it."));
     m_note->setText(tr("Device and precision apply the next time a model is loaded."));
 }
 
@@ -116,6 +123,7 @@ Preferences SettingsDialog::preferences() const
     p.dtype = m_dtype->currentData().toString();
     p.language = m_language->currentData().toString();
     p.plainTextAnswers = m_plainText->isChecked();
+    p.generation.thinking = m_thinking->isChecked();
     return p;
 }
 

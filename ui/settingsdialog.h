@@ -42,6 +42,7 @@ private:
     QComboBox *m_dtype = nullptr;
     QComboBox *m_language = nullptr;
     QCheckBox *m_plainText = nullptr;
+    QCheckBox *m_thinking = nullptr;
     QLabel *m_note = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
 };

@@ -1,14 +1,18 @@
 // uhdlens-bench engine --family minicpmv --shapes real|tiny [--dtype bf16|mixed|f32|both] [--threads N]
-// uhdlens-bench engine --gguf LLM.gguf --mmproj MMPROJ.gguf [--threads N] [--prefill-tokens N] ...
+// uhdlens-bench engine --gguf LLM.gguf --mmproj MMPROJ.gguf [--threads N]
 //                      [--prefill-tokens N] [--decode-tokens N] [--repeats N] [--workdir DIR] [--fresh]
+//                      [--json]
 // uhdlens-bench flops [--size WxH]...
 //
-// engine: random weights with the family's real (or tiny) shapes, written once to a safetensors file in bf16 by a
-// child process (so this process's peak RSS only counts what inference needs) and loaded through the engine's
-// normal mmap path. Measures per-slice vision encode (one 1024-patch 448x448 slice) and resampler time, the
-// encoder's achieved GFLOP/s against a GEMM of the same dtype measured in the same run, prefill and decode
-// tokens/s of the language model, and peak RSS against the checkpoint's weight bytes; prints the issue's goals
-// next to the measured values. Timings are medians of --repeats runs after one warm-up.
+// engine: random weights with the family's real (or tiny) shapes, written once to a safetensors file in bf16
+// by a child process (so this process's peak RSS only counts what inference needs) and loaded through the
+// engine's normal mmap path; or a GGUF pair through Model::load. Measures per-slice vision encode (one
+// 1024-patch 448x448 slice) and resampler time, the encoder's achieved GFLOP/s against a GEMM of the same
+// dtype measured in the same run, prefill tokens/s of the language model and decode tokens/s after the
+// prefilled context, and peak RSS against the checkpoint's weight bytes. Encode timings are medians of
+// --repeats runs after one warm-up. It prints no figures of other programs:
+// tests/tools/llama_cpp_side_by_side.sh measures llama.cpp on the same GGUF files in the same run (issue 21).
+// --json prints one JSON object on stdout (the table goes to stderr) for that script.
 #include "bench_engine.h"
 #include "benchcommon.h"
 
@@ -103,27 +107,55 @@ int writeWeights(const std::string &family, const std::string &shapes, int llmLa
     return 0;
 }
 
-double gemmGflops(torch::Dtype dtype, int repeats)
+// The reference GEMM rate and how stable it is: the median of repeated products, repeated until the
+// interquartile range of the times is under 5% of their median (at least kMinRuns, at most kMaxRuns or
+// kMaxMs). Three products were not enough on a shared machine: the encoder's "fraction of GEMM" swung
+// 0.56-0.72 between runs with no change in the encoder (issue 21).
+struct GemmRate
 {
+    double gflops = 0;
+    double spread = 0; // (q3 - q1) / median of the run times
+    int runs = 0;
+    bool stable() const { return spread < 0.05; }
+};
+
+GemmRate gemmRate(torch::Dtype dtype)
+{
+    constexpr int kMinRuns = 15, kMaxRuns = 201;
+    constexpr double kMaxMs = 20000;
     // The ViT MLP's first matrix for a 1024-patch slice: [1024 x 1152] x [1152 x 4304].
     torch::manual_seed(0);
     const auto opts = torch::TensorOptions().dtype(dtype);
     const torch::Tensor a = torch::randn({1024, 1152}, opts), b = torch::randn({1152, 4304}, opts);
     torch::Tensor c = torch::matmul(a, b); // warm-up
+    c = torch::matmul(a, b);
     std::vector<double> ms;
-    for (int i = 0; i < std::max(3, repeats); ++i) {
+    GemmRate r;
+    const auto start = Clock::now();
+    while (true) {
         const auto t0 = Clock::now();
         c = torch::matmul(a, b);
         ms.push_back(msSince(t0));
+        if (int(ms.size()) < kMinRuns)
+            continue;
+        std::vector<double> sorted = ms;
+        std::sort(sorted.begin(), sorted.end());
+        const size_t n = sorted.size();
+        const double med = median(sorted);
+        r.spread = (sorted[(3 * n) / 4] - sorted[n / 4]) / med;
+        r.runs = int(n);
+        r.gflops = 2.0 * 1024 * 1152 * 4304 / (med * 1e6);
+        if (r.stable() || int(n) >= kMaxRuns || msSince(start) > kMaxMs)
+            return r;
     }
-    return 2.0 * 1024 * 1152 * 4304 / (median(ms) * 1e6);
 }
 
 struct Measured
 {
     std::string dtype;
+    GemmRate gemmRef;
     double gemm = 0, visionMs = 0, resamplerMs = 0, visionGflops = 0;
-    double prefillTps = 0, decodeTps = 0;
+    double prefillTps = 0, decodeTps = 0; // decode: after the prefillTokens of context
     int prefillTokens = 0, decodeTokens = 0;
     bool lmSkipped = false;
     std::string lmSkipReason;
@@ -139,7 +171,8 @@ Measured measure(const std::string &dir, const nlohmann::json &config, torch::Dt
 {
     Measured m;
     m.dtype = mixed ? "mixed" : dtype == torch::kBFloat16 ? "bf16" : "f32";
-    m.gemm = gemmGflops(dtype, repeats);
+    m.gemmRef = gemmRate(dtype);
+    m.gemm = m.gemmRef.gflops;
 
     resetPeakRss();
     torch::NoGradGuard noGrad; // as Model::load: parameters are plain tensors, compute runs in InferenceMode
@@ -211,12 +244,13 @@ void timeModel(Measured &m, const uhdlens::VisionLanguageModel &model, const nlo
         torch::manual_seed(1);
         std::vector<double> pre;
         uhdlens::KVCache cache;
-        for (int i = 0; i < 2; ++i) { // one warm-up, one measured: prefill is long at real shapes
+        // One warm-up, then --repeats measured prefills (the last one's cache is the decode's context).
+        for (int i = 0; i < repeats + 1; ++i) {
             cache.clear();
             const torch::Tensor embeds = (torch::randn({prefillTokens, d}) * 0.02).to(dtype);
             const auto t0 = Clock::now();
             vlm->forward(embeds, cache);
-            if (i > 0 || repeats == 0)
+            if (i > 0)
                 pre.push_back(msSince(t0));
         }
         m.prefillTokens = prefillTokens;
@@ -233,14 +267,53 @@ void timeModel(Measured &m, const uhdlens::VisionLanguageModel &model, const nlo
     m.peakRssGb = double(procStatusKb("VmHWM")) * 1024 / 1e9;
 }
 
-// uhdlens-bench engine --gguf LLM --mmproj MMPROJ: the pair through Model::load (the app's path) in f32 compute;
-// quantized matrices stay in the mapping (QuantLinear), so "allocated" counts only what the loader made (F16
-// tensors converted to f32, a dequantized token table, the resampler's packed copies).
-int runGgufBench(const std::string &llm, const std::string &mmproj, int threads, int repeats, int prefillTokens,
-                 int decodeTokens)
+// The machine-readable form of one measurement (--json; read by tests/tools/llama_cpp_side_by_side.py).
+nlohmann::json toJson(const Measured &m)
 {
+    nlohmann::json j = {
+        {"dtype", m.dtype},
+        {"gemm_gflops", m.gemm},
+        {"gemm_spread", m.gemmRef.spread},
+        {"gemm_runs", m.gemmRef.runs},
+        {"vision_ms", m.visionMs},
+        {"resampler_ms", m.resamplerMs},
+        {"encode_ms_per_slice", m.visionMs + m.resamplerMs},
+        {"slice_patches", 1024},
+        {"vision_gflops", m.visionGflops},
+        {"weight_gb", m.weightGb},
+        {"loaded_gb", m.loadedGb},
+        {"peak_rss_gb", m.peakRssGb},
+    };
+    if (m.lmSkipped) {
+        j["lm_skipped"] = m.lmSkipReason;
+    } else {
+        j["prefill_tokens"] = m.prefillTokens;
+        j["prefill_tok_s"] = m.prefillTps;
+        j["decode_tokens"] = m.decodeTokens;
+        j["decode_context"] = m.prefillTokens;
+        j["decode_tok_s"] = m.decodeTps;
+    }
+    return j;
+}
+
+std::string gemmNote(const GemmRate &g)
+{
+    char b[160];
+    std::snprintf(b, sizeof b, "median of %d runs, spread (IQR/median) %.1f%%%s", g.runs, 100 * g.spread,
+                  g.stable() ? "" : ", NOT under 5%: the machine is busy, rates are noisy");
+    return b;
+}
+
+// uhdlens-bench engine --gguf LLM --mmproj MMPROJ: the pair through Model::load (the app's path) in f32
+// compute; quantized matrices stay in the mapping (QuantLinear), so "allocated" counts only what the loader
+// made (F16 tensors converted to f32, a dequantized token table, the resampler's packed copies).
+int runGgufBench(const std::string &llm, const std::string &mmproj, int threads, int repeats,
+                 int prefillTokens, int decodeTokens, bool json)
+{
+    FILE *out = json ? stderr : stdout;
     Measured m;
-    m.gemm = gemmGflops(torch::kFloat, repeats);
+    m.gemmRef = gemmRate(torch::kFloat);
+    m.gemm = m.gemmRef.gflops;
     resetPeakRss();
     uhdlens::LoadOptions o;
     o.modelDir = llm;
@@ -255,20 +328,47 @@ int runGgufBench(const std::string &llm, const std::string &mmproj, int threads,
     for (const auto &p : vlm.namedParameters())
         if (p.second.dim() == 0 || p.second.stride(0) != 0) // zero-stride: a quantized layer's placeholder
             m.loadedGb += double(p.second.nbytes()) / 1e9;
+    m.dtype = "f32";
     timeModel(m, vlm, vlm.config(), torch::kFloat, repeats, prefillTokens, decodeTokens);
-    std::printf("uhdlens-bench engine: GGUF %s + %s, f32 compute, %d threads (medians of %d runs)\n", llm.c_str(),
-                mmproj.c_str(), threads, repeats);
+    std::fprintf(out, "uhdlens-bench engine: GGUF %s + %s, f32 compute, %d threads (medians of %d runs)\n",
+                 llm.c_str(), mmproj.c_str(), threads, repeats);
+    nlohmann::json weights = nlohmann::json::object();
     for (const auto &s : model->info().settingSources)
-        if (s.key.rfind("weights.", 0) == 0)
-            std::printf("  %-14s %s (%s)\n", s.key.c_str(), s.value.c_str(), s.source.c_str());
-    std::printf("  load, ms                                  %10.0f\n", loadMs);
-    std::printf("  vision encoder per 1024-patch slice, ms   %10.1f\n", m.visionMs);
-    std::printf("  resampler per slice, ms                   %10.1f\n", m.resamplerMs);
-    std::printf("  prefill tokens/s (%d)                    %10.1f\n", m.prefillTokens, m.prefillTps);
-    std::printf("  decode tokens/s                           %10.2f\n", m.decodeTps);
-    std::printf("  file weight bytes, GB                     %10.3f\n", m.weightGb);
-    std::printf("  allocated by the loader, GB               %10.3f\n", m.loadedGb);
-    std::printf("  peak RSS, GB (/ file bytes)               %10.3f (%.2f)\n", m.peakRssGb, m.peakRssGb / m.weightGb);
+        if (s.key.rfind("weights.", 0) == 0) {
+            std::fprintf(out, "  %-14s %s (%s)\n", s.key.c_str(), s.value.c_str(), s.source.c_str());
+            weights[s.key.substr(8)] = s.value;
+        }
+    const int vlayers =
+        vlm.config().value("vision_config", nlohmann::json::object()).value("num_hidden_layers", 0);
+    std::fprintf(out, "  GEMM 1024x1152x4304 f32, GFLOP/s          %10.1f (%s)\n", m.gemm,
+                 gemmNote(m.gemmRef).c_str());
+    std::fprintf(out, "  load, ms                                  %10.0f\n", loadMs);
+    std::fprintf(out, "  vision encoder per 1024-patch slice, ms   %10.1f (%d layers)\n", m.visionMs,
+                 vlayers);
+    std::fprintf(out, "  resampler per slice, ms                   %10.1f\n", m.resamplerMs);
+    std::fprintf(out, "  per-slice encode incl. resampler, ms      %10.1f\n", m.visionMs + m.resamplerMs);
+    std::fprintf(out, "  vision encoder GFLOP/s (/ GEMM rate)      %10.1f (%.2f)\n", m.visionGflops,
+                 m.visionGflops / m.gemm);
+    std::fprintf(out, "  prefill tokens/s (%4d tokens)            %10.1f\n", m.prefillTokens, m.prefillTps);
+    std::fprintf(out, "  decode tokens/s (%d after %d of context)  %10.2f\n", m.decodeTokens, m.prefillTokens,
+                 m.decodeTps);
+    std::fprintf(out, "  file weight bytes, GB                     %10.3f\n", m.weightGb);
+    std::fprintf(out, "  allocated by the loader, GB               %10.3f\n", m.loadedGb);
+    std::fprintf(out, "  peak RSS, GB (/ file bytes)               %10.3f (%.2f)\n", m.peakRssGb,
+                 m.peakRssGb / m.weightGb);
+    if (json) {
+        nlohmann::json j = toJson(m);
+        j["mode"] = "gguf";
+        j["llm"] = llm;
+        j["mmproj"] = mmproj;
+        j["threads"] = threads;
+        j["repeats"] = repeats;
+        j["weight_types"] = weights;
+        j["llm_layers"] = vlm.config().value("num_hidden_layers", 0);
+        j["vision_layers"] = vlayers;
+        j["load_ms"] = loadMs;
+        std::printf("%s\n", j.dump(1).c_str());
+    }
     return 0;
 }
 
@@ -284,15 +384,16 @@ int runEngineBench(const QStringList &args)
     QCommandLineOption llmLayersOpt(QStringLiteral("llm-layers"), QStringLiteral("Keep only N language-model layers (default: all); rates are for N layers."), QStringLiteral("N"), QStringLiteral("0"));
     QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("bf16, mixed (bf16 weights, f32 arithmetic), f32, or both (default: bf16 where the CPU has it, mixed and f32)."), QStringLiteral("T"), QStringLiteral("both"));
     QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."), QStringLiteral("N"), QStringLiteral("0"));
-    QCommandLineOption prefillOpt(QStringLiteral("prefill-tokens"), QStringLiteral("Prompt positions to prefill (default 256)."), QStringLiteral("N"), QStringLiteral("256"));
+    QCommandLineOption prefillOpt(QStringList{QStringLiteral("prefill-tokens"), QStringLiteral("prompt-tokens")}, QStringLiteral("Prompt positions to prefill; decode runs after them (default 256)."), QStringLiteral("N"), QStringLiteral("256"));
     QCommandLineOption decodeOpt(QStringLiteral("decode-tokens"), QStringLiteral("Tokens to decode (default 16)."), QStringLiteral("N"), QStringLiteral("16"));
     QCommandLineOption repeatsOpt(QStringLiteral("repeats"), QStringLiteral("Measured runs after a warm-up (default 3)."), QStringLiteral("N"), QStringLiteral("3"));
     QCommandLineOption workOpt(QStringLiteral("workdir"), QStringLiteral("Where the random checkpoint is kept (default: temp)."), QStringLiteral("DIR"));
     QCommandLineOption freshOpt(QStringLiteral("fresh"), QStringLiteral("Rewrite the random checkpoint even if present."));
     QCommandLineOption ggufOpt(QStringLiteral("gguf"), QStringLiteral("Time a GGUF language-model file (with --mmproj) instead of random weights."), QStringLiteral("FILE"));
     QCommandLineOption mmprojOpt(QStringLiteral("mmproj"), QStringLiteral("The mmproj GGUF file of --gguf."), QStringLiteral("FILE"));
+    QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Print the results as one JSON object on stdout (the table goes to stderr)."));
     QCommandLineOption writeOpt(QStringLiteral("write-weights"), QStringLiteral("(internal) child mode: write the checkpoint to DIR."), QStringLiteral("DIR"));
-    parser.addOptions({familyOpt, shapesOpt, llmLayersOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt, repeatsOpt, workOpt, freshOpt, ggufOpt, mmprojOpt, writeOpt});
+    parser.addOptions({familyOpt, shapesOpt, llmLayersOpt, dtypeOpt, threadsOpt, prefillOpt, decodeOpt, repeatsOpt, workOpt, freshOpt, ggufOpt, mmprojOpt, jsonOpt, writeOpt});
     auto usage = [](const QString &msg) {
         std::fprintf(stderr, "uhdlens-bench engine: %s\n", qPrintable(msg));
         return 2;
@@ -318,13 +419,15 @@ int runEngineBench(const QStringList &args)
     if (!ok1 || !ok2 || !ok3 || !ok4 || threads < 0 || prefill < 1 || decode < 1 || repeats < 1)
         return usage(QStringLiteral("--threads, --prefill-tokens, --decode-tokens and --repeats need positive integers"));
     threads = uhdlens::setThreadCount(threads); // 0: all cores
+    const bool json = parser.isSet(jsonOpt);
+    FILE *out = json ? stderr : stdout; // --json: stdout carries only the JSON object
 
     try {
         if (parser.isSet(ggufOpt) != parser.isSet(mmprojOpt))
             return usage(QStringLiteral("--gguf and --mmproj go together (the pair's two files)"));
         if (parser.isSet(ggufOpt))
-            return runGgufBench(parser.value(ggufOpt).toStdString(), parser.value(mmprojOpt).toStdString(), threads,
-                                repeats, prefill, decode);
+            return runGgufBench(parser.value(ggufOpt).toStdString(), parser.value(mmprojOpt).toStdString(),
+                                threads, repeats, prefill, decode, json);
         if (parser.isSet(writeOpt))
             return writeWeights(family, shapes, llmLayers, parser.value(writeOpt).toStdString());
         const nlohmann::json config = familyConfig(family, shapes, llmLayers);
@@ -337,12 +440,12 @@ int runEngineBench(const QStringList &args)
                                                                            QString::fromStdString(shapes), layerTag));
         const QString file = QDir(dir).filePath(QStringLiteral("model.safetensors"));
         if (parser.isSet(freshOpt) || !QFileInfo::exists(file)) {
-            std::printf("writing random %s weights (%s shapes, bf16) to %s ...\n", family.c_str(), shapes.c_str(),
-                        qPrintable(file));
-            std::fflush(stdout);
+            std::fprintf(out, "writing random %s weights (%s shapes, bf16) to %s ...\n", family.c_str(),
+                         shapes.c_str(), qPrintable(file));
+            std::fflush(out);
             const auto t0 = Clock::now();
             QProcess child;
-            child.setProcessChannelMode(QProcess::ForwardedChannels);
+            child.setProcessChannelMode(json ? QProcess::ForwardedErrorChannel : QProcess::ForwardedChannels);
             child.start(QCoreApplication::applicationFilePath(),
                         {QStringLiteral("engine"), QStringLiteral("--family"), QString::fromStdString(family),
                          QStringLiteral("--shapes"), QString::fromStdString(shapes), QStringLiteral("--llm-layers"),
@@ -352,7 +455,7 @@ int runEngineBench(const QStringList &args)
                 std::fprintf(stderr, "uhdlens-bench engine: writing the weights failed\n");
                 return 1;
             }
-            std::printf("  written in %.1f s\n", msSince(t0) / 1000);
+            std::fprintf(out, "  written in %.1f s\n", msSince(t0) / 1000);
         }
 
         std::vector<Measured> runs;
@@ -360,8 +463,10 @@ int runEngineBench(const QStringList &args)
         // matmuls in scalar code and a real-shapes run would take hours. `--dtype bf16` forces it anyway.
         const bool bf16Native = uhdlens::cpuRunsBf16Fast();
         if (dt == QLatin1String("both") && !bf16Native)
-            std::printf("note: bf16 skipped: this CPU lacks avx512_bf16/avx512bw/vl/dq, so libtorch's oneDNN bf16 "
-                        "path is off (bf16 GEMM runs at a few GFLOP/s); pass --dtype bf16 to measure it anyway\n");
+            std::fprintf(
+                out, "note: bf16 skipped: this CPU lacks avx512_bf16/avx512bw/vl/dq, so libtorch's oneDNN "
+                     "bf16 path is off (bf16 GEMM runs at a few GFLOP/s); pass --dtype bf16 to measure it "
+                     "anyway\n");
         if (dt == QLatin1String("bf16") || (dt == QLatin1String("both") && bf16Native))
             runs.push_back(measure(dir.toStdString(), config, torch::kBFloat16, false, repeats, prefill, decode));
         if (dt == QLatin1String("mixed") || dt == QLatin1String("both"))
@@ -369,50 +474,68 @@ int runEngineBench(const QStringList &args)
         if (dt == QLatin1String("f32") || dt == QLatin1String("both"))
             runs.push_back(measure(dir.toStdString(), config, torch::kFloat, false, repeats, prefill, decode));
 
-        std::printf("\nuhdlens-bench engine: %s, %s shapes, %d threads (medians of %d runs)\n", family.c_str(),
-                    shapes.c_str(), threads, repeats);
+        std::fprintf(out, "\nuhdlens-bench engine: %s, %s shapes, %d threads (medians of %d runs)\n",
+                     family.c_str(), shapes.c_str(), threads, repeats);
         if (llmLayers > 0)
-            std::printf("note: language model cut to %d layers (--llm-layers): prefill/decode rates and weight bytes "
-                        "are for those layers plus the full embeddings and lm_head\n",
-                        layers);
-        std::printf("%-44s", "");
+            std::fprintf(
+                out,
+                "note: language model cut to %d layers (--llm-layers): prefill/decode rates and weight "
+                "bytes are for those layers plus the full embeddings and lm_head\n",
+                layers);
+        std::fprintf(out, "%-44s", "");
         for (const auto &m : runs)
-            std::printf(" %14s", m.dtype.c_str());
-        std::printf("   goal (issue 3; llama.cpp peer on this machine, 2 threads)\n");
-        auto row = [&](const char *label, auto value, const char *goal) {
-            std::printf("%-44s", label);
+            std::fprintf(out, " %14s", m.dtype.c_str());
+        std::fprintf(out, "\n");
+        auto row = [&](const char *label, auto value) {
+            std::fprintf(out, "%-44s", label);
             for (const auto &m : runs)
-                std::printf(" %14s", value(m).c_str());
-            std::printf("   %s\n", goal);
+                std::fprintf(out, " %14s", value(m).c_str());
+            std::fprintf(out, "\n");
         };
         auto num = [](double v, int prec = 1) {
             char b[64];
             std::snprintf(b, sizeof b, "%.*f", prec, v);
             return std::string(b);
         };
-        row("GEMM 1024x1152x4304 GFLOP/s", [&](const Measured &m) { return num(m.gemm); }, "(reference, same run)");
-        row("vision encoder per 1024-patch slice, ms", [&](const Measured &m) { return num(m.visionMs, 0); },
-            "encode+resampler <= 3600 ms (llama.cpp best 7300)");
-        row("resampler per slice, ms", [&](const Measured &m) { return num(m.resamplerMs, 1); }, "");
-        row("per-slice encode total, ms", [&](const Measured &m) { return num(m.visionMs + m.resamplerMs, 0); },
-            "<= 3600 ms");
-        row("vision encoder GFLOP/s", [&](const Measured &m) { return num(m.visionGflops); }, "");
-        row("  as a fraction of the GEMM rate", [&](const Measured &m) { return num(m.visionGflops / m.gemm, 2); },
-            ">= 0.70");
+        row("GEMM 1024x1152x4304 GFLOP/s (same run)", [&](const Measured &m) { return num(m.gemm); });
+        row("  its spread (IQR / median), %", [&](const Measured &m) { return num(100 * m.gemmRef.spread); });
+        row("vision encoder per 1024-patch slice, ms", [&](const Measured &m) { return num(m.visionMs, 0); });
+        row("resampler per slice, ms", [&](const Measured &m) { return num(m.resamplerMs, 1); });
+        row("per-slice encode total, ms",
+            [&](const Measured &m) { return num(m.visionMs + m.resamplerMs, 0); });
+        row("vision encoder GFLOP/s", [&](const Measured &m) { return num(m.visionGflops); });
+        row("  as a fraction of the GEMM rate",
+            [&](const Measured &m) { return num(m.visionGflops / m.gemm, 2); });
         row("prefill tokens/s", [&](const Measured &m) {
-            return m.lmSkipped ? std::string("skipped") : num(m.prefillTps) + " (" + std::to_string(m.prefillTokens) + ")";
-        }, ">= 68 (2x llama.cpp f16 ~34)");
-        row("decode tokens/s", [&](const Measured &m) {
-            return m.lmSkipped ? std::string("skipped") : num(m.decodeTps, 2);
-        }, ">= 4 (llama.cpp f16 ~4, Q4_0 18)");
-        row("checkpoint weight bytes, GB", [&](const Measured &m) { return num(m.weightGb, 2); }, "");
-        row("weights as loaded, GB", [&](const Measured &m) { return num(m.loadedGb, 2); }, "");
-        row("peak RSS, GB", [&](const Measured &m) { return num(m.peakRssGb, 2); }, "");
-        row("  peak RSS / weight bytes", [&](const Measured &m) { return num(m.peakRssGb / m.weightGb, 2); },
-            "<= 1.15 (bf16/mixed: mmap, no copies)");
-        for (const auto &m : runs)
+            return m.lmSkipped ? std::string("skipped")
+                               : num(m.prefillTps) + " (" + std::to_string(m.prefillTokens) + ")";
+        });
+        row("decode tokens/s (after the prefill)",
+            [&](const Measured &m) { return m.lmSkipped ? std::string("skipped") : num(m.decodeTps, 2); });
+        row("checkpoint weight bytes, GB", [&](const Measured &m) { return num(m.weightGb, 2); });
+        row("weights as loaded, GB", [&](const Measured &m) { return num(m.loadedGb, 2); });
+        row("peak RSS, GB", [&](const Measured &m) { return num(m.peakRssGb, 2); });
+        row("  peak RSS / weight bytes", [&](const Measured &m) { return num(m.peakRssGb / m.weightGb, 2); });
+        for (const auto &m : runs) {
             if (m.lmSkipped)
-                std::printf("note: %s language model not loaded (%s)\n", m.dtype.c_str(), m.lmSkipReason.c_str());
+                std::fprintf(out, "note: %s language model not loaded (%s)\n", m.dtype.c_str(),
+                             m.lmSkipReason.c_str());
+            if (!m.gemmRef.stable())
+                std::fprintf(out, "note: %s GEMM reference: %s\n", m.dtype.c_str(),
+                             gemmNote(m.gemmRef).c_str());
+        }
+        if (json) {
+            nlohmann::json j = {{"mode", "random"},
+                                {"family", family},
+                                {"shapes", shapes},
+                                {"threads", threads},
+                                {"repeats", repeats},
+                                {"llm_layers", layers},
+                                {"runs", nlohmann::json::array()}};
+            for (const auto &m : runs)
+                j["runs"].push_back(toJson(m));
+            std::printf("%s\n", j.dump(1).c_str());
+        }
         return 0;
     } catch (const Error &e) {
         std::fprintf(stderr, "uhdlens-bench engine: %s\n", e.what());

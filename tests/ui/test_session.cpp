@@ -143,6 +143,35 @@ private Q_SLOTS:
         QVERIFY(doc->turns[1].answer.fromCache); // same image id and plan: its tokens are reused
     }
 
+    // Preferences' thinking switch is saved, and it only reaches models that have one: the tiny uhd-paper model
+    // has none (the engine would refuse the question), so its answer comes as usual.
+    void thinkingPreferenceOnlyReachesModelsWithTheSwitch()
+    {
+        AppSettings settings(m_settingsFile);
+        Preferences prefs = settings.preferences();
+        QCOMPARE(prefs.generation.thinking, false); // off by default
+        prefs.generation.thinking = true;
+        settings.setPreferences(prefs);
+        settings.sync();
+        QCOMPARE(QSettings(m_settingsFile, QSettings::IniFormat).value(QStringLiteral("generation/thinking")).toBool(),
+                 true);
+        QVERIFY(AppSettings(m_settingsFile).preferences().generation.thinking);
+
+        Session session(settings);
+        QVERIFY(loadTiny(session));
+        QVERIFY(!session.modelInfo()->thinkingMode);
+        const int id = openCurrent(session, picture(640, 480), QStringLiteral("a.png"));
+        GenerationSettings g = tokens(3);
+        g.thinking = true;
+        session.setGenerationSettings(g);
+        QSignalSpy done(&session, &Session::generationFinished);
+        QVERIFY(session.ask(QStringLiteral("What is it?")));
+        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 120000);
+        const AnswerRecord &answer = session.document(id)->turns.at(0).answer;
+        QCOMPARE(answer.state, AnswerState::Finished);
+        QVERIFY2(answer.error.isEmpty(), qPrintable(answer.error));
+    }
+
     // The engine keys its caches by the caller's image id, not by the pixels: the same id with other pixels
     // reuses the image tokens (so no pixel was hashed), another id with the same pixels encodes again.
     void engineUsesCallerImageId()
