@@ -201,6 +201,7 @@ void Session::replan()
 void Session::loadModel(const QString &folder, const QString &mmproj)
 {
     engine()->cancelAll();
+    stopWaiting(m_requests.keys());
     m_modelLoading = true;
     m_modelFolder = folder;
     m_modelMmproj = mmproj;
@@ -220,6 +221,7 @@ void Session::loadModel(const QString &folder, const QString &mmproj)
 void Session::unloadModel()
 {
     engine()->cancelAll();
+    stopWaiting(m_requests.keys());
     EngineWorker *w = engine();
     QMetaObject::invokeMethod(
         w, [w] { w->unloadModel(); }, Qt::QueuedConnection);
@@ -374,14 +376,35 @@ bool Session::askWith(const QString &question, bool restartContext)
 void Session::stopAll()
 {
     engine()->cancelAll();
+    stopWaiting(m_requests.keys());
     if (isGenerating())
         Q_EMIT progressChanged(tr("Stopping…"), -1);
 }
 
 void Session::cancelRequest(quint64 id)
 {
-    if (m_requests.contains(id))
-        engine()->cancel(id);
+    if (!m_requests.contains(id))
+        return;
+    engine()->cancel(id);
+    stopWaiting({id});
+}
+
+void Session::stopWaiting(const QList<quint64> &ids)
+{
+    // The engine drops a cancelled request only when its turn comes, which can be after a long answer about
+    // another image (25 s in the stress test): a request it has not started ends here, at once, as Stopped.
+    // The engine's own finished() for it comes later, finds no request and is ignored, so each request still
+    // ends exactly once. A running one stops between tokens and ends through onFinished as before.
+    for (quint64 id : ids) {
+        const auto it = m_requests.constFind(id);
+        if (it == m_requests.cend() || it->started)
+            continue;
+        if (AnswerRecord *a = answerFor(id)) {
+            a->state = AnswerState::Stopped;
+            a->stopReason = QString::fromStdString(nameOf(StopReason::Cancelled));
+        }
+        endRequest(id);
+    }
 }
 
 QList<quint64> Session::requestsOf(int documentId) const
@@ -410,8 +433,10 @@ AnswerRecord *Session::answerFor(quint64 requestId)
 
 void Session::onStarted(quint64 id)
 {
-    if (auto it = m_requests.find(id); it != m_requests.end())
+    if (auto it = m_requests.find(id); it != m_requests.end()) {
+        it->started = true;
         it->clock.restart(); // time the answer itself, not the wait in the queue
+    }
     if (AnswerRecord *a = answerFor(id); a && a->state == AnswerState::Queued)
         a->state = AnswerState::Encoding;
 }
@@ -500,6 +525,8 @@ void Session::onFinished(quint64 id, const AskResult &result)
 
 void Session::onFailed(quint64 id, const QString &message)
 {
+    if (!m_requests.contains(id))
+        return; // already ended here (stopWaiting): one end per request
     if (AnswerRecord *a = answerFor(id)) {
         a->state = AnswerState::Failed;
         a->error = message;
