@@ -4,6 +4,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <sched.h>
 
@@ -78,6 +79,25 @@ bool cpuRunsBf16Fast()
         return cpuRunsBf16Fast(text.str());
     }();
     return fast;
+}
+
+PrimitiveCacheFigures onednnPrimitiveCache()
+{
+    // dnnl_get_primitive_cache_capacity is oneDNN's C API; the entry count is an internal function oneDNN
+    // exports for its own tests (dnnl::impl::get_primitive_cache_size(int *)). Both return dnnl_status_t, 0 =
+    // success.
+    using Getter = int (*)(int *);
+    static const auto capacityFn =
+        reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "dnnl_get_primitive_cache_capacity"));
+    static const auto sizeFn =
+        reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "_ZN4dnnl4impl24get_primitive_cache_sizeEPi"));
+    PrimitiveCacheFigures f;
+    int value = 0;
+    if (capacityFn && capacityFn(&value) == 0)
+        f.capacity = value;
+    if (sizeFn && sizeFn(&value) == 0)
+        f.entries = value;
+    return f;
 }
 
 } // namespace uhdlens

@@ -32,4 +32,14 @@ bool cpuRunsBf16Fast();
 // code (~2 GFLOP/s measured on an AVX2-only VM vs ~35 GFLOP/s for f32). False when there is no flags line.
 bool cpuRunsBf16Fast(std::string_view cpuinfo);
 
+// oneDNN's primitive cache (libtorch's bf16 matmuls and convolutions run through oneDNN): how many primitives
+// it may keep and how many it holds now; -1 each where this libtorch's oneDNN does not export them (looked up
+// at run time, so nothing links against oneDNN).
+struct PrimitiveCacheFigures
+{
+    int capacity = -1;
+    int entries = -1;
+};
+PrimitiveCacheFigures onednnPrimitiveCache();
+
 } // namespace uhdlens
