@@ -3,9 +3,9 @@
 #include "appsettings.h"
 #include "conversationexport.h"
 #include "engineworker.h"
+#include "safesave.h"
 
 #include <QCoreApplication>
-#include <QSaveFile>
 #include <QTimer>
 
 #include <algorithm>
@@ -559,14 +559,9 @@ QString Session::exportConversation(const QString &path, bool json) const
         return tr("No image is open.");
     const ExportContext context{m_modelInfo, m_generation, m_plan, m_policyName,
                                 QCoreApplication::applicationVersion()};
-    QSaveFile file(path);
-    if (!file.open(json ? QIODevice::WriteOnly : QIODevice::WriteOnly | QIODevice::Text))
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    file.write(json ? QByteArray::fromStdString(conversationJson(*doc, context).dump(2))
-                    : conversationMarkdown(*doc, context).toUtf8());
-    if (!file.commit())
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    return {};
+    // Atomic (safesave.h): a full disk or an unwritable folder leaves an earlier export as it was.
+    return saveFileAtomically(path, json ? QByteArray::fromStdString(conversationJson(*doc, context).dump(2))
+                                         : conversationMarkdown(*doc, context).toUtf8());
 }
 
 } // namespace uhdlens::ui
