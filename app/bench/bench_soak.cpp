@@ -1,4 +1,4 @@
-// uhdlens-bench soak [--questions N] [--quick] [--threads N]
+// uhdlens-bench soak [--questions N] [--quick] [--threads N] [--keep-free-heap]
 //
 // Issue 20, "Long use": one process loads the bundled model once and asks N questions (default 200) in
 // conversations of four turns: a question and a follow-up about one image, then the same conversation
@@ -6,9 +6,10 @@
 // rotate through small (64x48), huge (6000x4000, generated in memory), extreme aspect ratios (4000x60,
 // 60x3000) and the sample images of resources/samples, so every slicing path, the image cache and
 // conversation teardown are exercised. Answers are short (8 new tokens, greedy) so the run is about
-// allocation churn, not decoding. Prints RSS after a warm-up of the first 10% of questions and at the end,
-// the growth against the 5% goal, peak RSS and questions/s. A benchmark: it reports the figures and exits 0;
-// only errors exit non-zero.
+// allocation churn, not decoding. After each answer the heap's free pages go back to the system, as the
+// engine worker does when it goes idle (--keep-free-heap: not). Prints RSS after a warm-up of the first 10%
+// of questions and at the end, the growth against the 5% goal, peak RSS and questions/s. A benchmark: it
+// reports the figures and exits 0; only errors exit non-zero.
 //
 // Where the memory is: every 10% of the run a row splits RSS into tensor storage alive (bytes libtorch's CPU
 // allocator handed out and not yet freed, counted through c10's memory-reporting hook on this thread), the
@@ -166,7 +167,10 @@ int runSoakBench(const QStringList &args)
                                 QStringLiteral("Short run (12 questions) for smoke tests."));
     QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."),
                                   QStringLiteral("N"), QStringLiteral("0"));
-    parser.addOptions({questionsOpt, quickOpt, threadsOpt});
+    QCommandLineOption keepOpt(QStringLiteral("keep-free-heap"),
+                               QStringLiteral("Do not give free heap back after each answer (the engine "
+                                              "worker does, when it goes idle; this shows the difference)."));
+    parser.addOptions({questionsOpt, quickOpt, threadsOpt, keepOpt});
     if (const auto done = parseArguments(parser, args, cmd))
         return *done;
     bool ok = false;
@@ -179,6 +183,7 @@ int runSoakBench(const QStringList &args)
     if (!ok || threads < 0)
         return usageError(cmd, QStringLiteral("--threads needs 0 (all cores) or a positive integer"));
     const int warmUp = std::max(1, (questions + 9) / 10); // the first 10%, rounded up
+    const bool keepFreeHeap = parser.isSet(keepOpt);
 
     const std::string modelDir = uhdlens::bundledModelFolder();
     if (modelDir.empty()) {
@@ -232,8 +237,10 @@ int runSoakBench(const QStringList &args)
             std::printf(" [%s]", im.name.c_str());
         std::printf("\n  model loaded in %.0f ms; RSS %.1f MiB before load, %.1f MiB after\n", loadMs,
                     rssStart, rssLoaded);
-        std::printf("  oneDNN primitive cache capacity: %d%s\n", cache.capacity,
-                    cache.capacity < 0 ? " (not readable from this libtorch's oneDNN)" : "");
+        std::printf("  oneDNN primitive cache capacity: %d%s; free heap %s\n", cache.capacity,
+                    cache.capacity < 0 ? " (not readable from this libtorch's oneDNN)" : "",
+                    keepFreeHeap ? "kept (--keep-free-heap)"
+                                 : "given back after each answer, as the app does");
         printRowHeader();
 
         constexpr int turnsPerConversation = 4; // question, follow-up, next image: question, follow-up
@@ -257,6 +264,8 @@ int runSoakBench(const QStringList &args)
                 nextImage = (nextImage + 1) % images.size();
             }
             const uhdlens::AskResult r = chat->ask(prompts[q % prompts.size()], settings);
+            if (!keepFreeHeap)
+                uhdlens::releaseFreeMemory(); // as EngineWorker does when it goes idle after an answer
             fromCache += r.imageFromCache ? 1 : 0;
             generated += r.generatedTokens;
             if (q + 1 == warmUp) {
