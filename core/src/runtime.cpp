@@ -52,8 +52,8 @@ void initRuntime(int threads)
         mallopt(M_TOP_PAD, 256 << 20);
 #endif
         // oneDNN keys its primitive cache by shape, and decoding makes new shapes every token (the attention
-        // products grow with the KV length, prefill with the prompt): its default 1024 entries held ~40 MiB
-        // of descriptors and JIT code after 60 soak questions, still growing. The capacity is process-wide
+        // products grow with the KV length, prefill with the prompt): its default 1024 entries held ~90 MiB
+        // of descriptors and JIT code after 200 soak questions. The capacity is process-wide
         // and read when oneDNN first runs, so it is set here, before any; a user's ONEDNN_/DNNL_ setting
         // wins.
         const int capacity = onednnPrimitiveCacheCapacity(std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY"),

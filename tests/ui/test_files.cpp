@@ -82,6 +82,13 @@ private:
     QString m_why;
 };
 
+// Mounting needs root with CAP_SYS_ADMIN (a full disk; and a read-only folder for root, who passes permission
+// checks): without it the test is skipped, saying why.
+#define SKIP_UNLESS_MOUNTED(disk)                                                                            \
+    if (!(disk).mounted())                                                                                   \
+    QSKIP(qPrintable(                                                                                        \
+        QStringLiteral("cannot mount a tmpfs here (%1): needs root with CAP_SYS_ADMIN").arg((disk).why())))
+
 QByteArray contents(const QString &path)
 {
     QFile f(path);
@@ -127,10 +134,7 @@ private Q_SLOTS:
     void exportOnFullDiskKeepsEarlierFile()
     {
         SmallDisk disk(m_tmp.filePath(QStringLiteral("full")), 256);
-        if (!disk.mounted())
-            QSKIP(qPrintable(QStringLiteral("cannot mount a tmpfs here (%1): a full disk needs root with "
-                                            "CAP_SYS_ADMIN")
-                                 .arg(disk.why())));
+        SKIP_UNLESS_MOUNTED(disk);
         AppSettings settings(m_tmp.filePath(QStringLiteral("export.ini")));
         Session session(settings);
         askInto(session, QStringLiteral("What does the first line say?"));
@@ -159,11 +163,7 @@ private Q_SLOTS:
     void exportToUnwritableFolderKeepsEarlierFile()
     {
         SmallDisk disk(m_tmp.filePath(QStringLiteral("readonly")), 256);
-        if (!disk.mounted())
-            QSKIP(
-                qPrintable(QStringLiteral("cannot mount a tmpfs here (%1): a read-only folder for root needs "
-                                          "CAP_SYS_ADMIN")
-                               .arg(disk.why())));
+        SKIP_UNLESS_MOUNTED(disk);
         AppSettings settings(m_tmp.filePath(QStringLiteral("export.ini")));
         Session session(settings);
         askInto(session, QStringLiteral("Kept?"));
@@ -192,10 +192,7 @@ private Q_SLOTS:
     void settingsOnFullDiskLoseNothing()
     {
         SmallDisk disk(m_tmp.filePath(QStringLiteral("settings")), 64);
-        if (!disk.mounted())
-            QSKIP(qPrintable(QStringLiteral("cannot mount a tmpfs here (%1): a full disk needs root with "
-                                            "CAP_SYS_ADMIN")
-                                 .arg(disk.why())));
+        SKIP_UNLESS_MOUNTED(disk);
         const QString file = disk.path(QStringLiteral("uhdlens.ini"));
         AppSettings settings(file);
         Preferences prefs = settings.preferences();
@@ -226,11 +223,7 @@ private Q_SLOTS:
     void settingsInUnwritableFolderSaySo()
     {
         SmallDisk disk(m_tmp.filePath(QStringLiteral("settings-ro")), 64);
-        if (!disk.mounted())
-            QSKIP(
-                qPrintable(QStringLiteral("cannot mount a tmpfs here (%1): a read-only folder for root needs "
-                                          "CAP_SYS_ADMIN")
-                               .arg(disk.why())));
+        SKIP_UNLESS_MOUNTED(disk);
         const QString file = disk.path(QStringLiteral("uhdlens.ini"));
         AppSettings settings(file);
         settings.setAbMode(true);

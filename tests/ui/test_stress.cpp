@@ -164,13 +164,15 @@ QString quoted(const QString &text)
     return QLatin1Char('"') + out + (text.size() > 60 ? QStringLiteral("...\"") : QStringLiteral("\""));
 }
 
+// A light background with a disc and a bar in `accent`, so slices differ from one another.
 QImage picture(int w, int h, QColor accent)
 {
     QImage img(w, h, QImage::Format_RGB888);
-    img.fill(QColor(236, 232, 220));
+    img.fill(accent.lighter(180));
     QPainter p(&img);
-    p.fillRect(QRect(w / 8, h / 8, w / 3, h / 3), accent);
-    p.fillRect(QRect(w / 2, h / 2, w / 4, h / 5), Qt::darkBlue);
+    p.setBrush(accent);
+    p.drawEllipse(QRect(w / 6, h / 6, w / 2, h / 2));
+    p.fillRect(QRect(0, h - h / 6, w, h / 8), Qt::black);
     p.end();
     return img;
 }

@@ -18,7 +18,7 @@ namespace uhdlens {
 void initRuntime(int threads = 0);
 
 // The primitives oneDNN may keep cached (its own default is 1024). Each distinct matmul/convolution shape is
-// one entry (descriptor + JIT code, ~90 KiB measured); a decode step uses ~10 shapes that recur every token
+// one entry (descriptor + JIT code, ~160 KiB measured); a decode step uses ~10 shapes that recur every token
 // plus the attention products, whose shape changes with every KV length and so are rarely reused. 64 kept the
 // soak's CPU time per question unchanged (165-174 ms, 60 questions) while its RSS growth fell from +21% to
 // +7% (DECISIONS.md, "Soak").
