@@ -58,6 +58,10 @@ void initRuntime(int threads)
         // wins.
         const int capacity = onednnPrimitiveCacheCapacity(std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY"),
                                                           std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY"));
+        // ideep, libtorch's layer over oneDNN, keeps a second shape-keyed LRU of its own (PyTorch's
+        // documented LRU_CACHE_CAPACITY, default 1024, read at first use): the last +11 MiB of the
+        // 200-question soak.
+        setenv("LRU_CACHE_CAPACITY", std::to_string(kOnednnPrimitiveCacheCapacity).c_str(), 0);
         if (capacity == kOnednnPrimitiveCacheCapacity) {
             setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", std::to_string(capacity).c_str(), 0);
             // Also through the C API where this oneDNN exports it (the variable is read once, at first use).

@@ -109,7 +109,14 @@ TEST(Runtime, InitRuntimeBoundsOnednnCache)
     const char *mine = std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY");
     const char *older = std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY");
     const int expected = onednnPrimitiveCacheCapacity(mine, older);
+    const bool userLru = std::getenv("LRU_CACHE_CAPACITY") != nullptr;
     initRuntime(1);
+    // ideep's cache has no query: the variable it reads at first use is set, unless the user set it.
+    ASSERT_NE(std::getenv("LRU_CACHE_CAPACITY"), nullptr);
+    if (!userLru) {
+        EXPECT_EQ(std::string(std::getenv("LRU_CACHE_CAPACITY")),
+                  std::to_string(kOnednnPrimitiveCacheCapacity));
+    }
     const PrimitiveCacheFigures f = onednnPrimitiveCache();
     if (f.capacity < 0)
         GTEST_SKIP() << "this libtorch's oneDNN does not export dnnl_get_primitive_cache_capacity";

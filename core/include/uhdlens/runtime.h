@@ -12,8 +12,9 @@ namespace uhdlens {
 //   preprocessing and the activations of each forward pass are reused instead of being page-faulted in (and
 //   zeroed by the kernel) again on every call — the reason PyTorch's docs recommend jemalloc/tcmalloc.
 //   uhdlens-bench preprocess shows the effect (to-tensor of a 4K screenshot ~38 ms -> ~5 ms).
-// - Bounds oneDNN's primitive cache to kOnednnPrimitiveCacheCapacity entries (unless the user set
-//   ONEDNN_PRIMITIVE_CACHE_CAPACITY or DNNL_PRIMITIVE_CACHE_CAPACITY): the RSS growth of a long session.
+// - Bounds oneDNN's primitive cache and ideep's computation cache to kOnednnPrimitiveCacheCapacity entries
+//   each (unless the user set ONEDNN_PRIMITIVE_CACHE_CAPACITY / DNNL_PRIMITIVE_CACHE_CAPACITY, or
+//   LRU_CACHE_CAPACITY): the RSS growth of a long session.
 // Safe to call more than once; only the first call changes the allocator and the cache.
 void initRuntime(int threads = 0);
 
