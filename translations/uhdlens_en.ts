@@ -174,6 +174,34 @@
         <source>The two GGUF files do not belong together: the mmproj is not a projector UHD Lens supports or does not fit this language model.</source>
         <translation>The two GGUF files do not belong together: the mmproj is not a projector UHD Lens supports or does not fit this language model.</translation>
     </message>
+    <message>
+        <source>The folder to save in does not exist.</source>
+        <translation>The folder to save in does not exist.</translation>
+    </message>
+    <message>
+        <source>UHD Lens may not write in this folder (check its permissions, or choose another one).</source>
+        <translation>UHD Lens may not write in this folder (check its permissions, or choose another one).</translation>
+    </message>
+    <message>
+        <source>The disk is full: free some space, or choose another folder.</source>
+        <translation>The disk is full: free some space, or choose another folder.</translation>
+    </message>
+    <message>
+        <source>The file could not be saved.</source>
+        <translation>The file could not be saved.</translation>
+    </message>
+    <message>
+        <source>The file already there is unchanged.</source>
+        <translation>The file already there is unchanged.</translation>
+    </message>
+    <message>
+        <source>Nothing was written.</source>
+        <translation>Nothing was written.</translation>
+    </message>
+    <message>
+        <source>cannot write the file</source>
+        <translation>cannot write the file</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -1421,10 +1449,6 @@ The original folder is not changed.</translation>
     <message>
         <source>No image is open.</source>
         <translation>No image is open.</translation>
-    </message>
-    <message>
-        <source>Cannot write %1: %2</source>
-        <translation>Cannot write %1: %2</translation>
     </message>
 </context>
 <context>

@@ -174,6 +174,34 @@
         <source>The two GGUF files do not belong together: the mmproj is not a projector UHD Lens supports or does not fit this language model.</source>
         <translation>这两个 GGUF 文件不匹配：该 mmproj 不是 UHD Lens 支持的投影器，或与此语言模型不相符。</translation>
     </message>
+    <message>
+        <source>The folder to save in does not exist.</source>
+        <translation>要保存到的文件夹不存在。</translation>
+    </message>
+    <message>
+        <source>UHD Lens may not write in this folder (check its permissions, or choose another one).</source>
+        <translation>UHD Lens 无权写入此文件夹（请检查权限，或选择其他文件夹）。</translation>
+    </message>
+    <message>
+        <source>The disk is full: free some space, or choose another folder.</source>
+        <translation>磁盘已满：请释放一些空间，或选择其他文件夹。</translation>
+    </message>
+    <message>
+        <source>The file could not be saved.</source>
+        <translation>无法保存该文件。</translation>
+    </message>
+    <message>
+        <source>The file already there is unchanged.</source>
+        <translation>原有文件保持不变。</translation>
+    </message>
+    <message>
+        <source>Nothing was written.</source>
+        <translation>没有写入任何内容。</translation>
+    </message>
+    <message>
+        <source>cannot write the file</source>
+        <translation>无法写入该文件</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -1411,10 +1439,6 @@ The original folder is not changed.</source>
     <message>
         <source>No image is open.</source>
         <translation>没有打开的图像。</translation>
-    </message>
-    <message>
-        <source>Cannot write %1: %2</source>
-        <translation>无法写入 %1：%2</translation>
     </message>
 </context>
 <context>

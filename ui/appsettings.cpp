@@ -1,7 +1,9 @@
 #include "appsettings.h"
 
+#include "errortext.h"
 #include "language.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
 #include <QSettings>
@@ -35,11 +37,17 @@ const QString kState = QStringLiteral("window/state");
 
 } // namespace
 
-AppSettings::AppSettings(const QString &file)
-    : m_settings(file.isEmpty() ? std::make_unique<QSettings>()
-                                : std::make_unique<QSettings>(file, QSettings::IniFormat))
+namespace {
+
+std::unique_ptr<QSettings> openSettings(const QString &file)
 {
+    return file.isEmpty() ? std::make_unique<QSettings>()
+                          : std::make_unique<QSettings>(file, QSettings::IniFormat);
 }
+
+} // namespace
+
+AppSettings::AppSettings(const QString &file) : m_file(file), m_settings(openSettings(file)) {}
 
 AppSettings::~AppSettings() = default;
 
@@ -200,9 +208,29 @@ void AppSettings::setWindowLayout(const QByteArray &geometry, const QByteArray &
     m_settings->setValue(kState, state);
 }
 
-void AppSettings::sync()
+QString AppSettings::sync()
 {
+    if (m_settings->status() != QSettings::NoError) {
+        // QSettings keeps its first error for good, so after a failed save it would report failure forever.
+        // A fresh object on the same file starts clean and still holds the unsaved values: Qt keeps one
+        // QConfFile (with its pending changes) per path while any QSettings uses it, and the old object is
+        // released only after the new one took it.
+        std::unique_ptr<QSettings> fresh = openSettings(m_file);
+        m_settings = std::move(fresh);
+    }
     m_settings->sync();
+    if (m_settings->status() == QSettings::NoError)
+        return {};
+    // QSettings says only "access error"; the folder (exists, writable, free space) tells which.
+    const QString reason = m_settings->status() == QSettings::FormatError
+                               ? QStringLiteral("format error")
+                               : QCoreApplication::translate("ErrorText", "cannot write the file");
+    return fileWriteErrorText(m_settings->fileName(), reason, 1);
+}
+
+QString AppSettings::fileName() const
+{
+    return m_settings->fileName();
 }
 
 } // namespace uhdlens::ui

@@ -85,11 +85,17 @@ public:
     QByteArray windowState() const;
     void setWindowLayout(const QByteArray &geometry, const QByteArray &state);
 
-    void sync();
+    // Writes the settings file now. QSettings saves atomically (a temporary file renamed over the old one),
+    // so a failure leaves the previous file whole; the values stay in memory and the next sync() tries
+    // again. Returns an empty string, or the translated reason (fileWriteErrorText: full disk, unwritable
+    // folder, ...).
+    QString sync();
+    QString fileName() const; // the settings file
 
     static constexpr int kMaxRecentFiles = 10;
 
 private:
+    QString m_file; // empty: the user's settings
     std::unique_ptr<QSettings> m_settings;
 };
 

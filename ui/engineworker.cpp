@@ -3,6 +3,7 @@
 #include "errortext.h"
 
 #include "uhdlens/convert.h"
+#include "uhdlens/runtime.h"
 
 #include <QElapsedTimer>
 
@@ -113,6 +114,7 @@ void EngineWorker::unloadModel()
     m_conversations.clear();
     m_model.reset();
     m_hasModel.store(false);
+    releaseFreeMemory(); // the model's buffers and every conversation's caches just went
     Q_EMIT modelUnloaded();
 }
 
@@ -153,6 +155,10 @@ void EngineWorker::ask(const uhdlens::ui::AskRequest &request)
     }
     runRequest(request);
     endRequest(id);
+    // Idle (no later request issued): give the heap's free pages back while the user reads the answer; a
+    // burst of queued questions keeps them (uhdlens/runtime.h, DECISIONS.md "Soak").
+    if (m_lastIssued.load() == id)
+        releaseFreeMemory();
 }
 
 void EngineWorker::runRequest(const uhdlens::ui::AskRequest &request)

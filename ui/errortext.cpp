@@ -1,6 +1,11 @@
 #include "errortext.h"
 
 #include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QStorageInfo>
+
+#include <cerrno>
 
 namespace uhdlens::ui {
 
@@ -100,6 +105,45 @@ QString ggufPairErrorText(const Error &error)
     // lines naming the file and core's detail stay.
     const QString rest = errorText(error).section(QLatin1Char('\n'), 1);
     return rest.isEmpty() ? sentence : sentence + QLatin1Char('\n') + rest;
+}
+
+QString fileWriteErrorText(const QString &path, const QString &detail, qint64 bytesNeeded)
+{
+    const QFileInfo target(path);
+    const QFileInfo folder(target.absolutePath());
+    auto systemSays = [&detail](std::initializer_list<int> codes) {
+        for (int code : codes)
+            if (detail.contains(qt_error_string(code), Qt::CaseInsensitive))
+                return true;
+        return false;
+    };
+    auto diskFull = [&] {
+        if (systemSays({ENOSPC, EDQUOT}))
+            return true;
+        const QStorageInfo storage(folder.absoluteFilePath());
+        return storage.isValid() && storage.bytesAvailable() >= 0 && storage.bytesAvailable() <= bytesNeeded;
+    };
+    QString sentence;
+    if (!folder.isDir())
+        sentence = QCoreApplication::translate("ErrorText", "The folder to save in does not exist.");
+    else if (systemSays({EACCES, EPERM, EROFS}) || !folder.isWritable())
+        sentence = QCoreApplication::translate(
+            "ErrorText",
+            "UHD Lens may not write in this folder (check its permissions, or choose another one).");
+    else if (diskFull())
+        sentence = QCoreApplication::translate("ErrorText", "The disk is full: free some space, or choose "
+                                                            "another folder.");
+    else
+        sentence = QCoreApplication::translate("ErrorText", "The file could not be saved.");
+    QString text =
+        sentence + QLatin1Char(' ') +
+        (target.exists() ? QCoreApplication::translate("ErrorText", "The file already there is unchanged.")
+                         : QCoreApplication::translate("ErrorText", "Nothing was written."));
+    text += QLatin1Char('\n') +
+            QCoreApplication::translate("ErrorText", "Concerning: %1").arg(QDir::toNativeSeparators(path));
+    if (!detail.isEmpty())
+        text += QLatin1Char('\n') + QCoreApplication::translate("ErrorText", "Details: %1").arg(detail);
+    return text;
 }
 
 QString unexpectedErrorText(const char *what)

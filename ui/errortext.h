@@ -17,6 +17,13 @@ QString errorText(const Error &error);
 // or same-kind pair, a projector that does not fit get their own first sentence.
 QString ggufPairErrorText(const Error &error);
 
+// A file UHD Lens writes for the user (an export, the settings) could not be saved: one sentence for the
+// cause (the disk is full, the folder cannot be written to, the folder does not exist, else a generic one),
+// the promise that the previous version is unchanged, then "Concerning: path" and the system's `detail` as in
+// errorText(). The cause comes from `detail` (the system's text for ENOSPC/EDQUOT, EACCES/EPERM/EROFS) and,
+// where that is not conclusive, from the folder itself (exists, writable, free space < `bytesNeeded`).
+QString fileWriteErrorText(const QString &path, const QString &detail, qint64 bytesNeeded = 0);
+
 // For exceptions that are not uhdlens::Error (std::bad_alloc, ...): a generic translated sentence + detail.
 QString unexpectedErrorText(const char *what);
 

@@ -561,7 +561,8 @@ void MainWindow::saveSettings() const
                             modelInfo() ? QString::fromStdString(modelInfo()->modelDir) : QString()});
     m_settings->setAbMode(m_chatPanel->abMode());
     m_settings->setWindowLayout(saveGeometry(), saveState());
-    m_settings->sync();
+    if (const QString error = m_settings->sync(); !error.isEmpty()) // full disk, unwritable folder (issue 20)
+        statusBar()->showMessage(error.section(QLatin1Char('\n'), 0, 0), 15000);
 }
 
 void MainWindow::setPreferences(const Preferences &prefs)

@@ -3,11 +3,11 @@
 #include "appsettings.h"
 #include "conversationexport.h"
 #include "engineworker.h"
+#include "safesave.h"
 
 #include "uhdlens/batch.h"
 
 #include <QCoreApplication>
-#include <QSaveFile>
 #include <QTimer>
 
 #include <algorithm>
@@ -203,6 +203,7 @@ void Session::replan()
 void Session::loadModel(const QString &folder, const QString &mmproj)
 {
     engine()->cancelAll();
+    stopWaiting(m_requests.keys());
     m_modelLoading = true;
     m_modelFolder = folder;
     m_modelMmproj = mmproj;
@@ -222,6 +223,7 @@ void Session::loadModel(const QString &folder, const QString &mmproj)
 void Session::unloadModel()
 {
     engine()->cancelAll();
+    stopWaiting(m_requests.keys());
     EngineWorker *w = engine();
     QMetaObject::invokeMethod(
         w, [w] { w->unloadModel(); }, Qt::QueuedConnection);
@@ -413,16 +415,38 @@ bool Session::askWith(const QString &question, bool restartContext)
 void Session::stopAll()
 {
     // The session's own requests only: a batch run on the same engine thread goes on (its dialog cancels it).
-    for (auto it = m_requests.cbegin(); it != m_requests.cend(); ++it)
-        engine()->cancel(it.key());
+    const QList<quint64> ids = m_requests.keys();
+    for (quint64 id : ids)
+        engine()->cancel(id);
+    stopWaiting(ids);
     if (isGenerating())
         Q_EMIT progressChanged(tr("Stopping…"), -1);
 }
 
 void Session::cancelRequest(quint64 id)
 {
-    if (m_requests.contains(id))
-        engine()->cancel(id);
+    if (!m_requests.contains(id))
+        return;
+    engine()->cancel(id);
+    stopWaiting({id});
+}
+
+void Session::stopWaiting(const QList<quint64> &ids)
+{
+    // The engine drops a cancelled request only when its turn comes, which can be after a long answer about
+    // another image (25 s in the stress test): a request it has not started ends here, at once, as Stopped.
+    // The engine's own finished() for it comes later, finds no request and is ignored, so each request still
+    // ends exactly once. A running one stops between tokens and ends through onFinished as before.
+    for (quint64 id : ids) {
+        const auto it = m_requests.constFind(id);
+        if (it == m_requests.cend() || it->started)
+            continue;
+        if (AnswerRecord *a = answerFor(id)) {
+            a->state = AnswerState::Stopped;
+            a->stopReason = QString::fromStdString(nameOf(StopReason::Cancelled));
+        }
+        endRequest(id);
+    }
 }
 
 QList<quint64> Session::requestsOf(int documentId) const
@@ -451,8 +475,10 @@ AnswerRecord *Session::answerFor(quint64 requestId)
 
 void Session::onStarted(quint64 id)
 {
-    if (auto it = m_requests.find(id); it != m_requests.end())
+    if (auto it = m_requests.find(id); it != m_requests.end()) {
+        it->started = true;
         it->clock.restart(); // time the answer itself, not the wait in the queue
+    }
     if (AnswerRecord *a = answerFor(id); a && a->state == AnswerState::Queued)
         a->state = AnswerState::Encoding;
 }
@@ -541,6 +567,8 @@ void Session::onFinished(quint64 id, const AskResult &result)
 
 void Session::onFailed(quint64 id, const QString &message)
 {
+    if (!m_requests.contains(id))
+        return; // already ended here (stopWaiting): one end per request
     if (AnswerRecord *a = answerFor(id)) {
         a->state = AnswerState::Failed;
         a->error = message;
@@ -573,14 +601,9 @@ QString Session::exportConversation(const QString &path, bool json) const
         return tr("No image is open.");
     const ExportContext context{m_modelInfo, m_generation, m_plan, m_policyName,
                                 QCoreApplication::applicationVersion()};
-    QSaveFile file(path);
-    if (!file.open(json ? QIODevice::WriteOnly : QIODevice::WriteOnly | QIODevice::Text))
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    file.write(json ? QByteArray::fromStdString(conversationJson(*doc, context).dump(2))
-                    : conversationMarkdown(*doc, context).toUtf8());
-    if (!file.commit())
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    return {};
+    // Atomic (safesave.h): a full disk or an unwritable folder leaves an earlier export as it was.
+    return saveFileAtomically(path, json ? QByteArray::fromStdString(conversationJson(*doc, context).dump(2))
+                                         : conversationMarkdown(*doc, context).toUtf8());
 }
 
 } // namespace uhdlens::ui

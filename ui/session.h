@@ -112,8 +112,10 @@ public:
     // Asks the current image's last question again from a fresh context (a new seed when sampling); false
     // when there is nothing to regenerate or answers are still running.
     bool regenerate();
-    void stopAll();                 // every question of the session, queued or running (not a batch run)
-    void cancelRequest(quint64 id); // one request
+    // Every question of the session, queued or running (not a batch run) / one request. One the engine has not
+    // started ends at once (Stopped); a running one ends when the engine stops it, between tokens.
+    void stopAll();
+    void cancelRequest(quint64 id);
     bool isGenerating() const { return !m_requests.isEmpty(); }
     QList<quint64> requestsOf(int documentId) const; // not yet ended, in the order asked
 
@@ -148,6 +150,7 @@ private:
         int documentId = 0;
         size_t turnIndex = 0;
         bool baseline = false;
+        bool started = false; // the engine took it (EngineWorker::started)
         QElapsedTimer clock;
         std::vector<double> sliceMs;
         int tokens = 0;
@@ -157,6 +160,7 @@ private:
     bool askWith(const QString &question, bool restartContext);
     AnswerRecord *answerFor(quint64 requestId);
     void endRequest(quint64 id);
+    void stopWaiting(const QList<quint64> &ids); // ends those the engine has not started, as Stopped
     void updateAnswerProgress();
 
     void onModelLoaded(const ModelInfo &info);

@@ -18,6 +18,8 @@ expect_usage_error("--threads" engine --shapes tiny --threads -1) # 0 means all 
 expect_usage_error("--repeats" engine --shapes tiny --repeats many)
 expect_usage_error("--questions" soak --questions 0)
 expect_usage_error("--questions" soak --questions many)
+expect_usage_error("--threads" soak --threads -1)
+expect_usage_error("--threads" soak --threads all)
 expect_usage_error("unexpected argument" soak extra)
 expect_usage_error("--dtype" attention --quick --dtype f16)
 expect_usage_error("--repeats" attention --repeats 0)

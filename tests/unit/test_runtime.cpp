@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -82,4 +83,44 @@ TEST(Runtime, OneThreadPolicy)
     }
     EXPECT_EQ(at::get_num_threads(), 1);
     setThreadCount(before);
+}
+
+// oneDNN's primitive cache budget (issue 20's soak): the user's variable wins when it is a non-negative integer,
+// ONEDNN_ before the older DNNL_ name (as oneDNN reads them); anything else gives the budget.
+TEST(Runtime, OnednnCacheCapacityDecision)
+{
+    const int budget = kOnednnPrimitiveCacheCapacity;
+    EXPECT_EQ(onednnPrimitiveCacheCapacity(nullptr, nullptr), budget);
+    EXPECT_EQ(onednnPrimitiveCacheCapacity("", ""), budget);
+    EXPECT_EQ(onednnPrimitiveCacheCapacity("1024", nullptr), 1024);
+    EXPECT_EQ(onednnPrimitiveCacheCapacity("0", nullptr), 0); // the user turned the cache off
+    EXPECT_EQ(onednnPrimitiveCacheCapacity(nullptr, "16"), 16);
+    EXPECT_EQ(onednnPrimitiveCacheCapacity("8", "16"), 8);
+    // Bad input: not a number, negative, trailing text, out of int range.
+    EXPECT_EQ(onednnPrimitiveCacheCapacity("lots", nullptr), budget);
+    EXPECT_EQ(onednnPrimitiveCacheCapacity("-5", nullptr), budget);
+    EXPECT_EQ(onednnPrimitiveCacheCapacity("12abc", "16"), 16);
+    EXPECT_EQ(onednnPrimitiveCacheCapacity("99999999999999999999", nullptr), budget);
+}
+
+// initRuntime applies the budget to this process's oneDNN (when its libtorch's oneDNN exports the C API).
+TEST(Runtime, InitRuntimeBoundsOnednnCache)
+{
+    const char *mine = std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY");
+    const char *older = std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY");
+    const int expected = onednnPrimitiveCacheCapacity(mine, older);
+    const bool userLru = std::getenv("LRU_CACHE_CAPACITY") != nullptr;
+    initRuntime(1);
+    // ideep's cache has no query: the variable it reads at first use is set, unless the user set it.
+    ASSERT_NE(std::getenv("LRU_CACHE_CAPACITY"), nullptr);
+    if (!userLru) {
+        EXPECT_EQ(std::string(std::getenv("LRU_CACHE_CAPACITY")),
+                  std::to_string(kOnednnPrimitiveCacheCapacity));
+    }
+    const PrimitiveCacheFigures f = onednnPrimitiveCache();
+    if (f.capacity < 0)
+        GTEST_SKIP() << "this libtorch's oneDNN does not export dnnl_get_primitive_cache_capacity";
+    EXPECT_EQ(f.capacity, expected);
+    EXPECT_LE(f.entries, f.capacity);
+    releaseFreeMemory(); // callable any time, from any thread
 }

@@ -6,13 +6,32 @@
 
 namespace uhdlens {
 
-// - Sizes libtorch's intra-op thread pool to `threads` (0: all cores); Debian's libtorch defaults to one thread.
+// - Sizes libtorch's intra-op thread pool to `threads` (0: all cores); Debian's libtorch defaults to one
+// thread.
 // - Keeps large freed blocks in glibc's heap instead of unmapping them, so the ~100 MB float buffers of image
 //   preprocessing and the activations of each forward pass are reused instead of being page-faulted in (and
 //   zeroed by the kernel) again on every call — the reason PyTorch's docs recommend jemalloc/tcmalloc.
 //   uhdlens-bench preprocess shows the effect (to-tensor of a 4K screenshot ~38 ms -> ~5 ms).
-// Safe to call more than once; only the first call changes the allocator.
+// - Bounds oneDNN's primitive cache and ideep's computation cache to kOnednnPrimitiveCacheCapacity entries
+//   each (unless the user set ONEDNN_PRIMITIVE_CACHE_CAPACITY / DNNL_PRIMITIVE_CACHE_CAPACITY, or
+//   LRU_CACHE_CAPACITY): the RSS growth of a long session.
+// Safe to call more than once; only the first call changes the allocator and the cache.
 void initRuntime(int threads = 0);
+
+// The primitives oneDNN may keep cached (its own default is 1024). Each distinct matmul/convolution shape is
+// one entry (descriptor + JIT code, ~160 KiB measured); a decode step uses ~10 shapes that recur every token
+// plus the attention products, whose shape changes with every KV length and so are rarely reused. 64 kept the
+// soak's CPU time per question unchanged (165-174 ms, 60 questions) while its RSS growth fell from +21% to
+// +7% (DECISIONS.md, "Soak").
+constexpr int kOnednnPrimitiveCacheCapacity = 64;
+// The capacity initRuntime() applies given the two environment variables' values (null: unset): the first
+// one that is a non-negative integer, else kOnednnPrimitiveCacheCapacity.
+int onednnPrimitiveCacheCapacity(const char *onednnVariable, const char *dnnlVariable);
+
+// Hands the heap's free pages back to the system (glibc malloc_trim; nothing elsewhere). initRuntime() makes
+// glibc keep freed blocks for speed while answers run; the engine calls this when it goes idle, so a
+// session's RSS between questions is what is alive, not its highest water mark. Costs a few ms.
+void releaseFreeMemory();
 
 // The thread policy, in one place: sizes libtorch's intra-op pool to `threads`, or to defaultThreadCount()
 // for 0, and returns the count it set. initRuntime, Model::load (LoadOptions::threads), training
@@ -31,5 +50,15 @@ bool cpuRunsBf16Fast();
 // (avx512bw, avx512vl, avx512dq: mkldnn_bf16_device_check). Without all four, bf16 GEMMs fall back to scalar
 // code (~2 GFLOP/s measured on an AVX2-only VM vs ~35 GFLOP/s for f32). False when there is no flags line.
 bool cpuRunsBf16Fast(std::string_view cpuinfo);
+
+// oneDNN's primitive cache (libtorch's bf16 matmuls and convolutions run through oneDNN): how many primitives
+// it may keep and how many it holds now; -1 each where this libtorch's oneDNN does not export them (looked up
+// at run time, so nothing links against oneDNN).
+struct PrimitiveCacheFigures
+{
+    int capacity = -1;
+    int entries = -1;
+};
+PrimitiveCacheFigures onednnPrimitiveCache();
 
 } // namespace uhdlens
