@@ -5,7 +5,12 @@
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QPointer>
 #include <QScreen>
+
+#include <memory>
+#include <utility>
+#include <vector>
 
 namespace uhdlens::ui {
 
@@ -28,21 +33,49 @@ RegionGrabber *RegionGrabber::start(QString *reason)
     *reason = captureUnavailableReason();
     if (!reason->isEmpty())
         return nullptr;
-    // The screen the pointer is on (where a user pressing the capture hotkey is looking), else the primary
-    // one.
-    QScreen *screen = QGuiApplication::screenAt(QCursor::pos());
-    if (!screen)
-        screen = QGuiApplication::primaryScreen();
-    const QPixmap grab = screen ? screen->grabWindow(0) : QPixmap();
-    if (grab.isNull()) {
+    // Every screen is frozen at once, each under its own full-screen grabber (a grab is in that screen's
+    // device pixels, so mixed scale factors stay exact); the user drags on whichever screen holds the region.
+    // The grabber returned is the one on the screen under the pointer, and it speaks for all of them: the
+    // others' captured/cancelled are forwarded through it, and the first answer closes the whole group.
+    QScreen *pointerScreen = QGuiApplication::screenAt(QCursor::pos());
+    if (!pointerScreen)
+        pointerScreen = QGuiApplication::primaryScreen();
+    std::vector<std::pair<QScreen *, QPixmap>> grabs;
+    for (QScreen *screen : QGuiApplication::screens()) {
+        QPixmap grab = screen->grabWindow(0);
+        if (!grab.isNull())
+            grabs.emplace_back(screen, std::move(grab));
+    }
+    if (grabs.empty()) {
         *reason = tr("The screen could not be grabbed.");
         return nullptr;
     }
-    auto *grabber = new RegionGrabber(grab);
-    grabber->setGeometry(screen->geometry());
-    grabber->showFullScreen();
-    grabber->activateWindow();
-    return grabber;
+    auto group = std::make_shared<QList<QPointer<RegionGrabber>>>();
+    RegionGrabber *primary = nullptr;
+    for (auto &[screen, grab] : grabs) {
+        auto *grabber = new RegionGrabber(grab);
+        grabber->setGeometry(screen->geometry());
+        group->append(grabber);
+        if (screen == pointerScreen || !primary)
+            primary = grabber;
+    }
+    auto closeAll = [group] {
+        for (const QPointer<RegionGrabber> &g : *group)
+            if (g)
+                g->close();
+    };
+    for (const QPointer<RegionGrabber> &g : *group) {
+        if (g != primary) {
+            connect(g, &RegionGrabber::captured, primary, &RegionGrabber::captured);
+            connect(g, &RegionGrabber::cancelled, primary, &RegionGrabber::cancelled);
+        }
+        // Queued, on the application: the grabber that answered closes (and is deleted) itself first.
+        connect(g, &RegionGrabber::captured, qApp, closeAll, Qt::QueuedConnection);
+        connect(g, &RegionGrabber::cancelled, qApp, closeAll, Qt::QueuedConnection);
+        g->showFullScreen();
+    }
+    primary->activateWindow();
+    return primary;
 }
 
 RegionGrabber::RegionGrabber(const QPixmap &grab) : QWidget(nullptr, Qt::FramelessWindowHint | Qt::WindowStaysOnTopHint), m_grab(grab)

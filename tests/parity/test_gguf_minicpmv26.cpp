@@ -211,8 +211,9 @@ TEST_P(GgufMiniCpmV26, LogitsEqualTheFolderModelWithTheFilesDequantizedWeights)
                 ++swapped;
             }
     }
-    const bool quantizedFile = std::string(GetParam().file) != "llm-f16.gguf";
-    EXPECT_EQ(swapped > 0, quantizedFile) << "stage load: quantized Linear layers";
+    // Every file's Linear matrices stay in the mapping: quantized ones, and F16 ones under f32 compute (half
+    // rows, f32 activations and sums), so each type is compared here on the same tiled path.
+    EXPECT_GT(swapped, 0) << "stage load: Linear layers kept in the mapping";
     KVCache a, b;
     const auto ours = firstLogits(*model, a);
     const auto want = firstLogits(*folder, b);

@@ -230,11 +230,17 @@ std::vector<std::string> fillGgufParameters(
                         name);
         const std::vector<Source> &src = it->second;
         const Source &first = src.front();
-        // A quantized matrix of a linear layer stays quantized: set after its bias is loaded (below).
+        // A quantized matrix of a linear layer stays quantized: set after its bias is loaded (below). So does
+        // an F16/BF16 one under f32 compute: its kernels read the half-precision rows with f32 activations
+        // and f32 sums (exact products, as an f32 copy gives), and a copy would double the bytes that every
+        // decoded token reads and the memory the model holds (llama.cpp keeps them half too).
+        const bool keepHalf =
+            (first.info->type == quant::GgmlType::F16 || first.info->type == quant::GgmlType::BF16) &&
+            param.scalar_type() == torch::kFloat32;
         const std::string owner = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0
                                       ? name.substr(0, name.size() - 7)
                                       : std::string();
-        if (src.size() == 1 && !isFloatType(first.info->type) && first.info->ne.size() == 2 &&
+        if (src.size() == 1 && (!isFloatType(first.info->type) || keepHalf) && first.info->ne.size() == 2 &&
             (first.transform == Transform::None || isPermuted(first)) && !owner.empty() &&
             modules.count(owner)) {
             if (auto *lin = dynamic_cast<nn::LinearImpl *>(modules[owner].get())) {
