@@ -35,6 +35,15 @@ class CaptureTest : public QObject
         return QStringLiteral("uhdlens-test-") + QUuid::createUuid().toString(QUuid::Id128);
     }
 
+    // A window with its own settings file and no model loaded at start.
+    MainWindowOptions windowOptions(const QString &ini) const
+    {
+        MainWindowOptions options;
+        options.loadDefaultModel = false;
+        options.settingsFile = m_tmp.filePath(ini);
+        return options;
+    }
+
     QTemporaryDir m_tmp;
 
 private Q_SLOTS:
@@ -106,10 +115,7 @@ private Q_SLOTS:
     {
         // The offscreen platform cannot grab the screen (as Wayland without a portal): the flow ends at once,
         // and a box says why and offers the other way in.
-        MainWindowOptions options;
-        options.loadDefaultModel = false;
-        options.settingsFile = m_tmp.filePath(QStringLiteral("capture.ini"));
-        MainWindow w(options);
+        MainWindow w(windowOptions(QStringLiteral("capture.ini")));
         auto *flow = new CaptureTranscriber(&w);
         QSignalSpy finished(flow, &CaptureTranscriber::finished);
         QSignalSpy captured(&w, &MainWindow::captureFinished);
@@ -133,10 +139,7 @@ private Q_SLOTS:
     {
         const QString model = uitest::tinyModel(m_tmp);
         QVERIFY(!model.isEmpty());
-        MainWindowOptions options;
-        options.loadDefaultModel = false;
-        options.settingsFile = m_tmp.filePath(QStringLiteral("transcribe.ini"));
-        MainWindow w(options);
+        MainWindow w(windowOptions(QStringLiteral("transcribe.ini")));
         w.openFiles({kData + QStringLiteral("/images/vga.png")});
         QTRY_COMPARE_WITH_TIMEOUT(w.documentCount(), 1, 10000);
         const int id = w.session()->currentDocument()->id;
@@ -181,10 +184,7 @@ private Q_SLOTS:
 
     void transcribeWithoutModelSaysSo()
     {
-        MainWindowOptions options;
-        options.loadDefaultModel = false;
-        options.settingsFile = m_tmp.filePath(QStringLiteral("nomodel.ini"));
-        MainWindow w(options);
+        MainWindow w(windowOptions(QStringLiteral("nomodel.ini")));
         w.openFiles({kData + QStringLiteral("/images/vga.png")});
         QTRY_COMPARE_WITH_TIMEOUT(w.documentCount(), 1, 10000);
         QApplication::clipboard()->setText(QStringLiteral("kept"));
