@@ -701,22 +701,17 @@ void MainWindow::captureScreenRegion()
     RegionGrabber *grabber = RegionGrabber::start(&reason);
     if (!grabber) {
         // Wayland without a portal, or no screen at all: say why, and offer the other way in.
-        m_lastError = reason;
-        statusBar()->showMessage(reason.section(QLatin1Char('\n'), 0, 0), 8000);
-        auto *box =
-            new QMessageBox(QMessageBox::Information, tr("Screen capture"), reason, QMessageBox::Close, this);
+        if (!isVisible())
+            show(); // a box needs its window: started from the desktop entry's capture action
+        QMessageBox *box =
+            reportError(QMessageBox::Information, tr("Screen capture"), reason, QMessageBox::Close);
         box->setObjectName(QStringLiteral("captureUnavailableBox"));
         QPushButton *open = box->addButton(tr("Open Image…"), QMessageBox::AcceptRole);
         box->setDefaultButton(open);
-        box->setAttribute(Qt::WA_DeleteOnClose);
         connect(open, &QPushButton::clicked, this, [this] {
             show();
             openFileDialog();
         });
-        if (!isVisible())
-            show();  // a box needs its window: started from the desktop entry's capture action
-        box->open(); // not exec(): no nested event loop
-        Q_EMIT errorShown(reason);
         Q_EMIT captureFinished(0);
         return;
     }
@@ -1192,13 +1187,20 @@ void MainWindow::openPreferences()
 
 void MainWindow::showError(const QString &title, const QString &message)
 {
+    reportError(QMessageBox::Warning, title, message, QMessageBox::Ok)
+        ->setObjectName(QStringLiteral("errorBox"));
+}
+
+QMessageBox *MainWindow::reportError(QMessageBox::Icon icon, const QString &title, const QString &message,
+                                     QMessageBox::StandardButtons buttons)
+{
     m_lastError = message;
     statusBar()->showMessage(message.section(QLatin1Char('\n'), 0, 0), 8000);
-    auto *box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
-    box->setObjectName(QStringLiteral("errorBox"));
+    auto *box = new QMessageBox(icon, title, message, buttons, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->open(); // not exec(): no nested event loop
     Q_EMIT errorShown(message);
+    return box;
 }
 
 } // namespace uhdlens::ui

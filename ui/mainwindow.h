@@ -18,6 +18,7 @@
 #include "uhdlens/preprocess.h"
 
 #include <QMainWindow>
+#include <QMessageBox>
 
 #include <QHash>
 
@@ -161,6 +162,10 @@ private:
     void showPlan();
     void updateModelView();
     void showError(const QString &title, const QString &message);
+    // showError's mechanism (last error, status line, errorShown, a non-modal box): the box, to add buttons
+    // to.
+    QMessageBox *reportError(QMessageBox::Icon icon, const QString &title, const QString &message,
+                             QMessageBox::StandardButtons buttons);
     void useBundledModel();
 
     void openFileDialog();
