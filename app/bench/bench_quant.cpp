@@ -17,6 +17,7 @@
 #include "quant/dequant.h"
 #include "quant/quant_matmul.h"
 #include "quant/quantize.h"
+#include "quant/tiled_dot.h"
 #include "quant/vec_dot.h"
 #include "uhdlens/runtime.h"
 
@@ -52,6 +53,15 @@ std::string cpuFlags()
             return out;
         }
     return "unknown";
+}
+
+// The interleaved copy the kernels of this CPU read (tiled_dot.h), or nothing.
+std::vector<uint8_t> interleavedCopy(GgmlType type, const std::vector<uint8_t> &bytes, int64_t rows,
+                                     int64_t cols)
+{
+    using namespace uhdlens::quant;
+    return canInterleave(type, rows, cols, bestKernelIsa()) ? interleaveRows(type, bytes.data(), rows, cols)
+                                                            : std::vector<uint8_t>{};
 }
 
 // rows x cols of `type`: float types from N(0, 0.02) values, block types as random bytes with f16 scales
@@ -169,12 +179,14 @@ int runQuantBench(const QStringList &args)
     const std::vector<Shape> shapes =
         quick ? std::vector<Shape>{{"256x512", 256, 512}, {"512x256", 512, 256}}
               : std::vector<Shape>{{"3584x3584", 3584, 3584}, {"18944x3584", 18944, 3584}};
-    std::printf("uhdlens-bench quant: %d torch threads, median of %d%s\nCPU flags: %s; AVX2 kernels %s\n",
+    std::printf("uhdlens-bench quant: %d torch threads, median of %d%s\nCPU flags: %s; AVX2 kernels %s; "
+                "kernel set %s (UHDLENS_QUANT_ISA=portable|avx2|avx512vnni caps it)\n",
                 threads, repeats, quick ? " (--quick: small shapes, not a timing)" : "", cpuFlags().c_str(),
-                uhdlens::quant::cpuHasAvx2Kernels() ? "on" : "off (portable only)");
+                uhdlens::quant::cpuHasAvx2Kernels() ? "on" : "off (portable only)",
+                uhdlens::quant::kernelIsaName(uhdlens::quant::bestKernelIsa()));
     std::printf("%-10s %-5s %8s | %-24s %-24s %-22s %6s | %-34s\n", "shape", "type", "MiB",
                 "decode AVX2 ms (GB/s)", "portable ms (GB/s)", "f32 torch ms (GB/s)", "x f32",
-                "prefill tiled ms / f32 GEMM ms (ratio)  dequant ms");
+                "prefill tiled ms / f32 GEMM ms (ratio)  dequant ms  int8 ms");
     std::mt19937 rng(42);
     for (const Shape &s : shapes) {
         const torch::Tensor wf = torch::randn({s.out, s.in}) * 0.02;
@@ -185,7 +197,10 @@ int runQuantBench(const QStringList &args)
         const double f32Prefill = medianMs(repeats, [&] { (void)at::linear(xp, wf); });
         for (GgmlType t : types) {
             const auto bytes = randomWeight(t, s.out, s.in, rng);
-            const uhdlens::quant::QuantMatrix w{t, bytes.data(), s.out, s.in};
+            // As QuantLinear holds it: with the interleaved copy its kernels read where the type has one.
+            const auto packed = interleavedCopy(t, bytes, s.out, s.in);
+            const uhdlens::quant::QuantMatrix w{t, bytes.data(), s.out, s.in,
+                                                packed.empty() ? nullptr : packed.data()};
             const double mb = double(bytes.size());
             const bool avx2 = uhdlens::quant::cpuHasAvx2Kernels() && uhdlens::quant::hasAvx2Kernel(t);
             const double dAvx =
@@ -199,6 +214,11 @@ int runQuantBench(const QStringList &args)
             // sgemm.
             const double deq = medianMs(
                 repeats, [&] { (void)uhdlens::quant::dequantizeTensor(t, bytes.data(), s.out, s.in); });
+            // The dot-product path on all prefill rows: the register-tiled int8 kernels where the type has
+            // them (tiled_dot.h), the per-row kernels otherwise (then only a reference point).
+            const bool tiled = uhdlens::quant::hasTiledKernel(t, uhdlens::quant::bestKernelIsa());
+            const double int8 =
+                tiled ? medianMs(repeats, [&] { (void)uhdlens::quant::quantMatmulFewRows(xp, w, {}); }) : 0;
             const double best = avx2 ? dAvx : dPort;
             char avxCol[64], portCol[64], f32Col[64], preCol[96];
             if (avx2)
@@ -207,8 +227,9 @@ int runQuantBench(const QStringList &args)
                 std::snprintf(avxCol, sizeof avxCol, "%17s", "(portable only)");
             std::snprintf(portCol, sizeof portCol, "%8.3f (%6.1f)", dPort, mb / dPort / 1e6);
             std::snprintf(f32Col, sizeof f32Col, "%8.3f (%6.1f)", f32Decode, f32Bytes / f32Decode / 1e6);
-            std::snprintf(preCol, sizeof preCol, "%9.1f / %9.1f (%.2f)  %7.1f", pre, f32Prefill,
-                          pre / f32Prefill, deq);
+            std::snprintf(preCol, sizeof preCol, "%9.1f / %9.1f (%.2f)  %7.1f  %7s", pre, f32Prefill,
+                          pre / f32Prefill, deq,
+                          tiled ? QString::number(int8, 'f', 1).toUtf8().constData() : "-");
             std::printf("%-10s %-5s %8.1f | %-24s %-24s %-22s %6.2f | %s\n", s.name,
                         std::string(uhdlens::quant::ggmlTypeInfo(t).name).c_str(), mb / (1 << 20), avxCol,
                         portCol, f32Col, f32Decode / best, preCol);
@@ -221,9 +242,11 @@ int runQuantBench(const QStringList &args)
     const Shape &s = shapes.front();
     std::mt19937 rng2(7);
     const auto bytes = randomWeight(GgmlType::Q4_0, s.out, s.in, rng2);
-    const uhdlens::quant::QuantMatrix w{GgmlType::Q4_0, bytes.data(), s.out, s.in};
+    const auto packed = interleavedCopy(GgmlType::Q4_0, bytes, s.out, s.in);
+    const uhdlens::quant::QuantMatrix w{GgmlType::Q4_0, bytes.data(), s.out, s.in,
+                                        packed.empty() ? nullptr : packed.data()};
     std::printf("\nQ4_0 %s, rows M: few-rows (dot products) ms vs tiled (dequantize + sgemm) ms\n", s.name);
-    for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128}) {
+    for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128, 512}) {
         const torch::Tensor x = torch::randn({m, s.in});
         const double few = medianMs(repeats, [&] { (void)uhdlens::quant::quantMatmulFewRows(x, w, {}); });
         const double tiled =

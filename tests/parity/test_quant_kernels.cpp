@@ -7,11 +7,15 @@
 //  input,
 //    with the bound the activation quantization implies (sum_j |w_j| |x_j - x^_j|), for M = 1..8, odd N, K of
 //    one block and of many;
+//  - the register-tiled int8 kernels (tiled_dot.h) of every instruction set this CPU runs, on every tile
+//    remainder (weight rows and activation rows not multiples of the tile), against the dequantized dot and,
+//    on integer data, bit-identical to the portable kernels;
 //  - typed errors for bad input.
 #include "quant/blocks.h"
 #include "quant/dequant.h"
 #include "quant/quant_matmul.h"
 #include "quant/quantize.h"
+#include "quant/tiled_dot.h"
 #include "quant/vec_dot.h"
 #include "quant_test_util.h"
 #include "uhdlens/errors.h"
@@ -288,6 +292,148 @@ TEST(QuantKernels, Avx2AndPortableCloseOnRandomData)
         }
     }
     std::printf("largest |AVX2 - portable| / sum|terms|: %.3g\n", worst);
+}
+
+// The tiled kernels compute the same function of the quantized rows as the per-row ones, for every tile shape
+// and remainder: m activation rows x rows [r0, r1) of a matrix, written at y[i * ldy + r].
+TEST(QuantKernels, TiledKernelsEqualTheDequantizedDot)
+{
+    std::mt19937 rng(19);
+    int isasRun = 0;
+    for (KernelIsa isa : {KernelIsa::Avx2, KernelIsa::Avx512Vnni}) {
+        if (!cpuRunsIsa(isa)) {
+            std::printf("%s: not on this CPU, skipped\n", kernelIsaName(isa));
+            continue;
+        }
+        ++isasRun;
+        for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0}) {
+            ASSERT_TRUE(hasTiledKernel(t, isa)) << nameOf(t) << " " << kernelIsaName(isa);
+            for (int64_t blocks : {1, 3, 14}) {
+                const int64_t n = blocks * 32, rows = 11, wRow = rowBytes(t, n),
+                              aRow = activationRowBytes(t, n);
+                const auto w = randomWeights(t, rows, n, rng);
+                for (int64_t m : {1, 2, 3, 4, 5, 9}) {
+                    std::vector<Activation> acts;
+                    std::vector<uint8_t> act;
+                    for (int64_t i = 0; i < m; ++i) {
+                        acts.push_back(prepare(t, randomInput(n, rng)));
+                        act.insert(act.end(), acts.back().bytes.begin(), acts.back().bytes.end());
+                    }
+                    const int64_t r0 = 1, r1 = rows; // 10 rows: two tiles of 4 and a remainder of 2
+                    std::vector<float> y(static_cast<size_t>(m * rows), -1.0f);
+                    dotRowsIsa(t, w.data(), wRow, r0, r1, act.data(), aRow, m, n, y.data(), rows, isa);
+                    for (int64_t i = 0; i < m; ++i) {
+                        EXPECT_EQ(y[static_cast<size_t>(i * rows)], -1.0f) << "row 0 is outside [r0, r1)";
+                        for (int64_t r = r0; r < r1; ++r) {
+                            const Reference ref = reference(t, w.data() + r * wRow, acts[i], n);
+                            EXPECT_NEAR(y[static_cast<size_t>(i * rows + r)], ref.value,
+                                        2e-6 * ref.magnitude + 1e-30)
+                                << nameOf(t) << " " << kernelIsaName(isa) << " K=" << n << " M=" << m
+                                << " weight row " << r << " activation row " << i;
+                        }
+                    }
+                }
+            }
+            // Integer data: the same bits as the portable kernel (exact integer sums, exact f32
+            // accumulation).
+            const int64_t n = 4 * 32, rows = 6, wRow = rowBytes(t, n), aRow = activationRowBytes(t, n);
+            const auto w = randomWeights(t, rows, n, rng, /*integerExact=*/true);
+            std::vector<uint8_t> act;
+            for (int i = 0; i < 5; ++i) {
+                const auto a = prepare(t, randomInput(n, rng, /*integerExact=*/true));
+                act.insert(act.end(), a.bytes.begin(), a.bytes.end());
+            }
+            std::vector<float> yp(5 * rows), yt(5 * rows);
+            dotRowsIsa(t, w.data(), wRow, 0, rows, act.data(), aRow, 5, n, yp.data(), rows,
+                       KernelIsa::Portable);
+            dotRowsIsa(t, w.data(), wRow, 0, rows, act.data(), aRow, 5, n, yt.data(), rows, isa);
+            for (size_t k = 0; k < yp.size(); ++k)
+                EXPECT_EQ(floatToBits(yp[k]), floatToBits(yt[k]))
+                    << nameOf(t) << " " << kernelIsaName(isa) << " element " << k << ": portable " << yp[k]
+                    << " vs tiled " << yt[k];
+        }
+    }
+    std::printf("tiled kernels checked for %d instruction set(s); this CPU's best: %s\n", isasRun,
+                kernelIsaName(bestKernelIsa()));
+    if (isasRun == 0)
+        GTEST_SKIP() << "this CPU runs neither AVX2 nor AVX-512 VNNI: only the portable kernels exist here";
+}
+
+// The interleaved copies (8 rows a group) give the same function of the quantized rows: against the
+// dequantized dot on random data, bit-identical to the portable kernel on integer data, for group ranges that
+// start past the first group and every activation-row remainder of the tile.
+TEST(QuantKernels, InterleavedKernelsEqualTheDequantizedDot)
+{
+    std::mt19937 rng(23);
+    int isasRun = 0;
+    for (KernelIsa isa : {KernelIsa::Avx2, KernelIsa::Avx512Vnni}) {
+        if (!cpuRunsIsa(isa))
+            continue;
+        ++isasRun;
+        for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0}) {
+            const int64_t rows = 24;
+            EXPECT_FALSE(canInterleave(t, rows - 4, 64, isa)) << "rows must be whole groups of 8";
+            EXPECT_FALSE(canInterleave(GgmlType::Q4_1, rows, 64, isa)) << "Q4_1 has no interleaved kernel";
+            for (bool integer : {false, true})
+                for (int64_t blocks : {1, 3, 14}) {
+                    const int64_t n = blocks * 32, wRow = rowBytes(t, n), aRow = activationRowBytes(t, n);
+                    ASSERT_TRUE(canInterleave(t, rows, n, isa));
+                    const auto w = randomWeights(t, rows, n, rng, integer);
+                    const auto packed = interleaveRows(t, w.data(), rows, n);
+                    ASSERT_EQ(packed.size(), w.size()) << "the interleaved copy has the same bytes";
+                    for (int64_t m : {1, 3, 4, 5, 8, 9, 17}) {
+                        std::vector<Activation> acts;
+                        std::vector<uint8_t> act;
+                        for (int64_t i = 0; i < m; ++i) {
+                            acts.push_back(prepare(t, randomInput(n, rng, integer)));
+                            act.insert(act.end(), acts.back().bytes.begin(), acts.back().bytes.end());
+                        }
+                        std::vector<float> y(static_cast<size_t>(m * rows), -1.0f), yp(y.size(), -1.0f);
+                        dotRowsInterleaved(t, packed.data(), 8, rows, act.data(), aRow, m, n, y.data(), rows,
+                                           isa);
+                        dotRowsIsa(t, w.data(), wRow, 8, rows, act.data(), aRow, m, n, yp.data(), rows,
+                                   KernelIsa::Portable);
+                        for (int64_t i = 0; i < m; ++i) {
+                            for (int64_t r = 0; r < 8; ++r)
+                                EXPECT_EQ(y[static_cast<size_t>(i * rows + r)], -1.0f)
+                                    << "group 0 not asked for";
+                            for (int64_t r = 8; r < rows; ++r) {
+                                const size_t k = static_cast<size_t>(i * rows + r);
+                                if (integer) {
+                                    EXPECT_EQ(floatToBits(y[k]), floatToBits(yp[k]))
+                                        << nameOf(t) << " " << kernelIsaName(isa) << " K=" << n << " M=" << m
+                                        << " row " << r << " act " << i << ": " << y[k] << " vs portable "
+                                        << yp[k];
+                                } else {
+                                    const Reference ref = reference(t, w.data() + r * wRow, acts[i], n);
+                                    EXPECT_NEAR(y[k], ref.value, 2e-6 * ref.magnitude + 1e-30)
+                                        << nameOf(t) << " " << kernelIsaName(isa) << " K=" << n << " M=" << m
+                                        << " row " << r << " act " << i;
+                                }
+                            }
+                        }
+                    }
+                }
+        }
+    }
+    EXPECT_THROW(interleaveRows(GgmlType::Q4_0, nullptr, 12, 64), Error) << "12 rows are not whole groups";
+    EXPECT_THROW(interleaveRows(GgmlType::Q6_K, nullptr, 8, 256), Error) << "Q6_K is not interleaved";
+    if (isasRun == 0)
+        GTEST_SKIP() << "this CPU runs neither AVX2 nor AVX-512 VNNI";
+}
+
+TEST(QuantKernels, AnIsaTheCpuLacksIsATypedError)
+{
+    for (KernelIsa isa : {KernelIsa::Avx2, KernelIsa::Avx512Vnni})
+        if (!cpuRunsIsa(isa)) {
+            std::vector<uint8_t> w(rowBytes(GgmlType::Q4_0, 32)), a(activationRowBytes(GgmlType::Q4_0, 32));
+            float y = 0;
+            EXPECT_THROW(
+                dotRowsIsa(GgmlType::Q4_0, w.data(), w.size(), 0, 1, a.data(), a.size(), 1, 32, &y, 1, isa),
+                Error);
+            return;
+        }
+    GTEST_SKIP() << "this CPU runs every instruction set the kernels have";
 }
 
 // The products as a layer sees them: f32 input, quantized weight, against at::matmul with the dequantized

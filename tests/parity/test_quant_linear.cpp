@@ -5,6 +5,7 @@
 #include "quant/dequant.h"
 #include "quant/quant_linear.h"
 #include "quant/quant_matmul.h"
+#include "quant/vec_dot.h"
 #include "quant_test_util.h"
 #include "uhdlens/errors.h"
 
@@ -46,34 +47,44 @@ TEST(QuantLinear, DecodeAndTiledPathsAgainstDequantizedLinear)
 {
     torch::NoGradGuard noGrad;
     torch::manual_seed(3);
-    const int64_t in = 512, out = 77;
-    for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
-                       GgmlType::F16, GgmlType::BF16, GgmlType::F32}) {
-        const torch::Tensor w = torch::randn({out, in}) * 0.05;
-        const torch::Tensor b = torch::randn({out});
-        const auto layer = QuantLinearImpl::fromFloat(w, t, b);
-        const torch::Tensor wq = layer->dequantizedWeight();
-        for (int64_t m :
-             {int64_t(1), int64_t(3), kQuantDecodeMaxRows, kQuantDecodeMaxRows + 1, int64_t(40)}) {
-            const torch::Tensor x = torch::randn({m, in});
-            const torch::Tensor y = layer->forward(x);
-            const torch::Tensor want =
-                at::linear(x.to(torch::kFloat64), wq.to(torch::kFloat64), b.to(torch::kFloat64));
-            ASSERT_EQ(y.sizes(), (std::vector<int64_t>{m, out}));
-            if (m <= kQuantDecodeMaxRows) {
-                const torch::Tensor excess = (y.to(torch::kFloat64) - want).abs() -
-                                             decodeBound(x.to(torch::kFloat64), wq.to(torch::kFloat64), 32);
-                EXPECT_LE(excess.max().item<double>(), 0.0)
-                    << ggmlTypeInfo(t).name << " decode path, M=" << m;
-                EXPECT_TRUE(torch::equal(y, quantMatmulFewRows(x, layer->matrix(), b)))
-                    << ggmlTypeInfo(t).name << ": M=" << m << " must take the dot-product path";
-            } else {
-                EXPECT_TRUE(closeToF32Gemm(y, x, wq, want)) << ggmlTypeInfo(t).name << " tiled path, M=" << m;
-                EXPECT_TRUE(torch::equal(y, quantMatmulTiled(x, layer->matrix(), b)))
-                    << ggmlTypeInfo(t).name << ": M=" << m << " must take the tiled path";
+    const int64_t in = 512;
+    // 77 rows: no interleaved copy; 80: whole groups of 8, so Q4_0 / Q8_0 get one (and every M takes the dot
+    // products) where the CPU has those kernels.
+    for (int64_t out : {int64_t(77), int64_t(80)})
+        for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+                           GgmlType::F16, GgmlType::BF16, GgmlType::F32}) {
+            const torch::Tensor w = torch::randn({out, in}) * 0.05;
+            const torch::Tensor b = torch::randn({out});
+            const auto layer = QuantLinearImpl::fromFloat(w, t, b);
+            const bool interleaved = (t == GgmlType::Q4_0 || t == GgmlType::Q8_0) && out % 8 == 0 &&
+                                     bestKernelIsa() != KernelIsa::Portable;
+            EXPECT_EQ(layer->hasInterleavedCopy(), interleaved)
+                << ggmlTypeInfo(t).name << " [" << out << ", " << in << "]";
+            EXPECT_EQ(layer->decodeMaxRows, interleaved ? kQuantInterleavedMaxRows : kQuantDecodeMaxRows);
+            const torch::Tensor wq = layer->dequantizedWeight();
+            for (int64_t m :
+                 {int64_t(1), int64_t(3), kQuantDecodeMaxRows, kQuantDecodeMaxRows + 1, int64_t(40)}) {
+                const torch::Tensor x = torch::randn({m, in});
+                const torch::Tensor y = layer->forward(x);
+                const torch::Tensor want =
+                    at::linear(x.to(torch::kFloat64), wq.to(torch::kFloat64), b.to(torch::kFloat64));
+                ASSERT_EQ(y.sizes(), (std::vector<int64_t>{m, out}));
+                if (m <= layer->decodeMaxRows) {
+                    const torch::Tensor excess =
+                        (y.to(torch::kFloat64) - want).abs() -
+                        decodeBound(x.to(torch::kFloat64), wq.to(torch::kFloat64), 32);
+                    EXPECT_LE(excess.max().item<double>(), 0.0)
+                        << ggmlTypeInfo(t).name << " decode path, M=" << m;
+                    EXPECT_TRUE(torch::equal(y, quantMatmulFewRows(x, layer->matrix(), b)))
+                        << ggmlTypeInfo(t).name << ": M=" << m << " must take the dot-product path";
+                } else {
+                    EXPECT_TRUE(closeToF32Gemm(y, x, wq, want))
+                        << ggmlTypeInfo(t).name << " tiled path, M=" << m;
+                    EXPECT_TRUE(torch::equal(y, quantMatmulTiled(x, layer->matrix(), b)))
+                        << ggmlTypeInfo(t).name << ": M=" << m << " must take the tiled path";
+                }
             }
         }
-    }
 }
 
 TEST(QuantLinear, KQuantWeightsFromBytes)

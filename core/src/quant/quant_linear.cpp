@@ -3,6 +3,7 @@
 
 #include "quant/dequant.h"
 #include "quant/quantize.h"
+#include "quant/tiled_dot.h"
 #include "uhdlens/errors.h"
 
 #include <string>
@@ -28,6 +29,7 @@ QuantLinearImpl::QuantLinearImpl(GgmlType type, int64_t in, int64_t out, const u
     : m_weight{type, data, out, in}, m_owner(std::move(owner))
 {
     matrixBytes(m_weight);
+    interleave();
     bias = checkedBias(b, out);
     if (bias.defined())
         register_parameter("bias", bias, /*requires_grad=*/false);
@@ -47,9 +49,19 @@ QuantLinearImpl::QuantLinearImpl(GgmlType type, int64_t in, int64_t out, std::ve
     auto owned = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
     m_weight = {type, owned->data(), out, in};
     m_owner = std::move(owned);
+    interleave();
     bias = checkedBias(b, out);
     if (bias.defined())
         register_parameter("bias", bias, /*requires_grad=*/false);
+}
+
+void QuantLinearImpl::interleave()
+{
+    if (!canInterleave(m_weight.type, m_weight.outFeatures, m_weight.inFeatures, bestKernelIsa()))
+        return;
+    m_interleaved = interleaveRows(m_weight.type, m_weight.data, m_weight.outFeatures, m_weight.inFeatures);
+    m_weight.interleaved = m_interleaved.data();
+    decodeMaxRows = kQuantInterleavedMaxRows;
 }
 
 std::shared_ptr<QuantLinearImpl> QuantLinearImpl::fromFloat(const torch::Tensor &weight, GgmlType type,

@@ -2,6 +2,7 @@
 #include "quant/quant_matmul.h"
 
 #include "quant/dequant.h"
+#include "quant/tiled_dot.h"
 #include "quant/vec_dot.h"
 #include "uhdlens/errors.h"
 
@@ -75,10 +76,27 @@ torch::Tensor quantMatmulFewRows(const torch::Tensor &xIn, const QuantMatrix &w,
     const int64_t aRow = activationRowBytes(w.type, k);
     std::vector<uint8_t> act(static_cast<size_t>(aRow * m));
     const float *xp = x.data_ptr<float>();
-    for (int64_t i = 0; i < m; ++i)
-        quantizeActivation(w.type, xp + i * k, act.data() + i * aRow, k);
+    // In parallel once there are enough rows for it to pay (prefill through the tiled int8 kernels).
+    at::parallel_for(0, m, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, k)),
+                     [&](int64_t i0, int64_t i1) {
+                         for (int64_t i = i0; i < i1; ++i)
+                             quantizeActivation(w.type, xp + i * k, act.data() + i * aRow, k);
+                     });
     const int64_t wRow = rowBytes(w.type, k);
     float *yp = y.data_ptr<float>();
+    const KernelIsa isa = portable ? KernelIsa::Portable : bestKernelIsa();
+    if (w.interleaved && canInterleave(w.type, n, k, isa)) {
+        // Groups of 8 rows split across the threads, ~32 KB of weights per task as below.
+        const int64_t groups = n / kInterleave;
+        at::parallel_for(0, groups, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, wRow * kInterleave)),
+                         [&](int64_t g0, int64_t g1) {
+                             dotRowsInterleaved(w.type, w.interleaved, g0 * kInterleave, g1 * kInterleave,
+                                                act.data(), aRow, m, k, yp, n, isa);
+                         });
+        if (bias.defined())
+            y.add_(bias.to(torch::kFloat32));
+        return y;
+    }
     // Output rows split across the intra-op threads; >= ~32 KB of weights per task keeps the hand-off cheap.
     const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, wRow));
     at::parallel_for(0, n, grain, [&](int64_t r0, int64_t r1) {

@@ -27,6 +27,9 @@ struct QuantMatrix
     const uint8_t *data = nullptr;
     int64_t outFeatures = 0;
     int64_t inFeatures = 0;
+    // Optional: the same matrix in tiled_dot.h's interleaved layout (interleaveRows), which the few-rows
+    // product then reads instead of `data` on CPUs with those kernels.
+    const uint8_t *interleaved = nullptr;
 };
 
 // Bytes of the matrix; throws (as rowBytes) for an unsupported type or a row that is not whole blocks, and

@@ -6,8 +6,10 @@
 #include "quant/blocks.h"
 #include "quant/dequant.h"
 #include "quant/quantize.h"
+#include "quant/tiled_dot.h"
 #include "uhdlens/errors.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -135,6 +137,38 @@ float dotQ6_K(const void *w, const void *a, int64_t n)
 #define UHDLENS_AVX2(fn) nullptr
 #endif
 
+bool cpuHasAvx2()
+{
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    return false;
+#endif
+}
+
+bool cpuHasAvx512Vnni()
+{
+#if defined(__x86_64__)
+    return cpuHasAvx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+    return false;
+#endif
+}
+
+// The one table of instruction sets: name (UHDLENS_QUANT_ISA's values) and CPU check.
+struct IsaRow
+{
+    KernelIsa isa;
+    const char *name;
+    bool (*cpuRuns)();
+};
+const IsaRow kIsas[] = {
+    {KernelIsa::Portable, "portable", [] { return true; }},
+    {KernelIsa::Avx2, "avx2", cpuHasAvx2},
+    {KernelIsa::Avx512Vnni, "avx512vnni", cpuHasAvx512Vnni},
+};
+
 // The one table of kernels: each supported weight type's activation format (ggml's vec_dot_type), portable
 // kernel and AVX2 kernel (nullptr: the portable one runs everywhere).
 struct Kernel
@@ -169,10 +203,10 @@ const Kernel &kernelOf(GgmlType type)
     throw Error(ErrorCode::Internal, "no dot-product kernel for " + std::string(ggmlTypeInfo(type).name));
 }
 
-DotFn chooseKernel(GgmlType type, bool portable)
+DotFn chooseKernel(GgmlType type, KernelIsa isa)
 {
     const Kernel &k = kernelOf(type);
-    return !portable && k.avx2 && cpuHasAvx2Kernels() ? k.avx2 : k.portable;
+    return isa != KernelIsa::Portable && k.avx2 && cpuRunsIsa(KernelIsa::Avx2) ? k.avx2 : k.portable;
 }
 
 } // namespace
@@ -209,15 +243,37 @@ void quantizeActivation(GgmlType weightType, const float *x, void *dst, int64_t 
     }
 }
 
+bool cpuRunsIsa(KernelIsa isa)
+{
+    static const bool runs[] = {kIsas[0].cpuRuns(), kIsas[1].cpuRuns(), kIsas[2].cpuRuns()};
+    return runs[static_cast<int>(isa)];
+}
+
+const char *kernelIsaName(KernelIsa isa)
+{
+    return kIsas[static_cast<int>(isa)].name;
+}
+
+KernelIsa bestKernelIsa()
+{
+    static const KernelIsa best = [] {
+        KernelIsa cap = KernelIsa::Avx512Vnni;
+        if (const char *env = std::getenv("UHDLENS_QUANT_ISA"))
+            for (const IsaRow &row : kIsas)
+                if (std::strcmp(env, row.name) == 0)
+                    cap = row.isa;
+        KernelIsa b = KernelIsa::Portable;
+        for (const IsaRow &row : kIsas)
+            if (static_cast<int>(row.isa) <= static_cast<int>(cap) && cpuRunsIsa(row.isa))
+                b = row.isa;
+        return b;
+    }();
+    return best;
+}
+
 bool cpuHasAvx2Kernels()
 {
-#if defined(__x86_64__)
-    static const bool has =
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    return has;
-#else
-    return false;
-#endif
+    return cpuRunsIsa(KernelIsa::Avx2);
 }
 
 bool hasAvx2Kernel(GgmlType weightType)
@@ -230,14 +286,29 @@ bool hasAvx2Kernel(GgmlType weightType)
 
 float vecDot(GgmlType weightType, const void *weightRow, const void *activation, int64_t n, bool portable)
 {
-    return chooseKernel(weightType, portable)(weightRow, activation, n);
+    return chooseKernel(weightType, portable ? KernelIsa::Portable : bestKernelIsa())(weightRow, activation,
+                                                                                      n);
 }
 
 void dotRows(GgmlType weightType, const uint8_t *weights, int64_t wRowBytes, int64_t r0, int64_t r1,
              const uint8_t *activations, int64_t aRowBytes, int64_t m, int64_t n, float *y, int64_t ldy,
              bool portable)
 {
-    const DotFn dot = chooseKernel(weightType, portable);
+    dotRowsIsa(weightType, weights, wRowBytes, r0, r1, activations, aRowBytes, m, n, y, ldy,
+               portable ? KernelIsa::Portable : bestKernelIsa());
+}
+
+void dotRowsIsa(GgmlType weightType, const uint8_t *weights, int64_t wRowBytes, int64_t r0, int64_t r1,
+                const uint8_t *activations, int64_t aRowBytes, int64_t m, int64_t n, float *y, int64_t ldy,
+                KernelIsa isa)
+{
+    if (!cpuRunsIsa(isa))
+        throw Error(ErrorCode::Internal,
+                    std::string("this CPU does not run the ") + kernelIsaName(isa) + " kernels");
+    if (hasTiledKernel(weightType, isa))
+        return dotRowsTiled(weightType, weights, wRowBytes, r0, r1, activations, aRowBytes, m, n, y, ldy,
+                            isa);
+    const DotFn dot = chooseKernel(weightType, isa);
     for (int64_t r = r0; r < r1; ++r)
         for (int64_t i = 0; i < m; ++i)
             y[i * ldy + r] = dot(weights + r * wRowBytes, activations + i * aRowBytes, n);

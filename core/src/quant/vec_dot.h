@@ -25,6 +25,22 @@ int64_t activationRowBytes(GgmlType weightType, int64_t n);
 // CPU.
 void quantizeActivation(GgmlType weightType, const float *x, void *dst, int64_t n);
 
+// Instruction sets of the quantized kernels, best last. Avx512Vnni: AVX-512 F/BW/VL + VNNI (256-bit
+// vectors, 32 registers, vpdpbusd).
+enum class KernelIsa
+{
+    Portable,
+    Avx2,
+    Avx512Vnni
+};
+
+// The best instruction set this CPU runs (read once; UHDLENS_QUANT_ISA=portable|avx2|avx512vnni caps it, for
+// measurements).
+KernelIsa bestKernelIsa();
+// Whether this CPU runs `isa`'s kernels.
+bool cpuRunsIsa(KernelIsa isa);
+const char *kernelIsaName(KernelIsa isa);
+
 // Whether this CPU runs the AVX2/FMA/F16C kernels (read once).
 bool cpuHasAvx2Kernels();
 
@@ -43,5 +59,11 @@ float vecDot(GgmlType weightType, const void *weightRow, const void *activation,
 void dotRows(GgmlType weightType, const uint8_t *weights, int64_t wRowBytes, int64_t r0, int64_t r1,
              const uint8_t *activations, int64_t aRowBytes, int64_t m, int64_t n, float *y, int64_t ldy,
              bool portable = false);
+// dotRows with the kernels of `isa` (tests and benchmarks compare them): the tiled int8 kernels
+// (tiled_dot.h) for the types that have them, else the per-row kernels of that set (AVX2 for
+// Avx512Vnni). Error(Internal) if this CPU does not run `isa`.
+void dotRowsIsa(GgmlType weightType, const uint8_t *weights, int64_t wRowBytes, int64_t r0, int64_t r1,
+                const uint8_t *activations, int64_t aRowBytes, int64_t m, int64_t n, float *y, int64_t ldy,
+                KernelIsa isa);
 
 } // namespace uhdlens::quant
