@@ -306,10 +306,12 @@ TEST(QuantKernels, TiledKernelsEqualTheDequantizedDot)
             continue;
         }
         ++isasRun;
-        for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0}) {
+        for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::F16, GgmlType::BF16}) {
             ASSERT_TRUE(hasTiledKernel(t, isa)) << nameOf(t) << " " << kernelIsaName(isa);
+            // Half types: also lengths that are not a multiple of the 16-element step (the scalar tail).
+            const bool half = t == GgmlType::F16 || t == GgmlType::BF16;
             for (int64_t blocks : {1, 3, 14}) {
-                const int64_t n = blocks * 32, rows = 11, wRow = rowBytes(t, n),
+                const int64_t n = blocks * 32 + (half ? blocks * 3 : 0), rows = 11, wRow = rowBytes(t, n),
                               aRow = activationRowBytes(t, n);
                 const auto w = randomWeights(t, rows, n, rng);
                 for (int64_t m : {1, 2, 3, 4, 5, 9}) {

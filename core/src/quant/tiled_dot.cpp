@@ -68,7 +68,7 @@ int64_t x8BlockBytes(GgmlType type)
 
 bool canInterleave(GgmlType type, int64_t rows, int64_t cols, KernelIsa isa)
 {
-    return hasTiledKernel(type, isa) && (type == GgmlType::Q4_0 || type == GgmlType::Q8_0) && rows > 0 &&
+    return (type == GgmlType::Q4_0 || type == GgmlType::Q8_0) && hasTiledKernel(type, isa) && rows > 0 &&
            rows % kInterleave == 0 && cols > 0 && cols % kQK == 0;
 }
 
@@ -123,7 +123,8 @@ void dotRowsInterleaved(GgmlType weightType, const uint8_t *packed, int64_t r0, 
 bool hasTiledKernel(GgmlType weightType, KernelIsa isa)
 {
 #if defined(__x86_64__)
-    return isa != KernelIsa::Portable && weightOffset(weightType) != 0;
+    return isa != KernelIsa::Portable &&
+           (weightOffset(weightType) != 0 || weightType == GgmlType::F16 || weightType == GgmlType::BF16);
 #else
     (void)weightType;
     (void)isa;
@@ -139,6 +140,12 @@ void dotRowsTiled(GgmlType weightType, const uint8_t *weights, int64_t wRowBytes
         throw Error(ErrorCode::Internal, std::string("no tiled ") + kernelIsaName(isa) + " kernel for " +
                                              std::string(ggmlTypeInfo(weightType).name) + " on this CPU");
 #if defined(__x86_64__)
+    if (weightType == GgmlType::F16 || weightType == GgmlType::BF16) {
+        const detail::TiledKernels &k = kernelsOf(isa);
+        (weightType == GgmlType::F16 ? k.f16 : k.bf16)(weights, wRowBytes, r0, r1, activations, aRowBytes, m,
+                                                       n, y, ldy);
+        return;
+    }
     const int64_t nb = n / kQK;
     if (m <= 0 || r1 <= r0 || nb == 0) {
         for (int64_t i = 0; i < m; ++i)

@@ -15,12 +15,13 @@
 
 namespace uhdlens::quant {
 
-// Whether `weightType` has a tiled kernel for `isa` (Q4_0, Q5_0, Q8_0 under Avx2 and Avx512Vnni).
+// Whether `weightType` has a tiled kernel for `isa`: Q4_0, Q5_0, Q8_0 (int8 products) and F16, BF16 (f32
+// products, 4 weight rows at a time), under Avx2 and Avx512Vnni.
 bool hasTiledKernel(GgmlType weightType, KernelIsa isa);
 
 // y[i * ldy + r] = dot(weight row r, activation row i) for r in [r0, r1), i in [0, m), as dotRows; the
-// activations are Q8_0 rows made by quantizeActivation. Requires hasTiledKernel(weightType, isa) and
-// cpuRunsIsa(isa) (Error(Internal) otherwise).
+// activations are rows made by quantizeActivation (Q8_0 blocks; f32 for F16 / BF16). Requires
+// hasTiledKernel(weightType, isa) and cpuRunsIsa(isa) (Error(Internal) otherwise).
 void dotRowsTiled(GgmlType weightType, const uint8_t *weights, int64_t wRowBytes, int64_t r0, int64_t r1,
                   const uint8_t *activations, int64_t aRowBytes, int64_t m, int64_t n, float *y, int64_t ldy,
                   KernelIsa isa);
@@ -59,10 +60,15 @@ using TiledRowsFn = void (*)(const uint8_t *weights, int64_t wRowBytes, int64_t 
 using TiledGroupsFn = void (*)(const uint8_t *packed, int64_t g0, int64_t g1, const uint8_t *act,
                                int64_t aRowBytes, int64_t m, int64_t nb, const float *da, const int32_t *corr,
                                float *y, int64_t ldy);
+// Half-precision weight rows [r0, r1) x m f32 activation rows of n elements.
+using HalfRowsFn = void (*)(const uint8_t *weights, int64_t wRowBytes, int64_t r0, int64_t r1,
+                            const uint8_t *act, int64_t aRowBytes, int64_t m, int64_t n, float *y,
+                            int64_t ldy);
 struct TiledKernels
 {
     TiledRowsFn q4_0, q5_0, q8_0;
     TiledGroupsFn q4_0x8, q8_0x8;
+    HalfRowsFn f16, bf16;
 };
 const TiledKernels &tiledKernelsAvx2();
 const TiledKernels &tiledKernelsVnni();
