@@ -210,6 +210,25 @@ TEST_P(GgufMiniCpmV26, LogitsEqualTheFolderModelWithTheFilesDequantizedWeights)
                 const_cast<quant::QuantLinearImpl &>(*lin->quantized).decodeMaxRows = 0;
                 ++swapped;
             }
+        // The token table stays in the file's type (the model has its own lm_head): the folder gets the
+        // dequantized table, and lookups of the GGUF model must return exactly its rows.
+        int tables = 0;
+        for (const auto &[name, m] : model->impl().vlm->namedModules())
+            if (const auto *lm = dynamic_cast<const nn::LlamaModelImpl *>(m.get());
+                lm && lm->quantizedEmbed) {
+                const auto &q = lm->quantizedEmbed->matrix();
+                const torch::Tensor table =
+                    quant::dequantizeTensor(q.type, q.data, q.outFeatures, q.inFeatures);
+                params.at(name + ".embed_tokens.weight").set_data(table);
+                const torch::Tensor ids =
+                    torch::tensor({int64_t(0), q.outFeatures - 1, int64_t(7), int64_t(7)});
+                EXPECT_TRUE(torch::equal(lm->quantizedEmbed->lookup(ids), table.index_select(0, ids)))
+                    << "stage load: the quantized token table's rows";
+                EXPECT_THROW(lm->quantizedEmbed->lookup(torch::tensor({q.outFeatures})), Error)
+                    << "an id past the table is a typed error";
+                ++tables;
+            }
+        EXPECT_EQ(tables, 1) << "stage load: token_embd kept in the file's type (" << GetParam().file << ")";
     }
     // Every file's Linear matrices stay in the mapping: quantized ones, and F16 ones under f32 compute (half
     // rows, f32 activations and sums), so each type is compared here on the same tiled path.

@@ -220,6 +220,13 @@ std::vector<std::string> fillGgufParameters(
         Source source;
     };
     std::vector<PendingQuant> quantized;
+    struct PendingTable
+    {
+        std::string param;
+        nn::LlamaModelImpl *model;
+        Source source;
+    };
+    std::vector<PendingTable> tables;
     std::vector<std::string> dequantized;
     for (const auto &[name, param] : params) {
         const auto it = sources.find(name);
@@ -240,6 +247,25 @@ std::vector<std::string> fillGgufParameters(
         const std::string owner = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0
                                       ? name.substr(0, name.size() - 7)
                                       : std::string();
+        // The token table of a model with its own lm_head (not tied) stays in the file's type too: lookups
+        // dequantize the rows they need (QuantEmbedding), where an f32 copy of a 151666-token vocabulary
+        // would cost 2.2 GB.
+        const std::string tableSuffix = "model.embed_tokens.weight";
+        if (src.size() == 1 && first.transform == Transform::None && first.info->ne.size() == 2 &&
+            first.info->type != quant::GgmlType::F32 && param.scalar_type() == torch::kFloat32 &&
+            name.size() >= tableSuffix.size() &&
+            name.compare(name.size() - tableSuffix.size(), tableSuffix.size(), tableSuffix) == 0 &&
+            byName.count(name.substr(0, name.size() - tableSuffix.size()) + "lm_head.weight")) {
+            const std::string body = name.substr(0, name.size() - std::string(".embed_tokens.weight").size());
+            if (auto *lm =
+                    modules.count(body) ? dynamic_cast<nn::LlamaModelImpl *>(modules[body].get()) : nullptr) {
+                const std::vector<int64_t> want(param.sizes().begin(), param.sizes().end());
+                if (first.info->shape() != want)
+                    shapeMismatch(name, first, param.sizes(), first.info->shape());
+                tables.push_back({name, lm, first});
+                continue;
+            }
+        }
         if (src.size() == 1 && (!isFloatType(first.info->type) || keepHalf) && first.info->ne.size() == 2 &&
             (first.transform == Transform::None || isPermuted(first)) && !owner.empty() &&
             modules.count(owner)) {
@@ -306,6 +332,14 @@ std::vector<std::string> fillGgufParameters(
         q.linear->quantized = quantizedLinear(q.source, q.linear->bias);
         // The layer's own weight is never read again: a zero-stride placeholder keeps its shape at no cost.
         torch::Tensor &w = byName[q.param];
+        w.set_data(torch::zeros({1}, w.options()).expand(w.sizes()));
+    }
+    for (const auto &t : tables) {
+        const GgufTensorView v = t.source.file->tensor(t.source.info->name);
+        t.model->quantizedEmbed = std::make_shared<quant::QuantEmbedding>(
+            t.source.info->type, t.source.info->ne[1], t.source.info->ne[0], v.data,
+            std::shared_ptr<const void>(t.source.file->mapping()));
+        torch::Tensor &w = byName[t.param];
         w.set_data(torch::zeros({1}, w.options()).expand(w.sizes()));
     }
     std::sort(dequantized.begin(), dequantized.end());

@@ -36,16 +36,21 @@ Activation activationFromName(const std::string &name, const std::string &key)
         return Activation::QuickGelu;
     if (name == "silu" || name == "swish")
         return Activation::Silu;
-    throw Error(ErrorCode::ConfigInvalid, "config key '" + key + "': unsupported activation '" + name + "'", key);
+    throw Error(ErrorCode::ConfigInvalid, "config key '" + key + "': unsupported activation '" + name + "'",
+                key);
 }
 
 torch::Tensor activate(const torch::Tensor &x, Activation act)
 {
     switch (act) {
-    case Activation::Gelu: return at::gelu(x);
-    case Activation::GeluTanh: return at::gelu(x, "tanh");
-    case Activation::QuickGelu: return x * at::sigmoid(x * 1.702);
-    case Activation::Silu: return at::silu(x);
+    case Activation::Gelu:
+        return at::gelu(x);
+    case Activation::GeluTanh:
+        return at::gelu(x, "tanh");
+    case Activation::QuickGelu:
+        return x * at::sigmoid(x * 1.702);
+    case Activation::Silu:
+        return at::silu(x);
     }
     return x;
 }
@@ -86,8 +91,9 @@ LayerNormImpl::LayerNormImpl(int64_t d, double e, const torch::TensorOptions &op
 torch::Tensor LayerNormImpl::forward(const torch::Tensor &x) const
 {
     // Under CPU bf16 autocast (training on avx512_bf16 machines) a Linear feeding the norm returns bf16 while
-    // the norm's parameters stay f32, and libtorch 1.13's CPU layer_norm refuses mixed dtypes: normalise in the
-    // parameters' dtype, as autocast does for layer_norm on CUDA. Inference never mixes them (a no-op there).
+    // the norm's parameters stay f32, and libtorch 1.13's CPU layer_norm refuses mixed dtypes: normalise in
+    // the parameters' dtype, as autocast does for layer_norm on CUDA. Inference never mixes them (a no-op
+    // there).
     if (x.scalar_type() != weight.scalar_type())
         return at::layer_norm(x.to(weight.scalar_type()), {dim}, weight, bias, eps);
     return at::layer_norm(x, {dim}, weight, bias, eps);
@@ -112,7 +118,10 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden, Activation a, const torch::TensorO
     fc2 = register_module("fc2", Linear(hidden, dim, true, options));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor &x) const { return fc2->forward(activate(fc1->forward(x), act)); }
+torch::Tensor MlpImpl::forward(const torch::Tensor &x) const
+{
+    return fc2->forward(activate(fc1->forward(x), act));
+}
 
 SwiGluImpl::SwiGluImpl(int64_t dim, int64_t hidden, const torch::TensorOptions &options)
 {
@@ -126,8 +135,8 @@ torch::Tensor SwiGluImpl::forward(const torch::Tensor &x) const
     return down_proj->forward(at::silu(gate_proj->forward(x)) * up_proj->forward(x));
 }
 
-torch::Tensor scaledDotAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, double scale,
-                                 const torch::Tensor &mask)
+torch::Tensor scaledDotAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
+                                 double scale, const torch::Tensor &mask)
 {
     // Inference on CPU tensors with a key-only mask: the fused online-softmax kernel (UHDLENS_ATTENTION=plain
     // turns it off); the plain ops below stay the reference and the autograd path.
@@ -187,8 +196,8 @@ torch::Tensor sincos2d(int64_t dim, int64_t h, int64_t w)
 {
     if (dim <= 0 || dim % 4 != 0 || h <= 0 || w <= 0)
         throw Error(ErrorCode::InvalidArgument,
-                    "sin-cos table needs a width divisible by 4 and a non-empty grid (got D=" + std::to_string(dim) +
-                        ", " + std::to_string(h) + "x" + std::to_string(w) + ")");
+                    "sin-cos table needs a width divisible by 4 and a non-empty grid (got D=" +
+                        std::to_string(dim) + ", " + std::to_string(h) + "x" + std::to_string(w) + ")");
     std::lock_guard<std::mutex> lock(g_sincosMutex);
     auto key = std::make_tuple(dim, h, w);
     auto it = g_sincos.find(key);
@@ -210,7 +219,8 @@ torch::Tensor fitPositionTable(const torch::Tensor &table, int64_t h, int64_t w,
     const int64_t rows = table.size(0);
     const auto g = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(rows))));
     if (g * g != rows)
-        throw Error(ErrorCode::InvalidArgument, "position table with " + std::to_string(rows) + " rows is not square");
+        throw Error(ErrorCode::InvalidArgument,
+                    "position table with " + std::to_string(rows) + " rows is not square");
     if (h == g && w == g)
         return table;
     namespace F = torch::nn::functional;
@@ -256,7 +266,9 @@ torch::Tensor VitBlockImpl::attention(const torch::Tensor &x, const torch::Tenso
         kh = parts[1].reshape({b * h, n, d});
         vh = parts[2].reshape({b * h, n, d});
     } else {
-        auto split = [&](const Linear &l) { return l->forward(x).view({b, n, h, d}).transpose(1, 2).reshape({b * h, n, d}); };
+        auto split = [&](const Linear &l) {
+            return l->forward(x).view({b, n, h, d}).transpose(1, 2).reshape({b * h, n, d});
+        };
         qh = split(q);
         kh = split(k);
         vh = split(v);
@@ -275,7 +287,8 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
 {
     if (o.dim % o.heads != 0)
         throw Error(ErrorCode::ConfigInvalid, "vision width " + std::to_string(o.dim) +
-                                                  " is not divisible by its head count " + std::to_string(o.heads));
+                                                  " is not divisible by its head count " +
+                                                  std::to_string(o.heads));
     const int64_t cells = o.gridSize * o.gridSize;
     if (o.naming == VitNaming::Timm) {
         auto pe = container(*this, "patch_embed");
@@ -293,7 +306,8 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
                 stemBias[i] = param(*conv, "bias", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
                 if (o.stemNorm) {
                     auto norm = container(*conv, "norm");
-                    stemNormWeight[i] = param(*norm, "weight", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
+                    stemNormWeight[i] =
+                        param(*norm, "weight", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
                     stemNormBias[i] = param(*norm, "bias", {o.stemChannels[static_cast<std::size_t>(i)]}, to);
                 }
             }
@@ -324,7 +338,8 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
 torch::Tensor VisionTransformerImpl::positions(int64_t h, int64_t w) const
 {
     const auto cells = opt.gridSize * opt.gridSize;
-    auto table = opt.naming == VitNaming::Timm ? posTable.view({cells, opt.dim}) : posTable.narrow(0, 1, cells);
+    auto table =
+        opt.naming == VitNaming::Timm ? posTable.view({cells, opt.dim}) : posTable.narrow(0, 1, cells);
     if (torch::GradMode::is_enabled())
         return fitPositionTable(table, h, w, opt.antialias);
     std::lock_guard<std::mutex> lock(m_mutex);
@@ -350,8 +365,9 @@ torch::Tensor VisionTransformerImpl::positions(int64_t h, int64_t w) const
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor &pixels) const
 {
     if (pixels.dim() != 4 || pixels.size(1) != 3 || pixels.size(2) % opt.patch || pixels.size(3) % opt.patch)
-        throw Error(ErrorCode::InvalidArgument, "vision encoder input must be [B, 3, H, W] with H, W multiples of " +
-                                                    std::to_string(opt.patch));
+        throw Error(ErrorCode::InvalidArgument,
+                    "vision encoder input must be [B, 3, H, W] with H, W multiples of " +
+                        std::to_string(opt.patch));
     const int64_t h = pixels.size(2) / opt.patch, w = pixels.size(3) / opt.patch;
     torch::Tensor x;
     if (opt.stemChannels.empty()) {
@@ -403,12 +419,13 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor &pixels) const
 // ---------------------------------------------------------------------------------------------------------------
 // Resampler
 
-PackedMultiheadAttentionImpl::PackedMultiheadAttentionImpl(int64_t d, int64_t h, const torch::TensorOptions &to)
+PackedMultiheadAttentionImpl::PackedMultiheadAttentionImpl(int64_t d, int64_t h,
+                                                           const torch::TensorOptions &to)
     : dim(d), heads(h)
 {
     if (d % h != 0)
-        throw Error(ErrorCode::ConfigInvalid,
-                    "resampler width " + std::to_string(d) + " is not divisible by its head count " + std::to_string(h));
+        throw Error(ErrorCode::ConfigInvalid, "resampler width " + std::to_string(d) +
+                                                  " is not divisible by its head count " + std::to_string(h));
     in_proj_weight = param(*this, "in_proj_weight", {3 * d, d}, to);
     in_proj_bias = param(*this, "in_proj_bias", {3 * d}, to);
     out_proj = register_module("out_proj", Linear(d, d, true, to));
@@ -453,7 +470,10 @@ ResamplerImpl::ResamplerImpl(const ResamplerOptions &o, const torch::TensorOptio
     proj = param(*this, "proj", {o.dim, o.dim}, to);
 }
 
-torch::Tensor ResamplerImpl::values(const torch::Tensor &x) const { return ln_kv->forward(kv_proj ? kv_proj->forward(x) : x); }
+torch::Tensor ResamplerImpl::values(const torch::Tensor &x) const
+{
+    return ln_kv->forward(kv_proj ? kv_proj->forward(x) : x);
+}
 
 torch::Tensor ResamplerImpl::queries() const
 {
@@ -470,14 +490,17 @@ torch::Tensor ResamplerImpl::keyPositions(int64_t h, int64_t w, torch::Dtype dty
     if (opt.keyPos == KeyPosition::FreshSinCos)
         return sincos2d(opt.dim, h, w).to(query.device(), dtype);
     // LLaVA-UHD get_abs_pos: the stored table bicubic-resized in float32 (no antialias), then cast. Without a
-    // stored table (uhd-paper) the same fit of the query grid's fixed sin-cos table, so keys and queries share
-    // one coordinate frame whatever the slice's shape.
+    // stored table (uhd-paper) the same fit of the query grid's fixed sin-cos table, so keys and queries
+    // share one coordinate frame whatever the slice's shape.
     const torch::Tensor table =
         pos_embed.defined() ? pos_embed : sincos2d(opt.dim, opt.gridSize, opt.gridSize).to(query.device());
     return fitPositionTable(table, h, w, false).to(dtype);
 }
 
-torch::Tensor ResamplerImpl::finish(const torch::Tensor &attnOut) const { return at::matmul(ln_post->forward(attnOut), proj); }
+torch::Tensor ResamplerImpl::finish(const torch::Tensor &attnOut) const
+{
+    return at::matmul(ln_post->forward(attnOut), proj);
+}
 
 torch::Tensor ResamplerImpl::forward(const torch::Tensor &x, int64_t h, int64_t w) const
 {
@@ -516,12 +539,14 @@ std::vector<std::array<float, 4>> spatialBoxes(int64_t h, int64_t w, int64_t gri
 
 std::pair<int64_t, int64_t> spatialPoolingSize(int64_t h, int64_t w)
 {
-    static const int64_t candidates[7][2] = {{4, 2}, {3, 2}, {4, 3}, {3, 3}, {2, 4}, {2, 3}, {3, 4}}; // (w, h)
+    static const int64_t candidates[7][2] = {{4, 2}, {3, 2}, {4, 3}, {3, 3},
+                                             {2, 4}, {2, 3}, {3, 4}}; // (w, h)
     const double logRatio = std::log(static_cast<double>(w) / static_cast<double>(h));
     std::pair<int64_t, int64_t> best{3, 3};
     double minError = std::numeric_limits<double>::infinity();
     for (const auto &cand : candidates) {
-        const double error = std::abs(logRatio - std::log(static_cast<double>(cand[0]) / static_cast<double>(cand[1])));
+        const double error =
+            std::abs(logRatio - std::log(static_cast<double>(cand[0]) / static_cast<double>(cand[1])));
         if (error < minError) { // strict: the first minimum wins, as the reference's loop does
             best = {cand[1], cand[0]};
             minError = error;
@@ -536,13 +561,14 @@ torch::Tensor spatialResample(const ResamplerImpl &r, const torch::Tensor &featu
         throw Error(ErrorCode::InvalidArgument, "resampler input must be [B, h*w, C] for the given grid");
     const int64_t b = features.size(0), d = r.opt.dim, grid = r.opt.gridSize, q = grid * grid;
     const auto dtype = features.scalar_type();
-    const auto v = r.values(features);                          // ln_kv(kv_proj(x)) [B, N, D]
+    const auto v = r.values(features);                           // ln_kv(kv_proj(x)) [B, N, D]
     const auto k = v + r.keyPositions(h, w, dtype).unsqueeze(0); // + the fitted sin-cos table
     const auto [oh, ow] = spatialPoolingSize(h, w);
     const int64_t samples = oh * ow;
     // RoIAlign in float32 on both maps at once: [Q*S, N] @ [B, N, 2D].
-    const auto weights =
-        roiAlignWeights(h, w, spatialBoxes(h, w, grid, dtype), oh, ow).reshape({q * samples, h * w}).to(features.device());
+    const auto weights = roiAlignWeights(h, w, spatialBoxes(h, w, grid, dtype), oh, ow)
+                             .reshape({q * samples, h * w})
+                             .to(features.device());
     const auto pooled = at::matmul(weights, torch::cat({k, v}, -1).to(torch::kFloat32)).to(dtype);
     const auto pk = pooled.narrow(-1, 0, d).reshape({b * q, samples, d});
     const auto pv = pooled.narrow(-1, d, d).reshape({b * q, samples, d});
@@ -590,8 +616,8 @@ void axisWeights(float start, float extent, int64_t bins, int64_t size, float *o
 }
 } // namespace
 
-torch::Tensor roiAlignWeights(int64_t h, int64_t w, const std::vector<std::array<float, 4>> &boxes, int64_t outH,
-                              int64_t outW)
+torch::Tensor roiAlignWeights(int64_t h, int64_t w, const std::vector<std::array<float, 4>> &boxes,
+                              int64_t outH, int64_t outW)
 {
     if (h <= 0 || w <= 0 || outH <= 0 || outW <= 0)
         throw Error(ErrorCode::InvalidArgument, "RoIAlign needs a non-empty feature map and output size");
@@ -603,13 +629,13 @@ torch::Tensor roiAlignWeights(int64_t h, int64_t w, const std::vector<std::array
         axisWeights(bx[1], bx[3] - bx[1], outH, h, ay[b].data_ptr<float>());
         axisWeights(bx[0], bx[2] - bx[0], outW, w, ax[b].data_ptr<float>());
     }
-    // Bilinear sampling is a tensor product of the two axes, and a sample is dropped when either coordinate is
-    // out of range, so the 2D weights are the outer product of the per-axis sums.
+    // Bilinear sampling is a tensor product of the two axes, and a sample is dropped when either coordinate
+    // is out of range, so the 2D weights are the outer product of the per-axis sums.
     return (ay.view({n, outH, 1, h, 1}) * ax.view({n, 1, outW, 1, w})).reshape({n, outH * outW, h * w});
 }
 
-torch::Tensor roiAlign(const torch::Tensor &features, const std::vector<std::array<float, 4>> &boxes, int64_t outH,
-                       int64_t outW)
+torch::Tensor roiAlign(const torch::Tensor &features, const std::vector<std::array<float, 4>> &boxes,
+                       int64_t outH, int64_t outW)
 {
     const int64_t c = features.size(0), h = features.size(1), w = features.size(2);
     const auto weights = roiAlignWeights(h, w, boxes, outH, outW).to(features.device());
@@ -625,8 +651,8 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaOptions &o, const torch::Tenso
     : heads(o.heads), kvHeads(o.kvHeads), headDim(o.headSize())
 {
     if ((o.headDim <= 0 && o.hidden % o.heads != 0) || o.heads % o.kvHeads != 0 || headDim % 2 != 0)
-        throw Error(ErrorCode::ConfigInvalid, "language model: hidden " + std::to_string(o.hidden) + ", heads " +
-                                                  std::to_string(o.heads) + ", kv heads " +
+        throw Error(ErrorCode::ConfigInvalid, "language model: hidden " + std::to_string(o.hidden) +
+                                                  ", heads " + std::to_string(o.heads) + ", kv heads " +
                                                   std::to_string(o.kvHeads) + " are inconsistent");
     q_proj = register_module("q_proj", Linear(o.hidden, o.heads * headDim, o.qkvBias, to));
     k_proj = register_module("k_proj", Linear(o.hidden, o.kvHeads * headDim, o.qkvBias, to));
@@ -666,8 +692,9 @@ void reserve(torch::Tensor &slot, int64_t needed, int64_t keep, const torch::Ten
 }
 } // namespace
 
-torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
-                                          KVCache *cache, int layer, int64_t past, AttentionCapture *capture) const
+torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor &x, const torch::Tensor &cos,
+                                          const torch::Tensor &sin, KVCache *cache, int layer, int64_t past,
+                                          AttentionCapture *capture) const
 {
     const int64_t b = x.size(0), t = x.size(1), g = heads / kvHeads;
     const auto dtype = x.scalar_type();
@@ -698,7 +725,8 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor &x, const torch::T
     }
     // Grouped-query attention without repeating k/v: the g query heads sharing one kv head are stacked along
     // the row axis, rows (group, position).
-    const auto qg = q.view({b, t, kvHeads, g, headDim}).permute({0, 2, 3, 1, 4}).reshape({b * kvHeads, g * t, headDim});
+    const auto qg =
+        q.view({b, t, kvHeads, g, headDim}).permute({0, 2, 3, 1, 4}).reshape({b * kvHeads, g * t, headDim});
     const auto kb = keys.reshape({b * kvHeads, s, headDim});
     const auto vb = values.reshape({b * kvHeads, s, headDim});
     auto scores = at::bmm(qg, kb.transpose(1, 2));
@@ -710,13 +738,15 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor &x, const torch::T
         scores = scores + mask.repeat({g, 1});
     }
     const auto probs = at::softmax(scores, -1, torch::kFloat32).to(dtype); // HF LLaMA: softmax in float32
-    if (capture && capture->layer == layer) // rows are (group, position)
+    if (capture && capture->layer == layer)                                // rows are (group, position)
         capture->probs = probs.view({b, kvHeads, g, t, s}).reshape({b, heads, t, s});
-    const auto o = at::bmm(probs, vb);                                     // [b*kv, g*t, d]
-    return o_proj->forward(o.view({b, kvHeads, g, t, headDim}).permute({0, 3, 1, 2, 4}).reshape({b, t, heads * headDim}));
+    const auto o = at::bmm(probs, vb); // [b*kv, g*t, d]
+    return o_proj->forward(
+        o.view({b, kvHeads, g, t, headDim}).permute({0, 3, 1, 2, 4}).reshape({b, t, heads * headDim}));
 }
 
-LlamaLayerImpl::LlamaLayerImpl(const LlamaOptions &o, const torch::TensorOptions &to) : residualScale(o.residualScale)
+LlamaLayerImpl::LlamaLayerImpl(const LlamaOptions &o, const torch::TensorOptions &to)
+    : residualScale(o.residualScale)
 {
     self_attn = register_module("self_attn", LlamaAttention(o, to));
     mlp = register_module("mlp", SwiGlu(o.hidden, o.intermediate, to));
@@ -724,11 +754,13 @@ LlamaLayerImpl::LlamaLayerImpl(const LlamaOptions &o, const torch::TensorOptions
     post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(o.hidden, o.eps, to));
 }
 
-torch::Tensor LlamaLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
-                                      KVCache *cache, int layer, int64_t past, AttentionCapture *capture) const
+torch::Tensor LlamaLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &cos,
+                                      const torch::Tensor &sin, KVCache *cache, int layer, int64_t past,
+                                      AttentionCapture *capture) const
 {
     auto a = self_attn->forward(input_layernorm->forward(x), cos, sin, cache, layer, past, capture);
-    auto h = residualScale == 1.0 ? x + a : x + a * residualScale; // MiniCPM: residual + out * scale_depth/sqrt(L)
+    auto h =
+        residualScale == 1.0 ? x + a : x + a * residualScale; // MiniCPM: residual + out * scale_depth/sqrt(L)
     auto m = mlp->forward(post_attention_layernorm->forward(h));
     return residualScale == 1.0 ? h + m : h + m * residualScale;
 }
@@ -747,7 +779,8 @@ LlamaModelImpl::LlamaModelImpl(const LlamaOptions &o, const torch::TensorOptions
 
 torch::Tensor LlamaModelImpl::embed(const torch::Tensor &ids) const
 {
-    auto e = embeddingAs(embed_tokens, ids, computeDtype);
+    auto e = quantizedEmbed ? quantizedEmbed->lookup(ids).to(computeDtype)
+                            : embeddingAs(embed_tokens, ids, computeDtype);
     return opt.embedScale == 1.0 ? e : e * opt.embedScale;
 }
 
@@ -763,7 +796,8 @@ std::pair<torch::Tensor, torch::Tensor> LlamaModelImpl::rotary(int64_t start, in
         // HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, d, 2)/d), t = arange(len) (float32),
         // emb = cat(freqs, freqs).
         const auto invFreq =
-            1.0f / torch::pow(static_cast<float>(opt.ropeTheta), torch::arange(0, d, 2, torch::kFloat32) / static_cast<float>(d));
+            1.0f / torch::pow(static_cast<float>(opt.ropeTheta),
+                              torch::arange(0, d, 2, torch::kFloat32) / static_cast<float>(d));
         const auto t = torch::arange(capacity, torch::kFloat32);
         const auto freqs = t.reshape({-1, 1}) * invFreq.reshape({1, -1});
         const auto emb = torch::cat({freqs, freqs}, 1);

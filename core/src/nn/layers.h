@@ -1,7 +1,7 @@
 // Shared neural-network layers of every model family (internal, torch-side), written once:
-// linear / norms / activations, ViT (timm and Hugging Face CLIP naming), 2D sin-cos tables, position-table fit,
-// perceiver resampler with torch.nn.MultiheadAttention's packed names, RoIAlign, and the LLaMA-style decoder
-// with rotary embedding, grouped-query attention and a KV cache.
+// linear / norms / activations, ViT (timm and Hugging Face CLIP naming), 2D sin-cos tables, position-table
+// fit, perceiver resampler with torch.nn.MultiheadAttention's packed names, RoIAlign, and the LLaMA-style
+// decoder with rotary embedding, grouped-query attention and a KV cache.
 //
 // Conventions:
 //  - Modules follow pytorch/examples: `FooImpl` + TORCH_MODULE(Foo); parameters are registered with the
@@ -9,7 +9,8 @@
 //  - Parameters are created with torch::empty (memory not touched until the loader replaces the storage or
 //    initRandom fills it). Nothing derived from a parameter is cached across calls unless keyed on the
 //    parameter's storage and version, because the loader swaps storages in place (Tensor::set_).
-//  - Every forward works under autograd (no in-place writes to tensors autograd saved), so the uhd-paper family
+//  - Every forward works under autograd (no in-place writes to tensors autograd saved), so the uhd-paper
+//  family
 //    can be trained, and under torch::InferenceMode for the engine. Compute happens in the weights' dtype;
 //    softmax, norms' statistics and rotary run in float32 (as the references' fp16/bf16 paths do).
 //  - Thread-safety: modules are read-only during forward; the small lookup caches are mutex-protected, so one
@@ -30,6 +31,7 @@
 
 namespace uhdlens::quant {
 struct QuantLinearImpl; // quant/quant_linear.h
+struct QuantEmbedding;  // quant/quant_linear.h
 } // namespace uhdlens::quant
 
 namespace uhdlens::nn {
@@ -37,7 +39,8 @@ namespace uhdlens::nn {
 // ---------------------------------------------------------------------------------------------------------------
 // Basic layers
 
-enum class Activation {
+enum class Activation
+{
     Gelu,      // exact erf GELU (torch.nn.GELU(), timm's default)
     GeluTanh,  // tanh approximation ("gelu_pytorch_tanh", "gelu_new")
     QuickGelu, // x * sigmoid(1.702 x) (OpenAI CLIP, HF "quick_gelu")
@@ -100,12 +103,12 @@ struct SwiGluImpl : torch::nn::Module
 };
 TORCH_MODULE(SwiGlu);
 
-// Plain attention core on already projected, head-split tensors: q [N, Tq, d] (NOT pre-scaled), k/v [N, S, d],
-// optional additive mask broadcastable to [N, Tq, S]. Softmax in q's dtype. Returns [N, Tq, d] in q's dtype.
-// Under no-grad with a key-only mask it runs the fused kernel instead (kernels/flash_attention.h: f32 arithmetic,
-// UHDLENS_ATTENTION=plain|fused).
-torch::Tensor scaledDotAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, double scale,
-                                 const torch::Tensor &mask = {});
+// Plain attention core on already projected, head-split tensors: q [N, Tq, d] (NOT pre-scaled), k/v [N, S,
+// d], optional additive mask broadcastable to [N, Tq, S]. Softmax in q's dtype. Returns [N, Tq, d] in q's
+// dtype. Under no-grad with a key-only mask it runs the fused kernel instead (kernels/flash_attention.h: f32
+// arithmetic, UHDLENS_ATTENTION=plain|fused).
+torch::Tensor scaledDotAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
+                                 double scale, const torch::Tensor &mask = {});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Position tables
@@ -124,10 +127,11 @@ torch::Tensor fitPositionTable(const torch::Tensor &table, int64_t h, int64_t w,
 // ---------------------------------------------------------------------------------------------------------------
 // Vision transformer
 
-enum class VitNaming {
-    Timm,    // patch_embed.proj, pos_embed [1, G*G, C], blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp}, norm
-    HfClip,  // embeddings.{class_embedding, patch_embedding, position_embedding}, pre_layrnorm,
-             // encoder.layers.i.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp}, post_layernorm
+enum class VitNaming
+{
+    Timm, // patch_embed.proj, pos_embed [1, G*G, C], blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp}, norm
+    HfClip, // embeddings.{class_embedding, patch_embedding, position_embedding}, pre_layrnorm,
+            // encoder.layers.i.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp}, post_layernorm
 };
 
 struct VitOptions
@@ -135,15 +139,15 @@ struct VitOptions
     int64_t dim = 1152;
     int64_t heads = 16;
     int64_t mlpDim = 4304;
-    int64_t layers = 27;     // blocks constructed (and present in the checkpoint)
-    int64_t runLayers = -1;  // blocks run (-1: all); CLIP features of layer -2 run layers-1
+    int64_t layers = 27;    // blocks constructed (and present in the checkpoint)
+    int64_t runLayers = -1; // blocks run (-1: all); CLIP features of layer -2 run layers-1
     int64_t patch = 14;
-    int64_t gridSize = 27;   // side of the learned position table
+    int64_t gridSize = 27; // side of the learned position table
     double eps = 1e-6;
     Activation act = Activation::Gelu;
     VitNaming naming = VitNaming::Timm;
-    bool finalNorm = true;   // timm forward_features applies `norm`; CLIP layer -2 features have no post-LN
-    bool antialias = true;   // position-table fit (see fitPositionTable)
+    bool finalNorm = true; // timm forward_features applies `norm`; CLIP layer -2 features have no post-LN
+    bool antialias = true; // position-table fit (see fitPositionTable)
     // Convolutional stem instead of the linear patchify (Timm naming only; UHD Lens's own models): empty =
     // the plain ViT. {c1, c2}: conv 3x3 stride 2 (3 -> c1), [norm], GELU, conv 3x3 (c1 -> c2), [norm], GELU,
     // max-pool (patch/2)^2, then patch_embed.proj as a 1x1 conv (c2 -> dim). Same patch grid; needs an even
@@ -179,7 +183,7 @@ struct VisionTransformerImpl : torch::nn::Module
 
     VitOptions opt;
     torch::Tensor patchWeight, patchBias, posTable, classEmbedding; // see naming
-    torch::Tensor stemWeight[2], stemBias[2]; // patch_embed.stem.{0,1} (stemChannels only)
+    torch::Tensor stemWeight[2], stemBias[2];         // patch_embed.stem.{0,1} (stemChannels only)
     torch::Tensor stemNormWeight[2], stemNormBias[2]; // patch_embed.stem.{0,1}.norm (stemNorm only)
     LayerNorm preNorm{nullptr}, finalNorm{nullptr};
     torch::nn::ModuleList blocks;
@@ -194,13 +198,14 @@ TORCH_MODULE(VisionTransformer);
 // ---------------------------------------------------------------------------------------------------------------
 // Resampler (spec §3)
 
-// torch.nn.MultiheadAttention's parameters and math (batch-first here): "in_proj_weight" [3D, D] = [Wq; Wk; Wv],
-// "in_proj_bias" [3D], "out_proj.weight" [D, D], "out_proj.bias" [D]; scale 1/sqrt(D/heads).
+// torch.nn.MultiheadAttention's parameters and math (batch-first here): "in_proj_weight" [3D, D] = [Wq; Wk;
+// Wv], "in_proj_bias" [3D], "out_proj.weight" [D, D], "out_proj.bias" [D]; scale 1/sqrt(D/heads).
 struct PackedMultiheadAttentionImpl : torch::nn::Module
 {
     PackedMultiheadAttentionImpl(int64_t dim, int64_t heads, const torch::TensorOptions &options);
     // query [B, Tq, D], key/value [B, S, D] -> [B, Tq, D].
-    torch::Tensor forward(const torch::Tensor &query, const torch::Tensor &key, const torch::Tensor &value) const;
+    torch::Tensor forward(const torch::Tensor &query, const torch::Tensor &key,
+                          const torch::Tensor &value) const;
     // The input projections alone (rows `part` = 0 q, 1 k, 2 v of the packed weight).
     torch::Tensor project(const torch::Tensor &x, int part) const;
     // Heads attention over projected q [B, Tq, D], k/v [B, S, D] then out_proj. mask: optional additive mask
@@ -213,25 +218,28 @@ struct PackedMultiheadAttentionImpl : torch::nn::Module
 };
 TORCH_MODULE(PackedMultiheadAttention);
 
-enum class KeyPosition {
-    FreshSinCos,     // MiniCPM-V 2.0 / uhd-paper: sincos2d(D, h, w) computed for each grid
+enum class KeyPosition
+{
+    FreshSinCos,       // MiniCPM-V 2.0 / uhd-paper: sincos2d(D, h, w) computed for each grid
     InterpolatedSinCos // LLaVA-UHD ECCV: the stored 12×12 table bicubic-fitted to (h, w), no antialias
 };
 
 struct ResamplerOptions
 {
-    int64_t dim = 2304;     // D (LLM width)
-    int64_t kvDim = 1152;   // vision width; kv_proj exists only when different from dim
+    int64_t dim = 2304;   // D (LLM width)
+    int64_t kvDim = 1152; // vision width; kv_proj exists only when different from dim
     int64_t heads = 18;
-    int64_t gridSize = 8;   // queries = gridSize²
+    int64_t gridSize = 8;       // queries = gridSize²
     bool storedQueryPos = true; // "pos_embed" [Q, D] parameter (frozen sincos) added to the queries
     bool fixedQueryPos = false; // without a stored table: add sincos2d(D, grid, grid) computed (uhd-paper)
-    KeyPosition keyPos = KeyPosition::FreshSinCos; // InterpolatedSinCos without a stored table fits sincos2d(G, G)
+    KeyPosition keyPos =
+        KeyPosition::FreshSinCos; // InterpolatedSinCos without a stored table fits sincos2d(G, G)
     double eps = 1e-6;
 };
 
 // Perceiver resampler: names "query" [Q, D], "pos_embed" [Q, D] (if stored), "kv_proj.weight" [D, kvDim],
-// "attn.*" (PackedMultiheadAttention), "ln_q", "ln_kv", "ln_post" (LayerNorm), "proj" [D, D] (right-multiplied).
+// "attn.*" (PackedMultiheadAttention), "ln_q", "ln_kv", "ln_post" (LayerNorm), "proj" [D, D]
+// (right-multiplied).
 struct ResamplerImpl : torch::nn::Module
 {
     ResamplerImpl(const ResamplerOptions &options, const torch::TensorOptions &tensorOptions);
@@ -258,17 +266,18 @@ TORCH_MODULE(Resampler);
 // [x1, y1, x2, y2] in feature cells (float32). Bilinear sampling, border rules and the adaptive sample count
 // ceil(box/bin) follow torchvision's CPU kernel exactly; bilinear weights are separable, so the map is built
 // from per-axis weights.
-torch::Tensor roiAlignWeights(int64_t h, int64_t w, const std::vector<std::array<float, 4>> &boxes, int64_t outH,
-                              int64_t outW);
+torch::Tensor roiAlignWeights(int64_t h, int64_t w, const std::vector<std::array<float, 4>> &boxes,
+                              int64_t outH, int64_t outW);
 // features [C, h, w] -> [nBoxes, C, outH, outW] (float32 compute, result in the input dtype).
-torch::Tensor roiAlign(const torch::Tensor &features, const std::vector<std::array<float, 4>> &boxes, int64_t outH,
-                       int64_t outW);
+torch::Tensor roiAlign(const torch::Tensor &features, const std::vector<std::array<float, 4>> &boxes,
+                       int64_t outH, int64_t outW);
 
 // LLaVA-UHD ECCV's "spatially constrained" resampler (adapt_spatial_resampler.py, spec §3): the resampler's
 // G×G queries are laid over the h×w feature map as a G×G grid of boxes and query (r, c) attends only to the
 // RoIAlign samples of its own box, so every output token summarises one region from the first step on.
 // features [B, h*w, kvDim] -> [B, G*G, D]. Keys are values + the resampler's keyPositions(h, w).
-torch::Tensor spatialResample(const ResamplerImpl &resampler, const torch::Tensor &features, int64_t h, int64_t w);
+torch::Tensor spatialResample(const ResamplerImpl &resampler, const torch::Tensor &features, int64_t h,
+                              int64_t w);
 // The G×G boxes of slice_image_feature_minicpm for an h×w map: crop size from a float64 sqrt as the reference
 // computes it, corners in float32, rounded through `dtype` (the reference casts boxes to the feature dtype).
 std::vector<std::array<float, 4>> spatialBoxes(int64_t h, int64_t w, int64_t grid, torch::Dtype dtype);
@@ -307,9 +316,9 @@ struct LlamaOptions
 };
 
 // What a caller of the full-sequence forward (CausalLm::forwardAll, training's look loss) asks one decoder
-// layer to keep: the attention probabilities of decoder layer `layer`, [B, heads, T, S], with autograd history
-// (so a loss can say where a position should look). Passed explicitly down the forward; the cached inference
-// path never passes one, and a layer index that does not exist keeps nothing.
+// layer to keep: the attention probabilities of decoder layer `layer`, [B, heads, T, S], with autograd
+// history (so a loss can say where a position should look). Passed explicitly down the forward; the cached
+// inference path never passes one, and a layer index that does not exist keeps nothing.
 struct AttentionCapture
 {
     int layer = -1;
@@ -320,8 +329,8 @@ struct LlamaAttentionImpl : torch::nn::Module
 {
     LlamaAttentionImpl(const LlamaOptions &options, const torch::TensorOptions &tensorOptions);
     // x [B, T, D]; cos/sin float32 [T, headDim] for positions past..past+T-1. With a cache (B must be 1) the
-    // new keys/values are written at [past, past+T) of layer `layer`'s tensors and attention spans all of them.
-    // With a capture for this layer, its probabilities are kept there.
+    // new keys/values are written at [past, past+T) of layer `layer`'s tensors and attention spans all of
+    // them. With a capture for this layer, its probabilities are kept there.
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
                           KVCache *cache, int layer, int64_t past, AttentionCapture *capture = nullptr) const;
     Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
@@ -353,11 +362,15 @@ struct LlamaModelImpl : torch::nn::Module
     // cache->length, and cache->length is advanced by T. `capture`: see AttentionCapture.
     torch::Tensor forward(const torch::Tensor &x, KVCache *cache, AttentionCapture *capture = nullptr) const;
     // Rotary cos/sin float32 [count, headDim] for positions start..start+count-1 (HF rotate_half layout).
-    std::pair<torch::Tensor, torch::Tensor> rotary(int64_t start, int64_t count, const torch::Device &device) const;
+    std::pair<torch::Tensor, torch::Tensor> rotary(int64_t start, int64_t count,
+                                                   const torch::Device &device) const;
 
     LlamaOptions opt;
     torch::Dtype computeDtype;  // the dtype the modules were created in (activations' dtype)
     torch::Tensor embed_tokens; // registered as embed_tokens.weight through a holder module
+    // Set by a loader of quantized (GGUF) weights when the model has its own lm_head: embed() then looks rows
+    // up in the file's type and `embed_tokens` is a zero-stride placeholder of the right shape.
+    std::shared_ptr<const quant::QuantEmbedding> quantizedEmbed;
     torch::nn::ModuleList layers;
     std::vector<LlamaLayer> layerList;
     RMSNorm norm{nullptr};

@@ -6,6 +6,7 @@
 #include "quant/tiled_dot.h"
 #include "uhdlens/errors.h"
 
+#include <algorithm>
 #include <string>
 
 namespace uhdlens::quant {
@@ -111,6 +112,36 @@ torch::Tensor QuantLinearImpl::forward(const torch::Tensor &x) const
     const torch::Tensor y = m <= decodeMaxRows ? quantMatmulFewRows(x2, m_weight, bias, portableKernels)
                                                : quantMatmulTiled(x2, m_weight, bias);
     return y.view(shape).to(x.scalar_type());
+}
+
+QuantEmbedding::QuantEmbedding(GgmlType type, int64_t rows, int64_t cols, const uint8_t *data,
+                               std::shared_ptr<const void> owner)
+    : m_table{type, data, rows, cols}, m_owner(std::move(owner))
+{
+    matrixBytes(m_table);
+}
+
+torch::Tensor QuantEmbedding::lookup(const torch::Tensor &idsIn) const
+{
+    const torch::Tensor ids = idsIn.to(torch::kLong).contiguous();
+    const int64_t n = ids.numel(), cols = m_table.inFeatures, rowB = rowBytes(m_table.type, cols);
+    std::vector<int64_t> shape = ids.sizes().vec();
+    shape.push_back(cols);
+    torch::Tensor out = torch::empty(shape, torch::kFloat32);
+    const int64_t *id = ids.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i)
+        if (id[i] < 0 || id[i] >= m_table.outFeatures)
+            throw Error(ErrorCode::InvalidArgument,
+                        "token id " + std::to_string(id[i]) + " is outside the embedding table's " +
+                            std::to_string(m_table.outFeatures) + " rows",
+                        "ids");
+    float *dst = out.data_ptr<float>();
+    at::parallel_for(0, n, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, cols)),
+                     [&](int64_t a, int64_t b) {
+                         for (int64_t i = a; i < b; ++i)
+                             dequantizeRow(m_table.type, m_table.data + id[i] * rowB, dst + i * cols, cols);
+                     });
+    return out;
 }
 
 } // namespace uhdlens::quant
