@@ -1,0 +1,194 @@
+// uhdlens-bench ocr [--images N] [--upscale K] [--segmentation sparse|page] [--tile PX] [--heights 8,10,...]
+//
+// Word accuracy of the text layer (uhdlens/text_layer.h) by text height, on screenshot-like images rendered here:
+// 1280x800 "windows" with a title bar, a menu bar and rows of 2-6 words of one pixel size each, dark on light
+// and light on dark, in DejaVu Sans, Liberation Sans and DejaVu Sans Mono, at random positions (seeded, so every
+// run draws the same images). A rendered word counts as read when a recognised word with exactly its spelling
+// has its box centre inside the rendered word's box. Prints, per height, words read / words rendered, the words
+// recognised that match no rendered word ("extra"), and the median time per image. A benchmark: it reports and
+// exits 0; only errors exit non-zero. The figures in DECISIONS.md ("The text layer") come from this command.
+#include "bench_ocr.h"
+
+#include "benchcommon.h"
+
+#include "uhdlens/errors.h"
+#include "uhdlens/text_layer.h"
+
+#include <QColor>
+#include <QCommandLineParser>
+#include <QFont>
+#include <QFontMetrics>
+#include <QImage>
+#include <QPainter>
+
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+namespace {
+
+// Words of screens and documents, mixed case, with digits and a few file names.
+const char *const kWords[] = {
+    "File",     "Edit",    "View",     "Help",      "Settings", "Open",     "Save",     "Cancel",   "Apply",
+    "Window",   "Search",  "Delete",   "Rename",    "Export",   "Import",   "Options",  "Terminal", "Project",
+    "Build",    "Debug",   "Release",  "Network",   "Display",  "Printer",  "Account",  "Profile",  "Update",
+    "Install",  "Remove",  "Archive",  "Download",  "Upload",   "Preview",  "History",  "Bookmark", "Library",
+    "document", "report",  "invoice",  "meeting",   "schedule", "summary",  "quarter",  "revenue",  "budget",
+    "total",    "balance", "customer", "address",   "number",   "status",   "pending",  "approved", "shipped",
+    "monday",   "friday",  "january",  "october",   "server",   "client",   "version",  "warning",  "error",
+    "2024",     "1080",    "42",       "3.14",      "97%",      "12:45",    "v2.6",     "main.cpp", "config",
+    "README",   "index",   "table",    "column",    "row",      "value",    "amount",   "price",    "quantity",
+    "green",    "yellow",  "purple",   "orange",    "silver",   "window",   "button",   "label",    "field",
+};
+
+struct RenderedWord
+{
+    std::string text;
+    QRect box;
+    int height = 0;
+};
+
+struct Scene
+{
+    QImage image;
+    std::vector<RenderedWord> words;
+};
+
+Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
+{
+    const bool dark = index % 2 == 1;
+    const QStringList families = {QStringLiteral("DejaVu Sans"), QStringLiteral("Liberation Sans"),
+                                  QStringLiteral("DejaVu Sans Mono")};
+    Scene s;
+    s.image = QImage(1280, 800, QImage::Format_RGB888);
+    const QColor bg = dark ? QColor(0x1e, 0x1e, 0x2a) : QColor(0xf4, 0xf4, 0xf0);
+    const QColor fg = dark ? QColor(0xd8, 0xd8, 0xd0) : QColor(0x20, 0x20, 0x28);
+    s.image.fill(bg);
+    QPainter p(&s.image);
+    p.setRenderHint(QPainter::TextAntialiasing);
+    // Window chrome: a title bar and a menu bar band, as on a screenshot (their words are rendered below too).
+    p.fillRect(0, 0, 1280, 28, dark ? QColor(0x30, 0x30, 0x3c) : QColor(0xdc, 0xdc, 0xe4));
+    p.fillRect(0, 28, 1280, 24, dark ? QColor(0x26, 0x26, 0x30) : QColor(0xea, 0xea, 0xee));
+    auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+    constexpr int kWordCount = sizeof(kWords) / sizeof(kWords[0]);
+
+    int y = 60;
+    int row = 0;
+    while (true) {
+        const int h = heights[size_t(row % int(heights.size()))];
+        ++row;
+        QFont font(families[pick(int(families.size()))]);
+        font.setPixelSize(h);
+        const QFontMetrics fm(font);
+        if (y + fm.height() > 790)
+            break;
+        p.setFont(font);
+        p.setPen(fg);
+        int x = 12 + pick(300);
+        const int n = 2 + pick(5);
+        for (int k = 0; k < n; ++k) {
+            const QString word = QString::fromLatin1(kWords[pick(kWordCount)]);
+            const int w = fm.horizontalAdvance(word);
+            if (x + w > 1268)
+                break;
+            p.drawText(x, y + fm.ascent(), word);
+            s.words.push_back({word.toStdString(), QRect(x, y, w, fm.height()), h});
+            x += w + fm.horizontalAdvance(QLatin1Char(' ')) * (pick(4) == 0 ? 6 : 1);
+        }
+        y += fm.height() + 6 + pick(3 * h);
+    }
+    return s;
+}
+
+} // namespace
+
+int runOcrBench(const QStringList &args)
+{
+    const QString command = QStringLiteral("ocr");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Word accuracy of the text layer by text height."));
+    parser.addHelpOption();
+    QCommandLineOption imagesOpt(QStringLiteral("images"), QStringLiteral("Images to render (default 4)."),
+                                 QStringLiteral("N"), QStringLiteral("4"));
+    QCommandLineOption upscaleOpt(QStringLiteral("upscale"), QStringLiteral("Upscale factor (default: the library's)."),
+                                  QStringLiteral("K"));
+    QCommandLineOption segOpt(QStringLiteral("segmentation"), QStringLiteral("sparse | page (default: sparse)."),
+                              QStringLiteral("MODE"), QStringLiteral("sparse"));
+    QCommandLineOption tileOpt(QStringLiteral("tile"), QStringLiteral("Tile edge in pixels (default: the library's)."),
+                               QStringLiteral("PX"));
+    QCommandLineOption heightsOpt(QStringLiteral("heights"), QStringLiteral("Text pixel sizes (default 8,10,12,16,24)."),
+                                  QStringLiteral("LIST"), QStringLiteral("8,10,12,16,24"));
+    parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt});
+    if (auto rc = parseArguments(parser, args, command))
+        return *rc;
+
+    uhdlens::TextLayerOptions options;
+    if (parser.isSet(upscaleOpt))
+        options.upscale = parser.value(upscaleOpt).toInt();
+    if (parser.isSet(tileOpt))
+        options.tileSize = parser.value(tileOpt).toInt();
+    const QString seg = parser.value(segOpt);
+    if (seg == QLatin1String("page"))
+        options.segmentation = uhdlens::TextSegmentation::Page;
+    else if (seg != QLatin1String("sparse"))
+        return usageError(command, QStringLiteral("--segmentation: sparse or page"));
+    std::vector<int> heights;
+    for (const QString &h : parser.value(heightsOpt).split(QLatin1Char(','))) {
+        bool ok = false;
+        const int v = h.toInt(&ok);
+        if (!ok || v < 4 || v > 200)
+            return usageError(command, QStringLiteral("--heights: pixel sizes between 4 and 200"));
+        heights.push_back(v);
+    }
+    const int images = parser.value(imagesOpt).toInt();
+    if (images < 1)
+        return usageError(command, QStringLiteral("--images: at least 1"));
+
+    std::mt19937 rng(1234);
+    std::map<int, std::pair<int, int>> perHeight; // height -> (read, rendered)
+    int extra = 0, recognised = 0;
+    std::vector<double> times;
+    try {
+        for (int i = 0; i < images; ++i) {
+            const Scene scene = renderScene(rng, heights, i);
+            const auto t0 = Clock::now();
+            const uhdlens::TextLayer layer = uhdlens::recognizeText(scene.image, options);
+            times.push_back(msSince(t0));
+            std::vector<bool> matched(layer.words.size(), false);
+            for (const RenderedWord &rw : scene.words) {
+                auto &[read, rendered] = perHeight[rw.height];
+                ++rendered;
+                for (size_t k = 0; k < layer.words.size(); ++k) {
+                    const uhdlens::Rect &b = layer.words[k].box;
+                    const QPoint centre(b.x + b.width / 2, b.y + b.height / 2);
+                    if (rw.box.contains(centre) && layer.words[k].text == rw.text) {
+                        ++read;
+                        matched[k] = true;
+                        break;
+                    }
+                }
+            }
+            recognised += static_cast<int>(layer.words.size());
+            for (bool m : matched)
+                extra += m ? 0 : 1;
+        }
+    } catch (const uhdlens::Error &e) {
+        std::fprintf(stderr, "uhdlens-bench ocr: %s\n", e.what());
+        return 1;
+    }
+    std::printf("text layer: upscale %d, %s segmentation, tiles of %d px; %d images of 1280x800\n", options.upscale,
+                qPrintable(seg), options.tileSize, images);
+    std::printf("%8s %8s %8s %9s\n", "height", "read", "words", "accuracy");
+    for (const auto &[h, counts] : perHeight)
+        std::printf("%6d px %8d %8d %8.1f%%\n", h, counts.first, counts.second,
+                    counts.second ? 100.0 * counts.first / counts.second : 0.0);
+    std::printf("extra words (no rendered word there or misread): %d of %d recognised\n", extra, recognised);
+    std::printf("median time per image: %.0f ms\n", median(times));
+    return 0;
+}
+
+} // namespace bench
