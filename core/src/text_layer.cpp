@@ -438,6 +438,23 @@ int TextLayer::wordAt(int x, int y) const
     return -1;
 }
 
+TextLayer textLayerIn(const TextLayer &layer, const Rect &area)
+{
+    std::vector<TextWord> inside;
+    for (const TextWord &w : layer.words) {
+        const int cx = w.box.x + w.box.width / 2, cy = w.box.y + w.box.height / 2;
+        if (cx < area.x || cx >= right(area) || cy < area.y || cy >= bottom(area))
+            continue;
+        TextWord moved = w;
+        moved.box.x -= area.x;
+        moved.box.y -= area.y;
+        inside.push_back(std::move(moved));
+    }
+    TextLayer out = layoutWords(std::move(inside), {area.width, area.height});
+    out.tiles = layer.tiles;
+    return out;
+}
+
 TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const TextLayerCallbacks &callbacks)
 {
     if (image.isNull() || image.width() <= 0 || image.height() <= 0)

@@ -116,4 +116,8 @@ std::vector<Rect> textTiles(Size size, int tileSize, int tileOverlap);
 // second half of recognizeText(), public so it can be tested on its own.
 TextLayer layoutWords(std::vector<TextWord> words, Size imageSize);
 
+// The words of `layer` whose box centre lies in `area`, with boxes relative to the area's corner, laid out again
+// (layoutWords) for an image of the area's size: the text of a selected region, positions named within it.
+TextLayer textLayerIn(const TextLayer &layer, const Rect &area);
+
 } // namespace uhdlens
