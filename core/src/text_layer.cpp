@@ -341,8 +341,8 @@ TextLayer layoutWords(std::vector<TextWord> words, Size imageSize)
         return 2 * a.box.y + a.box.height < 2 * b.box.y + b.box.height;
     });
 
-    // 4. Blocks: a line continues the block of the nearest earlier line just above it that it overlaps
-    //    horizontally, with a similar text height.
+    // 4. Blocks: a line continues the block of the nearest earlier line just above it (a gap under 0.8 text
+    //    heights: a paragraph's or a list's line spacing) that it overlaps horizontally, with a similar height.
     int blocks = 0;
     for (size_t i = 0; i < lines.size(); ++i) {
         TextLine &l = lines[i];
@@ -351,7 +351,7 @@ TextLayer layoutWords(std::vector<TextWord> words, Size imageSize)
             const bool horizontal = std::min(right(p.box), right(l.box)) > std::max(p.box.x, l.box.x);
             const int gap = l.box.y - bottom(p.box);
             const int h = std::max(p.box.height, l.box.height);
-            if (horizontal && gap >= -h / 2 && gap <= h && 2 * std::min(p.box.height, l.box.height) >= h) {
+            if (horizontal && gap >= -h / 2 && 5 * gap <= 4 * h && 2 * std::min(p.box.height, l.box.height) >= h) {
                 l.block = p.block;
                 break;
             }
@@ -390,11 +390,20 @@ std::string TextLayer::lineText(int index) const
 std::string TextLayer::plainText() const
 {
     std::string out;
+    std::vector<bool> blockSeen;
     for (size_t i = 0; i < lines.size(); ++i) {
+        const int block = lines[i].block;
+        const bool first = block >= 0 && (size_t(block) >= blockSeen.size() || !blockSeen[size_t(block)]);
+        if (block >= 0) {
+            if (size_t(block) >= blockSeen.size())
+                blockSeen.resize(size_t(block) + 1, false);
+            blockSeen[size_t(block)] = true;
+        }
         if (i > 0) {
             out += '\n';
+            // A new block below the previous line (not beside it in the same row) starts a paragraph.
             const Rect &a = lines[i - 1].box, &b = lines[i].box;
-            if (b.y - bottom(a) > std::max(a.height, b.height))
+            if (first && 2 * verticalOverlap(a, b) < std::min(a.height, b.height) && b.y > a.y)
                 out += '\n';
         }
         out += lineText(static_cast<int>(i));

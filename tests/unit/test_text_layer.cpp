@@ -98,19 +98,20 @@ TEST(TextLayerRecognition, ReadsScreenTextFrom10To24PixelsInReadingOrder)
     EXPECT_EQ(layer.imageSize, (Size{760, 260}));
     EXPECT_EQ(layer.tiles, 1);
     // 12 px and up: every word, lines in order; "Cancel" and "Discard" share a row but not a line.
-    EXPECT_EQ(layer.plainText().substr(0, layer.plainText().find("\nstatus")),
-              "File Edit View Help\n\nSave changes to the report?\n\nThe printer is offline since Monday\n\n"
-              "Cancel\nDiscard");
-    // 10 px: the small status line is read too (with upscaling), at most one word wrong.
     ASSERT_GE(layer.lines.size(), 6u);
+    const std::vector<std::string> expected = {"File Edit View Help", "Save changes to the report?",
+                                               "The printer is offline since Monday", "Cancel", "Discard"};
+    for (size_t i = 0; i < expected.size(); ++i)
+        EXPECT_EQ(layer.lineText(int(i)), expected[i]);
+    EXPECT_EQ(layer.plainText().find("File Edit View Help\n\nSave changes to the report?\n\n"), 0u)
+        << layer.plainText();
+    // 10 px: the small status line is read too (with upscaling), at most one word wrong.
     const std::string status = layer.lineText(static_cast<int>(layer.lines.size()) - 1);
     int right = 0;
     for (const char *w : {"status:", "97", "files", "in", "/home/user"})
         right += status.find(w) != std::string::npos ? 1 : 0;
     EXPECT_GE(right, 4) << status;
     // Boxes are in image pixels: "Discard" is drawn at x = 400, y = 200 with 14 px text.
-    const auto it = std::find(layer.words.begin(), layer.words.end(), layer.words[0]);
-    (void)it;
     for (const auto &w : layer.words)
         if (w.text == "Discard") {
             EXPECT_NEAR(w.box.x, 400, 3);
@@ -321,7 +322,9 @@ TEST(TextLayerLayout, RebuildsLinesAndReadingOrderFromBoxes)
     const TextLayer layer = layoutWords(words, {1000, 520});
     ASSERT_EQ(layer.words.size(), 8u);
     // "Help" is 220 px from "Edit" (over 2.5 text heights): its own line, read after the row's left part.
-    EXPECT_EQ(layer.plainText(), "File Edit\nHelp\nfirst line\nfar\nsecond\n\nFooter");
+    // A blank line before each new block that starts below the line before it: "first line" (15 px under the
+    // menu, a text height) and "Footer"; "far" starts a block beside "first line", "second" continues one.
+    EXPECT_EQ(layer.plainText(), "File Edit\nHelp\n\nfirst line\nfar\nsecond\n\nFooter");
     for (size_t i = 0; i < layer.lines.size(); ++i)
         for (int w : layer.lines[i].words)
             EXPECT_EQ(layer.words[size_t(w)].line, int(i));
@@ -351,7 +354,8 @@ TEST(TextLayerLayout, TallHeadingDoesNotSwallowTheSmallTextBesideIt)
     std::vector<TextWord> words = {word("Heading", 10, 10, 200, 40), word("small", 300, 12, 40, 10),
                                    word("note", 345, 12, 30, 10), word("body", 10, 60, 40, 14)};
     const TextLayer layer = layoutWords(words, {400, 100});
-    EXPECT_EQ(layer.plainText(), "Heading\nsmall note\nbody");
+    // The body under the 40 px heading is a block of its own (a different text height).
+    EXPECT_EQ(layer.plainText(), "Heading\nsmall note\n\nbody");
 }
 
 TEST(TextLayerLayout, RegionKeepsItsWordsWithPositionsWithinIt)
@@ -363,5 +367,5 @@ TEST(TextLayerLayout, RegionKeepsItsWordsWithPositionsWithinIt)
     EXPECT_EQ(region.imageSize, (Size{200, 100}));
     EXPECT_EQ(region.plainText(), "Save Cancel"); // "edge" has its centre outside the region
     EXPECT_EQ(region.words[0].box, (Rect{10, 10, 40, 14}));
-    EXPECT_EQ(region.promptText(), "[top] Save Cancel");
+    EXPECT_EQ(region.promptText(), "[top-left] Save Cancel"); // centre (55, 17) of 200x100
 }

@@ -85,8 +85,8 @@ struct TextLayer
     bool empty() const { return words.empty(); }
     // The words of line `index` joined by spaces (no space between two CJK characters).
     std::string lineText(int index) const;
-    // Every line in reading order, "\n" between lines; a blank line where a gap taller than the lines separates
-    // a line from the one above it (a new paragraph or panel).
+    // Every line in reading order, "\n" between lines, and a blank line before the first line of each block
+    // (paragraph, panel) that starts below the line before it.
     std::string plainText() const;
     // The lines in reading order, each prefixed with its coarse position in the image ("[top-left] File Edit"),
     // one a line: what the model is given before the question (Conversation::ask's imageText). `maxLines` > 0
