@@ -338,12 +338,12 @@ void MainWindow::createActions()
     m_textLayerAction->setCheckable(true);
     m_copyTextAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), QStringLiteral("edit-copy"),
                             [this] { copyAllText(); });
-    m_cancelTextAction = make(QKeySequence(), QStringLiteral("process-stop"), [this] {
+    m_cancelTextAction = make(QKeySequence(Qt::SHIFT | Qt::Key_Escape), QStringLiteral("process-stop"), [this] {
         m_copyTextWhenReady = 0;
         m_session->textLayers()->cancel(m_session->textLayers()->runningDocument());
     });
     m_cancelTextAction->setEnabled(false);
-    m_imageTextAction = make(QKeySequence(), QString(), [this] {
+    m_imageTextAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I), QString(), [this] {
         m_session->setImageTextEnabled(m_imageTextAction->isChecked());
     });
     m_imageTextAction->setCheckable(true);
@@ -524,6 +524,7 @@ void MainWindow::retranslateUi()
     m_copyTextAction->setText(tr("Copy All Te&xt"));
     m_copyTextAction->setToolTip(tr("Copy the text recognised in the image, in reading order (Ctrl+Shift+T)"));
     m_cancelTextAction->setText(tr("Cancel Text Recognition"));
+    m_cancelTextAction->setToolTip(tr("Stop reading the image's text (Shift+Esc)"));
     m_imageTextAction->setText(tr("Give the Model the Image's &Text"));
     m_imageTextAction->setToolTip(
         tr("Put the text recognised in the image (lines in reading order, with their positions) before each "

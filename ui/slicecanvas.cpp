@@ -278,6 +278,11 @@ int SliceCanvas::textWordAt(QPointF widgetPos) const
     return m_textLayer->wordAt(static_cast<int>(std::floor(p.x())), static_cast<int>(std::floor(p.y())));
 }
 
+QPointF SliceCanvas::widgetPosOf(QPointF imagePos) const
+{
+    return toWidget(QRectF(imagePos, QSizeF(0, 0))).topLeft();
+}
+
 bool SliceCanvas::event(QEvent *event)
 {
     if (event->type() == QEvent::ToolTip) {

@@ -46,6 +46,7 @@ public:
     bool textLayerVisible() const { return m_textVisible; }
     // Index of the word under widget position `pos` while the layer is shown, else -1 (what the tooltip shows).
     int textWordAt(QPointF widgetPos) const;
+    QPointF widgetPosOf(QPointF imagePos) const; // where an image pixel is drawn now (tests, hover)
 
     // The slice rectangles as drawn, in image coordinates (what tests compare with the planner).
     QList<QRect> overlayRects() const;
