@@ -4,6 +4,7 @@
 
 #include "uhdlens/errors.h"
 
+#include <allheaders.h> // Leptonica (pkg-config lept puts its folder on the include path)
 #include <tesseract/baseapi.h>
 #include <tesseract/ocrclass.h>
 #include <tesseract/resultiterator.h>
@@ -508,6 +509,9 @@ TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const Te
     // lone words (DECISIONS.md).
     api.SetPageSegMode(o.segmentation == TextSegmentation::Sparse ? tesseract::PSM_SPARSE_TEXT : tesseract::PSM_AUTO);
     api.SetVariable("debug_file", "/dev/null"); // Tesseract's diagnostics are not the user's business
+    // Nor Leptonica's ("Error in boxClipToRectangle" for boxes Tesseract probes past a tile's edge, harmless).
+    // Process-wide, and UHD Lens uses Leptonica only through Tesseract.
+    setMsgSeverity(L_SEVERITY_NONE);
 
     const QImage grey = image.convertToFormat(QImage::Format_Grayscale8);
     const Size size{grey.width(), grey.height()};
