@@ -246,6 +246,10 @@ void SliceCanvas::mouseReleaseEvent(QMouseEvent *event)
 
 void SliceCanvas::leaveEvent(QEvent *)
 {
+    if (m_hoveredWord != -1) {
+        m_hoveredWord = -1;
+        update();
+    }
     if (m_hovered != -2) {
         m_hovered = -2;
         update();
@@ -293,11 +297,9 @@ bool SliceCanvas::event(QEvent *event)
             QToolTip::showText(help->globalPos(),
                                tr("%1\nconfidence %2%").arg(QString::fromStdString(w.text)).arg(qRound(w.confidence)),
                                this);
-        } else {
-            QToolTip::hideText();
-            event->ignore();
+            return true;
         }
-        return true;
+        QToolTip::hideText();
     }
     return QWidget::event(event);
 }

@@ -22,6 +22,7 @@
 #include <QImage>
 #include <QPainter>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -145,10 +146,18 @@ int runOcrBench(const QStringList &args)
         return *rc;
 
     uhdlens::TextLayerOptions options;
-    if (parser.isSet(upscaleOpt))
-        options.upscale = parser.value(upscaleOpt).toInt();
-    if (parser.isSet(tileOpt))
-        options.tileSize = parser.value(tileOpt).toInt();
+    if (parser.isSet(upscaleOpt)) {
+        bool ok = false;
+        options.upscale = parser.value(upscaleOpt).toInt(&ok);
+        if (!ok || options.upscale < 1 || options.upscale > 4)
+            return usageError(command, QStringLiteral("--upscale: 1 to 4"));
+    }
+    if (parser.isSet(tileOpt)) {
+        bool ok = false;
+        options.tileSize = parser.value(tileOpt).toInt(&ok);
+        if (!ok || options.tileSize < 2 * options.tileOverlap || options.tileSize < 64)
+            return usageError(command, QStringLiteral("--tile: at least %1 px").arg(std::max(64, 2 * options.tileOverlap)));
+    }
     const QString seg = parser.value(segOpt);
     if (seg == QLatin1String("page"))
         options.segmentation = uhdlens::TextSegmentation::Page;
@@ -162,8 +171,9 @@ int runOcrBench(const QStringList &args)
             return usageError(command, QStringLiteral("--heights: pixel sizes between 4 and 200"));
         heights.push_back(v);
     }
-    const int images = parser.value(imagesOpt).toInt();
-    if (images < 1)
+    bool imagesOk = false;
+    const int images = parser.value(imagesOpt).toInt(&imagesOk);
+    if (!imagesOk || images < 1)
         return usageError(command, QStringLiteral("--images: at least 1"));
 
     std::mt19937 rng(1234);
