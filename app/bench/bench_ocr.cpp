@@ -1,4 +1,5 @@
-// uhdlens-bench ocr [--images N] [--upscale K] [--segmentation sparse|page] [--tile PX] [--heights 8,10,...]
+// uhdlens-bench ocr [--images N] [--upscale K] [--native-height PX] [--segmentation sparse|page] [--tile PX]
+//                  [--heights 8,10,...] [--misses]
 //
 // Word accuracy of the text layer (uhdlens/text_layer.h) by text height, on screenshot-like images rendered here:
 // 1280x800 "windows" with a title bar, a menu bar and rows of 2-6 words of one pixel size each, dark on light
@@ -140,8 +141,11 @@ int runOcrBench(const QStringList &args)
                                QStringLiteral("PX"));
     QCommandLineOption heightsOpt(QStringLiteral("heights"), QStringLiteral("Text pixel sizes (default 8,10,12,16,24)."),
                                   QStringLiteral("LIST"), QStringLiteral("8,10,12,16,24"));
+    QCommandLineOption nativeOpt(QStringLiteral("native-height"),
+                                 QStringLiteral("Words this tall are read at native size (default: the library's; 0: off)."),
+                                 QStringLiteral("PX"));
     QCommandLineOption missesOpt(QStringLiteral("misses"), QStringLiteral("List each word not read and what was read there."));
-    parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, missesOpt});
+    parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt});
     if (auto rc = parseArguments(parser, args, command))
         return *rc;
 
@@ -151,6 +155,12 @@ int runOcrBench(const QStringList &args)
         options.upscale = parser.value(upscaleOpt).toInt(&ok);
         if (!ok || options.upscale < 1 || options.upscale > 4)
             return usageError(command, QStringLiteral("--upscale: 1 to 4"));
+    }
+    if (parser.isSet(nativeOpt)) {
+        bool ok = false;
+        options.nativeTextHeight = parser.value(nativeOpt).toInt(&ok);
+        if (!ok || options.nativeTextHeight < 0)
+            return usageError(command, QStringLiteral("--native-height: 0 (off) or a height in pixels"));
     }
     if (parser.isSet(tileOpt)) {
         bool ok = false;
@@ -219,8 +229,9 @@ int runOcrBench(const QStringList &args)
         std::fprintf(stderr, "uhdlens-bench ocr: %s\n", e.what());
         return 1;
     }
-    std::printf("text layer: upscale %d, %s segmentation, tiles of %d px; %d images of 1280x800\n", options.upscale,
-                qPrintable(seg), options.tileSize, images);
+    std::printf("text layer: upscale %d (words from %d px read at native size), %s segmentation, tiles of %d px; "
+                "%d images of 1280x800\n",
+                options.upscale, options.nativeTextHeight, qPrintable(seg), options.tileSize, images);
     std::printf("%8s %8s %8s %9s\n", "height", "read", "words", "accuracy");
     for (const auto &[h, counts] : perHeight)
         std::printf("%6d px %8d %8d %8.1f%%\n", h, counts.first, counts.second,

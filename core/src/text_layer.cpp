@@ -15,6 +15,7 @@
 #include <array>
 #include <cctype>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
 #include <numeric>
 
@@ -135,17 +136,16 @@ struct CancelState
 
 bool cancelRequested(const std::atomic<bool> *flag) { return flag && flag->load(std::memory_order_relaxed); }
 
-// Recognises one tile; words in image coordinates.
-void recognizeTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &tile, const TextLayerOptions &o,
-                   const std::atomic<bool> *cancel, std::vector<Candidate> &out)
+// Reads one tile enlarged `scale` times; words in image coordinates.
+std::vector<Candidate> readTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &tile, int scale,
+                                float minConfidence, const std::atomic<bool> *cancel)
 {
     QImage part = grey.copy(tile.x, tile.y, tile.width, tile.height);
-    if (o.upscale > 1)
-        part = part.scaled(tile.width * o.upscale, tile.height * o.upscale, Qt::IgnoreAspectRatio,
-                           Qt::SmoothTransformation);
+    if (scale > 1)
+        part = part.scaled(tile.width * scale, tile.height * scale, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
     api.SetImage(part.constBits(), part.width(), part.height(), 1, static_cast<int>(part.bytesPerLine()));
     // Screens are ~96 dpi; saying so keeps Tesseract from guessing (and printing that it did).
-    api.SetSourceResolution(96 * o.upscale);
+    api.SetSourceResolution(96 * scale);
 
     tesseract::ETEXT_DESC monitor;
     CancelState state{cancel};
@@ -157,11 +157,11 @@ void recognizeTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &
     if (rc != 0)
         throw Error(ErrorCode::Internal, "Tesseract failed to recognise a tile of the image");
 
-    const int up = o.upscale;
+    std::vector<Candidate> out;
     const Size full{grey.width(), grey.height()};
     std::unique_ptr<tesseract::ResultIterator> it(api.GetIterator());
     if (!it)
-        return;
+        return out;
     do {
         if (it->Empty(tesseract::RIL_WORD))
             continue;
@@ -170,14 +170,14 @@ void recognizeTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &
         while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
             text.pop_back();
         const float confidence = it->Confidence(tesseract::RIL_WORD);
-        if (text.empty() || confidence < o.minConfidence)
+        if (text.empty() || confidence < minConfidence)
             continue;
         int l = 0, t = 0, r = 0, b = 0;
         if (!it->BoundingBox(tesseract::RIL_WORD, &l, &t, &r, &b))
             continue;
         // Back to native pixels: floor the near edge, ceil the far one, so the box still covers the ink.
-        const int x0 = tile.x + l / up, y0 = tile.y + t / up;
-        const int x1 = tile.x + (r + up - 1) / up, y1 = tile.y + (b + up - 1) / up;
+        const int x0 = tile.x + l / scale, y0 = tile.y + t / scale;
+        const int x1 = tile.x + (r + scale - 1) / scale, y1 = tile.y + (b + scale - 1) / scale;
         Candidate c;
         c.word.text = std::move(text);
         c.word.box = {x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0)};
@@ -187,6 +187,47 @@ void recognizeTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &
                     (tile.y > 0 && y0 - tile.y <= kEdge) || (bottom(tile) < full.height && bottom(tile) - y1 <= kEdge);
         out.push_back(std::move(c));
     } while (it->Next(tesseract::RIL_WORD));
+    return out;
+}
+
+bool sameWord(const Rect &a, const Rect &b)
+{
+    const int64_t smaller = std::min(int64_t(a.width) * a.height, int64_t(b.width) * b.height);
+    return intersectionArea(a, b) * 2 >= smaller;
+}
+
+// Recognises one tile: small text upscaled, large text at native size (upscaling 35 px menu text to 105 px made
+// Tesseract read "Tools Help" as "ToOoLs He"; DECISIONS.md). The upscaled reading decides what is large (the native
+// reading of small text gives unreliable boxes), and the native pass runs only for tiles that have large text.
+void recognizeTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &tile, const TextLayerOptions &o,
+                   const std::atomic<bool> *cancel, std::vector<Candidate> &out)
+{
+    std::vector<Candidate> up = readTile(api, grey, tile, o.upscale, o.minConfidence, cancel);
+    const int large = o.nativeTextHeight;
+    const bool anyLarge = o.upscale > 1 && large > 0 &&
+                          std::any_of(up.begin(), up.end(), [&](const Candidate &c) { return c.word.box.height >= large; });
+    if (!anyLarge) {
+        std::move(up.begin(), up.end(), std::back_inserter(out));
+        return;
+    }
+    std::vector<Candidate> native = readTile(api, grey, tile, 1, o.minConfidence, cancel);
+    std::vector<bool> used(native.size(), false);
+    for (Candidate &u : up) {
+        bool replaced = false;
+        if (u.word.box.height >= large) {
+            for (size_t k = 0; k < native.size(); ++k) {
+                const Rect &n = native[k].word.box;
+                if (4 * n.height >= 3 * large && sameWord(n, u.word.box)) {
+                    if (!used[k])
+                        out.push_back(native[k]);
+                    used[k] = true;
+                    replaced = true;
+                }
+            }
+        }
+        if (!replaced)
+            out.push_back(std::move(u));
+    }
 }
 
 // Keeps one reading of each word the overlaps saw twice: whole words before cut ones, then the surer reading.
@@ -199,11 +240,8 @@ std::vector<TextWord> dropDuplicates(std::vector<Candidate> candidates)
     });
     std::vector<TextWord> kept;
     for (auto &c : candidates) {
-        const int64_t area = int64_t(c.word.box.width) * c.word.box.height;
-        const bool seen = std::any_of(kept.begin(), kept.end(), [&](const TextWord &k) {
-            const int64_t other = int64_t(k.box.width) * k.box.height;
-            return intersectionArea(k.box, c.word.box) * 2 >= std::min(area, other);
-        });
+        const bool seen =
+            std::any_of(kept.begin(), kept.end(), [&](const TextWord &k) { return sameWord(k.box, c.word.box); });
         if (!seen)
             kept.push_back(std::move(c.word));
     }
@@ -473,6 +511,9 @@ TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const Te
                         ")");
     if (o.upscale < 1 || o.upscale > 4)
         throw Error(ErrorCode::InvalidArgument, "text upscale must be between 1 and 4", "upscale");
+    if (o.nativeTextHeight < 0)
+        throw Error(ErrorCode::InvalidArgument, "the native text height must be 0 (off) or more pixels",
+                    "nativeTextHeight");
     if (o.tileOverlap < 0 || o.tileSize < 64 || o.tileSize < 2 * o.tileOverlap)
         throw Error(ErrorCode::InvalidArgument,
                     "text tiles must be at least 64 px and at least twice their overlap (" + std::to_string(o.tileSize) +

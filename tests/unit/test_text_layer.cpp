@@ -2,6 +2,7 @@
 // tiling and the seams between tiles, reading order rebuilt from word boxes, progress, cancel and the typed
 // errors (missing language data, empty images, bad options).
 #include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
 #include "uhdlens/text_layer.h"
 
 #include "lab/gui_app.h"
@@ -119,6 +120,32 @@ TEST(TextLayerRecognition, ReadsScreenTextFrom10To24PixelsInReadingOrder)
             EXPECT_GT(w.confidence, 60);
         }
     EXPECT_EQ(layer.words[size_t(layer.wordAt(layer.words[2].box.x + 1, layer.words[2].box.y + 1))].text, "View");
+}
+
+TEST(TextLayerRecognition, LargeMenuTextIsReadAtNativeSizeOnTheSampleScreenshot)
+{
+    // resources/samples/screenshot.png (1973x962): a 35 px monospace menu bar, which 3x upscaling alone read as
+    // "File Edit View ToOoLs He Format Insert", above 7 px text that only the upscaled reading finds.
+    ensureGuiApplication(); // findResource looks beside the executable
+    const std::string path = findResource("samples/screenshot.png");
+    ASSERT_FALSE(path.empty()) << "resources/samples/screenshot.png not found";
+    const TextLayer layer = recognizeText(QImage(QString::fromStdString(path)));
+    EXPECT_EQ(layer.tiles, 3);
+    std::vector<std::string> lines;
+    for (int i = 0; i < int(layer.lines.size()); ++i)
+        lines.push_back(layer.lineText(i));
+    auto has = [&](const std::string &l) { return std::find(lines.begin(), lines.end(), l) != lines.end(); };
+    EXPECT_TRUE(has("Redo Clear"));
+    EXPECT_TRUE(has("File Edit View Tools Help Format Insert"));
+    EXPECT_TRUE(has("Banana"));
+    EXPECT_TRUE(has("Rename"));
+    EXPECT_TRUE(has("Report Paste Clear Back Editor")); // 7 px
+    // Reading order: the title, the menu, the small text, then the dialog.
+    const std::string text = layer.plainText();
+    EXPECT_LT(text.find("Redo Clear"), text.find("File Edit"));
+    EXPECT_LT(text.find("File Edit"), text.find("Report Paste"));
+    EXPECT_LT(text.find("Report Paste"), text.find("Banana"));
+    EXPECT_LT(text.find("Banana"), text.rfind("Rename")); // the dialog's, not the small text's
 }
 
 TEST(TextLayerRecognition, ReadsLightTextOnDark)
@@ -275,6 +302,7 @@ TEST(TextLayerControl, EmptyImagesAndBadOptionsAreTypedErrors)
     for (auto set : std::vector<void (*)(TextLayerOptions &)>{
              [](TextLayerOptions &o) { o.upscale = 0; }, [](TextLayerOptions &o) { o.upscale = 9; },
              [](TextLayerOptions &o) { o.tileSize = 10; }, [](TextLayerOptions &o) { o.tileOverlap = -1; },
+             [](TextLayerOptions &o) { o.nativeTextHeight = -1; },
              [](TextLayerOptions &o) { o.tileOverlap = 600; }}) {
         TextLayerOptions o;
         set(o);

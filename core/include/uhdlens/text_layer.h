@@ -8,9 +8,9 @@
 //     layer.plainText();    // the lines in reading order, one a line
 //     layer.promptText();   // "[top-left] File Edit View\n[middle] Save changes?" — what a model is given
 //
-// How: the image is cut into overlapping tiles at native resolution; each tile is upscaled (small screen text is
-// below what Tesseract's LSTM reads at native size) and recognised with sparse-text segmentation, which finds
-// isolated labels that page segmentation drops. Words cut by a tile's inner edge are taken from the neighbour
+// How: the image is cut into overlapping tiles at native resolution; each tile is recognised upscaled (small screen
+// text is below what Tesseract's LSTM reads at native size) and, for large text, at native size too, with
+// sparse-text segmentation, which finds isolated labels that page segmentation drops. Words cut by a tile's inner edge are taken from the neighbour
 // that holds them whole, duplicates from the overlaps are dropped, and lines and reading order are rebuilt from
 // the word boxes (sparse segmentation reports every word as its own line). DECISIONS.md has the measurements.
 //
@@ -56,6 +56,10 @@ struct TextLayerOptions
     int tileSize = 1024;   // tile edge in image pixels (native resolution), >= 2 * tileOverlap
     int tileOverlap = 128; // overlap of neighbouring tiles; a word narrower than this is whole in one of them
     int upscale = 3;       // each tile is enlarged this many times before recognition (1..4)
+    // With upscale > 1, a tile where the upscaled reading found words at least this tall (image pixels) is read at
+    // native size too, and those words are taken from that reading: upscaling helps small text and hurts large
+    // text. 0: no native reading.
+    int nativeTextHeight = 24;
     TextSegmentation segmentation = TextSegmentation::Sparse;
     float minConfidence = 30.0f; // words Tesseract is less sure of (0..100) are dropped (icons, rules, noise)
 };
