@@ -401,15 +401,21 @@ TEST(EngineSmoke, ImageTextGoesBeforeTheFirstQuestionAndFitsTheContext)
         withText.clearHistory();
         EXPECT_EQ(withText.ask("Again?", s, {}, text).imageTextLines, 2);
 
-        // Far more text than the context holds: the first lines that leave room for the answer.
+        // Far more text than the context holds: the first lines that leave room for the answer (one family: the
+        // fitting is the engine's, not the family's).
+        if (family != "uhd-paper")
+            continue;
         std::string lots;
-        for (int i = 0; i < 3000; ++i)
-            lots += (i ? "\n" : "") + std::string("[middle] line ") + std::to_string(i) + " of a long page";
+        for (int i = 0; i < 400; ++i) {
+            if (i > 0)
+                lots += '\n';
+            lots += "[middle] line " + std::to_string(i) + " of a long page";
+        }
         Conversation big(model);
         big.setImage(testImage());
         const AskResult b = big.ask("What does it say?", s, {}, lots);
         EXPECT_GT(b.imageTextLines, 0);
-        EXPECT_LT(b.imageTextLines, 3000);
+        EXPECT_LT(b.imageTextLines, 400);
         EXPECT_LT(b.promptTokens + s.maxNewTokens, model->info().contextLength);
         EXPECT_NE(big.history()[0].question.find("line 0 of a long page"), std::string::npos);
     }
