@@ -128,6 +128,7 @@ public:
     // View > Copy All Text puts its text in reading order on the clipboard (recognising it first if needed);
     // Chat > Give the Model the Image's Text is Session::setImageTextEnabled for the loaded model.
     QAction *textLayerAction() const { return m_textLayerAction; }
+    QAction *gridAction() const { return m_gridAction; } // View > Show Slice Grid
     QAction *copyTextAction() const { return m_copyTextAction; }
     QAction *cancelTextAction() const { return m_cancelTextAction; }
     QAction *imageTextAction() const { return m_imageTextAction; }

@@ -293,10 +293,12 @@ int main(int argc, char **argv)
                 }
                 if (window.isGenerating())
                     return;
-                if (textLayer) { // View > Show Text Layer, then wait for the recognised words
+                if (textLayer) { // View > Show Text Layer (without the slice grid), then wait for the words
                     if (!window.textLayerAction()->isChecked()) {
                         window.selectDocument(0);
                         window.textLayerAction()->trigger();
+                        if (window.gridAction()->isChecked())
+                            window.gridAction()->trigger();
                     }
                     if (!window.canvas()->textLayer())
                         return;
