@@ -27,7 +27,8 @@ bool TextLayers::isPending(int documentId) const
 {
     if (m_running && m_running->documentId == documentId)
         return true;
-    return std::any_of(m_queue.begin(), m_queue.end(), [&](const auto &j) { return j->documentId == documentId; });
+    return std::any_of(m_queue.begin(), m_queue.end(),
+                       [&](const auto &j) { return j->documentId == documentId; });
 }
 
 void TextLayers::request(int documentId, const QImage &image)

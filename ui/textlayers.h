@@ -1,5 +1,5 @@
-// UHD Lens UI — the text layers of the opened images (uhdlens/text_layer.h): recognised on a worker thread, one
-// image at a time, with progress and cancel, and kept per document so each image is read once.
+// UHD Lens UI — the text layers of the opened images (uhdlens/text_layer.h): recognised on a worker thread,
+// one image at a time, with progress and cancel, and kept per document so each image is read once.
 //
 //     TextLayers layers;
 //     connect(&layers, &TextLayers::finished, ...);          // (documentId): layer(documentId) is ready
@@ -61,8 +61,8 @@ private:
     };
 
     void startNext();
-    void onJobEnded(const std::shared_ptr<Job> &job, std::shared_ptr<const TextLayer> layer, const QString &error,
-                    bool wasCancelled);
+    void onJobEnded(const std::shared_ptr<Job> &job, std::shared_ptr<const TextLayer> layer,
+                    const QString &error, bool wasCancelled);
 
     TextLayerOptions m_options;
     QHash<int, std::shared_ptr<const TextLayer>> m_done;

@@ -1,14 +1,15 @@
 // uhdlens-bench ocr [--images N] [--upscale K] [--native-height PX] [--segmentation sparse|page] [--tile PX]
 //                  [--heights 8,10,...] [--misses]
 //
-// Word accuracy of the text layer (uhdlens/text_layer.h) by text height, on screenshot-like images rendered here:
-// 1280x800 "windows" with a title bar, a menu bar and rows of 2-6 words of one pixel size each, dark on light
-// and light on dark, in DejaVu Sans, Liberation Sans and DejaVu Sans Mono, at random positions (seeded, so every
-// run draws the same images). A third of the rows are low-contrast grey, white on a blue band or on a highlight
-// band, and some rows start with an icon-like square. A rendered word counts as read when a recognised word with exactly its spelling
-// has its box centre inside the rendered word's box. Prints, per height, words read / words rendered, the words
-// recognised that match no rendered word ("extra"), and the median time per image. A benchmark: it reports and
-// exits 0; only errors exit non-zero. The figures in DECISIONS.md ("The text layer") come from this command.
+// Word accuracy of the text layer (uhdlens/text_layer.h) by text height, on screenshot-like images rendered
+// here: 1280x800 "windows" with a title bar, a menu bar and rows of 2-6 words of one pixel size each, dark on
+// light and light on dark, in DejaVu Sans, Liberation Sans and DejaVu Sans Mono, at random positions (seeded,
+// so every run draws the same images). A third of the rows are low-contrast grey, white on a blue band or on
+// a highlight band, and some rows start with an icon-like square. A rendered word counts as read when a
+// recognised word with exactly its spelling has its box centre inside the rendered word's box. Prints, per
+// height, words read / words rendered, the words recognised that match no rendered word ("extra"), and the
+// median time per image. A benchmark: it reports and exits 0; only errors exit non-zero. The figures in
+// DECISIONS.md ("The text layer") come from this command.
 #include "bench_ocr.h"
 
 #include "benchcommon.h"
@@ -37,16 +38,16 @@ namespace {
 
 // Words of screens and documents, mixed case, with digits and a few file names.
 const char *const kWords[] = {
-    "File",     "Edit",    "View",     "Help",      "Settings", "Open",     "Save",     "Cancel",   "Apply",
-    "Window",   "Search",  "Delete",   "Rename",    "Export",   "Import",   "Options",  "Terminal", "Project",
-    "Build",    "Debug",   "Release",  "Network",   "Display",  "Printer",  "Account",  "Profile",  "Update",
-    "Install",  "Remove",  "Archive",  "Download",  "Upload",   "Preview",  "History",  "Bookmark", "Library",
-    "document", "report",  "invoice",  "meeting",   "schedule", "summary",  "quarter",  "revenue",  "budget",
-    "total",    "balance", "customer", "address",   "number",   "status",   "pending",  "approved", "shipped",
-    "monday",   "friday",  "january",  "october",   "server",   "client",   "version",  "warning",  "error",
-    "2024",     "1080",    "42",       "3.14",      "97%",      "12:45",    "v2.6",     "main.cpp", "config",
-    "README",   "index",   "table",    "column",    "row",      "value",    "amount",   "price",    "quantity",
-    "green",    "yellow",  "purple",   "orange",    "silver",   "window",   "button",   "label",    "field",
+    "File",     "Edit",    "View",     "Help",     "Settings", "Open",    "Save",    "Cancel",   "Apply",
+    "Window",   "Search",  "Delete",   "Rename",   "Export",   "Import",  "Options", "Terminal", "Project",
+    "Build",    "Debug",   "Release",  "Network",  "Display",  "Printer", "Account", "Profile",  "Update",
+    "Install",  "Remove",  "Archive",  "Download", "Upload",   "Preview", "History", "Bookmark", "Library",
+    "document", "report",  "invoice",  "meeting",  "schedule", "summary", "quarter", "revenue",  "budget",
+    "total",    "balance", "customer", "address",  "number",   "status",  "pending", "approved", "shipped",
+    "monday",   "friday",  "january",  "october",  "server",   "client",  "version", "warning",  "error",
+    "2024",     "1080",    "42",       "3.14",     "97%",      "12:45",   "v2.6",    "main.cpp", "config",
+    "README",   "index",   "table",    "column",   "row",      "value",   "amount",  "price",    "quantity",
+    "green",    "yellow",  "purple",   "orange",   "silver",   "window",  "button",  "label",    "field",
 };
 
 struct RenderedWord
@@ -74,7 +75,8 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
     s.image.fill(bg);
     QPainter p(&s.image);
     p.setRenderHint(QPainter::TextAntialiasing);
-    // Window chrome: a title bar and a menu bar band, as on a screenshot (their words are rendered below too).
+    // Window chrome: a title bar and a menu bar band, as on a screenshot (their words are rendered below
+    // too).
     p.fillRect(0, 0, 1280, 28, dark ? QColor(0x30, 0x30, 0x3c) : QColor(0xdc, 0xdc, 0xe4));
     p.fillRect(0, 28, 1280, 24, dark ? QColor(0x26, 0x26, 0x30) : QColor(0xea, 0xea, 0xee));
     auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
@@ -91,7 +93,8 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
         if (y + fm.height() > 790)
             break;
         p.setFont(font);
-        // Most rows in the window's colours; some as a low-contrast hint, a coloured button or a selection band.
+        // Most rows in the window's colours; some as a low-contrast hint, a coloured button or a selection
+        // band.
         const int style = pick(6);
         if (style == 3) {
             p.setPen(dark ? QColor(0x80, 0x80, 0x88) : QColor(0x80, 0x80, 0x80));
@@ -99,12 +102,14 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
             p.fillRect(0, y - 3, 1280, fm.height() + 6, QColor(0x2a, 0x6f, 0xd6));
             p.setPen(Qt::white);
         } else if (style == 5) {
-            p.fillRect(0, y - 3, 1280, fm.height() + 6, dark ? QColor(0x44, 0x44, 0x10) : QColor(0xff, 0xe8, 0x80));
+            p.fillRect(0, y - 3, 1280, fm.height() + 6,
+                       dark ? QColor(0x44, 0x44, 0x10) : QColor(0xff, 0xe8, 0x80));
             p.setPen(fg);
         } else {
             p.setPen(fg);
         }
-        // An icon-like square before some rows, as in lists and toolbars (not text; must not be read as a word).
+        // An icon-like square before some rows, as in lists and toolbars (not text; must not be read as a
+        // word).
         if (pick(3) == 0)
             p.fillRect(2, y + 1, std::max(6, h - 2), std::max(6, h - 2), QColor(0xd0, 0x60, 0x30));
         int x = 12 + pick(300);
@@ -133,18 +138,24 @@ int runOcrBench(const QStringList &args)
     parser.addHelpOption();
     QCommandLineOption imagesOpt(QStringLiteral("images"), QStringLiteral("Images to render (default 4)."),
                                  QStringLiteral("N"), QStringLiteral("4"));
-    QCommandLineOption upscaleOpt(QStringLiteral("upscale"), QStringLiteral("Upscale factor (default: the library's)."),
+    QCommandLineOption upscaleOpt(QStringLiteral("upscale"),
+                                  QStringLiteral("Upscale factor (default: the library's)."),
                                   QStringLiteral("K"));
-    QCommandLineOption segOpt(QStringLiteral("segmentation"), QStringLiteral("sparse | page (default: sparse)."),
-                              QStringLiteral("MODE"), QStringLiteral("sparse"));
-    QCommandLineOption tileOpt(QStringLiteral("tile"), QStringLiteral("Tile edge in pixels (default: the library's)."),
+    QCommandLineOption segOpt(QStringLiteral("segmentation"),
+                              QStringLiteral("sparse | page (default: sparse)."), QStringLiteral("MODE"),
+                              QStringLiteral("sparse"));
+    QCommandLineOption tileOpt(QStringLiteral("tile"),
+                               QStringLiteral("Tile edge in pixels (default: the library's)."),
                                QStringLiteral("PX"));
-    QCommandLineOption heightsOpt(QStringLiteral("heights"), QStringLiteral("Text pixel sizes (default 8,10,12,16,24)."),
+    QCommandLineOption heightsOpt(QStringLiteral("heights"),
+                                  QStringLiteral("Text pixel sizes (default 8,10,12,16,24)."),
                                   QStringLiteral("LIST"), QStringLiteral("8,10,12,16,24"));
-    QCommandLineOption nativeOpt(QStringLiteral("native-height"),
-                                 QStringLiteral("Words this tall are read at native size (default: the library's; 0: off)."),
-                                 QStringLiteral("PX"));
-    QCommandLineOption missesOpt(QStringLiteral("misses"), QStringLiteral("List each word not read and what was read there."));
+    QCommandLineOption nativeOpt(
+        QStringLiteral("native-height"),
+        QStringLiteral("Words this tall are read at native size (default: the library's; 0: off)."),
+        QStringLiteral("PX"));
+    QCommandLineOption missesOpt(QStringLiteral("misses"),
+                                 QStringLiteral("List each word not read and what was read there."));
     parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt});
     if (auto rc = parseArguments(parser, args, command))
         return *rc;
@@ -166,7 +177,8 @@ int runOcrBench(const QStringList &args)
         bool ok = false;
         options.tileSize = parser.value(tileOpt).toInt(&ok);
         if (!ok || options.tileSize < 2 * options.tileOverlap || options.tileSize < 64)
-            return usageError(command, QStringLiteral("--tile: at least %1 px").arg(std::max(64, 2 * options.tileOverlap)));
+            return usageError(
+                command, QStringLiteral("--tile: at least %1 px").arg(std::max(64, 2 * options.tileOverlap)));
     }
     const QString seg = parser.value(segOpt);
     if (seg == QLatin1String("page"))
@@ -218,8 +230,8 @@ int runOcrBench(const QStringList &args)
                     }
                 }
                 if (!found && parser.isSet(missesOpt))
-                    std::printf("image %d, %d px at %d,%d: '%s' read as '%s'\n", i, rw.height, rw.box.x(), rw.box.y(),
-                                rw.text.c_str(), there.c_str());
+                    std::printf("image %d, %d px at %d,%d: '%s' read as '%s'\n", i, rw.height, rw.box.x(),
+                                rw.box.y(), rw.text.c_str(), there.c_str());
             }
             recognised += static_cast<int>(layer.words.size());
             for (bool m : matched)
@@ -229,9 +241,10 @@ int runOcrBench(const QStringList &args)
         std::fprintf(stderr, "uhdlens-bench ocr: %s\n", e.what());
         return 1;
     }
-    std::printf("text layer: upscale %d (words from %d px read at native size), %s segmentation, tiles of %d px; "
-                "%d images of 1280x800\n",
-                options.upscale, options.nativeTextHeight, qPrintable(seg), options.tileSize, images);
+    std::printf(
+        "text layer: upscale %d (words from %d px read at native size), %s segmentation, tiles of %d px; "
+        "%d images of 1280x800\n",
+        options.upscale, options.nativeTextHeight, qPrintable(seg), options.tileSize, images);
     std::printf("%8s %8s %8s %9s\n", "height", "read", "words", "accuracy");
     for (const auto &[h, counts] : perHeight)
         std::printf("%6d px %8d %8d %8.1f%%\n", h, counts.first, counts.second,

@@ -1,5 +1,5 @@
-// The text layer (uhdlens/text_layer.h): Tesseract over overlapping upscaled tiles, then lines and reading order
-// rebuilt from the word boxes.
+// The text layer (uhdlens/text_layer.h): Tesseract over overlapping upscaled tiles, then lines and reading
+// order rebuilt from the word boxes.
 #include "uhdlens/text_layer.h"
 
 #include "uhdlens/errors.h"
@@ -90,7 +90,10 @@ char32_t decodeAt(const std::string &s, size_t i)
         c = (c << 6) | (static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0x3F);
     return c;
 }
-char32_t firstChar(const std::string &s) { return s.empty() ? 0 : decodeAt(s, 0); }
+char32_t firstChar(const std::string &s)
+{
+    return s.empty() ? 0 : decodeAt(s, 0);
+}
 char32_t lastChar(const std::string &s)
 {
     if (s.empty())
@@ -101,8 +104,14 @@ char32_t lastChar(const std::string &s)
     return decodeAt(s, i);
 }
 
-int right(const Rect &r) { return r.x + r.width; }
-int bottom(const Rect &r) { return r.y + r.height; }
+int right(const Rect &r)
+{
+    return r.x + r.width;
+}
+int bottom(const Rect &r)
+{
+    return r.y + r.height;
+}
 
 Rect unite(const Rect &a, const Rect &b)
 {
@@ -122,7 +131,8 @@ int verticalOverlap(const Rect &a, const Rect &b)
     return std::min(bottom(a), bottom(b)) - std::max(a.y, b.y);
 }
 
-// A word read in one tile; `clipped`: its box touches an edge the tile shares with a neighbour, so it may be cut.
+// A word read in one tile; `clipped`: its box touches an edge the tile shares with a neighbour, so it may be
+// cut.
 struct Candidate
 {
     TextWord word;
@@ -134,7 +144,10 @@ struct CancelState
     const std::atomic<bool> *flag;
 };
 
-bool cancelRequested(const std::atomic<bool> *flag) { return flag && flag->load(std::memory_order_relaxed); }
+bool cancelRequested(const std::atomic<bool> *flag)
+{
+    return flag && flag->load(std::memory_order_relaxed);
+}
 
 // Reads one tile enlarged `scale` times; words in image coordinates.
 std::vector<Candidate> readTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &tile, int scale,
@@ -142,7 +155,8 @@ std::vector<Candidate> readTile(tesseract::TessBaseAPI &api, const QImage &grey,
 {
     QImage part = grey.copy(tile.x, tile.y, tile.width, tile.height);
     if (scale > 1)
-        part = part.scaled(tile.width * scale, tile.height * scale, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+        part = part.scaled(tile.width * scale, tile.height * scale, Qt::IgnoreAspectRatio,
+                           Qt::SmoothTransformation);
     api.SetImage(part.constBits(), part.width(), part.height(), 1, static_cast<int>(part.bytesPerLine()));
     // Screens are ~96 dpi; saying so keeps Tesseract from guessing (and printing that it did).
     api.SetSourceResolution(96 * scale);
@@ -183,8 +197,10 @@ std::vector<Candidate> readTile(tesseract::TessBaseAPI &api, const QImage &grey,
         c.word.box = {x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0)};
         c.word.confidence = confidence;
         constexpr int kEdge = 2;
-        c.clipped = (tile.x > 0 && x0 - tile.x <= kEdge) || (right(tile) < full.width && right(tile) - x1 <= kEdge) ||
-                    (tile.y > 0 && y0 - tile.y <= kEdge) || (bottom(tile) < full.height && bottom(tile) - y1 <= kEdge);
+        c.clipped = (tile.x > 0 && x0 - tile.x <= kEdge) ||
+                    (right(tile) < full.width && right(tile) - x1 <= kEdge) ||
+                    (tile.y > 0 && y0 - tile.y <= kEdge) ||
+                    (bottom(tile) < full.height && bottom(tile) - y1 <= kEdge);
         out.push_back(std::move(c));
     } while (it->Next(tesseract::RIL_WORD));
     return out;
@@ -196,16 +212,18 @@ bool sameWord(const Rect &a, const Rect &b)
     return intersectionArea(a, b) * 2 >= smaller;
 }
 
-// Recognises one tile: small text upscaled, large text at native size (upscaling 35 px menu text to 105 px made
-// Tesseract read "Tools Help" as "ToOoLs He"; DECISIONS.md). The upscaled reading decides what is large (the native
-// reading of small text gives unreliable boxes), and the native pass runs only for tiles that have large text.
-void recognizeTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &tile, const TextLayerOptions &o,
-                   const std::atomic<bool> *cancel, std::vector<Candidate> &out)
+// Recognises one tile: small text upscaled, large text at native size (upscaling 35 px menu text to 105 px
+// made Tesseract read "Tools Help" as "ToOoLs He"; DECISIONS.md). The upscaled reading decides what is large
+// (the native reading of small text gives unreliable boxes), and the native pass runs only for tiles that
+// have large text.
+void recognizeTile(tesseract::TessBaseAPI &api, const QImage &grey, const Rect &tile,
+                   const TextLayerOptions &o, const std::atomic<bool> *cancel, std::vector<Candidate> &out)
 {
     std::vector<Candidate> up = readTile(api, grey, tile, o.upscale, o.minConfidence, cancel);
     const int large = o.nativeTextHeight;
-    const bool anyLarge = o.upscale > 1 && large > 0 &&
-                          std::any_of(up.begin(), up.end(), [&](const Candidate &c) { return c.word.box.height >= large; });
+    const bool anyLarge =
+        o.upscale > 1 && large > 0 &&
+        std::any_of(up.begin(), up.end(), [&](const Candidate &c) { return c.word.box.height >= large; });
     if (!anyLarge) {
         std::move(up.begin(), up.end(), std::back_inserter(out));
         return;
@@ -240,8 +258,8 @@ std::vector<TextWord> dropDuplicates(std::vector<Candidate> candidates)
     });
     std::vector<TextWord> kept;
     for (auto &c : candidates) {
-        const bool seen =
-            std::any_of(kept.begin(), kept.end(), [&](const TextWord &k) { return sameWord(k.box, c.word.box); });
+        const bool seen = std::any_of(kept.begin(), kept.end(),
+                                      [&](const TextWord &k) { return sameWord(k.box, c.word.box); });
         if (!seen)
             kept.push_back(std::move(c.word));
     }
@@ -263,7 +281,8 @@ TextLanguages parseTextLanguages(std::string_view name)
     for (const auto &r : kLanguages)
         if (name == r.name)
             return r.value;
-    throw Error(ErrorCode::InvalidArgument, "unknown text languages '" + std::string(name) + "' (choose eng or eng+chi_sim)",
+    throw Error(ErrorCode::InvalidArgument,
+                "unknown text languages '" + std::string(name) + "' (choose eng or eng+chi_sim)",
                 std::string(name));
 }
 
@@ -310,7 +329,9 @@ TextLayer layoutWords(std::vector<TextWord> words, Size imageSize)
     TextLayer layer;
     layer.imageSize = imageSize;
     words.erase(std::remove_if(words.begin(), words.end(),
-                               [](const TextWord &w) { return w.text.empty() || w.box.width <= 0 || w.box.height <= 0; }),
+                               [](const TextWord &w) {
+                                   return w.text.empty() || w.box.width <= 0 || w.box.height <= 0;
+                               }),
                 words.end());
     if (words.empty())
         return layer;
@@ -331,12 +352,13 @@ TextLayer layoutWords(std::vector<TextWord> words, Size imageSize)
         Row *best = nullptr;
         int bestOverlap = 0;
         for (auto &row : rows) {
-            // Compare with the row's words of similar height so a tall heading does not swallow a small label.
+            // Compare with the row's words of similar height so a tall heading does not swallow a small
+            // label.
             for (int j : row.words) {
                 const Rect &o = words[size_t(j)].box;
                 const int ov = verticalOverlap(o, b);
-                if (ov * 2 >= std::min(o.height, b.height) && std::max(o.height, b.height) <= 2 * std::min(o.height, b.height) &&
-                    ov > bestOverlap) {
+                if (ov * 2 >= std::min(o.height, b.height) &&
+                    std::max(o.height, b.height) <= 2 * std::min(o.height, b.height) && ov > bestOverlap) {
                     best = &row;
                     bestOverlap = ov;
                 }
@@ -350,7 +372,8 @@ TextLayer layoutWords(std::vector<TextWord> words, Size imageSize)
         }
     }
 
-    // 2. Lines: a row split where the gap between neighbouring words is wider than ~2.5 text heights (columns,
+    // 2. Lines: a row split where the gap between neighbouring words is wider than ~2.5 text heights
+    // (columns,
     //    a menu bar's left and right ends, a label and its far-away value).
     std::vector<TextLine> lines;
     for (auto &row : rows) {
@@ -372,7 +395,8 @@ TextLayer layoutWords(std::vector<TextWord> words, Size imageSize)
         lines.push_back(std::move(line));
     }
 
-    // 3. Reading order: top to bottom; lines sharing a row band (overlapping vertically by half) left to right.
+    // 3. Reading order: top to bottom; lines sharing a row band (overlapping vertically by half) left to
+    // right.
     std::stable_sort(lines.begin(), lines.end(), [](const TextLine &a, const TextLine &b) {
         const int ov = verticalOverlap(a.box, b.box);
         if (ov * 2 >= std::min(a.box.height, b.box.height))
@@ -381,7 +405,8 @@ TextLayer layoutWords(std::vector<TextWord> words, Size imageSize)
     });
 
     // 4. Blocks: a line continues the block of the nearest earlier line just above it (a gap under 0.8 text
-    //    heights: a paragraph's or a list's line spacing) that it overlaps horizontally, with a similar height.
+    //    heights: a paragraph's or a list's line spacing) that it overlaps horizontally, with a similar
+    //    height.
     int blocks = 0;
     for (size_t i = 0; i < lines.size(); ++i) {
         TextLine &l = lines[i];
@@ -390,7 +415,8 @@ TextLayer layoutWords(std::vector<TextWord> words, Size imageSize)
             const bool horizontal = std::min(right(p.box), right(l.box)) > std::max(p.box.x, l.box.x);
             const int gap = l.box.y - bottom(p.box);
             const int h = std::max(p.box.height, l.box.height);
-            if (horizontal && gap >= -h / 2 && 5 * gap <= 4 * h && 2 * std::min(p.box.height, l.box.height) >= h) {
+            if (horizontal && gap >= -h / 2 && 5 * gap <= 4 * h &&
+                2 * std::min(p.box.height, l.box.height) >= h) {
                 l.block = p.block;
                 break;
             }
@@ -467,7 +493,8 @@ std::string TextLayer::positionName(const Rect &box) const
 std::string TextLayer::promptText(int maxLines) const
 {
     std::string out;
-    const int n = maxLines > 0 ? std::min<int>(maxLines, static_cast<int>(lines.size())) : static_cast<int>(lines.size());
+    const int n = maxLines > 0 ? std::min<int>(maxLines, static_cast<int>(lines.size()))
+                               : static_cast<int>(lines.size());
     for (int i = 0; i < n; ++i) {
         out += '[' + positionName(lines[size_t(i)].box) + "] " + lineText(i);
         if (i + 1 < n)
@@ -506,9 +533,8 @@ TextLayer textLayerIn(const TextLayer &layer, const Rect &area)
 TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const TextLayerCallbacks &callbacks)
 {
     if (image.isNull() || image.width() <= 0 || image.height() <= 0)
-        throw Error(ErrorCode::ImageEmpty,
-                    "the image has no pixels (" + std::to_string(image.width()) + "x" + std::to_string(image.height()) +
-                        ")");
+        throw Error(ErrorCode::ImageEmpty, "the image has no pixels (" + std::to_string(image.width()) + "x" +
+                                               std::to_string(image.height()) + ")");
     if (o.upscale < 1 || o.upscale > 4)
         throw Error(ErrorCode::InvalidArgument, "text upscale must be between 1 and 4", "upscale");
     if (o.nativeTextHeight < 0)
@@ -516,8 +542,8 @@ TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const Te
                     "nativeTextHeight");
     if (o.tileOverlap < 0 || o.tileSize < 64 || o.tileSize < 2 * o.tileOverlap)
         throw Error(ErrorCode::InvalidArgument,
-                    "text tiles must be at least 64 px and at least twice their overlap (" + std::to_string(o.tileSize) +
-                        " px, overlap " + std::to_string(o.tileOverlap) + ")",
+                    "text tiles must be at least 64 px and at least twice their overlap (" +
+                        std::to_string(o.tileSize) + " px, overlap " + std::to_string(o.tileOverlap) + ")",
                     "tileSize");
 
     const std::string folder = dataFolder(o.dataPath);
@@ -529,7 +555,8 @@ TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const Te
             const std::string package = debianPackageForLanguage(lang);
             throw Error(ErrorCode::OcrDataMissing,
                         "Tesseract's data for the language '" + lang + "' is missing (" + file +
-                            "); install the Debian package " + package + " (sudo apt-get install " + package + ")",
+                            "); install the Debian package " + package + " (sudo apt-get install " + package +
+                            ")",
                         file);
         }
     }
@@ -544,14 +571,17 @@ TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const Te
         throw Error(ErrorCode::OcrDataMissing,
                     "Tesseract could not load its data for '" + languages + "' from " + folder +
                         " (damaged file?); reinstall " + debianPackageForLanguage("eng") +
-                        (o.languages == TextLanguages::EnglishChinese ? " and " + debianPackageForLanguage("chi_sim") : ""),
+                        (o.languages == TextLanguages::EnglishChinese
+                             ? " and " + debianPackageForLanguage("chi_sim")
+                             : ""),
                     folder);
     // Sparse by default: screens are labels, menus and panels, not page columns, and page segmentation drops
     // lone words (DECISIONS.md).
-    api.SetPageSegMode(o.segmentation == TextSegmentation::Sparse ? tesseract::PSM_SPARSE_TEXT : tesseract::PSM_AUTO);
+    api.SetPageSegMode(o.segmentation == TextSegmentation::Sparse ? tesseract::PSM_SPARSE_TEXT
+                                                                  : tesseract::PSM_AUTO);
     api.SetVariable("debug_file", "/dev/null"); // Tesseract's diagnostics are not the user's business
-    // Nor Leptonica's ("Error in boxClipToRectangle" for boxes Tesseract probes past a tile's edge, harmless).
-    // Process-wide, and UHD Lens uses Leptonica only through Tesseract.
+    // Nor Leptonica's ("Error in boxClipToRectangle" for boxes Tesseract probes past a tile's edge,
+    // harmless). Process-wide, and UHD Lens uses Leptonica only through Tesseract.
     setMsgSeverity(L_SEVERITY_NONE);
 
     const QImage grey = image.convertToFormat(QImage::Format_Grayscale8);

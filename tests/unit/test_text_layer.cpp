@@ -1,6 +1,6 @@
-// The text layer (uhdlens/text_layer.h): Tesseract on text rendered here with QPainter (Debian's DejaVu fonts),
-// tiling and the seams between tiles, reading order rebuilt from word boxes, progress, cancel and the typed
-// errors (missing language data, empty images, bad options).
+// The text layer (uhdlens/text_layer.h): Tesseract on text rendered here with QPainter (Debian's DejaVu
+// fonts), tiling and the seams between tiles, reading order rebuilt from word boxes, progress, cancel and the
+// typed errors (missing language data, empty images, bad options).
 #include "uhdlens/errors.h"
 #include "uhdlens/resources.h"
 #include "uhdlens/text_layer.h"
@@ -87,14 +87,15 @@ TextWord word(const char *text, int x, int y, int w, int h)
 
 TEST(TextLayerRecognition, ReadsScreenTextFrom10To24PixelsInReadingOrder)
 {
-    const QImage img = render({760, 260}, {
-                                              {QStringLiteral("File Edit View Help"), 10, 8, 12},
-                                              {QStringLiteral("Save changes to the report?"), 40, 50, 24},
-                                              {QStringLiteral("The printer is offline since Monday"), 40, 110, 16},
-                                              {QStringLiteral("Cancel"), 40, 200, 14},
-                                              {QStringLiteral("Discard"), 400, 200, 14},
-                                              {QStringLiteral("status: 97 files in /home/user"), 40, 236, 10},
-                                          });
+    const QImage img =
+        render({760, 260}, {
+                               {QStringLiteral("File Edit View Help"), 10, 8, 12},
+                               {QStringLiteral("Save changes to the report?"), 40, 50, 24},
+                               {QStringLiteral("The printer is offline since Monday"), 40, 110, 16},
+                               {QStringLiteral("Cancel"), 40, 200, 14},
+                               {QStringLiteral("Discard"), 400, 200, 14},
+                               {QStringLiteral("status: 97 files in /home/user"), 40, 236, 10},
+                           });
     const TextLayer layer = recognizeText(img);
     EXPECT_EQ(layer.imageSize, (Size{760, 260}));
     EXPECT_EQ(layer.tiles, 1);
@@ -119,13 +120,14 @@ TEST(TextLayerRecognition, ReadsScreenTextFrom10To24PixelsInReadingOrder)
             EXPECT_NEAR(w.box.y + w.box.height / 2, 200 + 8, 5);
             EXPECT_GT(w.confidence, 60);
         }
-    EXPECT_EQ(layer.words[size_t(layer.wordAt(layer.words[2].box.x + 1, layer.words[2].box.y + 1))].text, "View");
+    EXPECT_EQ(layer.words[size_t(layer.wordAt(layer.words[2].box.x + 1, layer.words[2].box.y + 1))].text,
+              "View");
 }
 
 TEST(TextLayerRecognition, LargeMenuTextIsReadAtNativeSizeOnTheSampleScreenshot)
 {
-    // resources/samples/screenshot.png (1973x962): a 35 px monospace menu bar, which 3x upscaling alone read as
-    // "File Edit View ToOoLs He Format Insert", above 7 px text that only the upscaled reading finds.
+    // resources/samples/screenshot.png (1973x962): a 35 px monospace menu bar, which 3x upscaling alone read
+    // as "File Edit View ToOoLs He Format Insert", above 7 px text that only the upscaled reading finds.
     ensureGuiApplication(); // findResource looks beside the executable
     const std::string path = findResource("samples/screenshot.png");
     ASSERT_FALSE(path.empty()) << "resources/samples/screenshot.png not found";
@@ -150,8 +152,9 @@ TEST(TextLayerRecognition, LargeMenuTextIsReadAtNativeSizeOnTheSampleScreenshot)
 
 TEST(TextLayerRecognition, ReadsLightTextOnDark)
 {
-    const QImage img = render({600, 120}, {{QStringLiteral("user@host:~$ make install"), 10, 10, 14, true},
-                                           {QStringLiteral("Build finished in 12 seconds"), 10, 60, 14, true}},
+    const QImage img = render({600, 120},
+                              {{QStringLiteral("user@host:~$ make install"), 10, 10, 14, true},
+                               {QStringLiteral("Build finished in 12 seconds"), 10, 60, 14, true}},
                               /*dark=*/true);
     const TextLayer layer = recognizeText(img);
     EXPECT_EQ(layer.plainText(), "user@host:~$ make install\n\nBuild finished in 12 seconds");
@@ -163,8 +166,9 @@ TEST(TextLayerRecognition, TextAcrossATileSeamIsReadOnce)
     TextLayerOptions o;
     o.tileSize = 512;
     o.tileOverlap = 128;
-    const QImage img = render({1200, 300}, {{QStringLiteral("Quarterly revenue exceeded the budget forecast again"),
-                                             180, 120, 20}});
+    const QImage img =
+        render({1200, 300},
+               {{QStringLiteral("Quarterly revenue exceeded the budget forecast again"), 180, 120, 20}});
     ASSERT_EQ(textTiles({1200, 300}, 512, 128).size(), 3u);
     const TextLayer layer = recognizeText(img, o);
     EXPECT_EQ(layer.tiles, 3);
@@ -343,9 +347,9 @@ TEST(TextLayerLayout, RebuildsLinesAndReadingOrderFromBoxes)
 {
     // Given one word a "line" (as sparse segmentation reports them), in scrambled order.
     std::vector<TextWord> words = {
-        word("Help", 300, 10, 40, 14),   word("File", 10, 11, 30, 14),  word("Edit", 50, 10, 30, 14),
-        word("second", 10, 62, 60, 14),  word("first", 10, 40, 50, 14), word("line", 66, 41, 30, 14),
-        word("far", 900, 40, 30, 14),    word("Footer", 10, 500, 60, 14),
+        word("Help", 300, 10, 40, 14),  word("File", 10, 11, 30, 14),    word("Edit", 50, 10, 30, 14),
+        word("second", 10, 62, 60, 14), word("first", 10, 40, 50, 14),   word("line", 66, 41, 30, 14),
+        word("far", 900, 40, 30, 14),   word("Footer", 10, 500, 60, 14),
     };
     const TextLayer layer = layoutWords(words, {1000, 520});
     ASSERT_EQ(layer.words.size(), 8u);
@@ -360,8 +364,9 @@ TEST(TextLayerLayout, RebuildsLinesAndReadingOrderFromBoxes)
     EXPECT_EQ(layer.lines[2].block, layer.lines[4].block);
     EXPECT_NE(layer.lines[0].block, layer.lines[2].block);
     EXPECT_NE(layer.lines[5].block, layer.lines[4].block);
-    EXPECT_EQ(layer.promptText(), "[top-left] File Edit\n[top-left] Help\n[top-left] first line\n[top-right] far\n"
-                                  "[top-left] second\n[bottom-left] Footer");
+    EXPECT_EQ(layer.promptText(),
+              "[top-left] File Edit\n[top-left] Help\n[top-left] first line\n[top-right] far\n"
+              "[top-left] second\n[bottom-left] Footer");
     EXPECT_EQ(layer.promptText(2), "[top-left] File Edit\n[top-left] Help");
     EXPECT_EQ(layer.positionName({480, 250, 40, 20}), "middle");
     EXPECT_EQ(layer.positionName({900, 480, 40, 20}), "bottom-right");
