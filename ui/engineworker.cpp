@@ -202,7 +202,8 @@ void EngineWorker::runRequest(const uhdlens::ui::AskRequest &request)
 
 std::string EngineWorker::imageTextFor(const AskRequest &request)
 {
-    const QString key = request.imageId + QLatin1Char('|') + QString::fromStdString(nameOf(request.textLanguages));
+    const QString key =
+        request.imageId + QLatin1Char('|') + QString::fromStdString(nameOf(request.textLanguages));
     for (const RecognisedText &r : m_imageTexts)
         if (r.documentId == request.documentId && r.key == key)
             return r.promptText;

@@ -52,8 +52,8 @@ struct AskRequest
     GenerationSettings settings;
     bool restartContext = false; // regenerate: forget earlier turns, ask again with the same image tokens
     // The image's text for the model (Conversation::ask's imageText): `imageText` when the session had it
-    // ready, else with `recognizeText` the engine thread recognises `image` first (uhdlens/text_layer.h; cached
-    // here by `imageId`, cancelled with the request).
+    // ready, else with `recognizeText` the engine thread recognises `image` first (uhdlens/text_layer.h;
+    // cached here by `imageId`, cancelled with the request).
     QString imageText;
     bool recognizeText = false;
     TextLanguages textLanguages = TextLanguages::English;

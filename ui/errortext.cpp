@@ -62,8 +62,8 @@ QString errorCodeText(ErrorCode code)
     case ErrorCode::Cancelled:
         return QCoreApplication::translate("ErrorText", "Cancelled.");
     case ErrorCode::OcrDataMissing:
-        return QCoreApplication::translate("ErrorText",
-                                           "The text recognition data (Tesseract) for a language is not installed.");
+        return QCoreApplication::translate(
+            "ErrorText", "The text recognition data (Tesseract) for a language is not installed.");
     case ErrorCode::Internal:
         break;
     }

@@ -338,14 +338,14 @@ void MainWindow::createActions()
     m_textLayerAction->setCheckable(true);
     m_copyTextAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), QStringLiteral("edit-copy"),
                             [this] { copyAllText(); });
-    m_cancelTextAction = make(QKeySequence(Qt::SHIFT | Qt::Key_Escape), QStringLiteral("process-stop"), [this] {
-        m_copyTextWhenReady = 0;
-        m_session->textLayers()->cancel(m_session->textLayers()->runningDocument());
-    });
+    m_cancelTextAction =
+        make(QKeySequence(Qt::SHIFT | Qt::Key_Escape), QStringLiteral("process-stop"), [this] {
+            m_copyTextWhenReady = 0;
+            m_session->textLayers()->cancel(m_session->textLayers()->runningDocument());
+        });
     m_cancelTextAction->setEnabled(false);
-    m_imageTextAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I), QString(), [this] {
-        m_session->setImageTextEnabled(m_imageTextAction->isChecked());
-    });
+    m_imageTextAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I), QString(),
+                             [this] { m_session->setImageTextEnabled(m_imageTextAction->isChecked()); });
     m_imageTextAction->setCheckable(true);
 
     m_languageGroup = new QActionGroup(this);
@@ -520,9 +520,11 @@ void MainWindow::retranslateUi()
     m_clearRecentAction->setText(tr("Clear Recent Files"));
     m_focusQuestionAction->setText(tr("Focus &Question Box"));
     m_textLayerAction->setText(tr("Show &Text Layer"));
-    m_textLayerAction->setToolTip(tr("Draw the boxes of the words recognised in the image; hover one to read it (T)"));
+    m_textLayerAction->setToolTip(
+        tr("Draw the boxes of the words recognised in the image; hover one to read it (T)"));
     m_copyTextAction->setText(tr("Copy All Te&xt"));
-    m_copyTextAction->setToolTip(tr("Copy the text recognised in the image, in reading order (Ctrl+Shift+T)"));
+    m_copyTextAction->setToolTip(
+        tr("Copy the text recognised in the image, in reading order (Ctrl+Shift+T)"));
     m_cancelTextAction->setText(tr("Cancel Text Recognition"));
     m_cancelTextAction->setToolTip(tr("Stop reading the image's text (Shift+Esc)"));
     m_imageTextAction->setText(tr("Give the Model the Image's &Text"));
@@ -592,8 +594,9 @@ void MainWindow::loadSettings()
     m_chatPanel->setPlainTextAnswers(m_prefs.plainTextAnswers);
     if (m_prefs.language != currentLanguage())
         applyLanguage(m_prefs.language);
-    m_session->setTextLanguages(m_prefs.language.startsWith(QLatin1String("zh")) ? TextLanguages::EnglishChinese
-                                                                                 : TextLanguages::English);
+    m_session->setTextLanguages(m_prefs.language.startsWith(QLatin1String("zh"))
+                                    ? TextLanguages::EnglishChinese
+                                    : TextLanguages::English);
     m_session->setGenerationSettings(m_prefs.generation);
     m_session->setComputeOptions(m_prefs.device, m_prefs.dtype);
     m_planPanel->setPolicyName(m_settings->startupPolicy());
@@ -686,10 +689,10 @@ void MainWindow::copyAllText()
     TextLayers *layers = m_session->textLayers();
     if (const auto layer = layers->layer(doc->id)) {
         QApplication::clipboard()->setText(QString::fromStdString(layer->plainText()));
-        statusBar()->showMessage(
-            layer->empty() ? tr("No text was found in this image.")
-                           : tr("Copied %n line(s) of text.", nullptr, int(layer->lines.size())),
-            6000);
+        statusBar()->showMessage(layer->empty()
+                                     ? tr("No text was found in this image.")
+                                     : tr("Copied %n line(s) of text.", nullptr, int(layer->lines.size())),
+                                 6000);
         return;
     }
     m_copyTextWhenReady = doc->id; // copied when recognised
@@ -701,7 +704,7 @@ void MainWindow::setLanguage(const QString &code)
     m_prefs.language = code;
     // A Chinese UI reads Simplified Chinese in images too (slower: both Tesseract models run).
     m_session->setTextLanguages(code.startsWith(QLatin1String("zh")) ? TextLanguages::EnglishChinese
-                                                                       : TextLanguages::English);
+                                                                     : TextLanguages::English);
     if (!applyLanguage(code))
         showError(tr("Language"), tr("The translation for %1 could not be loaded.").arg(nativeLanguageName(code)));
     m_settings->setLanguage(code);

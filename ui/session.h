@@ -95,7 +95,8 @@ public:
     QString modelMmproj() const { return m_modelMmproj; }
 
     // ---- the image's text (uhdlens/text_layer.h)
-    // The text layers of the opened images (the canvas's "Show Text Layer"; closing an image forgets its own).
+    // The text layers of the opened images (the canvas's "Show Text Layer"; closing an image forgets its
+    // own).
     TextLayers *textLayers() const { return m_textLayers; }
     // Which Tesseract languages read the images (English, or with Simplified Chinese for a Chinese UI).
     void setTextLanguages(TextLanguages languages);
@@ -103,8 +104,8 @@ public:
     // Whether the model loaded (or loading) is the bundled one (ModelList::bundledFolder()).
     bool modelIsBundled() const;
     // "Give the model the image's text" for the model loaded now (AppSettings::imageText: its own default for
-    // the bundled model and for other models). On: each question about an image carries the recognised lines of
-    // the image (its selected region) in reading order with coarse positions, before the question
+    // the bundled model and for other models). On: each question about an image carries the recognised lines
+    // of the image (its selected region) in reading order with coarse positions, before the question
     // (Conversation::ask's imageText); its text layer when ready, else the engine thread recognises it first.
     bool imageTextEnabled() const;
     void setImageTextEnabled(bool on);

@@ -294,9 +294,9 @@ bool SliceCanvas::event(QEvent *event)
         const int word = textWordAt(help->pos());
         if (word >= 0) {
             const TextWord &w = m_textLayer->words[size_t(word)];
-            QToolTip::showText(help->globalPos(),
-                               tr("%1\nconfidence %2%").arg(QString::fromStdString(w.text)).arg(qRound(w.confidence)),
-                               this);
+            QToolTip::showText(
+                help->globalPos(),
+                tr("%1\nconfidence %2%").arg(QString::fromStdString(w.text)).arg(qRound(w.confidence)), this);
             return true;
         }
         QToolTip::hideText();

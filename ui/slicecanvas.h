@@ -39,12 +39,14 @@ public:
     bool regionMode() const { return m_regionMode; }
     void setGridVisible(bool visible);
 
-    // The image's text layer (null: none yet) and whether its word boxes are drawn. setImage() drops the layer.
+    // The image's text layer (null: none yet) and whether its word boxes are drawn. setImage() drops the
+    // layer.
     void setTextLayer(std::shared_ptr<const TextLayer> layer);
     const std::shared_ptr<const TextLayer> &textLayer() const { return m_textLayer; }
     void setTextLayerVisible(bool visible);
     bool textLayerVisible() const { return m_textVisible; }
-    // Index of the word under widget position `pos` while the layer is shown, else -1 (what the tooltip shows).
+    // Index of the word under widget position `pos` while the layer is shown, else -1 (what the tooltip
+    // shows).
     int textWordAt(QPointF widgetPos) const;
     QPointF widgetPosOf(QPointF imagePos) const; // where an image pixel is drawn now (tests, hover)
 

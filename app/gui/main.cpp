@@ -1,8 +1,8 @@
 // uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR|FILE [--mmproj FILE]] [--capture
-// [--transcribe]] [--screenshot FILE] [--text-layer]`; `--batch PATH --batch-out FILE [--ask QUESTION]` runs the Batch
-// dialog once the model is loaded. One instance per user and display: a second launch hands its arguments to
-// the running one (ui/singleinstance.h) unless --standalone is given or the launch is scripted (--screenshot,
-// --batch, --ask, --demo-answer, --text-layer).
+// [--transcribe]] [--screenshot FILE] [--text-layer]`; `--batch PATH --batch-out FILE [--ask QUESTION]` runs
+// the Batch dialog once the model is loaded. One instance per user and display: a second launch hands its
+// arguments to the running one (ui/singleinstance.h) unless --standalone is given or the launch is scripted
+// (--screenshot, --batch, --ask, --demo-answer, --text-layer).
 #include "batchdialog.h"
 #include "capturetranscribe.h"
 #include "chatpanel.h"
@@ -90,8 +90,9 @@ int main(int argc, char **argv)
         QStringLiteral("FILE"));
     QCommandLineOption textLayerOption(
         QStringLiteral("text-layer"),
-        QApplication::translate("main", "Show the text layer of the first image (with --screenshot: grab once its "
-                                        "text is recognised)."));
+        QApplication::translate("main",
+                                "Show the text layer of the first image (with --screenshot: grab once its "
+                                "text is recognised)."));
     const QList<QCommandLineOption> allOptions = {
         modelOption,   mmprojOption,     screenshotOption, sizeOption,     noModelOption,
         askOption,     abOption,         batchOption,      batchOutOption, demoAnswerOption,

@@ -533,7 +533,8 @@ std::string questionWithImageText(const std::string &imageText, const std::strin
     if (imageText.empty())
         return question;
     // Plain English any instruction-tuned model follows; the positions are TextLayer::positionName()'s.
-    return "Text recognised in the image, line by line, each with its position:\n" + imageText + "\n\n" + question;
+    return "Text recognised in the image, line by line, each with its position:\n" + imageText + "\n\n" +
+           question;
 }
 
 namespace {

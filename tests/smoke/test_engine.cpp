@@ -367,9 +367,9 @@ TEST(EngineSmoke, ContextOverflowSaysWhatFits)
     EXPECT_NO_THROW(chat.ask("Hi?", s));
 }
 
-// ask()'s imageText (the text layer's lines, issue 18) is opt-in: without it the prompt is the plain one; with it
-// the first turn's user message is questionWithImageText(), later turns do not repeat it while the history holds
-// it, and lines that would crowd the answer out of the context are dropped from the end.
+// ask()'s imageText (the text layer's lines, issue 18) is opt-in: without it the prompt is the plain one;
+// with it the first turn's user message is questionWithImageText(), later turns do not repeat it while the
+// history holds it, and lines that would crowd the answer out of the context are dropped from the end.
 TEST(EngineSmoke, ImageTextGoesBeforeTheFirstQuestionAndFitsTheContext)
 {
     EXPECT_EQ(questionWithImageText("", "Q?"), "Q?");
@@ -397,12 +397,13 @@ TEST(EngineSmoke, ImageTextGoesBeforeTheFirstQuestionAndFitsTheContext)
         const AskResult t2 = withText.ask("And the right?", s, {}, text);
         EXPECT_EQ(t2.imageTextLines, 0);
         EXPECT_EQ(withText.history()[1].question, "And the right?");
-        EXPECT_GT(t2.reusedPromptTokens, t.imageTokens); // the first turn (with the text) stayed in the KV cache
+        // The first turn (with the text) stayed in the KV cache.
+        EXPECT_GT(t2.reusedPromptTokens, t.imageTokens);
         withText.clearHistory();
         EXPECT_EQ(withText.ask("Again?", s, {}, text).imageTextLines, 2);
 
-        // Far more text than the context holds: the first lines that leave room for the answer (one family: the
-        // fitting is the engine's, not the family's).
+        // Far more text than the context holds: the first lines that leave room for the answer (one family:
+        // the fitting is the engine's, not the family's).
         if (family != "uhd-paper")
             continue;
         std::string lots;

@@ -34,7 +34,6 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPainter>
-#include <QToolTip>
 #include <QProcess>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -44,6 +43,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QToolTip>
 #include <QUrl>
 #include <QXmlStreamReader>
 
@@ -554,8 +554,8 @@ private Q_SLOTS:
         QCOMPARE(w->currentDocument()->image.size(), QSize(1600, 1000));
     }
 
-    // View > Show Text Layer draws the recognised words over the image and hovering one shows it; View > Copy All
-    // Text copies the text in reading order (recognising it first when the layer is not shown yet).
+    // View > Show Text Layer draws the recognised words over the image and hovering one shows it; View > Copy
+    // All Text copies the text in reading order (recognising it first when the layer is not shown yet).
     void textLayerToggleHoverAndCopyAll()
     {
         auto w = makeWindow();

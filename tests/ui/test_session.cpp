@@ -83,8 +83,9 @@ private:
     QTemporaryDir m_tmp;
     QString m_settingsFile;
 
-    // The title and menu bars of the sample screenshot (1240x180, two tiles): "Redo Clear" (white on dark) and
-    // "File Edit View Tools Help Format Insert". A file, not painted text: this test has no font database.
+    // The title and menu bars of the sample screenshot (1240x180, two tiles): "Redo Clear" (white on dark)
+    // and "File Edit View Tools Help Format Insert". A file, not painted text: this test has no font
+    // database.
     static QImage textPicture()
     {
         const QImage sample(QStringLiteral(UHDLENS_SOURCE_DIR "/resources/samples/screenshot.png"));
@@ -112,9 +113,10 @@ private Q_SLOTS:
 
     void init() { QFile::remove(m_settingsFile); }
 
-    // "Give the model the image's text": on by default for the bundled model only, remembered per kind of model;
-    // on, each question carries the image's recognised lines (the engine thread recognises them when no text
-    // layer is ready, else the session's layer is used, cut to the selected region); off, the prompt is plain.
+    // "Give the model the image's text": on by default for the bundled model only, remembered per kind of
+    // model; on, each question carries the image's recognised lines (the engine thread recognises them when
+    // no text layer is ready, else the session's layer is used, cut to the selected region); off, the prompt
+    // is plain.
     void imageTextSettingReachesThePrompt()
     {
         {
