@@ -10,6 +10,7 @@ PACKAGES=(
   libtorch-dev libopenblas-dev
   libsentencepiece-dev sentencepiece
   libpcre2-dev
+  libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim
   nlohmann-json3-dev libssl-dev
   libgtest-dev googletest
   clang libclang-rt-14-dev

@@ -5,7 +5,8 @@
 #                        a text file it skips), with its results table;
 #   OUTPUT-markdown.png  the main window with a Markdown answer in the chat. Its text is
 #                        tests/screenshot_answer.md given with --demo-answer (the bundled tiny model writes no
-#                        Markdown): it shows the rendering, not a model's reading.
+#                        Markdown): it shows the rendering, not a model's reading;
+#   OUTPUT-textlayer.png the main window with the text layer (View > Show Text Layer) of the sample screenshot.
 # Usage: tests/screenshot.sh [OUTPUT.png] [UHDLENS_BINARY]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,7 +38,7 @@ fi
 [ -n "$question" ] || question="What does this window show?"
 settings="$(mktemp -d)"
 trap 'rm -rf "$settings"' EXIT
-rm -f "$out" "${out%.png}-batch.png" "${out%.png}-markdown.png"
+rm -f "$out" "${out%.png}-batch.png" "${out%.png}-markdown.png" "${out%.png}-textlayer.png"
 # A fresh settings folder so a developer's saved window layout or language does not leak into the picture;
 # the bundled default model (if present) is loaded as a user would see it.
 XDG_CONFIG_HOME="$settings" LANG=C.UTF-8 QT_QPA_PLATFORM=xcb \
@@ -62,4 +63,10 @@ XDG_CONFIG_HOME="$settings" LANG=C.UTF-8 QT_QPA_PLATFORM=xcb \
   "$app" --no-model --window-size 1500x1380 --demo-answer "$root/tests/screenshot_answer.md" \
   --screenshot "${out%.png}-markdown.png" "$root/resources/samples/document.png"
 test -s "${out%.png}-markdown.png"
-echo "screenshots: ${out%.png}-batch.png ${out%.png}-markdown.png"
+# The text layer: the words Tesseract found in the sample screenshot, drawn over it (no model needed).
+XDG_CONFIG_HOME="$settings" LANG=C.UTF-8 QT_QPA_PLATFORM=xcb \
+  xvfb-run -a -s "-screen 0 1680x1050x24" \
+  "$app" --no-model --window-size 1600x1000 --text-layer --screenshot "${out%.png}-textlayer.png" \
+  "$root/resources/samples/screenshot.png"
+test -s "${out%.png}-textlayer.png"
+echo "screenshots: ${out%.png}-batch.png ${out%.png}-markdown.png ${out%.png}-textlayer.png"

@@ -202,6 +202,10 @@
         <source>cannot write the file</source>
         <translation>cannot write the file</translation>
     </message>
+    <message>
+        <source>The text recognition data (Tesseract) for a language is not installed.</source>
+        <translation>The text recognition data (Tesseract) for a language is not installed.</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -268,6 +272,10 @@
     <message>
         <source>Do not hand the arguments to a running UHD Lens; start a new one.</source>
         <translation>Do not hand the arguments to a running UHD Lens; start a new one.</translation>
+    </message>
+    <message>
+        <source>Show the text layer of the first image (with --screenshot: grab once its text is recognised).</source>
+        <translation>Show the text layer of the first image (with --screenshot: grab once its text is recognised).</translation>
     </message>
 </context>
 <context>
@@ -1115,6 +1123,71 @@ The original folder is not changed.</translation>
         <source>Open Image…</source>
         <translation>Open Image…</translation>
     </message>
+    <message>
+        <source>Show &amp;Text Layer</source>
+        <translation>Show &amp;Text Layer</translation>
+    </message>
+    <message>
+        <source>Draw the boxes of the words recognised in the image; hover one to read it (T)</source>
+        <translation>Draw the boxes of the words recognised in the image; hover one to read it (T)</translation>
+    </message>
+    <message>
+        <source>Copy All Te&amp;xt</source>
+        <translation>Copy All Te&amp;xt</translation>
+    </message>
+    <message>
+        <source>Copy the text recognised in the image, in reading order (Ctrl+Shift+T)</source>
+        <translation>Copy the text recognised in the image, in reading order (Ctrl+Shift+T)</translation>
+    </message>
+    <message>
+        <source>Cancel Text Recognition</source>
+        <translation>Cancel Text Recognition</translation>
+    </message>
+    <message>
+        <source>Stop reading the image&apos;s text (Shift+Esc)</source>
+        <translation>Stop reading the image&apos;s text (Shift+Esc)</translation>
+    </message>
+    <message>
+        <source>Give the Model the Image&apos;s &amp;Text</source>
+        <translation>Give the Model the Image&apos;s &amp;Text</translation>
+    </message>
+    <message>
+        <source>Put the text recognised in the image (lines in reading order, with their positions) before each question. On by default for the bundled model, off for other models.</source>
+        <translation>Put the text recognised in the image (lines in reading order, with their positions) before each question. On by default for the bundled model, off for other models.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Reading the image&apos;s text… %1 of %n tile(s)</source>
+        <translation>
+            <numerusform>Reading the image&apos;s text… %1 of %n tile</numerusform>
+            <numerusform>Reading the image&apos;s text… %1 of %n tiles</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Text layer: %n word(s)</source>
+        <translation>
+            <numerusform>Text layer: %n word</numerusform>
+            <numerusform>Text layer: %n words</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Text recognition failed</source>
+        <translation>Text recognition failed</translation>
+    </message>
+    <message>
+        <source>Text recognition cancelled.</source>
+        <translation>Text recognition cancelled.</translation>
+    </message>
+    <message>
+        <source>No text was found in this image.</source>
+        <translation>No text was found in this image.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Copied %n line(s) of text.</source>
+        <translation>
+            <numerusform>Copied %n line of text.</numerusform>
+            <numerusform>Copied %n lines of text.</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ModelPanel</name>
@@ -1509,6 +1582,14 @@ The original folder is not changed.</translation>
         <source>Show answers as the model wrote them instead of rendering their Markdown (tables, code blocks, lists)</source>
         <translation>Show answers as the model wrote them instead of rendering their Markdown (tables, code blocks, lists)</translation>
     </message>
+    <message>
+        <source>Thinking mode (MiniCPM-V 4.5)</source>
+        <translation>Thinking mode (MiniCPM-V 4.5)</translation>
+    </message>
+    <message>
+        <source>The model reasons before it answers, and the answer shows the reasoning first. Slower; only models with a thinking switch use it, the others ignore it.</source>
+        <translation>The model reasons before it answers, and the answer shows the reasoning first. Slower; only models with a thinking switch use it, the others ignore it.</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::SliceCanvas</name>
@@ -1537,6 +1618,12 @@ UHD Lens shows how the model cuts each image into slices, what every slice looks
     <message>
         <source>overview %1×%2</source>
         <translation>overview %1×%2</translation>
+    </message>
+    <message>
+        <source>%1
+confidence %2%</source>
+        <translation>%1
+confidence %2%</translation>
     </message>
 </context>
 <context>

@@ -202,6 +202,10 @@
         <source>cannot write the file</source>
         <translation>无法写入该文件</translation>
     </message>
+    <message>
+        <source>The text recognition data (Tesseract) for a language is not installed.</source>
+        <translation>某种语言的文字识别数据（Tesseract）未安装。</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -268,6 +272,10 @@
     <message>
         <source>Do not hand the arguments to a running UHD Lens; start a new one.</source>
         <translation>不要把参数交给正在运行的 UHD Lens；另外启动一个新实例。</translation>
+    </message>
+    <message>
+        <source>Show the text layer of the first image (with --screenshot: grab once its text is recognised).</source>
+        <translation>显示第一张图像的文字层（配合 --screenshot：文字识别完成后截图）。</translation>
     </message>
 </context>
 <context>
@@ -1106,6 +1114,68 @@ The original folder is not changed.</source>
         <source>Open Image…</source>
         <translation>打开图像…</translation>
     </message>
+    <message>
+        <source>Show &amp;Text Layer</source>
+        <translation>显示文字层(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Draw the boxes of the words recognised in the image; hover one to read it (T)</source>
+        <translation>在图像上绘制识别出的单词框；悬停可查看单词 (T)</translation>
+    </message>
+    <message>
+        <source>Copy All Te&amp;xt</source>
+        <translation>复制全部文字(&amp;X)</translation>
+    </message>
+    <message>
+        <source>Copy the text recognised in the image, in reading order (Ctrl+Shift+T)</source>
+        <translation>按阅读顺序复制图像中识别出的文字 (Ctrl+Shift+T)</translation>
+    </message>
+    <message>
+        <source>Cancel Text Recognition</source>
+        <translation>取消文字识别</translation>
+    </message>
+    <message>
+        <source>Stop reading the image&apos;s text (Shift+Esc)</source>
+        <translation>停止识别图像中的文字 (Shift+Esc)</translation>
+    </message>
+    <message>
+        <source>Give the Model the Image&apos;s &amp;Text</source>
+        <translation>把图像中的文字提供给模型(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Put the text recognised in the image (lines in reading order, with their positions) before each question. On by default for the bundled model, off for other models.</source>
+        <translation>在每个问题之前附上图像中识别出的文字（按阅读顺序排列的各行及其位置）。内置模型默认开启，其他模型默认关闭。</translation>
+    </message>
+    <message numerus="yes">
+        <source>Reading the image&apos;s text… %1 of %n tile(s)</source>
+        <translation>
+            <numerusform>正在识别图像中的文字… 第 %1 块，共 %n 块</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Text layer: %n word(s)</source>
+        <translation>
+            <numerusform>文字层：%n 个单词</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Text recognition failed</source>
+        <translation>文字识别失败</translation>
+    </message>
+    <message>
+        <source>Text recognition cancelled.</source>
+        <translation>文字识别已取消。</translation>
+    </message>
+    <message>
+        <source>No text was found in this image.</source>
+        <translation>此图像中未找到文字。</translation>
+    </message>
+    <message numerus="yes">
+        <source>Copied %n line(s) of text.</source>
+        <translation>
+            <numerusform>已复制 %n 行文字。</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::ModelPanel</name>
@@ -1499,6 +1569,14 @@ The original folder is not changed.</source>
         <source>Show answers as the model wrote them instead of rendering their Markdown (tables, code blocks, lists)</source>
         <translation>按模型的原样显示回答，不渲染其中的 Markdown（表格、代码块、列表）</translation>
     </message>
+    <message>
+        <source>Thinking mode (MiniCPM-V 4.5)</source>
+        <translation>思考模式（MiniCPM-V 4.5）</translation>
+    </message>
+    <message>
+        <source>The model reasons before it answers, and the answer shows the reasoning first. Slower; only models with a thinking switch use it, the others ignore it.</source>
+        <translation>模型先推理再回答，回答会先显示推理过程。速度较慢；只有带思考开关的模型会使用它，其他模型会忽略。</translation>
+    </message>
 </context>
 <context>
     <name>uhdlens::ui::SliceCanvas</name>
@@ -1527,6 +1605,12 @@ UHD Lens 会显示模型如何把每张图像切成切片、每个切片在模�
     <message>
         <source>overview %1×%2</source>
         <translation>概览图 %1×%2</translation>
+    </message>
+    <message>
+        <source>%1
+confidence %2%</source>
+        <translation>%1
+置信度 %2%</translation>
     </message>
 </context>
 <context>

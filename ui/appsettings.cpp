@@ -29,6 +29,9 @@ const QString kMaxSlices = QStringLiteral("plan/maxSlices");
 const QString kForModel = QStringLiteral("plan/forModel");
 const QString kAbMode = QStringLiteral("chat/abMode");
 const QString kPlainTextAnswers = QStringLiteral("chat/plainTextAnswers");
+// One switch per kind of model: the bundled model is on by default, real checkpoints off (issue 18).
+const QString kImageTextBundled = QStringLiteral("chat/imageTextBundled");
+const QString kImageTextOther = QStringLiteral("chat/imageTextOther");
 const QString kThinking = QStringLiteral("generation/thinking");
 const QString kRecent = QStringLiteral("files/recent");
 const QString kLastDir = QStringLiteral("files/lastDir");
@@ -190,6 +193,16 @@ bool AppSettings::abMode() const
 void AppSettings::setAbMode(bool on)
 {
     m_settings->setValue(kAbMode, on);
+}
+
+bool AppSettings::imageText(bool bundledModel) const
+{
+    return m_settings->value(bundledModel ? kImageTextBundled : kImageTextOther, bundledModel).toBool();
+}
+
+void AppSettings::setImageText(bool bundledModel, bool on)
+{
+    m_settings->setValue(bundledModel ? kImageTextBundled : kImageTextOther, on);
 }
 
 QByteArray AppSettings::windowGeometry() const

@@ -4,7 +4,8 @@
 // Key names and stored values are those of every earlier version, so a user's settings survive updates:
 //   generation/{maxNewTokens,temperature,topK,topP,repetitionPenalty,seed,stopStrings},
 //   model/{device,dtype,folder}, ui/language, plan/{policy,maxSlices,forModel},
-//   chat/{abMode,plainTextAnswers}, files/{recent,lastDir}, window/{geometry,state}.
+//   chat/{abMode,plainTextAnswers,imageTextBundled,imageTextOther}, files/{recent,lastDir},
+//   window/{geometry,state}.
 // Not a singleton: the window makes one and hands it to what needs it (tests pass a temporary .ini file).
 #pragma once
 
@@ -80,6 +81,12 @@ public:
 
     bool abMode() const;
     void setAbMode(bool on);
+
+    // "Give the model the image's text" (the text layer's lines before each question), remembered apart for
+    // the bundled model (default on: it is built to use it) and for every other model (default off: a real
+    // checkpoint reads the image itself, and parity with its reference needs the plain prompt).
+    bool imageText(bool bundledModel) const;
+    void setImageText(bool bundledModel, bool on);
 
     QByteArray windowGeometry() const;
     QByteArray windowState() const;

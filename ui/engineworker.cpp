@@ -122,6 +122,7 @@ void EngineWorker::forgetDocument(int documentId)
 {
     m_conversations.erase({documentId, 0});
     m_conversations.erase({documentId, 1});
+    std::erase_if(m_imageTexts, [documentId](const RecognisedText &r) { return r.documentId == documentId; });
 }
 
 bool EngineWorker::beginRequest(quint64 id)
@@ -180,13 +181,42 @@ void EngineWorker::runRequest(const uhdlens::ui::AskRequest &request)
             Q_EMIT sliceEncoded(id, index, total, ms);
         };
         callbacks.token = [this, id](const std::string &piece) { Q_EMIT token(id, QString::fromStdString(piece)); };
-        AskResult result = chat.ask(request.question.toStdString(), request.settings, callbacks);
+        const std::string imageText = request.imageText.isEmpty() && request.recognizeText
+                                          ? imageTextFor(request)
+                                          : request.imageText.toStdString();
+        AskResult result = chat.ask(request.question.toStdString(), request.settings, callbacks, imageText);
         Q_EMIT finished(id, result);
     } catch (const Error &e) {
+        if (e.code() == ErrorCode::Cancelled) { // stopped while reading the image's text
+            AskResult result;
+            result.cancelled = true;
+            result.stopReason = StopReason::Cancelled;
+            Q_EMIT finished(id, result);
+            return;
+        }
         Q_EMIT failed(id, errorText(e));
     } catch (const std::exception &e) {
         Q_EMIT failed(id, unexpectedErrorText(e.what()));
     }
+}
+
+std::string EngineWorker::imageTextFor(const AskRequest &request)
+{
+    const QString key =
+        request.imageId + QLatin1Char('|') + QString::fromStdString(nameOf(request.textLanguages));
+    for (const RecognisedText &r : m_imageTexts)
+        if (r.documentId == request.documentId && r.key == key)
+            return r.promptText;
+    TextLayerOptions options;
+    options.languages = request.textLanguages;
+    TextLayerCallbacks callbacks;
+    callbacks.cancel = &m_cancelCurrent; // throws Error(Cancelled), answered as a cancelled request
+    std::string text = recognizeText(request.image, options, callbacks).promptText();
+    m_imageTexts.push_back({request.documentId, key, text});
+    constexpr size_t kKept = 8;
+    if (m_imageTexts.size() > kKept)
+        m_imageTexts.pop_front();
+    return text;
 }
 
 void EngineWorker::runBatch(const uhdlens::ui::BatchRequest &request)

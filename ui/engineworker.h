@@ -18,6 +18,7 @@
 
 #include "uhdlens/batch.h"
 #include "uhdlens/engine.h"
+#include "uhdlens/text_layer.h"
 
 #include <QImage>
 #include <QMetaType>
@@ -28,6 +29,7 @@
 #include <QThread>
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -49,6 +51,12 @@ struct AskRequest
     QString question;
     GenerationSettings settings;
     bool restartContext = false; // regenerate: forget earlier turns, ask again with the same image tokens
+    // The image's text for the model (Conversation::ask's imageText): `imageText` when the session had it
+    // ready, else with `recognizeText` the engine thread recognises `image` first (uhdlens/text_layer.h;
+    // cached here by `imageId`, cancelled with the request).
+    QString imageText;
+    bool recognizeText = false;
+    TextLanguages textLanguages = TextLanguages::English;
 };
 
 // A batch run over files and folders (the app's Batch dialog).
@@ -127,6 +135,15 @@ private:
 
     std::shared_ptr<const Model> m_model;
     std::map<std::pair<int, int>, std::unique_ptr<Conversation>> m_conversations;
+    // Prompt text recognised here (AskRequest::recognizeText) by image id and languages, newest last; a few.
+    struct RecognisedText
+    {
+        int documentId = 0;
+        QString key; // image id + languages
+        std::string promptText;
+    };
+    std::deque<RecognisedText> m_imageTexts;
+    std::string imageTextFor(const AskRequest &request);
     std::atomic<quint64> m_lastIssued{0};
     std::atomic<quint64> m_cancelUpTo{0};
     std::atomic<quint64> m_running{0};        // the request ask() is running, 0: none

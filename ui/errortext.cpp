@@ -61,6 +61,9 @@ QString errorCodeText(ErrorCode code)
         return QCoreApplication::translate("ErrorText", "The chosen compute device is not available.");
     case ErrorCode::Cancelled:
         return QCoreApplication::translate("ErrorText", "Cancelled.");
+    case ErrorCode::OcrDataMissing:
+        return QCoreApplication::translate(
+            "ErrorText", "The text recognition data (Tesseract) for a language is not installed.");
     case ErrorCode::Internal:
         break;
     }

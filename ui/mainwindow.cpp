@@ -12,6 +12,7 @@
 #include "planpanel.h"
 #include "screencapture.h"
 #include "slicecanvas.h"
+#include "textlayers.h"
 
 #include "uhdlens/convert.h"
 #include "uhdlens/gguf_info.h"
@@ -40,6 +41,7 @@
 #include <QPushButton>
 #include <QStatusBar>
 #include <QToolBar>
+#include <QToolButton>
 #include <QUrl>
 
 namespace uhdlens::ui {
@@ -105,8 +107,17 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     statusBar()->addPermanentWidget(m_statusImage);
     statusBar()->addPermanentWidget(m_statusZoom);
     statusBar()->addPermanentWidget(m_statusModel);
+    auto *cancelText = new QToolButton(this);
+    cancelText->setDefaultAction(m_cancelTextAction);
+    cancelText->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    cancelText->setAutoRaise(true);
+    statusBar()->addPermanentWidget(cancelText);
+    connect(m_cancelTextAction, &QAction::changed, cancelText,
+            [this, cancelText] { cancelText->setVisible(m_cancelTextAction->isEnabled()); });
+    cancelText->setVisible(false);
 
     connectSession();
+    connectTextLayers();
 
     connect(m_loader, &ImageLoader::loaded, this,
             [this](const QImage &image, const QImage &preview, const QString &name, const QString &path) {
@@ -318,6 +329,25 @@ void MainWindow::createActions()
         m_chatPanel->questionBox()->setFocus();
     });
 
+    m_textLayerAction = make(QKeySequence(Qt::Key_T), QString(), [this] {
+        m_canvas->setTextLayerVisible(m_textLayerAction->isChecked());
+        if (m_textLayerAction->isChecked())
+            if (const ImageDocument *doc = currentDocument())
+                showTextLayerOf(doc->id);
+    });
+    m_textLayerAction->setCheckable(true);
+    m_copyTextAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), QStringLiteral("edit-copy"),
+                            [this] { copyAllText(); });
+    m_cancelTextAction =
+        make(QKeySequence(Qt::SHIFT | Qt::Key_Escape), QStringLiteral("process-stop"), [this] {
+            m_copyTextWhenReady = 0;
+            m_session->textLayers()->cancel(m_session->textLayers()->runningDocument());
+        });
+    m_cancelTextAction->setEnabled(false);
+    m_imageTextAction = make(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I), QString(),
+                             [this] { m_session->setImageTextEnabled(m_imageTextAction->isChecked()); });
+    m_imageTextAction->setCheckable(true);
+
     m_languageGroup = new QActionGroup(this);
     for (const QString &code : availableLanguages()) {
         auto *action = new QAction(nativeLanguageName(code), m_languageGroup);
@@ -350,6 +380,9 @@ void MainWindow::createMenus()
     for (QAction *a : {m_gridAction, m_regionModeAction, m_clearRegionAction})
         m_viewMenu->addAction(a);
     m_viewMenu->addSeparator();
+    for (QAction *a : {m_textLayerAction, m_copyTextAction, m_cancelTextAction})
+        m_viewMenu->addAction(a);
+    m_viewMenu->addSeparator();
     m_viewMenu->addAction(m_prevImageAction);
     m_viewMenu->addAction(m_nextImageAction);
     m_viewMenu->addSeparator();
@@ -366,6 +399,8 @@ void MainWindow::createMenus()
                        m_chatPanel->clearAction()})
         m_chatMenu->addAction(a);
     m_chatMenu->addAction(m_focusQuestionAction);
+    m_chatMenu->addSeparator();
+    m_chatMenu->addAction(m_imageTextAction);
 
     m_settingsMenu = menuBar()->addMenu(QString());
     m_settingsMenu->addAction(m_preferencesAction);
@@ -484,6 +519,18 @@ void MainWindow::retranslateUi()
     m_aboutAction->setText(tr("&About UHD Lens"));
     m_clearRecentAction->setText(tr("Clear Recent Files"));
     m_focusQuestionAction->setText(tr("Focus &Question Box"));
+    m_textLayerAction->setText(tr("Show &Text Layer"));
+    m_textLayerAction->setToolTip(
+        tr("Draw the boxes of the words recognised in the image; hover one to read it (T)"));
+    m_copyTextAction->setText(tr("Copy All Te&xt"));
+    m_copyTextAction->setToolTip(
+        tr("Copy the text recognised in the image, in reading order (Ctrl+Shift+T)"));
+    m_cancelTextAction->setText(tr("Cancel Text Recognition"));
+    m_cancelTextAction->setToolTip(tr("Stop reading the image's text (Shift+Esc)"));
+    m_imageTextAction->setText(tr("Give the Model the Image's &Text"));
+    m_imageTextAction->setToolTip(
+        tr("Put the text recognised in the image (lines in reading order, with their positions) before each "
+           "question. On by default for the bundled model, off for other models."));
     m_stripDock->setWindowTitle(tr("Images"));
     m_planDock->setWindowTitle(tr("Plan"));
     m_chatDock->setWindowTitle(tr("Chat"));
@@ -512,6 +559,11 @@ void MainWindow::updateActions()
     m_nextImageAction->setEnabled(documentCount() > 1);
     m_prevImageAction->setEnabled(documentCount() > 1);
     m_unloadModelAction->setEnabled(modelInfo().has_value());
+    m_copyTextAction->setEnabled(haveDoc);
+    {
+        const QSignalBlocker quiet(m_imageTextAction);
+        m_imageTextAction->setChecked(m_session->imageTextEnabled()); // this model's own switch
+    }
     for (QAction *a : m_languageGroup->actions())
         a->setChecked(a->data().toString() == m_prefs.language);
 }
@@ -542,6 +594,9 @@ void MainWindow::loadSettings()
     m_chatPanel->setPlainTextAnswers(m_prefs.plainTextAnswers);
     if (m_prefs.language != currentLanguage())
         applyLanguage(m_prefs.language);
+    m_session->setTextLanguages(m_prefs.language.startsWith(QLatin1String("zh"))
+                                    ? TextLanguages::EnglishChinese
+                                    : TextLanguages::English);
     m_session->setGenerationSettings(m_prefs.generation);
     m_session->setComputeOptions(m_prefs.device, m_prefs.dtype);
     m_planPanel->setPolicyName(m_settings->startupPolicy());
@@ -577,9 +632,79 @@ void MainWindow::setPreferences(const Preferences &prefs)
     saveSettings();
 }
 
+void MainWindow::connectTextLayers()
+{
+    TextLayers *layers = m_session->textLayers();
+    auto isCurrent = [this](int documentId) {
+        const ImageDocument *doc = currentDocument();
+        return doc && doc->id == documentId;
+    };
+    connect(layers, &TextLayers::started, this, [this] { m_cancelTextAction->setEnabled(true); });
+    connect(layers, &TextLayers::progress, this, [this](int, int done, int total) {
+        statusBar()->showMessage(tr("Reading the image's text… %1 of %n tile(s)", nullptr, total).arg(done));
+    });
+    connect(layers, &TextLayers::finished, this, [this, layers, isCurrent](int documentId) {
+        m_cancelTextAction->setEnabled(false);
+        const std::shared_ptr<const TextLayer> layer = layers->layer(documentId);
+        if (isCurrent(documentId))
+            m_canvas->setTextLayer(layer);
+        if (m_copyTextWhenReady == documentId) {
+            m_copyTextWhenReady = 0;
+            copyAllText();
+        } else {
+            statusBar()->showMessage(tr("Text layer: %n word(s)", nullptr, int(layer->words.size())), 6000);
+        }
+    });
+    connect(layers, &TextLayers::failed, this, [this](int documentId, const QString &message) {
+        m_cancelTextAction->setEnabled(false);
+        if (m_copyTextWhenReady == documentId)
+            m_copyTextWhenReady = 0;
+        showError(tr("Text recognition failed"), message);
+    });
+    connect(layers, &TextLayers::cancelled, this, [this](int documentId) {
+        m_cancelTextAction->setEnabled(false);
+        if (m_copyTextWhenReady == documentId)
+            m_copyTextWhenReady = 0;
+        statusBar()->showMessage(tr("Text recognition cancelled."), 4000);
+    });
+}
+
+void MainWindow::showTextLayerOf(int documentId)
+{
+    const ImageDocument *doc = m_session->document(documentId);
+    if (!doc)
+        return;
+    TextLayers *layers = m_session->textLayers();
+    if (auto layer = layers->layer(documentId))
+        m_canvas->setTextLayer(layer);
+    else
+        layers->request(documentId, doc->image);
+}
+
+void MainWindow::copyAllText()
+{
+    const ImageDocument *doc = currentDocument();
+    if (!doc)
+        return;
+    TextLayers *layers = m_session->textLayers();
+    if (const auto layer = layers->layer(doc->id)) {
+        QApplication::clipboard()->setText(QString::fromStdString(layer->plainText()));
+        statusBar()->showMessage(layer->empty()
+                                     ? tr("No text was found in this image.")
+                                     : tr("Copied %n line(s) of text.", nullptr, int(layer->lines.size())),
+                                 6000);
+        return;
+    }
+    m_copyTextWhenReady = doc->id; // copied when recognised
+    layers->request(doc->id, doc->image);
+}
+
 void MainWindow::setLanguage(const QString &code)
 {
     m_prefs.language = code;
+    // A Chinese UI reads Simplified Chinese in images too (slower: both Tesseract models run).
+    m_session->setTextLanguages(code.startsWith(QLatin1String("zh")) ? TextLanguages::EnglishChinese
+                                                                     : TextLanguages::English);
     if (!applyLanguage(code))
         showError(tr("Language"), tr("The translation for %1 could not be loaded.").arg(nativeLanguageName(code)));
     m_settings->setLanguage(code);
@@ -802,6 +927,8 @@ void MainWindow::showDocument(int documentId)
     m_canvas->setRegion(document ? document->region : std::nullopt);
     m_chatPanel->setDocument(document);
     m_chatPanel->setCacheBadgeVisible(false);
+    if (document && m_textLayerAction->isChecked())
+        showTextLayerOf(document->id);
     setWindowTitle(document ? tr("%1 — UHD Lens").arg(document->title) : tr("UHD Lens"));
     m_session->setCurrentDocument(documentId); // re-plans: showPlan()
     updateActions();

@@ -123,6 +123,16 @@ public:
     QString lastError() const { return m_lastError; }
     QMenu *fileMenu() const { return m_fileMenu; }
     QAction *batchAction() const { return m_batchAction; }
+    // The text layer (Session::textLayers()): View > Show Text Layer draws the current image's word boxes
+    // (recognised on first use, on a worker thread, with progress and Cancel in the status bar); Edit-like
+    // View > Copy All Text puts its text in reading order on the clipboard (recognising it first if needed);
+    // Chat > Give the Model the Image's Text is Session::setImageTextEnabled for the loaded model.
+    QAction *textLayerAction() const { return m_textLayerAction; }
+    QAction *gridAction() const { return m_gridAction; } // View > Show Slice Grid
+    QAction *copyTextAction() const { return m_copyTextAction; }
+    QAction *cancelTextAction() const { return m_cancelTextAction; }
+    QAction *imageTextAction() const { return m_imageTextAction; }
+    void copyAllText();
 
 Q_SIGNALS:
     void planShown();
@@ -244,6 +254,13 @@ private:
     QAction *m_aboutAction = nullptr;
     QAction *m_clearRecentAction = nullptr;
     QAction *m_focusQuestionAction = nullptr;
+    QAction *m_textLayerAction = nullptr;
+    QAction *m_copyTextAction = nullptr;
+    QAction *m_cancelTextAction = nullptr;
+    QAction *m_imageTextAction = nullptr;
+    int m_copyTextWhenReady = 0; // document whose text goes to the clipboard once recognised (Copy All Text)
+    void connectTextLayers();
+    void showTextLayerOf(int documentId); // the canvas shows the document's layer (recognising it if needed)
 };
 
 } // namespace uhdlens::ui

@@ -3,11 +3,14 @@
 #include "appsettings.h"
 #include "conversationexport.h"
 #include "engineworker.h"
+#include "modellist.h"
 #include "safesave.h"
+#include "textlayers.h"
 
 #include "uhdlens/batch.h"
 
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QTimer>
 
 #include <algorithm>
@@ -18,6 +21,7 @@ namespace uhdlens::ui {
 Session::Session(AppSettings &settings, QObject *parent) : QObject(parent), m_settings(settings)
 {
     m_engine = new EngineThread(this);
+    m_textLayers = new TextLayers(this);
     m_progressTimer = new QTimer(this);
     m_progressTimer->setSingleShot(true);
     m_progressTimer->setInterval(100);
@@ -100,6 +104,7 @@ void Session::closeDocument(int id)
     EngineWorker *w = engine();
     QMetaObject::invokeMethod(
         w, [w, id] { w->forgetDocument(id); }, Qt::QueuedConnection);
+    m_textLayers->forget(id);
     m_documents.erase(
         std::remove_if(m_documents.begin(), m_documents.end(), [id](const auto &d) { return d->id == id; }),
         m_documents.end());
@@ -366,6 +371,9 @@ bool Session::askWith(const QString &question, bool restartContext)
                                 .arg(area.height());
     const QImage subject = doc->subject();
 
+    const bool giveText = imageTextEnabled();
+    const std::shared_ptr<const TextLayer> textLayer = m_textLayers->layer(doc->id);
+
     const bool wasBusy = isGenerating();
     auto queue = [&](int variant, const SlicePlan &plan) {
         AskRequest request;
@@ -381,6 +389,17 @@ bool Session::askWith(const QString &question, bool restartContext)
         // elsewhere, and a preference must not make every other model's questions fail.
         request.settings.thinking = m_generation.thinking && m_modelInfo && m_modelInfo->thinkingMode;
         request.restartContext = restartContext;
+        if (giveText) {
+            request.textLanguages = m_textLanguages;
+            if (textLayer) {
+                const QRect r = area;
+                request.imageText = QString::fromStdString(
+                    doc->region ? textLayerIn(*textLayer, {r.x(), r.y(), r.width(), r.height()}).promptText()
+                                : textLayer->promptText());
+            } else {
+                request.recognizeText = true;
+            }
+        }
         if (restartContext) // a different sample when sampling; identical answer when greedy (temperature 0)
             request.settings.seed += static_cast<std::uint64_t>(turnIndex + 1);
         RequestState state;
@@ -410,6 +429,32 @@ bool Session::askWith(const QString &question, bool restartContext)
                            -1);
     Q_EMIT transcriptChanged(doc->id, true);
     return true;
+}
+
+void Session::setTextLanguages(TextLanguages languages)
+{
+    m_textLanguages = languages;
+    TextLayerOptions options;
+    options.languages = languages;
+    m_textLayers->setOptions(options);
+}
+
+bool Session::modelIsBundled() const
+{
+    const QString bundled = ModelList::bundledFolder();
+    if (m_modelFolder.isEmpty() || bundled.isEmpty())
+        return false;
+    return QFileInfo(m_modelFolder).canonicalFilePath() == QFileInfo(bundled).canonicalFilePath();
+}
+
+bool Session::imageTextEnabled() const
+{
+    return m_settings.imageText(modelIsBundled());
+}
+
+void Session::setImageTextEnabled(bool on)
+{
+    m_settings.setImageText(modelIsBundled(), on);
 }
 
 void Session::stopAll()

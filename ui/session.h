@@ -20,6 +20,7 @@
 #include "imagedocument.h"
 
 #include "uhdlens/engine.h"
+#include "uhdlens/text_layer.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -36,6 +37,7 @@ namespace uhdlens::ui {
 class AppSettings;
 class EngineThread;
 class EngineWorker;
+class TextLayers;
 
 class Session : public QObject
 {
@@ -91,6 +93,22 @@ public:
     bool isModelLoading() const { return m_modelLoading; }
     QString modelFolder() const { return m_modelFolder; }
     QString modelMmproj() const { return m_modelMmproj; }
+
+    // ---- the image's text (uhdlens/text_layer.h)
+    // The text layers of the opened images (the canvas's "Show Text Layer"; closing an image forgets its
+    // own).
+    TextLayers *textLayers() const { return m_textLayers; }
+    // Which Tesseract languages read the images (English, or with Simplified Chinese for a Chinese UI).
+    void setTextLanguages(TextLanguages languages);
+    TextLanguages textLanguages() const { return m_textLanguages; }
+    // Whether the model loaded (or loading) is the bundled one (ModelList::bundledFolder()).
+    bool modelIsBundled() const;
+    // "Give the model the image's text" for the model loaded now (AppSettings::imageText: its own default for
+    // the bundled model and for other models). On: each question about an image carries the recognised lines
+    // of the image (its selected region) in reading order with coarse positions, before the question
+    // (Conversation::ask's imageText); its text layer when ready, else the engine thread recognises it first.
+    bool imageTextEnabled() const;
+    void setImageTextEnabled(bool on);
 
     // ---- questions
     void setGenerationSettings(const GenerationSettings &settings) { m_generation = settings; }
@@ -193,6 +211,8 @@ private:
 
     GenerationSettings m_generation;
     bool m_abMode = false;
+    TextLayers *m_textLayers = nullptr;
+    TextLanguages m_textLanguages = TextLanguages::English;
     QHash<quint64, RequestState> m_requests;
     QTimer *m_progressTimer = nullptr;
     quint64 m_progressRequest = 0;

@@ -3,6 +3,7 @@
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
+#include <QToolTip>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -45,6 +46,8 @@ void SliceCanvas::setImage(const QImage &image, const QImage &preview)
     m_region.reset();
     m_hasPlan = false;
     m_hovered = -2;
+    m_textLayer.reset();
+    m_hoveredWord = -1;
     m_fit = true;
     zoomToFit();
 }
@@ -243,6 +246,10 @@ void SliceCanvas::mouseReleaseEvent(QMouseEvent *event)
 
 void SliceCanvas::leaveEvent(QEvent *)
 {
+    if (m_hoveredWord != -1) {
+        m_hoveredWord = -1;
+        update();
+    }
     if (m_hovered != -2) {
         m_hovered = -2;
         update();
@@ -250,8 +257,62 @@ void SliceCanvas::leaveEvent(QEvent *)
     }
 }
 
+void SliceCanvas::setTextLayer(std::shared_ptr<const TextLayer> layer)
+{
+    m_textLayer = std::move(layer);
+    m_hoveredWord = -1;
+    if (m_textVisible)
+        update();
+}
+
+void SliceCanvas::setTextLayerVisible(bool visible)
+{
+    if (visible == m_textVisible)
+        return;
+    m_textVisible = visible;
+    m_hoveredWord = -1;
+    update();
+}
+
+int SliceCanvas::textWordAt(QPointF widgetPos) const
+{
+    if (!m_textVisible || !m_textLayer)
+        return -1;
+    const QPointF p = toImage(widgetPos);
+    return m_textLayer->wordAt(static_cast<int>(std::floor(p.x())), static_cast<int>(std::floor(p.y())));
+}
+
+QPointF SliceCanvas::widgetPosOf(QPointF imagePos) const
+{
+    return toWidget(QRectF(imagePos, QSizeF(0, 0))).topLeft();
+}
+
+bool SliceCanvas::event(QEvent *event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        auto *help = static_cast<QHelpEvent *>(event);
+        const int word = textWordAt(help->pos());
+        if (word >= 0) {
+            const TextWord &w = m_textLayer->words[size_t(word)];
+            QToolTip::showText(
+                help->globalPos(),
+                tr("%1\nconfidence %2%").arg(QString::fromStdString(w.text)).arg(qRound(w.confidence)), this);
+            return true;
+        }
+        QToolTip::hideText();
+    }
+    return QWidget::event(event);
+}
+
 void SliceCanvas::updateHover(QPointF widgetPos)
 {
+    if (m_textVisible) {
+        const int word = textWordAt(widgetPos);
+        if (word != m_hoveredWord) {
+            m_hoveredWord = word;
+            update();
+        }
+    }
     const int index = sliceAt(toImage(widgetPos));
     if (index != m_hovered) {
         m_hovered = index;
@@ -312,6 +373,25 @@ void SliceCanvas::paintEvent(QPaintEvent *)
         painter.setPen(QPen(QColor(255, 255, 255), 2, Qt::DashLine));
         painter.setBrush(Qt::NoBrush);
         painter.drawRect(toWidget(QRectF(*m_region)));
+    }
+
+    if (m_textVisible && m_textLayer) {
+        // Word boxes: a light wash and a thin outline, the hovered word stronger; under the slice grid.
+        painter.setPen(QPen(QColor(255, 140, 0, 200), 1));
+        painter.setBrush(QColor(255, 220, 0, 50));
+        for (size_t i = 0; i < m_textLayer->words.size(); ++i) {
+            const Rect &b = m_textLayer->words[i].box;
+            const QRectF r = toWidget(QRectF(b.x, b.y, b.width, b.height));
+            if (int(i) == m_hoveredWord) {
+                painter.save();
+                painter.setBrush(QColor(255, 190, 0, 110));
+                painter.setPen(QPen(QColor(255, 120, 0), 2));
+                painter.drawRect(r);
+                painter.restore();
+            } else {
+                painter.drawRect(r);
+            }
+        }
     }
 
     if (m_hasPlan && m_gridVisible) {

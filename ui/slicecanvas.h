@@ -3,10 +3,12 @@
 // Zoom with the wheel (around the cursor), fit, 1:1; pan by dragging. Each slice rectangle is
 // SlicePlan::sliceInOriginal() (offset by the selected region, if any) and is labelled with its size at model
 // input and its patch grid; the overview is shown as a thumbnail in a corner. Hovering a slice reports it
-// (for "what the model sees"); in region mode a drag selects a rectangle of the image.
+// (for "what the model sees"); in region mode a drag selects a rectangle of the image. When the text layer is
+// shown, the recognised words' boxes are drawn over the image and hovering one shows its text as a tooltip.
 #pragma once
 
 #include "uhdlens/slice_planner.h"
+#include "uhdlens/text_layer.h"
 
 #include <QImage>
 #include <QList>
@@ -15,6 +17,7 @@
 #include <QRect>
 #include <QWidget>
 
+#include <memory>
 #include <optional>
 
 namespace uhdlens::ui {
@@ -35,6 +38,17 @@ public:
     void setRegionMode(bool on);
     bool regionMode() const { return m_regionMode; }
     void setGridVisible(bool visible);
+
+    // The image's text layer (null: none yet) and whether its word boxes are drawn. setImage() drops the
+    // layer.
+    void setTextLayer(std::shared_ptr<const TextLayer> layer);
+    const std::shared_ptr<const TextLayer> &textLayer() const { return m_textLayer; }
+    void setTextLayerVisible(bool visible);
+    bool textLayerVisible() const { return m_textVisible; }
+    // Index of the word under widget position `pos` while the layer is shown, else -1 (what the tooltip
+    // shows).
+    int textWordAt(QPointF widgetPos) const;
+    QPointF widgetPosOf(QPointF imagePos) const; // where an image pixel is drawn now (tests, hover)
 
     // The slice rectangles as drawn, in image coordinates (what tests compare with the planner).
     QList<QRect> overlayRects() const;
@@ -67,6 +81,7 @@ protected:
     void mouseReleaseEvent(QMouseEvent *event) override;
     void leaveEvent(QEvent *event) override;
     void changeEvent(QEvent *event) override;
+    bool event(QEvent *event) override; // tooltips: the hovered word of the text layer
 
 private:
     QPointF toImage(QPointF widgetPos) const;
@@ -87,6 +102,9 @@ private:
     std::optional<QRect> m_region;
     bool m_regionMode = false;
     bool m_gridVisible = true;
+    std::shared_ptr<const TextLayer> m_textLayer;
+    bool m_textVisible = false;
+    int m_hoveredWord = -1;
 
     double m_zoom = 1.0;
     bool m_fit = true;

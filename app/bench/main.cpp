@@ -5,6 +5,7 @@
 #include "uhdlens/runtime.h"
 #include "bench_attention.h"
 #include "bench_engine.h"
+#include "bench_ocr.h"
 #include "bench_preprocess.h"
 #include "bench_quant.h"
 #include "bench_soak.h"
@@ -35,6 +36,8 @@ const std::map<QString, Command> &commands()
          {bench::runEngineBench, "vision encode / resampler / prefill / decode speed and peak RSS with random weights"}},
         {QStringLiteral("flops"),
          {bench::runFlopsBench, "analytic FLOPs: LLaVA-UHD at 672x1088 vs LLaVA-1.5 at 336x336 (paper: 94%)"}},
+        {QStringLiteral("ocr"),
+         {bench::runOcrBench, "text layer word accuracy by text height on rendered screenshots, time per image"}},
         {QStringLiteral("preprocess"),
          {bench::runPreprocessBench, "plan + resize + crop + normalise, as a ratio to PNG decoding (goal <= 1.0x)"}},
         {QStringLiteral("quant"),

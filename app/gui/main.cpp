@@ -1,8 +1,8 @@
 // uhdlens: the UHD Lens desktop app. `uhdlens [IMAGE...] [--model DIR|FILE [--mmproj FILE]] [--capture
-// [--transcribe]] [--screenshot FILE]`; `--batch PATH --batch-out FILE [--ask QUESTION]` runs the Batch
-// dialog once the model is loaded. One instance per user and display: a second launch hands its arguments to
-// the running one (ui/singleinstance.h) unless --standalone is given or the launch is scripted (--screenshot,
-// --batch, --ask, --demo-answer).
+// [--transcribe]] [--screenshot FILE] [--text-layer]`; `--batch PATH --batch-out FILE [--ask QUESTION]` runs
+// the Batch dialog once the model is loaded. One instance per user and display: a second launch hands its
+// arguments to the running one (ui/singleinstance.h) unless --standalone is given or the launch is scripted
+// (--screenshot, --batch, --ask, --demo-answer, --text-layer).
 #include "batchdialog.h"
 #include "capturetranscribe.h"
 #include "chatpanel.h"
@@ -88,10 +88,15 @@ int main(int argc, char **argv)
                                 "Show the Markdown text in FILE as a recorded answer about the first image "
                                 "(for documentation screenshots: it is not the model's answer)."),
         QStringLiteral("FILE"));
+    QCommandLineOption textLayerOption(
+        QStringLiteral("text-layer"),
+        QApplication::translate("main",
+                                "Show the text layer of the first image (with --screenshot: grab once its "
+                                "text is recognised)."));
     const QList<QCommandLineOption> allOptions = {
         modelOption,   mmprojOption,     screenshotOption, sizeOption,     noModelOption,
         askOption,     abOption,         batchOption,      batchOutOption, demoAnswerOption,
-        captureOption, transcribeOption, standaloneOption};
+        captureOption, transcribeOption, standaloneOption, textLayerOption};
     parser.addOptions(allOptions);
     parser.addPositionalArgument(QStringLiteral("images"), QApplication::translate("main", "Image files to open."),
                                  QStringLiteral("[IMAGE...]"));
@@ -100,8 +105,9 @@ int main(int argc, char **argv)
     // A running UHD Lens takes this launch's arguments (file paths made absolute: its working folder
     // differs).
     const bool screenshot = parser.isSet(screenshotOption);
-    const bool scripted =
-        screenshot || parser.isSet(batchOption) || parser.isSet(askOption) || parser.isSet(demoAnswerOption);
+    const bool textLayer = parser.isSet(textLayerOption);
+    const bool scripted = screenshot || textLayer || parser.isSet(batchOption) || parser.isSet(askOption) ||
+                          parser.isSet(demoAnswerOption);
     uhdlens::ui::SingleInstance instance(uhdlens::ui::SingleInstance::defaultServerName());
     if (!parser.isSet(standaloneOption) && !scripted) {
         QStringList forwarded = QApplication::arguments();
@@ -246,7 +252,7 @@ int main(int argc, char **argv)
                     QApplication::exit(2);
                 }
             });
-    } else if (screenshot || !question.isEmpty()) {
+    } else if (screenshot || textLayer || !question.isEmpty()) {
         const QString file = parser.value(screenshotOption);
         // After the first plan, wait for the model (if one is loading), ask the question (if any) and wait for the
         // answer, then grab and quit (with --screenshot). Polling a timer keeps all of it in the main event loop.
@@ -260,7 +266,8 @@ int main(int argc, char **argv)
                          shot.width(), shot.height());
             QApplication::exit(ok ? 0 : 1);
         };
-        QObject::connect(&window, &uhdlens::ui::MainWindow::planShown, &window, [&window, grab, question, screenshot] {
+        QObject::connect(&window, &uhdlens::ui::MainWindow::planShown, &window,
+                         [&window, grab, question, screenshot, textLayer] {
             static bool once = false;
             if (once)
                 return;
@@ -268,7 +275,8 @@ int main(int argc, char **argv)
             auto *poll = new QTimer(&window);
             auto waited = std::make_shared<int>(0);
             auto asked = std::make_shared<bool>(false);
-            QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, waited, asked, grab, question, screenshot] {
+            QObject::connect(poll, &QTimer::timeout, &window,
+                             [&window, poll, waited, asked, grab, question, screenshot, textLayer] {
                 *waited += 100;
                 if (*waited > 170000) { // give up waiting, show what there is
                     poll->stop();
@@ -286,6 +294,16 @@ int main(int argc, char **argv)
                 }
                 if (window.isGenerating())
                     return;
+                if (textLayer) { // View > Show Text Layer (without the slice grid), then wait for the words
+                    if (!window.textLayerAction()->isChecked()) {
+                        window.selectDocument(0);
+                        window.textLayerAction()->trigger();
+                        if (window.gridAction()->isChecked())
+                            window.gridAction()->trigger();
+                    }
+                    if (!window.canvas()->textLayer())
+                        return;
+                }
                 poll->stop();
                 if (screenshot)
                     grab();

@@ -411,6 +411,7 @@ struct Conversation::Impl
     KVCache kv;
     std::vector<int64_t> kvKeys; // what each cached position holds: token id, or -(1 + image slot)
     std::vector<Turn> history;
+    std::string imageTextInHistory; // the image text a turn of `history` carried (ask()'s imageText)
 
     const torch::Tensor *cached(const std::string &key)
     {
@@ -489,6 +490,7 @@ const Model &Conversation::model() const { return *m_impl->model; }
 void Conversation::clearHistory()
 {
     m_impl->history.clear();
+    m_impl->imageTextInHistory.clear();
     m_impl->kv.clear();
     m_impl->kvKeys.clear();
 }
@@ -526,8 +528,42 @@ std::string overflowMessage(const Model &model, const SlicePlan &plan, int64_t v
 
 } // namespace
 
+std::string questionWithImageText(const std::string &imageText, const std::string &question)
+{
+    if (imageText.empty())
+        return question;
+    // Plain English any instruction-tuned model follows; the positions are TextLayer::positionName()'s.
+    return "Text recognised in the image, line by line, each with its position:\n" + imageText + "\n\n" +
+           question;
+}
+
+namespace {
+
+std::vector<std::string> splitLines(const std::string &text)
+{
+    std::vector<std::string> lines;
+    size_t start = 0;
+    while (start < text.size()) {
+        const size_t end = std::min(text.find('\n', start), text.size());
+        if (end > start)
+            lines.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return lines;
+}
+
+std::string joinLines(const std::vector<std::string> &lines, size_t n)
+{
+    std::string out;
+    for (size_t i = 0; i < n; ++i)
+        out += (i ? "\n" : "") + lines[i];
+    return out;
+}
+
+} // namespace
+
 AskResult Conversation::ask(const std::string &question, const GenerationSettings &settings,
-                            const AskCallbacks &callbacks)
+                            const AskCallbacks &callbacks, const std::string &imageText)
 {
     if (const std::string why = settings.validate(); !why.empty())
         throw Error(ErrorCode::InvalidArgument, why, "settings");
@@ -547,8 +583,33 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
                     "this model (" + nameOf(vlm.family()) + ") has no thinking mode", "thinking");
     PromptOptions promptOptions;
     promptOptions.thinking = settings.thinking;
+    // The user message: the question, after as many lines of the image's text as leave room for the answer.
+    std::string message = question;
+    int textLines = 0;
+    const std::vector<std::string> lines =
+        imageText == m_impl->imageTextInHistory ? std::vector<std::string>{} : splitLines(imageText);
+    if (!lines.empty()) {
+        const int64_t room = std::min(settings.maxNewTokens, 128);
+        auto fits = [&](size_t n) {
+            const Prompt p = vlm.buildPromptWith(m_impl->plan, m_impl->history,
+                                                 questionWithImageText(joinLines(lines, n), question),
+                                                 *mi.tokenizer, promptOptions);
+            return p.positions(tpi) + room < context;
+        };
+        size_t lo = 0, hi = lines.size(); // the most lines that fit, by bisection (fits() is monotone)
+        while (lo < hi) {
+            const size_t mid = (lo + hi + 1) / 2;
+            if (fits(mid))
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        textLines = static_cast<int>(lo);
+        message = questionWithImageText(joinLines(lines, lo), question);
+    }
     const Prompt prompt =
-        vlm.buildPromptWith(m_impl->plan, m_impl->history, question, *mi.tokenizer, promptOptions);
+        vlm.buildPromptWith(m_impl->plan, m_impl->history, message, *mi.tokenizer, promptOptions);
+    result.imageTextLines = textLines;
     result.imageTokens = static_cast<int>(prompt.imageSpanPositions(tpi));
     const int64_t positions = prompt.positions(tpi);
     result.promptTokens = static_cast<int>(positions);
@@ -657,7 +718,9 @@ AskResult Conversation::ask(const std::string &question, const GenerationSetting
     setAnswer(result, gen, msSince(td));
     for (int i = 0; i < gen.fedTokens; ++i)
         m_impl->kvKeys.push_back(gen.ids[static_cast<size_t>(i)]);
-    m_impl->history.push_back({question, result.answer});
+    m_impl->history.push_back({message, result.answer});
+    if (textLines > 0)
+        m_impl->imageTextInHistory = imageText;
     return result;
 }
 

@@ -24,6 +24,7 @@ const char *errorCodeName(ErrorCode code) noexcept
     case ErrorCode::ContextOverflow: return "context-overflow";
     case ErrorCode::DeviceUnavailable: return "device-unavailable";
     case ErrorCode::Cancelled: return "cancelled";
+    case ErrorCode::OcrDataMissing: return "ocr-data-missing";
     case ErrorCode::Internal: return "internal";
     }
     return "internal";

@@ -367,6 +367,61 @@ TEST(EngineSmoke, ContextOverflowSaysWhatFits)
     EXPECT_NO_THROW(chat.ask("Hi?", s));
 }
 
+// ask()'s imageText (the text layer's lines, issue 18) is opt-in: without it the prompt is the plain one;
+// with it the first turn's user message is questionWithImageText(), later turns do not repeat it while the
+// history holds it, and lines that would crowd the answer out of the context are dropped from the end.
+TEST(EngineSmoke, ImageTextGoesBeforeTheFirstQuestionAndFitsTheContext)
+{
+    EXPECT_EQ(questionWithImageText("", "Q?"), "Q?");
+    const std::string text = "[top-left] File Edit View\n[middle] Save changes?";
+    EXPECT_EQ(questionWithImageText(text, "Q?"),
+              "Text recognised in the image, line by line, each with its position:\n" + text + "\n\nQ?");
+    for (const auto &family : kFamilies) {
+        SCOPED_TRACE(family);
+        auto model = loadTiny(family, "f32");
+        GenerationSettings s;
+        s.maxNewTokens = 4;
+        Conversation plain(model), withText(model), emptyText(model);
+        for (Conversation *c : {&plain, &withText, &emptyText})
+            c->setImage(testImage());
+        const AskResult a = plain.ask("What is on the left?", s);
+        const AskResult e = emptyText.ask("What is on the left?", s, {}, "");
+        EXPECT_EQ(e.promptTokens, a.promptTokens);
+        EXPECT_EQ(e.answer, a.answer);
+        EXPECT_EQ(e.imageTextLines, 0);
+
+        const AskResult t = withText.ask("What is on the left?", s, {}, text);
+        EXPECT_EQ(t.imageTextLines, 2);
+        EXPECT_GT(t.promptTokens, a.promptTokens);
+        EXPECT_EQ(withText.history()[0].question, questionWithImageText(text, "What is on the left?"));
+        const AskResult t2 = withText.ask("And the right?", s, {}, text);
+        EXPECT_EQ(t2.imageTextLines, 0);
+        EXPECT_EQ(withText.history()[1].question, "And the right?");
+        // The first turn (with the text) stayed in the KV cache.
+        EXPECT_GT(t2.reusedPromptTokens, t.imageTokens);
+        withText.clearHistory();
+        EXPECT_EQ(withText.ask("Again?", s, {}, text).imageTextLines, 2);
+
+        // Far more text than the context holds: the first lines that leave room for the answer (one family:
+        // the fitting is the engine's, not the family's).
+        if (family != "uhd-paper")
+            continue;
+        std::string lots;
+        for (int i = 0; i < 400; ++i) {
+            if (i > 0)
+                lots += '\n';
+            lots += "[middle] line " + std::to_string(i) + " of a long page";
+        }
+        Conversation big(model);
+        big.setImage(testImage());
+        const AskResult b = big.ask("What does it say?", s, {}, lots);
+        EXPECT_GT(b.imageTextLines, 0);
+        EXPECT_LT(b.imageTextLines, 400);
+        EXPECT_LT(b.promptTokens + s.maxNewTokens, model->info().contextLength);
+        EXPECT_NE(big.history()[0].question.find("line 0 of a long page"), std::string::npos);
+    }
+}
+
 TEST(EngineSmoke, BadSettingsAndCalls)
 {
     auto model = loadTiny("uhd-paper");

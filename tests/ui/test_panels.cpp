@@ -43,6 +43,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QToolTip>
 #include <QUrl>
 #include <QXmlStreamReader>
 
@@ -551,6 +552,66 @@ private Q_SLOTS:
         entry->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
         QCOMPARE(w->currentDocument()->image.size(), QSize(1600, 1000));
+    }
+
+    // View > Show Text Layer draws the recognised words over the image and hovering one shows it; View > Copy
+    // All Text copies the text in reading order (recognising it first when the layer is not shown yet).
+    void textLayerToggleHoverAndCopyAll()
+    {
+        auto w = makeWindow();
+        QImage img(800, 300, QImage::Format_RGB888);
+        img.fill(QColor(246, 246, 242));
+        {
+            QPainter p(&img);
+            p.setPen(QColor(20, 20, 28));
+            QFont f(QStringLiteral("DejaVu Sans"));
+            f.setPixelSize(18);
+            p.setFont(f);
+            p.drawText(30, 50, QStringLiteral("Quarterly report"));
+            f.setPixelSize(14);
+            p.setFont(f);
+            p.drawText(30, 150, QStringLiteral("Revenue grew in October"));
+        }
+        w->openImage(img, QStringLiteral("report.png"));
+        QTRY_COMPARE_WITH_TIMEOUT(w->documentCount(), 1, 10000);
+
+        // Copy All Text before any layer exists: recognised, then copied.
+        QApplication::clipboard()->clear();
+        QVERIFY(w->copyTextAction()->isEnabled());
+        w->copyTextAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(QApplication::clipboard()->text(),
+                                  QStringLiteral("Quarterly report\n\nRevenue grew in October"), 60000);
+
+        SliceCanvas *canvas = w->canvas();
+        QVERIFY(!canvas->textLayerVisible());
+        w->textLayerAction()->trigger();
+        QVERIFY(canvas->textLayerVisible());
+        QTRY_VERIFY_WITH_TIMEOUT(canvas->textLayer() != nullptr, 10000); // cached: no second recognition
+        const auto layer = canvas->textLayer();
+        QCOMPARE(layer->words.size(), size_t(6));
+        int october = -1;
+        for (size_t i = 0; i < layer->words.size(); ++i)
+            if (layer->words[i].text == "October")
+                october = int(i);
+        QVERIFY(october >= 0);
+        const Rect b = layer->words[size_t(october)].box;
+        const QPointF centre = canvas->widgetPosOf(QPointF(b.x + b.width / 2.0, b.y + b.height / 2.0));
+        QCOMPARE(canvas->textWordAt(centre), october);
+        QCOMPARE(canvas->textWordAt(canvas->widgetPosOf(QPointF(700, 280))), -1);
+        // The tooltip names the word.
+        QHelpEvent help(QEvent::ToolTip, centre.toPoint(), canvas->mapToGlobal(centre.toPoint()));
+        QApplication::sendEvent(canvas, &help);
+        QTRY_VERIFY(QToolTip::text().startsWith(QStringLiteral("October")));
+        // The boxes are drawn: pixels under the word's box differ from the image without the layer.
+        const QImage shown = canvas->grab().toImage();
+        w->textLayerAction()->trigger();
+        QVERIFY(!canvas->textLayerVisible());
+        QCOMPARE(canvas->textWordAt(centre), -1);
+        QVERIFY(canvas->grab().toImage() != shown);
+
+        // The setting's action follows the model kind: off without the bundled model.
+        QVERIFY(w->imageTextAction()->isCheckable());
+        QVERIFY(!w->imageTextAction()->isChecked());
     }
 
     void everyMainActionHasAShortcut()

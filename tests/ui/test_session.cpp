@@ -7,6 +7,7 @@
 #include "modellist.h"
 #include "qtest_support.h"
 #include "session.h"
+#include "textlayers.h"
 
 #include "uhdlens/image_io.h"
 #include "uhdlens/plan_json.h"
@@ -16,6 +17,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QFont>
 #include <QPainter>
 #include <QScopeGuard>
 #include <QSettings>
@@ -81,6 +83,27 @@ private:
     QTemporaryDir m_tmp;
     QString m_settingsFile;
 
+    // The title and menu bars of the sample screenshot (1240x180, two tiles): "Redo Clear" (white on dark)
+    // and "File Edit View Tools Help Format Insert". A file, not painted text: this test has no font
+    // database.
+    static QImage textPicture()
+    {
+        const QImage sample(QStringLiteral(UHDLENS_SOURCE_DIR "/resources/samples/screenshot.png"));
+        return sample.copy(0, 0, 1240, 180).convertToFormat(QImage::Format_RGB888);
+    }
+
+    // Asks `question` and returns the engine's result of it (the answer finished).
+    std::optional<AskResult> askAndWait(Session &session, const QString &question)
+    {
+        QSignalSpy results(session.engine(), &EngineWorker::finished);
+        QSignalSpy done(&session, &Session::generationFinished);
+        if (!session.ask(question))
+            return std::nullopt;
+        if (!QTest::qWaitFor([&] { return !done.isEmpty(); }, 120000) || results.isEmpty())
+            return std::nullopt;
+        return qvariant_cast<AskResult>(results.first().at(1));
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -89,6 +112,113 @@ private Q_SLOTS:
     }
 
     void init() { QFile::remove(m_settingsFile); }
+
+    // "Give the model the image's text": on by default for the bundled model only, remembered per kind of
+    // model; on, each question carries the image's recognised lines (the engine thread recognises them when
+    // no text layer is ready, else the session's layer is used, cut to the selected region); off, the prompt
+    // is plain.
+    void imageTextSettingReachesThePrompt()
+    {
+        {
+            AppSettings settings(m_settingsFile);
+            QVERIFY(settings.imageText(true));
+            QVERIFY(!settings.imageText(false));
+        }
+        AppSettings settings(m_settingsFile);
+        Session session(settings);
+        QVERIFY(loadTiny(session));
+        QVERIFY(!session.modelIsBundled());
+        QVERIFY(!session.imageTextEnabled());
+        session.setGenerationSettings(tokens(2));
+        const int id = openCurrent(session, textPicture(), QStringLiteral("invoice.png"));
+
+        const std::optional<AskResult> plain = askAndWait(session, QStringLiteral("What is the total?"));
+        QVERIFY(plain);
+        QCOMPARE(plain->imageTextLines, 0);
+
+        session.setImageTextEnabled(true);
+        QVERIFY(settings.imageText(false));
+        QVERIFY(settings.imageText(true)); // the bundled model's switch is its own
+        session.clearConversation();       // a fresh context: the text goes with the next question
+        const std::optional<AskResult> recognised = askAndWait(session, QStringLiteral("What is the total?"));
+        QVERIFY(recognised);
+        QCOMPARE(recognised->imageTextLines, 2); // recognised on the engine thread: the two bars
+        QVERIFY(recognised->promptTokens > plain->promptTokens);
+
+        // With the session's text layer ready and a region selected: only the region's lines.
+        QSignalSpy layerDone(session.textLayers(), &TextLayers::finished);
+        session.textLayers()->request(id, session.document(id)->image);
+        QVERIFY(layerDone.wait(60000));
+        QCOMPARE(session.textLayers()->layer(id)->lines.size(), size_t(2));
+        session.setRegion(QRect(0, 110, 1240, 70)); // the menu bar only
+        const std::optional<AskResult> region = askAndWait(session, QStringLiteral("What is the total?"));
+        QVERIFY(region);
+        QCOMPARE(region->imageTextLines, 1);
+
+        session.setImageTextEnabled(false);
+        session.setRegion(std::nullopt);
+        session.clearConversation();
+        const std::optional<AskResult> off = askAndWait(session, QStringLiteral("What is the total?"));
+        QVERIFY(off);
+        QCOMPARE(off->imageTextLines, 0);
+        QCOMPARE(off->promptTokens, plain->promptTokens);
+
+        // The bundled model (when installed) has the text on by default.
+        const QString bundled = ModelList::bundledFolder();
+        if (!bundled.isEmpty()) {
+            QSignalSpy loaded(&session, &Session::modelLoaded);
+            session.loadModel(bundled);
+            QVERIFY(loaded.wait(120000));
+            QVERIFY(session.modelIsBundled());
+            QVERIFY(session.imageTextEnabled());
+        }
+    }
+
+    // Text layers are recognised off the GUI thread, once per image (cached), can be cancelled, and a closed
+    // image's layer is forgotten.
+    void textLayersRunOffThreadCachedAndCancellable()
+    {
+        AppSettings settings(m_settingsFile);
+        Session session(settings);
+        TextLayers *layers = session.textLayers();
+        const int id = openCurrent(session, textPicture(), QStringLiteral("a.png"));
+        QSignalSpy started(layers, &TextLayers::started);
+        QSignalSpy progress(layers, &TextLayers::progress);
+        QSignalSpy finished(layers, &TextLayers::finished);
+        QSignalSpy cancelled(layers, &TextLayers::cancelled);
+        layers->request(id, session.document(id)->image);
+        QVERIFY(layers->isPending(id));
+        QVERIFY(!layers->layer(id));
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(started.count(), 1);
+        QCOMPARE(progress.count(), 3); // 0, 1 and 2 of 2 tiles
+        QCOMPARE(QString::fromStdString(layers->layer(id)->plainText()),
+                 QStringLiteral("Redo Clear\n\nFile Edit View Tools Help Format Insert"));
+        QCOMPARE(QString::fromStdString(layers->layer(id)->promptText()),
+                 QStringLiteral("[left] Redo Clear\n[bottom] File Edit View Tools Help Format Insert"));
+        layers->request(id, session.document(id)->image); // cached: nothing runs
+        QVERIFY(!layers->isPending(id));
+        QCOMPARE(started.count(), 1);
+
+        // A big image (35 tiles), cancelled after two: the GUI thread never waited for a tile (each ~1 s).
+        QImage big(6000, 4000, QImage::Format_RGB888);
+        big.fill(Qt::white);
+        const int bigId = session.addDocument(big, QStringLiteral("big.png"));
+        progress.clear();
+        StallMeter stalls;
+        stalls.start();
+        layers->request(bigId, big);
+        QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 3, 60000); // 0, 1 and 2 tiles done
+        stalls.stop();
+        QVERIFY2(stalls.maxGapMs() < 400, qPrintable(QString::number(stalls.maxGapMs())));
+        layers->cancel(bigId);
+        QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 30000);
+        QVERIFY(!layers->layer(bigId));
+        QVERIFY(!layers->isPending(bigId));
+
+        session.closeDocument(id);
+        QVERIFY(!layers->layer(id));
+    }
 
     // The plan is made when the image, its region, the slicing or the model changes, never per question, and
     // the question carries exactly that plan to the engine.

@@ -143,6 +143,7 @@ struct AskResult
     int reusedPromptTokens = 0;    // leading prompt positions whose KV entries were reused from earlier turns
     int imageTokens = 0;           // visual-token positions of the image
     int generatedTokens = 0;
+    int imageTextLines = 0; // lines of ask()'s imageText given in this turn (0: none, or given earlier)
     std::vector<double> sliceMs;   // vision encoder + resampler per encoded image (empty when cached)
     double encodeMs = 0;
     double prefillMs = 0;
@@ -151,9 +152,13 @@ struct AskResult
     double decodeTokensPerSecond = 0;
 };
 
+// The user message ask() builds when it gives the model the image's text: a header line, the text's lines, a
+// blank line, then the question. `imageText` empty: the question alone.
+std::string questionWithImageText(const std::string &imageText, const std::string &question);
+
 struct Turn
 {
-    std::string question;
+    std::string question; // the user message as the model saw it (with the image's text, when given)
     std::string answer;
 };
 
@@ -177,8 +182,14 @@ public:
     const SlicePlan &plan() const;
 
     // Answers `question` about the current image, streaming through callbacks. Throws uhdlens::Error.
+    // `imageText` (opt-in, empty by default): text recognised in the image, one line each, e.g.
+    // TextLayer::promptText() (uhdlens/text_layer.h). The model gets it before the question in the form
+    // questionWithImageText() spells, for any family, in the first turn that has it: while the history holds
+    // a turn that carried the same text, later turns do not repeat it (the model still sees it there). Lines
+    // that would not leave room in the context for the answer (min(maxNewTokens, 128) positions) are dropped
+    // from the end; AskResult::imageTextLines says how many were given.
     AskResult ask(const std::string &question, const GenerationSettings &settings = {},
-                  const AskCallbacks &callbacks = {});
+                  const AskCallbacks &callbacks = {}, const std::string &imageText = {});
 
     const std::vector<Turn> &history() const;
     void clearHistory(); // keeps cached image embeddings

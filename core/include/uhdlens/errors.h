@@ -34,6 +34,7 @@ enum class ErrorCode {
     ContextOverflow,  // image tokens + prompt exceed the model's context
     DeviceUnavailable,
     Cancelled,
+    OcrDataMissing,   // Tesseract's language data is not installed (the message names the package)
     Internal,
 };
 

@@ -1,0 +1,257 @@
+// uhdlens-bench ocr [--images N] [--upscale K] [--native-height PX] [--segmentation sparse|page] [--tile PX]
+//                  [--heights 8,10,...] [--misses]
+//
+// Word accuracy of the text layer (uhdlens/text_layer.h) by text height, on screenshot-like images rendered
+// here: 1280x800 "windows" with a title bar, a menu bar and rows of 2-6 words of one pixel size each, dark on
+// light and light on dark, in DejaVu Sans, Liberation Sans and DejaVu Sans Mono, at random positions (seeded,
+// so every run draws the same images). A third of the rows are low-contrast grey, white on a blue band or on
+// a highlight band, and some rows start with an icon-like square. A rendered word counts as read when a
+// recognised word with exactly its spelling has its box centre inside the rendered word's box. Prints, per
+// height, words read / words rendered, the words recognised that match no rendered word ("extra"), and the
+// median time per image. A benchmark: it reports and exits 0; only errors exit non-zero. The figures in
+// DECISIONS.md ("The text layer") come from this command.
+#include "bench_ocr.h"
+
+#include "benchcommon.h"
+
+#include "uhdlens/errors.h"
+#include "uhdlens/text_layer.h"
+
+#include <QColor>
+#include <QCommandLineParser>
+#include <QFont>
+#include <QFontMetrics>
+#include <QImage>
+#include <QPainter>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+namespace {
+
+// Words of screens and documents, mixed case, with digits and a few file names.
+const char *const kWords[] = {
+    "File",     "Edit",    "View",     "Help",     "Settings", "Open",    "Save",    "Cancel",   "Apply",
+    "Window",   "Search",  "Delete",   "Rename",   "Export",   "Import",  "Options", "Terminal", "Project",
+    "Build",    "Debug",   "Release",  "Network",  "Display",  "Printer", "Account", "Profile",  "Update",
+    "Install",  "Remove",  "Archive",  "Download", "Upload",   "Preview", "History", "Bookmark", "Library",
+    "document", "report",  "invoice",  "meeting",  "schedule", "summary", "quarter", "revenue",  "budget",
+    "total",    "balance", "customer", "address",  "number",   "status",  "pending", "approved", "shipped",
+    "monday",   "friday",  "january",  "october",  "server",   "client",  "version", "warning",  "error",
+    "2024",     "1080",    "42",       "3.14",     "97%",      "12:45",   "v2.6",    "main.cpp", "config",
+    "README",   "index",   "table",    "column",   "row",      "value",   "amount",  "price",    "quantity",
+    "green",    "yellow",  "purple",   "orange",   "silver",   "window",  "button",  "label",    "field",
+};
+
+struct RenderedWord
+{
+    std::string text;
+    QRect box;
+    int height = 0;
+};
+
+struct Scene
+{
+    QImage image;
+    std::vector<RenderedWord> words;
+};
+
+Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
+{
+    const bool dark = index % 2 == 1;
+    const QStringList families = {QStringLiteral("DejaVu Sans"), QStringLiteral("Liberation Sans"),
+                                  QStringLiteral("DejaVu Sans Mono")};
+    Scene s;
+    s.image = QImage(1280, 800, QImage::Format_RGB888);
+    const QColor bg = dark ? QColor(0x1e, 0x1e, 0x2a) : QColor(0xf4, 0xf4, 0xf0);
+    const QColor fg = dark ? QColor(0xd8, 0xd8, 0xd0) : QColor(0x20, 0x20, 0x28);
+    s.image.fill(bg);
+    QPainter p(&s.image);
+    p.setRenderHint(QPainter::TextAntialiasing);
+    // Window chrome: a title bar and a menu bar band, as on a screenshot (their words are rendered below
+    // too).
+    p.fillRect(0, 0, 1280, 28, dark ? QColor(0x30, 0x30, 0x3c) : QColor(0xdc, 0xdc, 0xe4));
+    p.fillRect(0, 28, 1280, 24, dark ? QColor(0x26, 0x26, 0x30) : QColor(0xea, 0xea, 0xee));
+    auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+    constexpr int kWordCount = sizeof(kWords) / sizeof(kWords[0]);
+
+    int y = 60;
+    int row = 0;
+    while (true) {
+        const int h = heights[size_t(row % int(heights.size()))];
+        ++row;
+        QFont font(families[pick(int(families.size()))]);
+        font.setPixelSize(h);
+        const QFontMetrics fm(font);
+        if (y + fm.height() > 790)
+            break;
+        p.setFont(font);
+        // Most rows in the window's colours; some as a low-contrast hint, a coloured button or a selection
+        // band.
+        const int style = pick(6);
+        if (style == 3) {
+            p.setPen(dark ? QColor(0x80, 0x80, 0x88) : QColor(0x80, 0x80, 0x80));
+        } else if (style == 4) {
+            p.fillRect(0, y - 3, 1280, fm.height() + 6, QColor(0x2a, 0x6f, 0xd6));
+            p.setPen(Qt::white);
+        } else if (style == 5) {
+            p.fillRect(0, y - 3, 1280, fm.height() + 6,
+                       dark ? QColor(0x44, 0x44, 0x10) : QColor(0xff, 0xe8, 0x80));
+            p.setPen(fg);
+        } else {
+            p.setPen(fg);
+        }
+        // An icon-like square before some rows, as in lists and toolbars (not text; must not be read as a
+        // word).
+        if (pick(3) == 0)
+            p.fillRect(2, y + 1, std::max(6, h - 2), std::max(6, h - 2), QColor(0xd0, 0x60, 0x30));
+        int x = 12 + pick(300);
+        const int n = 2 + pick(5);
+        for (int k = 0; k < n; ++k) {
+            const QString word = QString::fromLatin1(kWords[pick(kWordCount)]);
+            const int w = fm.horizontalAdvance(word);
+            if (x + w > 1268)
+                break;
+            p.drawText(x, y + fm.ascent(), word);
+            s.words.push_back({word.toStdString(), QRect(x, y, w, fm.height()), h});
+            x += w + fm.horizontalAdvance(QLatin1Char(' ')) * (pick(4) == 0 ? 6 : 1);
+        }
+        y += fm.height() + 6 + pick(3 * h);
+    }
+    return s;
+}
+
+} // namespace
+
+int runOcrBench(const QStringList &args)
+{
+    const QString command = QStringLiteral("ocr");
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Word accuracy of the text layer by text height."));
+    parser.addHelpOption();
+    QCommandLineOption imagesOpt(QStringLiteral("images"), QStringLiteral("Images to render (default 4)."),
+                                 QStringLiteral("N"), QStringLiteral("4"));
+    QCommandLineOption upscaleOpt(QStringLiteral("upscale"),
+                                  QStringLiteral("Upscale factor (default: the library's)."),
+                                  QStringLiteral("K"));
+    QCommandLineOption segOpt(QStringLiteral("segmentation"),
+                              QStringLiteral("sparse | page (default: sparse)."), QStringLiteral("MODE"),
+                              QStringLiteral("sparse"));
+    QCommandLineOption tileOpt(QStringLiteral("tile"),
+                               QStringLiteral("Tile edge in pixels (default: the library's)."),
+                               QStringLiteral("PX"));
+    QCommandLineOption heightsOpt(QStringLiteral("heights"),
+                                  QStringLiteral("Text pixel sizes (default 8,10,12,16,24)."),
+                                  QStringLiteral("LIST"), QStringLiteral("8,10,12,16,24"));
+    QCommandLineOption nativeOpt(
+        QStringLiteral("native-height"),
+        QStringLiteral("Words this tall are read at native size (default: the library's; 0: off)."),
+        QStringLiteral("PX"));
+    QCommandLineOption missesOpt(QStringLiteral("misses"),
+                                 QStringLiteral("List each word not read and what was read there."));
+    parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt});
+    if (auto rc = parseArguments(parser, args, command))
+        return *rc;
+
+    uhdlens::TextLayerOptions options;
+    if (parser.isSet(upscaleOpt)) {
+        bool ok = false;
+        options.upscale = parser.value(upscaleOpt).toInt(&ok);
+        if (!ok || options.upscale < 1 || options.upscale > 4)
+            return usageError(command, QStringLiteral("--upscale: 1 to 4"));
+    }
+    if (parser.isSet(nativeOpt)) {
+        bool ok = false;
+        options.nativeTextHeight = parser.value(nativeOpt).toInt(&ok);
+        if (!ok || options.nativeTextHeight < 0)
+            return usageError(command, QStringLiteral("--native-height: 0 (off) or a height in pixels"));
+    }
+    if (parser.isSet(tileOpt)) {
+        bool ok = false;
+        options.tileSize = parser.value(tileOpt).toInt(&ok);
+        if (!ok || options.tileSize < 2 * options.tileOverlap || options.tileSize < 64)
+            return usageError(
+                command, QStringLiteral("--tile: at least %1 px").arg(std::max(64, 2 * options.tileOverlap)));
+    }
+    const QString seg = parser.value(segOpt);
+    if (seg == QLatin1String("page"))
+        options.segmentation = uhdlens::TextSegmentation::Page;
+    else if (seg != QLatin1String("sparse"))
+        return usageError(command, QStringLiteral("--segmentation: sparse or page"));
+    std::vector<int> heights;
+    for (const QString &h : parser.value(heightsOpt).split(QLatin1Char(','))) {
+        bool ok = false;
+        const int v = h.toInt(&ok);
+        if (!ok || v < 4 || v > 200)
+            return usageError(command, QStringLiteral("--heights: pixel sizes between 4 and 200"));
+        heights.push_back(v);
+    }
+    bool imagesOk = false;
+    const int images = parser.value(imagesOpt).toInt(&imagesOk);
+    if (!imagesOk || images < 1)
+        return usageError(command, QStringLiteral("--images: at least 1"));
+
+    std::mt19937 rng(1234);
+    std::map<int, std::pair<int, int>> perHeight; // height -> (read, rendered)
+    int extra = 0, recognised = 0;
+    std::vector<double> times, cpu;
+    try {
+        for (int i = 0; i < images; ++i) {
+            const Scene scene = renderScene(rng, heights, i);
+            const auto t0 = Clock::now();
+            const std::clock_t c0 = std::clock();
+            const uhdlens::TextLayer layer = uhdlens::recognizeText(scene.image, options);
+            times.push_back(msSince(t0));
+            cpu.push_back(1000.0 * double(std::clock() - c0) / CLOCKS_PER_SEC);
+            std::vector<bool> matched(layer.words.size(), false);
+            for (const RenderedWord &rw : scene.words) {
+                auto &[read, rendered] = perHeight[rw.height];
+                ++rendered;
+                std::string there;
+                bool found = false;
+                for (size_t k = 0; k < layer.words.size(); ++k) {
+                    const uhdlens::Rect &b = layer.words[k].box;
+                    const QPoint centre(b.x + b.width / 2, b.y + b.height / 2);
+                    if (!rw.box.contains(centre))
+                        continue;
+                    there += (there.empty() ? "" : " ") + layer.words[k].text;
+                    if (layer.words[k].text == rw.text) {
+                        ++read;
+                        matched[k] = true;
+                        found = true;
+                        break;
+                    }
+                }
+                if (!found && parser.isSet(missesOpt))
+                    std::printf("image %d, %d px at %d,%d: '%s' read as '%s'\n", i, rw.height, rw.box.x(),
+                                rw.box.y(), rw.text.c_str(), there.c_str());
+            }
+            recognised += static_cast<int>(layer.words.size());
+            for (bool m : matched)
+                extra += m ? 0 : 1;
+        }
+    } catch (const uhdlens::Error &e) {
+        std::fprintf(stderr, "uhdlens-bench ocr: %s\n", e.what());
+        return 1;
+    }
+    std::printf(
+        "text layer: upscale %d (words from %d px read at native size), %s segmentation, tiles of %d px; "
+        "%d images of 1280x800\n",
+        options.upscale, options.nativeTextHeight, qPrintable(seg), options.tileSize, images);
+    std::printf("%8s %8s %8s %9s\n", "height", "read", "words", "accuracy");
+    for (const auto &[h, counts] : perHeight)
+        std::printf("%6d px %8d %8d %8.1f%%\n", h, counts.first, counts.second,
+                    counts.second ? 100.0 * counts.first / counts.second : 0.0);
+    std::printf("extra words (no rendered word there or misread): %d of %d recognised\n", extra, recognised);
+    std::printf("median time per image: %.0f ms wall, %.0f ms CPU\n", median(times), median(cpu));
+    return 0;
+}
+
+} // namespace bench
