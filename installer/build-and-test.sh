@@ -28,8 +28,8 @@ if [ "$sanitize" = 0 ]; then
 fi
 
 build="$build-sanitize"
-# -O1: the usual sanitizer trade-off (the time goes into libtorch, which is not instrumented, so -O2 would buy
-# little); NDEBUG as in the Release build, so the same code paths are checked as ship.
+# -O1 -g: the usual sanitizer trade-off between build time, run time and readable reports; NDEBUG as in the
+# Release build, so the code paths that ship are the ones checked.
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUHDLENS_SANITIZE=ON \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g -DNDEBUG"
 cmake --build "$build" -j "$jobs"
