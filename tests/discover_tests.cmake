@@ -5,6 +5,7 @@
 #               because each process that links libtorch takes 1-2.5 s to start.
 #   KIND=qtest: one entry <LABEL>.<function> per Qt Test function (`-functions`).
 # Arguments: -DEXE=<executable> -DKIND=gtest|qtest -DLABEL=<label> -DTIMEOUT=<s> -DOUT=<file to write>
+#            [-DEXTRA_ENV=VAR=value: one more variable for the tests' environment]
 cmake_minimum_required(VERSION 3.16)
 if(KIND STREQUAL "gtest")
   set(list_arg --gtest_list_tests)
@@ -44,6 +45,9 @@ set(text "# Written by tests/discover_tests.cmake from `${EXE} ${list_arg}`; do 
 set(env "QT_QPA_PLATFORM=offscreen")
 if(KIND STREQUAL "qtest")
   string(APPEND env ";QT_LOGGING_RULES=qt.qpa.*=false")
+endif()
+if(EXTRA_ENV)
+  string(APPEND env ";${EXTRA_ENV}")
 endif()
 foreach(name IN LISTS names)
   if(KIND STREQUAL "gtest")

@@ -79,6 +79,25 @@ constexpr int kDeepBind = 0;
 constexpr int kDeepBind = RTLD_DEEPBIND;
 #endif
 
+// AddressSanitizer's dlopen interceptor refuses RTLD_DEEPBIND outright (google/sanitizers#611: a deep-bound library
+// would take malloc from libc instead of the sanitizer's). In the sanitizer build (installer/build-and-test.sh
+// --sanitize) the shim is instrumented too, so libasan is its first dependency and its deep-bound scope resolves
+// malloc and operator new to the sanitizer's all the same: there glibc's own dlopen is called, past the interceptor.
+// Without a protobuf-free process there is no other way to keep the tokenizer under the sanitizers.
+void *openShim(const std::string &path, int flags)
+{
+#if defined(__SANITIZE_ADDRESS__) && !defined(UHDLENS_SPM_NO_DEEPBIND)
+    using DlopenFn = void *(*)(const char *, int);
+    static const DlopenFn libcDlopen = [] {
+        void *libc = ::dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        return libc ? reinterpret_cast<DlopenFn>(::dlsym(libc, "dlopen")) : nullptr;
+    }();
+    if (libcDlopen)
+        return libcDlopen(path.c_str(), flags);
+#endif
+    return ::dlopen(path.c_str(), flags);
+}
+
 const Shim &shim()
 {
     static std::once_flag once;
@@ -92,7 +111,7 @@ const Shim &shim()
                 continue;
             // RTLD_LOCAL keeps sentencepiece's embedded protobuf symbols out of the global scope; RTLD_DEEPBIND
             // makes sentencepiece bind to its own copy rather than libtorch's libprotobuf already loaded.
-            handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
+            handle = openShim(path, RTLD_NOW | RTLD_LOCAL | kDeepBind);
             if (handle)
                 break;
             tried += "\n  " + path + ": " + ::dlerror();
