@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   qt6-base-dev qt6-base-dev-tools qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
   qt6-image-formats-plugins qt6-svg-dev qt6-translations-l10n libgl-dev
-  libtorch-dev libopenblas-dev
+  libtorch-dev libopenblas-dev libopenblas0-openmp
   libsentencepiece-dev sentencepiece
   libpcre2-dev
   libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim

@@ -330,8 +330,11 @@ int runGgufBench(const std::string &llm, const std::string &mmproj, int threads,
             m.loadedGb += double(p.second.nbytes()) / 1e9;
     m.dtype = "f32";
     timeModel(m, vlm, vlm.config(), torch::kFloat, repeats, prefillTokens, decodeTokens);
-    std::fprintf(out, "uhdlens-bench engine: GGUF %s + %s, f32 compute, %d threads (medians of %d runs)\n",
-                 llm.c_str(), mmproj.c_str(), threads, repeats);
+    std::fprintf(out,
+                 "uhdlens-bench engine: GGUF %s + %s, f32 compute, %d threads (kernels on %d, OpenBLAS %s; medians "
+                 "of %d runs)\n",
+                 llm.c_str(), mmproj.c_str(), threads, uhdlens::kernelThreadsInUse(), uhdlens::blasThreading(),
+                 repeats);
     nlohmann::json weights = nlohmann::json::object();
     for (const auto &s : model->info().settingSources)
         if (s.key.rfind("weights.", 0) == 0) {
@@ -362,6 +365,8 @@ int runGgufBench(const std::string &llm, const std::string &mmproj, int threads,
         j["llm"] = llm;
         j["mmproj"] = mmproj;
         j["threads"] = threads;
+        j["kernel_threads"] = uhdlens::kernelThreadsInUse();
+        j["blas_threading"] = uhdlens::blasThreading();
         j["repeats"] = repeats;
         j["weight_types"] = weights;
         j["llm_layers"] = vlm.config().value("num_hidden_layers", 0);
@@ -474,8 +479,11 @@ int runEngineBench(const QStringList &args)
         if (dt == QLatin1String("f32") || dt == QLatin1String("both"))
             runs.push_back(measure(dir.toStdString(), config, torch::kFloat, false, repeats, prefill, decode));
 
-        std::fprintf(out, "\nuhdlens-bench engine: %s, %s shapes, %d threads (medians of %d runs)\n",
-                     family.c_str(), shapes.c_str(), threads, repeats);
+        std::fprintf(out,
+                     "\nuhdlens-bench engine: %s, %s shapes, %d threads (kernels on %d, OpenBLAS %s; medians of %d "
+                     "runs)\n",
+                     family.c_str(), shapes.c_str(), threads, uhdlens::kernelThreadsInUse(),
+                     uhdlens::blasThreading(), repeats);
         if (llmLayers > 0)
             std::fprintf(
                 out,

@@ -4,10 +4,18 @@
 
 #include <ATen/Parallel.h>
 
+// at::parallel_for is a header template: in a translation unit compiled without OpenMP (_OPENMP undefined) it
+// runs the whole range on the calling thread, whatever at::set_num_threads says. Debian's libtorch 1.13 uses
+// OpenMP (libgomp), so the engine's kernels must be compiled with it too (core/CMakeLists.txt).
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+#error "uhdlens_core must be compiled with OpenMP: at::parallel_for would run every kernel on one thread"
+#endif
+
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sched.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -38,6 +46,41 @@ int setThreadCount(int threads)
     const int n = threads > 0 ? threads : defaultThreadCount();
     at::set_num_threads(n);
     return n;
+}
+
+int kernelThreadsInUse()
+{
+    std::mutex mutex;
+    std::set<std::thread::id> seen;
+    const int64_t tasks = at::get_num_threads();
+    // Grain 1: one task per thread under OpenMP's static split. Each task waits briefly so that a thread that
+    // finished early cannot take a second one (parallel_for never does that anyway; the wait keeps it honest).
+    at::parallel_for(0, tasks, 1, [&](int64_t, int64_t) {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            seen.insert(std::this_thread::get_id());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    });
+    return static_cast<int>(seen.size());
+}
+
+const char *blasThreading()
+{
+    using Query = int (*)();
+    const auto query = reinterpret_cast<Query>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    if (!query)
+        return "unknown";
+    switch (query()) { // OpenBLAS's cblas.h: OPENBLAS_SEQUENTIAL 0, OPENBLAS_THREAD 1, OPENBLAS_OPENMP 2
+    case 0:
+        return "sequential";
+    case 1:
+        return "pthreads";
+    case 2:
+        return "openmp";
+    default:
+        return "unknown";
+    }
 }
 
 void initRuntime(int threads)

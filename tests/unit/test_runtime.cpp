@@ -85,6 +85,32 @@ TEST(Runtime, OneThreadPolicy)
     setThreadCount(before);
 }
 
+// The engine's kernels are at::parallel_for loops compiled into uhdlens_core; without OpenMP in that library
+// they ran on one thread whatever the pool size (sessions 1-13 measured every kernel single-threaded). Two
+// threads are asked for even on a one-core runner: OpenMP still makes the team.
+TEST(Runtime, KernelsUseEveryThreadOfThePool)
+{
+    const int before = at::get_num_threads();
+    setThreadCount(1);
+    EXPECT_EQ(kernelThreadsInUse(), 1);
+    setThreadCount(2);
+    EXPECT_EQ(kernelThreadsInUse(), 2);
+    setThreadCount(3);
+    EXPECT_EQ(kernelThreadsInUse(), 3);
+    setThreadCount(before);
+}
+
+// The build links OpenBLAS's OpenMP build ahead of Debian's default pthread one (top-level CMakeLists.txt): the
+// process must really have it, or libtorch's GEMMs run on a second, spinning pool.
+TEST(Runtime, LibtorchGemmsRunOnTheOpenMpBlas)
+{
+#ifdef UHDLENS_OPENMP_BLAS
+    EXPECT_STREQ(blasThreading(), "openmp");
+#else
+    GTEST_SKIP() << "built without libopenblas0-openmp; this process runs OpenBLAS " << blasThreading();
+#endif
+}
+
 // oneDNN's primitive cache budget (issue 20's soak): the user's variable wins when it is a non-negative integer,
 // ONEDNN_ before the older DNNL_ name (as oneDNN reads them); anything else gives the budget.
 TEST(Runtime, OnednnCacheCapacityDecision)

@@ -41,6 +41,17 @@ int setThreadCount(int threads);
 // Number of threads setThreadCount(0) uses: the cores this process may run on (its CPU affinity).
 int defaultThreadCount();
 
+// How many distinct threads the engine's own kernels (quantized products, fused attention, resampling: all
+// at::parallel_for loops compiled into this library) run one task each on, for as many tasks as the pool
+// has threads. Equal to setThreadCount's figure in a correct build; 1 would mean those loops run serially.
+// For tests and the benchmark's header line.
+int kernelThreadsInUse();
+
+// Which OpenBLAS build libtorch's f32 matrix products run on in this process: "openmp" (the one pool the engine
+// uses, what the build links), "pthreads" (a second pool beside OpenMP's: slower), "sequential", or "unknown"
+// where the BLAS is not OpenBLAS. Read at run time (openblas_get_parallel), for the benchmark's header and tests.
+const char *blasThreading();
+
 // Whether this CPU runs bf16 matrix products fast, read once from /proc/cpuinfo (false where there is none).
 // The one CPU-feature test: inference's dtype "auto" (bf16 here, else mixed) and training's bf16 autocast
 // (TrainOptions::dtype "auto") both ask it.
