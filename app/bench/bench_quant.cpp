@@ -200,7 +200,8 @@ int runQuantBench(const QStringList &args)
             // As QuantLinear holds it: with the interleaved copy its kernels read where the type has one.
             const auto packed = interleavedCopy(t, bytes, s.out, s.in);
             const uhdlens::quant::QuantMatrix w{t, bytes.data(), s.out, s.in,
-                                                packed.empty() ? nullptr : packed.data()};
+                                                packed.empty() ? nullptr : packed.data(),
+                                                packed.empty() ? 0 : s.out};
             const double mb = double(bytes.size());
             const bool avx2 = uhdlens::quant::cpuHasAvx2Kernels() && uhdlens::quant::hasAvx2Kernel(t);
             const double dAvx =
@@ -244,7 +245,7 @@ int runQuantBench(const QStringList &args)
     const auto bytes = randomWeight(GgmlType::Q4_0, s.out, s.in, rng2);
     const auto packed = interleavedCopy(GgmlType::Q4_0, bytes, s.out, s.in);
     const uhdlens::quant::QuantMatrix w{GgmlType::Q4_0, bytes.data(), s.out, s.in,
-                                        packed.empty() ? nullptr : packed.data()};
+                                        packed.empty() ? nullptr : packed.data(), packed.empty() ? 0 : s.out};
     std::printf("\nQ4_0 %s, rows M: few-rows (dot products) ms vs tiled (dequantize + sgemm) ms\n", s.name);
     for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128, 512}) {
         const torch::Tensor x = torch::randn({m, s.in});

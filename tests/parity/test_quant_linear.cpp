@@ -48,18 +48,20 @@ TEST(QuantLinear, DecodeAndTiledPathsAgainstDequantizedLinear)
     torch::NoGradGuard noGrad;
     torch::manual_seed(3);
     const int64_t in = 512;
-    // 77 rows: no interleaved copy; 80: whole groups of 8, so Q4_0 / Q8_0 get one (and every M takes the dot
-    // products) where the CPU has those kernels.
-    for (int64_t out : {int64_t(77), int64_t(80)})
+    // Q4_0 / Q8_0 get an interleaved copy of their whole groups of 8 (and every M takes the dot products) where
+    // the CPU has those kernels: 80 rows are 10 groups; 77 are 9 groups and 5 rows read row-major, as an output
+    // head of 151666 rows; 5 rows have no group at all.
+    for (int64_t out : {int64_t(77), int64_t(80), int64_t(5)})
         for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
                            GgmlType::F16, GgmlType::BF16, GgmlType::F32}) {
             const torch::Tensor w = torch::randn({out, in}) * 0.05;
             const torch::Tensor b = torch::randn({out});
             const auto layer = QuantLinearImpl::fromFloat(w, t, b);
-            const bool interleaved = (t == GgmlType::Q4_0 || t == GgmlType::Q8_0) && out % 8 == 0 &&
+            const bool interleaved = (t == GgmlType::Q4_0 || t == GgmlType::Q8_0) && out >= 8 &&
                                      bestKernelIsa() != KernelIsa::Portable;
             EXPECT_EQ(layer->hasInterleavedCopy(), interleaved)
                 << ggmlTypeInfo(t).name << " [" << out << ", " << in << "]";
+            EXPECT_EQ(layer->matrix().interleavedRows, interleaved ? out / 8 * 8 : 0);
             EXPECT_EQ(layer->decodeMaxRows, interleaved ? kQuantInterleavedMaxRows : kQuantDecodeMaxRows);
             const torch::Tensor wq = layer->dequantizedWeight();
             for (int64_t m :

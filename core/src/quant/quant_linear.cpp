@@ -58,10 +58,13 @@ QuantLinearImpl::QuantLinearImpl(GgmlType type, int64_t in, int64_t out, std::ve
 
 void QuantLinearImpl::interleave()
 {
-    if (!canInterleave(m_weight.type, m_weight.outFeatures, m_weight.inFeatures, bestKernelIsa()))
+    // Whole groups of 8 rows; the rest (an output head of 151666 rows leaves 2) stays row-major.
+    const int64_t packedRows = m_weight.outFeatures / kInterleave * kInterleave;
+    if (packedRows == 0 || !canInterleave(m_weight.type, packedRows, m_weight.inFeatures, bestKernelIsa()))
         return;
-    m_interleaved = interleaveRows(m_weight.type, m_weight.data, m_weight.outFeatures, m_weight.inFeatures);
+    m_interleaved = interleaveRows(m_weight.type, m_weight.data, packedRows, m_weight.inFeatures);
     m_weight.interleaved = m_interleaved.data();
+    m_weight.interleavedRows = packedRows;
     decodeMaxRows = kQuantInterleavedMaxRows;
 }
 

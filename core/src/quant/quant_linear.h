@@ -31,7 +31,9 @@ namespace uhdlens::quant {
 // path one dequantization plus an sgemm, so they cross between 16 and 32 rows.
 inline constexpr int64_t kQuantDecodeMaxRows = 16;
 
-// Q4_0 / Q8_0 layers whose rows come in whole groups of 8 keep an interleaved copy (tiled_dot.h) on CPUs with
+// Q4_0 / Q8_0 layers of 8 rows or more keep an interleaved copy of their whole groups of 8 (tiled_dot.h; the last
+// rows of an output head of 151666 stay row-major: before, such a head was read 4 rows at a time, four
+// streams, at about half the interleaved speed per byte in a Q8_0 decode profile) on CPUs with
 // AVX2 or AVX-512 VNNI, and take the dot products for every M: `uhdlens-bench quant` (2 threads, AVX-512 EPYC
 // with other builds running) gave 134 ms vs 240 ms (dequantize + sgemm) for 512 rows of the 3584 x 3584 Q4_0
 // matrix with the VNNI kernels, 155 vs 219 ms with the AVX2 ones, and the dot products ahead at every M

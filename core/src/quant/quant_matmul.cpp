@@ -85,14 +85,18 @@ torch::Tensor quantMatmulFewRows(const torch::Tensor &xIn, const QuantMatrix &w,
     const int64_t wRow = rowBytes(w.type, k);
     float *yp = y.data_ptr<float>();
     const KernelIsa isa = portable ? KernelIsa::Portable : bestKernelIsa();
-    if (w.interleaved && canInterleave(w.type, n, k, isa)) {
-        // Groups of 8 rows split across the threads, ~32 KB of weights per task as below.
-        const int64_t groups = n / kInterleave;
+    const int64_t packedRows = w.interleaved ? w.interleavedRows : 0;
+    if (packedRows > 0 && packedRows <= n && canInterleave(w.type, packedRows, k, isa)) {
+        // Groups of 8 rows split across the threads, ~32 KB of weights per task as below; the last few rows
+        // (not a whole group) from the row-major data.
+        const int64_t groups = packedRows / kInterleave;
         at::parallel_for(0, groups, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, wRow * kInterleave)),
                          [&](int64_t g0, int64_t g1) {
                              dotRowsInterleaved(w.type, w.interleaved, g0 * kInterleave, g1 * kInterleave,
                                                 act.data(), aRow, m, k, yp, n, isa);
                          });
+        if (packedRows < n)
+            dotRows(w.type, w.data, wRow, packedRows, n, act.data(), aRow, m, k, yp, n, portable);
         if (bias.defined())
             y.add_(bias.to(torch::kFloat32));
         return y;

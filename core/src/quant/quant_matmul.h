@@ -27,9 +27,11 @@ struct QuantMatrix
     const uint8_t *data = nullptr;
     int64_t outFeatures = 0;
     int64_t inFeatures = 0;
-    // Optional: the same matrix in tiled_dot.h's interleaved layout (interleaveRows), which the few-rows
-    // product then reads instead of `data` on CPUs with those kernels.
+    // Optional: the first interleavedRows rows (whole groups of 8) in tiled_dot.h's interleaved layout
+    // (interleaveRows), which the few-rows product then reads instead of `data` on CPUs with those kernels; the
+    // last outFeatures - interleavedRows rows (fewer than 8: an output head of 151666 rows) still come from `data`.
     const uint8_t *interleaved = nullptr;
+    int64_t interleavedRows = 0;
 };
 
 // Bytes of the matrix; throws (as rowBytes) for an unsupported type or a row that is not whole blocks, and
