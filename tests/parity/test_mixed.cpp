@@ -113,6 +113,22 @@ TEST(Mixed, DispatchingLinearAndEmbedding)
     const auto w16 = w32.to(torch::kBFloat16);
     EXPECT_TRUE(torch::equal(nn::linear(x, w32, {}), at::linear(x, w32, {})));
     EXPECT_LE(relativeError(nn::linear(x, w16, {}), reference(x, w16, {})), 1e-6);
+    // bf16 activations and weights: few rows take the few-rows kernel (f32 accumulation, rounded to bf16 once, as
+    // oneDNN's bf16 GEMM), more rows at::linear; both agree with the f32 product to bf16 rounding. Bias in bf16.
+    const auto b16 = torch::randn({5}).to(torch::kBFloat16);
+    for (int64_t rows : {int64_t(1), int64_t(3), nn::kMixedSmallRows, nn::kMixedSmallRows + 1}) {
+        const auto x16 = torch::randn({1, rows, 12}).to(torch::kBFloat16);
+        const auto got = nn::linear(x16, w16, b16);
+        ASSERT_EQ(got.scalar_type(), torch::kBFloat16);
+        ASSERT_EQ(got.sizes(), (std::vector<int64_t>{1, rows, 5}));
+        const auto want = reference(x16.to(torch::kFloat32), w16, b16.to(torch::kFloat32));
+        // bf16 roundings (of the output, and of the bias sum where oneDNN adds it in bf16): a bf16 ulp (2^-8) of
+        // the sum of |terms|, which is what bounds them when the terms cancel.
+        const auto scale = at::linear(x16.to(torch::kFloat32).abs(), w16.to(torch::kFloat32).abs(),
+                                      b16.to(torch::kFloat32).abs());
+        const auto err = (got.to(torch::kFloat32) - want).abs() - scale * (1.0 / 256);
+        EXPECT_LE(err.max().item<float>(), 0.0f) << rows;
+    }
     const auto table = torch::randn({9, 4}).to(torch::kBFloat16);
     const auto ids = torch::tensor({3, 0, 8}, torch::kLong);
     const auto e = nn::embeddingAs(table, ids, torch::kFloat32);
