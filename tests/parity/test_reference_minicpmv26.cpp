@@ -252,7 +252,10 @@ TEST(MiniCpmV26Reference, ProcessorPixelsInReshapeByPatchLayout)
 TEST(MiniCpmV26Reference, SlicingGeometryAt448)
 {
     const SlicePolicy policy = models::readMiniCpmV26Vision(json{{"hidden_size", 256}}).policy;
-    for (const auto &g : readJson("reference.json").at("geometry_448")) {
+    // A named copy: in `for (x : readJson(...).at(...))` the temporary readJson result dies before the loop runs
+    // (only the reference at() returns is kept alive), which the sanitizer build caught as a use after free.
+    const json reference = readJson("reference.json");
+    for (const auto &g : reference.at("geometry_448")) {
         const Size size{g.at("size")[0].get<int>(), g.at("size")[1].get<int>()};
         const SlicePlan plan = planSlices(size, policy);
         SCOPED_TRACE(std::to_string(size.width) + "x" + std::to_string(size.height));
@@ -288,7 +291,8 @@ public:
 
 TEST(MiniCpmV26Reference, PromptPlaceholdersAndTheirCount)
 {
-    for (const auto &p : readJson("reference.json").at("placeholders")) {
+    const json reference = readJson("reference.json"); // named: see SlicingGeometryAt448
+    for (const auto &p : reference.at("placeholders")) {
         const Size size{p.at("size")[0].get<int>(), p.at("size")[1].get<int>()};
         const int index = p.at("image_idx").get<int>();
         const SlicePlan plan = planSlices(size, SlicePolicy::minicpmv());

@@ -50,9 +50,16 @@ appstreamcli validate --no-net "$share/metainfo/io.github.uhdlens.UhdLens.metain
 # 4. Run the unpacked executables with the source and build trees hidden. A mount namespace needs root or user
 # namespaces; without either the run still happens (from a temporary folder, no override variables), and the
 # log says the trees stayed visible.
+# A sanitizer build (installer/build-and-test.sh --sanitize) compiles in the paths of installer/sanitize/*.supp,
+# which hiding the source tree takes away: the run gets copies (the variables mean nothing to other builds).
+mkdir -p "$work/sanitize"
+cp "$source"/installer/sanitize/*.supp "$work/sanitize/"
 cat >"$work/run.sh" <<RUN
 set -euo pipefail
 unset UHDLENS_RESOURCES UHDLENS_SPM_LIBRARY
+export ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}suppressions=$work/sanitize/asan.supp"
+export LSAN_OPTIONS="\${LSAN_OPTIONS:+\$LSAN_OPTIONS:}suppressions=$work/sanitize/lsan.supp"
+export UBSAN_OPTIONS="\${UBSAN_OPTIONS:+\$UBSAN_OPTIONS:}suppressions=$work/sanitize/ubsan.supp"
 cd "$work"
 [ ! -e "$source/CMakeLists.txt" ] || echo "note: the source tree is still visible"
 "$root/usr/bin/uhdlens-cli" ask --json --max-new-tokens 8 --image "$share/uhdlens/samples/shapes.png" \
