@@ -330,11 +330,11 @@ int runGgufBench(const std::string &llm, const std::string &mmproj, int threads,
             m.loadedGb += double(p.second.nbytes()) / 1e9;
     m.dtype = "f32";
     timeModel(m, vlm, vlm.config(), torch::kFloat, repeats, prefillTokens, decodeTokens);
+    const int kernelThreads = uhdlens::kernelThreadsInUse(); // runs a parallel loop: once, for the table and JSON
     std::fprintf(out,
                  "uhdlens-bench engine: GGUF %s + %s, f32 compute, %d threads (kernels on %d, OpenBLAS %s; medians "
                  "of %d runs)\n",
-                 llm.c_str(), mmproj.c_str(), threads, uhdlens::kernelThreadsInUse(), uhdlens::blasThreading(),
-                 repeats);
+                 llm.c_str(), mmproj.c_str(), threads, kernelThreads, uhdlens::blasThreading(), repeats);
     nlohmann::json weights = nlohmann::json::object();
     for (const auto &s : model->info().settingSources)
         if (s.key.rfind("weights.", 0) == 0) {
@@ -365,7 +365,7 @@ int runGgufBench(const std::string &llm, const std::string &mmproj, int threads,
         j["llm"] = llm;
         j["mmproj"] = mmproj;
         j["threads"] = threads;
-        j["kernel_threads"] = uhdlens::kernelThreadsInUse();
+        j["kernel_threads"] = kernelThreads;
         j["blas_threading"] = uhdlens::blasThreading();
         j["repeats"] = repeats;
         j["weight_types"] = weights;
