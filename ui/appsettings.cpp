@@ -6,7 +6,12 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
+#include <QMap>
+#include <QPointer>
 #include <QSettings>
+#include <QThreadPool>
+#include <QTimer>
+#include <QVariant>
 
 namespace uhdlens::ui {
 
@@ -40,23 +45,160 @@ const QString kState = QStringLiteral("window/state");
 
 } // namespace
 
-namespace {
-
-std::unique_ptr<QSettings> openSettings(const QString &file)
+// The values in memory and the writer thread (appsettings.h says why). Lives on the GUI thread; only the
+// writer's task touches the file after construction, each time through a QSettings of its own.
+class SettingsStore : public QObject
 {
-    return file.isEmpty() ? std::make_unique<QSettings>()
-                          : std::make_unique<QSettings>(file, QSettings::IniFormat);
+public:
+    SettingsStore(const QString &file, AppSettings *owner) : m_owner(owner)
+    {
+        {
+            // Read once. The user's settings (file empty) are QSettings' native format, which on Linux is the
+            // INI format under ~/.config, so every later write names the resolved file as IniFormat.
+            const std::unique_ptr<QSettings> s = file.isEmpty()
+                                                     ? std::make_unique<QSettings>()
+                                                     : std::make_unique<QSettings>(file, QSettings::IniFormat);
+            m_path = s->fileName();
+            for (const QString &key : s->allKeys()) // keys of other versions too: a save keeps them
+                m_values.insert(key, s->value(key));
+        }
+        m_writer.setMaxThreadCount(1);
+        m_timer.setSingleShot(true);
+        m_timer.setInterval(0); // the changes of one event-loop turn go out in one save
+        connect(&m_timer, &QTimer::timeout, this, [this] { startBackgroundSave(); });
+    }
+
+    ~SettingsStore() override
+    {
+        m_timer.stop();
+        m_writer.waitForDone();
+        // At exit, on this thread: nothing is lost. (A save that just ended has not reported back; its report
+        // is dropped with this object, so m_writing may still be set: write once more then.)
+        if (m_savedVersion != m_version || m_writing)
+            write(m_path, m_values);
+    }
+
+    QVariant value(const QString &key, const QVariant &fallback = {}) const { return m_values.value(key, fallback); }
+    bool contains(const QString &key) const { return m_values.contains(key); }
+
+    void setValue(const QString &key, const QVariant &value)
+    {
+        m_values.insert(key, value);
+        changed();
+    }
+
+    void remove(const QString &key)
+    {
+        if (m_values.remove(key) > 0)
+            changed();
+    }
+
+    QString path() const { return m_path; }
+    int backgroundSaves() const { return m_backgroundSaves; }
+
+    // Saves now on the calling thread (after any background save) and returns the reason it failed, if it did.
+    QString save()
+    {
+        m_timer.stop();
+        m_writer.waitForDone();
+        QCoreApplication::sendPostedEvents(this); // the finished background save's bookkeeping
+        m_timer.stop();
+        const quint64 version = m_version;
+        const QString error = write(m_path, m_values);
+        if (error.isEmpty())
+            m_savedVersion = version;
+        return error;
+    }
+
+    QString waitForSaved()
+    {
+        while (m_timer.isActive() || m_writing) {
+            if (m_timer.isActive()) {
+                m_timer.stop();
+                startBackgroundSave();
+            }
+            m_writer.waitForDone();
+            QCoreApplication::sendPostedEvents(this);
+        }
+        return m_lastBackgroundError;
+    }
+
+private:
+    void changed()
+    {
+        ++m_version;
+        if (!m_writing)
+            m_timer.start();
+    }
+
+    void startBackgroundSave()
+    {
+        if (m_writing || m_savedVersion == m_version)
+            return;
+        m_writing = true;
+        const quint64 version = m_version;
+        m_writer.start([this, path = m_path, values = m_values, version] {
+            const QString error = write(path, values);
+            // Back on the GUI thread; the destructor waits for this task first, so `this` is alive.
+            QMetaObject::invokeMethod(
+                this, [this, version, error] { backgroundSaveDone(version, error); }, Qt::QueuedConnection);
+        });
+    }
+
+    void backgroundSaveDone(quint64 version, const QString &error)
+    {
+        m_writing = false;
+        ++m_backgroundSaves;
+        m_lastBackgroundError = error;
+        if (error.isEmpty()) {
+            m_savedVersion = std::max(m_savedVersion, version);
+            if (m_savedVersion != m_version)
+                m_timer.start(); // changed while this save ran: save the latest
+        } else {
+            // No retry loop on a full disk: the next change or sync() tries again.
+            Q_EMIT m_owner->saveFailed(error);
+        }
+    }
+
+    // Writes `values` as the whole file (keys not among them are dropped: the set was read from the file).
+    static QString write(const QString &path, const QMap<QString, QVariant> &values)
+    {
+        QSettings s(path, QSettings::IniFormat);
+        s.clear();
+        for (auto it = values.cbegin(); it != values.cend(); ++it)
+            s.setValue(it.key(), it.value());
+        s.sync();
+        if (s.status() == QSettings::NoError)
+            return {};
+        // QSettings says only "access error"; the folder (exists, writable, free space) tells which.
+        const QString reason = s.status() == QSettings::FormatError
+                                   ? QStringLiteral("format error")
+                                   : QCoreApplication::translate("ErrorText", "cannot write the file");
+        return fileWriteErrorText(path, reason, 1);
+    }
+
+    AppSettings *m_owner;
+    QString m_path;
+    QMap<QString, QVariant> m_values;
+    QThreadPool m_writer;
+    QTimer m_timer;
+    bool m_writing = false;
+    quint64 m_version = 0;      // changes so far
+    quint64 m_savedVersion = 0; // the last version on disk
+    int m_backgroundSaves = 0;
+    QString m_lastBackgroundError;
+};
+
+AppSettings::AppSettings(const QString &file, QObject *parent)
+    : QObject(parent), m_settings(std::make_unique<SettingsStore>(file, this))
+{
 }
-
-} // namespace
-
-AppSettings::AppSettings(const QString &file) : m_file(file), m_settings(openSettings(file)) {}
 
 AppSettings::~AppSettings() = default;
 
 Preferences AppSettings::preferences() const
 {
-    const QSettings &s = *m_settings;
+    const SettingsStore &s = *m_settings;
     Preferences prefs;
     prefs.generation.maxNewTokens = s.value(kMaxNewTokens, 256).toInt();
     prefs.generation.temperature = s.value(kTemperature, 0.0).toFloat();
@@ -78,7 +220,7 @@ Preferences AppSettings::preferences() const
 
 void AppSettings::setPreferences(const Preferences &prefs)
 {
-    QSettings &s = *m_settings;
+    SettingsStore &s = *m_settings;
     s.setValue(kMaxNewTokens, prefs.generation.maxNewTokens);
     s.setValue(kTemperature, prefs.generation.temperature);
     s.setValue(kTopK, prefs.generation.topK);
@@ -223,27 +365,22 @@ void AppSettings::setWindowLayout(const QByteArray &geometry, const QByteArray &
 
 QString AppSettings::sync()
 {
-    if (m_settings->status() != QSettings::NoError) {
-        // QSettings keeps its first error for good, so after a failed save it would report failure forever.
-        // A fresh object on the same file starts clean and still holds the unsaved values: Qt keeps one
-        // QConfFile (with its pending changes) per path while any QSettings uses it, and the old object is
-        // released only after the new one took it.
-        std::unique_ptr<QSettings> fresh = openSettings(m_file);
-        m_settings = std::move(fresh);
-    }
-    m_settings->sync();
-    if (m_settings->status() == QSettings::NoError)
-        return {};
-    // QSettings says only "access error"; the folder (exists, writable, free space) tells which.
-    const QString reason = m_settings->status() == QSettings::FormatError
-                               ? QStringLiteral("format error")
-                               : QCoreApplication::translate("ErrorText", "cannot write the file");
-    return fileWriteErrorText(m_settings->fileName(), reason, 1);
+    return m_settings->save();
+}
+
+QString AppSettings::waitForSaved()
+{
+    return m_settings->waitForSaved();
+}
+
+int AppSettings::backgroundSaves() const
+{
+    return m_settings->backgroundSaves();
 }
 
 QString AppSettings::fileName() const
 {
-    return m_settings->fileName();
+    return m_settings->path();
 }
 
 } // namespace uhdlens::ui

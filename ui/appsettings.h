@@ -7,18 +7,24 @@
 //   chat/{abMode,plainTextAnswers,imageTextBundled,imageTextOther}, files/{recent,lastDir},
 //   window/{geometry,state}.
 // Not a singleton: the window makes one and hands it to what needs it (tests pass a temporary .ini file).
+//
+// The GUI thread never writes the file (issue 20: "the GUI thread never waits"). QSettings saves on the thread
+// that made it, and its atomic save ends in an fsync, which takes hundreds of ms on a busy disk. So the values
+// live in memory here (read once, at construction); each change schedules a save of the whole set on a writer
+// thread, which coalesces: at most one save runs, and it writes the latest values. sync() and the destructor
+// save at once on the calling thread (at exit, nothing is lost).
 #pragma once
 
 #include "uhdlens/engine.h" // GenerationSettings
 
 #include <QByteArray>
+#include <QObject>
 #include <QString>
 #include <QStringList>
 
 #include <memory>
 #include <optional>
 
-class QSettings;
 
 namespace uhdlens::ui {
 
@@ -41,11 +47,14 @@ struct SavedSlicing
     QString forModel;  // empty: chosen without a model
 };
 
-class AppSettings
+class SettingsStore;
+
+class AppSettings : public QObject
 {
+    Q_OBJECT
 public:
     // `file` empty: the user's settings (QSettings with the application's names); else that .ini file.
-    explicit AppSettings(const QString &file = {});
+    explicit AppSettings(const QString &file = {}, QObject *parent = nullptr);
     ~AppSettings();
     AppSettings(const AppSettings &) = delete;
     AppSettings &operator=(const AppSettings &) = delete;
@@ -92,18 +101,25 @@ public:
     QByteArray windowState() const;
     void setWindowLayout(const QByteArray &geometry, const QByteArray &state);
 
-    // Writes the settings file now. QSettings saves atomically (a temporary file renamed over the old one),
-    // so a failure leaves the previous file whole; the values stay in memory and the next sync() tries
-    // again. Returns an empty string, or the translated reason (fileWriteErrorText: full disk, unwritable
-    // folder, ...).
+    // Writes the settings file now, on the calling thread, after any save running in the background.
+    // QSettings saves atomically (a temporary file renamed over the old one), so a failure leaves the previous
+    // file whole; the values stay in memory and the next save tries again. Returns an empty string, or the
+    // translated reason (fileWriteErrorText: full disk, unwritable folder, ...).
     QString sync();
+    // For tests: waits for the background save (if one runs or is scheduled) and returns its result, as sync()
+    // does; and how many saves the writer thread made so far.
+    QString waitForSaved();
+    int backgroundSaves() const;
     QString fileName() const; // the settings file
-
     static constexpr int kMaxRecentFiles = 10;
 
+Q_SIGNALS:
+    // A background save failed (the values stay in memory; the next change or sync() tries again): the
+    // translated reason, as sync() returns it. Emitted on the GUI thread, once per failed save.
+    void saveFailed(const QString &message);
+
 private:
-    QString m_file; // empty: the user's settings
-    std::unique_ptr<QSettings> m_settings;
+    std::unique_ptr<SettingsStore> m_settings;
 };
 
 } // namespace uhdlens::ui

@@ -80,6 +80,9 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
     setWindowIcon(applicationIcon());
 
     m_session = new Session(*m_settings, this);
+    // Settings save in the background (AppSettings); a full disk or an unwritable folder is said here.
+    connect(m_settings.get(), &AppSettings::saveFailed, this,
+            [this](const QString &error) { statusBar()->showMessage(error.section(QLatin1Char('\n'), 0, 0), 15000); });
     m_loader = new ImageLoader(this);
     m_renderer = new ModelViewRenderer(this);
     connect(m_renderer, &ModelViewRenderer::rendered, this, [this](quint64 generation, const ModelView &view) {
@@ -616,8 +619,7 @@ void MainWindow::saveSettings() const
                             modelInfo() ? QString::fromStdString(modelInfo()->modelDir) : QString()});
     m_settings->setAbMode(m_chatPanel->abMode());
     m_settings->setWindowLayout(saveGeometry(), saveState());
-    if (const QString error = m_settings->sync(); !error.isEmpty()) // full disk, unwritable folder (issue 20)
-        statusBar()->showMessage(error.section(QLatin1Char('\n'), 0, 0), 15000);
+    // Written by AppSettings' writer thread; a failure comes back as saveFailed (the status bar says it).
 }
 
 void MainWindow::setPreferences(const Preferences &prefs)
@@ -715,6 +717,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
 {
     m_session->stopAll();
     saveSettings();
+    m_settings->sync(); // now, on this thread: the window is going, nothing may wait for a writer
     event->accept();
 }
 

@@ -115,6 +115,7 @@ public:
     PlanPanel *planPanel() const { return m_planPanel; }
     ChatPanel *chatPanel() const { return m_chatPanel; }
     ModelPanel *modelPanel() const { return m_modelPanel; }
+    AppSettings *settings() const { return m_settings.get(); } // for tests: waitForSaved()
     Session *session() const { return m_session; }
     EngineWorker *engine() const { return m_session->engine(); }
     int documentCount() const { return m_session->documentCount(); }

@@ -9,6 +9,7 @@
 #include "uhdlens/json_file.h"
 
 #ifdef UHDLENS_HAVE_OPENSSL
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #else
 #include <QCryptographicHash>
@@ -292,6 +293,15 @@ std::string Checkpoint::sha256() const
 #ifdef UHDLENS_HAVE_OPENSSL
         // OpenSSL uses the CPU's SHA extensions: ~10x QCryptographicHash here (1.4 GB/s vs 0.14 GB/s), which
         // matters for multi-GB checkpoints. libcrypto is already loaded by libtorch's dependencies.
+        // OpenSSL 3 gives every thread that fetches an algorithm its own error queue (ERR_STATE, 904 bytes),
+        // freed by a thread-exit hook that depends on the order of thread exit and OPENSSL_cleanup at process
+        // exit: the sanitizer build reported one such block as leaked now and then. This hash is our only use of
+        // OpenSSL and runs once per load, so the thread gives its OpenSSL state back at once
+        // (OPENSSL_thread_stop: OpenSSL's call for a thread that is done with it; a later use re-creates it).
+        struct ThreadStateRelease
+        {
+            ~ThreadStateRelease() { OPENSSL_thread_stop(); }
+        } releaseThreadState;
         std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
         bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
         for (const Shard &s : m_impl->shards)

@@ -15,6 +15,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -234,6 +235,81 @@ private Q_SLOTS:
         const QString error = settings.sync();
         QVERIFY2(error.startsWith(sentenceFor(kReadOnly)), qPrintable(error));
         QCOMPARE(contents(file), before);
+    }
+
+    // Changes are saved by the writer thread, not by the call that made them (the GUI thread never waits on
+    // the disk): nothing is written until the event loop runs, a burst of changes is one save, the file then
+    // holds the latest values, and a second AppSettings reads them.
+    void settingsSaveInTheBackground()
+    {
+        const QString file = m_tmp.filePath(QStringLiteral("background.ini"));
+        AppSettings settings(file);
+        settings.setAbMode(true);
+        QVERIFY(!QFile::exists(file)); // not written by the call
+        QCOMPARE(settings.backgroundSaves(), 0);
+        QTRY_VERIFY(contents(file).contains("abMode=true"));
+        QCOMPARE(settings.waitForSaved(), QString());
+        QCOMPARE(settings.backgroundSaves(), 1);
+
+        for (int i = 0; i < 100; ++i) // one burst, one save
+            settings.setLanguage(QStringLiteral("lang-%1").arg(i));
+        QCOMPARE(settings.waitForSaved(), QString());
+        QCOMPARE(settings.backgroundSaves(), 2);
+        QVERIFY(contents(file).contains("language=lang-99"));
+        AppSettings reader(file);
+        QVERIFY(reader.abMode());
+    }
+
+    // Keys this version does not know (a newer version's, or a hand-edited file's) survive a save; a change made
+    // just before the object goes (the window closing) reaches the file.
+    void settingsKeepUnknownKeysAndFlushAtExit()
+    {
+        const QString file = m_tmp.filePath(QStringLiteral("unknown.ini"));
+        {
+            QFile f(file);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("[future]\nfeature=42\n[chat]\nabMode=false\n");
+        }
+        {
+            AppSettings settings(file);
+            QVERIFY(!settings.abMode());
+            settings.setAbMode(true);
+        } // no event loop ran: the destructor writes
+        const QByteArray after = contents(file);
+        QVERIFY2(after.contains("abMode=true"), after.constData());
+        QVERIFY2(after.contains("feature=42"), after.constData());
+    }
+
+    // A background save on a full disk: saveFailed says so once, the file keeps its earlier values, the values
+    // stay in memory, and the next change saves them once there is space.
+    void settingsBackgroundSaveOnFullDiskSaysSo()
+    {
+        SmallDisk disk(m_tmp.filePath(QStringLiteral("settings-bg")), 64);
+        SKIP_UNLESS_MOUNTED(disk);
+        const QString file = disk.path(QStringLiteral("uhdlens.ini"));
+        AppSettings settings(file);
+        QSignalSpy failed(&settings, &AppSettings::saveFailed);
+        settings.setAbMode(true);
+        QCOMPARE(settings.waitForSaved(), QString());
+        const QByteArray before = contents(file);
+
+        QVERIFY(disk.fill());
+        for (int i = 0; i < 50; ++i)
+            settings.addRecentFile(
+                QStringLiteral("/pictures/%1/%2.png").arg(QString(200, QLatin1Char('p'))).arg(i));
+        const QString error = settings.waitForSaved();
+        QVERIFY2(error.startsWith(sentenceFor(kFull)), qPrintable(error));
+        QCOMPARE(failed.count(), 1);
+        QCOMPARE(failed.at(0).at(0).toString(), error);
+        QCOMPARE(contents(file), before);
+        QCOMPARE(disk.files(), QStringList{QStringLiteral("uhdlens.ini")});
+        QCOMPARE(settings.recentFiles().size(), AppSettings::kMaxRecentFiles); // kept in memory
+
+        disk.freeSpace();
+        settings.setAbMode(false);
+        QCOMPARE(settings.waitForSaved(), QString());
+        QVERIFY(contents(file).contains("pppp"));
+        QCOMPARE(failed.count(), 1);
     }
 
     // saveFileAtomically itself, without a mount: a new file, a replaced file, and a path whose folder is a

@@ -643,7 +643,8 @@ private Q_SLOTS:
         QVERIFY2(w->planPanel()->tokensText().contains(QStringLiteral("视觉")), qPrintable(w->planPanel()->tokensText()));
         QVERIFY(w->chatPanel()->stopAction()->text().contains(QStringLiteral("停止")));
         QVERIFY(w->modelPanel()->statusText().contains(QStringLiteral("模型")));
-        // Remembered, and back to English live.
+        // Remembered (saved by the settings' writer thread), and back to English live.
+        QCOMPARE(w->settings()->waitForSaved(), QString());
         QSettings s(m_settingsFile, QSettings::IniFormat);
         QCOMPARE(s.value(QStringLiteral("ui/language")).toString(), QStringLiteral("zh_CN"));
         w->setLanguage(QStringLiteral("en"));
@@ -787,6 +788,7 @@ private Q_SLOTS:
                  qPrintable(panel->quantizationWarning()));
         QVERIFY(!panel->quantizationWarning().contains(QStringLiteral("vision projector")));
         // The pair is remembered for the next start.
+        QCOMPARE(w->settings()->waitForSaved(), QString());
         {
             AppSettings settings(m_settingsFile);
             QCOMPARE(settings.modelFolder(), q4);
