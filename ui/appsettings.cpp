@@ -55,9 +55,9 @@ public:
         {
             // Read once. The user's settings (file empty) are QSettings' native format, which on Linux is the
             // INI format under ~/.config, so every later write names the resolved file as IniFormat.
-            const std::unique_ptr<QSettings> s = file.isEmpty()
-                                                     ? std::make_unique<QSettings>()
-                                                     : std::make_unique<QSettings>(file, QSettings::IniFormat);
+            const std::unique_ptr<QSettings> s =
+                file.isEmpty() ? std::make_unique<QSettings>()
+                               : std::make_unique<QSettings>(file, QSettings::IniFormat);
             m_path = s->fileName();
             for (const QString &key : s->allKeys()) // keys of other versions too: a save keeps them
                 m_values.insert(key, s->value(key));
@@ -78,7 +78,10 @@ public:
             write(m_path, m_values);
     }
 
-    QVariant value(const QString &key, const QVariant &fallback = {}) const { return m_values.value(key, fallback); }
+    QVariant value(const QString &key, const QVariant &fallback = {}) const
+    {
+        return m_values.value(key, fallback);
+    }
     bool contains(const QString &key) const { return m_values.contains(key); }
 
     void setValue(const QString &key, const QVariant &value)
@@ -96,7 +99,8 @@ public:
     QString path() const { return m_path; }
     int backgroundSaves() const { return m_backgroundSaves; }
 
-    // Saves now on the calling thread (after any background save) and returns the reason it failed, if it did.
+    // Saves now on the calling thread (after any background save) and returns the reason it failed, if it
+    // did.
     QString save()
     {
         m_timer.stop();

@@ -8,11 +8,11 @@
 //   window/{geometry,state}.
 // Not a singleton: the window makes one and hands it to what needs it (tests pass a temporary .ini file).
 //
-// The GUI thread never writes the file (issue 20: "the GUI thread never waits"). QSettings saves on the thread
-// that made it, and its atomic save ends in an fsync, which takes hundreds of ms on a busy disk. So the values
-// live in memory here (read once, at construction); each change schedules a save of the whole set on a writer
-// thread, which coalesces: at most one save runs, and it writes the latest values. sync() and the destructor
-// save at once on the calling thread (at exit, nothing is lost).
+// The GUI thread never writes the file (issue 20: "the GUI thread never waits"). QSettings saves on the
+// thread that made it, and its atomic save ends in an fsync, which takes hundreds of ms on a busy disk. So
+// the values live in memory here (read once, at construction); each change schedules a save of the whole set
+// on a writer thread, which coalesces: at most one save runs, and it writes the latest values. sync() and the
+// destructor save at once on the calling thread (at exit, nothing is lost).
 #pragma once
 
 #include "uhdlens/engine.h" // GenerationSettings
@@ -24,7 +24,6 @@
 
 #include <memory>
 #include <optional>
-
 
 namespace uhdlens::ui {
 
@@ -102,12 +101,12 @@ public:
     void setWindowLayout(const QByteArray &geometry, const QByteArray &state);
 
     // Writes the settings file now, on the calling thread, after any save running in the background.
-    // QSettings saves atomically (a temporary file renamed over the old one), so a failure leaves the previous
-    // file whole; the values stay in memory and the next save tries again. Returns an empty string, or the
-    // translated reason (fileWriteErrorText: full disk, unwritable folder, ...).
+    // QSettings saves atomically (a temporary file renamed over the old one), so a failure leaves the
+    // previous file whole; the values stay in memory and the next save tries again. Returns an empty string,
+    // or the translated reason (fileWriteErrorText: full disk, unwritable folder, ...).
     QString sync();
-    // For tests: waits for the background save (if one runs or is scheduled) and returns its result, as sync()
-    // does; and how many saves the writer thread made so far.
+    // For tests: waits for the background save (if one runs or is scheduled) and returns its result, as
+    // sync() does; and how many saves the writer thread made so far.
     QString waitForSaved();
     int backgroundSaves() const;
     QString fileName() const; // the settings file

@@ -156,6 +156,9 @@ struct Measured
     GemmRate gemmRef;
     double gemm = 0, visionMs = 0, resamplerMs = 0, visionGflops = 0;
     double prefillTps = 0, decodeTps = 0; // decode: after the prefillTokens of context
+    // Per-token decode times: the first token after the prefill, and the median of all (the mean above counts a
+    // slow start; llama-bench's tg figure is a mean too, after a warm-up run).
+    double decodeFirstMs = 0, decodeMedianMs = 0;
     int prefillTokens = 0, decodeTokens = 0;
     bool lmSkipped = false;
     std::string lmSkipReason;
@@ -256,13 +259,18 @@ void timeModel(Measured &m, const uhdlens::VisionLanguageModel &model, const nlo
         m.prefillTokens = prefillTokens;
         m.prefillTps = prefillTokens * 1000.0 / median(pre);
         torch::Tensor id = torch::tensor({int64_t(5)}, torch::kLong);
+        std::vector<double> perToken;
         const auto t0 = Clock::now();
         for (int i = 0; i < decodeTokens; ++i) {
+            const auto t1 = Clock::now();
             const torch::Tensor logits = vlm->forward(vlm->embedTokens(id).to(dtype), cache);
             id = logits.argmax().reshape({1});
+            perToken.push_back(msSince(t1));
         }
         m.decodeTokens = decodeTokens;
         m.decodeTps = decodeTokens * 1000.0 / msSince(t0);
+        m.decodeFirstMs = perToken.front();
+        m.decodeMedianMs = median(perToken);
     }
     m.peakRssGb = double(procStatusKb("VmHWM")) * 1024 / 1e9;
 }
@@ -292,6 +300,8 @@ nlohmann::json toJson(const Measured &m)
         j["decode_tokens"] = m.decodeTokens;
         j["decode_context"] = m.prefillTokens;
         j["decode_tok_s"] = m.decodeTps;
+        j["decode_first_token_ms"] = m.decodeFirstMs;
+        j["decode_median_token_ms"] = m.decodeMedianMs;
     }
     return j;
 }
@@ -355,6 +365,8 @@ int runGgufBench(const std::string &llm, const std::string &mmproj, int threads,
     std::fprintf(out, "  prefill tokens/s (%4d tokens)            %10.1f\n", m.prefillTokens, m.prefillTps);
     std::fprintf(out, "  decode tokens/s (%d after %d of context)  %10.2f\n", m.decodeTokens, m.prefillTokens,
                  m.decodeTps);
+    std::fprintf(out, "    ms per token: first / median            %10.1f / %.1f\n", m.decodeFirstMs,
+                 m.decodeMedianMs);
     std::fprintf(out, "  file weight bytes, GB                     %10.3f\n", m.weightGb);
     std::fprintf(out, "  allocated by the loader, GB               %10.3f\n", m.loadedGb);
     std::fprintf(out, "  peak RSS, GB (/ file bytes)               %10.3f (%.2f)\n", m.peakRssGb,
@@ -520,6 +532,9 @@ int runEngineBench(const QStringList &args)
         });
         row("decode tokens/s (after the prefill)",
             [&](const Measured &m) { return m.lmSkipped ? std::string("skipped") : num(m.decodeTps, 2); });
+        row("  ms per token: first / median", [&](const Measured &m) {
+            return m.lmSkipped ? std::string("skipped") : num(m.decodeFirstMs, 1) + " / " + num(m.decodeMedianMs, 1);
+        });
         row("checkpoint weight bytes, GB", [&](const Measured &m) { return num(m.weightGb, 2); });
         row("weights as loaded, GB", [&](const Measured &m) { return num(m.loadedGb, 2); });
         row("peak RSS, GB", [&](const Measured &m) { return num(m.peakRssGb, 2); });

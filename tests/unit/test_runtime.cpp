@@ -3,13 +3,22 @@
 #include "uhdlens/errors.h"
 #include "uhdlens/runtime.h"
 
+#include "parallel_chunks.h"
+
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 using namespace uhdlens;
 
@@ -100,8 +109,51 @@ TEST(Runtime, KernelsUseEveryThreadOfThePool)
     setThreadCount(before);
 }
 
-// The build links OpenBLAS's OpenMP build ahead of Debian's default pthread one (top-level CMakeLists.txt): the
-// process must really have it, or libtorch's GEMMs run on a second, spinning pool.
+// parallelChunks (core/src/parallel_chunks.h): every item exactly once, in pieces of at most `chunk`, for
+// ranges that do and do not divide evenly, on 1 to 3 threads, more threads than pieces, and nested inside a
+// parallel region (where it runs on the calling thread); and the pieces really are spread over the threads.
+TEST(Runtime, ParallelChunksVisitEveryItemOnce)
+{
+    const int before = at::get_num_threads();
+    for (int threads : {1, 2, 3}) {
+        setThreadCount(threads);
+        for (auto [n, chunk] :
+             {std::pair<int64_t, int64_t>{0, 4}, {1, 4}, {7, 1}, {100, 7}, {4096, 64}, {5, 100}, {1000, 0}}) {
+            std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
+            std::atomic<bool> tooLong{false};
+            uhdlens::parallelChunks(n, chunk, [&](int64_t b, int64_t e) {
+                if (e - b > std::max<int64_t>(1, chunk))
+                    tooLong = true;
+                for (int64_t i = b; i < e; ++i)
+                    seen[static_cast<size_t>(i)].fetch_add(1);
+            });
+            EXPECT_FALSE(tooLong) << "n " << n << " chunk " << chunk;
+            for (int64_t i = 0; i < n; ++i)
+                ASSERT_EQ(seen[static_cast<size_t>(i)].load(), 1)
+                    << "item " << i << " of " << n << ", chunk " << chunk << ", " << threads << " threads";
+        }
+    }
+    setThreadCount(2);
+    std::mutex mutex;
+    std::set<std::thread::id> workers;
+    uhdlens::parallelChunks(64, 1, [&](int64_t, int64_t) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1)); // long enough that both threads take some
+        std::lock_guard<std::mutex> lock(mutex);
+        workers.insert(std::this_thread::get_id());
+    });
+    EXPECT_EQ(workers.size(), 2u);
+    std::atomic<int> nested{0}, outer{0};
+    at::parallel_for(0, 2, 1, [&](int64_t, int64_t) {
+        ++outer;
+        uhdlens::parallelChunks(10, 3, [&](int64_t b, int64_t e) { nested += static_cast<int>(e - b); });
+    });
+    EXPECT_EQ(outer.load(), 2);
+    EXPECT_EQ(nested.load(), 10 * outer.load());
+    setThreadCount(before);
+}
+
+// The build links OpenBLAS's OpenMP build ahead of Debian's default pthread one (top-level CMakeLists.txt):
+// the process must really have it, or libtorch's GEMMs run on a second, spinning pool.
 TEST(Runtime, LibtorchGemmsRunOnTheOpenMpBlas)
 {
 #ifdef UHDLENS_OPENMP_BLAS
@@ -111,8 +163,8 @@ TEST(Runtime, LibtorchGemmsRunOnTheOpenMpBlas)
 #endif
 }
 
-// oneDNN's primitive cache budget (issue 20's soak): the user's variable wins when it is a non-negative integer,
-// ONEDNN_ before the older DNNL_ name (as oneDNN reads them); anything else gives the budget.
+// oneDNN's primitive cache budget (issue 20's soak): the user's variable wins when it is a non-negative
+// integer, ONEDNN_ before the older DNNL_ name (as oneDNN reads them); anything else gives the budget.
 TEST(Runtime, OnednnCacheCapacityDecision)
 {
     const int budget = kOnednnPrimitiveCacheCapacity;

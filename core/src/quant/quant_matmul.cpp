@@ -1,6 +1,8 @@
 // Quantized matrix products (see quant_matmul.h).
 #include "quant/quant_matmul.h"
 
+#include "parallel_chunks.h"
+
 #include "quant/dequant.h"
 #include "quant/tiled_dot.h"
 #include "quant/vec_dot.h"
@@ -61,6 +63,16 @@ torch::Tensor dequantizeTensor(GgmlType type, const void *data, int64_t rows, in
     return out;
 }
 
+// Rows per piece of work in the few-rows product, whose pieces are taken on demand (parallelChunks) so that a
+// thread that streams faster does more of them: about 32 pieces per thread, and at least 256 KB of weights
+// each (a long sequential read; few enough that the shared counter costs nothing measurable).
+static int64_t rowsPerPiece(int64_t rows, int64_t rowBytes)
+{
+    const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+    const int64_t bytes = std::max<int64_t>(256 * 1024, rows * rowBytes / (32 * threads));
+    return std::max<int64_t>(1, bytes / std::max<int64_t>(1, rowBytes));
+}
+
 torch::Tensor quantMatmulFewRows(const torch::Tensor &xIn, const QuantMatrix &w, const torch::Tensor &bias,
                                  bool portable)
 {
@@ -90,20 +102,18 @@ torch::Tensor quantMatmulFewRows(const torch::Tensor &xIn, const QuantMatrix &w,
         // Groups of 8 rows split across the threads, ~32 KB of weights per task as below; the last few rows
         // (not a whole group) from the row-major data.
         const int64_t groups = packedRows / kInterleave;
-        at::parallel_for(0, groups, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, wRow * kInterleave)),
-                         [&](int64_t g0, int64_t g1) {
-                             dotRowsInterleaved(w.type, w.interleaved, g0 * kInterleave, g1 * kInterleave,
-                                                act.data(), aRow, m, k, yp, n, isa);
-                         });
+        parallelChunks(groups, rowsPerPiece(groups, wRow * kInterleave), [&](int64_t g0, int64_t g1) {
+            dotRowsInterleaved(w.type, w.interleaved, g0 * kInterleave, g1 * kInterleave, act.data(), aRow, m,
+                               k, yp, n, isa);
+        });
         if (packedRows < n)
             dotRows(w.type, w.data, wRow, packedRows, n, act.data(), aRow, m, k, yp, n, portable);
         if (bias.defined())
             y.add_(bias.to(torch::kFloat32));
         return y;
     }
-    // Output rows split across the intra-op threads; >= ~32 KB of weights per task keeps the hand-off cheap.
-    const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, wRow));
-    at::parallel_for(0, n, grain, [&](int64_t r0, int64_t r1) {
+    // Output rows shared out across the intra-op threads (rowsPerPiece).
+    parallelChunks(n, rowsPerPiece(n, wRow), [&](int64_t r0, int64_t r1) {
         dotRows(w.type, w.data, wRow, r0, r1, act.data(), aRow, m, k, yp, n, portable);
     });
     if (bias.defined())
