@@ -120,7 +120,7 @@ TEST(FuzzReplay, FoundCrashesNowRefuseCleanly)
          {Case{"safetensors_index", "number-overflow-406"}, Case{"safetensors_header", "number-overflow-406"},
           Case{"model_folder", "number-overflow-406-config"},
           Case{"model_folder", "number-overflow-406-processor"},
-          Case{"image", "png-declared-size-overflow"}}) {
+          Case{"image", "png-declared-size-overflow"}, Case{"gguf_header", "empty-tensor-hides-overlap"}}) {
         const auto it = std::find_if(targets().begin(), targets().end(),
                                      [&](const Target &t) { return std::string(t.name) == c.target; });
         ASSERT_NE(it, targets().end()) << c.target;

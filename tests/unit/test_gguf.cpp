@@ -432,6 +432,15 @@ TEST(GgufMalformed, TensorInfos)
     f = goodSpec();
     f.tensors[1].offset = 0; // overlaps 'a'
     expectInvalid(build(f), {"overlap"});
+    // Found by fuzzing: an empty tensor between two overlapping ones (in offset order) hid the overlap, because
+    // only neighbours were compared. 'a' [0, 32), empty 'e' at 8, 'b' [16, 32).
+    f = goodSpec();
+    f.kv[1].second = u32Value(8);
+    f.alignment = 8;
+    f.tensors = {{"a", 0, {4, 2}, 0}, {"e", 0, {0, 4}, 8}, {"b", 1, {8}, 16}};
+    expectInvalid(build(f), {"tensors 'a' and 'b' overlap"}, "b");
+    f.tensors[2].offset = 32; // no overlap: the empty tensor is fine anywhere in the data section
+    EXPECT_NO_THROW(parse(build(f)));
 }
 
 TEST(GgufMalformed, UnsupportedTypeIsRefusedByName)
