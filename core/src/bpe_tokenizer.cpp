@@ -209,6 +209,17 @@ BpeTokenizer::BpeTokenizer(const BpeSpec &spec) : m_regex(std::make_unique<Regex
         maxId = std::max(maxId, a.id);
     if (maxId >= (int64_t(1) << 31))
         throw invalid(m_source, "token id " + std::to_string(maxId) + " is too large", std::to_string(maxId));
+    // The id tables below are sized by the largest id, so the largest id must be backed by the file's own
+    // entries: real vocabularies are dense (gaps of a few ids at most), and a 4 KB file naming id 300,000,000
+    // must not make us allocate 10 GB (found by fuzzing). Twice the entries, plus a margin, is far beyond any
+    // real file's gaps and keeps the tables within a small multiple of the file's size.
+    const int64_t entries =
+        std::max<int64_t>(spec.minVocabSize, static_cast<int64_t>(spec.vocab.size() + spec.added.size()));
+    if (maxId >= 2 * entries + 1024)
+        throw invalid(m_source,
+                      "token id " + std::to_string(maxId) + " is far past the " + std::to_string(entries) +
+                          " tokens the file defines (token ids must be nearly consecutive)",
+                      std::to_string(maxId));
     m_idToToken.assign(static_cast<size_t>(maxId + 1), {});
     m_hasToken.assign(m_idToToken.size(), 0);
     m_special.assign(m_idToToken.size(), 0);

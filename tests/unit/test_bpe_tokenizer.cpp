@@ -130,6 +130,27 @@ TEST_F(BpeBadInput, DuplicateIds)
                   {"vocab entry 'a'", "id"});
 }
 
+// Found by fuzzing: the id tables are sized by the largest id, so one id of 324 million in a 4 KB file asked
+// for 10 GB. Ids must be backed by the file's entries (at most twice their count, plus 1024); a small gap is
+// fine.
+TEST_F(BpeBadInput, TokenIdFarPastTheEntriesIsRefusedBeforeAllocating)
+{
+    expectRefused([](json &d) { d["added_tokens"][0]["id"] = 324000000; }, ErrorCode::TokenizerInvalid,
+                  {"tokenizer.json", "token id 324000000 is far past", "nearly consecutive"});
+    expectRefused([](json &d) { d["model"]["vocab"]["a"] = 5000; }, ErrorCode::TokenizerInvalid,
+                  {"token id 5000 is far past"});
+    BpeSpec spec;
+    spec.source = "memory";
+    spec.preName = "qwen2";
+    spec.vocab = {{"a", 0}, {"b", 1}, {"ab", 2}};
+    spec.added = {{"<|end|>", 1000, true}}; // a gap of ~1000 ids after 4 entries: still accepted
+    EXPECT_EQ(BpeTokenizer(spec).vocabSize(), 1001);
+    spec.added = {{"<|end|>", 2000, true}};
+    expectError([&] { BpeTokenizer t(spec); }, ErrorCode::TokenizerInvalid, {"far past the 4 tokens"});
+    spec.minVocabSize = 5000; // GGUF: a token list of 5000 backs ids below 11024
+    EXPECT_EQ(BpeTokenizer(spec).vocabSize(), 5000);
+}
+
 TEST_F(BpeBadInput, BadRegexGivesPcre2MessageAndOffset)
 {
     expectRefused(

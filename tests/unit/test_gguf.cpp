@@ -432,8 +432,8 @@ TEST(GgufMalformed, TensorInfos)
     f = goodSpec();
     f.tensors[1].offset = 0; // overlaps 'a'
     expectInvalid(build(f), {"overlap"});
-    // Found by fuzzing: an empty tensor between two overlapping ones (in offset order) hid the overlap, because
-    // only neighbours were compared. 'a' [0, 32), empty 'e' at 8, 'b' [16, 32).
+    // Found by fuzzing: an empty tensor between two overlapping ones (in offset order) hid the overlap,
+    // because only neighbours were compared. 'a' [0, 32), empty 'e' at 8, 'b' [16, 32).
     f = goodSpec();
     f.kv[1].second = u32Value(8);
     f.alignment = 8;

@@ -577,7 +577,8 @@ GgufHeader parseGgufHeader(const uint8_t *bytes, uint64_t size, const std::strin
         h.dataStart = size; // no tensors: a writer may omit the final padding
     }
     const uint64_t dataSize = size - h.dataStart;
-    std::vector<size_t> order; // the tensors that own bytes (an empty one, e.g. a 0-row matrix, overlaps nothing)
+    std::vector<size_t>
+        order; // the tensors that own bytes (an empty one, e.g. a 0-row matrix, overlaps nothing)
     order.reserve(h.tensors.size());
     for (size_t i = 0; i < h.tensors.size(); ++i) {
         const GgufTensorInfo &t = h.tensors[i];
@@ -591,8 +592,9 @@ GgufHeader parseGgufHeader(const uint8_t *bytes, uint64_t size, const std::strin
         if (t.bytes != 0)
             order.push_back(i);
     }
-    // Sorted by offset, two non-empty ranges overlap exactly when some neighbours do. (Empty tensors are left out
-    // above: kept in the order, one between two overlapping neighbours hid the overlap; found by fuzzing.)
+    // Sorted by offset, two non-empty ranges overlap exactly when some neighbours do. (Empty tensors are left
+    // out above: kept in the order, one between two overlapping neighbours hid the overlap; found by
+    // fuzzing.)
     std::sort(order.begin(), order.end(),
               [&](size_t a, size_t b) { return h.tensors[a].offset < h.tensors[b].offset; });
     for (size_t i = 1; i < order.size(); ++i) {
