@@ -81,8 +81,9 @@ MainWindow::MainWindow(const MainWindowOptions &options, QWidget *parent) : QMai
 
     m_session = new Session(*m_settings, this);
     // Settings save in the background (AppSettings); a full disk or an unwritable folder is said here.
-    connect(m_settings.get(), &AppSettings::saveFailed, this,
-            [this](const QString &error) { statusBar()->showMessage(error.section(QLatin1Char('\n'), 0, 0), 15000); });
+    connect(m_settings.get(), &AppSettings::saveFailed, this, [this](const QString &error) {
+        statusBar()->showMessage(error.section(QLatin1Char('\n'), 0, 0), 15000);
+    });
     m_loader = new ImageLoader(this);
     m_renderer = new ModelViewRenderer(this);
     connect(m_renderer, &ModelViewRenderer::rendered, this, [this](quint64 generation, const ModelView &view) {

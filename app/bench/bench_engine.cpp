@@ -156,8 +156,8 @@ struct Measured
     GemmRate gemmRef;
     double gemm = 0, visionMs = 0, resamplerMs = 0, visionGflops = 0;
     double prefillTps = 0, decodeTps = 0; // decode: after the prefillTokens of context
-    // Per-token decode times: the first token after the prefill, and the median of all (the mean above counts a
-    // slow start; llama-bench's tg figure is a mean too, after a warm-up run).
+    // Per-token decode times: the first token after the prefill, and the median of all (the mean above counts
+    // a slow start; llama-bench's tg figure is a mean too, after a warm-up run).
     double decodeFirstMs = 0, decodeMedianMs = 0;
     int prefillTokens = 0, decodeTokens = 0;
     bool lmSkipped = false;
@@ -533,7 +533,8 @@ int runEngineBench(const QStringList &args)
         row("decode tokens/s (after the prefill)",
             [&](const Measured &m) { return m.lmSkipped ? std::string("skipped") : num(m.decodeTps, 2); });
         row("  ms per token: first / median", [&](const Measured &m) {
-            return m.lmSkipped ? std::string("skipped") : num(m.decodeFirstMs, 1) + " / " + num(m.decodeMedianMs, 1);
+            return m.lmSkipped ? std::string("skipped")
+                               : num(m.decodeFirstMs, 1) + " / " + num(m.decodeMedianMs, 1);
         });
         row("checkpoint weight bytes, GB", [&](const Measured &m) { return num(m.weightGb, 2); });
         row("weights as loaded, GB", [&](const Measured &m) { return num(m.loadedGb, 2); });

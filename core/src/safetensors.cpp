@@ -295,8 +295,8 @@ std::string Checkpoint::sha256() const
         // matters for multi-GB checkpoints. libcrypto is already loaded by libtorch's dependencies.
         // OpenSSL 3 gives every thread that fetches an algorithm its own error queue (ERR_STATE, 904 bytes),
         // freed by a thread-exit hook that depends on the order of thread exit and OPENSSL_cleanup at process
-        // exit: the sanitizer build reported one such block as leaked now and then. This hash is our only use of
-        // OpenSSL and runs once per load, so the thread gives its OpenSSL state back at once
+        // exit: the sanitizer build reported one such block as leaked now and then. This hash is our only use
+        // of OpenSSL and runs once per load, so the thread gives its OpenSSL state back at once
         // (OPENSSL_thread_stop: OpenSSL's call for a thread that is done with it; a later use re-creates it).
         struct ThreadStateRelease
         {

@@ -260,8 +260,8 @@ private Q_SLOTS:
         QVERIFY(reader.abMode());
     }
 
-    // Keys this version does not know (a newer version's, or a hand-edited file's) survive a save; a change made
-    // just before the object goes (the window closing) reaches the file.
+    // Keys this version does not know (a newer version's, or a hand-edited file's) survive a save; a change
+    // made just before the object goes (the window closing) reaches the file.
     void settingsKeepUnknownKeysAndFlushAtExit()
     {
         const QString file = m_tmp.filePath(QStringLiteral("unknown.ini"));
@@ -280,8 +280,8 @@ private Q_SLOTS:
         QVERIFY2(after.contains("feature=42"), after.constData());
     }
 
-    // A background save on a full disk: saveFailed says so once, the file keeps its earlier values, the values
-    // stay in memory, and the next change saves them once there is space.
+    // A background save on a full disk: saveFailed says so once, the file keeps its earlier values, the
+    // values stay in memory, and the next change saves them once there is space.
     void settingsBackgroundSaveOnFullDiskSaysSo()
     {
         SmallDisk disk(m_tmp.filePath(QStringLiteral("settings-bg")), 64);

@@ -700,11 +700,10 @@ private Q_SLOTS:
                  qPrintable(QStringLiteral("seed %1: ").arg(seed) + violations.join(QStringLiteral("\n"))));
         QCOMPARE(unknownSignals, 0);
         QVERIFY(modelFailed.isEmpty());
-        QVERIFY2(
-            stalls.maxBlockedMs() < 200,
-            qPrintable(QStringLiteral("the GUI thread was blocked for %1 ms, during %2")
-                           .arg(stalls.maxBlockedMs())
-                           .arg(stalls.worstDuring())));
+        QVERIFY2(stalls.maxBlockedMs() < 200,
+                 qPrintable(QStringLiteral("the GUI thread was blocked for %1 ms, during %2")
+                                .arg(stalls.maxBlockedMs())
+                                .arg(stalls.worstDuring())));
         // The run exercised what it claims: answers ended in each way and every operation ran.
         QVERIFY(outcomes[QStringLiteral("finished")] > 0);
         QVERIFY(outcomes[QStringLiteral("cancelled")] > 0);
