@@ -6,6 +6,7 @@
 // made read-only by remounting for the unwritable folder.
 #include "appsettings.h"
 #include "errortext.h"
+#include "mainwindow.h"
 #include "qtest_support.h"
 #include "safesave.h"
 #include "session.h"
@@ -16,6 +17,7 @@
 #include <QDir>
 #include <QFile>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -312,6 +314,25 @@ private Q_SLOTS:
         QCOMPARE(failed.count(), 1);
     }
 
+    // The window says when its settings cannot be saved: a change made through the window (the language) is
+    // saved in the background into a folder that became read-only, and the reason reaches the status bar.
+    void windowSaysWhenSettingsCannotBeSaved()
+    {
+        SmallDisk disk(m_tmp.filePath(QStringLiteral("settings-window")), 64);
+        SKIP_UNLESS_MOUNTED(disk);
+        const QString file = disk.path(QStringLiteral("uhdlens.ini"));
+        MainWindow w(MainWindowOptions{file, false});
+        w.show();
+        QCOMPARE(w.settings()->sync(), QString());
+        QVERIFY(disk.remountReadOnly());
+        QSignalSpy failed(w.settings(), &AppSettings::saveFailed);
+        w.setLanguage(QStringLiteral("en"));
+        QTRY_COMPARE(failed.count(), 1);
+        const QString shown = w.statusBar()->currentMessage();
+        QVERIFY2(shown.startsWith(sentenceFor(kReadOnly)), qPrintable(shown));
+        QVERIFY2(!shown.contains(QLatin1Char('\n')), qPrintable(shown)); // its first line only
+    }
+
     // saveFileAtomically itself, without a mount: a new file, a replaced file, and a path whose folder is a
     // file (cannot exist) refused without touching that file.
     void saveFileAtomicallyReplacesWhole()
@@ -347,5 +368,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(FilesTest)
+QTEST_MAIN(FilesTest) // a QApplication: one case opens the window
 #include "test_files.moc"
