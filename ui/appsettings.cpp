@@ -7,7 +7,6 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QMap>
-#include <QPointer>
 #include <QSettings>
 #include <QThreadPool>
 #include <QTimer>
@@ -103,10 +102,9 @@ public:
     // did.
     QString save()
     {
-        m_timer.stop();
         m_writer.waitForDone();
         QCoreApplication::sendPostedEvents(this); // the finished background save's bookkeeping
-        m_timer.stop();
+        m_timer.stop(); // (which may have scheduled another save: this one replaces it)
         const quint64 version = m_version;
         const QString error = write(m_path, m_values);
         if (error.isEmpty())
