@@ -1,5 +1,5 @@
 // uhdlens-bench ocr [--images N] [--upscale K] [--native-height PX] [--segmentation sparse|page] [--tile PX]
-//                  [--heights 8,10,...] [--misses]
+//                  [--heights 8,10,...] [--misses] [--save DIR]
 //
 // Word accuracy of the text layer (uhdlens/text_layer.h) by text height, on screenshot-like images rendered
 // here: 1280x800 "windows" with a title bar, a menu bar and rows of 2-6 words of one pixel size each, dark on
@@ -10,6 +10,11 @@
 // height, words read / words rendered, the words recognised that match no rendered word ("extra"), and the
 // median time per image. A benchmark: it reports and exits 0; only errors exit non-zero. The figures in
 // DECISIONS.md ("The text layer") come from this command.
+//
+// --save DIR writes the rendered images (image_NN.png) and words.json: per image the rendered words (text, box
+// [x, y, w, h], pixel height, font family, row style, icon, dark theme) and the text layer's recognised words
+// with boxes, so that another OCR can be scored on exactly these images by exactly this rule
+// (tests/tools/ppocr_compare.py does so for rapidocr's PP-OCR).
 #include "bench_ocr.h"
 
 #include "benchcommon.h"
@@ -19,10 +24,16 @@
 
 #include <QColor>
 #include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
 #include <QFont>
 #include <QFontMetrics>
 #include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QPainter>
+#include <QSaveFile>
 
 #include <algorithm>
 #include <cstdio>
@@ -50,18 +61,38 @@ const char *const kWords[] = {
     "green",    "yellow",  "purple",   "orange",   "silver",   "window",  "button",  "label",    "field",
 };
 
+// A row's look; the names are what --save writes.
+enum class RowStyle { Normal, Grey, BlueBand, Highlight };
+
+const char *rowStyleName(RowStyle s)
+{
+    switch (s) {
+    case RowStyle::Grey: return "grey";
+    case RowStyle::BlueBand: return "blue_band";
+    case RowStyle::Highlight: return "highlight";
+    case RowStyle::Normal: break;
+    }
+    return "normal";
+}
+
 struct RenderedWord
 {
     std::string text;
     QRect box;
     int height = 0;
+    QString family;
+    RowStyle style = RowStyle::Normal;
+    bool icon = false; // the row starts with an icon-like square
 };
 
 struct Scene
 {
     QImage image;
+    bool dark = false;
     std::vector<RenderedWord> words;
 };
+
+QJsonArray boxJson(int x, int y, int w, int h) { return QJsonArray{x, y, w, h}; }
 
 Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
 {
@@ -69,6 +100,7 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
     const QStringList families = {QStringLiteral("DejaVu Sans"), QStringLiteral("Liberation Sans"),
                                   QStringLiteral("DejaVu Sans Mono")};
     Scene s;
+    s.dark = dark;
     s.image = QImage(1280, 800, QImage::Format_RGB888);
     const QColor bg = dark ? QColor(0x1e, 0x1e, 0x2a) : QColor(0xf4, 0xf4, 0xf0);
     const QColor fg = dark ? QColor(0xd8, 0xd8, 0xd0) : QColor(0x20, 0x20, 0x28);
@@ -87,7 +119,8 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
     while (true) {
         const int h = heights[size_t(row % int(heights.size()))];
         ++row;
-        QFont font(families[pick(int(families.size()))]);
+        const QString family = families[pick(int(families.size()))];
+        QFont font(family);
         font.setPixelSize(h);
         const QFontMetrics fm(font);
         if (y + fm.height() > 790)
@@ -96,6 +129,10 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
         // Most rows in the window's colours; some as a low-contrast hint, a coloured button or a selection
         // band.
         const int style = pick(6);
+        const RowStyle rowStyle = style == 3   ? RowStyle::Grey
+                                  : style == 4 ? RowStyle::BlueBand
+                                  : style == 5 ? RowStyle::Highlight
+                                               : RowStyle::Normal;
         if (style == 3) {
             p.setPen(dark ? QColor(0x80, 0x80, 0x88) : QColor(0x80, 0x80, 0x80));
         } else if (style == 4) {
@@ -110,7 +147,8 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
         }
         // An icon-like square before some rows, as in lists and toolbars (not text; must not be read as a
         // word).
-        if (pick(3) == 0)
+        const bool icon = pick(3) == 0;
+        if (icon)
             p.fillRect(2, y + 1, std::max(6, h - 2), std::max(6, h - 2), QColor(0xd0, 0x60, 0x30));
         int x = 12 + pick(300);
         const int n = 2 + pick(5);
@@ -120,7 +158,7 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
             if (x + w > 1268)
                 break;
             p.drawText(x, y + fm.ascent(), word);
-            s.words.push_back({word.toStdString(), QRect(x, y, w, fm.height()), h});
+            s.words.push_back({word.toStdString(), QRect(x, y, w, fm.height()), h, family, rowStyle, icon});
             x += w + fm.horizontalAdvance(QLatin1Char(' ')) * (pick(4) == 0 ? 6 : 1);
         }
         y += fm.height() + 6 + pick(3 * h);
@@ -156,7 +194,11 @@ int runOcrBench(const QStringList &args)
         QStringLiteral("PX"));
     QCommandLineOption missesOpt(QStringLiteral("misses"),
                                  QStringLiteral("List each word not read and what was read there."));
-    parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt});
+    QCommandLineOption saveOpt(QStringLiteral("save"),
+                               QStringLiteral("Write the rendered images (PNG) and words.json (rendered and "
+                                              "recognised words with boxes) into DIR."),
+                               QStringLiteral("DIR"));
+    parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt, saveOpt});
     if (auto rc = parseArguments(parser, args, command))
         return *rc;
 
@@ -197,6 +239,29 @@ int runOcrBench(const QStringList &args)
     const int images = parser.value(imagesOpt).toInt(&imagesOk);
     if (!imagesOk || images < 1)
         return usageError(command, QStringLiteral("--images: at least 1"));
+    // Checked before any recognition, so a bad folder costs nothing; every write below is checked as well.
+    QString saveDir;
+    if (parser.isSet(saveOpt)) {
+        saveDir = parser.value(saveOpt);
+        if (saveDir.isEmpty())
+            return usageError(command, QStringLiteral("--save: a folder"));
+        const QFileInfo info(saveDir);
+        if (info.exists() && !info.isDir()) {
+            std::fprintf(stderr, "uhdlens-bench ocr: --save: '%s' exists and is not a folder\n",
+                         qPrintable(saveDir));
+            return 1;
+        }
+        if (!QDir().mkpath(saveDir)) {
+            std::fprintf(stderr, "uhdlens-bench ocr: --save: cannot create the folder '%s'\n", qPrintable(saveDir));
+            return 1;
+        }
+        if (!QFileInfo(saveDir).isWritable()) {
+            std::fprintf(stderr, "uhdlens-bench ocr: --save: the folder '%s' is not writable\n",
+                         qPrintable(saveDir));
+            return 1;
+        }
+    }
+    QJsonArray savedImages;
 
     std::mt19937 rng(1234);
     std::map<int, std::pair<int, int>> perHeight; // height -> (read, rendered)
@@ -205,6 +270,12 @@ int runOcrBench(const QStringList &args)
     try {
         for (int i = 0; i < images; ++i) {
             const Scene scene = renderScene(rng, heights, i);
+            const QString imageName = QStringLiteral("image_%1.png").arg(i, 2, 10, QLatin1Char('0'));
+            if (!saveDir.isEmpty() && !scene.image.save(QDir(saveDir).filePath(imageName), "PNG")) {
+                std::fprintf(stderr, "uhdlens-bench ocr: --save: cannot write '%s'\n",
+                             qPrintable(QDir(saveDir).filePath(imageName)));
+                return 1;
+            }
             const auto t0 = Clock::now();
             const std::clock_t c0 = std::clock();
             const uhdlens::TextLayer layer = uhdlens::recognizeText(scene.image, options);
@@ -236,6 +307,33 @@ int runOcrBench(const QStringList &args)
             recognised += static_cast<int>(layer.words.size());
             for (bool m : matched)
                 extra += m ? 0 : 1;
+            if (!saveDir.isEmpty()) {
+                QJsonArray rendered, read;
+                for (const RenderedWord &rw : scene.words)
+                    rendered.append(QJsonObject{
+                        {QStringLiteral("text"), QString::fromStdString(rw.text)},
+                        {QStringLiteral("box"), boxJson(rw.box.x(), rw.box.y(), rw.box.width(), rw.box.height())},
+                        {QStringLiteral("height"), rw.height},
+                        {QStringLiteral("family"), rw.family},
+                        {QStringLiteral("style"), QString::fromLatin1(rowStyleName(rw.style))},
+                        {QStringLiteral("icon"), rw.icon},
+                    });
+                for (const uhdlens::TextWord &w : layer.words)
+                    read.append(QJsonObject{
+                        {QStringLiteral("text"), QString::fromStdString(w.text)},
+                        {QStringLiteral("box"), boxJson(w.box.x, w.box.y, w.box.width, w.box.height)},
+                        {QStringLiteral("confidence"), double(w.confidence)},
+                    });
+                savedImages.append(QJsonObject{
+                    {QStringLiteral("file"), imageName},
+                    {QStringLiteral("width"), scene.image.width()},
+                    {QStringLiteral("height"), scene.image.height()},
+                    {QStringLiteral("dark"), scene.dark},
+                    {QStringLiteral("cpu_ms"), cpu.back()},
+                    {QStringLiteral("rendered"), rendered},
+                    {QStringLiteral("recognised"), read},
+                });
+            }
         }
     } catch (const uhdlens::Error &e) {
         std::fprintf(stderr, "uhdlens-bench ocr: %s\n", e.what());
@@ -251,6 +349,35 @@ int runOcrBench(const QStringList &args)
                     counts.second ? 100.0 * counts.first / counts.second : 0.0);
     std::printf("extra words (no rendered word there or misread): %d of %d recognised\n", extra, recognised);
     std::printf("median time per image: %.0f ms wall, %.0f ms CPU\n", median(times), median(cpu));
+    if (!saveDir.isEmpty()) {
+        QJsonArray heightList;
+        for (int h : heights)
+            heightList.append(h);
+        const QJsonObject doc{
+            {QStringLiteral("generator"), QStringLiteral("uhdlens-bench ocr")},
+            {QStringLiteral("arguments"), QJsonArray::fromStringList(args)},
+            {QStringLiteral("seed"), 1234},
+            {QStringLiteral("heights"), heightList},
+            {QStringLiteral("rule"),
+             QStringLiteral("a rendered word is read when a recognised word with exactly its spelling has its box "
+                            "centre (x + w / 2, y + h / 2, integer division) inside the rendered box [x, x + w) x "
+                            "[y, y + h); a recognised word that reads no rendered word is extra")},
+            {QStringLiteral("text_layer"),
+             QJsonObject{{QStringLiteral("upscale"), options.upscale},
+                         {QStringLiteral("native_height"), options.nativeTextHeight},
+                         {QStringLiteral("segmentation"), seg},
+                         {QStringLiteral("tile"), options.tileSize}}},
+            {QStringLiteral("images"), savedImages},
+        };
+        const QString path = QDir(saveDir).filePath(QStringLiteral("words.json"));
+        QSaveFile file(path);
+        if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(doc).toJson()) < 0 || !file.commit()) {
+            std::fprintf(stderr, "uhdlens-bench ocr: --save: cannot write '%s': %s\n", qPrintable(path),
+                         qPrintable(file.errorString()));
+            return 1;
+        }
+        std::fprintf(stderr, "saved %d images and %s\n", images, qPrintable(path));
+    }
     return 0;
 }
 
