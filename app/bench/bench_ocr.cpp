@@ -11,9 +11,9 @@
 // median time per image. A benchmark: it reports and exits 0; only errors exit non-zero. The figures in
 // DECISIONS.md ("The text layer") come from this command.
 //
-// --save DIR writes the rendered images (image_NN.png) and words.json: per image the rendered words (text, box
-// [x, y, w, h], pixel height, font family, row style, icon, dark theme) and the text layer's recognised words
-// with boxes, so that another OCR can be scored on exactly these images by exactly this rule
+// --save DIR writes the rendered images (image_NN.png) and words.json: per image the rendered words (text,
+// box [x, y, w, h], pixel height, font family, row style, icon, dark theme) and the text layer's recognised
+// words with boxes, so that another OCR can be scored on exactly these images by exactly this rule
 // (tests/tools/ppocr_compare.py does so for rapidocr's PP-OCR).
 #include "bench_ocr.h"
 
@@ -62,15 +62,25 @@ const char *const kWords[] = {
 };
 
 // A row's look; the names are what --save writes.
-enum class RowStyle { Normal, Grey, BlueBand, Highlight };
+enum class RowStyle
+{
+    Normal,
+    Grey,
+    BlueBand,
+    Highlight
+};
 
 const char *rowStyleName(RowStyle s)
 {
     switch (s) {
-    case RowStyle::Grey: return "grey";
-    case RowStyle::BlueBand: return "blue_band";
-    case RowStyle::Highlight: return "highlight";
-    case RowStyle::Normal: break;
+    case RowStyle::Grey:
+        return "grey";
+    case RowStyle::BlueBand:
+        return "blue_band";
+    case RowStyle::Highlight:
+        return "highlight";
+    case RowStyle::Normal:
+        break;
     }
     return "normal";
 }
@@ -92,7 +102,10 @@ struct Scene
     std::vector<RenderedWord> words;
 };
 
-QJsonArray boxJson(int x, int y, int w, int h) { return QJsonArray{x, y, w, h}; }
+QJsonArray boxJson(int x, int y, int w, int h)
+{
+    return QJsonArray{x, y, w, h};
+}
 
 Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
 {
@@ -252,7 +265,8 @@ int runOcrBench(const QStringList &args)
             return 1;
         }
         if (!QDir().mkpath(saveDir)) {
-            std::fprintf(stderr, "uhdlens-bench ocr: --save: cannot create the folder '%s'\n", qPrintable(saveDir));
+            std::fprintf(stderr, "uhdlens-bench ocr: --save: cannot create the folder '%s'\n",
+                         qPrintable(saveDir));
             return 1;
         }
         if (!QFileInfo(saveDir).isWritable()) {
@@ -312,7 +326,8 @@ int runOcrBench(const QStringList &args)
                 for (const RenderedWord &rw : scene.words)
                     rendered.append(QJsonObject{
                         {QStringLiteral("text"), QString::fromStdString(rw.text)},
-                        {QStringLiteral("box"), boxJson(rw.box.x(), rw.box.y(), rw.box.width(), rw.box.height())},
+                        {QStringLiteral("box"),
+                         boxJson(rw.box.x(), rw.box.y(), rw.box.width(), rw.box.height())},
                         {QStringLiteral("height"), rw.height},
                         {QStringLiteral("family"), rw.family},
                         {QStringLiteral("style"), QString::fromLatin1(rowStyleName(rw.style))},
@@ -359,9 +374,10 @@ int runOcrBench(const QStringList &args)
             {QStringLiteral("seed"), 1234},
             {QStringLiteral("heights"), heightList},
             {QStringLiteral("rule"),
-             QStringLiteral("a rendered word is read when a recognised word with exactly its spelling has its box "
-                            "centre (x + w / 2, y + h / 2, integer division) inside the rendered box [x, x + w) x "
-                            "[y, y + h); a recognised word that reads no rendered word is extra")},
+             QStringLiteral(
+                 "a rendered word is read when a recognised word with exactly its spelling has its box "
+                 "centre (x + w / 2, y + h / 2, integer division) inside the rendered box [x, x + w) x "
+                 "[y, y + h); a recognised word that reads no rendered word is extra")},
             {QStringLiteral("text_layer"),
              QJsonObject{{QStringLiteral("upscale"), options.upscale},
                          {QStringLiteral("native_height"), options.nativeTextHeight},
@@ -371,7 +387,8 @@ int runOcrBench(const QStringList &args)
         };
         const QString path = QDir(saveDir).filePath(QStringLiteral("words.json"));
         QSaveFile file(path);
-        if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(doc).toJson()) < 0 || !file.commit()) {
+        if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(doc).toJson()) < 0 ||
+            !file.commit()) {
             std::fprintf(stderr, "uhdlens-bench ocr: --save: cannot write '%s': %s\n", qPrintable(path),
                          qPrintable(file.errorString()));
             return 1;
