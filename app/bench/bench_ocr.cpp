@@ -345,6 +345,7 @@ int runOcrBench(const QStringList &args)
                     {QStringLiteral("height"), scene.image.height()},
                     {QStringLiteral("dark"), scene.dark},
                     {QStringLiteral("cpu_ms"), cpu.back()},
+                    {QStringLiteral("wall_ms"), times.back()},
                     {QStringLiteral("rendered"), rendered},
                     {QStringLiteral("recognised"), read},
                 });
