@@ -431,13 +431,14 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor &pixels) const
     if (opt.naming == VitNaming::Timm) {
         x = x + pos;
     } else if (opt.naming == VitNaming::HfDinov2) {
-        // Dinov2Embeddings: cat(cls_token, patches) + position_embeddings, the patch rows bicubic-fitted to the
-        // grid (interpolate_pos_encoding; antialias per opt, off for DINOv2 as its ONNX exports compute it).
+        // Dinov2Embeddings: cat(cls_token, patches) + position_embeddings, the patch rows bicubic-fitted to
+        // the grid (interpolate_pos_encoding; antialias per opt, off for DINOv2 as its ONNX exports compute
+        // it).
         const int64_t b = x.size(0);
-        auto cls = (classEmbedding.view({1, 1, opt.dim}) + posTable.view({1 + opt.gridSize * opt.gridSize, opt.dim})
-                                                              .narrow(0, 0, 1)
-                                                              .view({1, 1, opt.dim}))
-                       .expand({b, 1, opt.dim});
+        auto cls =
+            (classEmbedding.view({1, 1, opt.dim}) +
+             posTable.view({1 + opt.gridSize * opt.gridSize, opt.dim}).narrow(0, 0, 1).view({1, 1, opt.dim}))
+                .expand({b, 1, opt.dim});
         x = torch::cat({cls, x + pos}, 1);
     } else {
         const int64_t b = x.size(0);

@@ -134,9 +134,9 @@ enum class VitNaming
             // encoder.layers.i.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp}, post_layernorm
     // transformers' Dinov2Model (DINOv2, Oquab et al. 2023): embeddings.{cls_token [1, 1, C],
     // position_embeddings [1, 1+G*G, C], patch_embeddings.projection}, encoder.layer.i.{norm1,
-    // attention.attention.{query,key,value}, attention.output.dense, layer_scale1.lambda1, norm2, mlp.{fc1,fc2},
-    // layer_scale2.lambda1}, layernorm. No pre-norm; the CLS row runs through the blocks and is dropped after
-    // the final LayerNorm. (No mask_token: it is only used for masked-image training.)
+    // attention.attention.{query,key,value}, attention.output.dense, layer_scale1.lambda1, norm2,
+    // mlp.{fc1,fc2}, layer_scale2.lambda1}, layernorm. No pre-norm; the CLS row runs through the blocks and
+    // is dropped after the final LayerNorm. (No mask_token: it is only used for masked-image training.)
     HfDinov2,
 };
 
@@ -175,7 +175,8 @@ struct VitBlockImpl : torch::nn::Module
     LayerNorm norm1{nullptr}, norm2{nullptr};
     Linear qkv{nullptr}, q{nullptr}, k{nullptr}, v{nullptr}, out{nullptr};
     Mlp mlp{nullptr};
-    torch::Tensor layerScale1, layerScale2; // HfDinov2: per-channel LayerScale of each branch (else undefined)
+    torch::Tensor layerScale1,
+        layerScale2; // HfDinov2: per-channel LayerScale of each branch (else undefined)
 };
 TORCH_MODULE(VitBlock);
 
