@@ -1,17 +1,27 @@
-// uhdlens-cli eval --model DIR [--model DIR2 ...] --set validation|heldout [--count N] [--first-seed S]
-//                  [--max-side PX] [--families LIST] [--max-new-tokens N] [--dtype T] [--threads N] [--json]
-//                  [--plot OUT.png]
+// uhdlens-cli eval [--model DIR [--model DIR2 ...]] --set validation|heldout|real | --set-dir DIR [--count N]
+//                  [--first-seed S] [--max-side PX] [--families LIST] [--image-text] [--max-new-tokens N] [--dtype T]
+//                  [--threads N] [--json] [--plot OUT.png]
 //
-// Exact-match accuracy of one or more models on a synthetic evaluation set (core/lab/include/uhdlens/lab/synthdata.h),
-// per task family and per detail-height bucket, with the visual tokens and time per image. Every model answers
-// the very same images and questions (same seeds), one question per turn with the history cleared, exactly as a
-// user asking a first question would (the image encoding is cached across the questions of an image).
-// --plot draws grouped bars per size bucket, one colour per model, with QPainter.
+// Exact-match accuracy of one or more models (default: the bundled one) on an evaluation set, per task and per
+// size bucket, with the visual tokens and time per image. Sets: the synthetic generator's validation and heldout
+// splits (core/lab/include/uhdlens/lab/synthdata.h; --count, --first-seed, --max-side and --families pick the
+// images), the committed real-screenshot set (real: tests/data/real-screenshots) or any folder of that form
+// (--set-dir; eval_set.h reads its questions.json, --count keeps its first N images). Every model answers the very
+// same images and questions, one question per turn with the history cleared, exactly as a user asking a first
+// question would (the image encoding is cached across the questions of an image). --image-text gives the model
+// the image's text as the app's "Give the Model the Image's Text" does: Tesseract's lines with coarse positions
+// (TextLayer::promptText()) before each question. --plot draws grouped bars per size bucket, one colour per
+// model, with QPainter. Exit codes: 0, 1 (a model or set that does not load, or an image of the set that does not
+// decode: it is skipped with its reason and the others are scored), 2 bad usage.
 #include "commands.h"
+#include "eval_set.h"
 
 #include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/image_io.h"
 #include "uhdlens/lab/synthdata.h"
+#include "uhdlens/resources.h"
+#include "uhdlens/text_layer.h"
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -24,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,6 +55,36 @@ struct Tally
         ++n;
         correct += ok;
     }
+};
+
+// One image of a set and its questions, whichever kind of set it comes from.
+struct EvalQuestion
+{
+    std::string question;
+    std::string answer;
+    std::string task;
+    bool reading = false;
+    double detailHeight = 0; // text: font pixel size; shapes: their height (synth::QA::detailHeight)
+};
+
+struct EvalImage
+{
+    QImage image;
+    std::vector<EvalQuestion> questions;
+    nlohmann::json id;  // what names the image in the wrong-answer examples: seed and family, or file
+    std::string skip;   // non-empty: the image could not be had, and why
+};
+
+// A set: its images one at a time (a synthetic image is rendered when asked for), and its size buckets.
+struct EvalSource
+{
+    std::string name;
+    int count = 0;
+    std::function<EvalImage(int index)> image;
+    std::function<std::string(double height)> bucket;
+    std::vector<std::string> buckets;
+    const char *heightName = "detail height"; // what the buckets measure, in the table's header
+    const char *plotAxis = "height of the detail asked about, in original-image pixels (text: font px; shapes: size)";
 };
 
 // How much the answers of one task vary: a model that ignores the image gives (nearly) one answer to every image,
@@ -93,6 +134,8 @@ struct ModelResult
     double visualTokens = 0;                       // summed over images, divided at the end
     double encodeMs = 0;
     double imageMs = 0;
+    double textMs = 0; // recognising the image's text (--image-text), part of imageMs
+    int imageTextLines = 0;
     int images = 0;
     nlohmann::json examples = nlohmann::json::array(); // first wrong answers, for inspection
 };
@@ -104,9 +147,10 @@ nlohmann::json tallyJson(const Tally &t)
 
 QString pct(const Tally &t) { return t.n ? QString::asprintf("%5.1f%% (%d)", 100.0 * t.accuracy(), t.n) : QStringLiteral("    -"); }
 
-void printTable(const ModelResult &r, const std::string &setName)
+void printTable(const ModelResult &r, const EvalSource &set, bool imageText)
 {
-    std::printf("model %s (%s), set %s, policy %s\n", r.label.c_str(), r.dir.c_str(), setName.c_str(), r.policy.c_str());
+    std::printf("model %s (%s), set %s, policy %s%s\n", r.label.c_str(), r.dir.c_str(), set.name.c_str(),
+                r.policy.c_str(), imageText ? ", with the image's text" : "");
     std::printf("  %-22s %s\n", "all questions", qPrintable(pct(r.overall)));
     std::printf("  %-22s %s\n", "reading, text >= 10px", qPrintable(pct(r.readingAtLeast10)));
     std::printf("  per task:\n");
@@ -121,26 +165,31 @@ void printTable(const ModelResult &r, const std::string &setName)
                     qPrintable(pct(t)), sp->second.given.size(), sp->second.expected.size(), topAnswer.c_str(),
                     100.0 * share);
     }
-    std::printf("  per detail height:     all tasks        reading tasks\n");
-    for (const std::string &b : synth::sizeBuckets()) {
+    std::printf("  per %-18s all tasks        reading tasks\n", (std::string(set.heightName) + ":").c_str());
+    for (const std::string &b : set.buckets) {
         const auto a = r.perBucket.find(b);
         const auto rd = r.perBucketReading.find(b);
         std::printf("    %-20s %-16s %s\n", b.c_str(), qPrintable(a == r.perBucket.end() ? QStringLiteral("    -") : pct(a->second)),
                     qPrintable(rd == r.perBucketReading.end() ? QStringLiteral("    -") : pct(rd->second)));
     }
     std::printf("  reading tasks by text height in the encoder's view:\n");
-    for (const std::string &b : synth::sizeBuckets())
+    for (const std::string &b : set.buckets)
         if (const auto v = r.perViewBucketReading.find(b); v != r.perViewBucketReading.end())
             std::printf("    %-20s %s\n", b.c_str(), qPrintable(pct(v->second)));
     std::printf("  reading, text >= 10px but < %.0fpx in every view: %s\n", uhdlens::kLegibleViewPixels,
                 qPrintable(pct(r.readingAtLeast10Shrunk)));
     const double n = std::max(1, r.images);
-    std::printf("  per image: %.0f visual tokens, %.0f ms encode, %.0f ms total (%d images)\n\n", r.visualTokens / n,
-                r.encodeMs / n, r.imageMs / n, r.images);
+    if (imageText)
+        std::printf("  per image: %.0f visual tokens, %.0f ms encode, %.0f ms text layer (%.1f lines given), %.0f ms "
+                    "total (%d images)\n\n",
+                    r.visualTokens / n, r.encodeMs / n, r.textMs / n, r.imageTextLines / n, r.imageMs / n, r.images);
+    else
+        std::printf("  per image: %.0f visual tokens, %.0f ms encode, %.0f ms total (%d images)\n\n", r.visualTokens / n,
+                    r.encodeMs / n, r.imageMs / n, r.images);
 }
 
 // Grouped bar chart: x = size buckets, one bar per model, y = exact match (all tasks).
-bool drawPlot(const std::vector<ModelResult> &results, const std::string &setName, const QString &path)
+bool drawPlot(const std::vector<ModelResult> &results, const EvalSource &set, const QString &path)
 {
     const std::vector<std::string> fonts = synth::ensureFonts(synth::Split::Train);
     const QString family = QString::fromStdString(fonts.front());
@@ -154,7 +203,7 @@ bool drawPlot(const std::vector<ModelResult> &results, const std::string &setNam
     p.setFont(font);
     p.setPen(Qt::black);
     p.drawText(QRect(0, 10, W, 30), Qt::AlignCenter,
-               QStringLiteral("Exact match by detail height — set '%1'").arg(QString::fromStdString(setName)));
+               QStringLiteral("Exact match by %1 — set '%2'").arg(QString::fromLatin1(set.heightName), QString::fromStdString(set.name)));
     font.setPixelSize(14);
     p.setFont(font);
     const int plotW = W - left - right, plotH = H - top - bottom;
@@ -169,7 +218,7 @@ bool drawPlot(const std::vector<ModelResult> &results, const std::string &setNam
     p.drawLine(left, top, left, top + plotH);
     p.drawLine(left, top + plotH, left + plotW, top + plotH);
     static const QColor colours[] = {QColor(40, 90, 200), QColor(230, 120, 30), QColor(60, 160, 80), QColor(150, 70, 170)};
-    const std::vector<std::string> buckets = synth::sizeBuckets();
+    const std::vector<std::string> &buckets = set.buckets;
     const int groupW = plotW / static_cast<int>(buckets.size());
     const int nModels = static_cast<int>(results.size());
     const int barW = std::max(6, (groupW - 30) / std::max(1, nModels));
@@ -191,7 +240,7 @@ bool drawPlot(const std::vector<ModelResult> &results, const std::string &setNam
                    QString::fromStdString(buckets[b]));
     }
     p.drawText(QRect(left, top + plotH + 28, plotW, 20), Qt::AlignCenter,
-               QStringLiteral("height of the detail asked about, in original-image pixels (text: font px; shapes: size)"));
+               QString::fromLatin1(set.plotAxis));
     // Legend.
     int lx = left;
     for (int m = 0; m < nModels; ++m) {
@@ -207,6 +256,58 @@ bool drawPlot(const std::vector<ModelResult> &results, const std::string &setNam
     return img.save(path);
 }
 
+// The synthetic split `split`: images rendered from seeds, families cycling with the seed.
+EvalSource syntheticSource(synth::Split split, int count, qlonglong firstSeed, const synth::Options &options,
+                           const std::vector<synth::Family> &families)
+{
+    EvalSource set;
+    set.name = synth::splitName(split);
+    set.count = count;
+    set.image = [=](int i) {
+        const std::uint64_t seed = static_cast<std::uint64_t>(firstSeed) + i;
+        // Families cycle with the seed so every family gets count/#families images.
+        const synth::Family family = families[seed % families.size()];
+        synth::Sample sample = synth::generate(family, seed, options);
+        EvalImage out;
+        out.image = std::move(sample.image);
+        out.id = {{"seed", seed}, {"family", synth::familyName(family)}};
+        for (const synth::QA &qa : sample.qas)
+            out.questions.push_back({qa.question, qa.answer, synth::taskName(qa.task), synth::isReadingTask(qa.task),
+                                     qa.detailHeight});
+        return out;
+    };
+    set.bucket = [](double h) { return synth::sizeBucket(h); };
+    set.buckets = synth::sizeBuckets();
+    return set;
+}
+
+// A folder set (eval_set.h): its first `count` images, decoded when asked for; one that does not decode is skipped.
+EvalSource folderSource(std::shared_ptr<const evalset::Set> loaded, int count)
+{
+    EvalSource set;
+    set.name = loaded->name;
+    set.count = count;
+    set.image = [loaded](int i) {
+        const evalset::Image &entry = loaded->images[static_cast<std::size_t>(i)];
+        EvalImage out;
+        out.id = {{"file", entry.file}};
+        try {
+            out.image = uhdlens::loadImage(QString::fromStdString(entry.path));
+        } catch (const uhdlens::Error &e) {
+            out.skip = e.what();
+            return out;
+        }
+        for (const evalset::Question &q : entry.questions)
+            out.questions.push_back({q.question, q.answer, q.task, q.task == evalset::kReadingTask, q.textHeight});
+        return out;
+    };
+    set.bucket = [](double h) { return evalset::sizeBucket(h); };
+    set.buckets = evalset::sizeBuckets();
+    set.heightName = "text height";
+    set.plotAxis = "height of the text asked about, in image pixels (font px)";
+    return set;
+}
+
 } // namespace
 
 int runEval(const QStringList &args)
@@ -214,20 +315,33 @@ int runEval(const QStringList &args)
     const QString cmd = QStringLiteral("eval");
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
-        "Exact-match accuracy of models on a synthetic evaluation set, per task and per detail-height bucket."));
+        "Exact-match accuracy of models on an evaluation set (synthetic, the real-screenshot set or a folder), per "
+        "task and per size bucket."));
     parser.addHelpOption();
-    QCommandLineOption modelOpt(QStringLiteral("model"), QStringLiteral("Model folder (repeat to compare models)."),
+    QCommandLineOption modelOpt(QStringLiteral("model"),
+                                QStringLiteral("Model folder (repeat to compare models; default: the bundled model)."),
                                 QStringLiteral("DIR"));
-    QCommandLineOption setOpt(QStringLiteral("set"), QStringLiteral("validation (training fonts, unseen seeds) or heldout (unseen font and seeds)."),
+    QCommandLineOption setOpt(QStringLiteral("set"),
+                              QStringLiteral("validation (training fonts, unseen seeds), heldout (unseen font and seeds) "
+                                             "or real (the committed real-screenshot set, tests/data/real-screenshots)."),
                               QStringLiteral("NAME"));
-    QCommandLineOption countOpt(QStringLiteral("count"), QStringLiteral("Number of images (default 150)."),
+    QCommandLineOption setDirOpt(QStringLiteral("set-dir"),
+                                 QStringLiteral("A folder of images with a questions.json in the real set's form."),
+                                 QStringLiteral("DIR"));
+    QCommandLineOption countOpt(QStringLiteral("count"),
+                                QStringLiteral("Number of images (default 150; a folder set: all of them)."),
                                 QStringLiteral("N"), QStringLiteral("150"));
-    QCommandLineOption firstOpt(QStringLiteral("first-seed"), QStringLiteral("First seed of the set (default 0)."),
+    QCommandLineOption firstOpt(QStringLiteral("first-seed"), QStringLiteral("First seed of a synthetic set (default 0)."),
                                 QStringLiteral("S"), QStringLiteral("0"));
-    QCommandLineOption maxSideOpt(QStringLiteral("max-side"), QStringLiteral("Largest image side (default 2500)."),
+    QCommandLineOption maxSideOpt(QStringLiteral("max-side"),
+                                  QStringLiteral("Largest image side of a synthetic set (default 2500)."),
                                   QStringLiteral("PX"), QStringLiteral("2500"));
-    QCommandLineOption familiesOpt(QStringLiteral("families"), QStringLiteral("Comma-separated: window,document,shapes (default all)."),
+    QCommandLineOption familiesOpt(QStringLiteral("families"),
+                                   QStringLiteral("Synthetic sets: comma-separated window,document,shapes (default all)."),
                                    QStringLiteral("LIST"));
+    QCommandLineOption imageTextOpt(QStringLiteral("image-text"),
+                                    QStringLiteral("Give the model the image's text (Tesseract's lines with coarse "
+                                                   "positions) before each question, as the app's setting does."));
     QCommandLineOption tokensOpt(QStringLiteral("max-new-tokens"), QStringLiteral("Answer length limit (default 12)."),
                                  QStringLiteral("N"), QStringLiteral("12"));
     QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("auto (default), f32, mixed, bf16 or f16."),
@@ -237,18 +351,24 @@ int runEval(const QStringList &args)
     QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Print one JSON object instead of tables."));
     QCommandLineOption plotOpt(QStringLiteral("plot"), QStringLiteral("Write a bar chart per size bucket (PNG)."),
                                QStringLiteral("OUT.png"));
-    parser.addOptions({modelOpt, setOpt, countOpt, firstOpt, maxSideOpt, familiesOpt, tokensOpt, dtypeOpt, threadsOpt,
-                       jsonOpt, plotOpt});
+    parser.addOptions({modelOpt, setOpt, setDirOpt, countOpt, firstOpt, maxSideOpt, familiesOpt, imageTextOpt, tokensOpt,
+                       dtypeOpt, threadsOpt, jsonOpt, plotOpt});
     if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/false))
         return *done;
-    const QStringList modelDirs = parser.values(modelOpt);
-    if (modelDirs.isEmpty())
-        return usageError(cmd, QStringLiteral("--model DIR is required"));
-    if (!parser.isSet(setOpt))
-        return usageError(cmd, QStringLiteral("--set NAME is required (validation or heldout)"));
-    const auto split = synth::splitFromName(parser.value(setOpt).toStdString());
-    if (!split || *split == synth::Split::Train)
-        return usageError(cmd, QStringLiteral("unknown set '%1' (choose validation or heldout)").arg(parser.value(setOpt)));
+    QStringList modelDirs = parser.values(modelOpt);
+    if (parser.isSet(setOpt) == parser.isSet(setDirOpt))
+        return usageError(cmd, QStringLiteral("give one of --set NAME (validation, heldout or real) and --set-dir DIR"));
+    const bool synthetic = parser.isSet(setOpt) && parser.value(setOpt) != QLatin1String("real");
+    std::optional<synth::Split> split;
+    if (synthetic) {
+        split = synth::splitFromName(parser.value(setOpt).toStdString());
+        if (!split || *split == synth::Split::Train)
+            return usageError(cmd, QStringLiteral("unknown set '%1' (choose validation, heldout or real)").arg(parser.value(setOpt)));
+    } else {
+        for (const QCommandLineOption *o : {&firstOpt, &maxSideOpt, &familiesOpt})
+            if (parser.isSet(*o))
+                return usageError(cmd, QStringLiteral("--%1 applies to the synthetic sets only").arg(o->names().constFirst()));
+    }
     bool ok = false;
     const int count = parser.value(countOpt).toInt(&ok);
     if (!ok || count < 1 || count > 100000)
@@ -263,7 +383,7 @@ int runEval(const QStringList &args)
     if (!ok || threads < 0 || threads > 1024)
         return usageError(cmd, QStringLiteral("--threads must be between 0 and 1024"));
     synth::Options dataOptions;
-    dataOptions.split = *split;
+    dataOptions.split = split.value_or(synth::Split::Validation);
     dataOptions.maxSide = parser.value(maxSideOpt).toInt(&ok);
     if (!ok)
         return usageError(cmd, QStringLiteral("--max-side must be a number"));
@@ -285,9 +405,41 @@ int runEval(const QStringList &args)
         std::fprintf(stderr, "uhdlens-cli eval: internal error: needs a QGuiApplication for fonts\n");
         return 1;
     }
+    if (modelDirs.isEmpty()) {
+        const std::string bundled = uhdlens::bundledModelFolder();
+        if (bundled.empty()) {
+            std::fprintf(stderr, "uhdlens-cli eval: no --model given and the bundled default model "
+                                 "(resources/models/uhd-lens-tiny) is not installed; pass --model DIR\n");
+            return 1;
+        }
+        modelDirs << QString::fromStdString(bundled);
+    }
+
+    // The set is read before any model loads, so a broken set costs no model load.
+    EvalSource set;
+    std::string setDir;
+    if (synthetic) {
+        set = syntheticSource(*split, count, firstSeed, dataOptions, families);
+    } else {
+        setDir = parser.isSet(setDirOpt) ? parser.value(setDirOpt).toStdString() : evalset::realSetFolder();
+        if (setDir.empty()) {
+            std::fprintf(stderr, "uhdlens-cli eval: the real-screenshot set (tests/data/real-screenshots) is part of "
+                                 "the source tree and was not found above this executable; pass --set-dir DIR\n");
+            return 1;
+        }
+        try {
+            auto loaded = std::make_shared<const evalset::Set>(evalset::loadSet(setDir));
+            const int n = static_cast<int>(loaded->images.size());
+            set = folderSource(loaded, parser.isSet(countOpt) ? std::min(count, n) : n);
+        } catch (const uhdlens::Error &e) {
+            std::fprintf(stderr, "uhdlens-cli eval: %s\n", e.what());
+            return 1;
+        }
+    }
+    const bool giveImageText = parser.isSet(imageTextOpt);
 
     std::vector<ModelResult> results;
-    const std::string setName = synth::splitName(*split);
+    nlohmann::json skipped = nlohmann::json::array(); // images of the set that could not be had, with the reason
     try {
         for (const QString &dir : modelDirs) {
             uhdlens::LoadOptions lo;
@@ -304,50 +456,68 @@ int runEval(const QStringList &args)
             uhdlens::Conversation chat(model);
             uhdlens::GenerationSettings gen;
             gen.maxNewTokens = maxTokens;
-            for (int i = 0; i < count; ++i) {
-                const std::uint64_t seed = static_cast<std::uint64_t>(firstSeed) + i;
-                // Families cycle with the seed so every family gets count/#families images.
-                const synth::Family family = families[seed % families.size()];
-                const synth::Sample sample = synth::generate(family, seed, dataOptions);
+            const bool firstModel = results.empty();
+            for (int i = 0; i < set.count; ++i) {
+                const EvalImage item = set.image(i);
+                if (!item.skip.empty()) {
+                    if (firstModel) {
+                        std::fprintf(stderr, "uhdlens-cli eval: skipped %s: %s\n",
+                                     item.id.value("file", std::string()).c_str(), item.skip.c_str());
+                        nlohmann::json s = item.id;
+                        s["reason"] = item.skip;
+                        skipped.push_back(std::move(s));
+                    }
+                    continue;
+                }
                 QElapsedTimer timer;
                 timer.start();
-                chat.setImage(sample.image);
+                std::string imageText;
+                if (giveImageText) {
+                    QElapsedTimer textTimer;
+                    textTimer.start();
+                    imageText = uhdlens::recognizeText(item.image).promptText();
+                    r.textMs += static_cast<double>(textTimer.nsecsElapsed()) / 1e6;
+                }
+                chat.setImage(item.image);
                 // The plan the answers are encoded with.
                 const double downscale = chat.plan().downscaleFactor();
                 bool first = true;
-                for (const synth::QA &qa : sample.qas) {
+                for (const EvalQuestion &qa : item.questions) {
                     chat.clearHistory();
-                    const uhdlens::AskResult a = chat.ask(qa.question, gen);
+                    const uhdlens::AskResult a = chat.ask(qa.question, gen, {}, imageText);
                     if (first) {
                         r.visualTokens += a.imageTokens;
                         r.encodeMs += a.encodeMs;
+                        r.imageTextLines += a.imageTextLines;
                         first = false;
                     }
                     const bool right = synth::answersMatch(a.answer, qa.answer);
-                    const std::string bucket = synth::sizeBucket(qa.detailHeight);
+                    const std::string bucket = set.bucket(qa.detailHeight);
                     r.overall.add(right);
-                    r.perTask[synth::taskName(qa.task)].add(right);
-                    r.spread[synth::taskName(qa.task)].add(a.answer, qa.answer);
+                    r.perTask[qa.task].add(right);
+                    r.spread[qa.task].add(a.answer, qa.answer);
                     r.perBucket[bucket].add(right);
-                    if (synth::isReadingTask(qa.task)) {
+                    if (qa.reading) {
                         r.perBucketReading[bucket].add(right);
                         const double viewHeight = qa.detailHeight / downscale;
-                        r.perViewBucketReading[synth::sizeBucket(viewHeight)].add(right);
+                        r.perViewBucketReading[set.bucket(viewHeight)].add(right);
                         if (qa.detailHeight >= 10) {
                             r.readingAtLeast10.add(right);
                             if (viewHeight < uhdlens::kLegibleViewPixels)
                                 r.readingAtLeast10Shrunk.add(right);
                         }
                     }
-                    if (!right && r.examples.size() < 20)
-                        r.examples.push_back({{"seed", seed}, {"family", synth::familyName(family)},
-                                              {"question", qa.question}, {"expected", qa.answer},
-                                              {"answer", a.answer}, {"detail_height", qa.detailHeight}});
+                    if (!right && r.examples.size() < 20) {
+                        nlohmann::json ex = item.id;
+                        ex.update({{"question", qa.question}, {"expected", qa.answer}, {"answer", a.answer},
+                                   {"detail_height", qa.detailHeight}});
+                        r.examples.push_back(std::move(ex));
+                    }
                 }
                 r.imageMs += static_cast<double>(timer.nsecsElapsed()) / 1e6;
                 ++r.images;
                 if (!parser.isSet(jsonOpt) && (i + 1) % 25 == 0)
-                    std::fprintf(stderr, "  %s: %d/%d images, %.1f%% so far\n", r.label.c_str(), i + 1, count,
+                    std::fprintf(stderr, "  %s: %d/%d images, %.1f%% so far\n", r.label.c_str(), i + 1, set.count,
                                  100.0 * r.overall.accuracy());
             }
             results.push_back(std::move(r));
@@ -359,10 +529,17 @@ int runEval(const QStringList &args)
 
     if (parser.isSet(jsonOpt)) {
         nlohmann::json out;
-        out["set"] = setName;
-        out["count"] = count;
-        out["first_seed"] = firstSeed;
-        out["max_side"] = dataOptions.maxSide;
+        out["set"] = set.name;
+        out["count"] = set.count;
+        if (synthetic) {
+            out["first_seed"] = firstSeed;
+            out["max_side"] = dataOptions.maxSide;
+        } else {
+            out["set_dir"] = setDir;
+            out["skipped"] = skipped;
+        }
+        out["image_text"] = giveImageText;
+        out["size_buckets"] = set.buckets;
         out["models"] = nlohmann::json::array();
         for (const ModelResult &r : results) {
             nlohmann::json m;
@@ -394,21 +571,27 @@ int runEval(const QStringList &args)
             m["visual_tokens_per_image"] = r.visualTokens / n;
             m["encode_ms_per_image"] = r.encodeMs / n;
             m["ms_per_image"] = r.imageMs / n;
+            if (giveImageText) {
+                m["text_layer_ms_per_image"] = r.textMs / n;
+                m["image_text_lines_per_image"] = r.imageTextLines / n;
+            }
             m["wrong_examples"] = r.examples;
             out["models"].push_back(m);
         }
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
         for (const ModelResult &r : results)
-            printTable(r, setName);
+            printTable(r, set, giveImageText);
+        if (!skipped.empty())
+            std::printf("%zu image(s) skipped (see above)\n", skipped.size());
     }
     if (parser.isSet(plotOpt)) {
-        if (!drawPlot(results, setName, parser.value(plotOpt))) {
+        if (!drawPlot(results, set, parser.value(plotOpt))) {
             std::fprintf(stderr, "uhdlens-cli eval: could not write %s\n", qPrintable(parser.value(plotOpt)));
             return 1;
         }
     }
-    return 0;
+    return skipped.empty() ? 0 : 1;
 }
 
 } // namespace cli

@@ -30,7 +30,7 @@ const std::map<QString, Command> &commands()
         {QStringLiteral("preprocess"), {cli::runPreprocess, "write the overview and slices the model sees, as PNG"}},
         {QStringLiteral("tokenize"), {cli::runTokenize, "print the token ids of a text (SentencePiece tokenizer)"}},
         {QStringLiteral("synth"), {cli::runSynth, "render synthetic training/evaluation images with their questions"}},
-        {QStringLiteral("eval"), {cli::runEval, "exact-match accuracy of models on a synthetic evaluation set"}},
+        {QStringLiteral("eval"), {cli::runEval, "exact-match accuracy of models on a synthetic, real-screenshot or folder evaluation set"}},
         {QStringLiteral("convert"),
          {cli::runConvert, "copy a model folder, converting its PyTorch pickle weights to safetensors (safely)"}},
         {QStringLiteral("gguf-info"), {cli::runGgufInfo, "describe a GGUF file: architecture, tensor types, tokenizer"}},
