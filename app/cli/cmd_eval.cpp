@@ -1,18 +1,19 @@
 // uhdlens-cli eval [--model DIR [--model DIR2 ...]] --set validation|heldout|real | --set-dir DIR [--count N]
-//                  [--first-seed S] [--max-side PX] [--families LIST] [--image-text] [--max-new-tokens N] [--dtype T]
-//                  [--threads N] [--json] [--plot OUT.png]
+//                  [--first-seed S] [--max-side PX] [--families LIST] [--image-text] [--max-new-tokens N]
+//                  [--dtype T] [--threads N] [--json] [--plot OUT.png]
 //
-// Exact-match accuracy of one or more models (default: the bundled one) on an evaluation set, per task and per
-// size bucket, with the visual tokens and time per image. Sets: the synthetic generator's validation and heldout
-// splits (core/lab/include/uhdlens/lab/synthdata.h; --count, --first-seed, --max-side and --families pick the
-// images), the committed real-screenshot set (real: tests/data/real-screenshots) or any folder of that form
-// (--set-dir; eval_set.h reads its questions.json, --count keeps its first N images). Every model answers the very
-// same images and questions, one question per turn with the history cleared, exactly as a user asking a first
-// question would (the image encoding is cached across the questions of an image). --image-text gives the model
-// the image's text as the app's "Give the Model the Image's Text" does: Tesseract's lines with coarse positions
-// (TextLayer::promptText()) before each question. --plot draws grouped bars per size bucket, one colour per
-// model, with QPainter. Exit codes: 0, 1 (a model or set that does not load, or an image of the set that does not
-// decode: it is skipped with its reason and the others are scored), 2 bad usage.
+// Exact-match accuracy of one or more models (default: the bundled one) on an evaluation set, per task and
+// per size bucket, with the visual tokens and time per image. Sets: the synthetic generator's validation and
+// heldout splits (core/lab/include/uhdlens/lab/synthdata.h; --count, --first-seed, --max-side and --families
+// pick the images), the committed real-screenshot set (real: tests/data/real-screenshots) or any folder of
+// that form (--set-dir; eval_set.h reads its questions.json, --count keeps its first N images). Every model
+// answers the very same images and questions, one question per turn with the history cleared, exactly as a
+// user asking a first question would (the image encoding is cached across the questions of an image).
+// --image-text gives the model the image's text as the app's "Give the Model the Image's Text" does:
+// Tesseract's lines with coarse positions (TextLayer::promptText()) before each question. --plot draws
+// grouped bars per size bucket, one colour per model, with QPainter. Exit codes: 0, 1 (a model or set that
+// does not load, or an image of the set that does not decode: it is skipped with its reason and the others
+// are scored), 2 bad usage.
 #include "commands.h"
 #include "eval_set.h"
 
@@ -71,8 +72,8 @@ struct EvalImage
 {
     QImage image;
     std::vector<EvalQuestion> questions;
-    nlohmann::json id;  // what names the image in the wrong-answer examples: seed and family, or file
-    std::string skip;   // non-empty: the image could not be had, and why
+    nlohmann::json id; // what names the image in the wrong-answer examples: seed and family, or file
+    std::string skip;  // non-empty: the image could not be had, and why
 };
 
 // A set: its images one at a time (a synthetic image is rendered when asked for), and its size buckets.
@@ -84,7 +85,8 @@ struct EvalSource
     std::function<std::string(double height)> bucket;
     std::vector<std::string> buckets;
     const char *heightName = "detail height"; // what the buckets measure, in the table's header
-    const char *plotAxis = "height of the detail asked about, in original-image pixels (text: font px; shapes: size)";
+    const char *plotAxis =
+        "height of the detail asked about, in original-image pixels (text: font px; shapes: size)";
 };
 
 // How much the answers of one task vary: a model that ignores the image gives (nearly) one answer to every image,
@@ -180,12 +182,13 @@ void printTable(const ModelResult &r, const EvalSource &set, bool imageText)
                 qPrintable(pct(r.readingAtLeast10Shrunk)));
     const double n = std::max(1, r.images);
     if (imageText)
-        std::printf("  per image: %.0f visual tokens, %.0f ms encode, %.0f ms text layer (%.1f lines given), %.0f ms "
-                    "total (%d images)\n\n",
-                    r.visualTokens / n, r.encodeMs / n, r.textMs / n, r.imageTextLines / n, r.imageMs / n, r.images);
+        std::printf(
+            "  per image: %.0f visual tokens, %.0f ms encode, %.0f ms text layer (%.1f lines given), %.0f ms "
+            "total (%d images)\n\n",
+            r.visualTokens / n, r.encodeMs / n, r.textMs / n, r.imageTextLines / n, r.imageMs / n, r.images);
     else
-        std::printf("  per image: %.0f visual tokens, %.0f ms encode, %.0f ms total (%d images)\n\n", r.visualTokens / n,
-                    r.encodeMs / n, r.imageMs / n, r.images);
+        std::printf("  per image: %.0f visual tokens, %.0f ms encode, %.0f ms total (%d images)\n\n",
+                    r.visualTokens / n, r.encodeMs / n, r.imageMs / n, r.images);
 }
 
 // Grouped bar chart: x = size buckets, one bar per model, y = exact match (all tasks).
@@ -203,7 +206,8 @@ bool drawPlot(const std::vector<ModelResult> &results, const EvalSource &set, co
     p.setFont(font);
     p.setPen(Qt::black);
     p.drawText(QRect(0, 10, W, 30), Qt::AlignCenter,
-               QStringLiteral("Exact match by %1 — set '%2'").arg(QString::fromLatin1(set.heightName), QString::fromStdString(set.name)));
+               QStringLiteral("Exact match by %1 — set '%2'")
+                   .arg(QString::fromLatin1(set.heightName), QString::fromStdString(set.name)));
     font.setPixelSize(14);
     p.setFont(font);
     const int plotW = W - left - right, plotH = H - top - bottom;
@@ -239,8 +243,7 @@ bool drawPlot(const std::vector<ModelResult> &results, const EvalSource &set, co
         p.drawText(QRect(left + static_cast<int>(b) * groupW, top + plotH + 6, groupW, 20), Qt::AlignCenter,
                    QString::fromStdString(buckets[b]));
     }
-    p.drawText(QRect(left, top + plotH + 28, plotW, 20), Qt::AlignCenter,
-               QString::fromLatin1(set.plotAxis));
+    p.drawText(QRect(left, top + plotH + 28, plotW, 20), Qt::AlignCenter, QString::fromLatin1(set.plotAxis));
     // Legend.
     int lx = left;
     for (int m = 0; m < nModels; ++m) {
@@ -272,8 +275,8 @@ EvalSource syntheticSource(synth::Split split, int count, qlonglong firstSeed, c
         out.image = std::move(sample.image);
         out.id = {{"seed", seed}, {"family", synth::familyName(family)}};
         for (const synth::QA &qa : sample.qas)
-            out.questions.push_back({qa.question, qa.answer, synth::taskName(qa.task), synth::isReadingTask(qa.task),
-                                     qa.detailHeight});
+            out.questions.push_back({qa.question, qa.answer, synth::taskName(qa.task),
+                                     synth::isReadingTask(qa.task), qa.detailHeight});
         return out;
     };
     set.bucket = [](double h) { return synth::sizeBucket(h); };
@@ -281,7 +284,8 @@ EvalSource syntheticSource(synth::Split split, int count, qlonglong firstSeed, c
     return set;
 }
 
-// A folder set (eval_set.h): its first `count` images, decoded when asked for; one that does not decode is skipped.
+// A folder set (eval_set.h): its first `count` images, decoded when asked for; one that does not decode is
+// skipped.
 EvalSource folderSource(std::shared_ptr<const evalset::Set> loaded, int count)
 {
     EvalSource set;
@@ -298,7 +302,8 @@ EvalSource folderSource(std::shared_ptr<const evalset::Set> loaded, int count)
             return out;
         }
         for (const evalset::Question &q : entry.questions)
-            out.questions.push_back({q.question, q.answer, q.task, q.task == evalset::kReadingTask, q.textHeight});
+            out.questions.push_back(
+                {q.question, q.answer, q.task, q.task == evalset::kReadingTask, q.textHeight});
         return out;
     };
     set.bucket = [](double h) { return evalset::sizeBucket(h); };
@@ -314,34 +319,40 @@ int runEval(const QStringList &args)
 {
     const QString cmd = QStringLiteral("eval");
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Exact-match accuracy of models on an evaluation set (synthetic, the real-screenshot set or a folder), per "
-        "task and per size bucket."));
+    parser.setApplicationDescription(QStringLiteral("Exact-match accuracy of models on an evaluation set "
+                                                    "(synthetic, the real-screenshot set or a folder), per "
+                                                    "task and per size bucket."));
     parser.addHelpOption();
-    QCommandLineOption modelOpt(QStringLiteral("model"),
-                                QStringLiteral("Model folder (repeat to compare models; default: the bundled model)."),
-                                QStringLiteral("DIR"));
-    QCommandLineOption setOpt(QStringLiteral("set"),
-                              QStringLiteral("validation (training fonts, unseen seeds), heldout (unseen font and seeds) "
-                                             "or real (the committed real-screenshot set, tests/data/real-screenshots)."),
-                              QStringLiteral("NAME"));
-    QCommandLineOption setDirOpt(QStringLiteral("set-dir"),
-                                 QStringLiteral("A folder of images with a questions.json in the real set's form."),
-                                 QStringLiteral("DIR"));
+    QCommandLineOption modelOpt(
+        QStringLiteral("model"),
+        QStringLiteral("Model folder (repeat to compare models; default: the bundled model)."),
+        QStringLiteral("DIR"));
+    QCommandLineOption setOpt(
+        QStringLiteral("set"),
+        QStringLiteral("validation (training fonts, unseen seeds), heldout (unseen font and seeds) "
+                       "or real (the committed real-screenshot set, tests/data/real-screenshots)."),
+        QStringLiteral("NAME"));
+    QCommandLineOption setDirOpt(
+        QStringLiteral("set-dir"),
+        QStringLiteral("A folder of images with a questions.json in the real set's form."),
+        QStringLiteral("DIR"));
     QCommandLineOption countOpt(QStringLiteral("count"),
                                 QStringLiteral("Number of images (default 150; a folder set: all of them)."),
                                 QStringLiteral("N"), QStringLiteral("150"));
-    QCommandLineOption firstOpt(QStringLiteral("first-seed"), QStringLiteral("First seed of a synthetic set (default 0)."),
+    QCommandLineOption firstOpt(QStringLiteral("first-seed"),
+                                QStringLiteral("First seed of a synthetic set (default 0)."),
                                 QStringLiteral("S"), QStringLiteral("0"));
     QCommandLineOption maxSideOpt(QStringLiteral("max-side"),
                                   QStringLiteral("Largest image side of a synthetic set (default 2500)."),
                                   QStringLiteral("PX"), QStringLiteral("2500"));
-    QCommandLineOption familiesOpt(QStringLiteral("families"),
-                                   QStringLiteral("Synthetic sets: comma-separated window,document,shapes (default all)."),
-                                   QStringLiteral("LIST"));
-    QCommandLineOption imageTextOpt(QStringLiteral("image-text"),
-                                    QStringLiteral("Give the model the image's text (Tesseract's lines with coarse "
-                                                   "positions) before each question, as the app's setting does."));
+    QCommandLineOption familiesOpt(
+        QStringLiteral("families"),
+        QStringLiteral("Synthetic sets: comma-separated window,document,shapes (default all)."),
+        QStringLiteral("LIST"));
+    QCommandLineOption imageTextOpt(
+        QStringLiteral("image-text"),
+        QStringLiteral("Give the model the image's text (Tesseract's lines with coarse "
+                       "positions) before each question, as the app's setting does."));
     QCommandLineOption tokensOpt(QStringLiteral("max-new-tokens"), QStringLiteral("Answer length limit (default 12)."),
                                  QStringLiteral("N"), QStringLiteral("12"));
     QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("auto (default), f32, mixed, bf16 or f16."),
@@ -351,23 +362,27 @@ int runEval(const QStringList &args)
     QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("Print one JSON object instead of tables."));
     QCommandLineOption plotOpt(QStringLiteral("plot"), QStringLiteral("Write a bar chart per size bucket (PNG)."),
                                QStringLiteral("OUT.png"));
-    parser.addOptions({modelOpt, setOpt, setDirOpt, countOpt, firstOpt, maxSideOpt, familiesOpt, imageTextOpt, tokensOpt,
-                       dtypeOpt, threadsOpt, jsonOpt, plotOpt});
+    parser.addOptions({modelOpt, setOpt, setDirOpt, countOpt, firstOpt, maxSideOpt, familiesOpt, imageTextOpt,
+                       tokensOpt, dtypeOpt, threadsOpt, jsonOpt, plotOpt});
     if (const auto done = parseArguments(parser, args, cmd, /*positionalAllowed=*/false))
         return *done;
     QStringList modelDirs = parser.values(modelOpt);
     if (parser.isSet(setOpt) == parser.isSet(setDirOpt))
-        return usageError(cmd, QStringLiteral("give one of --set NAME (validation, heldout or real) and --set-dir DIR"));
+        return usageError(
+            cmd, QStringLiteral("give one of --set NAME (validation, heldout or real) and --set-dir DIR"));
     const bool synthetic = parser.isSet(setOpt) && parser.value(setOpt) != QLatin1String("real");
     std::optional<synth::Split> split;
     if (synthetic) {
         split = synth::splitFromName(parser.value(setOpt).toStdString());
         if (!split || *split == synth::Split::Train)
-            return usageError(cmd, QStringLiteral("unknown set '%1' (choose validation, heldout or real)").arg(parser.value(setOpt)));
+            return usageError(cmd, QStringLiteral("unknown set '%1' (choose validation, heldout or real)")
+                                       .arg(parser.value(setOpt)));
     } else {
         for (const QCommandLineOption *o : {&firstOpt, &maxSideOpt, &familiesOpt})
             if (parser.isSet(*o))
-                return usageError(cmd, QStringLiteral("--%1 applies to the synthetic sets only").arg(o->names().constFirst()));
+                return usageError(
+                    cmd,
+                    QStringLiteral("--%1 applies to the synthetic sets only").arg(o->names().constFirst()));
     }
     bool ok = false;
     const int count = parser.value(countOpt).toInt(&ok);
@@ -423,8 +438,9 @@ int runEval(const QStringList &args)
     } else {
         setDir = parser.isSet(setDirOpt) ? parser.value(setDirOpt).toStdString() : evalset::realSetFolder();
         if (setDir.empty()) {
-            std::fprintf(stderr, "uhdlens-cli eval: the real-screenshot set (tests/data/real-screenshots) is part of "
-                                 "the source tree and was not found above this executable; pass --set-dir DIR\n");
+            std::fprintf(stderr,
+                         "uhdlens-cli eval: the real-screenshot set (tests/data/real-screenshots) is part of "
+                         "the source tree and was not found above this executable; pass --set-dir DIR\n");
             return 1;
         }
         try {
@@ -439,7 +455,8 @@ int runEval(const QStringList &args)
     const bool giveImageText = parser.isSet(imageTextOpt);
 
     std::vector<ModelResult> results;
-    nlohmann::json skipped = nlohmann::json::array(); // images of the set that could not be had, with the reason
+    nlohmann::json skipped =
+        nlohmann::json::array(); // images of the set that could not be had, with the reason
     try {
         for (const QString &dir : modelDirs) {
             uhdlens::LoadOptions lo;
@@ -509,7 +526,9 @@ int runEval(const QStringList &args)
                     }
                     if (!right && r.examples.size() < 20) {
                         nlohmann::json ex = item.id;
-                        ex.update({{"question", qa.question}, {"expected", qa.answer}, {"answer", a.answer},
+                        ex.update({{"question", qa.question},
+                                   {"expected", qa.answer},
+                                   {"answer", a.answer},
                                    {"detail_height", qa.detailHeight}});
                         r.examples.push_back(std::move(ex));
                     }
@@ -517,8 +536,8 @@ int runEval(const QStringList &args)
                 r.imageMs += static_cast<double>(timer.nsecsElapsed()) / 1e6;
                 ++r.images;
                 if (!parser.isSet(jsonOpt) && (i + 1) % 25 == 0)
-                    std::fprintf(stderr, "  %s: %d/%d images, %.1f%% so far\n", r.label.c_str(), i + 1, set.count,
-                                 100.0 * r.overall.accuracy());
+                    std::fprintf(stderr, "  %s: %d/%d images, %.1f%% so far\n", r.label.c_str(), i + 1,
+                                 set.count, 100.0 * r.overall.accuracy());
             }
             results.push_back(std::move(r));
         }

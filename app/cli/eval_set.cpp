@@ -29,8 +29,8 @@ constexpr qint64 kMaxJsonBytes = 64LL << 20; // far above any hand-made set; ref
 }
 
 // A string member, or fail: missing, not a string, or (unless allowed) empty.
-std::string stringField(const nlohmann::json &obj, const char *key, const std::string &file, const std::string &where,
-                        bool required = true)
+std::string stringField(const nlohmann::json &obj, const char *key, const std::string &file,
+                        const std::string &where, bool required = true)
 {
     const auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) {
@@ -69,8 +69,8 @@ Set loadSet(const std::string &dir)
     if (!folderInfo.exists())
         throw Error(ErrorCode::FileNotFound, "no evaluation set folder " + dir, dir);
     if (!folderInfo.isDir())
-        throw Error(ErrorCode::NotAFile, dir + " is not a folder (an evaluation set is a folder with questions.json)",
-                    dir);
+        throw Error(ErrorCode::NotAFile,
+                    dir + " is not a folder (an evaluation set is a folder with questions.json)", dir);
     const QString jsonPath = QDir(folder).filePath(QStringLiteral("questions.json"));
     const std::string file = jsonPath.toStdString();
     QFile f(jsonPath);
@@ -82,8 +82,9 @@ Set loadSet(const std::string &dir)
     if (!f.open(QIODevice::ReadOnly))
         throw Error(ErrorCode::FileUnreadable, file + ": " + f.errorString().toStdString(), file);
     const QByteArray bytes = f.readAll();
-    const nlohmann::json doc = nlohmann::json::parse(bytes.constData(), bytes.constData() + bytes.size(), nullptr,
-                                                     /*allow_exceptions=*/false);
+    const nlohmann::json doc =
+        nlohmann::json::parse(bytes.constData(), bytes.constData() + bytes.size(), nullptr,
+                              /*allow_exceptions=*/false);
     if (doc.is_discarded())
         fail(file, {}, "not valid JSON");
     if (!doc.is_object())
@@ -116,7 +117,8 @@ Set loadSet(const std::string &dir)
         const QString rel = QString::fromStdString(image.file);
         // The set names its own files: no way out of the folder.
         if (QDir::isAbsolutePath(rel) || rel.split(QLatin1Char('/')).contains(QStringLiteral("..")))
-            fail(file, where, "\"file\" must be a path inside the folder (no absolute path, no \"..\"): " + image.file);
+            fail(file, where,
+                 "\"file\" must be a path inside the folder (no absolute path, no \"..\"): " + image.file);
         image.path = QDir(folder).filePath(rel).toStdString();
         image.kind = stringField(entry, "kind", file, where, /*required=*/false);
         const auto questions = entry.find("questions");
@@ -136,10 +138,12 @@ Set loadSet(const std::string &dir)
                 q.answer = stringField(qj, "answer", file, qwhere);
             q.task = stringField(qj, "task", file, qwhere);
             if (std::find(tasks.begin(), tasks.end(), q.task) == tasks.end())
-                fail(file, qwhere, "unknown task \"" + q.task + "\" (reading, counting, colour or unanswerable)");
+                fail(file, qwhere,
+                     "unknown task \"" + q.task + "\" (reading, counting, colour or unanswerable)");
             if (q.task == kUnanswerableTask && !uhdlens::synth::answersMatch(q.answer, set.notShownAnswer))
-                fail(file, qwhere, "an unanswerable question's answer must be \"" + set.notShownAnswer + "\", not \"" +
-                                       q.answer + "\"");
+                fail(file, qwhere,
+                     "an unanswerable question's answer must be \"" + set.notShownAnswer + "\", not \"" +
+                         q.answer + "\"");
             const auto h = qj.find("text_height");
             if (h == qj.end() || !h->is_number())
                 fail(file, qwhere, "no \"text_height\" (a number of pixels)");
@@ -189,6 +193,9 @@ std::string sizeBucket(double h)
     return ">=20px";
 }
 
-std::vector<std::string> sizeBuckets() { return {"<10px", "10-14px", "14-20px", ">=20px"}; }
+std::vector<std::string> sizeBuckets()
+{
+    return {"<10px", "10-14px", "14-20px", ">=20px"};
+}
 
 } // namespace cli::evalset

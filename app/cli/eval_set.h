@@ -1,11 +1,13 @@
 // The on-disk evaluation sets of `uhdlens-cli eval` (--set real, --set-dir DIR): a folder of images and one
-// questions.json naming, for each image, questions with exact answers, their task and the height of the text they
-// are about. tests/data/real-screenshots/README.md has the schema; tests/tools/make_real_screenshots.sh writes the
-// committed set.
+// questions.json naming, for each image, questions with exact answers, their task and the height of the text
+// they are about. tests/data/real-screenshots/README.md has the schema; tests/tools/make_real_screenshots.sh
+// writes the committed set.
 //
-//     cli::evalset::Set set = cli::evalset::loadSet("tests/data/real-screenshots");   // throws uhdlens::Error
-//     for (const auto &image : set.images)        // image.path: the file, checked to stay inside the folder
-//         for (const auto &q : image.questions)   // q.task: "reading" | "counting" | "colour" | "unanswerable"
+//     cli::evalset::Set set = cli::evalset::loadSet("tests/data/real-screenshots");   // throws
+//     uhdlens::Error for (const auto &image : set.images)        // image.path: the file, checked to stay
+//     inside the folder
+//         for (const auto &q : image.questions)   // q.task: "reading" | "counting" | "colour" |
+//         "unanswerable"
 //             ...cli::evalset::sizeBucket(q.textHeight)...
 //
 // Only questions.json is read here; the images are decoded by the caller (a file that does not decode is the
@@ -34,15 +36,15 @@ struct Question
 
 struct Image
 {
-    std::string file;  // as questions.json names it, relative to the folder
-    std::string path;  // the folder joined with file
-    std::string kind;  // informative ("terminal", "dialog", ...); may be empty
+    std::string file; // as questions.json names it, relative to the folder
+    std::string path; // the folder joined with file
+    std::string kind; // informative ("terminal", "dialog", ...); may be empty
     std::vector<Question> questions;
 };
 
 struct Set
 {
-    std::string name;           // questions.json's "name", else the folder's name
+    std::string name; // questions.json's "name", else the folder's name
     std::string dir;
     std::string notShownAnswer; // every unanswerable question's answer
     std::vector<Image> images;
@@ -50,17 +52,17 @@ struct Set
 };
 
 // Reads `dir`/questions.json. Throws uhdlens::Error: FileNotFound (no such folder, no questions.json),
-// NotAFile (`dir` is a file), FileUnreadable, InvalidArgument (not JSON, or an entry that breaks the schema; the
-// message names the file, the entry as images[i].questions[j] and what is wrong, e.g. 'no "answer"').
+// NotAFile (`dir` is a file), FileUnreadable, InvalidArgument (not JSON, or an entry that breaks the schema;
+// the message names the file, the entry as images[i].questions[j] and what is wrong, e.g. 'no "answer"').
 Set loadSet(const std::string &dir);
 
 // The committed real-screenshot set (tests/data/real-screenshots in the source tree), looked for above the
-// running executable and in the source tree the build's share/uhdlens links point to. Empty when not found (an
-// installed copy ships no test data).
+// running executable and in the source tree the build's share/uhdlens links point to. Empty when not found
+// (an installed copy ships no test data).
 std::string realSetFolder();
 
-// Text-height buckets of the on-disk sets: "<10px", "10-14px", "14-20px", ">=20px" (the real set's text is 8-54 px,
-// finer than the synthetic sets' buckets at the sizes screens use).
+// Text-height buckets of the on-disk sets: "<10px", "10-14px", "14-20px", ">=20px" (the real set's text is
+// 8-54 px, finer than the synthetic sets' buckets at the sizes screens use).
 std::string sizeBucket(double textHeight);
 std::vector<std::string> sizeBuckets();
 

@@ -1,5 +1,6 @@
-// The on-disk evaluation sets of `uhdlens-cli eval` (app/cli/eval_set.h): the committed real-screenshot set reads
-// and is consistent, and every broken questions.json is refused with a message naming the entry and the fault.
+// The on-disk evaluation sets of `uhdlens-cli eval` (app/cli/eval_set.h): the committed real-screenshot set
+// reads and is consistent, and every broken questions.json is refused with a message naming the entry and the
+// fault.
 #include "eval_set.h"
 
 #include "uhdlens/errors.h"
@@ -36,8 +37,10 @@ struct SetFolder
 // The error loadSet() throws for a set whose one image has one question `question` (a JSON object's members).
 Error errorFor(const std::string &question, const std::string &file = "\"a.png\"")
 {
-    SetFolder set(R"({"version": 1, "images": [{"file": )" + file + R"(, "questions": [)"
-                  R"({"question": "Q?", "answer": "A", "task": "reading", "text_height": 12}, {)" + question + "}]}]}");
+    SetFolder set(R"({"version": 1, "images": [{"file": )" + file +
+                  R"(, "questions": [)"
+                  R"({"question": "Q?", "answer": "A", "task": "reading", "text_height": 12}, {)" +
+                  question + "}]}]}");
     try {
         loadSet(set.dir());
     } catch (const Error &e) {
@@ -86,15 +89,17 @@ TEST(EvalSet, SizeBuckets)
 
 TEST(EvalSet, DefaultsAndNumericAnswers)
 {
-    SetFolder folder(R"({"images": [{"file": "sub/a.png", "questions": [)"
-                     R"({"question": "How many?", "answer": 3, "task": "counting", "text_height": 9.5},)"
-                     R"({"question": "Where?", "answer": "Not Shown ", "task": "unanswerable", "text_height": 9.5}]}]})");
+    SetFolder folder(
+        R"({"images": [{"file": "sub/a.png", "questions": [)"
+        R"({"question": "How many?", "answer": 3, "task": "counting", "text_height": 9.5},)"
+        R"({"question": "Where?", "answer": "Not Shown ", "task": "unanswerable", "text_height": 9.5}]}]})");
     const cli::evalset::Set set = loadSet(folder.dir());
-    EXPECT_EQ(set.notShownAnswer, "not shown");                                   // the default
-    EXPECT_EQ(set.name, QDir(folder.tmp.path()).dirName().toStdString());         // no "name": the folder's
+    EXPECT_EQ(set.notShownAnswer, "not shown");                           // the default
+    EXPECT_EQ(set.name, QDir(folder.tmp.path()).dirName().toStdString()); // no "name": the folder's
     ASSERT_EQ(set.questionCount(), 2);
     EXPECT_EQ(set.images[0].questions[0].answer, "3");
-    EXPECT_EQ(set.images[0].path, QDir(folder.tmp.path()).filePath(QStringLiteral("sub/a.png")).toStdString());
+    EXPECT_EQ(set.images[0].path,
+              QDir(folder.tmp.path()).filePath(QStringLiteral("sub/a.png")).toStdString());
 }
 
 TEST(EvalSet, BadFolders)
@@ -155,10 +160,12 @@ TEST(EvalSet, BadQuestions)
     const std::pair<std::string, std::string> cases[] = {
         {R"("question": "Q?", "task": "reading", "text_height": 12)", "no \"answer\""},
         {R"("question": "Q?", "answer": "", "task": "reading", "text_height": 12)", "\"answer\" is empty"},
-        {R"("question": "Q?", "answer": ["A"], "task": "reading", "text_height": 12)", "\"answer\" is not a string"},
+        {R"("question": "Q?", "answer": ["A"], "task": "reading", "text_height": 12)",
+         "\"answer\" is not a string"},
         {R"("answer": "A", "task": "reading", "text_height": 12)", "no \"question\""},
         {R"("question": "Q?", "answer": "A", "text_height": 12)", "no \"task\""},
-        {R"("question": "Q?", "answer": "A", "task": "spelling", "text_height": 12)", "unknown task \"spelling\""},
+        {R"("question": "Q?", "answer": "A", "task": "spelling", "text_height": 12)",
+         "unknown task \"spelling\""},
         {R"("question": "Q?", "answer": "Lisbon", "task": "unanswerable", "text_height": 12)",
          "answer must be \"not shown\""},
         {R"("question": "Q?", "answer": "A", "task": "reading")", "no \"text_height\""},
@@ -174,9 +181,8 @@ TEST(EvalSet, BadQuestions)
     }
     // Files outside the folder are refused.
     for (const std::string file : {"\"../a.png\"", "\"/etc/passwd\"", "\"x/../../a.png\""}) {
-        const std::string what = errorFor(R"("question": "Q?", "answer": "A", "task": "reading", "text_height": 12)",
-                                          file)
-                                     .what();
+        const std::string what =
+            errorFor(R"("question": "Q?", "answer": "A", "task": "reading", "text_height": 12)", file).what();
         EXPECT_NE(what.find("a path inside the folder"), std::string::npos) << file << " -> " << what;
     }
 }
