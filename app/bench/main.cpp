@@ -10,6 +10,7 @@
 #include "bench_quant.h"
 #include "bench_soak.h"
 #include "bench_ui.h"
+#include "bench_vision.h"
 #include "benchcommon.h"
 
 #include <QApplication>
@@ -46,6 +47,8 @@ const std::map<QString, Command> &commands()
          {bench::runSoakBench, "RSS growth over many questions on small, huge, extreme images (goal <= 5%)"}},
         {QStringLiteral("ui"),
          {bench::runUiBench, "max and p99 GUI-thread stall of the desktop app during a real generation"}},
+        {QStringLiteral("vision"),
+         {bench::runVisionBench, "time per slice of a pretrained vision encoder from ONNX (DINOv2-S) by slice side"}},
     };
     return table;
 }

@@ -4,8 +4,10 @@
 // the weight names found from the graph, LayerScale, the CLS row and the size-based bicubic position fit are
 // all checked. Fixture: tests/data/reference/dinov2-onnx (tests/tools/reference/dinov2_onnx_fixture.py).
 #include "dinov2_pattern.h"
+#include "model_family.h"
 #include "onnx/onnx_vit.h"
 #include "safetensors.h"
+#include "uhdlens/errors.h"
 
 #include <gtest/gtest.h>
 
@@ -68,4 +70,73 @@ TEST(Dinov2Onnx, Bf16WeightsStayClose)
     // LayerNorm outputs of unit scale: bf16's 8-bit mantissa over two layers
     EXPECT_LT((got - want).abs().max().item<double>(), 0.15);
     EXPECT_GT(torch::cosine_similarity(got.flatten(), want.flatten(), 0).item<double>(), 0.999);
+}
+
+namespace {
+
+// The tiny uhd-paper config with a DINOv2 vision tower of the tiny export's shapes.
+nlohmann::json dinov2UhdPaperConfig()
+{
+    auto cfg = tinyConfig(Family::UhdPaper);
+    cfg["vision_config"] = {{"model_type", "dinov2"},   {"hidden_size", 128},       {"num_hidden_layers", 2},
+                            {"num_attention_heads", 2}, {"intermediate_size", 128}, {"image_size", 70},
+                            {"patch_size", 14},         {"layer_norm_eps", 1e-6},   {"hidden_act", "gelu"}};
+    return cfg;
+}
+
+} // namespace
+
+TEST(Dinov2Onnx, UhdPaperFamilyTakesTheExportedTowerUnderItsNames)
+{
+    auto vlm =
+        createFamilyModel(dinov2UhdPaperConfig(), nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+    initRandom(*vlm, 3); // the resampler and LLM: the tower's weights replace the vision ones below
+    const auto tower = onnx::loadDinov2Onnx(kDir + "/tiny-dinov2.onnx", torch::kFloat32);
+    std::map<std::string, torch::Tensor> exported;
+    for (const auto &p : tower.vit->named_parameters())
+        exported["vision." + p.key()] = p.value();
+    size_t matched = 0;
+    torch::NoGradGuard noGrad;
+    for (auto &[name, p] : vlm->namedParameters()) {
+        if (name.rfind("vision.", 0) != 0)
+            continue;
+        ASSERT_TRUE(exported.count(name)) << name << " is not a Dinov2Model name";
+        p.set_data(exported[name].clone());
+        ++matched;
+    }
+    EXPECT_EQ(matched, exported.size());
+    std::shared_ptr<nn::VisionTransformerImpl> vision;
+    for (const auto &[name, m] : vlm->namedModules())
+        if (name == "vision")
+            vision = std::dynamic_pointer_cast<nn::VisionTransformerImpl>(m);
+    ASSERT_TRUE(vision);
+    const auto want = fixture("features_98x28").narrow(1, 1, 14);
+    EXPECT_LT((vision->forward(fixture("pixels_98x28")) - want).abs().max().item<double>(), 2e-5);
+    // The whole image path (tower + shared resampler) runs on a slice of its own grid.
+    const auto tokens = vlm->encodeImages(fixture("pixels_56x42"), {});
+    EXPECT_EQ(tokens.size(0), 1);
+    EXPECT_EQ(tokens.size(1), vlm->tokensPerImage());
+    EXPECT_TRUE(torch::isfinite(tokens).all().item<bool>());
+}
+
+TEST(Dinov2Onnx, UhdPaperRefusesUnknownTowersAndAConvStemOnDinov2)
+{
+    auto cfg = dinov2UhdPaperConfig();
+    cfg["vision_config"]["model_type"] = "clip";
+    try {
+        (void)createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+        FAIL();
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::ConfigInvalid);
+        EXPECT_EQ(e.subject(), "vision_config.model_type");
+    }
+    cfg = dinov2UhdPaperConfig();
+    cfg["vision_config"]["patch_embed"] = "conv";
+    try {
+        (void)createFamilyModel(cfg, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+        FAIL();
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::ConfigInvalid);
+        EXPECT_EQ(e.subject(), "vision_config.patch_embed");
+    }
 }

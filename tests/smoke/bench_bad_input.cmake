@@ -1,5 +1,5 @@
 # `uhdlens-bench` refuses bad options with a usage error (exit 2) naming the option, before doing any work.
-# Variables: BENCH (executable).
+# Variables: BENCH (executable), DATA (tests/data).
 macro(expect_usage_error what)
   execute_process(COMMAND ${BENCH} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 2)
@@ -31,3 +31,29 @@ expect_usage_error("--tile" ocr --tile 10)
 expect_usage_error("--images" ocr --images 0)
 expect_usage_error("--heights" ocr --heights 8,big)
 expect_usage_error("--segmentation" ocr --segmentation columns)
+expect_usage_error("--sides" vision --onnx x.onnx --sides 224,big)
+expect_usage_error("--sides" vision --onnx x.onnx --sides 5)
+expect_usage_error("--dtype" vision --onnx x.onnx --dtype f16)
+expect_usage_error("--repeats" vision --onnx x.onnx --repeats 0)
+
+# Files that cannot be read as a DINOv2 ONNX model: exit 1 with the reason, no crash. A side that is not a multiple
+# of the patch is a usage error once the patch is known. The committed tiny export runs (exit 0).
+macro(expect_failure what)
+  execute_process(COMMAND ${BENCH} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 1)
+    message(FATAL_ERROR "uhdlens-bench ${ARGN}: expected exit 1, got ${rc}: ${out}${err}")
+  endif()
+  string(FIND "${out}${err}" "${what}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "uhdlens-bench ${ARGN}: the message should mention '${what}': ${out}${err}")
+  endif()
+endmacro()
+expect_failure("not found" vision --onnx ${DATA}/no-such-model.onnx --repeats 1)
+expect_failure("not a valid ONNX file" vision --onnx ${DATA}/images/vga.png --repeats 1)
+expect_failure("no usable DINOv2 backbone" vision --onnx ${DATA}/reference/dinov2-onnx/manifest.json --repeats 1)
+expect_usage_error("multiple of the patch" vision --onnx ${DATA}/reference/dinov2-onnx/tiny-dinov2.onnx --sides 71)
+execute_process(COMMAND ${BENCH} vision --onnx ${DATA}/reference/dinov2-onnx/tiny-dinov2.onnx --sides 70,42
+                        --repeats 1 --threads 1 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "DINOv2 2 layers x 128" OR NOT out MATCHES "\n +42 +10 ")
+  message(FATAL_ERROR "vision on the tiny export: rc ${rc}\n${out}${err}")
+endif()

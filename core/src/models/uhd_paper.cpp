@@ -14,6 +14,13 @@
 //   [32, 64]; tensors vision.patch_embed.stem.{0,1}.{weight,bias}, and patch_embed.proj becomes a 1x1 conv;
 //   vision_config.stem_norm "none" (default) or "group": a GroupNorm after each stem convolution, tensors
 //   vision.patch_embed.stem.{0,1}.norm.{weight,bias}).
+//   vision_config.model_type: "vit" (default; the timm names below) or "dinov2" (a pretrained DINOv2 tower under
+//   transformers' Dinov2Model names: vision.embeddings.{cls_token, position_embeddings,
+//   patch_embeddings.projection}, vision.encoder.layer.i.{norm1, attention.attention.{query,key,value},
+//   attention.output.dense, layer_scale1.lambda1, norm2, mlp.fc1, mlp.fc2, layer_scale2.lambda1},
+//   vision.layernorm; image_size is the size its position table was trained at (518 for DINOv2: 37x37), the
+//   slices' size is scale_resolution; the CLS row is dropped after the final LayerNorm, the table bicubic-fitted
+//   without antialiasing — nn::VitNaming::HfDinov2, the weights of the base encoder come from core/src/onnx/).
 // Checkpoint names:
 //   vision.*     timm-style ViT: patch_embed.proj, pos_embed [1, G*G, C] (bicubic fit, no antialias, as the
 //                CLIP encoder the paper uses), blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1,
@@ -48,7 +55,13 @@ public:
             throw Error(ErrorCode::ConfigInvalid, "config.json: missing object 'text_config'", "text_config");
         const json &vc = *vcp;
         nn::VitOptions vo;
-        vo.naming = nn::VitNaming::Timm;
+        const std::string visionType = cfgStr(vc, "model_type", "vit", "vision_config");
+        if (visionType != "vit" && visionType != "dinov2")
+            throw Error(ErrorCode::ConfigInvalid,
+                        "config.json: vision_config.model_type must be 'vit' or 'dinov2' (got '" + visionType + "')",
+                        "vision_config.model_type");
+        const bool dinov2 = visionType == "dinov2";
+        vo.naming = dinov2 ? nn::VitNaming::HfDinov2 : nn::VitNaming::Timm;
         vo.dim = cfgInt(vc, "hidden_size", std::nullopt, "vision_config");
         vo.layers = cfgInt(vc, "num_hidden_layers", std::nullopt, "vision_config");
         vo.heads = cfgInt(vc, "num_attention_heads", std::nullopt, "vision_config");
@@ -64,6 +77,10 @@ public:
         if (patchEmbed != "linear" && patchEmbed != "conv")
             throw Error(ErrorCode::ConfigInvalid,
                         "config.json: vision_config.patch_embed must be 'linear' or 'conv'",
+                        "vision_config.patch_embed");
+        if (patchEmbed == "conv" && dinov2)
+            throw Error(ErrorCode::ConfigInvalid,
+                        "config.json: a 'dinov2' vision tower has DINOv2's linear patch embedding, not 'conv'",
                         "vision_config.patch_embed");
         if (patchEmbed == "conv") {
             vo.stemChannels = {32, 64};
