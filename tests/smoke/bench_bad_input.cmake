@@ -50,7 +50,7 @@ macro(expect_failure what)
 endmacro()
 expect_failure("not found" vision --onnx ${DATA}/no-such-model.onnx --repeats 1)
 expect_failure("not a valid ONNX file" vision --onnx ${DATA}/images/vga.png --repeats 1)
-expect_failure("no usable DINOv2 backbone" vision --onnx ${DATA}/reference/dinov2-onnx/manifest.json --repeats 1)
+expect_failure("no usable DINOv2 backbone" vision --onnx ${DATA}/../fuzz/onnx_model/corpus/minimal --repeats 1)
 expect_usage_error("multiple of the patch" vision --onnx ${DATA}/reference/dinov2-onnx/tiny-dinov2.onnx --sides 71)
 execute_process(COMMAND ${BENCH} vision --onnx ${DATA}/reference/dinov2-onnx/tiny-dinov2.onnx --sides 70,42
                         --repeats 1 --threads 1 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
