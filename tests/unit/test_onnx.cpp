@@ -1,6 +1,7 @@
 // The ONNX reader (core/src/onnx/onnx_file.h) and the DINOv2 search (onnx_dinov2.h) on hand-made malformed
 // files: each is refused with Error(CheckpointInvalid) naming what is wrong, never a crash; truncations and
-// byte flips of a real export are refused or read, nothing else.
+// byte flips of a real export are refused or read, nothing else. Node attributes and metadata of every kind,
+// and malformed ones.
 #include "onnx/onnx_dinov2.h"
 #include "onnx/onnx_file.h"
 #include "onnx/onnx_vit.h"
@@ -111,6 +112,117 @@ TEST(OnnxFile, MinimalModelIsRead)
     EXPECT_EQ(g.consumers("w").size(), 1u);
     EXPECT_EQ(g.inputs, std::vector<std::string>{"x"});
     EXPECT_EQ(g.outputs, std::vector<std::string>{"y"});
+}
+
+namespace {
+
+std::string fixed32(uint32_t num, float v)
+{
+    std::string out = varint(uint64_t{num} << 3 | 5);
+    char b[4];
+    std::memcpy(b, &v, 4);
+    return out + std::string(b, 4);
+}
+std::string attr(const std::string &name, int type, const std::string &value)
+{
+    return field(1, name) + (type ? field(20, static_cast<uint64_t>(type)) : std::string()) + value;
+}
+// A model of one Conv node carrying `attrs` (each an AttributeProto's bytes), plus `extra` ModelProto fields.
+std::string modelWithAttributes(const std::vector<std::string> &attrs, const std::string &extra = {})
+{
+    std::string n = node("Conv", {"x", "w"}, {"y"}) + field(3, std::string("conv1"));
+    for (const auto &a : attrs)
+        n += field(5, a);
+    return model(field(1, n)) + extra;
+}
+
+} // namespace
+
+TEST(OnnxFile, AttributesOfEveryKindAreRead)
+{
+    std::string packedInts = varint(1) + varint(2) + varint(static_cast<uint64_t>(-3)); // -3: 10-byte varint
+    std::string packedFloats;
+    for (const float f : {0.5f, -2.0f}) {
+        char b[4];
+        std::memcpy(b, &f, 4);
+        packedFloats += std::string(b, 4);
+    }
+    const std::string bytes = modelWithAttributes(
+        {attr("alpha", 1, fixed32(2, 0.25f)), attr("group", 2, field(3, uint64_t{192})),
+         attr("auto_pad", 3, field(4, std::string("SAME_UPPER"))),
+         attr("value", 4, field(5, tensor("", {2}))), attr("scales", 6, field(7, packedFloats)),
+         attr("scales1", 6, fixed32(7, 1.5f) + fixed32(7, 3.0f)), attr("pads", 7, field(8, packedInts)),
+         attr("strides", 7, field(8, uint64_t{2}) + field(8, uint64_t{1})),
+         attr("names", 8, field(9, std::string("a")) + field(9, std::string("b"))),
+         attr("body", 5, field(6, std::string("\x0a\x00", 2))), // a graph: skipped
+         attr("untyped", 0, field(3, uint64_t{5}))},
+        field(14, field(1, std::string("character")) + field(2, std::string("a\nb"))) +
+            field(14, field(1, std::string("empty"))) +
+            field(8, field(1, std::string("")) + field(2, uint64_t{11})));
+    const OnnxGraph g = parse(bytes);
+    ASSERT_EQ(g.nodes.size(), 1u);
+    const OnnxNode &n = g.nodes[0];
+    ASSERT_EQ(n.attributes.size(), 11u);
+    EXPECT_EQ(n.attribute("alpha")->type, static_cast<int32_t>(AttributeType::Float));
+    EXPECT_EQ(n.attribute("alpha")->f, 0.25f);
+    EXPECT_EQ(n.attribute("group")->i, 192);
+    EXPECT_EQ(n.attribute("auto_pad")->s, "SAME_UPPER");
+    EXPECT_EQ(n.attribute("value")->t.dims, std::vector<int64_t>{2});
+    EXPECT_EQ(n.attribute("value")->t.bytes, 8u);
+    EXPECT_EQ(n.attribute("scales")->floats, (std::vector<float>{0.5f, -2.0f}));
+    EXPECT_EQ(n.attribute("scales1")->floats, (std::vector<float>{1.5f, 3.0f}));
+    EXPECT_EQ(n.attribute("pads")->ints, (std::vector<int64_t>{1, 2, -3}));
+    EXPECT_EQ(n.attribute("strides")->ints, (std::vector<int64_t>{2, 1}));
+    EXPECT_EQ(n.attribute("names")->strings, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(n.attribute("body")->type, static_cast<int32_t>(AttributeType::Graph));
+    EXPECT_EQ(n.attribute("untyped")->type,
+              static_cast<int32_t>(AttributeType::Int)); // IR < 3: from the field
+    EXPECT_EQ(n.attribute("untyped")->i, 5);
+    EXPECT_EQ(n.attribute("missing"), nullptr);
+    ASSERT_NE(g.metadataValue("character"), nullptr);
+    EXPECT_EQ(*g.metadataValue("character"), "a\nb");
+    EXPECT_EQ(*g.metadataValue("empty"), "");
+    EXPECT_EQ(g.metadataValue("absent"), nullptr);
+    EXPECT_EQ(g.defaultOpset(), 11);
+    EXPECT_EQ(attributeTypeName(7), "INTS");
+    EXPECT_EQ(attributeTypeName(99), "type 99");
+}
+
+TEST(OnnxFile, MalformedAttributesAreRefusedNamingThem)
+{
+    const auto refuse = [](const std::string &a) { return refusal(modelWithAttributes({a})); };
+    EXPECT_NE(refuse(field(20, uint64_t{2}) + field(3, uint64_t{1})).find("an attribute without a name"),
+              std::string::npos);
+    EXPECT_NE(refuse(attr("k", 0, "")).find("attribute 'k' has neither a type nor a value"),
+              std::string::npos);
+    EXPECT_NE(refuse(attr("k", 99, field(3, uint64_t{1}))).find("unknown type 99"), std::string::npos);
+    // the type field says one thing, the value another; two value kinds at once
+    EXPECT_NE(refuse(attr("group", 1, field(3, uint64_t{1})))
+                  .find("attribute 'group' of type FLOAT holds a value "
+                        "of type INT"),
+              std::string::npos);
+    EXPECT_NE(refuse(attr("k", 0, field(3, uint64_t{1}) + fixed32(2, 1.0f))).find("two types (INT, FLOAT)"),
+              std::string::npos);
+    // packed floats that are not a multiple of 4 bytes; fields of the wrong wire type; cut-off values
+    EXPECT_NE(refuse(attr("scales", 6, field(7, std::string("abcde")))).find("5 bytes of packed floats"),
+              std::string::npos);
+    EXPECT_NE(refuse(attr("alpha", 1, field(2, uint64_t{1}))).find("wire type"), std::string::npos);
+    EXPECT_NE(refuse(attr("alpha", 1, varint(2 << 3 | 5) + "ab")).find("past the end"), std::string::npos);
+    EXPECT_NE(refuse(attr("pads", 7, field(8, std::string("\xff")))).find("past the end"), std::string::npos);
+    EXPECT_NE(refuse(attr("s", 3, varint(4 << 3 | 2) + varint(100) + "x")).find("past the end"),
+              std::string::npos);
+    // a tensor attribute that is malformed as a tensor is refused as one
+    EXPECT_NE(refuse(attr("value", 4, field(5, tensor("", {2}, 5)))).find("holds 5 bytes"),
+              std::string::npos);
+    // two attributes of one name
+    EXPECT_NE(refusal(modelWithAttributes(
+                          {attr("group", 2, field(3, uint64_t{1})), attr("group", 2, field(3, uint64_t{2}))}))
+                  .find("node 'conv1' (Conv) has two attributes named 'group'"),
+              std::string::npos);
+    // metadata entries with fields of the wrong wire type
+    EXPECT_NE(refusal(modelWithAttributes({}, field(14, field(1, uint64_t{3})))).find("wire type"),
+              std::string::npos);
+    EXPECT_NE(refusal(modelWithAttributes({}, field(14, uint64_t{3}))).find("wire type"), std::string::npos);
 }
 
 TEST(OnnxFile, MalformedBytesAreRefusedByName)
@@ -278,3 +390,4 @@ TEST(OnnxDinov2, FilesThatAreNotThereOrNotFilesSaySo)
     }
     std::filesystem::remove(tmp);
 }
+

@@ -5,7 +5,10 @@
 #include "uhdlens/errors.h"
 
 #include <cstring>
+#include <iterator>
 #include <limits>
+#include <set>
+#include <string_view>
 
 namespace uhdlens::onnx {
 
@@ -123,6 +126,14 @@ public:
     {
         if (wire != want)
             fail(std::string("field '") + field + "' has wire type " + std::to_string(wire));
+    }
+
+    // A fixed-size field's bytes.
+    std::pair<const uint8_t *, uint64_t> fixed(uint64_t n)
+    {
+        const uint8_t *at = m_p;
+        advance(n);
+        return {at, n};
     }
 
 private:
@@ -267,6 +278,141 @@ OnnxTensor readTensor(Reader r)
     return t;
 }
 
+// The value kinds an AttributeProto's fields hold, as AttributeType values (fields 6, 10, 11, 14, 15, 22, 23
+// are skipped but still count as their kind).
+int32_t attributeKindOfField(uint32_t field)
+{
+    switch (field) {
+    case 2:
+        return static_cast<int32_t>(AttributeType::Float);
+    case 3:
+        return static_cast<int32_t>(AttributeType::Int);
+    case 4:
+        return static_cast<int32_t>(AttributeType::String);
+    case 5:
+        return static_cast<int32_t>(AttributeType::Tensor);
+    case 6:
+        return static_cast<int32_t>(AttributeType::Graph);
+    case 7:
+        return static_cast<int32_t>(AttributeType::Floats);
+    case 8:
+        return static_cast<int32_t>(AttributeType::Ints);
+    case 9:
+        return static_cast<int32_t>(AttributeType::Strings);
+    case 10:
+        return static_cast<int32_t>(AttributeType::Tensors);
+    case 11:
+        return static_cast<int32_t>(AttributeType::Graphs);
+    case 14:
+        return static_cast<int32_t>(AttributeType::TypeProto);
+    case 15:
+        return static_cast<int32_t>(AttributeType::TypeProtos);
+    case 22:
+        return static_cast<int32_t>(AttributeType::SparseTensor);
+    case 23:
+        return static_cast<int32_t>(AttributeType::SparseTensors);
+    default:
+        return 0;
+    }
+}
+
+OnnxAttribute readAttribute(Reader r, const std::string &nodeName)
+{
+    OnnxAttribute a;
+    int32_t kind = 0; // the kind of the value fields seen so far
+    uint32_t field = 0, wire = 0;
+    auto subject = [&] { return a.name.empty() ? nodeName : a.name; };
+    while (r.key(field, wire)) {
+        const int32_t k = attributeKindOfField(field);
+        if (k != 0) {
+            if (kind != 0 && kind != k)
+                r.fail("attribute '" + a.name + "' holds values of two types (" + attributeTypeName(kind) +
+                           ", " + attributeTypeName(k) + ")",
+                       subject());
+            kind = k;
+        }
+        switch (field) {
+        case 1:
+            r.expect(wire, Length, "name");
+            a.name = r.string();
+            break;
+        case 20: {
+            r.expect(wire, Varint, "type");
+            const uint64_t v = r.varint();
+            if (v > static_cast<uint64_t>(AttributeType::TypeProtos))
+                r.fail("attribute '" + a.name + "' has the unknown type " + std::to_string(v), subject());
+            a.type = static_cast<int32_t>(v);
+            break;
+        }
+        case 2: {
+            r.expect(wire, Fixed32, "f");
+            std::memcpy(&a.f, r.fixed(4).first, 4);
+            break;
+        }
+        case 3:
+            r.expect(wire, Varint, "i");
+            a.i = toInt64(r.varint());
+            break;
+        case 4:
+            r.expect(wire, Length, "s");
+            a.s = r.string();
+            break;
+        case 5:
+            r.expect(wire, Length, "t");
+            a.t = readTensor(r.sub("AttributeProto.t"));
+            break;
+        case 7: // floats: packed (Length) or one fixed32 per value
+            if (wire == Length) {
+                const auto [at, n] = r.bytes();
+                if (n % 4 != 0)
+                    r.fail("attribute '" + a.name + "' has " + std::to_string(n) + " bytes of packed floats",
+                           subject());
+                a.floats.reserve(a.floats.size() + static_cast<size_t>(n / 4)); // n is inside the message
+                for (uint64_t j = 0; j < n; j += 4) {
+                    float v;
+                    std::memcpy(&v, at + j, 4);
+                    a.floats.push_back(v);
+                }
+            } else {
+                r.expect(wire, Fixed32, "floats");
+                float v;
+                std::memcpy(&v, r.fixed(4).first, 4);
+                a.floats.push_back(v);
+            }
+            break;
+        case 8: // ints: packed (Length) or one varint per value
+            if (wire == Length) {
+                Reader packed = r.sub("AttributeProto.ints");
+                while (!packed.atEnd())
+                    a.ints.push_back(toInt64(packed.varint()));
+            } else {
+                r.expect(wire, Varint, "ints");
+                a.ints.push_back(toInt64(r.varint()));
+            }
+            break;
+        case 9:
+            r.expect(wire, Length, "strings");
+            a.strings.push_back(r.string());
+            break;
+        default: // ref_attr_name, doc_string, graphs, sparse tensors, type protos
+            r.skip(wire);
+        }
+    }
+    if (a.name.empty())
+        r.fail("an attribute without a name", nodeName);
+    if (a.type == 0) {
+        // IR version < 3 files have no type field: the value field present says it.
+        if (kind == 0)
+            r.fail("attribute '" + a.name + "' has neither a type nor a value", subject());
+        a.type = kind;
+    } else if (kind != 0 && kind != a.type) {
+        r.fail("attribute '" + a.name + "' of type " + attributeTypeName(a.type) + " holds a value of type " +
+                   attributeTypeName(kind),
+               subject());
+    }
+    return a;
+}
+
 OnnxNode readNode(Reader r)
 {
     OnnxNode n;
@@ -289,6 +435,10 @@ OnnxNode readNode(Reader r)
             r.expect(wire, Length, "op_type");
             n.opType = r.string();
             break;
+        case 5:
+            r.expect(wire, Length, "attribute");
+            n.attributes.push_back(readAttribute(r.sub("AttributeProto"), n.name));
+            break;
         case 7:
             r.expect(wire, Length, "domain");
             n.domain = r.string();
@@ -299,6 +449,11 @@ OnnxNode readNode(Reader r)
     }
     if (n.opType.empty())
         r.fail("a node without an operator type", n.name);
+    std::set<std::string_view> seen;
+    for (const OnnxAttribute &a : n.attributes)
+        if (!seen.insert(a.name).second)
+            r.fail("node '" + n.name + "' (" + n.opType + ") has two attributes named '" + a.name + "'",
+                   n.name);
     return n;
 }
 
@@ -387,6 +542,17 @@ std::string dataTypeName(int32_t type)
     return "type " + std::to_string(type);
 }
 
+std::string attributeTypeName(int32_t type)
+{
+    static const char *const kNames[] = {"UNDEFINED",      "FLOAT",      "INT",        "STRING",
+                                         "TENSOR",         "GRAPH",      "FLOATS",     "INTS",
+                                         "STRINGS",        "TENSORS",    "GRAPHS",     "SPARSE_TENSOR",
+                                         "SPARSE_TENSORS", "TYPE_PROTO", "TYPE_PROTOS"};
+    if (type >= 0 && type < static_cast<int32_t>(std::size(kNames)))
+        return kNames[type];
+    return "type " + std::to_string(type);
+}
+
 int elementSize(int32_t type)
 {
     switch (static_cast<DataType>(type)) {
@@ -426,6 +592,30 @@ const OnnxTensor *OnnxGraph::findInitializer(const std::string &n) const
 {
     const auto it = initializerIndex.find(n);
     return it == initializerIndex.end() ? nullptr : &initializers[it->second];
+}
+
+const std::string *OnnxGraph::metadataValue(const std::string &key) const
+{
+    for (const auto &[k, v] : metadata)
+        if (k == key)
+            return &v;
+    return nullptr;
+}
+
+int64_t OnnxGraph::defaultOpset() const
+{
+    for (const auto &[domain, version] : opsets)
+        if (domain.empty() || domain == "ai.onnx")
+            return version;
+    return 0;
+}
+
+const OnnxAttribute *OnnxNode::attribute(const std::string &n) const
+{
+    for (const OnnxAttribute &a : attributes)
+        if (a.name == n)
+            return &a;
+    return nullptr;
 }
 
 const OnnxNode *OnnxGraph::producer(const std::string &value) const
@@ -490,6 +680,25 @@ OnnxGraph parseOnnxModel(const uint8_t *bytes, uint64_t size, const std::string 
                 }
             }
             g.opsets.emplace_back(std::move(domain), version);
+            break;
+        }
+        case 14: {
+            r.expect(wire, Length, "metadata_props");
+            Reader e = r.sub("StringStringEntryProto");
+            std::string key, value;
+            uint32_t f = 0, w = 0;
+            while (e.key(f, w)) {
+                if (f == 1) {
+                    e.expect(w, Length, "key");
+                    key = e.string();
+                } else if (f == 2) {
+                    e.expect(w, Length, "value");
+                    value = e.string();
+                } else {
+                    e.skip(w);
+                }
+            }
+            g.metadata.emplace_back(std::move(key), std::move(value));
             break;
         }
         default:

@@ -1,5 +1,6 @@
-// Fuzz entry: a whole ONNX file (core/src/onnx/onnx_file.h) as OnnxFile::open sees a mapped file, then the
-// search for a DINOv2 backbone in its graph (core/src/onnx/onnx_dinov2.h).
+// Fuzz entry: a whole ONNX file (core/src/onnx/onnx_file.h) as OnnxFile::open sees a mapped file
+// (initialisers, nodes with their attributes, metadata), then the search for a DINOv2 backbone in its graph
+// (core/src/onnx/onnx_dinov2.h).
 #include "fuzz_entries.h"
 
 #include "onnx/onnx_dinov2.h"
@@ -35,9 +36,39 @@ bool fuzz_onnx_model(const uint8_t *data, size_t size)
                        static_cast<uint64_t>(t.elements()) * static_cast<uint64_t>(elementSize(t.dataType)));
         }
     }
-    for (const OnnxNode &n : g.nodes)
+    const auto checkTensorSpan = [&](const OnnxTensor &t) {
+        for (const int64_t d : t.dims)
+            FUZZ_CHECK(d >= 0);
+        if (t.storage == OnnxTensor::Storage::Raw || t.storage == OnnxTensor::Storage::FloatData) {
+            FUZZ_CHECK(t.data >= begin && t.bytes <= static_cast<uint64_t>(end - t.data));
+            FUZZ_CHECK(t.bytes ==
+                       static_cast<uint64_t>(t.elements()) * static_cast<uint64_t>(elementSize(t.dataType)));
+        }
+    };
+    for (const OnnxNode &n : g.nodes) {
         for (const std::string &o : n.outputs)
             FUZZ_CHECK(o.empty() || g.producer(o) != nullptr);
+        // Attributes: named, of a known type that their value fields agree with, names unique in the node.
+        for (const OnnxAttribute &a : n.attributes) {
+            FUZZ_CHECK(!a.name.empty());
+            FUZZ_CHECK(a.type >= 1 && a.type <= static_cast<int32_t>(AttributeType::TypeProtos));
+            FUZZ_CHECK(n.attribute(a.name) == &a);
+            if (a.type != static_cast<int32_t>(AttributeType::Floats))
+                FUZZ_CHECK(a.floats.empty());
+            if (a.type != static_cast<int32_t>(AttributeType::Ints))
+                FUZZ_CHECK(a.ints.empty());
+            if (a.type != static_cast<int32_t>(AttributeType::Strings))
+                FUZZ_CHECK(a.strings.empty());
+            if (a.type != static_cast<int32_t>(AttributeType::String))
+                FUZZ_CHECK(a.s.empty());
+            if (a.type == static_cast<int32_t>(AttributeType::Tensor))
+                checkTensorSpan(a.t);
+            else
+                FUZZ_CHECK(a.t.dims.empty() && a.t.data == nullptr);
+        }
+    }
+    for (const auto &[key, value] : g.metadata)
+        FUZZ_CHECK(g.metadataValue(key) != nullptr);
     try {
         const Dinov2Layout L = findDinov2(g, "fuzz.onnx");
         FUZZ_CHECK(L.dim > 0 && L.dim % 64 == 0 && L.layers > 0 && L.patch > 0 && L.gridSize > 0);

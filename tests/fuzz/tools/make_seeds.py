@@ -179,17 +179,41 @@ def onnx_tensor(name, dims, raw=True, packed_floats=False):
     return body + pb_field(14, 1)  # data_location EXTERNAL: no bytes in the file
 
 
-def onnx_node(op, inputs, outputs, name=""):
+def onnx_node(op, inputs, outputs, name="", attrs=()):
     return (b"".join(pb_field(1, i) for i in inputs) + b"".join(pb_field(2, o) for o in outputs) +
-            pb_field(3, name) + pb_field(4, op))
+            pb_field(3, name) + pb_field(4, op) + b"".join(pb_field(5, a) for a in attrs))
 
 
-def onnx_model(nodes, inits, inputs=("pixels",), outputs=("out",)):
+def onnx_attr(name, value, packed=True):
+    """AttributeProto: float -> f, int -> i, str -> s, bytes -> t (a TensorProto), list of float / int / str ->
+    floats / ints (packed or one field per value) / strings; the type field (20) as onnx writes it."""
+    out = pb_field(1, name)
+    if isinstance(value, float):
+        return out + pb_field(20, 1) + pb_varint(2 << 3 | 5) + struct.pack("<f", value)
+    if isinstance(value, int):
+        return out + pb_field(20, 2) + pb_field(3, value & 0xFFFFFFFFFFFFFFFF)
+    if isinstance(value, str):
+        return out + pb_field(20, 3) + pb_field(4, value)
+    if isinstance(value, bytes):
+        return out + pb_field(20, 4) + pb_field(5, value)
+    if all(isinstance(v, float) for v in value):
+        if packed:
+            return out + pb_field(20, 6) + pb_field(7, struct.pack("<%df" % len(value), *value))
+        return out + pb_field(20, 6) + b"".join(pb_varint(7 << 3 | 5) + struct.pack("<f", v) for v in value)
+    if all(isinstance(v, int) for v in value):
+        if packed:
+            return out + pb_field(20, 7) + pb_field(8, b"".join(pb_varint(v & 0xFFFFFFFFFFFFFFFF) for v in value))
+        return out + pb_field(20, 7) + b"".join(pb_field(8, v & 0xFFFFFFFFFFFFFFFF) for v in value)
+    return out + pb_field(20, 8) + b"".join(pb_field(9, v) for v in value)
+
+
+def onnx_model(nodes, inits, inputs=("pixels",), outputs=("out",), metadata=(), opset=14):
     graph = (b"".join(pb_field(1, n) for n in nodes) + pb_field(2, "g") + b"".join(pb_field(5, t) for t in inits) +
              b"".join(pb_field(11, pb_field(1, i)) for i in inputs) +
              b"".join(pb_field(12, pb_field(1, o)) for o in outputs))
     return (pb_field(1, 7) + pb_field(2, "pytorch") + pb_field(3, "2.7.0") + pb_field(7, graph) +
-            pb_field(8, pb_field(1, "") + pb_field(2, 14)))
+            pb_field(8, pb_field(1, "") + pb_field(2, opset)) +
+            b"".join(pb_field(14, pb_field(1, k) + pb_field(2, v)) for k, v in metadata))
 
 
 def onnx_seeds():
@@ -221,6 +245,22 @@ def onnx_seeds():
         nodes += [onnx_node("MatMul", ["h%d" % i, w], ["m%d" % i]),
                   onnx_node("Add", [L + lin + ".bias", "m%d" % i], ["a%d" % i])]
     put(d, "dinov2-external", onnx_model(nodes, inits))
+    # The attribute forms of the PP-OCR graphs (paddle2onnx, opset 11) that core/src/onnx/onnx_runner.h runs: ints
+    # packed and one per field, negative ints, floats, strings, a Constant's tensor, a graph attribute (skipped),
+    # and the recogniser's dictionary in metadata_props.
+    nodes = [onnx_node("Conv", ["x", "w"], ["c"], "conv_same",
+                       [onnx_attr("auto_pad", "SAME_UPPER"), onnx_attr("dilations", [1, 1]), onnx_attr("group", 1),
+                        onnx_attr("kernel_shape", [2, 2], packed=False), onnx_attr("strides", [1, 1])]),
+             onnx_node("HardSigmoid", ["c"], ["h"], "hsig", [onnx_attr("alpha", 0.2), onnx_attr("beta", 0.5)]),
+             onnx_node("Constant", [], ["k"], "const", [onnx_attr("value", onnx_tensor("", [2]))]),
+             onnx_node("Resize", ["h", "", "k"], ["r"], "resize",
+                       [onnx_attr("mode", "nearest"), onnx_attr("coordinate_transformation_mode", "asymmetric"),
+                        onnx_attr("scales_unused", [1.0, 2.0], packed=False), onnx_attr("names", ["a", "b"])]),
+             onnx_node("ReduceMean", ["r"], ["m"], "mean", [onnx_attr("axes", [-1]), onnx_attr("keepdims", 0)]),
+             onnx_node("Loop", ["m"], ["out"], "loop", [pb_field(1, "body") + pb_field(20, 5) +
+                                                        pb_field(6, pb_field(2, "body_graph"))])]
+    put(d, "attributes", onnx_model(nodes, [onnx_tensor("w", [4, 4, 2, 2])], inputs=("x",),
+                                    metadata=[("character", "a\nb\nc"), ("empty", "")], opset=11))
 
 
 if __name__ == "__main__":
