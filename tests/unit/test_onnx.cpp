@@ -1,9 +1,11 @@
 // The ONNX reader (core/src/onnx/onnx_file.h) and the DINOv2 search (onnx_dinov2.h) on hand-made malformed
 // files: each is refused with Error(CheckpointInvalid) naming what is wrong, never a crash; truncations and
 // byte flips of a real export are refused or read, nothing else. Node attributes and metadata of every kind,
-// and malformed ones.
+// and malformed ones. The ONNX runner (onnx_runner.h) on hand-made graphs: unsupported operators, attributes
+// and graphs refused at load naming the node, bad inputs refused at run time naming the node.
 #include "onnx/onnx_dinov2.h"
 #include "onnx/onnx_file.h"
+#include "onnx/onnx_runner.h"
 #include "onnx/onnx_vit.h"
 #include "uhdlens/errors.h"
 
@@ -391,3 +393,180 @@ TEST(OnnxDinov2, FilesThatAreNotThereOrNotFilesSaySo)
     std::filesystem::remove(tmp);
 }
 
+// ---- the runner (core/src/onnx/onnx_runner.h) on hand-made graphs: what it refuses at load and at run time
+// ----
+
+namespace {
+
+std::string floatTensor(const std::string &name, const std::vector<int64_t> &dims,
+                        const std::vector<float> &v)
+{
+    std::string t;
+    for (const int64_t d : dims)
+        t += field(1, static_cast<uint64_t>(d));
+    return t + field(2, uint64_t{1}) + field(8, name) +
+           field(9, std::string(reinterpret_cast<const char *>(v.data()), v.size() * 4));
+}
+std::string named(const std::string &n)
+{
+    return field(3, n);
+}
+// A model of opset `opset` whose graph has `nodes` (NodeProto bytes), `inits` (TensorProto bytes), input x
+// and output y.
+std::string graphModel(const std::vector<std::string> &nodes, const std::vector<std::string> &inits = {},
+                       int opset = 11)
+{
+    std::string g;
+    for (const auto &n : nodes)
+        g += field(1, n);
+    for (const auto &t : inits)
+        g += field(5, t);
+    g += field(11, field(1, std::string("x"))) + field(12, field(1, std::string("y")));
+    return model(g) + field(8, field(1, std::string("")) + field(2, static_cast<uint64_t>(opset)));
+}
+OnnxRunner runner(const std::string &bytes)
+{
+    return OnnxRunner::fromGraph(parse(bytes), "test.onnx");
+}
+// The message of the Error(code) loading (and, when `input` is defined, running) `bytes` throws; "" when
+// none.
+std::string runnerRefusal(const std::string &bytes, ErrorCode code, const at::Tensor &input = {})
+{
+    try {
+        const OnnxRunner r = runner(bytes);
+        if (input.defined())
+            (void)r.run({{"x", input}});
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), code) << e.what();
+        return e.what();
+    }
+    return {};
+}
+
+} // namespace
+
+TEST(OnnxRunner, RunsBroadcastsAndFoldsConstants)
+{
+    // y = x + (Identity(b) * 2): the Identity and Mul of constants are folded at load time.
+    const std::string bytes = graphModel({node("Identity", {"b"}, {"b1"}) + named("id"),
+                                          node("Mul", {"b1", "two"}, {"b2"}) + named("mul"),
+                                          node("Add", {"x", "b2"}, {"y"}) + named("add")},
+                                         {floatTensor("b", {3}, {1, 2, 3}), floatTensor("two", {}, {2})});
+    const OnnxRunner r = runner(bytes);
+    EXPECT_EQ(r.inputNames(), std::vector<std::string>{"x"});
+    EXPECT_EQ(r.outputNames(), std::vector<std::string>{"y"});
+    EXPECT_EQ(r.stepCount(), 1u);
+    EXPECT_EQ(r.foldedCount(), 2u);
+    const auto out = r.run({{"x", at::ones({2, 3})}});
+    EXPECT_TRUE(at::equal(out.at("y"), at::tensor({3.f, 5.f, 7.f}).expand({2, 3})));
+}
+
+TEST(OnnxRunner, UnsupportedGraphsAreRefusedAtLoadNamingTheNode)
+{
+    const auto load = [](const std::string &bytes) {
+        return runnerRefusal(bytes, ErrorCode::CheckpointInvalid);
+    };
+    const std::string unknown = load(graphModel({node("FooBar", {"x"}, {"y"}) + named("n7")}));
+    EXPECT_NE(unknown.find("node 'n7' (FooBar): the operator 'FooBar' is not supported"), std::string::npos)
+        << unknown;
+    EXPECT_NE(
+        load(graphModel({node("Relu", {"x"}, {"y"}) + named("r") + field(7, std::string("com.microsoft"))}))
+            .find("domain 'com.microsoft'"),
+        std::string::npos);
+    // a value nobody produces
+    EXPECT_NE(
+        load(graphModel({node("Add", {"x", "ghost"}, {"y"}) + named("add")}))
+            .find("node 'add' (Add): its input 'ghost' is not a graph input, an initialiser or any node's "
+                  "output"),
+        std::string::npos);
+    // an attribute of the wrong type, an unknown attribute, an unsupported value, a missing one
+    EXPECT_NE(load(graphModel({node("Conv", {"x", "w"}, {"y"}) + named("c") +
+                               field(5, attr("group", 1, fixed32(2, 2.0f)))},
+                              {floatTensor("w", {1, 1, 1, 1}, {1})}))
+                  .find("node 'c' (Conv): attribute 'group' has type FLOAT, expected INT"),
+              std::string::npos);
+    EXPECT_NE(load(graphModel({node("Relu", {"x"}, {"y"}) + named("r") +
+                               field(5, attr("foo", 2, field(3, uint64_t{1})))}))
+                  .find("attribute 'foo' is not supported"),
+              std::string::npos);
+    const std::string cubic = load(graphModel({node("Resize", {"x", "", "s"}, {"y"}) + named("rs") +
+                                               field(5, attr("mode", 3, field(4, std::string("cubic"))))},
+                                              {floatTensor("s", {4}, {1, 1, 2, 2})}));
+    EXPECT_NE(cubic.find("attribute 'mode' = 'cubic' is not supported (supported: nearest, linear)"),
+              std::string::npos)
+        << cubic;
+    EXPECT_NE(
+        load(graphModel({node("Concat", {"x"}, {"y"}) + named("cat")})).find("attribute 'axis' is missing"),
+        std::string::npos);
+    // input counts, an omitted required input, a second output
+    EXPECT_NE(load(graphModel({node("Add", {"x"}, {"y"}) + named("a")})).find("has 1 inputs, expected 2"),
+              std::string::npos);
+    EXPECT_NE(load(graphModel({node("Conv", {"x", ""}, {"y"}) + named("c")})).find("input 1 is required"),
+              std::string::npos);
+    EXPECT_NE(
+        load(graphModel({node("MaxPool", {"x"}, {"y", "idx"}) + named("p") +
+                         field(5, attr("kernel_shape", 7, field(8, uint64_t{2}) + field(8, uint64_t{2})))}))
+            .find("node 'p' (MaxPool): has 2 outputs, expected 1"),
+        std::string::npos);
+    // opsets outside 11..17, a cycle, a Constant without a value, an output nobody produces
+    EXPECT_NE(load(graphModel({node("Relu", {"x"}, {"y"})}, {}, 9)).find("opset 9"), std::string::npos);
+    EXPECT_NE(load(graphModel({node("Add", {"x", "b"}, {"a"}), node("Relu", {"a"}, {"b"}),
+                               node("Relu", {"a"}, {"y"})}))
+                  .find("cycle"),
+              std::string::npos);
+    EXPECT_NE(load(graphModel({node("Constant", {}, {"y"}) + named("k")})).find("no value"),
+              std::string::npos);
+    EXPECT_NE(load(graphModel({node("Relu", {"x"}, {"z"})})).find("the graph output 'y' is not produced"),
+              std::string::npos);
+    // a constant that cannot be folded: a Reshape of a weight to an impossible shape
+    EXPECT_NE(
+        load(graphModel({node("Reshape", {"w", "s"}, {"r"}) + named("rs"), node("Add", {"x", "r"}, {"y"})},
+                        {floatTensor("w", {3}, {1, 2, 3}), floatTensor("s", {1}, {4})}))
+            .find("node 'rs' (Reshape): folding its constant inputs failed"),
+        std::string::npos);
+}
+
+TEST(OnnxRunner, BadInputsAtRunTimeAreTypedErrorsNamingTheNode)
+{
+    const std::string conv =
+        graphModel({node("Conv", {"x", "w"}, {"y"}) + named("conv1") +
+                    field(5, attr("kernel_shape", 7, field(8, uint64_t{1}) + field(8, uint64_t{1})))},
+                   {floatTensor("w", {2, 3, 1, 1}, {1, 2, 3, 4, 5, 6})});
+    const OnnxRunner r = runner(conv);
+    EXPECT_EQ(r.run({{"x", at::ones({1, 3, 2, 2})}}).at("y").sizes().vec(),
+              (std::vector<int64_t>{1, 2, 2, 2}));
+    const auto bad = [&](const TensorMap &in) {
+        try {
+            (void)r.run(in);
+        } catch (const Error &e) {
+            EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << e.what();
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_NE(bad({}).find("the graph input 'x' is not given"), std::string::npos);
+    EXPECT_NE(bad({{"x", at::ones({1, 3, 2, 2})}, {"extra", at::ones({1})}}).find("'extra' is not an input"),
+              std::string::npos);
+    EXPECT_NE(bad({{"x", at::Tensor()}}).find("not a defined CPU tensor"), std::string::npos);
+    // rank and channel mismatches, named by node
+    EXPECT_NE(bad({{"x", at::ones({3, 2, 2})}}).find("node 'conv1' (Conv): the input has rank 3, expected 4"),
+              std::string::npos);
+    EXPECT_NE(bad({{"x", at::ones({1, 4, 2, 2})}}).find("node 'conv1' (Conv): "), std::string::npos);
+    // broadcasting that does not fit, an integer input where floats are needed
+    const std::string add =
+        graphModel({node("Add", {"x", "b"}, {"y"}) + named("add")}, {floatTensor("b", {3}, {1, 2, 3})});
+    const std::string addErr = runnerRefusal(add, ErrorCode::InvalidArgument, at::ones({2, 4}));
+    EXPECT_NE(addErr.find("node 'add' (Add): "), std::string::npos) << addErr;
+    const std::string reshape =
+        graphModel({node("Reshape", {"x", "s"}, {"y"}) + named("rs")}, {floatTensor("s", {2}, {1, 2})});
+    EXPECT_NE(runnerRefusal(reshape, ErrorCode::InvalidArgument, at::ones({2})).find("1-D integer tensor"),
+              std::string::npos);
+    const std::string squeeze = graphModel(
+        {node("Squeeze", {"x"}, {"y"}) + named("sq") + field(5, attr("axes", 7, field(8, uint64_t{1})))});
+    EXPECT_NE(runnerRefusal(squeeze, ErrorCode::InvalidArgument, at::ones({2, 3}))
+                  .find("dimension 1 has size 3, not 1"),
+              std::string::npos);
+    EXPECT_NE(runnerRefusal(squeeze, ErrorCode::InvalidArgument, at::ones({2}))
+                  .find("axis 1 is out of range for rank 1"),
+              std::string::npos);
+}
