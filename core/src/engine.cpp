@@ -2,6 +2,7 @@
 // image-embedding cache, prompt assembly, prefix-reusing KV cache, generation.
 #include "engine_impl.h"
 
+#include "base_weights.h"
 #include "bpe_tokenizer.h"
 #include "generation.h"
 #include "gguf/gguf_loader.h"
@@ -230,6 +231,9 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     const FolderFiles folder = readModelFolder(options.modelDir, options.visionDir, readConfigJson(options.modelDir, "model"));
     const nlohmann::json &config = folder.config;
     const Family family = detectFamily(config); // Error(UnknownFamily)
+    // Pretrained parts the folder takes from the installed base weights (base_weights.h); a missing file is
+    // reported before anything is read.
+    const std::vector<BaseWeightSource> baseSources = baseWeightSources(config);
 
     const torch::Device device = resolveDevice(options.device);
     const ResolvedDtype resolved = resolveDtype(options.dtype, device);
@@ -308,6 +312,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     // the model folder; a tensor found in neither is reported by the loader (TensorMissing naming it).
     std::vector<std::vector<std::pair<std::string, torch::Tensor>>> perCk(impl->checkpoints.size());
     for (const auto &p : params) {
+        if (fromBaseWeights(baseSources, p.first))
+            continue;
         bool vision = false;
         for (const auto &prefix : visionPrefixes)
             vision = vision || p.first.rfind(prefix, 0) == 0;
@@ -345,6 +351,12 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
                                     " more unknown tensors in " + impl->checkpoints[k].files().front());
     }
 
+    BaseWeightsLoad base;
+    if (!baseSources.empty()) {
+        report(0.8, "reading base weights");
+        base = loadBaseWeights(baseSources, params, impl->vlm->namedModules(), dtype, device, options.modelDir);
+    }
+
     report(0.85, "hashing weights");
     info.modelDir = options.modelDir;
     info.name = QFileInfo(QDir::cleanPath(QString::fromStdString(options.modelDir))).fileName().toStdString();
@@ -355,6 +367,9 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
             hash += '+'; // (not `(cond ? "" : "+") + sha`: GCC 12 warns -Wrestrict on that)
         hash += ck.sha256();
     }
+    for (const std::string &h : base.hashes)
+        hash += '+' + h;
+    info.weightBytes += base.bytes;
     info.weightsHash = hash;
     describeLoadedModel(*impl, config, dtype, device);
     readUhdlensJson(options.modelDir, info);
@@ -366,6 +381,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     info.warnings.insert(info.warnings.end(), folder.warnings.begin(), folder.warnings.end());
     info.settingSources = describeSources(folder, info, impl->stopIds, pixelNormText(impl->vlm->pixelNorm()),
                                           tokenizerFileName(*impl->tokenizer));
+    for (const std::string &note : base.notes)
+        info.settingSources.push_back({"weights.base", note, "config.json"});
     impl->stopStrings = impl->vlm->stopStrings();
     report(1.0, "ready");
     return std::shared_ptr<const Model>(new Model(std::move(impl)));

@@ -29,6 +29,8 @@
 
 namespace uhdlens {
 
+struct FileMap; // file_map.h
+
 class Checkpoint
 {
 public:
@@ -68,6 +70,9 @@ public:
 private:
     std::shared_ptr<Impl> m_impl;
 };
+
+// Hex SHA-256 over the bytes of the mappings, concatenated in order (OpenSSL where available).
+std::string sha256Hex(const std::vector<const FileMap *> &maps);
 
 // Writes a .safetensors file (atomically: temp file + rename). Tensors may be any device / layout; they are
 // made contiguous CPU copies. Dtypes: F32/F16/BF16/F64/I64/I32/I16/I8/U8/BOOL. The header is padded with spaces

