@@ -15,7 +15,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <vector>
 
 using namespace uhdlens;
 using namespace uhdlens::onnx;
@@ -105,4 +107,37 @@ TEST(PpocrReal, GraphWithAnUnknownOperatorIsRefusedAtLoad)
                   std::string::npos)
             << e.what();
     }
+}
+
+// Time per image with one intra-op thread, as the note on PP-OCR measured onnxruntime (/work/notes/ppocr.md):
+// det on 1280x800 (a screenshot at native size), rec on one 640-wide line and on a batch of 6 320-wide lines;
+// median of 5 runs after one warm-up. Only with UHDLENS_BENCH_PPOCR=1 (it takes ~15 s):
+//   UHDLENS_BENCH_PPOCR=1 build/tests/uhdlens_smollm_smoke_tests --gtest_filter='PpocrReal.TimePerImage'
+TEST(PpocrReal, TimePerImage)
+{
+    SKIP_WITHOUT_PPOCR();
+    if (!std::getenv("UHDLENS_BENCH_PPOCR"))
+        GTEST_SKIP() << "set UHDLENS_BENCH_PPOCR=1 to time the det and rec graphs";
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    const auto median = [](const OnnxRunner &r, const at::Tensor &x) {
+        (void)r.run({{"x", x}});
+        std::vector<double> t;
+        for (int i = 0; i < 5; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            (void)r.run({{"x", x}});
+            t.push_back(seconds(t0));
+        }
+        std::sort(t.begin(), t.end());
+        return t[2];
+    };
+    const OnnxRunner det = OnnxRunner::load(findBaseWeight(kPpocrDetOnnxFile));
+    const OnnxRunner rec = OnnxRunner::load(findBaseWeight(kPpocrRecOnnxFile));
+    const double d = median(det, test::dinov2Pattern(800, 1280));
+    const double r1 = median(rec, test::dinov2Pattern(48, 640));
+    const double r6 = median(rec, test::dinov2Pattern(48, 320).expand({6, 3, 48, 320}).contiguous());
+    at::set_num_threads(threads);
+    std::cout << "one thread, median of 5: det [1, 3, 800, 1280] " << d << " s; rec [1, 3, 48, 640] " << r1
+              << " s; rec [6, 3, 48, 320] " << r6 << " s\n";
+    EXPECT_GT(d, 0);
 }
