@@ -244,13 +244,23 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     auto isFile = [&](const char *name) {
         return QFileInfo(QString::fromStdString(joinPath(options.modelDir, name))).isFile();
     };
-    const bool bpe = familyTokenizer(family) == TokenizerFormat::ByteLevelBpe;
+    // A folder without tokenizer files whose language model is a base-weights GGUF file takes the tokenizer
+    // from that file's tokenizer.ggml.* metadata (byte-level BPE, as the GGUF loaders read it).
+    const BaseWeightSource *ggufLlm = nullptr;
+    for (const BaseWeightSource &b : baseSources)
+        if (b.kind == BaseWeightSource::Kind::GgufLlm)
+            ggufLlm = &b;
+    const bool tokenizerFromGguf =
+        ggufLlm && !isFile("tokenizer.model") && !isFile("tokenizer.json") && !isFile("vocab.json");
+    const bool bpe = tokenizerFromGguf || familyTokenizer(family) == TokenizerFormat::ByteLevelBpe;
     // Byte-level BPE (Qwen2): tokenizer.json, else the slow tokenizer's vocab.json + merges.txt
     // (bpe_tokenizer.h).
     const std::string tokPath =
-        joinPath(options.modelDir, !bpe                                                ? "tokenizer.model"
-                                   : isFile("tokenizer.json") || !isFile("vocab.json") ? "tokenizer.json"
-                                                                                       : "vocab.json");
+        tokenizerFromGguf
+            ? ggufLlm->path
+            : joinPath(options.modelDir, !bpe                                                ? "tokenizer.model"
+                                         : isFile("tokenizer.json") || !isFile("vocab.json") ? "tokenizer.json"
+                                                                                             : "vocab.json");
     if (!QFileInfo(QString::fromStdString(tokPath)).isFile())
         throw Error(
             ErrorCode::TokenizerInvalid,
@@ -260,7 +270,11 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
             tokPath);
     auto impl = std::make_unique<Impl>();
     try {
-        impl->tokenizer = bpe ? Tokenizer::loadBpe(options.modelDir) : Tokenizer::load(tokPath);
+        if (tokenizerFromGguf)
+            impl->tokenizer = Tokenizer::fromBpe(
+                std::make_shared<const BpeTokenizer>(gguf::ggufBpeSpec(gguf::GgufFile::open(tokPath).meta())));
+        else
+            impl->tokenizer = bpe ? Tokenizer::loadBpe(options.modelDir) : Tokenizer::load(tokPath);
     } catch (const Error &e) {
         if (e.code() == ErrorCode::TokenizerInvalid || e.code() == ErrorCode::Internal)
             throw;

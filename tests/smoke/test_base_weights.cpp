@@ -4,6 +4,7 @@
 // through Model::load, its tower's weights are the export's, it answers, and every way the base weights can
 // be wrong is a clear error.
 #include "base_weights.h"
+#include "engine_impl.h"
 #include "model_family.h"
 #include "onnx/onnx_vit.h"
 #include "safetensors.h"
@@ -154,6 +155,61 @@ TEST(BaseWeights, MissingOrWrongBaseFilesAreClearErrors)
         f.writeConfig();
         expectError(f.dir, ErrorCode::TensorShapeMismatch, "tiny-dinov2.onnx");
     }
+}
+
+TEST(BaseWeights, LanguageModelAndTokenizerComeFromTheGgufFile)
+{
+    // The folder holds config.json and the resampler only: the tower from the tiny DINOv2 export, the
+    // language model (SmolLM2's structure: 6 / 2 heads, tied embeddings) and its tokenizer from the
+    // SmolLM2-shaped GGUF fixture, ChatML turns as that model's template writes them.
+    const std::string gguf = UHDLENS_TEST_DATA "/reference/smollm-gguf/smollm-f32.gguf";
+    Folder f;
+    f.config["text_config"] = {
+        {"hidden_size", 96},          {"num_hidden_layers", 2},   {"num_attention_heads", 6},
+        {"num_key_value_heads", 2},   {"intermediate_size", 128}, {"vocab_size", 1024},
+        {"rms_norm_eps", 1e-5},       {"rope_theta", 100000.0},   {"max_position_embeddings", 512},
+        {"tie_word_embeddings", true}};
+    f.config["max_slice_nums"] = 2;
+    f.config["chat_template"] = "chatml";
+    f.config["system_message"] = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
+    f.config["base_weights"] = {{"vision.", kTinyOnnx}, {"llm.", gguf}};
+    f.writeConfig();
+    auto vlm = createFamilyModel(f.config, nullptr, FamilyBuildOptions{torch::kFloat32, torch::kCPU});
+    initRandom(*vlm, 4);
+    std::vector<std::pair<std::string, torch::Tensor>> own;
+    for (const auto &[name, p] : vlm->namedParameters()) {
+        EXPECT_NE(name, "llm.lm_head.weight") << "tied embeddings have no lm_head";
+        if (name.rfind("resampler.", 0) == 0)
+            own.emplace_back(name, p);
+    }
+    std::filesystem::remove(f.dir + "/model.safetensors");
+    std::filesystem::rename(f.dir + "/tokenizer.model", f.tmp.filePath("spm.model").toStdString());
+    saveSafeTensors(f.dir + "/model.safetensors", own);
+
+    const auto model = load(f.dir);
+    int baseSources = 0;
+    for (const auto &s : model->info().settingSources)
+        baseSources += s.key == "weights.base";
+    EXPECT_EQ(baseSources, 2);
+    // The GGUF's tokenizer (the SmolLM2 vocabulary cut to 1024 ids) with its ChatML tokens: <|im_end|> stops.
+    const Tokenizer &tok = *model->impl().tokenizer;
+    ASSERT_TRUE(tok.hasPiece("<|im_end|>"));
+    const std::vector<int64_t> &stops = model->impl().stopIds;
+    EXPECT_NE(std::find(stops.begin(), stops.end(), tok.pieceToId("<|im_end|>")), stops.end());
+    QImage img(160, 100, QImage::Format_RGB888);
+    img.fill(QColor(200, 40, 40));
+    Conversation chat(model);
+    chat.setImage(img);
+    GenerationSettings g;
+    g.maxNewTokens = 6;
+    const AskResult r = chat.ask("What colour is it?", g);
+    EXPECT_GE(r.generatedTokens, 1);
+    EXPECT_NE(chat.history().back().question.find("What colour"), std::string::npos);
+
+    // A tokenizer file in the folder is used instead of the GGUF's; one without <|im_start|> / <|im_end|>
+    // cannot write the ChatML template: a clear error at load.
+    std::filesystem::copy_file(f.tmp.filePath("spm.model").toStdString(), f.dir + "/tokenizer.model");
+    expectError(f.dir, ErrorCode::TokenizerInvalid, "ChatML template");
 }
 
 TEST(BaseWeights, TheBundledDefaultsBaseFilesAreFoundInTheCache)

@@ -244,10 +244,12 @@ public:
 
 protected:
     // Registers "model" + "lm_head" under `parent` (the family's prefix) and keeps them as the LM.
-    void buildLm(torch::nn::Module &parent, const nn::LlamaOptions &o)
+    // tiedEmbeddings (HF tie_word_embeddings): no lm_head; the logits use embed_tokens.weight (nn::CausalLm).
+    void buildLm(torch::nn::Module &parent, const nn::LlamaOptions &o, bool tiedEmbeddings = false)
     {
         m_lm.model = parent.register_module("model", nn::LlamaModel(o, m_tensorOptions));
-        m_lm.lmHead = parent.register_module("lm_head", nn::Linear(o.hidden, o.vocab, false, m_tensorOptions));
+        if (!tiedEmbeddings)
+            m_lm.lmHead = parent.register_module("lm_head", nn::Linear(o.hidden, o.vocab, false, m_tensorOptions));
     }
     torch::Tensor inputPixels(const torch::Tensor &pixels, const torch::Tensor &like) const
     {

@@ -31,6 +31,10 @@
 //                sincos(D, h, w) per image (MiniCPM-V's "adaptive" rule, so any slice shape works), or with
 //                spatial attention sincos(D, 8, 8) bicubic-fitted to (h, w)
 //   llm.model.*, llm.lm_head.weight   LLaMA
+// chat_template: "vicuna" (default) or "chatml" (an instruct LLM's ChatML turns, system_message as the system turn;
+// the tokenizer must have <|im_start|> / <|im_end|>); text_config.tie_word_embeddings: no llm.lm_head (the logits
+// use the token embedding), as SmolLM2. base_weights (core/src/base_weights.h): parts read from the installed
+// pretrained files instead of the folder.
 // Prompt: Vicuna v1 template; the image is the spatial schema of §4.1/§4.2 — slices row by row, "," between
 // slices of a row, "\n" after every row — with the overview LAST, as the LLaVA-UHD release orders it: the
 // final "\n" then separates the slice grid from the overview, and the position count is 64·(N+1) + N, the
@@ -135,7 +139,12 @@ public:
         m_resampler = m_root->register_module("resampler", nn::Resampler(ro, m_tensorOptions));
 
         auto llm = nn::container(*m_root, "llm");
-        buildLm(*llm, lo);
+        buildLm(*llm, lo, cfgBool(*tcp, "tie_word_embeddings", false, "text_config"));
+        m_chatml = cfgStr(c, "chat_template", "vicuna") == "chatml";
+        if (!m_chatml && cfgStr(c, "chat_template", "vicuna") != "vicuna")
+            throw Error(ErrorCode::ConfigInvalid, "config.json: chat_template must be 'vicuna' or 'chatml'",
+                        "chat_template");
+        m_system = cfgStr(c, "system_message", "");
 
         const std::string mode = cfgStr(c, "slice_mode", "llava-uhd");
         if (mode != "llava-uhd" && mode != "minicpmv")
@@ -161,11 +170,51 @@ public:
     Prompt buildPrompt(const SlicePlan &plan, const std::vector<Turn> &history, const std::string &question,
                        const Tokenizer &tokenizer) const override
     {
-        return vicunaPrompt(tokenizer, history, question,
-                            [&](PromptBuilder &b) { b.imageSpan(layout(), plan); });
+        if (!m_chatml)
+            return vicunaPrompt(tokenizer, history, question,
+                                [&](PromptBuilder &b) { b.imageSpan(layout(), plan); });
+        // ChatML as an instruct model's template writes it (SmolLM2-Instruct: tokenizer.chat_template), the image
+        // span first in the first user message, then "\n" and the question:
+        //   <|im_start|>system\nS<|im_end|>\n<|im_start|>user\n[image]\nQ<|im_end|>\n<|im_start|>assistant\nA
+        //   <|im_end|>\n ... <|im_start|>assistant\n
+        // No BOS (the template writes none). Byte-level BPE splits the added tokens itself.
+        PromptBuilder b(tokenizer);
+        b.splitOn({});
+        if (!m_system.empty())
+            b.text("<|im_start|>system\n" + m_system + "<|im_end|>\n");
+        auto user = [&](const std::string &q, bool first) {
+            b.text("<|im_start|>user\n");
+            if (first) {
+                b.imageSpan(layout(), plan);
+                b.text("\n");
+            }
+            b.text(q + "<|im_end|>\n<|im_start|>assistant\n");
+        };
+        for (size_t i = 0; i < history.size(); ++i) {
+            user(history[i].question, i == 0);
+            b.text(history[i].answer + "<|im_end|>\n");
+        }
+        user(question, history.empty());
+        return b.finish();
     }
 
-    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override { return eosStopIds(tokenizer); }
+    // Vicuna: the tokenizer's EOS; ChatML: <|im_end|> (the end of the assistant's turn) and EOS.
+    std::vector<int64_t> stopTokenIds(const Tokenizer &tokenizer) const override
+    {
+        std::vector<int64_t> ids;
+        if (m_chatml) {
+            if (!tokenizer.hasPiece("<|im_end|>") || !tokenizer.hasPiece("<|im_start|>"))
+                throw Error(ErrorCode::TokenizerInvalid,
+                            "config.json asks for the ChatML template, but the tokenizer has no <|im_start|> / "
+                            "<|im_end|> tokens",
+                            "<|im_end|>");
+            ids.push_back(tokenizer.pieceToId("<|im_end|>"));
+        }
+        for (const int64_t id : eosStopIds(tokenizer))
+            if (std::find(ids.begin(), ids.end(), id) == ids.end())
+                ids.push_back(id);
+        return ids;
+    }
 
 private:
     nn::VisionTransformer m_vision{nullptr};
@@ -174,6 +223,8 @@ private:
     PixelNorm m_norm;
     int64_t m_queries = 64;
     bool m_spatial = false;
+    bool m_chatml = false;
+    std::string m_system; // ChatML's system message ("" = no system turn)
 };
 
 } // namespace
