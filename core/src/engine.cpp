@@ -256,11 +256,11 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     // Byte-level BPE (Qwen2): tokenizer.json, else the slow tokenizer's vocab.json + merges.txt
     // (bpe_tokenizer.h).
     const std::string tokPath =
-        tokenizerFromGguf
-            ? ggufLlm->path
-            : joinPath(options.modelDir, !bpe                                                ? "tokenizer.model"
-                                         : isFile("tokenizer.json") || !isFile("vocab.json") ? "tokenizer.json"
-                                                                                             : "vocab.json");
+        tokenizerFromGguf ? ggufLlm->path
+                          : joinPath(options.modelDir, !bpe ? "tokenizer.model"
+                                                       : isFile("tokenizer.json") || !isFile("vocab.json")
+                                                           ? "tokenizer.json"
+                                                           : "vocab.json");
     if (!QFileInfo(QString::fromStdString(tokPath)).isFile())
         throw Error(
             ErrorCode::TokenizerInvalid,
@@ -271,8 +271,8 @@ std::shared_ptr<const Model> Model::load(const LoadOptions &options, const LoadP
     auto impl = std::make_unique<Impl>();
     try {
         if (tokenizerFromGguf)
-            impl->tokenizer = Tokenizer::fromBpe(
-                std::make_shared<const BpeTokenizer>(gguf::ggufBpeSpec(gguf::GgufFile::open(tokPath).meta())));
+            impl->tokenizer = Tokenizer::fromBpe(std::make_shared<const BpeTokenizer>(
+                gguf::ggufBpeSpec(gguf::GgufFile::open(tokPath).meta())));
         else
             impl->tokenizer = bpe ? Tokenizer::loadBpe(options.modelDir) : Tokenizer::load(tokPath);
     } catch (const Error &e) {

@@ -58,10 +58,11 @@ void miniCpmV26(const SlicePlan &plan, ImageSpanSink &s, int imageIndex)
     }
 }
 
-// The spatial schema of §4.1/§4.2 (LLaVA-UHD llava_arch.py): slices row by row, "," between the slices of a row,
+// The spatial schema of §4.1/§4.2 (LLaVA-UHD llava_arch.py): slices row by row, "," between the slices of a
+// row,
 // "\n" after every row, then the overview. The release hard-codes ids 29892 (",") and 13 ("<0x0A>") of the
-// Llama tokenizer; the same pieces are looked up by name (a byte-level BPE vocabulary, as SmolLM2's, spells the
-// byte 0x0A "\u010A", GPT-2's printable stand-in for it).
+// Llama tokenizer; the same pieces are looked up by name (a byte-level BPE vocabulary, as SmolLM2's, spells
+// the byte 0x0A "\u010A", GPT-2's printable stand-in for it).
 void spatialSchema(const SlicePlan &plan, ImageSpanSink &s)
 {
     if (plan.grid) {

@@ -249,7 +249,8 @@ protected:
     {
         m_lm.model = parent.register_module("model", nn::LlamaModel(o, m_tensorOptions));
         if (!tiedEmbeddings)
-            m_lm.lmHead = parent.register_module("lm_head", nn::Linear(o.hidden, o.vocab, false, m_tensorOptions));
+            m_lm.lmHead =
+                parent.register_module("lm_head", nn::Linear(o.hidden, o.vocab, false, m_tensorOptions));
     }
     torch::Tensor inputPixels(const torch::Tensor &pixels, const torch::Tensor &like) const
     {

@@ -14,13 +14,14 @@
 //   [32, 64]; tensors vision.patch_embed.stem.{0,1}.{weight,bias}, and patch_embed.proj becomes a 1x1 conv;
 //   vision_config.stem_norm "none" (default) or "group": a GroupNorm after each stem convolution, tensors
 //   vision.patch_embed.stem.{0,1}.norm.{weight,bias}).
-//   vision_config.model_type: "vit" (default; the timm names below) or "dinov2" (a pretrained DINOv2 tower under
-//   transformers' Dinov2Model names: vision.embeddings.{cls_token, position_embeddings,
+//   vision_config.model_type: "vit" (default; the timm names below) or "dinov2" (a pretrained DINOv2 tower
+//   under transformers' Dinov2Model names: vision.embeddings.{cls_token, position_embeddings,
 //   patch_embeddings.projection}, vision.encoder.layer.i.{norm1, attention.attention.{query,key,value},
 //   attention.output.dense, layer_scale1.lambda1, norm2, mlp.fc1, mlp.fc2, layer_scale2.lambda1},
 //   vision.layernorm; image_size is the size its position table was trained at (518 for DINOv2: 37x37), the
-//   slices' size is scale_resolution; the CLS row is dropped after the final LayerNorm, the table bicubic-fitted
-//   without antialiasing — nn::VitNaming::HfDinov2, the weights of the base encoder come from core/src/onnx/).
+//   slices' size is scale_resolution; the CLS row is dropped after the final LayerNorm, the table
+//   bicubic-fitted without antialiasing — nn::VitNaming::HfDinov2, the weights of the base encoder come from
+//   core/src/onnx/).
 // Checkpoint names:
 //   vision.*     timm-style ViT: patch_embed.proj, pos_embed [1, G*G, C] (bicubic fit, no antialias, as the
 //                CLIP encoder the paper uses), blocks.i.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1,
@@ -31,14 +32,14 @@
 //                sincos(D, h, w) per image (MiniCPM-V's "adaptive" rule, so any slice shape works), or with
 //                spatial attention sincos(D, 8, 8) bicubic-fitted to (h, w)
 //   llm.model.*, llm.lm_head.weight   LLaMA
-// chat_template: "vicuna" (default) or "chatml" (an instruct LLM's ChatML turns, system_message as the system turn;
-// the tokenizer must have <|im_start|> / <|im_end|>); text_config.tie_word_embeddings: no llm.lm_head (the logits
-// use the token embedding), as SmolLM2. base_weights (core/src/base_weights.h): parts read from the installed
-// pretrained files instead of the folder.
-// Prompt: Vicuna v1 template; the image is the spatial schema of §4.1/§4.2 — slices row by row, "," between
-// slices of a row, "\n" after every row — with the overview LAST, as the LLaVA-UHD release orders it: the
-// final "\n" then separates the slice grid from the overview, and the position count is 64·(N+1) + N, the
-// count imagePositions() gives for TokenLayout::LlavaUhdPaper (the same span code, image_span.cpp).
+// chat_template: "vicuna" (default) or "chatml" (an instruct LLM's ChatML turns, system_message as the system
+// turn; the tokenizer must have <|im_start|> / <|im_end|>); text_config.tie_word_embeddings: no llm.lm_head
+// (the logits use the token embedding), as SmolLM2. base_weights (core/src/base_weights.h): parts read from
+// the installed pretrained files instead of the folder. Prompt: Vicuna v1 template; the image is the spatial
+// schema of §4.1/§4.2 — slices row by row, "," between slices of a row, "\n" after every row — with the
+// overview LAST, as the LLaVA-UHD release orders it: the final "\n" then separates the slice grid from the
+// overview, and the position count is 64·(N+1) + N, the count imagePositions() gives for
+// TokenLayout::LlavaUhdPaper (the same span code, image_span.cpp).
 #include "models/families.h"
 
 namespace uhdlens::models {
@@ -173,8 +174,8 @@ public:
         if (!m_chatml)
             return vicunaPrompt(tokenizer, history, question,
                                 [&](PromptBuilder &b) { b.imageSpan(layout(), plan); });
-        // ChatML as an instruct model's template writes it (SmolLM2-Instruct: tokenizer.chat_template), the image
-        // span first in the first user message, then "\n" and the question:
+        // ChatML as an instruct model's template writes it (SmolLM2-Instruct: tokenizer.chat_template), the
+        // image span first in the first user message, then "\n" and the question:
         //   <|im_start|>system\nS<|im_end|>\n<|im_start|>user\n[image]\nQ<|im_end|>\n<|im_start|>assistant\nA
         //   <|im_end|>\n ... <|im_start|>assistant\n
         // No BOS (the template writes none). Byte-level BPE splits the added tokens itself.
@@ -204,10 +205,11 @@ public:
         std::vector<int64_t> ids;
         if (m_chatml) {
             if (!tokenizer.hasPiece("<|im_end|>") || !tokenizer.hasPiece("<|im_start|>"))
-                throw Error(ErrorCode::TokenizerInvalid,
-                            "config.json asks for the ChatML template, but the tokenizer has no <|im_start|> / "
-                            "<|im_end|> tokens",
-                            "<|im_end|>");
+                throw Error(
+                    ErrorCode::TokenizerInvalid,
+                    "config.json asks for the ChatML template, but the tokenizer has no <|im_start|> / "
+                    "<|im_end|> tokens",
+                    "<|im_end|>");
             ids.push_back(tokenizer.pieceToId("<|im_end|>"));
         }
         for (const int64_t id : eosStopIds(tokenizer))
