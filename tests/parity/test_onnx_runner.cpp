@@ -130,5 +130,6 @@ TEST(OnnxRunnerParity, IntermediatesAreReleasedAndRunsAreRepeatable)
     const TensorMap a = r.run({{"x", x}}), b = r.run({{"x", x}});
     for (const auto &[name, t] : a)
         EXPECT_TRUE(at::equal(t, b.at(name))) << name;
-    EXPECT_GT(r.foldedCount(), 0u); // the exporter's Constant nodes
+    EXPECT_GT(r.foldedCount(), 0u);    // the exporter's Constant nodes
+    EXPECT_EQ(r.fusedGeluCount(), 1u); // F.gelu, written out with Erf by the exporter
 }

@@ -60,8 +60,10 @@ TEST(PpocrReal, DetectorEqualsOnnxRuntime)
     EXPECT_LT(err, 1e-4) << "max abs difference from onnxruntime " << err;
     // rapidocr's DB threshold 0.3: the same pixels are text
     EXPECT_TRUE(at::equal(got > 0.3, want > 0.3));
-    std::cout << "det [1, 3, 96, 160]: " << det.stepCount() << " nodes run, " << det.foldedCount()
-              << " folded, " << ms << " ms, max |diff| from onnxruntime " << err << "\n";
+    EXPECT_EQ(det.fusedGeluCount(), 13u); // the 13 Erf of the note's operator count
+    std::cout << "det [1, 3, 96, 160]: " << det.stepCount() << " steps run, " << det.foldedCount()
+              << " folded, " << det.fusedGeluCount() << " GELUs fused, " << ms
+              << " ms, max |diff| from onnxruntime " << err << "\n";
 }
 
 TEST(PpocrReal, RecogniserEqualsOnnxRuntime)
@@ -81,8 +83,10 @@ TEST(PpocrReal, RecogniserEqualsOnnxRuntime)
     EXPECT_LT(err, 1e-4) << "max abs difference from onnxruntime " << err;
     EXPECT_LT(maxErr, 1e-4);
     EXPECT_TRUE(at::equal(y.argmax(-1), fixture("rec.argmax"))); // the greedy CTC classes
-    std::cout << "rec [1, 3, 48, 160]: " << rec.stepCount() << " nodes run, " << rec.foldedCount()
-              << " folded, " << ms << " ms, max |diff| from onnxruntime " << std::max(err, maxErr) << "\n";
+    EXPECT_EQ(rec.fusedGeluCount(), 13u);
+    std::cout << "rec [1, 3, 48, 160]: " << rec.stepCount() << " steps run, " << rec.foldedCount()
+              << " folded, " << rec.fusedGeluCount() << " GELUs fused, " << ms
+              << " ms, max |diff| from onnxruntime " << std::max(err, maxErr) << "\n";
 }
 
 TEST(PpocrReal, GraphWithAnUnknownOperatorIsRefusedAtLoad)

@@ -863,6 +863,98 @@ void checkArity(const OnnxNode &n, const OpRow &row, Attrs &a)
         a.fail("has " + std::to_string(n.outputs.size()) + " outputs, expected 1");
 }
 
+// The scalar value of a constant slot, when it is a one-element floating tensor.
+bool scalarConstant(const std::vector<at::Tensor> &constants, int slot, double &value)
+{
+    if (slot < 0)
+        return false;
+    const at::Tensor &t = constants[static_cast<size_t>(slot)];
+    if (!t.defined() || t.numel() != 1 || !at::isFloatingType(t.scalar_type()))
+        return false;
+    value = t.item<double>();
+    return true;
+}
+
+// GELU as exporters write it out, x * (erf(x / sqrt(2)) + 1) * 0.5 (Div, Erf, Add, Mul, Mul;
+// torch.onnx.export at opset < 20 and paddle2onnx alike), becomes one at::gelu step: one kernel instead of
+// five full-size passes. Only when each intermediate has no other consumer and is no graph output. Returns
+// the number of fusions.
+size_t fuseErfGelu(std::vector<OnnxRunner::Step> &steps, const std::vector<at::Tensor> &constants,
+                   const std::vector<int> &outputSlots)
+{
+    std::map<int, size_t> producer;
+    std::map<int, int> uses;
+    for (size_t k = 0; k < steps.size(); ++k) {
+        for (const int sl : steps[k].outputs)
+            producer[sl] = k;
+        for (const int sl : steps[k].inputs)
+            if (sl >= 0)
+                ++uses[sl];
+    }
+    for (const int sl : outputSlots)
+        uses[sl] += 1000; // never fused away
+    const auto soleConsumer = [&](int slot) -> long {
+        if (uses[slot] != 1)
+            return -1;
+        for (size_t k = 0; k < steps.size(); ++k)
+            for (const int sl : steps[k].inputs)
+                if (sl == slot)
+                    return static_cast<long>(k);
+        return -1;
+    };
+    const auto near = [](double a, double b) { return std::abs(a - b) < 1e-5 * std::max(1.0, std::abs(b)); };
+    std::vector<bool> removed(steps.size(), false);
+    size_t fused = 0;
+    for (size_t e = 0; e < steps.size(); ++e) {
+        if (steps[e].opType != "Erf")
+            continue;
+        const auto pd = producer.find(steps[e].inputs[0]);
+        if (pd == producer.end() || removed[pd->second])
+            continue;
+        const OnnxRunner::Step &div = steps[pd->second];
+        double c = 0;
+        if (div.opType != "Div" || !scalarConstant(constants, div.inputs[1], c) || !near(c, std::sqrt(2.0)) ||
+            uses[div.outputs[0]] != 1)
+            continue;
+        const int x = div.inputs[0];
+        const long a = soleConsumer(steps[e].outputs[0]);
+        if (a < 0 || steps[static_cast<size_t>(a)].opType != "Add")
+            continue;
+        const OnnxRunner::Step &add = steps[static_cast<size_t>(a)];
+        const int one = add.inputs[0] == steps[e].outputs[0] ? add.inputs[1] : add.inputs[0];
+        if (!scalarConstant(constants, one, c) || !near(c, 1.0))
+            continue;
+        const long m1 = soleConsumer(add.outputs[0]);
+        if (m1 < 0 || steps[static_cast<size_t>(m1)].opType != "Mul")
+            continue;
+        const OnnxRunner::Step &mul1 = steps[static_cast<size_t>(m1)];
+        if ((mul1.inputs[0] == x   ? mul1.inputs[1]
+             : mul1.inputs[1] == x ? mul1.inputs[0]
+                                   : -1) != add.outputs[0])
+            continue;
+        const long m2 = soleConsumer(mul1.outputs[0]);
+        if (m2 < 0 || steps[static_cast<size_t>(m2)].opType != "Mul")
+            continue;
+        OnnxRunner::Step &mul2 = steps[static_cast<size_t>(m2)];
+        const int half = mul2.inputs[0] == mul1.outputs[0] ? mul2.inputs[1] : mul2.inputs[0];
+        if (!scalarConstant(constants, half, c) || !near(c, 0.5))
+            continue;
+        removed[pd->second] = removed[e] = removed[static_cast<size_t>(a)] =
+            removed[static_cast<size_t>(m1)] = true;
+        mul2.opType = "Gelu (Div, Erf, Add, Mul, Mul fused)";
+        mul2.inputs = {x};
+        mul2.kernel = [](const Tensors &in) { return Tensors{at::gelu(in[0])}; };
+        ++fused;
+    }
+    std::vector<OnnxRunner::Step> kept;
+    kept.reserve(steps.size());
+    for (size_t k = 0; k < steps.size(); ++k)
+        if (!removed[k])
+            kept.push_back(std::move(steps[k]));
+    steps = std::move(kept);
+    return fused;
+}
+
 } // namespace
 
 std::vector<std::string> OnnxRunner::supportedOperators()
@@ -1029,6 +1121,7 @@ OnnxRunner OnnxRunner::fromGraph(const OnnxGraph &g, const std::string &path)
         r.m_outputs.push_back(out);
         r.m_outputSlots.push_back(it->second);
     }
+    r.m_fused = fuseErfGelu(r.m_steps, r.m_constants, r.m_outputSlots);
     // Release each intermediate after its last consumer (never a graph output or a constant).
     std::vector<int> last(r.m_constants.size(), -1);
     for (size_t k = 0; k < r.m_steps.size(); ++k)

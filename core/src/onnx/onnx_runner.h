@@ -9,9 +9,9 @@
 // every node checked against the operator table — its domain, its attributes (names and types; values that
 // select behaviour this runner does not have are refused) and its input / output counts — and the nodes put
 // in topological order; nodes whose inputs are all constant (initialisers, Constant nodes, Identity of a
-// weight, Shape of a constant) are run once and their outputs kept as constants. Anything unsupported is
-// refused there, with Error(CheckpointInvalid) naming the node and the operator or attribute; nothing is
-// refused later for being unknown.
+// weight, Shape of a constant) are run once and their outputs kept as constants, and GELUs written out with
+// Erf run as one at::gelu. Anything unsupported is refused there, with Error(CheckpointInvalid) naming the
+// node and the operator or attribute; nothing is refused later for being unknown.
 //
 // Run: the graph inputs are matched by name, each node runs in order and an intermediate is released after
 // its last consumer; the graph outputs are returned by name. Semantics are ONNX's (numpy broadcasting,
@@ -64,6 +64,8 @@ public:
     // Nodes run per call, and nodes folded into constants at load time.
     size_t stepCount() const { return m_steps.size(); }
     size_t foldedCount() const { return m_folded; }
+    // Written-out GELUs (Div, Erf, Add, Mul, Mul) run as one at::gelu step each.
+    size_t fusedGeluCount() const { return m_fused; }
 
     static std::vector<std::string> supportedOperators();
 
@@ -87,7 +89,7 @@ private:
     std::vector<at::Tensor> m_constants; // per slot: the constant's value, or undefined
     std::vector<int> m_inputSlots, m_outputSlots;
     std::vector<Step> m_steps;
-    size_t m_folded = 0;
+    size_t m_folded = 0, m_fused = 0;
 };
 
 } // namespace uhdlens::onnx
