@@ -20,7 +20,8 @@ Writes tests/data/reference/onnx-ops/:
                       three inputs (X, roi, scales), Identity, Shape -> Slice -> Concat -> Reshape with -1, Reshape
                       with 0, Softmax axis 1 on rank 3 (opset 11's flattening rule), Slice with negative axes and
                       a negative step, AveragePool with asymmetric pads, ConvTranspose with pads, an inference
-                      BatchNormalization, Pow, Sub, Div, Sqrt, ReduceMean axes [-1] keepdims 0, Concat of int64
+                      BatchNormalization, Pow, Sub, Div, Sqrt, ReduceMean axes [-1] keepdims 0, Concat of int64,
+                      linear Resize (half_pixel and pytorch_half_pixel from scales, align_corners from sizes)
   reference.safetensors  for each graph G and each input size: G.in.<input>.<k> and G.out.<output>.<k>, what
                       onnxruntime computes (k = 0, 1: two input sizes for the dynamic graphs)
   ppocr-reference.safetensors  the real PP-OCRv6 small det and rec graphs (rapidocr 3.10.0; installer/
@@ -157,6 +158,8 @@ def handmade():
         init("bn_m", rng.uniform(-0.5, 0.5, (4,)).astype(np.float32)),
         init("bn_v", rng.uniform(0.5, 2.0, (4,)).astype(np.float32)),
         init("two", np.array(2.0, np.float32)), init("eps", np.array(1e-5, np.float32)),
+        init("scales_lin", np.array([1, 1, 2, 1.5], np.float32)), init("no_scales", np.zeros((0,), np.float32)),
+        init("sizes_lin", np.array([1, 4, 9, 7], np.int64)),
     ]
     N = helper.make_node
     nodes = [
@@ -190,9 +193,16 @@ def handmade():
           momentum=0.9),
         N("Transpose", ["bn"], ["bnt"], name="transpose", perm=[0, 3, 1, 2]),
         N("Squeeze", ["bnt"], ["bns"], name="squeeze", axes=[0]),
+        N("Resize", ["x", "roi", "scales_lin"], ["lin_hp"], name="resize_linear_half_pixel", mode="linear",
+          coordinate_transformation_mode="half_pixel"),
+        N("Resize", ["x", "roi", "scales_lin"], ["lin_php"], name="resize_linear_pytorch_half_pixel", mode="linear",
+          coordinate_transformation_mode="pytorch_half_pixel"),
+        N("Resize", ["x", "roi", "no_scales", "sizes_lin"], ["lin_ac"], name="resize_linear_align_corners",
+          mode="linear", coordinate_transformation_mode="align_corners"),
     ]
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 10])
-    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ["soft", "norm", "ap", "bns"]]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+            for n in ["soft", "norm", "ap", "bns", "lin_hp", "lin_php", "lin_ac"]]
     g = helper.make_graph(nodes, "handmade", [x], outs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)], producer_name="onnx_ops_fixture")
     m.ir_version = 7
