@@ -7,7 +7,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 namespace uhdlens::ppocr {
@@ -15,7 +17,10 @@ namespace uhdlens::ppocr {
 namespace {
 
 // Python's round(): half to even (the default floating-point rounding mode).
-double pyRound(double v) { return std::nearbyint(v); }
+double pyRound(double v)
+{
+    return std::nearbyint(v);
+}
 
 // cv2.resize(img, (w, h)) with INTER_LINEAR on a [H, W, 3] uint8 image: half-pixel bilinear without
 // antialiasing, rounded back to uint8 (OpenCV's fixed-point arithmetic may differ by one level).
@@ -70,7 +75,8 @@ bool isChinese(const std::string &s)
 {
     if (s.size() < 3 || (uint8_t(s[0]) & 0xF0) != 0xE0)
         return false;
-    const uint32_t cp = ((uint8_t(s[0]) & 0x0F) << 12) | ((uint8_t(s[1]) & 0x3F) << 6) | (uint8_t(s[2]) & 0x3F);
+    const uint32_t cp =
+        ((uint8_t(s[0]) & 0x0F) << 12) | ((uint8_t(s[1]) & 0x3F) << 6) | (uint8_t(s[2]) & 0x3F);
     return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF);
 }
 
@@ -117,7 +123,8 @@ std::vector<DetBox> dbBoxes(const at::Tensor &probIn, int destW, int destH, cons
             const int64_t k = stack.back();
             stack.pop_back();
             const int64_t y = k / W, x = k % W;
-            b.x0 = std::min(b.x0, x), b.x1 = std::max(b.x1, x), b.y0 = std::min(b.y0, y), b.y1 = std::max(b.y1, y);
+            b.x0 = std::min(b.x0, x), b.x1 = std::max(b.x1, x), b.y0 = std::min(b.y0, y),
+            b.y1 = std::max(b.y1, y);
             for (int64_t dy = -1; dy <= 1; ++dy)
                 for (int64_t dx = -1; dx <= 1; ++dx) {
                     const int64_t yy = y + dy, xx = x + dx;
@@ -176,7 +183,8 @@ void sortBoxes(std::vector<DetBox> &boxes)
 {
     // TextDetector.sorted_boxes: stable sort by top; a new row where the next top is >= 10 px lower;
     // lexsort by (row, left).
-    std::stable_sort(boxes.begin(), boxes.end(), [](const DetBox &a, const DetBox &b) { return a.y0 < b.y0; });
+    std::stable_sort(boxes.begin(), boxes.end(),
+                     [](const DetBox &a, const DetBox &b) { return a.y0 < b.y0; });
     std::vector<int> row(boxes.size(), 0);
     for (size_t i = 1; i < boxes.size(); ++i)
         row[i] = row[i - 1] + (boxes[i].y0 - boxes[i - 1].y0 >= 10 ? 1 : 0);
@@ -232,7 +240,8 @@ Recogniser Recogniser::load(const std::string &detPath, const std::string &recPa
     for (const auto *r : {&det, &rec})
         if (r->inputNames().size() != 1 || r->outputNames().size() != 1)
             throw Error(ErrorCode::CheckpointInvalid,
-                        "PP-OCR: expected a graph with one input and one output", r == &det ? detPath : recPath);
+                        "PP-OCR: expected a graph with one input and one output",
+                        r == &det ? detPath : recPath);
     const std::string *dict = rec.metadataValue("character");
     if (!dict || dict->empty())
         throw Error(ErrorCode::CheckpointInvalid,
@@ -247,7 +256,8 @@ Recogniser Recogniser::loadBaseWeights()
     if (det.empty() || rec.empty())
         throw Error(ErrorCode::FileNotFound,
                     std::string("PP-OCR base weights not installed (") + baseWeightsDir() + "/" +
-                        (det.empty() ? kPpocrDetOnnxFile : kPpocrRecOnnxFile) + "): run " + kBaseWeightsCommand,
+                        (det.empty() ? kPpocrDetOnnxFile : kPpocrRecOnnxFile) + "): run " +
+                        kBaseWeightsCommand,
                     det.empty() ? kPpocrDetOnnxFile : kPpocrRecOnnxFile);
     return load(det, rec);
 }
@@ -313,7 +323,8 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
     // TextRecognizer: batches in order of aspect
     std::vector<size_t> order(crops.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return crops[a].ratio < crops[b].ratio; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return crops[a].ratio < crops[b].ratio; });
     struct Decoded
     {
         std::vector<CtcChar> chars;
@@ -333,7 +344,8 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
         for (size_t i = beg; i < end; ++i) {
             const Crop &c = crops[order[i]];
             const int64_t rw2 = std::min<int64_t>(width, int64_t(std::ceil(48 * c.ratio)));
-            x[int64_t(i - beg)].slice(2, 0, rw2).copy_(normalise(resizeLinear(c.pixels, 48, std::max<int64_t>(1, rw2))));
+            x[int64_t(i - beg)].slice(2, 0, rw2).copy_(
+                normalise(resizeLinear(c.pixels, 48, std::max<int64_t>(1, rw2))));
         }
         const at::Tensor y = m_rec.run({{m_rec.inputNames()[0], x}}).at(m_rec.outputNames()[0]);
         if (y.dim() != 3 || y.size(0) != int64_t(end - beg) || y.size(2) != classes)
@@ -360,7 +372,8 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
         }
         line.score = d.chars.empty() ? 0.0f : float(confSum / double(d.chars.size()));
         // build_final_output: blank texts dropped; filter_by_text_score
-        if (std::all_of(line.text.begin(), line.text.end(), [](char ch) { return std::isspace(uint8_t(ch)); }))
+        if (std::all_of(line.text.begin(), line.text.end(),
+                        [](char ch) { return std::isspace(uint8_t(ch)); }))
             continue;
         if (line.score < options.textScore)
             continue;
@@ -415,10 +428,10 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
         size_t textLen = 0; // Python len(): code points
         for (char ch : line.text)
             textLen += (uint8_t(ch) & 0xC0) != 0x80;
-        const double charW = groupWidths.empty()
-                                 ? cropW / double(textLen)
-                                 : std::accumulate(groupWidths.begin(), groupWidths.end(), 0.0) /
-                                       double(groupWidths.size());
+        const double charW =
+            groupWidths.empty()
+                ? cropW / double(textLen)
+                : std::accumulate(groupWidths.begin(), groupWidths.end(), 0.0) / double(groupWidths.size());
         Word word;
         double wordConf = 0;
         int wordChars = 0;

@@ -6,20 +6,23 @@
 //     for (const ppocr::Line &line : ocr.recognise(image))        // any QImage, converted to RGB
 //         for (const ppocr::Word &w : line.words) use(w.text, w.box, w.confidence);
 //
-// The rules are rapidocr's, read from its source (Global / Det / Rec of its config.yaml, angle classifier off):
-// the image is scaled into 30..2000 px sides, padded above and below when flatter than 8:1 or under 31 px tall,
-// scaled so its short side is >= 736 with both sides rounded to multiples of 32 (bilinear), normalised to
+// The rules are rapidocr's, read from its source (Global / Det / Rec of its config.yaml, angle classifier
+// off): the image is scaled into 30..2000 px sides, padded above and below when flatter than 8:1 or under 31
+// px tall, scaled so its short side is >= 736 with both sides rounded to multiples of 32 (bilinear),
+// normalised to
 // [-1, 1] in BGR order; the probability map is thresholded at 0.3 and dilated 2x2; each 8-connected component
-// is a candidate line (rapidocr: cv2.findContours + minAreaRect; here axis-aligned boxes, since screenshots are
-// upright, and holes are not candidates), kept when its short side is >= 3, its mean probability over its box
-// ("fast" score) >= 0.5, and after unclipping (each side moved out by area * 1.6 / perimeter) its short side is
-// >= 5; boxes are scaled back and sorted in rapidocr's reading order. Line crops are rotated when at least 1.5
-// times taller than wide, scaled to height 48 (width ceil(48 * w / h), bilinear), batched by six in order of
-// aspect, zero-padded to the batch's widest (at least 320), and decoded greedily (CTC blank 0, repeats merged;
-// the dictionary is the graph's "character" metadata with blank first and " " last). Lines whose text is blank
-// or whose mean character probability is < 0.5 are dropped. Words: the line's text split at spaces, each word's
-// box the union of its characters' boxes, each placed from the CTC column where it was emitted (rapidocr's
-// return_single_char_box rule).
+// is a candidate line (rapidocr: cv2.findContours + minAreaRect; here axis-aligned boxes, since screenshots
+// are upright, and holes are not candidates), kept when its short side is >= 3, its mean probability over its
+// box
+// ("fast" score) >= 0.5, and after unclipping (each side moved out by area * 1.6 / perimeter) its short side
+// is
+// >= 5; boxes are scaled back and sorted in rapidocr's reading order. Line crops are rotated when at
+// least 1.5 times taller than wide, scaled to height 48 (width ceil(48 * w / h), bilinear), batched by six in
+// order of aspect, zero-padded to the batch's widest (at least 320), and decoded greedily (CTC blank 0,
+// repeats merged; the dictionary is the graph's "character" metadata with blank first and " " last). Lines
+// whose text is blank or whose mean character probability is < 0.5 are dropped. Words: the line's text split
+// at spaces, each word's box the union of its characters' boxes, each placed from the CTC column where it was
+// emitted (rapidocr's return_single_char_box rule).
 //
 // Errors: Error(ImageEmpty) for an empty image; Error(InvalidArgument) for an image rapidocr cannot scale
 // (aspect beyond ~117:1); OnnxRunner::load's errors for a missing (FileNotFound) or malformed
@@ -40,27 +43,27 @@ namespace uhdlens::ppocr {
 
 struct Word
 {
-    std::string text; // UTF-8
-    QRect box;        // image pixels, [x, x + width) x [y, y + height)
+    std::string text;     // UTF-8
+    QRect box;            // image pixels, [x, x + width) x [y, y + height)
     float confidence = 0; // mean probability of its characters
 };
 
 struct Line
 {
-    std::string text;      // UTF-8, as decoded (spaces kept)
-    QRect box;             // the detector's box, image pixels
-    float score = 0;       // mean probability of the line's characters (rapidocr's rec score)
-    float boxScore = 0;    // the detector's mean probability inside the box
+    std::string text;   // UTF-8, as decoded (spaces kept)
+    QRect box;          // the detector's box, image pixels
+    float score = 0;    // mean probability of the line's characters (rapidocr's rec score)
+    float boxScore = 0; // the detector's mean probability inside the box
     std::vector<Word> words;
 };
 
 struct Options
 {
-    float threshold = 0.3f;   // Det.thresh
+    float threshold = 0.3f;    // Det.thresh
     float boxThreshold = 0.5f; // Det.box_thresh
-    float unclipRatio = 1.6f; // Det.unclip_ratio
-    float textScore = 0.5f;   // Global.text_score
-    int recBatch = 6;         // Rec.rec_batch_num
+    float unclipRatio = 1.6f;  // Det.unclip_ratio
+    float textScore = 0.5f;    // Global.text_score
+    int recBatch = 6;          // Rec.rec_batch_num
 };
 
 // A detected line before recognition, in the detector input's (scaled, padded) coordinates: the integer

@@ -1,9 +1,9 @@
 // The C++ PP-OCR pipeline (core/src/ppocr.h). Without the base weights: DB post-processing on hand-made
 // probability maps, greedy CTC decoding, the dictionary, and bad input (missing and corrupt graphs, empty
 // image). With them (installer/fetch-base-weights.sh; skipped with the reason when absent): parity with
-// rapidocr 3.10.0's full pipeline on three small images (fixture tests/data/reference/ppocr/lines.json, written
-// by tests/tools/reference/ppocr_pipeline_fixture.py): the same line texts, boxes within a few pixels; tiny and
-// very flat images.
+// rapidocr 3.10.0's full pipeline on three small images (fixture tests/data/reference/ppocr/lines.json,
+// written by tests/tools/reference/ppocr_pipeline_fixture.py): the same line texts, boxes within a few
+// pixels; tiny and very flat images.
 #include "ppocr.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/resources.h"
@@ -43,10 +43,11 @@ TEST(PpocrPipeline, DbBoxesFromAHandMadeMap)
     prob.slice(0, 10, 20).slice(1, 20, 80).fill_(0.9);   // a line: kept
     prob.slice(0, 40, 42).slice(1, 10, 60).fill_(0.9);   // short side < 3 after dilation: dropped
     prob.slice(0, 30, 36).slice(1, 90, 120).fill_(0.35); // above 0.3 but mean < 0.5: dropped
-    const auto boxes = ppocr::dbBoxes(prob, 256, 128); // the map is half the image's size
+    const auto boxes = ppocr::dbBoxes(prob, 256, 128);   // the map is half the image's size
     ASSERT_EQ(boxes.size(), 1u);
     const ppocr::DetBox &b = boxes[0];
-    EXPECT_NEAR(b.score, 0.9 * (10 * 60) / (11 * 61), 1e-3); // the dilated bounds include one more row, column
+    EXPECT_NEAR(b.score, 0.9 * (10 * 60) / (11 * 61),
+                1e-3); // the dilated bounds include one more row, column
     // bounds 20..80 x 10..20 (dilated), moved out by 60*10*1.6/140 = 6.86 -> 13..87 x 3..27, times 2
     EXPECT_EQ(b.x0, 26);
     EXPECT_EQ(b.x1, 174);
@@ -145,7 +146,8 @@ TEST(PpocrReal, LinesEqualRapidocr)
     int checked = 0;
     double maxBoxDiff = 0, maxScoreDiff = 0;
     for (const auto &im : fixture.at("images")) {
-        const std::string path = std::string(UHDLENS_TEST_DATA) + "/../../" + im.at("path").get<std::string>();
+        const std::string path =
+            std::string(UHDLENS_TEST_DATA) + "/../../" + im.at("path").get<std::string>();
         const QImage image(QString::fromStdString(path));
         ASSERT_FALSE(image.isNull()) << path;
         const auto lines = ocr.recognise(image);
@@ -154,15 +156,18 @@ TEST(PpocrReal, LinesEqualRapidocr)
         for (size_t i = 0; i < lines.size(); ++i) {
             const auto &w = want[i];
             EXPECT_EQ(lines[i].text, w.at("text").get<std::string>()) << im.at("name") << " line " << i;
-            // the crops differ where rapidocr's minimum-area rectangle is tilted by a fraction of a degree (here
-            // axis-aligned): up to 0.012 on this set
+            // the crops differ where rapidocr's minimum-area rectangle is tilted by a fraction of a degree
+            // (here axis-aligned): up to 0.012 on this set
             EXPECT_NEAR(lines[i].score, w.at("score").get<double>(), 0.02) << lines[i].text;
-            maxScoreDiff = std::max(maxScoreDiff, std::abs(double(lines[i].score) - w.at("score").get<double>()));
+            maxScoreDiff =
+                std::max(maxScoreDiff, std::abs(double(lines[i].score) - w.at("score").get<double>()));
             const auto box = w.at("box");
             const QRect &b = lines[i].box;
-            const double got[4] = {double(b.left()), double(b.top()), double(b.right() + 1), double(b.bottom() + 1)};
+            const double got[4] = {double(b.left()), double(b.top()), double(b.right() + 1),
+                                   double(b.bottom() + 1)};
             for (int k = 0; k < 4; ++k) {
-                EXPECT_NEAR(got[k], box[size_t(k)].get<double>(), 2.0) << lines[i].text << " coordinate " << k;
+                EXPECT_NEAR(got[k], box[size_t(k)].get<double>(), 2.0)
+                    << lines[i].text << " coordinate " << k;
                 maxBoxDiff = std::max(maxBoxDiff, std::abs(got[k] - box[size_t(k)].get<double>()));
             }
             std::string joined;
@@ -177,8 +182,7 @@ TEST(PpocrReal, LinesEqualRapidocr)
                 e = lines[i].text.find(' ', a);
                 if (e == std::string::npos)
                     e = lines[i].text.size();
-                if (e > a)
-                    {
+                if (e > a) {
                     if (!spaced.empty())
                         spaced += ' ';
                     spaced.append(lines[i].text, a, e - a);
