@@ -1,5 +1,5 @@
 // uhdlens-bench ocr [--images N] [--upscale K] [--native-height PX] [--segmentation sparse|page] [--tile PX]
-//                  [--heights 8,10,...] [--misses] [--save DIR]
+//                  [--heights 8,10,...] [--misses] [--save DIR] [--engine tesseract|ppocr]
 //
 // Word accuracy of the text layer (uhdlens/text_layer.h) by text height, on screenshot-like images rendered
 // here: 1280x800 "windows" with a title bar, a menu bar and rows of 2-6 words of one pixel size each, dark on
@@ -15,12 +15,19 @@
 // box [x, y, w, h], pixel height, font family, row style, icon, dark theme) and the text layer's recognised
 // words with boxes, so that another OCR can be scored on exactly these images by exactly this rule
 // (tests/tools/ppocr_compare.py does so for rapidocr's PP-OCR).
+//
+// --engine ppocr reads the images with the C++ PP-OCR pipeline (core/src/ppocr.h, the base weights' PP-OCRv6
+// small det + rec) instead of the text layer, on one libtorch thread; each line's words are scored as the text
+// layer's are. The text-layer options do not apply to it.
 #include "bench_ocr.h"
 
 #include "benchcommon.h"
 
+#include "ppocr.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/text_layer.h"
+
+#include <ATen/Parallel.h>
 
 #include <QColor>
 #include <QCommandLineParser>
@@ -39,6 +46,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -211,7 +219,12 @@ int runOcrBench(const QStringList &args)
                                QStringLiteral("Write the rendered images (PNG) and words.json (rendered and "
                                               "recognised words with boxes) into DIR."),
                                QStringLiteral("DIR"));
-    parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt, saveOpt});
+    QCommandLineOption engineOpt(QStringLiteral("engine"),
+                                 QStringLiteral("tesseract (the text layer, default) | ppocr (the C++ PP-OCR "
+                                                "pipeline on the base weights, one thread)."),
+                                 QStringLiteral("NAME"), QStringLiteral("tesseract"));
+    parser.addOptions(
+        {imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt, saveOpt, engineOpt});
     if (auto rc = parseArguments(parser, args, command))
         return *rc;
 
@@ -248,6 +261,9 @@ int runOcrBench(const QStringList &args)
             return usageError(command, QStringLiteral("--heights: pixel sizes between 4 and 200"));
         heights.push_back(v);
     }
+    const QString engine = parser.value(engineOpt);
+    if (engine != QLatin1String("tesseract") && engine != QLatin1String("ppocr"))
+        return usageError(command, QStringLiteral("--engine: tesseract or ppocr"));
     bool imagesOk = false;
     const int images = parser.value(imagesOpt).toInt(&imagesOk);
     if (!imagesOk || images < 1)
@@ -282,6 +298,11 @@ int runOcrBench(const QStringList &args)
     int extra = 0, recognised = 0;
     std::vector<double> times, cpu;
     try {
+        std::optional<uhdlens::ppocr::Recogniser> ppocr;
+        if (engine == QLatin1String("ppocr")) {
+            at::set_num_threads(1);
+            ppocr.emplace(uhdlens::ppocr::Recogniser::loadBaseWeights());
+        }
         for (int i = 0; i < images; ++i) {
             const Scene scene = renderScene(rng, heights, i);
             const QString imageName = QStringLiteral("image_%1.png").arg(i, 2, 10, QLatin1Char('0'));
@@ -292,7 +313,16 @@ int runOcrBench(const QStringList &args)
             }
             const auto t0 = Clock::now();
             const std::clock_t c0 = std::clock();
-            const uhdlens::TextLayer layer = uhdlens::recognizeText(scene.image, options);
+            uhdlens::TextLayer layer;
+            if (ppocr) {
+                for (const uhdlens::ppocr::Line &line : ppocr->recognise(scene.image))
+                    for (const uhdlens::ppocr::Word &w : line.words)
+                        layer.words.push_back({w.text,
+                                               {w.box.x(), w.box.y(), w.box.width(), w.box.height()},
+                                               100.0f * w.confidence});
+            } else {
+                layer = uhdlens::recognizeText(scene.image, options);
+            }
             times.push_back(msSince(t0));
             cpu.push_back(1000.0 * double(std::clock() - c0) / CLOCKS_PER_SEC);
             std::vector<bool> matched(layer.words.size(), false);
@@ -355,10 +385,13 @@ int runOcrBench(const QStringList &args)
         std::fprintf(stderr, "uhdlens-bench ocr: %s\n", e.what());
         return 1;
     }
-    std::printf(
-        "text layer: upscale %d (words from %d px read at native size), %s segmentation, tiles of %d px; "
-        "%d images of 1280x800\n",
-        options.upscale, options.nativeTextHeight, qPrintable(seg), options.tileSize, images);
+    if (engine == QLatin1String("ppocr"))
+        std::printf("PP-OCR pipeline (C++, PP-OCRv6 small det + rec, 1 thread); %d images of 1280x800\n", images);
+    else
+        std::printf(
+            "text layer: upscale %d (words from %d px read at native size), %s segmentation, tiles of %d px; "
+            "%d images of 1280x800\n",
+            options.upscale, options.nativeTextHeight, qPrintable(seg), options.tileSize, images);
     std::printf("%8s %8s %8s %9s\n", "height", "read", "words", "accuracy");
     for (const auto &[h, counts] : perHeight)
         std::printf("%6d px %8d %8d %8.1f%%\n", h, counts.first, counts.second,
@@ -383,7 +416,8 @@ int runOcrBench(const QStringList &args)
              QJsonObject{{QStringLiteral("upscale"), options.upscale},
                          {QStringLiteral("native_height"), options.nativeTextHeight},
                          {QStringLiteral("segmentation"), seg},
-                         {QStringLiteral("tile"), options.tileSize}}},
+                         {QStringLiteral("tile"), options.tileSize},
+                         {QStringLiteral("engine"), engine}}},
             {QStringLiteral("images"), savedImages},
         };
         const QString path = QDir(saveDir).filePath(QStringLiteral("words.json"));
