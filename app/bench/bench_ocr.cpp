@@ -17,8 +17,8 @@
 // (tests/tools/ppocr_compare.py does so for rapidocr's PP-OCR).
 //
 // --engine ppocr reads the images with the C++ PP-OCR pipeline (core/src/ppocr.h, the base weights' PP-OCRv6
-// small det + rec) instead of the text layer, on one libtorch thread; each line's words are scored as the text
-// layer's are. The text-layer options do not apply to it.
+// small det + rec) instead of the text layer, on one libtorch thread; each line's words are scored as the
+// text layer's are. The text-layer options do not apply to it.
 #include "bench_ocr.h"
 
 #include "benchcommon.h"
@@ -386,7 +386,8 @@ int runOcrBench(const QStringList &args)
         return 1;
     }
     if (engine == QLatin1String("ppocr"))
-        std::printf("PP-OCR pipeline (C++, PP-OCRv6 small det + rec, 1 thread); %d images of 1280x800\n", images);
+        std::printf("PP-OCR pipeline (C++, PP-OCRv6 small det + rec, 1 thread); %d images of 1280x800\n",
+                    images);
     else
         std::printf(
             "text layer: upscale %d (words from %d px read at native size), %s segmentation, tiles of %d px; "
