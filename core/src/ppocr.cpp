@@ -301,6 +301,14 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
     const int64_t rw = int64_t(pyRound(double(int64_t(double(detW) * ratio)) / 32) * 32);
     if (rh <= 0 || rw <= 0)
         throw Error(ErrorCode::InvalidArgument, "PP-OCR: the image cannot be scaled for the detector");
+    // Not in rapidocr: its short-side rule makes a tall, narrow image huge (20x1900 px -> 736x65504), which
+    // would take minutes and gigabytes; such inputs are refused.
+    if (rh * rw > kMaxDetectorPixels)
+        throw Error(ErrorCode::InvalidArgument,
+                    "PP-OCR: an image of " + std::to_string(oriW) + "x" + std::to_string(oriH) +
+                        " px would be scaled to " + std::to_string(rw) + "x" + std::to_string(rh) +
+                        " px for the detector (aspect ratio too extreme; at most " +
+                        std::to_string(kMaxDetectorPixels) + " pixels)");
     const at::Tensor detIn = normalise(resizeLinear(img, rh, rw)).unsqueeze(0).contiguous();
     const at::Tensor prob = m_det.run({{m_det.inputNames()[0], detIn}}).at(m_det.outputNames()[0]);
     if (prob.dim() != 4 || prob.size(0) != 1 || prob.size(1) != 1)

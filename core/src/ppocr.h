@@ -25,7 +25,7 @@
 // emitted (rapidocr's return_single_char_box rule).
 //
 // Errors: Error(ImageEmpty) for an empty image; Error(InvalidArgument) for an image rapidocr cannot scale
-// (aspect beyond ~117:1); OnnxRunner::load's errors for a missing (FileNotFound) or malformed
+// (wider than ~117:1) or whose detector input would exceed kMaxDetectorPixels (taller than ~1:31); OnnxRunner::load's errors for a missing (FileNotFound) or malformed
 // (CheckpointInvalid) graph; Error(CheckpointInvalid) for a recogniser without a dictionary or whose class
 // count disagrees with it.
 // Thread-safety: a loaded Recogniser is immutable; recognise() may be called from several threads.
@@ -40,6 +40,9 @@
 #include <vector>
 
 namespace uhdlens::ppocr {
+
+// The detector's input is refused above this many pixels (4096 x 4096; a 2000-px square goes in as 2016 x 2016).
+inline constexpr int64_t kMaxDetectorPixels = int64_t(4096) * 4096;
 
 struct Word
 {

@@ -134,6 +134,18 @@ TEST(PpocrReal, EmptyTinyAndFlatImages)
     } catch (const Error &e) {
         EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << e.what();
     }
+    QImage tall(20, 1900, QImage::Format_Grayscale8); // 1:95: the detector input would be 736x65504
+    tall.fill(0);
+    try {
+        ocr.recognise(tall);
+        FAIL() << "read a 1:95 image";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << e.what();
+        EXPECT_NE(std::string(e.what()).find("736x65504"), std::string::npos) << e.what();
+    }
+    QImage narrow(40, 300, QImage::Format_RGB32); // 1:7.5 goes in as 736x5536
+    narrow.fill(Qt::white);
+    EXPECT_TRUE(ocr.recognise(narrow).empty());
 }
 
 TEST(PpocrReal, LinesEqualRapidocr)
