@@ -25,9 +25,9 @@
 // emitted (rapidocr's return_single_char_box rule).
 //
 // Errors: Error(ImageEmpty) for an empty image; Error(InvalidArgument) for an image rapidocr cannot scale
-// (wider than ~117:1) or whose detector input would exceed kMaxDetectorPixels (taller than ~1:31); OnnxRunner::load's errors for a missing (FileNotFound) or malformed
-// (CheckpointInvalid) graph; Error(CheckpointInvalid) for a recogniser without a dictionary or whose class
-// count disagrees with it.
+// (wider than ~117:1) or whose detector input would exceed kMaxDetectorPixels (taller than ~1:31);
+// OnnxRunner::load's errors for a missing (FileNotFound) or malformed (CheckpointInvalid) graph;
+// Error(CheckpointInvalid) for a recogniser without a dictionary or whose class count disagrees with it.
 // Thread-safety: a loaded Recogniser is immutable; recognise() may be called from several threads.
 #pragma once
 
@@ -41,7 +41,8 @@
 
 namespace uhdlens::ppocr {
 
-// The detector's input is refused above this many pixels (4096 x 4096; a 2000-px square goes in as 2016 x 2016).
+// The detector's input is refused above this many pixels (4096 x 4096; a 2000-px square goes in as 2016 x
+// 2016).
 inline constexpr int64_t kMaxDetectorPixels = int64_t(4096) * 4096;
 
 struct Word
