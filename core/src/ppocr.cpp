@@ -440,10 +440,38 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
             groupWidths.empty()
                 ? cropW / double(textLen)
                 : std::accumulate(groupWidths.begin(), groupWidths.end(), 0.0) / double(groupWidths.size());
+        // calc_box: each non-space character's [x0, x1) in the crop, sorted by x0 (stable);
+        // adjust_box_overlap: neighbours that overlap give up half the overlap each, in order
+        struct CharBox
+        {
+            double x0, x1;
+        };
+        std::vector<CharBox> charBoxes;
+        for (const CtcChar &c : d.chars) {
+            if (isSpace(m_classes[size_t(c.classIndex)]))
+                continue;
+            const double cx = (c.column + 0.5) * colW;
+            charBoxes.push_back({std::max(double(int(cx - charW / 2)), 0.0), std::min(double(int(cx + charW / 2)), cropW)});
+        }
+        std::stable_sort(charBoxes.begin(), charBoxes.end(),
+                         [](const CharBox &a, const CharBox &b) { return a.x0 < b.x0; });
+        for (size_t i = 0; i + 1 < charBoxes.size(); ++i) {
+            CharBox &cur = charBoxes[i], &nxt = charBoxes[i + 1];
+            if (cur.x1 > nxt.x0) {
+                const double dist = std::abs(cur.x1 - nxt.x0);
+                cur.x1 -= dist / 2;
+                nxt.x0 += dist - dist / 2;
+            }
+        }
+        // reverse_rotate_crop_image (an axis-aligned crop: a shift by the box's integer corner); words as
+        // ppocr_compare.py's words_from_chars: the sorted boxes taken in text order, a word the union of its
+        // characters' boxes
+        const int left = int(X0);
         Word word;
         double wordConf = 0;
         int wordChars = 0;
         int wx0 = 0, wx1 = 0;
+        size_t next = 0;
         auto endWord = [&]() {
             if (wordChars == 0)
                 return;
@@ -459,9 +487,8 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
                 endWord();
                 continue;
             }
-            const double cx = (c.column + 0.5) * colW;
-            const int cx0 = int(std::max(double(int(cx - charW / 2)), 0.0) + X0);
-            const int cx1 = int(std::min(double(int(cx + charW / 2)), cropW) + X0);
+            const int cx0 = int(charBoxes[next].x0 + left), cx1 = int(charBoxes[next].x1 + left);
+            ++next;
             if (wordChars == 0)
                 wx0 = cx0, wx1 = cx1;
             wx0 = std::min(wx0, cx0), wx1 = std::max(wx1, cx1);
