@@ -451,7 +451,8 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
             if (isSpace(m_classes[size_t(c.classIndex)]))
                 continue;
             const double cx = (c.column + 0.5) * colW;
-            charBoxes.push_back({std::max(double(int(cx - charW / 2)), 0.0), std::min(double(int(cx + charW / 2)), cropW)});
+            charBoxes.push_back(
+                {std::max(double(int(cx - charW / 2)), 0.0), std::min(double(int(cx + charW / 2)), cropW)});
         }
         std::stable_sort(charBoxes.begin(), charBoxes.end(),
                          [](const CharBox &a, const CharBox &b) { return a.x0 < b.x0; });
