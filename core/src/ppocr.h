@@ -8,21 +8,19 @@
 //
 // The rules are rapidocr's, read from its source (Global / Det / Rec of its config.yaml, angle classifier
 // off): the image is scaled into 30..2000 px sides, padded above and below when flatter than 8:1 or under 31
-// px tall, scaled so its short side is >= 736 with both sides rounded to multiples of 32 (bilinear),
-// normalised to
-// [-1, 1] in BGR order; the probability map is thresholded at 0.3 and dilated 2x2; each 8-connected component
-// is a candidate line (rapidocr: cv2.findContours + minAreaRect; here axis-aligned boxes, since screenshots
-// are upright, and holes are not candidates), kept when its short side is >= 3, its mean probability over its
-// box
-// ("fast" score) >= 0.5, and after unclipping (each side moved out by area * 1.6 / perimeter) its short side
-// is
-// >= 5; boxes are scaled back and sorted in rapidocr's reading order. Line crops are rotated when at
-// least 1.5 times taller than wide, scaled to height 48 (width ceil(48 * w / h), bilinear), batched by six in
-// order of aspect, zero-padded to the batch's widest (at least 320), and decoded greedily (CTC blank 0,
-// repeats merged; the dictionary is the graph's "character" metadata with blank first and " " last). Lines
-// whose text is blank or whose mean character probability is < 0.5 are dropped. Words: the line's text split
-// at spaces, each word's box the union of its characters' boxes, each placed from the CTC column where it was
-// emitted (rapidocr's return_single_char_box rule).
+// px tall, scaled so its short side is >= 736 with both sides rounded to multiples of 32 (bilinear), and
+// normalised to [-1, 1] in BGR order; the probability map is thresholded at 0.3 and dilated 2x2; each
+// 8-connected component is a candidate line (rapidocr: cv2.findContours + minAreaRect; here axis-aligned
+// boxes, since screenshots are upright, and holes are not candidates), kept when its short side is >= 3, its
+// mean probability over its box ("fast" score) >= 0.5, and after unclipping (each side moved out by
+// area * 1.6 / perimeter) its short side is >= 5; boxes are scaled back and sorted in rapidocr's reading
+// order. Line crops are rotated when at least 1.5 times taller than wide, scaled to height 48 (width
+// ceil(48 * w / h), bilinear), batched by six in order of aspect, zero-padded to the batch's widest (at least
+// 320), and decoded greedily (CTC blank 0, repeats merged; the dictionary is the graph's "character" metadata
+// with blank first and " " last). Lines whose text is blank or whose mean character probability is < 0.5 are
+// dropped. Words: the line's text split at spaces, each word's box the union of its characters' boxes, each
+// placed from the CTC column where it was emitted (rapidocr's return_single_char_box rule, with its
+// adjust_box_overlap).
 //
 // Errors: Error(ImageEmpty) for an empty image; Error(InvalidArgument) for an image rapidocr cannot scale
 // (wider than ~117:1) or whose detector input would exceed kMaxDetectorPixels (taller than ~1:31);
