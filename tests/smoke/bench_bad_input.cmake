@@ -57,3 +57,4 @@ execute_process(COMMAND ${BENCH} vision --onnx ${DATA}/reference/dinov2-onnx/tin
 if(NOT rc EQUAL 0 OR NOT out MATCHES "DINOv2 2 layers x 128" OR NOT out MATCHES "\n +42 +10 ")
   message(FATAL_ERROR "vision on the tiny export: rc ${rc}\n${out}${err}")
 endif()
+expect_usage_error("--engine" ocr --engine bogus)
