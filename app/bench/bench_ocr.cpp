@@ -32,6 +32,7 @@
 #include <QColor>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QFont>
 #include <QFontMetrics>
@@ -43,6 +44,8 @@
 #include <QSaveFile>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -187,6 +190,126 @@ Scene renderScene(std::mt19937 &rng, const std::vector<int> &heights, int index)
     return s;
 }
 
+// Lower-case tokens of recognised or expected text: split at white space, punctuation trimmed from both ends
+// ("5." -> "5", "(report.pdf)" -> "report.pdf").
+std::vector<std::string> answerTokens(const std::string &text)
+{
+    std::vector<std::string> out;
+    std::string cur;
+    auto flush = [&] {
+        size_t a = 0, b = cur.size();
+        while (a < b && std::ispunct(static_cast<unsigned char>(cur[a])))
+            ++a;
+        while (b > a && std::ispunct(static_cast<unsigned char>(cur[b - 1])))
+            --b;
+        if (b > a)
+            out.push_back(cur.substr(a, b - a));
+        cur.clear();
+    };
+    for (const char ch : text) {
+        if (std::isspace(static_cast<unsigned char>(ch)))
+            flush();
+        else
+            cur += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    flush();
+    return out;
+}
+
+bool containsRun(const std::vector<std::string> &hay, const std::vector<std::string> &needle)
+{
+    if (needle.empty() || needle.size() > hay.size())
+        return false;
+    return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+// --answers DIR: for every reading question of a folder set (questions.json in the real-screenshot set's
+// form, tests/data/real-screenshots/README.md), whether its answer appears as a run of whole tokens in the
+// text each engine recognises in the image: an upper bound on what "Give the model the image's text" can make
+// a model answer, per text-height bucket, both engines side by side in one run (PP-OCR when the base weights
+// are installed).
+int runAnswersMode(const QString &command, const QString &dir, const uhdlens::TextLayerOptions &options)
+{
+    QFile f(QDir(dir).filePath(QStringLiteral("questions.json")));
+    if (!f.open(QIODevice::ReadOnly)) {
+        std::fprintf(stderr, "uhdlens-bench %s: --answers: cannot read '%s'\n", qPrintable(command),
+                     qPrintable(f.fileName()));
+        return 1;
+    }
+    QJsonParseError perr{};
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &perr);
+    if (doc.isNull() || !doc.object().value(QStringLiteral("images")).isArray()) {
+        std::fprintf(stderr, "uhdlens-bench %s: --answers: '%s' is not a question set (%s)\n",
+                     qPrintable(command), qPrintable(f.fileName()), qPrintable(perr.errorString()));
+        return 1;
+    }
+    std::optional<uhdlens::ppocr::Recogniser> ppocr;
+    try {
+        ppocr.emplace(uhdlens::ppocr::Recogniser::loadBaseWeights());
+    } catch (const uhdlens::Error &e) {
+        std::fprintf(stderr, "uhdlens-bench %s: PP-OCR not measured: %s\n", qPrintable(command), e.what());
+    }
+    const std::vector<std::pair<int, const char *>> buckets = {
+        {10, "<10px"}, {14, "10-14px"}, {20, "14-20px"}, {1 << 30, ">=20px"}};
+    auto bucketOf = [&](double h) {
+        size_t i = 0;
+        while (i + 1 < buckets.size() && h >= buckets[i].first)
+            ++i;
+        return i;
+    };
+    std::vector<std::array<int, 3>> counts(buckets.size(), {0, 0, 0}); // questions, tesseract, ppocr
+    std::vector<double> cpuTess, cpuPp;
+    int images = 0;
+    for (const QJsonValue &iv : doc.object().value(QStringLiteral("images")).toArray()) {
+        const QJsonObject im = iv.toObject();
+        const QString file = QDir(dir).filePath(im.value(QStringLiteral("file")).toString());
+        QImage img(file);
+        if (img.isNull()) {
+            std::fprintf(stderr, "uhdlens-bench %s: --answers: skipped '%s' (not a readable image)\n",
+                         qPrintable(command), qPrintable(file));
+            continue;
+        }
+        img = img.convertToFormat(QImage::Format_RGB888);
+        ++images;
+        std::clock_t c0 = std::clock();
+        std::string tessText = uhdlens::recognizeText(img, options).plainText();
+        cpuTess.push_back(1000.0 * double(std::clock() - c0) / CLOCKS_PER_SEC);
+        std::string ppText;
+        if (ppocr) {
+            c0 = std::clock();
+            for (const uhdlens::ppocr::Line &line : ppocr->recognise(img))
+                ppText += line.text + "\n";
+            cpuPp.push_back(1000.0 * double(std::clock() - c0) / CLOCKS_PER_SEC);
+        }
+        const auto tess = answerTokens(tessText), pp = answerTokens(ppText);
+        for (const QJsonValue &qv : im.value(QStringLiteral("questions")).toArray()) {
+            const QJsonObject q = qv.toObject();
+            if (q.value(QStringLiteral("task")).toString() != QLatin1String("reading"))
+                continue;
+            const auto want = answerTokens(q.value(QStringLiteral("answer")).toString().toStdString());
+            auto &c = counts[bucketOf(q.value(QStringLiteral("text_height")).toDouble())];
+            ++c[0];
+            c[1] += containsRun(tess, want) ? 1 : 0;
+            c[2] += containsRun(pp, want) ? 1 : 0;
+        }
+    }
+    std::printf("reading answers found in the recognised text, %d images of %s\n", images, qPrintable(dir));
+    std::printf("%-10s %9s %12s %12s\n", "height", "questions", "tesseract", ppocr ? "ppocr" : "ppocr (n/a)");
+    int all[3] = {0, 0, 0};
+    for (size_t i = 0; i < buckets.size(); ++i) {
+        const auto &c = counts[i];
+        for (int k = 0; k < 3; ++k)
+            all[k] += c[static_cast<size_t>(k)];
+        auto pct = [&](int n) { return c[0] ? 100.0 * n / c[0] : 0.0; };
+        std::printf("%-10s %9d %11.1f%% %11.1f%%\n", buckets[i].second, c[0], pct(c[1]), pct(c[2]));
+    }
+    auto pctAll = [&](int n) { return all[0] ? 100.0 * n / all[0] : 0.0; };
+    std::printf("%-10s %9d %11.1f%% %11.1f%%\n", "all", all[0], pctAll(all[1]), pctAll(all[2]));
+    std::printf("CPU per image: tesseract %.0f ms, ppocr %.0f ms (medians)\n", median(cpuTess),
+                cpuPp.empty() ? 0.0 : median(cpuPp));
+    return 0;
+}
+
 } // namespace
 
 int runOcrBench(const QStringList &args)
@@ -223,8 +346,15 @@ int runOcrBench(const QStringList &args)
                                  QStringLiteral("tesseract (the text layer, default) | ppocr (the C++ PP-OCR "
                                                 "pipeline on the base weights, one thread)."),
                                  QStringLiteral("NAME"), QStringLiteral("tesseract"));
-    parser.addOptions(
-        {imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt, saveOpt, engineOpt});
+    QCommandLineOption answersOpt(
+        QStringLiteral("answers"),
+        QStringLiteral(
+            "Instead of rendered images: for each reading question of a folder set (questions.json, "
+            "e.g. tests/data/real-screenshots), whether its answer is in the text Tesseract and "
+            "PP-OCR recognise, by text height."),
+        QStringLiteral("DIR"));
+    parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt, saveOpt,
+                       engineOpt, answersOpt});
     if (auto rc = parseArguments(parser, args, command))
         return *rc;
 
@@ -264,6 +394,17 @@ int runOcrBench(const QStringList &args)
     const QString engine = parser.value(engineOpt);
     if (engine != QLatin1String("tesseract") && engine != QLatin1String("ppocr"))
         return usageError(command, QStringLiteral("--engine: tesseract or ppocr"));
+    if (parser.isSet(answersOpt)) {
+        if (parser.isSet(saveOpt))
+            return usageError(command,
+                              QStringLiteral("--answers reads a folder set; --save is for rendered images"));
+        try {
+            return runAnswersMode(command, parser.value(answersOpt), options);
+        } catch (const uhdlens::Error &e) {
+            std::fprintf(stderr, "uhdlens-bench %s: %s\n", qPrintable(command), e.what());
+            return 1;
+        }
+    }
     bool imagesOk = false;
     const int images = parser.value(imagesOpt).toInt(&imagesOk);
     if (!imagesOk || images < 1)

@@ -58,3 +58,5 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "DINOv2 2 layers x 128" OR NOT out MATCHES 
   message(FATAL_ERROR "vision on the tiny export: rc ${rc}\n${out}${err}")
 endif()
 expect_usage_error("--engine" ocr --engine bogus)
+expect_failure("cannot read" ocr --answers ${DATA}/no-such-set)
+expect_usage_error("--answers" ocr --answers ${DATA}/real-screenshots --save ${DATA}/never-written)
