@@ -63,11 +63,7 @@ int runVisionBench(const QStringList &args)
         sides.push_back(v);
     }
     const QString dtypeArg = parser.value(QStringLiteral("dtype"));
-    std::vector<torch::Dtype> dtypes;
-    if (dtypeArg == QLatin1String("f32") || dtypeArg == QLatin1String("both"))
-        dtypes.push_back(torch::kFloat32);
-    if (dtypeArg == QLatin1String("bf16") || dtypeArg == QLatin1String("both"))
-        dtypes.push_back(torch::kBFloat16);
+    const std::vector<torch::Dtype> dtypes = f32Bf16Dtypes(dtypeArg);
     if (dtypes.empty())
         return usageError(cmd, QStringLiteral("--dtype must be f32, bf16 or both (got '%1')").arg(dtypeArg));
     std::string path = parser.value(QStringLiteral("onnx")).toStdString();

@@ -6,6 +6,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <c10/core/ScalarType.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -19,6 +21,17 @@
 namespace bench {
 
 using Clock = std::chrono::steady_clock;
+
+// The --dtype value of the benches that time vision towers: "f32", "bf16" or "both"; empty for anything else.
+inline std::vector<c10::ScalarType> f32Bf16Dtypes(const QString &arg)
+{
+    std::vector<c10::ScalarType> out;
+    if (arg == QLatin1String("f32") || arg == QLatin1String("both"))
+        out.push_back(c10::ScalarType::Float);
+    if (arg == QLatin1String("bf16") || arg == QLatin1String("both"))
+        out.push_back(c10::ScalarType::BFloat16);
+    return out;
+}
 
 inline double msSince(Clock::time_point t0)
 {
@@ -61,14 +74,22 @@ inline int64_t procStatusKb(const char *key)
     return 0;
 }
 
-inline double rssMiB() { return procStatusKb("VmRSS") / 1024.0; }
-inline double peakRssMiB() { return procStatusKb("VmHWM") / 1024.0; }
+inline double rssMiB()
+{
+    return procStatusKb("VmRSS") / 1024.0;
+}
+inline double peakRssMiB()
+{
+    return procStatusKb("VmHWM") / 1024.0;
+}
 
 // Subcommand usage errors: message on stderr, exit code 2.
 int usageError(const QString &command, const QString &message); // main.cpp
 
-// Parses a subcommand's arguments: an exit code when the command is done (2 after a usage error, 0 after --help),
-// nullopt when it should run. Stray positional arguments are a usage error. (main.cpp; uhdlens-cli has its own.)
-std::optional<int> parseArguments(QCommandLineParser &parser, const QStringList &args, const QString &command);
+// Parses a subcommand's arguments: an exit code when the command is done (2 after a usage error, 0 after
+// --help), nullopt when it should run. Stray positional arguments are a usage error. (main.cpp; uhdlens-cli
+// has its own.)
+std::optional<int> parseArguments(QCommandLineParser &parser, const QStringList &args,
+                                  const QString &command);
 
 } // namespace bench

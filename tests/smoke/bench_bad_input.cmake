@@ -1,14 +1,22 @@
 # `uhdlens-bench` refuses bad options with a usage error (exit 2) naming the option, before doing any work.
 # Variables: BENCH (executable), DATA (tests/data).
-macro(expect_usage_error what)
+# expect_exit(CODE WHAT ARGS...): the bench exits with CODE and its output mentions WHAT.
+macro(expect_exit code what)
   execute_process(COMMAND ${BENCH} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 2)
-    message(FATAL_ERROR "uhdlens-bench ${ARGN}: expected exit 2, got ${rc}: ${out}${err}")
+  if(NOT rc EQUAL ${code})
+    message(FATAL_ERROR "uhdlens-bench ${ARGN}: expected exit ${code}, got ${rc}: ${out}${err}")
   endif()
   string(FIND "${out}${err}" "${what}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "uhdlens-bench ${ARGN}: the message should mention '${what}': ${out}${err}")
   endif()
+endmacro()
+macro(expect_usage_error what)
+  expect_exit(2 "${what}" ${ARGN})
+endmacro()
+# A refusal after the options were accepted (a file that cannot be read): exit 1 with the reason.
+macro(expect_failure what)
+  expect_exit(1 "${what}" ${ARGN})
 endmacro()
 
 expect_usage_error("--dtype" engine --shapes tiny --dtype f64)
@@ -38,16 +46,6 @@ expect_usage_error("--repeats" vision --onnx x.onnx --repeats 0)
 
 # Files that cannot be read as a DINOv2 ONNX model: exit 1 with the reason, no crash. A side that is not a multiple
 # of the patch is a usage error once the patch is known. The committed tiny export runs (exit 0).
-macro(expect_failure what)
-  execute_process(COMMAND ${BENCH} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 1)
-    message(FATAL_ERROR "uhdlens-bench ${ARGN}: expected exit 1, got ${rc}: ${out}${err}")
-  endif()
-  string(FIND "${out}${err}" "${what}" at)
-  if(at EQUAL -1)
-    message(FATAL_ERROR "uhdlens-bench ${ARGN}: the message should mention '${what}': ${out}${err}")
-  endif()
-endmacro()
 expect_failure("not found" vision --onnx ${DATA}/no-such-model.onnx --repeats 1)
 expect_failure("not a valid ONNX file" vision --onnx ${DATA}/images/vga.png --repeats 1)
 expect_failure("no usable DINOv2 backbone" vision --onnx ${DATA}/../fuzz/onnx_model/corpus/minimal --repeats 1)
