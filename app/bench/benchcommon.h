@@ -74,22 +74,14 @@ inline int64_t procStatusKb(const char *key)
     return 0;
 }
 
-inline double rssMiB()
-{
-    return procStatusKb("VmRSS") / 1024.0;
-}
-inline double peakRssMiB()
-{
-    return procStatusKb("VmHWM") / 1024.0;
-}
+inline double rssMiB() { return procStatusKb("VmRSS") / 1024.0; }
+inline double peakRssMiB() { return procStatusKb("VmHWM") / 1024.0; }
 
 // Subcommand usage errors: message on stderr, exit code 2.
 int usageError(const QString &command, const QString &message); // main.cpp
 
-// Parses a subcommand's arguments: an exit code when the command is done (2 after a usage error, 0 after
-// --help), nullopt when it should run. Stray positional arguments are a usage error. (main.cpp; uhdlens-cli
-// has its own.)
-std::optional<int> parseArguments(QCommandLineParser &parser, const QStringList &args,
-                                  const QString &command);
+// Parses a subcommand's arguments: an exit code when the command is done (2 after a usage error, 0 after --help),
+// nullopt when it should run. Stray positional arguments are a usage error. (main.cpp; uhdlens-cli has its own.)
+std::optional<int> parseArguments(QCommandLineParser &parser, const QStringList &args, const QString &command);
 
 } // namespace bench
