@@ -317,6 +317,11 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
     sortBoxes(boxes);
     if (boxes.empty())
         return {};
+    auto checkCancel = [&options] {
+        if (options.cancel && options.cancel->load(std::memory_order_relaxed))
+            throw Error(ErrorCode::Cancelled, "text recognition was cancelled");
+    };
+    checkCancel();
 
     // crop_text_regions (get_rotate_crop_image: an axis-aligned box is a plain crop; rot90 when tall)
     std::vector<Crop> crops;
@@ -343,6 +348,7 @@ std::vector<Line> Recogniser::recognise(const QImage &image, const Options &opti
     const int64_t classes = int64_t(m_classes.size());
     const int batch = std::max(1, options.recBatch);
     for (size_t beg = 0; beg < order.size(); beg += size_t(batch)) {
+        checkCancel();
         const size_t end = std::min(order.size(), beg + size_t(batch));
         double maxRatio = 320.0 / 48.0;
         for (size_t i = beg; i < end; ++i)

@@ -1,6 +1,6 @@
 // Internal: the PP-OCR text recogniser (issue 18) — rapidocr 3.10.0's pipeline around the PP-OCRv6 small
-// detector and recogniser of the base weights, in C++ over the ONNX runner (onnx/onnx_runner.h). Not yet the
-// text layer's engine (text_layer.cpp still uses Tesseract).
+// detector and recogniser of the base weights, in C++ over the ONNX runner (onnx/onnx_runner.h). The text
+// layer's engine when the base weights are installed (text_layer.cpp: tiling, merging, reading order).
 //
 //     const ppocr::Recogniser ocr = ppocr::Recogniser::loadBaseWeights();
 //     for (const ppocr::Line &line : ocr.recognise(image))        // any QImage, converted to RGB
@@ -22,11 +22,12 @@
 // placed from the CTC column where it was emitted (rapidocr's return_single_char_box rule, with its
 // adjust_box_overlap).
 //
-// Errors: Error(ImageEmpty) for an empty image; Error(InvalidArgument) for an image rapidocr cannot scale
-// (wider than ~117:1) or whose detector input would exceed kMaxDetectorPixels (taller than ~1:31);
-// OnnxRunner::load's errors for a missing (FileNotFound) or malformed (CheckpointInvalid) graph;
-// Error(CheckpointInvalid) for a recogniser without a dictionary or whose class count disagrees with it.
-// Thread-safety: a loaded Recogniser is immutable; recognise() may be called from several threads.
+// Errors: Error(ImageEmpty) for an empty image; Error(Cancelled) when Options::cancel was set;
+// Error(InvalidArgument) for an image rapidocr cannot scale (wider than ~117:1) or whose detector input would
+// exceed kMaxDetectorPixels (taller than ~1:31); OnnxRunner::load's errors for a missing (FileNotFound) or
+// malformed (CheckpointInvalid) graph; Error(CheckpointInvalid) for a recogniser without a dictionary or
+// whose class count disagrees with it. Thread-safety: a loaded Recogniser is immutable; recognise() may be
+// called from several threads.
 #pragma once
 
 #include "onnx/onnx_runner.h"
@@ -34,6 +35,7 @@
 #include <QImage>
 #include <QRect>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,8 @@ struct Options
     float unclipRatio = 1.6f;  // Det.unclip_ratio
     float textScore = 0.5f;    // Global.text_score
     int recBatch = 6;          // Rec.rec_batch_num
+    // Not rapidocr's: when set, checked after detection and between recognition batches; Error(Cancelled).
+    const std::atomic<bool> *cancel = nullptr;
 };
 
 // A detected line before recognition, in the detector input's (scaled, padded) coordinates: the integer

@@ -1,8 +1,10 @@
-// The text layer (uhdlens/text_layer.h): Tesseract over overlapping upscaled tiles, then lines and reading
-// order rebuilt from the word boxes.
+// The text layer (uhdlens/text_layer.h): PP-OCR over native-resolution tiles, or Tesseract over overlapping
+// upscaled tiles, then lines and reading order rebuilt from the word boxes.
 #include "uhdlens/text_layer.h"
 
+#include "ppocr.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/resources.h"
 
 #include <allheaders.h> // Leptonica (pkg-config lept puts its folder on the include path)
 #include <tesseract/baseapi.h>
@@ -10,6 +12,7 @@
 #include <tesseract/resultiterator.h>
 
 #include <QFileInfo>
+#include <QString>
 
 #include <algorithm>
 #include <array>
@@ -17,6 +20,7 @@
 #include <cstdlib>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <numeric>
 
 namespace uhdlens {
@@ -32,6 +36,19 @@ struct LanguagesRow
 constexpr std::array<LanguagesRow, 2> kLanguages{{
     {TextLanguages::English, "eng"},
     {TextLanguages::EnglishChinese, "eng+chi_sim"},
+}};
+
+// One row per engine: its name for settings and the command line, and for people.
+struct EngineRow
+{
+    TextEngine value;
+    const char *name;
+    const char *display;
+};
+constexpr std::array<EngineRow, 3> kEngines{{
+    {TextEngine::Auto, "auto", "Automatic"},
+    {TextEngine::PpOcr, "ppocr", "PP-OCR"},
+    {TextEngine::Tesseract, "tesseract", "Tesseract"},
 }};
 
 // Tesseract language -> the Debian package holding its traineddata (Debian spells '_' as '-').
@@ -266,6 +283,76 @@ std::vector<TextWord> dropDuplicates(std::vector<Candidate> candidates)
     return kept;
 }
 
+// The process's PP-OCR recogniser: loaded on first use (~0.2 s) and kept, since a loaded Recogniser is
+// immutable and recognise() reentrant. Reloaded only if the files it came from change (a test pointing
+// baseWeightsDir() elsewhere). Error(FileNotFound) naming the missing file and the installer when absent.
+std::shared_ptr<const ppocr::Recogniser> sharedRecogniser()
+{
+    static std::mutex mutex;
+    static std::shared_ptr<const ppocr::Recogniser> loaded;
+    static std::string loadedFrom;
+    const std::string det = findBaseWeight(kPpocrDetOnnxFile), rec = findBaseWeight(kPpocrRecOnnxFile);
+    if (det.empty() || rec.empty()) {
+        const char *missing = det.empty() ? kPpocrDetOnnxFile : kPpocrRecOnnxFile;
+        throw Error(ErrorCode::FileNotFound,
+                    std::string("PP-OCR's base weights are not installed (") + baseWeightsDir() + "/" +
+                        missing + " is missing): run " + kBaseWeightsCommand +
+                        " to install them, or choose the Tesseract text engine",
+                    missing);
+    }
+    const std::string key = det + '\n' + rec;
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (!loaded || loadedFrom != key) {
+        loaded = std::make_shared<const ppocr::Recogniser>(ppocr::Recogniser::load(det, rec));
+        loadedFrom = key;
+    }
+    return loaded;
+}
+
+// The words PP-OCR reads in one tile, in image coordinates, lone icon glyphs dropped. A word is `clipped`
+// when its box, or its line's box on its side (the line's first word for the left edge, its last for the
+// right, every word for the top and bottom), comes within a few pixels of an edge the tile shares with a
+// neighbour: PP-OCR's boxes are the detector's line boxes, expanded, and its word boxes are estimated from
+// the recogniser's columns, so a word cut by the edge need not end exactly on it.
+std::vector<Candidate> readPpocrTile(const ppocr::Recogniser &ocr, const QImage &rgb, const Rect &tile,
+                                     const std::atomic<bool> *cancel)
+{
+    const QImage part = tile.x == 0 && tile.y == 0 && tile.width == rgb.width() && tile.height == rgb.height()
+                            ? rgb
+                            : rgb.copy(tile.x, tile.y, tile.width, tile.height);
+    ppocr::Options po;
+    po.cancel = cancel;
+    const std::vector<ppocr::Line> lines = ocr.recognise(part, po);
+    const Size full{rgb.width(), rgb.height()};
+    constexpr int kEdge = 3;
+    const bool innerLeft = tile.x > 0, innerRight = right(tile) < full.width;
+    const bool innerTop = tile.y > 0, innerBottom = bottom(tile) < full.height;
+    auto nearLeft = [&](int x0) { return innerLeft && x0 <= kEdge; };
+    auto nearRight = [&](int x1) { return innerRight && tile.width - x1 <= kEdge; };
+    auto nearTop = [&](int y0) { return innerTop && y0 <= kEdge; };
+    auto nearBottom = [&](int y1) { return innerBottom && tile.height - y1 <= kEdge; };
+    std::vector<Candidate> out;
+    for (const ppocr::Line &line : lines) {
+        const QRect &lb = line.box;
+        const bool lineLeft = nearLeft(lb.left()), lineRight = nearRight(lb.right() + 1);
+        const bool lineVertical = nearTop(lb.top()) || nearBottom(lb.bottom() + 1);
+        for (size_t k = 0; k < line.words.size(); ++k) {
+            const ppocr::Word &w = line.words[k];
+            if (w.text.empty() || w.box.width() <= 0 || w.box.height() <= 0 || isIconGlyph(w.text))
+                continue;
+            const int x0 = w.box.left(), y0 = w.box.top(), x1 = w.box.right() + 1, y1 = w.box.bottom() + 1;
+            Candidate c;
+            c.word.text = w.text;
+            c.word.box = {tile.x + x0, tile.y + y0, x1 - x0, y1 - y0};
+            c.word.confidence = std::clamp(w.confidence, 0.0f, 1.0f) * 100.0f;
+            c.clipped = lineVertical || (k == 0 && lineLeft) || (k + 1 == line.words.size() && lineRight) ||
+                        nearLeft(x0) || nearRight(x1) || nearTop(y0) || nearBottom(y1);
+            out.push_back(std::move(c));
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 std::string nameOf(TextLanguages languages)
@@ -294,6 +381,73 @@ std::string debianPackageForLanguage(std::string_view tesseractLanguage)
     std::string guess = "tesseract-ocr-" + std::string(tesseractLanguage);
     std::replace(guess.begin(), guess.end(), '_', '-');
     return guess;
+}
+
+std::string nameOf(TextEngine engine)
+{
+    for (const auto &r : kEngines)
+        if (r.value == engine)
+            return r.name;
+    return "auto";
+}
+
+std::string displayNameOf(TextEngine engine)
+{
+    for (const auto &r : kEngines)
+        if (r.value == engine)
+            return r.display;
+    return "Automatic";
+}
+
+TextEngine parseTextEngine(std::string_view name)
+{
+    for (const auto &r : kEngines)
+        if (name == r.name)
+            return r.value;
+    throw Error(ErrorCode::InvalidArgument,
+                "unknown text engine '" + std::string(name) + "' (choose auto, ppocr or tesseract)",
+                std::string(name));
+}
+
+bool ppocrInstalled()
+{
+    return !findBaseWeight(kPpocrDetOnnxFile).empty() && !findBaseWeight(kPpocrRecOnnxFile).empty();
+}
+
+TextEngine resolveTextEngine(TextEngine engine)
+{
+    if (engine != TextEngine::Auto)
+        return engine;
+    return ppocrInstalled() ? TextEngine::PpOcr : TextEngine::Tesseract;
+}
+
+bool isIconGlyph(std::string_view word)
+{
+    const QList<uint> points = QString::fromUtf8(word.data(), qsizetype(word.size())).toUcs4();
+    if (points.size() != 1)
+        return false;
+    const uint c = points.front();
+    // Symbols that are text: copyright, registered, trade mark, degree, numero, sound recording copyright.
+    constexpr std::array<uint, 6> kTextSymbols{0x00A9, 0x00AE, 0x2122, 0x00B0, 0x2116, 0x2117};
+    if (c < 0x80 || QChar::isLetterOrNumber(c) ||
+        std::find(kTextSymbols.begin(), kTextSymbols.end(), c) != kTextSymbols.end())
+        return false;
+    switch (QChar::category(c)) {
+    case QChar::Symbol_Math:
+    case QChar::Symbol_Other:
+    case QChar::Symbol_Modifier:
+    case QChar::Other_PrivateUse:
+        return true;
+    default:
+        return c == 0x00B7 || c == 0x2022 || c == 0x2027 || c == 0x2043 || c == 0x25E6;
+    }
+}
+
+std::vector<Rect> ppocrTiles(Size size, int tileSize, int tileOverlap)
+{
+    if (size.width > 0 && size.height > 0 && size.width <= kPpocrMaxSide && size.height <= kPpocrMaxSide)
+        return {{0, 0, size.width, size.height}};
+    return textTiles(size, tileSize, tileOverlap);
 }
 
 std::vector<Rect> textTiles(Size size, int tileSize, int tileOverlap)
@@ -527,8 +681,42 @@ TextLayer textLayerIn(const TextLayer &layer, const Rect &area)
     }
     TextLayer out = layoutWords(std::move(inside), {area.width, area.height});
     out.tiles = layer.tiles;
+    out.engine = layer.engine;
     return out;
 }
+
+namespace {
+
+// The PP-OCR path of recognizeText(), options already checked.
+TextLayer recognizeWithPpocr(const QImage &image, const TextLayerOptions &o,
+                             const TextLayerCallbacks &callbacks)
+{
+    const std::atomic<bool> *cancel = callbacks.cancel;
+    const std::shared_ptr<const ppocr::Recogniser> ocr = sharedRecogniser();
+    if (cancelRequested(cancel))
+        throw Error(ErrorCode::Cancelled, "text recognition was cancelled");
+    const QImage rgb = image.convertToFormat(QImage::Format_RGB888);
+    const Size size{rgb.width(), rgb.height()};
+    const std::vector<Rect> tiles = ppocrTiles(size, o.ppocrTileSize, o.tileOverlap);
+    const int total = static_cast<int>(tiles.size());
+    if (callbacks.progress)
+        callbacks.progress(0, total);
+    std::vector<Candidate> candidates;
+    for (int i = 0; i < total; ++i) {
+        if (cancelRequested(cancel))
+            throw Error(ErrorCode::Cancelled, "text recognition was cancelled");
+        std::vector<Candidate> read = readPpocrTile(*ocr, rgb, tiles[size_t(i)], cancel);
+        std::move(read.begin(), read.end(), std::back_inserter(candidates));
+        if (callbacks.progress)
+            callbacks.progress(i + 1, total);
+    }
+    TextLayer layer = layoutWords(dropDuplicates(std::move(candidates)), size);
+    layer.tiles = total;
+    layer.engine = TextEngine::PpOcr;
+    return layer;
+}
+
+} // namespace
 
 TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const TextLayerCallbacks &callbacks)
 {
@@ -545,6 +733,17 @@ TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const Te
                     "text tiles must be at least 64 px and at least twice their overlap (" +
                         std::to_string(o.tileSize) + " px, overlap " + std::to_string(o.tileOverlap) + ")",
                     "tileSize");
+    if (o.ppocrTileSize < 64 || o.ppocrTileSize > kPpocrMaxSide || o.ppocrTileSize < 2 * o.tileOverlap)
+        throw Error(ErrorCode::InvalidArgument,
+                    "PP-OCR's text tiles must be 64 to " + std::to_string(kPpocrMaxSide) +
+                        " px and at least twice their overlap (" + std::to_string(o.ppocrTileSize) +
+                        " px, overlap " + std::to_string(o.tileOverlap) + ")",
+                    "ppocrTileSize");
+    if (o.engine != TextEngine::Auto && o.engine != TextEngine::PpOcr && o.engine != TextEngine::Tesseract)
+        throw Error(ErrorCode::InvalidArgument, "unknown text engine", "engine");
+    const std::atomic<bool> *cancel = callbacks.cancel;
+    if (resolveTextEngine(o.engine) == TextEngine::PpOcr)
+        return recognizeWithPpocr(image, o, callbacks);
 
     const std::string folder = dataFolder(o.dataPath);
     const std::string languages = nameOf(o.languages);
@@ -561,7 +760,6 @@ TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const Te
         }
     }
 
-    const std::atomic<bool> *cancel = callbacks.cancel;
     if (cancelRequested(cancel))
         throw Error(ErrorCode::Cancelled, "text recognition was cancelled");
 
@@ -600,6 +798,7 @@ TextLayer recognizeText(const QImage &image, const TextLayerOptions &o, const Te
     }
     TextLayer layer = layoutWords(dropDuplicates(std::move(candidates)), size);
     layer.tiles = total;
+    layer.engine = TextEngine::Tesseract;
     return layer;
 }
 

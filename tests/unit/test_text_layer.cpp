@@ -1,6 +1,9 @@
 // The text layer (uhdlens/text_layer.h): Tesseract on text rendered here with QPainter (Debian's DejaVu
 // fonts), tiling and the seams between tiles, reading order rebuilt from word boxes, progress, cancel and the
-// typed errors (missing language data, empty images, bad options).
+// typed errors (missing language data, empty images, bad options); the engine table, the Auto choice and the
+// explicit-PP-OCR error without the base weights, and the icon-glyph rule. The recognition tests ask for
+// Tesseract explicitly (the default, Auto, is PP-OCR where its base weights are installed; PP-OCR's own
+// recognition tests are in tests/smoke/test_text_layer_ppocr.cpp).
 #include "uhdlens/errors.h"
 #include "uhdlens/resources.h"
 #include "uhdlens/text_layer.h"
@@ -19,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -72,6 +76,42 @@ template <class F> ErrorCode codeOf(F &&f)
     return ErrorCode::Internal;
 }
 
+// Tesseract, whatever is installed: these tests are about its path.
+TextLayerOptions tess()
+{
+    TextLayerOptions o;
+    o.engine = TextEngine::Tesseract;
+    return o;
+}
+
+// Points baseWeightsDir() at `dir` (UHDLENS_BASE_WEIGHTS) for the scope, as
+// tests/parity/test_smollm_gguf.cpp.
+class BaseWeightsAt
+{
+public:
+    explicit BaseWeightsAt(const QString &dir)
+    {
+        const char *old = std::getenv("UHDLENS_BASE_WEIGHTS");
+        m_had = old != nullptr;
+        if (old)
+            m_saved = old;
+        setenv("UHDLENS_BASE_WEIGHTS", dir.toLocal8Bit().constData(), 1);
+    }
+    ~BaseWeightsAt()
+    {
+        if (m_had)
+            setenv("UHDLENS_BASE_WEIGHTS", m_saved.c_str(), 1);
+        else
+            unsetenv("UHDLENS_BASE_WEIGHTS");
+    }
+    BaseWeightsAt(const BaseWeightsAt &) = delete;
+    BaseWeightsAt &operator=(const BaseWeightsAt &) = delete;
+
+private:
+    bool m_had = false;
+    std::string m_saved;
+};
+
 TextWord word(const char *text, int x, int y, int w, int h)
 {
     TextWord t;
@@ -96,7 +136,7 @@ TEST(TextLayerRecognition, ReadsScreenTextFrom10To24PixelsInReadingOrder)
                                {QStringLiteral("Discard"), 400, 200, 14},
                                {QStringLiteral("status: 97 files in /home/user"), 40, 236, 10},
                            });
-    const TextLayer layer = recognizeText(img);
+    const TextLayer layer = recognizeText(img, tess());
     EXPECT_EQ(layer.imageSize, (Size{760, 260}));
     EXPECT_EQ(layer.tiles, 1);
     // 12 px and up: every word, lines in order; "Cancel" and "Discard" share a row but not a line.
@@ -131,7 +171,7 @@ TEST(TextLayerRecognition, LargeMenuTextIsReadAtNativeSizeOnTheSampleScreenshot)
     ensureGuiApplication(); // findResource looks beside the executable
     const std::string path = findResource("samples/screenshot.png");
     ASSERT_FALSE(path.empty()) << "resources/samples/screenshot.png not found";
-    const TextLayer layer = recognizeText(QImage(QString::fromStdString(path)));
+    const TextLayer layer = recognizeText(QImage(QString::fromStdString(path)), tess());
     EXPECT_EQ(layer.tiles, 3);
     std::vector<std::string> lines;
     for (int i = 0; i < int(layer.lines.size()); ++i)
@@ -156,14 +196,14 @@ TEST(TextLayerRecognition, ReadsLightTextOnDark)
                               {{QStringLiteral("user@host:~$ make install"), 10, 10, 14, true},
                                {QStringLiteral("Build finished in 12 seconds"), 10, 60, 14, true}},
                               /*dark=*/true);
-    const TextLayer layer = recognizeText(img);
+    const TextLayer layer = recognizeText(img, tess());
     EXPECT_EQ(layer.plainText(), "user@host:~$ make install\n\nBuild finished in 12 seconds");
 }
 
 TEST(TextLayerRecognition, TextAcrossATileSeamIsReadOnce)
 {
     // Tiles of 512 px overlapping by 128: the sentence runs over the seams between three tiles.
-    TextLayerOptions o;
+    TextLayerOptions o = tess();
     o.tileSize = 512;
     o.tileOverlap = 128;
     const QImage img =
@@ -175,7 +215,7 @@ TEST(TextLayerRecognition, TextAcrossATileSeamIsReadOnce)
     EXPECT_EQ(layer.plainText(), "Quarterly revenue exceeded the budget forecast again");
     EXPECT_EQ(layer.lines.size(), 1u);
     // The same image as one tile gives the same words and boxes within a pixel or two.
-    TextLayerOptions whole;
+    TextLayerOptions whole = tess();
     whole.tileSize = 1200;
     const TextLayer one = recognizeText(img, whole);
     ASSERT_EQ(wordTexts(one), wordTexts(layer));
@@ -198,7 +238,7 @@ TEST(TextLayerRecognition, ReadsSimplifiedChineseWithTheChineseData)
         p.setFont(f);
         p.drawText(12, 50, QStringLiteral("打开文件 Open"));
     }
-    TextLayerOptions o;
+    TextLayerOptions o = tess();
     o.languages = TextLanguages::EnglishChinese;
     const TextLayer layer = recognizeText(img, o);
     EXPECT_EQ(layer.plainText(), "打开文件 Open");
@@ -208,7 +248,7 @@ TEST(TextLayerRecognition, BlankImageHasNoText)
 {
     QImage img(300, 200, QImage::Format_RGB888);
     img.fill(Qt::white);
-    const TextLayer layer = recognizeText(img);
+    const TextLayer layer = recognizeText(img, tess());
     EXPECT_TRUE(layer.empty());
     EXPECT_EQ(layer.plainText(), "");
     EXPECT_EQ(layer.promptText(), "");
@@ -219,7 +259,7 @@ TEST(TextLayerRecognition, BlankImageHasNoText)
 
 TEST(TextLayerControl, ProgressCountsTiles)
 {
-    TextLayerOptions o;
+    TextLayerOptions o = tess();
     o.tileSize = 256;
     o.tileOverlap = 32;
     QImage img(600, 300, QImage::Format_Grayscale8);
@@ -238,7 +278,7 @@ TEST(TextLayerControl, ProgressCountsTiles)
 
 TEST(TextLayerControl, CancelBeforeAndBetweenTiles)
 {
-    TextLayerOptions o;
+    TextLayerOptions o = tess();
     o.tileSize = 256;
     o.tileOverlap = 32;
     QImage img(600, 300, QImage::Format_Grayscale8);
@@ -265,7 +305,7 @@ TEST(TextLayerControl, MissingLanguageDataNamesTheDebianPackage)
     ASSERT_TRUE(empty.isValid());
     QImage img(100, 50, QImage::Format_RGB888);
     img.fill(Qt::white);
-    TextLayerOptions o;
+    TextLayerOptions o = tess();
     o.dataPath = empty.path().toStdString();
     try {
         recognizeText(img, o);
@@ -307,8 +347,11 @@ TEST(TextLayerControl, EmptyImagesAndBadOptionsAreTypedErrors)
              [](TextLayerOptions &o) { o.upscale = 0; }, [](TextLayerOptions &o) { o.upscale = 9; },
              [](TextLayerOptions &o) { o.tileSize = 10; }, [](TextLayerOptions &o) { o.tileOverlap = -1; },
              [](TextLayerOptions &o) { o.nativeTextHeight = -1; },
-             [](TextLayerOptions &o) { o.tileOverlap = 600; }}) {
-        TextLayerOptions o;
+             [](TextLayerOptions &o) { o.tileOverlap = 600; },
+             [](TextLayerOptions &o) { o.ppocrTileSize = 2001; },
+             [](TextLayerOptions &o) { o.ppocrTileSize = 32; },
+             [](TextLayerOptions &o) { o.engine = static_cast<TextEngine>(7); }}) {
+        TextLayerOptions o = tess();
         set(o);
         EXPECT_EQ(codeOf([&] { recognizeText(img, o); }), ErrorCode::InvalidArgument);
     }
@@ -319,7 +362,105 @@ TEST(TextLayerControl, EmptyImagesAndBadOptionsAreTypedErrors)
     EXPECT_EQ(std::string(errorCodeName(ErrorCode::OcrDataMissing)), "ocr-data-missing");
 }
 
+// ---- engines
+
+TEST(TextLayerEngine, NamesParseAndAutoFollowsTheBaseWeights)
+{
+    for (TextEngine e : {TextEngine::Auto, TextEngine::PpOcr, TextEngine::Tesseract})
+        EXPECT_EQ(parseTextEngine(nameOf(e)), e);
+    EXPECT_EQ(nameOf(TextEngine::Auto), "auto");
+    EXPECT_EQ(nameOf(TextEngine::PpOcr), "ppocr");
+    EXPECT_EQ(nameOf(TextEngine::Tesseract), "tesseract");
+    EXPECT_EQ(displayNameOf(TextEngine::PpOcr), "PP-OCR");
+    EXPECT_EQ(displayNameOf(TextEngine::Tesseract), "Tesseract");
+    EXPECT_EQ(codeOf([] { parseTextEngine("PP-OCR"); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(codeOf([] { parseTextEngine(""); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(TextLayerOptions{}.engine, TextEngine::Auto);
+    EXPECT_EQ(resolveTextEngine(TextEngine::Tesseract), TextEngine::Tesseract);
+    EXPECT_EQ(resolveTextEngine(TextEngine::PpOcr), TextEngine::PpOcr);
+    EXPECT_EQ(resolveTextEngine(TextEngine::Auto),
+              ppocrInstalled() ? TextEngine::PpOcr : TextEngine::Tesseract);
+
+    QTemporaryDir empty;
+    ASSERT_TRUE(empty.isValid());
+    const BaseWeightsAt at(empty.path());
+    EXPECT_FALSE(ppocrInstalled());
+    EXPECT_EQ(resolveTextEngine(TextEngine::Auto), TextEngine::Tesseract);
+    // Auto without the base weights: Tesseract, and the layer says so.
+    const QImage img = render({300, 60}, {{QStringLiteral("Open file"), 10, 10, 16}});
+    const TextLayer layer = recognizeText(img);
+    EXPECT_EQ(layer.engine, TextEngine::Tesseract);
+    EXPECT_EQ(layer.plainText(), "Open file");
+    EXPECT_EQ(textLayerIn(layer, {0, 0, 300, 60}).engine, TextEngine::Tesseract);
+}
+
+TEST(TextLayerEngine, ExplicitPpOcrWithoutItsBaseWeightsNamesTheFileAndTheInstaller)
+{
+    QTemporaryDir empty;
+    ASSERT_TRUE(empty.isValid());
+    const BaseWeightsAt at(empty.path());
+    QImage img(100, 50, QImage::Format_RGB888);
+    img.fill(Qt::white);
+    TextLayerOptions o;
+    o.engine = TextEngine::PpOcr;
+    try {
+        recognizeText(img, o);
+        FAIL() << "no error";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::FileNotFound);
+        const std::string what = e.what();
+        EXPECT_NE(what.find(kPpocrDetOnnxFile), std::string::npos) << what;
+        EXPECT_NE(what.find(empty.path().toStdString()), std::string::npos) << what;
+        EXPECT_NE(what.find(kBaseWeightsCommand), std::string::npos) << what;
+        EXPECT_EQ(e.subject(), kPpocrDetOnnxFile);
+    }
+    // The detector there, the recogniser not: the recogniser is named.
+    ASSERT_TRUE(QDir(empty.path()).mkpath(QStringLiteral("rapidocr-3.10.0")));
+    QFile det(empty.filePath(QString::fromLatin1(kPpocrDetOnnxFile)));
+    ASSERT_TRUE(det.open(QIODevice::WriteOnly));
+    det.close();
+    try {
+        recognizeText(img, o);
+        FAIL() << "no error";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::FileNotFound);
+        EXPECT_NE(std::string(e.what()).find(kPpocrRecOnnxFile), std::string::npos) << e.what();
+    }
+    // Both there but not graphs: Auto now picks PP-OCR and reports the damaged file, without a crash.
+    QFile rec(empty.filePath(QString::fromLatin1(kPpocrRecOnnxFile)));
+    ASSERT_TRUE(rec.open(QIODevice::WriteOnly));
+    rec.write("not an onnx file");
+    rec.close();
+    EXPECT_TRUE(ppocrInstalled());
+    EXPECT_THROW(recognizeText(img), Error);
+}
+
+TEST(TextLayerEngine, LoneIconGlyphsAreNotText)
+{
+    // Icons PP-OCR reads as symbols: squares, bullets, arrows, check marks, icon-font private use.
+    for (const char *glyph : {"■", "□", "•", "·", "●", "◦", "→", "←", "✓", "✔", "★", "☰", "⚙", "\uE5CD", "×"})
+        EXPECT_TRUE(isIconGlyph(glyph)) << glyph;
+    // Text: letters, digits, ASCII punctuation and symbols, CJK (a lone character is a word), words that only
+    // contain a symbol, symbols that belong to text, several glyphs, currency.
+    for (const char *text :
+         {"a", "7", "+", "-", "|", "$", ">", "文", "。", "■Open", "→x", "©", "°", "™", "■■", "€", "", "Ⅳ"})
+        EXPECT_FALSE(isIconGlyph(text)) << text;
+}
+
 // ---- tiles and layout (no Tesseract)
+
+TEST(TextLayerTiles, PpocrReadsUpTo2000PxWholeAndTilesLargerImagesWithoutScaling)
+{
+    EXPECT_EQ(ppocrTiles({2000, 1500}, 1600, 128), (std::vector<Rect>{{0, 0, 2000, 1500}}));
+    EXPECT_EQ(ppocrTiles({1973, 962}, 1600, 128), (std::vector<Rect>{{0, 0, 1973, 962}}));
+    EXPECT_TRUE(ppocrTiles({0, 10}, 1600, 128).empty());
+    EXPECT_EQ(ppocrTiles({3840, 2160}, 1600, 128), textTiles({3840, 2160}, 1600, 128));
+    for (const Rect &t : ppocrTiles({2001, 900}, 1600, 128)) {
+        EXPECT_LE(t.width, kPpocrMaxSide);
+        EXPECT_LE(t.height, kPpocrMaxSide);
+    }
+    EXPECT_EQ(ppocrTiles({2001, 900}, 1600, 128).size(), 2u);
+}
 
 TEST(TextLayerTiles, CoverTheImageWithTheOverlapAsked)
 {
