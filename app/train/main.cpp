@@ -9,12 +9,14 @@
 //   uhdlens-train --out DIR --encoder-warmup 0 --resampler global ...   # other recipes (models README)
 //
 // Prints one progress line per --log-every steps: loss, learning rate, throughput and ETA.
-#include "uhdlens/runtime.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/json_file.h"
 #include "uhdlens/lab/training.h"
+#include "uhdlens/runtime.h"
 
 #include <QCommandLineParser>
 #include <QGuiApplication>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <optional>
@@ -160,6 +162,18 @@ int main(int argc, char **argv)
     const auto thenMaxSideOpt = opt(
         "then-max-side", QStringLiteral("Second stage: largest generated image side (default: --max-side)."),
         QStringLiteral("PX"), QStringLiteral("0"));
+    const auto imageTextOpt = opt(
+        "image-text",
+        QStringLiteral("Probability that an image's first question carries the image's text, as the app's "
+                       "\"Give the model the image's text\" does (0: off)."),
+        QStringLiteral("P"), QString::number(d.imageTextProbability));
+    const auto imageTextLinesOpt = opt("image-text-lines", QStringLiteral("Lines of that text at most."),
+                                       QStringLiteral("N"), QString::number(d.imageTextMaxLines));
+    const auto notShownOpt = opt(
+        "not-shown",
+        QStringLiteral("Probability that an image's last question is one it cannot answer, answered \"not "
+                       "shown\" (0: off)."),
+        QStringLiteral("P"), QString::number(d.notShownProbability));
     const auto printConfigOpt = opt("print-config", QStringLiteral("Print the config.json the preset trains and exit."));
     parser.process(app);
 
@@ -215,6 +229,39 @@ int main(int argc, char **argv)
     realOf(glyphOpt, o.glyphLossWeight);
     realOf(wdOpt, o.weightDecay);
     realOf(clipOpt, o.clipNorm);
+    realOf(imageTextOpt, o.imageTextProbability);
+    intOf(imageTextLinesOpt, o.imageTextMaxLines);
+    realOf(notShownOpt, o.notShownProbability);
+    // A config with pretrained base weights trains only the resampler: its recipe's defaults
+    // (baseWeightsDefaults, training.h) replace the from-scratch ones for every option not given here.
+    try {
+        const std::string cfgPath = o.resume ? o.outDir + "/checkpoint/config.json" : o.configFile;
+        if (!cfgPath.empty() && uhdlens::readJsonFile(cfgPath).contains("base_weights")) {
+            const uhdlens::TrainOptions b = uhdlens::baseWeightsDefaults(o);
+            auto keep = [&](const QCommandLineOption &opt, auto &field, const auto &value) {
+                if (!parser.isSet(opt))
+                    field = value;
+            };
+            keep(glyphOpt, o.glyphLossWeight, b.glyphLossWeight);
+            keep(encWarmOpt, o.encoderWarmupSteps, b.encoderWarmupSteps);
+            keep(lookOpt, o.lookLossWeight, b.lookLossWeight);
+            keep(regionOpt, o.regionLossWeight, b.regionLossWeight);
+            keep(tokenOpt, o.tokenLossWeight, b.tokenLossWeight);
+            keep(readOpt, o.readTextProbability, b.readTextProbability);
+            keep(imageTextOpt, o.imageTextProbability, b.imageTextProbability);
+            keep(notShownOpt, o.notShownProbability, b.notShownProbability);
+            keep(lrOpt, o.lr, b.lr);
+            keep(warmOpt, o.warmupSteps, b.warmupSteps);
+            keep(batchOpt, o.batchImages, b.batchImages);
+            keep(turnsOpt, o.turnsPerImage, b.turnsPerImage);
+            keep(minSideOpt, o.minSide, b.minSide);
+            keep(maxSideOpt, o.maxSide, b.maxSide);
+            keep(ckOpt, o.checkpointEvery, b.checkpointEvery);
+        }
+    } catch (const uhdlens::Error &e) {
+        std::fprintf(stderr, "uhdlens-train: %s\n", e.what());
+        return 1;
+    }
     int thenSteps = 0, thenMaxSide = 0;
     intOf(thenStepsOpt, thenSteps);
     intOf(thenMaxSideOpt, thenMaxSide);

@@ -3,6 +3,7 @@
 #include "file_map.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_loader.h"
+#include "nn/layers.h"
 #include "onnx/onnx_file.h"
 #include "onnx/onnx_vit.h"
 #include "safetensors.h"
@@ -67,6 +68,8 @@ std::vector<BaseWeightSource> baseWeightSources(const nlohmann::json &config)
 
 bool fromBaseWeights(const std::vector<BaseWeightSource> &sources, const std::string &name)
 {
+    if (nn::isAdapterParameter(name)) // trained here, beside the frozen base weight (nn::LinearImpl)
+        return false;
     for (const BaseWeightSource &s : sources)
         if (name.rfind(s.prefix, 0) == 0)
             return true;
@@ -84,7 +87,7 @@ loadBaseWeights(const std::vector<BaseWeightSource> &sources,
     for (const BaseWeightSource &s : sources) {
         std::vector<std::pair<std::string, torch::Tensor>> mine;
         for (const auto &p : params)
-            if (p.first.rfind(s.prefix, 0) == 0)
+            if (p.first.rfind(s.prefix, 0) == 0 && !nn::isAdapterParameter(p.first))
                 mine.push_back(p);
         if (mine.empty())
             throw Error(ErrorCode::CheckpointInvalid,

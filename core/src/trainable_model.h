@@ -26,6 +26,13 @@ public:
     virtual torch::Tensor forwardAll(const torch::Tensor &embeds,
                                      nn::AttentionCapture *capture = nullptr) const = 0;
 
+    // The same forward without the output head: the final norm's output [B, T, D]. headLogits() turns chosen
+    // rows of it into float32 logits, so training with a large vocabulary (SmolLM2's 49,152) computes the
+    // LM head only where a loss reads it: headLogits(forwardNormed(e)) == forwardAll(e).
+    virtual torch::Tensor forwardNormed(const torch::Tensor &embeds,
+                                        nn::AttentionCapture *capture = nullptr) const = 0;
+    virtual torch::Tensor headLogits(const torch::Tensor &normed) const = 0;
+
     // The decoder's output head (final norm, then LM head) applied straight to `hidden` [..., D], skipping
     // the decoder layers: float32 logits [..., vocab]. Training's token-naming loss reads visual tokens with
     // it, so a token that names its word this way can be copied into an answer by one attention head.

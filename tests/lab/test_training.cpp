@@ -2,10 +2,12 @@
 // and bad options are refused before anything is written. (The loss actually falling is the smoke test
 // smoke.train, tests/smoke/train_smoke.cmake.)
 #include "model_family.h"
+#include "train_data.h"
 
 #include "uhdlens/errors.h"
-#include "uhdlens/tokenizer.h"
+#include "uhdlens/json_file.h"
 #include "uhdlens/lab/training.h"
+#include "uhdlens/tokenizer.h"
 
 #include <gtest/gtest.h>
 
@@ -584,4 +586,108 @@ TEST(TrainingConfig, WarmupCropsLabelWhatTheyShow)
     const Rect blind = warmupRegion(s, 112, 1.0, 1e6, 5);
     EXPECT_EQ(blind.width, 112);
     EXPECT_LE(blind.x + blind.width, w);
+}
+
+// Unanswerable questions (TrainOptions::notShownProbability): answered "not shown", never a question the
+// sample answers, and only what its family never draws (a window is never asked for its title or a button,
+// a document never for its heading or table).
+TEST(TrainingData, UnanswerableQuestionsAskWhatTheImageCannotShow)
+{
+    ensureGuiApplication();
+    synth::Options so;
+    so.minSide = 200;
+    so.maxSide = 500;
+    std::set<std::string> asked;
+    for (const synth::Family family : {synth::Family::Window, synth::Family::Document, synth::Family::Shapes})
+        for (std::uint64_t seed = 0; seed < 12; ++seed) {
+            const synth::Sample s = synth::generate(family, seed, so);
+            for (std::uint64_t pick = 0; pick < 6; ++pick) {
+                const synth::QA qa = synth::unanswerableQa(s, pick * 0x9E3779B97F4A7C15ULL + seed);
+                SCOPED_TRACE(qa.question);
+                asked.insert(qa.question);
+                EXPECT_EQ(qa.answer, synth::kNotShownAnswer);
+                for (const synth::QA &real : s.qas)
+                    EXPECT_NE(real.question, qa.question);
+                if (family == synth::Family::Window) {
+                    EXPECT_NE(qa.question, "What is the window title?");
+                    EXPECT_EQ(qa.question.find("button"), std::string::npos);
+                }
+                if (family == synth::Family::Document) {
+                    EXPECT_NE(qa.question, "What is the heading?");
+                    EXPECT_EQ(qa.question.find("table"), std::string::npos);
+                }
+            }
+        }
+    EXPECT_GE(asked.size(), 6u); // several kinds, colours and rows
+}
+
+// The recipe of a config with base weights: the options that would train a frozen part are off, the image's
+// text and unanswerable questions on; bad values of the new options are refused.
+TEST(TrainingConfig, BaseWeightsRecipeAndItsOptions)
+{
+    TrainOptions o;
+    o.outDir = "/tmp/unused";
+    const TrainOptions b = baseWeightsDefaults(o);
+    EXPECT_EQ(b.glyphLossWeight, 0);
+    EXPECT_EQ(b.encoderWarmupSteps, 0);
+    EXPECT_EQ(b.lookLossWeight, 0);
+    EXPECT_GT(b.imageTextProbability, 0);
+    EXPECT_GT(b.notShownProbability, 0);
+    EXPECT_EQ(b.validate(), "");
+    for (auto bad : std::vector<std::function<void(TrainOptions &)>>{
+             [](TrainOptions &t) { t.imageTextProbability = 1.5; },
+             [](TrainOptions &t) { t.imageTextProbability = std::nan(""); },
+             [](TrainOptions &t) { t.imageTextMaxLines = 0; },
+             [](TrainOptions &t) { t.imageTextMinPixels = -1; },
+             [](TrainOptions &t) { t.notShownProbability = -0.1; }}) {
+        TrainOptions t = b;
+        bad(t);
+        EXPECT_NE(t.validate(), "");
+    }
+}
+
+// The training sequence of the base-weights recipe: with imageTextProbability 1 the first question carries
+// the image's text in the engine's own words (questionWithImageText) with coarse positions; with
+// notShownProbability 1 the supervised last answer is "not shown" followed by the stop token.
+TEST(TrainingData, ExamplesCarryTheImageTextAndUnanswerableTurns)
+{
+    ensureGuiApplication();
+    const std::string dir = std::string(UHDLENS_TEST_DATA) + "/../../resources/models/uhd-lens-tiny";
+    const auto tok = Tokenizer::load(dir + "/tokenizer.model");
+    const auto model = createFamilyModel(readJsonFile(dir + "/config.json"), nullptr);
+    const int64_t endId = model->stopTokenIds(*tok).front();
+    TrainOptions o;
+    o.outDir = "/tmp/unused";
+    o.families = {"document"};
+    o.readTextProbability = 0;
+    o.turnsPerImage = 2;
+    o.imageTextProbability = 1;
+    o.notShownProbability = 1;
+    o.minSide = 300;
+    o.maxSide = 400;
+    o.minText = 12; // legible: every document has text for the layer
+    const synth::Options data = lab::trainingData(o);
+    for (std::uint64_t i = 0; i < 4; ++i) {
+        const lab::Example ex = lab::makeExample(*model, *tok, o, data, i, endId);
+        std::string text;
+        for (const PromptSegment &s : ex.prompt.segments)
+            if (s.imageIndex < 0)
+                text += tok->decode(s.ids);
+        EXPECT_NE(text.find("Text recognised in the image"), std::string::npos) << text;
+        EXPECT_NE(text.find("[top"), std::string::npos) << text; // coarse positions, as TextLayer names them
+        EXPECT_EQ(tok->decode(ex.answerIds), synth::kNotShownAnswer);
+        // Supervised: each answer token, then the stop token at the last position.
+        EXPECT_EQ(ex.targets.back(), endId);
+        EXPECT_EQ(ex.targets[ex.targets.size() - 1 - ex.answerIds.size()], ex.answerIds.front());
+    }
+    // Off: the question alone.
+    o.imageTextProbability = 0;
+    o.notShownProbability = 0;
+    const lab::Example plain = lab::makeExample(*model, *tok, o, data, 0, endId);
+    std::string text;
+    for (const PromptSegment &s : plain.prompt.segments)
+        if (s.imageIndex < 0)
+            text += tok->decode(s.ids);
+    EXPECT_EQ(text.find("Text recognised in the image"), std::string::npos);
+    EXPECT_NE(tok->decode(plain.answerIds), synth::kNotShownAnswer);
 }

@@ -1,6 +1,8 @@
 // Checkpoints and the finished model folder of training (checkpoint.h).
 #include "checkpoint.h"
 
+#include "base_weights.h"
+
 #include "recipe.h"
 #include "safetensors.h"
 
@@ -90,8 +92,11 @@ void writeModelFolder(const std::string &out, const VisionLanguageModel &model, 
     {
         torch::NoGradGuard ng;
         std::vector<std::pair<std::string, torch::Tensor>> weights;
+        // Only what was trained here: the base weights' parameters are read from their files at load.
+        const std::vector<BaseWeightSource> base = baseWeightSources(cfg);
         for (const auto &[name, t] : model.namedParameters())
-            weights.emplace_back(name, t.detach().to(torch::kBFloat16));
+            if (!fromBaseWeights(base, name))
+                weights.emplace_back(name, t.detach().to(torch::kBFloat16));
         saveSafeTensors(out + "/model.safetensors", weights,
                         {{"format", "pt"}, {"uhdlens_training_steps", std::to_string(step)}});
     }
@@ -102,10 +107,21 @@ void writeModelFolder(const std::string &out, const VisionLanguageModel &model, 
         questions.push_back(synth::kReadTextQuestion); // trained on, though not scored by uhdlens-cli eval
     meta["suggested_questions"] = questions;
     meta["description"] =
-        "A small LLaVA-UHD model trained by UHD Lens itself, from scratch, on synthetic images only (see "
-        "resources/models/README.md). It answers the kinds of questions listed in suggested_questions about "
-        "screenshots, documents and shape scenes with one-word or number answers; it cannot describe photos, "
-        "read free text outside its vocabulary, or hold a conversation.";
+        cfg.contains("base_weights")
+            ? "LLaVA-UHD on pretrained parts: a frozen vision encoder and language model from the installed "
+              "base weights (config.json \"base_weights\"), joined by a perceiver resampler UHD Lens trained "
+              "on "
+              "synthetic screenshots, documents and shape scenes (see resources/models/README.md). It "
+              "answers "
+              "the kinds of questions listed in suggested_questions with short exact answers, says \"not "
+              "shown\" when the image does not hold the answer, and reads best when the app gives it the "
+              "image's text; its language model is small (135M parameters), so free-form answers are short "
+              "and can be wrong."
+            : "A small LLaVA-UHD model trained by UHD Lens itself, from scratch, on synthetic images only "
+              "(see "
+              "resources/models/README.md). It answers the kinds of questions listed in suggested_questions "
+              "about screenshots, documents and shape scenes with one-word or number answers; it cannot "
+              "describe photos, read free text outside its vocabulary, or hold a conversation.";
     meta["training"] = state["options"];
     meta["training"]["earlier_stages"] = state["earlier_stages"];
     meta["training"]["steps_done"] = step;

@@ -187,6 +187,14 @@ std::string TrainOptions::validate() const
         return "read-text words must be between 1 and 256";
     if (!(readTextMinPixels >= 0 && readTextMinPixels <= 256))
         return "read-text minimum pixel size must be in [0, 256]";
+    if (!(imageTextProbability >= 0 && imageTextProbability <= 1))
+        return "image-text probability must be in [0, 1]";
+    if (!(imageTextMinPixels >= 0 && imageTextMinPixels <= 256))
+        return "image-text minimum pixel size must be in [0, 256]";
+    if (imageTextMaxLines < 1 || imageTextMaxLines > 1000)
+        return "image-text lines must be between 1 and 1000";
+    if (!(notShownProbability >= 0 && notShownProbability <= 1))
+        return "not-shown probability must be in [0, 1]";
     if (!(lr > 0 && lr < 1))
         return "learning rate must be in (0, 1)";
     if (!(minLrRatio >= 0 && minLrRatio <= 1))
@@ -223,6 +231,26 @@ std::string trainingConfigJson(const std::string &preset, const std::string &pol
                                const std::string &resamplerAttention, const std::string &patchEmbed)
 {
     return lab::buildConfig(preset, policy, maxSlices, resamplerAttention, patchEmbed).dump(2);
+}
+
+TrainOptions baseWeightsDefaults(TrainOptions o)
+{
+    o.glyphLossWeight = 0;    // the encoder is frozen
+    o.encoderWarmupSteps = 0; // the same
+    o.lookLossWeight = 0;     // the decoder is frozen: its heads cannot be taught where to look
+    o.regionLossWeight = 0;
+    o.tokenLossWeight = 0;
+    o.readTextProbability = 0; // a pretrained decoder already reads out text it is given
+    o.imageTextProbability = 0.5;
+    o.notShownProbability = 0.1;
+    o.lr = 1e-3; // LLaVA's projector-alignment rate
+    o.warmupSteps = 30;
+    o.batchImages = 4;
+    o.turnsPerImage = 3;
+    o.minSide = 200;
+    o.maxSide = 700;
+    o.checkpointEvery = 50;
+    return o;
 }
 
 } // namespace uhdlens

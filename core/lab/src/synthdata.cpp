@@ -738,6 +738,34 @@ Sample generate(std::uint64_t seed, const Options &options)
     return generate(families[rng.next() % families.size()], seed, options);
 }
 
+QA unanswerableQa(const Sample &sample, std::uint64_t pick)
+{
+    auto has = [&](const std::string &question) {
+        return std::any_of(sample.qas.begin(), sample.qas.end(),
+                           [&](const QA &qa) { return qa.question == question; });
+    };
+    std::vector<std::pair<std::string, Task>> options;
+    const std::string row = std::to_string(1 + (pick >> 8) % 6);
+    const char *colour = paletteColours()[(pick >> 16) % paletteColours().size()].name;
+    if (sample.family != Family::Window) { // only windows have a title bar, buttons and dialogs
+        options.emplace_back("What is the window title?", Task::WindowTitle);
+        options.emplace_back(std::string("What does the ") + colour + " button say?", Task::ButtonLabel);
+        options.emplace_back("What is the dialog title?", Task::WindowTitle);
+    } else if (!has("What is the dialog title?")) {
+        options.emplace_back("What is the dialog title?", Task::WindowTitle);
+    }
+    if (sample.family != Family::Document) { // only documents have headings and tables
+        options.emplace_back("What is the number in row " + row + " of the table?", Task::TableNumber);
+        options.emplace_back("What is the heading?", Task::Heading);
+    }
+    const auto &[question, task] = options[pick % options.size()];
+    QA qa;
+    qa.question = question;
+    qa.answer = kNotShownAnswer;
+    qa.task = task;
+    return qa;
+}
+
 std::string readingOrderText(const std::vector<TextItem> &texts, double scale, double minPixelSize, int maxWords)
 {
     std::vector<const TextItem *> legible;

@@ -3,7 +3,9 @@
 
 #include "preprocess.h"
 
+#include "uhdlens/engine.h"
 #include "uhdlens/errors.h"
+#include "uhdlens/text_layer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -52,6 +54,26 @@ std::vector<std::vector<int64_t>> namingTargets(const Tokenizer &tok, const synt
         }
     }
     return out;
+}
+
+// The image's text as the engine gives it to the model (Conversation::ask's imageText): a text layer built
+// from the generator's text boxes at least `minPixels` high (what OCR reads), its first `maxLines` lines with
+// coarse positions (TextLayer::promptText). Empty when no text qualifies.
+std::string imageTextOf(const synth::Sample &sample, double minPixels, int maxLines)
+{
+    std::vector<TextWord> words;
+    for (const synth::TextItem &t : sample.texts) {
+        if (t.pixelSize < minPixels || t.text.empty())
+            continue;
+        TextWord w;
+        w.text = t.text;
+        w.box = {t.x, t.y, std::max(1, t.width), std::max(1, t.height)};
+        w.confidence = 100;
+        words.push_back(std::move(w));
+    }
+    if (words.empty())
+        return {};
+    return layoutWords(std::move(words), {sample.image.width(), sample.image.height()}).promptText(maxLines);
 }
 
 } // namespace
@@ -115,6 +137,15 @@ Example makeExample(const VisionLanguageModel &model, const Tokenizer &tok, cons
             qas.insert(qas.begin(), read);
         }
     }
+
+    // An unanswerable last question (answered "not shown"), then the image's text before the first one.
+    h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+    if (o.notShownProbability > 0 && static_cast<double>(h >> 11) * 0x1.0p-53 < o.notShownProbability)
+        qas.back() = synth::unanswerableQa(sample, h * 0x9E3779B97F4A7C15ULL);
+    h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+    if (o.imageTextProbability > 0 && static_cast<double>(h >> 11) * 0x1.0p-53 < o.imageTextProbability)
+        qas.front().question = questionWithImageText(
+            imageTextOf(sample, o.imageTextMinPixels, o.imageTextMaxLines), qas.front().question);
 
     const int tpi = model.tokensPerImage();
     const int grid = boxGrid(model);

@@ -168,14 +168,25 @@ StepLosses trainStep(const StepModel &m, const TrainOptions &o, const std::vecto
         // The look loss reads the attention of the decoder's last layer (lookLayer), captured on this
         // forward.
         nn::AttentionCapture capture{m.lookLayer, {}};
-        const torch::Tensor logits = m.trainable.forwardAll(input, o.lookLossWeight > 0 ? &capture : nullptr);
-        const torch::Tensor flat = logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32);
+        const torch::Tensor normed =
+            m.trainable.forwardNormed(input, o.lookLossWeight > 0 ? &capture : nullptr);
+        // The output head only at the positions a loss reads (answers, and visual tokens with region
+        // targets): with a 49,152-piece vocabulary the head over every position costs as much as the decoder.
+        const torch::Tensor flatTargets = targets.reshape({-1}), flatRegion = regionTargets.reshape({-1});
+        const bool region = o.regionLossWeight > 0 && (flatRegion != kIgnore).any().item<bool>();
+        const torch::Tensor rows =
+            (region ? (flatTargets != kIgnore) | (flatRegion != kIgnore) : flatTargets != kIgnore)
+                .nonzero()
+                .squeeze(1);
+        const torch::Tensor flat =
+            m.trainable.headLogits(normed.reshape({-1, normed.size(-1)}).index_select(0, rows))
+                .to(torch::kFloat32);
         const auto ce = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore);
-        loss = torch::nn::functional::cross_entropy(flat, targets.reshape({-1}), ce);
+        loss = torch::nn::functional::cross_entropy(flat, flatTargets.index_select(0, rows), ce);
         out.answer = loss.item<double>();
-        if (o.regionLossWeight > 0 && (regionTargets != kIgnore).any().item<bool>()) {
+        if (region) {
             const torch::Tensor r =
-                torch::nn::functional::cross_entropy(flat, regionTargets.reshape({-1}), ce);
+                torch::nn::functional::cross_entropy(flat, flatRegion.index_select(0, rows), ce);
             out.region = r.item<double>();
             loss = loss + o.regionLossWeight * r;
         }

@@ -6,8 +6,12 @@
 // (trainable_model.h).
 #include "uhdlens/lab/training.h"
 
+#include "base_weights.h"
+#include "bpe_tokenizer.h"
 #include "checkpoint.h"
 #include "encoder_warmup.h"
+#include "gguf/gguf_file.h"
+#include "gguf/gguf_model.h"
 #include "model_family.h"
 #include "recipe.h"
 #include "tokenizer.h"
@@ -49,8 +53,16 @@ json runConfig(const TrainOptions &o, const std::string &ckDir)
 {
     if (o.resume)
         return readJsonFile(ckDir + "/config.json");
-    if (!o.configFile.empty())
-        return readJsonFile(o.configFile);
+    if (!o.configFile.empty()) {
+        // A user's config takes the run's slicing choices: the llava15 baseline's single low-resolution view,
+        // or a slice limit.
+        json cfg = readJsonFile(o.configFile);
+        if (o.policy == "llava15")
+            cfg["max_slice_nums"] = 1;
+        else if (o.maxSlices >= 1)
+            cfg["max_slice_nums"] = o.maxSlices;
+        return cfg;
+    }
     return buildConfig(o.preset, o.policy, o.maxSlices, o.resamplerAttention, o.patchEmbed);
 }
 
@@ -72,8 +84,15 @@ int lookLayerOf(const json &cfg, const TrainOptions &o)
 // Tokenizer: trained once on the generator's corpus into <out>/tokenizer.model, kept with the checkpoint for
 // resume. Error(ConfigInvalid) when it has more pieces than the model's vocabulary.
 std::shared_ptr<Tokenizer> runTokenizer(const TrainOptions &o, const json &cfg, Family family,
-                                        const VisionLanguageModel &model, const std::string &out)
+                                        const VisionLanguageModel &model, const std::string &out,
+                                        const std::vector<BaseWeightSource> &base)
 {
+    // A pretrained language model brings its tokenizer: the GGUF file's, as Model::load reads it for a folder
+    // without tokenizer files (nothing is written to the folder).
+    for (const BaseWeightSource &b : base)
+        if (b.kind == BaseWeightSource::Kind::GgufLlm)
+            return Tokenizer::fromBpe(
+                std::make_shared<const BpeTokenizer>(gguf::ggufBpeSpec(gguf::GgufFile::open(b.path).meta())));
     const std::string tokPath = out + "/tokenizer.model";
     if (!(o.resume && QFileInfo::exists(QString::fromStdString(tokPath)))) {
         std::vector<std::string> symbols = familySpecialTokens(family);
@@ -117,15 +136,20 @@ struct TrainedParameters
     int64_t glyphClasses = 0;
 };
 
-TrainedParameters collectParameters(VisionLanguageModel &model, const json &cfg, const TrainOptions &o)
+TrainedParameters collectParameters(VisionLanguageModel &model, const json &cfg, const TrainOptions &o,
+                                    const std::vector<BaseWeightSource> &base)
 {
     TrainedParameters p;
     for (auto &[name, t] : model.namedParameters()) {
+        if (fromBaseWeights(base, name)) { // pretrained and frozen: neither trained nor checkpointed
+            t.set_requires_grad(false);
+            continue;
+        }
         t.set_requires_grad(true);
         p.modelParameters += t.numel();
         p.groups.add(name, t);
+        p.checkpointed.emplace_back(name, t);
     }
-    p.checkpointed = model.namedParameters();
     p.glyphClasses = static_cast<int64_t>(glyphAlphabet().size()) + 1;
     if (o.glyphLossWeight > 0 || o.encoderWarmupSteps > 0) {
         const json *vc = cfg.contains("vision_config") ? &cfg["vision_config"] : nullptr;
@@ -179,7 +203,11 @@ json recipeRecord(const TrainOptions &o, bool bf16)
             {"patch_embed", o.patchEmbed},
             {"encoder_warmup_steps", o.encoderWarmupSteps},
             {"encoder_warmup_crop", o.encoderWarmupCrop},
-            {"encoder_warmup_batch", o.encoderWarmupBatch}};
+            {"encoder_warmup_batch", o.encoderWarmupBatch},
+            {"image_text_probability", o.imageTextProbability},
+            {"image_text_min_pixels", o.imageTextMinPixels},
+            {"image_text_max_lines", o.imageTextMaxLines},
+            {"not_shown_probability", o.notShownProbability}};
 }
 
 // ---- evaluation of the run as it goes ---------------------------------------------------------------------
@@ -277,9 +305,23 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     const std::string ckDir = out + "/checkpoint";
     const json cfg = runConfig(o, ckDir);
     const Family family = detectFamily(cfg);
+    // Pretrained parts (config.json "base_weights"): Error(FileNotFound) naming the install command when
+    // they are not installed. They are loaded over the random initialisation and stay frozen.
+    const std::vector<BaseWeightSource> base = baseWeightSources(cfg);
     std::unique_ptr<VisionLanguageModel> model = createFamilyModel(cfg, nullptr, {});
     const TrainableModel &trainable = trainableModel(*model); // Error(InvalidArgument): a family without one
     initRandom(*model, o.seed);
+    if (!base.empty()) {
+        if (o.glyphLossWeight > 0 || o.encoderWarmupSteps > 0 || o.lookLossWeight > 0)
+            throw Error(
+                ErrorCode::InvalidArgument,
+                "this config takes its vision encoder and language model from the base weights, frozen: "
+                "the glyph loss, the encoder warm-up and the look loss train them (set them to 0)",
+                "base_weights");
+        torch::NoGradGuard ng;
+        loadBaseWeights(base, model->namedParameters(), model->namedModules(), torch::kFloat32,
+                        torch::Device(torch::kCPU), o.configFile.empty() ? o.outDir : o.configFile);
+    }
     if (o.encoderWarmupSteps > 0 && o.encoderWarmupCrop % model->policy().patch != 0)
         throw Error(ErrorCode::InvalidArgument,
                     "the encoder warm-up crop (" + std::to_string(o.encoderWarmupCrop) +
@@ -291,13 +333,13 @@ TrainResult train(const TrainOptions &o, const TrainProgressCallback &progress)
     if (!QDir().mkpath(QString::fromStdString(out)))
         throw Error(ErrorCode::FileUnreadable, "cannot create output folder " + out, out);
 
-    const std::shared_ptr<Tokenizer> tok = runTokenizer(o, cfg, family, *model, out);
+    const std::shared_ptr<Tokenizer> tok = runTokenizer(o, cfg, family, *model, out, base);
     const std::vector<int64_t> stops = model->stopTokenIds(*tok);
     if (stops.empty())
         throw Error(ErrorCode::ConfigInvalid, "the family defines no stop token to train", "eos");
     const int64_t endId = stops.front();
 
-    TrainedParameters params = collectParameters(*model, cfg, o);
+    TrainedParameters params = collectParameters(*model, cfg, o, base);
     torch::optim::AdamW opt = params.groups.optimizer(o);
     const std::vector<torch::Tensor> allParams = params.groups.all();
 

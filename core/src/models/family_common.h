@@ -237,6 +237,16 @@ public:
     {
         return m_lm.forwardAll(embeds.to(dtype()), capture);
     }
+    torch::Tensor forwardNormed(const torch::Tensor &embeds, nn::AttentionCapture *capture) const override
+    {
+        if (embeds.dim() != 3)
+            throw Error(ErrorCode::InvalidArgument, "forwardNormed expects embeddings [B, T, D]");
+        return m_lm.model->forward(embeds.to(dtype()), nullptr, capture);
+    }
+    torch::Tensor headLogits(const torch::Tensor &normed) const override
+    {
+        return m_lm.logits(normed.to(dtype()));
+    }
     torch::Tensor readout(const torch::Tensor &hidden) const override
     {
         return m_lm.logits(m_lm.model->norm->forward(hidden.to(dtype())));

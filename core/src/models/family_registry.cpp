@@ -270,13 +270,18 @@ void initRandom(VisionLanguageModel &model, uint64_t seed)
         torch::Tensor value;
         if (p.dim() == 1 && isNormWeight(name)) {
             value = torch::ones(p.sizes(), torch::kFloat32);
-        } else if (endsWith(name, "bias")) {
+        } else if (endsWith(name, "bias") || endsWith(name, "lora_b")) {
+            // A low-rank adapter starts as no change (B = 0), as LoRA initialises it.
             value = torch::zeros(p.sizes(), torch::kFloat32);
+        } else if (endsWith(name, "lora_a")) {
+            value = torch::empty(p.sizes(), torch::kFloat32)
+                        .normal_(0.0, 1.0 / std::sqrt(double(p.size(1))), gen);
         } else if (endsWith(name, "resampler.pos_embed") || endsWith(name, "mm_projector.pos_embed")) {
             // Frozen 2D sin-cos of the query grid, exactly what the references store.
             const int64_t side = models::querySide(p.size(0), name);
             value = nn::sincos2d(p.size(1), side, side);
-        } else if ((endsWith(name, "resampler.proj") || endsWith(name, "mm_projector.proj")) && p.dim() == 2) {
+        } else if ((endsWith(name, "resampler.proj") || endsWith(name, "mm_projector.proj")) &&
+                   p.dim() == 2) {
             // Resampler.__init__: proj = D^-0.5 * randn(D, D).
             value = torch::empty(p.sizes(), torch::kFloat32).normal_(0.0, 1.0 / std::sqrt(double(p.size(0))), gen);
         } else {

@@ -34,13 +34,16 @@
 //   llm.model.*, llm.lm_head.weight   LLaMA
 // chat_template: "vicuna" (default) or "chatml" (an instruct LLM's ChatML turns, system_message as the system
 // turn; the tokenizer must have <|im_start|> / <|im_end|>); text_config.tie_word_embeddings: no llm.lm_head
-// (the logits use the token embedding), as SmolLM2. base_weights (core/src/base_weights.h): parts read from
+// (the logits use the token embedding), as SmolLM2. lora {rank, alpha, modules}: low-rank adapters on the
+// decoder's linear layers (addAdapters below). base_weights (core/src/base_weights.h): parts read from
 // the installed pretrained files instead of the folder. Prompt: Vicuna v1 template; the image is the spatial
 // schema of §4.1/§4.2 — slices row by row, "," between slices of a row, "\n" after every row — with the
 // overview LAST, as the LLaVA-UHD release orders it: the final "\n" then separates the slice grid from the
 // overview, and the position count is 64·(N+1) + N, the count imagePositions() gives for
 // TokenLayout::LlavaUhdPaper (the same span code, image_span.cpp).
 #include "models/families.h"
+
+#include <set>
 
 namespace uhdlens::models {
 
@@ -141,6 +144,8 @@ public:
 
         auto llm = nn::container(*m_root, "llm");
         buildLm(*llm, lo, cfgBool(*tcp, "tie_word_embeddings", false, "text_config"));
+        if (const json *lora = findKey(c, "lora"))
+            addAdapters(*lora);
         m_chatml = cfgStr(c, "chat_template", "vicuna") == "chatml";
         if (!m_chatml && cfgStr(c, "chat_template", "vicuna") != "vicuna")
             throw Error(ErrorCode::ConfigInvalid, "config.json: chat_template must be 'vicuna' or 'chatml'",
@@ -219,6 +224,51 @@ public:
     }
 
 private:
+    // "lora": {"rank": r, "alpha": a (default 2r), "modules": [...] (default ["q_proj", "v_proj"])}: a
+    // low-rank adapter (nn::LinearImpl::enableLora) on those linear layers of every decoder layer, trained
+    // here beside a frozen pretrained language model (issue 18); names llm.model.layers.i.<path>.lora_{a,b}.
+    void addAdapters(const json &lora)
+    {
+        if (!lora.is_object())
+            throw Error(ErrorCode::ConfigInvalid,
+                        "config.json: lora must be an object {\"rank\", \"alpha\", \"modules\"}", "lora");
+        const int64_t rank = cfgInt(lora, "rank", std::nullopt, "lora");
+        if (rank < 1 || rank > 256)
+            throw Error(ErrorCode::ConfigInvalid, "config.json: lora.rank must be between 1 and 256",
+                        "lora.rank");
+        const double alpha = cfgNum(lora, "alpha", 2.0 * static_cast<double>(rank), "lora");
+        if (!(alpha > 0 && alpha <= 4096))
+            throw Error(ErrorCode::ConfigInvalid, "config.json: lora.alpha must be in (0, 4096]",
+                        "lora.alpha");
+        static const std::set<std::string> known = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                                    "gate_proj", "up_proj", "down_proj"};
+        std::set<std::string> wanted = {"q_proj", "v_proj"};
+        if (const json *m = findKey(lora, "modules")) {
+            wanted.clear();
+            if (!m->is_array() || m->empty())
+                throw Error(ErrorCode::ConfigInvalid,
+                            "config.json: lora.modules must be a non-empty list of layer names",
+                            "lora.modules");
+            for (const json &name : *m) {
+                if (!name.is_string() || !known.count(name.get<std::string>()))
+                    throw Error(
+                        ErrorCode::ConfigInvalid,
+                        "config.json: lora.modules: each entry must be one of q_proj, k_proj, v_proj, "
+                        "o_proj, gate_proj, up_proj, down_proj",
+                        "lora.modules");
+                wanted.insert(name.get<std::string>());
+            }
+        }
+        for (const auto &item : m_root->named_modules()) {
+            const std::string &name = item.key();
+            const size_t dot = name.rfind('.');
+            if (name.rfind("llm.", 0) != 0 || dot == std::string::npos || !wanted.count(name.substr(dot + 1)))
+                continue;
+            if (const auto linear = std::dynamic_pointer_cast<nn::LinearImpl>(item.value()))
+                linear->enableLora(rank, alpha);
+        }
+    }
+
     nn::VisionTransformer m_vision{nullptr};
     nn::Resampler m_resampler{nullptr};
     SlicePolicy m_policy;

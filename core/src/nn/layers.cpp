@@ -77,9 +77,28 @@ torch::Tensor LinearImpl::forward(const torch::Tensor &x) const
 {
     // at::linear folds [B, T, in] into one addmm/mm (oneDNN bf16 GEMM on CPUs with avx512_bf16); a bf16
     // weight under f32 activations takes the mixed path (mixed_linear.h), a quantized one quant_linear.h's.
-    if (quantized)
-        return quantized->forward(x);
-    return nn::linear(x, weight, bias);
+    torch::Tensor y = quantized ? quantized->forward(x) : nn::linear(x, weight, bias);
+    if (loraA.defined()) {
+        const torch::Tensor low = at::linear(x.to(loraA.scalar_type()), loraA);
+        y = y + (at::linear(low, loraB) * loraScale).to(y.scalar_type());
+    }
+    return y;
+}
+
+void LinearImpl::enableLora(int64_t rank, double alpha)
+{
+    if (rank < 1 || !(alpha > 0))
+        throw Error(ErrorCode::InvalidArgument, "a low-rank adapter needs rank >= 1 and alpha > 0", "lora");
+    const auto options = weight.options();
+    loraA = param(*this, "lora_a", {rank, weight.size(1)}, options);
+    loraB = param(*this, "lora_b", {weight.size(0), rank}, options);
+    loraScale = alpha / static_cast<double>(rank);
+}
+
+bool isAdapterParameter(const std::string &name)
+{
+    const size_t dot = name.rfind('.');
+    return name.compare(dot == std::string::npos ? 0 : dot + 1, 5, "lora_") == 0;
 }
 
 LayerNormImpl::LayerNormImpl(int64_t d, double e, const torch::TensorOptions &options) : dim(d), eps(e)

@@ -52,15 +52,25 @@ Activation activationFromName(const std::string &name, const std::string &key);
 torch::Tensor activate(const torch::Tensor &x, Activation act);
 
 // y = x W^T + b. Checkpoint names: "weight" [out, in], "bias" [out].
+// With a low-rank adapter (enableLora; LoRA, Hu et al. 2021, as PEFT's lora.Linear computes it):
+// y = x W^T + b + (alpha / rank) * (x A^T) B^T, names "lora_a" [rank, in] and "lora_b" [out, rank]. The
+// adapter lives beside a frozen base weight, quantized or not, and is never merged into it.
 struct LinearImpl : torch::nn::Module
 {
     LinearImpl(int64_t in, int64_t out, bool bias, const torch::TensorOptions &options);
     torch::Tensor forward(const torch::Tensor &x) const;
+    void enableLora(int64_t rank, double alpha);
     torch::Tensor weight, bias;
+    torch::Tensor loraA, loraB; // undefined without an adapter
+    double loraScale = 0;
     // Set by a loader of quantized (GGUF) weights: forward is then quantized->forward(x), `weight` is unused.
     std::shared_ptr<const quant::QuantLinearImpl> quantized;
 };
 TORCH_MODULE(Linear);
+
+// Whether a parameter name is a low-rank adapter's ("...q_proj.lora_a"): adapters are trained here and read
+// from the model folder even under a prefix whose other parameters come from base weights.
+bool isAdapterParameter(const std::string &name);
 
 // Names: "weight", "bias".
 struct LayerNormImpl : torch::nn::Module

@@ -108,6 +108,15 @@ struct Sample
 // by `scale`, e.g. the planner's resize factor), in reading order (lines top to bottom, each left to right),
 // joined by spaces, at most `maxWords` words. Empty when nothing qualifies.
 inline constexpr const char *kReadTextQuestion = "Read the text.";
+
+// The answer to a question the image cannot answer (as the real-screenshot set's "not_shown_answer").
+inline constexpr const char *kNotShownAnswer = "not shown";
+// A question of the generator's kinds that `sample` cannot answer, answered kNotShownAnswer: another
+// family's question (the window title of a document, the table of a shape scene), or a dialog title where no
+// dialog is drawn. Only what the family never draws is asked (a covered button could still show an edge, so
+// button colours are asked only of families without buttons). `pick` chooses among them. Task and box are
+// the template's task and an empty box.
+QA unanswerableQa(const Sample &sample, std::uint64_t pick);
 std::string readingOrderText(const std::vector<TextItem> &texts, double scale, double minPixelSize, int maxWords);
 
 // Renders one sample. Throws Error(InvalidArgument) when options are invalid or seed >= kMaxSeed.

@@ -128,6 +128,18 @@ struct TrainOptions
     bool resume = false;             // continue from <outDir>/checkpoint
     int queueSize = 16;
     int logEvery = 10;
+    // "Give the model the image's text" (issue 18): with this probability an image's first question carries
+    // the image's text as the engine gives it (questionWithImageText() of engine.h, the lines of a text layer
+    // with coarse positions, TextLayer::promptText()), built from the generator's own text boxes — the texts
+    // at least imageTextMinPixels high, at most imageTextMaxLines lines — so the model learns to answer from
+    // recognised text when the app gives it. 0: off (the from-scratch preset's recipe).
+    double imageTextProbability = 0;
+    double imageTextMinPixels = 7;
+    int imageTextMaxLines = 30;
+    // With this probability an image's last question is replaced by one its image cannot answer (another
+    // family's question, a button colour it does not have: synth::unanswerableQa), answered
+    // synth::kNotShownAnswer, so the model says so instead of inventing a word. 0: off.
+    double notShownProbability = 0;
     // Empty if usable, else the reason.
     std::string validate() const;
 };
@@ -174,6 +186,13 @@ using TrainProgressCallback = std::function<void(const TrainProgress &)>;
 TrainResult train(const TrainOptions &options, const TrainProgressCallback &progress = {});
 
 // The config.json a preset/policy pair trains (for documentation and tests). Throws Error(InvalidArgument).
+// A config with "base_weights" (pretrained parts, core/src/base_weights.h) trains only what the folder
+// ships (the resampler): the base parts are frozen. The recipe's defaults for it: no glyph loss and no
+// encoder warm-up (they train the vision encoder), no look and region loss (they train the decoder), no
+// dense reading turn; the image's text and unanswerable questions on. uhdlens-train applies these to every
+// option the command line leaves unset.
+TrainOptions baseWeightsDefaults(TrainOptions o);
+
 std::string trainingConfigJson(const std::string &preset, const std::string &policy, int maxSlices = -1,
                                const std::string &resamplerAttention = "global",
                                const std::string &patchEmbed = "linear");
