@@ -1163,10 +1163,10 @@ The original folder is not changed.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <source>Text layer: %n word(s)</source>
+        <source>Text layer (%1): %n word(s)</source>
         <translation>
-            <numerusform>Text layer: %n word</numerusform>
-            <numerusform>Text layer: %n words</numerusform>
+            <numerusform>Text layer (%1): %n word</numerusform>
+            <numerusform>Text layer (%1): %n words</numerusform>
         </translation>
     </message>
     <message>

@@ -1153,9 +1153,9 @@ The original folder is not changed.</source>
         </translation>
     </message>
     <message numerus="yes">
-        <source>Text layer: %n word(s)</source>
+        <source>Text layer (%1): %n word(s)</source>
         <translation>
-            <numerusform>文字层：%n 个单词</numerusform>
+            <numerusform>文字层（%1）：%n 个单词</numerusform>
         </translation>
     </message>
     <message>

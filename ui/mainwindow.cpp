@@ -655,7 +655,10 @@ void MainWindow::connectTextLayers()
             m_copyTextWhenReady = 0;
             copyAllText();
         } else {
-            statusBar()->showMessage(tr("Text layer: %n word(s)", nullptr, int(layer->words.size())), 6000);
+            // %1: the OCR engine that read the image ("PP-OCR" or "Tesseract")
+            statusBar()->showMessage(tr("Text layer (%1): %n word(s)", nullptr, int(layer->words.size()))
+                                         .arg(QString::fromStdString(displayNameOf(layer->engine))),
+                                     6000);
         }
     });
     connect(layers, &TextLayers::failed, this, [this](int documentId, const QString &message) {

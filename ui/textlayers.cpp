@@ -18,7 +18,9 @@ TextLayers::~TextLayers()
     if (m_running)
         m_running->cancel = true;
     if (m_thread) {
-        m_thread->wait(); // Tesseract sees the flag within a few words; the queued result is dropped with us
+        // Tesseract sees the flag within a few words, PP-OCR before each batch of six lines; the queued
+        // result is dropped with us
+        m_thread->wait();
         delete m_thread;
     }
 }

@@ -8,7 +8,9 @@
 //
 // GUI thread only (the worker thread is private). Recognition runs on a QThread of its own, never on the GUI
 // thread and never in a nested event loop; results come back as queued calls. The destructor cancels the
-// running job and joins its thread (Tesseract checks the cancel flag often, so this is quick).
+// running job and joins its thread (both engines check the cancel flag often, so this is quick). The engine
+// is the options' (default: PP-OCR when its base weights are installed, else Tesseract); each layer says
+// which ran (TextLayer::engine).
 #pragma once
 
 #include "uhdlens/text_layer.h"

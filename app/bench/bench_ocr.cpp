@@ -1,5 +1,5 @@
 // uhdlens-bench ocr [--images N] [--upscale K] [--native-height PX] [--segmentation sparse|page] [--tile PX]
-//                  [--heights 8,10,...] [--misses] [--save DIR] [--engine tesseract|ppocr]
+//                  [--heights 8,10,...] [--misses] [--save DIR] [--engine tesseract|ppocr|layer]
 //
 // Word accuracy of the text layer (uhdlens/text_layer.h) by text height, on screenshot-like images rendered
 // here: 1280x800 "windows" with a title bar, a menu bar and rows of 2-6 words of one pixel size each, dark on
@@ -18,7 +18,9 @@
 //
 // --engine ppocr reads the images with the C++ PP-OCR pipeline (core/src/ppocr.h, the base weights' PP-OCRv6
 // small det + rec) instead of the text layer, on one libtorch thread; each line's words are scored as the
-// text layer's are. The text-layer options do not apply to it.
+// text layer's are. The text-layer options do not apply to it. --engine tesseract is the text layer with
+// Tesseract; --engine layer the text layer with its default engine (Auto: PP-OCR, tiled, when the base
+// weights are installed).
 #include "bench_ocr.h"
 
 #include "benchcommon.h"
@@ -227,7 +229,7 @@ bool containsRun(const std::vector<std::string> &hay, const std::vector<std::str
 // form, tests/data/real-screenshots/README.md), whether its answer appears as a run of whole tokens in the
 // text each engine recognises in the image: an upper bound on what "Give the model the image's text" can make
 // a model answer, per text-height bucket, both engines side by side in one run (PP-OCR when the base weights
-// are installed).
+// are installed), and the text layer as the app runs it (its default engine, Auto).
 int runAnswersMode(const QString &command, const QString &dir, const uhdlens::TextLayerOptions &options)
 {
     QFile f(QDir(dir).filePath(QStringLiteral("questions.json")));
@@ -257,8 +259,13 @@ int runAnswersMode(const QString &command, const QString &dir, const uhdlens::Te
             ++i;
         return i;
     };
-    std::vector<std::array<int, 3>> counts(buckets.size(), {0, 0, 0}); // questions, tesseract, ppocr
-    std::vector<double> cpuTess, cpuPp;
+    // questions, tesseract (the text layer with Tesseract), ppocr (the bare pipeline), the text layer (Auto)
+    std::vector<std::array<int, 4>> counts(buckets.size(), {0, 0, 0, 0});
+    std::vector<double> cpuTess, cpuPp, cpuLayer, wallLayer;
+    uhdlens::TextLayerOptions tessOptions = options, layerOptions = options;
+    tessOptions.engine = uhdlens::TextEngine::Tesseract;
+    layerOptions.engine = uhdlens::TextEngine::Auto;
+    const std::string layerEngine = uhdlens::displayNameOf(uhdlens::resolveTextEngine(layerOptions.engine));
     int images = 0;
     for (const QJsonValue &iv : doc.object().value(QStringLiteral("images")).toArray()) {
         const QJsonObject im = iv.toObject();
@@ -272,7 +279,7 @@ int runAnswersMode(const QString &command, const QString &dir, const uhdlens::Te
         img = img.convertToFormat(QImage::Format_RGB888);
         ++images;
         std::clock_t c0 = std::clock();
-        std::string tessText = uhdlens::recognizeText(img, options).plainText();
+        std::string tessText = uhdlens::recognizeText(img, tessOptions).plainText();
         cpuTess.push_back(1000.0 * double(std::clock() - c0) / CLOCKS_PER_SEC);
         std::string ppText;
         if (ppocr) {
@@ -281,7 +288,12 @@ int runAnswersMode(const QString &command, const QString &dir, const uhdlens::Te
                 ppText += line.text + "\n";
             cpuPp.push_back(1000.0 * double(std::clock() - c0) / CLOCKS_PER_SEC);
         }
-        const auto tess = answerTokens(tessText), pp = answerTokens(ppText);
+        c0 = std::clock();
+        const auto t0 = Clock::now();
+        const std::string layerText = uhdlens::recognizeText(img, layerOptions).plainText();
+        cpuLayer.push_back(1000.0 * double(std::clock() - c0) / CLOCKS_PER_SEC);
+        wallLayer.push_back(msSince(t0));
+        const auto tess = answerTokens(tessText), pp = answerTokens(ppText), layer = answerTokens(layerText);
         for (const QJsonValue &qv : im.value(QStringLiteral("questions")).toArray()) {
             const QJsonObject q = qv.toObject();
             if (q.value(QStringLiteral("task")).toString() != QLatin1String("reading"))
@@ -291,22 +303,28 @@ int runAnswersMode(const QString &command, const QString &dir, const uhdlens::Te
             ++c[0];
             c[1] += containsRun(tess, want) ? 1 : 0;
             c[2] += containsRun(pp, want) ? 1 : 0;
+            c[3] += containsRun(layer, want) ? 1 : 0;
         }
     }
     std::printf("reading answers found in the recognised text, %d images of %s\n", images, qPrintable(dir));
-    std::printf("%-10s %9s %12s %12s\n", "height", "questions", "tesseract", ppocr ? "ppocr" : "ppocr (n/a)");
-    int all[3] = {0, 0, 0};
+    const std::string layerColumn = "layer (" + layerEngine + ")";
+    std::printf("%-10s %9s %12s %12s %18s\n", "height", "questions", "tesseract",
+                ppocr ? "ppocr" : "ppocr (n/a)", layerColumn.c_str());
+    int all[4] = {0, 0, 0, 0};
     for (size_t i = 0; i < buckets.size(); ++i) {
         const auto &c = counts[i];
-        for (int k = 0; k < 3; ++k)
+        for (int k = 0; k < 4; ++k)
             all[k] += c[static_cast<size_t>(k)];
         auto pct = [&](int n) { return c[0] ? 100.0 * n / c[0] : 0.0; };
-        std::printf("%-10s %9d %11.1f%% %11.1f%%\n", buckets[i].second, c[0], pct(c[1]), pct(c[2]));
+        std::printf("%-10s %9d %11.1f%% %11.1f%% %17.1f%%\n", buckets[i].second, c[0], pct(c[1]), pct(c[2]),
+                    pct(c[3]));
     }
     auto pctAll = [&](int n) { return all[0] ? 100.0 * n / all[0] : 0.0; };
-    std::printf("%-10s %9d %11.1f%% %11.1f%%\n", "all", all[0], pctAll(all[1]), pctAll(all[2]));
-    std::printf("CPU per image: tesseract %.0f ms, ppocr %.0f ms (medians)\n", median(cpuTess),
-                cpuPp.empty() ? 0.0 : median(cpuPp));
+    std::printf("%-10s %9d %11.1f%% %11.1f%% %17.1f%%\n", "all", all[0], pctAll(all[1]), pctAll(all[2]),
+                pctAll(all[3]));
+    std::printf(
+        "CPU per image: tesseract %.0f ms, ppocr %.0f ms, layer %.0f ms (medians; layer wall %.0f ms)\n",
+        median(cpuTess), cpuPp.empty() ? 0.0 : median(cpuPp), median(cpuLayer), median(wallLayer));
     return 0;
 }
 
@@ -342,16 +360,18 @@ int runOcrBench(const QStringList &args)
                                QStringLiteral("Write the rendered images (PNG) and words.json (rendered and "
                                               "recognised words with boxes) into DIR."),
                                QStringLiteral("DIR"));
-    QCommandLineOption engineOpt(QStringLiteral("engine"),
-                                 QStringLiteral("tesseract (the text layer, default) | ppocr (the C++ PP-OCR "
-                                                "pipeline on the base weights, one thread)."),
-                                 QStringLiteral("NAME"), QStringLiteral("tesseract"));
+    QCommandLineOption engineOpt(
+        QStringLiteral("engine"),
+        QStringLiteral("tesseract (the text layer with Tesseract, default) | ppocr (the "
+                       "C++ PP-OCR pipeline on the base weights, one thread) | layer (the "
+                       "text layer with its default engine)."),
+        QStringLiteral("NAME"), QStringLiteral("tesseract"));
     QCommandLineOption answersOpt(
         QStringLiteral("answers"),
         QStringLiteral(
             "Instead of rendered images: for each reading question of a folder set (questions.json, "
-            "e.g. tests/data/real-screenshots), whether its answer is in the text Tesseract and "
-            "PP-OCR recognise, by text height."),
+            "e.g. tests/data/real-screenshots), whether its answer is in the text Tesseract, "
+            "PP-OCR and the text layer with its default engine recognise, by text height."),
         QStringLiteral("DIR"));
     parser.addOptions({imagesOpt, upscaleOpt, segOpt, tileOpt, heightsOpt, nativeOpt, missesOpt, saveOpt,
                        engineOpt, answersOpt});
@@ -392,8 +412,11 @@ int runOcrBench(const QStringList &args)
         heights.push_back(v);
     }
     const QString engine = parser.value(engineOpt);
-    if (engine != QLatin1String("tesseract") && engine != QLatin1String("ppocr"))
-        return usageError(command, QStringLiteral("--engine: tesseract or ppocr"));
+    if (engine != QLatin1String("tesseract") && engine != QLatin1String("ppocr") &&
+        engine != QLatin1String("layer"))
+        return usageError(command, QStringLiteral("--engine: tesseract, ppocr or layer"));
+    options.engine =
+        engine == QLatin1String("layer") ? uhdlens::TextEngine::Auto : uhdlens::TextEngine::Tesseract;
     if (parser.isSet(answersOpt)) {
         if (parser.isSet(saveOpt))
             return usageError(command,
@@ -529,6 +552,9 @@ int runOcrBench(const QStringList &args)
     if (engine == QLatin1String("ppocr"))
         std::printf("PP-OCR pipeline (C++, PP-OCRv6 small det + rec, 1 thread); %d images of 1280x800\n",
                     images);
+    else if (engine == QLatin1String("layer"))
+        std::printf("text layer, %s engine; %d images of 1280x800\n",
+                    uhdlens::displayNameOf(uhdlens::resolveTextEngine(options.engine)).c_str(), images);
     else
         std::printf(
             "text layer: upscale %d (words from %d px read at native size), %s segmentation, tiles of %d px; "

@@ -10,10 +10,10 @@
 // answers the very same images and questions, one question per turn with the history cleared, exactly as a
 // user asking a first question would (the image encoding is cached across the questions of an image).
 // --image-text gives the model the image's text as the app's "Give the Model the Image's Text" does:
-// Tesseract's lines with coarse positions (TextLayer::promptText()) before each question. --plot draws
-// grouped bars per size bucket, one colour per model, with QPainter. Exit codes: 0, 1 (a model or set that
-// does not load, or an image of the set that does not decode: it is skipped with its reason and the others
-// are scored), 2 bad usage.
+// the text layer's lines with coarse positions (TextLayer::promptText(); PP-OCR when its base weights are
+// installed, else Tesseract) before each question. --plot draws grouped bars per size bucket, one colour per
+// model, with QPainter. Exit codes: 0, 1 (a model or set that does not load, or an image of the set that does
+// not decode: it is skipped with its reason and the others are scored), 2 bad usage.
 #include "commands.h"
 #include "eval_set.h"
 
@@ -351,8 +351,9 @@ int runEval(const QStringList &args)
         QStringLiteral("LIST"));
     QCommandLineOption imageTextOpt(
         QStringLiteral("image-text"),
-        QStringLiteral("Give the model the image's text (Tesseract's lines with coarse "
-                       "positions) before each question, as the app's setting does."));
+        QStringLiteral("Give the model the image's text (the text layer's lines with coarse positions: "
+                       "PP-OCR's when its base weights are installed, else Tesseract's) before each "
+                       "question, as the app's setting does."));
     QCommandLineOption tokensOpt(QStringLiteral("max-new-tokens"), QStringLiteral("Answer length limit (default 12)."),
                                  QStringLiteral("N"), QStringLiteral("12"));
     QCommandLineOption dtypeOpt(QStringLiteral("dtype"), QStringLiteral("auto (default), f32, mixed, bf16 or f16."),

@@ -191,7 +191,10 @@ private Q_SLOTS:
         QVERIFY(!layers->layer(id));
         QVERIFY(finished.wait(60000));
         QCOMPARE(started.count(), 1);
-        QCOMPARE(progress.count(), 3); // 0, 1 and 2 of 2 tiles
+        // The default engine (PP-OCR where its base weights are installed: 1 tile; Tesseract: 2), and a
+        // progress signal for 0 and each tile.
+        QCOMPARE(layers->layer(id)->engine, resolveTextEngine(TextEngine::Auto));
+        QCOMPARE(progress.count(), layers->layer(id)->tiles + 1);
         QCOMPARE(QString::fromStdString(layers->layer(id)->plainText()),
                  QStringLiteral("Redo Clear\n\nFile Edit View Tools Help Format Insert"));
         QCOMPARE(QString::fromStdString(layers->layer(id)->promptText()),
@@ -200,7 +203,8 @@ private Q_SLOTS:
         QVERIFY(!layers->isPending(id));
         QCOMPARE(started.count(), 1);
 
-        // A big image (35 tiles), cancelled after two: the GUI thread never waited for a tile (each ~1 s).
+        // A big image (Tesseract: 35 tiles, each ~1 s; PP-OCR: 15, each ~2-5 s), cancelled after two: the GUI
+        // thread never waited for a tile.
         QImage big(6000, 4000, QImage::Format_RGB888);
         big.fill(Qt::white);
         const int bigId = session.addDocument(big, QStringLiteral("big.png"));
