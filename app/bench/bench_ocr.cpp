@@ -20,7 +20,7 @@
 // small det + rec) instead of the text layer, on one libtorch thread; each line's words are scored as the
 // text layer's are. The text-layer options do not apply to it. --engine tesseract is the text layer with
 // Tesseract; --engine layer the text layer with its default engine (Auto: PP-OCR, tiled, when the base
-// weights are installed).
+// weights are installed), on one libtorch thread as well.
 #include "bench_ocr.h"
 
 #include "benchcommon.h"
@@ -463,10 +463,10 @@ int runOcrBench(const QStringList &args)
     std::vector<double> times, cpu;
     try {
         std::optional<uhdlens::ppocr::Recogniser> ppocr;
-        if (engine == QLatin1String("ppocr")) {
-            at::set_num_threads(1);
+        if (engine != QLatin1String("tesseract"))
+            at::set_num_threads(1); // as --engine ppocr always has, so that ppocr and layer compare
+        if (engine == QLatin1String("ppocr"))
             ppocr.emplace(uhdlens::ppocr::Recogniser::loadBaseWeights());
-        }
         for (int i = 0; i < images; ++i) {
             const Scene scene = renderScene(rng, heights, i);
             const QString imageName = QStringLiteral("image_%1.png").arg(i, 2, 10, QLatin1Char('0'));
