@@ -187,8 +187,8 @@ int runSoakBench(const QStringList &args)
 
     const std::string modelDir = uhdlens::bundledModelFolder();
     if (modelDir.empty()) {
-        std::fprintf(stderr,
-                     "uhdlens-bench soak: the bundled model (resources/models/uhd-lens-tiny) is missing\n");
+        std::fprintf(stderr, "uhdlens-bench soak: no bundled model (resources/models/uhd-lens-smol or "
+                             "uhd-lens-tiny) is installed\n");
         return 1;
     }
 

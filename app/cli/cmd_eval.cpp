@@ -424,8 +424,9 @@ int runEval(const QStringList &args)
     if (modelDirs.isEmpty()) {
         const std::string bundled = uhdlens::bundledModelFolder();
         if (bundled.empty()) {
-            std::fprintf(stderr, "uhdlens-cli eval: no --model given and the bundled default model "
-                                 "(resources/models/uhd-lens-tiny) is not installed; pass --model DIR\n");
+            std::fprintf(
+                stderr, "uhdlens-cli eval: no --model given and no bundled default model "
+                        "(resources/models/uhd-lens-smol or uhd-lens-tiny) is installed; pass --model DIR\n");
             return 1;
         }
         modelDirs << QString::fromStdString(bundled);

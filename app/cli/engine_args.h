@@ -41,9 +41,14 @@ struct EngineOptions
             out.modelDir = uhdlens::bundledModelFolder();
             if (out.modelDir.empty()) {
                 missingDefault = true;
-                return QStringLiteral("no --model given and the bundled default model (resources/models/uhd-lens-tiny) "
-                                      "is not installed; pass --model DIR");
+                return QStringLiteral(
+                    "no --model given and no bundled default model (resources/models/uhd-lens-smol or "
+                    "uhd-lens-tiny) is installed; pass --model DIR");
             }
+            // The default on pretrained parts is installed but its base weights are not: say which model
+            // answers.
+            if (const std::string note = uhdlens::bundledModelNote(); !note.empty())
+                std::fprintf(stderr, "note: %s; using %s\n", note.c_str(), uhdlens::kFromScratchModelName);
         }
         if (parser.isSet(mmproj))
             out.mmproj = parser.value(mmproj).toStdString();

