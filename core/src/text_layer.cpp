@@ -2,6 +2,7 @@
 // upscaled tiles, then lines and reading order rebuilt from the word boxes.
 #include "uhdlens/text_layer.h"
 
+#include "name_table.h"
 #include "ppocr.h"
 #include "uhdlens/errors.h"
 #include "uhdlens/resources.h"
@@ -396,20 +397,13 @@ std::vector<Candidate> readPpocrTile(const ppocr::Recogniser &ocr, const QImage 
 
 std::string nameOf(TextLanguages languages)
 {
-    for (const auto &r : kLanguages)
-        if (r.value == languages)
-            return r.name;
-    return "eng";
+    const std::string_view name = names::nameOf(kLanguages, languages);
+    return name.empty() ? "eng" : std::string(name);
 }
 
 TextLanguages parseTextLanguages(std::string_view name)
 {
-    for (const auto &r : kLanguages)
-        if (name == r.name)
-            return r.value;
-    throw Error(ErrorCode::InvalidArgument,
-                "unknown text languages '" + std::string(name) + "' (choose eng or eng+chi_sim)",
-                std::string(name));
+    return names::parse<TextLanguages>(kLanguages, name, "text languages", ErrorCode::InvalidArgument);
 }
 
 std::string debianPackageForLanguage(std::string_view tesseractLanguage)
@@ -424,10 +418,8 @@ std::string debianPackageForLanguage(std::string_view tesseractLanguage)
 
 std::string nameOf(TextEngine engine)
 {
-    for (const auto &r : kEngines)
-        if (r.value == engine)
-            return r.name;
-    return "auto";
+    const std::string_view name = names::nameOf(kEngines, engine);
+    return name.empty() ? "auto" : std::string(name);
 }
 
 std::string displayNameOf(TextEngine engine)
@@ -440,12 +432,7 @@ std::string displayNameOf(TextEngine engine)
 
 TextEngine parseTextEngine(std::string_view name)
 {
-    for (const auto &r : kEngines)
-        if (name == r.name)
-            return r.value;
-    throw Error(ErrorCode::InvalidArgument,
-                "unknown text engine '" + std::string(name) + "' (choose auto, ppocr or tesseract)",
-                std::string(name));
+    return names::parse<TextEngine>(kEngines, name, "text engine", ErrorCode::InvalidArgument);
 }
 
 bool ppocrInstalled()
