@@ -1,6 +1,9 @@
 // The resource search (resources.h).
 #include "uhdlens/resources.h"
 
+#include "base_weights.h"
+#include "uhdlens/errors.h"
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
@@ -58,31 +61,24 @@ std::string findResource(const std::string &relative)
 
 namespace {
 
-// The base-weight files `configFile` names (config.json "base_weights") that are not installed; empty when
-// all are, or when the config names none. A config that cannot be read counts as missing its weights.
-std::vector<std::string> missingBaseWeights(const QString &configFile)
+// Why the model whose config.json is `configFile` cannot run on the installed base weights: the message of the
+// loader's own check (baseWeightSources, base_weights.h: it names the first missing file and the command that
+// installs it), or empty when every file it names is there. A config that cannot be read is not usable either.
+std::string baseWeightsProblem(const QString &configFile)
 {
     QFile f(configFile);
     if (!f.open(QIODevice::ReadOnly))
-        return {configFile.toStdString()};
+        return configFile.toStdString() + " cannot be read";
     const nlohmann::json cfg =
         nlohmann::json::parse(f.readAll().toStdString(), nullptr, /*allow_exceptions=*/false);
     if (cfg.is_discarded() || !cfg.is_object())
-        return {configFile.toStdString()};
-    std::vector<std::string> missing;
-    const auto it = cfg.find("base_weights");
-    if (it == cfg.end() || !it->is_object())
-        return missing;
-    for (const auto &[prefix, file] : it->items()) {
-        if (!file.is_string())
-            continue;
-        const QString path = QString::fromStdString(file.get<std::string>());
-        const QString full =
-            QDir::isAbsolutePath(path) ? path : QDir(QString::fromStdString(baseWeightsDir())).filePath(path);
-        if (!QFileInfo(full).isFile())
-            missing.push_back(full.toStdString());
+        return configFile.toStdString() + " is not a JSON object";
+    try {
+        (void)baseWeightSources(cfg);
+    } catch (const Error &e) {
+        return e.what();
     }
-    return missing;
+    return {};
 }
 
 struct DefaultChoice
@@ -100,15 +96,13 @@ DefaultChoice chooseDefault()
         const QString smol =
             models.filePath(QString::fromLatin1(kDefaultModelName) + QStringLiteral("/config.json"));
         if (QFileInfo(smol).isFile()) {
-            const std::vector<std::string> missing = missingBaseWeights(smol);
-            if (missing.empty()) {
+            const std::string problem = baseWeightsProblem(smol);
+            if (problem.empty()) {
                 out.folder = QDir::cleanPath(QFileInfo(smol).path()).toStdString();
                 return out;
             }
             if (out.note.empty())
-                out.note = std::string(kDefaultModelName) +
-                           " needs pretrained base weights that are not installed (" + missing.front() +
-                           "); run " + kBaseWeightsCommand + " to install them";
+                out.note = std::string(kDefaultModelName) + " is not usable: " + problem;
         }
         const QString tiny =
             models.filePath(QString::fromLatin1(kFromScratchModelName) + QStringLiteral("/config.json"));
